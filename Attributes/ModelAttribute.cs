@@ -1,0 +1,14 @@
+using System;
+
+namespace ModelGen;
+
+/// <summary>
+/// Marks a <c>partial class</c> as a neural network compiled by ModelGen. The layers are the <see cref="InputAttribute"/>
+/// and the layer attributes that follow it on the same declaration, in source order.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class ModelAttribute : Attribute
+{
+    /// <summary>The loss the model is trained with. Defaults to <see cref="Loss.MeanSquaredError"/>.</summary>
+    public Loss Loss { get; set; } = Loss.MeanSquaredError;
+}

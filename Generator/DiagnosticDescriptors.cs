@@ -1,0 +1,75 @@
+using Microsoft.CodeAnalysis;
+
+namespace ModelGen.Generator;
+
+/// <summary>
+/// Every diagnostic ModelGen reports. Ids are never reused; each one is documented in <c>docs/diagnostics.md</c> and
+/// listed in <c>AnalyzerReleases.Unshipped.md</c>.
+/// </summary>
+internal static class DiagnosticDescriptors
+{
+    private const string Category = "ModelGen";
+
+    public static readonly DiagnosticDescriptor ModelMustBePartial = Error(
+        "MG0001",
+        "Model class must be partial",
+        "'{0}' must be declared partial: ModelGen adds the generated members of model '{1}' to it");
+
+    public static readonly DiagnosticDescriptor MissingInput = Error(
+        "MG0002",
+        "Model has no [Input]",
+        "Model '{0}' has no [Input] attribute: declare the shape of one sample first, e.g. [Input(784)]");
+
+    public static readonly DiagnosticDescriptor SizeMustBePositive = Error(
+        "MG0003",
+        "Size must be positive",
+        "{0} must be positive, but it is {1}");
+
+    public static readonly DiagnosticDescriptor LayersOnSeveralDeclarations = Error(
+        "MG0004",
+        "Layers are declared on more than one partial declaration",
+        "The layers of model '{0}' are spread over several partial declarations, so their order is undefined: put [Input] and every layer attribute on one declaration");
+
+    public static readonly DiagnosticDescriptor DuplicateInput = Error(
+        "MG0005",
+        "Model has more than one [Input]",
+        "Model '{0}' declares [Input] more than once: a model has exactly one input");
+
+    public static readonly DiagnosticDescriptor LayerBeforeInput = Error(
+        "MG0006",
+        "Layer declared before [Input]",
+        "[{0}] comes before [Input]: layers are the attributes after [Input], in source order");
+
+    public static readonly DiagnosticDescriptor NoLayers = Error(
+        "MG0007",
+        "Model has no layers",
+        "Model '{0}' declares no layer after [Input]: add at least one, e.g. [Dense(10)]");
+
+    public static readonly DiagnosticDescriptor UndefinedEnumValue = Error(
+        "MG0008",
+        "Undefined enum value",
+        "{0} is not a defined {1} value");
+
+    public static readonly DiagnosticDescriptor DenseNeedsVectorInput = Error(
+        "MG0009",
+        "Dense needs a one-dimensional input",
+        "[Dense] needs a one-dimensional input, but it receives samples of shape {0}");
+
+    public static readonly DiagnosticDescriptor ModelCannotBeGeneric = Error(
+        "MG0010",
+        "Model class cannot be generic",
+        "Model '{0}' cannot be generic, nor be nested in a generic type: its shapes must be fixed at compile time");
+
+    public static readonly DiagnosticDescriptor ModelCannotBeStatic = Error(
+        "MG0011",
+        "Model class cannot be static",
+        "Model '{0}' cannot be static: a model is an object that holds its parameters");
+
+    public static readonly DiagnosticDescriptor InternalError = Error(
+        "MG0999",
+        "ModelGen failed",
+        "ModelGen could not compile model '{0}': {1}. This is a bug in ModelGen; please report it with the model's declaration.");
+
+    private static DiagnosticDescriptor Error(string id, string title, string message) =>
+        new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+}

@@ -1,0 +1,38 @@
+using ModelGen.Generator.Helpers;
+
+namespace ModelGen.Generator.Model;
+
+/// <summary>The result of a pipeline stage that can fail: a value when it is usable, and the diagnostics found on the way.</summary>
+internal sealed record StageResult<T>(T? Value, EquatableArray<DiagnosticInfo> Diagnostics)
+    where T : class;
+
+/// <summary>A network whose declarations passed every check, with each layer's input and output shape inferred.</summary>
+internal sealed record CheckedModel(TypeSpec Type, Loss Loss, Shape Input, EquatableArray<CheckedLayer> Layers);
+
+/// <summary>One layer with its inferred shapes.</summary>
+internal sealed record CheckedLayer(LayerSpec Layer, Shape Input, Shape Output);
+
+/// <summary>The shape of one sample as it flows between layers (the batch dimension is implicit).</summary>
+internal sealed record Shape(EquatableArray<int> Dimensions)
+{
+    public int Rank => Dimensions.Count;
+
+    public int Size
+    {
+        get
+        {
+            var size = 1;
+            foreach (var dimension in Dimensions)
+            {
+                size *= dimension;
+            }
+
+            return size;
+        }
+    }
+
+    public static Shape Vector(int length) => new(new[] { length }.ToEquatableArray());
+
+    /// <summary>Formats the shape as <c>1×28×28</c>.</summary>
+    public override string ToString() => string.Join("×", Dimensions);
+}

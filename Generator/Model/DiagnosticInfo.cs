@@ -1,0 +1,25 @@
+using Microsoft.CodeAnalysis;
+using ModelGen.Generator.Helpers;
+
+namespace ModelGen.Generator.Model;
+
+/// <summary>
+/// A diagnostic waiting to be reported. <see cref="Diagnostic"/> itself holds a <see cref="Location"/> tied to a syntax
+/// tree and would defeat caching, so the pipeline carries this equatable form instead.
+/// </summary>
+internal sealed record DiagnosticInfo(DiagnosticDescriptor Descriptor, LocationInfo? Location, EquatableArray<string> Arguments)
+{
+    public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, LocationInfo? location, params object[] arguments)
+    {
+        var text = new string[arguments.Length];
+        for (var i = 0; i < arguments.Length; i++)
+        {
+            text[i] = System.Convert.ToString(arguments[i], System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty;
+        }
+
+        return new DiagnosticInfo(descriptor, location, text.ToEquatableArray());
+    }
+
+    public Diagnostic ToDiagnostic() =>
+        Diagnostic.Create(Descriptor, Location?.ToLocation(), [.. Arguments]);
+}

@@ -1,0 +1,63 @@
+using ModelGen.Generator.Helpers;
+
+namespace ModelGen.Generator.Model;
+
+/// <summary>What the parser read from one <c>[Model]</c> class: the network exactly as declared, not yet checked.</summary>
+/// <param name="Type">Where the generated partial goes.</param>
+/// <param name="Loss">The declared loss (possibly an undefined value: the checker reports it).</param>
+/// <param name="LossLocation">The <c>Loss = …</c> argument, else the <c>[Model]</c> attribute.</param>
+/// <param name="Location">The class name in its declaration.</param>
+/// <param name="Layers"><c>[Input]</c> and the layer attributes, in source order.</param>
+internal sealed record ModelSpec(
+    TypeSpec Type,
+    Loss Loss,
+    LocationInfo? LossLocation,
+    LocationInfo? Location,
+    EquatableArray<LayerSpec> Layers);
+
+/// <summary>The user's partial class and the declarations around it.</summary>
+/// <param name="Namespace">The namespace, or <see langword="null"/> for the global namespace.</param>
+/// <param name="ContainingTypes">Declarations of the enclosing types, outermost first, e.g. <c>partial class Outer</c>.</param>
+/// <param name="Keyword">The declaration keyword: <c>class</c> or <c>record</c>.</param>
+/// <param name="Name">The class name.</param>
+internal sealed record TypeSpec(string? Namespace, EquatableArray<string> ContainingTypes, string Keyword, string Name)
+{
+    /// <summary>A file name for the generated source, unique per type, e.g. <c>Samples.Outer.Mlp.g.cs</c>.</summary>
+    public string HintName
+    {
+        get
+        {
+            var name = Namespace is null ? string.Empty : Namespace + ".";
+            foreach (var declaration in ContainingTypes)
+            {
+                name += declaration.Substring(declaration.LastIndexOf(' ') + 1) + ".";
+            }
+
+            return name + Name + ".g.cs";
+        }
+    }
+}
+
+/// <summary>One declared attribute after <c>[Model]</c>; each layer kind derives from this record.</summary>
+internal abstract record LayerSpec(LocationInfo? Location)
+{
+    /// <summary>The attribute name, for messages (e.g. <c>Dense</c>).</summary>
+    public abstract string Kind { get; }
+}
+
+/// <summary><c>[Input(shape…)]</c>: the shape of one sample.</summary>
+internal sealed record InputSpec(EquatableArray<int> Shape, LocationInfo? Location) : LayerSpec(Location)
+{
+    public override string Kind => "Input";
+}
+
+/// <summary><c>[Dense(units, activation)]</c>.</summary>
+internal sealed record DenseSpec(
+    int Units,
+    LocationInfo? UnitsLocation,
+    Activation Activation,
+    LocationInfo? ActivationLocation,
+    LocationInfo? Location) : LayerSpec(Location)
+{
+    public override string Kind => "Dense";
+}

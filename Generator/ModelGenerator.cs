@@ -1,0 +1,69 @@
+using System;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using ModelGen.Generator.Helpers;
+using ModelGen.Generator.Model;
+
+namespace ModelGen.Generator;
+
+/// <summary>
+/// Compiles every <c>[Model]</c> class into its forward, backward and training code. This file is the pipeline
+/// only: <see cref="Parser"/> reads the declaration, <see cref="ShapeChecker"/> checks it and infers shapes,
+/// <see cref="Planner"/> lays it out, <see cref="Emitter"/> writes it.
+/// </summary>
+[Generator(LanguageNames.CSharp)]
+public sealed class ModelGenerator : IIncrementalGenerator
+{
+    /// <summary>Step names, for incremental-caching tests.</summary>
+    public static class TrackingNames
+    {
+        public const string Parse = nameof(Parse);
+        public const string Check = nameof(Check);
+        public const string Plan = nameof(Plan);
+    }
+
+    private const string ModelAttributeName = "ModelGen.ModelAttribute";
+
+    public void Initialize(IncrementalGeneratorInitializationContext context)
+    {
+        var checkedModels = context.SyntaxProvider
+            .ForAttributeWithMetadataName(ModelAttributeName, static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.TypeDeclarationSyntax, ParseSafely)
+            .WithTrackingName(TrackingNames.Parse)
+            .Select(static (parsed, _) => ShapeChecker.Check(parsed))
+            .WithTrackingName(TrackingNames.Check);
+
+        // Diagnostics and code travel separately, so a changed message never re-emits unchanged code.
+        var diagnostics = checkedModels.Select(static (result, _) => result.Diagnostics);
+        context.RegisterSourceOutput(diagnostics, static (spc, list) =>
+        {
+            foreach (var diagnostic in list)
+            {
+                spc.ReportDiagnostic(diagnostic.ToDiagnostic());
+            }
+        });
+
+        var plans = checkedModels
+            .Where(static result => result.Value is not null)
+            .Select(static (result, _) => Planner.Plan(result.Value!))
+            .WithTrackingName(TrackingNames.Plan);
+        context.RegisterSourceOutput(plans, static (spc, plan) => spc.AddSource(plan.Type.HintName, Emitter.Emit(plan)));
+    }
+
+    /// <summary>
+    /// Parses one model. An exception here would surface only as warning CS8785 and silently drop the model, so any
+    /// failure becomes an error on the model itself.
+    /// </summary>
+    private static StageResult<ModelSpec> ParseSafely(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return Parser.Parse(context, cancellationToken);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            var location = LocationInfo.From(context.TargetNode.GetLocation());
+            var diagnostic = DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, location, context.TargetSymbol.Name, exception.Message);
+            return new StageResult<ModelSpec>(null, new[] { diagnostic }.ToEquatableArray());
+        }
+    }
+}

@@ -1,0 +1,199 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using ModelGen.Generator.Helpers;
+using ModelGen.Generator.Model;
+
+namespace ModelGen.Generator;
+
+/// <summary>
+/// Stage 1: reads the symbols and attributes of a <c>[Model]</c> class into a <see cref="ModelSpec"/>. It reports only
+/// what makes the declaration unreadable as a model (not partial, generic, layers on two declarations); whether the
+/// network makes sense is the <see cref="ShapeChecker"/>'s job.
+/// </summary>
+internal static class Parser
+{
+    private const string AttributeNamespace = "ModelGen";
+
+    public static StageResult<ModelSpec> Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    {
+        var symbol = (INamedTypeSymbol)context.TargetSymbol;
+        var declaration = (TypeDeclarationSyntax)context.TargetNode;
+        var modelLocation = LocationInfo.From(declaration.Identifier.GetLocation());
+        var diagnostics = new List<DiagnosticInfo>();
+
+        CheckDeclaration(symbol, declaration, modelLocation, diagnostics);
+        if (diagnostics.Count > 0)
+        {
+            return new StageResult<ModelSpec>(null, diagnostics.ToEquatableArray());
+        }
+
+        var (loss, lossLocation) = ReadLoss(context.Attributes[0], cancellationToken);
+        var layers = ReadLayers(symbol, diagnostics, cancellationToken);
+        if (layers is null)
+        {
+            return new StageResult<ModelSpec>(null, diagnostics.ToEquatableArray());
+        }
+
+        var spec = new ModelSpec(ReadType(symbol, declaration), loss, lossLocation, modelLocation, layers.Value);
+        return new StageResult<ModelSpec>(spec, diagnostics.ToEquatableArray());
+    }
+
+    private static void CheckDeclaration(
+        INamedTypeSymbol symbol, TypeDeclarationSyntax declaration, LocationInfo? modelLocation, List<DiagnosticInfo> diagnostics)
+    {
+        if (symbol.IsStatic)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ModelCannotBeStatic, modelLocation, symbol.Name));
+        }
+
+        for (var type = symbol; type is not null; type = type.ContainingType)
+        {
+            if (type.TypeParameters.Length > 0)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ModelCannotBeGeneric, modelLocation, symbol.Name));
+                break;
+            }
+        }
+
+        if (!declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ModelMustBePartial, modelLocation, symbol.Name, symbol.Name));
+        }
+
+        for (var parent = declaration.Parent as TypeDeclarationSyntax; parent is not null; parent = parent.Parent as TypeDeclarationSyntax)
+        {
+            if (!parent.Modifiers.Any(SyntaxKind.PartialKeyword))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(
+                    DiagnosticDescriptors.ModelMustBePartial, LocationInfo.From(parent.Identifier.GetLocation()), parent.Identifier.Text, symbol.Name));
+            }
+        }
+    }
+
+    private static (Loss Loss, LocationInfo? Location) ReadLoss(AttributeData model, CancellationToken cancellationToken)
+    {
+        var syntax = model.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
+        foreach (var argument in model.NamedArguments)
+        {
+            if (argument.Key == "Loss" && argument.Value.Value is int value)
+            {
+                var argumentSyntax = syntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.Text == "Loss");
+                return ((Loss)value, LocationInfo.From((SyntaxNode?)argumentSyntax ?? syntax));
+            }
+        }
+
+        return (Loss.MeanSquaredError, LocationInfo.From(syntax));
+    }
+
+    /// <summary>Reads <c>[Input]</c> and the layer attributes in source order, or returns null after a diagnostic.</summary>
+    private static EquatableArray<LayerSpec>? ReadLayers(INamedTypeSymbol symbol, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
+    {
+        var found = new List<(AttributeSyntax Syntax, AttributeData Data)>();
+        foreach (var attribute in symbol.GetAttributes())
+        {
+            var type = attribute.AttributeClass;
+            if (type?.ContainingNamespace?.ToDisplayString() != AttributeNamespace || !IsLayerAttribute(type.Name))
+            {
+                continue;
+            }
+
+            // An attribute the compiler could not bind already has a compiler error; a model missing a layer would
+            // only add confusing errors on top of it, so nothing is generated.
+            if (attribute.AttributeConstructor is null ||
+                attribute.ConstructorArguments.Any(a => a.Kind == TypedConstantKind.Error) ||
+                attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) is not AttributeSyntax syntax)
+            {
+                return null;
+            }
+
+            found.Add((syntax, attribute));
+        }
+
+        var declarations = found.Select(f => f.Syntax.FirstAncestorOrSelf<TypeDeclarationSyntax>()).Distinct().ToList();
+        if (declarations.Count > 1)
+        {
+            var second = found.First(f => f.Syntax.FirstAncestorOrSelf<TypeDeclarationSyntax>() == declarations[1]);
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LayersOnSeveralDeclarations, LocationInfo.From(second.Syntax), symbol.Name));
+            return null;
+        }
+
+        return found
+            .OrderBy(f => f.Syntax.SpanStart)
+            .Select(f => ReadLayer(f.Syntax, f.Data))
+            .ToEquatableArray();
+    }
+
+    private static bool IsLayerAttribute(string name) => name is "InputAttribute" or "DenseAttribute";
+
+    private static LayerSpec ReadLayer(AttributeSyntax syntax, AttributeData data)
+    {
+        var location = LocationInfo.From(syntax);
+        var arguments = data.ConstructorArguments;
+        switch (data.AttributeClass!.Name)
+        {
+            case "InputAttribute":
+                // params int[]: Roslyn hands over one array constant, whether written as a list or as an array.
+                var shape = arguments.Length == 1 && arguments[0].Kind == TypedConstantKind.Array
+                    ? arguments[0].Values.Select(v => v.Value is int i ? i : 0)
+                    : arguments.Select(v => v.Value is int i ? i : 0);
+                return new InputSpec(shape.ToEquatableArray(), location);
+
+            default:
+                var units = arguments.Length > 0 && arguments[0].Value is int u ? u : 0;
+                var activation = arguments.Length > 1 && arguments[1].Value is int a ? (Activation)a : Activation.Linear;
+                var activationLocation = ArgumentLocation(syntax, 1, "activation");
+                foreach (var named in data.NamedArguments)
+                {
+                    if (named.Key == "Activation" && named.Value.Value is int value)
+                    {
+                        activation = (Activation)value;
+                        activationLocation = NamedArgumentLocation(syntax, "Activation");
+                    }
+                }
+
+                return new DenseSpec(units, ArgumentLocation(syntax, 0, "units") ?? location, activation, activationLocation ?? location, location);
+        }
+    }
+
+    /// <summary>The location of a constructor argument, written by position or as <c>name: value</c>.</summary>
+    private static LocationInfo? ArgumentLocation(AttributeSyntax syntax, int position, string parameterName)
+    {
+        var arguments = syntax.ArgumentList?.Arguments ?? default;
+        var named = arguments.FirstOrDefault(a => a.NameColon?.Name.Identifier.Text == parameterName);
+        if (named is not null)
+        {
+            return LocationInfo.From(named);
+        }
+
+        return position < arguments.Count && arguments[position].NameColon is null && arguments[position].NameEquals is null
+            ? LocationInfo.From(arguments[position])
+            : null;
+    }
+
+    private static LocationInfo? NamedArgumentLocation(AttributeSyntax syntax, string propertyName) =>
+        LocationInfo.From(syntax.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.Text == propertyName));
+
+    private static TypeSpec ReadType(INamedTypeSymbol symbol, TypeDeclarationSyntax declaration)
+    {
+        var containing = new List<string>();
+        for (var parent = declaration.Parent as TypeDeclarationSyntax; parent is not null; parent = parent.Parent as TypeDeclarationSyntax)
+        {
+            containing.Insert(0, "partial " + DeclarationKeyword(parent) + " " + parent.Identifier.Text);
+        }
+
+        var ns = symbol.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : null;
+        return new TypeSpec(ns, containing.ToEquatableArray(), DeclarationKeyword(declaration), symbol.Name);
+    }
+
+    private static string DeclarationKeyword(TypeDeclarationSyntax declaration) => declaration switch
+    {
+        RecordDeclarationSyntax record => record.ClassOrStructKeyword.IsKind(SyntaxKind.StructKeyword) ? "record struct" : "record",
+        StructDeclarationSyntax => "struct",
+        InterfaceDeclarationSyntax => "interface",
+        _ => "class",
+    };
+}

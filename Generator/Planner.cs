@@ -1,0 +1,64 @@
+using System.Collections.Generic;
+using ModelGen.Generator.Helpers;
+using ModelGen.Generator.Model;
+
+namespace ModelGen.Generator;
+
+/// <summary>
+/// Stage 3: lays out the parameter buffer and the workspace, and picks how each layer is computed. All sizes are
+/// known here, so every offset becomes a constant in the generated code.
+/// </summary>
+internal static class Planner
+{
+    /// <summary>Floats per 64-byte cache line: every tensor starts on one, so vector loads of a row start aligned.</summary>
+    public const int Alignment = 16;
+
+    /// <summary>
+    /// A dense layer with at most this many weights is written out multiply by multiply: for such sizes a vector
+    /// kernel's setup costs more than the arithmetic.
+    /// </summary>
+    public const int MaxUnrolledWeights = 16;
+
+    public static ModelPlan Plan(CheckedModel model)
+    {
+        var layers = new List<DensePlan>();
+        var parameterEnd = 0;
+        var workspaceEnd = 0;
+        var parameterCount = 0;
+        var widest = 0;
+        var index = 0;
+        foreach (var layer in model.Layers)
+        {
+            var dense = (DenseSpec)layer.Layer;
+            var inputs = layer.Input.Size;
+            var weightsOffset = parameterEnd;
+            var biasOffset = Align(weightsOffset + (dense.Units * inputs));
+            parameterEnd = Align(biasOffset + dense.Units);
+            var outputOffset = workspaceEnd;
+            workspaceEnd = Align(outputOffset + dense.Units);
+            var strategy = dense.Units * inputs <= MaxUnrolledWeights ? DenseStrategy.Unrolled : DenseStrategy.VectorLoops;
+            var plan = new DensePlan(++index, inputs, dense.Units, dense.Activation, weightsOffset, biasOffset, outputOffset, strategy);
+            layers.Add(plan);
+            parameterCount += plan.ParameterCount;
+            widest = System.Math.Max(widest, dense.Units);
+        }
+
+        // Backward passes the gradient from layer to layer through two buffers used in turn, each as wide as the widest layer.
+        var gradientA = workspaceEnd;
+        var gradientB = Align(gradientA + widest);
+        var workspacePerSample = Align(gradientB + widest);
+        return new ModelPlan(
+            model.Type,
+            model.Loss,
+            model.Input.Size,
+            layers[layers.Count - 1].Units,
+            parameterCount,
+            parameterEnd,
+            layers.ToEquatableArray(),
+            gradientA,
+            gradientB,
+            workspacePerSample);
+    }
+
+    private static int Align(int offset) => (offset + Alignment - 1) / Alignment * Alignment;
+}

@@ -1,0 +1,147 @@
+using System;
+using System.Collections.Generic;
+using ModelGen.Generator.Helpers;
+using ModelGen.Generator.Model;
+
+namespace ModelGen.Generator;
+
+/// <summary>
+/// Stage 2: checks a declared network and infers the shape every layer receives and produces. Every mistake becomes
+/// a diagnostic on the attribute or argument at fault; the checker goes on after an error where it can, so that one
+/// build shows all of them.
+/// </summary>
+internal static class ShapeChecker
+{
+    public static StageResult<CheckedModel> Check(StageResult<ModelSpec> parsed)
+    {
+        if (parsed.Value is not { } spec)
+        {
+            return new StageResult<CheckedModel>(null, parsed.Diagnostics);
+        }
+
+        var diagnostics = new List<DiagnosticInfo>(parsed.Diagnostics);
+        var model = Check(spec, diagnostics);
+        return new StageResult<CheckedModel>(diagnostics.Count == 0 ? model : null, diagnostics.ToEquatableArray());
+    }
+
+    private static CheckedModel? Check(ModelSpec spec, List<DiagnosticInfo> diagnostics)
+    {
+        if (!Enum.IsDefined(typeof(Loss), spec.Loss))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndefinedEnumValue, spec.LossLocation, (int)spec.Loss, nameof(Loss)));
+        }
+
+        var input = FindInput(spec, diagnostics);
+        if (input is null)
+        {
+            return null;
+        }
+
+        var layers = new List<CheckedLayer>();
+        var shape = input;
+        var valid = true;
+        foreach (var layer in spec.Layers)
+        {
+            if (layer is InputSpec)
+            {
+                continue;
+            }
+
+            var output = InferOutput(layer, shape, diagnostics);
+            if (output is null)
+            {
+                // The next layers' shapes depend on this one's: later errors would be guesses.
+                valid = false;
+                break;
+            }
+
+            layers.Add(new CheckedLayer(layer, shape, output));
+            shape = output;
+        }
+
+        if (valid && layers.Count == 0)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoLayers, spec.Location, spec.Type.Name));
+        }
+
+        return new CheckedModel(spec.Type, spec.Loss, input, layers.ToEquatableArray());
+    }
+
+    /// <summary>Finds the one <c>[Input]</c>, which must come first, and checks its sizes.</summary>
+    private static Shape? FindInput(ModelSpec spec, List<DiagnosticInfo> diagnostics)
+    {
+        InputSpec? input = null;
+        foreach (var layer in spec.Layers)
+        {
+            if (layer is InputSpec declared)
+            {
+                if (input is not null)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateInput, declared.Location, spec.Type.Name));
+                    continue;
+                }
+
+                input = declared;
+            }
+            else if (input is null)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LayerBeforeInput, layer.Location, layer.Kind));
+            }
+        }
+
+        if (input is null)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MissingInput, spec.Location, spec.Type.Name));
+            return null;
+        }
+
+        if (input.Shape.Count == 0)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeMustBePositive, input.Location, "The number of input dimensions", 0));
+            return null;
+        }
+
+        var valid = true;
+        for (var i = 0; i < input.Shape.Count; i++)
+        {
+            if (input.Shape[i] <= 0)
+            {
+                var what = input.Shape.Count == 1 ? "The input size" : $"Input dimension {i}";
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeMustBePositive, input.Location, what, input.Shape[i]));
+                valid = false;
+            }
+        }
+
+        return valid ? new Shape(input.Shape) : null;
+    }
+
+    private static Shape? InferOutput(LayerSpec layer, Shape input, List<DiagnosticInfo> diagnostics) => layer switch
+    {
+        DenseSpec dense => InferDense(dense, input, diagnostics),
+        _ => throw new InvalidOperationException("Unknown layer kind " + layer.Kind),
+    };
+
+    private static Shape? InferDense(DenseSpec dense, Shape input, List<DiagnosticInfo> diagnostics)
+    {
+        var valid = true;
+        if (dense.Units <= 0)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeMustBePositive, dense.UnitsLocation, "The number of units of [Dense]", dense.Units));
+            valid = false;
+        }
+
+        if (!Enum.IsDefined(typeof(Activation), dense.Activation))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndefinedEnumValue, dense.ActivationLocation, (int)dense.Activation, nameof(Activation)));
+            valid = false;
+        }
+
+        if (input.Rank != 1)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DenseNeedsVectorInput, dense.Location, input));
+            valid = false;
+        }
+
+        return valid ? Shape.Vector(dense.Units) : null;
+    }
+}

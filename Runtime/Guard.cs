@@ -1,0 +1,41 @@
+using System;
+using System.Diagnostics.CodeAnalysis;
+
+namespace ModelGen;
+
+/// <summary>Argument checks shared by generated models and the runtime, with messages that say what was expected.</summary>
+public static class Guard
+{
+    /// <summary>Throws unless <paramref name="span"/> holds exactly <paramref name="expected"/> floats.</summary>
+    public static void Length(ReadOnlySpan<float> span, int expected, string parameterName)
+    {
+        if (span.Length != expected)
+        {
+            ThrowLength(span.Length, expected, parameterName);
+        }
+    }
+
+    /// <summary>Throws unless <paramref name="span"/> holds exactly <paramref name="expected"/> floats.</summary>
+    public static void Length(Span<float> span, int expected, string parameterName) => Length((ReadOnlySpan<float>)span, expected, parameterName);
+
+    /// <summary>The number of samples of <paramref name="sampleSize"/> floats in <paramref name="data"/>, which must hold at least one and a whole number of them.</summary>
+    public static int SampleCount(ReadOnlySpan<float> data, int sampleSize, string parameterName)
+    {
+        if (data.Length == 0 || data.Length % sampleSize != 0)
+        {
+            ThrowSampleCount(data.Length, sampleSize, parameterName);
+        }
+
+        return data.Length / sampleSize;
+    }
+
+    [DoesNotReturn]
+    private static void ThrowLength(int actual, int expected, string parameterName) =>
+        throw new ArgumentException($"Expected a length of {expected} floats, but the span holds {actual}.", parameterName);
+
+    [DoesNotReturn]
+    private static void ThrowSampleCount(int actual, int sampleSize, string parameterName) =>
+        throw new ArgumentException(
+            $"Expected a non-zero multiple of {sampleSize} floats (whole samples of {sampleSize}), but the span holds {actual}.",
+            parameterName);
+}

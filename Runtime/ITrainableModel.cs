@@ -1,0 +1,40 @@
+using System;
+
+namespace ModelGen;
+
+/// <summary>
+/// What every generated model implements, so that training, evaluation and optimizers live once in the runtime.
+/// Calls cross this interface once per batch, never per element.
+/// </summary>
+public interface ITrainableModel
+{
+    /// <summary>Floats in one input sample.</summary>
+    int InputSize { get; }
+
+    /// <summary>Floats in one output (prediction or target) sample.</summary>
+    int OutputSize { get; }
+
+    /// <summary>Trainable parameters: every weight and bias.</summary>
+    int ParameterCount { get; }
+
+    /// <summary>The loss the model was compiled with.</summary>
+    Loss Loss { get; }
+
+    /// <summary>All parameters in one flat buffer (it may hold zero padding for alignment beyond <see cref="ParameterCount"/>).</summary>
+    Span<float> Parameters { get; }
+
+    /// <summary>∂L/∂parameter from the last <see cref="TrainStep"/>, laid out as <see cref="Parameters"/>.</summary>
+    Span<float> Gradients { get; }
+
+    /// <summary>Predicts one sample.</summary>
+    void Predict(ReadOnlySpan<float> input, Span<float> output);
+
+    /// <summary>Predicts a batch of samples stored one after another.</summary>
+    void PredictBatch(ReadOnlySpan<float> inputs, Span<float> outputs);
+
+    /// <summary>The mean loss over a batch, without computing gradients.</summary>
+    float ComputeLoss(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets);
+
+    /// <summary>Forward and backward on one batch: overwrites <see cref="Gradients"/> and returns the batch's mean loss.</summary>
+    float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets);
+}

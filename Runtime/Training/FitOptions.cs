@@ -1,0 +1,20 @@
+namespace ModelGen;
+
+/// <summary>How <see cref="ModelTraining.Fit{TModel}"/> trains, with Keras' defaults.</summary>
+public sealed class FitOptions
+{
+    /// <summary>Passes over the training data. Default 1.</summary>
+    public int Epochs { get; init; } = 1;
+
+    /// <summary>Samples per gradient step; the last batch of an epoch may be smaller. Default 32.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>The update rule. Default: <see cref="Sgd"/> with learning rate 0.01.</summary>
+    public Optimizer Optimizer { get; init; } = new Sgd();
+
+    /// <summary>Whether to visit the samples in a new random order each epoch. Default true.</summary>
+    public bool Shuffle { get; init; } = true;
+
+    /// <summary>Seeds the shuffles: the same seed gives the same order, so training repeats bit for bit.</summary>
+    public int Seed { get; init; }
+}
