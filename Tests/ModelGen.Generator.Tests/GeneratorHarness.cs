@@ -1,0 +1,71 @@
+extern alias generator;
+
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using Basic.Reference.Assemblies;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using generator::ModelGen.Generator;
+
+namespace ModelGen.Generator.Tests;
+
+/// <summary>Runs the generator on source text, offline, against the .NET 10 reference assemblies and the ModelGen runtime.</summary>
+internal static class GeneratorHarness
+{
+    public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Latest);
+
+    private static readonly ImmutableArray<MetadataReference> References =
+    [
+        .. Net100.References.All,
+        MetadataReference.CreateFromFile(typeof(ModelAttribute).Assembly.Location),
+        MetadataReference.CreateFromFile(typeof(ITrainableModel).Assembly.Location),
+    ];
+
+    public static CSharpCompilation Compile(params string[] sources) =>
+        CSharpCompilation.Create(
+            "TestModels" + Guid.NewGuid().ToString("N"),
+            sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, ParseOptions, path: $"Model{i}.cs")),
+            References,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+
+    public static GeneratorDriver CreateDriver(bool trackSteps = false) =>
+        CSharpGeneratorDriver.Create(
+            [new ModelGenerator().AsSourceGenerator()],
+            parseOptions: ParseOptions,
+            driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: trackSteps));
+
+    /// <summary>Runs the generator; returns its result and the compilation with the generated sources added.</summary>
+    public static (GeneratorDriverRunResult Result, Compilation Output) Run(params string[] sources)
+    {
+        var driver = CreateDriver().RunGeneratorsAndUpdateCompilation(Compile(sources), out var output, out _);
+        return (driver.GetRunResult(), output);
+    }
+
+    /// <summary>Generates, compiles and loads the models in <paramref name="source"/>; fails on any diagnostic.</summary>
+    public static Assembly BuildAndLoad(string source)
+    {
+        var (result, output) = Run(source);
+        var problems = result.Diagnostics.Concat(output.GetDiagnostics()).Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
+        if (problems.Count > 0)
+        {
+            throw new InvalidOperationException("The models did not compile:\n" + string.Join("\n", problems));
+        }
+
+        using var image = new MemoryStream();
+        var emit = output.Emit(image);
+        if (!emit.Success)
+        {
+            throw new InvalidOperationException("Emit failed:\n" + string.Join("\n", emit.Diagnostics));
+        }
+
+        return Assembly.Load(image.ToArray());
+    }
+
+    /// <summary>The generated sources, in hint-name order.</summary>
+    public static IReadOnlyList<GeneratedSourceResult> GeneratedSources(GeneratorDriverRunResult result) =>
+        result.Results.SelectMany(r => r.GeneratedSources).OrderBy(s => s.HintName, StringComparer.Ordinal).ToList();
+}
