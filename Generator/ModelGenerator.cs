@@ -33,12 +33,16 @@ public sealed class ModelGenerator : IIncrementalGenerator
             .WithTrackingName(TrackingNames.Check);
 
         // Diagnostics and code travel separately, so a changed message never re-emits unchanged code.
-        var diagnostics = checkedModels.Select(static (result, _) => result.Diagnostics);
-        context.RegisterSourceOutput(diagnostics, static (spc, list) =>
+        // Reporting pairs them with the compilation only to point each one back into its syntax tree, so that the
+        // IDE underlines it; that pairing costs a lookup per diagnostic and never touches the steps above.
+        var diagnostics = checkedModels
+            .Select(static (result, _) => result.Diagnostics)
+            .Combine(context.CompilationProvider);
+        context.RegisterSourceOutput(diagnostics, static (spc, pair) =>
         {
-            foreach (var diagnostic in list)
+            foreach (var diagnostic in pair.Left)
             {
-                spc.ReportDiagnostic(diagnostic.ToDiagnostic());
+                spc.ReportDiagnostic(diagnostic.ToDiagnostic(pair.Right));
             }
         });
 

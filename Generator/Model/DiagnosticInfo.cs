@@ -20,6 +20,7 @@ internal sealed record DiagnosticInfo(DiagnosticDescriptor Descriptor, LocationI
         return new DiagnosticInfo(descriptor, location, text.ToEquatableArray());
     }
 
-    public Diagnostic ToDiagnostic() =>
-        Diagnostic.Create(Descriptor, Location?.ToLocation(), [.. Arguments]);
+    /// <summary>The diagnostic, located in <paramref name="compilation"/>'s syntax tree when the file is one of its own.</summary>
+    public Diagnostic ToDiagnostic(Compilation compilation) =>
+        Diagnostic.Create(Descriptor, Location?.ToLocation(compilation), [.. Arguments]);
 }

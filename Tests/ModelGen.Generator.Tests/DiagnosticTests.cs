@@ -1,0 +1,179 @@
+extern alias generator;
+
+using System;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using generator::ModelGen.Generator;
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace ModelGen.Generator.Tests;
+
+/// <summary>One test per diagnostic id: the error appears, on the declaration or argument at fault, and nothing is generated.</summary>
+public class DiagnosticTests
+{
+    [Fact]
+    public void MG0001_model_class_not_partial()
+    {
+        AssertSingleDiagnostic(
+            "[Model] [Input(1)] [Dense(1)] public class Plain;",
+            "MG0001", "Plain", "'Plain' must be declared partial");
+    }
+
+    [Fact]
+    public void MG0001_containing_type_not_partial()
+    {
+        AssertSingleDiagnostic(
+            "public class Outer { [Model] [Input(1)] [Dense(1)] public partial class Inner; }",
+            "MG0001", "Outer", "'Outer' must be declared partial: ModelGen adds the generated members of model 'Inner'");
+    }
+
+    [Fact]
+    public void MG0002_missing_input()
+    {
+        AssertSingleDiagnostic("[Model] [Dense(1)] public partial class NoInput;", "MG0002", "NoInput", "has no [Input] attribute", extra: "MG0006");
+    }
+
+    [Fact]
+    public void MG0002_no_attributes_at_all()
+    {
+        AssertSingleDiagnostic("[Model] public partial class Empty;", "MG0002", "Empty", "Model 'Empty' has no [Input]");
+    }
+
+    [Theory]
+    [InlineData("[Dense(0)]", "0", "The number of units of [Dense] must be positive, but it is 0")]
+    [InlineData("[Dense(-3, Activation.Relu)]", "-3", "but it is -3")]
+    [InlineData("[Dense(units: -1)]", "units: -1", "but it is -1")]
+    public void MG0003_dense_units_not_positive(string dense, string at, string message)
+    {
+        AssertSingleDiagnostic($"[Model] [Input(4)] {dense} public partial class M;", "MG0003", at, message);
+    }
+
+    [Theory]
+    [InlineData("Input(0)", "The input size must be positive, but it is 0")]
+    [InlineData("Input(1, 0, 28)", "Input dimension 1 must be positive, but it is 0")]
+    [InlineData("Input()", "The number of input dimensions must be positive")]
+    public void MG0003_input_size_not_positive(string input, string message)
+    {
+        AssertSingleDiagnostic($"[Model] [{input}] [Dense(1)] public partial class M;", "MG0003", input, message);
+    }
+
+    [Fact]
+    public void MG0004_layers_on_two_partial_declarations()
+    {
+        AssertSingleDiagnostic(
+            "[Model] [Input(2)] [Dense(3)] public partial class Split; [Dense(1)] public partial class Split;",
+            "MG0004", "Dense(1)", "spread over several partial declarations");
+    }
+
+    [Fact]
+    public void MG0005_two_inputs()
+    {
+        AssertSingleDiagnostic("[Model] [Input(2)] [Input(3)] [Dense(1)] public partial class M;", "MG0005", "Input(3)", "declares [Input] more than once");
+    }
+
+    [Fact]
+    public void MG0006_layer_before_input()
+    {
+        AssertSingleDiagnostic("[Model] [Dense(5)] [Input(2)] [Dense(1)] public partial class M;", "MG0006", "Dense(5)", "[Dense] comes before [Input]");
+    }
+
+    [Fact]
+    public void MG0007_no_layers()
+    {
+        AssertSingleDiagnostic("[Model] [Input(2)] public partial class Bare;", "MG0007", "Bare", "declares no layer after [Input]");
+    }
+
+    [Fact]
+    public void MG0008_undefined_activation()
+    {
+        AssertSingleDiagnostic("[Model] [Input(2)] [Dense(1, (Activation)42)] public partial class M;", "MG0008", "(Activation)42", "42 is not a defined Activation value");
+    }
+
+    [Fact]
+    public void MG0008_undefined_activation_property()
+    {
+        AssertSingleDiagnostic("[Model] [Input(2)] [Dense(1, Activation = (Activation)9)] public partial class M;", "MG0008", "Activation = (Activation)9", "9 is not a defined Activation");
+    }
+
+    [Fact]
+    public void MG0008_undefined_loss()
+    {
+        AssertSingleDiagnostic("[Model(Loss = (Loss)7)] [Input(2)] [Dense(1)] public partial class M;", "MG0008", "Loss = (Loss)7", "7 is not a defined Loss value");
+    }
+
+    [Fact]
+    public void MG0009_dense_after_multidimensional_input()
+    {
+        AssertSingleDiagnostic("[Model] [Input(1, 28, 28)] [Dense(10)] public partial class M;", "MG0009", "Dense(10)", "receives samples of shape 1×28×28");
+    }
+
+    [Fact]
+    public void MG0010_generic_model()
+    {
+        AssertSingleDiagnostic("[Model] [Input(2)] [Dense(1)] public partial class G<T>;", "MG0010", "G", "cannot be generic");
+    }
+
+    [Fact]
+    public void MG0011_static_model()
+    {
+        AssertSingleDiagnostic("[Model] [Input(2)] [Dense(1)] public static partial class S;", "MG0011", "S", "cannot be static");
+    }
+
+    [Fact]
+    public void Errors_are_all_reported_in_one_build()
+    {
+        var (result, _) = GeneratorHarness.Run("using ModelGen; [Model] [Input(0)] [Dense(1, (Activation)42)] public partial class M;");
+
+        Assert.Equal(["MG0003"], result.Diagnostics.Select(d => d.Id).Distinct());
+        Assert.Null(result.Results.Single().Exception);
+    }
+
+    [Fact]
+    public void An_attribute_the_compiler_rejects_generates_nothing_and_does_not_crash()
+    {
+        var (result, output) = GeneratorHarness.Run("using ModelGen; [Model] [Input(2)] [Dense(\"ten\")] public partial class M;");
+
+        Assert.Null(result.Results.Single().Exception);
+        Assert.Empty(result.GeneratedTrees);
+        Assert.Contains(output.GetDiagnostics(), d => d.Severity == DiagnosticSeverity.Error && d.Id.StartsWith("CS", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Every_descriptor_is_documented_and_tracked()
+    {
+        var ids = typeof(ModelGenerator).Assembly.GetType("ModelGen.Generator.DiagnosticDescriptors", throwOnError: true)!
+            .GetFields(BindingFlags.Public | BindingFlags.Static)
+            .Select(f => ((DiagnosticDescriptor)f.GetValue(null)!).Id)
+            .ToList();
+        var root = RepositoryRoot();
+        var docs = File.ReadAllText(Path.Combine(root, "docs", "diagnostics.md"));
+        var releases = File.ReadAllText(Path.Combine(root, "Generator", "AnalyzerReleases.Unshipped.md"));
+
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        Assert.All(ids, id => Assert.Contains("## " + id, docs));
+        Assert.All(ids, id => Assert.Contains(id + " |", releases));
+    }
+
+    private static void AssertSingleDiagnostic(string declaration, string id, string at, string message, string? extra = null)
+    {
+        var source = "using ModelGen;\n" + declaration;
+        var (result, _) = GeneratorHarness.Run(source);
+
+        Assert.Null(result.Results.Single().Exception);
+        Assert.Empty(result.GeneratedTrees);
+        var diagnostics = result.Diagnostics.Where(d => d.Id != extra).ToList();
+        var diagnostic = Assert.Single(diagnostics);
+        Assert.Equal(id, diagnostic.Id);
+        Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
+        Assert.Contains(message, diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(diagnostic.Location.IsInSource, "The diagnostic has no source location.");
+        Assert.Equal(at, diagnostic.Location.SourceTree!.GetText().ToString(diagnostic.Location.SourceSpan));
+        Assert.Equal(1, diagnostic.Location.GetLineSpan().StartLinePosition.Line);
+    }
+
+    private static string RepositoryRoot([CallerFilePath] string path = "") =>
+        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, "..", ".."));
+}

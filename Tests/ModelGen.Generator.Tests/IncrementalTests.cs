@@ -1,0 +1,86 @@
+extern alias generator;
+
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Reflection;
+using generator::ModelGen.Generator;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Xunit;
+
+namespace ModelGen.Generator.Tests;
+
+/// <summary>The pipeline caches: an edit that does not touch a model re-runs nothing for it.</summary>
+public class IncrementalTests
+{
+    private const string Model = """
+        using ModelGen;
+        [Model] [Input(8)] [Dense(16, Activation.Relu)] [Dense(2)]
+        public partial class Cached;
+        """;
+
+    [Fact]
+    public void Unrelated_edit_leaves_every_step_cached()
+    {
+        var compilation = GeneratorHarness.Compile(Model, "public class Other { }");
+        var driver = GeneratorHarness.CreateDriver(trackSteps: true).RunGenerators(compilation);
+
+        var edited = compilation.ReplaceSyntaxTree(
+            compilation.SyntaxTrees.Last(),
+            CSharpSyntaxTree.ParseText("public class Other { public int Added; }", GeneratorHarness.ParseOptions, path: "Model1.cs"));
+        var result = driver.RunGenerators(edited).GetRunResult().Results.Single();
+
+        foreach (var step in new[] { ModelGenerator.TrackingNames.Parse, ModelGenerator.TrackingNames.Check, ModelGenerator.TrackingNames.Plan })
+        {
+            var outputs = result.TrackedSteps[step].SelectMany(s => s.Outputs).ToList();
+            Assert.NotEmpty(outputs);
+            Assert.All(outputs, o => Assert.True(
+                o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged,
+                $"step {step} re-ran: {o.Reason}"));
+        }
+
+        Assert.All(result.TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(s => s.Outputs), o =>
+            Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"output re-ran: {o.Reason}"));
+    }
+
+    [Fact]
+    public void Changing_a_layer_regenerates()
+    {
+        var compilation = GeneratorHarness.Compile(Model);
+        var driver = GeneratorHarness.CreateDriver(trackSteps: true).RunGenerators(compilation);
+
+        var edited = compilation.ReplaceSyntaxTree(
+            compilation.SyntaxTrees.Single(),
+            CSharpSyntaxTree.ParseText(Model.Replace("Dense(16", "Dense(32", StringComparison.Ordinal), GeneratorHarness.ParseOptions, path: "Model0.cs"));
+        var result = driver.RunGenerators(edited).GetRunResult().Results.Single();
+
+        var plan = result.TrackedSteps[ModelGenerator.TrackingNames.Plan].SelectMany(s => s.Outputs).Single();
+        Assert.Equal(IncrementalStepRunReason.Modified, plan.Reason);
+        Assert.Contains("Dense(32", edited.SyntaxTrees.Single().ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Pipeline_models_hold_no_symbols_syntax_or_compilations()
+    {
+        var modelTypes = typeof(ModelGenerator).Assembly.GetTypes()
+            .Where(t => t.Namespace == "ModelGen.Generator.Model" && !t.IsEnum)
+            .ToList();
+
+        Assert.NotEmpty(modelTypes);
+        foreach (var type in modelTypes)
+        {
+            foreach (var field in type.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic))
+            {
+                Assert.False(IsForbidden(field.FieldType), $"{type.Name}.{field.Name} holds a {field.FieldType.Name}, which breaks caching.");
+            }
+        }
+    }
+
+    private static bool IsForbidden(Type type) =>
+        typeof(ISymbol).IsAssignableFrom(type) ||
+        typeof(SyntaxNode).IsAssignableFrom(type) ||
+        typeof(Compilation).IsAssignableFrom(type) ||
+        typeof(Location).IsAssignableFrom(type) ||
+        (type.IsGenericType && type.GetGenericArguments().Any(IsForbidden));
+}
