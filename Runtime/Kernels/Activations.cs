@@ -39,7 +39,14 @@ public static class Activations
     public static void Relu(Span<float> values) => TensorPrimitives.Max(values, 0f, values);
 
     /// <summary>Applies σ in place.</summary>
-    public static void Sigmoid(Span<float> values) => TensorPrimitives.Sigmoid(values, values);
+    public static void Sigmoid(Span<float> values)
+    {
+        // TensorPrimitives.Sigmoid rejects an empty span; an empty batch is simply nothing to do.
+        if (!values.IsEmpty)
+        {
+            TensorPrimitives.Sigmoid(values, values);
+        }
+    }
 
     /// <summary>Applies tanh in place.</summary>
     public static void Tanh(Span<float> values) => TensorPrimitives.Tanh(values, values);

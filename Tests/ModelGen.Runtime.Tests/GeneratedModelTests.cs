@@ -1,0 +1,158 @@
+using System;
+using System.Linq;
+using Xunit;
+
+namespace ModelGen.Runtime.Tests;
+
+/// <summary>The generated members of a model compiled into this project: constants, argument checks, allocations.</summary>
+public class GeneratedModelTests
+{
+    [Fact]
+    public void Constants_describe_the_network()
+    {
+        Assert.Equal(20, SmallMlp.InputSize);
+        Assert.Equal(3, SmallMlp.OutputSize);
+        Assert.Equal((20 * 33) + 33 + (33 * 17) + 17 + (17 * 3) + 3, SmallMlp.ParameterCount);
+        ITrainableModel model = new SmallMlp();
+        Assert.Equal(SmallMlp.ParameterCount, model.ParameterCount);
+        Assert.True(model.Parameters.Length >= SmallMlp.ParameterCount);
+        Assert.Equal(model.Parameters.Length, model.Gradients.Length);
+    }
+
+    [Fact]
+    public void Parameters_are_64_byte_aligned_and_layers_are_slices_of_them()
+    {
+        var model = new SmallMlp(seed: 3);
+        unsafe
+        {
+            fixed (float* start = model.Parameters)
+            fixed (float* weights2 = model.Dense2Weights)
+            {
+                Assert.Equal(0, (long)start % 64);
+                Assert.Equal(0, (long)weights2 % 64);
+                Assert.True(weights2 > start && weights2 < start + model.Parameters.Length);
+            }
+        }
+
+        model.Dense2Bias[0] = 123f;
+        Assert.Contains(123f, model.Parameters.ToArray());
+    }
+
+    [Fact]
+    public void Same_seed_gives_same_parameters_and_others_differ()
+    {
+        Assert.Equal(new SmallMlp(seed: 9).Parameters.ToArray(), new SmallMlp(seed: 9).Parameters.ToArray());
+        Assert.NotEqual(new SmallMlp(seed: 9).Parameters.ToArray(), new SmallMlp(seed: 10).Parameters.ToArray());
+    }
+
+    [Fact]
+    public void Weights_follow_glorot_uniform_and_biases_start_at_zero()
+    {
+        var model = new SmallMlp(seed: 4);
+        var limit = MathF.Sqrt(6f / (20 + 33));
+        var weights = model.Dense1Weights.ToArray();
+
+        Assert.All(weights, w => Assert.InRange(w, -limit, limit));
+        Assert.True(weights.Max() > 0.9f * limit && weights.Min() < -0.9f * limit, "weights do not span the Glorot range");
+        Assert.Equal(0.0, weights.Average(), 0.05);
+        Assert.All(model.Dense1Bias.ToArray(), b => Assert.Equal(0f, b));
+    }
+
+    [Theory]
+    [InlineData(19)]
+    [InlineData(21)]
+    [InlineData(0)]
+    public void Predict_with_a_wrong_input_length_names_both_lengths(int length)
+    {
+        var model = new SmallMlp();
+        var error = Assert.Throws<ArgumentException>(() => model.Predict(new float[length], new float[3]));
+
+        Assert.Equal("input", error.ParamName);
+        Assert.Contains("20", error.Message);
+        Assert.Contains(length.ToString(System.Globalization.CultureInfo.InvariantCulture), error.Message);
+    }
+
+    [Fact]
+    public void Predict_with_a_wrong_output_length_names_both_lengths()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new SmallMlp().Predict(new float[20], new float[4]));
+
+        Assert.Equal("output", error.ParamName);
+        Assert.Contains("3", error.Message);
+        Assert.Contains("4", error.Message);
+    }
+
+    [Fact]
+    public void Batch_calls_reject_partial_samples_and_mismatched_targets()
+    {
+        var model = new SmallMlp();
+
+        var partial = Assert.Throws<ArgumentException>(() => model.PredictBatch(new float[45], new float[6]));
+        Assert.Contains("45", partial.Message);
+        Assert.Throws<ArgumentException>(() => model.PredictBatch(new float[40], new float[3]));
+        var targets = Assert.Throws<ArgumentException>(() => model.TrainStep(new float[40], new float[5]));
+        Assert.Equal("targets", targets.ParamName);
+        Assert.Contains("6", targets.Message);
+        Assert.Throws<ArgumentException>(() => model.ComputeLoss(new float[40], new float[7]));
+        Assert.Throws<ArgumentException>(() => model.TrainStep([], []));
+    }
+
+    [Fact]
+    public void PredictBatch_agrees_with_Predict_beyond_one_chunk()
+    {
+        var model = new SmallMlp(seed: 2);
+        var random = new Random(2);
+        const int count = 300;
+        var inputs = Enumerable.Range(0, count * SmallMlp.InputSize).Select(_ => random.NextSingle()).ToArray();
+        var outputs = new float[count * SmallMlp.OutputSize];
+        model.PredictBatch(inputs, outputs);
+
+        var one = new float[SmallMlp.OutputSize];
+        foreach (var n in new[] { 0, 1, 255, 256, 299 })
+        {
+            model.Predict(inputs.AsSpan(n * SmallMlp.InputSize, SmallMlp.InputSize), one);
+            for (var o = 0; o < one.Length; o++)
+            {
+                Assert.Equal(outputs[(n * SmallMlp.OutputSize) + o], one[o], 1e-6f);
+            }
+        }
+    }
+
+    [Fact]
+    public void Predict_allocates_nothing_after_warm_up()
+    {
+        var model = new SmallMlp(seed: 1);
+        var input = new float[SmallMlp.InputSize];
+        var output = new float[SmallMlp.OutputSize];
+        model.Predict(input, output);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            input[i % input.Length] = i;
+            model.Predict(input, output);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void A_training_step_allocates_nothing_after_warm_up()
+    {
+        var model = new SmallMlp(seed: 1);
+        var optimizer = new Sgd(0.01f);
+        var inputs = new float[32 * SmallMlp.InputSize];
+        var targets = new float[32 * SmallMlp.OutputSize];
+        model.TrainStep(inputs, targets);
+        optimizer.Step(model.Parameters, model.Gradients);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 100; i++)
+        {
+            model.TrainStep(inputs, targets);
+            optimizer.Step(model.Parameters, model.Gradients);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}

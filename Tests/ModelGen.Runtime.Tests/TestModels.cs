@@ -1,0 +1,15 @@
+namespace ModelGen.Runtime.Tests;
+
+/// <summary>A small classifier-shaped regression model with both an unrolled-sized and vector-loop layers.</summary>
+[Model(Loss = Loss.MeanSquaredError)]
+[Input(20)]
+[Dense(33, Activation.Relu)]
+[Dense(17, Activation.Tanh)]
+[Dense(3, Activation.Sigmoid)]
+public partial class SmallMlp;
+
+/// <summary>The Keras example's shape: one input, one output.</summary>
+[Model]
+[Input(1)]
+[Dense(1)]
+public partial class Line;
