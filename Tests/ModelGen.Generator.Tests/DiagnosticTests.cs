@@ -4,7 +4,6 @@ using System;
 using System.IO;
 using System.Linq;
 using System.Reflection;
-using System.Runtime.CompilerServices;
 using generator::ModelGen.Generator;
 using Microsoft.CodeAnalysis;
 using Xunit;
@@ -148,7 +147,7 @@ public class DiagnosticTests
             .GetFields(BindingFlags.Public | BindingFlags.Static)
             .Select(f => ((DiagnosticDescriptor)f.GetValue(null)!).Id)
             .ToList();
-        var root = RepositoryRoot();
+        var root = RepositoryPaths.Root;
         var docs = File.ReadAllText(Path.Combine(root, "docs", "diagnostics.md"));
         var releases = File.ReadAllText(Path.Combine(root, "Generator", "AnalyzerReleases.Unshipped.md"));
 
@@ -173,7 +172,4 @@ public class DiagnosticTests
         Assert.Equal(at, diagnostic.Location.SourceTree!.GetText().ToString(diagnostic.Location.SourceSpan));
         Assert.Equal(1, diagnostic.Location.GetLineSpan().StartLinePosition.Line);
     }
-
-    private static string RepositoryRoot([CallerFilePath] string path = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, "..", ".."));
 }

@@ -1,6 +1,5 @@
 using System;
 using System.IO;
-using System.Runtime.CompilerServices;
 using System.Text;
 using Xunit;
 
@@ -15,9 +14,9 @@ internal static class SnapshotAssert
 {
     public const string AcceptVariable = "MODELGEN_ACCEPT_SNAPSHOTS";
 
-    public static void Matches(string name, string actual, [CallerFilePath] string callerPath = "")
+    public static void Matches(string name, string actual)
     {
-        var directory = Path.Combine(Path.GetDirectoryName(callerPath)!, "Snapshots");
+        var directory = RepositoryPaths.SnapshotDirectory;
         var verifiedPath = Path.Combine(directory, name + ".verified.cs");
         var receivedPath = Path.Combine(directory, name + ".received.cs");
         actual = actual.Replace("\r\n", "\n");
