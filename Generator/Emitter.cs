@@ -211,9 +211,7 @@ internal static class Emitter
             writer.WriteLine($"{Guard}.Length(outputs, count * OutputSize, nameof(outputs));");
             using (writer.OpenBlock("for (var start = 0; start < count; start += PredictionChunk)"))
             {
-                writer.WriteLine("var batch = global::System.Math.Min(PredictionChunk, count - start);");
-                writer.WriteLine("EnsureCapacity(batch);");
-                writer.WriteLine("Forward(inputs.Slice(start * InputSize, batch * InputSize), batch);");
+                writer.WriteLine("var batch = ForwardChunk(inputs, start, count);");
                 writer.WriteLine($"Workspace({last.Identifier}Output, OutputSize, batch).CopyTo(outputs.Slice(start * OutputSize));");
             }
         }
@@ -235,9 +233,7 @@ internal static class Emitter
             writer.WriteLine("var total = 0.0;");
             using (writer.OpenBlock("for (var start = 0; start < count; start += PredictionChunk)"))
             {
-                writer.WriteLine("var batch = global::System.Math.Min(PredictionChunk, count - start);");
-                writer.WriteLine("EnsureCapacity(batch);");
-                writer.WriteLine("Forward(inputs.Slice(start * InputSize, batch * InputSize), batch);");
+                writer.WriteLine("var batch = ForwardChunk(inputs, start, count);");
                 writer.WriteLine($"var predictions = Workspace({last.Identifier}Output, OutputSize, batch);");
                 writer.WriteLine($"total += (double){loss}.Value(predictions, targets.Slice(start * OutputSize, batch * OutputSize)) * batch;");
             }
@@ -309,6 +305,17 @@ internal static class Emitter
                 writer.WriteLine($"{layer.Identifier}Forward({input}, {Activation(layer)}, batch);");
                 input = Activation(layer);
             }
+        }
+
+        writer.WriteLine();
+        writer.WriteLine("/// <summary>Runs the forward pass on the chunk of at most PredictionChunk samples that begins at <paramref name=\"start\"/>.</summary>");
+        writer.WriteLine("/// <returns>The number of samples in the chunk.</returns>");
+        using (writer.OpenBlock($"private int ForwardChunk({ReadOnlySpan} inputs, int start, int count)"))
+        {
+            writer.WriteLine("var batch = global::System.Math.Min(PredictionChunk, count - start);");
+            writer.WriteLine("EnsureCapacity(batch);");
+            writer.WriteLine("Forward(inputs.Slice(start * InputSize, batch * InputSize), batch);");
+            writer.WriteLine("return batch;");
         }
 
         writer.WriteLine();

@@ -99,9 +99,7 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
         global::ModelGen.Guard.Length(outputs, count * OutputSize, nameof(outputs));
         for (var start = 0; start < count; start += PredictionChunk)
         {
-            var batch = global::System.Math.Min(PredictionChunk, count - start);
-            EnsureCapacity(batch);
-            Forward(inputs.Slice(start * InputSize, batch * InputSize), batch);
+            var batch = ForwardChunk(inputs, start, count);
             Workspace(Dense1Output, OutputSize, batch).CopyTo(outputs.Slice(start * OutputSize));
         }
     }
@@ -114,9 +112,7 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
         var total = 0.0;
         for (var start = 0; start < count; start += PredictionChunk)
         {
-            var batch = global::System.Math.Min(PredictionChunk, count - start);
-            EnsureCapacity(batch);
-            Forward(inputs.Slice(start * InputSize, batch * InputSize), batch);
+            var batch = ForwardChunk(inputs, start, count);
             var predictions = Workspace(Dense1Output, OutputSize, batch);
             total += (double)global::ModelGen.Losses.MeanSquaredError.Value(predictions, targets.Slice(start * OutputSize, batch * OutputSize)) * batch;
         }
@@ -151,6 +147,16 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
     {
         var a1 = Workspace(Dense1Output, 1, batch);
         Dense1Forward(inputs, a1, batch);
+    }
+
+    /// <summary>Runs the forward pass on the chunk of at most PredictionChunk samples that begins at <paramref name="start"/>.</summary>
+    /// <returns>The number of samples in the chunk.</returns>
+    private int ForwardChunk(global::System.ReadOnlySpan<float> inputs, int start, int count)
+    {
+        var batch = global::System.Math.Min(PredictionChunk, count - start);
+        EnsureCapacity(batch);
+        Forward(inputs.Slice(start * InputSize, batch * InputSize), batch);
+        return batch;
     }
 
     /// <summary>The workspace region at per-sample offset <paramref name="offset"/> for a batch.</summary>

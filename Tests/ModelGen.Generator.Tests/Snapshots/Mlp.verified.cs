@@ -133,9 +133,7 @@ partial class Models
             global::ModelGen.Guard.Length(outputs, count * OutputSize, nameof(outputs));
             for (var start = 0; start < count; start += PredictionChunk)
             {
-                var batch = global::System.Math.Min(PredictionChunk, count - start);
-                EnsureCapacity(batch);
-                Forward(inputs.Slice(start * InputSize, batch * InputSize), batch);
+                var batch = ForwardChunk(inputs, start, count);
                 Workspace(Dense3Output, OutputSize, batch).CopyTo(outputs.Slice(start * OutputSize));
             }
         }
@@ -148,9 +146,7 @@ partial class Models
             var total = 0.0;
             for (var start = 0; start < count; start += PredictionChunk)
             {
-                var batch = global::System.Math.Min(PredictionChunk, count - start);
-                EnsureCapacity(batch);
-                Forward(inputs.Slice(start * InputSize, batch * InputSize), batch);
+                var batch = ForwardChunk(inputs, start, count);
                 var predictions = Workspace(Dense3Output, OutputSize, batch);
                 total += (double)global::ModelGen.Losses.MeanSquaredError.Value(predictions, targets.Slice(start * OutputSize, batch * OutputSize)) * batch;
             }
@@ -194,6 +190,16 @@ partial class Models
             Dense2Forward(a1, a2, batch);
             var a3 = Workspace(Dense3Output, 2, batch);
             Dense3Forward(a2, a3, batch);
+        }
+
+        /// <summary>Runs the forward pass on the chunk of at most PredictionChunk samples that begins at <paramref name="start"/>.</summary>
+        /// <returns>The number of samples in the chunk.</returns>
+        private int ForwardChunk(global::System.ReadOnlySpan<float> inputs, int start, int count)
+        {
+            var batch = global::System.Math.Min(PredictionChunk, count - start);
+            EnsureCapacity(batch);
+            Forward(inputs.Slice(start * InputSize, batch * InputSize), batch);
+            return batch;
         }
 
         /// <summary>The workspace region at per-sample offset <paramref name="offset"/> for a batch.</summary>
