@@ -126,6 +126,11 @@ public static class ModelTraining
 
     private static void CheckShapes(ITrainableModel model, Dataset data)
     {
+        if (data.Count == 0)
+        {
+            throw new ArgumentException("The dataset holds no samples.", nameof(data));
+        }
+
         if (data.FeatureSize != model.InputSize || data.TargetSize != model.OutputSize)
         {
             throw new ArgumentException(

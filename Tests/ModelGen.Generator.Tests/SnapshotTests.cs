@@ -51,6 +51,18 @@ public class SnapshotTests
         SnapshotAssert.Matches(name, generated.SourceText.ToString());
     }
 
+    [Theory]
+    [InlineData("[Model] [Input(2)] [Dense(3, Activation.Relu)] [Dense(1)] public partial class GlobalModel;", "GlobalModel.g.cs")]
+    [InlineData("namespace A.B { public partial record Outer { public partial class Mid { [Model] [Input(2)] [Dense(1)] public sealed partial record Inner; } } }", "A.B.Outer.Mid.Inner.g.cs")]
+    public void Models_in_any_namespace_or_nesting_compile(string declaration, string hintName)
+    {
+        var (result, output) = GeneratorHarness.Run("using ModelGen;\n" + declaration);
+
+        Assert.Empty(result.Diagnostics);
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning));
+        Assert.Equal(hintName, Assert.Single(GeneratorHarness.GeneratedSources(result)).HintName);
+    }
+
     [Fact]
     public void Same_input_gives_byte_identical_output()
     {

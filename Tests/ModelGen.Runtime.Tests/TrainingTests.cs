@@ -113,6 +113,15 @@ public class TrainingTests
     }
 
     [Fact]
+    public void Fit_and_Evaluate_reject_an_empty_dataset()
+    {
+        var empty = new Dataset([], 20, [], 3);
+
+        Assert.Contains("no samples", Assert.Throws<ArgumentException>(() => new SmallMlp().Fit(empty)).Message);
+        Assert.Contains("no samples", Assert.Throws<ArgumentException>(() => new SmallMlp().Evaluate(empty)).Message);
+    }
+
+    [Fact]
     public void Dataset_rejects_inconsistent_arrays()
     {
         Assert.Throws<ArgumentException>(() => new Dataset(new float[10], 3, new float[3], 1));
