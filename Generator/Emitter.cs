@@ -73,7 +73,7 @@ internal static class Emitter
             .Concat(plan.Layers.Select(l => new[]
             {
                 l.Name, "Dense", l.Activation.ToString(), Count(l.InputSize), Count(l.Units), Count(l.ParameterCount),
-                l.Strategy == DenseStrategy.Unrolled ? "unrolled" : "vector loops",
+                l.Strategy switch { DenseStrategy.Unrolled => "unrolled", DenseStrategy.VectorLoops => "vector loops", _ => "GEMM" },
             }))
             .Concat(new[] { new[] { "total", string.Empty, string.Empty, string.Empty, string.Empty, Count(plan.ParameterCount), string.Empty } })
             .ToList();

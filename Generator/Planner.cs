@@ -19,6 +19,12 @@ internal static class Planner
     /// </summary>
     public const int MaxUnrolledWeights = 16;
 
+    /// <summary>
+    /// Inputs from which a dense layer runs as GEMM: the kernels vectorize along the input dimension, and below one
+    /// AVX-512 vector (16 floats) they would be mostly remainder.
+    /// </summary>
+    public const int MinGemmInputs = 16;
+
     public static ModelPlan Plan(CheckedModel model)
     {
         var layers = new List<DensePlan>();
@@ -36,7 +42,9 @@ internal static class Planner
             parameterEnd = Align(biasOffset + dense.Units);
             var outputOffset = workspaceEnd;
             workspaceEnd = Align(outputOffset + dense.Units);
-            var strategy = dense.Units * inputs <= MaxUnrolledWeights ? DenseStrategy.Unrolled : DenseStrategy.VectorLoops;
+            var strategy = dense.Units * inputs <= MaxUnrolledWeights ? DenseStrategy.Unrolled
+                : inputs < MinGemmInputs ? DenseStrategy.VectorLoops
+                : DenseStrategy.Gemm;
             var plan = new DensePlan(++index, inputs, dense.Units, dense.Activation, weightsOffset, biasOffset, outputOffset, strategy);
             layers.Add(plan);
             parameterCount += plan.ParameterCount;

@@ -12,6 +12,7 @@ internal static class DenseEmitter
     private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
     private const string Activations = "global::ModelGen.Kernels.Activations";
     private const string Blas = "global::ModelGen.Kernels.Blas";
+    private const string Gemm = "global::ModelGen.Kernels.Gemm";
 
     /// <summary>
     /// <c>LayerForward(x, y, batch)</c>: y = f(x·Wᵀ + b) for each of the batch's samples.
@@ -24,13 +25,17 @@ internal static class DenseEmitter
         {
             writer.WriteLine($"{ReadOnlySpan} w = {layer.Identifier}Weights;");
             writer.WriteLine($"{ReadOnlySpan} b = {layer.Identifier}Bias;");
-            if (layer.Strategy == DenseStrategy.Unrolled)
+            switch (layer.Strategy)
             {
-                WriteUnrolledForward(writer, layer);
-            }
-            else
-            {
-                WriteLoopedForward(writer, layer);
+                case DenseStrategy.Unrolled:
+                    WriteUnrolledForward(writer, layer);
+                    break;
+                case DenseStrategy.VectorLoops:
+                    WriteLoopedForward(writer, layer);
+                    break;
+                default:
+                    WriteGemmForward(writer, layer);
+                    break;
             }
         }
     }
@@ -55,13 +60,17 @@ internal static class DenseEmitter
 
             writer.WriteLine($"{Span} dw = {layer.Identifier}WeightGradients;");
             writer.WriteLine($"{Span} db = {layer.Identifier}BiasGradients;");
-            if (layer.Strategy == DenseStrategy.Unrolled)
+            switch (layer.Strategy)
             {
-                WriteUnrolledBackward(writer, layer, isFirst);
-            }
-            else
-            {
-                WriteLoopedBackward(writer, layer, isFirst, inputs, units);
+                case DenseStrategy.Unrolled:
+                    WriteUnrolledBackward(writer, layer, isFirst);
+                    break;
+                case DenseStrategy.VectorLoops:
+                    WriteLoopedBackward(writer, layer, isFirst, inputs, units);
+                    break;
+                default:
+                    WriteGemmBackward(writer, layer, isFirst, inputs, units);
+                    break;
             }
         }
     }
@@ -100,6 +109,49 @@ internal static class DenseEmitter
         {
             writer.WriteLine();
             writer.WriteLine($"{Activations}.{layer.Activation}(y.Slice(0, batch * {units}));");
+        }
+    }
+
+    private static void WriteGemmForward(SourceWriter writer, DensePlan layer)
+    {
+        var (inputs, units) = (layer.InputSize, layer.Units);
+        writer.WriteLine($"// z = x·Wᵀ: [batch×{inputs}]·[{inputs}×{units}], one register-blocked GEMM over the batch");
+        writer.WriteLine($"{Gemm}.MultiplyTransposed(x.Slice(0, batch * {inputs}), w, y.Slice(0, batch * {units}), batch, {units}, {inputs});");
+        writer.WriteLine("// z[n, :] += b");
+        using (writer.OpenBlock("for (var n = 0; n < batch; n++)"))
+        {
+            writer.WriteLine($"{Blas}.Add(b, y.Slice(n * {units}, {units}));");
+        }
+
+        if (layer.Activation != Activation.Linear)
+        {
+            writer.WriteLine();
+            writer.WriteLine($"{Activations}.{layer.Activation}(y.Slice(0, batch * {units}));");
+        }
+    }
+
+    private static void WriteGemmBackward(SourceWriter writer, DensePlan layer, bool isFirst, int inputs, int units)
+    {
+        writer.WriteLine($"var dz = dy.Slice(0, batch * {units});");
+        if (layer.Activation != Activation.Linear)
+        {
+            writer.WriteLine($"// dz = dy ⊙ {Derivative(layer.Activation)}, in place");
+            writer.WriteLine($"{Activations}.{layer.Activation}Backward(y.Slice(0, batch * {units}), dz);");
+        }
+
+        writer.WriteLine($"// ∂L/∂W += dzᵀ·x: [{units}×batch]·[batch×{inputs}]");
+        writer.WriteLine($"{Gemm}.MultiplyAddTransposedA(dz, x.Slice(0, batch * {inputs}), dw, {units}, {inputs}, batch);");
+        writer.WriteLine("// ∂L/∂b += Σₙ dz[n, :]");
+        using (writer.OpenBlock("for (var n = 0; n < batch; n++)"))
+        {
+            writer.WriteLine($"{Blas}.Add(dz.Slice(n * {units}, {units}), db);");
+        }
+
+        if (!isFirst)
+        {
+            writer.WriteLine();
+            writer.WriteLine($"// dx = dz·W: [batch×{units}]·[{units}×{inputs}]");
+            writer.WriteLine($"{Gemm}.Multiply(dz, w, dx.Slice(0, batch * {inputs}), batch, {inputs}, {units});");
         }
     }
 

@@ -24,8 +24,14 @@ internal enum DenseStrategy
     /// <summary>Every multiply-add written out: for tiny layers, where loop overhead would dominate.</summary>
     Unrolled,
 
-    /// <summary>Constant-length loops over rows, each row a vectorized dot product or multiply-add.</summary>
+    /// <summary>
+    /// Constant-length loops over rows, each row a vectorized dot product or multiply-add: for layers whose inputs are
+    /// too few to fill a vector, where a matrix kernel would fall back to scalar code.
+    /// </summary>
     VectorLoops,
+
+    /// <summary>The whole batch as three register-blocked matrix products (forward, ∂W, ∂x) in the runtime.</summary>
+    Gemm,
 }
 
 /// <summary>One dense layer of a plan.</summary>

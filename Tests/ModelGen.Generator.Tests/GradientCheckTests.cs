@@ -9,7 +9,7 @@ using Xunit.Abstractions;
 namespace ModelGen.Generator.Tests;
 
 /// <summary>
-/// Proves every generated backward pass: for each activation and each dense strategy, models of random shapes are
+/// Proves every generated backward pass: for each activation and each of the three dense strategies, models of random shapes are
 /// generated, compiled and loaded, and their gradients compared with finite differences. The forward pass is
 /// checked first against a plain double-precision reference, so the gradients are checked against the right function.
 /// </summary>
@@ -137,7 +137,7 @@ public class GradientCheckTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// For each activation: a model of tiny (unrolled) layers, one of vector-loop layers, and one mixing both;
+    /// For each activation: a model of tiny (unrolled) layers, one of GEMM layers, and one mixing all three strategies;
     /// sizes drawn from a fixed seed so a failure can be reproduced.
     /// </summary>
     private static List<RandomModel> DescribeRandomModels()
@@ -153,13 +153,13 @@ public class GradientCheckTests(ITestOutputHelper output)
             var outputs = random.Next(1, Math.Min(4, 16 / hidden) + 1);
             models.Add(new RandomModel($"Unrolled{activation}", inputs, [(hidden, activation), (outputs, activation)]));
 
-            // Vector loops: odd sizes around the vector widths, so remainders are exercised.
+            // GEMM (at least 16 inputs per layer): odd sizes around the vector widths, so remainders are exercised.
             models.Add(new RandomModel(
-                $"Looped{activation}",
-                random.Next(5, 40),
+                $"Gemm{activation}",
+                random.Next(16, 40),
                 [(random.Next(17, 40), activation), (random.Next(17, 33), activation), (random.Next(1, 6), Activation.Linear)]));
 
-            // Mixed: an unrolled layer feeding vector loops feeding the output.
+            // Mixed: an unrolled layer, then vector loops (fewer than 16 inputs), then GEMM.
             models.Add(new RandomModel(
                 $"Mixed{activation}",
                 2,

@@ -11,7 +11,7 @@ partial class Models
     /// layer    kind   activation  input  output  parameters  computed as
     /// dense_1  Dense  Tanh            3       4          16  unrolled
     /// dense_2  Dense  Relu            4      64         320  vector loops
-    /// dense_3  Dense  Sigmoid        64       2         130  vector loops
+    /// dense_3  Dense  Sigmoid        64       2         130  GEMM
     /// total                                             466
     /// </code>
     /// <para>Loss: mean squared error, L = Σ (y − t)² / (batch·2).</para>
@@ -316,15 +316,12 @@ partial class Models
         {
             global::System.ReadOnlySpan<float> w = Dense3Weights;
             global::System.ReadOnlySpan<float> b = Dense3Bias;
+            // z = x·Wᵀ: [batch×64]·[64×2], one register-blocked GEMM over the batch
+            global::ModelGen.Kernels.Gemm.MultiplyTransposed(x.Slice(0, batch * 64), w, y.Slice(0, batch * 2), batch, 2, 64);
+            // z[n, :] += b
             for (var n = 0; n < batch; n++)
             {
-                var xn = x.Slice(n * 64, 64);
-                var yn = y.Slice(n * 2, 2);
-                // z[o] = x·W[o, :] + b[o]
-                for (var o = 0; o < 2; o++)
-                {
-                    yn[o] = global::ModelGen.Kernels.Blas.Dot(xn, w.Slice(o * 64, 64)) + b[o];
-                }
+                global::ModelGen.Kernels.Blas.Add(b, y.Slice(n * 2, 2));
             }
 
             global::ModelGen.Kernels.Activations.Sigmoid(y.Slice(0, batch * 2));
@@ -336,24 +333,19 @@ partial class Models
             global::System.ReadOnlySpan<float> w = Dense3Weights;
             global::System.Span<float> dw = Dense3WeightGradients;
             global::System.Span<float> db = Dense3BiasGradients;
+            var dz = dy.Slice(0, batch * 2);
             // dz = dy ⊙ y·(1 − y), in place
-            global::ModelGen.Kernels.Activations.SigmoidBackward(y.Slice(0, batch * 2), dy.Slice(0, batch * 2));
-
+            global::ModelGen.Kernels.Activations.SigmoidBackward(y.Slice(0, batch * 2), dz);
+            // ∂L/∂W += dzᵀ·x: [2×batch]·[batch×64]
+            global::ModelGen.Kernels.Gemm.MultiplyAddTransposedA(dz, x.Slice(0, batch * 64), dw, 2, 64, batch);
+            // ∂L/∂b += Σₙ dz[n, :]
             for (var n = 0; n < batch; n++)
             {
-                var xn = x.Slice(n * 64, 64);
-                var dzn = dy.Slice(n * 2, 2);
-                var dxn = dx.Slice(n * 64, 64);
-                dxn.Clear();
-                // ∂L/∂b += dz
-                global::ModelGen.Kernels.Blas.Add(dzn, db);
-                // ∂L/∂W[o, :] += dz[o]·x;  ∂L/∂x += dz[o]·W[o, :]
-                for (var o = 0; o < 2; o++)
-                {
-                    global::ModelGen.Kernels.Blas.Axpy(dzn[o], xn, dw.Slice(o * 64, 64));
-                    global::ModelGen.Kernels.Blas.Axpy(dzn[o], w.Slice(o * 64, 64), dxn);
-                }
+                global::ModelGen.Kernels.Blas.Add(dz.Slice(n * 2, 2), db);
             }
+
+            // dx = dz·W: [batch×2]·[2×64]
+            global::ModelGen.Kernels.Gemm.Multiply(dz, w, dx.Slice(0, batch * 64), batch, 64, 2);
         }
     }
 }
