@@ -271,6 +271,10 @@ internal static class Emitter
             writer.WriteLine($"// {LossDescription(plan)}; its gradient {LossGradient(plan)} seeds backward");
             var seed = $"gradientA.Slice(0, batch * OutputSize)";
             writer.WriteLine($"var loss = {loss}.ValueAndGradient({Activation(last)}, targets, {seed});");
+            writer.WriteLine();
+            writer.WriteLine(layers.Count == 1
+                ? "// backward: ∂L/∂W and ∂L/∂b of the only layer"
+                : "// backward, last layer first: each adds its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before");
             for (var i = layers.Count - 1; i >= 0; i--)
             {
                 var layer = layers[i];

@@ -138,6 +138,8 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
 
         // mean squared error, L = Σ (y − t)² / (batch·1); its gradient ∂L/∂y = 2·(y − t) / (batch·1) seeds backward
         var loss = global::ModelGen.Losses.MeanSquaredError.ValueAndGradient(a1, targets, gradientA.Slice(0, batch * OutputSize));
+
+        // backward: ∂L/∂W and ∂L/∂b of the only layer
         Dense1Backward(inputs, a1, gradientA.Slice(0, batch * 1), batch);
         return loss;
     }

@@ -175,6 +175,8 @@ partial class Models
 
             // mean squared error, L = Σ (y − t)² / (batch·2); its gradient ∂L/∂y = 2·(y − t) / (batch·2) seeds backward
             var loss = global::ModelGen.Losses.MeanSquaredError.ValueAndGradient(a3, targets, gradientA.Slice(0, batch * OutputSize));
+
+            // backward, last layer first: each adds its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before
             Dense3Backward(a2, a3, gradientA.Slice(0, batch * 2), gradientB.Slice(0, batch * 64), batch);
             Dense2Backward(a1, a2, gradientB.Slice(0, batch * 64), gradientA.Slice(0, batch * 4), batch);
             Dense1Backward(inputs, a1, gradientA.Slice(0, batch * 4), batch);
