@@ -6,7 +6,8 @@ using Xunit;
 namespace ModelGen.Generator.Tests;
 
 /// <summary>
-/// Compares text with <c>Snapshots/NAME.verified.cs</c>, following Verify's file naming. A mismatch writes
+/// Compares text with <c>Snapshots/NAME.verified.cs</c>, named as Verify.SourceGenerators would name it, so that
+/// package could replace this harness without renaming a file. A mismatch writes
 /// <c>NAME.received.cs</c> beside it and fails; with <c>MODELGEN_ACCEPT_SNAPSHOTS=1</c> the received text becomes
 /// the verified one instead.
 /// </summary>

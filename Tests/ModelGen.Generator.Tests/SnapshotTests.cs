@@ -48,7 +48,9 @@ public class SnapshotTests
         Assert.Empty(result.Diagnostics);
         Assert.Empty(output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning));
         var generated = Assert.Single(GeneratorHarness.GeneratedSources(result));
-        SnapshotAssert.Matches(name, generated.SourceText.ToString());
+        // Verify.SourceGenerators' naming: {class}.{test}#{hint name without .cs}.verified.cs
+        var hint = generated.HintName.Substring(0, generated.HintName.Length - ".cs".Length);
+        SnapshotAssert.Matches($"{nameof(SnapshotTests)}.{name}#{hint}", generated.SourceText.ToString());
     }
 
     [Theory]
