@@ -137,6 +137,23 @@ public class GeneratedModelTests
     }
 
     [Fact]
+    public void PredictBatch_allocates_nothing_after_warm_up()
+    {
+        var model = new SmallMlp(seed: 1);
+        var inputs = new float[64 * SmallMlp.InputSize];
+        var outputs = new float[64 * SmallMlp.OutputSize];
+        model.PredictBatch(inputs, outputs);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 100; i++)
+        {
+            model.PredictBatch(inputs, outputs);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void A_training_step_allocates_nothing_after_warm_up()
     {
         var model = new SmallMlp(seed: 1);

@@ -68,7 +68,7 @@ public class TrainingTests
     [Fact]
     public void Evaluate_matches_a_direct_computation()
     {
-        var data = MakeRegression(70, seed: 7);
+        var data = MakeRegression(300, seed: 7); // more than one evaluation chunk of 256
         var model = new SmallMlp(seed: 4);
         var predictions = new float[data.Targets.Length];
         model.PredictBatch(data.Features, predictions);
@@ -76,7 +76,7 @@ public class TrainingTests
 
         var result = model.Evaluate(data);
 
-        Assert.Equal(70, result.Count);
+        Assert.Equal(300, result.Count);
         Assert.Equal(predictions.Select((p, i) => Math.Pow(p - targets[i], 2)).Average(), result.Loss, 1e-5);
         Assert.Equal(predictions.Select((p, i) => Math.Abs(p - targets[i])).Average(), result.MeanAbsoluteError, 1e-5);
         Assert.Equal(model.ComputeLoss(data.Features, data.Targets), result.Loss, 1e-5);
@@ -99,6 +99,18 @@ public class TrainingTests
         Assert.Equal(1, error.Batch);
         Assert.True(float.IsNaN(error.Loss));
         Assert.Equal(before, model.Parameters.ToArray());
+    }
+
+    [Fact]
+    public void Fit_rejects_options_that_cannot_train()
+    {
+        var data = MakeRegression(8, seed: 1);
+        var model = new SmallMlp();
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.Fit(data, new FitOptions { BatchSize = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.Fit(data, new FitOptions { Epochs = -1 }));
+        Assert.Throws<ArgumentNullException>(() => model.Fit(data, new FitOptions { Optimizer = null! }));
+        Assert.Empty(model.Fit(data, new FitOptions { Epochs = 0 }).Epochs);
     }
 
     [Fact]
