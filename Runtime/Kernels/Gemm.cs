@@ -15,8 +15,10 @@ namespace ModelGen.Kernels;
 /// <remarks>
 /// No packing or cache blocking yet: the loop orders keep the reused operand small (four rows of W, one column strip
 /// of X) so it stays in L1 while the other streams from L2, which suits the layer sizes of this project's models.
+/// Large products are split by columns between two threads (<see cref="WorkSplitter"/>); every element is computed
+/// the same way on either thread, so the result does not depend on the split.
 /// </remarks>
-public static class Gemm
+public static unsafe class Gemm
 {
     /// <summary>c = a·bᵀ, with a [m×k], b [n×k], c [m×n]: every c[i, j] is the dot product of row i of a and row j of b.</summary>
     public static void MultiplyTransposed(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k)
@@ -24,15 +26,15 @@ public static class Gemm
         CheckShapes(a.Length, m * k, b.Length, n * k, c.Length, m * n, m, n, k);
         if (Vector512.IsHardwareAccelerated && k >= Vector512<float>.Count)
         {
-            MultiplyTransposed<Vector512<float>, Simd512>(a, b, c, m, n, k);
+            RunTransposed<Vector512<float>, Simd512>(a, b, c, m, n, k);
         }
         else if (Vector256.IsHardwareAccelerated && k >= Vector256<float>.Count)
         {
-            MultiplyTransposed<Vector256<float>, Simd256>(a, b, c, m, n, k);
+            RunTransposed<Vector256<float>, Simd256>(a, b, c, m, n, k);
         }
         else if (Vector128.IsHardwareAccelerated && k >= Vector128<float>.Count)
         {
-            MultiplyTransposed<Vector128<float>, Simd128>(a, b, c, m, n, k);
+            RunTransposed<Vector128<float>, Simd128>(a, b, c, m, n, k);
         }
         else
         {
@@ -60,20 +62,76 @@ public static class Gemm
     {
         if (Vector512.IsHardwareAccelerated && n >= Vector512<float>.Count)
         {
-            MultiplyAdd<Vector512<float>, Simd512>(a, rowStride, columnStride, b, c, m, n, k);
+            RunMultiplyAdd<Vector512<float>, Simd512>(a, rowStride, columnStride, b, c, m, n, k);
         }
         else if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
         {
-            MultiplyAdd<Vector256<float>, Simd256>(a, rowStride, columnStride, b, c, m, n, k);
+            RunMultiplyAdd<Vector256<float>, Simd256>(a, rowStride, columnStride, b, c, m, n, k);
         }
         else if (Vector128.IsHardwareAccelerated && n >= Vector128<float>.Count)
         {
-            MultiplyAdd<Vector128<float>, Simd128>(a, rowStride, columnStride, b, c, m, n, k);
+            RunMultiplyAdd<Vector128<float>, Simd128>(a, rowStride, columnStride, b, c, m, n, k);
         }
         else
         {
             MultiplyAddScalar(a, rowStride, columnStride, b, c, m, n, k);
         }
+    }
+
+    private static void RunTransposed<TVector, TSimd>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            var arguments = new Arguments { A = pa, B = pb, C = pc, M = m, N = n, K = k };
+            WorkSplitter.Run(&TransposedColumns<TVector, TSimd>, &arguments, n, grain: 4, work: (long)m * n * k);
+        }
+    }
+
+    private static void TransposedColumns<TVector, TSimd>(void* context, int from, int to)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        var x = (Arguments*)context;
+        MultiplyTransposed<TVector, TSimd>(
+            new ReadOnlySpan<float>(x->A, x->M * x->K), new ReadOnlySpan<float>(x->B, x->N * x->K), new Span<float>(x->C, x->M * x->N),
+            x->M, x->N, x->K, from, to);
+    }
+
+    private static void RunMultiplyAdd<TVector, TSimd>(ReadOnlySpan<float> a, int rowStride, int columnStride, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            var arguments = new Arguments { A = pa, B = pb, C = pc, M = m, N = n, K = k, RowStride = rowStride, ColumnStride = columnStride, ALength = a.Length };
+            WorkSplitter.Run(&MultiplyAddColumns<TVector, TSimd>, &arguments, n, grain: 4 * TSimd.Count, work: (long)m * n * k);
+        }
+    }
+
+    private static void MultiplyAddColumns<TVector, TSimd>(void* context, int from, int to)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        var x = (Arguments*)context;
+        MultiplyAdd<TVector, TSimd>(
+            new ReadOnlySpan<float>(x->A, x->ALength), x->RowStride, x->ColumnStride, new ReadOnlySpan<float>(x->B, x->K * x->N),
+            new Span<float>(x->C, x->M * x->N), x->M, x->N, x->K, from, to);
+    }
+
+    /// <summary>A product's operands, for the thread that computes part of it: pinned pointers and shapes.</summary>
+    private struct Arguments
+    {
+        public float* A;
+        public float* B;
+        public float* C;
+        public int M;
+        public int N;
+        public int K;
+        public int RowStride;
+        public int ColumnStride;
+        public int ALength;
     }
 
     internal static void MultiplyTransposedScalar(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k)
@@ -112,13 +170,19 @@ public static class Gemm
     // tile (four rows) is the outer loop, so it stays in L1 while the rows of a stream past it.
     internal static void MultiplyTransposed<TVector, TSimd>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k)
         where TVector : struct
+        where TSimd : ISimd<TVector> =>
+        MultiplyTransposed<TVector, TSimd>(a, b, c, m, n, k, 0, n);
+
+    /// <summary>Columns [<paramref name="from"/>, <paramref name="to"/>) of c = a·bᵀ; <paramref name="from"/> is a multiple of 4.</summary>
+    private static void MultiplyTransposed<TVector, TSimd>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, int from, int to)
+        where TVector : struct
         where TSimd : ISimd<TVector>
     {
         ref var ra = ref MemoryMarshal.GetReference(a);
         ref var rb = ref MemoryMarshal.GetReference(b);
         ref var rc = ref MemoryMarshal.GetReference(c);
-        var j = 0;
-        for (; j + 4 <= n; j += 4)
+        var j = from;
+        for (; j + 4 <= to; j += 4)
         {
             var i = 0;
             for (; i + 4 <= m; i += 4)
@@ -135,7 +199,7 @@ public static class Gemm
             }
         }
 
-        for (; j < n; j++)
+        for (; j < to; j++)
         {
             for (var i = 0; i < m; i++)
             {
@@ -245,14 +309,20 @@ public static class Gemm
     // broadcast elements of A feed 16 multiply-adds into accumulators that live in registers for the whole k loop.
     internal static void MultiplyAdd<TVector, TSimd>(ReadOnlySpan<float> a, int rowStride, int columnStride, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k)
         where TVector : struct
+        where TSimd : ISimd<TVector> =>
+        MultiplyAdd<TVector, TSimd>(a, rowStride, columnStride, b, c, m, n, k, 0, n);
+
+    /// <summary>Columns [<paramref name="from"/>, <paramref name="to"/>) of c += A·b; <paramref name="from"/> is a multiple of 4 vectors.</summary>
+    private static void MultiplyAdd<TVector, TSimd>(ReadOnlySpan<float> a, int rowStride, int columnStride, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, int from, int to)
+        where TVector : struct
         where TSimd : ISimd<TVector>
     {
         ref var ra = ref MemoryMarshal.GetReference(a);
         ref var rb = ref MemoryMarshal.GetReference(b);
         ref var rc = ref MemoryMarshal.GetReference(c);
         var count = TSimd.Count;
-        var j = 0;
-        for (; j + (4 * count) <= n; j += 4 * count)
+        var j = from;
+        for (; j + (4 * count) <= to; j += 4 * count)
         {
             var i = 0;
             for (; i + 4 <= m; i += 4)
@@ -269,7 +339,7 @@ public static class Gemm
             }
         }
 
-        for (; j + count <= n; j += count)
+        for (; j + count <= to; j += count)
         {
             for (var i = 0; i < m; i++)
             {
@@ -277,7 +347,7 @@ public static class Gemm
             }
         }
 
-        for (; j < n; j++)
+        for (; j < to; j++)
         {
             for (var i = 0; i < m; i++)
             {

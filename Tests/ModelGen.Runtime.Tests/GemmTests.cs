@@ -19,16 +19,18 @@ public class GemmTests
 
     public static IEnumerable<object[]> Shapes()
     {
+        // Every size for m, with n and k drawn from the same list so that all remainders meet.
         var random = new Random(77);
+        var shapes = new HashSet<(int, int, int)> { (32, 128, 784), (7, 19, 67) };
         foreach (var m in Sizes)
         {
-            // Every size for m, with n and k drawn from the same list so that all remainders meet.
-            yield return [m, Sizes[random.Next(Sizes.Length)], Sizes[random.Next(Sizes.Length)]];
-            yield return [m, Sizes[random.Next(Sizes.Length)], Sizes[random.Next(Sizes.Length)]];
+            while (shapes.Count(s => s.Item1 == m) < 2)
+            {
+                shapes.Add((m, Sizes[random.Next(Sizes.Length)], Sizes[random.Next(Sizes.Length)]));
+            }
         }
 
-        yield return [32, 128, 784];
-        yield return [7, 19, 67];
+        return shapes.Select(s => new object[] { s.Item1, s.Item2, s.Item3 });
     }
 
     [Theory]
@@ -84,6 +86,90 @@ public class GemmTests
         var viaPublic = Enumerable.Repeat(float.NaN, m * n).ToArray();
         Gemm.Multiply(a, b, viaPublic, m, n, k);
         AssertClose(expected, viaPublic, k, "public (overwrites)");
+    }
+
+    [Fact]
+    public void Large_products_use_two_threads_where_there_are_two_cores()
+    {
+        var expected = Environment.ProcessorCount >= 2 && Environment.GetEnvironmentVariable("MODELGEN_THREADS") != "1" ? 2 : 1;
+
+        Assert.Equal(expected, WorkSplitter.ThreadCount);
+    }
+
+    [Theory]
+    [InlineData(64, 256, 300)]
+    [InlineData(33, 130, 517)]
+    [InlineData(32, 784, 128)]
+    public void Split_products_equal_the_single_threaded_kernel_bit_for_bit(int m, int n, int k)
+    {
+        Assert.True((long)m * n * k >= WorkSplitter.MinParallelWork, "the shape is too small to be split");
+        var (a, b, bt) = (Random(m * k, 8), Random(n * k, 9), Random(k * n, 10));
+        var start = Random(m * n, 11);
+
+        var transposed = new float[m * n];
+        Gemm.MultiplyTransposed(a, b, transposed, m, n, k);
+        var accumulated = start.ToArray();
+        Gemm.MultiplyAddTransposedA(Random(k * m, 12), bt, accumulated, m, n, k);
+        var product = new float[m * n];
+        Gemm.Multiply(a, bt, product, m, n, k);
+
+        Assert.Equal(SingleThreaded(nameof(Gemm.MultiplyTransposed), a, b, null, m, n, k), transposed);
+        Assert.Equal(SingleThreaded(nameof(Gemm.MultiplyAddTransposedA), Random(k * m, 12), bt, start, m, n, k), accumulated);
+        Assert.Equal(SingleThreaded(nameof(Gemm.Multiply), a, bt, null, m, n, k), product);
+    }
+
+    [Fact]
+    public void Concurrent_callers_get_correct_results()
+    {
+        const int m = 48, n = 200, k = 160;
+        var inputs = Enumerable.Range(0, 8).Select(i => (Random(m * k, 100 + i), Random(n * k, 200 + i))).ToArray();
+        var expected = inputs.Select(p => SingleThreaded(nameof(Gemm.MultiplyTransposed), p.Item1, p.Item2, null, m, n, k)).ToArray();
+
+        var results = new float[inputs.Length][];
+        System.Threading.Tasks.Parallel.For(0, inputs.Length, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+        {
+            for (var repeat = 0; repeat < 20; repeat++)
+            {
+                var c = new float[m * n];
+                Gemm.MultiplyTransposed(inputs[i].Item1, inputs[i].Item2, c, m, n, k);
+                results[i] = c;
+            }
+        });
+
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            Assert.Equal(expected[i], results[i]);
+        }
+    }
+
+    /// <summary>The same product through the widest width the public entry point would pick, on one thread.</summary>
+    private static float[] SingleThreaded(string product, float[] a, float[] b, float[]? start, int m, int n, int k)
+    {
+        var c = start?.ToArray() ?? new float[m * n];
+        if (product == nameof(Gemm.MultiplyTransposed))
+        {
+            TransposedKernel kernel = Vector512.IsHardwareAccelerated ? Gemm.MultiplyTransposed<Vector512<float>, Simd512>
+                : Vector256.IsHardwareAccelerated ? Gemm.MultiplyTransposed<Vector256<float>, Simd256>
+                : Vector128.IsHardwareAccelerated ? Gemm.MultiplyTransposed<Vector128<float>, Simd128>
+                : Gemm.MultiplyTransposedScalar;
+            kernel(a, b, c, m, n, k);
+            return c;
+        }
+
+        StridedKernel strided = Vector512.IsHardwareAccelerated ? Gemm.MultiplyAdd<Vector512<float>, Simd512>
+            : Vector256.IsHardwareAccelerated ? Gemm.MultiplyAdd<Vector256<float>, Simd256>
+            : Vector128.IsHardwareAccelerated ? Gemm.MultiplyAdd<Vector128<float>, Simd128>
+            : Gemm.MultiplyAddScalar;
+        if (product == nameof(Gemm.Multiply))
+        {
+            strided(a, k, 1, b, c, m, n, k);
+        }
+        else
+        {
+            strided(a, 1, m, b, c, m, n, k);
+        }
+
+        return c;
     }
 
     [Fact]

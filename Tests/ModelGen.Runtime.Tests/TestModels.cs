@@ -13,3 +13,10 @@ public partial class SmallMlp;
 [Input(1)]
 [Dense(1)]
 public partial class Line;
+
+/// <summary>Wide enough that its products are split between two threads (more than 2²⁰ multiply-adds at batch 32).</summary>
+[Model]
+[Input(256)]
+[Dense(256, Activation.Relu)]
+[Dense(10)]
+public partial class WideMlp;
