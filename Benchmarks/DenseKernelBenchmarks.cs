@@ -19,6 +19,10 @@ public class DenseKernelBenchmarks
     private const int Inputs = 784;
     private const int Units = 128;
 
+    /// <summary>Threads the GEMM may use (<see cref="KernelSettings.MaxThreads"/>); the row kernels always use one.</summary>
+    [Params(1, 2)]
+    public int Threads { get; set; }
+
     private readonly float[] _x = new float[Batch * Inputs];
     private readonly float[] _w = new float[Units * Inputs];
     private readonly float[] _y = new float[Batch * Units];
@@ -29,6 +33,7 @@ public class DenseKernelBenchmarks
     [GlobalSetup]
     public void Setup()
     {
+        KernelSettings.MaxThreads = Threads;
         var random = new Random(3);
         foreach (var array in new[] { _x, _w, _dz })
         {

@@ -29,9 +29,14 @@ public class DenseMlpBenchmarks
     private readonly float[] _batchTargets = new float[BatchSize * MnistMlp.OutputSize];
     private readonly float[] _batchOutputs = new float[BatchSize * MnistMlp.OutputSize];
 
+    /// <summary>Threads one large matrix product may use (<see cref="Kernels.KernelSettings.MaxThreads"/>).</summary>
+    [Params(1, 2)]
+    public int Threads { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
+        Kernels.KernelSettings.MaxThreads = Threads;
         var random = new Random(1);
         foreach (var array in new[] { _input, _batchInputs, _batchTargets })
         {

@@ -1,3 +1,9 @@
 using BenchmarkDotNet.Running;
 
+if (args is ["threads"])
+{
+    ModelGen.Benchmarks.ThreadScaling.Run();
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(ModelGen.Benchmarks.DenseMlpBenchmarks).Assembly).Run(args);

@@ -85,7 +85,7 @@ public static unsafe class Gemm
         fixed (float* pa = a, pb = b, pc = c)
         {
             var arguments = new Arguments { A = pa, B = pb, C = pc, M = m, N = n, K = k };
-            WorkSplitter.Run(&TransposedColumns<TVector, TSimd>, &arguments, n, grain: 4, work: (long)m * n * k);
+            WorkSplitter.Run(&TransposedColumns<TVector, TSimd>, &arguments, n, grain: 4, work: (long)m * n * k, reduction: k);
         }
     }
 
@@ -106,7 +106,7 @@ public static unsafe class Gemm
         fixed (float* pa = a, pb = b, pc = c)
         {
             var arguments = new Arguments { A = pa, B = pb, C = pc, M = m, N = n, K = k, RowStride = rowStride, ColumnStride = columnStride, ALength = a.Length };
-            WorkSplitter.Run(&MultiplyAddColumns<TVector, TSimd>, &arguments, n, grain: 4 * TSimd.Count, work: (long)m * n * k);
+            WorkSplitter.Run(&MultiplyAddColumns<TVector, TSimd>, &arguments, n, grain: 4 * TSimd.Count, work: (long)m * n * k, reduction: k);
         }
     }
 

@@ -7,8 +7,9 @@ namespace ModelGen.Kernels;
 /// <summary>
 /// Splits a kernel's independent work (columns of a matrix product) between the calling thread and one helper
 /// thread, without allocating. Each output element is computed by exactly the same instructions whichever thread
-/// runs it, so results are bit-for-bit those of a single thread. Small work, a single core, a helper already busy
-/// with another caller, or <c>MODELGEN_THREADS=1</c> keep everything on the calling thread.
+/// runs it, so results are bit-for-bit those of a single thread. Off unless <see cref="KernelSettings.MaxThreads"/>
+/// (or <c>MODELGEN_THREADS</c>) is 2; small work, a single core or a helper already busy with another caller keep
+/// everything on the calling thread even then.
 /// </summary>
 /// <remarks>
 /// The body is a static function pointer and its arguments a struct on the caller's stack: the caller does not
@@ -22,20 +23,40 @@ internal static unsafe class WorkSplitter
     /// </summary>
     public const long MinParallelWork = 1L << 20;
 
-    private static readonly Helper? SharedHelper = CreateHelper();
-    private static int _busy;
+    /// <summary>
+    /// Products with a shorter reduction (k) stay on one thread: each element of c then gets few multiply-adds per
+    /// load and store, the product is bound by memory traffic that a second core shares rather than adds to
+    /// (measured: ∂W of a 784→128 layer at batch 32, k = 32, ran 0.9× as fast on two threads; see docs/performance.md).
+    /// </summary>
+    public const int MinParallelReduction = 64;
 
-    /// <summary>Threads a large kernel runs on: 2 when the helper exists, else 1.</summary>
-    public static int ThreadCount => SharedHelper is null ? 1 : 2;
+    private static readonly Lazy<Helper?> SharedHelper = new(CreateHelper);
+    private static int _busy;
+    private static int _maxThreads = ReadMaxThreads();
+
+    /// <summary>Threads a large kernel may use: 1 or 2. Starts from <c>MODELGEN_THREADS</c>, else 1.</summary>
+    public static int MaxThreads
+    {
+        get => Volatile.Read(ref _maxThreads);
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            Volatile.Write(ref _maxThreads, Math.Min(value, 2));
+        }
+    }
+
+    /// <summary>Threads a large kernel runs on now: 2 when allowed and there are two cores, else 1.</summary>
+    public static int ThreadCount => MaxThreads >= 2 && Environment.ProcessorCount >= 2 ? 2 : 1;
 
     /// <summary>
     /// Runs <paramref name="body"/> over [0, <paramref name="count"/>): in two parts split at a multiple of
-    /// <paramref name="grain"/>, the second on the helper, when the work is large enough; else in one call.
+    /// <paramref name="grain"/>, the second on the helper, when the work (multiply-adds) is large enough and each
+    /// output element sums at least <see cref="MinParallelReduction"/> products; else in one call.
     /// </summary>
-    public static void Run(delegate*<void*, int, int, void> body, void* context, int count, int grain, long work)
+    public static void Run(delegate*<void*, int, int, void> body, void* context, int count, int grain, long work, int reduction)
     {
-        var helper = SharedHelper;
-        if (helper is null || work < MinParallelWork || count < 2 * grain || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        if (work < MinParallelWork || reduction < MinParallelReduction || count < 2 * grain || ThreadCount < 2 || SharedHelper.Value is not { } helper ||
+            Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
             body(context, 0, count);
             return;
@@ -60,11 +81,17 @@ internal static unsafe class WorkSplitter
         }
     }
 
-    private static Helper? CreateHelper()
-    {
-        var setting = Environment.GetEnvironmentVariable("MODELGEN_THREADS");
-        return Environment.ProcessorCount < 2 || setting == "1" ? null : new Helper();
-    }
+    private static Helper? CreateHelper() => Environment.ProcessorCount < 2 ? null : new Helper();
+
+    private static int ReadMaxThreads() => ParseMaxThreads(Environment.GetEnvironmentVariable("MODELGEN_THREADS"));
+
+    /// <summary>
+    /// The thread setting from its text: 1 unless a number of at least 2 is given. One thread is the default because
+    /// on shared machines the second core is often busy, and then a split product waits for it (measured from 0.8×
+    /// to 1.75× on this project's 2-core machines; docs/performance.md).
+    /// </summary>
+    internal static int ParseMaxThreads(string? setting) =>
+        int.TryParse(setting, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var threads) && threads >= 2 ? 2 : 1;
 
     /// <summary>
     /// A background thread that runs one part of one kernel call at a time. Signalling uses one monitor and two

@@ -1,0 +1,169 @@
+using System;
+using System.Linq;
+using System.Runtime.Intrinsics;
+using ModelGen.Kernels;
+using Xunit;
+
+namespace ModelGen.Runtime.Tests;
+
+/// <summary>Tests that change the process-wide thread setting run alone, never beside other tests.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class KernelThreadsCollection
+{
+    public const string Name = "Kernel threads";
+}
+
+/// <summary>
+/// Products split between the caller and the helper thread: the same bits as one thread, safe with concurrent
+/// callers, and no allocation. Each test enables two threads and restores the setting it found.
+/// </summary>
+[Collection(KernelThreadsCollection.Name)]
+[Trait("Category", "Kernels")]
+public sealed class ThreadingTests : IDisposable
+{
+    private readonly int _previous = KernelSettings.MaxThreads;
+
+    public ThreadingTests() => KernelSettings.MaxThreads = 2;
+
+    public void Dispose() => KernelSettings.MaxThreads = _previous;
+
+    [Theory]
+    [InlineData(null, 1)]
+    [InlineData("", 1)]
+    [InlineData("1", 1)]
+    [InlineData("2", 2)]
+    [InlineData("8", 2)]
+    [InlineData("0", 1)]
+    [InlineData("two", 1)]
+    public void The_environment_setting_is_read_as_one_or_two_threads(string? setting, int expected)
+    {
+        Assert.Equal(expected, WorkSplitter.ParseMaxThreads(setting));
+    }
+
+    [Fact]
+    public void Two_threads_are_used_only_when_allowed_and_there_are_two_cores()
+    {
+        KernelSettings.MaxThreads = 1;
+        Assert.Equal(1, WorkSplitter.ThreadCount);
+        KernelSettings.MaxThreads = 5;
+        Assert.Equal(2, KernelSettings.MaxThreads);
+        Assert.Equal(Environment.ProcessorCount >= 2 ? 2 : 1, WorkSplitter.ThreadCount);
+        Assert.Throws<ArgumentOutOfRangeException>(() => KernelSettings.MaxThreads = 0);
+    }
+
+    [Theory]
+    [InlineData(64, 256, 300)]
+    [InlineData(33, 130, 517)]
+    [InlineData(32, 784, 128)]
+    public void Split_products_equal_the_single_threaded_kernel_bit_for_bit(int m, int n, int k)
+    {
+        Assert.True((long)m * n * k >= WorkSplitter.MinParallelWork && k >= WorkSplitter.MinParallelReduction, "the shape would not be split");
+        var (a, b, bt) = (GemmTests.Random(m * k, 8), GemmTests.Random(n * k, 9), GemmTests.Random(k * n, 10));
+        var start = GemmTests.Random(m * n, 11);
+
+        var transposed = new float[m * n];
+        Gemm.MultiplyTransposed(a, b, transposed, m, n, k);
+        var accumulated = start.ToArray();
+        Gemm.MultiplyAddTransposedA(GemmTests.Random(k * m, 12), bt, accumulated, m, n, k);
+        var product = new float[m * n];
+        Gemm.Multiply(a, bt, product, m, n, k);
+
+        Assert.Equal(SingleThreaded(nameof(Gemm.MultiplyTransposed), a, b, null, m, n, k), transposed);
+        Assert.Equal(SingleThreaded(nameof(Gemm.MultiplyAddTransposedA), GemmTests.Random(k * m, 12), bt, start, m, n, k), accumulated);
+        Assert.Equal(SingleThreaded(nameof(Gemm.Multiply), a, bt, null, m, n, k), product);
+    }
+
+    [Fact]
+    public void Concurrent_callers_get_correct_results()
+    {
+        const int m = 48, n = 200, k = 160;
+        var inputs = Enumerable.Range(0, 8).Select(i => (GemmTests.Random(m * k, 100 + i), GemmTests.Random(n * k, 200 + i))).ToArray();
+        var expected = inputs.Select(p => SingleThreaded(nameof(Gemm.MultiplyTransposed), p.Item1, p.Item2, null, m, n, k)).ToArray();
+
+        var results = new float[inputs.Length][];
+        System.Threading.Tasks.Parallel.For(0, inputs.Length, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+        {
+            for (var repeat = 0; repeat < 20; repeat++)
+            {
+                var c = new float[m * n];
+                Gemm.MultiplyTransposed(inputs[i].Item1, inputs[i].Item2, c, m, n, k);
+                results[i] = c;
+            }
+        });
+
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            Assert.Equal(expected[i], results[i]);
+        }
+    }
+
+    /// <summary>The same product through the widest width the public entry point would pick, on one thread.</summary>
+    private static float[] SingleThreaded(string product, float[] a, float[] b, float[]? start, int m, int n, int k)
+    {
+        var c = start?.ToArray() ?? new float[m * n];
+        if (product == nameof(Gemm.MultiplyTransposed))
+        {
+            GemmTests.TransposedKernel kernel = Vector512.IsHardwareAccelerated ? Gemm.MultiplyTransposed<Vector512<float>, Simd512>
+                : Vector256.IsHardwareAccelerated ? Gemm.MultiplyTransposed<Vector256<float>, Simd256>
+                : Vector128.IsHardwareAccelerated ? Gemm.MultiplyTransposed<Vector128<float>, Simd128>
+                : Gemm.MultiplyTransposedScalar;
+            kernel(a, b, c, m, n, k);
+            return c;
+        }
+
+        GemmTests.StridedKernel strided = Vector512.IsHardwareAccelerated ? Gemm.MultiplyAdd<Vector512<float>, Simd512>
+            : Vector256.IsHardwareAccelerated ? Gemm.MultiplyAdd<Vector256<float>, Simd256>
+            : Vector128.IsHardwareAccelerated ? Gemm.MultiplyAdd<Vector128<float>, Simd128>
+            : Gemm.MultiplyAddScalar;
+        if (product == nameof(Gemm.Multiply))
+        {
+            strided(a, k, 1, b, c, m, n, k);
+        }
+        else
+        {
+            strided(a, 1, m, b, c, m, n, k);
+        }
+
+        return c;
+    }
+
+    [Fact]
+    public void A_training_step_split_across_threads_allocates_nothing_after_warm_up()
+    {
+        var model = new WideMlp(seed: 1);
+        var optimizer = new Sgd(0.01f);
+        var inputs = new float[32 * WideMlp.InputSize];
+        var targets = new float[32 * WideMlp.OutputSize];
+        for (var i = 0; i < 5; i++)
+        {
+            model.TrainStep(inputs, targets);
+            optimizer.Step(model.Parameters, model.Gradients);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 50; i++)
+        {
+            model.TrainStep(inputs, targets);
+            optimizer.Step(model.Parameters, model.Gradients);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void Training_gives_the_same_parameters_on_one_thread_and_on_two()
+    {
+        float[] Train(int threads)
+        {
+            KernelSettings.MaxThreads = threads;
+            var model = new WideMlp(seed: 3);
+            var random = new Random(4);
+            var features = Enumerable.Range(0, 96 * WideMlp.InputSize).Select(_ => random.NextSingle()).ToArray();
+            var targets = Enumerable.Range(0, 96 * WideMlp.OutputSize).Select(_ => random.NextSingle()).ToArray();
+            model.Fit(new Dataset(features, WideMlp.InputSize, targets, WideMlp.OutputSize), new FitOptions { Epochs = 2, Seed = 5 });
+            return model.Parameters.ToArray();
+        }
+
+        Assert.Equal(Train(1), Train(2));
+    }
+}
