@@ -124,16 +124,12 @@ public class GeneratedModelTests
         var model = new SmallMlp(seed: 1);
         var input = new float[SmallMlp.InputSize];
         var output = new float[SmallMlp.OutputSize];
-        model.Predict(input, output);
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 1000; i++)
+        AllocationAssert.NoneAfterWarmUp(() =>
         {
-            input[i % input.Length] = i;
+            input[0] += 1;
             model.Predict(input, output);
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        }, measured: 1000);
     }
 
     [Fact]
@@ -142,34 +138,13 @@ public class GeneratedModelTests
         var model = new SmallMlp(seed: 1);
         var inputs = new float[64 * SmallMlp.InputSize];
         var outputs = new float[64 * SmallMlp.OutputSize];
-        model.PredictBatch(inputs, outputs);
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 100; i++)
-        {
-            model.PredictBatch(inputs, outputs);
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        AllocationAssert.NoneAfterWarmUp(() => model.PredictBatch(inputs, outputs));
     }
 
     [Fact]
     public void A_training_step_allocates_nothing_after_warm_up()
     {
-        var model = new SmallMlp(seed: 1);
-        var optimizer = new Sgd(0.01f);
-        var inputs = new float[32 * SmallMlp.InputSize];
-        var targets = new float[32 * SmallMlp.OutputSize];
-        model.TrainStep(inputs, targets);
-        optimizer.Step(model.Parameters, model.Gradients);
-
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 100; i++)
-        {
-            model.TrainStep(inputs, targets);
-            optimizer.Step(model.Parameters, model.Gradients);
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        AllocationAssert.TrainingStepAllocatesNothing(new SmallMlp(seed: 1), batch: 32);
     }
 }

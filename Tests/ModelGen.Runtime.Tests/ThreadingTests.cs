@@ -130,24 +130,7 @@ public sealed class ThreadingTests : IDisposable
     [Fact]
     public void A_training_step_split_across_threads_allocates_nothing_after_warm_up()
     {
-        var model = new WideMlp(seed: 1);
-        var optimizer = new Sgd(0.01f);
-        var inputs = new float[32 * WideMlp.InputSize];
-        var targets = new float[32 * WideMlp.OutputSize];
-        for (var i = 0; i < 5; i++)
-        {
-            model.TrainStep(inputs, targets);
-            optimizer.Step(model.Parameters, model.Gradients);
-        }
-
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 50; i++)
-        {
-            model.TrainStep(inputs, targets);
-            optimizer.Step(model.Parameters, model.Gradients);
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        AllocationAssert.TrainingStepAllocatesNothing(new WideMlp(seed: 1), batch: 32);
     }
 
     [Fact]
