@@ -54,6 +54,7 @@ internal static class Emitter
             WriteConstants(writer, plan);
             WriteFieldsAndConstructors(writer, plan);
             WriteAccessors(writer, plan);
+            WriteSerialization(writer, plan);
             WriteInference(writer, plan);
             WriteTraining(writer, plan);
             WriteForward(writer, plan);
@@ -184,6 +185,42 @@ internal static class Emitter
         writer.WriteLine();
         writer.WriteLine("/// <summary>The loss this model was compiled with.</summary>");
         writer.WriteLine($"public global::ModelGen.Loss Loss => global::ModelGen.Loss.{plan.Loss};");
+        writer.WriteLine();
+    }
+
+    private static void WriteSerialization(SourceWriter writer, ModelPlan plan)
+    {
+        const string Tensor = "global::ModelGen.ParameterTensor";
+        const string SafeTensors = "global::ModelGen.Serialization.SafeTensors";
+        writer.WriteLine("// Each tensor's name in a weights file, where it starts in Parameters, and its shape (PyTorch's layout).");
+        using (writer.OpenBlock($"private static readonly {Tensor}[] ParameterLayout = new {Tensor}[]", closingSuffix: ";"))
+        {
+            foreach (var layer in plan.Layers)
+            {
+                writer.WriteLine($"new(\"{layer.Name}.weight\", {layer.Identifier}WeightsOffset, new[] {{ {layer.Units}, {layer.InputSize} }}),");
+                writer.WriteLine($"new(\"{layer.Name}.bias\", {layer.Identifier}BiasOffset, new[] {{ {layer.Units} }}),");
+            }
+        }
+
+        writer.WriteLine();
+        writer.WriteLine("/// <summary>The named tensors that make up <see cref=\"Parameters\"/>, in layer order.</summary>");
+        writer.WriteLine($"public global::System.Collections.Generic.IReadOnlyList<{Tensor}> ParameterTensors => ParameterLayout;");
+        writer.WriteLine();
+        writer.WriteLine("/// <summary>");
+        writer.WriteLine("/// Saves the parameters as a safetensors file. The new file is written beside the old one and renamed over it");
+        writer.WriteLine("/// only when complete, so a failed save leaves the previous file intact.");
+        writer.WriteLine("/// </summary>");
+        writer.WriteLine($"public void Save(string path) => {SafeTensors}.Save(this, path);");
+        writer.WriteLine();
+        writer.WriteLine("/// <summary>Creates a model from a safetensors file written by <see cref=\"Save\"/>, or by PyTorch under the same names and shapes.</summary>");
+        writer.WriteLine("/// <exception cref=\"global::System.IO.InvalidDataException\">The file is truncated or corrupt, or holds other tensors.</exception>");
+        using (writer.OpenBlock($"public static {plan.Type.Name} Load(string path)"))
+        {
+            writer.WriteLine($"var model = new {plan.Type.Name}();");
+            writer.WriteLine($"{SafeTensors}.Load(model, path);");
+            writer.WriteLine("return model;");
+        }
+
         writer.WriteLine();
     }
 

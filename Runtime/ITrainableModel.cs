@@ -26,6 +26,9 @@ public interface ITrainableModel
     /// <summary>∂L/∂parameter from the last <see cref="TrainStep"/>, laid out as <see cref="Parameters"/>.</summary>
     Span<float> Gradients { get; }
 
+    /// <summary>The named tensors that make up <see cref="Parameters"/>, in layer order.</summary>
+    System.Collections.Generic.IReadOnlyList<ParameterTensor> ParameterTensors { get; }
+
     /// <summary>Predicts one sample.</summary>
     void Predict(ReadOnlySpan<float> input, Span<float> output);
 

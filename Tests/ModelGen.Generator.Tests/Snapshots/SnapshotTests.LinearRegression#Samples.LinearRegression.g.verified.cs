@@ -79,6 +79,31 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
     /// <summary>The loss this model was compiled with.</summary>
     public global::ModelGen.Loss Loss => global::ModelGen.Loss.MeanSquaredError;
 
+    // Each tensor's name in a weights file, where it starts in Parameters, and its shape (PyTorch's layout).
+    private static readonly global::ModelGen.ParameterTensor[] ParameterLayout = new global::ModelGen.ParameterTensor[]
+    {
+        new("dense_1.weight", Dense1WeightsOffset, new[] { 1, 1 }),
+        new("dense_1.bias", Dense1BiasOffset, new[] { 1 }),
+    };
+
+    /// <summary>The named tensors that make up <see cref="Parameters"/>, in layer order.</summary>
+    public global::System.Collections.Generic.IReadOnlyList<global::ModelGen.ParameterTensor> ParameterTensors => ParameterLayout;
+
+    /// <summary>
+    /// Saves the parameters as a safetensors file. The new file is written beside the old one and renamed over it
+    /// only when complete, so a failed save leaves the previous file intact.
+    /// </summary>
+    public void Save(string path) => global::ModelGen.Serialization.SafeTensors.Save(this, path);
+
+    /// <summary>Creates a model from a safetensors file written by <see cref="Save"/>, or by PyTorch under the same names and shapes.</summary>
+    /// <exception cref="global::System.IO.InvalidDataException">The file is truncated or corrupt, or holds other tensors.</exception>
+    public static LinearRegression Load(string path)
+    {
+        var model = new LinearRegression();
+        global::ModelGen.Serialization.SafeTensors.Load(model, path);
+        return model;
+    }
+
     /// <summary>Predicts one sample. Allocates nothing.</summary>
     /// <param name="input">One sample: <see cref="InputSize"/> floats.</param>
     /// <param name="output">Receives <see cref="OutputSize"/> floats.</param>

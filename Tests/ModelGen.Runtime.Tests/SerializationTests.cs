@@ -1,0 +1,260 @@
+using System;
+using System.Buffers.Binary;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using ModelGen.Serialization;
+using Xunit;
+
+namespace ModelGen.Runtime.Tests;
+
+/// <summary>Saving and loading weights as safetensors: round trips, the file format itself, and every way a file can be wrong.</summary>
+public sealed class SerializationTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("modelgen-tests-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public void Parameter_tensors_cover_every_parameter_once()
+    {
+        ITrainableModel model = new SmallMlp();
+        var covered = new bool[model.Parameters.Length];
+        foreach (var tensor in model.ParameterTensors)
+        {
+            for (var i = tensor.Offset; i < tensor.Offset + tensor.Length; i++)
+            {
+                Assert.False(covered[i], $"{tensor.Name} overlaps another tensor at {i}");
+                covered[i] = true;
+            }
+        }
+
+        Assert.Equal(SmallMlp.ParameterCount, covered.Count(c => c));
+        Assert.Equal(["dense_1.weight", "dense_1.bias", "dense_2.weight", "dense_2.bias", "dense_3.weight", "dense_3.bias"], model.ParameterTensors.Select(t => t.Name));
+        Assert.Equal([33, 20], model.ParameterTensors[0].Shape);
+    }
+
+    [Fact]
+    public void Save_then_Load_gives_the_same_model()
+    {
+        var model = Trained();
+        var path = Path.Combine(_directory, "small.safetensors");
+
+        model.Save(path);
+        var loaded = SmallMlp.Load(path);
+
+        Assert.Equal(model.Parameters.ToArray(), loaded.Parameters.ToArray());
+        var input = Enumerable.Range(0, SmallMlp.InputSize).Select(i => i / 20f).ToArray();
+        float[] expected = new float[3], actual = new float[3];
+        model.Predict(input, expected);
+        loaded.Predict(input, actual);
+        Assert.Equal(expected, actual);
+        Assert.Equal([Path.GetFileName(path)], Directory.GetFiles(_directory).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void The_file_is_standard_safetensors()
+    {
+        var model = Trained();
+        var path = Path.Combine(_directory, "format.safetensors");
+        model.Save(path);
+        var bytes = File.ReadAllBytes(path);
+
+        var headerLength = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        Assert.Equal(0, (8 + headerLength) % 8);
+        using var header = JsonDocument.Parse(Encoding.UTF8.GetString(bytes, 8, headerLength));
+        var data = bytes[(8 + headerLength)..];
+        Assert.Equal("pt", header.RootElement.GetProperty("__metadata__").GetProperty("format").GetString());
+        foreach (var tensor in ((ITrainableModel)model).ParameterTensors)
+        {
+            var entry = header.RootElement.GetProperty(tensor.Name);
+            Assert.Equal("F32", entry.GetProperty("dtype").GetString());
+            Assert.Equal(tensor.Shape, entry.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()));
+            var offsets = entry.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+            var stored = Enumerable.Range(0, tensor.Length).Select(i => BinaryPrimitives.ReadSingleLittleEndian(data.AsSpan(offsets[0] + (4 * i)))).ToArray();
+            Assert.Equal(tensor.Slice(model.Parameters).ToArray(), stored);
+        }
+    }
+
+    [Fact]
+    public void Every_truncation_is_rejected_and_leaves_the_model_unchanged()
+    {
+        var bytes = SavedBytes(Trained());
+        var model = new SmallMlp(seed: 9);
+        var before = model.Parameters.ToArray();
+
+        foreach (var length in new[] { 0, 4, 8, 9, 100, bytes.Length / 2, bytes.Length - 1 })
+        {
+            var error = Assert.Throws<InvalidDataException>(() => SafeTensors.Read(model, bytes.AsSpan(0, length), "cut.safetensors"));
+            Assert.Contains("cut.safetensors", error.Message);
+            Assert.Equal(before, model.Parameters.ToArray());
+        }
+    }
+
+    [Theory]
+    [InlineData("not json at all")]
+    [InlineData("[1, 2, 3]")]
+    [InlineData("{\"dense_1.weight\": 5}")]
+    [InlineData("{\"dense_1.weight\": {\"dtype\": \"F32\", \"shape\": [33, 20]}}")]
+    [InlineData("{\"dense_1.weight\": {\"dtype\": \"F32\", \"shape\": [\"a\"], \"data_offsets\": [0, 4]}}")]
+    [InlineData("{\"dense_1.weight\": {\"dtype\": \"F32\", \"shape\": [-1], \"data_offsets\": [0, 4]}}")]
+    public void A_corrupt_header_is_rejected(string header)
+    {
+        var headerBytes = Encoding.UTF8.GetBytes(header);
+        var file = new byte[8 + headerBytes.Length];
+        BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)headerBytes.Length);
+        headerBytes.CopyTo(file, 8);
+
+        Assert.Throws<InvalidDataException>(() => SafeTensors.Read(new SmallMlp(), file, "bad.safetensors"));
+    }
+
+    [Fact]
+    public void A_header_length_beyond_the_file_is_rejected()
+    {
+        var bytes = SavedBytes(Trained());
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, ulong.MaxValue);
+
+        var error = Assert.Throws<InvalidDataException>(() => SafeTensors.Read(new SmallMlp(), bytes, "huge.safetensors"));
+        Assert.Contains("truncated", error.Message);
+    }
+
+    [Fact]
+    public void Weights_of_another_model_are_rejected_with_the_tensor_and_both_shapes()
+    {
+        var path = Path.Combine(_directory, "wide.safetensors");
+        new WideMlp(seed: 1).Save(path);
+
+        var error = Assert.Throws<InvalidDataException>(() => SmallMlp.Load(path));
+
+        Assert.Contains("dense_1.weight", error.Message);
+        Assert.Contains("[256, 256]", error.Message);
+        Assert.Contains("[33, 20]", error.Message);
+    }
+
+    [Fact]
+    public void Non_finite_weights_are_rejected()
+    {
+        var model = Trained();
+        model.Dense2Bias[3] = float.NaN;
+
+        var error = Assert.Throws<InvalidDataException>(() => SafeTensors.Read(new SmallMlp(), SavedBytes(model), "nan.safetensors"));
+        Assert.Contains("dense_2.bias", error.Message);
+    }
+
+    [Fact]
+    public void Missing_and_extra_tensors_are_rejected()
+    {
+        // Rename one tensor in the header (same length, so every offset stays right): one missing, one unknown.
+        var renamed = SavedBytes(Trained());
+        var at = renamed.AsSpan().IndexOf("dense_3.bias"u8);
+        "dense_9.bias"u8.CopyTo(renamed.AsSpan(at));
+
+        var error = Assert.Throws<InvalidDataException>(() => SafeTensors.Read(new SmallMlp(), renamed, "renamed.safetensors"));
+        Assert.Contains("no tensor 'dense_3.bias'", error.Message);
+
+        var extra = SavedBytes(new SmallMlp());
+        var header = (int)BinaryPrimitives.ReadUInt64LittleEndian(extra);
+        var withExtra = Encoding.UTF8.GetString(extra, 8, header).TrimEnd()[..^1] +
+            ",\"extra\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+        var rebuilt = new byte[8 + Encoding.UTF8.GetByteCount(withExtra) + extra.Length - 8 - header];
+        BinaryPrimitives.WriteUInt64LittleEndian(rebuilt, (ulong)Encoding.UTF8.GetByteCount(withExtra));
+        Encoding.UTF8.GetBytes(withExtra).CopyTo(rebuilt, 8);
+        extra.AsSpan(8 + header).CopyTo(rebuilt.AsSpan(8 + Encoding.UTF8.GetByteCount(withExtra)));
+
+        var extraError = Assert.Throws<InvalidDataException>(() => SafeTensors.Read(new SmallMlp(), rebuilt, "extra.safetensors"));
+        Assert.Contains("'extra'", extraError.Message);
+    }
+
+    [Fact]
+    public void A_failed_save_keeps_the_previous_file_and_leaves_no_temporary_file()
+    {
+        var path = Path.Combine(_directory, "keep.safetensors");
+        var first = Trained();
+        first.Save(path);
+        var good = File.ReadAllBytes(path);
+
+        var second = new SmallMlp(seed: 77);
+        Assert.Throws<IOException>(() => SafeTensors.Save(second, path, temporary => new FailingStream(File.Create(temporary), failAfter: 1000)));
+
+        Assert.Equal(good, File.ReadAllBytes(path));
+        Assert.Equal([Path.GetFileName(path)], Directory.GetFiles(_directory).Select(Path.GetFileName));
+        Assert.Equal(first.Parameters.ToArray(), SmallMlp.Load(path).Parameters.ToArray());
+    }
+
+    [Fact]
+    public void Saving_over_an_existing_file_replaces_it()
+    {
+        var path = Path.Combine(_directory, "replace.safetensors");
+        new SmallMlp(seed: 1).Save(path);
+        var second = new SmallMlp(seed: 2);
+
+        second.Save(path);
+
+        Assert.Equal(second.Parameters.ToArray(), SmallMlp.Load(path).Parameters.ToArray());
+    }
+
+    private static SmallMlp Trained()
+    {
+        var model = new SmallMlp(seed: 5);
+        var random = new Random(5);
+        var features = Enumerable.Range(0, 64 * 20).Select(_ => random.NextSingle()).ToArray();
+        var targets = Enumerable.Range(0, 64 * 3).Select(_ => random.NextSingle()).ToArray();
+        model.Fit(new Dataset(features, 20, targets, 3), new FitOptions { Epochs = 2, Seed = 1 });
+        return model;
+    }
+
+    private static byte[] SavedBytes(ITrainableModel model)
+    {
+        using var stream = new MemoryStream();
+        SafeTensors.Write(model, stream);
+        return stream.ToArray();
+    }
+
+    /// <summary>A file stream that fails after some bytes, as a full disk would.</summary>
+    private sealed class FailingStream(Stream inner, int failAfter) : Stream
+    {
+        private int _written;
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => inner.Length;
+
+        public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            if (_written + buffer.Length > failAfter)
+            {
+                throw new IOException("No space left on device (simulated).");
+            }
+
+            _written += buffer.Length;
+            inner.Write(buffer);
+        }
+
+        public override void Flush() => inner.Flush();
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}
