@@ -1,0 +1,194 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace ModelGen.Kernels;
+
+/// <summary>
+/// The optimizers' update rules as single fused passes over the flat buffers, one generic body per rule for every
+/// vector width. They use separate multiplies and adds (no FMA) and IEEE square root and division, so the vector
+/// lanes and the scalar tail compute bit-identical results: the tests hold each rule to a scalar reference exactly.
+/// </summary>
+internal static class OptimizerKernels
+{
+    /// <summary>Momentum SGD: v ← μ·v − η·g; θ ← θ + v, or with Nesterov θ ← θ + μ·v − η·g.</summary>
+    public static void Momentum(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> velocity, float learningRate, float momentum, bool nesterov)
+    {
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Momentum<Vector512<float>, Simd512>(parameters, gradients, velocity, learningRate, momentum, nesterov);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Momentum<Vector256<float>, Simd256>(parameters, gradients, velocity, learningRate, momentum, nesterov);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            Momentum<Vector128<float>, Simd128>(parameters, gradients, velocity, learningRate, momentum, nesterov);
+        }
+        else
+        {
+            MomentumTail(parameters, gradients, velocity, learningRate, momentum, nesterov, 0);
+        }
+    }
+
+    /// <summary>RMSprop (Keras): s ← ρ·s + (1 − ρ)·g²; θ ← θ − η·g / √(s + ε).</summary>
+    public static void RmsProp(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> meanSquare, float learningRate, float rho, float epsilon)
+    {
+        if (Vector512.IsHardwareAccelerated)
+        {
+            RmsProp<Vector512<float>, Simd512>(parameters, gradients, meanSquare, learningRate, rho, epsilon);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            RmsProp<Vector256<float>, Simd256>(parameters, gradients, meanSquare, learningRate, rho, epsilon);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            RmsProp<Vector128<float>, Simd128>(parameters, gradients, meanSquare, learningRate, rho, epsilon);
+        }
+        else
+        {
+            RmsPropTail(parameters, gradients, meanSquare, learningRate, rho, epsilon, 0);
+        }
+    }
+
+    /// <summary>
+    /// Adam (Keras): m ← β₁·m + (1 − β₁)·g; v ← β₂·v + (1 − β₂)·g²; θ ← θ·(1 − decay) − α·m / (√v + ε), where the
+    /// caller folds the bias corrections into α and passes decay = η·λ for AdamW (0 for Adam).
+    /// </summary>
+    public static void Adam(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v, float beta1, float beta2, float stepSize, float epsilon, float decay)
+    {
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Adam<Vector512<float>, Simd512>(parameters, gradients, m, v, beta1, beta2, stepSize, epsilon, decay);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Adam<Vector256<float>, Simd256>(parameters, gradients, m, v, beta1, beta2, stepSize, epsilon, decay);
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            Adam<Vector128<float>, Simd128>(parameters, gradients, m, v, beta1, beta2, stepSize, epsilon, decay);
+        }
+        else
+        {
+            AdamTail(parameters, gradients, m, v, beta1, beta2, stepSize, epsilon, decay, 0);
+        }
+    }
+
+    internal static void Momentum<TVector, TSimd>(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> velocity, float learningRate, float momentum, bool nesterov)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        ref var p = ref MemoryMarshal.GetReference(parameters);
+        ref var g = ref MemoryMarshal.GetReference(gradients);
+        ref var s = ref MemoryMarshal.GetReference(velocity);
+        var mu = TSimd.Broadcast(momentum);
+        var eta = TSimd.Broadcast(learningRate);
+        var i = 0;
+        for (; i + TSimd.Count <= parameters.Length; i += TSimd.Count)
+        {
+            var offset = (nuint)i;
+            var step = TSimd.Multiply(eta, TSimd.Load(ref g, offset));
+            var v = TSimd.Subtract(TSimd.Multiply(mu, TSimd.Load(ref s, offset)), step);
+            TSimd.Store(v, ref s, offset);
+            var change = nesterov ? TSimd.Subtract(TSimd.Multiply(mu, v), step) : v;
+            TSimd.Store(TSimd.Add(TSimd.Load(ref p, offset), change), ref p, offset);
+        }
+
+        MomentumTail(parameters, gradients, velocity, learningRate, momentum, nesterov, i);
+    }
+
+    internal static void MomentumTail(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> velocity, float learningRate, float momentum, bool nesterov, int start)
+    {
+        for (var i = start; i < parameters.Length; i++)
+        {
+            var step = learningRate * gradients[i];
+            var v = (momentum * velocity[i]) - step;
+            velocity[i] = v;
+            parameters[i] += nesterov ? (momentum * v) - step : v;
+        }
+    }
+
+    internal static void RmsProp<TVector, TSimd>(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> meanSquare, float learningRate, float rho, float epsilon)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        ref var p = ref MemoryMarshal.GetReference(parameters);
+        ref var g = ref MemoryMarshal.GetReference(gradients);
+        ref var s = ref MemoryMarshal.GetReference(meanSquare);
+        var r = TSimd.Broadcast(rho);
+        var oneMinusR = TSimd.Broadcast(1f - rho);
+        var eta = TSimd.Broadcast(learningRate);
+        var eps = TSimd.Broadcast(epsilon);
+        var i = 0;
+        for (; i + TSimd.Count <= parameters.Length; i += TSimd.Count)
+        {
+            var offset = (nuint)i;
+            var gradient = TSimd.Load(ref g, offset);
+            var square = TSimd.Add(TSimd.Multiply(r, TSimd.Load(ref s, offset)), TSimd.Multiply(oneMinusR, TSimd.Multiply(gradient, gradient)));
+            TSimd.Store(square, ref s, offset);
+            var change = TSimd.Divide(TSimd.Multiply(eta, gradient), TSimd.Sqrt(TSimd.Add(square, eps)));
+            TSimd.Store(TSimd.Subtract(TSimd.Load(ref p, offset), change), ref p, offset);
+        }
+
+        RmsPropTail(parameters, gradients, meanSquare, learningRate, rho, epsilon, i);
+    }
+
+    internal static void RmsPropTail(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> meanSquare, float learningRate, float rho, float epsilon, int start)
+    {
+        for (var i = start; i < parameters.Length; i++)
+        {
+            var gradient = gradients[i];
+            var square = (rho * meanSquare[i]) + ((1f - rho) * (gradient * gradient));
+            meanSquare[i] = square;
+            parameters[i] -= learningRate * gradient / MathF.Sqrt(square + epsilon);
+        }
+    }
+
+    internal static void Adam<TVector, TSimd>(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v, float beta1, float beta2, float stepSize, float epsilon, float decay)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        ref var p = ref MemoryMarshal.GetReference(parameters);
+        ref var g = ref MemoryMarshal.GetReference(gradients);
+        ref var rm = ref MemoryMarshal.GetReference(m);
+        ref var rv = ref MemoryMarshal.GetReference(v);
+        var b1 = TSimd.Broadcast(beta1);
+        var oneMinusB1 = TSimd.Broadcast(1f - beta1);
+        var b2 = TSimd.Broadcast(beta2);
+        var oneMinusB2 = TSimd.Broadcast(1f - beta2);
+        var alpha = TSimd.Broadcast(stepSize);
+        var eps = TSimd.Broadcast(epsilon);
+        var keep = TSimd.Broadcast(1f - decay);
+        var i = 0;
+        for (; i + TSimd.Count <= parameters.Length; i += TSimd.Count)
+        {
+            var offset = (nuint)i;
+            var gradient = TSimd.Load(ref g, offset);
+            var first = TSimd.Add(TSimd.Multiply(b1, TSimd.Load(ref rm, offset)), TSimd.Multiply(oneMinusB1, gradient));
+            var second = TSimd.Add(TSimd.Multiply(b2, TSimd.Load(ref rv, offset)), TSimd.Multiply(oneMinusB2, TSimd.Multiply(gradient, gradient)));
+            TSimd.Store(first, ref rm, offset);
+            TSimd.Store(second, ref rv, offset);
+            var change = TSimd.Divide(TSimd.Multiply(alpha, first), TSimd.Add(TSimd.Sqrt(second), eps));
+            TSimd.Store(TSimd.Subtract(TSimd.Multiply(keep, TSimd.Load(ref p, offset)), change), ref p, offset);
+        }
+
+        AdamTail(parameters, gradients, m, v, beta1, beta2, stepSize, epsilon, decay, i);
+    }
+
+    internal static void AdamTail(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v, float beta1, float beta2, float stepSize, float epsilon, float decay, int start)
+    {
+        for (var i = start; i < parameters.Length; i++)
+        {
+            var gradient = gradients[i];
+            var first = (beta1 * m[i]) + ((1f - beta1) * gradient);
+            var second = (beta2 * v[i]) + ((1f - beta2) * (gradient * gradient));
+            m[i] = first;
+            v[i] = second;
+            parameters[i] = ((1f - decay) * parameters[i]) - (stepSize * first / (MathF.Sqrt(second) + epsilon));
+        }
+    }
+}

@@ -1,0 +1,84 @@
+using System;
+using ModelGen.Kernels;
+
+namespace ModelGen;
+
+/// <summary>
+/// Adam (Kingma &amp; Ba, 2015), as Keras computes it: m ← β₁·m + (1 − β₁)·g; v ← β₂·v + (1 − β₂)·g²;
+/// θ ← θ − α_t·m / (√v + ε) with α_t = η·√(1 − β₂ᵗ) / (1 − β₁ᵗ) at step t.
+/// </summary>
+public class Adam : Optimizer
+{
+    private float[]? _m;
+    private float[]? _v;
+
+    /// <summary>Creates the optimizer, with Keras' defaults.</summary>
+    /// <param name="learningRate">η.</param>
+    /// <param name="beta1">β₁ in [0, 1): the decay of the running mean of g.</param>
+    /// <param name="beta2">β₂ in [0, 1): the decay of the running mean of g².</param>
+    /// <param name="epsilon">ε &gt; 0.</param>
+    public Adam(float learningRate = 0.001f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-7f)
+        : base(learningRate)
+    {
+        CheckFraction(beta1, nameof(beta1));
+        CheckFraction(beta2, nameof(beta2));
+        CheckPositive(epsilon, nameof(epsilon));
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Epsilon = epsilon;
+    }
+
+    /// <summary>β₁.</summary>
+    public float Beta1 { get; }
+
+    /// <summary>β₂.</summary>
+    public float Beta2 { get; }
+
+    /// <summary>ε.</summary>
+    public float Epsilon { get; }
+
+    /// <summary>Steps taken so far (t of the last update).</summary>
+    public long Steps { get; private set; }
+
+    /// <summary>The fraction of each parameter removed per step before the Adam update: 0 for Adam.</summary>
+    private protected virtual float DecayPerStep => 0f;
+
+    /// <inheritdoc/>
+    protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients)
+    {
+        var m = State(ref _m, parameters.Length);
+        var v = State(ref _v, parameters.Length);
+        Steps++;
+        var stepSize = (float)(LearningRate * Math.Sqrt(1 - Math.Pow(Beta2, Steps)) / (1 - Math.Pow(Beta1, Steps)));
+        OptimizerKernels.Adam(parameters, gradients, m, v, Beta1, Beta2, stepSize, Epsilon, DecayPerStep);
+    }
+}
+
+/// <summary>
+/// AdamW (Loshchilov &amp; Hutter, 2019), as Keras computes it: Adam plus decoupled weight decay, each step first
+/// θ ← θ − η·λ·θ, then the Adam update. It decays every parameter, biases included.
+/// </summary>
+public sealed class AdamW : Adam
+{
+    /// <summary>Creates the optimizer, with Keras' defaults.</summary>
+    /// <param name="learningRate">η.</param>
+    /// <param name="weightDecay">λ ≥ 0; Keras' default is 0.004.</param>
+    /// <param name="beta1">β₁ in [0, 1).</param>
+    /// <param name="beta2">β₂ in [0, 1).</param>
+    /// <param name="epsilon">ε &gt; 0.</param>
+    public AdamW(float learningRate = 0.001f, float weightDecay = 0.004f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-7f)
+        : base(learningRate, beta1, beta2, epsilon)
+    {
+        if (!(weightDecay >= 0f) || float.IsInfinity(weightDecay))
+        {
+            throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "The weight decay must be a non-negative, finite number.");
+        }
+
+        WeightDecay = weightDecay;
+    }
+
+    /// <summary>λ.</summary>
+    public float WeightDecay { get; }
+
+    private protected override float DecayPerStep => LearningRate * WeightDecay;
+}

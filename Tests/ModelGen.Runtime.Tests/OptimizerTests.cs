@@ -1,0 +1,209 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.Intrinsics;
+using ModelGen.Kernels;
+using Xunit;
+
+namespace ModelGen.Runtime.Tests;
+
+/// <summary>
+/// Each optimizer against its published update rule, computed here in double precision over several steps, on
+/// lengths that leave every vector remainder; each vector width against the scalar loop, bit for bit.
+/// </summary>
+[Trait("Category", "Kernels")]
+public class OptimizerTests
+{
+    public static IEnumerable<object[]> Lengths() => new[] { 0, 1, 3, 4, 7, 8, 15, 16, 17, 33, 64, 67 }.Select(n => new object[] { n });
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void Sgd_with_momentum_follows_its_formula(int length)
+    {
+        foreach (var nesterov in new[] { false, true })
+        {
+            const double eta = 0.1, mu = 0.9;
+            var velocity = new double[length];
+            Check(length, new Sgd(0.1f, momentum: 0.9f, nesterov: nesterov), (theta, g, _) =>
+            {
+                for (var i = 0; i < length; i++)
+                {
+                    velocity[i] = (mu * velocity[i]) - (eta * g[i]);
+                    theta[i] += nesterov ? (mu * velocity[i]) - (eta * g[i]) : velocity[i];
+                }
+            });
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void RmsProp_follows_its_formula(int length)
+    {
+        const double eta = 0.01, rho = 0.9, epsilon = 1e-7;
+        var meanSquare = new double[length];
+        Check(length, new RmsProp(0.01f), (theta, g, _) =>
+        {
+            for (var i = 0; i < length; i++)
+            {
+                meanSquare[i] = (rho * meanSquare[i]) + ((1 - rho) * g[i] * g[i]);
+                theta[i] -= eta * g[i] / Math.Sqrt(meanSquare[i] + epsilon);
+            }
+        });
+    }
+
+    [Theory]
+    [MemberData(nameof(Lengths))]
+    public void Adam_and_AdamW_follow_their_formulas(int length)
+    {
+        foreach (var weightDecay in new[] { 0.0, 0.05 })
+        {
+            const double eta = 0.01, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7;
+            var m = new double[length];
+            var v = new double[length];
+            Optimizer optimizer = weightDecay == 0 ? new Adam(0.01f) : new AdamW(0.01f, weightDecay: 0.05f);
+            Check(length, optimizer, (theta, g, t) =>
+            {
+                var alpha = eta * Math.Sqrt(1 - Math.Pow(beta2, t)) / (1 - Math.Pow(beta1, t));
+                for (var i = 0; i < length; i++)
+                {
+                    theta[i] -= eta * weightDecay * theta[i];
+                    m[i] = (beta1 * m[i]) + ((1 - beta1) * g[i]);
+                    v[i] = (beta2 * v[i]) + ((1 - beta2) * g[i] * g[i]);
+                    theta[i] -= alpha * m[i] / (Math.Sqrt(v[i]) + epsilon);
+                }
+            });
+        }
+    }
+
+    [Fact]
+    public void Adams_first_step_moves_each_parameter_by_the_learning_rate()
+    {
+        // With bias correction, step 1 is η·g / (|g| + ε'): a move of η against the gradient's sign.
+        float[] parameters = [1f, 1f, 1f];
+        float[] gradients = [0.5f, -3f, 1e-2f];
+        new Adam(0.01f).Step(parameters, gradients);
+
+        Assert.Equal(0.99f, parameters[0], 1e-5f);
+        Assert.Equal(1.01f, parameters[1], 1e-5f);
+        Assert.Equal(0.99f, parameters[2], 1e-4f);
+    }
+
+    [Theory]
+    [InlineData(16)]
+    [InlineData(45)]
+    public void Every_vector_width_equals_the_scalar_loop_bit_for_bit(int length)
+    {
+        var random = new Random(length);
+        float[] Fill() => Enumerable.Range(0, length).Select(_ => random.NextSingle() - 0.5f).ToArray();
+        var (parameters, gradients, first, second) = (Fill(), Fill(), Fill().Select(Math.Abs).ToArray(), Fill().Select(Math.Abs).ToArray());
+
+        void Compare(string name, Action<float[], float[], float[]> scalar, IEnumerable<(bool Accelerated, Action<float[], float[], float[]> Vector)> vectors)
+        {
+            var expected = (parameters.ToArray(), first.ToArray(), second.ToArray());
+            scalar(expected.Item1, expected.Item2, expected.Item3);
+            foreach (var (accelerated, vector) in vectors)
+            {
+                if (!accelerated)
+                {
+                    continue;
+                }
+
+                var actual = (parameters.ToArray(), first.ToArray(), second.ToArray());
+                vector(actual.Item1, actual.Item2, actual.Item3);
+                Assert.True(expected.Item1.SequenceEqual(actual.Item1) && expected.Item2.SequenceEqual(actual.Item2) && expected.Item3.SequenceEqual(actual.Item3), name);
+            }
+        }
+
+        Compare(
+            "Adam",
+            (p, m, v) => OptimizerKernels.AdamTail(p, gradients, m, v, 0.9f, 0.999f, 0.01f, 1e-7f, 0.001f, 0),
+            [
+                (Vector128.IsHardwareAccelerated, (p, m, v) => OptimizerKernels.Adam<Vector128<float>, Simd128>(p, gradients, m, v, 0.9f, 0.999f, 0.01f, 1e-7f, 0.001f)),
+                (Vector256.IsHardwareAccelerated, (p, m, v) => OptimizerKernels.Adam<Vector256<float>, Simd256>(p, gradients, m, v, 0.9f, 0.999f, 0.01f, 1e-7f, 0.001f)),
+                (Vector512.IsHardwareAccelerated, (p, m, v) => OptimizerKernels.Adam<Vector512<float>, Simd512>(p, gradients, m, v, 0.9f, 0.999f, 0.01f, 1e-7f, 0.001f)),
+            ]);
+        Compare(
+            "RmsProp",
+            (p, s, _) => OptimizerKernels.RmsPropTail(p, gradients, s, 0.01f, 0.9f, 1e-7f, 0),
+            [
+                (Vector128.IsHardwareAccelerated, (p, s, _) => OptimizerKernels.RmsProp<Vector128<float>, Simd128>(p, gradients, s, 0.01f, 0.9f, 1e-7f)),
+                (Vector256.IsHardwareAccelerated, (p, s, _) => OptimizerKernels.RmsProp<Vector256<float>, Simd256>(p, gradients, s, 0.01f, 0.9f, 1e-7f)),
+                (Vector512.IsHardwareAccelerated, (p, s, _) => OptimizerKernels.RmsProp<Vector512<float>, Simd512>(p, gradients, s, 0.01f, 0.9f, 1e-7f)),
+            ]);
+        Compare(
+            "Momentum",
+            (p, s, _) => OptimizerKernels.MomentumTail(p, gradients, s, 0.1f, 0.9f, true, 0),
+            [
+                (Vector128.IsHardwareAccelerated, (p, s, _) => OptimizerKernels.Momentum<Vector128<float>, Simd128>(p, gradients, s, 0.1f, 0.9f, true)),
+                (Vector256.IsHardwareAccelerated, (p, s, _) => OptimizerKernels.Momentum<Vector256<float>, Simd256>(p, gradients, s, 0.1f, 0.9f, true)),
+                (Vector512.IsHardwareAccelerated, (p, s, _) => OptimizerKernels.Momentum<Vector512<float>, Simd512>(p, gradients, s, 0.1f, 0.9f, true)),
+            ]);
+    }
+
+    [Fact]
+    public void An_optimizer_refuses_a_second_model_of_another_size()
+    {
+        var adam = new Adam();
+        adam.Step(new float[10], new float[10]);
+
+        var error = Assert.Throws<InvalidOperationException>(() => adam.Step(new float[11], new float[11]));
+        Assert.Contains("one optimizer per model", error.Message);
+    }
+
+    [Fact]
+    public void Invalid_hyperparameters_are_rejected()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Sgd(0.1f, momentum: 1f));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(beta1: -0.1f));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(epsilon: 0f));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RmsProp(rho: float.NaN));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new AdamW(weightDecay: -1f));
+    }
+
+    [Fact]
+    public void Stateful_optimizers_allocate_nothing_after_the_first_step()
+    {
+        var parameters = new float[100];
+        var gradients = Enumerable.Range(0, 100).Select(i => i / 100f).ToArray();
+        foreach (var optimizer in new Optimizer[] { new Sgd(0.1f, 0.9f), new RmsProp(), new Adam(), new AdamW() })
+        {
+            AllocationAssert.NoneAfterWarmUp(() => optimizer.Step(parameters, gradients), warmUp: 1);
+        }
+    }
+
+    [Fact]
+    public void Every_optimizer_trains_a_model()
+    {
+        foreach (var optimizer in new Optimizer[] { new Sgd(0.1f, 0.9f), new RmsProp(0.003f), new Adam(0.003f), new AdamW(0.003f) })
+        {
+            var random = new Random(8);
+            var features = Enumerable.Range(0, 128 * 20).Select(_ => random.NextSingle()).ToArray();
+            var targets = Enumerable.Range(0, 128).SelectMany(n => new[] { features[n * 20] > 0.5f ? 0.9f : 0.1f, 0.5f, features[(n * 20) + 1] }).ToArray();
+            var data = new Dataset(features, 20, targets, 3);
+            var model = new SmallMlp(seed: 2);
+            var before = model.Evaluate(data).Loss;
+
+            model.Fit(data, new FitOptions { Epochs = 20, Optimizer = optimizer, Seed = 1 });
+
+            Assert.True(model.Evaluate(data).Loss < 0.7f * before, $"{optimizer.GetType().Name}: loss {before} → {model.Evaluate(data).Loss}");
+        }
+    }
+
+    /// <summary>Runs four steps of <paramref name="optimizer"/> and of the double-precision reference on the same random gradients.</summary>
+    private static void Check(int length, Optimizer optimizer, Action<double[], double[], int> reference)
+    {
+        var random = new Random(length + 1);
+        var parameters = Enumerable.Range(0, length).Select(_ => random.NextSingle() - 0.5f).ToArray();
+        var expected = parameters.Select(p => (double)p).ToArray();
+        for (var t = 1; t <= 4; t++)
+        {
+            var gradients = Enumerable.Range(0, length).Select(_ => (random.NextSingle() - 0.5f) * 2).ToArray();
+            optimizer.Step(parameters, gradients);
+            reference(expected, gradients.Select(g => (double)g).ToArray(), t);
+            for (var i = 0; i < length; i++)
+            {
+                Assert.True(Math.Abs(expected[i] - parameters[i]) <= 1e-5 * Math.Max(1, Math.Abs(expected[i])), $"{optimizer.GetType().Name} step {t}, element {i}: {parameters[i]} vs {expected[i]}");
+            }
+        }
+    }
+}
