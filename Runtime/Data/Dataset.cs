@@ -55,6 +55,19 @@ public sealed class Dataset
     /// <summary>Every sample's target, one after another.</summary>
     public ReadOnlySpan<float> Targets => _targets;
 
+    /// <summary>A copy of <paramref name="count"/> samples starting at <paramref name="start"/>.</summary>
+    public Dataset Take(int start, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start + count, Count, nameof(count));
+        return new Dataset(
+            _features.AsSpan(start * FeatureSize, count * FeatureSize).ToArray(),
+            FeatureSize,
+            _targets.AsSpan(start * TargetSize, count * TargetSize).ToArray(),
+            TargetSize);
+    }
+
     /// <summary>The features of sample <paramref name="index"/>.</summary>
     public ReadOnlySpan<float> FeaturesOf(int index) => _features.AsSpan(index * FeatureSize, FeatureSize);
 

@@ -1,3 +1,5 @@
+using System.Collections.Generic;
+
 namespace ModelGen;
 
 /// <summary>How <see cref="ModelTraining.Fit{TModel}"/> trains, with Keras' defaults.</summary>
@@ -17,4 +19,13 @@ public sealed class FitOptions
 
     /// <summary>Seeds the shuffles: the same seed gives the same order, so training repeats bit for bit.</summary>
     public int Seed { get; init; }
+
+    /// <summary>
+    /// The fraction of the data, in [0, 1), held out to measure <see cref="EpochResult.ValidationLoss"/> after each
+    /// epoch. As in Keras, it is the last samples of the dataset, taken before any shuffling. Default 0.
+    /// </summary>
+    public float ValidationSplit { get; init; }
+
+    /// <summary>Called as training begins, after each epoch (where one may stop training) and as it ends.</summary>
+    public IList<TrainingCallback> Callbacks { get; } = new List<TrainingCallback>();
 }

@@ -25,6 +25,8 @@ public static class ModelTraining
         ArgumentOutOfRangeException.ThrowIfNegative(options.Epochs, nameof(options.Epochs));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.BatchSize, nameof(options.BatchSize));
         ArgumentNullException.ThrowIfNull(options.Optimizer, nameof(options.Optimizer));
+        var (training, validation) = Split(data, options.ValidationSplit);
+        data = training;
 
         var batchSize = Math.Min(options.BatchSize, data.Count);
         var order = new int[data.Count];
@@ -37,6 +39,11 @@ public static class ModelTraining
         var targets = new float[batchSize * data.TargetSize];
         var random = new SeededRandom(options.Seed);
         var history = new TrainingHistory();
+        foreach (var callback in options.Callbacks)
+        {
+            callback.OnTrainingBegin(model);
+        }
+
         for (var epoch = 1; epoch <= options.Epochs; epoch++)
         {
             if (options.Shuffle)
@@ -64,12 +71,53 @@ public static class ModelTraining
                 lossSum += (double)loss * count;
             }
 
-            var result = new EpochResult(epoch, (float)(lossSum / data.Count));
+            var validationLoss = validation is null ? (float?)null : model.Evaluate(validation).Loss;
+            var result = new EpochResult(epoch, (float)(lossSum / data.Count), validationLoss);
             history.Add(result);
             progress?.Report(result);
+            var stop = false;
+            foreach (var callback in options.Callbacks)
+            {
+                stop |= callback.OnEpochEnd(model, result) == EpochDecision.Stop;
+            }
+
+            if (stop)
+            {
+                break;
+            }
+        }
+
+        foreach (var callback in options.Callbacks)
+        {
+            callback.OnTrainingEnd(model);
         }
 
         return history;
+    }
+
+    /// <summary>Keras' validation split: the last ⌊count × fraction⌋ samples, before any shuffling.</summary>
+    private static (Dataset Training, Dataset? Validation) Split(Dataset data, float fraction)
+    {
+        if (!(fraction >= 0f && fraction < 1f))
+        {
+            throw new ArgumentOutOfRangeException(nameof(FitOptions.ValidationSplit), fraction, "The validation split must lie in [0, 1).");
+        }
+
+        var held = (int)(data.Count * (double)fraction);
+        if (fraction == 0f)
+        {
+            return (data, null);
+        }
+
+        if (held == 0 || held == data.Count)
+        {
+            throw new ArgumentException(
+                $"A validation split of {fraction} of {data.Count} samples leaves {held} for validation and {data.Count - held} for training; both need at least one.",
+                nameof(data));
+        }
+
+        var kept = data.Count - held;
+        return (data.Take(0, kept), data.Take(kept, held));
     }
 
     /// <summary>The model's loss and mean absolute error over <paramref name="data"/>.</summary>

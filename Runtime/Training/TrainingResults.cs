@@ -6,7 +6,8 @@ namespace ModelGen;
 /// <summary>What one epoch of training measured.</summary>
 /// <param name="Epoch">1-based epoch number.</param>
 /// <param name="Loss">Mean training loss over the epoch's samples, each batch's loss taken at its step.</param>
-public readonly record struct EpochResult(int Epoch, float Loss);
+/// <param name="ValidationLoss">The loss on the held-out samples after the epoch, when <see cref="FitOptions.ValidationSplit"/> holds some out.</param>
+public readonly record struct EpochResult(int Epoch, float Loss, float? ValidationLoss = null);
 
 /// <summary>The per-epoch record of a <see cref="ModelTraining.Fit{TModel}"/> run.</summary>
 public sealed class TrainingHistory
