@@ -30,7 +30,8 @@ internal static unsafe class WorkSplitter
     /// </summary>
     public const int MinParallelReduction = 64;
 
-    private static readonly Lazy<Helper?> SharedHelper = new(CreateHelper);
+    // Created on the first split, so processes that never split (the default) never start the thread.
+    private static readonly Lazy<Helper> SharedHelper = new(static () => new Helper());
     private static int _busy;
     private static int _maxThreads = ReadMaxThreads();
 
@@ -55,7 +56,7 @@ internal static unsafe class WorkSplitter
     /// </summary>
     public static void Run(delegate*<void*, int, int, void> body, void* context, int count, int grain, long work, int reduction)
     {
-        if (work < MinParallelWork || reduction < MinParallelReduction || count < 2 * grain || ThreadCount < 2 || SharedHelper.Value is not { } helper ||
+        if (work < MinParallelWork || reduction < MinParallelReduction || count < 2 * grain || ThreadCount < 2 ||
             Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
             body(context, 0, count);
@@ -63,6 +64,7 @@ internal static unsafe class WorkSplitter
         }
 
         Exception? helperError;
+        var helper = SharedHelper.Value;
         var split = count / 2 / grain * grain;
         helper.Start(body, context, split, count);
         try
@@ -80,8 +82,6 @@ internal static unsafe class WorkSplitter
             ExceptionDispatchInfo.Throw(helperError);
         }
     }
-
-    private static Helper? CreateHelper() => Environment.ProcessorCount < 2 ? null : new Helper();
 
     private static int ReadMaxThreads() => ParseMaxThreads(Environment.GetEnvironmentVariable("MODELGEN_THREADS"));
 

@@ -88,7 +88,7 @@ public sealed class EarlyStopping : TrainingCallback
         var loss = epoch.ValidationLoss ?? epoch.Loss;
         if (loss < _best - MinDelta || BestEpoch == 0)
         {
-            _best = Math.Min(loss, _best);
+            _best = loss;
             BestEpoch = epoch.Epoch;
             _epochsWithoutImprovement = 0;
             if (RestoreBestWeights)

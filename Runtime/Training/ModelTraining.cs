@@ -25,11 +25,12 @@ public static class ModelTraining
         ArgumentOutOfRangeException.ThrowIfNegative(options.Epochs, nameof(options.Epochs));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.BatchSize, nameof(options.BatchSize));
         ArgumentNullException.ThrowIfNull(options.Optimizer, nameof(options.Optimizer));
-        var (training, validation) = Split(data, options.ValidationSplit);
-        data = training;
+        // Keras' validation split: the last samples, before any shuffling. Training only ever draws from the rest.
+        var validationCount = ValidationCount(data.Count, options.ValidationSplit);
+        var trainingCount = data.Count - validationCount;
 
-        var batchSize = Math.Min(options.BatchSize, data.Count);
-        var order = new int[data.Count];
+        var batchSize = Math.Min(options.BatchSize, trainingCount);
+        var order = new int[trainingCount];
         for (var i = 0; i < order.Length; i++)
         {
             order[i] = i;
@@ -55,10 +56,10 @@ public static class ModelTraining
 
             var lossSum = 0.0;
             var batchNumber = 0;
-            for (var start = 0; start < data.Count; start += batchSize)
+            for (var start = 0; start < trainingCount; start += batchSize)
             {
                 batchNumber++;
-                var count = Math.Min(batchSize, data.Count - start);
+                var count = Math.Min(batchSize, trainingCount - start);
                 var batchInputs = inputs.Span.Slice(0, count * data.FeatureSize);
                 var batchTargets = targets.Span.Slice(0, count * data.TargetSize);
                 Gather(data, order.AsSpan(start, count), batchInputs, batchTargets);
@@ -73,8 +74,8 @@ public static class ModelTraining
                 lossSum += (double)loss * count;
             }
 
-            var validationLoss = validation is null ? (float?)null : model.Evaluate(validation).Loss;
-            var result = new EpochResult(epoch, (float)(lossSum / data.Count), validationLoss);
+            var validationLoss = validationCount == 0 ? (float?)null : Evaluate(model, data, trainingCount, validationCount).Loss;
+            var result = new EpochResult(epoch, (float)(lossSum / trainingCount), validationLoss);
             history.Add(result);
             progress?.Report(result);
             var stop = false;
@@ -97,29 +98,28 @@ public static class ModelTraining
         return history;
     }
 
-    /// <summary>Keras' validation split: the last ⌊count × fraction⌋ samples, before any shuffling.</summary>
-    private static (Dataset Training, Dataset? Validation) Split(Dataset data, float fraction)
+    /// <summary>How many samples a validation split holds out: ⌊count × fraction⌋, which must leave some on each side.</summary>
+    private static int ValidationCount(int count, float fraction)
     {
         if (!(fraction >= 0f && fraction < 1f))
         {
             throw new ArgumentOutOfRangeException(nameof(FitOptions.ValidationSplit), fraction, "The validation split must lie in [0, 1).");
         }
 
-        var held = (int)(data.Count * (double)fraction);
         if (fraction == 0f)
         {
-            return (data, null);
+            return 0;
         }
 
-        if (held == 0 || held == data.Count)
+        var held = (int)(count * (double)fraction);
+        if (held == 0 || held == count)
         {
             throw new ArgumentException(
-                $"A validation split of {fraction} of {data.Count} samples leaves {held} for validation and {data.Count - held} for training; both need at least one.",
-                nameof(data));
+                $"A validation split of {fraction} of {count} samples leaves {held} for validation and {count - held} for training; both need at least one.",
+                "data");
         }
 
-        var kept = data.Count - held;
-        return (data.Take(0, kept), data.Take(kept, held));
+        return held;
     }
 
     /// <summary>The model's loss and mean absolute error over <paramref name="data"/>.</summary>
@@ -129,12 +129,17 @@ public static class ModelTraining
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
         CheckShapes(model, data);
+        return Evaluate(model, data, 0, data.Count);
+    }
 
-        var predictions = new float[Math.Min(EvaluationChunk, data.Count) * data.TargetSize];
+    /// <summary>Loss and mean absolute error over the <paramref name="length"/> samples from <paramref name="first"/> on.</summary>
+    private static EvaluationResult Evaluate(ITrainableModel model, Dataset data, int first, int length)
+    {
+        var predictions = new float[Math.Min(EvaluationChunk, length) * data.TargetSize];
         double lossSum = 0, absoluteErrorSum = 0;
-        for (var start = 0; start < data.Count; start += EvaluationChunk)
+        for (var start = first; start < first + length; start += EvaluationChunk)
         {
-            var count = Math.Min(EvaluationChunk, data.Count - start);
+            var count = Math.Min(EvaluationChunk, first + length - start);
             var output = predictions.AsSpan(0, count * data.TargetSize);
             var targets = data.Targets.Slice(start * data.TargetSize, count * data.TargetSize);
             model.PredictBatch(data.Features.Slice(start * data.FeatureSize, count * data.FeatureSize), output);
@@ -143,9 +148,9 @@ public static class ModelTraining
         }
 
         return new EvaluationResult(
-            (float)(lossSum / data.Count),
-            (float)(absoluteErrorSum / ((double)data.Count * data.TargetSize)),
-            data.Count);
+            (float)(lossSum / length),
+            (float)(absoluteErrorSum / ((double)length * data.TargetSize)),
+            length);
     }
 
     private static float LossValue(Loss loss, ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets) => loss switch

@@ -40,7 +40,7 @@ public class GemmTests
         var (a, b) = (Random(m * k, 1), Random(n * k, 2));
         var expected = Reference(m, n, k, (i, p) => a[(i * k) + p], (p, j) => b[(j * k) + p]);
 
-        foreach (var (name, kernel) in TransposedPaths(k))
+        foreach (var (name, kernel) in TransposedPaths())
         {
             var c = Enumerable.Repeat(float.NaN, m * n).ToArray();
             kernel(a, b, c, m, n, k);
@@ -57,7 +57,7 @@ public class GemmTests
         var product = Reference(m, n, k, (i, p) => a[(p * m) + i], (p, j) => b[(p * n) + j]);
         var expected = product.Select((v, i) => v + start[i]).ToArray();
 
-        foreach (var (name, kernel) in StridedPaths(n))
+        foreach (var (name, kernel) in StridedPaths())
         {
             var c = start.ToArray();
             kernel(a, 1, m, b, c, m, n, k);
@@ -76,7 +76,7 @@ public class GemmTests
         var (a, b) = (Random(m * k, 6), Random(k * n, 7));
         var expected = Reference(m, n, k, (i, p) => a[(i * k) + p], (p, j) => b[(p * n) + j]);
 
-        foreach (var (name, kernel) in StridedPaths(n))
+        foreach (var (name, kernel) in StridedPaths())
         {
             var c = new float[m * n];
             kernel(a, k, 1, b, c, m, n, k);
@@ -100,7 +100,7 @@ public class GemmTests
 
     internal delegate void StridedKernel(ReadOnlySpan<float> a, int rowStride, int columnStride, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k);
 
-    private static IEnumerable<(string, TransposedKernel)> TransposedPaths(int k)
+    private static IEnumerable<(string, TransposedKernel)> TransposedPaths()
     {
         yield return ("public", Gemm.MultiplyTransposed);
         yield return ("scalar", Gemm.MultiplyTransposedScalar);
@@ -120,7 +120,7 @@ public class GemmTests
         }
     }
 
-    private static IEnumerable<(string, StridedKernel)> StridedPaths(int n)
+    private static IEnumerable<(string, StridedKernel)> StridedPaths()
     {
         yield return ("scalar", Gemm.MultiplyAddScalar);
         if (Vector128.IsHardwareAccelerated)
