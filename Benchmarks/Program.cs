@@ -6,4 +6,10 @@ if (args is ["threads"])
     return;
 }
 
+if (args is ["alignment"])
+{
+    ModelGen.Benchmarks.AlignmentEffect.Run();
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(ModelGen.Benchmarks.DenseMlpBenchmarks).Assembly).Run(args);

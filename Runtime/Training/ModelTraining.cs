@@ -37,7 +37,7 @@ public static class ModelTraining
         }
 
         // Batches are gathered into cache-line-aligned buffers: the first layer's GEMM streams its input rows, and
-        // vector loads that straddle two cache lines cost it about a fifth of its speed (docs/performance.md).
+        // vector loads that straddle two cache lines made it 1.2–1.3× slower (docs/performance.md).
         var inputs = new AlignedBuffer(batchSize * data.FeatureSize);
         var targets = new AlignedBuffer(batchSize * data.TargetSize);
         var random = new SeededRandom(options.Seed);
