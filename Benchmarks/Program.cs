@@ -6,6 +6,12 @@ if (args is ["threads"])
     return;
 }
 
+if (args is ["roofline", ..])
+{
+    ModelGen.Benchmarks.GemmRoofline.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 15);
+    return;
+}
+
 if (args is ["alignment"])
 {
     ModelGen.Benchmarks.AlignmentEffect.Run();

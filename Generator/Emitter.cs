@@ -109,7 +109,7 @@ internal static class Emitter
         writer.WriteLine("// Parameter buffer layout: each tensor starts on a 64-byte boundary; the gaps stay zero.");
         foreach (var layer in plan.Layers)
         {
-            writer.WriteLine($"private const int {layer.Identifier}WeightsOffset = {layer.WeightsOffset}; // W [{layer.Units}×{layer.InputSize}]");
+            writer.WriteLine($"private const int {layer.Identifier}WeightsOffset = {layer.WeightsOffset}; // W [{layer.InputSize}×{layer.Units}]");
             writer.WriteLine($"private const int {layer.Identifier}BiasOffset = {layer.BiasOffset}; // b [{layer.Units}]");
         }
 
@@ -165,7 +165,7 @@ internal static class Emitter
         writer.WriteLine();
         foreach (var layer in plan.Layers)
         {
-            writer.WriteLine($"/// <summary>{layer.Name} weights W [{layer.Units}×{layer.InputSize}], row-major: row o holds the weights of output o.</summary>");
+            writer.WriteLine($"/// <summary>{layer.Name} weights W [{layer.InputSize}×{layer.Units}], row-major: row i holds input i's weight to every output.</summary>");
             writer.WriteLine($"public {Span} {layer.Identifier}Weights => _parameters.Span.Slice({layer.Identifier}WeightsOffset, {layer.WeightCount});");
             writer.WriteLine();
             writer.WriteLine($"/// <summary>{layer.Name} bias b [{layer.Units}].</summary>");
@@ -192,12 +192,13 @@ internal static class Emitter
     {
         const string Tensor = "global::ModelGen.ParameterTensor";
         const string SafeTensors = "global::ModelGen.Serialization.SafeTensors";
-        writer.WriteLine("// Each tensor's name in a weights file, where it starts in Parameters, and its shape (PyTorch's layout).");
+        writer.WriteLine("// Each tensor's name in a weights file, where it starts in Parameters, and its shape in the file (PyTorch's");
+        writer.WriteLine("// layout: a weight is [units, inputs], the transpose of the [inputs × units] kept in Parameters).");
         using (writer.OpenBlock($"private static readonly {Tensor}[] ParameterLayout = new {Tensor}[]", closingSuffix: ";"))
         {
             foreach (var layer in plan.Layers)
             {
-                writer.WriteLine($"new(\"{layer.Name}.weight\", {layer.Identifier}WeightsOffset, new[] {{ {layer.Units}, {layer.InputSize} }}),");
+                writer.WriteLine($"new(\"{layer.Name}.weight\", {layer.Identifier}WeightsOffset, new[] {{ {layer.Units}, {layer.InputSize} }}) {{ StoredTransposed = true }},");
                 writer.WriteLine($"new(\"{layer.Name}.bias\", {layer.Identifier}BiasOffset, new[] {{ {layer.Units} }}),");
             }
         }

@@ -12,14 +12,15 @@ internal static class DenseEmitter
     private const string Activations = "global::ModelGen.Kernels.Activations";
     private const string Blas = "global::ModelGen.Kernels.Blas";
     private const string Gemm = "global::ModelGen.Kernels.Gemm";
+    private const string Reductions = "global::ModelGen.Kernels.Reductions";
 
     /// <summary>
-    /// <c>LayerForward(x, y, batch)</c>: y = f(x·Wᵀ + b) for each of the batch's samples.
+    /// <c>LayerForward(x, y, batch)</c>: y = f(x·W + b) for each of the batch's samples, W stored [inputs × units].
     /// </summary>
     public static void WriteForward(SourceWriter writer, DensePlan layer)
     {
         var (inputs, units) = (layer.InputSize, layer.Units);
-        writer.WriteLine($"/// <summary>{layer.Name} forward: y = {Apply(layer.Activation, "x·Wᵀ + b")}, [batch×{inputs}] → [batch×{units}].</summary>");
+        writer.WriteLine($"/// <summary>{layer.Name} forward: y = {Apply(layer.Activation, "x·W + b")}, [batch×{inputs}] → [batch×{units}].</summary>");
         using (writer.OpenBlock($"private void {layer.Identifier}Forward({ReadOnlySpan} x, {Span} y, int batch)"))
         {
             writer.WriteLine($"{ReadOnlySpan} w = {layer.Identifier}Weights;");
@@ -47,9 +48,9 @@ internal static class DenseEmitter
     {
         var (inputs, units) = (layer.InputSize, layer.Units);
         var dxParameter = isFirst ? string.Empty : $" {Span} dx,";
-        var dxDoc = isFirst ? " (the first layer: no input gradient)" : ", dx = dz·W";
+        var dxDoc = isFirst ? " (the first layer: no input gradient)" : ", dx = dz·Wᵀ";
         var dz = layer.Activation == Activation.Linear ? "dz = dy" : $"dz = dy ⊙ {Derivative(layer.Activation)}";
-        writer.WriteLine($"/// <summary>{layer.Name} backward: {dz}, ∂L/∂W += dzᵀ·x, ∂L/∂b += Σ dz{dxDoc}.</summary>");
+        writer.WriteLine($"/// <summary>{layer.Name} backward: {dz}, ∂L/∂W += xᵀ·dz, ∂L/∂b += Σ dz{dxDoc}.</summary>");
         using (writer.OpenBlock($"private void {layer.Identifier}Backward({ReadOnlySpan} x, {ReadOnlySpan} y, {Span} dy,{dxParameter} int batch)"))
         {
             if (!isFirst)
@@ -83,7 +84,7 @@ internal static class DenseEmitter
             writer.WriteLine($"var yn = y.Slice(n * {units}, {units});");
             for (var o = 0; o < units; o++)
             {
-                var terms = Enumerable.Range(0, inputs).Select(i => $"xn[{i}] * w[{(o * inputs) + i}]");
+                var terms = Enumerable.Range(0, inputs).Select(i => $"xn[{i}] * w[{(i * units) + o}]");
                 var sum = string.Join(" + ", terms) + $" + b[{o}]";
                 writer.WriteLine($"yn[{o}] = {ScalarActivation(layer.Activation, sum)};");
             }
@@ -97,10 +98,11 @@ internal static class DenseEmitter
         {
             writer.WriteLine($"var xn = x.Slice(n * {inputs}, {inputs});");
             writer.WriteLine($"var yn = y.Slice(n * {units}, {units});");
-            writer.WriteLine($"// z[o] = x·W[o, :] + b[o]");
-            using (writer.OpenBlock($"for (var o = 0; o < {units}; o++)"))
+            writer.WriteLine("// z = b + Σᵢ x[i]·W[i, :]");
+            writer.WriteLine("b.CopyTo(yn);");
+            using (writer.OpenBlock($"for (var i = 0; i < {inputs}; i++)"))
             {
-                writer.WriteLine($"yn[o] = {Blas}.Dot(xn, w.Slice(o * {inputs}, {inputs})) + b[o];");
+                writer.WriteLine($"{Blas}.Axpy(xn[i], w.Slice(i * {units}, {units}), yn);");
             }
         }
 
@@ -114,17 +116,14 @@ internal static class DenseEmitter
     private static void WriteGemmForward(SourceWriter writer, DensePlan layer)
     {
         var (inputs, units) = (layer.InputSize, layer.Units);
-        writer.WriteLine($"// z = x·Wᵀ: [batch×{inputs}]·[{inputs}×{units}], one register-blocked GEMM over the batch");
-        writer.WriteLine($"{Gemm}.MultiplyTransposed(x.Slice(0, batch * {inputs}), w, y.Slice(0, batch * {units}), batch, {units}, {inputs});");
-        writer.WriteLine("// z[n, :] += b");
-        using (writer.OpenBlock("for (var n = 0; n < batch; n++)"))
+        var fused = layer.Activation == Activation.Relu;
+        var epilogue = fused ? ", then ReLU as it is stored" : string.Empty;
+        writer.WriteLine($"// z = x·W + b: [batch×{inputs}]·[{inputs}×{units}], one blocked GEMM over the batch with the bias added{epilogue}");
+        var activation = fused ? $", {Gemm}Activation.Relu" : string.Empty;
+        writer.WriteLine($"{Gemm}.Multiply(x.Slice(0, batch * {inputs}), w, y.Slice(0, batch * {units}), batch, {units}, {inputs}, b{activation});");
+        if (layer.Activation != Activation.Linear && !fused)
         {
-            writer.WriteLine($"{Blas}.Add(b, y.Slice(n * {units}, {units}));");
-        }
-
-        if (layer.Activation != Activation.Linear)
-        {
-            writer.WriteLine();
+            writer.WriteLine($"// y = {Apply(layer.Activation, "z")}, in place");
             writer.WriteLine($"{Activations}.{layer.Activation}(y.Slice(0, batch * {units}));");
         }
     }
@@ -138,19 +137,15 @@ internal static class DenseEmitter
             writer.WriteLine($"{Activations}.{layer.Activation}Backward(y.Slice(0, batch * {units}), dz);");
         }
 
-        writer.WriteLine($"// ∂L/∂W += dzᵀ·x: [{units}×batch]·[batch×{inputs}]");
-        writer.WriteLine($"{Gemm}.MultiplyAddTransposedA(dz, x.Slice(0, batch * {inputs}), dw, {units}, {inputs}, batch);");
+        writer.WriteLine($"// ∂L/∂W += xᵀ·dz: [{inputs}×batch]·[batch×{units}]");
+        writer.WriteLine($"{Gemm}.MultiplyAddTransposedA(x.Slice(0, batch * {inputs}), dz, dw, {inputs}, {units}, batch);");
         writer.WriteLine("// ∂L/∂b += Σₙ dz[n, :]");
-        using (writer.OpenBlock("for (var n = 0; n < batch; n++)"))
-        {
-            writer.WriteLine($"{Blas}.Add(dz.Slice(n * {units}, {units}), db);");
-        }
-
+        writer.WriteLine($"{Reductions}.AddColumnSums(dz, db);");
         if (!isFirst)
         {
             writer.WriteLine();
-            writer.WriteLine($"// dx = dz·W: [batch×{units}]·[{units}×{inputs}]");
-            writer.WriteLine($"{Gemm}.Multiply(dz, w, dx.Slice(0, batch * {inputs}), batch, {inputs}, {units});");
+            writer.WriteLine($"// dx = dz·Wᵀ: [batch×{units}]·[{units}×{inputs}]");
+            writer.WriteLine($"{Gemm}.MultiplyTransposed(dz, w, dx.Slice(0, batch * {inputs}), batch, {inputs}, {units});");
         }
     }
 
@@ -174,24 +169,27 @@ internal static class DenseEmitter
                 writer.WriteLine($"var dz{o} = dyn[{o}]{derivative};");
             }
 
-            writer.WriteLine("// ∂L/∂W[o, i] += dz[o]·x[i];  ∂L/∂b[o] += dz[o]");
+            writer.WriteLine("// ∂L/∂W[i, o] += x[i]·dz[o];  ∂L/∂b[o] += dz[o]");
+            for (var i = 0; i < inputs; i++)
+            {
+                for (var o = 0; o < units; o++)
+                {
+                    writer.WriteLine($"dw[{(i * units) + o}] += xn[{i}] * dz{o};");
+                }
+            }
+
             for (var o = 0; o < units; o++)
             {
-                for (var i = 0; i < inputs; i++)
-                {
-                    writer.WriteLine($"dw[{(o * inputs) + i}] += dz{o} * xn[{i}];");
-                }
-
                 writer.WriteLine($"db[{o}] += dz{o};");
             }
 
             if (!isFirst)
             {
-                writer.WriteLine("// ∂L/∂x[i] = Σₒ dz[o]·W[o, i]");
+                writer.WriteLine("// ∂L/∂x[i] = Σₒ W[i, o]·dz[o]");
                 writer.WriteLine($"var dxn = dx.Slice(n * {inputs}, {inputs});");
                 for (var i = 0; i < inputs; i++)
                 {
-                    var terms = Enumerable.Range(0, units).Select(o => $"dz{o} * w[{(o * inputs) + i}]");
+                    var terms = Enumerable.Range(0, units).Select(o => $"w[{(i * units) + o}] * dz{o}");
                     writer.WriteLine($"dxn[{i}] = {string.Join(" + ", terms)};");
                 }
             }
@@ -214,21 +212,20 @@ internal static class DenseEmitter
             if (!isFirst)
             {
                 writer.WriteLine($"var dxn = dx.Slice(n * {inputs}, {inputs});");
-                writer.WriteLine("dxn.Clear();");
             }
 
             writer.WriteLine("// ∂L/∂b += dz");
             writer.WriteLine($"{Blas}.Add(dzn, db);");
             var comment = isFirst
-                ? "// ∂L/∂W[o, :] += dz[o]·x"
-                : "// ∂L/∂W[o, :] += dz[o]·x;  ∂L/∂x += dz[o]·W[o, :]";
+                ? "// ∂L/∂W[i, :] += x[i]·dz"
+                : "// ∂L/∂W[i, :] += x[i]·dz;  ∂L/∂x[i] = W[i, :]·dz";
             writer.WriteLine(comment);
-            using (writer.OpenBlock($"for (var o = 0; o < {units}; o++)"))
+            using (writer.OpenBlock($"for (var i = 0; i < {inputs}; i++)"))
             {
-                writer.WriteLine($"{Blas}.Axpy(dzn[o], xn, dw.Slice(o * {inputs}, {inputs}));");
+                writer.WriteLine($"{Blas}.Axpy(xn[i], dzn, dw.Slice(i * {units}, {units}));");
                 if (!isFirst)
                 {
-                    writer.WriteLine($"{Blas}.Axpy(dzn[o], w.Slice(o * {inputs}, {inputs}), dxn);");
+                    writer.WriteLine($"dxn[i] = {Blas}.Dot(w.Slice(i * {units}, {units}), dzn);");
                 }
             }
         }

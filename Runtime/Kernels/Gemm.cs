@@ -1,456 +1,335 @@
 using System;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace ModelGen.Kernels;
 
 /// <summary>
-/// Matrix products for dense layers over a whole batch, row-major throughout. A dense layer needs three shapes:
-/// forward Y = X·Wᵀ (<see cref="MultiplyTransposed"/>), backward ∂W += ∂Zᵀ·X (<see cref="MultiplyAddTransposedA"/>)
-/// and ∂X = ∂Z·W (<see cref="Multiply"/>). Each is register-blocked over 4×4 tiles so that every loaded vector feeds
-/// four multiply-adds, and each is written once, generic over the vector width (512, 256 or 128 bits), plus a plain
-/// scalar version that is both the fallback and the reference the tests hold the vector code to.
+/// Row-major single-precision matrix products, C = act(C₀ + op(A)·op(B) + bias), in the three forms a dense layer
+/// with weights W [inputs × units] needs: forward Y = X·W + b (<see cref="Multiply"/>), weight gradient
+/// ∂W += Xᵀ·∂Z (<see cref="MultiplyAddTransposedA"/>) and input gradient ∂X = ∂Z·Wᵀ
+/// (<see cref="MultiplyTransposed"/>); any other combination through <see cref="Compute"/>.
 /// </summary>
 /// <remarks>
-/// No packing or cache blocking yet: the loop orders keep the reused operand small (four rows of W, one column strip
-/// of X) so it stays in L1 while the other streams from L2, which suits the layer sizes of this project's models.
-/// Large products are split by columns between two threads (<see cref="WorkSplitter"/>); every element is computed
-/// the same way on either thread, so the result does not depend on the split.
+/// <para>
+/// The structure is Goto's and BLIS's: the operands are copied ("packed") block by block into buffers laid out in
+/// exactly the order a register-blocked micro-kernel reads them, so transposition is paid once per element in the
+/// packing and the micro-kernel is a single stream of broadcast-multiply-adds on contiguous memory, whatever the
+/// layouts. The loops, outside in:
+/// </para>
+/// <code>
+/// for jc in columns, step NC            B block  [KC × NC] packed once, reused by every row block (L2/L3)
+///   for pc in depth, step KC            partial sums: the first block writes (or accumulates), later ones add
+///     for ic in rows, step MC           A block  [MC × KC] packed, reused by every column panel (L2)
+///       for jr in NC, step NR           B panel  [KC × NR] stays in L1 while the A panels stream past it
+///         for ir in MC, step MR         micro-kernel: an MR × NR tile of C held in registers for KC steps
+/// </code>
+/// <para>
+/// One generic micro-kernel per register budget serves every vector width (the JIT compiles a copy per struct type
+/// argument): 8 rows × 2 vectors with Vector512 (16 accumulators of the 32 zmm registers; 8 × 32 floats), 6 rows ×
+/// 2 vectors with Vector256 or Vector128 (12 of 16 registers: 6 × 16 or 6 × 8 floats). Without vector hardware a
+/// plain loop computes the product; it is also the reference the tests hold the others to. Tiles at the edges are
+/// computed in full from zero-padded panels into a scratch tile and only their valid part is written, so every
+/// element of C goes through the same instructions in the same order: results do not depend on the matrix's size
+/// modulo a tile, on the thread split, or on the column block.
+/// </para>
+/// <para>
+/// A row-major B that a single row block uses (batch-sized products, m ≤ 256) is read in place rather than packed:
+/// packing would copy every element of the weights to read it only m / MR times. Packing buffers belong to the
+/// thread (pinned arrays allocated on its first product) so a call allocates nothing.
+/// Products with at least <see cref="WorkSplitter.MinParallelWork"/> multiply-adds are split by columns between the
+/// calling thread and one helper when <see cref="KernelSettings.MaxThreads"/> allows it.
+/// </para>
 /// </remarks>
+[SkipLocalsInit]
 public static unsafe class Gemm
 {
-    /// <summary>c = a·bᵀ, with a [m×k], b [n×k], c [m×n]: every c[i, j] is the dot product of row i of a and row j of b.</summary>
-    public static void MultiplyTransposed(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k)
-    {
-        CheckShapes(a.Length, m * k, b.Length, n * k, c.Length, m * n, m, n, k);
-        if (Vector512.IsHardwareAccelerated && k >= Vector512<float>.Count)
-        {
-            RunTransposed<Vector512<float>, Simd512>(a, b, c, m, n, k);
-        }
-        else if (Vector256.IsHardwareAccelerated && k >= Vector256<float>.Count)
-        {
-            RunTransposed<Vector256<float>, Simd256>(a, b, c, m, n, k);
-        }
-        else if (Vector128.IsHardwareAccelerated && k >= Vector128<float>.Count)
-        {
-            RunTransposed<Vector128<float>, Simd128>(a, b, c, m, n, k);
-        }
-        else
-        {
-            MultiplyTransposedScalar(a, b, c, m, n, k);
-        }
-    }
+    /// <summary>
+    /// Depth of a packed block. A B panel of KC × NR floats (256 × 32 × 4 B = 32 KiB with Vector512) plus the A
+    /// panel streaming past it (8 KiB) fit the 48 KiB L1 data cache of the machine this was tuned on. Measured there,
+    /// 128 to 512 were within the machine's noise of each other; 384 and 512 overflow L1 and lost when the machine
+    /// was quiet, and shallower blocks load and store C more often.
+    /// </summary>
+    internal const int DepthBlock = 256;
 
-    /// <summary>c += aᵀ·b, with a [k×m], b [k×n], c [m×n].</summary>
-    public static void MultiplyAddTransposedA(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k)
-    {
-        CheckShapes(a.Length, k * m, b.Length, k * n, c.Length, m * n, m, n, k);
-        MultiplyAdd(a, rowStride: 1, columnStride: m, b, c, m, n, k);
-    }
+    /// <summary>
+    /// Rows of A packed at once: MC × KC floats = 256 KiB, an eighth of a 2 MiB L2, so the A block stays in L2 while
+    /// every B panel of the column block passes over it. Batch-sized products (m ≤ 256) pack A once per depth block.
+    /// </summary>
+    internal const int RowBlock = 256;
 
-    /// <summary>c = a·b, with a [m×k], b [k×n], c [m×n].</summary>
-    public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k)
-    {
-        CheckShapes(a.Length, m * k, b.Length, k * n, c.Length, m * n, m, n, k);
-        c.Clear();
-        MultiplyAdd(a, rowStride: k, columnStride: 1, b, c, m, n, k);
-    }
+    /// <summary>
+    /// Columns of B packed at once: KC × NC floats = 1 MiB, which with the A block still fits L2. All layer widths of
+    /// this project's models (≤ 1024) are one column block, so B is packed once per depth block.
+    /// </summary>
+    internal const int ColumnBlock = 1024;
 
-    /// <summary>c += A·b where A(i, p) = a[i·rowStride + p·columnStride], so one kernel serves a and aᵀ.</summary>
-    private static void MultiplyAdd(ReadOnlySpan<float> a, int rowStride, int columnStride, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k)
+    /// <summary>
+    /// Forward of a dense layer (X·W + b, W [inputs × units]): c = act(a·b + bias), with a [m×k], b [k×n], c [m×n],
+    /// bias [n] or empty.
+    /// </summary>
+    public static void Multiply(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, ReadOnlySpan<float> bias = default, GemmActivation activation = GemmActivation.None) =>
+        Compute(a, transposeA: false, b, transposeB: false, c, m, n, k, accumulate: false, bias, activation);
+
+    /// <summary>Weight gradient of a dense layer (∂W += Xᵀ·∂Z): c += aᵀ·b, with a [k×m], b [k×n], c [m×n].</summary>
+    public static void MultiplyAddTransposedA(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k) =>
+        Compute(a, transposeA: true, b, transposeB: false, c, m, n, k, accumulate: true);
+
+    /// <summary>Input gradient of a dense layer (∂X = ∂Z·Wᵀ): c = a·bᵀ, with a [m×k], b [n×k], c [m×n].</summary>
+    public static void MultiplyTransposed(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k) =>
+        Compute(a, transposeA: false, b, transposeB: true, c, m, n, k, accumulate: false);
+
+    /// <summary>
+    /// c = act(c₀ + op(a)·op(b) + bias), where op(a) is [m×k] (a is stored [k×m] when <paramref name="transposeA"/>),
+    /// op(b) is [k×n] (b is stored [n×k] when <paramref name="transposeB"/>), c is [m×n], c₀ is c's previous content
+    /// when <paramref name="accumulate"/> and zero otherwise, and bias (one per column) is optional.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span's length does not match its shape, or bias is neither empty nor n long.</exception>
+    public static void Compute(
+        ReadOnlySpan<float> a, bool transposeA, ReadOnlySpan<float> b, bool transposeB, Span<float> c, int m, int n, int k,
+        bool accumulate, ReadOnlySpan<float> bias = default, GemmActivation activation = GemmActivation.None) =>
+        ComputeWith(BestPath, a, transposeA, b, transposeB, c, m, n, k, accumulate, bias, activation);
+
+    /// <summary>The widest path the processor accelerates, decided once.</summary>
+    internal static GemmPath BestPath { get; } =
+        Vector512.IsHardwareAccelerated ? GemmPath.Vector512 :
+        Vector256.IsHardwareAccelerated ? GemmPath.Vector256 :
+        Vector128.IsHardwareAccelerated ? GemmPath.Vector128 : GemmPath.Scalar;
+
+    /// <summary><see cref="Compute"/> through a chosen path (tests and benchmarks); it must be accelerated.</summary>
+    internal static void ComputeWith(
+        GemmPath path, ReadOnlySpan<float> a, bool transposeA, ReadOnlySpan<float> b, bool transposeB, Span<float> c, int m, int n, int k,
+        bool accumulate, ReadOnlySpan<float> bias = default, GemmActivation activation = GemmActivation.None)
     {
-        if (Vector512.IsHardwareAccelerated && n >= Vector512<float>.Count)
+        CheckShapes(a.Length, b.Length, c.Length, bias.Length, m, n, k);
+        if (activation is not (GemmActivation.None or GemmActivation.Relu))
         {
-            RunMultiplyAdd<Vector512<float>, Simd512>(a, rowStride, columnStride, b, c, m, n, k);
+            throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
         }
-        else if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
+
+        if (m == 0 || n == 0)
         {
-            RunMultiplyAdd<Vector256<float>, Simd256>(a, rowStride, columnStride, b, c, m, n, k);
+            return;
         }
-        else if (Vector128.IsHardwareAccelerated && n >= Vector128<float>.Count)
+
+        fixed (float* pa = a, pb = b, pc = c, pbias = bias)
         {
-            RunMultiplyAdd<Vector128<float>, Simd128>(a, rowStride, columnStride, b, c, m, n, k);
-        }
-        else
-        {
-            MultiplyAddScalar(a, rowStride, columnStride, b, c, m, n, k);
-        }
-    }
-
-    private static void RunTransposed<TVector, TSimd>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k)
-        where TVector : struct
-        where TSimd : ISimd<TVector>
-    {
-        fixed (float* pa = a, pb = b, pc = c)
-        {
-            var arguments = new Arguments { A = pa, B = pb, C = pc, M = m, N = n, K = k };
-            WorkSplitter.Run(&TransposedColumns<TVector, TSimd>, &arguments, n, grain: 4, work: (long)m * n * k, reduction: k);
-        }
-    }
-
-    private static void TransposedColumns<TVector, TSimd>(void* context, int from, int to)
-        where TVector : struct
-        where TSimd : ISimd<TVector>
-    {
-        var x = (Arguments*)context;
-        MultiplyTransposed<TVector, TSimd>(
-            new ReadOnlySpan<float>(x->A, x->M * x->K), new ReadOnlySpan<float>(x->B, x->N * x->K), new Span<float>(x->C, x->M * x->N),
-            x->M, x->N, x->K, from, to);
-    }
-
-    private static void RunMultiplyAdd<TVector, TSimd>(ReadOnlySpan<float> a, int rowStride, int columnStride, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k)
-        where TVector : struct
-        where TSimd : ISimd<TVector>
-    {
-        fixed (float* pa = a, pb = b, pc = c)
-        {
-            var arguments = new Arguments { A = pa, B = pb, C = pc, M = m, N = n, K = k, RowStride = rowStride, ColumnStride = columnStride, ALength = a.Length };
-            WorkSplitter.Run(&MultiplyAddColumns<TVector, TSimd>, &arguments, n, grain: 4 * TSimd.Count, work: (long)m * n * k, reduction: k);
-        }
-    }
-
-    private static void MultiplyAddColumns<TVector, TSimd>(void* context, int from, int to)
-        where TVector : struct
-        where TSimd : ISimd<TVector>
-    {
-        var x = (Arguments*)context;
-        MultiplyAdd<TVector, TSimd>(
-            new ReadOnlySpan<float>(x->A, x->ALength), x->RowStride, x->ColumnStride, new ReadOnlySpan<float>(x->B, x->K * x->N),
-            new Span<float>(x->C, x->M * x->N), x->M, x->N, x->K, from, to);
-    }
-
-    /// <summary>A product's operands, for the thread that computes part of it: pinned pointers and shapes.</summary>
-    private struct Arguments
-    {
-        public float* A;
-        public float* B;
-        public float* C;
-        public int M;
-        public int N;
-        public int K;
-        public int RowStride;
-        public int ColumnStride;
-        public int ALength;
-    }
-
-    internal static void MultiplyTransposedScalar(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k)
-    {
-        for (var i = 0; i < m; i++)
-        {
-            for (var j = 0; j < n; j++)
+            var problem = new Problem
             {
-                var sum = 0f;
-                for (var p = 0; p < k; p++)
+                A = new Operand(pa, transposeA ? 1 : k, transposeA ? m : 1),
+                B = new Operand(pb, transposeB ? 1 : n, transposeB ? k : 1),
+                C = pc,
+                M = m,
+                N = n,
+                K = k,
+                Accumulate = accumulate,
+                Bias = bias.IsEmpty ? null : pbias,
+                Relu = activation == GemmActivation.Relu,
+            };
+            switch (path)
+            {
+                case GemmPath.Vector512 when n <= Vector512<float>.Count:
+                    Split(&Columns<Vector512<float>, Simd512, Tile16x1>, &problem, Vector512<float>.Count);
+                    break;
+                case GemmPath.Vector512:
+                    Split(&Columns<Vector512<float>, Simd512, Tile8x2>, &problem, 2 * Vector512<float>.Count);
+                    break;
+                case GemmPath.Vector256:
+                    Split(&Columns<Vector256<float>, Simd256, Tile6x2>, &problem, 2 * Vector256<float>.Count);
+                    break;
+                case GemmPath.Vector128:
+                    Split(&Columns<Vector128<float>, Simd128, Tile6x2>, &problem, 2 * Vector128<float>.Count);
+                    break;
+                default:
+                    ScalarColumns(&problem, 0, n);
+                    break;
+            }
+        }
+    }
+
+    private static void Split(delegate*<void*, int, int, void> body, Problem* problem, int panelWidth) =>
+        WorkSplitter.Run(body, problem, problem->N, grain: panelWidth, work: (long)problem->M * problem->N * problem->K, reduction: problem->K);
+
+    /// <summary>Columns [<paramref name="from"/>, <paramref name="to"/>) of the product, through the blocked loops.</summary>
+    private static void Columns<TVector, TSimd, TTile>(void* context, int from, int to)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+        where TTile : ITile
+    {
+        var x = (Problem*)context;
+        var rows = TTile.Rows;
+        var width = TTile.Vectors * TSimd.Count;
+        var buffers = PackingBuffers.ForCurrentThread();
+        var packedA = buffers.A;
+        var packedB = buffers.B;
+        var scratch = stackalloc float[rows * width];
+        var edgeBias = stackalloc float[width];
+
+        for (var jc = from; jc < to; jc += ColumnBlock)
+        {
+            var nc = Math.Min(ColumnBlock, to - jc);
+            for (var pc = 0; pc < x->K || pc == 0; pc += DepthBlock)
+            {
+                var kc = Math.Min(DepthBlock, x->K - pc);
+                var first = pc == 0;
+                var last = pc + kc >= x->K;
+                var step = new Step
                 {
-                    sum += a[(i * k) + p] * b[(j * k) + p];
+                    Accumulate = !first || x->Accumulate,
+                    Bias = first && x->Bias != null ? x->Bias + jc : null,
+                    Relu = last && x->Relu,
+                };
+                // A row-major B is read in place when one row block uses it (packing would copy each element to
+                // read it only M / MR times); its last, partial panel is still packed so the kernel can overrun it.
+                var direct = x->B.ColumnStride == 1 && x->M <= RowBlock;
+                var wholePanels = direct ? nc / width * width : 0;
+                Packing.PackB<TVector, TSimd>(x->B, pc, jc + wholePanels, kc, nc - wholePanels, width, packedB);
+                for (var ic = 0; ic < x->M; ic += RowBlock)
+                {
+                    var mc = Math.Min(RowBlock, x->M - ic);
+                    Packing.PackA(x->A, ic, pc, mc, kc, rows, packedA);
+                    for (var jr = 0; jr < nc; jr += width)
+                    {
+                        var nr = Math.Min(width, nc - jr);
+                        var inPlace = jr < wholePanels;
+                        var panelB = inPlace ? x->B.Data + ((long)pc * x->B.RowStride) + jc + jr : packedB + ((jr - wholePanels) * kc);
+                        var bStride = inPlace ? x->B.RowStride : width;
+                        var columnBias = step.Bias == null ? null : step.Bias + jr;
+                        if (columnBias != null && nr < width)
+                        {
+                            // The last panel's bias, padded: the micro-kernel loads whole vectors.
+                            new Span<float>(edgeBias, width).Clear();
+                            new ReadOnlySpan<float>(columnBias, nr).CopyTo(new Span<float>(edgeBias, width));
+                            columnBias = edgeBias;
+                        }
+
+                        for (var ir = 0; ir < mc; ir += rows)
+                        {
+                            var mr = Math.Min(rows, mc - ir);
+                            var tile = x->C + ((long)(ic + ir) * x->N) + jc + jr;
+                            var panelA = packedA + (ir * kc);
+                            if (mr == rows && nr == width)
+                            {
+                                TTile.Run<TVector, TSimd>(kc, panelA, panelB, bStride, tile, x->N, step.Accumulate, columnBias, step.Relu);
+                            }
+                            else
+                            {
+                                TTile.Run<TVector, TSimd>(kc, panelA, panelB, bStride, scratch, width, accumulate: false, columnBias, relu: false);
+                                WriteEdge(scratch, width, tile, x->N, mr, nr, step.Accumulate, step.Relu);
+                            }
+                        }
+                    }
                 }
 
-                c[(i * n) + j] = sum;
-            }
-        }
-    }
-
-    internal static void MultiplyAddScalar(ReadOnlySpan<float> a, int rowStride, int columnStride, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k)
-    {
-        for (var i = 0; i < m; i++)
-        {
-            for (var p = 0; p < k; p++)
-            {
-                var scale = a[(i * rowStride) + (p * columnStride)];
-                for (var j = 0; j < n; j++)
+                if (x->K == 0)
                 {
-                    c[(i * n) + j] += scale * b[(p * n) + j];
-                }
-            }
-        }
-    }
-
-    // c = a·bᵀ. Tiles of 4 rows of a × 4 rows of b: 16 accumulators, each loaded vector used four times. The b
-    // tile (four rows) is the outer loop, so it stays in L1 while the rows of a stream past it.
-    internal static void MultiplyTransposed<TVector, TSimd>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k)
-        where TVector : struct
-        where TSimd : ISimd<TVector> =>
-        MultiplyTransposed<TVector, TSimd>(a, b, c, m, n, k, 0, n);
-
-    /// <summary>Columns [<paramref name="from"/>, <paramref name="to"/>) of c = a·bᵀ; <paramref name="from"/> is a multiple of 4.</summary>
-    private static void MultiplyTransposed<TVector, TSimd>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, int from, int to)
-        where TVector : struct
-        where TSimd : ISimd<TVector>
-    {
-        ref var ra = ref MemoryMarshal.GetReference(a);
-        ref var rb = ref MemoryMarshal.GetReference(b);
-        ref var rc = ref MemoryMarshal.GetReference(c);
-        var j = from;
-        for (; j + 4 <= to; j += 4)
-        {
-            var i = 0;
-            for (; i + 4 <= m; i += 4)
-            {
-                DotTile4x4<TVector, TSimd>(ref ra, ref rb, ref rc, i, j, n, k);
-            }
-
-            for (; i < m; i++)
-            {
-                for (var jj = j; jj < j + 4; jj++)
-                {
-                    Unsafe.Add(ref rc, (i * n) + jj) = Dot<TVector, TSimd>(ref Unsafe.Add(ref ra, i * k), ref Unsafe.Add(ref rb, jj * k), k);
-                }
-            }
-        }
-
-        for (; j < to; j++)
-        {
-            for (var i = 0; i < m; i++)
-            {
-                Unsafe.Add(ref rc, (i * n) + j) = Dot<TVector, TSimd>(ref Unsafe.Add(ref ra, i * k), ref Unsafe.Add(ref rb, j * k), k);
-            }
-        }
-    }
-
-    private static void DotTile4x4<TVector, TSimd>(ref float ra, ref float rb, ref float rc, int i, int j, int n, int k)
-        where TVector : struct
-        where TSimd : ISimd<TVector>
-    {
-        ref var a0 = ref Unsafe.Add(ref ra, i * k);
-        ref var a1 = ref Unsafe.Add(ref a0, k);
-        ref var a2 = ref Unsafe.Add(ref a1, k);
-        ref var a3 = ref Unsafe.Add(ref a2, k);
-        ref var b0 = ref Unsafe.Add(ref rb, j * k);
-        ref var b1 = ref Unsafe.Add(ref b0, k);
-        ref var b2 = ref Unsafe.Add(ref b1, k);
-        ref var b3 = ref Unsafe.Add(ref b2, k);
-
-        TVector c00 = TSimd.Zero, c01 = TSimd.Zero, c02 = TSimd.Zero, c03 = TSimd.Zero;
-        TVector c10 = TSimd.Zero, c11 = TSimd.Zero, c12 = TSimd.Zero, c13 = TSimd.Zero;
-        TVector c20 = TSimd.Zero, c21 = TSimd.Zero, c22 = TSimd.Zero, c23 = TSimd.Zero;
-        TVector c30 = TSimd.Zero, c31 = TSimd.Zero, c32 = TSimd.Zero, c33 = TSimd.Zero;
-        var p = 0;
-        for (; p + TSimd.Count <= k; p += TSimd.Count)
-        {
-            var offset = (nuint)p;
-            var x0 = TSimd.Load(ref a0, offset);
-            var x1 = TSimd.Load(ref a1, offset);
-            var x2 = TSimd.Load(ref a2, offset);
-            var x3 = TSimd.Load(ref a3, offset);
-
-            var y = TSimd.Load(ref b0, offset);
-            c00 = TSimd.MultiplyAdd(x0, y, c00);
-            c10 = TSimd.MultiplyAdd(x1, y, c10);
-            c20 = TSimd.MultiplyAdd(x2, y, c20);
-            c30 = TSimd.MultiplyAdd(x3, y, c30);
-            y = TSimd.Load(ref b1, offset);
-            c01 = TSimd.MultiplyAdd(x0, y, c01);
-            c11 = TSimd.MultiplyAdd(x1, y, c11);
-            c21 = TSimd.MultiplyAdd(x2, y, c21);
-            c31 = TSimd.MultiplyAdd(x3, y, c31);
-            y = TSimd.Load(ref b2, offset);
-            c02 = TSimd.MultiplyAdd(x0, y, c02);
-            c12 = TSimd.MultiplyAdd(x1, y, c12);
-            c22 = TSimd.MultiplyAdd(x2, y, c22);
-            c32 = TSimd.MultiplyAdd(x3, y, c32);
-            y = TSimd.Load(ref b3, offset);
-            c03 = TSimd.MultiplyAdd(x0, y, c03);
-            c13 = TSimd.MultiplyAdd(x1, y, c13);
-            c23 = TSimd.MultiplyAdd(x2, y, c23);
-            c33 = TSimd.MultiplyAdd(x3, y, c33);
-        }
-
-        ref var row0 = ref Unsafe.Add(ref rc, (i * n) + j);
-        ref var row1 = ref Unsafe.Add(ref row0, n);
-        ref var row2 = ref Unsafe.Add(ref row1, n);
-        ref var row3 = ref Unsafe.Add(ref row2, n);
-        row0 = TSimd.Sum(c00) + Tail(ref a0, ref b0, p, k);
-        Unsafe.Add(ref row0, 1) = TSimd.Sum(c01) + Tail(ref a0, ref b1, p, k);
-        Unsafe.Add(ref row0, 2) = TSimd.Sum(c02) + Tail(ref a0, ref b2, p, k);
-        Unsafe.Add(ref row0, 3) = TSimd.Sum(c03) + Tail(ref a0, ref b3, p, k);
-        row1 = TSimd.Sum(c10) + Tail(ref a1, ref b0, p, k);
-        Unsafe.Add(ref row1, 1) = TSimd.Sum(c11) + Tail(ref a1, ref b1, p, k);
-        Unsafe.Add(ref row1, 2) = TSimd.Sum(c12) + Tail(ref a1, ref b2, p, k);
-        Unsafe.Add(ref row1, 3) = TSimd.Sum(c13) + Tail(ref a1, ref b3, p, k);
-        row2 = TSimd.Sum(c20) + Tail(ref a2, ref b0, p, k);
-        Unsafe.Add(ref row2, 1) = TSimd.Sum(c21) + Tail(ref a2, ref b1, p, k);
-        Unsafe.Add(ref row2, 2) = TSimd.Sum(c22) + Tail(ref a2, ref b2, p, k);
-        Unsafe.Add(ref row2, 3) = TSimd.Sum(c23) + Tail(ref a2, ref b3, p, k);
-        row3 = TSimd.Sum(c30) + Tail(ref a3, ref b0, p, k);
-        Unsafe.Add(ref row3, 1) = TSimd.Sum(c31) + Tail(ref a3, ref b1, p, k);
-        Unsafe.Add(ref row3, 2) = TSimd.Sum(c32) + Tail(ref a3, ref b2, p, k);
-        Unsafe.Add(ref row3, 3) = TSimd.Sum(c33) + Tail(ref a3, ref b3, p, k);
-    }
-
-    private static float Dot<TVector, TSimd>(ref float x, ref float y, int k)
-        where TVector : struct
-        where TSimd : ISimd<TVector>
-    {
-        var sum = TSimd.Zero;
-        var p = 0;
-        for (; p + TSimd.Count <= k; p += TSimd.Count)
-        {
-            sum = TSimd.MultiplyAdd(TSimd.Load(ref x, (nuint)p), TSimd.Load(ref y, (nuint)p), sum);
-        }
-
-        return TSimd.Sum(sum) + Tail(ref x, ref y, p, k);
-    }
-
-    /// <summary>Σ x[p]·y[p] for p from <paramref name="start"/> to k: the elements after the last whole vector.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Tail(ref float x, ref float y, int start, int k)
-    {
-        var sum = 0f;
-        for (var p = start; p < k; p++)
-        {
-            sum += Unsafe.Add(ref x, p) * Unsafe.Add(ref y, p);
-        }
-
-        return sum;
-    }
-
-    // c += A·b. Tiles of 4 rows of c × 4 vectors of columns: per step p, four vectors of row p of b and four
-    // broadcast elements of A feed 16 multiply-adds into accumulators that live in registers for the whole k loop.
-    internal static void MultiplyAdd<TVector, TSimd>(ReadOnlySpan<float> a, int rowStride, int columnStride, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k)
-        where TVector : struct
-        where TSimd : ISimd<TVector> =>
-        MultiplyAdd<TVector, TSimd>(a, rowStride, columnStride, b, c, m, n, k, 0, n);
-
-    /// <summary>Columns [<paramref name="from"/>, <paramref name="to"/>) of c += A·b; <paramref name="from"/> is a multiple of 4 vectors.</summary>
-    private static void MultiplyAdd<TVector, TSimd>(ReadOnlySpan<float> a, int rowStride, int columnStride, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, int from, int to)
-        where TVector : struct
-        where TSimd : ISimd<TVector>
-    {
-        ref var ra = ref MemoryMarshal.GetReference(a);
-        ref var rb = ref MemoryMarshal.GetReference(b);
-        ref var rc = ref MemoryMarshal.GetReference(c);
-        var count = TSimd.Count;
-        var j = from;
-        for (; j + (4 * count) <= to; j += 4 * count)
-        {
-            var i = 0;
-            for (; i + 4 <= m; i += 4)
-            {
-                BroadcastTile4x4<TVector, TSimd>(ref ra, rowStride, columnStride, ref rb, ref rc, i, j, n, k);
-            }
-
-            for (; i < m; i++)
-            {
-                for (var v = 0; v < 4; v++)
-                {
-                    BroadcastRow<TVector, TSimd>(ref ra, rowStride, columnStride, ref rb, ref rc, i, j + (v * count), n, k);
+                    break;
                 }
             }
         }
+    }
 
-        for (; j + count <= to; j += count)
+    /// <summary>The valid mr × nr corner of a scratch tile into C, with the same arithmetic the full tiles use.</summary>
+    private static void WriteEdge(float* scratch, int scratchStride, float* c, int ldc, int mr, int nr, bool accumulate, bool relu)
+    {
+        for (var r = 0; r < mr; r++)
         {
-            for (var i = 0; i < m; i++)
+            var source = scratch + (r * scratchStride);
+            var destination = c + ((long)r * ldc);
+            for (var j = 0; j < nr; j++)
             {
-                BroadcastRow<TVector, TSimd>(ref ra, rowStride, columnStride, ref rb, ref rc, i, j, n, k);
+                    var value = accumulate ? source[j] + destination[j] : source[j];
+                destination[j] = relu ? Math.Max(value, 0f) : value;
             }
         }
+    }
 
-        for (; j < to; j++)
+    /// <summary>The plain loop: the fallback without vector hardware and the reference for the tests.</summary>
+    private static void ScalarColumns(Problem* x, int from, int to)
+    {
+        for (var i = 0; i < x->M; i++)
         {
-            for (var i = 0; i < m; i++)
+            for (var j = from; j < to; j++)
             {
-                var sum = 0f;
-                for (var p = 0; p < k; p++)
+                var sum = x->Bias == null ? 0f : x->Bias[j];
+                for (var p = 0; p < x->K; p++)
                 {
-                    sum += Unsafe.Add(ref ra, (i * rowStride) + (p * columnStride)) * Unsafe.Add(ref rb, (p * n) + j);
+                    sum += x->A.At(i, p) * x->B.At(p, j);
                 }
 
-                Unsafe.Add(ref rc, (i * n) + j) += sum;
+                ref var destination = ref x->C[((long)i * x->N) + j];
+                var value = x->Accumulate ? destination + sum : sum;
+                destination = x->Relu ? Math.Max(value, 0f) : value;
             }
         }
     }
 
-    private static void BroadcastTile4x4<TVector, TSimd>(ref float ra, int rowStride, int columnStride, ref float rb, ref float rc, int i, int j, int n, int k)
-        where TVector : struct
-        where TSimd : ISimd<TVector>
-    {
-        var count = (nuint)TSimd.Count;
-        ref var a0 = ref Unsafe.Add(ref ra, i * rowStride);
-        ref var a1 = ref Unsafe.Add(ref a0, rowStride);
-        ref var a2 = ref Unsafe.Add(ref a1, rowStride);
-        ref var a3 = ref Unsafe.Add(ref a2, rowStride);
-
-        TVector c00 = TSimd.Zero, c01 = TSimd.Zero, c02 = TSimd.Zero, c03 = TSimd.Zero;
-        TVector c10 = TSimd.Zero, c11 = TSimd.Zero, c12 = TSimd.Zero, c13 = TSimd.Zero;
-        TVector c20 = TSimd.Zero, c21 = TSimd.Zero, c22 = TSimd.Zero, c23 = TSimd.Zero;
-        TVector c30 = TSimd.Zero, c31 = TSimd.Zero, c32 = TSimd.Zero, c33 = TSimd.Zero;
-        for (var p = 0; p < k; p++)
-        {
-            ref var bp = ref Unsafe.Add(ref rb, (p * n) + j);
-            var y0 = TSimd.Load(ref bp, 0);
-            var y1 = TSimd.Load(ref bp, count);
-            var y2 = TSimd.Load(ref bp, 2 * count);
-            var y3 = TSimd.Load(ref bp, 3 * count);
-            var column = p * columnStride;
-
-            var x = TSimd.Broadcast(Unsafe.Add(ref a0, column));
-            c00 = TSimd.MultiplyAdd(x, y0, c00);
-            c01 = TSimd.MultiplyAdd(x, y1, c01);
-            c02 = TSimd.MultiplyAdd(x, y2, c02);
-            c03 = TSimd.MultiplyAdd(x, y3, c03);
-            x = TSimd.Broadcast(Unsafe.Add(ref a1, column));
-            c10 = TSimd.MultiplyAdd(x, y0, c10);
-            c11 = TSimd.MultiplyAdd(x, y1, c11);
-            c12 = TSimd.MultiplyAdd(x, y2, c12);
-            c13 = TSimd.MultiplyAdd(x, y3, c13);
-            x = TSimd.Broadcast(Unsafe.Add(ref a2, column));
-            c20 = TSimd.MultiplyAdd(x, y0, c20);
-            c21 = TSimd.MultiplyAdd(x, y1, c21);
-            c22 = TSimd.MultiplyAdd(x, y2, c22);
-            c23 = TSimd.MultiplyAdd(x, y3, c23);
-            x = TSimd.Broadcast(Unsafe.Add(ref a3, column));
-            c30 = TSimd.MultiplyAdd(x, y0, c30);
-            c31 = TSimd.MultiplyAdd(x, y1, c31);
-            c32 = TSimd.MultiplyAdd(x, y2, c32);
-            c33 = TSimd.MultiplyAdd(x, y3, c33);
-        }
-
-        ref var row = ref Unsafe.Add(ref rc, (i * n) + j);
-        AddRow<TVector, TSimd>(ref row, c00, c01, c02, c03);
-        AddRow<TVector, TSimd>(ref Unsafe.Add(ref row, n), c10, c11, c12, c13);
-        AddRow<TVector, TSimd>(ref Unsafe.Add(ref row, 2 * n), c20, c21, c22, c23);
-        AddRow<TVector, TSimd>(ref Unsafe.Add(ref row, 3 * n), c30, c31, c32, c33);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddRow<TVector, TSimd>(ref float row, TVector v0, TVector v1, TVector v2, TVector v3)
-        where TVector : struct
-        where TSimd : ISimd<TVector>
-    {
-        var count = (nuint)TSimd.Count;
-        TSimd.Store(TSimd.Add(TSimd.Load(ref row, 0), v0), ref row, 0);
-        TSimd.Store(TSimd.Add(TSimd.Load(ref row, count), v1), ref row, count);
-        TSimd.Store(TSimd.Add(TSimd.Load(ref row, 2 * count), v2), ref row, 2 * count);
-        TSimd.Store(TSimd.Add(TSimd.Load(ref row, 3 * count), v3), ref row, 3 * count);
-    }
-
-    /// <summary>One row of c, one vector of columns starting at <paramref name="j"/>: the edges the 4×4 tiles leave.</summary>
-    private static void BroadcastRow<TVector, TSimd>(ref float ra, int rowStride, int columnStride, ref float rb, ref float rc, int i, int j, int n, int k)
-        where TVector : struct
-        where TSimd : ISimd<TVector>
-    {
-        ref var ai = ref Unsafe.Add(ref ra, i * rowStride);
-        var sum = TSimd.Zero;
-        for (var p = 0; p < k; p++)
-        {
-            sum = TSimd.MultiplyAdd(TSimd.Broadcast(Unsafe.Add(ref ai, p * columnStride)), TSimd.Load(ref rb, (nuint)((p * n) + j)), sum);
-        }
-
-        ref var destination = ref Unsafe.Add(ref rc, (i * n) + j);
-        TSimd.Store(TSimd.Add(TSimd.Load(ref destination, 0), sum), ref destination, 0);
-    }
-
-    private static void CheckShapes(int aLength, int aExpected, int bLength, int bExpected, int cLength, int cExpected, int m, int n, int k)
+    private static void CheckShapes(int aLength, int bLength, int cLength, int biasLength, int m, int n, int k)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(m);
         ArgumentOutOfRangeException.ThrowIfNegative(n);
         ArgumentOutOfRangeException.ThrowIfNegative(k);
+        long aExpected = (long)m * k, bExpected = (long)k * n, cExpected = (long)m * n;
         if (aLength != aExpected || bLength != bExpected || cLength != cExpected)
         {
             throw new ArgumentException(
-                $"Matrix shapes disagree: a holds {aLength} floats (expected {aExpected}), b {bLength} (expected {bExpected}), c {cLength} (expected {cExpected}).");
+                $"Matrix shapes disagree with m={m}, n={n}, k={k}: a holds {aLength} floats (expected {aExpected}), b {bLength} (expected {bExpected}), c {cLength} (expected {cExpected}).");
+        }
+
+        if (biasLength != 0 && biasLength != n)
+        {
+            throw new ArgumentException($"The bias holds {biasLength} floats; expected none or one per column ({n}).", "bias");
         }
     }
+
+    /// <summary>What one product reads and writes: pinned pointers, shapes and the epilogue.</summary>
+    private struct Problem
+    {
+        public Operand A;
+        public Operand B;
+        public float* C;
+        public int M;
+        public int N;
+        public int K;
+        public bool Accumulate;
+        public float* Bias;
+        public bool Relu;
+    }
+
+    /// <summary>What one depth block does at the end: accumulate, add the bias (first block), apply ReLU (last block).</summary>
+    private struct Step
+    {
+        public bool Accumulate;
+        public float* Bias;
+        public bool Relu;
+    }
+}
+
+/// <summary>The code paths of <see cref="Gemm"/>: one per vector width, and the plain loop.</summary>
+internal enum GemmPath
+{
+    Scalar,
+    Vector128,
+    Vector256,
+    Vector512,
+}
+
+/// <summary>An activation a matrix product can apply to its result as it stores it.</summary>
+public enum GemmActivation
+{
+    /// <summary>Store the sum as it is.</summary>
+    None,
+
+    /// <summary>Store max(sum, 0).</summary>
+    Relu,
+}
+
+/// <summary>A matrix in memory: element (row, column) is at <c>Data[row·RowStride + column·ColumnStride]</c>.</summary>
+internal readonly unsafe struct Operand(float* data, int rowStride, int columnStride)
+{
+    public readonly float* Data = data;
+    public readonly int RowStride = rowStride;
+    public readonly int ColumnStride = columnStride;
+
+    public float At(int row, int column) => Data[((long)row * RowStride) + ((long)column * ColumnStride)];
 }

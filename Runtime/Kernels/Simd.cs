@@ -8,7 +8,7 @@ namespace ModelGen.Kernels;
 /// once as a generic method and the JIT compiles a specialized copy for every width (struct type arguments are
 /// never shared).
 /// </summary>
-internal interface ISimd<TVector>
+internal unsafe interface ISimd<TVector>
     where TVector : struct
 {
     static abstract int Count { get; }
@@ -18,6 +18,10 @@ internal interface ISimd<TVector>
     static abstract TVector Load(ref float source, nuint offset);
 
     static abstract void Store(TVector value, ref float destination, nuint offset);
+
+    static abstract TVector Load(float* source);
+
+    static abstract void Store(TVector value, float* destination);
 
     static abstract TVector Broadcast(float value);
 
@@ -34,10 +38,12 @@ internal interface ISimd<TVector>
 
     static abstract TVector Sqrt(TVector value);
 
+    static abstract TVector Max(TVector a, TVector b);
+
     static abstract float Sum(TVector value);
 }
 
-internal readonly struct Simd512 : ISimd<Vector512<float>>
+internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
 {
     public static int Count => Vector512<float>.Count;
 
@@ -48,6 +54,12 @@ internal readonly struct Simd512 : ISimd<Vector512<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Vector512<float> value, ref float destination, nuint offset) => value.StoreUnsafe(ref destination, offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Load(float* source) => Vector512.Load(source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector512<float> value, float* destination) => value.Store(destination);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Broadcast(float value) => Vector512.Create(value);
@@ -71,10 +83,13 @@ internal readonly struct Simd512 : ISimd<Vector512<float>>
     public static Vector512<float> Sqrt(Vector512<float> value) => Vector512.Sqrt(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Vector512<float> value) => Vector512.Sum(value);
 }
 
-internal readonly struct Simd256 : ISimd<Vector256<float>>
+internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
 {
     public static int Count => Vector256<float>.Count;
 
@@ -85,6 +100,12 @@ internal readonly struct Simd256 : ISimd<Vector256<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Vector256<float> value, ref float destination, nuint offset) => value.StoreUnsafe(ref destination, offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Load(float* source) => Vector256.Load(source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector256<float> value, float* destination) => value.Store(destination);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Broadcast(float value) => Vector256.Create(value);
@@ -108,10 +129,13 @@ internal readonly struct Simd256 : ISimd<Vector256<float>>
     public static Vector256<float> Sqrt(Vector256<float> value) => Vector256.Sqrt(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Vector256<float> value) => Vector256.Sum(value);
 }
 
-internal readonly struct Simd128 : ISimd<Vector128<float>>
+internal readonly unsafe struct Simd128 : ISimd<Vector128<float>>
 {
     public static int Count => Vector128<float>.Count;
 
@@ -122,6 +146,12 @@ internal readonly struct Simd128 : ISimd<Vector128<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Vector128<float> value, ref float destination, nuint offset) => value.StoreUnsafe(ref destination, offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Load(float* source) => Vector128.Load(source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector128<float> value, float* destination) => value.Store(destination);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Broadcast(float value) => Vector128.Create(value);
@@ -143,6 +173,9 @@ internal readonly struct Simd128 : ISimd<Vector128<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Sqrt(Vector128<float> value) => Vector128.Sqrt(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.Max(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Vector128<float> value) => Vector128.Sum(value);

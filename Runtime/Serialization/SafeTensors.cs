@@ -79,7 +79,14 @@ public static class SafeTensors
         Span<byte> bytes = stackalloc byte[sizeof(float)];
         foreach (var tensor in model.ParameterTensors)
         {
-            var values = tensor.Slice(parameters);
+            ReadOnlySpan<float> values = tensor.Slice(parameters);
+            if (tensor.StoredTransposed)
+            {
+                var ordered = new float[tensor.Length];
+                tensor.CopyToFileOrder(parameters, ordered);
+                values = ordered;
+            }
+
             if (BitConverter.IsLittleEndian)
             {
                 stream.Write(MemoryMarshal.AsBytes(values));
@@ -191,7 +198,7 @@ public static class SafeTensors
         var parameters = model.Parameters;
         for (var t = 0; t < tensors.Count; t++)
         {
-            values[t].CopyTo(tensors[t].Slice(parameters));
+            tensors[t].CopyFromFileOrder(values[t], parameters);
         }
     }
 

@@ -62,7 +62,7 @@ public class CallbackTests
     public void Early_stopping_runs_on_while_the_loss_improves()
     {
         var stopper = new EarlyStopping(patience: 0);
-        var history = new SmallMlp(seed: 1).Fit(Data(64), new FitOptions { Epochs = 8, Optimizer = new Adam(0.003f), Callbacks = { stopper } });
+        var history = new SmallMlp(seed: 1).Fit(Data(64), new FitOptions { Epochs = 8, Optimizer = new Adam(0.001f), Callbacks = { stopper } });
 
         Assert.Equal(8, history.Epochs.Count);
         Assert.Equal(0, stopper.StoppedEpoch);

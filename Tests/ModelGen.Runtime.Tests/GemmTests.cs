@@ -8,84 +8,107 @@ using Xunit;
 namespace ModelGen.Runtime.Tests;
 
 /// <summary>
-/// The three dense-layer matrix products against a double-precision reference, on shapes that leave every kind of
-/// remainder (rows and columns past the 4×4 tiles, lengths past the last whole vector), through the public entry
-/// points and through each vector width directly.
+/// The blocked matrix product against a double-precision reference, through every code path the processor has, on
+/// shapes around every blocking size (the micro-tiles' 6 and 8 rows and 8/16/32 columns, the 256-deep and 256-row
+/// blocks, the 1024-column block), in all four storage layouts, with and without accumulation, bias and ReLU.
 /// </summary>
 [Trait("Category", "Kernels")]
 public class GemmTests
 {
-    private static readonly int[] Sizes = [0, 1, 3, 4, 5, 8, 15, 16, 17, 33, 65, 70];
+    private static readonly int[] Rows = [1, 2, 5, 6, 7, 8, 9, 13, 64, 255, 257];
+    private static readonly int[] Columns = [1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 1023, 1025];
+    private static readonly int[] Depths = [0, 1, 3, 16, 255, 256, 257, 520];
 
     public static IEnumerable<object[]> Shapes()
     {
-        // Every size for m, with n and k drawn from the same list so that all remainders meet.
-        var random = new Random(77);
-        var shapes = new HashSet<(int, int, int)> { (32, 128, 784), (7, 19, 67) };
-        foreach (var m in Sizes)
+        var random = new Random(2026);
+        var shapes = new List<(int M, int N, int K)> { (64, 256, 784), (1, 1, 1), (257, 1025, 3), (9, 33, 513) };
+        while (shapes.Count < 40)
         {
-            while (shapes.Count(s => s.Item1 == m) < 2)
+            var shape = (Rows[random.Next(Rows.Length)], Columns[random.Next(Columns.Length)], Depths[random.Next(Depths.Length)]);
+            if ((long)shape.Item1 * shape.Item2 * Math.Max(shape.Item3, 1) <= 8_000_000 && !shapes.Contains(shape))
             {
-                shapes.Add((m, Sizes[random.Next(Sizes.Length)], Sizes[random.Next(Sizes.Length)]));
+                shapes.Add(shape);
             }
         }
 
-        return shapes.Select(s => new object[] { s.Item1, s.Item2, s.Item3 });
+        return shapes.Select(s => new object[] { s.M, s.N, s.K });
     }
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void MultiplyTransposed_matches_reference(int m, int n, int k)
+    public void Every_path_and_layout_matches_the_reference(int m, int n, int k)
     {
-        var (a, b) = (Random(m * k, 1), Random(n * k, 2));
-        var expected = Reference(m, n, k, (i, p) => a[(i * k) + p], (p, j) => b[(j * k) + p]);
-
-        foreach (var (name, kernel) in TransposedPaths())
-        {
-            var c = Enumerable.Repeat(float.NaN, m * n).ToArray();
-            kernel(a, b, c, m, n, k);
-            AssertClose(expected, c, k, name);
-        }
-    }
-
-    [Theory]
-    [MemberData(nameof(Shapes))]
-    public void MultiplyAddTransposedA_accumulates_reference(int m, int n, int k)
-    {
-        var (a, b) = (Random(k * m, 3), Random(k * n, 4));
+        var a = Random(m * k, m + n + k);
+        var b = Random(k * n, (m * 7) + k);
+        var bias = Random(n, n);
         var start = Random(m * n, 5);
-        var product = Reference(m, n, k, (i, p) => a[(p * m) + i], (p, j) => b[(p * n) + j]);
-        var expected = product.Select((v, i) => v + start[i]).ToArray();
+        var product = Product(a, b, m, n, k);
+        var tolerance = 2e-6 * (k + 4);
 
-        foreach (var (name, kernel) in StridedPaths())
+        foreach (var path in AcceleratedPaths())
         {
-            var c = start.ToArray();
-            kernel(a, 1, m, b, c, m, n, k);
-            AssertClose(expected, c, k, name);
+            foreach (var (transposeA, transposeB) in new[] { (false, false), (false, true), (true, false), (true, true) })
+            {
+                var storedA = transposeA ? Transpose(a, m, k) : a;
+                var storedB = transposeB ? Transpose(b, k, n) : b;
+                foreach (var (accumulate, withBias, relu) in new[] { (false, false, false), (true, false, false), (false, true, true), (true, true, true) })
+                {
+                    var c = accumulate ? start.ToArray() : Enumerable.Repeat(float.NaN, m * n).ToArray();
+                    Gemm.ComputeWith(path, storedA, transposeA, storedB, transposeB, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
+                    for (var i = 0; i < m * n; i++)
+                    {
+                        var expected = product[i] + (accumulate ? start[i] : 0) + (withBias ? bias[i % n] : 0);
+                        expected = relu ? Math.Max(expected, 0) : expected;
+                        if (!(Math.Abs(expected - c[i]) <= tolerance))
+                        {
+                            Assert.Fail($"{path}, transposeA={transposeA}, transposeB={transposeB}, accumulate={accumulate}, bias={withBias}, relu={relu}: " +
+                                $"c[{i / n}, {i % n}] = {c[i]}, expected {expected}");
+                        }
+                    }
+                }
+            }
         }
-
-        var viaPublic = start.ToArray();
-        Gemm.MultiplyAddTransposedA(a, b, viaPublic, m, n, k);
-        AssertClose(expected, viaPublic, k, "public");
     }
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void Multiply_matches_reference(int m, int n, int k)
+    public void The_dense_layer_entry_points_compute_their_products(int m, int n, int k)
     {
-        var (a, b) = (Random(m * k, 6), Random(k * n, 7));
-        var expected = Reference(m, n, k, (i, p) => a[(i * k) + p], (p, j) => b[(p * n) + j]);
+        var (x, w) = (Random(m * k, 1), Random(n * k, 2));
+        var forward = new float[m * n];
+        Gemm.MultiplyTransposed(x, w, forward, m, n, k);
+        AssertClose(Product(x, Transpose(w, n, k), m, n, k), forward, k);
 
-        foreach (var (name, kernel) in StridedPaths())
+        var (dz, input) = (Random(k * m, 3), Random(k * n, 4));
+        var gradient = Random(m * n, 5);
+        var expected = Product(Transpose(dz, k, m), input, m, n, k).Select((v, i) => v + gradient[i]).ToArray();
+        Gemm.MultiplyAddTransposedA(dz, input, gradient, m, n, k);
+        AssertClose(expected, gradient, k);
+
+        var (left, right) = (Random(m * k, 6), Random(k * n, 7));
+        var overwritten = Enumerable.Repeat(float.NaN, m * n).ToArray();
+        Gemm.Multiply(left, right, overwritten, m, n, k);
+        AssertClose(Product(left, right, m, n, k), overwritten, k);
+    }
+
+    [Fact]
+    public void Relu_propagates_nan_and_clamps_negative_zero()
+    {
+        // A 1×1 by 1×n product: column 0 is NaN, column 1 is -0, column 2 negative; 40 columns reach the vector tiles.
+        float[] a = [1f];
+        var b = new float[40];
+        b[0] = float.NaN;
+        b[1] = -0f;
+        b[2] = -2f;
+        foreach (var path in AcceleratedPaths())
         {
-            var c = new float[m * n];
-            kernel(a, k, 1, b, c, m, n, k);
-            AssertClose(expected, c, k, name);
+            var c = new float[40];
+            Gemm.ComputeWith(path, a, false, b, false, c, 1, 40, 1, accumulate: false, activation: GemmActivation.Relu);
+            Assert.True(float.IsNaN(c[0]), $"{path}");
+            Assert.False(float.IsNegative(c[1]), $"{path}");
+            Assert.Equal(0f, c[2]);
         }
-
-        var viaPublic = Enumerable.Repeat(float.NaN, m * n).ToArray();
-        Gemm.Multiply(a, b, viaPublic, m, n, k);
-        AssertClose(expected, viaPublic, k, "public (overwrites)");
     }
 
     [Fact]
@@ -94,69 +117,74 @@ public class GemmTests
         Assert.Throws<ArgumentException>(() => Gemm.MultiplyTransposed(new float[6], new float[6], new float[5], 2, 3, 3));
         Assert.Throws<ArgumentException>(() => Gemm.Multiply(new float[6], new float[5], new float[4], 2, 2, 3));
         Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.MultiplyAddTransposedA(new float[1], new float[1], new float[1], -1, -1, -1));
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(new float[6], new float[9], new float[6], 2, 3, 3, bias: new float[2]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.Multiply(new float[6], new float[9], new float[6], 2, 3, 3, activation: (GemmActivation)7));
     }
 
-    internal delegate void TransposedKernel(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k);
-
-    internal delegate void StridedKernel(ReadOnlySpan<float> a, int rowStride, int columnStride, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k);
-
-    private static IEnumerable<(string, TransposedKernel)> TransposedPaths()
+    [Fact]
+    public void A_product_allocates_nothing_after_the_first()
     {
-        yield return ("public", Gemm.MultiplyTransposed);
-        yield return ("scalar", Gemm.MultiplyTransposedScalar);
+        var (a, b) = (Random(64 * 300, 1), Random(300 * 200, 2));
+        var c = new float[64 * 200];
+        Gemm.Multiply(a, b, c, 64, 200, 300);
+        AllocationAssert.NoneAfterWarmUp(() =>
+        {
+            Gemm.Multiply(a, b, c, 64, 200, 300);
+            Gemm.Multiply(a, b, c, 64, 200, 300, b.AsSpan(0, 200), GemmActivation.Relu);
+        });
+    }
+
+    internal static IEnumerable<GemmPath> AcceleratedPaths()
+    {
+        yield return GemmPath.Scalar;
         if (Vector128.IsHardwareAccelerated)
         {
-            yield return ("Vector128", Gemm.MultiplyTransposed<Vector128<float>, Simd128>);
+            yield return GemmPath.Vector128;
         }
 
         if (Vector256.IsHardwareAccelerated)
         {
-            yield return ("Vector256", Gemm.MultiplyTransposed<Vector256<float>, Simd256>);
+            yield return GemmPath.Vector256;
         }
 
         if (Vector512.IsHardwareAccelerated)
         {
-            yield return ("Vector512", Gemm.MultiplyTransposed<Vector512<float>, Simd512>);
+            yield return GemmPath.Vector512;
         }
     }
 
-    private static IEnumerable<(string, StridedKernel)> StridedPaths()
-    {
-        yield return ("scalar", Gemm.MultiplyAddScalar);
-        if (Vector128.IsHardwareAccelerated)
-        {
-            yield return ("Vector128", Gemm.MultiplyAdd<Vector128<float>, Simd128>);
-        }
-
-        if (Vector256.IsHardwareAccelerated)
-        {
-            yield return ("Vector256", Gemm.MultiplyAdd<Vector256<float>, Simd256>);
-        }
-
-        if (Vector512.IsHardwareAccelerated)
-        {
-            yield return ("Vector512", Gemm.MultiplyAdd<Vector512<float>, Simd512>);
-        }
-    }
-
-    private static double[] Reference(int m, int n, int k, Func<int, int, float> a, Func<int, int, float> b)
+    /// <summary>The product of a [m×k] and b [k×n], both row-major, in double precision.</summary>
+    private static double[] Product(float[] a, float[] b, int m, int n, int k)
     {
         var c = new double[m * n];
         for (var i = 0; i < m; i++)
         {
-            for (var j = 0; j < n; j++)
+            for (var p = 0; p < k; p++)
             {
-                var sum = 0.0;
-                for (var p = 0; p < k; p++)
+                var scale = (double)a[(i * k) + p];
+                for (var j = 0; j < n; j++)
                 {
-                    sum += (double)a(i, p) * b(p, j);
+                    c[(i * n) + j] += scale * b[(p * n) + j];
                 }
-
-                c[(i * n) + j] = sum;
             }
         }
 
         return c;
+    }
+
+    /// <summary>The [cols×rows] transpose of a row-major [rows×cols] matrix.</summary>
+    internal static float[] Transpose(float[] matrix, int rows, int columns)
+    {
+        var result = new float[matrix.Length];
+        for (var r = 0; r < rows; r++)
+        {
+            for (var c = 0; c < columns; c++)
+            {
+                result[(c * rows) + r] = matrix[(r * columns) + c];
+            }
+        }
+
+        return result;
     }
 
     internal static float[] Random(int length, int seed)
@@ -165,14 +193,13 @@ public class GemmTests
         return Enumerable.Range(0, length).Select(_ => (2 * random.NextSingle()) - 1).ToArray();
     }
 
-    private static void AssertClose(IReadOnlyList<double> expected, float[] actual, int k, string path)
+    private static void AssertClose(IReadOnlyList<double> expected, float[] actual, int k)
     {
-        // Float sums of k products of values in [-1, 1]: rounding grows with k.
-        var tolerance = 1e-5 * (k + 1);
+        var tolerance = 2e-6 * (k + 4);
         Assert.Equal(expected.Count, actual.Length);
         for (var i = 0; i < actual.Length; i++)
         {
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= tolerance, $"{path}: element {i} is {actual[i]}, expected {expected[i]}");
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= tolerance, $"element {i} is {actual[i]}, expected {expected[i]}");
         }
     }
 }

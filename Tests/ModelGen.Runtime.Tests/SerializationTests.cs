@@ -73,7 +73,19 @@ public sealed class SerializationTests : IDisposable
             Assert.Equal(tensor.Shape, entry.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()));
             var offsets = entry.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt32()).ToArray();
             var stored = Enumerable.Range(0, tensor.Length).Select(i => BinaryPrimitives.ReadSingleLittleEndian(data.AsSpan(offsets[0] + (4 * i)))).ToArray();
-            Assert.Equal(tensor.Slice(model.Parameters).ToArray(), stored);
+            var expected = new float[tensor.Length];
+            tensor.CopyToFileOrder(model.Parameters, expected);
+            Assert.Equal(expected, stored);
+        }
+
+        // PyTorch's nn.Linear layout: dense_1.weight[o, i] is the weight from input i to output o, which the model
+        // keeps at Dense1Weights[i·units + o].
+        var weight = header.RootElement.GetProperty("dense_1.weight");
+        var begin = weight.GetProperty("data_offsets")[0].GetInt32();
+        Assert.Equal([33, 20], weight.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()));
+        foreach (var (o, i) in new[] { (0, 1), (1, 0), (32, 19), (5, 7) })
+        {
+            Assert.Equal(model.Dense1Weights[(i * 33) + o], BinaryPrimitives.ReadSingleLittleEndian(data.AsSpan(begin + (4 * ((o * 20) + i)))));
         }
     }
 

@@ -1,6 +1,5 @@
 using System;
 using System.Linq;
-using System.Runtime.Intrinsics;
 using ModelGen.Kernels;
 using Xunit;
 
@@ -97,31 +96,29 @@ public sealed class ThreadingTests : IDisposable
         }
     }
 
-    /// <summary>The same product through the widest width the public entry point would pick, on one thread.</summary>
+    /// <summary>The same product through the public entry point with the kernels held to one thread.</summary>
     private static float[] SingleThreaded(string product, float[] a, float[] b, float[]? start, int m, int n, int k)
     {
         var c = start?.ToArray() ?? new float[m * n];
-        if (product == nameof(Gemm.MultiplyTransposed))
+        KernelSettings.MaxThreads = 1;
+        try
         {
-            GemmTests.TransposedKernel kernel = Vector512.IsHardwareAccelerated ? Gemm.MultiplyTransposed<Vector512<float>, Simd512>
-                : Vector256.IsHardwareAccelerated ? Gemm.MultiplyTransposed<Vector256<float>, Simd256>
-                : Vector128.IsHardwareAccelerated ? Gemm.MultiplyTransposed<Vector128<float>, Simd128>
-                : Gemm.MultiplyTransposedScalar;
-            kernel(a, b, c, m, n, k);
-            return c;
+            switch (product)
+            {
+                case nameof(Gemm.MultiplyTransposed):
+                    Gemm.MultiplyTransposed(a, b, c, m, n, k);
+                    break;
+                case nameof(Gemm.Multiply):
+                    Gemm.Multiply(a, b, c, m, n, k);
+                    break;
+                default:
+                    Gemm.MultiplyAddTransposedA(a, b, c, m, n, k);
+                    break;
+            }
         }
-
-        GemmTests.StridedKernel strided = Vector512.IsHardwareAccelerated ? Gemm.MultiplyAdd<Vector512<float>, Simd512>
-            : Vector256.IsHardwareAccelerated ? Gemm.MultiplyAdd<Vector256<float>, Simd256>
-            : Vector128.IsHardwareAccelerated ? Gemm.MultiplyAdd<Vector128<float>, Simd128>
-            : Gemm.MultiplyAddScalar;
-        if (product == nameof(Gemm.Multiply))
+        finally
         {
-            strided(a, k, 1, b, c, m, n, k);
-        }
-        else
-        {
-            strided(a, 1, m, b, c, m, n, k);
+            KernelSettings.MaxThreads = 2;
         }
 
         return c;

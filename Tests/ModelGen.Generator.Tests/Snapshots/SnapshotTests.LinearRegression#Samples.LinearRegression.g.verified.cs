@@ -60,7 +60,7 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
     /// <summary>∂L/∂parameter from the last <see cref="TrainStep"/>, laid out as <see cref="Parameters"/>.</summary>
     public global::System.Span<float> Gradients => _gradients.Span;
 
-    /// <summary>dense_1 weights W [1×1], row-major: row o holds the weights of output o.</summary>
+    /// <summary>dense_1 weights W [1×1], row-major: row i holds input i's weight to every output.</summary>
     public global::System.Span<float> Dense1Weights => _parameters.Span.Slice(Dense1WeightsOffset, 1);
 
     /// <summary>dense_1 bias b [1].</summary>
@@ -79,10 +79,11 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
     /// <summary>The loss this model was compiled with.</summary>
     public global::ModelGen.Loss Loss => global::ModelGen.Loss.MeanSquaredError;
 
-    // Each tensor's name in a weights file, where it starts in Parameters, and its shape (PyTorch's layout).
+    // Each tensor's name in a weights file, where it starts in Parameters, and its shape in the file (PyTorch's
+    // layout: a weight is [units, inputs], the transpose of the [inputs × units] kept in Parameters).
     private static readonly global::ModelGen.ParameterTensor[] ParameterLayout = new global::ModelGen.ParameterTensor[]
     {
-        new("dense_1.weight", Dense1WeightsOffset, new[] { 1, 1 }),
+        new("dense_1.weight", Dense1WeightsOffset, new[] { 1, 1 }) { StoredTransposed = true },
         new("dense_1.bias", Dense1BiasOffset, new[] { 1 }),
     };
 
@@ -200,7 +201,7 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
         }
     }
 
-    /// <summary>dense_1 forward: y = x·Wᵀ + b, [batch×1] → [batch×1].</summary>
+    /// <summary>dense_1 forward: y = x·W + b, [batch×1] → [batch×1].</summary>
     private void Dense1Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::System.ReadOnlySpan<float> w = Dense1Weights;
@@ -213,7 +214,7 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
         }
     }
 
-    /// <summary>dense_1 backward: dz = dy, ∂L/∂W += dzᵀ·x, ∂L/∂b += Σ dz (the first layer: no input gradient).</summary>
+    /// <summary>dense_1 backward: dz = dy, ∂L/∂W += xᵀ·dz, ∂L/∂b += Σ dz (the first layer: no input gradient).</summary>
     private void Dense1Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, int batch)
     {
         global::System.Span<float> dw = Dense1WeightGradients;
@@ -223,8 +224,8 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
             var xn = x.Slice(n * 1, 1);
             var dyn = dy.Slice(n * 1, 1);
             var dz0 = dyn[0];
-            // ∂L/∂W[o, i] += dz[o]·x[i];  ∂L/∂b[o] += dz[o]
-            dw[0] += dz0 * xn[0];
+            // ∂L/∂W[i, o] += x[i]·dz[o];  ∂L/∂b[o] += dz[o]
+            dw[0] += xn[0] * dz0;
             db[0] += dz0;
         }
     }

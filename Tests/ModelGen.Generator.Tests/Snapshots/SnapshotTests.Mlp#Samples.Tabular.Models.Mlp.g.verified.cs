@@ -30,11 +30,11 @@ partial class Models
         public const int ParameterCount = 466;
 
         // Parameter buffer layout: each tensor starts on a 64-byte boundary; the gaps stay zero.
-        private const int Dense1WeightsOffset = 0; // W [4×3]
+        private const int Dense1WeightsOffset = 0; // W [3×4]
         private const int Dense1BiasOffset = 16; // b [4]
-        private const int Dense2WeightsOffset = 32; // W [64×4]
+        private const int Dense2WeightsOffset = 32; // W [4×64]
         private const int Dense2BiasOffset = 288; // b [64]
-        private const int Dense3WeightsOffset = 352; // W [2×64]
+        private const int Dense3WeightsOffset = 352; // W [64×2]
         private const int Dense3BiasOffset = 480; // b [2]
         private const int ParameterBufferLength = 496;
 
@@ -74,7 +74,7 @@ partial class Models
         /// <summary>∂L/∂parameter from the last <see cref="TrainStep"/>, laid out as <see cref="Parameters"/>.</summary>
         public global::System.Span<float> Gradients => _gradients.Span;
 
-        /// <summary>dense_1 weights W [4×3], row-major: row o holds the weights of output o.</summary>
+        /// <summary>dense_1 weights W [3×4], row-major: row i holds input i's weight to every output.</summary>
         public global::System.Span<float> Dense1Weights => _parameters.Span.Slice(Dense1WeightsOffset, 12);
 
         /// <summary>dense_1 bias b [4].</summary>
@@ -84,7 +84,7 @@ partial class Models
 
         private global::System.Span<float> Dense1BiasGradients => _gradients.Span.Slice(Dense1BiasOffset, 4);
 
-        /// <summary>dense_2 weights W [64×4], row-major: row o holds the weights of output o.</summary>
+        /// <summary>dense_2 weights W [4×64], row-major: row i holds input i's weight to every output.</summary>
         public global::System.Span<float> Dense2Weights => _parameters.Span.Slice(Dense2WeightsOffset, 256);
 
         /// <summary>dense_2 bias b [64].</summary>
@@ -94,7 +94,7 @@ partial class Models
 
         private global::System.Span<float> Dense2BiasGradients => _gradients.Span.Slice(Dense2BiasOffset, 64);
 
-        /// <summary>dense_3 weights W [2×64], row-major: row o holds the weights of output o.</summary>
+        /// <summary>dense_3 weights W [64×2], row-major: row i holds input i's weight to every output.</summary>
         public global::System.Span<float> Dense3Weights => _parameters.Span.Slice(Dense3WeightsOffset, 128);
 
         /// <summary>dense_3 bias b [2].</summary>
@@ -113,14 +113,15 @@ partial class Models
         /// <summary>The loss this model was compiled with.</summary>
         public global::ModelGen.Loss Loss => global::ModelGen.Loss.MeanSquaredError;
 
-        // Each tensor's name in a weights file, where it starts in Parameters, and its shape (PyTorch's layout).
+        // Each tensor's name in a weights file, where it starts in Parameters, and its shape in the file (PyTorch's
+        // layout: a weight is [units, inputs], the transpose of the [inputs × units] kept in Parameters).
         private static readonly global::ModelGen.ParameterTensor[] ParameterLayout = new global::ModelGen.ParameterTensor[]
         {
-            new("dense_1.weight", Dense1WeightsOffset, new[] { 4, 3 }),
+            new("dense_1.weight", Dense1WeightsOffset, new[] { 4, 3 }) { StoredTransposed = true },
             new("dense_1.bias", Dense1BiasOffset, new[] { 4 }),
-            new("dense_2.weight", Dense2WeightsOffset, new[] { 64, 4 }),
+            new("dense_2.weight", Dense2WeightsOffset, new[] { 64, 4 }) { StoredTransposed = true },
             new("dense_2.bias", Dense2BiasOffset, new[] { 64 }),
-            new("dense_3.weight", Dense3WeightsOffset, new[] { 2, 64 }),
+            new("dense_3.weight", Dense3WeightsOffset, new[] { 2, 64 }) { StoredTransposed = true },
             new("dense_3.bias", Dense3BiasOffset, new[] { 2 }),
         };
 
@@ -247,7 +248,7 @@ partial class Models
             }
         }
 
-        /// <summary>dense_1 forward: y = tanh(x·Wᵀ + b), [batch×3] → [batch×4].</summary>
+        /// <summary>dense_1 forward: y = tanh(x·W + b), [batch×3] → [batch×4].</summary>
         private void Dense1Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
         {
             global::System.ReadOnlySpan<float> w = Dense1Weights;
@@ -256,14 +257,14 @@ partial class Models
             {
                 var xn = x.Slice(n * 3, 3);
                 var yn = y.Slice(n * 4, 4);
-                yn[0] = global::ModelGen.Kernels.Activations.Tanh(xn[0] * w[0] + xn[1] * w[1] + xn[2] * w[2] + b[0]);
-                yn[1] = global::ModelGen.Kernels.Activations.Tanh(xn[0] * w[3] + xn[1] * w[4] + xn[2] * w[5] + b[1]);
-                yn[2] = global::ModelGen.Kernels.Activations.Tanh(xn[0] * w[6] + xn[1] * w[7] + xn[2] * w[8] + b[2]);
-                yn[3] = global::ModelGen.Kernels.Activations.Tanh(xn[0] * w[9] + xn[1] * w[10] + xn[2] * w[11] + b[3]);
+                yn[0] = global::ModelGen.Kernels.Activations.Tanh(xn[0] * w[0] + xn[1] * w[4] + xn[2] * w[8] + b[0]);
+                yn[1] = global::ModelGen.Kernels.Activations.Tanh(xn[0] * w[1] + xn[1] * w[5] + xn[2] * w[9] + b[1]);
+                yn[2] = global::ModelGen.Kernels.Activations.Tanh(xn[0] * w[2] + xn[1] * w[6] + xn[2] * w[10] + b[2]);
+                yn[3] = global::ModelGen.Kernels.Activations.Tanh(xn[0] * w[3] + xn[1] * w[7] + xn[2] * w[11] + b[3]);
             }
         }
 
-        /// <summary>dense_1 backward: dz = dy ⊙ (1 − y²), ∂L/∂W += dzᵀ·x, ∂L/∂b += Σ dz (the first layer: no input gradient).</summary>
+        /// <summary>dense_1 backward: dz = dy ⊙ (1 − y²), ∂L/∂W += xᵀ·dz, ∂L/∂b += Σ dz (the first layer: no input gradient).</summary>
         private void Dense1Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, int batch)
         {
             global::System.Span<float> dw = Dense1WeightGradients;
@@ -277,27 +278,27 @@ partial class Models
                 var dz1 = dyn[1] * global::ModelGen.Kernels.Activations.TanhDerivative(yn[1]);
                 var dz2 = dyn[2] * global::ModelGen.Kernels.Activations.TanhDerivative(yn[2]);
                 var dz3 = dyn[3] * global::ModelGen.Kernels.Activations.TanhDerivative(yn[3]);
-                // ∂L/∂W[o, i] += dz[o]·x[i];  ∂L/∂b[o] += dz[o]
-                dw[0] += dz0 * xn[0];
-                dw[1] += dz0 * xn[1];
-                dw[2] += dz0 * xn[2];
+                // ∂L/∂W[i, o] += x[i]·dz[o];  ∂L/∂b[o] += dz[o]
+                dw[0] += xn[0] * dz0;
+                dw[1] += xn[0] * dz1;
+                dw[2] += xn[0] * dz2;
+                dw[3] += xn[0] * dz3;
+                dw[4] += xn[1] * dz0;
+                dw[5] += xn[1] * dz1;
+                dw[6] += xn[1] * dz2;
+                dw[7] += xn[1] * dz3;
+                dw[8] += xn[2] * dz0;
+                dw[9] += xn[2] * dz1;
+                dw[10] += xn[2] * dz2;
+                dw[11] += xn[2] * dz3;
                 db[0] += dz0;
-                dw[3] += dz1 * xn[0];
-                dw[4] += dz1 * xn[1];
-                dw[5] += dz1 * xn[2];
                 db[1] += dz1;
-                dw[6] += dz2 * xn[0];
-                dw[7] += dz2 * xn[1];
-                dw[8] += dz2 * xn[2];
                 db[2] += dz2;
-                dw[9] += dz3 * xn[0];
-                dw[10] += dz3 * xn[1];
-                dw[11] += dz3 * xn[2];
                 db[3] += dz3;
             }
         }
 
-        /// <summary>dense_2 forward: y = relu(x·Wᵀ + b), [batch×4] → [batch×64].</summary>
+        /// <summary>dense_2 forward: y = relu(x·W + b), [batch×4] → [batch×64].</summary>
         private void Dense2Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
         {
             global::System.ReadOnlySpan<float> w = Dense2Weights;
@@ -306,17 +307,18 @@ partial class Models
             {
                 var xn = x.Slice(n * 4, 4);
                 var yn = y.Slice(n * 64, 64);
-                // z[o] = x·W[o, :] + b[o]
-                for (var o = 0; o < 64; o++)
+                // z = b + Σᵢ x[i]·W[i, :]
+                b.CopyTo(yn);
+                for (var i = 0; i < 4; i++)
                 {
-                    yn[o] = global::ModelGen.Kernels.Blas.Dot(xn, w.Slice(o * 4, 4)) + b[o];
+                    global::ModelGen.Kernels.Blas.Axpy(xn[i], w.Slice(i * 64, 64), yn);
                 }
             }
 
             global::ModelGen.Kernels.Activations.Relu(y.Slice(0, batch * 64));
         }
 
-        /// <summary>dense_2 backward: dz = dy ⊙ [y > 0], ∂L/∂W += dzᵀ·x, ∂L/∂b += Σ dz, dx = dz·W.</summary>
+        /// <summary>dense_2 backward: dz = dy ⊙ [y > 0], ∂L/∂W += xᵀ·dz, ∂L/∂b += Σ dz, dx = dz·Wᵀ.</summary>
         private void Dense2Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
         {
             global::System.ReadOnlySpan<float> w = Dense2Weights;
@@ -330,35 +332,29 @@ partial class Models
                 var xn = x.Slice(n * 4, 4);
                 var dzn = dy.Slice(n * 64, 64);
                 var dxn = dx.Slice(n * 4, 4);
-                dxn.Clear();
                 // ∂L/∂b += dz
                 global::ModelGen.Kernels.Blas.Add(dzn, db);
-                // ∂L/∂W[o, :] += dz[o]·x;  ∂L/∂x += dz[o]·W[o, :]
-                for (var o = 0; o < 64; o++)
+                // ∂L/∂W[i, :] += x[i]·dz;  ∂L/∂x[i] = W[i, :]·dz
+                for (var i = 0; i < 4; i++)
                 {
-                    global::ModelGen.Kernels.Blas.Axpy(dzn[o], xn, dw.Slice(o * 4, 4));
-                    global::ModelGen.Kernels.Blas.Axpy(dzn[o], w.Slice(o * 4, 4), dxn);
+                    global::ModelGen.Kernels.Blas.Axpy(xn[i], dzn, dw.Slice(i * 64, 64));
+                    dxn[i] = global::ModelGen.Kernels.Blas.Dot(w.Slice(i * 64, 64), dzn);
                 }
             }
         }
 
-        /// <summary>dense_3 forward: y = σ(x·Wᵀ + b), [batch×64] → [batch×2].</summary>
+        /// <summary>dense_3 forward: y = σ(x·W + b), [batch×64] → [batch×2].</summary>
         private void Dense3Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
         {
             global::System.ReadOnlySpan<float> w = Dense3Weights;
             global::System.ReadOnlySpan<float> b = Dense3Bias;
-            // z = x·Wᵀ: [batch×64]·[64×2], one register-blocked GEMM over the batch
-            global::ModelGen.Kernels.Gemm.MultiplyTransposed(x.Slice(0, batch * 64), w, y.Slice(0, batch * 2), batch, 2, 64);
-            // z[n, :] += b
-            for (var n = 0; n < batch; n++)
-            {
-                global::ModelGen.Kernels.Blas.Add(b, y.Slice(n * 2, 2));
-            }
-
+            // z = x·W + b: [batch×64]·[64×2], one blocked GEMM over the batch with the bias added
+            global::ModelGen.Kernels.Gemm.Multiply(x.Slice(0, batch * 64), w, y.Slice(0, batch * 2), batch, 2, 64, b);
+            // y = σ(z), in place
             global::ModelGen.Kernels.Activations.Sigmoid(y.Slice(0, batch * 2));
         }
 
-        /// <summary>dense_3 backward: dz = dy ⊙ y·(1 − y), ∂L/∂W += dzᵀ·x, ∂L/∂b += Σ dz, dx = dz·W.</summary>
+        /// <summary>dense_3 backward: dz = dy ⊙ y·(1 − y), ∂L/∂W += xᵀ·dz, ∂L/∂b += Σ dz, dx = dz·Wᵀ.</summary>
         private void Dense3Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
         {
             global::System.ReadOnlySpan<float> w = Dense3Weights;
@@ -367,16 +363,13 @@ partial class Models
             var dz = dy.Slice(0, batch * 2);
             // dz = dy ⊙ y·(1 − y), in place
             global::ModelGen.Kernels.Activations.SigmoidBackward(y.Slice(0, batch * 2), dz);
-            // ∂L/∂W += dzᵀ·x: [2×batch]·[batch×64]
-            global::ModelGen.Kernels.Gemm.MultiplyAddTransposedA(dz, x.Slice(0, batch * 64), dw, 2, 64, batch);
+            // ∂L/∂W += xᵀ·dz: [64×batch]·[batch×2]
+            global::ModelGen.Kernels.Gemm.MultiplyAddTransposedA(x.Slice(0, batch * 64), dz, dw, 64, 2, batch);
             // ∂L/∂b += Σₙ dz[n, :]
-            for (var n = 0; n < batch; n++)
-            {
-                global::ModelGen.Kernels.Blas.Add(dz.Slice(n * 2, 2), db);
-            }
+            global::ModelGen.Kernels.Reductions.AddColumnSums(dz, db);
 
-            // dx = dz·W: [batch×2]·[2×64]
-            global::ModelGen.Kernels.Gemm.Multiply(dz, w, dx.Slice(0, batch * 64), batch, 64, 2);
+            // dx = dz·Wᵀ: [batch×2]·[2×64]
+            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz, w, dx.Slice(0, batch * 64), batch, 64, 2);
         }
     }
 }

@@ -1,0 +1,205 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using System.Runtime.Intrinsics;
+using ModelGen.Kernels;
+
+namespace ModelGen.Benchmarks;
+
+/// <summary>
+/// GEMM throughput as a fraction of the FMA peak measured in the same process, interleaved round by round (peak,
+/// then every shape on one thread and on two) so that the machine's drifting load hits all alike. Prints the median
+/// GFLOP/s of each case. Run: <c>dotnet run -c Release --project Benchmarks -- roofline [rounds]</c>.
+/// The BenchmarkDotNet class <see cref="GemmBenchmarks"/> measures the same shapes with its own statistics.
+/// </summary>
+public static class GemmRoofline
+{
+    public static void Run(int rounds)
+    {
+        var cases = GemmShape.All.Select(shape => (Shape: shape, Operands: new GemmOperands(shape))).ToArray();
+        var peaks = new List<double>();
+        var results = cases.Select(_ => new Dictionary<int, (List<double> Rate, List<double> OfPeak)> { [1] = ([], []), [2] = ([], []) }).ToArray();
+        for (var round = -2; round < rounds; round++)
+        {
+            for (var c = 0; c < cases.Length; c++)
+            {
+                foreach (var threads in round % 2 == 0 ? new[] { 1, 2 } : new[] { 2, 1 })
+                {
+                    // The roof right before each measurement: the machine's speed drifts within seconds.
+                    var start = Stopwatch.GetTimestamp();
+                    var peak = FmaPeak.Run(500_000) / Stopwatch.GetElapsedTime(start).TotalSeconds;
+
+                    KernelSettings.MaxThreads = threads;
+                    var (shape, operands) = cases[c];
+                    var repeats = Math.Max(3, (int)(50_000_000 / shape.Flops));
+                    operands.Run();
+                    start = Stopwatch.GetTimestamp();
+                    for (var r = 0; r < repeats; r++)
+                    {
+                        operands.Run();
+                    }
+
+                    var rate = shape.Flops * repeats / Stopwatch.GetElapsedTime(start).TotalSeconds;
+                    if (round >= 0)
+                    {
+                        peaks.Add(peak);
+                        results[c][threads].Rate.Add(rate);
+                        results[c][threads].OfPeak.Add(rate / peak);
+                    }
+                }
+            }
+        }
+
+        KernelSettings.MaxThreads = 1;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"FMA peak, one core: median {Median(peaks) / 1e9:F1} GFLOP/s over {peaks.Count} measurements (each taken just before one GEMM measurement); Vector512 accelerated: {Vector512.IsHardwareAccelerated}"));
+        Console.WriteLine("| product | M×K×N | 1 thread GFLOP/s | % of peak | 2 threads GFLOP/s | % of 1-core peak | 2 vs 1 |");
+        Console.WriteLine("|---|---|--:|--:|--:|--:|--:|");
+        double sumOne = 0, sumTwo = 0;
+        for (var c = 0; c < cases.Length; c++)
+        {
+            var (one, two) = (results[c][1], results[c][2]);
+            var (g1, g2) = (Median(one.Rate) / 1e9, Median(two.Rate) / 1e9);
+            var (p1, p2) = (Median(one.OfPeak), Median(two.OfPeak));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {cases[c].Shape.Name} | {cases[c].Shape.M}×{cases[c].Shape.K}×{cases[c].Shape.N} | {g1:F1} | {100 * p1:F0}% | {g2:F1} | {100 * p2:F0}% | {g2 / g1:F2}× |"));
+            if (cases[c].Shape.IsTrainingShape)
+            {
+                sumOne += p1;
+                sumTwo += p2;
+            }
+        }
+
+        var training = cases.Count(c => c.Shape.IsTrainingShape);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Mean % of peak over the {training} MLP training shapes: {100 * sumOne / training:F0}% on 1 thread, {100 * sumTwo / training:F0}% on 2."));
+    }
+
+    private static void AddIf(bool condition, List<double> list, double value)
+    {
+        if (condition)
+        {
+            list.Add(value);
+        }
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.OrderBy(v => v).ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+}
+
+/// <summary>The FMA roof: 12 independent Vector512 chains (Vector256 without AVX-512), no memory traffic.</summary>
+public static class FmaPeak
+{
+    /// <summary>Runs the chains and returns the floating-point operations done.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static double Run(int iterations)
+    {
+        if (!Vector512.IsHardwareAccelerated)
+        {
+            return Run256(iterations);
+        }
+
+        var a = Vector512.Create(0.999f);
+        var b = Vector512.Create(0.001f);
+        Vector512<float> c0 = a, c1 = a, c2 = a, c3 = a, c4 = a, c5 = a, c6 = a, c7 = a, c8 = a, c9 = a, c10 = a, c11 = a;
+        for (var i = 0; i < iterations; i++)
+        {
+            c0 = Vector512.FusedMultiplyAdd(c0, a, b);
+            c1 = Vector512.FusedMultiplyAdd(c1, a, b);
+            c2 = Vector512.FusedMultiplyAdd(c2, a, b);
+            c3 = Vector512.FusedMultiplyAdd(c3, a, b);
+            c4 = Vector512.FusedMultiplyAdd(c4, a, b);
+            c5 = Vector512.FusedMultiplyAdd(c5, a, b);
+            c6 = Vector512.FusedMultiplyAdd(c6, a, b);
+            c7 = Vector512.FusedMultiplyAdd(c7, a, b);
+            c8 = Vector512.FusedMultiplyAdd(c8, a, b);
+            c9 = Vector512.FusedMultiplyAdd(c9, a, b);
+            c10 = Vector512.FusedMultiplyAdd(c10, a, b);
+            c11 = Vector512.FusedMultiplyAdd(c11, a, b);
+        }
+
+        Sink = Vector512.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11);
+        return iterations * 12.0 * 16 * 2;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static double Run256(int iterations)
+    {
+        var a = Vector256.Create(0.999f);
+        var b = Vector256.Create(0.001f);
+        Vector256<float> c0 = a, c1 = a, c2 = a, c3 = a, c4 = a, c5 = a, c6 = a, c7 = a, c8 = a, c9 = a;
+        for (var i = 0; i < iterations; i++)
+        {
+            c0 = Vector256.FusedMultiplyAdd(c0, a, b);
+            c1 = Vector256.FusedMultiplyAdd(c1, a, b);
+            c2 = Vector256.FusedMultiplyAdd(c2, a, b);
+            c3 = Vector256.FusedMultiplyAdd(c3, a, b);
+            c4 = Vector256.FusedMultiplyAdd(c4, a, b);
+            c5 = Vector256.FusedMultiplyAdd(c5, a, b);
+            c6 = Vector256.FusedMultiplyAdd(c6, a, b);
+            c7 = Vector256.FusedMultiplyAdd(c7, a, b);
+            c8 = Vector256.FusedMultiplyAdd(c8, a, b);
+            c9 = Vector256.FusedMultiplyAdd(c9, a, b);
+        }
+
+        Sink = Vector256.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9);
+        return iterations * 10.0 * 8 * 2;
+    }
+
+    /// <summary>Keeps the result observable so the loop is not removed.</summary>
+    public static float Sink { get; private set; }
+}
+
+/// <summary>A matrix product the benchmarks measure: the MLP 784-256-128-10's training products at batch 64, and squares.</summary>
+public sealed record GemmShape(string Name, int M, int K, int N, bool TransposeA, bool TransposeB, bool Accumulate, bool IsTrainingShape = true)
+{
+    public double Flops => 2.0 * M * N * K;
+
+    /// <summary>
+    /// The training products of an MLP 784-256-128-10 at batch 64 in M×K×N, in the form the generated code runs
+    /// them (weights stored [inputs × units]): forward X·W; weight gradient Xᵀ·∂Z, accumulated; input gradient
+    /// ∂Z·Wᵀ (needed from the second layer on; 64×256×784 is the shape). Then squares.
+    /// </summary>
+    public static readonly GemmShape[] All =
+    [
+        new("forward X·W", 64, 784, 256, false, false, false),
+        new("forward X·W", 64, 256, 128, false, false, false),
+        new("forward X·W", 64, 128, 10, false, false, false),
+        new("weight grad Xᵀ·∂Z", 784, 64, 256, true, false, true),
+        new("weight grad Xᵀ·∂Z", 256, 64, 128, true, false, true),
+        new("input grad ∂Z·Wᵀ", 64, 256, 784, false, true, false),
+        new("square A·B", 256, 256, 256, false, false, false, false),
+        new("square A·B", 512, 512, 512, false, false, false, false),
+        new("square A·B", 1024, 1024, 1024, false, false, false, false),
+    ];
+
+    public override string ToString() => $"{M}x{K}x{N}";
+}
+
+/// <summary>Random operands for one <see cref="GemmShape"/>.</summary>
+public sealed class GemmOperands
+{
+    private readonly GemmShape _shape;
+
+    public GemmOperands(GemmShape shape)
+    {
+        _shape = shape;
+        var random = new Random(shape.M + shape.N + shape.K);
+        A = Enumerable.Range(0, shape.M * shape.K).Select(_ => random.NextSingle() - 0.5f).ToArray();
+        B = Enumerable.Range(0, shape.K * shape.N).Select(_ => random.NextSingle() - 0.5f).ToArray();
+        C = new float[shape.M * shape.N];
+    }
+
+    public float[] A { get; }
+
+    public float[] B { get; }
+
+    public float[] C { get; }
+
+    public void Run() => Gemm.Compute(A, _shape.TransposeA, B, _shape.TransposeB, C, _shape.M, _shape.N, _shape.K, _shape.Accumulate);
+}

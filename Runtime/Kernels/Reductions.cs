@@ -1,0 +1,53 @@
+using System;
+using System.Numerics.Tensors;
+
+namespace ModelGen.Kernels;
+
+/// <summary>Row-wise and column-wise reductions over row-major matrices: the bias gradient and the softmax.</summary>
+public static class Reductions
+{
+    /// <summary>
+    /// sums[j] += Σᵣ matrix[r, j] for a row-major matrix of <c>sums.Length</c> columns: the bias gradient of a dense
+    /// layer, ∂L/∂b += Σₙ ∂Z[n, :]. Rows are added one after the other, each as one vectorized pass.
+    /// </summary>
+    /// <exception cref="ArgumentException">The matrix is not a whole number of rows.</exception>
+    public static void AddColumnSums(ReadOnlySpan<float> matrix, Span<float> sums)
+    {
+        var columns = sums.Length;
+        if (columns == 0 ? !matrix.IsEmpty : matrix.Length % columns != 0)
+        {
+            throw new ArgumentException($"The matrix holds {matrix.Length} floats, not a whole number of rows of {columns}.", nameof(matrix));
+        }
+
+        for (var start = 0; start < matrix.Length; start += columns)
+        {
+            TensorPrimitives.Add(sums, matrix.Slice(start, columns), sums);
+        }
+    }
+
+    /// <summary>
+    /// Softmax of every row of <paramref name="logits"/> (rows of <paramref name="classes"/> values) into
+    /// <paramref name="probabilities"/>: p = exp(z − max z) / Σ exp(z − max z). Subtracting the row's maximum keeps every
+    /// exponent ≤ 0, so large logits cannot overflow; the spans may be the same.
+    /// </summary>
+    /// <exception cref="ArgumentException">The spans differ in length or are not a whole number of rows.</exception>
+    public static void Softmax(ReadOnlySpan<float> logits, Span<float> probabilities, int classes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(classes);
+        if (logits.Length != probabilities.Length || logits.Length % classes != 0)
+        {
+            throw new ArgumentException(
+                $"Softmax over rows of {classes}: the logits hold {logits.Length} floats and the probabilities {probabilities.Length}.", nameof(probabilities));
+        }
+
+        for (var start = 0; start < logits.Length; start += classes)
+        {
+            var row = logits.Slice(start, classes);
+            var output = probabilities.Slice(start, classes);
+            var max = TensorPrimitives.Max(row);
+            TensorPrimitives.Subtract(row, max, output);
+            TensorPrimitives.Exp(output, output);
+            TensorPrimitives.Multiply(output, 1f / TensorPrimitives.Sum(output), output);
+        }
+    }
+}

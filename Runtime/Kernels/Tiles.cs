@@ -1,0 +1,247 @@
+using System.Runtime.CompilerServices;
+
+namespace ModelGen.Kernels;
+
+/// <summary>
+/// A register-blocked micro-kernel: C[Rows × Vectors·width] (+)= Σₚ a[p]·b[p] over packed panels, where a holds Rows
+/// floats per step p (contiguous) and b holds Vectors vectors per step, <c>bStride</c> floats apart. Accumulators start from the bias (or zero),
+/// take one multiply-add per step, and are stored once: added to C when accumulating, clamped at zero for ReLU.
+/// </summary>
+internal unsafe interface ITile
+{
+    static abstract int Rows { get; }
+
+    static abstract int Vectors { get; }
+
+    static abstract void Run<TVector, TSimd>(int depth, float* a, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
+        where TVector : struct
+        where TSimd : ISimd<TVector>;
+}
+
+/// <summary>The stores shared by the micro-kernels.</summary>
+internal static unsafe class Tile
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store<TVector, TSimd>(float* destination, TVector value, bool accumulate, bool relu)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        if (accumulate)
+        {
+            value = TSimd.Add(value, TSimd.Load(destination));
+        }
+
+        if (relu)
+        {
+            value = TSimd.Max(value, TSimd.Zero);
+        }
+
+        TSimd.Store(value, destination);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreRow<TVector, TSimd>(float* row, TVector v0, TVector v1, bool accumulate, bool relu)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        var count = TSimd.Count;
+        if (accumulate)
+        {
+            v0 = TSimd.Add(v0, TSimd.Load(row));
+            v1 = TSimd.Add(v1, TSimd.Load(row + count));
+        }
+
+        if (relu)
+        {
+            v0 = TSimd.Max(v0, TSimd.Zero);
+            v1 = TSimd.Max(v1, TSimd.Zero);
+        }
+
+        TSimd.Store(v0, row);
+        TSimd.Store(v1, row + count);
+    }
+}
+
+/// <summary>
+/// The micro-kernel for 8 rows × 2 vectors: 16 accumulators, two loaded B vectors and one broadcast A element
+/// in the 32 registers of AVX-512.
+/// </summary>
+internal readonly unsafe struct Tile8x2 : ITile
+{
+    public static int Rows => 8;
+
+    public static int Vectors => 2;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run<TVector, TSimd>(int depth, float* a, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        var count = TSimd.Count;
+        TVector bias0 = TSimd.Zero, bias1 = TSimd.Zero;
+        if (bias != null)
+        {
+            bias0 = TSimd.Load(bias);
+            bias1 = TSimd.Load(bias + count);
+        }
+        TVector c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1, c60 = bias0, c61 = bias1, c70 = bias0, c71 = bias1;
+        for (var p = 0; p < depth; p++)
+        {
+            var b0 = TSimd.Load(b);
+            var b1 = TSimd.Load(b + count);
+            var a0 = TSimd.Broadcast(a[0]);
+            c00 = TSimd.MultiplyAdd(a0, b0, c00);
+            c01 = TSimd.MultiplyAdd(a0, b1, c01);
+            var a1 = TSimd.Broadcast(a[1]);
+            c10 = TSimd.MultiplyAdd(a1, b0, c10);
+            c11 = TSimd.MultiplyAdd(a1, b1, c11);
+            var a2 = TSimd.Broadcast(a[2]);
+            c20 = TSimd.MultiplyAdd(a2, b0, c20);
+            c21 = TSimd.MultiplyAdd(a2, b1, c21);
+            var a3 = TSimd.Broadcast(a[3]);
+            c30 = TSimd.MultiplyAdd(a3, b0, c30);
+            c31 = TSimd.MultiplyAdd(a3, b1, c31);
+            var a4 = TSimd.Broadcast(a[4]);
+            c40 = TSimd.MultiplyAdd(a4, b0, c40);
+            c41 = TSimd.MultiplyAdd(a4, b1, c41);
+            var a5 = TSimd.Broadcast(a[5]);
+            c50 = TSimd.MultiplyAdd(a5, b0, c50);
+            c51 = TSimd.MultiplyAdd(a5, b1, c51);
+            var a6 = TSimd.Broadcast(a[6]);
+            c60 = TSimd.MultiplyAdd(a6, b0, c60);
+            c61 = TSimd.MultiplyAdd(a6, b1, c61);
+            var a7 = TSimd.Broadcast(a[7]);
+            c70 = TSimd.MultiplyAdd(a7, b0, c70);
+            c71 = TSimd.MultiplyAdd(a7, b1, c71);
+            a += 8;
+            b += bStride;
+        }
+
+        Tile.StoreRow<TVector, TSimd>(c + (0L * ldc), c00, c01, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (1L * ldc), c10, c11, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (2L * ldc), c20, c21, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (3L * ldc), c30, c31, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (4L * ldc), c40, c41, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (5L * ldc), c50, c51, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (6L * ldc), c60, c61, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (7L * ldc), c70, c71, accumulate, relu);
+    }
+}
+
+/// <summary>
+/// The micro-kernel for 6 rows × 2 vectors: 12 accumulators, two loaded B vectors and one broadcast A element
+/// in the 16 registers of AVX2 or SSE (15 of them used).
+/// </summary>
+internal readonly unsafe struct Tile6x2 : ITile
+{
+    public static int Rows => 6;
+
+    public static int Vectors => 2;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run<TVector, TSimd>(int depth, float* a, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        var count = TSimd.Count;
+        TVector bias0 = TSimd.Zero, bias1 = TSimd.Zero;
+        if (bias != null)
+        {
+            bias0 = TSimd.Load(bias);
+            bias1 = TSimd.Load(bias + count);
+        }
+        TVector c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1;
+        for (var p = 0; p < depth; p++)
+        {
+            var b0 = TSimd.Load(b);
+            var b1 = TSimd.Load(b + count);
+            var a0 = TSimd.Broadcast(a[0]);
+            c00 = TSimd.MultiplyAdd(a0, b0, c00);
+            c01 = TSimd.MultiplyAdd(a0, b1, c01);
+            var a1 = TSimd.Broadcast(a[1]);
+            c10 = TSimd.MultiplyAdd(a1, b0, c10);
+            c11 = TSimd.MultiplyAdd(a1, b1, c11);
+            var a2 = TSimd.Broadcast(a[2]);
+            c20 = TSimd.MultiplyAdd(a2, b0, c20);
+            c21 = TSimd.MultiplyAdd(a2, b1, c21);
+            var a3 = TSimd.Broadcast(a[3]);
+            c30 = TSimd.MultiplyAdd(a3, b0, c30);
+            c31 = TSimd.MultiplyAdd(a3, b1, c31);
+            var a4 = TSimd.Broadcast(a[4]);
+            c40 = TSimd.MultiplyAdd(a4, b0, c40);
+            c41 = TSimd.MultiplyAdd(a4, b1, c41);
+            var a5 = TSimd.Broadcast(a[5]);
+            c50 = TSimd.MultiplyAdd(a5, b0, c50);
+            c51 = TSimd.MultiplyAdd(a5, b1, c51);
+            a += 6;
+            b += bStride;
+        }
+
+        Tile.StoreRow<TVector, TSimd>(c + (0L * ldc), c00, c01, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (1L * ldc), c10, c11, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (2L * ldc), c20, c21, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (3L * ldc), c30, c31, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (4L * ldc), c40, c41, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (5L * ldc), c50, c51, accumulate, relu);
+    }
+}
+
+/// <summary>
+/// The micro-kernel for narrow products (at most 16 columns, such as a 10-class output layer): 16 rows × 1 vector,
+/// 16 accumulators fed by one loaded B vector and 16 broadcast A elements per step, so a 10-column product wastes 6
+/// lanes of 16 rather than 22 of a 32-column tile.
+/// </summary>
+internal readonly unsafe struct Tile16x1 : ITile
+{
+    public static int Rows => 16;
+
+    public static int Vectors => 1;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run<TVector, TSimd>(int depth, float* a, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        var start = bias != null ? TSimd.Load(bias) : TSimd.Zero;
+        TVector c0 = start, c1 = start, c2 = start, c3 = start, c4 = start, c5 = start, c6 = start, c7 = start, c8 = start, c9 = start, c10 = start, c11 = start, c12 = start, c13 = start, c14 = start, c15 = start;
+        for (var p = 0; p < depth; p++)
+        {
+            var b0 = TSimd.Load(b);
+            c0 = TSimd.MultiplyAdd(TSimd.Broadcast(a[0]), b0, c0);
+            c1 = TSimd.MultiplyAdd(TSimd.Broadcast(a[1]), b0, c1);
+            c2 = TSimd.MultiplyAdd(TSimd.Broadcast(a[2]), b0, c2);
+            c3 = TSimd.MultiplyAdd(TSimd.Broadcast(a[3]), b0, c3);
+            c4 = TSimd.MultiplyAdd(TSimd.Broadcast(a[4]), b0, c4);
+            c5 = TSimd.MultiplyAdd(TSimd.Broadcast(a[5]), b0, c5);
+            c6 = TSimd.MultiplyAdd(TSimd.Broadcast(a[6]), b0, c6);
+            c7 = TSimd.MultiplyAdd(TSimd.Broadcast(a[7]), b0, c7);
+            c8 = TSimd.MultiplyAdd(TSimd.Broadcast(a[8]), b0, c8);
+            c9 = TSimd.MultiplyAdd(TSimd.Broadcast(a[9]), b0, c9);
+            c10 = TSimd.MultiplyAdd(TSimd.Broadcast(a[10]), b0, c10);
+            c11 = TSimd.MultiplyAdd(TSimd.Broadcast(a[11]), b0, c11);
+            c12 = TSimd.MultiplyAdd(TSimd.Broadcast(a[12]), b0, c12);
+            c13 = TSimd.MultiplyAdd(TSimd.Broadcast(a[13]), b0, c13);
+            c14 = TSimd.MultiplyAdd(TSimd.Broadcast(a[14]), b0, c14);
+            c15 = TSimd.MultiplyAdd(TSimd.Broadcast(a[15]), b0, c15);
+            a += 16;
+            b += bStride;
+        }
+
+        Tile.Store<TVector, TSimd>(c + (0L * ldc), c0, accumulate, relu);
+        Tile.Store<TVector, TSimd>(c + (1L * ldc), c1, accumulate, relu);
+        Tile.Store<TVector, TSimd>(c + (2L * ldc), c2, accumulate, relu);
+        Tile.Store<TVector, TSimd>(c + (3L * ldc), c3, accumulate, relu);
+        Tile.Store<TVector, TSimd>(c + (4L * ldc), c4, accumulate, relu);
+        Tile.Store<TVector, TSimd>(c + (5L * ldc), c5, accumulate, relu);
+        Tile.Store<TVector, TSimd>(c + (6L * ldc), c6, accumulate, relu);
+        Tile.Store<TVector, TSimd>(c + (7L * ldc), c7, accumulate, relu);
+        Tile.Store<TVector, TSimd>(c + (8L * ldc), c8, accumulate, relu);
+        Tile.Store<TVector, TSimd>(c + (9L * ldc), c9, accumulate, relu);
+        Tile.Store<TVector, TSimd>(c + (10L * ldc), c10, accumulate, relu);
+        Tile.Store<TVector, TSimd>(c + (11L * ldc), c11, accumulate, relu);
+        Tile.Store<TVector, TSimd>(c + (12L * ldc), c12, accumulate, relu);
+        Tile.Store<TVector, TSimd>(c + (13L * ldc), c13, accumulate, relu);
+        Tile.Store<TVector, TSimd>(c + (14L * ldc), c14, accumulate, relu);
+        Tile.Store<TVector, TSimd>(c + (15L * ldc), c15, accumulate, relu);
+    }
+}
