@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.Linq;
+using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using ModelGen.Kernels;
 
@@ -12,7 +13,9 @@ namespace ModelGen.Benchmarks;
 /// GEMM throughput as a fraction of the FMA peak measured in the same process, interleaved round by round (peak,
 /// then every shape on one thread and on two) so that the machine's drifting load hits all alike. Prints the median
 /// GFLOP/s of each case. Run: <c>dotnet run -c Release --project Benchmarks -- roofline [rounds]</c>.
-/// The BenchmarkDotNet class <see cref="GemmBenchmarks"/> measures the same shapes with its own statistics.
+/// Then, one thread, the two baselines: a naive triple loop and one TensorPrimitives.Dot per element. The
+/// BenchmarkDotNet classes <see cref="GemmBenchmarks"/> and <see cref="GemmBaselineBenchmarks"/> measure the same
+/// shapes with BenchmarkDotNet's statistics, one process per case.
 /// </summary>
 public static class GemmRoofline
 {
@@ -52,11 +55,31 @@ public static class GemmRoofline
             }
         }
 
+        // The baselines, one thread, three rounds each (the naive loop needs seconds on the large squares).
         KernelSettings.MaxThreads = 1;
+        var naive = cases.Select(_ => new List<double>()).ToArray();
+        var dot = cases.Select(_ => new List<double>()).ToArray();
+        for (var round = 0; round < 3; round++)
+        {
+            for (var c = 0; c < cases.Length; c++)
+            {
+                var (shape, operands) = cases[c];
+                var start = Stopwatch.GetTimestamp();
+                var peak = FmaPeak.Run(500_000) / Stopwatch.GetElapsedTime(start).TotalSeconds;
+                start = Stopwatch.GetTimestamp();
+                operands.RunNaive();
+                naive[c].Add(shape.Flops / Stopwatch.GetElapsedTime(start).TotalSeconds / peak);
+                operands.RunDotPerElement();
+                start = Stopwatch.GetTimestamp();
+                operands.RunDotPerElement();
+                dot[c].Add(shape.Flops / Stopwatch.GetElapsedTime(start).TotalSeconds / peak);
+            }
+        }
+
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"FMA peak, one core: median {Median(peaks) / 1e9:F1} GFLOP/s over {peaks.Count} measurements (each taken just before one GEMM measurement); Vector512 accelerated: {Vector512.IsHardwareAccelerated}"));
-        Console.WriteLine("| product | M×K×N | 1 thread GFLOP/s | % of peak | 2 threads GFLOP/s | % of 1-core peak | 2 vs 1 |");
-        Console.WriteLine("|---|---|--:|--:|--:|--:|--:|");
+        Console.WriteLine("| product | M×K×N | naive loop, % of peak | Dot per element, % of peak | ModelGen 1 thread GFLOP/s | % of peak | 2 threads GFLOP/s | % of 1-core peak | 2 vs 1 |");
+        Console.WriteLine("|---|---|--:|--:|--:|--:|--:|--:|--:|");
         double sumOne = 0, sumTwo = 0;
         for (var c = 0; c < cases.Length; c++)
         {
@@ -64,7 +87,7 @@ public static class GemmRoofline
             var (g1, g2) = (Median(one.Rate) / 1e9, Median(two.Rate) / 1e9);
             var (p1, p2) = (Median(one.OfPeak), Median(two.OfPeak));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {cases[c].Shape.Name} | {cases[c].Shape.M}×{cases[c].Shape.K}×{cases[c].Shape.N} | {g1:F1} | {100 * p1:F0}% | {g2:F1} | {100 * p2:F0}% | {g2 / g1:F2}× |"));
+                $"| {cases[c].Shape.Name} | {cases[c].Shape.M}×{cases[c].Shape.K}×{cases[c].Shape.N} | {100 * Median(naive[c]):F1}% | {100 * Median(dot[c]):F0}% | {g1:F1} | {100 * p1:F0}% | {g2:F1} | {100 * p2:F0}% | {g2 / g1:F2}× |"));
             if (cases[c].Shape.IsTrainingShape)
             {
                 sumOne += p1;
@@ -202,4 +225,53 @@ public sealed class GemmOperands
     public float[] C { get; }
 
     public void Run() => Gemm.Compute(A, _shape.TransposeA, B, _shape.TransposeB, C, _shape.M, _shape.N, _shape.K, _shape.Accumulate);
+
+    /// <summary>The same product as three plain nested loops (i, j, then p innermost): the baseline of no effort.</summary>
+    public void RunNaive()
+    {
+        var (m, n, k) = (_shape.M, _shape.N, _shape.K);
+        for (var i = 0; i < m; i++)
+        {
+            for (var j = 0; j < n; j++)
+            {
+                var sum = _shape.Accumulate ? C[(i * n) + j] : 0f;
+                for (var p = 0; p < k; p++)
+                {
+                    var a = _shape.TransposeA ? A[(p * m) + i] : A[(i * k) + p];
+                    var b = _shape.TransposeB ? B[(j * k) + p] : B[(p * n) + j];
+                    sum += a * b;
+                }
+
+                C[(i * n) + j] = sum;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The same product as one <see cref="TensorPrimitives.Dot(ReadOnlySpan{float}, ReadOnlySpan{float})"/> per
+    /// element, over rows of A and of Bᵀ laid out contiguously beforehand (the layout such code keeps): how a C# MLP
+    /// built on TensorPrimitives computes a layer.
+    /// </summary>
+    public void RunDotPerElement()
+    {
+        var (m, n, k) = (_shape.M, _shape.N, _shape.K);
+        for (var i = 0; i < m; i++)
+        {
+            var row = RowsOfA.AsSpan(i * k, k);
+            for (var j = 0; j < n; j++)
+            {
+                var dot = TensorPrimitives.Dot(row, ColumnsOfB.AsSpan(j * k, k));
+                C[(i * n) + j] = _shape.Accumulate ? C[(i * n) + j] + dot : dot;
+            }
+        }
+    }
+
+    private float[] RowsOfA => _rowsOfA ??= Enumerable.Range(0, _shape.M * _shape.K)
+        .Select(e => _shape.TransposeA ? A[((e % _shape.K) * _shape.M) + (e / _shape.K)] : A[e]).ToArray();
+
+    private float[] ColumnsOfB => _columnsOfB ??= Enumerable.Range(0, _shape.N * _shape.K)
+        .Select(e => _shape.TransposeB ? B[e] : B[((e % _shape.K) * _shape.N) + (e / _shape.K)]).ToArray();
+
+    private float[]? _rowsOfA;
+    private float[]? _columnsOfB;
 }

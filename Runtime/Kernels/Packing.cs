@@ -15,6 +15,7 @@ namespace ModelGen.Kernels;
 internal static unsafe class Packing
 {
     /// <summary>A[ic.., pc..] (mc × kc) into panels of <paramref name="rows"/> rows at <paramref name="destination"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA(Operand a, int ic, int pc, int mc, int kc, int rows, float* destination)
     {
         for (var panel = 0; panel < mc; panel += rows)
@@ -137,6 +138,7 @@ internal static unsafe class Packing
     }
 
     /// <summary>B[pc.., jc..] (kc × nc) into panels of <paramref name="width"/> columns at <paramref name="destination"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB<TVector, TSimd>(Operand b, int pc, int jc, int kc, int nc, int width, float* destination)
         where TVector : struct
         where TSimd : ISimd<TVector>
@@ -171,7 +173,10 @@ internal static unsafe class Packing
                         step[j] = source[j];
                     }
 
-                    new Span<float>(step + valid, width - valid).Clear();
+                    for (var j = valid; j < width; j++)
+                    {
+                        step[j] = 0f;
+                    }
                 }
             }
             else

@@ -8,9 +8,9 @@ namespace ModelGen.Kernels;
 /// <summary>
 /// Splits a kernel's independent work (columns of a matrix product) between the calling thread and one helper
 /// thread, without allocating. Each output element is computed by exactly the same instructions whichever thread
-/// runs it, so results are bit-for-bit those of a single thread. Off unless <see cref="KernelSettings.MaxThreads"/>
-/// (or <c>MODELGEN_THREADS</c>) is 2; small work, a single core or a helper already busy with another caller keep
-/// everything on the calling thread even then.
+/// runs it, so results are bit-for-bit those of a single thread. On when <see cref="KernelSettings.MaxThreads"/>
+/// is 2, the default on machines with two or more cores; small work, a single core or a helper already busy with
+/// another caller keep everything on the calling thread even then.
 /// </summary>
 /// <remarks>
 /// The body is a static function pointer and its arguments a struct on the caller's stack: the caller does not
@@ -36,7 +36,7 @@ internal static unsafe class WorkSplitter
     private static int _busy;
     private static int _maxThreads = ReadMaxThreads();
 
-    /// <summary>Threads a large kernel may use: 1 or 2. Starts from <c>MODELGEN_THREADS</c>, else 1.</summary>
+    /// <summary>Threads a large kernel may use: 1 or 2. Starts from <c>MODELGEN_THREADS</c>, else one per processor (up to 2).</summary>
     public static int MaxThreads
     {
         get => Volatile.Read(ref _maxThreads);
@@ -87,12 +87,16 @@ internal static unsafe class WorkSplitter
     private static int ReadMaxThreads() => ParseMaxThreads(Environment.GetEnvironmentVariable("MODELGEN_THREADS"));
 
     /// <summary>
-    /// The thread setting from its text: 1 unless a number of at least 2 is given. One thread is the default because
-    /// on shared machines the second core is often busy, and then a split product waits for it (measured from 0.8×
-    /// to 1.75× on this project's 2-core machines; docs/performance.md).
+    /// The thread setting from its text: the number given, capped at 2; the default (<see cref="DefaultThreads"/>)
+    /// when the text is missing or not a positive number.
     /// </summary>
     internal static int ParseMaxThreads(string? setting) =>
-        int.TryParse(setting, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var threads) && threads >= 2 ? 2 : 1;
+        int.TryParse(setting, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var threads) && threads >= 1
+            ? Math.Min(threads, 2)
+            : DefaultThreads;
+
+    /// <summary>One per processor, up to the two this splitter can use (the caller and one helper).</summary>
+    internal static int DefaultThreads => Math.Min(Environment.ProcessorCount, 2);
 
     /// <summary>
     /// A background thread that runs one part of one kernel call at a time. Signalling uses one monitor and two

@@ -27,16 +27,23 @@ public sealed class ThreadingTests : IDisposable
     public void Dispose() => KernelSettings.MaxThreads = _previous;
 
     [Theory]
-    [InlineData(null, 1)]
-    [InlineData("", 1)]
     [InlineData("1", 1)]
     [InlineData("2", 2)]
     [InlineData("8", 2)]
-    [InlineData("0", 1)]
-    [InlineData("two", 1)]
-    public void The_environment_setting_is_read_as_one_or_two_threads(string? setting, int expected)
+    public void The_environment_setting_is_read_capped_at_two(string setting, int expected)
     {
         Assert.Equal(expected, WorkSplitter.ParseMaxThreads(setting));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("0")]
+    [InlineData("-3")]
+    [InlineData("two")]
+    public void A_missing_or_invalid_setting_means_one_thread_per_processor_up_to_two(string? setting)
+    {
+        Assert.Equal(Math.Min(Environment.ProcessorCount, 2), WorkSplitter.ParseMaxThreads(setting));
     }
 
     [Fact]
