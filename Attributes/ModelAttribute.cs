@@ -11,4 +11,7 @@ public sealed class ModelAttribute : Attribute
 {
     /// <summary>The loss the model is trained with. Defaults to <see cref="Loss.MeanSquaredError"/>.</summary>
     public Loss Loss { get; set; } = Loss.MeanSquaredError;
+
+    /// <summary>δ of <see cref="Loss.Huber"/>: errors up to δ are squared, larger ones count linearly. Must be positive.</summary>
+    public float HuberDelta { get; set; } = 1f;
 }

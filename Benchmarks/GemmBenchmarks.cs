@@ -31,7 +31,7 @@ public class GemmBenchmarks
     }
 
     [Benchmark]
-    public void ModelGen() => _operands.Run();
+    public void Blocked() => _operands.Run();
 }
 
 /// <summary>
@@ -62,5 +62,5 @@ public class GemmBaselineBenchmarks
     public void DotPerElement() => _operands.RunDotPerElement();
 
     [Benchmark]
-    public void ModelGen() => _operands.Run();
+    public void Blocked() => _operands.Run();
 }

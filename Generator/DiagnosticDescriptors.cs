@@ -65,6 +65,24 @@ internal static class DiagnosticDescriptors
         "Model class cannot be static",
         "Model '{0}' cannot be static: a model is an object that holds its parameters");
 
+    public static readonly DiagnosticDescriptor HuberDeltaMustBePositive = Error(
+        "MG0012",
+        "Huber delta must be positive",
+        "HuberDelta is {0}; the Huber loss needs a positive, finite δ");
+
+    public static readonly DiagnosticDescriptor LossDoesNotFitOutput = Error(
+        "MG0013",
+        "Loss does not fit the output",
+        "Loss {0} does not fit an output of {1} unit(s): it needs {2}");
+
+    public static readonly DiagnosticDescriptor ActivationBeforeLogitLoss = new(
+        "MG0014",
+        "Activation before a loss that applies its own",
+        "The last layer applies {0}, but loss {1} applies {2} to the last layer's outputs itself: use Activation.Linear there",
+        Category,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true);
+
     public static readonly DiagnosticDescriptor InternalError = Error(
         "MG0999",
         "ModelGen failed",

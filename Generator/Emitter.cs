@@ -106,6 +106,13 @@ internal static class Emitter
         writer.WriteLine("/// <summary>Trainable parameters: every weight and bias.</summary>");
         writer.WriteLine($"public const int ParameterCount = {plan.ParameterCount};");
         writer.WriteLine();
+        if (plan.Loss == Loss.Huber)
+        {
+            writer.WriteLine("/// <summary>δ of the Huber loss: errors up to δ count squared, larger ones linearly.</summary>");
+            writer.WriteLine($"public const float HuberDelta = {Float(plan.HuberDelta)};");
+            writer.WriteLine();
+        }
+
         writer.WriteLine("// Parameter buffer layout: each tensor starts on a 64-byte boundary; the gaps stay zero.");
         foreach (var layer in plan.Layers)
         {
@@ -228,7 +235,7 @@ internal static class Emitter
     private static void WriteInference(SourceWriter writer, ModelPlan plan)
     {
         var last = plan.Layers[plan.Layers.Count - 1];
-        writer.WriteLine("/// <summary>Predicts one sample. Allocates nothing.</summary>");
+        writer.WriteLine($"/// <summary>Predicts one sample{OutputMeaning(plan)}. Allocates nothing.</summary>");
         writer.WriteLine("/// <param name=\"input\">One sample: <see cref=\"InputSize\"/> floats.</param>");
         writer.WriteLine("/// <param name=\"output\">Receives <see cref=\"OutputSize\"/> floats.</param>");
         using (writer.OpenBlock($"public void Predict({ReadOnlySpan} input, {Span} output)"))
@@ -237,6 +244,7 @@ internal static class Emitter
             writer.WriteLine($"{Guard}.Length(output, OutputSize, nameof(output));");
             writer.WriteLine("Forward(input, batch: 1);");
             writer.WriteLine($"Workspace({last.Identifier}Output, OutputSize, batch: 1).CopyTo(output);");
+            WriteOutputTransform(writer, plan, "output");
         }
 
         writer.WriteLine();
@@ -250,7 +258,9 @@ internal static class Emitter
             using (writer.OpenBlock("for (var start = 0; start < count; start += PredictionChunk)"))
             {
                 writer.WriteLine("var batch = ForwardChunk(inputs, start, count);");
-                writer.WriteLine($"Workspace({last.Identifier}Output, OutputSize, batch).CopyTo(outputs.Slice(start * OutputSize));");
+                writer.WriteLine("var chunk = outputs.Slice(start * OutputSize, batch * OutputSize);");
+                writer.WriteLine($"Workspace({last.Identifier}Output, OutputSize, batch).CopyTo(chunk);");
+                WriteOutputTransform(writer, plan, "chunk");
             }
         }
 
@@ -261,19 +271,35 @@ internal static class Emitter
     {
         var layers = plan.Layers;
         var last = layers[layers.Count - 1];
-        var loss = $"global::ModelGen.Losses.{plan.Loss}";
 
+        var allowLabels = plan.Loss == Loss.SoftmaxCrossEntropy ? "true" : "false";
         writer.WriteLine("/// <summary>The mean loss over a batch, without computing gradients.</summary>");
-        using (writer.OpenBlock($"public float ComputeLoss({ReadOnlySpan} inputs, {ReadOnlySpan} targets)"))
+        writer.WriteLine($"public float ComputeLoss({ReadOnlySpan} inputs, {ReadOnlySpan} targets) => ComputeLoss(inputs, targets, {Span}.Empty, keepPredictions: false);");
+        writer.WriteLine();
+        writer.WriteLine("/// <summary>The mean loss over a batch, and the predictions (as <see cref=\"PredictBatch\"/> gives them) from the same forward pass.</summary>");
+        using (writer.OpenBlock($"public float ComputeLoss({ReadOnlySpan} inputs, {ReadOnlySpan} targets, {Span} predictions)"))
+        {
+            writer.WriteLine($"{Guard}.Length(predictions, {Guard}.SampleCount(inputs, InputSize, nameof(inputs)) * OutputSize, nameof(predictions));");
+            writer.WriteLine("return ComputeLoss(inputs, targets, predictions, keepPredictions: true);");
+        }
+
+        writer.WriteLine();
+        using (writer.OpenBlock($"private float ComputeLoss({ReadOnlySpan} inputs, {ReadOnlySpan} targets, {Span} predictions, bool keepPredictions)"))
         {
             writer.WriteLine($"var count = {Guard}.SampleCount(inputs, InputSize, nameof(inputs));");
-            writer.WriteLine($"{Guard}.Length(targets, count * OutputSize, nameof(targets));");
+            writer.WriteLine($"var targetSize = {Guard}.TargetSize(targets, count, OutputSize, allowLabels: {allowLabels}, nameof(targets));");
             writer.WriteLine("var total = 0.0;");
             using (writer.OpenBlock("for (var start = 0; start < count; start += PredictionChunk)"))
             {
                 writer.WriteLine("var batch = ForwardChunk(inputs, start, count);");
-                writer.WriteLine($"var predictions = Workspace({last.Identifier}Output, OutputSize, batch);");
-                writer.WriteLine($"total += (double){loss}.Value(predictions, targets.Slice(start * OutputSize, batch * OutputSize)) * batch;");
+                writer.WriteLine($"var outputs = Workspace({last.Identifier}Output, OutputSize, batch);");
+                writer.WriteLine($"total += (double){LossCall(plan, "outputs", "targets.Slice(start * targetSize, batch * targetSize)", gradient: null)} * batch;");
+                using (writer.OpenBlock("if (keepPredictions)"))
+                {
+                    writer.WriteLine("var chunk = predictions.Slice(start * OutputSize, batch * OutputSize);");
+                    writer.WriteLine("outputs.CopyTo(chunk);");
+                    WriteOutputTransform(writer, plan, "chunk");
+                }
             }
 
             writer.WriteLine();
@@ -289,10 +315,9 @@ internal static class Emitter
         using (writer.OpenBlock($"public float TrainStep({ReadOnlySpan} inputs, {ReadOnlySpan} targets)"))
         {
             writer.WriteLine($"var batch = {Guard}.SampleCount(inputs, InputSize, nameof(inputs));");
-            writer.WriteLine($"{Guard}.Length(targets, batch * OutputSize, nameof(targets));");
+            writer.WriteLine($"{Guard}.TargetSize(targets, batch, OutputSize, allowLabels: {allowLabels}, nameof(targets));");
             writer.WriteLine("EnsureCapacity(batch);");
             writer.WriteLine("Forward(inputs, batch);");
-            writer.WriteLine("_gradients.Span.Clear();");
             writer.WriteLine();
             foreach (var layer in layers)
             {
@@ -308,7 +333,7 @@ internal static class Emitter
             writer.WriteLine();
             writer.WriteLine($"// {LossDescription(plan)}; its gradient {LossGradient(plan)} seeds backward");
             var seed = $"gradientA.Slice(0, batch * OutputSize)";
-            writer.WriteLine($"var loss = {loss}.ValueAndGradient({Activation(last)}, targets, {seed});");
+            writer.WriteLine($"var loss = {LossCall(plan, Activation(last), "targets", seed)};");
             writer.WriteLine();
             writer.WriteLine(layers.Count == 1
                 ? "// backward: ∂L/∂W and ∂L/∂b of the only layer"
@@ -382,15 +407,61 @@ internal static class Emitter
 
     private static string Count(int value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
+    /// <summary>The runtime call that computes the loss (and, given a gradient span, its gradient) of <paramref name="outputs"/>.</summary>
+    private static string LossCall(ModelPlan plan, string outputs, string targets, string? gradient)
+    {
+        var method = gradient is null ? "Value" : "ValueAndGradient";
+        var arguments = gradient is null ? $"{outputs}, {targets}" : $"{outputs}, {targets}, {gradient}";
+        var extra = plan.Loss switch
+        {
+            Loss.SoftmaxCrossEntropy => ", OutputSize",
+            Loss.Huber => ", HuberDelta",
+            _ => string.Empty,
+        };
+        return $"global::ModelGen.Losses.{plan.Loss}.{method}({arguments}{extra})";
+    }
+
+    /// <summary>What turns the last layer's outputs into predictions: softmax or sigmoid for the losses that apply them.</summary>
+    private static void WriteOutputTransform(SourceWriter writer, ModelPlan plan, string span)
+    {
+        switch (plan.Loss)
+        {
+            case Loss.SoftmaxCrossEntropy:
+                writer.WriteLine($"global::ModelGen.Kernels.Reductions.Softmax({span}, {span}, OutputSize);");
+                break;
+            case Loss.BinaryCrossEntropy:
+                writer.WriteLine($"global::ModelGen.Kernels.Activations.Sigmoid({span});");
+                break;
+        }
+    }
+
+    private static string OutputMeaning(ModelPlan plan) => plan.Loss switch
+    {
+        Loss.SoftmaxCrossEntropy => ": the softmax probability of each class",
+        Loss.BinaryCrossEntropy => ": the sigmoid probability of each output",
+        _ => string.Empty,
+    };
+
     private static string LossDescription(ModelPlan plan) => plan.Loss switch
     {
         Loss.MeanSquaredError => $"mean squared error, L = Σ (y − t)² / (batch·{plan.OutputSize})",
+        Loss.MeanAbsoluteError => $"mean absolute error, L = Σ |y − t| / (batch·{plan.OutputSize})",
+        Loss.Huber => $"Huber loss with δ = {Float(plan.HuberDelta)}, L = Σ h(y − t) / (batch·{plan.OutputSize})",
+        Loss.SoftmaxCrossEntropy => "softmax cross-entropy, L = Σₙ (log Σⱼ exp zₙⱼ − Σⱼ tₙⱼ·zₙⱼ) / batch",
+        Loss.BinaryCrossEntropy => $"sigmoid binary cross-entropy, L = Σ (max(z, 0) − z·t + log(1 + e^−|z|)) / (batch·{plan.OutputSize})",
         _ => plan.Loss.ToString(),
     };
 
     private static string LossGradient(ModelPlan plan) => plan.Loss switch
     {
         Loss.MeanSquaredError => $"∂L/∂y = 2·(y − t) / (batch·{plan.OutputSize})",
+        Loss.MeanAbsoluteError => $"∂L/∂y = sign(y − t) / (batch·{plan.OutputSize})",
+        Loss.Huber => $"∂L/∂y = clamp(y − t, −δ, δ) / (batch·{plan.OutputSize})",
+        Loss.SoftmaxCrossEntropy => "∂L/∂z = (softmax(z) − t) / batch",
+        Loss.BinaryCrossEntropy => $"∂L/∂z = (σ(z) − t) / (batch·{plan.OutputSize})",
         _ => "∂L/∂y",
     };
+
+    /// <summary>A float as a C# literal that round-trips, e.g. <c>1.5f</c>.</summary>
+    private static string Float(float value) => value.ToString("R", CultureInfo.InvariantCulture) + "f";
 }

@@ -32,13 +32,14 @@ internal static class Parser
         }
 
         var (loss, lossLocation) = ReadLoss(context.Attributes[0], cancellationToken);
+        var (huberDelta, huberDeltaLocation) = ReadHuberDelta(context.Attributes[0], cancellationToken);
         var layers = ReadLayers(symbol, diagnostics, cancellationToken);
         if (layers is null)
         {
             return new StageResult<ModelSpec>(null, diagnostics.ToEquatableArray());
         }
 
-        var spec = new ModelSpec(ReadType(symbol, declaration), loss, lossLocation, modelLocation, layers.Value);
+        var spec = new ModelSpec(ReadType(symbol, declaration), loss, lossLocation, huberDelta, huberDeltaLocation, modelLocation, layers.Value);
         return new StageResult<ModelSpec>(spec, diagnostics.ToEquatableArray());
     }
 
@@ -87,6 +88,21 @@ internal static class Parser
         }
 
         return (Loss.MeanSquaredError, LocationInfo.From(syntax));
+    }
+
+    private static (float Delta, LocationInfo? Location) ReadHuberDelta(AttributeData model, CancellationToken cancellationToken)
+    {
+        var syntax = model.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
+        foreach (var argument in model.NamedArguments)
+        {
+            if (argument.Key == "HuberDelta" && argument.Value.Value is float value)
+            {
+                var argumentSyntax = syntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.Text == "HuberDelta");
+                return (value, LocationInfo.From((SyntaxNode?)argumentSyntax ?? syntax));
+            }
+        }
+
+        return (1f, LocationInfo.From(syntax));
     }
 
     /// <summary>Reads <c>[Input]</c> and the layer attributes in source order, or returns null after a diagnostic.</summary>

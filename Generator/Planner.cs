@@ -58,6 +58,7 @@ internal static class Planner
         return new ModelPlan(
             model.Type,
             model.Loss,
+            model.HuberDelta,
             model.Input.Size,
             layers[layers.Count - 1].Units,
             parameterCount,

@@ -21,7 +21,9 @@ internal static class ShapeChecker
 
         var diagnostics = new List<DiagnosticInfo>(parsed.Diagnostics);
         var model = Check(spec, diagnostics);
-        return new StageResult<CheckedModel>(diagnostics.Count == 0 ? model : null, diagnostics.ToEquatableArray());
+        // Warnings leave the model usable; any error stops it here.
+        var usable = diagnostics.TrueForAll(d => d.Descriptor.DefaultSeverity != Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
+        return new StageResult<CheckedModel>(usable ? model : null, diagnostics.ToEquatableArray());
     }
 
     private static CheckedModel? Check(ModelSpec spec, List<DiagnosticInfo> diagnostics)
@@ -63,8 +65,32 @@ internal static class ShapeChecker
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoLayers, spec.Location, spec.Type.Name));
         }
+        else if (valid)
+        {
+            CheckLoss(spec, layers[layers.Count - 1], diagnostics);
+        }
 
-        return new CheckedModel(spec.Type, spec.Loss, input, layers.ToEquatableArray());
+        return new CheckedModel(spec.Type, spec.Loss, spec.HuberDelta, input, layers.ToEquatableArray());
+    }
+
+    /// <summary>Whether the loss fits the last layer: its size, its activation and the loss's own settings.</summary>
+    private static void CheckLoss(ModelSpec spec, CheckedLayer last, List<DiagnosticInfo> diagnostics)
+    {
+        if (spec.Loss == Loss.Huber && !(spec.HuberDelta > 0f && !float.IsInfinity(spec.HuberDelta)))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.HuberDeltaMustBePositive, spec.HuberDeltaLocation, spec.HuberDelta));
+        }
+
+        if (spec.Loss == Loss.SoftmaxCrossEntropy && last.Output.Size < 2)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LossDoesNotFitOutput, spec.LossLocation, spec.Loss, last.Output.Size, "at least 2 classes (one unit per class)"));
+        }
+
+        if (spec.Loss is Loss.SoftmaxCrossEntropy or Loss.BinaryCrossEntropy && last.Layer is DenseSpec { Activation: not Activation.Linear } dense)
+        {
+            var applied = spec.Loss == Loss.SoftmaxCrossEntropy ? "softmax" : "the sigmoid";
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ActivationBeforeLogitLoss, dense.ActivationLocation ?? dense.Location, dense.Activation, spec.Loss, applied));
+        }
     }
 
     /// <summary>Finds the one <c>[Input]</c>, which must come first, and checks its sizes.</summary>

@@ -29,6 +29,29 @@ public static class Guard
         return data.Length / sampleSize;
     }
 
+    /// <summary>
+    /// Floats per sample in <paramref name="targets"/> for <paramref name="count"/> samples: <paramref name="outputSize"/>,
+    /// or 1 when <paramref name="allowLabels"/> and the targets hold one class index per sample.
+    /// </summary>
+    public static int TargetSize(ReadOnlySpan<float> targets, int count, int outputSize, bool allowLabels, string parameterName)
+    {
+        if (targets.Length == (long)count * outputSize)
+        {
+            return outputSize;
+        }
+
+        if (allowLabels && targets.Length == count)
+        {
+            return 1;
+        }
+
+        throw new ArgumentException(
+            allowLabels
+                ? $"Expected {count} class indices or {count} × {outputSize} probabilities, but the span holds {targets.Length} floats."
+                : $"Expected {count} × {outputSize} = {(long)count * outputSize} floats, but the span holds {targets.Length}.",
+            parameterName);
+    }
+
     [DoesNotReturn]
     private static void ThrowLength(int actual, int expected, string parameterName) =>
         throw new ArgumentException($"Expected a length of {expected} floats, but the span holds {actual}.", parameterName);

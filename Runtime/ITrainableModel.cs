@@ -38,6 +38,12 @@ public interface ITrainableModel
     /// <summary>The mean loss over a batch, without computing gradients.</summary>
     float ComputeLoss(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets);
 
+    /// <summary>
+    /// The mean loss over a batch, writing the model's predictions (what <see cref="PredictBatch"/> gives) to
+    /// <paramref name="predictions"/> from the same forward pass.
+    /// </summary>
+    float ComputeLoss(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, Span<float> predictions);
+
     /// <summary>Forward and backward on one batch: overwrites <see cref="Gradients"/> and returns the batch's mean loss.</summary>
     float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets);
 }

@@ -50,7 +50,7 @@ internal static class DenseEmitter
         var dxParameter = isFirst ? string.Empty : $" {Span} dx,";
         var dxDoc = isFirst ? " (the first layer: no input gradient)" : ", dx = dz·Wᵀ";
         var dz = layer.Activation == Activation.Linear ? "dz = dy" : $"dz = dy ⊙ {Derivative(layer.Activation)}";
-        writer.WriteLine($"/// <summary>{layer.Name} backward: {dz}, ∂L/∂W += xᵀ·dz, ∂L/∂b += Σ dz{dxDoc}.</summary>");
+        writer.WriteLine($"/// <summary>{layer.Name} backward: {dz}, ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz{dxDoc}.</summary>");
         using (writer.OpenBlock($"private void {layer.Identifier}Backward({ReadOnlySpan} x, {ReadOnlySpan} y, {Span} dy,{dxParameter} int batch)"))
         {
             if (!isFirst)
@@ -60,6 +60,13 @@ internal static class DenseEmitter
 
             writer.WriteLine($"{Span} dw = {layer.Identifier}WeightGradients;");
             writer.WriteLine($"{Span} db = {layer.Identifier}BiasGradients;");
+            if (layer.Strategy != DenseStrategy.Gemm)
+            {
+                writer.WriteLine("// the gradients are sums over the batch, accumulated sample by sample");
+                writer.WriteLine("dw.Clear();");
+                writer.WriteLine("db.Clear();");
+            }
+
             switch (layer.Strategy)
             {
                 case DenseStrategy.Unrolled:
@@ -137,10 +144,10 @@ internal static class DenseEmitter
             writer.WriteLine($"{Activations}.{layer.Activation}Backward(y.Slice(0, batch * {units}), dz);");
         }
 
-        writer.WriteLine($"// ∂L/∂W += xᵀ·dz: [{inputs}×batch]·[batch×{units}]");
-        writer.WriteLine($"{Gemm}.MultiplyAddTransposedA(x.Slice(0, batch * {inputs}), dz, dw, {inputs}, {units}, batch);");
-        writer.WriteLine("// ∂L/∂b += Σₙ dz[n, :]");
-        writer.WriteLine($"{Reductions}.AddColumnSums(dz, db);");
+        writer.WriteLine($"// ∂L/∂W = xᵀ·dz: [{inputs}×batch]·[batch×{units}]");
+        writer.WriteLine($"{Gemm}.MultiplyTransposedA(x.Slice(0, batch * {inputs}), dz, dw, {inputs}, {units}, batch);");
+        writer.WriteLine("// ∂L/∂b = Σₙ dz[n, :]");
+        writer.WriteLine($"{Reductions}.ColumnSums(dz, db);");
         if (!isFirst)
         {
             writer.WriteLine();

@@ -7,7 +7,7 @@ internal sealed record StageResult<T>(T? Value, EquatableArray<DiagnosticInfo> D
     where T : class;
 
 /// <summary>A network whose declarations passed every check, with each layer's input and output shape inferred.</summary>
-internal sealed record CheckedModel(TypeSpec Type, Loss Loss, Shape Input, EquatableArray<CheckedLayer> Layers);
+internal sealed record CheckedModel(TypeSpec Type, Loss Loss, float HuberDelta, Shape Input, EquatableArray<CheckedLayer> Layers);
 
 /// <summary>One layer with its inferred shapes.</summary>
 internal sealed record CheckedLayer(LayerSpec Layer, Shape Input, Shape Output);

@@ -9,6 +9,7 @@ namespace ModelGen.Generator.Model;
 internal sealed record ModelPlan(
     TypeSpec Type,
     Loss Loss,
+    float HuberDelta,
     int InputSize,
     int OutputSize,
     int ParameterCount,

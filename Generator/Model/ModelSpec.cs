@@ -6,12 +6,16 @@ namespace ModelGen.Generator.Model;
 /// <param name="Type">Where the generated partial goes.</param>
 /// <param name="Loss">The declared loss (possibly an undefined value: the checker reports it).</param>
 /// <param name="LossLocation">The <c>Loss = …</c> argument, else the <c>[Model]</c> attribute.</param>
+/// <param name="HuberDelta">The declared δ of the Huber loss (1 unless set).</param>
+/// <param name="HuberDeltaLocation">The <c>HuberDelta = …</c> argument, else the <c>[Model]</c> attribute.</param>
 /// <param name="Location">The class name in its declaration.</param>
 /// <param name="Layers"><c>[Input]</c> and the layer attributes, in source order.</param>
 internal sealed record ModelSpec(
     TypeSpec Type,
     Loss Loss,
     LocationInfo? LossLocation,
+    float HuberDelta,
+    LocationInfo? HuberDeltaLocation,
     LocationInfo? Location,
     EquatableArray<LayerSpec> Layers);
 

@@ -40,6 +40,37 @@ public sealed class Dataset
         Count = count;
     }
 
+    /// <summary>
+    /// A classification dataset with one class index per sample (for <see cref="Loss.SoftmaxCrossEntropy"/>): the
+    /// labels are stored as floats, one per sample.
+    /// </summary>
+    /// <param name="features">Count × <paramref name="featureSize"/> floats.</param>
+    /// <param name="featureSize">Floats per sample's features: the model's <c>InputSize</c>.</param>
+    /// <param name="labels">One class index per sample.</param>
+    public static Dataset FromLabels(float[] features, int featureSize, ReadOnlySpan<byte> labels)
+    {
+        var targets = new float[labels.Length];
+        for (var i = 0; i < labels.Length; i++)
+        {
+            targets[i] = labels[i];
+        }
+
+        return new Dataset(features, featureSize, targets, 1);
+    }
+
+    /// <inheritdoc cref="FromLabels(float[], int, ReadOnlySpan{byte})"/>
+    public static Dataset FromLabels(float[] features, int featureSize, ReadOnlySpan<int> labels)
+    {
+        var targets = new float[labels.Length];
+        for (var i = 0; i < labels.Length; i++)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(labels[i], nameof(labels));
+            targets[i] = labels[i];
+        }
+
+        return new Dataset(features, featureSize, targets, 1);
+    }
+
     /// <summary>The number of samples.</summary>
     public int Count { get; }
 

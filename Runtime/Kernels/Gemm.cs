@@ -76,6 +76,10 @@ public static unsafe class Gemm
     public static void MultiplyAddTransposedA(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k) =>
         Compute(a, transposeA: true, b, transposeB: false, c, m, n, k, accumulate: true);
 
+    /// <summary>Weight gradient of a dense layer, overwritten (∂W = Xᵀ·∂Z): c = aᵀ·b, with a [k×m], b [k×n], c [m×n].</summary>
+    public static void MultiplyTransposedA(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k) =>
+        Compute(a, transposeA: true, b, transposeB: false, c, m, n, k, accumulate: false);
+
     /// <summary>Input gradient of a dense layer (∂X = ∂Z·Wᵀ): c = a·bᵀ, with a [m×k], b [n×k], c [m×n].</summary>
     public static void MultiplyTransposed(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k) =>
         Compute(a, transposeA: false, b, transposeB: true, c, m, n, k, accumulate: false);

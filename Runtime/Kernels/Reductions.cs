@@ -25,6 +25,13 @@ public static class Reductions
         }
     }
 
+    /// <summary>sums[j] = Σᵣ matrix[r, j]: <see cref="AddColumnSums"/> into cleared sums.</summary>
+    public static void ColumnSums(ReadOnlySpan<float> matrix, Span<float> sums)
+    {
+        sums.Clear();
+        AddColumnSums(matrix, sums);
+    }
+
     /// <summary>
     /// Softmax of every row of <paramref name="logits"/> (rows of <paramref name="classes"/> values) into
     /// <paramref name="probabilities"/>: p = exp(z − max z) / Σ exp(z − max z). Subtracting the row's maximum keeps every

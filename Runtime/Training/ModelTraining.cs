@@ -74,8 +74,8 @@ public static class ModelTraining
                 lossSum += (double)loss * count;
             }
 
-            var validationLoss = validationCount == 0 ? (float?)null : Evaluate(model, data, trainingCount, validationCount).Loss;
-            var result = new EpochResult(epoch, (float)(lossSum / trainingCount), validationLoss);
+            var validation = validationCount == 0 ? (EvaluationResult?)null : Evaluate(model, data, trainingCount, validationCount);
+            var result = new EpochResult(epoch, (float)(lossSum / trainingCount), validation?.Loss, validation?.Accuracy);
             history.Add(result);
             progress?.Report(result);
             var stop = false;
@@ -122,7 +122,10 @@ public static class ModelTraining
         return held;
     }
 
-    /// <summary>The model's loss and mean absolute error over <paramref name="data"/>.</summary>
+    /// <summary>
+    /// The model's loss over <paramref name="data"/>, and its accuracy (classification losses) or mean absolute
+    /// error (regression losses).
+    /// </summary>
     public static EvaluationResult Evaluate<TModel>(this TModel model, Dataset data)
         where TModel : class, ITrainableModel
     {
@@ -132,42 +135,43 @@ public static class ModelTraining
         return Evaluate(model, data, 0, data.Count);
     }
 
-    /// <summary>Loss and mean absolute error over the <paramref name="length"/> samples from <paramref name="first"/> on.</summary>
+    /// <summary>Loss and metrics over the <paramref name="length"/> samples from <paramref name="first"/> on.</summary>
     private static EvaluationResult Evaluate(ITrainableModel model, Dataset data, int first, int length)
     {
-        var predictions = new float[Math.Min(EvaluationChunk, length) * data.TargetSize];
+        var chunk = Math.Min(EvaluationChunk, length);
+        var predictions = new float[chunk * model.OutputSize];
+        var inputs = new AlignedBuffer(chunk * data.FeatureSize);
         double lossSum = 0, absoluteErrorSum = 0;
+        long correct = 0;
         for (var start = first; start < first + length; start += EvaluationChunk)
         {
             var count = Math.Min(EvaluationChunk, first + length - start);
-            var output = predictions.AsSpan(0, count * data.TargetSize);
+            var output = predictions.AsSpan(0, count * model.OutputSize);
+            var batchInputs = inputs.Span.Slice(0, count * data.FeatureSize);
+            data.Features.Slice(start * data.FeatureSize, count * data.FeatureSize).CopyTo(batchInputs);
             var targets = data.Targets.Slice(start * data.TargetSize, count * data.TargetSize);
-            model.PredictBatch(data.Features.Slice(start * data.FeatureSize, count * data.FeatureSize), output);
-            lossSum += (double)LossValue(model.Loss, output, targets) * count;
-            absoluteErrorSum += SumAbsoluteDifference(output, targets);
+            lossSum += (double)model.ComputeLoss(batchInputs, targets, output) * count;
+            switch (model.Loss)
+            {
+                case Loss.SoftmaxCrossEntropy:
+                    correct += Metrics.CountCorrectClasses(output, targets, model.OutputSize);
+                    break;
+                case Loss.BinaryCrossEntropy:
+                    correct += Metrics.CountCorrectBinary(output, targets);
+                    break;
+                default:
+                    absoluteErrorSum += Metrics.SumAbsoluteDifference(output, targets);
+                    break;
+            }
         }
 
+        var classification = model.Loss is Loss.SoftmaxCrossEntropy or Loss.BinaryCrossEntropy;
+        var decisions = model.Loss == Loss.BinaryCrossEntropy ? (double)length * model.OutputSize : length;
         return new EvaluationResult(
             (float)(lossSum / length),
-            (float)(absoluteErrorSum / ((double)length * data.TargetSize)),
+            classification ? null : (float)(absoluteErrorSum / ((double)length * data.TargetSize)),
+            classification ? (float)(correct / decisions) : null,
             length);
-    }
-
-    private static float LossValue(Loss loss, ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets) => loss switch
-    {
-        Loss.MeanSquaredError => Losses.MeanSquaredError.Value(predictions, targets),
-        _ => throw new NotSupportedException($"Loss {loss} has no runtime implementation."),
-    };
-
-    private static double SumAbsoluteDifference(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
-    {
-        var sum = 0.0;
-        for (var i = 0; i < x.Length; i++)
-        {
-            sum += Math.Abs(x[i] - y[i]);
-        }
-
-        return sum;
     }
 
     private static void Gather(Dataset data, ReadOnlySpan<int> indices, Span<float> inputs, Span<float> targets)
@@ -186,7 +190,8 @@ public static class ModelTraining
             throw new ArgumentException("The dataset holds no samples.", nameof(data));
         }
 
-        if (data.FeatureSize != model.InputSize || data.TargetSize != model.OutputSize)
+        var labels = model.Loss == Loss.SoftmaxCrossEntropy && data.TargetSize == 1;
+        if (data.FeatureSize != model.InputSize || (data.TargetSize != model.OutputSize && !labels))
         {
             throw new ArgumentException(
                 $"The model takes {model.InputSize} inputs and gives {model.OutputSize} outputs per sample, " +

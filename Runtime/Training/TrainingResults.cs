@@ -7,7 +7,8 @@ namespace ModelGen;
 /// <param name="Epoch">1-based epoch number.</param>
 /// <param name="Loss">Mean training loss over the epoch's samples, each batch's loss taken at its step.</param>
 /// <param name="ValidationLoss">The loss on the held-out samples after the epoch, when <see cref="FitOptions.ValidationSplit"/> holds some out.</param>
-public readonly record struct EpochResult(int Epoch, float Loss, float? ValidationLoss = null);
+/// <param name="ValidationAccuracy">The accuracy on the held-out samples, for models trained with a classification loss.</param>
+public readonly record struct EpochResult(int Epoch, float Loss, float? ValidationLoss = null, float? ValidationAccuracy = null);
 
 /// <summary>The per-epoch record of a <see cref="ModelTraining.Fit{TModel}"/> run.</summary>
 public sealed class TrainingHistory
@@ -25,9 +26,14 @@ public sealed class TrainingHistory
 
 /// <summary>What <see cref="ModelTraining.Evaluate{TModel}"/> measured over a dataset.</summary>
 /// <param name="Loss">Mean loss, as the model's compiled loss defines it.</param>
-/// <param name="MeanAbsoluteError">Σ |y − t| / N over every output of every sample.</param>
+/// <param name="MeanAbsoluteError">Σ |y − t| / N over every output of every sample, for regression losses.</param>
+/// <param name="Accuracy">
+/// For <see cref="Loss.SoftmaxCrossEntropy"/>, the fraction of samples whose most probable class is the target's
+/// (the label, or the largest target probability); for <see cref="Loss.BinaryCrossEntropy"/>, the fraction of outputs
+/// on the target's side of ½.
+/// </param>
 /// <param name="Count">Samples evaluated.</param>
-public readonly record struct EvaluationResult(float Loss, float MeanAbsoluteError, int Count);
+public readonly record struct EvaluationResult(float Loss, float? MeanAbsoluteError, float? Accuracy, int Count);
 
 /// <summary>
 /// Thrown when the loss stops being a finite number. The step that produced it is not applied: the model keeps

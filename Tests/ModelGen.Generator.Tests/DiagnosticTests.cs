@@ -121,6 +121,42 @@ public class DiagnosticTests
         AssertSingleDiagnostic("[Model] [Input(2)] [Dense(1)] public static partial class S;", "MG0011", "S", "cannot be static");
     }
 
+    [Theory]
+    [InlineData("0f", "HuberDelta = 0f")]
+    [InlineData("-1.5f", "HuberDelta = -1.5f")]
+    [InlineData("float.NaN", "HuberDelta = float.NaN")]
+    public void MG0012_huber_delta_not_positive(string delta, string at)
+    {
+        AssertSingleDiagnostic(
+            $"[Model(Loss = Loss.Huber, HuberDelta = {delta})] [Input(2)] [Dense(1)] public partial class H;", "MG0012", at, "needs a positive, finite δ");
+    }
+
+    [Fact]
+    public void MG0013_softmax_cross_entropy_on_one_unit()
+    {
+        AssertSingleDiagnostic(
+            "[Model(Loss = Loss.SoftmaxCrossEntropy)] [Input(4)] [Dense(1)] public partial class C;",
+            "MG0013",
+            "Loss = Loss.SoftmaxCrossEntropy",
+            "does not fit an output of 1 unit(s): it needs at least 2 classes");
+    }
+
+    [Theory]
+    [InlineData("Loss.SoftmaxCrossEntropy", "Activation.Relu", "softmax")]
+    [InlineData("Loss.BinaryCrossEntropy", "Activation.Sigmoid", "the sigmoid")]
+    public void MG0014_activation_before_a_loss_that_applies_its_own_is_a_warning_and_code_is_still_generated(string loss, string activation, string applied)
+    {
+        var (result, output) = GeneratorHarness.Run($"using ModelGen;\n[Model(Loss = {loss})] [Input(4)] [Dense(3, {activation})] public partial class W;");
+
+        var diagnostic = Assert.Single(result.Diagnostics);
+        Assert.Equal("MG0014", diagnostic.Id);
+        Assert.Equal(DiagnosticSeverity.Warning, diagnostic.Severity);
+        Assert.Contains($"applies {applied} to the last layer's outputs itself", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(activation, diagnostic.Location.SourceTree!.GetText().ToString(diagnostic.Location.SourceSpan));
+        Assert.Single(result.GeneratedTrees);
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
+    }
+
     [Fact]
     public void Errors_are_all_reported_in_one_build()
     {

@@ -38,9 +38,24 @@ public class SnapshotTests
         }
         """;
 
+    public const string FashionMlp = """
+        using ModelGen;
+
+        namespace Samples.Fashion;
+
+        /// <summary>The Fashion-MNIST classifier: 784 pixels → 10 classes, softmax cross-entropy fused into the last layer.</summary>
+        [Model(Loss = Loss.SoftmaxCrossEntropy)]
+        [Input(784)]
+        [Dense(256, Activation.Relu)]
+        [Dense(128, Activation.Relu)]
+        [Dense(10)]
+        public partial class FashionMlp;
+        """;
+
     [Theory]
     [InlineData(nameof(LinearRegression), LinearRegression)]
     [InlineData(nameof(Mlp), Mlp)]
+    [InlineData(nameof(FashionMlp), FashionMlp)]
     public void Generated_code_matches_snapshot(string name, string source)
     {
         var (result, output) = GeneratorHarness.Run(source);

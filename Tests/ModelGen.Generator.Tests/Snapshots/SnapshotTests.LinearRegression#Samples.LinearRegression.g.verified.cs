@@ -126,21 +126,36 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
         for (var start = 0; start < count; start += PredictionChunk)
         {
             var batch = ForwardChunk(inputs, start, count);
-            Workspace(Dense1Output, OutputSize, batch).CopyTo(outputs.Slice(start * OutputSize));
+            var chunk = outputs.Slice(start * OutputSize, batch * OutputSize);
+            Workspace(Dense1Output, OutputSize, batch).CopyTo(chunk);
         }
     }
 
     /// <summary>The mean loss over a batch, without computing gradients.</summary>
-    public float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets)
+    public float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets) => ComputeLoss(inputs, targets, global::System.Span<float>.Empty, keepPredictions: false);
+
+    /// <summary>The mean loss over a batch, and the predictions (as <see cref="PredictBatch"/> gives them) from the same forward pass.</summary>
+    public float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::System.Span<float> predictions)
+    {
+        global::ModelGen.Guard.Length(predictions, global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs)) * OutputSize, nameof(predictions));
+        return ComputeLoss(inputs, targets, predictions, keepPredictions: true);
+    }
+
+    private float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::System.Span<float> predictions, bool keepPredictions)
     {
         var count = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
-        global::ModelGen.Guard.Length(targets, count * OutputSize, nameof(targets));
+        var targetSize = global::ModelGen.Guard.TargetSize(targets, count, OutputSize, allowLabels: false, nameof(targets));
         var total = 0.0;
         for (var start = 0; start < count; start += PredictionChunk)
         {
             var batch = ForwardChunk(inputs, start, count);
-            var predictions = Workspace(Dense1Output, OutputSize, batch);
-            total += (double)global::ModelGen.Losses.MeanSquaredError.Value(predictions, targets.Slice(start * OutputSize, batch * OutputSize)) * batch;
+            var outputs = Workspace(Dense1Output, OutputSize, batch);
+            total += (double)global::ModelGen.Losses.MeanSquaredError.Value(outputs, targets.Slice(start * targetSize, batch * targetSize)) * batch;
+            if (keepPredictions)
+            {
+                var chunk = predictions.Slice(start * OutputSize, batch * OutputSize);
+                outputs.CopyTo(chunk);
+            }
         }
 
         return (float)(total / count);
@@ -154,10 +169,9 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
     public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets)
     {
         var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
-        global::ModelGen.Guard.Length(targets, batch * OutputSize, nameof(targets));
+        global::ModelGen.Guard.TargetSize(targets, batch, OutputSize, allowLabels: false, nameof(targets));
         EnsureCapacity(batch);
         Forward(inputs, batch);
-        _gradients.Span.Clear();
 
         var a1 = Workspace(Dense1Output, 1, batch);
         var gradientA = Workspace(GradientA, 1, batch);
@@ -214,11 +228,14 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
         }
     }
 
-    /// <summary>dense_1 backward: dz = dy, ∂L/∂W += xᵀ·dz, ∂L/∂b += Σ dz (the first layer: no input gradient).</summary>
+    /// <summary>dense_1 backward: dz = dy, ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz (the first layer: no input gradient).</summary>
     private void Dense1Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, int batch)
     {
         global::System.Span<float> dw = Dense1WeightGradients;
         global::System.Span<float> db = Dense1BiasGradients;
+        // the gradients are sums over the batch, accumulated sample by sample
+        dw.Clear();
+        db.Clear();
         for (var n = 0; n < batch; n++)
         {
             var xn = x.Slice(n * 1, 1);

@@ -164,21 +164,36 @@ partial class Models
             for (var start = 0; start < count; start += PredictionChunk)
             {
                 var batch = ForwardChunk(inputs, start, count);
-                Workspace(Dense3Output, OutputSize, batch).CopyTo(outputs.Slice(start * OutputSize));
+                var chunk = outputs.Slice(start * OutputSize, batch * OutputSize);
+                Workspace(Dense3Output, OutputSize, batch).CopyTo(chunk);
             }
         }
 
         /// <summary>The mean loss over a batch, without computing gradients.</summary>
-        public float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets)
+        public float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets) => ComputeLoss(inputs, targets, global::System.Span<float>.Empty, keepPredictions: false);
+
+        /// <summary>The mean loss over a batch, and the predictions (as <see cref="PredictBatch"/> gives them) from the same forward pass.</summary>
+        public float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::System.Span<float> predictions)
+        {
+            global::ModelGen.Guard.Length(predictions, global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs)) * OutputSize, nameof(predictions));
+            return ComputeLoss(inputs, targets, predictions, keepPredictions: true);
+        }
+
+        private float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::System.Span<float> predictions, bool keepPredictions)
         {
             var count = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
-            global::ModelGen.Guard.Length(targets, count * OutputSize, nameof(targets));
+            var targetSize = global::ModelGen.Guard.TargetSize(targets, count, OutputSize, allowLabels: false, nameof(targets));
             var total = 0.0;
             for (var start = 0; start < count; start += PredictionChunk)
             {
                 var batch = ForwardChunk(inputs, start, count);
-                var predictions = Workspace(Dense3Output, OutputSize, batch);
-                total += (double)global::ModelGen.Losses.MeanSquaredError.Value(predictions, targets.Slice(start * OutputSize, batch * OutputSize)) * batch;
+                var outputs = Workspace(Dense3Output, OutputSize, batch);
+                total += (double)global::ModelGen.Losses.MeanSquaredError.Value(outputs, targets.Slice(start * targetSize, batch * targetSize)) * batch;
+                if (keepPredictions)
+                {
+                    var chunk = predictions.Slice(start * OutputSize, batch * OutputSize);
+                    outputs.CopyTo(chunk);
+                }
             }
 
             return (float)(total / count);
@@ -192,10 +207,9 @@ partial class Models
         public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets)
         {
             var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
-            global::ModelGen.Guard.Length(targets, batch * OutputSize, nameof(targets));
+            global::ModelGen.Guard.TargetSize(targets, batch, OutputSize, allowLabels: false, nameof(targets));
             EnsureCapacity(batch);
             Forward(inputs, batch);
-            _gradients.Span.Clear();
 
             var a1 = Workspace(Dense1Output, 4, batch);
             var a2 = Workspace(Dense2Output, 64, batch);
@@ -264,11 +278,14 @@ partial class Models
             }
         }
 
-        /// <summary>dense_1 backward: dz = dy ⊙ (1 − y²), ∂L/∂W += xᵀ·dz, ∂L/∂b += Σ dz (the first layer: no input gradient).</summary>
+        /// <summary>dense_1 backward: dz = dy ⊙ (1 − y²), ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz (the first layer: no input gradient).</summary>
         private void Dense1Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, int batch)
         {
             global::System.Span<float> dw = Dense1WeightGradients;
             global::System.Span<float> db = Dense1BiasGradients;
+            // the gradients are sums over the batch, accumulated sample by sample
+            dw.Clear();
+            db.Clear();
             for (var n = 0; n < batch; n++)
             {
                 var xn = x.Slice(n * 3, 3);
@@ -318,12 +335,15 @@ partial class Models
             global::ModelGen.Kernels.Activations.Relu(y.Slice(0, batch * 64));
         }
 
-        /// <summary>dense_2 backward: dz = dy ⊙ [y > 0], ∂L/∂W += xᵀ·dz, ∂L/∂b += Σ dz, dx = dz·Wᵀ.</summary>
+        /// <summary>dense_2 backward: dz = dy ⊙ [y > 0], ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz, dx = dz·Wᵀ.</summary>
         private void Dense2Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
         {
             global::System.ReadOnlySpan<float> w = Dense2Weights;
             global::System.Span<float> dw = Dense2WeightGradients;
             global::System.Span<float> db = Dense2BiasGradients;
+            // the gradients are sums over the batch, accumulated sample by sample
+            dw.Clear();
+            db.Clear();
             // dz = dy ⊙ [y > 0], in place
             global::ModelGen.Kernels.Activations.ReluBackward(y.Slice(0, batch * 64), dy.Slice(0, batch * 64));
 
@@ -354,7 +374,7 @@ partial class Models
             global::ModelGen.Kernels.Activations.Sigmoid(y.Slice(0, batch * 2));
         }
 
-        /// <summary>dense_3 backward: dz = dy ⊙ y·(1 − y), ∂L/∂W += xᵀ·dz, ∂L/∂b += Σ dz, dx = dz·Wᵀ.</summary>
+        /// <summary>dense_3 backward: dz = dy ⊙ y·(1 − y), ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz, dx = dz·Wᵀ.</summary>
         private void Dense3Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
         {
             global::System.ReadOnlySpan<float> w = Dense3Weights;
@@ -363,10 +383,10 @@ partial class Models
             var dz = dy.Slice(0, batch * 2);
             // dz = dy ⊙ y·(1 − y), in place
             global::ModelGen.Kernels.Activations.SigmoidBackward(y.Slice(0, batch * 2), dz);
-            // ∂L/∂W += xᵀ·dz: [64×batch]·[batch×2]
-            global::ModelGen.Kernels.Gemm.MultiplyAddTransposedA(x.Slice(0, batch * 64), dz, dw, 64, 2, batch);
-            // ∂L/∂b += Σₙ dz[n, :]
-            global::ModelGen.Kernels.Reductions.AddColumnSums(dz, db);
+            // ∂L/∂W = xᵀ·dz: [64×batch]·[batch×2]
+            global::ModelGen.Kernels.Gemm.MultiplyTransposedA(x.Slice(0, batch * 64), dz, dw, 64, 2, batch);
+            // ∂L/∂b = Σₙ dz[n, :]
+            global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
             // dx = dz·Wᵀ: [batch×2]·[2×64]
             global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz, w, dx.Slice(0, batch * 64), batch, 64, 2);

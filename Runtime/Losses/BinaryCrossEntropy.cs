@@ -1,0 +1,48 @@
+using System;
+
+namespace ModelGen.Losses;
+
+/// <summary>
+/// Sigmoid followed by binary cross-entropy, fused, on every output: per element
+/// L = max(z, 0) − z·t + log(1 + exp(−|z|)), which equals −t·log σ(z) − (1 − t)·log(1 − σ(z)) without ever
+/// forming log 0 or exp of a large positive number; averaged over the batch and the outputs (Keras'
+/// <c>binary_crossentropy(from_logits=True)</c>). The gradient is ∂L/∂z = (σ(z) − t) / N.
+/// </summary>
+public static class BinaryCrossEntropy
+{
+    /// <summary>The mean loss of <paramref name="logits"/> against <paramref name="targets"/> (each in [0, 1]).</summary>
+    public static float Value(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets) => Compute(logits, targets, Span<float>.Empty);
+
+    /// <summary>The mean loss, and ∂L/∂z = (σ(z) − t) / N written to <paramref name="gradient"/>.</summary>
+    public static float ValueAndGradient(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> gradient)
+    {
+        Guard.Length(gradient, logits.Length, nameof(gradient));
+        return Compute(logits, targets, gradient);
+    }
+
+    private static float Compute(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> gradient)
+    {
+        if (logits.IsEmpty)
+        {
+            throw new ArgumentException("The loss of an empty batch is undefined.", nameof(logits));
+        }
+
+        Guard.Length(targets, logits.Length, nameof(targets));
+        var total = 0.0;
+        var scale = 1f / logits.Length;
+        for (var i = 0; i < logits.Length; i++)
+        {
+            var (z, t) = (logits[i], targets[i]);
+            var e = MathF.Exp(-MathF.Abs(z));
+            total += MathF.Max(z, 0f) - (z * t) + MathF.Log(1f + e);
+            if (!gradient.IsEmpty)
+            {
+                // σ(z) from e = exp(−|z|): 1 / (1 + e) for z ≥ 0, e / (1 + e) below, neither overflowing.
+                var sigmoid = z >= 0f ? 1f / (1f + e) : e / (1f + e);
+                gradient[i] = (sigmoid - t) * scale;
+            }
+        }
+
+        return (float)(total / logits.Length);
+    }
+}

@@ -1,0 +1,116 @@
+using System;
+using System.Numerics.Tensors;
+
+namespace ModelGen.Losses;
+
+/// <summary>
+/// Softmax followed by cross-entropy, fused, over rows of <c>classes</c> logits: per sample
+/// L = log Σⱼ exp(zⱼ) − Σⱼ yⱼ·zⱼ (with Σ y = 1), averaged over the batch: Keras'
+/// <c>categorical_crossentropy(from_logits=True)</c> and, with class indices, its sparse form. The log-sum-exp is
+/// taken after subtracting the row's maximum, so no logit is large enough to overflow; the gradient is
+/// ∂L/∂z = (softmax(z) − y) / batch.
+/// </summary>
+/// <remarks>
+/// Targets come in one of two layouts, told apart by their length: one class index per sample (a float holding a
+/// whole number in [0, classes)), or one probability per class and sample (one-hot or soft labels).
+/// </remarks>
+public static class SoftmaxCrossEntropy
+{
+    /// <summary>The mean loss of <paramref name="logits"/> (rows of <paramref name="classes"/>) against <paramref name="targets"/>.</summary>
+    public static float Value(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, int classes) =>
+        Compute(logits, targets, classes, Span<float>.Empty);
+
+    /// <summary>The mean loss, and ∂L/∂z = (softmax(z) − y) / batch written to <paramref name="gradient"/>.</summary>
+    public static float ValueAndGradient(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> gradient, int classes)
+    {
+        Guard.Length(gradient, logits.Length, nameof(gradient));
+        return Compute(logits, targets, classes, gradient);
+    }
+
+    private static float Compute(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, int classes, Span<float> gradient)
+    {
+        var rows = Rows(logits, classes);
+        var labels = targets.Length == rows;
+        if (!labels)
+        {
+            Guard.Length(targets, logits.Length, nameof(targets));
+        }
+
+        var total = 0.0;
+        var scale = 1f / rows;
+        for (var r = 0; r < rows; r++)
+        {
+            var z = logits.Slice(r * classes, classes);
+            var max = TensorPrimitives.Max(z);
+            var logSum = max + MathF.Log(SumOfShiftedExponentials(z, max));
+            if (labels)
+            {
+                var label = Label(targets[r], classes, r);
+                total += logSum - z[label];
+                if (!gradient.IsEmpty)
+                {
+                    var g = gradient.Slice(r * classes, classes);
+                    SoftmaxFromLogSum(z, logSum, g);
+                    g[label] -= 1f;
+                    TensorPrimitives.Multiply(g, scale, g);
+                }
+            }
+            else
+            {
+                var y = targets.Slice(r * classes, classes);
+                total += (logSum * TensorPrimitives.Sum(y)) - TensorPrimitives.Dot(y, z);
+                if (!gradient.IsEmpty)
+                {
+                    var g = gradient.Slice(r * classes, classes);
+                    SoftmaxFromLogSum(z, logSum, g);
+                    TensorPrimitives.Subtract(g, y, g);
+                    TensorPrimitives.Multiply(g, scale, g);
+                }
+            }
+        }
+
+        return (float)(total / rows);
+    }
+
+    /// <summary>The class index a label target holds; throws unless it is a whole number in [0, classes).</summary>
+    internal static int Label(float target, int classes, int row)
+    {
+        var label = (int)target;
+        if (label != target || label < 0 || label >= classes)
+        {
+            throw new ArgumentException(
+                $"Sample {row}'s label is {target}; a class index must be a whole number from 0 to {classes - 1}.", "targets");
+        }
+
+        return label;
+    }
+
+    internal static int Rows(ReadOnlySpan<float> logits, int classes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(classes);
+        if (logits.IsEmpty || logits.Length % classes != 0)
+        {
+            throw new ArgumentException($"Expected whole rows of {classes} logits, at least one, but the span holds {logits.Length}.", nameof(logits));
+        }
+
+        return logits.Length / classes;
+    }
+
+    private static float SumOfShiftedExponentials(ReadOnlySpan<float> z, float max)
+    {
+        var sum = 0f;
+        foreach (var value in z)
+        {
+            sum += MathF.Exp(value - max);
+        }
+
+        return sum;
+    }
+
+    /// <summary>p = exp(z − log Σ exp z).</summary>
+    private static void SoftmaxFromLogSum(ReadOnlySpan<float> z, float logSum, Span<float> p)
+    {
+        TensorPrimitives.Subtract(z, logSum, p);
+        TensorPrimitives.Exp(p, p);
+    }
+}
