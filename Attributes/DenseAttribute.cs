@@ -2,7 +2,7 @@ using System;
 
 namespace ModelGen;
 
-/// <summary>A fully connected layer: <c>y = f(x·Wᵀ + b)</c> with <c>W</c> of shape [units × inputs].</summary>
+/// <summary>A fully connected layer: <c>y = f(x·W + b)</c> with <c>W</c> of shape [inputs × units] (saved as PyTorch's [units, inputs]).</summary>
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
 public sealed class DenseAttribute : Attribute
 {

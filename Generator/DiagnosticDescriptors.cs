@@ -83,6 +83,11 @@ internal static class DiagnosticDescriptors
         DiagnosticSeverity.Warning,
         isEnabledByDefault: true);
 
+    public static readonly DiagnosticDescriptor DropoutRateOutOfRange = Error(
+        "MG0015",
+        "Dropout rate out of range",
+        "[Dropout] rate is {0}; it must lie in [0, 1)");
+
     public static readonly DiagnosticDescriptor InternalError = Error(
         "MG0999",
         "ModelGen failed",

@@ -60,10 +60,25 @@ internal static class Emitter
             WriteForward(writer, plan);
             foreach (var layer in plan.Layers)
             {
+                var isFirst = !NeedsInputGradient(plan, layer);
                 writer.WriteLine();
-                DenseEmitter.WriteForward(writer, layer);
-                writer.WriteLine();
-                DenseEmitter.WriteBackward(writer, layer, isFirst: layer.Index == 1);
+                switch (layer)
+                {
+                    case DensePlan dense:
+                        DenseEmitter.WriteForward(writer, dense);
+                        writer.WriteLine();
+                        DenseEmitter.WriteBackward(writer, dense, isFirst);
+                        break;
+                    case DropoutPlan dropout:
+                        DropoutEmitter.WriteForward(writer, dropout);
+                        if (!isFirst)
+                        {
+                            writer.WriteLine();
+                            DropoutEmitter.WriteBackward(writer, dropout);
+                        }
+
+                        break;
+                }
             }
         }
     }
@@ -71,10 +86,18 @@ internal static class Emitter
     private static void WriteRemarks(SourceWriter writer, ModelPlan plan)
     {
         var rows = new[] { new[] { "layer", "kind", "activation", "input", "output", "parameters", "computed as" } }
-            .Concat(plan.Layers.Select(l => new[]
+            .Concat(plan.Layers.Select(l => l switch
             {
-                l.Name, "Dense", l.Activation.ToString(), Count(l.InputSize), Count(l.Units), Count(l.ParameterCount),
-                l.Strategy switch { DenseStrategy.Unrolled => "unrolled", DenseStrategy.VectorLoops => "vector loops", _ => "GEMM" },
+                DensePlan d => new[]
+                {
+                    d.Name, "Dense", d.Activation.ToString(), Count(d.InputSize), Count(d.Units), Count(d.ParameterCount),
+                    d.Strategy switch { DenseStrategy.Unrolled => "unrolled", DenseStrategy.VectorLoops => "vector loops", _ => "GEMM" },
+                },
+                DropoutPlan p => new[]
+                {
+                    p.Name, "Dropout", string.Empty, Count(p.InputSize), Count(p.Units), "0", $"rate {Float(p.Rate).TrimEnd('f')}, training only",
+                },
+                _ => throw new InvalidOperationException("Unknown layer plan " + l.GetType().Name),
             }))
             .Concat(new[] { new[] { "total", string.Empty, string.Empty, string.Empty, string.Empty, Count(plan.ParameterCount), string.Empty } })
             .ToList();
@@ -114,7 +137,7 @@ internal static class Emitter
         }
 
         writer.WriteLine("// Parameter buffer layout: each tensor starts on a 64-byte boundary; the gaps stay zero.");
-        foreach (var layer in plan.Layers)
+        foreach (var layer in plan.DenseLayers)
         {
             writer.WriteLine($"private const int {layer.Identifier}WeightsOffset = {layer.WeightsOffset}; // W [{layer.InputSize}×{layer.Units}]");
             writer.WriteLine($"private const int {layer.Identifier}BiasOffset = {layer.BiasOffset}; // b [{layer.Units}]");
@@ -125,7 +148,11 @@ internal static class Emitter
         writer.WriteLine("// Workspace layout, in floats per sample: a region at offset k of a batch of n samples starts at k·n.");
         foreach (var layer in plan.Layers)
         {
-            writer.WriteLine($"private const int {layer.Identifier}Output = {layer.OutputOffset}; // {layer.Name} activations, {layer.Units} per sample");
+            writer.WriteLine($"private const int {layer.Identifier}Output = {layer.OutputOffset}; // {layer.Name} outputs, {layer.Units} per sample");
+            if (layer is DropoutPlan dropout)
+            {
+                writer.WriteLine($"private const int {layer.Identifier}Mask = {dropout.MaskOffset}; // {layer.Name} mask of the last training step: 0 or 1 / (1 − rate)");
+            }
         }
 
         writer.WriteLine($"private const int GradientA = {plan.GradientAOffset}; // ∂L/∂activation, passed between layers in turn with GradientB");
@@ -142,6 +169,7 @@ internal static class Emitter
         writer.WriteLine($"private readonly {AlignedBuffer} _gradients = new(ParameterBufferLength);");
         writer.WriteLine($"private {AlignedBuffer} _workspace = new(WorkspacePerSample);");
         writer.WriteLine("private int _batchCapacity = 1;");
+        writer.WriteLine("private global::ModelGen.SeededRandom _trainingRandom;");
         writer.WriteLine();
         writer.WriteLine("/// <summary>Creates the model with the parameters drawn from seed 0.</summary>");
         writer.WriteLine($"public {name}() : this(seed: 0) {{ }}");
@@ -151,12 +179,15 @@ internal static class Emitter
         using (writer.OpenBlock($"public {name}(int seed)"))
         {
             writer.WriteLine("var random = new global::ModelGen.SeededRandom(seed);");
-            foreach (var layer in plan.Layers)
+            foreach (var layer in plan.DenseLayers)
             {
                 var limit = Math.Sqrt(6.0 / (layer.InputSize + layer.Units)).ToString("0.####", CultureInfo.InvariantCulture);
                 writer.WriteLine($"// {layer.Name}: W ~ U(−√(6 / ({layer.InputSize} + {layer.Units})), +…) = U(−{limit}, {limit}); b = 0");
                 writer.WriteLine($"global::ModelGen.Initializers.GlorotUniform.Fill({layer.Identifier}Weights, fanIn: {layer.InputSize}, fanOut: {layer.Units}, ref random);");
             }
+
+            writer.WriteLine("// training-only layers continue the seed's stream after the parameters");
+            writer.WriteLine("_trainingRandom = random;");
         }
 
         writer.WriteLine();
@@ -170,7 +201,14 @@ internal static class Emitter
         writer.WriteLine("/// <summary>∂L/∂parameter from the last <see cref=\"TrainStep\"/>, laid out as <see cref=\"Parameters\"/>.</summary>");
         writer.WriteLine($"public {Span} Gradients => _gradients.Span;");
         writer.WriteLine();
-        foreach (var layer in plan.Layers)
+        writer.WriteLine("/// <summary>The random stream training-only layers (dropout) draw from; save and restore it to repeat a step.</summary>");
+        writer.WriteLine("public global::ModelGen.SeededRandom TrainingRandom");
+        writer.WriteLine("{");
+        writer.WriteLine("    get => _trainingRandom;");
+        writer.WriteLine("    set => _trainingRandom = value;");
+        writer.WriteLine("}");
+        writer.WriteLine();
+        foreach (var layer in plan.DenseLayers)
         {
             writer.WriteLine($"/// <summary>{layer.Name} weights W [{layer.InputSize}×{layer.Units}], row-major: row i holds input i's weight to every output.</summary>");
             writer.WriteLine($"public {Span} {layer.Identifier}Weights => _parameters.Span.Slice({layer.Identifier}WeightsOffset, {layer.WeightCount});");
@@ -203,7 +241,7 @@ internal static class Emitter
         writer.WriteLine("// layout: a weight is [units, inputs], the transpose of the [inputs × units] kept in Parameters).");
         using (writer.OpenBlock($"private static readonly {Tensor}[] ParameterLayout = new {Tensor}[]", closingSuffix: ";"))
         {
-            foreach (var layer in plan.Layers)
+            foreach (var layer in plan.DenseLayers)
             {
                 writer.WriteLine($"new(\"{layer.Name}.weight\", {layer.Identifier}WeightsOffset, new[] {{ {layer.Units}, {layer.InputSize} }}) {{ StoredTransposed = true }},");
                 writer.WriteLine($"new(\"{layer.Name}.bias\", {layer.Identifier}BiasOffset, new[] {{ {layer.Units} }}),");
@@ -242,7 +280,7 @@ internal static class Emitter
         {
             writer.WriteLine($"{Guard}.Length(input, InputSize, nameof(input));");
             writer.WriteLine($"{Guard}.Length(output, OutputSize, nameof(output));");
-            writer.WriteLine("Forward(input, batch: 1);");
+            writer.WriteLine(plan.HasDropout ? "Forward(input, batch: 1, training: false);" : "Forward(input, batch: 1);");
             writer.WriteLine($"Workspace({last.Identifier}Output, OutputSize, batch: 1).CopyTo(output);");
             WriteOutputTransform(writer, plan, "output");
         }
@@ -317,11 +355,11 @@ internal static class Emitter
             writer.WriteLine($"var batch = {Guard}.SampleCount(inputs, InputSize, nameof(inputs));");
             writer.WriteLine($"{Guard}.TargetSize(targets, batch, OutputSize, allowLabels: {allowLabels}, nameof(targets));");
             writer.WriteLine("EnsureCapacity(batch);");
-            writer.WriteLine("Forward(inputs, batch);");
+            writer.WriteLine(plan.HasDropout ? "Forward(inputs, batch, training: true);" : "Forward(inputs, batch);");
             writer.WriteLine();
             foreach (var layer in layers)
             {
-                writer.WriteLine($"var {Activation(layer)} = Workspace({layer.Identifier}Output, {layer.Units}, batch);");
+                writer.WriteLine($"var {layer.Output} = Workspace({layer.Identifier}Output, {layer.Units}, batch);");
             }
 
             writer.WriteLine($"var gradientA = Workspace(GradientA, {layers.Max(l => l.Units)}, batch);");
@@ -333,24 +371,32 @@ internal static class Emitter
             writer.WriteLine();
             writer.WriteLine($"// {LossDescription(plan)}; its gradient {LossGradient(plan)} seeds backward");
             var seed = $"gradientA.Slice(0, batch * OutputSize)";
-            writer.WriteLine($"var loss = {LossCall(plan, Activation(last), "targets", seed)};");
+            writer.WriteLine($"var loss = {LossCall(plan, last.Output, "targets", seed)};");
             writer.WriteLine();
             writer.WriteLine(layers.Count == 1
                 ? "// backward: ∂L/∂W and ∂L/∂b of the only layer"
-                : "// backward, last layer first: each adds its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before");
+                : "// backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before");
             for (var i = layers.Count - 1; i >= 0; i--)
             {
                 var layer = layers[i];
-                var input = i == 0 ? "inputs" : Activation(layers[i - 1]);
+                var input = i == 0 ? "inputs" : layers[i - 1].Output;
                 var dy = GradientBuffer(layers.Count - 1 - i) + $".Slice(0, batch * {layer.Units})";
-                if (i == 0)
+                var dx = GradientBuffer(layers.Count - i) + $".Slice(0, batch * {layer.InputSize})";
+                var needsDx = NeedsInputGradient(plan, layer);
+                switch (layer)
                 {
-                    writer.WriteLine($"{layer.Identifier}Backward({input}, {Activation(layer)}, {dy}, batch);");
-                }
-                else
-                {
-                    var dx = GradientBuffer(layers.Count - i) + $".Slice(0, batch * {layer.InputSize})";
-                    writer.WriteLine($"{layer.Identifier}Backward({input}, {Activation(layer)}, {dy}, {dx}, batch);");
+                    case DropoutPlan when !needsDx:
+                        // No layer before it has parameters, and it has none: nothing to propagate.
+                        break;
+                    case DropoutPlan:
+                        writer.WriteLine($"{layer.Identifier}Backward({dy}, {dx}, batch);");
+                        break;
+                    case DensePlan when !needsDx:
+                        writer.WriteLine($"{layer.Identifier}Backward({input}, {layer.Output}, {dy}, batch);");
+                        break;
+                    default:
+                        writer.WriteLine($"{layer.Identifier}Backward({input}, {layer.Output}, {dy}, {dx}, batch);");
+                        break;
                 }
             }
 
@@ -362,15 +408,37 @@ internal static class Emitter
 
     private static void WriteForward(SourceWriter writer, ModelPlan plan)
     {
-        writer.WriteLine("/// <summary>Runs every layer on a batch, leaving each layer's activations in the workspace.</summary>");
-        using (writer.OpenBlock($"private void Forward({ReadOnlySpan} inputs, int batch)"))
+        var trainingParameter = plan.HasDropout ? ", bool training" : string.Empty;
+        writer.WriteLine("/// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace.</summary>");
+        if (plan.HasDropout)
+        {
+            writer.WriteLine("/// <param name=\"training\">Whether dropout applies (training) or passes its input through (inference).</param>");
+        }
+
+        using (writer.OpenBlock($"private void Forward({ReadOnlySpan} inputs, int batch{trainingParameter})"))
         {
             var input = "inputs";
             foreach (var layer in plan.Layers)
             {
-                writer.WriteLine($"var {Activation(layer)} = Workspace({layer.Identifier}Output, {layer.Units}, batch);");
-                writer.WriteLine($"{layer.Identifier}Forward({input}, {Activation(layer)}, batch);");
-                input = Activation(layer);
+                writer.WriteLine($"var {layer.Output} = Workspace({layer.Identifier}Output, {layer.Units}, batch);");
+                if (layer is DropoutPlan)
+                {
+                    using (writer.OpenBlock("if (training)"))
+                    {
+                        writer.WriteLine($"{layer.Identifier}Forward({input}, {layer.Output}, batch);");
+                    }
+
+                    using (writer.OpenBlock("else"))
+                    {
+                        writer.WriteLine($"{input}.Slice(0, batch * {layer.Units}).CopyTo({layer.Output});");
+                    }
+                }
+                else
+                {
+                    writer.WriteLine($"{layer.Identifier}Forward({input}, {layer.Output}, batch);");
+                }
+
+                input = layer.Output;
             }
         }
 
@@ -381,7 +449,9 @@ internal static class Emitter
         {
             writer.WriteLine("var batch = global::System.Math.Min(PredictionChunk, count - start);");
             writer.WriteLine("EnsureCapacity(batch);");
-            writer.WriteLine("Forward(inputs.Slice(start * InputSize, batch * InputSize), batch);");
+            writer.WriteLine(plan.HasDropout
+                ? "Forward(inputs.Slice(start * InputSize, batch * InputSize), batch, training: false);"
+                : "Forward(inputs.Slice(start * InputSize, batch * InputSize), batch);");
             writer.WriteLine("return batch;");
         }
 
@@ -401,7 +471,9 @@ internal static class Emitter
         }
     }
 
-    private static string Activation(DensePlan layer) => "a" + layer.Index;
+    /// <summary>Whether a layer must hand ∂L/∂(its input) back: only if some layer before it has parameters.</summary>
+    private static bool NeedsInputGradient(ModelPlan plan, LayerPlan layer) =>
+        plan.Layers.Take(layer.Position - 1).Any(l => l is DensePlan);
 
     private static string GradientBuffer(int step) => step % 2 == 0 ? "gradientA" : "gradientB";
 

@@ -143,7 +143,7 @@ internal static class Parser
             .ToEquatableArray();
     }
 
-    private static bool IsLayerAttribute(string name) => name is "InputAttribute" or "DenseAttribute";
+    private static bool IsLayerAttribute(string name) => name is "InputAttribute" or "DenseAttribute" or "DropoutAttribute";
 
     private static LayerSpec ReadLayer(AttributeSyntax syntax, AttributeData data)
     {
@@ -157,6 +157,10 @@ internal static class Parser
                     ? arguments[0].Values.Select(v => v.Value is int i ? i : 0)
                     : arguments.Select(v => v.Value is int i ? i : 0);
                 return new InputSpec(shape.ToEquatableArray(), location);
+
+            case "DropoutAttribute":
+                var rate = arguments.Length > 0 && arguments[0].Value is float r ? r : float.NaN;
+                return new DropoutSpec(rate, ArgumentLocation(syntax, 0, "rate") ?? location, location);
 
             default:
                 var units = arguments.Length > 0 && arguments[0].Value is int u ? u : 0;

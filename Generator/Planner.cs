@@ -27,28 +27,41 @@ internal static class Planner
 
     public static ModelPlan Plan(CheckedModel model)
     {
-        var layers = new List<DensePlan>();
+        var layers = new List<LayerPlan>();
         var parameterEnd = 0;
         var workspaceEnd = 0;
         var parameterCount = 0;
         var widest = 0;
-        var index = 0;
+        var denseIndex = 0;
+        var dropoutIndex = 0;
         foreach (var layer in model.Layers)
         {
-            var dense = (DenseSpec)layer.Layer;
             var inputs = layer.Input.Size;
-            var weightsOffset = parameterEnd;
-            var biasOffset = Align(weightsOffset + (dense.Units * inputs));
-            parameterEnd = Align(biasOffset + dense.Units);
+            var position = layers.Count + 1;
             var outputOffset = workspaceEnd;
-            workspaceEnd = Align(outputOffset + dense.Units);
-            var strategy = dense.Units * inputs <= MaxUnrolledWeights ? DenseStrategy.Unrolled
-                : inputs < MinGemmInputs ? DenseStrategy.VectorLoops
-                : DenseStrategy.Gemm;
-            var plan = new DensePlan(++index, inputs, dense.Units, dense.Activation, weightsOffset, biasOffset, outputOffset, strategy);
-            layers.Add(plan);
-            parameterCount += plan.ParameterCount;
-            widest = System.Math.Max(widest, dense.Units);
+            workspaceEnd = Align(outputOffset + layer.Output.Size);
+            switch (layer.Layer)
+            {
+                case DropoutSpec dropout:
+                    var maskOffset = workspaceEnd;
+                    workspaceEnd = Align(maskOffset + inputs);
+                    layers.Add(new DropoutPlan(position, ++dropoutIndex, inputs, dropout.Rate, outputOffset, maskOffset));
+                    break;
+                default:
+                    var dense = (DenseSpec)layer.Layer;
+                    var weightsOffset = parameterEnd;
+                    var biasOffset = Align(weightsOffset + (dense.Units * inputs));
+                    parameterEnd = Align(biasOffset + dense.Units);
+                    var strategy = dense.Units * inputs <= MaxUnrolledWeights ? DenseStrategy.Unrolled
+                        : inputs < MinGemmInputs ? DenseStrategy.VectorLoops
+                        : DenseStrategy.Gemm;
+                    var plan = new DensePlan(position, ++denseIndex, inputs, dense.Units, dense.Activation, weightsOffset, biasOffset, outputOffset, strategy);
+                    layers.Add(plan);
+                    parameterCount += plan.ParameterCount;
+                    break;
+            }
+
+            widest = System.Math.Max(widest, layer.Output.Size);
         }
 
         // Backward passes the gradient from layer to layer through two buffers used in turn, each as wide as the widest layer.

@@ -144,8 +144,20 @@ internal static class ShapeChecker
     private static Shape? InferOutput(LayerSpec layer, Shape input, List<DiagnosticInfo> diagnostics) => layer switch
     {
         DenseSpec dense => InferDense(dense, input, diagnostics),
+        DropoutSpec dropout => InferDropout(dropout, input, diagnostics),
         _ => throw new InvalidOperationException("Unknown layer kind " + layer.Kind),
     };
+
+    private static Shape? InferDropout(DropoutSpec dropout, Shape input, List<DiagnosticInfo> diagnostics)
+    {
+        if (!(dropout.Rate >= 0f && dropout.Rate < 1f))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DropoutRateOutOfRange, dropout.RateLocation, dropout.Rate));
+            return null;
+        }
+
+        return input;
+    }
 
     private static Shape? InferDense(DenseSpec dense, Shape input, List<DiagnosticInfo> diagnostics)
     {

@@ -29,6 +29,12 @@ public interface ITrainableModel
     /// <summary>The named tensors that make up <see cref="Parameters"/>, in layer order.</summary>
     System.Collections.Generic.IReadOnlyList<ParameterTensor> ParameterTensors { get; }
 
+    /// <summary>
+    /// The random stream that training-only layers (dropout) draw from. It starts from the constructor's seed; saving
+    /// and restoring it makes a training step repeatable.
+    /// </summary>
+    SeededRandom TrainingRandom { get; set; }
+
     /// <summary>Predicts one sample.</summary>
     void Predict(ReadOnlySpan<float> input, Span<float> output);
 

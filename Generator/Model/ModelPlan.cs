@@ -14,10 +14,46 @@ internal sealed record ModelPlan(
     int OutputSize,
     int ParameterCount,
     int ParameterBufferLength,
-    EquatableArray<DensePlan> Layers,
+    EquatableArray<LayerPlan> Layers,
     int GradientAOffset,
     int GradientBOffset,
-    int WorkspacePerSample);
+    int WorkspacePerSample)
+{
+    /// <summary>The layers that hold parameters, in order.</summary>
+    public System.Collections.Generic.IEnumerable<DensePlan> DenseLayers => System.Linq.Enumerable.OfType<DensePlan>(Layers);
+
+    /// <summary>Whether any layer behaves differently while training (and so draws from the training random stream).</summary>
+    public bool HasDropout => System.Linq.Enumerable.Any(System.Linq.Enumerable.OfType<DropoutPlan>(Layers));
+}
+
+/// <summary>One layer of a plan, whatever its kind.</summary>
+/// <param name="Position">1-based position among all layers: names its activations (<c>a1</c>, <c>a2</c> …).</param>
+/// <param name="InputSize">Inputs per sample.</param>
+/// <param name="Units">Outputs per sample.</param>
+/// <param name="OutputOffset">Offset of this layer's outputs in the workspace, per sample of the batch.</param>
+internal abstract record LayerPlan(int Position, int InputSize, int Units, int OutputOffset)
+{
+    /// <summary>The layer's name in weights files and comments, e.g. <c>dense_2</c>.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>The C# identifier stem for members of this layer, e.g. <c>Dense2</c>.</summary>
+    public abstract string Identifier { get; }
+
+    /// <summary>The local variable that holds this layer's outputs for a batch.</summary>
+    public string Output => "a" + Position;
+}
+
+/// <summary>One dropout layer of a plan: output and mask in the workspace, no parameters.</summary>
+/// <param name="Index">1-based position among the dropout layers (dropout_1 …).</param>
+/// <param name="Rate">The probability of zeroing each value while training.</param>
+/// <param name="MaskOffset">Offset of the mask (0 or 1 / (1 − rate) per value) in the workspace, per sample.</param>
+internal sealed record DropoutPlan(int Position, int Index, int Size, float Rate, int OutputOffset, int MaskOffset)
+    : LayerPlan(Position, Size, Size, OutputOffset)
+{
+    public override string Name => "dropout_" + Index;
+
+    public override string Identifier => "Dropout" + Index;
+}
 
 /// <summary>How a dense layer is computed.</summary>
 internal enum DenseStrategy
@@ -36,15 +72,17 @@ internal enum DenseStrategy
 }
 
 /// <summary>One dense layer of a plan.</summary>
-/// <param name="Index">1-based position among the layers (dense_1, dense_2 …).</param>
+/// <param name="Position">1-based position among all layers.</param>
+/// <param name="Index">1-based position among the dense layers (dense_1, dense_2 …).</param>
 /// <param name="InputSize">Inputs per sample.</param>
 /// <param name="Units">Outputs per sample.</param>
 /// <param name="Activation">The activation.</param>
-/// <param name="WeightsOffset">Offset of W [Units × InputSize], row-major, in the parameter buffer.</param>
+/// <param name="WeightsOffset">Offset of W [InputSize × Units], row-major, in the parameter buffer.</param>
 /// <param name="BiasOffset">Offset of b [Units] in the parameter buffer.</param>
 /// <param name="OutputOffset">Offset of this layer's activations in the workspace, per sample of the batch.</param>
 /// <param name="Strategy">How the layer is computed.</param>
 internal sealed record DensePlan(
+    int Position,
     int Index,
     int InputSize,
     int Units,
@@ -52,12 +90,11 @@ internal sealed record DensePlan(
     int WeightsOffset,
     int BiasOffset,
     int OutputOffset,
-    DenseStrategy Strategy)
+    DenseStrategy Strategy) : LayerPlan(Position, InputSize, Units, OutputOffset)
 {
-    public string Name => "dense_" + Index;
+    public override string Name => "dense_" + Index;
 
-    /// <summary>The C# identifier stem for members of this layer, e.g. <c>Dense1</c>.</summary>
-    public string Identifier => "Dense" + Index;
+    public override string Identifier => "Dense" + Index;
 
     public int WeightCount => Units * InputSize;
 

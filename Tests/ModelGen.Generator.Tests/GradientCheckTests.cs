@@ -194,11 +194,33 @@ public class GradientCheckTests(ITestOutputHelper output)
                 loss));
         }
 
+        // Dropout: between hidden layers, on the input itself, and before a softmax output.
+        models.Add(new RandomModel("GemmDropout", random.Next(16, 30), [(random.Next(17, 40), Activation.Tanh), (random.Next(17, 30), Activation.Sigmoid), (3, Activation.Linear)])
+        {
+            DropoutBefore = 1,
+            DropoutRate = 0.3f,
+        });
+        models.Add(new RandomModel("InputDropout", random.Next(16, 30), [(random.Next(17, 30), Activation.Tanh), (2, Activation.Linear)])
+        {
+            DropoutBefore = 0,
+            DropoutRate = 0.25f,
+        });
+        models.Add(new RandomModel("MixedDropoutSoftmax", 3, [(4, Activation.Tanh), (random.Next(17, 30), Activation.Tanh), (4, Activation.Linear)], Loss.SoftmaxCrossEntropy)
+        {
+            DropoutBefore = 2,
+            DropoutRate = 0.5f,
+        });
+
         return models;
     }
 
     internal sealed record RandomModel(string Name, int InputSize, (int Units, Activation Activation)[] Layers, Loss Loss = Loss.MeanSquaredError)
     {
+        /// <summary>The dense layer a <c>[Dropout]</c> goes before (its index in <see cref="Layers"/>), or −1 for none.</summary>
+        public int DropoutBefore { get; init; } = -1;
+
+        public float DropoutRate { get; init; }
+
         public int OutputSize => Layers[^1].Units;
 
         /// <summary>Floats per sample's target: one class index for softmax cross-entropy (it accepts both forms), else one per output.</summary>
@@ -241,7 +263,9 @@ public class GradientCheckTests(ITestOutputHelper output)
 
         public string Declaration =>
             $"[Model(Loss = Loss.{Loss}{(Loss == Loss.Huber ? ", HuberDelta = 0.25f" : string.Empty)})] [Input({InputSize})] " +
-            string.Concat(Layers.Select(l => $"[Dense({l.Units}, Activation.{l.Activation})] ")) +
+            string.Concat(Layers.Select((l, i) =>
+                (i == DropoutBefore ? $"[Dropout({DropoutRate.ToString(System.Globalization.CultureInfo.InvariantCulture)}f)] " : string.Empty) +
+                $"[Dense({l.Units}, Activation.{l.Activation})] ")) +
             $"public partial class {Name};";
 
         /// <summary>The forward pass in doubles, reading the documented layout: each tensor 64-byte aligned, W row-major [units × inputs].</summary>

@@ -5,8 +5,9 @@ using Xunit;
 namespace ModelGen.Generator.Tests;
 
 /// <summary>
-/// Compares the hand-derived gradients of <see cref="ITrainableModel.TrainStep"/> with central finite differences
-/// of <see cref="ITrainableModel.ComputeLoss"/>, parameter by parameter.
+/// Compares the hand-derived gradients of <see cref="ITrainableModel.TrainStep"/> with central finite differences of
+/// the loss TrainStep returns (evaluated with the training random stream restored each time, so dropout draws the same
+/// mask), parameter by parameter.
 /// </summary>
 internal static class GradientChecker
 {
@@ -25,9 +26,18 @@ internal static class GradientChecker
     /// <param name="step">h, the distance of each side from the point.</param>
     public static (int Compared, int Kinks) Check(ITrainableModel model, float[] inputs, float[] targets, int seed, float step, int maxParameters = 400)
     {
+        // The loss that TrainStep differentiates: with dropout, the training-mode loss under the same mask, so every
+        // evaluation restores the training random stream and runs TrainStep (whose gradients are not used).
+        var stream = model.TrainingRandom;
         model.TrainStep(inputs, targets);
         var analytic = model.Gradients.ToArray();
         var parameters = model.Parameters;
+        float Loss()
+        {
+            model.TrainingRandom = stream;
+            return model.TrainStep(inputs, targets);
+        }
+
 
         var indices = new List<int>();
         var random = new Random(seed);
@@ -45,14 +55,14 @@ internal static class GradientChecker
         var compared = 0;
         var kinks = 0;
         var failures = new List<string>();
-        var center = model.ComputeLoss(inputs, targets);
+        var center = Loss();
         foreach (var i in indices)
         {
             var original = parameters[i];
             parameters[i] = original + step;
-            double plus = model.ComputeLoss(inputs, targets);
+            double plus = Loss();
             parameters[i] = original - step;
-            double minus = model.ComputeLoss(inputs, targets);
+            double minus = Loss();
             parameters[i] = original;
 
             var rightSlope = (plus - center) / step;

@@ -47,7 +47,9 @@ public class SnapshotTests
         [Model(Loss = Loss.SoftmaxCrossEntropy)]
         [Input(784)]
         [Dense(256, Activation.Relu)]
+        [Dropout(0.2f)]
         [Dense(128, Activation.Relu)]
+        [Dropout(0.2f)]
         [Dense(10)]
         public partial class FashionMlp;
         """;

@@ -20,3 +20,12 @@ public partial class Line;
 [Dense(256, Activation.Relu)]
 [Dense(10)]
 public partial class WideMlp;
+
+/// <summary>The Fashion-MNIST MLP with dropout, on fewer pixels: classification with every new piece in the path.</summary>
+[Model(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(64)]
+[Dense(48, Activation.Relu)]
+[Dropout(0.5f)]
+[Dense(32, Activation.Relu)]
+[Dense(4)]
+public partial class DropoutClassifier;

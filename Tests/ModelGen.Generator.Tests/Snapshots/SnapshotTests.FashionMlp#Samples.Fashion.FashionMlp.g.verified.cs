@@ -6,11 +6,13 @@ namespace Samples.Fashion;
 /// <remarks>
 /// <para>The network compiled by ModelGen from the attributes on this class:</para>
 /// <code>
-/// layer    kind   activation  input  output  parameters  computed as
-/// dense_1  Dense  Relu          784     256     200,960  GEMM
-/// dense_2  Dense  Relu          256     128      32,896  GEMM
-/// dense_3  Dense  Linear        128      10       1,290  GEMM
-/// total                                         235,146
+/// layer      kind     activation  input  output  parameters  computed as
+/// dense_1    Dense    Relu          784     256     200,960  GEMM
+/// dropout_1  Dropout                256     256           0  rate 0.2, training only
+/// dense_2    Dense    Relu          256     128      32,896  GEMM
+/// dropout_2  Dropout                128     128           0  rate 0.2, training only
+/// dense_3    Dense    Linear        128      10       1,290  GEMM
+/// total                                             235,146
 /// </code>
 /// <para>Loss: softmax cross-entropy, L = Σₙ (log Σⱼ exp zₙⱼ − Σⱼ tₙⱼ·zₙⱼ) / batch.</para>
 /// <para>An instance is not thread-safe: its forward pass reuses one workspace.</para>
@@ -37,18 +39,23 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
     private const int ParameterBufferLength = 235152;
 
     // Workspace layout, in floats per sample: a region at offset k of a batch of n samples starts at k·n.
-    private const int Dense1Output = 0; // dense_1 activations, 256 per sample
-    private const int Dense2Output = 256; // dense_2 activations, 128 per sample
-    private const int Dense3Output = 384; // dense_3 activations, 10 per sample
-    private const int GradientA = 400; // ∂L/∂activation, passed between layers in turn with GradientB
-    private const int GradientB = 656;
-    private const int WorkspacePerSample = 912;
+    private const int Dense1Output = 0; // dense_1 outputs, 256 per sample
+    private const int Dropout1Output = 256; // dropout_1 outputs, 256 per sample
+    private const int Dropout1Mask = 512; // dropout_1 mask of the last training step: 0 or 1 / (1 − rate)
+    private const int Dense2Output = 768; // dense_2 outputs, 128 per sample
+    private const int Dropout2Output = 896; // dropout_2 outputs, 128 per sample
+    private const int Dropout2Mask = 1024; // dropout_2 mask of the last training step: 0 or 1 / (1 − rate)
+    private const int Dense3Output = 1152; // dense_3 outputs, 10 per sample
+    private const int GradientA = 1168; // ∂L/∂activation, passed between layers in turn with GradientB
+    private const int GradientB = 1424;
+    private const int WorkspacePerSample = 1680;
     private const int PredictionChunk = 256;
 
     private readonly global::ModelGen.AlignedBuffer _parameters = new(ParameterBufferLength);
     private readonly global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength);
     private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
     private int _batchCapacity = 1;
+    private global::ModelGen.SeededRandom _trainingRandom;
 
     /// <summary>Creates the model with the parameters drawn from seed 0.</summary>
     public FashionMlp() : this(seed: 0) { }
@@ -64,6 +71,8 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
         global::ModelGen.Initializers.GlorotUniform.Fill(Dense2Weights, fanIn: 256, fanOut: 128, ref random);
         // dense_3: W ~ U(−√(6 / (128 + 10)), +…) = U(−0.2085, 0.2085); b = 0
         global::ModelGen.Initializers.GlorotUniform.Fill(Dense3Weights, fanIn: 128, fanOut: 10, ref random);
+        // training-only layers continue the seed's stream after the parameters
+        _trainingRandom = random;
     }
 
     /// <summary>All parameters, one flat 64-byte-aligned buffer; each layer's tensors are slices of it.</summary>
@@ -71,6 +80,13 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
 
     /// <summary>∂L/∂parameter from the last <see cref="TrainStep"/>, laid out as <see cref="Parameters"/>.</summary>
     public global::System.Span<float> Gradients => _gradients.Span;
+
+    /// <summary>The random stream training-only layers (dropout) draw from; save and restore it to repeat a step.</summary>
+    public global::ModelGen.SeededRandom TrainingRandom
+    {
+        get => _trainingRandom;
+        set => _trainingRandom = value;
+    }
 
     /// <summary>dense_1 weights W [784×256], row-major: row i holds input i's weight to every output.</summary>
     public global::System.Span<float> Dense1Weights => _parameters.Span.Slice(Dense1WeightsOffset, 200704);
@@ -148,7 +164,7 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
     {
         global::ModelGen.Guard.Length(input, InputSize, nameof(input));
         global::ModelGen.Guard.Length(output, OutputSize, nameof(output));
-        Forward(input, batch: 1);
+        Forward(input, batch: 1, training: false);
         Workspace(Dense3Output, OutputSize, batch: 1).CopyTo(output);
         global::ModelGen.Kernels.Reductions.Softmax(output, output, OutputSize);
     }
@@ -210,33 +226,56 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
         var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
         global::ModelGen.Guard.TargetSize(targets, batch, OutputSize, allowLabels: true, nameof(targets));
         EnsureCapacity(batch);
-        Forward(inputs, batch);
+        Forward(inputs, batch, training: true);
 
         var a1 = Workspace(Dense1Output, 256, batch);
-        var a2 = Workspace(Dense2Output, 128, batch);
-        var a3 = Workspace(Dense3Output, 10, batch);
+        var a2 = Workspace(Dropout1Output, 256, batch);
+        var a3 = Workspace(Dense2Output, 128, batch);
+        var a4 = Workspace(Dropout2Output, 128, batch);
+        var a5 = Workspace(Dense3Output, 10, batch);
         var gradientA = Workspace(GradientA, 256, batch);
         var gradientB = Workspace(GradientB, 256, batch);
 
         // softmax cross-entropy, L = Σₙ (log Σⱼ exp zₙⱼ − Σⱼ tₙⱼ·zₙⱼ) / batch; its gradient ∂L/∂z = (softmax(z) − t) / batch seeds backward
-        var loss = global::ModelGen.Losses.SoftmaxCrossEntropy.ValueAndGradient(a3, targets, gradientA.Slice(0, batch * OutputSize), OutputSize);
+        var loss = global::ModelGen.Losses.SoftmaxCrossEntropy.ValueAndGradient(a5, targets, gradientA.Slice(0, batch * OutputSize), OutputSize);
 
-        // backward, last layer first: each adds its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before
-        Dense3Backward(a2, a3, gradientA.Slice(0, batch * 10), gradientB.Slice(0, batch * 128), batch);
-        Dense2Backward(a1, a2, gradientB.Slice(0, batch * 128), gradientA.Slice(0, batch * 256), batch);
+        // backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before
+        Dense3Backward(a4, a5, gradientA.Slice(0, batch * 10), gradientB.Slice(0, batch * 128), batch);
+        Dropout2Backward(gradientB.Slice(0, batch * 128), gradientA.Slice(0, batch * 128), batch);
+        Dense2Backward(a2, a3, gradientA.Slice(0, batch * 128), gradientB.Slice(0, batch * 256), batch);
+        Dropout1Backward(gradientB.Slice(0, batch * 256), gradientA.Slice(0, batch * 256), batch);
         Dense1Backward(inputs, a1, gradientA.Slice(0, batch * 256), batch);
         return loss;
     }
 
-    /// <summary>Runs every layer on a batch, leaving each layer's activations in the workspace.</summary>
-    private void Forward(global::System.ReadOnlySpan<float> inputs, int batch)
+    /// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace.</summary>
+    /// <param name="training">Whether dropout applies (training) or passes its input through (inference).</param>
+    private void Forward(global::System.ReadOnlySpan<float> inputs, int batch, bool training)
     {
         var a1 = Workspace(Dense1Output, 256, batch);
         Dense1Forward(inputs, a1, batch);
-        var a2 = Workspace(Dense2Output, 128, batch);
-        Dense2Forward(a1, a2, batch);
-        var a3 = Workspace(Dense3Output, 10, batch);
-        Dense3Forward(a2, a3, batch);
+        var a2 = Workspace(Dropout1Output, 256, batch);
+        if (training)
+        {
+            Dropout1Forward(a1, a2, batch);
+        }
+        else
+        {
+            a1.Slice(0, batch * 256).CopyTo(a2);
+        }
+        var a3 = Workspace(Dense2Output, 128, batch);
+        Dense2Forward(a2, a3, batch);
+        var a4 = Workspace(Dropout2Output, 128, batch);
+        if (training)
+        {
+            Dropout2Forward(a3, a4, batch);
+        }
+        else
+        {
+            a3.Slice(0, batch * 128).CopyTo(a4);
+        }
+        var a5 = Workspace(Dense3Output, 10, batch);
+        Dense3Forward(a4, a5, batch);
     }
 
     /// <summary>Runs the forward pass on the chunk of at most PredictionChunk samples that begins at <paramref name="start"/>.</summary>
@@ -245,7 +284,7 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
     {
         var batch = global::System.Math.Min(PredictionChunk, count - start);
         EnsureCapacity(batch);
-        Forward(inputs.Slice(start * InputSize, batch * InputSize), batch);
+        Forward(inputs.Slice(start * InputSize, batch * InputSize), batch, training: false);
         return batch;
     }
 
@@ -286,6 +325,19 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
     }
 
+    /// <summary>dropout_1 forward while training: each value zeroed with probability 0.2, the others scaled by 1 / (1 − 0.2).</summary>
+    private void Dropout1Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        var mask = Workspace(Dropout1Mask, 256, batch);
+        global::ModelGen.Kernels.Dropout.Forward(x.Slice(0, batch * 256), y, mask, rate: 0.2f, ref _trainingRandom);
+    }
+
+    /// <summary>dropout_1 backward: dx = dy ⊙ mask, the mask of the forward pass.</summary>
+    private void Dropout1Backward(global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::ModelGen.Kernels.Dropout.Backward(Workspace(Dropout1Mask, 256, batch), dy, dx);
+    }
+
     /// <summary>dense_2 forward: y = relu(x·W + b), [batch×256] → [batch×128].</summary>
     private void Dense2Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
@@ -311,6 +363,19 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
 
         // dx = dz·Wᵀ: [batch×128]·[128×256]
         global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz, w, dx.Slice(0, batch * 256), batch, 256, 128);
+    }
+
+    /// <summary>dropout_2 forward while training: each value zeroed with probability 0.2, the others scaled by 1 / (1 − 0.2).</summary>
+    private void Dropout2Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        var mask = Workspace(Dropout2Mask, 128, batch);
+        global::ModelGen.Kernels.Dropout.Forward(x.Slice(0, batch * 128), y, mask, rate: 0.2f, ref _trainingRandom);
+    }
+
+    /// <summary>dropout_2 backward: dx = dy ⊙ mask, the mask of the forward pass.</summary>
+    private void Dropout2Backward(global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::ModelGen.Kernels.Dropout.Backward(Workspace(Dropout2Mask, 128, batch), dy, dx);
     }
 
     /// <summary>dense_3 forward: y = x·W + b, [batch×128] → [batch×10].</summary>

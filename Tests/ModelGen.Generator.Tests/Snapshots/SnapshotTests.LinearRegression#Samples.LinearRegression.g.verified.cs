@@ -31,7 +31,7 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
     private const int ParameterBufferLength = 32;
 
     // Workspace layout, in floats per sample: a region at offset k of a batch of n samples starts at k·n.
-    private const int Dense1Output = 0; // dense_1 activations, 1 per sample
+    private const int Dense1Output = 0; // dense_1 outputs, 1 per sample
     private const int GradientA = 16; // ∂L/∂activation, passed between layers in turn with GradientB
     private const int GradientB = 32;
     private const int WorkspacePerSample = 48;
@@ -41,6 +41,7 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
     private readonly global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength);
     private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
     private int _batchCapacity = 1;
+    private global::ModelGen.SeededRandom _trainingRandom;
 
     /// <summary>Creates the model with the parameters drawn from seed 0.</summary>
     public LinearRegression() : this(seed: 0) { }
@@ -52,6 +53,8 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
         var random = new global::ModelGen.SeededRandom(seed);
         // dense_1: W ~ U(−√(6 / (1 + 1)), +…) = U(−1.7321, 1.7321); b = 0
         global::ModelGen.Initializers.GlorotUniform.Fill(Dense1Weights, fanIn: 1, fanOut: 1, ref random);
+        // training-only layers continue the seed's stream after the parameters
+        _trainingRandom = random;
     }
 
     /// <summary>All parameters, one flat 64-byte-aligned buffer; each layer's tensors are slices of it.</summary>
@@ -59,6 +62,13 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
 
     /// <summary>∂L/∂parameter from the last <see cref="TrainStep"/>, laid out as <see cref="Parameters"/>.</summary>
     public global::System.Span<float> Gradients => _gradients.Span;
+
+    /// <summary>The random stream training-only layers (dropout) draw from; save and restore it to repeat a step.</summary>
+    public global::ModelGen.SeededRandom TrainingRandom
+    {
+        get => _trainingRandom;
+        set => _trainingRandom = value;
+    }
 
     /// <summary>dense_1 weights W [1×1], row-major: row i holds input i's weight to every output.</summary>
     public global::System.Span<float> Dense1Weights => _parameters.Span.Slice(Dense1WeightsOffset, 1);
@@ -184,7 +194,7 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
         return loss;
     }
 
-    /// <summary>Runs every layer on a batch, leaving each layer's activations in the workspace.</summary>
+    /// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace.</summary>
     private void Forward(global::System.ReadOnlySpan<float> inputs, int batch)
     {
         var a1 = Workspace(Dense1Output, 1, batch);

@@ -39,9 +39,9 @@ partial class Models
         private const int ParameterBufferLength = 496;
 
         // Workspace layout, in floats per sample: a region at offset k of a batch of n samples starts at k·n.
-        private const int Dense1Output = 0; // dense_1 activations, 4 per sample
-        private const int Dense2Output = 16; // dense_2 activations, 64 per sample
-        private const int Dense3Output = 80; // dense_3 activations, 2 per sample
+        private const int Dense1Output = 0; // dense_1 outputs, 4 per sample
+        private const int Dense2Output = 16; // dense_2 outputs, 64 per sample
+        private const int Dense3Output = 80; // dense_3 outputs, 2 per sample
         private const int GradientA = 96; // ∂L/∂activation, passed between layers in turn with GradientB
         private const int GradientB = 160;
         private const int WorkspacePerSample = 224;
@@ -51,6 +51,7 @@ partial class Models
         private readonly global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength);
         private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
         private int _batchCapacity = 1;
+        private global::ModelGen.SeededRandom _trainingRandom;
 
         /// <summary>Creates the model with the parameters drawn from seed 0.</summary>
         public Mlp() : this(seed: 0) { }
@@ -66,6 +67,8 @@ partial class Models
             global::ModelGen.Initializers.GlorotUniform.Fill(Dense2Weights, fanIn: 4, fanOut: 64, ref random);
             // dense_3: W ~ U(−√(6 / (64 + 2)), +…) = U(−0.3015, 0.3015); b = 0
             global::ModelGen.Initializers.GlorotUniform.Fill(Dense3Weights, fanIn: 64, fanOut: 2, ref random);
+            // training-only layers continue the seed's stream after the parameters
+            _trainingRandom = random;
         }
 
         /// <summary>All parameters, one flat 64-byte-aligned buffer; each layer's tensors are slices of it.</summary>
@@ -73,6 +76,13 @@ partial class Models
 
         /// <summary>∂L/∂parameter from the last <see cref="TrainStep"/>, laid out as <see cref="Parameters"/>.</summary>
         public global::System.Span<float> Gradients => _gradients.Span;
+
+        /// <summary>The random stream training-only layers (dropout) draw from; save and restore it to repeat a step.</summary>
+        public global::ModelGen.SeededRandom TrainingRandom
+        {
+            get => _trainingRandom;
+            set => _trainingRandom = value;
+        }
 
         /// <summary>dense_1 weights W [3×4], row-major: row i holds input i's weight to every output.</summary>
         public global::System.Span<float> Dense1Weights => _parameters.Span.Slice(Dense1WeightsOffset, 12);
@@ -220,14 +230,14 @@ partial class Models
             // mean squared error, L = Σ (y − t)² / (batch·2); its gradient ∂L/∂y = 2·(y − t) / (batch·2) seeds backward
             var loss = global::ModelGen.Losses.MeanSquaredError.ValueAndGradient(a3, targets, gradientA.Slice(0, batch * OutputSize));
 
-            // backward, last layer first: each adds its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before
+            // backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before
             Dense3Backward(a2, a3, gradientA.Slice(0, batch * 2), gradientB.Slice(0, batch * 64), batch);
             Dense2Backward(a1, a2, gradientB.Slice(0, batch * 64), gradientA.Slice(0, batch * 4), batch);
             Dense1Backward(inputs, a1, gradientA.Slice(0, batch * 4), batch);
             return loss;
         }
 
-        /// <summary>Runs every layer on a batch, leaving each layer's activations in the workspace.</summary>
+        /// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace.</summary>
         private void Forward(global::System.ReadOnlySpan<float> inputs, int batch)
         {
             var a1 = Workspace(Dense1Output, 4, batch);
