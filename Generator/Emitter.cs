@@ -432,6 +432,11 @@ internal static class Emitter
                     {
                         writer.WriteLine($"{input}.Slice(0, batch * {layer.Units}).CopyTo({layer.Output});");
                     }
+
+                    if (layer.Position < plan.Layers.Count)
+                    {
+                        writer.WriteLine();
+                    }
                 }
                 else
                 {
