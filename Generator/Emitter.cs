@@ -409,11 +409,9 @@ internal static class Emitter
     private static void WriteForward(SourceWriter writer, ModelPlan plan)
     {
         var trainingParameter = plan.HasDropout ? ", bool training" : string.Empty;
-        writer.WriteLine("/// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace.</summary>");
-        if (plan.HasDropout)
-        {
-            writer.WriteLine("/// <param name=\"training\">Whether dropout applies (training) or passes its input through (inference).</param>");
-        }
+        writer.WriteLine(plan.HasDropout
+            ? "/// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace; dropout applies only when training.</summary>"
+            : "/// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace.</summary>");
 
         using (writer.OpenBlock($"private void Forward({ReadOnlySpan} inputs, int batch{trainingParameter})"))
         {

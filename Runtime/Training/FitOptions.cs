@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 
 namespace ModelGen;
@@ -28,4 +29,10 @@ public sealed class FitOptions
 
     /// <summary>Called as training begins, after each epoch (where one may stop training) and as it ends.</summary>
     public IList<TrainingCallback> Callbacks { get; } = new List<TrainingCallback>();
+
+    /// <summary>
+    /// Told after every batch (for a live progress bar); <c>Fit</c>'s own <see cref="IProgress{T}"/> argument is told
+    /// after every epoch. Reports are made on the training thread.
+    /// </summary>
+    public IProgress<BatchProgress>? BatchProgress { get; init; }
 }

@@ -30,6 +30,7 @@ public static class ModelTraining
         var trainingCount = data.Count - validationCount;
 
         var batchSize = Math.Min(options.BatchSize, trainingCount);
+        var batches = (trainingCount + batchSize - 1) / batchSize;
         var order = new int[trainingCount];
         for (var i = 0; i < order.Length; i++)
         {
@@ -72,6 +73,7 @@ public static class ModelTraining
 
                 options.Optimizer.Step(model.Parameters, model.Gradients);
                 lossSum += (double)loss * count;
+                options.BatchProgress?.Report(new BatchProgress(epoch, batchNumber, batches, loss));
             }
 
             var validation = validationCount == 0 ? (EvaluationResult?)null : Evaluate(model, data, trainingCount, validationCount);

@@ -10,6 +10,13 @@ namespace ModelGen;
 /// <param name="ValidationAccuracy">The accuracy on the held-out samples, for models trained with a classification loss.</param>
 public readonly record struct EpochResult(int Epoch, float Loss, float? ValidationLoss = null, float? ValidationAccuracy = null);
 
+/// <summary>What one batch of training measured.</summary>
+/// <param name="Epoch">1-based epoch number.</param>
+/// <param name="Batch">1-based batch number within the epoch.</param>
+/// <param name="Batches">Batches per epoch.</param>
+/// <param name="Loss">The batch's mean loss.</param>
+public readonly record struct BatchProgress(int Epoch, int Batch, int Batches, float Loss);
+
 /// <summary>The per-epoch record of a <see cref="ModelTraining.Fit{TModel}"/> run.</summary>
 public sealed class TrainingHistory
 {

@@ -16,7 +16,9 @@ namespace ModelGen.Generator.Tests;
 /// <summary>Runs the generator on source text, offline, against the .NET 10 reference assemblies and the ModelGen runtime.</summary>
 internal static class GeneratorHarness
 {
-    public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Latest);
+    // Documentation comments are parsed and checked as in a project with GenerateDocumentationFile: generated code
+    // must not add CS1573-style warnings to its users' builds.
+    public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Latest, DocumentationMode.Diagnose);
 
     private static readonly ImmutableArray<MetadataReference> References =
     [
@@ -68,4 +70,15 @@ internal static class GeneratorHarness
     /// <summary>The generated sources, in hint-name order.</summary>
     public static IReadOnlyList<GeneratedSourceResult> GeneratedSources(GeneratorDriverRunResult result) =>
         result.Results.SelectMany(r => r.GeneratedSources).OrderBy(s => s.HintName, StringComparer.Ordinal).ToList();
+
+    /// <summary>
+    /// Warnings and errors located in generated files (the test's own sources, e.g. undocumented public test types,
+    /// are the user's business), plus any without a location.
+    /// </summary>
+    public static System.Collections.Generic.IEnumerable<Diagnostic> WarningsInGeneratedCode(Compilation output) =>
+        output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning && !IsUserSource(d.Location.SourceTree));
+
+    /// <summary>The test's own sources are named Model0.cs, Model1.cs …; generated ones live under the generator's folder.</summary>
+    private static bool IsUserSource(SyntaxTree? tree) =>
+        tree is not null && !tree.FilePath.Contains('/', StringComparison.Ordinal) && tree.FilePath.StartsWith("Model", StringComparison.Ordinal);
 }

@@ -248,8 +248,7 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
         return loss;
     }
 
-    /// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace.</summary>
-    /// <param name="training">Whether dropout applies (training) or passes its input through (inference).</param>
+    /// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace; dropout applies only when training.</summary>
     private void Forward(global::System.ReadOnlySpan<float> inputs, int batch, bool training)
     {
         var a1 = Workspace(Dense1Output, 256, batch);
@@ -263,6 +262,7 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
         {
             a1.Slice(0, batch * 256).CopyTo(a2);
         }
+
         var a3 = Workspace(Dense2Output, 128, batch);
         Dense2Forward(a2, a3, batch);
         var a4 = Workspace(Dropout2Output, 128, batch);
@@ -274,6 +274,7 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
         {
             a3.Slice(0, batch * 128).CopyTo(a4);
         }
+
         var a5 = Workspace(Dense3Output, 10, batch);
         Dense3Forward(a4, a5, batch);
     }

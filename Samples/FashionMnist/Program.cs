@@ -1,0 +1,114 @@
+using System;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using ModelGen;
+using ModelGen.Samples.FashionMnist;
+using Spectre.Console;
+
+// Fashion-MNIST with the classic MLP (FashionMlp.cs). Usage:
+//   dotnet run -c Release --project Samples/FashionMnist [-- --data DIR] [--epochs N] [--seed N] [--plot FILE]
+// The last line printed is exactly `test_accuracy=<0.xxxx>`.
+var options = SampleOptions.Parse(args);
+var data = FashionData.Load(options.DataDirectory);
+AnsiConsole.MarkupLineInterpolated($"Fashion-MNIST from {data.Source}: {data.Train.Count:N0} training and {data.Test.Count:N0} test images.");
+
+var model = new FashionMlp(options.Seed);
+var fit = new FitOptions
+{
+    Epochs = options.Epochs,
+    BatchSize = 64,
+    Optimizer = new Adam(1e-3f),
+    ValidationSplit = 0.1f,
+    Shuffle = true,
+    Seed = options.Seed,
+};
+
+var watch = Stopwatch.StartNew();
+TrainingHistory history = null!;
+AnsiConsole.Progress()
+    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+    .Start(context =>
+    {
+        var tasks = Enumerable.Range(1, options.Epochs).Select(e => context.AddTask($"epoch {e}", autoStart: false)).ToArray();
+        var batches = new BatchReporter(tasks);
+        var epochs = new EpochReporter(tasks);
+        history = model.Fit(data.Train, new FitOptions
+        {
+            Epochs = fit.Epochs,
+            BatchSize = fit.BatchSize,
+            Optimizer = fit.Optimizer,
+            ValidationSplit = fit.ValidationSplit,
+            Shuffle = fit.Shuffle,
+            Seed = fit.Seed,
+            BatchProgress = batches,
+        }, epochs);
+    });
+watch.Stop();
+
+var samples = (long)(data.Train.Count * (1 - fit.ValidationSplit)) * history.Epochs.Count;
+AnsiConsole.MarkupLineInterpolated($"Trained {history.Epochs.Count} epochs in {watch.Elapsed.TotalSeconds:F1} s ({samples / watch.Elapsed.TotalSeconds:N0} samples/s, validation included).");
+foreach (var epoch in history.Epochs)
+{
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"epoch {epoch.Epoch,2}: loss {epoch.Loss:F4}, validation loss {epoch.ValidationLoss:F4}, validation accuracy {epoch.ValidationAccuracy:F4}"));
+}
+
+TrainingPlot.Save(history, options.PlotPath);
+Console.WriteLine($"Plot of loss and accuracy per epoch: {options.PlotPath}");
+
+var test = model.Evaluate(data.Test);
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test_loss={test.Loss:F4}"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test_accuracy={test.Accuracy:F4}"));
+
+/// <summary>Moves the current epoch's bar after every batch.</summary>
+internal sealed class BatchReporter(ProgressTask[] tasks) : IProgress<BatchProgress>
+{
+    public void Report(BatchProgress value)
+    {
+        var task = tasks[value.Epoch - 1];
+        if (!task.IsStarted)
+        {
+            task.MaxValue = value.Batches;
+            task.StartTask();
+        }
+
+        task.Value = value.Batch;
+    }
+}
+
+/// <summary>Labels the finished epoch's bar with its losses and accuracy.</summary>
+internal sealed class EpochReporter(ProgressTask[] tasks) : IProgress<EpochResult>
+{
+    public void Report(EpochResult value)
+    {
+        var task = tasks[value.Epoch - 1];
+        task.Description = string.Create(CultureInfo.InvariantCulture,
+            $"epoch {value.Epoch}: loss {value.Loss:F3}, val {value.ValidationLoss:F3}, acc {value.ValidationAccuracy:F3}");
+        task.StopTask();
+    }
+}
+
+/// <summary>The command line: <c>--data DIR</c>, <c>--epochs N</c>, <c>--seed N</c>, <c>--plot FILE</c>.</summary>
+internal sealed record SampleOptions(string? DataDirectory, int Epochs, int Seed, string PlotPath)
+{
+    public static SampleOptions Parse(string[] args)
+    {
+        var options = new SampleOptions(null, 10, 1, "fashion-training.png");
+        for (var i = 0; i < args.Length; i++)
+        {
+            var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value.");
+            options = args[i] switch
+            {
+                "--data" => options with { DataDirectory = value },
+                "--epochs" => options with { Epochs = int.Parse(value, CultureInfo.InvariantCulture) },
+                "--seed" => options with { Seed = int.Parse(value, CultureInfo.InvariantCulture) },
+                "--plot" => options with { PlotPath = value },
+                _ => throw new ArgumentException($"Unknown option {args[i]}; expected --data, --epochs, --seed or --plot."),
+            };
+            i++;
+        }
+
+        return options;
+    }
+}
