@@ -12,6 +12,12 @@ if (args is ["roofline", ..])
     return;
 }
 
+if (args is ["training", ..])
+{
+    ModelGen.Benchmarks.TrainingBreakdown.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 400);
+    return;
+}
+
 if (args is ["alignment"])
 {
     ModelGen.Benchmarks.AlignmentEffect.Run();

@@ -1,9 +1,17 @@
 using System;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace ModelGen.Kernels;
 
 /// <summary>Inverted dropout: the training-time forward pass that draws a mask, and the backward pass that reuses it.</summary>
+/// <remarks>
+/// The mask needs one uniform number per value (16,384 per step for a 256-unit layer at batch 64), which one scalar
+/// generator makes at about 4 ns each. So each call seeds eight xoshiro128** generators, one per lane of a 256-bit
+/// vector, from eight draws of the caller's stream, and draws eight numbers per step. The mask is a function of the
+/// caller's stream alone, the same on every processor (software vectors where 256-bit ones are not accelerated).
+/// </remarks>
 public static class Dropout
 {
     /// <summary>
@@ -19,10 +27,22 @@ public static class Dropout
 
         Guard.Length(y, x.Length, nameof(y));
         Guard.Length(mask, x.Length, nameof(mask));
-        var scale = 1f / (1f - rate);
-        for (var i = 0; i < mask.Length; i++)
+        var generator = new LaneGenerator(ref random);
+        var threshold = Vector256.Create(rate);
+        var kept = Vector256.Create(1f / (1f - rate));
+        Span<float> last = stackalloc float[Vector256<float>.Count];
+        for (var i = 0; i < mask.Length; i += Vector256<float>.Count)
         {
-            mask[i] = random.NextSingle() < rate ? 0f : scale;
+            var values = Vector256.ConditionalSelect(Vector256.LessThan(generator.NextSingles(), threshold), Vector256<float>.Zero, kept);
+            if (i + Vector256<float>.Count <= mask.Length)
+            {
+                values.StoreUnsafe(ref mask[i]);
+            }
+            else
+            {
+                values.CopyTo(last);
+                last[..(mask.Length - i)].CopyTo(mask[i..]);
+            }
         }
 
         TensorPrimitives.Multiply(x, mask, y);
@@ -34,5 +54,42 @@ public static class Dropout
         Guard.Length(dy, mask.Length, nameof(dy));
         Guard.Length(dx, mask.Length, nameof(dx));
         TensorPrimitives.Multiply(dy, mask, dx);
+    }
+
+    /// <summary>Eight xoshiro128** generators side by side, one per lane.</summary>
+    private struct LaneGenerator
+    {
+        private Vector256<uint> _s0, _s1, _s2, _s3;
+
+        public LaneGenerator(ref SeededRandom random)
+        {
+            // A state word forced odd can never leave the generator's four words all zero.
+            _s0 = Draw(ref random) | Vector256<uint>.One;
+            _s1 = Draw(ref random);
+            _s2 = Draw(ref random);
+            _s3 = Draw(ref random);
+        }
+
+        /// <summary>Eight floats uniform in [0, 1), 24 random bits each.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector256<float> NextSingles()
+        {
+            var result = RotateLeft(_s1 * 5u, 7) * 9u;
+            var t = _s1 << 9;
+            _s2 ^= _s0;
+            _s3 ^= _s1;
+            _s1 ^= _s2;
+            _s0 ^= _s3;
+            _s2 ^= t;
+            _s3 = RotateLeft(_s3, 11);
+            return Vector256.ConvertToSingle((result >> 8).AsInt32()) * (1f / (1 << 24));
+        }
+
+        private static Vector256<uint> Draw(ref SeededRandom random) => Vector256.Create(
+            random.NextUInt32(), random.NextUInt32(), random.NextUInt32(), random.NextUInt32(),
+            random.NextUInt32(), random.NextUInt32(), random.NextUInt32(), random.NextUInt32());
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<uint> RotateLeft(Vector256<uint> value, int count) => (value << count) | (value >> (32 - count));
     }
 }

@@ -57,7 +57,56 @@ internal static class OptimizerKernels
     /// Adam (Keras): m ← β₁·m + (1 − β₁)·g; v ← β₂·v + (1 − β₂)·g²; θ ← θ·(1 − decay) − α·m / (√v + ε), where the
     /// caller folds the bias corrections into α and passes decay = η·λ for AdamW (0 for Adam).
     /// </summary>
-    public static void Adam(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v, float beta1, float beta2, float stepSize, float epsilon, float decay)
+    public static unsafe void Adam(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v, float beta1, float beta2, float stepSize, float epsilon, float decay)
+    {
+        if (gradients.Length != parameters.Length || m.Length != parameters.Length || v.Length != parameters.Length)
+        {
+            throw new ArgumentException("Adam's buffers must all be as long as the parameters.");
+        }
+
+        // Large buffers are split in two halves over the kernel threads: the update streams seven arrays through
+        // memory and one core does not saturate the memory system (each element is updated the same way on either).
+        fixed (float* pp = parameters, pg = gradients, pm = m, pv = v)
+        {
+            var arguments = new AdamArguments
+            {
+                Parameters = pp, Gradients = pg, M = pm, V = pv,
+                Beta1 = beta1, Beta2 = beta2, StepSize = stepSize, Epsilon = epsilon, Decay = decay,
+            };
+            WorkSplitter.Run(&AdamRange, &arguments, parameters.Length, grain: 64, work: (long)parameters.Length * ElementwiseWeight, reduction: WorkSplitter.MinParallelReduction);
+        }
+    }
+
+    /// <summary>
+    /// What an element of an optimizer update counts for against <see cref="WorkSplitter.MinParallelWork"/>: updates of
+    /// at least 2¹⁶ parameters are split (a few tens of microseconds of work), smaller ones stay on the caller.
+    /// </summary>
+    private const long ElementwiseWeight = 16;
+
+    private unsafe struct AdamArguments
+    {
+        public float* Parameters;
+        public float* Gradients;
+        public float* M;
+        public float* V;
+        public float Beta1;
+        public float Beta2;
+        public float StepSize;
+        public float Epsilon;
+        public float Decay;
+    }
+
+    private static unsafe void AdamRange(void* context, int from, int to)
+    {
+        var x = (AdamArguments*)context;
+        var length = to - from;
+        AdamPass(
+            new Span<float>(x->Parameters + from, length), new ReadOnlySpan<float>(x->Gradients + from, length),
+            new Span<float>(x->M + from, length), new Span<float>(x->V + from, length),
+            x->Beta1, x->Beta2, x->StepSize, x->Epsilon, x->Decay);
+    }
+
+    private static void AdamPass(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v, float beta1, float beta2, float stepSize, float epsilon, float decay)
     {
         if (Vector512.IsHardwareAccelerated)
         {

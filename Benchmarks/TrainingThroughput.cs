@@ -1,0 +1,130 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using BenchmarkDotNet.Attributes;
+using ModelGen.Kernels;
+
+namespace ModelGen.Benchmarks;
+
+/// <summary>The Fashion-MNIST MLP of the issue: 784-256-128-10, ReLU, dropout 0.2, softmax cross-entropy.</summary>
+[Model(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(784)]
+[Dense(256, Activation.Relu)]
+[Dropout(0.2f)]
+[Dense(128, Activation.Relu)]
+[Dropout(0.2f)]
+[Dense(10)]
+public partial class FashionMlp;
+
+/// <summary>
+/// Training throughput of <see cref="FashionMlp"/> at batch 64 with Adam: one <c>TrainStep</c> and one
+/// <c>Adam.Step</c> per call. Samples/s = 64 / the median. Run:
+/// <c>dotnet run -c Release --project Benchmarks -- --filter *TrainingThroughputBenchmarks*</c>.
+/// </summary>
+[MedianColumn]
+public class TrainingThroughputBenchmarks
+{
+    public const int Batch = 64;
+
+    private readonly FashionMlp _model = new(seed: 1);
+    private readonly Adam _adam = new(1e-3f);
+    private readonly AlignedBuffer _inputs = new(Batch * FashionMlp.InputSize);
+    private readonly float[] _labels = Enumerable.Range(0, Batch).Select(i => (float)(i % 10)).ToArray();
+
+    [Params(1, 2)]
+    public int Threads { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        KernelSettings.MaxThreads = Threads;
+        var random = new Random(1);
+        var inputs = _inputs.Span;
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            inputs[i] = random.NextSingle();
+        }
+    }
+
+    [Benchmark(Description = "TrainStep + Adam, batch 64")]
+    public float Step()
+    {
+        var loss = _model.TrainStep(_inputs.Span, _labels);
+        _adam.Step(_model.Parameters, _model.Gradients);
+        return loss;
+    }
+}
+
+/// <summary>
+/// The same training step timed part by part, 1 and 2 threads interleaved, so that one run shows where the time goes
+/// and what the second thread buys. Run: <c>dotnet run -c Release --project Benchmarks -- training</c>.
+/// </summary>
+public static class TrainingBreakdown
+{
+    public static void Run(int rounds)
+    {
+        const int batch = TrainingThroughputBenchmarks.Batch;
+        var model = new FashionMlp(seed: 1);
+        var adam = new Adam(1e-3f);
+        var inputs = new AlignedBuffer(batch * FashionMlp.InputSize);
+        var random = new Random(1);
+        for (var i = 0; i < inputs.Span.Length; i++)
+        {
+            inputs.Span[i] = random.NextSingle();
+        }
+
+        var labels = Enumerable.Range(0, batch).Select(i => (float)(i % 10)).ToArray();
+        var outputs = new float[batch * FashionMlp.OutputSize];
+        var cases = new (string Name, Action Body)[]
+        {
+            ("TrainStep (forward + backward)", () => model.TrainStep(inputs.Span, labels)),
+            ("Adam.Step over 235,146 parameters", () => adam.Step(model.Parameters, model.Gradients)),
+            ("PredictBatch (inference forward)", () => model.PredictBatch(inputs.Span, outputs)),
+        };
+
+        var times = cases.Select(_ => new Dictionary<int, List<double>> { [1] = [], [2] = [] }).ToArray();
+        for (var round = -50; round < rounds; round++)
+        {
+            foreach (var threads in round % 2 == 0 ? new[] { 1, 2 } : new[] { 2, 1 })
+            {
+                KernelSettings.MaxThreads = threads;
+                for (var c = 0; c < cases.Length; c++)
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    cases[c].Body();
+                    if (round >= 0)
+                    {
+                        times[c][threads].Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+                    }
+                }
+            }
+        }
+
+        KernelSettings.MaxThreads = 1;
+        Console.WriteLine($"FashionMlp 784-256-128-10, batch {batch}; medians of {rounds} interleaved rounds");
+        Console.WriteLine("| part | 1 thread µs | 2 threads µs | 2 vs 1 |");
+        Console.WriteLine("|---|--:|--:|--:|");
+        double step1 = 0, step2 = 0;
+        for (var c = 0; c < cases.Length; c++)
+        {
+            var (one, two) = (Median(times[c][1]), Median(times[c][2]));
+            if (c < 2)
+            {
+                (step1, step2) = (step1 + one, step2 + two);
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {cases[c].Name} | {one:F1} | {two:F1} | {one / two:F2}× |"));
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Training step (TrainStep + Adam): {batch * 1e6 / step1:N0} samples/s on 1 thread, {batch * 1e6 / step2:N0} on 2 ({step1 / step2:F2}×)."));
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.OrderBy(v => v).ToArray();
+        return sorted[sorted.Length / 2];
+    }
+}
