@@ -20,4 +20,7 @@ public sealed class DenseAttribute : Attribute
 
     /// <summary>The function applied to each output.</summary>
     public Activation Activation { get; set; }
+
+    /// <summary>How the weights are drawn; <see cref="Initializer.Auto"/> picks He for ReLU layers and Glorot otherwise.</summary>
+    public Initializer Initializer { get; set; } = Initializer.Auto;
 }

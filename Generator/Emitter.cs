@@ -174,16 +174,15 @@ internal static class Emitter
         writer.WriteLine("/// <summary>Creates the model with the parameters drawn from seed 0.</summary>");
         writer.WriteLine($"public {name}() : this(seed: 0) {{ }}");
         writer.WriteLine();
-        writer.WriteLine("/// <summary>Creates the model: Glorot-uniform weights drawn from <paramref name=\"seed\"/>, zero biases.</summary>");
+        writer.WriteLine("/// <summary>Creates the model: weights drawn from <paramref name=\"seed\"/> (He for ReLU layers, Glorot otherwise, unless a layer says), zero biases.</summary>");
         writer.WriteLine("/// <param name=\"seed\">The same seed always gives the same parameters.</param>");
         using (writer.OpenBlock($"public {name}(int seed)"))
         {
             writer.WriteLine("var random = new global::ModelGen.SeededRandom(seed);");
             foreach (var layer in plan.DenseLayers)
             {
-                var limit = Math.Sqrt(6.0 / (layer.InputSize + layer.Units)).ToString("0.####", CultureInfo.InvariantCulture);
-                writer.WriteLine($"// {layer.Name}: W ~ U(−√(6 / ({layer.InputSize} + {layer.Units})), +…) = U(−{limit}, {limit}); b = 0");
-                writer.WriteLine($"global::ModelGen.Initializers.GlorotUniform.Fill({layer.Identifier}Weights, fanIn: {layer.InputSize}, fanOut: {layer.Units}, ref random);");
+                writer.WriteLine($"// {layer.Name}: W ~ {InitializerDescription(layer)}; b = 0");
+                writer.WriteLine($"global::ModelGen.Initializers.WeightInitializer.Fill({layer.Identifier}Weights, global::ModelGen.Initializer.{layer.Initializer}, fanIn: {layer.InputSize}, fanOut: {layer.Units}, ref random);");
             }
 
             writer.WriteLine("// training-only layers continue the seed's stream after the parameters");
@@ -536,6 +535,22 @@ internal static class Emitter
         Loss.BinaryCrossEntropy => $"∂L/∂z = (σ(z) − t) / (batch·{plan.OutputSize})",
         _ => "∂L/∂y",
     };
+
+    /// <summary>The distribution a layer's weights are drawn from, with its numbers, for the constructor's comments.</summary>
+    private static string InitializerDescription(DensePlan layer)
+    {
+        var (fanIn, fanOut) = (layer.InputSize, layer.Units);
+        string Number(double value) => value.ToString("0.####", CultureInfo.InvariantCulture);
+        return layer.Initializer switch
+        {
+            Initializer.HeUniform => $"U(±√(6 / {fanIn})) = U(±{Number(Math.Sqrt(6.0 / fanIn))}), He uniform",
+            Initializer.HeNormal => $"N(0, 2 / {fanIn}) truncated at 2σ, He normal",
+            Initializer.LecunUniform => $"U(±√(3 / {fanIn})) = U(±{Number(Math.Sqrt(3.0 / fanIn))}), LeCun uniform",
+            Initializer.LecunNormal => $"N(0, 1 / {fanIn}) truncated at 2σ, LeCun normal",
+            Initializer.GlorotNormal => $"N(0, 2 / ({fanIn} + {fanOut})) truncated at 2σ, Glorot normal",
+            _ => $"U(±√(6 / ({fanIn} + {fanOut}))) = U(±{Number(Math.Sqrt(6.0 / (fanIn + fanOut)))}), Glorot uniform",
+        };
+    }
 
     /// <summary>A float as a C# literal that round-trips, e.g. <c>1.5f</c>.</summary>
     private static string Float(float value) => value.ToString("R", CultureInfo.InvariantCulture) + "f";

@@ -166,6 +166,8 @@ internal static class Parser
                 var units = arguments.Length > 0 && arguments[0].Value is int u ? u : 0;
                 var activation = arguments.Length > 1 && arguments[1].Value is int a ? (Activation)a : Activation.Linear;
                 var activationLocation = ArgumentLocation(syntax, 1, "activation");
+                var initializer = Initializer.Auto;
+                LocationInfo? initializerLocation = null;
                 foreach (var named in data.NamedArguments)
                 {
                     if (named.Key == "Activation" && named.Value.Value is int value)
@@ -173,9 +175,16 @@ internal static class Parser
                         activation = (Activation)value;
                         activationLocation = NamedArgumentLocation(syntax, "Activation");
                     }
+                    else if (named.Key == "Initializer" && named.Value.Value is int kind)
+                    {
+                        initializer = (Initializer)kind;
+                        initializerLocation = NamedArgumentLocation(syntax, "Initializer");
+                    }
                 }
 
-                return new DenseSpec(units, ArgumentLocation(syntax, 0, "units") ?? location, activation, activationLocation ?? location, location);
+                return new DenseSpec(
+                    units, ArgumentLocation(syntax, 0, "units") ?? location, activation, activationLocation ?? location, location,
+                    initializer, initializerLocation ?? location);
         }
     }
 

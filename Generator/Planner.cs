@@ -55,7 +55,10 @@ internal static class Planner
                     var strategy = dense.Units * inputs <= MaxUnrolledWeights ? DenseStrategy.Unrolled
                         : inputs < MinGemmInputs ? DenseStrategy.VectorLoops
                         : DenseStrategy.Gemm;
-                    var plan = new DensePlan(position, ++denseIndex, inputs, dense.Units, dense.Activation, weightsOffset, biasOffset, outputOffset, strategy);
+                    var initializer = dense.Initializer != Initializer.Auto ? dense.Initializer
+                        : dense.Activation == Activation.Relu ? Initializer.HeUniform
+                        : Initializer.GlorotUniform;
+                    var plan = new DensePlan(position, ++denseIndex, inputs, dense.Units, dense.Activation, weightsOffset, biasOffset, outputOffset, strategy, initializer);
                     layers.Add(plan);
                     parameterCount += plan.ParameterCount;
                     break;

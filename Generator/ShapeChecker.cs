@@ -174,6 +174,12 @@ internal static class ShapeChecker
             valid = false;
         }
 
+        if (!Enum.IsDefined(typeof(Initializer), dense.Initializer))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndefinedEnumValue, dense.InitializerLocation, (int)dense.Initializer, nameof(Initializer)));
+            valid = false;
+        }
+
         if (input.Rank != 1)
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DenseNeedsVectorInput, dense.Location, input));

@@ -81,6 +81,7 @@ internal enum DenseStrategy
 /// <param name="BiasOffset">Offset of b [Units] in the parameter buffer.</param>
 /// <param name="OutputOffset">Offset of this layer's activations in the workspace, per sample of the batch.</param>
 /// <param name="Strategy">How the layer is computed.</param>
+/// <param name="Initializer">How the weights are drawn, with <see cref="Initializer.Auto"/> already resolved.</param>
 internal sealed record DensePlan(
     int Position,
     int Index,
@@ -90,7 +91,8 @@ internal sealed record DensePlan(
     int WeightsOffset,
     int BiasOffset,
     int OutputOffset,
-    DenseStrategy Strategy) : LayerPlan(Position, InputSize, Units, OutputOffset)
+    DenseStrategy Strategy,
+    Initializer Initializer) : LayerPlan(Position, InputSize, Units, OutputOffset)
 {
     public override string Name => "dense_" + Index;
 

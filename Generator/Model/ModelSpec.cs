@@ -67,7 +67,9 @@ internal sealed record DenseSpec(
     LocationInfo? UnitsLocation,
     Activation Activation,
     LocationInfo? ActivationLocation,
-    LocationInfo? Location) : LayerSpec(Location)
+    LocationInfo? Location,
+    Initializer Initializer = Initializer.Auto,
+    LocationInfo? InitializerLocation = null) : LayerSpec(Location)
 {
     public override string Kind => "Dense";
 }

@@ -27,6 +27,12 @@ public sealed class FitOptions
     /// </summary>
     public float ValidationSplit { get; init; }
 
+    /// <summary>
+    /// Samples to validate on after every epoch instead of a split of the training data (Keras' <c>validation_data</c>);
+    /// cannot be combined with <see cref="ValidationSplit"/>.
+    /// </summary>
+    public Dataset? ValidationData { get; init; }
+
     /// <summary>Called as training begins, after each epoch (where one may stop training) and as it ends.</summary>
     public IList<TrainingCallback> Callbacks { get; } = new List<TrainingCallback>();
 

@@ -27,6 +27,16 @@ public static class ModelTraining
         ArgumentNullException.ThrowIfNull(options.Optimizer, nameof(options.Optimizer));
         // Keras' validation split: the last samples, before any shuffling. Training only ever draws from the rest.
         var validationCount = ValidationCount(data.Count, options.ValidationSplit);
+        if (options.ValidationData is not null)
+        {
+            if (validationCount > 0)
+            {
+                throw new ArgumentException("Give either a validation split or validation data, not both.", nameof(options));
+            }
+
+            CheckShapes(model, options.ValidationData);
+        }
+
         var trainingCount = data.Count - validationCount;
 
         var batchSize = Math.Min(options.BatchSize, trainingCount);
@@ -76,7 +86,9 @@ public static class ModelTraining
                 options.BatchProgress?.Report(new BatchProgress(epoch, batchNumber, batches, loss));
             }
 
-            var validation = validationCount == 0 ? (EvaluationResult?)null : Evaluate(model, data, trainingCount, validationCount);
+            var validation = options.ValidationData is { } held ? Evaluate(model, held, 0, held.Count)
+                : validationCount == 0 ? (EvaluationResult?)null
+                : Evaluate(model, data, trainingCount, validationCount);
             var result = new EpochResult(epoch, (float)(lossSum / trainingCount), validation?.Loss, validation?.Accuracy);
             history.Add(result);
             progress?.Report(result);

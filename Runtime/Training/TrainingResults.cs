@@ -6,7 +6,7 @@ namespace ModelGen;
 /// <summary>What one epoch of training measured.</summary>
 /// <param name="Epoch">1-based epoch number.</param>
 /// <param name="Loss">Mean training loss over the epoch's samples, each batch's loss taken at its step.</param>
-/// <param name="ValidationLoss">The loss on the held-out samples after the epoch, when <see cref="FitOptions.ValidationSplit"/> holds some out.</param>
+/// <param name="ValidationLoss">The loss on the validation samples after the epoch (<see cref="FitOptions.ValidationSplit"/> or <see cref="FitOptions.ValidationData"/>).</param>
 /// <param name="ValidationAccuracy">The accuracy on the held-out samples, for models trained with a classification loss.</param>
 public readonly record struct EpochResult(int Epoch, float Loss, float? ValidationLoss = null, float? ValidationAccuracy = null);
 

@@ -14,13 +14,13 @@ internal static class TrainingPlot
         if (history.Epochs.All(e => e.ValidationLoss is not null))
         {
             var validation = plot.Add.Scatter(epochs, history.Epochs.Select(e => (double)e.ValidationLoss!.Value).ToArray());
-            validation.LegendText = "validation loss";
+            validation.LegendText = "test loss";
         }
 
         if (history.Epochs.All(e => e.ValidationAccuracy is not null))
         {
             var accuracy = plot.Add.Scatter(epochs, history.Epochs.Select(e => (double)e.ValidationAccuracy!.Value).ToArray());
-            accuracy.LegendText = "validation accuracy";
+            accuracy.LegendText = "test accuracy";
             accuracy.Axes.YAxis = plot.Axes.Right;
             plot.Axes.Right.Label.Text = "accuracy";
         }

@@ -46,16 +46,20 @@ public class GeneratedModelTests
     }
 
     [Fact]
-    public void Weights_follow_glorot_uniform_and_biases_start_at_zero()
+    public void Relu_layers_start_he_uniform_others_glorot_uniform_and_biases_at_zero()
     {
         var model = new SmallMlp(seed: 4);
-        var limit = MathF.Sqrt(6f / (20 + 33));
-        var weights = model.Dense1Weights.ToArray();
-
-        Assert.All(weights, w => Assert.InRange(w, -limit, limit));
-        Assert.True(weights.Max() > 0.9f * limit && weights.Min() < -0.9f * limit, "weights do not span the Glorot range");
-        Assert.Equal(0.0, weights.Average(), 0.05);
+        AssertUniform(model.Dense1Weights.ToArray(), MathF.Sqrt(6f / 20));         // ReLU, 20 inputs: He
+        AssertUniform(model.Dense2Weights.ToArray(), MathF.Sqrt(6f / (33 + 17)));  // tanh, 33 → 17: Glorot
         Assert.All(model.Dense1Bias.ToArray(), b => Assert.Equal(0f, b));
+        Assert.All(model.Dense2Bias.ToArray(), b => Assert.Equal(0f, b));
+
+        static void AssertUniform(float[] weights, float limit)
+        {
+            Assert.All(weights, w => Assert.InRange(w, -limit, limit));
+            Assert.True(weights.Max() > 0.9f * limit && weights.Min() < -0.9f * limit, "weights do not span the range");
+            Assert.Equal(0.0, weights.Average(), 0.05);
+        }
     }
 
     [Theory]

@@ -60,17 +60,17 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
     /// <summary>Creates the model with the parameters drawn from seed 0.</summary>
     public FashionMlp() : this(seed: 0) { }
 
-    /// <summary>Creates the model: Glorot-uniform weights drawn from <paramref name="seed"/>, zero biases.</summary>
+    /// <summary>Creates the model: weights drawn from <paramref name="seed"/> (He for ReLU layers, Glorot otherwise, unless a layer says), zero biases.</summary>
     /// <param name="seed">The same seed always gives the same parameters.</param>
     public FashionMlp(int seed)
     {
         var random = new global::ModelGen.SeededRandom(seed);
-        // dense_1: W ~ U(−√(6 / (784 + 256)), +…) = U(−0.076, 0.076); b = 0
-        global::ModelGen.Initializers.GlorotUniform.Fill(Dense1Weights, fanIn: 784, fanOut: 256, ref random);
-        // dense_2: W ~ U(−√(6 / (256 + 128)), +…) = U(−0.125, 0.125); b = 0
-        global::ModelGen.Initializers.GlorotUniform.Fill(Dense2Weights, fanIn: 256, fanOut: 128, ref random);
-        // dense_3: W ~ U(−√(6 / (128 + 10)), +…) = U(−0.2085, 0.2085); b = 0
-        global::ModelGen.Initializers.GlorotUniform.Fill(Dense3Weights, fanIn: 128, fanOut: 10, ref random);
+        // dense_1: W ~ U(±√(6 / 784)) = U(±0.0875), He uniform; b = 0
+        global::ModelGen.Initializers.WeightInitializer.Fill(Dense1Weights, global::ModelGen.Initializer.HeUniform, fanIn: 784, fanOut: 256, ref random);
+        // dense_2: W ~ U(±√(6 / 256)) = U(±0.1531), He uniform; b = 0
+        global::ModelGen.Initializers.WeightInitializer.Fill(Dense2Weights, global::ModelGen.Initializer.HeUniform, fanIn: 256, fanOut: 128, ref random);
+        // dense_3: W ~ U(±√(6 / (128 + 10))) = U(±0.2085), Glorot uniform; b = 0
+        global::ModelGen.Initializers.WeightInitializer.Fill(Dense3Weights, global::ModelGen.Initializer.GlorotUniform, fanIn: 128, fanOut: 10, ref random);
         // training-only layers continue the seed's stream after the parameters
         _trainingRandom = random;
     }

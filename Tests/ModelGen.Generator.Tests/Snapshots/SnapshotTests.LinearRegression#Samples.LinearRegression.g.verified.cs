@@ -46,13 +46,13 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
     /// <summary>Creates the model with the parameters drawn from seed 0.</summary>
     public LinearRegression() : this(seed: 0) { }
 
-    /// <summary>Creates the model: Glorot-uniform weights drawn from <paramref name="seed"/>, zero biases.</summary>
+    /// <summary>Creates the model: weights drawn from <paramref name="seed"/> (He for ReLU layers, Glorot otherwise, unless a layer says), zero biases.</summary>
     /// <param name="seed">The same seed always gives the same parameters.</param>
     public LinearRegression(int seed)
     {
         var random = new global::ModelGen.SeededRandom(seed);
-        // dense_1: W ~ U(−√(6 / (1 + 1)), +…) = U(−1.7321, 1.7321); b = 0
-        global::ModelGen.Initializers.GlorotUniform.Fill(Dense1Weights, fanIn: 1, fanOut: 1, ref random);
+        // dense_1: W ~ U(±√(6 / (1 + 1))) = U(±1.7321), Glorot uniform; b = 0
+        global::ModelGen.Initializers.WeightInitializer.Fill(Dense1Weights, global::ModelGen.Initializer.GlorotUniform, fanIn: 1, fanOut: 1, ref random);
         // training-only layers continue the seed's stream after the parameters
         _trainingRandom = random;
     }

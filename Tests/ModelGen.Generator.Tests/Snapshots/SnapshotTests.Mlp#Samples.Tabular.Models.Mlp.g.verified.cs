@@ -56,17 +56,17 @@ partial class Models
         /// <summary>Creates the model with the parameters drawn from seed 0.</summary>
         public Mlp() : this(seed: 0) { }
 
-        /// <summary>Creates the model: Glorot-uniform weights drawn from <paramref name="seed"/>, zero biases.</summary>
+        /// <summary>Creates the model: weights drawn from <paramref name="seed"/> (He for ReLU layers, Glorot otherwise, unless a layer says), zero biases.</summary>
         /// <param name="seed">The same seed always gives the same parameters.</param>
         public Mlp(int seed)
         {
             var random = new global::ModelGen.SeededRandom(seed);
-            // dense_1: W ~ U(−√(6 / (3 + 4)), +…) = U(−0.9258, 0.9258); b = 0
-            global::ModelGen.Initializers.GlorotUniform.Fill(Dense1Weights, fanIn: 3, fanOut: 4, ref random);
-            // dense_2: W ~ U(−√(6 / (4 + 64)), +…) = U(−0.297, 0.297); b = 0
-            global::ModelGen.Initializers.GlorotUniform.Fill(Dense2Weights, fanIn: 4, fanOut: 64, ref random);
-            // dense_3: W ~ U(−√(6 / (64 + 2)), +…) = U(−0.3015, 0.3015); b = 0
-            global::ModelGen.Initializers.GlorotUniform.Fill(Dense3Weights, fanIn: 64, fanOut: 2, ref random);
+            // dense_1: W ~ U(±√(6 / (3 + 4))) = U(±0.9258), Glorot uniform; b = 0
+            global::ModelGen.Initializers.WeightInitializer.Fill(Dense1Weights, global::ModelGen.Initializer.GlorotUniform, fanIn: 3, fanOut: 4, ref random);
+            // dense_2: W ~ U(±√(6 / 4)) = U(±1.2247), He uniform; b = 0
+            global::ModelGen.Initializers.WeightInitializer.Fill(Dense2Weights, global::ModelGen.Initializer.HeUniform, fanIn: 4, fanOut: 64, ref random);
+            // dense_3: W ~ U(±√(6 / (64 + 2))) = U(±0.3015), Glorot uniform; b = 0
+            global::ModelGen.Initializers.WeightInitializer.Fill(Dense3Weights, global::ModelGen.Initializer.GlorotUniform, fanIn: 64, fanOut: 2, ref random);
             // training-only layers continue the seed's stream after the parameters
             _trainingRandom = random;
         }
