@@ -37,9 +37,6 @@ public class Adam : Optimizer
     /// <summary>ε.</summary>
     public float Epsilon { get; }
 
-    /// <summary>Steps taken so far (t of the last update).</summary>
-    public long Steps { get; private set; }
-
     /// <summary>The fraction of each parameter removed per step before the Adam update: 0 for Adam.</summary>
     private protected virtual float DecayPerStep => 0f;
 
@@ -48,8 +45,8 @@ public class Adam : Optimizer
     {
         var m = State(ref _m, parameters.Length);
         var v = State(ref _v, parameters.Length);
-        Steps++;
-        var stepSize = (float)(LearningRate * Math.Sqrt(1 - Math.Pow(Beta2, Steps)) / (1 - Math.Pow(Beta1, Steps)));
+        var t = Iterations + 1;
+        var stepSize = (float)(CurrentLearningRate * Math.Sqrt(1 - Math.Pow(Beta2, t)) / (1 - Math.Pow(Beta1, t)));
         OptimizerKernels.Adam(parameters, gradients, m, v, Beta1, Beta2, stepSize, Epsilon, DecayPerStep);
     }
 }
@@ -80,5 +77,5 @@ public sealed class AdamW : Adam
     /// <summary>λ.</summary>
     public float WeightDecay { get; }
 
-    private protected override float DecayPerStep => LearningRate * WeightDecay;
+    private protected override float DecayPerStep => CurrentLearningRate * WeightDecay;
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Numerics.Tensors;
 
 namespace ModelGen;
 
@@ -19,14 +20,61 @@ public abstract class Optimizer
         LearningRate = learningRate;
     }
 
-    /// <summary>The step size.</summary>
+    private float[]? _clipped;
+
+    /// <summary>The base step size; a <see cref="Schedule"/> varies it from step to step.</summary>
     public float LearningRate { get; }
+
+    /// <summary>How the step size changes over training (Keras' <c>LearningRateSchedule</c>); none keeps it constant.</summary>
+    public LearningRateSchedule? Schedule { get; init; }
+
+    /// <summary>
+    /// When set, gradients whose global L2 norm (over every parameter) exceeds it are scaled down to it before the
+    /// update (Keras' <c>global_clipnorm</c>); their direction is kept.
+    /// </summary>
+    public float? GlobalClipNorm
+    {
+        get;
+        init
+        {
+            if (value is { } norm)
+            {
+                CheckPositive(norm, nameof(GlobalClipNorm));
+            }
+
+            field = value;
+        }
+    }
+
+    /// <summary>Updates applied so far.</summary>
+    public long Iterations { get; private set; }
+
+    /// <summary>The step size of the update being applied: the schedule's value at <see cref="Iterations"/>, else <see cref="LearningRate"/>.</summary>
+    protected float CurrentLearningRate { get; private set; }
 
     /// <summary>Applies one update. Both spans have the same length; allocates nothing after the first call.</summary>
     public void Step(Span<float> parameters, ReadOnlySpan<float> gradients)
     {
         Guard.Length(gradients, parameters.Length, nameof(gradients));
+        CurrentLearningRate = Schedule?.Rate(Iterations, LearningRate) ?? LearningRate;
+        if (!(CurrentLearningRate >= 0f) || float.IsInfinity(CurrentLearningRate))
+        {
+            throw new InvalidOperationException($"The schedule gave a learning rate of {CurrentLearningRate} at step {Iterations}.");
+        }
+
+        if (GlobalClipNorm is { } limit)
+        {
+            var norm = TensorPrimitives.Norm(gradients);
+            if (norm > limit)
+            {
+                var clipped = State(ref _clipped, gradients.Length);
+                TensorPrimitives.Multiply(gradients, limit / norm, clipped);
+                gradients = clipped;
+            }
+        }
+
         Update(parameters, gradients);
+        Iterations++;
     }
 
     /// <summary>The update itself, over spans of equal length.</summary>

@@ -29,5 +29,5 @@ public sealed class RmsProp : Optimizer
 
     /// <inheritdoc/>
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients) =>
-        OptimizerKernels.RmsProp(parameters, gradients, State(ref _meanSquare, parameters.Length), LearningRate, Rho, Epsilon);
+        OptimizerKernels.RmsProp(parameters, gradients, State(ref _meanSquare, parameters.Length), CurrentLearningRate, Rho, Epsilon);
 }

@@ -6,7 +6,7 @@ namespace ModelGen;
 
 /// <summary>
 /// Stochastic gradient descent, as Keras defines it: θ ← θ − η·g; with momentum μ, v ← μ·v − η·g and θ ← θ + v;
-/// with Nesterov momentum, θ ← θ + μ·v − η·g.
+/// with Nesterov momentum, θ ← θ + μ·v − η·g; with weight decay λ, θ ← θ − η·λ·θ first.
 /// </summary>
 public sealed class Sgd : Optimizer
 {
@@ -16,13 +16,23 @@ public sealed class Sgd : Optimizer
     /// <param name="learningRate">η; Keras' default is 0.01.</param>
     /// <param name="momentum">μ in [0, 1); 0 (the default) is plain SGD.</param>
     /// <param name="nesterov">Whether to use Nesterov momentum.</param>
-    public Sgd(float learningRate = 0.01f, float momentum = 0f, bool nesterov = false)
+    /// <param name="weightDecay">λ ≥ 0: each step first shrinks every parameter by η·λ·θ (decoupled, as Keras' <c>weight_decay</c>).</param>
+    public Sgd(float learningRate = 0.01f, float momentum = 0f, bool nesterov = false, float weightDecay = 0f)
         : base(learningRate)
     {
         CheckFraction(momentum, nameof(momentum));
+        if (!(weightDecay >= 0f) || float.IsInfinity(weightDecay))
+        {
+            throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "The weight decay must be a non-negative, finite number.");
+        }
+
         Momentum = momentum;
         Nesterov = nesterov;
+        WeightDecay = weightDecay;
     }
+
+    /// <summary>λ.</summary>
+    public float WeightDecay { get; }
 
     /// <summary>μ.</summary>
     public float Momentum { get; }
@@ -33,12 +43,18 @@ public sealed class Sgd : Optimizer
     /// <inheritdoc/>
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients)
     {
+        var rate = CurrentLearningRate;
+        if (WeightDecay > 0f)
+        {
+            TensorPrimitives.Multiply(parameters, 1f - (rate * WeightDecay), parameters);
+        }
+
         if (Momentum == 0f)
         {
-            TensorPrimitives.MultiplyAdd(gradients, -LearningRate, parameters, parameters);
+            TensorPrimitives.MultiplyAdd(gradients, -rate, parameters, parameters);
             return;
         }
 
-        OptimizerKernels.Momentum(parameters, gradients, State(ref _velocity, parameters.Length), LearningRate, Momentum, Nesterov);
+        OptimizerKernels.Momentum(parameters, gradients, State(ref _velocity, parameters.Length), rate, Momentum, Nesterov);
     }
 }
