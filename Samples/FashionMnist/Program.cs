@@ -8,9 +8,17 @@ using Spectre.Console;
 
 // Fashion-MNIST with the classic MLP (FashionMlp.cs). Usage:
 //   dotnet run -c Release --project Samples/FashionMnist [-- --data DIR] [--epochs N] [--seed N] [--plot FILE]
+//     [--learning-rate X] [--holdout true]   (--holdout: the last 10 % of training images stand in for the test set)
 // The last line printed is exactly `test_accuracy=<0.xxxx>`.
 var options = SampleOptions.Parse(args);
 var data = FashionData.Load(options.DataDirectory);
+if (options.Holdout)
+{
+    // For choosing settings without looking at the test set: the last 10 % of the training images play its part.
+    var held = data.Train.Count / 10;
+    data = new FashionData(data.Train.Take(0, data.Train.Count - held), data.Train.Take(data.Train.Count - held, held), data.Source + " (holding out the last 10 % of training as the test set)");
+}
+
 AnsiConsole.MarkupLineInterpolated($"Fashion-MNIST from {data.Source}: {data.Train.Count:N0} training and {data.Test.Count:N0} test images.");
 
 var model = new FashionMlp(options.Seed);
@@ -18,7 +26,10 @@ var fit = new FitOptions
 {
     Epochs = options.Epochs,
     BatchSize = 64,
-    Optimizer = new Adam(1e-3f),
+    // Adam at 2e-3, decayed along a cosine to 5 % over the run: the last epochs settle instead of jittering. Chosen
+    // with --holdout (on the last 10 % of the training images; test set unseen): 1e-3 gave 0.8885 / 0.8898, 2e-3 0.8920 /
+    // 0.8903 for seeds 1 / 2.
+    Optimizer = new Adam(options.LearningRate) { Schedule = new CosineDecay(options.Epochs * (long)Math.Ceiling(data.Train.Count / 64.0), alpha: 0.05f) },
     // Trained on all 60,000 images; the test set is watched after every epoch (Keras' validation_data) but chooses
     // nothing: no early stopping or model selection looks at it, so the final test accuracy is not tuned on it.
     ValidationData = data.Test,
@@ -92,11 +103,11 @@ internal sealed class EpochReporter(ProgressTask[] tasks) : IProgress<EpochResul
 }
 
 /// <summary>The command line: <c>--data DIR</c>, <c>--epochs N</c>, <c>--seed N</c>, <c>--plot FILE</c>.</summary>
-internal sealed record SampleOptions(string? DataDirectory, int Epochs, int Seed, string PlotPath)
+internal sealed record SampleOptions(string? DataDirectory, int Epochs, int Seed, string PlotPath, float LearningRate, bool Holdout)
 {
     public static SampleOptions Parse(string[] args)
     {
-        var options = new SampleOptions(null, 10, 1, "fashion-training.png");
+        var options = new SampleOptions(null, 10, 1, "fashion-training.png", 2e-3f, Holdout: false);
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -106,7 +117,9 @@ internal sealed record SampleOptions(string? DataDirectory, int Epochs, int Seed
                 "--epochs" => options with { Epochs = int.Parse(value, CultureInfo.InvariantCulture) },
                 "--seed" => options with { Seed = int.Parse(value, CultureInfo.InvariantCulture) },
                 "--plot" => options with { PlotPath = value },
-                _ => throw new ArgumentException($"Unknown option {args[i]}; expected --data, --epochs, --seed or --plot."),
+                "--learning-rate" => options with { LearningRate = float.Parse(value, CultureInfo.InvariantCulture) },
+                "--holdout" => options with { Holdout = bool.Parse(value) },
+                _ => throw new ArgumentException($"Unknown option {args[i]}; expected --data, --epochs, --seed, --plot, --learning-rate or --holdout."),
             };
             i++;
         }
