@@ -29,3 +29,13 @@ public partial class WideMlp;
 [Dense(32, Activation.Relu)]
 [Dense(4)]
 public partial class DropoutClassifier;
+
+/// <summary>The Fashion-MNIST MLP of the sample: 784-256-128-10, ReLU, dropout 0.2.</summary>
+[Model(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(784)]
+[Dense(256, Activation.Relu)]
+[Dropout(0.2f)]
+[Dense(128, Activation.Relu)]
+[Dropout(0.2f)]
+[Dense(10)]
+public partial class FashionClassifier;

@@ -1,0 +1,34 @@
+using System;
+using System.IO;
+using Xunit;
+
+namespace ModelGen.Runtime.Tests;
+
+/// <summary>Real data end to end: the Fashion-MNIST MLP trained on 2,000 images, evaluated on 1,000 others.</summary>
+public class FashionSubsetTests
+{
+    [Fact]
+    public void Two_thousand_images_train_the_mlp_to_at_least_78_percent_test_accuracy()
+    {
+        var directory = Path.Combine(AppContext.BaseDirectory, "FashionSubset");
+        var train = Load(directory, "train", 2_000);
+        var test = Load(directory, "t10k", 1_000);
+        var model = new FashionClassifier(seed: 1);
+
+        var before = model.Evaluate(test).Accuracy!.Value;
+        var history = model.Fit(train, new FitOptions { Epochs = 8, BatchSize = 64, Optimizer = new Adam(2e-3f), Seed = 1 });
+        var after = model.Evaluate(test).Accuracy!.Value;
+
+        // Measured: 0.818 with AVX-512, AVX2 off and on one thread, 0.817 without any vector instructions; chance is 0.10.
+        Assert.InRange(before, 0f, 0.25f);
+        Assert.True(after >= 0.78f, $"test accuracy {after} after training on 2,000 images");
+        Assert.True(history.Epochs[^1].Loss < history.Epochs[0].Loss / 1.5f, "the training loss did not fall");
+    }
+
+    private static Dataset Load(string directory, string prefix, int count)
+    {
+        var pixels = Idx.ReadImages(Path.Combine(directory, $"{prefix}-images-idx3-ubyte.gz"), out _, out _);
+        var labels = Idx.ReadLabels(Path.Combine(directory, $"{prefix}-labels-idx1-ubyte.gz"));
+        return Dataset.FromLabels(pixels[..(count * 784)], 784, labels.AsSpan(0, count));
+    }
+}
