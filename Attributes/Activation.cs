@@ -18,4 +18,16 @@ public enum Activation
 
     /// <summary>f(z) = tanh(z).</summary>
     Tanh = 3,
+
+    /// <summary>f(z) = z for z &gt; 0, else α·z; α is the layer's <c>Alpha</c>, 0.01 unless set (PyTorch's default).</summary>
+    LeakyRelu = 4,
+
+    /// <summary>f(z) = z for z &gt; 0, else α·(e^z − 1); α is the layer's <c>Alpha</c>, 1 unless set.</summary>
+    Elu = 5,
+
+    /// <summary>f(z) = ½·z·(1 + tanh(√(2/π)·(z + 0.044715·z³))), GELU in its tanh form.</summary>
+    Gelu = 6,
+
+    /// <summary>f(z) = z·σ(z) (SiLU, also called swish).</summary>
+    Silu = 7,
 }

@@ -21,6 +21,12 @@ public sealed class DenseAttribute : Attribute
     /// <summary>The function applied to each output.</summary>
     public Activation Activation { get; set; }
 
+    /// <summary>
+    /// α of <see cref="Activation.LeakyRelu"/> (the slope below zero, default 0.01) or <see cref="Activation.Elu"/>
+    /// (the negative saturation, default 1); must be positive, and set only with one of those two.
+    /// </summary>
+    public float Alpha { get; set; } = float.NaN;
+
     /// <summary>How the weights are drawn; <see cref="Initializer.Auto"/> picks He for ReLU layers and Glorot otherwise.</summary>
     public Initializer Initializer { get; set; } = Initializer.Auto;
 }

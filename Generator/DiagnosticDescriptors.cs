@@ -88,6 +88,11 @@ internal static class DiagnosticDescriptors
         "Dropout rate out of range",
         "[Dropout] rate is {0}; it must lie in [0, 1)");
 
+    public static readonly DiagnosticDescriptor InvalidAlpha = Error(
+        "MG0016",
+        "Invalid Alpha",
+        "[Dense] Alpha = {0}: {1}");
+
     public static readonly DiagnosticDescriptor InternalError = Error(
         "MG0999",
         "ModelGen failed",

@@ -149,6 +149,11 @@ internal static class Emitter
         foreach (var layer in plan.Layers)
         {
             writer.WriteLine($"private const int {layer.Identifier}Output = {layer.OutputOffset}; // {layer.Name} outputs, {layer.Units} per sample");
+            if (layer is DensePlan { KeepsPreActivation: true } keeps)
+            {
+                writer.WriteLine($"private const int {layer.Identifier}PreActivation = {keeps.PreActivationOffset}; // {layer.Name} pre-activations z, kept for {keeps.Activation}'s derivative");
+            }
+
             if (layer is DropoutPlan dropout)
             {
                 writer.WriteLine($"private const int {layer.Identifier}Mask = {dropout.MaskOffset}; // {layer.Name} mask of the last training step: 0 or 1 / (1 − rate)");

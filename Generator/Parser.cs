@@ -168,6 +168,8 @@ internal static class Parser
                 var activationLocation = ArgumentLocation(syntax, 1, "activation");
                 var initializer = Initializer.Auto;
                 LocationInfo? initializerLocation = null;
+                var alpha = float.NaN;
+                LocationInfo? alphaLocation = null;
                 foreach (var named in data.NamedArguments)
                 {
                     if (named.Key == "Activation" && named.Value.Value is int value)
@@ -180,11 +182,16 @@ internal static class Parser
                         initializer = (Initializer)kind;
                         initializerLocation = NamedArgumentLocation(syntax, "Initializer");
                     }
+                    else if (named.Key == "Alpha" && named.Value.Value is float given)
+                    {
+                        alpha = given;
+                        alphaLocation = NamedArgumentLocation(syntax, "Alpha");
+                    }
                 }
 
                 return new DenseSpec(
                     units, ArgumentLocation(syntax, 0, "units") ?? location, activation, activationLocation ?? location, location,
-                    initializer, initializerLocation ?? location);
+                    initializer, initializerLocation ?? location, alpha, alphaLocation ?? location);
         }
     }
 

@@ -58,7 +58,21 @@ internal static class Planner
                     var initializer = dense.Initializer != Initializer.Auto ? dense.Initializer
                         : dense.Activation == Activation.Relu ? Initializer.HeUniform
                         : Initializer.GlorotUniform;
-                    var plan = new DensePlan(position, ++denseIndex, inputs, dense.Units, dense.Activation, weightsOffset, biasOffset, outputOffset, strategy, initializer);
+                    var alpha = dense.Activation switch
+                    {
+                        Activation.LeakyRelu => float.IsNaN(dense.Alpha) ? 0.01f : dense.Alpha,
+                        Activation.Elu => float.IsNaN(dense.Alpha) ? 1f : dense.Alpha,
+                        _ => 0f,
+                    };
+                    var preActivationOffset = -1;
+                    if (dense.Activation is Activation.Gelu or Activation.Silu)
+                    {
+                        preActivationOffset = workspaceEnd;
+                        workspaceEnd = Align(preActivationOffset + dense.Units);
+                    }
+
+                    var plan = new DensePlan(
+                        position, ++denseIndex, inputs, dense.Units, dense.Activation, weightsOffset, biasOffset, outputOffset, strategy, initializer, alpha, preActivationOffset);
                     layers.Add(plan);
                     parameterCount += plan.ParameterCount;
                     break;

@@ -174,6 +174,18 @@ internal static class ShapeChecker
             valid = false;
         }
 
+        var takesAlpha = dense.Activation is Activation.LeakyRelu or Activation.Elu;
+        if (!float.IsNaN(dense.Alpha) && !takesAlpha)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidAlpha, dense.AlphaLocation, dense.Alpha, $"Alpha applies only to LeakyRelu and Elu, not {dense.Activation}"));
+            valid = false;
+        }
+        else if (takesAlpha && !float.IsNaN(dense.Alpha) && !(dense.Alpha > 0f && !float.IsInfinity(dense.Alpha)))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidAlpha, dense.AlphaLocation, dense.Alpha, "it must be positive and finite"));
+            valid = false;
+        }
+
         if (!Enum.IsDefined(typeof(Initializer), dense.Initializer))
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndefinedEnumValue, dense.InitializerLocation, (int)dense.Initializer, nameof(Initializer)));

@@ -20,22 +20,36 @@ internal static class DenseEmitter
     public static void WriteForward(SourceWriter writer, DensePlan layer)
     {
         var (inputs, units) = (layer.InputSize, layer.Units);
-        writer.WriteLine($"/// <summary>{layer.Name} forward: y = {Apply(layer.Activation, "x·W + b")}, [batch×{inputs}] → [batch×{units}].</summary>");
+        writer.WriteLine($"/// <summary>{layer.Name} forward: y = {Apply(layer, "x·W + b")}, [batch×{inputs}] → [batch×{units}].</summary>");
         using (writer.OpenBlock($"private void {layer.Identifier}Forward({ReadOnlySpan} x, {Span} y, int batch)"))
         {
             writer.WriteLine($"{ReadOnlySpan} w = {layer.Identifier}Weights;");
             writer.WriteLine($"{ReadOnlySpan} b = {layer.Identifier}Bias;");
+            // GELU and SiLU keep z for their derivatives: the product goes to z, the activation from z to y.
+            var output = layer.KeepsPreActivation ? "z" : "y";
+            var activation = layer.KeepsPreActivation ? Activation.Linear : layer.Activation;
+            if (layer.KeepsPreActivation)
+            {
+                writer.WriteLine($"var z = Workspace({layer.Identifier}PreActivation, {units}, batch);");
+            }
+
             switch (layer.Strategy)
             {
                 case DenseStrategy.Unrolled:
-                    WriteUnrolledForward(writer, layer);
+                    WriteUnrolledForward(writer, layer, output, activation);
                     break;
                 case DenseStrategy.VectorLoops:
-                    WriteLoopedForward(writer, layer);
+                    WriteLoopedForward(writer, layer, output, activation);
                     break;
                 default:
-                    WriteGemmForward(writer, layer);
+                    WriteGemmForward(writer, layer, output, activation);
                     break;
+            }
+
+            if (layer.KeepsPreActivation)
+            {
+                writer.WriteLine($"// y = {Apply(layer, "z")}");
+                writer.WriteLine($"{Activations}.{layer.Activation}(z, y.Slice(0, batch * {units}));");
             }
         }
     }
@@ -49,7 +63,7 @@ internal static class DenseEmitter
         var (inputs, units) = (layer.InputSize, layer.Units);
         var dxParameter = isFirst ? string.Empty : $" {Span} dx,";
         var dxDoc = isFirst ? " (the first layer: no input gradient)" : ", dx = dz·Wᵀ";
-        var dz = layer.Activation == Activation.Linear ? "dz = dy" : $"dz = dy ⊙ {Derivative(layer.Activation)}";
+        var dz = layer.Activation == Activation.Linear ? "dz = dy" : $"dz = dy ⊙ {Derivative(layer)}";
         writer.WriteLine($"/// <summary>{layer.Name} backward: {dz}, ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz{dxDoc}.</summary>");
         using (writer.OpenBlock($"private void {layer.Identifier}Backward({ReadOnlySpan} x, {ReadOnlySpan} y, {Span} dy,{dxParameter} int batch)"))
         {
@@ -60,6 +74,11 @@ internal static class DenseEmitter
 
             writer.WriteLine($"{Span} dw = {layer.Identifier}WeightGradients;");
             writer.WriteLine($"{Span} db = {layer.Identifier}BiasGradients;");
+            if (layer.KeepsPreActivation)
+            {
+                writer.WriteLine($"var z = Workspace({layer.Identifier}PreActivation, {units}, batch);");
+            }
+
             if (layer.Strategy != DenseStrategy.Gemm)
             {
                 writer.WriteLine("// the gradients are sums over the batch, accumulated sample by sample");
@@ -82,56 +101,56 @@ internal static class DenseEmitter
         }
     }
 
-    private static void WriteUnrolledForward(SourceWriter writer, DensePlan layer)
+    private static void WriteUnrolledForward(SourceWriter writer, DensePlan layer, string output, Activation activation)
     {
         var (inputs, units) = (layer.InputSize, layer.Units);
         using (writer.OpenBlock("for (var n = 0; n < batch; n++)"))
         {
             writer.WriteLine($"var xn = x.Slice(n * {inputs}, {inputs});");
-            writer.WriteLine($"var yn = y.Slice(n * {units}, {units});");
+            writer.WriteLine($"var {output}n = {output}.Slice(n * {units}, {units});");
             for (var o = 0; o < units; o++)
             {
                 var terms = Enumerable.Range(0, inputs).Select(i => $"xn[{i}] * w[{(i * units) + o}]");
                 var sum = string.Join(" + ", terms) + $" + b[{o}]";
-                writer.WriteLine($"yn[{o}] = {ScalarActivation(layer.Activation, sum)};");
+                writer.WriteLine($"{output}n[{o}] = {ScalarActivation(layer, activation, sum)};");
             }
         }
     }
 
-    private static void WriteLoopedForward(SourceWriter writer, DensePlan layer)
+    private static void WriteLoopedForward(SourceWriter writer, DensePlan layer, string output, Activation activation)
     {
         var (inputs, units) = (layer.InputSize, layer.Units);
         using (writer.OpenBlock("for (var n = 0; n < batch; n++)"))
         {
             writer.WriteLine($"var xn = x.Slice(n * {inputs}, {inputs});");
-            writer.WriteLine($"var yn = y.Slice(n * {units}, {units});");
+            writer.WriteLine($"var {output}n = {output}.Slice(n * {units}, {units});");
             writer.WriteLine("// z = b + Σᵢ x[i]·W[i, :]");
-            writer.WriteLine("b.CopyTo(yn);");
+            writer.WriteLine($"b.CopyTo({output}n);");
             using (writer.OpenBlock($"for (var i = 0; i < {inputs}; i++)"))
             {
-                writer.WriteLine($"{Blas}.Axpy(xn[i], w.Slice(i * {units}, {units}), yn);");
+                writer.WriteLine($"{Blas}.Axpy(xn[i], w.Slice(i * {units}, {units}), {output}n);");
             }
         }
 
-        if (layer.Activation != Activation.Linear)
+        if (activation != Activation.Linear)
         {
             writer.WriteLine();
-            writer.WriteLine($"{Activations}.{layer.Activation}(y.Slice(0, batch * {units}));");
+            writer.WriteLine($"{Activations}.{activation}({output}.Slice(0, batch * {units}){AlphaArgument(layer)});");
         }
     }
 
-    private static void WriteGemmForward(SourceWriter writer, DensePlan layer)
+    private static void WriteGemmForward(SourceWriter writer, DensePlan layer, string output, Activation activation)
     {
         var (inputs, units) = (layer.InputSize, layer.Units);
-        var fused = layer.Activation == Activation.Relu;
+        var fused = activation == Activation.Relu;
         var epilogue = fused ? ", then ReLU as it is stored" : string.Empty;
         writer.WriteLine($"// z = x·W + b: [batch×{inputs}]·[{inputs}×{units}], one blocked GEMM over the batch with the bias added{epilogue}");
-        var activation = fused ? $", {Gemm}Activation.Relu" : string.Empty;
-        writer.WriteLine($"{Gemm}.Multiply(x.Slice(0, batch * {inputs}), w, y.Slice(0, batch * {units}), batch, {units}, {inputs}, b{activation});");
-        if (layer.Activation != Activation.Linear && !fused)
+        var epilogueArgument = fused ? $", {Gemm}Activation.Relu" : string.Empty;
+        writer.WriteLine($"{Gemm}.Multiply(x.Slice(0, batch * {inputs}), w, {output}.Slice(0, batch * {units}), batch, {units}, {inputs}, b{epilogueArgument});");
+        if (activation != Activation.Linear && !fused)
         {
-            writer.WriteLine($"// y = {Apply(layer.Activation, "z")}, in place");
-            writer.WriteLine($"{Activations}.{layer.Activation}(y.Slice(0, batch * {units}));");
+            writer.WriteLine($"// y = {Apply(layer, "z")}, in place");
+            writer.WriteLine($"{Activations}.{activation}({output}.Slice(0, batch * {units}){AlphaArgument(layer)});");
         }
     }
 
@@ -140,8 +159,8 @@ internal static class DenseEmitter
         writer.WriteLine($"var dz = dy.Slice(0, batch * {units});");
         if (layer.Activation != Activation.Linear)
         {
-            writer.WriteLine($"// dz = dy ⊙ {Derivative(layer.Activation)}, in place");
-            writer.WriteLine($"{Activations}.{layer.Activation}Backward(y.Slice(0, batch * {units}), dz);");
+            writer.WriteLine($"// dz = dy ⊙ {Derivative(layer)}, in place");
+            writer.WriteLine($"{Activations}.{layer.Activation}Backward({DerivativeSource(layer)}.Slice(0, batch * {units}), dz{AlphaArgument(layer)});");
         }
 
         writer.WriteLine($"// ∂L/∂W = xᵀ·dz: [{inputs}×batch]·[batch×{units}]");
@@ -162,9 +181,10 @@ internal static class DenseEmitter
         using (writer.OpenBlock("for (var n = 0; n < batch; n++)"))
         {
             writer.WriteLine($"var xn = x.Slice(n * {inputs}, {inputs});");
+            var source = DerivativeSource(layer);
             if (layer.Activation != Activation.Linear)
             {
-                writer.WriteLine($"var yn = y.Slice(n * {units}, {units});");
+                writer.WriteLine($"var {source}n = {source}.Slice(n * {units}, {units});");
             }
 
             writer.WriteLine($"var dyn = dy.Slice(n * {units}, {units});");
@@ -172,7 +192,7 @@ internal static class DenseEmitter
             {
                 var derivative = layer.Activation == Activation.Linear
                     ? string.Empty
-                    : $" * {Activations}.{layer.Activation}Derivative(yn[{o}])";
+                    : $" * {Activations}.{layer.Activation}Derivative({source}n[{o}]{AlphaArgument(layer)})";
                 writer.WriteLine($"var dz{o} = dyn[{o}]{derivative};");
             }
 
@@ -207,8 +227,8 @@ internal static class DenseEmitter
     {
         if (layer.Activation != Activation.Linear)
         {
-            writer.WriteLine($"// dz = dy ⊙ {Derivative(layer.Activation)}, in place");
-            writer.WriteLine($"{Activations}.{layer.Activation}Backward(y.Slice(0, batch * {units}), dy.Slice(0, batch * {units}));");
+            writer.WriteLine($"// dz = dy ⊙ {Derivative(layer)}, in place");
+            writer.WriteLine($"{Activations}.{layer.Activation}Backward({DerivativeSource(layer)}.Slice(0, batch * {units}), dy.Slice(0, batch * {units}){AlphaArgument(layer)});");
             writer.WriteLine();
         }
 
@@ -238,24 +258,41 @@ internal static class DenseEmitter
         }
     }
 
-    /// <summary>The math of an activation applied to an expression, for comments.</summary>
-    private static string Apply(Activation activation, string expression) => activation switch
+    /// <summary>The math of the layer's activation applied to an expression, for comments.</summary>
+    private static string Apply(DensePlan layer, string expression) => layer.Activation switch
     {
         Activation.Relu => $"relu({expression})",
         Activation.Sigmoid => $"σ({expression})",
         Activation.Tanh => $"tanh({expression})",
+        Activation.LeakyRelu => $"leaky_relu({expression}, α = {Number(layer.Alpha)})",
+        Activation.Elu => $"elu({expression}, α = {Number(layer.Alpha)})",
+        Activation.Gelu => $"gelu({expression})",
+        Activation.Silu => $"silu({expression})",
         _ => expression,
     };
 
-    /// <summary>The activation's derivative written in terms of its output y, for comments.</summary>
-    private static string Derivative(Activation activation) => activation switch
+    /// <summary>The activation's derivative, written from y where it can be and from z otherwise, for comments.</summary>
+    private static string Derivative(DensePlan layer) => layer.Activation switch
     {
         Activation.Relu => "[y > 0]",
         Activation.Sigmoid => "y·(1 − y)",
         Activation.Tanh => "(1 − y²)",
+        Activation.LeakyRelu => $"(y > 0 ? 1 : {Number(layer.Alpha)})",
+        Activation.Elu => $"(y > 0 ? 1 : y + {Number(layer.Alpha)})",
+        Activation.Gelu => "gelu′(z)",
+        Activation.Silu => "silu′(z)",
         _ => "1",
     };
 
-    private static string ScalarActivation(Activation activation, string expression) =>
-        activation == Activation.Linear ? expression : $"{Activations}.{activation}({expression})";
+    /// <summary>What the derivative reads: the outputs y, or the kept pre-activations z for GELU and SiLU.</summary>
+    private static string DerivativeSource(DensePlan layer) => layer.KeepsPreActivation ? "z" : "y";
+
+    /// <summary>The trailing α argument of the leaky ReLU and ELU kernels, else nothing.</summary>
+    private static string AlphaArgument(DensePlan layer) =>
+        layer.Activation is Activation.LeakyRelu or Activation.Elu ? $", {Number(layer.Alpha)}f" : string.Empty;
+
+    private static string ScalarActivation(DensePlan layer, Activation activation, string expression) =>
+        activation == Activation.Linear ? expression : $"{Activations}.{activation}({expression}{AlphaArgument(layer)})";
+
+    private static string Number(float value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
 }

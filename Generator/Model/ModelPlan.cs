@@ -82,6 +82,8 @@ internal enum DenseStrategy
 /// <param name="OutputOffset">Offset of this layer's activations in the workspace, per sample of the batch.</param>
 /// <param name="Strategy">How the layer is computed.</param>
 /// <param name="Initializer">How the weights are drawn, with <see cref="Initializer.Auto"/> already resolved.</param>
+/// <param name="Alpha">α of leaky ReLU or ELU, defaults resolved; 0 for other activations.</param>
+/// <param name="PreActivationOffset">Where the pre-activations z are kept for GELU's and SiLU's derivatives, or −1.</param>
 internal sealed record DensePlan(
     int Position,
     int Index,
@@ -92,11 +94,16 @@ internal sealed record DensePlan(
     int BiasOffset,
     int OutputOffset,
     DenseStrategy Strategy,
-    Initializer Initializer) : LayerPlan(Position, InputSize, Units, OutputOffset)
+    Initializer Initializer,
+    float Alpha = 0f,
+    int PreActivationOffset = -1) : LayerPlan(Position, InputSize, Units, OutputOffset)
 {
     public override string Name => "dense_" + Index;
 
     public override string Identifier => "Dense" + Index;
+
+    /// <summary>Whether backward needs z rather than y: the derivatives of GELU and SiLU cannot be written from y.</summary>
+    public bool KeepsPreActivation => PreActivationOffset >= 0;
 
     public int WeightCount => Units * InputSize;
 

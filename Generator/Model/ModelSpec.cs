@@ -69,7 +69,9 @@ internal sealed record DenseSpec(
     LocationInfo? ActivationLocation,
     LocationInfo? Location,
     Initializer Initializer = Initializer.Auto,
-    LocationInfo? InitializerLocation = null) : LayerSpec(Location)
+    LocationInfo? InitializerLocation = null,
+    float Alpha = float.NaN,
+    LocationInfo? AlphaLocation = null) : LayerSpec(Location)
 {
     public override string Kind => "Dense";
 }

@@ -6,11 +6,132 @@ using System.Runtime.Intrinsics;
 namespace ModelGen.Kernels;
 
 /// <summary>
-/// Activation functions and their derivatives. Each derivative is written in terms of the activation's output y,
-/// which the forward pass keeps, so backward never recomputes the pre-activation.
+/// Activation functions and their derivatives. Where the derivative can be written from the activation's output y
+/// (ReLU, leaky ReLU, ELU, sigmoid, tanh), backward reads only the outputs the forward pass keeps; GELU and SiLU
+/// need the pre-activation z, which the generated code then keeps as well.
 /// </summary>
 public static class Activations
 {
+    /// <summary>√(2/π), of GELU's tanh form.</summary>
+    private const float GeluScale = 0.7978845608f;
+
+    /// <summary>The cubic coefficient of GELU's tanh form.</summary>
+    private const float GeluCubic = 0.044715f;
+
+    /// <summary>leaky_relu(z) = z for z &gt; 0, else α·z.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float LeakyRelu(float z, float alpha) => z > 0f ? z : alpha * z;
+
+    /// <summary>elu(z) = z for z &gt; 0, else α·(e^z − 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Elu(float z, float alpha) => z > 0f ? z : alpha * (MathF.Exp(z) - 1f);
+
+    /// <summary>gelu(z) ≈ ½·z·(1 + tanh(√(2/π)·(z + 0.044715·z³))), the tanh form (Hendrycks &amp; Gimpel).</summary>
+    public static float Gelu(float z) => 0.5f * z * (1f + MathF.Tanh(GeluScale * (z + (GeluCubic * z * z * z))));
+
+    /// <summary>silu(z) = z·σ(z) (also called swish).</summary>
+    public static float Silu(float z) => z * Sigmoid(z);
+
+    /// <summary>leaky_relu′ from the output: 1 where y &gt; 0, else α (α &gt; 0 keeps the sign of z in y).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float LeakyReluDerivative(float y, float alpha) => y > 0f ? 1f : alpha;
+
+    /// <summary>elu′ from the output: 1 where y &gt; 0, else α·e^z = y + α.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float EluDerivative(float y, float alpha) => y > 0f ? 1f : y + alpha;
+
+    /// <summary>gelu′(z) = ½(1 + t) + ½·z·(1 − t²)·√(2/π)·(1 + 3·0.044715·z²), t = tanh(√(2/π)·(z + 0.044715·z³)).</summary>
+    public static float GeluDerivative(float z)
+    {
+        var t = MathF.Tanh(GeluScale * (z + (GeluCubic * z * z * z)));
+        return (0.5f * (1f + t)) + (0.5f * z * (1f - (t * t)) * GeluScale * (1f + (3f * GeluCubic * z * z)));
+    }
+
+    /// <summary>silu′(z) = σ(z)·(1 + z·(1 − σ(z))).</summary>
+    public static float SiluDerivative(float z)
+    {
+        var s = Sigmoid(z);
+        return s * (1f + (z * (1f - s)));
+    }
+
+    /// <summary>Applies leaky ReLU in place.</summary>
+    public static void LeakyRelu(Span<float> values, float alpha)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = LeakyRelu(values[i], alpha);
+        }
+    }
+
+    /// <summary>Applies ELU in place.</summary>
+    public static void Elu(Span<float> values, float alpha)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = Elu(values[i], alpha);
+        }
+    }
+
+    /// <summary>y = gelu(z).</summary>
+    public static void Gelu(ReadOnlySpan<float> z, Span<float> y)
+    {
+        Guard.Length(y, z.Length, nameof(y));
+        for (var i = 0; i < z.Length; i++)
+        {
+            y[i] = Gelu(z[i]);
+        }
+    }
+
+    /// <summary>y = silu(z).</summary>
+    public static void Silu(ReadOnlySpan<float> z, Span<float> y)
+    {
+        Guard.Length(y, z.Length, nameof(y));
+        for (var i = 0; i < z.Length; i++)
+        {
+            y[i] = Silu(z[i]);
+        }
+    }
+
+    /// <summary>gradient ← gradient ⊙ leaky_relu′(y), from the outputs y of the forward pass.</summary>
+    public static void LeakyReluBackward(ReadOnlySpan<float> outputs, Span<float> gradient, float alpha)
+    {
+        Guard.Length(gradient, outputs.Length, nameof(gradient));
+        for (var i = 0; i < gradient.Length; i++)
+        {
+            gradient[i] *= LeakyReluDerivative(outputs[i], alpha);
+        }
+    }
+
+    /// <summary>gradient ← gradient ⊙ elu′(y), from the outputs y of the forward pass.</summary>
+    public static void EluBackward(ReadOnlySpan<float> outputs, Span<float> gradient, float alpha)
+    {
+        Guard.Length(gradient, outputs.Length, nameof(gradient));
+        for (var i = 0; i < gradient.Length; i++)
+        {
+            gradient[i] *= EluDerivative(outputs[i], alpha);
+        }
+    }
+
+    /// <summary>gradient ← gradient ⊙ gelu′(z), from the pre-activations z of the forward pass.</summary>
+    public static void GeluBackward(ReadOnlySpan<float> preActivations, Span<float> gradient)
+    {
+        Guard.Length(gradient, preActivations.Length, nameof(gradient));
+        for (var i = 0; i < gradient.Length; i++)
+        {
+            gradient[i] *= GeluDerivative(preActivations[i]);
+        }
+    }
+
+    /// <summary>gradient ← gradient ⊙ silu′(z), from the pre-activations z of the forward pass.</summary>
+    public static void SiluBackward(ReadOnlySpan<float> preActivations, Span<float> gradient)
+    {
+        Guard.Length(gradient, preActivations.Length, nameof(gradient));
+        for (var i = 0; i < gradient.Length; i++)
+        {
+            gradient[i] *= SiluDerivative(preActivations[i]);
+        }
+    }
+
     /// <summary>relu(z) = max(0, z); NaN stays NaN, so a diverging model is noticed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Relu(float z) => MathF.Max(z, 0f);

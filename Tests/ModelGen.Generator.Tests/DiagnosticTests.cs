@@ -157,6 +157,24 @@ public class DiagnosticTests
         Assert.Empty(output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
     }
 
+    [Theory]
+    [InlineData("1f", "1f")]
+    [InlineData("-0.1f", "-0.1f")]
+    [InlineData("rate: 1.5f", "rate: 1.5f")]
+    public void MG0015_dropout_rate_out_of_range(string argument, string at)
+    {
+        AssertSingleDiagnostic($"[Model] [Input(4)] [Dense(3)] [Dropout({argument})] [Dense(1)] public partial class D;", "MG0015", at, "must lie in [0, 1)");
+    }
+
+    [Theory]
+    [InlineData("Activation.Relu, Alpha = 0.1f", "Alpha = 0.1f", "applies only to LeakyRelu and Elu, not Relu")]
+    [InlineData("Activation.LeakyRelu, Alpha = 0f", "Alpha = 0f", "must be positive and finite")]
+    [InlineData("Activation.Elu, Alpha = float.PositiveInfinity", "Alpha = float.PositiveInfinity", "must be positive and finite")]
+    public void MG0016_invalid_alpha(string arguments, string at, string message)
+    {
+        AssertSingleDiagnostic($"[Model] [Input(4)] [Dense(3, {arguments})] public partial class A;", "MG0016", at, message);
+    }
+
     [Fact]
     public void Errors_are_all_reported_in_one_build()
     {

@@ -90,7 +90,10 @@ public class GradientCheckTests(ITestOutputHelper output)
         output.WriteLine($"{description.Declaration}: batch {batch}, {compared} gradients compared, {kinks} skipped at ReLU kinks");
         Assert.True(compared > 0);
         Assert.True(kinks <= compared / 10, $"{kinks} kinks among {compared} coordinates: the check would say little");
-        if (!description.Activations.Contains(Activation.Relu) && description.Loss != Loss.MeanAbsoluteError)
+        // ReLU and leaky ReLU have kinks at 0, and so has ELU unless α = 1 (its slopes there are α and 1).
+        var piecewise = description.Activations.Any(a =>
+            a is Activation.Relu or Activation.LeakyRelu || (a == Activation.Elu && !float.IsNaN(description.Alpha) && description.Alpha != 1f));
+        if (!piecewise && description.Loss != Loss.MeanAbsoluteError)
         {
             Assert.Equal(0, kinks);
         }
@@ -194,6 +197,10 @@ public class GradientCheckTests(ITestOutputHelper output)
                 loss));
         }
 
+        // Leaky ReLU and ELU with a declared α rather than the default.
+        models.Add(new RandomModel("GemmLeakyReluAlpha", random.Next(16, 30), [(random.Next(17, 30), Activation.LeakyRelu), (3, Activation.Linear)]) { Alpha = 0.2f });
+        models.Add(new RandomModel("MixedEluAlpha", 3, [(4, Activation.Elu), (random.Next(17, 30), Activation.Elu), (2, Activation.Linear)]) { Alpha = 0.5f });
+
         // Dropout: between hidden layers, on the input itself, and before a softmax output.
         models.Add(new RandomModel("GemmDropout", random.Next(16, 30), [(random.Next(17, 40), Activation.Tanh), (random.Next(17, 30), Activation.Sigmoid), (3, Activation.Linear)])
         {
@@ -220,6 +227,9 @@ public class GradientCheckTests(ITestOutputHelper output)
         public int DropoutBefore { get; init; } = -1;
 
         public float DropoutRate { get; init; }
+
+        /// <summary>α declared on every leaky ReLU and ELU layer, or NaN for the defaults (0.01 and 1).</summary>
+        public float Alpha { get; init; } = float.NaN;
 
         public int OutputSize => Layers[^1].Units;
 
@@ -265,7 +275,7 @@ public class GradientCheckTests(ITestOutputHelper output)
             $"[Model(Loss = Loss.{Loss}{(Loss == Loss.Huber ? ", HuberDelta = 0.25f" : string.Empty)})] [Input({InputSize})] " +
             string.Concat(Layers.Select((l, i) =>
                 (i == DropoutBefore ? $"[Dropout({DropoutRate.ToString(System.Globalization.CultureInfo.InvariantCulture)}f)] " : string.Empty) +
-                $"[Dense({l.Units}, Activation.{l.Activation})] ")) +
+                $"[Dense({l.Units}, Activation.{l.Activation}{AlphaArgument(l.Activation)})] ")) +
             $"public partial class {Name};";
 
         /// <summary>The forward pass in doubles, reading the documented layout: each tensor 64-byte aligned, W row-major [units × inputs].</summary>
@@ -295,6 +305,10 @@ public class GradientCheckTests(ITestOutputHelper output)
                             Activation.Relu => Math.Max(0, z),
                             Activation.Sigmoid => 1 / (1 + Math.Exp(-z)),
                             Activation.Tanh => Math.Tanh(z),
+                            Activation.LeakyRelu => z > 0 ? z : (float.IsNaN(Alpha) ? 0.01f : Alpha) * z,
+                            Activation.Elu => z > 0 ? z : (float.IsNaN(Alpha) ? 1f : Alpha) * (Math.Exp(z) - 1),
+                            Activation.Gelu => 0.5 * z * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (z + (0.044715 * z * z * z)))),
+                            Activation.Silu => z / (1 + Math.Exp(-z)),
                             _ => z,
                         };
                     }
@@ -323,5 +337,10 @@ public class GradientCheckTests(ITestOutputHelper output)
         }
 
         private static int Align(int offset) => (offset + 15) / 16 * 16;
+
+        private string AlphaArgument(Activation activation) =>
+            activation is Activation.LeakyRelu or Activation.Elu && !float.IsNaN(Alpha)
+                ? $", Alpha = {Alpha.ToString(System.Globalization.CultureInfo.InvariantCulture)}f"
+                : string.Empty;
     }
 }
