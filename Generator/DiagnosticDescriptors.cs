@@ -93,6 +93,16 @@ internal static class DiagnosticDescriptors
         "Invalid Alpha",
         "[Dense] Alpha = {0}: {1}");
 
+    public static readonly DiagnosticDescriptor ModelTooLarge = Error(
+        "MG0017",
+        "Model too large",
+        "{0} would hold {1} values, more than the {2} a ModelGen tensor may hold");
+
+    public static readonly DiagnosticDescriptor ModelCannotBeAbstract = Error(
+        "MG0018",
+        "Model class cannot be abstract",
+        "Model '{0}' cannot be abstract: its generated Load and constructors create instances of it");
+
     public static readonly DiagnosticDescriptor InternalError = Error(
         "MG0999",
         "ModelGen failed",

@@ -50,6 +50,10 @@ internal static class Parser
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ModelCannotBeStatic, modelLocation, symbol.Name));
         }
+        else if (symbol.IsAbstract)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ModelCannotBeAbstract, modelLocation, symbol.Name));
+        }
 
         for (var type = symbol; type is not null; type = type.ContainingType)
         {

@@ -68,6 +68,16 @@ internal static class ShapeChecker
         else if (valid)
         {
             CheckLoss(spec, layers[layers.Count - 1], diagnostics);
+            long parameters = 0;
+            foreach (var layer in layers)
+            {
+                parameters += layer.Layer is DenseSpec dense ? ((long)dense.Units * layer.Input.Size) + dense.Units : 0;
+            }
+
+            if (parameters > MaxTensorSize)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ModelTooLarge, spec.Location, $"Model '{spec.Type.Name}'s parameters", parameters, MaxTensorSize));
+            }
         }
 
         return new CheckedModel(spec.Type, spec.Loss, spec.HuberDelta, input, layers.ToEquatableArray());
@@ -138,6 +148,21 @@ internal static class ShapeChecker
             }
         }
 
+        if (valid)
+        {
+            long size = 1;
+            foreach (var dimension in input.Shape)
+            {
+                size = Math.Min(size * dimension, MaxTensorSize + 1);
+            }
+
+            if (size > MaxTensorSize)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ModelTooLarge, input.Location, "[Input]", "more than " + MaxTensorSize, MaxTensorSize));
+                valid = false;
+            }
+        }
+
         return valid ? new Shape(input.Shape) : null;
     }
 
@@ -158,6 +183,12 @@ internal static class ShapeChecker
 
         return input;
     }
+
+    /// <summary>
+    /// The most values one sample's input, one layer's weights, or all parameters together may hold: 2²⁸ floats
+    /// (1 GiB). Offsets and sizes in the generated code are 32-bit; this keeps every product of them far from overflow.
+    /// </summary>
+    public const long MaxTensorSize = 1L << 28;
 
     private static Shape? InferDense(DenseSpec dense, Shape input, List<DiagnosticInfo> diagnostics)
     {
@@ -195,6 +226,13 @@ internal static class ShapeChecker
         if (input.Rank != 1)
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DenseNeedsVectorInput, dense.Location, input));
+            valid = false;
+        }
+
+        if (valid && (long)dense.Units * input.Size > MaxTensorSize)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(
+                DiagnosticDescriptors.ModelTooLarge, dense.Location, $"The weights of [Dense({dense.Units})] on {input.Size} inputs", (long)dense.Units * input.Size, MaxTensorSize));
             valid = false;
         }
 

@@ -175,6 +175,27 @@ public class DiagnosticTests
         AssertSingleDiagnostic($"[Model] [Input(4)] [Dense(3, {arguments})] public partial class A;", "MG0016", at, message);
     }
 
+    [Theory]
+    [InlineData("[Input(100000, 100000)] [Dense(1)]", "Input(100000, 100000)", "[Input] would hold more than 268435456 values")]
+    [InlineData("[Input(784)] [Dense(int.MaxValue)]", "Dense(int.MaxValue)", "on 784 inputs would hold 1683627179248 values")]
+    public void MG0017_model_too_large(string layers, string at, string message)
+    {
+        AssertSingleDiagnostic($"[Model] {layers} public partial class Big;", "MG0017", at, message);
+    }
+
+    [Fact]
+    public void MG0017_too_many_parameters_in_total_is_reported_on_the_class()
+    {
+        AssertSingleDiagnostic(
+            "[Model] [Input(16384)] [Dense(16384)] [Dense(16384)] public partial class Big;", "MG0017", "Big", "Model 'Big's parameters would hold");
+    }
+
+    [Fact]
+    public void MG0018_abstract_model()
+    {
+        AssertSingleDiagnostic("[Model] [Input(2)] [Dense(1)] public abstract partial class Base;", "MG0018", "Base", "cannot be abstract");
+    }
+
     [Fact]
     public void Errors_are_all_reported_in_one_build()
     {

@@ -1,0 +1,101 @@
+using System;
+using System.Linq;
+using CsCheck;
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace ModelGen.Generator.Tests;
+
+/// <summary>
+/// The generator on random declarations, most of them wrong: sizes of 0, −1 and int.MaxValue, wrong argument types,
+/// missing arguments, undefined enum values, odd containing types, and code cut off as if being typed. Whatever the
+/// input, the generator must not throw (no CS8785, no MG0999); and when the user's own code compiles, what it
+/// generates must compile too.
+/// </summary>
+public class FuzzTests
+{
+    private static readonly Gen<string> Size = Gen.OneOf(
+        Gen.Int[1, 40].Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        Gen.OneOf("0", "-1", "int.MaxValue", "int.MinValue", "\"ten\"", "2.5f", "1 << 20", "100000"));
+
+    private static readonly Gen<string> ActivationArgument = Gen.OneOf(
+        Gen.Int[0, 7].Select(i => "Activation." + (Activation)i),
+        Gen.OneOf("(Activation)99", "(Activation)(-1)", "1", "Loss.Huber", "null"));
+
+    private static readonly Gen<string> Named = Gen.OneOf(
+        string.Empty, ", Alpha = 0.2f", ", Alpha = -1f", ", Alpha = float.NaN", ", Initializer = Initializer.HeNormal",
+        ", Initializer = (Initializer)42", ", Activation = Activation.Gelu", ", Units = 3");
+
+    private static readonly Gen<string> Dense = Gen.Select(Size, Gen.Int[0, 2], ActivationArgument, Named, (size, form, activation, named) => form switch
+    {
+        0 => $"[Dense({size}{named})]",
+        1 => $"[Dense({size}, {activation}{named})]",
+        _ => "[Dense]",
+    });
+
+    private static readonly Gen<string> Dropout = Gen.OneOf("0.2f", "0f", "1f", "-0.5f", "float.NaN", "\"half\"", "0.5", string.Empty)
+        .Select(rate => $"[Dropout({rate})]");
+
+    private static readonly Gen<string> Input = Gen.Int[0, 3].SelectMany(rank => Size.Array[rank, rank])
+        .Select(dimensions => $"[Input({string.Join(", ", dimensions)})]");
+
+    private static readonly Gen<string> Model = Gen.OneOf(
+        "[Model]", "[Model(Loss = Loss.SoftmaxCrossEntropy)]", "[Model(Loss = Loss.BinaryCrossEntropy)]", "[Model(Loss = (Loss)7)]",
+        "[Model(Loss = Loss.Huber, HuberDelta = 0f)]", "[Model(Loss = Loss.Huber, HuberDelta = 2f)]", "[Model(Loss = Loss.MeanAbsoluteError)]", "[Model(Loss = 3)]");
+
+    private static readonly Gen<string> Layer = Gen.Frequency<string>((5, Dense), (2, Dropout), (2, Input));
+
+    private static readonly Gen<string> TypeDeclaration = Gen.OneOf(
+        "public partial class M;", "public partial class M { }", "public class M { }", "public static partial class M { }",
+        "public partial class M<T> { }", "public abstract partial class M;", "public sealed partial record M;",
+        "internal partial class M;", "partial class M { public M(int seed, int other) { } }");
+
+    private static readonly Gen<(string Before, string After)> Container = Gen.OneOf<(string Before, string After)>(
+        (string.Empty, string.Empty),
+        ("namespace N;\n", string.Empty),
+        ("namespace A.B {\n", "\n}"),
+        ("public partial class Outer {\n", "\n}"),
+        ("public class Outer {\n", "\n}"),
+        ("public partial class Outer<T> {\n", "\n}"),
+        ("namespace N { public static partial class Outer {\n", "\n} }"));
+
+    private static readonly Gen<string> Source = Gen.Select(
+        Model, Layer.Array[0, 6], TypeDeclaration, Container, Gen.Int[0, 9], Gen.Double[0, 1],
+        (model, layers, type, container, layout, cut) =>
+        {
+            var input = layout < 8 ? "[Input(4)] " : string.Empty; // most declarations start sensibly
+            var text = $"using ModelGen;\n{container.Before}{model} {input}{string.Join(" ", layers)}\n{type}{container.After}\n";
+            // One in five is cut off somewhere, as while typing.
+            return layout == 9 ? text[..(int)(cut * text.Length)] : text;
+        });
+
+    [Fact]
+    public void A_thousand_random_declarations_never_make_the_generator_throw()
+    {
+        Source.Sample(CheckOne, iter: 1_000, seed: "0N0XIzNsQ0O2", threads: 1);
+    }
+
+    [Theory]
+    [InlineData("using ModelGen;\n[Model] [Input(4)] [Dense(int.MaxValue)]\npublic partial class M;\n")]
+    [InlineData("using ModelGen;\n[Model] [Input(100000, 100000)] [Dense(2)]\npublic partial class M;\n")]
+    [InlineData("using ModelGen;\n[Model] [Input(4)] [Dense(\"ten\")] [Dropout(\"half\")]\npublic partial class M;\n")]
+    [InlineData("using ModelGen;\n[Model] [Input(4)] [Dense(3, Activation.Relu, Alpha = 0.2f)] [Dropout(")]
+    [InlineData("using ModelGen;\n[Model] [Input(4)] [Dropout(0.5f)]\npublic partial class M;\n")]
+    [InlineData("using ModelGen;\n[Model(Loss = Loss.SoftmaxCrossEntropy)] [Input(4)] [Dropout(0.2f)]\npublic abstract partial class M;\n")] // found by the fuzz test: generated `new M()` on an abstract class
+    public void Regressions(string source) => CheckOne(source);
+
+    private static void CheckOne(string source)
+    {
+        var (result, output) = GeneratorHarness.Run(source);
+        var run = result.Results.Single();
+        Assert.True(run.Exception is null, $"The generator threw on:\n{source}\n{run.Exception}");
+        Assert.DoesNotContain(result.Diagnostics, d => d.Id is "CS8785" or "MG0999");
+
+        var userErrors = GeneratorHarness.Compile(source).GetDiagnostics().Any(d => d.Severity == DiagnosticSeverity.Error);
+        if (!userErrors && run.GeneratedSources.Length > 0)
+        {
+            var errors = GeneratorHarness.WarningsInGeneratedCode(output).Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+            Assert.True(errors.Count == 0, $"Generated code does not compile for:\n{source}\n{string.Join("\n", errors)}");
+        }
+    }
+}
