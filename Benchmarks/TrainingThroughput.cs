@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
+using System.IO;
 using System.Linq;
 using BenchmarkDotNet.Attributes;
 using ModelGen.Kernels;
@@ -20,7 +21,7 @@ public partial class FashionMlp;
 
 /// <summary>
 /// Training throughput of <see cref="FashionMlp"/> at batch 64 with Adam: one <c>TrainStep</c> and one
-/// <c>Adam.Step</c> per call. Samples/s = 64 / the median. Run:
+/// <c>Adam.Step</c> per call, on real Fashion-MNIST batches in turn. Samples/s = 64 / the median. Run:
 /// <c>dotnet run -c Release --project Benchmarks -- --filter *TrainingThroughputBenchmarks*</c>.
 /// </summary>
 [MedianColumn]
@@ -31,7 +32,8 @@ public class TrainingThroughputBenchmarks
     private readonly FashionMlp _model = new(seed: 1);
     private readonly Adam _adam = new(1e-3f);
     private readonly AlignedBuffer _inputs = new(Batch * FashionMlp.InputSize);
-    private readonly float[] _labels = Enumerable.Range(0, Batch).Select(i => (float)(i % 10)).ToArray();
+    private readonly float[] _labels = new float[Batch];
+    private TrainingBatches _batches = null!;
 
     [Params(1, 2)]
     public int Threads { get; set; }
@@ -40,20 +42,62 @@ public class TrainingThroughputBenchmarks
     public void Setup()
     {
         KernelSettings.MaxThreads = Threads;
-        var random = new Random(1);
-        var inputs = _inputs.Span;
-        for (var i = 0; i < inputs.Length; i++)
-        {
-            inputs[i] = random.NextSingle();
-        }
+        _batches = TrainingBatches.Load();
     }
 
     [Benchmark(Description = "TrainStep + Adam, batch 64")]
     public float Step()
     {
+        _batches.Next(_inputs.Span, _labels);
         var loss = _model.TrainStep(_inputs.Span, _labels);
         _adam.Step(_model.Parameters, _model.Gradients);
         return loss;
+    }
+}
+
+/// <summary>
+/// Real Fashion-MNIST batches, in turn: the 3,000 training images the sample embeds (Samples/FashionMnist/Data),
+/// so that a benchmark trains as a real run does. Training one fixed batch over and over would drive the loss, and
+/// with it every gradient, towards zero, which is neither realistic nor, on x86, fast (subnormal arithmetic).
+/// </summary>
+public sealed class TrainingBatches
+{
+    private readonly float[] _pixels;
+    private readonly byte[] _labels;
+    private int _next;
+
+    private TrainingBatches(float[] pixels, byte[] labels) => (_pixels, _labels) = (pixels, labels);
+
+    public static TrainingBatches Load()
+    {
+        var directory = AppContext.BaseDirectory;
+        while (directory is not null && !File.Exists(Path.Combine(directory, "ModelGen.sln")))
+        {
+            directory = Path.GetDirectoryName(directory);
+        }
+
+        var data = Path.Combine(directory ?? throw new InvalidOperationException("Run the benchmarks from inside the repository."), "Samples", "FashionMnist", "Data");
+        return new TrainingBatches(
+            Idx.ReadImages(Path.Combine(data, "train-images-idx3-ubyte.gz"), out _, out _),
+            Idx.ReadLabels(Path.Combine(data, "train-labels-idx1-ubyte.gz")));
+    }
+
+    /// <summary>Copies the next batch into <paramref name="inputs"/> and <paramref name="labels"/>, wrapping around.</summary>
+    public void Next(Span<float> inputs, Span<float> labels)
+    {
+        var batch = labels.Length;
+        if ((_next + batch) > _labels.Length)
+        {
+            _next = 0;
+        }
+
+        _pixels.AsSpan(_next * FashionMlp.InputSize, batch * FashionMlp.InputSize).CopyTo(inputs);
+        for (var i = 0; i < batch; i++)
+        {
+            labels[i] = _labels[_next + i];
+        }
+
+        _next += batch;
     }
 }
 
@@ -69,17 +113,16 @@ public static class TrainingBreakdown
         var model = new FashionMlp(seed: 1);
         var adam = new Adam(1e-3f);
         var inputs = new AlignedBuffer(batch * FashionMlp.InputSize);
-        var random = new Random(1);
-        for (var i = 0; i < inputs.Span.Length; i++)
-        {
-            inputs.Span[i] = random.NextSingle();
-        }
-
-        var labels = Enumerable.Range(0, batch).Select(i => (float)(i % 10)).ToArray();
+        var labels = new float[batch];
+        var batches = TrainingBatches.Load();
         var outputs = new float[batch * FashionMlp.OutputSize];
         var cases = new (string Name, Action Body)[]
         {
-            ("TrainStep (forward + backward)", () => model.TrainStep(inputs.Span, labels)),
+            ("TrainStep (forward + backward)", () =>
+            {
+                batches.Next(inputs.Span, labels);
+                model.TrainStep(inputs.Span, labels);
+            }),
             ("Adam.Step over 235,146 parameters", () => adam.Step(model.Parameters, model.Gradients)),
             ("PredictBatch (inference forward)", () => model.PredictBatch(inputs.Span, outputs)),
         };
