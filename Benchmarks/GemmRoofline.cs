@@ -23,9 +23,18 @@ public static class GemmRoofline
     {
         var cases = GemmShape.All.Select(shape => (Shape: shape, Operands: new GemmOperands(shape))).ToArray();
         var peaks = new List<double>();
+        var kernelOnly = new List<double>();
         var results = cases.Select(_ => new Dictionary<int, (List<double> Rate, List<double> OfPeak)> { [1] = ([], []), [2] = ([], []) }).ToArray();
         for (var round = -2; round < rounds; round++)
         {
+            var kernelStart = Stopwatch.GetTimestamp();
+            var kernelPeak = FmaPeak.Run(500_000) / Stopwatch.GetElapsedTime(kernelStart).TotalSeconds;
+            var kernelRate = MicroKernel.Run();
+            if (round >= 0)
+            {
+                kernelOnly.Add(kernelRate / kernelPeak);
+            }
+
             for (var c = 0; c < cases.Length; c++)
             {
                 foreach (var threads in round % 2 == 0 ? new[] { 1, 2 } : new[] { 2, 1 })
@@ -78,6 +87,8 @@ public static class GemmRoofline
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"FMA peak, one core: median {Median(peaks) / 1e9:F1} GFLOP/s over {peaks.Count} measurements (each taken just before one GEMM measurement); Vector512 accelerated: {Vector512.IsHardwareAccelerated}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Micro-kernel alone (8×32 tile, 256 steps, panels in L1): median {100 * Median(kernelOnly):F0}% of the peak measured just before it."));
         Console.WriteLine("| product | M×K×N | naive loop, % of peak | Dot per element, % of peak | ModelGen 1 thread GFLOP/s | % of peak | 2 threads GFLOP/s | % of 1-core peak | 2 vs 1 |");
         Console.WriteLine("|---|---|--:|--:|--:|--:|--:|--:|--:|");
         double sumOne = 0, sumTwo = 0;
@@ -112,6 +123,47 @@ public static class GemmRoofline
     {
         var sorted = values.OrderBy(v => v).ToArray();
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+}
+
+/// <summary>The Vector512 micro-kernel by itself, on packed panels that stay in L1: what the blocked loops could reach.</summary>
+public static unsafe class MicroKernel
+{
+    private const int Depth = 256;
+
+    /// <summary>Runs 8 tiles × 2,000 times and returns the FLOP/s.</summary>
+    public static double Run()
+    {
+        if (!Vector512.IsHardwareAccelerated)
+        {
+            return double.NaN;
+        }
+
+        var a = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(8 * Depth * 8 * sizeof(float), 64);
+        var b = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(32 * Depth * sizeof(float), 64);
+        var c = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(8 * 32 * 8 * sizeof(float), 64);
+        try
+        {
+            new Span<float>(a, 8 * Depth * 8).Fill(0.001f);
+            new Span<float>(b, 32 * Depth).Fill(0.001f);
+            const int repeats = 2_000;
+            var start = Stopwatch.GetTimestamp();
+            for (var r = 0; r < repeats; r++)
+            {
+                for (var t = 0; t < 8; t++)
+                {
+                    Tile8x2.Run<Vector512<float>, Simd512>(Depth, a + (t * 8 * Depth), b, 32, c + (t * 256), 32, accumulate: false, bias: null, relu: false);
+                }
+            }
+
+            return repeats * 8 * 2.0 * 8 * 32 * Depth / Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+        finally
+        {
+            System.Runtime.InteropServices.NativeMemory.AlignedFree(a);
+            System.Runtime.InteropServices.NativeMemory.AlignedFree(b);
+            System.Runtime.InteropServices.NativeMemory.AlignedFree(c);
+        }
     }
 }
 
