@@ -29,7 +29,7 @@ public sealed class ModelGenerator : IIncrementalGenerator
         var checkedModels = context.SyntaxProvider
             .ForAttributeWithMetadataName(ModelAttributeName, static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.TypeDeclarationSyntax, ParseSafely)
             .WithTrackingName(TrackingNames.Parse)
-            .Select(static (parsed, _) => ShapeChecker.Check(parsed))
+            .Select(static (parsed, _) => CheckSafely(parsed))
             .WithTrackingName(TrackingNames.Check);
 
         // Diagnostics and code travel separately, so a changed message never re-emits unchanged code.
@@ -48,9 +48,61 @@ public sealed class ModelGenerator : IIncrementalGenerator
 
         var plans = checkedModels
             .Where(static result => result.Value is not null)
-            .Select(static (result, _) => Planner.Plan(result.Value!))
+            .Select(static (result, _) => PlanSafely(result.Value!))
             .WithTrackingName(TrackingNames.Plan);
-        context.RegisterSourceOutput(plans, static (spc, plan) => spc.AddSource(plan.Type.HintName, Emitter.Emit(plan)));
+        context.RegisterSourceOutput(plans, static (spc, planned) =>
+        {
+            if (planned.Value is null)
+            {
+                foreach (var diagnostic in planned.Diagnostics)
+                {
+                    spc.ReportDiagnostic(Diagnostic.Create(diagnostic.Descriptor, null, [.. diagnostic.Arguments]));
+                }
+
+                return;
+            }
+
+            string source;
+            try
+            {
+                source = Emitter.Emit(planned.Value);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                spc.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.InternalError, null, planned.Value.Type.Name, "emit: " + exception.Message));
+                return;
+            }
+
+            spc.AddSource(planned.Value.Type.HintName, source);
+        });
+    }
+
+    /// <summary>Checks one parsed model; an unexpected exception becomes MG0999 on the model, like <see cref="ParseSafely"/>.</summary>
+    private static StageResult<CheckedModel> CheckSafely(StageResult<ModelSpec> parsed)
+    {
+        try
+        {
+            return ShapeChecker.Check(parsed);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            var diagnostic = DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, parsed.Value?.Location, parsed.Value?.Type.Name ?? "?", "check: " + exception.Message);
+            return new StageResult<CheckedModel>(null, new[] { diagnostic }.ToEquatableArray());
+        }
+    }
+
+    /// <summary>Plans one checked model; an unexpected exception becomes MG0999 (reported where the code would be emitted).</summary>
+    private static StageResult<ModelPlan> PlanSafely(CheckedModel model)
+    {
+        try
+        {
+            return new StageResult<ModelPlan>(Planner.Plan(model), EquatableArray<DiagnosticInfo>.Empty);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            var diagnostic = DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, null, model.Type.Name, "plan: " + exception.Message);
+            return new StageResult<ModelPlan>(null, new[] { diagnostic }.ToEquatableArray());
+        }
     }
 
     /// <summary>

@@ -44,6 +44,28 @@ public class IncrementalTests
             Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"output re-ran: {o.Reason}"));
     }
 
+    [Theory]
+    [InlineData("// a comment at the top of the file\n")]
+    [InlineData("/// <summary>Now documented.</summary>\n")]
+    public void A_comment_in_the_model_file_does_not_re_emit_the_code(string comment)
+    {
+        var compilation = GeneratorHarness.Compile(Model);
+        var driver = GeneratorHarness.CreateDriver(trackSteps: true).RunGenerators(compilation);
+
+        // The comment moves every attribute, so the parsed and checked models (which carry locations for
+        // diagnostics) change; the plan has no locations and must come out equal, and the source must not be re-added.
+        var commented = Model.Replace("[Model]", comment + "[Model]", StringComparison.Ordinal);
+        var edited = compilation.ReplaceSyntaxTree(
+            compilation.SyntaxTrees.Single(), CSharpSyntaxTree.ParseText(commented, GeneratorHarness.ParseOptions, path: "Model0.cs"));
+        var result = driver.RunGenerators(edited).GetRunResult().Results.Single();
+
+        var plan = result.TrackedSteps[ModelGenerator.TrackingNames.Plan].SelectMany(s => s.Outputs).Single();
+        Assert.True(plan.Reason is IncrementalStepRunReason.Unchanged or IncrementalStepRunReason.Cached, $"plan: {plan.Reason}");
+        var sourceOutputs = result.TrackedOutputSteps["SourceOutput"].SelectMany(s => s.Outputs).ToList();
+        Assert.NotEmpty(sourceOutputs);
+        Assert.All(sourceOutputs, o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"output re-ran: {o.Reason}"));
+    }
+
     [Fact]
     public void Changing_a_layer_regenerates()
     {
