@@ -75,13 +75,11 @@ internal static class DiagnosticDescriptors
         "Loss does not fit the output",
         "Loss {0} does not fit an output of {1} unit(s): it needs {2}");
 
-    public static readonly DiagnosticDescriptor ActivationBeforeLogitLoss = new(
+    public static readonly DiagnosticDescriptor ActivationBeforeLogitLoss = Create(
         "MG0014",
         "Activation before a loss that applies its own",
         "The last layer applies {0}, but loss {1} applies {2} to the last layer's outputs itself: use Activation.Linear there",
-        Category,
-        DiagnosticSeverity.Warning,
-        isEnabledByDefault: true);
+        DiagnosticSeverity.Warning);
 
     public static readonly DiagnosticDescriptor DropoutRateOutOfRange = Error(
         "MG0015",
@@ -108,6 +106,19 @@ internal static class DiagnosticDescriptors
         "ModelGen failed",
         "ModelGen could not compile model '{0}': {1}. This is a bug in ModelGen; please report it with the model's declaration.");
 
-    private static DiagnosticDescriptor Error(string id, string title, string message) =>
-        new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    /// <summary>Where each diagnostic is explained, relative to the repository root: its section of the diagnostics list.</summary>
+    public const string HelpLinkBase = "docs/diagnostics.md#";
+
+    private static DiagnosticDescriptor Error(string id, string title, string message) => Create(id, title, message, DiagnosticSeverity.Error);
+
+    private static DiagnosticDescriptor Create(string id, string title, string message, DiagnosticSeverity severity) =>
+        new(
+            id,
+            title,
+            message,
+            Category,
+            severity,
+            isEnabledByDefault: true,
+            description: $"{title}. The cause, an example and the fix are in the section {id} of docs/diagnostics.md.",
+            helpLinkUri: HelpLinkBase + id.ToLowerInvariant());
 }

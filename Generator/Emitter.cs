@@ -525,7 +525,7 @@ internal static class Emitter
     {
         Loss.MeanSquaredError => $"mean squared error, L = Σ (y − t)² / (batch·{plan.OutputSize})",
         Loss.MeanAbsoluteError => $"mean absolute error, L = Σ |y − t| / (batch·{plan.OutputSize})",
-        Loss.Huber => $"Huber loss with δ = {Float(plan.HuberDelta)}, L = Σ h(y − t) / (batch·{plan.OutputSize})",
+        Loss.Huber => $"Huber loss with δ = {plan.HuberDelta.ToString("R", CultureInfo.InvariantCulture)}, L = Σ h(y − t) / (batch·{plan.OutputSize})",
         Loss.SoftmaxCrossEntropy => "softmax cross-entropy, L = Σₙ (log Σⱼ exp zₙⱼ − Σⱼ tₙⱼ·zₙⱼ) / batch",
         Loss.BinaryCrossEntropy => $"sigmoid binary cross-entropy, L = Σ (max(z, 0) − z·t + log(1 + e^−|z|)) / (batch·{plan.OutputSize})",
         _ => plan.Loss.ToString(),

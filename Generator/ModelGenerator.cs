@@ -78,7 +78,7 @@ public sealed class ModelGenerator : IIncrementalGenerator
     }
 
     /// <summary>Checks one parsed model; an unexpected exception becomes MG0999 on the model, like <see cref="ParseSafely"/>.</summary>
-    private static StageResult<CheckedModel> CheckSafely(StageResult<ModelSpec> parsed)
+    internal static StageResult<CheckedModel> CheckSafely(StageResult<ModelSpec> parsed)
     {
         try
         {

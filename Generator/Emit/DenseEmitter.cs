@@ -48,6 +48,7 @@ internal static class DenseEmitter
 
             if (layer.KeepsPreActivation)
             {
+                writer.WriteLine();
                 writer.WriteLine($"// y = {Apply(layer, "z")}");
                 writer.WriteLine($"{Activations}.{layer.Activation}(z, y.Slice(0, batch * {units}));");
             }

@@ -5,6 +5,8 @@ using System.IO;
 using System.Linq;
 using System.Reflection;
 using generator::ModelGen.Generator;
+using generator::ModelGen.Generator.Helpers;
+using generator::ModelGen.Generator.Model;
 using Microsoft.CodeAnalysis;
 using Xunit;
 
@@ -218,17 +220,48 @@ public class DiagnosticTests
     [Fact]
     public void Every_descriptor_is_documented_and_tracked()
     {
-        var ids = typeof(ModelGenerator).Assembly.GetType("ModelGen.Generator.DiagnosticDescriptors", throwOnError: true)!
+        var descriptors = typeof(ModelGenerator).Assembly.GetType("ModelGen.Generator.DiagnosticDescriptors", throwOnError: true)!
             .GetFields(BindingFlags.Public | BindingFlags.Static)
-            .Select(f => ((DiagnosticDescriptor)f.GetValue(null)!).Id)
+            .Where(f => f.FieldType == typeof(DiagnosticDescriptor))
+            .Select(f => (DiagnosticDescriptor)f.GetValue(null)!)
             .ToList();
+        var ids = descriptors.Select(d => d.Id).ToList();
         var root = RepositoryPaths.Root;
         var docs = File.ReadAllText(Path.Combine(root, "docs", "diagnostics.md"));
         var releases = File.ReadAllText(Path.Combine(root, "Generator", "AnalyzerReleases.Unshipped.md"));
 
         Assert.Equal(ids.Count, ids.Distinct().Count());
-        Assert.All(ids, id => Assert.Contains("## " + id, docs));
+        Assert.All(ids, id => Assert.Contains("## " + id + "\n", docs.ReplaceLineEndings("\n")));
         Assert.All(ids, id => Assert.Contains(id + " |", releases));
+        Assert.All(descriptors, d =>
+        {
+            Assert.Equal("docs/diagnostics.md#" + d.Id.ToLowerInvariant(), d.HelpLinkUri);
+            Assert.False(string.IsNullOrWhiteSpace(d.Description.ToString(System.Globalization.CultureInfo.InvariantCulture)), d.Id);
+        });
+    }
+
+    [Fact]
+    public void MG0999_an_unexpected_failure_in_a_stage_becomes_an_error_on_the_model()
+    {
+        // A layer kind the checker does not know makes it throw, as a bug would.
+        var spec = new ModelSpec(
+            new TypeSpec(null, EquatableArray<string>.Empty, "class", "Broken"), generator::ModelGen.Loss.MeanSquaredError, null, 1f, null,
+            null,
+            new LayerSpec[] { new InputSpec(new[] { 2 }.ToEquatableArray(), null), new UnknownLayer() }.ToEquatableArray());
+
+        var result = ModelGenerator.CheckSafely(new StageResult<ModelSpec>(spec, EquatableArray<DiagnosticInfo>.Empty));
+
+        Assert.Null(result.Value);
+        var diagnostic = Assert.Single(result.Diagnostics);
+        Assert.Equal("MG0999", diagnostic.Descriptor.Id);
+        Assert.Equal(DiagnosticSeverity.Error, diagnostic.Descriptor.DefaultSeverity);
+        Assert.Contains("Broken", diagnostic.Arguments[0]);
+        Assert.Contains("Unknown layer kind", diagnostic.Arguments[1]);
+    }
+
+    private sealed record UnknownLayer() : LayerSpec((LocationInfo?)null)
+    {
+        public override string Kind => "Unknown";
     }
 
     private static void AssertSingleDiagnostic(string declaration, string id, string at, string message, string? extra = null)

@@ -54,10 +54,29 @@ public class SnapshotTests
         public partial class FashionMlp;
         """;
 
+    public const string Activations = """
+        using ModelGen;
+
+        namespace Samples.Zoo;
+
+        /// <summary>Every activation not shown elsewhere, in each dense strategy, with a declared α and initializer, and Huber's δ.</summary>
+        [Model(Loss = Loss.Huber, HuberDelta = 0.5f)]
+        [Input(3)]
+        [Dense(2, Activation.LeakyRelu, Alpha = 0.2f)]
+        [Dense(5, Activation.Elu)]
+        [Dense(20, Activation.Gelu)]
+        [Dense(24, Activation.Silu)]
+        [Dropout(0.1f)]
+        [Dense(17, Activation.Sigmoid, Initializer = Initializer.LecunNormal)]
+        [Dense(2, Activation.Tanh)]
+        public partial class Zoo;
+        """;
+
     [Theory]
     [InlineData(nameof(LinearRegression), LinearRegression)]
     [InlineData(nameof(Mlp), Mlp)]
     [InlineData(nameof(FashionMlp), FashionMlp)]
+    [InlineData(nameof(Activations), Activations)]
     public void Generated_code_matches_snapshot(string name, string source)
     {
         var (result, output) = GeneratorHarness.Run(source);
