@@ -48,12 +48,12 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor UndefinedEnumValue = Error(
         "MG0008",
         "Undefined enum value",
-        "{0} is not a defined {1} value");
+        "{0}: {1} is not a defined {2} value");
 
     public static readonly DiagnosticDescriptor DenseNeedsVectorInput = Error(
         "MG0009",
         "Dense needs a one-dimensional input",
-        "[Dense] needs a one-dimensional input, but it receives samples of shape {0}");
+        "Layer {0} ([Dense]) needs a one-dimensional input, but it receives samples of shape {1}: give [Input] one dimension, e.g. [Input(784)] for 28×28 images");
 
     public static readonly DiagnosticDescriptor ModelCannotBeGeneric = Error(
         "MG0010",
@@ -84,12 +84,12 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor DropoutRateOutOfRange = Error(
         "MG0015",
         "Dropout rate out of range",
-        "[Dropout] rate is {0}; it must lie in [0, 1)");
+        "Layer {0} ([Dropout]): the rate is {1}; it must lie in [0, 1)");
 
     public static readonly DiagnosticDescriptor InvalidAlpha = Error(
         "MG0016",
         "Invalid Alpha",
-        "[Dense] Alpha = {0}: {1}");
+        "Layer {0} ([Dense]): Alpha = {1}: {2}");
 
     public static readonly DiagnosticDescriptor ModelTooLarge = Error(
         "MG0017",

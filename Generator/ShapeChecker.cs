@@ -30,7 +30,7 @@ internal static class ShapeChecker
     {
         if (!Enum.IsDefined(typeof(Loss), spec.Loss))
         {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndefinedEnumValue, spec.LossLocation, (int)spec.Loss, nameof(Loss)));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndefinedEnumValue, spec.LossLocation, "[Model] Loss", (int)spec.Loss, nameof(Loss)));
         }
 
         var input = FindInput(spec, diagnostics);
@@ -49,7 +49,7 @@ internal static class ShapeChecker
                 continue;
             }
 
-            var output = InferOutput(layer, shape, diagnostics);
+            var output = InferOutput(layer, layers.Count + 1, shape, diagnostics);
             if (output is null)
             {
                 // The next layers' shapes depend on this one's: later errors would be guesses.
@@ -166,18 +166,19 @@ internal static class ShapeChecker
         return valid ? new Shape(input.Shape) : null;
     }
 
-    private static Shape? InferOutput(LayerSpec layer, Shape input, List<DiagnosticInfo> diagnostics) => layer switch
+    /// <summary>The layer's output shape; <paramref name="position"/> (1-based, after [Input]) names the layer in messages.</summary>
+    private static Shape? InferOutput(LayerSpec layer, int position, Shape input, List<DiagnosticInfo> diagnostics) => layer switch
     {
-        DenseSpec dense => InferDense(dense, input, diagnostics),
-        DropoutSpec dropout => InferDropout(dropout, input, diagnostics),
+        DenseSpec dense => InferDense(dense, position, input, diagnostics),
+        DropoutSpec dropout => InferDropout(dropout, position, input, diagnostics),
         _ => throw new InvalidOperationException("Unknown layer kind " + layer.Kind),
     };
 
-    private static Shape? InferDropout(DropoutSpec dropout, Shape input, List<DiagnosticInfo> diagnostics)
+    private static Shape? InferDropout(DropoutSpec dropout, int position, Shape input, List<DiagnosticInfo> diagnostics)
     {
         if (!(dropout.Rate >= 0f && dropout.Rate < 1f))
         {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DropoutRateOutOfRange, dropout.RateLocation, dropout.Rate));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DropoutRateOutOfRange, dropout.RateLocation, position, dropout.Rate));
             return null;
         }
 
@@ -190,49 +191,50 @@ internal static class ShapeChecker
     /// </summary>
     public const long MaxTensorSize = 1L << 28;
 
-    private static Shape? InferDense(DenseSpec dense, Shape input, List<DiagnosticInfo> diagnostics)
+    private static Shape? InferDense(DenseSpec dense, int position, Shape input, List<DiagnosticInfo> diagnostics)
     {
+        var layer = $"Layer {position} ([Dense])";
         var valid = true;
         if (dense.Units <= 0)
         {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeMustBePositive, dense.UnitsLocation, "The number of units of [Dense]", dense.Units));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeMustBePositive, dense.UnitsLocation, layer + ": the number of units", dense.Units));
             valid = false;
         }
 
         if (!Enum.IsDefined(typeof(Activation), dense.Activation))
         {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndefinedEnumValue, dense.ActivationLocation, (int)dense.Activation, nameof(Activation)));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndefinedEnumValue, dense.ActivationLocation, layer, (int)dense.Activation, nameof(Activation)));
             valid = false;
         }
 
         var takesAlpha = dense.Activation is Activation.LeakyRelu or Activation.Elu;
         if (!float.IsNaN(dense.Alpha) && !takesAlpha)
         {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidAlpha, dense.AlphaLocation, dense.Alpha, $"Alpha applies only to LeakyRelu and Elu, not {dense.Activation}"));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidAlpha, dense.AlphaLocation, position, dense.Alpha, $"Alpha applies only to LeakyRelu and Elu, not {dense.Activation}"));
             valid = false;
         }
         else if (takesAlpha && !float.IsNaN(dense.Alpha) && !(dense.Alpha > 0f && !float.IsInfinity(dense.Alpha)))
         {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidAlpha, dense.AlphaLocation, dense.Alpha, "it must be positive and finite"));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidAlpha, dense.AlphaLocation, position, dense.Alpha, "it must be positive and finite"));
             valid = false;
         }
 
         if (!Enum.IsDefined(typeof(Initializer), dense.Initializer))
         {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndefinedEnumValue, dense.InitializerLocation, (int)dense.Initializer, nameof(Initializer)));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndefinedEnumValue, dense.InitializerLocation, layer, (int)dense.Initializer, nameof(Initializer)));
             valid = false;
         }
 
         if (input.Rank != 1)
         {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DenseNeedsVectorInput, dense.Location, input));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DenseNeedsVectorInput, dense.Location, position, input));
             valid = false;
         }
 
         if (valid && (long)dense.Units * input.Size > MaxTensorSize)
         {
             diagnostics.Add(DiagnosticInfo.Create(
-                DiagnosticDescriptors.ModelTooLarge, dense.Location, $"The weights of [Dense({dense.Units})] on {input.Size} inputs", (long)dense.Units * input.Size, MaxTensorSize));
+                DiagnosticDescriptors.ModelTooLarge, dense.Location, $"{layer}: its weights, {dense.Units} units by {input.Size} inputs,", (long)dense.Units * input.Size, MaxTensorSize));
             valid = false;
         }
 

@@ -44,7 +44,7 @@ public class DiagnosticTests
     }
 
     [Theory]
-    [InlineData("[Dense(0)]", "0", "The number of units of [Dense] must be positive, but it is 0")]
+    [InlineData("[Dense(0)]", "0", "Layer 1 ([Dense]): the number of units must be positive, but it is 0")]
     [InlineData("[Dense(-3, Activation.Relu)]", "-3", "but it is -3")]
     [InlineData("[Dense(units: -1)]", "units: -1", "but it is -1")]
     public void MG0003_dense_units_not_positive(string dense, string at, string message)
@@ -165,7 +165,7 @@ public class DiagnosticTests
     [InlineData("rate: 1.5f", "rate: 1.5f")]
     public void MG0015_dropout_rate_out_of_range(string argument, string at)
     {
-        AssertSingleDiagnostic($"[Model] [Input(4)] [Dense(3)] [Dropout({argument})] [Dense(1)] public partial class D;", "MG0015", at, "must lie in [0, 1)");
+        AssertSingleDiagnostic($"[Model] [Input(4)] [Dense(3)] [Dropout({argument})] [Dense(1)] public partial class D;", "MG0015", at, "Layer 2 ([Dropout]): the rate is");
     }
 
     [Theory]
@@ -179,7 +179,7 @@ public class DiagnosticTests
 
     [Theory]
     [InlineData("[Input(100000, 100000)] [Dense(1)]", "Input(100000, 100000)", "[Input] would hold more than 268435456 values")]
-    [InlineData("[Input(784)] [Dense(int.MaxValue)]", "Dense(int.MaxValue)", "on 784 inputs would hold 1683627179248 values")]
+    [InlineData("[Input(784)] [Dense(int.MaxValue)]", "Dense(int.MaxValue)", "784 inputs, would hold 1683627179248 values")]
     public void MG0017_model_too_large(string layers, string at, string message)
     {
         AssertSingleDiagnostic($"[Model] {layers} public partial class Big;", "MG0017", at, message);
@@ -244,9 +244,10 @@ public class DiagnosticTests
     public void MG0999_an_unexpected_failure_in_a_stage_becomes_an_error_on_the_model()
     {
         // A layer kind the checker does not know makes it throw, as a bug would.
+        var where = LocationInfo.From(Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText("partial class Broken;", path: "Broken.cs").GetRoot().GetLocation());
         var spec = new ModelSpec(
             new TypeSpec(null, EquatableArray<string>.Empty, "class", "Broken"), generator::ModelGen.Loss.MeanSquaredError, null, 1f, null,
-            null,
+            where,
             new LayerSpec[] { new InputSpec(new[] { 2 }.ToEquatableArray(), null), new UnknownLayer() }.ToEquatableArray());
 
         var result = ModelGenerator.CheckSafely(new StageResult<ModelSpec>(spec, EquatableArray<DiagnosticInfo>.Empty));
@@ -257,6 +258,8 @@ public class DiagnosticTests
         Assert.Equal(DiagnosticSeverity.Error, diagnostic.Descriptor.DefaultSeverity);
         Assert.Contains("Broken", diagnostic.Arguments[0]);
         Assert.Contains("Unknown layer kind", diagnostic.Arguments[1]);
+        Assert.NotNull(where);
+        Assert.Equal(where, diagnostic.Location);
     }
 
     private sealed record UnknownLayer() : LayerSpec((LocationInfo?)null)
