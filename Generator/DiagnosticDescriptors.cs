@@ -101,6 +101,16 @@ internal static class DiagnosticDescriptors
         "Model class cannot be abstract",
         "Model '{0}' cannot be abstract: its generated Load and constructors create instances of it");
 
+    public static readonly DiagnosticDescriptor EpsilonMustBePositive = Error(
+        "MG0019",
+        "Epsilon must be positive",
+        "Layer {0} ([LayerNorm]): Epsilon is {1}; it must be positive and finite");
+
+    public static readonly DiagnosticDescriptor LayerNormNeedsTwoValues = Error(
+        "MG0020",
+        "LayerNorm needs at least two values",
+        "Layer {0} ([LayerNorm]) receives {1} value(s) per sample: normalizing one value always gives 0");
+
     public static readonly DiagnosticDescriptor InternalError = Error(
         "MG0999",
         "ModelGen failed",

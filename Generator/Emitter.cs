@@ -69,6 +69,11 @@ internal static class Emitter
                         writer.WriteLine();
                         DenseEmitter.WriteBackward(writer, dense, isFirst);
                         break;
+                    case LayerNormPlan norm:
+                        LayerNormEmitter.WriteForward(writer, norm);
+                        writer.WriteLine();
+                        LayerNormEmitter.WriteBackward(writer, norm);
+                        break;
                     case DropoutPlan dropout:
                         DropoutEmitter.WriteForward(writer, dropout);
                         if (!isFirst)
@@ -92,6 +97,10 @@ internal static class Emitter
                 {
                     d.Name, "Dense", d.Activation.ToString(), Count(d.InputSize), Count(d.Units), Count(d.ParameterCount),
                     d.Strategy switch { DenseStrategy.Unrolled => "unrolled", DenseStrategy.VectorLoops => "vector loops", _ => "GEMM" },
+                },
+                LayerNormPlan n => new[]
+                {
+                    n.Name, "LayerNorm", string.Empty, Count(n.InputSize), Count(n.Units), Count(2 * n.Size), $"ε = {n.Epsilon.ToString("R", CultureInfo.InvariantCulture)}",
                 },
                 DropoutPlan p => new[]
                 {
@@ -137,10 +146,18 @@ internal static class Emitter
         }
 
         writer.WriteLine("// Parameter buffer layout: each tensor starts on a 64-byte boundary; the gaps stay zero.");
-        foreach (var layer in plan.DenseLayers)
+        foreach (var layer in plan.ParameterLayers)
         {
-            writer.WriteLine($"private const int {layer.Identifier}WeightsOffset = {layer.WeightsOffset}; // W [{layer.InputSize}×{layer.Units}]");
-            writer.WriteLine($"private const int {layer.Identifier}BiasOffset = {layer.BiasOffset}; // b [{layer.Units}]");
+            if (layer is LayerNormPlan norm)
+            {
+                writer.WriteLine($"private const int {norm.Identifier}GammaOffset = {norm.GammaOffset}; // γ [{norm.Size}]");
+                writer.WriteLine($"private const int {norm.Identifier}BetaOffset = {norm.BetaOffset}; // β [{norm.Size}]");
+                continue;
+            }
+
+            var dense = (DensePlan)layer;
+            writer.WriteLine($"private const int {dense.Identifier}WeightsOffset = {dense.WeightsOffset}; // W [{dense.InputSize}×{dense.Units}]");
+            writer.WriteLine($"private const int {dense.Identifier}BiasOffset = {dense.BiasOffset}; // b [{dense.Units}]");
         }
 
         writer.WriteLine($"private const int ParameterBufferLength = {plan.ParameterBufferLength};");
@@ -152,6 +169,12 @@ internal static class Emitter
             if (layer is DensePlan { KeepsPreActivation: true } keeps)
             {
                 writer.WriteLine($"private const int {layer.Identifier}PreActivation = {keeps.PreActivationOffset}; // {layer.Name} pre-activations z, kept for {keeps.Activation}'s derivative");
+            }
+
+            if (layer is LayerNormPlan normalized)
+            {
+                writer.WriteLine($"private const int {layer.Identifier}Normalized = {normalized.NormalizedOffset}; // {layer.Name} x̂, kept for backward");
+                writer.WriteLine($"private const int {layer.Identifier}InverseDeviation = {normalized.InverseDeviationOffset}; // {layer.Name} 1 / √(σ² + ε), one per sample");
             }
 
             if (layer is DropoutPlan dropout)
@@ -184,8 +207,16 @@ internal static class Emitter
         using (writer.OpenBlock($"public {name}(int seed)"))
         {
             writer.WriteLine("var random = new global::ModelGen.SeededRandom(seed);");
-            foreach (var layer in plan.DenseLayers)
+            foreach (var parameterLayer in plan.ParameterLayers)
             {
+                if (parameterLayer is LayerNormPlan norm)
+                {
+                    writer.WriteLine($"// {norm.Name}: γ = 1, β = 0");
+                    writer.WriteLine($"{norm.Identifier}Gamma.Fill(1f);");
+                    continue;
+                }
+
+                var layer = (DensePlan)parameterLayer;
                 writer.WriteLine($"// {layer.Name}: W ~ {InitializerDescription(layer)}; b = 0");
                 writer.WriteLine($"global::ModelGen.Initializers.WeightInitializer.Fill({layer.Identifier}Weights, global::ModelGen.Initializer.{layer.Initializer}, fanIn: {layer.InputSize}, fanOut: {layer.Units}, ref random);");
             }
@@ -226,6 +257,20 @@ internal static class Emitter
             writer.WriteLine();
         }
 
+        foreach (var norm in plan.Layers.OfType<LayerNormPlan>())
+        {
+            writer.WriteLine($"/// <summary>{norm.Name} scale γ [{norm.Size}].</summary>");
+            writer.WriteLine($"public {Span} {norm.Identifier}Gamma => _parameters.Span.Slice({norm.Identifier}GammaOffset, {norm.Size});");
+            writer.WriteLine();
+            writer.WriteLine($"/// <summary>{norm.Name} shift β [{norm.Size}].</summary>");
+            writer.WriteLine($"public {Span} {norm.Identifier}Beta => _parameters.Span.Slice({norm.Identifier}BetaOffset, {norm.Size});");
+            writer.WriteLine();
+            writer.WriteLine($"private {Span} {norm.Identifier}GammaGradients => _gradients.Span.Slice({norm.Identifier}GammaOffset, {norm.Size});");
+            writer.WriteLine();
+            writer.WriteLine($"private {Span} {norm.Identifier}BetaGradients => _gradients.Span.Slice({norm.Identifier}BetaOffset, {norm.Size});");
+            writer.WriteLine();
+        }
+
         writer.WriteLine("int global::ModelGen.ITrainableModel.InputSize => InputSize;");
         writer.WriteLine();
         writer.WriteLine("int global::ModelGen.ITrainableModel.OutputSize => OutputSize;");
@@ -245,8 +290,15 @@ internal static class Emitter
         writer.WriteLine("// layout: a weight is [units, inputs], the transpose of the [inputs × units] kept in Parameters).");
         using (writer.OpenBlock($"private static readonly {Tensor}[] ParameterLayout = new {Tensor}[]", closingSuffix: ";"))
         {
-            foreach (var layer in plan.DenseLayers)
+            foreach (var layer in plan.ParameterLayers)
             {
+                if (layer is LayerNormPlan norm)
+                {
+                    writer.WriteLine($"new(\"{norm.Name}.weight\", {norm.Identifier}GammaOffset, new[] {{ {norm.Size} }}),");
+                    writer.WriteLine($"new(\"{norm.Name}.bias\", {norm.Identifier}BetaOffset, new[] {{ {norm.Size} }}),");
+                    continue;
+                }
+
                 writer.WriteLine($"new(\"{layer.Name}.weight\", {layer.Identifier}WeightsOffset, new[] {{ {layer.Units}, {layer.InputSize} }}) {{ StoredTransposed = true }},");
                 writer.WriteLine($"new(\"{layer.Name}.bias\", {layer.Identifier}BiasOffset, new[] {{ {layer.Units} }}),");
             }
@@ -389,6 +441,11 @@ internal static class Emitter
                 var needsDx = NeedsInputGradient(plan, layer);
                 switch (layer)
                 {
+                    case LayerNormPlan:
+                        writer.WriteLine(needsDx
+                            ? $"{layer.Identifier}Backward({dy}, {dx}, batch);"
+                            : $"{layer.Identifier}Backward({dy}, {Span}.Empty, batch);");
+                        break;
                     case DropoutPlan when !needsDx:
                         // No layer before it has parameters, and it has none: nothing to propagate.
                         break;
@@ -480,7 +537,7 @@ internal static class Emitter
 
     /// <summary>Whether a layer must hand ∂L/∂(its input) back: only if some layer before it has parameters.</summary>
     private static bool NeedsInputGradient(ModelPlan plan, LayerPlan layer) =>
-        plan.Layers.Take(layer.Position - 1).Any(l => l is DensePlan);
+        plan.Layers.Take(layer.Position - 1).Any(l => l is DensePlan or LayerNormPlan);
 
     private static string GradientBuffer(int step) => step % 2 == 0 ? "gradientA" : "gradientB";
 

@@ -147,7 +147,7 @@ internal static class Parser
             .ToEquatableArray();
     }
 
-    private static bool IsLayerAttribute(string name) => name is "InputAttribute" or "DenseAttribute" or "DropoutAttribute";
+    private static bool IsLayerAttribute(string name) => name is "InputAttribute" or "DenseAttribute" or "DropoutAttribute" or "LayerNormAttribute";
 
     private static LayerSpec ReadLayer(AttributeSyntax syntax, AttributeData data)
     {
@@ -161,6 +161,20 @@ internal static class Parser
                     ? arguments[0].Values.Select(v => v.Value is int i ? i : 0)
                     : arguments.Select(v => v.Value is int i ? i : 0);
                 return new InputSpec(shape.ToEquatableArray(), location);
+
+            case "LayerNormAttribute":
+                var epsilon = 1e-5f;
+                LocationInfo? epsilonLocation = null;
+                foreach (var named in data.NamedArguments)
+                {
+                    if (named.Key == "Epsilon" && named.Value.Value is float e)
+                    {
+                        epsilon = e;
+                        epsilonLocation = NamedArgumentLocation(syntax, "Epsilon");
+                    }
+                }
+
+                return new LayerNormSpec(epsilon, epsilonLocation ?? location, location);
 
             case "DropoutAttribute":
                 var rate = arguments.Length > 0 && arguments[0].Value is float r ? r : float.NaN;

@@ -34,6 +34,7 @@ internal static class Planner
         var widest = 0;
         var denseIndex = 0;
         var dropoutIndex = 0;
+        var normIndex = 0;
         foreach (var layer in model.Layers)
         {
             var inputs = layer.Input.Size;
@@ -42,6 +43,16 @@ internal static class Planner
             workspaceEnd = Align(outputOffset + layer.Output.Size);
             switch (layer.Layer)
             {
+                case LayerNormSpec norm:
+                    var gammaOffset = parameterEnd;
+                    var betaOffset = Align(gammaOffset + inputs);
+                    parameterEnd = Align(betaOffset + inputs);
+                    var normalizedOffset = workspaceEnd;
+                    var inverseOffset = Align(normalizedOffset + inputs);
+                    workspaceEnd = Align(inverseOffset + 1);
+                    layers.Add(new LayerNormPlan(position, ++normIndex, inputs, norm.Epsilon, gammaOffset, betaOffset, outputOffset, normalizedOffset, inverseOffset));
+                    parameterCount += 2 * inputs;
+                    break;
                 case DropoutSpec dropout:
                     var maskOffset = workspaceEnd;
                     workspaceEnd = Align(maskOffset + inputs);

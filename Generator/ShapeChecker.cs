@@ -71,7 +71,12 @@ internal static class ShapeChecker
             long parameters = 0;
             foreach (var layer in layers)
             {
-                parameters += layer.Layer is DenseSpec dense ? ((long)dense.Units * layer.Input.Size) + dense.Units : 0;
+                parameters += layer.Layer switch
+                {
+                    DenseSpec dense => ((long)dense.Units * layer.Input.Size) + dense.Units,
+                    LayerNormSpec => 2L * layer.Input.Size,
+                    _ => 0,
+                };
             }
 
             if (parameters > MaxTensorSize)
@@ -171,8 +176,26 @@ internal static class ShapeChecker
     {
         DenseSpec dense => InferDense(dense, position, input, diagnostics),
         DropoutSpec dropout => InferDropout(dropout, position, input, diagnostics),
+        LayerNormSpec norm => InferLayerNorm(norm, position, input, diagnostics),
         _ => throw new InvalidOperationException("Unknown layer kind " + layer.Kind),
     };
+
+    private static Shape? InferLayerNorm(LayerNormSpec norm, int position, Shape input, List<DiagnosticInfo> diagnostics)
+    {
+        if (!(norm.Epsilon > 0f && !float.IsInfinity(norm.Epsilon)))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.EpsilonMustBePositive, norm.EpsilonLocation, position, norm.Epsilon));
+            return null;
+        }
+
+        if (input.Size < 2)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LayerNormNeedsTwoValues, norm.Location, position, input.Size));
+            return null;
+        }
+
+        return input;
+    }
 
     private static Shape? InferDropout(DropoutSpec dropout, int position, Shape input, List<DiagnosticInfo> diagnostics)
     {

@@ -22,6 +22,10 @@ internal sealed record ModelPlan(
     /// <summary>The layers that hold parameters, in order.</summary>
     public System.Collections.Generic.IEnumerable<DensePlan> DenseLayers => System.Linq.Enumerable.OfType<DensePlan>(Layers);
 
+    /// <summary>The layers that hold parameters, in order: dense and layer-normalization layers.</summary>
+    public System.Collections.Generic.IEnumerable<LayerPlan> ParameterLayers =>
+        System.Linq.Enumerable.Where(Layers, l => l is DensePlan or LayerNormPlan);
+
     /// <summary>Whether any layer behaves differently while training (and so draws from the training random stream).</summary>
     public bool HasDropout => System.Linq.Enumerable.Any(System.Linq.Enumerable.OfType<DropoutPlan>(Layers));
 }
@@ -41,6 +45,22 @@ internal abstract record LayerPlan(int Position, int InputSize, int Units, int O
 
     /// <summary>The local variable that holds this layer's outputs for a batch.</summary>
     public string Output => "a" + Position;
+}
+
+/// <summary>One layer-normalization layer of a plan: γ and β in the parameters, x̂ and 1/σ kept in the workspace.</summary>
+/// <param name="Index">1-based position among the layer-normalization layers (layer_norm_1 …).</param>
+/// <param name="Size">Values per sample, normalized together.</param>
+/// <param name="Epsilon">ε added to the variance.</param>
+/// <param name="GammaOffset">Offset of γ [Size] in the parameter buffer; β [Size] follows at <paramref name="BetaOffset"/>.</param>
+/// <param name="NormalizedOffset">Offset of x̂ in the workspace, per sample.</param>
+/// <param name="InverseDeviationOffset">Offset of 1 / √(σ² + ε) in the workspace, one per sample.</param>
+internal sealed record LayerNormPlan(
+    int Position, int Index, int Size, float Epsilon, int GammaOffset, int BetaOffset, int OutputOffset, int NormalizedOffset, int InverseDeviationOffset)
+    : LayerPlan(Position, Size, Size, OutputOffset)
+{
+    public override string Name => "layer_norm_" + Index;
+
+    public override string Identifier => "LayerNorm" + Index;
 }
 
 /// <summary>One dropout layer of a plan: output and mask in the workspace, no parameters.</summary>

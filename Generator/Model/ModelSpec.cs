@@ -55,6 +55,12 @@ internal sealed record InputSpec(EquatableArray<int> Shape, LocationInfo? Locati
     public override string Kind => "Input";
 }
 
+/// <summary><c>[LayerNorm(Epsilon = …)]</c>.</summary>
+internal sealed record LayerNormSpec(float Epsilon, LocationInfo? EpsilonLocation, LocationInfo? Location) : LayerSpec(Location)
+{
+    public override string Kind => "LayerNorm";
+}
+
 /// <summary><c>[Dropout(rate)]</c>.</summary>
 internal sealed record DropoutSpec(float Rate, LocationInfo? RateLocation, LocationInfo? Location) : LayerSpec(Location)
 {

@@ -192,6 +192,21 @@ public class DiagnosticTests
             "[Model] [Input(16384)] [Dense(16384)] [Dense(16384)] public partial class Big;", "MG0017", "Big", "Model 'Big's parameters would hold");
     }
 
+    [Theory]
+    [InlineData("0f")]
+    [InlineData("-1e-5f")]
+    [InlineData("float.NaN")]
+    public void MG0019_layer_norm_epsilon_not_positive(string epsilon)
+    {
+        AssertSingleDiagnostic($"[Model] [Input(4)] [LayerNorm(Epsilon = {epsilon})] [Dense(2)] public partial class N;", "MG0019", $"Epsilon = {epsilon}", "Layer 1 ([LayerNorm]): Epsilon is");
+    }
+
+    [Fact]
+    public void MG0020_layer_norm_on_one_value()
+    {
+        AssertSingleDiagnostic("[Model] [Input(4)] [Dense(1)] [LayerNorm] public partial class N;", "MG0020", "LayerNorm", "Layer 2 ([LayerNorm]) receives 1 value(s)");
+    }
+
     [Fact]
     public void MG0018_abstract_model()
     {

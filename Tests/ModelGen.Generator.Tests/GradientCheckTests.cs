@@ -201,6 +201,16 @@ public class GradientCheckTests(ITestOutputHelper output)
         models.Add(new RandomModel("GemmLeakyReluAlpha", random.Next(16, 30), [(random.Next(17, 30), Activation.LeakyRelu), (3, Activation.Linear)]) { Alpha = 0.2f });
         models.Add(new RandomModel("MixedEluAlpha", 3, [(4, Activation.Elu), (random.Next(17, 30), Activation.Elu), (2, Activation.Linear)]) { Alpha = 0.5f });
 
+        // Layer normalization: on the input, between hidden layers (with dropout after it), before the output.
+        models.Add(new RandomModel("InputLayerNorm", random.Next(16, 30), [(random.Next(17, 30), Activation.Tanh), (3, Activation.Linear)]) { NormBefore = 0 });
+        models.Add(new RandomModel("GemmLayerNorm", random.Next(16, 30), [(random.Next(17, 30), Activation.Relu), (random.Next(17, 30), Activation.Gelu), (4, Activation.Linear)], Loss.SoftmaxCrossEntropy)
+        {
+            NormBefore = 1,
+            DropoutBefore = 2,
+            DropoutRate = 0.2f,
+        });
+        models.Add(new RandomModel("MixedLayerNorm", 3, [(4, Activation.Sigmoid), (random.Next(17, 30), Activation.Tanh), (2, Activation.Linear)]) { NormBefore = 2, Epsilon = 0.01f });
+
         // Dropout: between hidden layers, on the input itself, and before a softmax output.
         models.Add(new RandomModel("GemmDropout", random.Next(16, 30), [(random.Next(17, 40), Activation.Tanh), (random.Next(17, 30), Activation.Sigmoid), (3, Activation.Linear)])
         {
@@ -227,6 +237,12 @@ public class GradientCheckTests(ITestOutputHelper output)
         public int DropoutBefore { get; init; } = -1;
 
         public float DropoutRate { get; init; }
+
+        /// <summary>The dense layer a <c>[LayerNorm]</c> goes before (after any dropout there), or −1 for none.</summary>
+        public int NormBefore { get; init; } = -1;
+
+        /// <summary>The layer normalization's ε.</summary>
+        public float Epsilon { get; init; } = 1e-5f;
 
         /// <summary>α declared on every leaky ReLU and ELU layer, or NaN for the defaults (0.01 and 1).</summary>
         public float Alpha { get; init; } = float.NaN;
@@ -275,6 +291,7 @@ public class GradientCheckTests(ITestOutputHelper output)
             $"[Model(Loss = Loss.{Loss}{(Loss == Loss.Huber ? ", HuberDelta = 0.25f" : string.Empty)})] [Input({InputSize})] " +
             string.Concat(Layers.Select((l, i) =>
                 (i == DropoutBefore ? $"[Dropout({DropoutRate.ToString(System.Globalization.CultureInfo.InvariantCulture)}f)] " : string.Empty) +
+                (i == NormBefore ? $"[LayerNorm(Epsilon = {Epsilon.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}f)] " : string.Empty) +
                 $"[Dense({l.Units}, Activation.{l.Activation}{AlphaArgument(l.Activation)})] ")) +
             $"public partial class {Name};";
 
@@ -286,8 +303,21 @@ public class GradientCheckTests(ITestOutputHelper output)
             {
                 var x = inputs.Skip(n * InputSize).Take(InputSize).Select(v => (double)v).ToArray();
                 var offset = 0;
+                var index = 0;
                 foreach (var (units, activation) in Layers)
                 {
+                    if (index++ == NormBefore)
+                    {
+                        // (x − μ) / √(σ² + ε)·γ + β, with γ and β the next two tensors.
+                        var gamma = offset;
+                        var beta = Align(gamma + x.Length);
+                        offset = Align(beta + x.Length);
+                        var mean = x.Average();
+                        var variance = x.Average(v => (v - mean) * (v - mean));
+                        var scale = 1 / Math.Sqrt(variance + Epsilon);
+                        x = x.Select((v, i) => ((v - mean) * scale * parameters[gamma + i]) + parameters[beta + i]).ToArray();
+                    }
+
                     var weights = offset;
                     var bias = Align(weights + (units * x.Length));
                     offset = Align(bias + units);

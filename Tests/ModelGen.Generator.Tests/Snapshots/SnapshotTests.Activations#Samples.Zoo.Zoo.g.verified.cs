@@ -6,15 +6,16 @@ namespace Samples.Zoo;
 /// <remarks>
 /// <para>The network compiled by ModelGen from the attributes on this class:</para>
 /// <code>
-/// layer      kind     activation  input  output  parameters  computed as
-/// dense_1    Dense    LeakyRelu       3       2           8  unrolled
-/// dense_2    Dense    Elu             2       5          15  unrolled
-/// dense_3    Dense    Gelu            5      20         120  vector loops
-/// dense_4    Dense    Silu           20      24         504  GEMM
-/// dropout_1  Dropout                 24      24           0  rate 0.1, training only
-/// dense_5    Dense    Sigmoid        24      17         425  GEMM
-/// dense_6    Dense    Tanh           17       2          36  GEMM
-/// total                                               1,108
+/// layer         kind       activation  input  output  parameters  computed as
+/// dense_1       Dense      LeakyRelu       3       2           8  unrolled
+/// dense_2       Dense      Elu             2       5          15  unrolled
+/// dense_3       Dense      Gelu            5      20         120  vector loops
+/// dense_4       Dense      Silu           20      24         504  GEMM
+/// layer_norm_1  LayerNorm                 24      24          48  ε = 1E-05
+/// dropout_1     Dropout                   24      24           0  rate 0.1, training only
+/// dense_5       Dense      Sigmoid        24      17         425  GEMM
+/// dense_6       Dense      Tanh           17       2          36  GEMM
+/// total                                                    1,156
 /// </code>
 /// <para>Loss: Huber loss with δ = 0.5, L = Σ h(y − t) / (batch·2).</para>
 /// <para>An instance is not thread-safe: its forward pass reuses one workspace.</para>
@@ -29,7 +30,7 @@ partial class Zoo : global::ModelGen.ITrainableModel
     public const int OutputSize = 2;
 
     /// <summary>Trainable parameters: every weight and bias.</summary>
-    public const int ParameterCount = 1108;
+    public const int ParameterCount = 1156;
 
     /// <summary>δ of the Huber loss: errors up to δ count squared, larger ones linearly.</summary>
     public const float HuberDelta = 0.5f;
@@ -43,11 +44,13 @@ partial class Zoo : global::ModelGen.ITrainableModel
     private const int Dense3BiasOffset = 176; // b [20]
     private const int Dense4WeightsOffset = 208; // W [20×24]
     private const int Dense4BiasOffset = 688; // b [24]
-    private const int Dense5WeightsOffset = 720; // W [24×17]
-    private const int Dense5BiasOffset = 1136; // b [17]
-    private const int Dense6WeightsOffset = 1168; // W [17×2]
-    private const int Dense6BiasOffset = 1216; // b [2]
-    private const int ParameterBufferLength = 1232;
+    private const int LayerNorm1GammaOffset = 720; // γ [24]
+    private const int LayerNorm1BetaOffset = 752; // β [24]
+    private const int Dense5WeightsOffset = 784; // W [24×17]
+    private const int Dense5BiasOffset = 1200; // b [17]
+    private const int Dense6WeightsOffset = 1232; // W [17×2]
+    private const int Dense6BiasOffset = 1280; // b [2]
+    private const int ParameterBufferLength = 1296;
 
     // Workspace layout, in floats per sample: a region at offset k of a batch of n samples starts at k·n.
     private const int Dense1Output = 0; // dense_1 outputs, 2 per sample
@@ -56,13 +59,16 @@ partial class Zoo : global::ModelGen.ITrainableModel
     private const int Dense3PreActivation = 64; // dense_3 pre-activations z, kept for Gelu's derivative
     private const int Dense4Output = 96; // dense_4 outputs, 24 per sample
     private const int Dense4PreActivation = 128; // dense_4 pre-activations z, kept for Silu's derivative
-    private const int Dropout1Output = 160; // dropout_1 outputs, 24 per sample
-    private const int Dropout1Mask = 192; // dropout_1 mask of the last training step: 0 or 1 / (1 − rate)
-    private const int Dense5Output = 224; // dense_5 outputs, 17 per sample
-    private const int Dense6Output = 256; // dense_6 outputs, 2 per sample
-    private const int GradientA = 272; // ∂L/∂activation, passed between layers in turn with GradientB
-    private const int GradientB = 304;
-    private const int WorkspacePerSample = 336;
+    private const int LayerNorm1Output = 160; // layer_norm_1 outputs, 24 per sample
+    private const int LayerNorm1Normalized = 192; // layer_norm_1 x̂, kept for backward
+    private const int LayerNorm1InverseDeviation = 224; // layer_norm_1 1 / √(σ² + ε), one per sample
+    private const int Dropout1Output = 240; // dropout_1 outputs, 24 per sample
+    private const int Dropout1Mask = 272; // dropout_1 mask of the last training step: 0 or 1 / (1 − rate)
+    private const int Dense5Output = 304; // dense_5 outputs, 17 per sample
+    private const int Dense6Output = 336; // dense_6 outputs, 2 per sample
+    private const int GradientA = 352; // ∂L/∂activation, passed between layers in turn with GradientB
+    private const int GradientB = 384;
+    private const int WorkspacePerSample = 416;
     private const int PredictionChunk = 256;
 
     private readonly global::ModelGen.AlignedBuffer _parameters = new(ParameterBufferLength);
@@ -87,6 +93,8 @@ partial class Zoo : global::ModelGen.ITrainableModel
         global::ModelGen.Initializers.WeightInitializer.Fill(Dense3Weights, global::ModelGen.Initializer.GlorotUniform, fanIn: 5, fanOut: 20, ref random);
         // dense_4: W ~ U(±√(6 / (20 + 24))) = U(±0.3693), Glorot uniform; b = 0
         global::ModelGen.Initializers.WeightInitializer.Fill(Dense4Weights, global::ModelGen.Initializer.GlorotUniform, fanIn: 20, fanOut: 24, ref random);
+        // layer_norm_1: γ = 1, β = 0
+        LayerNorm1Gamma.Fill(1f);
         // dense_5: W ~ N(0, 1 / 24) truncated at 2σ, LeCun normal; b = 0
         global::ModelGen.Initializers.WeightInitializer.Fill(Dense5Weights, global::ModelGen.Initializer.LecunNormal, fanIn: 24, fanOut: 17, ref random);
         // dense_6: W ~ U(±√(6 / (17 + 2))) = U(±0.562), Glorot uniform; b = 0
@@ -168,6 +176,16 @@ partial class Zoo : global::ModelGen.ITrainableModel
 
     private global::System.Span<float> Dense6BiasGradients => _gradients.Span.Slice(Dense6BiasOffset, 2);
 
+    /// <summary>layer_norm_1 scale γ [24].</summary>
+    public global::System.Span<float> LayerNorm1Gamma => _parameters.Span.Slice(LayerNorm1GammaOffset, 24);
+
+    /// <summary>layer_norm_1 shift β [24].</summary>
+    public global::System.Span<float> LayerNorm1Beta => _parameters.Span.Slice(LayerNorm1BetaOffset, 24);
+
+    private global::System.Span<float> LayerNorm1GammaGradients => _gradients.Span.Slice(LayerNorm1GammaOffset, 24);
+
+    private global::System.Span<float> LayerNorm1BetaGradients => _gradients.Span.Slice(LayerNorm1BetaOffset, 24);
+
     int global::ModelGen.ITrainableModel.InputSize => InputSize;
 
     int global::ModelGen.ITrainableModel.OutputSize => OutputSize;
@@ -189,6 +207,8 @@ partial class Zoo : global::ModelGen.ITrainableModel
         new("dense_3.bias", Dense3BiasOffset, new[] { 20 }),
         new("dense_4.weight", Dense4WeightsOffset, new[] { 24, 20 }) { StoredTransposed = true },
         new("dense_4.bias", Dense4BiasOffset, new[] { 24 }),
+        new("layer_norm_1.weight", LayerNorm1GammaOffset, new[] { 24 }),
+        new("layer_norm_1.bias", LayerNorm1BetaOffset, new[] { 24 }),
         new("dense_5.weight", Dense5WeightsOffset, new[] { 17, 24 }) { StoredTransposed = true },
         new("dense_5.bias", Dense5BiasOffset, new[] { 17 }),
         new("dense_6.weight", Dense6WeightsOffset, new[] { 2, 17 }) { StoredTransposed = true },
@@ -285,23 +305,25 @@ partial class Zoo : global::ModelGen.ITrainableModel
         var a2 = Workspace(Dense2Output, 5, batch);
         var a3 = Workspace(Dense3Output, 20, batch);
         var a4 = Workspace(Dense4Output, 24, batch);
-        var a5 = Workspace(Dropout1Output, 24, batch);
-        var a6 = Workspace(Dense5Output, 17, batch);
-        var a7 = Workspace(Dense6Output, 2, batch);
+        var a5 = Workspace(LayerNorm1Output, 24, batch);
+        var a6 = Workspace(Dropout1Output, 24, batch);
+        var a7 = Workspace(Dense5Output, 17, batch);
+        var a8 = Workspace(Dense6Output, 2, batch);
         var gradientA = Workspace(GradientA, 24, batch);
         var gradientB = Workspace(GradientB, 24, batch);
 
         // Huber loss with δ = 0.5, L = Σ h(y − t) / (batch·2); its gradient ∂L/∂y = clamp(y − t, −δ, δ) / (batch·2) seeds backward
-        var loss = global::ModelGen.Losses.Huber.ValueAndGradient(a7, targets, gradientA.Slice(0, batch * OutputSize), HuberDelta);
+        var loss = global::ModelGen.Losses.Huber.ValueAndGradient(a8, targets, gradientA.Slice(0, batch * OutputSize), HuberDelta);
 
         // backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before
-        Dense6Backward(a6, a7, gradientA.Slice(0, batch * 2), gradientB.Slice(0, batch * 17), batch);
-        Dense5Backward(a5, a6, gradientB.Slice(0, batch * 17), gradientA.Slice(0, batch * 24), batch);
+        Dense6Backward(a7, a8, gradientA.Slice(0, batch * 2), gradientB.Slice(0, batch * 17), batch);
+        Dense5Backward(a6, a7, gradientB.Slice(0, batch * 17), gradientA.Slice(0, batch * 24), batch);
         Dropout1Backward(gradientA.Slice(0, batch * 24), gradientB.Slice(0, batch * 24), batch);
-        Dense4Backward(a3, a4, gradientB.Slice(0, batch * 24), gradientA.Slice(0, batch * 20), batch);
-        Dense3Backward(a2, a3, gradientA.Slice(0, batch * 20), gradientB.Slice(0, batch * 5), batch);
-        Dense2Backward(a1, a2, gradientB.Slice(0, batch * 5), gradientA.Slice(0, batch * 2), batch);
-        Dense1Backward(inputs, a1, gradientA.Slice(0, batch * 2), batch);
+        LayerNorm1Backward(gradientB.Slice(0, batch * 24), gradientA.Slice(0, batch * 24), batch);
+        Dense4Backward(a3, a4, gradientA.Slice(0, batch * 24), gradientB.Slice(0, batch * 20), batch);
+        Dense3Backward(a2, a3, gradientB.Slice(0, batch * 20), gradientA.Slice(0, batch * 5), batch);
+        Dense2Backward(a1, a2, gradientA.Slice(0, batch * 5), gradientB.Slice(0, batch * 2), batch);
+        Dense1Backward(inputs, a1, gradientB.Slice(0, batch * 2), batch);
         return loss;
     }
 
@@ -316,20 +338,22 @@ partial class Zoo : global::ModelGen.ITrainableModel
         Dense3Forward(a2, a3, batch);
         var a4 = Workspace(Dense4Output, 24, batch);
         Dense4Forward(a3, a4, batch);
-        var a5 = Workspace(Dropout1Output, 24, batch);
+        var a5 = Workspace(LayerNorm1Output, 24, batch);
+        LayerNorm1Forward(a4, a5, batch);
+        var a6 = Workspace(Dropout1Output, 24, batch);
         if (training)
         {
-            Dropout1Forward(a4, a5, batch);
+            Dropout1Forward(a5, a6, batch);
         }
         else
         {
-            a4.Slice(0, batch * 24).CopyTo(a5);
+            a5.Slice(0, batch * 24).CopyTo(a6);
         }
 
-        var a6 = Workspace(Dense5Output, 17, batch);
-        Dense5Forward(a5, a6, batch);
-        var a7 = Workspace(Dense6Output, 2, batch);
-        Dense6Forward(a6, a7, batch);
+        var a7 = Workspace(Dense5Output, 17, batch);
+        Dense5Forward(a6, a7, batch);
+        var a8 = Workspace(Dense6Output, 2, batch);
+        Dense6Forward(a7, a8, batch);
     }
 
     /// <summary>Runs the forward pass on the chunk of at most PredictionChunk samples that begins at <paramref name="start"/>.</summary>
@@ -537,6 +561,22 @@ partial class Zoo : global::ModelGen.ITrainableModel
 
         // dx = dz·Wᵀ: [batch×24]·[24×20]
         global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz, w, dx.Slice(0, batch * 20), batch, 20, 24);
+    }
+
+    /// <summary>layer_norm_1 forward: y = γ ⊙ (x − μ) / √(σ² + 1E-05) + β over each sample's 24 values.</summary>
+    private void LayerNorm1Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        global::ModelGen.Kernels.Normalization.LayerNormForward(
+            x.Slice(0, batch * 24), y, Workspace(LayerNorm1Normalized, 24, batch), Workspace(LayerNorm1InverseDeviation, 1, batch),
+            LayerNorm1Gamma, LayerNorm1Beta, epsilon: 1E-05f);
+    }
+
+    /// <summary>layer_norm_1 backward: ∂L/∂γ = Σ dy ⊙ x̂, ∂L/∂β = Σ dy, dx = (g − mean g − x̂·mean(g ⊙ x̂)) / σ with g = dy ⊙ γ.</summary>
+    private void LayerNorm1Backward(global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::ModelGen.Kernels.Normalization.LayerNormBackward(
+            dy, Workspace(LayerNorm1Normalized, 24, batch), Workspace(LayerNorm1InverseDeviation, 1, batch), LayerNorm1Gamma,
+            LayerNorm1GammaGradients, LayerNorm1BetaGradients, dx);
     }
 
     /// <summary>dropout_1 forward while training: each value zeroed with probability 0.1, the others scaled by 1 / (1 − 0.1).</summary>

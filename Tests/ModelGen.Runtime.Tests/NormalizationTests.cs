@@ -1,0 +1,82 @@
+using System;
+using System.Linq;
+using ModelGen.Kernels;
+using Xunit;
+
+namespace ModelGen.Runtime.Tests;
+
+/// <summary>The layer-normalization kernels: the forward pass's statistics, and every gradient against finite differences.</summary>
+public class NormalizationTests
+{
+    [Theory]
+    [InlineData(1, 2)]
+    [InlineData(3, 7)]
+    [InlineData(4, 33)]
+    public void Forward_normalizes_each_row_then_scales_and_shifts(int rows, int size)
+    {
+        var x = GemmTests.Random(rows * size, size).Select(v => (v * 5) + 3).ToArray();
+        var gamma = GemmTests.Random(size, 1);
+        var beta = GemmTests.Random(size, 2);
+        var (y, xhat, inverse) = (new float[x.Length], new float[x.Length], new float[rows]);
+
+        Normalization.LayerNormForward(x, y, xhat, inverse, gamma, beta, epsilon: 1e-5f);
+
+        for (var r = 0; r < rows; r++)
+        {
+            var row = xhat.Skip(r * size).Take(size).Select(v => (double)v).ToArray();
+            Assert.Equal(0, row.Average(), 5);
+            Assert.Equal(size == 1 ? 0 : 1, row.Average(v => v * v), 3);
+            for (var i = 0; i < size; i++)
+            {
+                Assert.Equal((gamma[i] * xhat[(r * size) + i]) + beta[i], y[(r * size) + i], 5);
+            }
+        }
+    }
+
+    [Fact]
+    public void Backward_matches_finite_differences_of_a_weighted_sum()
+    {
+        const int rows = 3, size = 9;
+        var x = GemmTests.Random(rows * size, 4).Select(v => v * 3).ToArray();
+        var gamma = GemmTests.Random(size, 5).Select(v => 1 + (0.5f * v)).ToArray();
+        var beta = GemmTests.Random(size, 6);
+        var weights = GemmTests.Random(rows * size, 7);   // L = Σ weights ⊙ y, so dL/dy = weights
+
+        double Loss(float[] input, float[] g, float[] b)
+        {
+            var (y, xhat, inverse) = (new float[input.Length], new float[input.Length], new float[rows]);
+            Normalization.LayerNormForward(input, y, xhat, inverse, g, b, 1e-5f);
+            return y.Select((v, i) => (double)v * weights[i]).Sum();
+        }
+
+        var (output, normalized, inverseDeviation) = (new float[x.Length], new float[x.Length], new float[rows]);
+        Normalization.LayerNormForward(x, output, normalized, inverseDeviation, gamma, beta, 1e-5f);
+        var (dGamma, dBeta, dx) = (new float[size], new float[size], new float[x.Length]);
+        Normalization.LayerNormBackward(weights, normalized, inverseDeviation, gamma, dGamma, dBeta, dx);
+
+        const float h = 1e-2f;
+        void Check(float[] values, float[] analytic, Func<float[], double> loss, string name)
+        {
+            for (var i = 0; i < values.Length; i++)
+            {
+                var original = values[i];
+                values[i] = original + h;
+                var plus = loss(values);
+                values[i] = original - h;
+                var minus = loss(values);
+                values[i] = original;
+                Assert.True(Math.Abs(((plus - minus) / (2 * h)) - analytic[i]) < 2e-3, $"{name}[{i}]: numeric {(plus - minus) / (2 * h)}, analytic {analytic[i]}");
+            }
+        }
+
+        Check(x, dx, v => Loss(v, gamma, beta), "dx");
+        Check(gamma, dGamma, v => Loss(x, v, beta), "dγ");
+        Check(beta, dBeta, v => Loss(x, gamma, v), "dβ");
+
+        // Without dx (nothing before the layer needs it) the parameter gradients are the same.
+        var (dGamma2, dBeta2) = (new float[size], new float[size]);
+        Normalization.LayerNormBackward(weights, normalized, inverseDeviation, gamma, dGamma2, dBeta2, Span<float>.Empty);
+        Assert.Equal(dGamma, dGamma2);
+        Assert.Equal(dBeta, dBeta2);
+    }
+}
