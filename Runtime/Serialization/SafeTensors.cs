@@ -137,6 +137,7 @@ public static class SafeTensors
         var tensors = model.ParameterTensors;
         var values = new float[tensors.Count][];
         var expectedNames = new HashSet<string>(StringComparer.Ordinal);
+        var ranges = new (long Begin, long End, string Name)[tensors.Count];
         long covered = 0;
         for (var t = 0; t < tensors.Count; t++)
         {
@@ -179,6 +180,7 @@ public static class SafeTensors
             }
 
             values[t] = decoded;
+            ranges[t] = (entry.Begin, entry.End, tensor.Name);
             covered += entry.End - entry.Begin;
         }
 
@@ -193,6 +195,16 @@ public static class SafeTensors
         if (covered != data.Length)
         {
             throw Corrupt(source, $"its tensors cover {covered} bytes but the data section holds {data.Length}");
+        }
+
+        // Sizes that add up can still hide two tensors sharing bytes (and a gap elsewhere).
+        Array.Sort(ranges, (x, y) => x.Begin.CompareTo(y.Begin));
+        for (var t = 1; t < ranges.Length; t++)
+        {
+            if (ranges[t].Begin < ranges[t - 1].End)
+            {
+                throw Corrupt(source, $"tensors '{ranges[t - 1].Name}' and '{ranges[t].Name}' overlap (bytes {ranges[t].Begin}..{ranges[t - 1].End})");
+            }
         }
 
         var parameters = model.Parameters;
@@ -284,6 +296,11 @@ public static class SafeTensors
         catch (JsonException exception)
         {
             throw Corrupt(source, "its header is not valid JSON: " + exception.Message);
+        }
+        catch (InvalidOperationException exception)
+        {
+            // Utf8JsonReader.GetString throws this for a string that is not valid UTF-8 (found by the fuzz test).
+            throw Corrupt(source, "its header holds text that is not valid UTF-8: " + exception.Message);
         }
 
         return entries;

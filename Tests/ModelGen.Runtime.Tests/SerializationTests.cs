@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using ModelGen.Serialization;
 using Xunit;
 
@@ -142,6 +143,31 @@ public sealed class SerializationTests : IDisposable
         Assert.Contains("dense_1.weight", error.Message);
         Assert.Contains("[256, 256]", error.Message);
         Assert.Contains("[33, 20]", error.Message);
+    }
+
+    [Fact]
+    public void Overlapping_tensors_are_rejected_even_when_their_sizes_add_up()
+    {
+        // Move dense_3.bias (12 bytes, last in the data) to start 4 bytes into dense_3.weight: the sizes still cover
+        // the data section exactly, but two tensors share bytes and the last 12 belong to none.
+        var bytes = SavedBytes(Trained());
+        var headerLength = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        var header = JsonNode.Parse(Encoding.UTF8.GetString(bytes, 8, headerLength))!.AsObject();
+        var weightBegin = header["dense_3.weight"]!["data_offsets"]![0]!.GetValue<long>();
+        var biasLength = header["dense_3.bias"]!["data_offsets"]![1]!.GetValue<long>() - header["dense_3.bias"]!["data_offsets"]![0]!.GetValue<long>();
+        header["dense_3.bias"]!["data_offsets"] = new JsonArray(weightBegin + 4, weightBegin + 4 + biasLength);
+        var newHeader = Encoding.UTF8.GetBytes(header.ToJsonString());
+        var file = new byte[8 + newHeader.Length + (bytes.Length - 8 - headerLength)];
+        BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)newHeader.Length);
+        newHeader.CopyTo(file, 8);
+        bytes.AsSpan(8 + headerLength).CopyTo(file.AsSpan(8 + newHeader.Length));
+
+        var model = new SmallMlp(seed: 2);
+        var before = model.Parameters.ToArray();
+        var error = Assert.Throws<InvalidDataException>(() => SafeTensors.Read(model, file, "overlap.safetensors"));
+        Assert.Contains("overlap", error.Message);
+        Assert.Contains("dense_3.bias", error.Message);
+        Assert.Equal(before, model.Parameters.ToArray());
     }
 
     [Fact]
