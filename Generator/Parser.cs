@@ -25,6 +25,12 @@ internal static class Parser
         var modelLocation = LocationInfo.From(declaration.Identifier.GetLocation());
         var diagnostics = new List<DiagnosticInfo>();
 
+        // [Model] applies to classes only; on a struct or record struct the compiler already reports CS0592.
+        if (symbol.TypeKind != TypeKind.Class)
+        {
+            return new StageResult<ModelSpec>(null, EquatableArray<DiagnosticInfo>.Empty);
+        }
+
         CheckDeclaration(symbol, declaration, modelLocation, diagnostics);
         if (diagnostics.Count > 0)
         {

@@ -208,6 +208,17 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void A_record_struct_model_is_left_to_the_compiler_error_and_generates_nothing()
+    {
+        // [Model] only applies to classes: the compiler reports CS0592, and the generator must add nothing on top.
+        var (result, output) = GeneratorHarness.Run("using ModelGen; [Model] [Input(2)] [Dense(1)] public partial record struct S;");
+
+        Assert.Null(result.Results.Single().Exception);
+        Assert.Empty(result.GeneratedTrees);
+        Assert.Contains(output.GetDiagnostics(), d => d.Id == "CS0592");
+    }
+
+    [Fact]
     public void MG0018_abstract_model()
     {
         AssertSingleDiagnostic("[Model] [Input(2)] [Dense(1)] public abstract partial class Base;", "MG0018", "Base", "cannot be abstract");
