@@ -286,21 +286,22 @@ internal static class Emitter
     {
         const string Tensor = "global::ModelGen.ParameterTensor";
         const string SafeTensors = "global::ModelGen.Serialization.SafeTensors";
-        writer.WriteLine("// Each tensor's name in a weights file, where it starts in Parameters, and its shape in the file (PyTorch's");
-        writer.WriteLine("// layout: a weight is [units, inputs], the transpose of the [inputs × units] kept in Parameters).");
+        writer.WriteLine("// Each tensor's name in a weights file (PyTorch's style: layers.{index}, counting every layer from 0), where it");
+        writer.WriteLine("// starts in Parameters, and its shape in the file (a weight is [units, inputs], the transpose of the");
+        writer.WriteLine("// [inputs × units] kept in Parameters).");
         using (writer.OpenBlock($"private static readonly {Tensor}[] ParameterLayout = new {Tensor}[]", closingSuffix: ";"))
         {
             foreach (var layer in plan.ParameterLayers)
             {
                 if (layer is LayerNormPlan norm)
                 {
-                    writer.WriteLine($"new(\"{norm.Name}.weight\", {norm.Identifier}GammaOffset, new[] {{ {norm.Size} }}),");
-                    writer.WriteLine($"new(\"{norm.Name}.bias\", {norm.Identifier}BetaOffset, new[] {{ {norm.Size} }}),");
+                    writer.WriteLine($"new(\"{FileName(norm)}.weight\", {norm.Identifier}GammaOffset, new[] {{ {norm.Size} }}),");
+                    writer.WriteLine($"new(\"{FileName(norm)}.bias\", {norm.Identifier}BetaOffset, new[] {{ {norm.Size} }}),");
                     continue;
                 }
 
-                writer.WriteLine($"new(\"{layer.Name}.weight\", {layer.Identifier}WeightsOffset, new[] {{ {layer.Units}, {layer.InputSize} }}) {{ StoredTransposed = true }},");
-                writer.WriteLine($"new(\"{layer.Name}.bias\", {layer.Identifier}BiasOffset, new[] {{ {layer.Units} }}),");
+                writer.WriteLine($"new(\"{FileName(layer)}.weight\", {layer.Identifier}WeightsOffset, new[] {{ {layer.Units}, {layer.InputSize} }}) {{ StoredTransposed = true }},");
+                writer.WriteLine($"new(\"{FileName(layer)}.bias\", {layer.Identifier}BiasOffset, new[] {{ {layer.Units} }}),");
             }
         }
 
@@ -534,6 +535,9 @@ internal static class Emitter
             }
         }
     }
+
+    /// <summary>A layer's prefix in weights files: <c>layers.{index}</c>, as an <c>nn.Sequential</c> named <c>layers</c> would name it.</summary>
+    private static string FileName(LayerPlan layer) => "layers." + (layer.Position - 1).ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Whether a layer must hand ∂L/∂(its input) back: only if some layer before it has parameters.</summary>
     private static bool NeedsInputGradient(ModelPlan plan, LayerPlan layer) =>

@@ -3,7 +3,7 @@ using System;
 namespace ModelGen;
 
 /// <summary>One named tensor inside a model's flat parameter buffer: what serialization reads and writes.</summary>
-/// <param name="Name">The tensor's name in a weights file, e.g. <c>dense_1.weight</c>.</param>
+/// <param name="Name">The tensor's name in a weights file, e.g. <c>layers.0.weight</c>.</param>
 /// <param name="Offset">Its first element in <see cref="ITrainableModel.Parameters"/>.</param>
 /// <param name="Shape">
 /// Its dimensions in a weights file, row-major; a dense weight is [units, inputs] as in PyTorch's <c>nn.Linear</c>.

@@ -11,8 +11,9 @@ namespace ModelGen.Serialization;
 /// <summary>
 /// Reads and writes a model's parameters in the safetensors format, which PyTorch and most other frameworks read:
 /// an 8-byte little-endian header length, a JSON header naming each tensor with its dtype, shape and byte range,
-/// then the raw little-endian data. ModelGen writes one F32 tensor per weight and bias (<c>dense_1.weight</c>
-/// [units, inputs], <c>dense_1.bias</c> [units]).
+/// then the raw little-endian data. ModelGen writes one F32 tensor per weight and bias, named as an
+/// <c>nn.Sequential</c> called <c>layers</c> would name them (<c>layers.0.weight</c> [units, inputs], <c>layers.0.bias</c>
+/// [units], counting every layer from 0), and metadata with the model's type and a hash of its tensors' names and shapes.
 /// </summary>
 /// <remarks>
 /// A save writes a temporary file beside the target, flushes it to disk and renames it over the target, so an
@@ -25,6 +26,26 @@ public static class SafeTensors
     public const int MaxHeaderBytes = 100 * 1024 * 1024;
 
     private const string MetadataKey = "__metadata__";
+
+    /// <summary>The metadata entry that fingerprints the model's tensors: names, shapes and order.</summary>
+    private const string ShapeHashKey = "shape_hash";
+
+    /// <summary>
+    /// A fingerprint of the model's tensors (SHA-256 of "name[shape]" for each, in order, first 16 hex digits): a file
+    /// saved from a model of another architecture is told apart by it before any tensor is compared.
+    /// </summary>
+    public static string ShapeHash(ITrainableModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var text = new System.Text.StringBuilder();
+        foreach (var tensor in model.ParameterTensors)
+        {
+            text.Append(tensor.Name).Append(tensor.ShapeText).Append(';');
+        }
+
+        var digest = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text.ToString()));
+        return Convert.ToHexStringLower(digest.AsSpan(0, 8));
+    }
 
     /// <summary>Saves <paramref name="model"/>'s parameters to <paramref name="path"/>, replacing the file only once the new one is complete.</summary>
     public static void Save(ITrainableModel model, string path) =>
@@ -131,7 +152,8 @@ public static class SafeTensors
 
         var header = file.Slice(sizeof(ulong), (int)headerLength);
         var data = file.Slice(sizeof(ulong) + (int)headerLength);
-        var entries = ParseHeader(header, source);
+        var entries = ParseHeader(header, source, out var savedHash);
+
 
         // Check everything first: a model is changed only by a file that fits it entirely.
         var tensors = model.ParameterTensors;
@@ -197,6 +219,12 @@ public static class SafeTensors
             throw Corrupt(source, $"its tensors cover {covered} bytes but the data section holds {data.Length}");
         }
 
+        // Every tensor matched by name and shape, so a fingerprint that differs was edited after saving.
+        if (savedHash is not null && savedHash != ShapeHash(model))
+        {
+            throw Corrupt(source, $"its shape hash {savedHash} does not match its own tensors ({ShapeHash(model)})");
+        }
+
         // Sizes that add up can still hide two tensors sharing bytes (and a gap elsewhere).
         Array.Sort(ranges, (x, y) => x.Begin.CompareTo(y.Begin));
         for (var t = 1; t < ranges.Length; t++)
@@ -225,6 +253,7 @@ public static class SafeTensors
             json.WriteString("producer", "ModelGen");
             json.WriteString("model", model.GetType().FullName);
             json.WriteString("parameter_count", model.ParameterCount.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            json.WriteString(ShapeHashKey, ShapeHash(model));
             json.WriteEndObject();
             long offset = 0;
             foreach (var tensor in model.ParameterTensors)
@@ -259,8 +288,9 @@ public static class SafeTensors
 
     private readonly record struct Entry(string DType, int[] Shape, long Begin, long End);
 
-    private static Dictionary<string, Entry> ParseHeader(ReadOnlySpan<byte> header, string source)
+    private static Dictionary<string, Entry> ParseHeader(ReadOnlySpan<byte> header, string source, out string? metadataHash)
     {
+        metadataHash = null;
         var entries = new Dictionary<string, Entry>(StringComparer.Ordinal);
         try
         {
@@ -272,7 +302,7 @@ public static class SafeTensors
                 reader.Read();
                 if (name == MetadataKey)
                 {
-                    reader.Skip();
+                    metadataHash = ReadShapeHash(ref reader, source);
                     continue;
                 }
 
@@ -378,6 +408,38 @@ public static class SafeTensors
         {
             throw Corrupt(source, "its header does not start with a JSON object");
         }
+    }
+
+    /// <summary>Reads the metadata object (string values only, as the format requires) and returns its shape hash, if any.</summary>
+    private static string? ReadShapeHash(ref Utf8JsonReader reader, string source)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw Corrupt(source, "its __metadata__ entry is not an object");
+        }
+
+        string? hash = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var key = reader.GetString();
+            reader.Read();
+            if (reader.TokenType != JsonTokenType.String)
+            {
+                throw Corrupt(source, $"its __metadata__ value '{key}' is not a string");
+            }
+
+            if (key == ShapeHashKey)
+            {
+                hash = reader.GetString();
+            }
+        }
+
+        if (reader.TokenType != JsonTokenType.EndObject)
+        {
+            throw Corrupt(source, "its __metadata__ entry is not an object of strings");
+        }
+
+        return hash;
     }
 
     private static InvalidDataException Corrupt(string source, string problem) =>

@@ -32,7 +32,7 @@ public sealed class SerializationTests : IDisposable
         }
 
         Assert.Equal(SmallMlp.ParameterCount, covered.Count(c => c));
-        Assert.Equal(["dense_1.weight", "dense_1.bias", "dense_2.weight", "dense_2.bias", "dense_3.weight", "dense_3.bias"], model.ParameterTensors.Select(t => t.Name));
+        Assert.Equal(["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias", "layers.2.weight", "layers.2.bias"], model.ParameterTensors.Select(t => t.Name));
         Assert.Equal([33, 20], model.ParameterTensors[0].Shape);
     }
 
@@ -66,7 +66,12 @@ public sealed class SerializationTests : IDisposable
         Assert.Equal(0, (8 + headerLength) % 8);
         using var header = JsonDocument.Parse(Encoding.UTF8.GetString(bytes, 8, headerLength));
         var data = bytes[(8 + headerLength)..];
-        Assert.Equal("pt", header.RootElement.GetProperty("__metadata__").GetProperty("format").GetString());
+        var metadata = header.RootElement.GetProperty("__metadata__");
+        Assert.Equal("pt", metadata.GetProperty("format").GetString());
+        Assert.Equal(typeof(SmallMlp).FullName, metadata.GetProperty("model").GetString());
+        Assert.Equal(SafeTensors.ShapeHash(model), metadata.GetProperty("shape_hash").GetString());
+        Assert.Matches("^[0-9a-f]{16}$", SafeTensors.ShapeHash(model));
+        Assert.NotEqual(SafeTensors.ShapeHash(model), SafeTensors.ShapeHash(new WideMlp()));
         foreach (var tensor in ((ITrainableModel)model).ParameterTensors)
         {
             var entry = header.RootElement.GetProperty(tensor.Name);
@@ -79,9 +84,9 @@ public sealed class SerializationTests : IDisposable
             Assert.Equal(expected, stored);
         }
 
-        // PyTorch's nn.Linear layout: dense_1.weight[o, i] is the weight from input i to output o, which the model
+        // PyTorch's nn.Linear layout: layers.0.weight[o, i] is the weight from input i to output o, which the model
         // keeps at Dense1Weights[i·units + o].
-        var weight = header.RootElement.GetProperty("dense_1.weight");
+        var weight = header.RootElement.GetProperty("layers.0.weight");
         var begin = weight.GetProperty("data_offsets")[0].GetInt32();
         Assert.Equal([33, 20], weight.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()));
         foreach (var (o, i) in new[] { (0, 1), (1, 0), (32, 19), (5, 7) })
@@ -108,10 +113,10 @@ public sealed class SerializationTests : IDisposable
     [Theory]
     [InlineData("not json at all")]
     [InlineData("[1, 2, 3]")]
-    [InlineData("{\"dense_1.weight\": 5}")]
-    [InlineData("{\"dense_1.weight\": {\"dtype\": \"F32\", \"shape\": [33, 20]}}")]
-    [InlineData("{\"dense_1.weight\": {\"dtype\": \"F32\", \"shape\": [\"a\"], \"data_offsets\": [0, 4]}}")]
-    [InlineData("{\"dense_1.weight\": {\"dtype\": \"F32\", \"shape\": [-1], \"data_offsets\": [0, 4]}}")]
+    [InlineData("{\"layers.0.weight\": 5}")]
+    [InlineData("{\"layers.0.weight\": {\"dtype\": \"F32\", \"shape\": [33, 20]}}")]
+    [InlineData("{\"layers.0.weight\": {\"dtype\": \"F32\", \"shape\": [\"a\"], \"data_offsets\": [0, 4]}}")]
+    [InlineData("{\"layers.0.weight\": {\"dtype\": \"F32\", \"shape\": [-1], \"data_offsets\": [0, 4]}}")]
     public void A_corrupt_header_is_rejected(string header)
     {
         var headerBytes = Encoding.UTF8.GetBytes(header);
@@ -140,7 +145,7 @@ public sealed class SerializationTests : IDisposable
 
         var error = Assert.Throws<InvalidDataException>(() => SmallMlp.Load(path));
 
-        Assert.Contains("dense_1.weight", error.Message);
+        Assert.Contains("layers.0.weight", error.Message);
         Assert.Contains("[256, 256]", error.Message);
         Assert.Contains("[33, 20]", error.Message);
     }
@@ -148,14 +153,14 @@ public sealed class SerializationTests : IDisposable
     [Fact]
     public void Overlapping_tensors_are_rejected_even_when_their_sizes_add_up()
     {
-        // Move dense_3.bias (12 bytes, last in the data) to start 4 bytes into dense_3.weight: the sizes still cover
+        // Move layers.2.bias (12 bytes, last in the data) to start 4 bytes into layers.2.weight: the sizes still cover
         // the data section exactly, but two tensors share bytes and the last 12 belong to none.
         var bytes = SavedBytes(Trained());
         var headerLength = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
         var header = JsonNode.Parse(Encoding.UTF8.GetString(bytes, 8, headerLength))!.AsObject();
-        var weightBegin = header["dense_3.weight"]!["data_offsets"]![0]!.GetValue<long>();
-        var biasLength = header["dense_3.bias"]!["data_offsets"]![1]!.GetValue<long>() - header["dense_3.bias"]!["data_offsets"]![0]!.GetValue<long>();
-        header["dense_3.bias"]!["data_offsets"] = new JsonArray(weightBegin + 4, weightBegin + 4 + biasLength);
+        var weightBegin = header["layers.2.weight"]!["data_offsets"]![0]!.GetValue<long>();
+        var biasLength = header["layers.2.bias"]!["data_offsets"]![1]!.GetValue<long>() - header["layers.2.bias"]!["data_offsets"]![0]!.GetValue<long>();
+        header["layers.2.bias"]!["data_offsets"] = new JsonArray(weightBegin + 4, weightBegin + 4 + biasLength);
         var newHeader = Encoding.UTF8.GetBytes(header.ToJsonString());
         var file = new byte[8 + newHeader.Length + (bytes.Length - 8 - headerLength)];
         BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)newHeader.Length);
@@ -166,7 +171,7 @@ public sealed class SerializationTests : IDisposable
         var before = model.Parameters.ToArray();
         var error = Assert.Throws<InvalidDataException>(() => SafeTensors.Read(model, file, "overlap.safetensors"));
         Assert.Contains("overlap", error.Message);
-        Assert.Contains("dense_3.bias", error.Message);
+        Assert.Contains("layers.2.bias", error.Message);
         Assert.Equal(before, model.Parameters.ToArray());
     }
 
@@ -177,7 +182,7 @@ public sealed class SerializationTests : IDisposable
         model.Dense2Bias[3] = float.NaN;
 
         var error = Assert.Throws<InvalidDataException>(() => SafeTensors.Read(new SmallMlp(), SavedBytes(model), "nan.safetensors"));
-        Assert.Contains("dense_2.bias", error.Message);
+        Assert.Contains("layers.1.bias", error.Message);
     }
 
     [Fact]
@@ -185,11 +190,11 @@ public sealed class SerializationTests : IDisposable
     {
         // Rename one tensor in the header (same length, so every offset stays right): one missing, one unknown.
         var renamed = SavedBytes(Trained());
-        var at = renamed.AsSpan().IndexOf("dense_3.bias"u8);
-        "dense_9.bias"u8.CopyTo(renamed.AsSpan(at));
+        var at = renamed.AsSpan().IndexOf("layers.2.bias"u8);
+        "layers.9.bias"u8.CopyTo(renamed.AsSpan(at));
 
         var error = Assert.Throws<InvalidDataException>(() => SafeTensors.Read(new SmallMlp(), renamed, "renamed.safetensors"));
-        Assert.Contains("no tensor 'dense_3.bias'", error.Message);
+        Assert.Contains("no tensor 'layers.2.bias'", error.Message);
 
         var extra = SavedBytes(new SmallMlp());
         var header = (int)BinaryPrimitives.ReadUInt64LittleEndian(extra);

@@ -195,24 +195,25 @@ partial class Zoo : global::ModelGen.ITrainableModel
     /// <summary>The loss this model was compiled with.</summary>
     public global::ModelGen.Loss Loss => global::ModelGen.Loss.Huber;
 
-    // Each tensor's name in a weights file, where it starts in Parameters, and its shape in the file (PyTorch's
-    // layout: a weight is [units, inputs], the transpose of the [inputs × units] kept in Parameters).
+    // Each tensor's name in a weights file (PyTorch's style: layers.{index}, counting every layer from 0), where it
+    // starts in Parameters, and its shape in the file (a weight is [units, inputs], the transpose of the
+    // [inputs × units] kept in Parameters).
     private static readonly global::ModelGen.ParameterTensor[] ParameterLayout = new global::ModelGen.ParameterTensor[]
     {
-        new("dense_1.weight", Dense1WeightsOffset, new[] { 2, 3 }) { StoredTransposed = true },
-        new("dense_1.bias", Dense1BiasOffset, new[] { 2 }),
-        new("dense_2.weight", Dense2WeightsOffset, new[] { 5, 2 }) { StoredTransposed = true },
-        new("dense_2.bias", Dense2BiasOffset, new[] { 5 }),
-        new("dense_3.weight", Dense3WeightsOffset, new[] { 20, 5 }) { StoredTransposed = true },
-        new("dense_3.bias", Dense3BiasOffset, new[] { 20 }),
-        new("dense_4.weight", Dense4WeightsOffset, new[] { 24, 20 }) { StoredTransposed = true },
-        new("dense_4.bias", Dense4BiasOffset, new[] { 24 }),
-        new("layer_norm_1.weight", LayerNorm1GammaOffset, new[] { 24 }),
-        new("layer_norm_1.bias", LayerNorm1BetaOffset, new[] { 24 }),
-        new("dense_5.weight", Dense5WeightsOffset, new[] { 17, 24 }) { StoredTransposed = true },
-        new("dense_5.bias", Dense5BiasOffset, new[] { 17 }),
-        new("dense_6.weight", Dense6WeightsOffset, new[] { 2, 17 }) { StoredTransposed = true },
-        new("dense_6.bias", Dense6BiasOffset, new[] { 2 }),
+        new("layers.0.weight", Dense1WeightsOffset, new[] { 2, 3 }) { StoredTransposed = true },
+        new("layers.0.bias", Dense1BiasOffset, new[] { 2 }),
+        new("layers.1.weight", Dense2WeightsOffset, new[] { 5, 2 }) { StoredTransposed = true },
+        new("layers.1.bias", Dense2BiasOffset, new[] { 5 }),
+        new("layers.2.weight", Dense3WeightsOffset, new[] { 20, 5 }) { StoredTransposed = true },
+        new("layers.2.bias", Dense3BiasOffset, new[] { 20 }),
+        new("layers.3.weight", Dense4WeightsOffset, new[] { 24, 20 }) { StoredTransposed = true },
+        new("layers.3.bias", Dense4BiasOffset, new[] { 24 }),
+        new("layers.4.weight", LayerNorm1GammaOffset, new[] { 24 }),
+        new("layers.4.bias", LayerNorm1BetaOffset, new[] { 24 }),
+        new("layers.6.weight", Dense5WeightsOffset, new[] { 17, 24 }) { StoredTransposed = true },
+        new("layers.6.bias", Dense5BiasOffset, new[] { 17 }),
+        new("layers.7.weight", Dense6WeightsOffset, new[] { 2, 17 }) { StoredTransposed = true },
+        new("layers.7.bias", Dense6BiasOffset, new[] { 2 }),
     };
 
     /// <summary>The named tensors that make up <see cref="Parameters"/>, in layer order.</summary>

@@ -127,16 +127,17 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
     /// <summary>The loss this model was compiled with.</summary>
     public global::ModelGen.Loss Loss => global::ModelGen.Loss.SoftmaxCrossEntropy;
 
-    // Each tensor's name in a weights file, where it starts in Parameters, and its shape in the file (PyTorch's
-    // layout: a weight is [units, inputs], the transpose of the [inputs × units] kept in Parameters).
+    // Each tensor's name in a weights file (PyTorch's style: layers.{index}, counting every layer from 0), where it
+    // starts in Parameters, and its shape in the file (a weight is [units, inputs], the transpose of the
+    // [inputs × units] kept in Parameters).
     private static readonly global::ModelGen.ParameterTensor[] ParameterLayout = new global::ModelGen.ParameterTensor[]
     {
-        new("dense_1.weight", Dense1WeightsOffset, new[] { 256, 784 }) { StoredTransposed = true },
-        new("dense_1.bias", Dense1BiasOffset, new[] { 256 }),
-        new("dense_2.weight", Dense2WeightsOffset, new[] { 128, 256 }) { StoredTransposed = true },
-        new("dense_2.bias", Dense2BiasOffset, new[] { 128 }),
-        new("dense_3.weight", Dense3WeightsOffset, new[] { 10, 128 }) { StoredTransposed = true },
-        new("dense_3.bias", Dense3BiasOffset, new[] { 10 }),
+        new("layers.0.weight", Dense1WeightsOffset, new[] { 256, 784 }) { StoredTransposed = true },
+        new("layers.0.bias", Dense1BiasOffset, new[] { 256 }),
+        new("layers.2.weight", Dense2WeightsOffset, new[] { 128, 256 }) { StoredTransposed = true },
+        new("layers.2.bias", Dense2BiasOffset, new[] { 128 }),
+        new("layers.4.weight", Dense3WeightsOffset, new[] { 10, 128 }) { StoredTransposed = true },
+        new("layers.4.bias", Dense3BiasOffset, new[] { 10 }),
     };
 
     /// <summary>The named tensors that make up <see cref="Parameters"/>, in layer order.</summary>

@@ -89,12 +89,13 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
     /// <summary>The loss this model was compiled with.</summary>
     public global::ModelGen.Loss Loss => global::ModelGen.Loss.MeanSquaredError;
 
-    // Each tensor's name in a weights file, where it starts in Parameters, and its shape in the file (PyTorch's
-    // layout: a weight is [units, inputs], the transpose of the [inputs × units] kept in Parameters).
+    // Each tensor's name in a weights file (PyTorch's style: layers.{index}, counting every layer from 0), where it
+    // starts in Parameters, and its shape in the file (a weight is [units, inputs], the transpose of the
+    // [inputs × units] kept in Parameters).
     private static readonly global::ModelGen.ParameterTensor[] ParameterLayout = new global::ModelGen.ParameterTensor[]
     {
-        new("dense_1.weight", Dense1WeightsOffset, new[] { 1, 1 }) { StoredTransposed = true },
-        new("dense_1.bias", Dense1BiasOffset, new[] { 1 }),
+        new("layers.0.weight", Dense1WeightsOffset, new[] { 1, 1 }) { StoredTransposed = true },
+        new("layers.0.bias", Dense1BiasOffset, new[] { 1 }),
     };
 
     /// <summary>The named tensors that make up <see cref="Parameters"/>, in layer order.</summary>
