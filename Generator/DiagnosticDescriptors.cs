@@ -104,12 +104,17 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor EpsilonMustBePositive = Error(
         "MG0019",
         "Epsilon must be positive",
-        "Layer {0} ([LayerNorm]): Epsilon is {1}; it must be positive and finite");
+        "Layer {0} ([{1}]): Epsilon is {2}; it must be positive and finite");
 
     public static readonly DiagnosticDescriptor LayerNormNeedsTwoValues = Error(
         "MG0020",
         "LayerNorm needs at least two values",
         "Layer {0} ([LayerNorm]) receives {1} value(s) per sample: normalizing one value always gives 0");
+
+    public static readonly DiagnosticDescriptor MomentumOutOfRange = Error(
+        "MG0021",
+        "BatchNorm momentum out of range",
+        "Layer {0} ([BatchNorm]): Momentum is {1}; it must lie in [0, 1)");
 
     public static readonly DiagnosticDescriptor InternalError = Error(
         "MG0999",

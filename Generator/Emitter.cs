@@ -69,6 +69,11 @@ internal static class Emitter
                         writer.WriteLine();
                         DenseEmitter.WriteBackward(writer, dense, isFirst);
                         break;
+                    case BatchNormPlan batchNorm:
+                        BatchNormEmitter.WriteForward(writer, batchNorm);
+                        writer.WriteLine();
+                        BatchNormEmitter.WriteBackward(writer, batchNorm);
+                        break;
                     case LayerNormPlan norm:
                         LayerNormEmitter.WriteForward(writer, norm);
                         writer.WriteLine();
@@ -97,6 +102,11 @@ internal static class Emitter
                 {
                     d.Name, "Dense", d.Activation.ToString(), Count(d.InputSize), Count(d.Units), Count(d.ParameterCount),
                     d.Strategy switch { DenseStrategy.Unrolled => "unrolled", DenseStrategy.VectorLoops => "vector loops", _ => "GEMM" },
+                },
+                BatchNormPlan b => new[]
+                {
+                    b.Name, "BatchNorm", string.Empty, Count(b.InputSize), Count(b.Units), Count(2 * b.Size),
+                    $"momentum {b.Momentum.ToString("R", CultureInfo.InvariantCulture)}, ε = {b.Epsilon.ToString("R", CultureInfo.InvariantCulture)}",
                 },
                 LayerNormPlan n => new[]
                 {
@@ -155,12 +165,32 @@ internal static class Emitter
                 continue;
             }
 
+            if (layer is BatchNormPlan batchNorm)
+            {
+                writer.WriteLine($"private const int {batchNorm.Identifier}GammaOffset = {batchNorm.GammaOffset}; // γ [{batchNorm.Size}]");
+                writer.WriteLine($"private const int {batchNorm.Identifier}BetaOffset = {batchNorm.BetaOffset}; // β [{batchNorm.Size}]");
+                continue;
+            }
+
             var dense = (DensePlan)layer;
             writer.WriteLine($"private const int {dense.Identifier}WeightsOffset = {dense.WeightsOffset}; // W [{dense.InputSize}×{dense.Units}]");
             writer.WriteLine($"private const int {dense.Identifier}BiasOffset = {dense.BiasOffset}; // b [{dense.Units}]");
         }
 
         writer.WriteLine($"private const int ParameterBufferLength = {plan.ParameterBufferLength};");
+        if (plan.StateLength > 0)
+        {
+            writer.WriteLine();
+            writer.WriteLine("// State layout: running statistics the optimizer never touches.");
+            foreach (var norm in plan.Layers.OfType<BatchNormPlan>())
+            {
+                writer.WriteLine($"private const int {norm.Identifier}MeanOffset = {norm.MeanOffset}; // running mean [{norm.Size}]");
+                writer.WriteLine($"private const int {norm.Identifier}VarianceOffset = {norm.VarianceOffset}; // running variance [{norm.Size}]");
+                writer.WriteLine($"private const int {norm.Identifier}InverseDeviation = {norm.InverseDeviationOffset}; // 1 / √(σ²_B + ε) of the last training batch [{norm.Size}]");
+            }
+        }
+
+        writer.WriteLine($"private const int StateLength = {plan.StateLength};");
         writer.WriteLine();
         writer.WriteLine("// Workspace layout, in floats per sample: a region at offset k of a batch of n samples starts at k·n.");
         foreach (var layer in plan.Layers)
@@ -169,6 +199,11 @@ internal static class Emitter
             if (layer is DensePlan { KeepsPreActivation: true } keeps)
             {
                 writer.WriteLine($"private const int {layer.Identifier}PreActivation = {keeps.PreActivationOffset}; // {layer.Name} pre-activations z, kept for {keeps.Activation}'s derivative");
+            }
+
+            if (layer is BatchNormPlan batchNormalized)
+            {
+                writer.WriteLine($"private const int {layer.Identifier}Normalized = {batchNormalized.NormalizedOffset}; // {layer.Name} x̂ of the last training batch");
             }
 
             if (layer is LayerNormPlan normalized)
@@ -195,6 +230,7 @@ internal static class Emitter
         var name = plan.Type.Name;
         writer.WriteLine($"private readonly {AlignedBuffer} _parameters = new(ParameterBufferLength);");
         writer.WriteLine($"private readonly {AlignedBuffer} _gradients = new(ParameterBufferLength);");
+        writer.WriteLine($"private readonly {AlignedBuffer} _state = new(StateLength);");
         writer.WriteLine($"private {AlignedBuffer} _workspace = new(WorkspacePerSample);");
         writer.WriteLine("private int _batchCapacity = 1;");
         writer.WriteLine("private global::ModelGen.SeededRandom _trainingRandom;");
@@ -213,6 +249,14 @@ internal static class Emitter
                 {
                     writer.WriteLine($"// {norm.Name}: γ = 1, β = 0");
                     writer.WriteLine($"{norm.Identifier}Gamma.Fill(1f);");
+                    continue;
+                }
+
+                if (parameterLayer is BatchNormPlan batchNorm)
+                {
+                    writer.WriteLine($"// {batchNorm.Name}: γ = 1, β = 0; running mean 0, running variance 1");
+                    writer.WriteLine($"{batchNorm.Identifier}Gamma.Fill(1f);");
+                    writer.WriteLine($"{batchNorm.Identifier}RunningVariance.Fill(1f);");
                     continue;
                 }
 
@@ -257,6 +301,29 @@ internal static class Emitter
             writer.WriteLine();
         }
 
+        writer.WriteLine("/// <summary>Running statistics kept beside the parameters and never trained (empty without batch normalization).</summary>");
+        writer.WriteLine($"public {Span} State => _state.Span;");
+        writer.WriteLine();
+        foreach (var norm in plan.Layers.OfType<BatchNormPlan>())
+        {
+            writer.WriteLine($"/// <summary>{norm.Name} scale γ [{norm.Size}].</summary>");
+            writer.WriteLine($"public {Span} {norm.Identifier}Gamma => _parameters.Span.Slice({norm.Identifier}GammaOffset, {norm.Size});");
+            writer.WriteLine();
+            writer.WriteLine($"/// <summary>{norm.Name} shift β [{norm.Size}].</summary>");
+            writer.WriteLine($"public {Span} {norm.Identifier}Beta => _parameters.Span.Slice({norm.Identifier}BetaOffset, {norm.Size});");
+            writer.WriteLine();
+            writer.WriteLine($"/// <summary>{norm.Name} running mean [{norm.Size}], used in inference.</summary>");
+            writer.WriteLine($"public {Span} {norm.Identifier}RunningMean => _state.Span.Slice({norm.Identifier}MeanOffset, {norm.Size});");
+            writer.WriteLine();
+            writer.WriteLine($"/// <summary>{norm.Name} running variance [{norm.Size}], used in inference.</summary>");
+            writer.WriteLine($"public {Span} {norm.Identifier}RunningVariance => _state.Span.Slice({norm.Identifier}VarianceOffset, {norm.Size});");
+            writer.WriteLine();
+            writer.WriteLine($"private {Span} {norm.Identifier}GammaGradients => _gradients.Span.Slice({norm.Identifier}GammaOffset, {norm.Size});");
+            writer.WriteLine();
+            writer.WriteLine($"private {Span} {norm.Identifier}BetaGradients => _gradients.Span.Slice({norm.Identifier}BetaOffset, {norm.Size});");
+            writer.WriteLine();
+        }
+
         foreach (var norm in plan.Layers.OfType<LayerNormPlan>())
         {
             writer.WriteLine($"/// <summary>{norm.Name} scale γ [{norm.Size}].</summary>");
@@ -293,6 +360,15 @@ internal static class Emitter
         {
             foreach (var layer in plan.ParameterLayers)
             {
+                if (layer is BatchNormPlan batchNorm)
+                {
+                    writer.WriteLine($"new(\"{FileName(batchNorm)}.weight\", {batchNorm.Identifier}GammaOffset, new[] {{ {batchNorm.Size} }}),");
+                    writer.WriteLine($"new(\"{FileName(batchNorm)}.bias\", {batchNorm.Identifier}BetaOffset, new[] {{ {batchNorm.Size} }}),");
+                    writer.WriteLine($"new(\"{FileName(batchNorm)}.running_mean\", {batchNorm.Identifier}MeanOffset, new[] {{ {batchNorm.Size} }}) {{ InState = true }},");
+                    writer.WriteLine($"new(\"{FileName(batchNorm)}.running_var\", {batchNorm.Identifier}VarianceOffset, new[] {{ {batchNorm.Size} }}) {{ InState = true }},");
+                    continue;
+                }
+
                 if (layer is LayerNormPlan norm)
                 {
                     writer.WriteLine($"new(\"{FileName(norm)}.weight\", {norm.Identifier}GammaOffset, new[] {{ {norm.Size} }}),");
@@ -442,7 +518,7 @@ internal static class Emitter
                 var needsDx = NeedsInputGradient(plan, layer);
                 switch (layer)
                 {
-                    case LayerNormPlan:
+                    case LayerNormPlan or BatchNormPlan:
                         writer.WriteLine(needsDx
                             ? $"{layer.Identifier}Backward({dy}, {dx}, batch);"
                             : $"{layer.Identifier}Backward({dy}, {Span}.Empty, batch);");
@@ -472,7 +548,7 @@ internal static class Emitter
     {
         var trainingParameter = plan.HasDropout ? ", bool training" : string.Empty;
         writer.WriteLine(plan.HasDropout
-            ? "/// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace; dropout applies only when training.</summary>"
+            ? "/// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace; dropout and batch statistics apply only when training.</summary>"
             : "/// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace.</summary>");
 
         using (writer.OpenBlock($"private void Forward({ReadOnlySpan} inputs, int batch{trainingParameter})"))
@@ -481,16 +557,19 @@ internal static class Emitter
             foreach (var layer in plan.Layers)
             {
                 writer.WriteLine($"var {layer.Output} = Workspace({layer.Identifier}Output, {layer.Units}, batch);");
-                if (layer is DropoutPlan)
+                if (layer is DropoutPlan or BatchNormPlan)
                 {
+                    var training = layer is BatchNormPlan ? "Training" : string.Empty;
                     using (writer.OpenBlock("if (training)"))
                     {
-                        writer.WriteLine($"{layer.Identifier}Forward({input}, {layer.Output}, batch);");
+                        writer.WriteLine($"{layer.Identifier}Forward{training}({input}, {layer.Output}, batch);");
                     }
 
                     using (writer.OpenBlock("else"))
                     {
-                        writer.WriteLine($"{input}.Slice(0, batch * {layer.Units}).CopyTo({layer.Output});");
+                        writer.WriteLine(layer is BatchNormPlan
+                            ? $"{layer.Identifier}ForwardInference({input}, {layer.Output}, batch);"
+                            : $"{input}.Slice(0, batch * {layer.Units}).CopyTo({layer.Output});");
                     }
 
                     if (layer.Position < plan.Layers.Count)
@@ -541,7 +620,7 @@ internal static class Emitter
 
     /// <summary>Whether a layer must hand ∂L/∂(its input) back: only if some layer before it has parameters.</summary>
     private static bool NeedsInputGradient(ModelPlan plan, LayerPlan layer) =>
-        plan.Layers.Take(layer.Position - 1).Any(l => l is DensePlan or LayerNormPlan);
+        plan.Layers.Take(layer.Position - 1).Any(l => l is DensePlan or LayerNormPlan or BatchNormPlan);
 
     private static string GradientBuffer(int step) => step % 2 == 0 ? "gradientA" : "gradientB";
 

@@ -153,7 +153,7 @@ internal static class Parser
             .ToEquatableArray();
     }
 
-    private static bool IsLayerAttribute(string name) => name is "InputAttribute" or "DenseAttribute" or "DropoutAttribute" or "LayerNormAttribute";
+    private static bool IsLayerAttribute(string name) => name is "InputAttribute" or "DenseAttribute" or "DropoutAttribute" or "LayerNormAttribute" or "BatchNormAttribute";
 
     private static LayerSpec ReadLayer(AttributeSyntax syntax, AttributeData data)
     {
@@ -167,6 +167,23 @@ internal static class Parser
                     ? arguments[0].Values.Select(v => v.Value is int i ? i : 0)
                     : arguments.Select(v => v.Value is int i ? i : 0);
                 return new InputSpec(shape.ToEquatableArray(), location);
+
+            case "BatchNormAttribute":
+                var (momentum, bnEpsilon) = (0.99f, 1e-3f);
+                LocationInfo? momentumLocation = null, bnEpsilonLocation = null;
+                foreach (var named in data.NamedArguments)
+                {
+                    if (named.Key == "Momentum" && named.Value.Value is float m)
+                    {
+                        (momentum, momentumLocation) = (m, NamedArgumentLocation(syntax, "Momentum"));
+                    }
+                    else if (named.Key == "Epsilon" && named.Value.Value is float e)
+                    {
+                        (bnEpsilon, bnEpsilonLocation) = (e, NamedArgumentLocation(syntax, "Epsilon"));
+                    }
+                }
+
+                return new BatchNormSpec(momentum, momentumLocation ?? location, bnEpsilon, bnEpsilonLocation ?? location, location);
 
             case "LayerNormAttribute":
                 var epsilon = 1e-5f;

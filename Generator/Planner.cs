@@ -35,6 +35,8 @@ internal static class Planner
         var denseIndex = 0;
         var dropoutIndex = 0;
         var normIndex = 0;
+        var batchNormIndex = 0;
+        var stateEnd = 0;
         foreach (var layer in model.Layers)
         {
             var inputs = layer.Input.Size;
@@ -43,6 +45,21 @@ internal static class Planner
             workspaceEnd = Align(outputOffset + layer.Output.Size);
             switch (layer.Layer)
             {
+                case BatchNormSpec batchNorm:
+                    var bnGamma = parameterEnd;
+                    var bnBeta = Align(bnGamma + inputs);
+                    parameterEnd = Align(bnBeta + inputs);
+                    var bnNormalized = workspaceEnd;
+                    workspaceEnd = Align(bnNormalized + inputs);
+                    var meanOffset = stateEnd;
+                    var varianceOffset = Align(meanOffset + inputs);
+                    var bnInverse = Align(varianceOffset + inputs);
+                    stateEnd = Align(bnInverse + inputs);
+                    layers.Add(new BatchNormPlan(
+                        position, ++batchNormIndex, inputs, batchNorm.Momentum, batchNorm.Epsilon, bnGamma, bnBeta, outputOffset, bnNormalized,
+                        meanOffset, varianceOffset, bnInverse));
+                    parameterCount += 2 * inputs;
+                    break;
                 case LayerNormSpec norm:
                     var gammaOffset = parameterEnd;
                     var betaOffset = Align(gammaOffset + inputs);
@@ -107,7 +124,7 @@ internal static class Planner
             layers.ToEquatableArray(),
             gradientA,
             gradientB,
-            workspacePerSample);
+            workspacePerSample) { StateLength = stateEnd };
     }
 
     private static int Align(int offset) => (offset + Alignment - 1) / Alignment * Alignment;

@@ -74,7 +74,7 @@ internal static class ShapeChecker
                 parameters += layer.Layer switch
                 {
                     DenseSpec dense => ((long)dense.Units * layer.Input.Size) + dense.Units,
-                    LayerNormSpec => 2L * layer.Input.Size,
+                    LayerNormSpec or BatchNormSpec => 2L * layer.Input.Size,
                     _ => 0,
                 };
             }
@@ -177,6 +177,7 @@ internal static class ShapeChecker
         DenseSpec dense => InferDense(dense, position, input, diagnostics),
         DropoutSpec dropout => InferDropout(dropout, position, input, diagnostics),
         LayerNormSpec norm => InferLayerNorm(norm, position, input, diagnostics),
+        BatchNormSpec batchNorm => InferBatchNorm(batchNorm, position, input, diagnostics),
         _ => throw new InvalidOperationException("Unknown layer kind " + layer.Kind),
     };
 
@@ -184,7 +185,7 @@ internal static class ShapeChecker
     {
         if (!(norm.Epsilon > 0f && !float.IsInfinity(norm.Epsilon)))
         {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.EpsilonMustBePositive, norm.EpsilonLocation, position, norm.Epsilon));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.EpsilonMustBePositive, norm.EpsilonLocation, position, norm.Kind, norm.Epsilon));
             return null;
         }
 
@@ -195,6 +196,24 @@ internal static class ShapeChecker
         }
 
         return input;
+    }
+
+    private static Shape? InferBatchNorm(BatchNormSpec norm, int position, Shape input, List<DiagnosticInfo> diagnostics)
+    {
+        var valid = true;
+        if (!(norm.Momentum >= 0f && norm.Momentum < 1f))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MomentumOutOfRange, norm.MomentumLocation, position, norm.Momentum));
+            valid = false;
+        }
+
+        if (!(norm.Epsilon > 0f && !float.IsInfinity(norm.Epsilon)))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.EpsilonMustBePositive, norm.EpsilonLocation, position, norm.Kind, norm.Epsilon));
+            valid = false;
+        }
+
+        return valid ? input : null;
     }
 
     private static Shape? InferDropout(DropoutSpec dropout, int position, Shape input, List<DiagnosticInfo> diagnostics)

@@ -26,6 +26,12 @@ public interface ITrainableModel
     /// <summary>∂L/∂parameter from the last <see cref="TrainStep"/>, laid out as <see cref="Parameters"/>.</summary>
     Span<float> Gradients { get; }
 
+    /// <summary>
+    /// What layers keep besides their parameters and do not train: batch normalization's running mean and variance.
+    /// Empty for most models. Saved and loaded with the parameters.
+    /// </summary>
+    Span<float> State { get; }
+
     /// <summary>The named tensors that make up <see cref="Parameters"/>, in layer order.</summary>
     System.Collections.Generic.IReadOnlyList<ParameterTensor> ParameterTensors { get; }
 

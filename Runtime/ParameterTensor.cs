@@ -17,6 +17,16 @@ public sealed record ParameterTensor(string Name, int Offset, int[] Shape)
     /// </summary>
     public bool StoredTransposed { get; init; }
 
+    /// <summary>True when the tensor lives in <see cref="ITrainableModel.State"/> (running statistics) rather than in <see cref="ITrainableModel.Parameters"/>.</summary>
+    public bool InState { get; init; }
+
+    /// <summary>The buffer of <paramref name="model"/> this tensor lives in.</summary>
+    public Span<float> Buffer(ITrainableModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return InState ? model.State : model.Parameters;
+    }
+
     /// <summary>Copies this tensor from <paramref name="parameters"/> into <paramref name="destination"/>, in file order.</summary>
     public void CopyToFileOrder(ReadOnlySpan<float> parameters, Span<float> destination)
     {

@@ -24,10 +24,13 @@ internal sealed record ModelPlan(
 
     /// <summary>The layers that hold parameters, in order: dense and layer-normalization layers.</summary>
     public System.Collections.Generic.IEnumerable<LayerPlan> ParameterLayers =>
-        System.Linq.Enumerable.Where(Layers, l => l is DensePlan or LayerNormPlan);
+        System.Linq.Enumerable.Where(Layers, l => l is DensePlan or LayerNormPlan or BatchNormPlan);
 
-    /// <summary>Whether any layer behaves differently while training (and so draws from the training random stream).</summary>
-    public bool HasDropout => System.Linq.Enumerable.Any(System.Linq.Enumerable.OfType<DropoutPlan>(Layers));
+    /// <summary>Whether any layer behaves differently while training: dropout, or batch normalization's batch statistics.</summary>
+    public bool HasDropout => System.Linq.Enumerable.Any(Layers, l => l is DropoutPlan or BatchNormPlan);
+
+    /// <summary>Floats of state (batch normalization's running statistics) the model keeps beside its parameters.</summary>
+    public int StateLength { get; init; }
 }
 
 /// <summary>One layer of a plan, whatever its kind.</summary>
@@ -61,6 +64,25 @@ internal sealed record LayerNormPlan(
     public override string Name => "layer_norm_" + Index;
 
     public override string Identifier => "LayerNorm" + Index;
+}
+
+/// <summary>One batch-normalization layer of a plan: γ and β in the parameters; running statistics and 1/σ in the state.</summary>
+/// <param name="Index">1-based position among the batch-normalization layers.</param>
+/// <param name="Size">Features per sample, each normalized over the batch.</param>
+/// <param name="Momentum">m of the running averages.</param>
+/// <param name="Epsilon">ε added to the variance.</param>
+/// <param name="GammaOffset">Offset of γ [Size] in the parameters; β follows at <paramref name="BetaOffset"/>.</param>
+/// <param name="NormalizedOffset">Offset of x̂ in the workspace, per sample.</param>
+/// <param name="MeanOffset">Offset of the running mean [Size] in the state; the running variance follows at <paramref name="VarianceOffset"/>.</param>
+/// <param name="InverseDeviationOffset">Offset in the state of the last training batch's 1 / √(σ²_B + ε) [Size].</param>
+internal sealed record BatchNormPlan(
+    int Position, int Index, int Size, float Momentum, float Epsilon, int GammaOffset, int BetaOffset, int OutputOffset, int NormalizedOffset,
+    int MeanOffset, int VarianceOffset, int InverseDeviationOffset)
+    : LayerPlan(Position, Size, Size, OutputOffset)
+{
+    public override string Name => "batch_norm_" + Index;
+
+    public override string Identifier => "BatchNorm" + Index;
 }
 
 /// <summary>One dropout layer of a plan: output and mask in the workspace, no parameters.</summary>

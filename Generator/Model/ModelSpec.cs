@@ -55,6 +55,13 @@ internal sealed record InputSpec(EquatableArray<int> Shape, LocationInfo? Locati
     public override string Kind => "Input";
 }
 
+/// <summary><c>[BatchNorm(Momentum = …, Epsilon = …)]</c>.</summary>
+internal sealed record BatchNormSpec(float Momentum, LocationInfo? MomentumLocation, float Epsilon, LocationInfo? EpsilonLocation, LocationInfo? Location)
+    : LayerSpec(Location)
+{
+    public override string Kind => "BatchNorm";
+}
+
 /// <summary><c>[LayerNorm(Epsilon = …)]</c>.</summary>
 internal sealed record LayerNormSpec(float Epsilon, LocationInfo? EpsilonLocation, LocationInfo? Location) : LayerSpec(Location)
 {

@@ -3,7 +3,7 @@ using System.Numerics.Tensors;
 
 namespace ModelGen.Kernels;
 
-/// <summary>Layer normalization over each row (sample) of a batch, and its backward pass.</summary>
+/// <summary>Layer normalization (over each row, a sample) and batch normalization (over each column, a feature), with their backward passes.</summary>
 public static class Normalization
 {
     /// <summary>
@@ -75,6 +75,147 @@ public static class Normalization
             TensorPrimitives.Subtract(row, meanG, row);
             TensorPrimitives.MultiplyAdd(xhat, -meanGX, row, row);
             TensorPrimitives.Multiply(row, inverseDeviation[r], row);
+        }
+    }
+
+    /// <summary>
+    /// Batch normalization while training, over the rows of <paramref name="x"/> (rows of <c>gamma.Length</c> features):
+    /// per feature, μ_B and the biased σ²_B over the batch; x̂ = (x − μ_B) / √(σ²_B + ε); y = γ ⊙ x̂ + β. Keeps x̂ and
+    /// 1 / √(σ²_B + ε) (one per feature) for <see cref="BatchNormBackward"/>, and moves the running averages:
+    /// running ← momentum·running + (1 − momentum)·batch statistic.
+    /// </summary>
+    public static void BatchNormTraining(
+        ReadOnlySpan<float> x, Span<float> y, Span<float> normalized, Span<float> inverseDeviation,
+        ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, Span<float> runningMean, Span<float> runningVariance, float momentum, float epsilon)
+    {
+        var features = gamma.Length;
+        var rows = CheckRows(x, features, nameof(x));
+        CheckBatchNorm(y, normalized, inverseDeviation, beta, runningMean, runningVariance, x.Length, features);
+        if (rows == 0)
+        {
+            return;
+        }
+
+        // Column means, then centred squares: two passes over the batch, each a row-wise vector add.
+        var mean = inverseDeviation; // reused as scratch for μ_B, then overwritten with 1/σ
+        mean.Clear();
+        for (var r = 0; r < rows; r++)
+        {
+            TensorPrimitives.Add(mean, x.Slice(r * features, features), mean);
+        }
+
+        TensorPrimitives.Multiply(mean, 1f / rows, mean);
+        for (var r = 0; r < rows; r++)
+        {
+            TensorPrimitives.Subtract(x.Slice(r * features, features), mean, normalized.Slice(r * features, features));
+        }
+
+        // Running mean first, while μ_B is still at hand.
+        for (var f = 0; f < features; f++)
+        {
+            runningMean[f] = (momentum * runningMean[f]) + ((1f - momentum) * mean[f]);
+        }
+
+        var variance = y.Slice(0, features); // scratch: y is written only after the statistics
+        variance.Clear();
+        for (var r = 0; r < rows; r++)
+        {
+            var centred = normalized.Slice(r * features, features);
+            TensorPrimitives.MultiplyAdd(centred, centred, variance, variance);
+        }
+
+        TensorPrimitives.Multiply(variance, 1f / rows, variance);
+        for (var f = 0; f < features; f++)
+        {
+            runningVariance[f] = (momentum * runningVariance[f]) + ((1f - momentum) * variance[f]);
+            inverseDeviation[f] = 1f / MathF.Sqrt(variance[f] + epsilon);
+        }
+
+        for (var r = 0; r < rows; r++)
+        {
+            var xhat = normalized.Slice(r * features, features);
+            TensorPrimitives.Multiply(xhat, inverseDeviation, xhat);
+            TensorPrimitives.FusedMultiplyAdd(xhat, gamma, beta, y.Slice(r * features, features));
+        }
+    }
+
+    /// <summary>Batch normalization in inference: y = γ ⊙ (x − running mean) / √(running variance + ε) + β.</summary>
+    public static void BatchNormInference(
+        ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
+        ReadOnlySpan<float> runningMean, ReadOnlySpan<float> runningVariance, float epsilon)
+    {
+        var features = gamma.Length;
+        var rows = CheckRows(x, features, nameof(x));
+        Guard.Length(y, x.Length, nameof(y));
+        Guard.Length(beta, features, nameof(beta));
+        Guard.Length(runningMean, features, nameof(runningMean));
+        Guard.Length(runningVariance, features, nameof(runningVariance));
+        for (var r = 0; r < rows; r++)
+        {
+            for (var f = 0; f < features; f++)
+            {
+                var i = (r * features) + f;
+                y[i] = (gamma[f] * (x[i] - runningMean[f]) / MathF.Sqrt(runningVariance[f] + epsilon)) + beta[f];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes ∂L/∂γ = Σₙ dy ⊙ x̂ and ∂L/∂β = Σₙ dy, and, unless <paramref name="dx"/> is empty,
+    /// dx = (g − mean_B(g) − x̂ · mean_B(g ⊙ x̂)) / √(σ²_B + ε) per feature, where g = dy ⊙ γ and the means run over
+    /// the batch.
+    /// </summary>
+    public static void BatchNormBackward(
+        ReadOnlySpan<float> dy, ReadOnlySpan<float> normalized, ReadOnlySpan<float> inverseDeviation, ReadOnlySpan<float> gamma,
+        Span<float> gammaGradient, Span<float> betaGradient, Span<float> dx)
+    {
+        var features = gamma.Length;
+        var rows = CheckRows(dy, features, nameof(dy));
+        Guard.Length(normalized, dy.Length, nameof(normalized));
+        Guard.Length(inverseDeviation, features, nameof(inverseDeviation));
+        Guard.Length(gammaGradient, features, nameof(gammaGradient));
+        Guard.Length(betaGradient, features, nameof(betaGradient));
+        gammaGradient.Clear();
+        betaGradient.Clear();
+        for (var r = 0; r < rows; r++)
+        {
+            var g = dy.Slice(r * features, features);
+            TensorPrimitives.MultiplyAdd(g, normalized.Slice(r * features, features), gammaGradient, gammaGradient);
+            TensorPrimitives.Add(betaGradient, g, betaGradient);
+        }
+
+        if (dx.IsEmpty || rows == 0)
+        {
+            return;
+        }
+
+        Guard.Length(dx, dy.Length, nameof(dx));
+        for (var r = 0; r < rows; r++)
+        {
+            for (var f = 0; f < features; f++)
+            {
+                // mean_B(g) = γ·Σdy / N = γ·∂L/∂β / N, mean_B(g ⊙ x̂) = γ·∂L/∂γ / N.
+                var i = (r * features) + f;
+                var meanG = gamma[f] * betaGradient[f] / rows;
+                var meanGX = gamma[f] * gammaGradient[f] / rows;
+                dx[i] = ((dy[i] * gamma[f]) - meanG - (normalized[i] * meanGX)) * inverseDeviation[f];
+            }
+        }
+    }
+
+    private static void CheckBatchNorm(
+        Span<float> y, Span<float> normalized, Span<float> inverseDeviation, ReadOnlySpan<float> beta,
+        Span<float> runningMean, Span<float> runningVariance, int length, int features)
+    {
+        Guard.Length(y, length, nameof(y));
+        Guard.Length(normalized, length, nameof(normalized));
+        Guard.Length(inverseDeviation, features, nameof(inverseDeviation));
+        Guard.Length(beta, features, nameof(beta));
+        Guard.Length(runningMean, features, nameof(runningMean));
+        Guard.Length(runningVariance, features, nameof(runningVariance));
+        if (length < features)
+        {
+            throw new ArgumentException("Batch normalization needs at least one sample.", nameof(y));
         }
     }
 

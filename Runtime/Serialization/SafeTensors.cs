@@ -96,15 +96,15 @@ public static class SafeTensors
         BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
         stream.Write(length);
         stream.Write(header);
-        var parameters = model.Parameters;
         Span<byte> bytes = stackalloc byte[sizeof(float)];
         foreach (var tensor in model.ParameterTensors)
         {
-            ReadOnlySpan<float> values = tensor.Slice(parameters);
+            var buffer = tensor.Buffer(model);
+            ReadOnlySpan<float> values = tensor.Slice(buffer);
             if (tensor.StoredTransposed)
             {
                 var ordered = new float[tensor.Length];
-                tensor.CopyToFileOrder(parameters, ordered);
+                tensor.CopyToFileOrder(buffer, ordered);
                 values = ordered;
             }
 
@@ -235,10 +235,9 @@ public static class SafeTensors
             }
         }
 
-        var parameters = model.Parameters;
         for (var t = 0; t < tensors.Count; t++)
         {
-            tensors[t].CopyFromFileOrder(values[t], parameters);
+            tensors[t].CopyFromFileOrder(values[t], tensors[t].Buffer(model));
         }
     }
 

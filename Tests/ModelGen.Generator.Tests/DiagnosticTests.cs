@@ -201,6 +201,20 @@ public class DiagnosticTests
         AssertSingleDiagnostic($"[Model] [Input(4)] [LayerNorm(Epsilon = {epsilon})] [Dense(2)] public partial class N;", "MG0019", $"Epsilon = {epsilon}", "Layer 1 ([LayerNorm]): Epsilon is");
     }
 
+    [Theory]
+    [InlineData("Momentum = 1f", "Momentum = 1f", "Momentum is 1; it must lie in [0, 1)")]
+    [InlineData("Momentum = -0.5f", "Momentum = -0.5f", "Momentum is -0.5")]
+    public void MG0021_batch_norm_momentum_out_of_range(string arguments, string at, string message)
+    {
+        AssertSingleDiagnostic($"[Model] [Input(4)] [BatchNorm({arguments})] [Dense(2)] public partial class B;", "MG0021", at, "Layer 1 ([BatchNorm]): " + message);
+    }
+
+    [Fact]
+    public void MG0019_batch_norm_epsilon_not_positive()
+    {
+        AssertSingleDiagnostic("[Model] [Input(4)] [BatchNorm(Epsilon = 0f)] [Dense(2)] public partial class B;", "MG0019", "Epsilon = 0f", "Layer 1 ([BatchNorm]): Epsilon is 0");
+    }
+
     [Fact]
     public void MG0020_layer_norm_on_one_value()
     {

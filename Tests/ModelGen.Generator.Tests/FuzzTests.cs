@@ -43,7 +43,11 @@ public class FuzzTests
         "[Model]", "[Model(Loss = Loss.SoftmaxCrossEntropy)]", "[Model(Loss = Loss.BinaryCrossEntropy)]", "[Model(Loss = (Loss)7)]",
         "[Model(Loss = Loss.Huber, HuberDelta = 0f)]", "[Model(Loss = Loss.Huber, HuberDelta = 2f)]", "[Model(Loss = Loss.MeanAbsoluteError)]", "[Model(Loss = 3)]");
 
-    private static readonly Gen<string> Layer = Gen.Frequency<string>((5, Dense), (2, Dropout), (2, Input));
+    private static readonly Gen<string> Norm = Gen.OneOf(
+        "[LayerNorm]", "[LayerNorm(Epsilon = 0f)]", "[LayerNorm(Epsilon = 1e-3f)]", "[BatchNorm]", "[BatchNorm(Momentum = 1f)]",
+        "[BatchNorm(Momentum = 0.9f, Epsilon = float.NaN)]", "[BatchNorm(Momentum = 0.5)]");
+
+    private static readonly Gen<string> Layer = Gen.Frequency<string>((5, Dense), (2, Dropout), (2, Norm), (2, Input));
 
     private static readonly Gen<string> TypeDeclaration = Gen.OneOf(
         "public partial class M;", "public partial class M { }", "public class M { }", "public static partial class M { }",

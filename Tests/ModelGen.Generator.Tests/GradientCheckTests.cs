@@ -42,7 +42,7 @@ public class GradientCheckTests(ITestOutputHelper output)
         var outputs = new float[batch * description.OutputSize];
         model.PredictBatch(inputs, outputs);
 
-        var expected = description.Reference(model.Parameters.ToArray(), inputs, batch);
+        var expected = description.Reference(model.Parameters.ToArray(), model.State.ToArray(), inputs, batch);
         for (var i = 0; i < outputs.Length; i++)
         {
             Assert.True(Math.Abs(outputs[i] - expected[i]) <= 1e-4 + (1e-4 * Math.Abs(expected[i])), $"output {i}: {outputs[i]} vs reference {expected[i]}");
@@ -211,6 +211,10 @@ public class GradientCheckTests(ITestOutputHelper output)
         });
         models.Add(new RandomModel("MixedLayerNorm", 3, [(4, Activation.Sigmoid), (random.Next(17, 30), Activation.Tanh), (2, Activation.Linear)]) { NormBefore = 2, Epsilon = 0.01f });
 
+        // Batch normalization: on the input, and between hidden layers of a classifier.
+        models.Add(new RandomModel("InputBatchNorm", random.Next(16, 30), [(random.Next(17, 30), Activation.Tanh), (3, Activation.Linear)]) { BatchNormBefore = 0 });
+        models.Add(new RandomModel("MixedBatchNorm", 3, [(4, Activation.Sigmoid), (random.Next(17, 30), Activation.Tanh), (3, Activation.Linear)], Loss.SoftmaxCrossEntropy) { BatchNormBefore = 1 });
+
         // Dropout: between hidden layers, on the input itself, and before a softmax output.
         models.Add(new RandomModel("GemmDropout", random.Next(16, 30), [(random.Next(17, 40), Activation.Tanh), (random.Next(17, 30), Activation.Sigmoid), (3, Activation.Linear)])
         {
@@ -240,6 +244,9 @@ public class GradientCheckTests(ITestOutputHelper output)
 
         /// <summary>The dense layer a <c>[LayerNorm]</c> goes before (after any dropout there), or −1 for none.</summary>
         public int NormBefore { get; init; } = -1;
+
+        /// <summary>The dense layer a <c>[BatchNorm]</c> goes before (after any layer norm there), or −1 for none.</summary>
+        public int BatchNormBefore { get; init; } = -1;
 
         /// <summary>The layer normalization's ε.</summary>
         public float Epsilon { get; init; } = 1e-5f;
@@ -292,17 +299,19 @@ public class GradientCheckTests(ITestOutputHelper output)
             string.Concat(Layers.Select((l, i) =>
                 (i == DropoutBefore ? $"[Dropout({DropoutRate.ToString(System.Globalization.CultureInfo.InvariantCulture)}f)] " : string.Empty) +
                 (i == NormBefore ? $"[LayerNorm(Epsilon = {Epsilon.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}f)] " : string.Empty) +
+                (i == BatchNormBefore ? "[BatchNorm] " : string.Empty) +
                 $"[Dense({l.Units}, Activation.{l.Activation}{AlphaArgument(l.Activation)})] ")) +
             $"public partial class {Name};";
 
         /// <summary>The forward pass in doubles, reading the documented layout: each tensor 64-byte aligned, W row-major [units × inputs].</summary>
-        public float[] Reference(float[] parameters, float[] inputs, int batch)
+        public float[] Reference(float[] parameters, float[] state, float[] inputs, int batch)
         {
             var result = new float[batch * OutputSize];
             for (var n = 0; n < batch; n++)
             {
                 var x = inputs.Skip(n * InputSize).Take(InputSize).Select(v => (double)v).ToArray();
                 var offset = 0;
+                var stateOffset = 0;
                 var index = 0;
                 foreach (var (units, activation) in Layers)
                 {
@@ -316,6 +325,18 @@ public class GradientCheckTests(ITestOutputHelper output)
                         var variance = x.Average(v => (v - mean) * (v - mean));
                         var scale = 1 / Math.Sqrt(variance + Epsilon);
                         x = x.Select((v, i) => ((v - mean) * scale * parameters[gamma + i]) + parameters[beta + i]).ToArray();
+                    }
+
+                    if (index - 1 == BatchNormBefore)
+                    {
+                        // Inference: the running statistics (in the state: mean, variance, then scratch), ε = 1e-3.
+                        var gamma = offset;
+                        var beta = Align(gamma + x.Length);
+                        offset = Align(beta + x.Length);
+                        var runningMean = stateOffset;
+                        var runningVariance = Align(runningMean + x.Length);
+                        stateOffset = Align(Align(runningVariance + x.Length) + x.Length);
+                        x = x.Select((v, i) => ((v - state[runningMean + i]) / Math.Sqrt(state[runningVariance + i] + 1e-3) * parameters[gamma + i]) + parameters[beta + i]).ToArray();
                     }
 
                     var weights = offset;

@@ -59,12 +59,13 @@ public class SnapshotTests
 
         namespace Samples.Zoo;
 
-        /// <summary>Every activation not shown elsewhere, in each dense strategy, with a declared α and initializer, layer normalization, and Huber's δ.</summary>
+        /// <summary>Every activation not shown elsewhere, in each dense strategy, with a declared α and initializer, batch and layer normalization, and Huber's δ.</summary>
         [Model(Loss = Loss.Huber, HuberDelta = 0.5f)]
         [Input(3)]
         [Dense(2, Activation.LeakyRelu, Alpha = 0.2f)]
         [Dense(5, Activation.Elu)]
         [Dense(20, Activation.Gelu)]
+        [BatchNorm]
         [Dense(24, Activation.Silu)]
         [LayerNorm]
         [Dropout(0.1f)]

@@ -79,4 +79,78 @@ public class NormalizationTests
         Assert.Equal(dGamma, dGamma2);
         Assert.Equal(dBeta, dBeta2);
     }
+
+    [Fact]
+    public void Batch_norm_training_uses_batch_statistics_and_moves_the_running_averages()
+    {
+        const int rows = 6, features = 5;
+        var x = GemmTests.Random(rows * features, 8).Select(v => (v * 4) + 2).ToArray();
+        var gamma = GemmTests.Random(features, 9).Select(v => 1 + (0.5f * v)).ToArray();
+        var beta = GemmTests.Random(features, 10);
+        var (y, xhat, inverse) = (new float[x.Length], new float[x.Length], new float[features]);
+        var runningMean = new float[features];
+        var runningVariance = Enumerable.Repeat(1f, features).ToArray();
+
+        Normalization.BatchNormTraining(x, y, xhat, inverse, gamma, beta, runningMean, runningVariance, momentum: 0.9f, epsilon: 1e-3f);
+
+        for (var f = 0; f < features; f++)
+        {
+            var column = Enumerable.Range(0, rows).Select(r => (double)x[(r * features) + f]).ToArray();
+            var mean = column.Average();
+            var variance = column.Average(v => (v - mean) * (v - mean));
+            Assert.Equal(0.1 * mean, runningMean[f], 5);
+            Assert.Equal(0.9 + (0.1 * variance), runningVariance[f], 5);
+            for (var r = 0; r < rows; r++)
+            {
+                var expected = (gamma[f] * (column[r] - mean) / Math.Sqrt(variance + 1e-3)) + beta[f];
+                Assert.Equal(expected, y[(r * features) + f], 4);
+            }
+        }
+
+        // Inference reads the running averages instead.
+        var inference = new float[x.Length];
+        Normalization.BatchNormInference(x, inference, gamma, beta, runningMean, runningVariance, 1e-3f);
+        Assert.Equal((gamma[0] * (x[0] - runningMean[0]) / MathF.Sqrt(runningVariance[0] + 1e-3f)) + beta[0], inference[0], 5);
+    }
+
+    [Fact]
+    public void Batch_norm_backward_matches_finite_differences_of_a_weighted_sum()
+    {
+        const int rows = 4, features = 6;
+        var x = GemmTests.Random(rows * features, 11).Select(v => v * 3).ToArray();
+        var gamma = GemmTests.Random(features, 12).Select(v => 1 + (0.5f * v)).ToArray();
+        var beta = GemmTests.Random(features, 13);
+        var weights = GemmTests.Random(rows * features, 14);
+
+        double Loss(float[] input, float[] g, float[] b)
+        {
+            var (y, xhat, inverse) = (new float[input.Length], new float[input.Length], new float[features]);
+            Normalization.BatchNormTraining(input, y, xhat, inverse, g, b, new float[features], new float[features], 0.99f, 1e-3f);
+            return y.Select((v, i) => (double)v * weights[i]).Sum();
+        }
+
+        var (output, normalized, inverseDeviation) = (new float[x.Length], new float[x.Length], new float[features]);
+        Normalization.BatchNormTraining(x, output, normalized, inverseDeviation, gamma, beta, new float[features], new float[features], 0.99f, 1e-3f);
+        var (dGamma, dBeta, dx) = (new float[features], new float[features], new float[x.Length]);
+        Normalization.BatchNormBackward(weights, normalized, inverseDeviation, gamma, dGamma, dBeta, dx);
+
+        const float h = 1e-2f;
+        void Check(float[] values, float[] analytic, Func<float[], double> loss, string name)
+        {
+            for (var i = 0; i < values.Length; i++)
+            {
+                var original = values[i];
+                values[i] = original + h;
+                var plus = loss(values);
+                values[i] = original - h;
+                var minus = loss(values);
+                values[i] = original;
+                Assert.True(Math.Abs(((plus - minus) / (2 * h)) - analytic[i]) < 3e-3, $"{name}[{i}]: numeric {(plus - minus) / (2 * h)}, analytic {analytic[i]}");
+            }
+        }
+
+        Check(x, dx, v => Loss(v, gamma, beta), "dx");
+        Check(gamma, dGamma, v => Loss(x, v, beta), "dγ");
+        Check(beta, dBeta, v => Loss(x, gamma, v), "dβ");
+    }
 }

@@ -39,3 +39,11 @@ public partial class DropoutClassifier;
 [Dropout(0.2f)]
 [Dense(10)]
 public partial class FashionClassifier;
+
+/// <summary>Batch normalization between dense layers: running statistics in the model's state.</summary>
+[Model(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(12)]
+[Dense(16, Activation.Relu)]
+[BatchNorm(Momentum = 0.9f)]
+[Dense(3)]
+public partial class BatchNormClassifier;

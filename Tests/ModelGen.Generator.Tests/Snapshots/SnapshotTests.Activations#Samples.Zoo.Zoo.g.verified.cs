@@ -10,12 +10,13 @@ namespace Samples.Zoo;
 /// dense_1       Dense      LeakyRelu       3       2           8  unrolled
 /// dense_2       Dense      Elu             2       5          15  unrolled
 /// dense_3       Dense      Gelu            5      20         120  vector loops
+/// batch_norm_1  BatchNorm                 20      20          40  momentum 0.99, ε = 0.001
 /// dense_4       Dense      Silu           20      24         504  GEMM
 /// layer_norm_1  LayerNorm                 24      24          48  ε = 1E-05
 /// dropout_1     Dropout                   24      24           0  rate 0.1, training only
 /// dense_5       Dense      Sigmoid        24      17         425  GEMM
 /// dense_6       Dense      Tanh           17       2          36  GEMM
-/// total                                                    1,156
+/// total                                                    1,196
 /// </code>
 /// <para>Loss: Huber loss with δ = 0.5, L = Σ h(y − t) / (batch·2).</para>
 /// <para>An instance is not thread-safe: its forward pass reuses one workspace.</para>
@@ -30,7 +31,7 @@ partial class Zoo : global::ModelGen.ITrainableModel
     public const int OutputSize = 2;
 
     /// <summary>Trainable parameters: every weight and bias.</summary>
-    public const int ParameterCount = 1156;
+    public const int ParameterCount = 1196;
 
     /// <summary>δ of the Huber loss: errors up to δ count squared, larger ones linearly.</summary>
     public const float HuberDelta = 0.5f;
@@ -42,37 +43,48 @@ partial class Zoo : global::ModelGen.ITrainableModel
     private const int Dense2BiasOffset = 48; // b [5]
     private const int Dense3WeightsOffset = 64; // W [5×20]
     private const int Dense3BiasOffset = 176; // b [20]
-    private const int Dense4WeightsOffset = 208; // W [20×24]
-    private const int Dense4BiasOffset = 688; // b [24]
-    private const int LayerNorm1GammaOffset = 720; // γ [24]
-    private const int LayerNorm1BetaOffset = 752; // β [24]
-    private const int Dense5WeightsOffset = 784; // W [24×17]
-    private const int Dense5BiasOffset = 1200; // b [17]
-    private const int Dense6WeightsOffset = 1232; // W [17×2]
-    private const int Dense6BiasOffset = 1280; // b [2]
-    private const int ParameterBufferLength = 1296;
+    private const int BatchNorm1GammaOffset = 208; // γ [20]
+    private const int BatchNorm1BetaOffset = 240; // β [20]
+    private const int Dense4WeightsOffset = 272; // W [20×24]
+    private const int Dense4BiasOffset = 752; // b [24]
+    private const int LayerNorm1GammaOffset = 784; // γ [24]
+    private const int LayerNorm1BetaOffset = 816; // β [24]
+    private const int Dense5WeightsOffset = 848; // W [24×17]
+    private const int Dense5BiasOffset = 1264; // b [17]
+    private const int Dense6WeightsOffset = 1296; // W [17×2]
+    private const int Dense6BiasOffset = 1344; // b [2]
+    private const int ParameterBufferLength = 1360;
+
+    // State layout: running statistics the optimizer never touches.
+    private const int BatchNorm1MeanOffset = 0; // running mean [20]
+    private const int BatchNorm1VarianceOffset = 32; // running variance [20]
+    private const int BatchNorm1InverseDeviation = 64; // 1 / √(σ²_B + ε) of the last training batch [20]
+    private const int StateLength = 96;
 
     // Workspace layout, in floats per sample: a region at offset k of a batch of n samples starts at k·n.
     private const int Dense1Output = 0; // dense_1 outputs, 2 per sample
     private const int Dense2Output = 16; // dense_2 outputs, 5 per sample
     private const int Dense3Output = 32; // dense_3 outputs, 20 per sample
     private const int Dense3PreActivation = 64; // dense_3 pre-activations z, kept for Gelu's derivative
-    private const int Dense4Output = 96; // dense_4 outputs, 24 per sample
-    private const int Dense4PreActivation = 128; // dense_4 pre-activations z, kept for Silu's derivative
-    private const int LayerNorm1Output = 160; // layer_norm_1 outputs, 24 per sample
-    private const int LayerNorm1Normalized = 192; // layer_norm_1 x̂, kept for backward
-    private const int LayerNorm1InverseDeviation = 224; // layer_norm_1 1 / √(σ² + ε), one per sample
-    private const int Dropout1Output = 240; // dropout_1 outputs, 24 per sample
-    private const int Dropout1Mask = 272; // dropout_1 mask of the last training step: 0 or 1 / (1 − rate)
-    private const int Dense5Output = 304; // dense_5 outputs, 17 per sample
-    private const int Dense6Output = 336; // dense_6 outputs, 2 per sample
-    private const int GradientA = 352; // ∂L/∂activation, passed between layers in turn with GradientB
-    private const int GradientB = 384;
-    private const int WorkspacePerSample = 416;
+    private const int BatchNorm1Output = 96; // batch_norm_1 outputs, 20 per sample
+    private const int BatchNorm1Normalized = 128; // batch_norm_1 x̂ of the last training batch
+    private const int Dense4Output = 160; // dense_4 outputs, 24 per sample
+    private const int Dense4PreActivation = 192; // dense_4 pre-activations z, kept for Silu's derivative
+    private const int LayerNorm1Output = 224; // layer_norm_1 outputs, 24 per sample
+    private const int LayerNorm1Normalized = 256; // layer_norm_1 x̂, kept for backward
+    private const int LayerNorm1InverseDeviation = 288; // layer_norm_1 1 / √(σ² + ε), one per sample
+    private const int Dropout1Output = 304; // dropout_1 outputs, 24 per sample
+    private const int Dropout1Mask = 336; // dropout_1 mask of the last training step: 0 or 1 / (1 − rate)
+    private const int Dense5Output = 368; // dense_5 outputs, 17 per sample
+    private const int Dense6Output = 400; // dense_6 outputs, 2 per sample
+    private const int GradientA = 416; // ∂L/∂activation, passed between layers in turn with GradientB
+    private const int GradientB = 448;
+    private const int WorkspacePerSample = 480;
     private const int PredictionChunk = 256;
 
     private readonly global::ModelGen.AlignedBuffer _parameters = new(ParameterBufferLength);
     private readonly global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength);
+    private readonly global::ModelGen.AlignedBuffer _state = new(StateLength);
     private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
     private int _batchCapacity = 1;
     private global::ModelGen.SeededRandom _trainingRandom;
@@ -91,6 +103,9 @@ partial class Zoo : global::ModelGen.ITrainableModel
         global::ModelGen.Initializers.WeightInitializer.Fill(Dense2Weights, global::ModelGen.Initializer.GlorotUniform, fanIn: 2, fanOut: 5, ref random);
         // dense_3: W ~ U(±√(6 / (5 + 20))) = U(±0.4899), Glorot uniform; b = 0
         global::ModelGen.Initializers.WeightInitializer.Fill(Dense3Weights, global::ModelGen.Initializer.GlorotUniform, fanIn: 5, fanOut: 20, ref random);
+        // batch_norm_1: γ = 1, β = 0; running mean 0, running variance 1
+        BatchNorm1Gamma.Fill(1f);
+        BatchNorm1RunningVariance.Fill(1f);
         // dense_4: W ~ U(±√(6 / (20 + 24))) = U(±0.3693), Glorot uniform; b = 0
         global::ModelGen.Initializers.WeightInitializer.Fill(Dense4Weights, global::ModelGen.Initializer.GlorotUniform, fanIn: 20, fanOut: 24, ref random);
         // layer_norm_1: γ = 1, β = 0
@@ -176,6 +191,25 @@ partial class Zoo : global::ModelGen.ITrainableModel
 
     private global::System.Span<float> Dense6BiasGradients => _gradients.Span.Slice(Dense6BiasOffset, 2);
 
+    /// <summary>Running statistics kept beside the parameters and never trained (empty without batch normalization).</summary>
+    public global::System.Span<float> State => _state.Span;
+
+    /// <summary>batch_norm_1 scale γ [20].</summary>
+    public global::System.Span<float> BatchNorm1Gamma => _parameters.Span.Slice(BatchNorm1GammaOffset, 20);
+
+    /// <summary>batch_norm_1 shift β [20].</summary>
+    public global::System.Span<float> BatchNorm1Beta => _parameters.Span.Slice(BatchNorm1BetaOffset, 20);
+
+    /// <summary>batch_norm_1 running mean [20], used in inference.</summary>
+    public global::System.Span<float> BatchNorm1RunningMean => _state.Span.Slice(BatchNorm1MeanOffset, 20);
+
+    /// <summary>batch_norm_1 running variance [20], used in inference.</summary>
+    public global::System.Span<float> BatchNorm1RunningVariance => _state.Span.Slice(BatchNorm1VarianceOffset, 20);
+
+    private global::System.Span<float> BatchNorm1GammaGradients => _gradients.Span.Slice(BatchNorm1GammaOffset, 20);
+
+    private global::System.Span<float> BatchNorm1BetaGradients => _gradients.Span.Slice(BatchNorm1BetaOffset, 20);
+
     /// <summary>layer_norm_1 scale γ [24].</summary>
     public global::System.Span<float> LayerNorm1Gamma => _parameters.Span.Slice(LayerNorm1GammaOffset, 24);
 
@@ -206,14 +240,18 @@ partial class Zoo : global::ModelGen.ITrainableModel
         new("layers.1.bias", Dense2BiasOffset, new[] { 5 }),
         new("layers.2.weight", Dense3WeightsOffset, new[] { 20, 5 }) { StoredTransposed = true },
         new("layers.2.bias", Dense3BiasOffset, new[] { 20 }),
-        new("layers.3.weight", Dense4WeightsOffset, new[] { 24, 20 }) { StoredTransposed = true },
-        new("layers.3.bias", Dense4BiasOffset, new[] { 24 }),
-        new("layers.4.weight", LayerNorm1GammaOffset, new[] { 24 }),
-        new("layers.4.bias", LayerNorm1BetaOffset, new[] { 24 }),
-        new("layers.6.weight", Dense5WeightsOffset, new[] { 17, 24 }) { StoredTransposed = true },
-        new("layers.6.bias", Dense5BiasOffset, new[] { 17 }),
-        new("layers.7.weight", Dense6WeightsOffset, new[] { 2, 17 }) { StoredTransposed = true },
-        new("layers.7.bias", Dense6BiasOffset, new[] { 2 }),
+        new("layers.3.weight", BatchNorm1GammaOffset, new[] { 20 }),
+        new("layers.3.bias", BatchNorm1BetaOffset, new[] { 20 }),
+        new("layers.3.running_mean", BatchNorm1MeanOffset, new[] { 20 }) { InState = true },
+        new("layers.3.running_var", BatchNorm1VarianceOffset, new[] { 20 }) { InState = true },
+        new("layers.4.weight", Dense4WeightsOffset, new[] { 24, 20 }) { StoredTransposed = true },
+        new("layers.4.bias", Dense4BiasOffset, new[] { 24 }),
+        new("layers.5.weight", LayerNorm1GammaOffset, new[] { 24 }),
+        new("layers.5.bias", LayerNorm1BetaOffset, new[] { 24 }),
+        new("layers.7.weight", Dense5WeightsOffset, new[] { 17, 24 }) { StoredTransposed = true },
+        new("layers.7.bias", Dense5BiasOffset, new[] { 17 }),
+        new("layers.8.weight", Dense6WeightsOffset, new[] { 2, 17 }) { StoredTransposed = true },
+        new("layers.8.bias", Dense6BiasOffset, new[] { 2 }),
     };
 
     /// <summary>The named tensors that make up <see cref="Parameters"/>, in layer order.</summary>
@@ -305,30 +343,32 @@ partial class Zoo : global::ModelGen.ITrainableModel
         var a1 = Workspace(Dense1Output, 2, batch);
         var a2 = Workspace(Dense2Output, 5, batch);
         var a3 = Workspace(Dense3Output, 20, batch);
-        var a4 = Workspace(Dense4Output, 24, batch);
-        var a5 = Workspace(LayerNorm1Output, 24, batch);
-        var a6 = Workspace(Dropout1Output, 24, batch);
-        var a7 = Workspace(Dense5Output, 17, batch);
-        var a8 = Workspace(Dense6Output, 2, batch);
+        var a4 = Workspace(BatchNorm1Output, 20, batch);
+        var a5 = Workspace(Dense4Output, 24, batch);
+        var a6 = Workspace(LayerNorm1Output, 24, batch);
+        var a7 = Workspace(Dropout1Output, 24, batch);
+        var a8 = Workspace(Dense5Output, 17, batch);
+        var a9 = Workspace(Dense6Output, 2, batch);
         var gradientA = Workspace(GradientA, 24, batch);
         var gradientB = Workspace(GradientB, 24, batch);
 
         // Huber loss with δ = 0.5, L = Σ h(y − t) / (batch·2); its gradient ∂L/∂y = clamp(y − t, −δ, δ) / (batch·2) seeds backward
-        var loss = global::ModelGen.Losses.Huber.ValueAndGradient(a8, targets, gradientA.Slice(0, batch * OutputSize), HuberDelta);
+        var loss = global::ModelGen.Losses.Huber.ValueAndGradient(a9, targets, gradientA.Slice(0, batch * OutputSize), HuberDelta);
 
         // backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before
-        Dense6Backward(a7, a8, gradientA.Slice(0, batch * 2), gradientB.Slice(0, batch * 17), batch);
-        Dense5Backward(a6, a7, gradientB.Slice(0, batch * 17), gradientA.Slice(0, batch * 24), batch);
+        Dense6Backward(a8, a9, gradientA.Slice(0, batch * 2), gradientB.Slice(0, batch * 17), batch);
+        Dense5Backward(a7, a8, gradientB.Slice(0, batch * 17), gradientA.Slice(0, batch * 24), batch);
         Dropout1Backward(gradientA.Slice(0, batch * 24), gradientB.Slice(0, batch * 24), batch);
         LayerNorm1Backward(gradientB.Slice(0, batch * 24), gradientA.Slice(0, batch * 24), batch);
-        Dense4Backward(a3, a4, gradientA.Slice(0, batch * 24), gradientB.Slice(0, batch * 20), batch);
-        Dense3Backward(a2, a3, gradientB.Slice(0, batch * 20), gradientA.Slice(0, batch * 5), batch);
-        Dense2Backward(a1, a2, gradientA.Slice(0, batch * 5), gradientB.Slice(0, batch * 2), batch);
-        Dense1Backward(inputs, a1, gradientB.Slice(0, batch * 2), batch);
+        Dense4Backward(a4, a5, gradientA.Slice(0, batch * 24), gradientB.Slice(0, batch * 20), batch);
+        BatchNorm1Backward(gradientB.Slice(0, batch * 20), gradientA.Slice(0, batch * 20), batch);
+        Dense3Backward(a2, a3, gradientA.Slice(0, batch * 20), gradientB.Slice(0, batch * 5), batch);
+        Dense2Backward(a1, a2, gradientB.Slice(0, batch * 5), gradientA.Slice(0, batch * 2), batch);
+        Dense1Backward(inputs, a1, gradientA.Slice(0, batch * 2), batch);
         return loss;
     }
 
-    /// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace; dropout applies only when training.</summary>
+    /// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace; dropout and batch statistics apply only when training.</summary>
     private void Forward(global::System.ReadOnlySpan<float> inputs, int batch, bool training)
     {
         var a1 = Workspace(Dense1Output, 2, batch);
@@ -337,24 +377,34 @@ partial class Zoo : global::ModelGen.ITrainableModel
         Dense2Forward(a1, a2, batch);
         var a3 = Workspace(Dense3Output, 20, batch);
         Dense3Forward(a2, a3, batch);
-        var a4 = Workspace(Dense4Output, 24, batch);
-        Dense4Forward(a3, a4, batch);
-        var a5 = Workspace(LayerNorm1Output, 24, batch);
-        LayerNorm1Forward(a4, a5, batch);
-        var a6 = Workspace(Dropout1Output, 24, batch);
+        var a4 = Workspace(BatchNorm1Output, 20, batch);
         if (training)
         {
-            Dropout1Forward(a5, a6, batch);
+            BatchNorm1ForwardTraining(a3, a4, batch);
         }
         else
         {
-            a5.Slice(0, batch * 24).CopyTo(a6);
+            BatchNorm1ForwardInference(a3, a4, batch);
         }
 
-        var a7 = Workspace(Dense5Output, 17, batch);
-        Dense5Forward(a6, a7, batch);
-        var a8 = Workspace(Dense6Output, 2, batch);
-        Dense6Forward(a7, a8, batch);
+        var a5 = Workspace(Dense4Output, 24, batch);
+        Dense4Forward(a4, a5, batch);
+        var a6 = Workspace(LayerNorm1Output, 24, batch);
+        LayerNorm1Forward(a5, a6, batch);
+        var a7 = Workspace(Dropout1Output, 24, batch);
+        if (training)
+        {
+            Dropout1Forward(a6, a7, batch);
+        }
+        else
+        {
+            a6.Slice(0, batch * 24).CopyTo(a7);
+        }
+
+        var a8 = Workspace(Dense5Output, 17, batch);
+        Dense5Forward(a7, a8, batch);
+        var a9 = Workspace(Dense6Output, 2, batch);
+        Dense6Forward(a8, a9, batch);
     }
 
     /// <summary>Runs the forward pass on the chunk of at most PredictionChunk samples that begins at <paramref name="start"/>.</summary>
@@ -530,6 +580,29 @@ partial class Zoo : global::ModelGen.ITrainableModel
                 dxn[i] = global::ModelGen.Kernels.Blas.Dot(w.Slice(i * 20, 20), dzn);
             }
         }
+    }
+
+    /// <summary>batch_norm_1 forward while training: y = γ ⊙ (x − μ_B) / √(σ²_B + 0.001) + β with the batch's statistics, which also move the running averages (momentum 0.99).</summary>
+    private void BatchNorm1ForwardTraining(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        global::ModelGen.Kernels.Normalization.BatchNormTraining(
+            x.Slice(0, batch * 20), y, Workspace(BatchNorm1Normalized, 20, batch), _state.Span.Slice(BatchNorm1InverseDeviation, 20),
+            BatchNorm1Gamma, BatchNorm1Beta, BatchNorm1RunningMean, BatchNorm1RunningVariance, momentum: 0.99f, epsilon: 0.001f);
+    }
+
+    /// <summary>batch_norm_1 forward in inference: y = γ ⊙ (x − running mean) / √(running variance + 0.001) + β.</summary>
+    private void BatchNorm1ForwardInference(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        global::ModelGen.Kernels.Normalization.BatchNormInference(
+            x.Slice(0, batch * 20), y, BatchNorm1Gamma, BatchNorm1Beta, BatchNorm1RunningMean, BatchNorm1RunningVariance, epsilon: 0.001f);
+    }
+
+    /// <summary>batch_norm_1 backward: ∂L/∂γ = Σ dy ⊙ x̂, ∂L/∂β = Σ dy, dx = (g − mean_B g − x̂·mean_B(g ⊙ x̂)) / σ_B with g = dy ⊙ γ.</summary>
+    private void BatchNorm1Backward(global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::ModelGen.Kernels.Normalization.BatchNormBackward(
+            dy, Workspace(BatchNorm1Normalized, 20, batch), _state.Span.Slice(BatchNorm1InverseDeviation, 20), BatchNorm1Gamma,
+            BatchNorm1GammaGradients, BatchNorm1BetaGradients, dx);
     }
 
     /// <summary>dense_4 forward: y = silu(x·W + b), [batch×20] → [batch×24].</summary>

@@ -37,6 +37,7 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
     private const int Dense3WeightsOffset = 233856; // W [128×10]
     private const int Dense3BiasOffset = 235136; // b [10]
     private const int ParameterBufferLength = 235152;
+    private const int StateLength = 0;
 
     // Workspace layout, in floats per sample: a region at offset k of a batch of n samples starts at k·n.
     private const int Dense1Output = 0; // dense_1 outputs, 256 per sample
@@ -53,6 +54,7 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
 
     private readonly global::ModelGen.AlignedBuffer _parameters = new(ParameterBufferLength);
     private readonly global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength);
+    private readonly global::ModelGen.AlignedBuffer _state = new(StateLength);
     private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
     private int _batchCapacity = 1;
     private global::ModelGen.SeededRandom _trainingRandom;
@@ -117,6 +119,9 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
     private global::System.Span<float> Dense3WeightGradients => _gradients.Span.Slice(Dense3WeightsOffset, 1280);
 
     private global::System.Span<float> Dense3BiasGradients => _gradients.Span.Slice(Dense3BiasOffset, 10);
+
+    /// <summary>Running statistics kept beside the parameters and never trained (empty without batch normalization).</summary>
+    public global::System.Span<float> State => _state.Span;
 
     int global::ModelGen.ITrainableModel.InputSize => InputSize;
 
@@ -249,7 +254,7 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
         return loss;
     }
 
-    /// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace; dropout applies only when training.</summary>
+    /// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace; dropout and batch statistics apply only when training.</summary>
     private void Forward(global::System.ReadOnlySpan<float> inputs, int batch, bool training)
     {
         var a1 = Workspace(Dense1Output, 256, batch);

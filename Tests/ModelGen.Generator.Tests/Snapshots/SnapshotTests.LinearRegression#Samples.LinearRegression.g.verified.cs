@@ -29,6 +29,7 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
     private const int Dense1WeightsOffset = 0; // W [1×1]
     private const int Dense1BiasOffset = 16; // b [1]
     private const int ParameterBufferLength = 32;
+    private const int StateLength = 0;
 
     // Workspace layout, in floats per sample: a region at offset k of a batch of n samples starts at k·n.
     private const int Dense1Output = 0; // dense_1 outputs, 1 per sample
@@ -39,6 +40,7 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
 
     private readonly global::ModelGen.AlignedBuffer _parameters = new(ParameterBufferLength);
     private readonly global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength);
+    private readonly global::ModelGen.AlignedBuffer _state = new(StateLength);
     private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
     private int _batchCapacity = 1;
     private global::ModelGen.SeededRandom _trainingRandom;
@@ -79,6 +81,9 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
     private global::System.Span<float> Dense1WeightGradients => _gradients.Span.Slice(Dense1WeightsOffset, 1);
 
     private global::System.Span<float> Dense1BiasGradients => _gradients.Span.Slice(Dense1BiasOffset, 1);
+
+    /// <summary>Running statistics kept beside the parameters and never trained (empty without batch normalization).</summary>
+    public global::System.Span<float> State => _state.Span;
 
     int global::ModelGen.ITrainableModel.InputSize => InputSize;
 

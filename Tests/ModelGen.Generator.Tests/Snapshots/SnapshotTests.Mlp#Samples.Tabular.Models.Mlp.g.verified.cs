@@ -37,6 +37,7 @@ partial class Models
         private const int Dense3WeightsOffset = 352; // W [64×2]
         private const int Dense3BiasOffset = 480; // b [2]
         private const int ParameterBufferLength = 496;
+        private const int StateLength = 0;
 
         // Workspace layout, in floats per sample: a region at offset k of a batch of n samples starts at k·n.
         private const int Dense1Output = 0; // dense_1 outputs, 4 per sample
@@ -49,6 +50,7 @@ partial class Models
 
         private readonly global::ModelGen.AlignedBuffer _parameters = new(ParameterBufferLength);
         private readonly global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength);
+        private readonly global::ModelGen.AlignedBuffer _state = new(StateLength);
         private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
         private int _batchCapacity = 1;
         private global::ModelGen.SeededRandom _trainingRandom;
@@ -113,6 +115,9 @@ partial class Models
         private global::System.Span<float> Dense3WeightGradients => _gradients.Span.Slice(Dense3WeightsOffset, 128);
 
         private global::System.Span<float> Dense3BiasGradients => _gradients.Span.Slice(Dense3BiasOffset, 2);
+
+        /// <summary>Running statistics kept beside the parameters and never trained (empty without batch normalization).</summary>
+        public global::System.Span<float> State => _state.Span;
 
         int global::ModelGen.ITrainableModel.InputSize => InputSize;
 

@@ -1,0 +1,80 @@
+using System;
+using System.IO;
+using System.Linq;
+using ModelGen.Serialization;
+using Xunit;
+
+namespace ModelGen.Runtime.Tests;
+
+/// <summary>A generated model with batch normalization: training moves the running statistics, inference reads them, files keep them.</summary>
+public class BatchNormModelTests
+{
+    [Fact]
+    public void Training_moves_the_running_statistics_and_inference_uses_them()
+    {
+        var model = new BatchNormClassifier(seed: 1);
+        Assert.All(model.BatchNorm1RunningMean.ToArray(), m => Assert.Equal(0f, m));
+        Assert.All(model.BatchNorm1RunningVariance.ToArray(), v => Assert.Equal(1f, v));
+        var random = new Random(2);
+        var inputs = Enumerable.Range(0, 8 * 12).Select(_ => (random.NextSingle() * 4) - 1).ToArray();
+        float[] labels = [0, 1, 2, 0, 1, 2, 0, 1];
+
+        var before = new float[8 * 3];
+        model.PredictBatch(inputs, before);
+        model.TrainStep(inputs, labels);
+        Assert.Contains(model.BatchNorm1RunningMean.ToArray(), m => m != 0f);
+
+        // The optimizer never touches the state: an update with weight decay leaves it as training left it.
+        var state = model.State.ToArray();
+        new Sgd(0.1f, weightDecay: 0.5f).Step(model.Parameters, model.Gradients);
+        Assert.Equal(state, model.State.ToArray());
+
+        // Inference depends on the running statistics, not on the batch: one sample predicts the same alone as in a batch.
+        var alone = new float[3];
+        var batch = new float[8 * 3];
+        model.Predict(inputs.AsSpan(0, 12), alone);
+        model.PredictBatch(inputs, batch);
+        Assert.Equal(batch.Take(3), alone);
+    }
+
+    [Fact]
+    public void The_running_statistics_are_saved_and_loaded_with_pytorch_names()
+    {
+        var model = new BatchNormClassifier(seed: 3);
+        var random = new Random(4);
+        var inputs = Enumerable.Range(0, 16 * 12).Select(_ => random.NextSingle()).ToArray();
+        var labels = Enumerable.Range(0, 16).Select(i => (float)(i % 3)).ToArray();
+        for (var i = 0; i < 5; i++)
+        {
+            model.TrainStep(inputs, labels);
+        }
+
+        Assert.Equal(["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias", "layers.1.running_mean", "layers.1.running_var", "layers.2.weight", "layers.2.bias"],
+            ((ITrainableModel)model).ParameterTensors.Select(t => t.Name));
+        using var stream = new MemoryStream();
+        SafeTensors.Write(model, stream);
+        var loaded = new BatchNormClassifier(seed: 99);
+        SafeTensors.Read(loaded, stream.ToArray(), "bn.safetensors");
+
+        Assert.Equal(model.BatchNorm1RunningMean.ToArray(), loaded.BatchNorm1RunningMean.ToArray());
+        Assert.Equal(model.BatchNorm1RunningVariance.ToArray(), loaded.BatchNorm1RunningVariance.ToArray());
+        var (expected, actual) = (new float[3], new float[3]);
+        model.Predict(inputs.AsSpan(0, 12), expected);
+        loaded.Predict(inputs.AsSpan(0, 12), actual);
+        Assert.Equal(expected, actual);
+    }
+
+    [Fact]
+    public void A_batch_norm_training_step_allocates_nothing_after_warm_up()
+    {
+        var model = new BatchNormClassifier();
+        var optimizer = new Adam();
+        var inputs = new float[32 * 12];
+        var labels = Enumerable.Range(0, 32).Select(i => (float)(i % 3)).ToArray();
+        AllocationAssert.NoneAfterWarmUp(() =>
+        {
+            model.TrainStep(inputs, labels);
+            optimizer.Step(model.Parameters, model.Gradients);
+        });
+    }
+}
