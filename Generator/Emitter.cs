@@ -158,17 +158,10 @@ internal static class Emitter
         writer.WriteLine("// Parameter buffer layout: each tensor starts on a 64-byte boundary; the gaps stay zero.");
         foreach (var layer in plan.ParameterLayers)
         {
-            if (layer is LayerNormPlan norm)
+            if (layer is IScaleShiftPlan norm)
             {
                 writer.WriteLine($"private const int {norm.Identifier}GammaOffset = {norm.GammaOffset}; // γ [{norm.Size}]");
                 writer.WriteLine($"private const int {norm.Identifier}BetaOffset = {norm.BetaOffset}; // β [{norm.Size}]");
-                continue;
-            }
-
-            if (layer is BatchNormPlan batchNorm)
-            {
-                writer.WriteLine($"private const int {batchNorm.Identifier}GammaOffset = {batchNorm.GammaOffset}; // γ [{batchNorm.Size}]");
-                writer.WriteLine($"private const int {batchNorm.Identifier}BetaOffset = {batchNorm.BetaOffset}; // β [{batchNorm.Size}]");
                 continue;
             }
 
@@ -245,18 +238,16 @@ internal static class Emitter
             writer.WriteLine("var random = new global::ModelGen.SeededRandom(seed);");
             foreach (var parameterLayer in plan.ParameterLayers)
             {
-                if (parameterLayer is LayerNormPlan norm)
+                if (parameterLayer is IScaleShiftPlan norm)
                 {
-                    writer.WriteLine($"// {norm.Name}: γ = 1, β = 0");
+                    var running = norm is BatchNormPlan;
+                    writer.WriteLine(running ? $"// {norm.Name}: γ = 1, β = 0; running mean 0, running variance 1" : $"// {norm.Name}: γ = 1, β = 0");
                     writer.WriteLine($"{norm.Identifier}Gamma.Fill(1f);");
-                    continue;
-                }
+                    if (running)
+                    {
+                        writer.WriteLine($"{norm.Identifier}RunningVariance.Fill(1f);");
+                    }
 
-                if (parameterLayer is BatchNormPlan batchNorm)
-                {
-                    writer.WriteLine($"// {batchNorm.Name}: γ = 1, β = 0; running mean 0, running variance 1");
-                    writer.WriteLine($"{batchNorm.Identifier}Gamma.Fill(1f);");
-                    writer.WriteLine($"{batchNorm.Identifier}RunningVariance.Fill(1f);");
                     continue;
                 }
 
@@ -304,7 +295,7 @@ internal static class Emitter
         writer.WriteLine("/// <summary>Running statistics kept beside the parameters and never trained (empty without batch normalization).</summary>");
         writer.WriteLine($"public {Span} State => _state.Span;");
         writer.WriteLine();
-        foreach (var norm in plan.Layers.OfType<BatchNormPlan>())
+        foreach (var norm in plan.Layers.OfType<IScaleShiftPlan>())
         {
             writer.WriteLine($"/// <summary>{norm.Name} scale γ [{norm.Size}].</summary>");
             writer.WriteLine($"public {Span} {norm.Identifier}Gamma => _parameters.Span.Slice({norm.Identifier}GammaOffset, {norm.Size});");
@@ -312,26 +303,16 @@ internal static class Emitter
             writer.WriteLine($"/// <summary>{norm.Name} shift β [{norm.Size}].</summary>");
             writer.WriteLine($"public {Span} {norm.Identifier}Beta => _parameters.Span.Slice({norm.Identifier}BetaOffset, {norm.Size});");
             writer.WriteLine();
-            writer.WriteLine($"/// <summary>{norm.Name} running mean [{norm.Size}], used in inference.</summary>");
-            writer.WriteLine($"public {Span} {norm.Identifier}RunningMean => _state.Span.Slice({norm.Identifier}MeanOffset, {norm.Size});");
-            writer.WriteLine();
-            writer.WriteLine($"/// <summary>{norm.Name} running variance [{norm.Size}], used in inference.</summary>");
-            writer.WriteLine($"public {Span} {norm.Identifier}RunningVariance => _state.Span.Slice({norm.Identifier}VarianceOffset, {norm.Size});");
-            writer.WriteLine();
-            writer.WriteLine($"private {Span} {norm.Identifier}GammaGradients => _gradients.Span.Slice({norm.Identifier}GammaOffset, {norm.Size});");
-            writer.WriteLine();
-            writer.WriteLine($"private {Span} {norm.Identifier}BetaGradients => _gradients.Span.Slice({norm.Identifier}BetaOffset, {norm.Size});");
-            writer.WriteLine();
-        }
+            if (norm is BatchNormPlan)
+            {
+                writer.WriteLine($"/// <summary>{norm.Name} running mean [{norm.Size}], used in inference.</summary>");
+                writer.WriteLine($"public {Span} {norm.Identifier}RunningMean => _state.Span.Slice({norm.Identifier}MeanOffset, {norm.Size});");
+                writer.WriteLine();
+                writer.WriteLine($"/// <summary>{norm.Name} running variance [{norm.Size}], used in inference.</summary>");
+                writer.WriteLine($"public {Span} {norm.Identifier}RunningVariance => _state.Span.Slice({norm.Identifier}VarianceOffset, {norm.Size});");
+                writer.WriteLine();
+            }
 
-        foreach (var norm in plan.Layers.OfType<LayerNormPlan>())
-        {
-            writer.WriteLine($"/// <summary>{norm.Name} scale γ [{norm.Size}].</summary>");
-            writer.WriteLine($"public {Span} {norm.Identifier}Gamma => _parameters.Span.Slice({norm.Identifier}GammaOffset, {norm.Size});");
-            writer.WriteLine();
-            writer.WriteLine($"/// <summary>{norm.Name} shift β [{norm.Size}].</summary>");
-            writer.WriteLine($"public {Span} {norm.Identifier}Beta => _parameters.Span.Slice({norm.Identifier}BetaOffset, {norm.Size});");
-            writer.WriteLine();
             writer.WriteLine($"private {Span} {norm.Identifier}GammaGradients => _gradients.Span.Slice({norm.Identifier}GammaOffset, {norm.Size});");
             writer.WriteLine();
             writer.WriteLine($"private {Span} {norm.Identifier}BetaGradients => _gradients.Span.Slice({norm.Identifier}BetaOffset, {norm.Size});");
@@ -360,19 +341,16 @@ internal static class Emitter
         {
             foreach (var layer in plan.ParameterLayers)
             {
-                if (layer is BatchNormPlan batchNorm)
+                if (layer is IScaleShiftPlan norm)
                 {
-                    writer.WriteLine($"new(\"{FileName(batchNorm)}.weight\", {batchNorm.Identifier}GammaOffset, new[] {{ {batchNorm.Size} }}),");
-                    writer.WriteLine($"new(\"{FileName(batchNorm)}.bias\", {batchNorm.Identifier}BetaOffset, new[] {{ {batchNorm.Size} }}),");
-                    writer.WriteLine($"new(\"{FileName(batchNorm)}.running_mean\", {batchNorm.Identifier}MeanOffset, new[] {{ {batchNorm.Size} }}) {{ InState = true }},");
-                    writer.WriteLine($"new(\"{FileName(batchNorm)}.running_var\", {batchNorm.Identifier}VarianceOffset, new[] {{ {batchNorm.Size} }}) {{ InState = true }},");
-                    continue;
-                }
+                    writer.WriteLine($"new(\"{FileName(layer)}.weight\", {norm.Identifier}GammaOffset, new[] {{ {norm.Size} }}),");
+                    writer.WriteLine($"new(\"{FileName(layer)}.bias\", {norm.Identifier}BetaOffset, new[] {{ {norm.Size} }}),");
+                    if (norm is BatchNormPlan)
+                    {
+                        writer.WriteLine($"new(\"{FileName(layer)}.running_mean\", {norm.Identifier}MeanOffset, new[] {{ {norm.Size} }}) {{ InState = true }},");
+                        writer.WriteLine($"new(\"{FileName(layer)}.running_var\", {norm.Identifier}VarianceOffset, new[] {{ {norm.Size} }}) {{ InState = true }},");
+                    }
 
-                if (layer is LayerNormPlan norm)
-                {
-                    writer.WriteLine($"new(\"{FileName(norm)}.weight\", {norm.Identifier}GammaOffset, new[] {{ {norm.Size} }}),");
-                    writer.WriteLine($"new(\"{FileName(norm)}.bias\", {norm.Identifier}BetaOffset, new[] {{ {norm.Size} }}),");
                     continue;
                 }
 

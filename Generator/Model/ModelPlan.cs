@@ -59,11 +59,25 @@ internal abstract record LayerPlan(int Position, int InputSize, int Units, int O
 /// <param name="InverseDeviationOffset">Offset of 1 / √(σ² + ε) in the workspace, one per sample.</param>
 internal sealed record LayerNormPlan(
     int Position, int Index, int Size, float Epsilon, int GammaOffset, int BetaOffset, int OutputOffset, int NormalizedOffset, int InverseDeviationOffset)
-    : LayerPlan(Position, Size, Size, OutputOffset)
+    : LayerPlan(Position, Size, Size, OutputOffset), IScaleShiftPlan
 {
     public override string Name => "layer_norm_" + Index;
 
     public override string Identifier => "LayerNorm" + Index;
+}
+
+/// <summary>A normalization layer's learned scale γ and shift β: one of each per value, both in the parameters.</summary>
+internal interface IScaleShiftPlan
+{
+    string Name { get; }
+
+    string Identifier { get; }
+
+    int Size { get; }
+
+    int GammaOffset { get; }
+
+    int BetaOffset { get; }
 }
 
 /// <summary>One batch-normalization layer of a plan: γ and β in the parameters; running statistics and 1/σ in the state.</summary>
@@ -78,7 +92,7 @@ internal sealed record LayerNormPlan(
 internal sealed record BatchNormPlan(
     int Position, int Index, int Size, float Momentum, float Epsilon, int GammaOffset, int BetaOffset, int OutputOffset, int NormalizedOffset,
     int MeanOffset, int VarianceOffset, int InverseDeviationOffset)
-    : LayerPlan(Position, Size, Size, OutputOffset)
+    : LayerPlan(Position, Size, Size, OutputOffset), IScaleShiftPlan
 {
     public override string Name => "batch_norm_" + Index;
 
