@@ -134,16 +134,16 @@ public static unsafe class Gemm
             switch (path)
             {
                 case GemmPath.Vector512 when n <= Vector512<float>.Count:
-                    Split(&Columns<Vector512<float>, Simd512, Tile16x1>, &problem, Vector512<float>.Count);
+                    Split(&Columns<Vector512<float>, Simd512, Tile16x1>, &Rows<Vector512<float>, Simd512, Tile16x1>, &problem, Vector512<float>.Count, 16);
                     break;
                 case GemmPath.Vector512:
-                    Split(&Columns<Vector512<float>, Simd512, Tile8x2>, &problem, 2 * Vector512<float>.Count);
+                    Split(&Columns<Vector512<float>, Simd512, Tile8x2>, &Rows<Vector512<float>, Simd512, Tile8x2>, &problem, 2 * Vector512<float>.Count, 8);
                     break;
                 case GemmPath.Vector256:
-                    Split(&Columns<Vector256<float>, Simd256, Tile6x2>, &problem, 2 * Vector256<float>.Count);
+                    Split(&Columns<Vector256<float>, Simd256, Tile6x2>, &Rows<Vector256<float>, Simd256, Tile6x2>, &problem, 2 * Vector256<float>.Count, 6);
                     break;
                 case GemmPath.Vector128:
-                    Split(&Columns<Vector128<float>, Simd128, Tile6x2>, &problem, 2 * Vector128<float>.Count);
+                    Split(&Columns<Vector128<float>, Simd128, Tile6x2>, &Rows<Vector128<float>, Simd128, Tile6x2>, &problem, 2 * Vector128<float>.Count, 6);
                     break;
                 default:
                     ScalarColumns(&problem, 0, n);
@@ -152,8 +152,37 @@ public static unsafe class Gemm
         }
     }
 
-    private static void Split(delegate*<void*, int, int, void> body, Problem* problem, int panelWidth) =>
-        WorkSplitter.Run(body, problem, problem->N, grain: panelWidth, work: (long)problem->M * problem->N * problem->K, reduction: problem->K);
+    /// <summary>
+    /// Runs the product, split over the kernel threads along its longer side: by columns (each thread packs all of A
+    /// and its share of B) or, when there are more rows than columns, by rows (each packs its share of A and all of B),
+    /// so that the operand packed twice is the smaller one. Split points fall on whole micro-tiles.
+    /// </summary>
+    private static void Split(delegate*<void*, int, int, void> columns, delegate*<void*, int, int, void> rows, Problem* problem, int panelWidth, int tileRows)
+    {
+        var work = (long)problem->M * problem->N * problem->K;
+        if (problem->M > problem->N)
+        {
+            WorkSplitter.Run(rows, problem, problem->M, grain: tileRows, work, reduction: problem->K);
+        }
+        else
+        {
+            WorkSplitter.Run(columns, problem, problem->N, grain: panelWidth, work, reduction: problem->K);
+        }
+    }
+
+    /// <summary>Rows [<paramref name="from"/>, <paramref name="to"/>) of the product: the same loops on a sub-problem of those rows.</summary>
+    private static void Rows<TVector, TSimd, TTile>(void* context, int from, int to)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+        where TTile : ITile
+    {
+        var x = (Problem*)context;
+        var part = *x;
+        part.A = new Operand(x->A.Data + ((long)from * x->A.RowStride), x->A.RowStride, x->A.ColumnStride);
+        part.C = x->C + ((long)from * x->N);
+        part.M = to - from;
+        Columns<TVector, TSimd, TTile>(&part, 0, x->N);
+    }
 
     /// <summary>Columns [<paramref name="from"/>, <paramref name="to"/>) of the product, through the blocked loops.</summary>
     /// <remarks>Compiled fully optimized on first use, as are the packing loops and micro-kernels: a product's first

@@ -61,6 +61,8 @@ public sealed class ThreadingTests : IDisposable
     [InlineData(64, 256, 300)]
     [InlineData(33, 130, 517)]
     [InlineData(32, 784, 128)]
+    [InlineData(300, 64, 128)] // more rows than columns: split by rows
+    [InlineData(784, 256, 64)]
     public void Split_products_equal_the_single_threaded_kernel_bit_for_bit(int m, int n, int k)
     {
         Assert.True((long)m * n * k >= WorkSplitter.MinParallelWork && k >= WorkSplitter.MinParallelReduction, "the shape would not be split");
