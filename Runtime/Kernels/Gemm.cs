@@ -216,7 +216,7 @@ public static unsafe class Gemm
                     Bias = first && x->Bias != null ? x->Bias + jc : null,
                     Relu = last && x->Relu,
                 };
-                Packing.PackB<TVector, TSimd>(x->B, pc, jc, kc, nc, width, packedB);
+                Packing.PackB(x->B, pc, jc, kc, nc, width, packedB);
                 for (var ic = 0; ic < x->M; ic += RowBlock)
                 {
                     var mc = Math.Min(RowBlock, x->M - ic);

@@ -8,83 +8,78 @@ namespace ModelGen.Kernels;
 
 /// <summary>
 /// Copies blocks of GEMM operands into the order the micro-kernels read them. A block of A becomes panels of
-/// <c>rows</c> rows, each stored step by step (for every p, the panel's rows side by side); a block of B becomes panels
-/// of <c>width</c> columns, each stored step by step (for every p, the panel's columns side by side). Panels at the
-/// edge are padded with zeros so that the micro-kernel always runs whole tiles.
+/// <c>rows</c> rows, a block of B panels of <c>width</c> columns; either way a panel is stored step by step (for every
+/// p, its lanes side by side), and one routine packs both, since a panel of B's columns is a panel of rows of Bᵀ.
+/// Panels at the edge are padded with zeros so that the micro-kernel always runs whole tiles.
 /// </summary>
 internal static unsafe class Packing
 {
     /// <summary>A[ic.., pc..] (mc × kc) into panels of <paramref name="rows"/> rows at <paramref name="destination"/>.</summary>
+    public static void PackA(Operand a, int ic, int pc, int mc, int kc, int rows, float* destination) =>
+        PackPanels(a.Data + ((long)ic * a.RowStride) + ((long)pc * a.ColumnStride), a.RowStride, a.ColumnStride, mc, kc, rows, destination);
+
+    /// <summary>B[pc.., jc..] (kc × nc) into panels of <paramref name="width"/> columns at <paramref name="destination"/>.</summary>
+    public static void PackB(Operand b, int pc, int jc, int kc, int nc, int width, float* destination) =>
+        PackPanels(b.Data + ((long)pc * b.RowStride) + ((long)jc * b.ColumnStride), b.ColumnStride, b.RowStride, nc, kc, width, destination);
+
+    /// <summary>
+    /// Packs <paramref name="count"/> lines of <paramref name="steps"/> values each, where value p of line l is at
+    /// <paramref name="origin"/>[l·<paramref name="laneStride"/> + p·<paramref name="stepStride"/>], into panels of
+    /// <paramref name="lanes"/> lines: panel q holds, for every p, its lines' values side by side.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void PackA(Operand a, int ic, int pc, int mc, int kc, int rows, float* destination)
+    private static void PackPanels(float* origin, long laneStride, long stepStride, int count, int steps, int lanes, float* destination)
     {
-        for (var panel = 0; panel < mc; panel += rows)
+        for (var panel = 0; panel < count; panel += lanes)
         {
-            var valid = Math.Min(rows, mc - panel);
-            var target = destination + (panel * kc);
-            var origin = a.Data + ((long)(ic + panel) * a.RowStride) + ((long)pc * a.ColumnStride);
-            if (a.RowStride == 1 && valid == rows && rows % 8 == 0 && Vector256.IsHardwareAccelerated)
+            var valid = Math.Min(lanes, count - panel);
+            var target = destination + (panel * steps);
+            var first = origin + (panel * laneStride);
+            var whole = valid == lanes && lanes % 8 == 0;
+            if (laneStride == 1 && whole && Vector256.IsHardwareAccelerated)
             {
-                // Column-major, whole panel of 8 or 16 rows: each step is one or two 8-float vectors.
-                for (var p = 0; p < kc; p++)
+                // The lanes are contiguous in memory (A transposed, or B row-major): each step is a run of vectors.
+                for (var p = 0; p < steps; p++)
                 {
-                    var source = origin + ((long)p * a.ColumnStride);
-                    for (var r = 0; r < rows; r += 8)
+                    var source = first + (p * stepStride);
+                    for (var l = 0; l < lanes; l += 8)
                     {
-                        Vector256.Store(Vector256.Load(source + r), target + (p * rows) + r);
+                        Vector256.Store(Vector256.Load(source + l), target + (p * lanes) + l);
+                    }
+                }
+
+                continue;
+            }
+
+            // Otherwise read each lane along p and write it into its place in every step; where each lane is
+            // contiguous along p (A row-major, or B transposed), eight lanes by eight steps at a time as a transpose.
+            var done = 0;
+            if (stepStride == 1 && whole && Avx.IsSupported)
+            {
+                for (; done + 8 <= steps; done += 8)
+                {
+                    for (var l = 0; l < lanes; l += 8)
+                    {
+                        Transpose8x8(first + (l * laneStride) + done, laneStride, target + (done * lanes) + l, lanes);
                     }
                 }
             }
-            else if (a.RowStride == 1)
-            {
-                // Column-major (a transposed operand): each step's rows are already side by side.
-                for (var p = 0; p < kc; p++)
-                {
-                    var source = origin + ((long)p * a.ColumnStride);
-                    var step = target + (p * rows);
-                    for (var r = 0; r < valid; r++)
-                    {
-                        step[r] = source[r];
-                    }
 
-                    for (var r = valid; r < rows; r++)
-                    {
-                        step[r] = 0f;
-                    }
+            for (var l = 0; l < valid; l++)
+            {
+                var source = first + (l * laneStride);
+                var lane = target + l;
+                for (var p = done; p < steps; p++)
+                {
+                    lane[p * lanes] = source[p * stepStride];
                 }
             }
-            else
+
+            for (var l = valid; l < lanes; l++)
             {
-                // Row-major: read each row along p, write it into its lane of every step; for whole panels of 8 or 16
-                // rows, by 8×8 transposes.
-                var done = 0;
-                if (rows % 8 == 0 && valid == rows && a.ColumnStride == 1 && Avx.IsSupported)
+                for (var p = 0; p < steps; p++)
                 {
-                    for (; done + 8 <= kc; done += 8)
-                    {
-                        for (var r = 0; r < rows; r += 8)
-                        {
-                            Transpose8x8(origin + ((long)r * a.RowStride) + done, a.RowStride, target + (done * rows) + r, rows);
-                        }
-                    }
-                }
-
-                for (var r = 0; r < valid; r++)
-                {
-                    var source = origin + ((long)r * a.RowStride);
-                    var lane = target + r;
-                    for (var p = done; p < kc; p++)
-                    {
-                        lane[p * rows] = source[(long)p * a.ColumnStride];
-                    }
-                }
-
-                for (var r = valid; r < rows; r++)
-                {
-                    for (var p = 0; p < kc; p++)
-                    {
-                        target[(p * rows) + r] = 0f;
-                    }
+                    target[(p * lanes) + l] = 0f;
                 }
             }
         }
@@ -137,85 +132,6 @@ internal static unsafe class Packing
         Avx.Store(destination + (7 * destinationStride), Avx.Permute2x128(s3, s7, 0x31));
     }
 
-    /// <summary>B[pc.., jc..] (kc × nc) into panels of <paramref name="width"/> columns at <paramref name="destination"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void PackB<TVector, TSimd>(Operand b, int pc, int jc, int kc, int nc, int width, float* destination)
-        where TVector : struct
-        where TSimd : ISimd<TVector>
-    {
-        for (var panel = 0; panel < nc; panel += width)
-        {
-            var valid = Math.Min(width, nc - panel);
-            var target = destination + (panel * kc);
-            var origin = b.Data + ((long)pc * b.RowStride) + ((long)(jc + panel) * b.ColumnStride);
-            if (b.ColumnStride == 1 && valid == width)
-            {
-                // Row-major, whole panel: each step is a contiguous run of columns, copied by vectors.
-                var count = TSimd.Count;
-                for (var p = 0; p < kc; p++)
-                {
-                    var source = origin + ((long)p * b.RowStride);
-                    var step = target + (p * width);
-                    for (var v = 0; v < width; v += count)
-                    {
-                        TSimd.Store(TSimd.Load(source + v), step + v);
-                    }
-                }
-            }
-            else if (b.ColumnStride == 1)
-            {
-                for (var p = 0; p < kc; p++)
-                {
-                    var source = origin + ((long)p * b.RowStride);
-                    var step = target + (p * width);
-                    for (var j = 0; j < valid; j++)
-                    {
-                        step[j] = source[j];
-                    }
-
-                    for (var j = valid; j < width; j++)
-                    {
-                        step[j] = 0f;
-                    }
-                }
-            }
-            else
-            {
-                // Column-major (a transposed operand, e.g. the weights [units × inputs] in the forward product):
-                // read each column along p, write it into its lane of every step; eight whole columns at a time
-                // this is an 8×8 transpose per eight steps.
-                var done = 0;
-                if (valid == width && b.RowStride == 1 && Avx.IsSupported)
-                {
-                    for (; done + 8 <= kc; done += 8)
-                    {
-                        for (var j = 0; j < width; j += 8)
-                        {
-                            Transpose8x8(origin + ((long)j * b.ColumnStride) + done, b.ColumnStride, target + (done * width) + j, width);
-                        }
-                    }
-                }
-
-                for (var j = 0; j < valid; j++)
-                {
-                    var source = origin + ((long)j * b.ColumnStride);
-                    var lane = target + j;
-                    for (var p = done; p < kc; p++)
-                    {
-                        lane[p * width] = source[(long)p * b.RowStride];
-                    }
-                }
-
-                for (var j = valid; j < width; j++)
-                {
-                    for (var p = 0; p < kc; p++)
-                    {
-                        target[(p * width) + j] = 0f;
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// <summary>
