@@ -52,6 +52,19 @@ public static class Guard
             parameterName);
     }
 
+    /// <summary>
+    /// Throws unless a loss's inputs are usable: at least one output, and exactly one target per output.
+    /// </summary>
+    public static void LossInputs(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, string outputsName)
+    {
+        if (outputs.IsEmpty)
+        {
+            throw new ArgumentException("The loss of an empty batch is undefined.", outputsName);
+        }
+
+        Length(targets, outputs.Length, nameof(targets));
+    }
+
     [DoesNotReturn]
     private static void ThrowLength(int actual, int expected, string parameterName) =>
         throw new ArgumentException($"Expected a length of {expected} floats, but the span holds {actual}.", parameterName);

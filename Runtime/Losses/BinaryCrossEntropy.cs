@@ -22,12 +22,7 @@ public static class BinaryCrossEntropy
 
     private static float Compute(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> gradient)
     {
-        if (logits.IsEmpty)
-        {
-            throw new ArgumentException("The loss of an empty batch is undefined.", nameof(logits));
-        }
-
-        Guard.Length(targets, logits.Length, nameof(targets));
+        Guard.LossInputs(logits, targets, nameof(logits));
         var total = 0.0;
         var scale = 1f / logits.Length;
         for (var i = 0; i < logits.Length; i++)

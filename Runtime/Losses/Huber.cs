@@ -26,12 +26,7 @@ public static class Huber
             throw new ArgumentOutOfRangeException(nameof(delta), delta, "Huber's δ must be positive and finite.");
         }
 
-        if (predictions.IsEmpty)
-        {
-            throw new ArgumentException("The loss of an empty batch is undefined.", nameof(predictions));
-        }
-
-        Guard.Length(targets, predictions.Length, nameof(targets));
+        Guard.LossInputs(predictions, targets, nameof(predictions));
         var total = 0.0;
         var scale = 1f / predictions.Length;
         for (var i = 0; i < predictions.Length; i++)

@@ -8,7 +8,7 @@ public static class MeanAbsoluteError
     /// <summary>The loss of <paramref name="predictions"/> against <paramref name="targets"/>.</summary>
     public static float Value(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets)
     {
-        CheckLengths(predictions, targets);
+        Guard.LossInputs(predictions, targets, nameof(predictions));
         var total = 0.0;
         for (var i = 0; i < predictions.Length; i++)
         {
@@ -31,15 +31,5 @@ public static class MeanAbsoluteError
         }
 
         return value;
-    }
-
-    private static void CheckLengths(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets)
-    {
-        if (predictions.IsEmpty)
-        {
-            throw new ArgumentException("The loss of an empty batch is undefined.", nameof(predictions));
-        }
-
-        Guard.Length(targets, predictions.Length, nameof(targets));
     }
 }

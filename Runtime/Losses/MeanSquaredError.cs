@@ -9,7 +9,7 @@ public static class MeanSquaredError
     /// <summary>The loss of <paramref name="predictions"/> against <paramref name="targets"/>.</summary>
     public static float Value(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets)
     {
-        CheckLengths(predictions, targets);
+        Guard.LossInputs(predictions, targets, nameof(predictions));
         var distance = TensorPrimitives.Distance(predictions, targets);
         return distance * distance / predictions.Length;
     }
@@ -17,21 +17,11 @@ public static class MeanSquaredError
     /// <summary>The loss, and ∂L/∂y = 2·(y − t) / N written to <paramref name="gradient"/>.</summary>
     public static float ValueAndGradient(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, Span<float> gradient)
     {
-        CheckLengths(predictions, targets);
+        Guard.LossInputs(predictions, targets, nameof(predictions));
         Guard.Length(gradient, predictions.Length, nameof(gradient));
         TensorPrimitives.Subtract(predictions, targets, gradient);
         var sum = TensorPrimitives.SumOfSquares(gradient);
         TensorPrimitives.Multiply(gradient, 2f / predictions.Length, gradient);
         return sum / predictions.Length;
-    }
-
-    private static void CheckLengths(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets)
-    {
-        if (predictions.IsEmpty)
-        {
-            throw new ArgumentException("The loss of an empty batch is undefined.", nameof(predictions));
-        }
-
-        Guard.Length(targets, predictions.Length, nameof(targets));
     }
 }

@@ -41,31 +41,30 @@ public static class SoftmaxCrossEntropy
         for (var r = 0; r < rows; r++)
         {
             var z = logits.Slice(r * classes, classes);
-            var max = TensorPrimitives.Max(z);
-            var logSum = max + MathF.Log(SumOfShiftedExponentials(z, max));
+            var g = gradient.IsEmpty ? Span<float>.Empty : gradient.Slice(r * classes, classes);
+            var logSum = LogSumExp(z, g);
             if (labels)
             {
                 var label = Label(targets[r], classes, r);
                 total += logSum - z[label];
-                if (!gradient.IsEmpty)
+                if (!g.IsEmpty)
                 {
-                    var g = gradient.Slice(r * classes, classes);
-                    SoftmaxFromLogSum(z, logSum, g);
                     g[label] -= 1f;
-                    TensorPrimitives.Multiply(g, scale, g);
                 }
             }
             else
             {
                 var y = targets.Slice(r * classes, classes);
                 total += (logSum * TensorPrimitives.Sum(y)) - TensorPrimitives.Dot(y, z);
-                if (!gradient.IsEmpty)
+                if (!g.IsEmpty)
                 {
-                    var g = gradient.Slice(r * classes, classes);
-                    SoftmaxFromLogSum(z, logSum, g);
                     TensorPrimitives.Subtract(g, y, g);
-                    TensorPrimitives.Multiply(g, scale, g);
                 }
+            }
+
+            if (!g.IsEmpty)
+            {
+                TensorPrimitives.Multiply(g, scale, g);
             }
         }
 
@@ -96,21 +95,28 @@ public static class SoftmaxCrossEntropy
         return logits.Length / classes;
     }
 
-    private static float SumOfShiftedExponentials(ReadOnlySpan<float> z, float max)
+    /// <summary>
+    /// log Σ exp z, taken as max z + log Σ exp(z − max z) so that no exponent is positive. With a non-empty
+    /// <paramref name="probabilities"/>, the exponentials are computed there once, vectorized, and left as softmax(z).
+    /// </summary>
+    private static float LogSumExp(ReadOnlySpan<float> z, Span<float> probabilities)
     {
-        var sum = 0f;
-        foreach (var value in z)
+        var max = TensorPrimitives.Max(z);
+        if (probabilities.IsEmpty)
         {
-            sum += MathF.Exp(value - max);
+            var sum = 0f;
+            foreach (var value in z)
+            {
+                sum += MathF.Exp(value - max);
+            }
+
+            return max + MathF.Log(sum);
         }
 
-        return sum;
-    }
-
-    /// <summary>p = exp(z − log Σ exp z).</summary>
-    private static void SoftmaxFromLogSum(ReadOnlySpan<float> z, float logSum, Span<float> p)
-    {
-        TensorPrimitives.Subtract(z, logSum, p);
-        TensorPrimitives.Exp(p, p);
+        TensorPrimitives.Subtract(z, max, probabilities);
+        TensorPrimitives.Exp(probabilities, probabilities);
+        var total = TensorPrimitives.Sum(probabilities);
+        TensorPrimitives.Multiply(probabilities, 1f / total, probabilities);
+        return max + MathF.Log(total);
     }
 }
