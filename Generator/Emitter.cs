@@ -391,7 +391,7 @@ internal static class Emitter
         {
             writer.WriteLine($"{Guard}.Length(input, InputSize, nameof(input));");
             writer.WriteLine($"{Guard}.Length(output, OutputSize, nameof(output));");
-            writer.WriteLine(plan.HasDropout ? "Forward(input, batch: 1, training: false);" : "Forward(input, batch: 1);");
+            writer.WriteLine(plan.HasTrainingBehavior ? "Forward(input, batch: 1, training: false);" : "Forward(input, batch: 1);");
             writer.WriteLine($"Workspace({last.Identifier}Output, OutputSize, batch: 1).CopyTo(output);");
             WriteOutputTransform(writer, plan, "output");
         }
@@ -466,7 +466,7 @@ internal static class Emitter
             writer.WriteLine($"var batch = {Guard}.SampleCount(inputs, InputSize, nameof(inputs));");
             writer.WriteLine($"{Guard}.TargetSize(targets, batch, OutputSize, allowLabels: {allowLabels}, nameof(targets));");
             writer.WriteLine("EnsureCapacity(batch);");
-            writer.WriteLine(plan.HasDropout ? "Forward(inputs, batch, training: true);" : "Forward(inputs, batch);");
+            writer.WriteLine(plan.HasTrainingBehavior ? "Forward(inputs, batch, training: true);" : "Forward(inputs, batch);");
             writer.WriteLine();
             foreach (var layer in layers)
             {
@@ -524,8 +524,8 @@ internal static class Emitter
 
     private static void WriteForward(SourceWriter writer, ModelPlan plan)
     {
-        var trainingParameter = plan.HasDropout ? ", bool training" : string.Empty;
-        writer.WriteLine(plan.HasDropout
+        var trainingParameter = plan.HasTrainingBehavior ? ", bool training" : string.Empty;
+        writer.WriteLine(plan.HasTrainingBehavior
             ? "/// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace; dropout and batch statistics apply only when training.</summary>"
             : "/// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace.</summary>");
 
@@ -571,7 +571,7 @@ internal static class Emitter
         {
             writer.WriteLine("var batch = global::System.Math.Min(PredictionChunk, count - start);");
             writer.WriteLine("EnsureCapacity(batch);");
-            writer.WriteLine(plan.HasDropout
+            writer.WriteLine(plan.HasTrainingBehavior
                 ? "Forward(inputs.Slice(start * InputSize, batch * InputSize), batch, training: false);"
                 : "Forward(inputs.Slice(start * InputSize, batch * InputSize), batch);");
             writer.WriteLine("return batch;");

@@ -37,8 +37,11 @@ internal static class Parser
             return new StageResult<ModelSpec>(null, diagnostics.ToEquatableArray());
         }
 
-        var (loss, lossLocation) = ReadLoss(context.Attributes[0], cancellationToken);
-        var (huberDelta, huberDeltaLocation) = ReadHuberDelta(context.Attributes[0], cancellationToken);
+        var model = context.Attributes[0];
+        var modelSyntax = model.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
+        var (lossValue, lossLocation) = Named(model, modelSyntax, "Loss", (int)Loss.MeanSquaredError, LocationInfo.From(modelSyntax));
+        var loss = (Loss)lossValue;
+        var (huberDelta, huberDeltaLocation) = Named(model, modelSyntax, "HuberDelta", 1f, LocationInfo.From(modelSyntax));
         var layers = ReadLayers(symbol, diagnostics, cancellationToken);
         if (layers is null)
         {
@@ -85,34 +88,22 @@ internal static class Parser
         }
     }
 
-    private static (Loss Loss, LocationInfo? Location) ReadLoss(AttributeData model, CancellationToken cancellationToken)
+    /// <summary>
+    /// A property set on an attribute (<c>Name = value</c>) when it holds a <typeparamref name="T"/>, with the location
+    /// of that argument; else <paramref name="fallback"/> at <paramref name="fallbackLocation"/>.
+    /// </summary>
+    private static (T Value, LocationInfo? Location) Named<T>(AttributeData data, AttributeSyntax? syntax, string name, T fallback, LocationInfo? fallbackLocation)
     {
-        var syntax = model.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
-        foreach (var argument in model.NamedArguments)
+        foreach (var argument in data.NamedArguments)
         {
-            if (argument.Key == "Loss" && argument.Value.Value is int value)
+            if (argument.Key == name && argument.Value.Value is T value)
             {
-                var argumentSyntax = syntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.Text == "Loss");
-                return ((Loss)value, LocationInfo.From((SyntaxNode?)argumentSyntax ?? syntax));
-            }
-        }
-
-        return (Loss.MeanSquaredError, LocationInfo.From(syntax));
-    }
-
-    private static (float Delta, LocationInfo? Location) ReadHuberDelta(AttributeData model, CancellationToken cancellationToken)
-    {
-        var syntax = model.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
-        foreach (var argument in model.NamedArguments)
-        {
-            if (argument.Key == "HuberDelta" && argument.Value.Value is float value)
-            {
-                var argumentSyntax = syntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.Text == "HuberDelta");
+                var argumentSyntax = syntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.Text == name);
                 return (value, LocationInfo.From((SyntaxNode?)argumentSyntax ?? syntax));
             }
         }
 
-        return (1f, LocationInfo.From(syntax));
+        return (fallback, fallbackLocation);
     }
 
     /// <summary>Reads <c>[Input]</c> and the layer attributes in source order, or returns null after a diagnostic.</summary>
@@ -169,35 +160,13 @@ internal static class Parser
                 return new InputSpec(shape.ToEquatableArray(), location);
 
             case "BatchNormAttribute":
-                var (momentum, bnEpsilon) = (0.99f, 1e-3f);
-                LocationInfo? momentumLocation = null, bnEpsilonLocation = null;
-                foreach (var named in data.NamedArguments)
-                {
-                    if (named.Key == "Momentum" && named.Value.Value is float m)
-                    {
-                        (momentum, momentumLocation) = (m, NamedArgumentLocation(syntax, "Momentum"));
-                    }
-                    else if (named.Key == "Epsilon" && named.Value.Value is float e)
-                    {
-                        (bnEpsilon, bnEpsilonLocation) = (e, NamedArgumentLocation(syntax, "Epsilon"));
-                    }
-                }
-
-                return new BatchNormSpec(momentum, momentumLocation ?? location, bnEpsilon, bnEpsilonLocation ?? location, location);
+                var (momentum, momentumLocation) = Named(data, syntax, "Momentum", 0.99f, location);
+                var (batchEpsilon, batchEpsilonLocation) = Named(data, syntax, "Epsilon", 1e-3f, location);
+                return new BatchNormSpec(momentum, momentumLocation, batchEpsilon, batchEpsilonLocation, location);
 
             case "LayerNormAttribute":
-                var epsilon = 1e-5f;
-                LocationInfo? epsilonLocation = null;
-                foreach (var named in data.NamedArguments)
-                {
-                    if (named.Key == "Epsilon" && named.Value.Value is float e)
-                    {
-                        epsilon = e;
-                        epsilonLocation = NamedArgumentLocation(syntax, "Epsilon");
-                    }
-                }
-
-                return new LayerNormSpec(epsilon, epsilonLocation ?? location, location);
+                var (epsilon, epsilonLocation) = Named(data, syntax, "Epsilon", 1e-5f, location);
+                return new LayerNormSpec(epsilon, epsilonLocation, location);
 
             case "DropoutAttribute":
                 var rate = arguments.Length > 0 && arguments[0].Value is float r ? r : float.NaN;
@@ -206,33 +175,12 @@ internal static class Parser
             default:
                 var units = arguments.Length > 0 && arguments[0].Value is int u ? u : 0;
                 var activation = arguments.Length > 1 && arguments[1].Value is int a ? (Activation)a : Activation.Linear;
-                var activationLocation = ArgumentLocation(syntax, 1, "activation");
-                var initializer = Initializer.Auto;
-                LocationInfo? initializerLocation = null;
-                var alpha = float.NaN;
-                LocationInfo? alphaLocation = null;
-                foreach (var named in data.NamedArguments)
-                {
-                    if (named.Key == "Activation" && named.Value.Value is int value)
-                    {
-                        activation = (Activation)value;
-                        activationLocation = NamedArgumentLocation(syntax, "Activation");
-                    }
-                    else if (named.Key == "Initializer" && named.Value.Value is int kind)
-                    {
-                        initializer = (Initializer)kind;
-                        initializerLocation = NamedArgumentLocation(syntax, "Initializer");
-                    }
-                    else if (named.Key == "Alpha" && named.Value.Value is float given)
-                    {
-                        alpha = given;
-                        alphaLocation = NamedArgumentLocation(syntax, "Alpha");
-                    }
-                }
-
+                var (activationValue, activationLocation) = Named(data, syntax, "Activation", (int)activation, ArgumentLocation(syntax, 1, "activation") ?? location);
+                var (initializer, initializerLocation) = Named(data, syntax, "Initializer", (int)Initializer.Auto, location);
+                var (alpha, alphaLocation) = Named(data, syntax, "Alpha", float.NaN, location);
                 return new DenseSpec(
-                    units, ArgumentLocation(syntax, 0, "units") ?? location, activation, activationLocation ?? location, location,
-                    initializer, initializerLocation ?? location, alpha, alphaLocation ?? location);
+                    units, ArgumentLocation(syntax, 0, "units") ?? location, (Activation)activationValue, activationLocation, location,
+                    (Initializer)initializer, initializerLocation, alpha, alphaLocation);
         }
     }
 
@@ -250,9 +198,6 @@ internal static class Parser
             ? LocationInfo.From(arguments[position])
             : null;
     }
-
-    private static LocationInfo? NamedArgumentLocation(AttributeSyntax syntax, string propertyName) =>
-        LocationInfo.From(syntax.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.Text == propertyName));
 
     private static TypeSpec ReadType(INamedTypeSymbol symbol, TypeDeclarationSyntax declaration)
     {

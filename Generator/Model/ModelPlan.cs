@@ -27,7 +27,7 @@ internal sealed record ModelPlan(
         System.Linq.Enumerable.Where(Layers, l => l is DensePlan or LayerNormPlan or BatchNormPlan);
 
     /// <summary>Whether any layer behaves differently while training: dropout, or batch normalization's batch statistics.</summary>
-    public bool HasDropout => System.Linq.Enumerable.Any(Layers, l => l is DropoutPlan or BatchNormPlan);
+    public bool HasTrainingBehavior => System.Linq.Enumerable.Any(Layers, l => l is DropoutPlan or BatchNormPlan);
 
     /// <summary>Floats of state (batch normalization's running statistics) the model keeps beside its parameters.</summary>
     public int StateLength { get; init; }
