@@ -54,18 +54,11 @@ public static class Normalization
             Guard.Length(dx, dy.Length, nameof(dx));
         }
 
-        gammaGradient.Clear();
-        betaGradient.Clear();
-        for (var r = 0; r < rows; r++)
+        ScaleShiftGradients(dy, normalized, gammaGradient, betaGradient);
+        for (var r = 0; r < rows && !dx.IsEmpty; r++)
         {
             var g = dy.Slice(r * size, size);
             var xhat = normalized.Slice(r * size, size);
-            TensorPrimitives.MultiplyAdd(g, xhat, gammaGradient, gammaGradient);
-            TensorPrimitives.Add(betaGradient, g, betaGradient);
-            if (dx.IsEmpty)
-            {
-                continue;
-            }
 
             // dx = inverse · (g·γ − mean(g·γ) − x̂·mean(g·γ·x̂)), built in dx's row.
             var row = dx.Slice(r * size, size);
@@ -98,12 +91,7 @@ public static class Normalization
 
         // Column means, then centred squares: two passes over the batch, each a row-wise vector add.
         var mean = inverseDeviation; // reused as scratch for μ_B, then overwritten with 1/σ
-        mean.Clear();
-        for (var r = 0; r < rows; r++)
-        {
-            TensorPrimitives.Add(mean, x.Slice(r * features, features), mean);
-        }
-
+        Reductions.ColumnSums(x, mean);
         TensorPrimitives.Multiply(mean, 1f / rows, mean);
         for (var r = 0; r < rows; r++)
         {
@@ -175,14 +163,7 @@ public static class Normalization
         Guard.Length(inverseDeviation, features, nameof(inverseDeviation));
         Guard.Length(gammaGradient, features, nameof(gammaGradient));
         Guard.Length(betaGradient, features, nameof(betaGradient));
-        gammaGradient.Clear();
-        betaGradient.Clear();
-        for (var r = 0; r < rows; r++)
-        {
-            var g = dy.Slice(r * features, features);
-            TensorPrimitives.MultiplyAdd(g, normalized.Slice(r * features, features), gammaGradient, gammaGradient);
-            TensorPrimitives.Add(betaGradient, g, betaGradient);
-        }
+        ScaleShiftGradients(dy, normalized, gammaGradient, betaGradient);
 
         if (dx.IsEmpty || rows == 0)
         {
@@ -216,6 +197,18 @@ public static class Normalization
         if (length < features)
         {
             throw new ArgumentException("Batch normalization needs at least one sample.", nameof(y));
+        }
+    }
+
+    /// <summary>∂L/∂γ = Σₙ dy ⊙ x̂ and ∂L/∂β = Σₙ dy over the rows: the same for layer and batch normalization.</summary>
+    private static void ScaleShiftGradients(ReadOnlySpan<float> dy, ReadOnlySpan<float> normalized, Span<float> gammaGradient, Span<float> betaGradient)
+    {
+        var size = gammaGradient.Length;
+        Reductions.ColumnSums(dy, betaGradient);
+        gammaGradient.Clear();
+        for (var start = 0; start < dy.Length; start += size)
+        {
+            TensorPrimitives.MultiplyAdd(dy.Slice(start, size), normalized.Slice(start, size), gammaGradient, gammaGradient);
         }
     }
 
