@@ -22,6 +22,38 @@ public struct SeededRandom
         _s3 = (uint)(b >> 32);
     }
 
+    /// <summary>
+    /// Continues the sequence from a state saved by <see cref="GetState"/> (four 32-bit words, not all zero), as a
+    /// checkpoint does.
+    /// </summary>
+    public static SeededRandom FromState(ReadOnlySpan<uint> state)
+    {
+        if (state.Length != 4)
+        {
+            throw new ArgumentException($"A generator state is 4 words, not {state.Length}.", nameof(state));
+        }
+
+        if ((state[0] | state[1] | state[2] | state[3]) == 0)
+        {
+            throw new ArgumentException("An all-zero state would repeat zero forever; no seed produces it.", nameof(state));
+        }
+
+        var random = default(SeededRandom);
+        (random._s0, random._s1, random._s2, random._s3) = (state[0], state[1], state[2], state[3]);
+        return random;
+    }
+
+    /// <summary>Writes the generator's four state words to <paramref name="state"/>: <see cref="FromState"/> continues from them.</summary>
+    public readonly void GetState(Span<uint> state)
+    {
+        if (state.Length != 4)
+        {
+            throw new ArgumentException($"A generator state is 4 words, not {state.Length}.", nameof(state));
+        }
+
+        (state[0], state[1], state[2], state[3]) = (_s0, _s1, _s2, _s3);
+    }
+
     /// <summary>The next 32 random bits.</summary>
     public uint NextUInt32()
     {

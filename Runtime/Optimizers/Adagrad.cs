@@ -36,6 +36,13 @@ public sealed class Adagrad : Optimizer
     public float Epsilon { get; }
 
     /// <inheritdoc/>
+    protected internal override System.Collections.Generic.IReadOnlyList<string> StateNames => ["accumulator"];
+
+    /// <inheritdoc/>
+    protected internal override Span<float> StateBuffer(string name, int length) =>
+        name == "accumulator" ? State(ref _accumulator, length) : base.StateBuffer(name, length);
+
+    /// <inheritdoc/>
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients)
     {
         var first = _accumulator is null;

@@ -41,6 +41,17 @@ public class Adam : Optimizer
     private protected virtual float DecayPerStep => 0f;
 
     /// <inheritdoc/>
+    protected internal override System.Collections.Generic.IReadOnlyList<string> StateNames => ["m", "v"];
+
+    /// <inheritdoc/>
+    protected internal override Span<float> StateBuffer(string name, int length) => name switch
+    {
+        "m" => State(ref _m, length),
+        "v" => State(ref _v, length),
+        _ => base.StateBuffer(name, length),
+    };
+
+    /// <inheritdoc/>
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients)
     {
         var m = State(ref _m, parameters.Length);

@@ -47,7 +47,18 @@ public abstract class Optimizer
     }
 
     /// <summary>Updates applied so far.</summary>
-    public long Iterations { get; private set; }
+    public long Iterations { get; internal set; }
+
+    /// <summary>
+    /// The names of the per-parameter buffers this optimizer carries from step to step (momentum, moment estimates…),
+    /// which a checkpoint saves and restores through <see cref="StateBuffer"/>. None by default: override both in an
+    /// optimizer that keeps state.
+    /// </summary>
+    protected internal virtual System.Collections.Generic.IReadOnlyList<string> StateNames => [];
+
+    /// <summary>The state buffer called <paramref name="name"/> (one of <see cref="StateNames"/>), created zeroed with <paramref name="length"/> values if no step has made it yet.</summary>
+    protected internal virtual Span<float> StateBuffer(string name, int length) =>
+        throw new ArgumentException($"{GetType().Name} keeps no state called '{name}'.", nameof(name));
 
     /// <summary>The step size of the update being applied: the schedule's value at <see cref="Iterations"/>, else <see cref="LearningRate"/>.</summary>
     protected float CurrentLearningRate { get; private set; }

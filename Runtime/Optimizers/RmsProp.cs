@@ -28,6 +28,13 @@ public sealed class RmsProp : Optimizer
     public float Epsilon { get; }
 
     /// <inheritdoc/>
+    protected internal override System.Collections.Generic.IReadOnlyList<string> StateNames => ["mean_square"];
+
+    /// <inheritdoc/>
+    protected internal override Span<float> StateBuffer(string name, int length) =>
+        name == "mean_square" ? State(ref _meanSquare, length) : base.StateBuffer(name, length);
+
+    /// <inheritdoc/>
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients) =>
         OptimizerKernels.RmsProp(parameters, gradients, State(ref _meanSquare, parameters.Length), CurrentLearningRate, Rho, Epsilon);
 }

@@ -41,6 +41,13 @@ public sealed class Sgd : Optimizer
     public bool Nesterov { get; }
 
     /// <inheritdoc/>
+    protected internal override System.Collections.Generic.IReadOnlyList<string> StateNames => Momentum == 0f ? [] : ["velocity"];
+
+    /// <inheritdoc/>
+    protected internal override Span<float> StateBuffer(string name, int length) =>
+        name == "velocity" && Momentum != 0f ? State(ref _velocity, length) : base.StateBuffer(name, length);
+
+    /// <inheritdoc/>
     protected override void Update(Span<float> parameters, ReadOnlySpan<float> gradients)
     {
         var rate = CurrentLearningRate;

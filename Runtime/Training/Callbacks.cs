@@ -1,4 +1,5 @@
 using System;
+using ModelGen.Serialization;
 
 namespace ModelGen;
 
@@ -35,7 +36,7 @@ public abstract class TrainingCallback
 /// <see cref="Patience"/> epochs, as Keras' <c>EarlyStopping</c> does. It monitors the validation loss when the
 /// epoch has one, else the training loss.
 /// </summary>
-public sealed class EarlyStopping : TrainingCallback
+public sealed class EarlyStopping : TrainingCallback, ICheckpointedCallback
 {
     private float[]? _bestParameters;
     private float _best;
@@ -117,4 +118,44 @@ public sealed class EarlyStopping : TrainingCallback
             _bestParameters.CopyTo(model.Parameters);
         }
     }
+
+    void ICheckpointedCallback.Save(SafeTensorsWriter writer, string prefix)
+    {
+        writer.AddSingles(prefix + ".best_loss", [1], [_best]);
+        writer.AddInt32s(prefix + ".counters", [3], [_epochsWithoutImprovement, BestEpoch, StoppedEpoch]);
+        if (_bestParameters is not null)
+        {
+            writer.AddSingles(prefix + ".best_parameters", [_bestParameters.Length], _bestParameters);
+        }
+    }
+
+    Action ICheckpointedCallback.PrepareRestore(SafeTensorsFile parsed, ReadOnlySpan<byte> file, string prefix, ITrainableModel model, string source)
+    {
+        var best = parsed.ReadSingles(file, prefix + ".best_loss", [1], source, allowNonFinite: true)[0];
+        var counters = parsed.ReadInt32s(file, prefix + ".counters", "I32", [3], source);
+        var parameters = parsed.Entries.ContainsKey(prefix + ".best_parameters")
+            ? parsed.ReadSingles(file, prefix + ".best_parameters", [model.Parameters.Length], source)
+            : null;
+        if (counters[0] < 0 || counters[1] < 0 || counters[2] < 0)
+        {
+            throw SafeTensorsFile.Corrupt(source, $"the early-stopping counters of '{prefix}' are negative");
+        }
+
+        return () =>
+        {
+            _best = best;
+            (_epochsWithoutImprovement, BestEpoch, StoppedEpoch) = (counters[0], counters[1], counters[2]);
+            _bestParameters = parameters;
+        };
+    }
+}
+
+/// <summary>A callback whose progress a checkpoint keeps, so that a resumed run decides as an uninterrupted one would.</summary>
+internal interface ICheckpointedCallback
+{
+    /// <summary>Adds the callback's state to a checkpoint, under names that start with <paramref name="prefix"/>.</summary>
+    void Save(SafeTensorsWriter writer, string prefix);
+
+    /// <summary>Checks the callback's state in a checkpoint and returns what puts it back; nothing changes before that is called.</summary>
+    Action PrepareRestore(SafeTensorsFile parsed, ReadOnlySpan<byte> file, string prefix, ITrainableModel model, string source);
 }

@@ -33,6 +33,12 @@ public sealed class FitOptions
     /// </summary>
     public Dataset? ValidationData { get; init; }
 
+    /// <summary>
+    /// Where to save progress every few epochs and resume from when the file exists (Keras' <c>BackupAndRestore</c>);
+    /// none by default.
+    /// </summary>
+    public CheckpointOptions? Checkpoint { get; init; }
+
     /// <summary>Called as training begins, after each epoch (where one may stop training) and as it ends.</summary>
     public IList<TrainingCallback> Callbacks { get; } = new List<TrainingCallback>();
 

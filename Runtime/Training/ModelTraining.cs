@@ -1,4 +1,5 @@
 using System;
+using System.IO;
 
 namespace ModelGen;
 
@@ -58,7 +59,22 @@ public static class ModelTraining
             callback.OnTrainingBegin(model);
         }
 
-        for (var epoch = 1; epoch <= options.Epochs; epoch++)
+        var firstEpoch = 1;
+        if (options.Checkpoint is { } checkpoint && File.Exists(checkpoint.Path))
+        {
+            var resumed = Checkpoint.Restore(checkpoint.Path, model, options.Optimizer, options.Callbacks, trainingCount);
+            resumed.Order.CopyTo(order, 0);
+            random = resumed.ShuffleRandom;
+            foreach (var result in resumed.History)
+            {
+                history.Add(result);
+            }
+
+            // A run that a callback stopped stays stopped: resuming it only ends it as it would have ended.
+            firstEpoch = resumed.Stopped ? int.MaxValue : resumed.Epoch + 1;
+        }
+
+        for (var epoch = firstEpoch; epoch <= options.Epochs; epoch++)
         {
             if (options.Shuffle)
             {
@@ -96,6 +112,18 @@ public static class ModelTraining
             foreach (var callback in options.Callbacks)
             {
                 stop |= callback.OnEpochEnd(model, result) == EpochDecision.Stop;
+            }
+
+            if (options.Checkpoint is { } due && (stop || epoch == options.Epochs || epoch % due.EveryEpochs == 0))
+            {
+                Checkpoint.Save(due.Path, model, options.Optimizer, options.Callbacks, new Checkpoint.Progress
+                {
+                    Epoch = epoch,
+                    Stopped = stop,
+                    Order = order,
+                    ShuffleRandom = random,
+                    History = history.Epochs,
+                });
             }
 
             if (stop)

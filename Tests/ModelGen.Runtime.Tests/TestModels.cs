@@ -47,3 +47,12 @@ public partial class FashionClassifier;
 [BatchNorm(Momentum = 0.9f)]
 [Dense(3)]
 public partial class BatchNormClassifier;
+
+/// <summary>Everything a checkpoint must carry: batch-norm running statistics and a dropout random stream.</summary>
+[Model(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(12)]
+[Dense(24, Activation.Relu)]
+[BatchNorm]
+[Dropout(0.3f)]
+[Dense(3)]
+public partial class ResumableClassifier;
