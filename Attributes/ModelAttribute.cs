@@ -14,4 +14,12 @@ public sealed class ModelAttribute : Attribute
 
     /// <summary>δ of <see cref="Loss.Huber"/>: errors up to δ are squared, larger ones count linearly. Must be positive.</summary>
     public float HuberDelta { get; set; } = 1f;
+
+    /// <summary>
+    /// A safetensors file of trained weights to bake into the model: given to the compiler as an <c>AdditionalFiles</c>
+    /// item, it is read at build time and embedded as static data, so that <c>new Model()</c> is the trained model with
+    /// no file I/O. Its tensors must match the declared layers by name and shape (build errors MG0022–MG0025 say what
+    /// does not). The path is matched against the end of each <c>AdditionalFiles</c> path, e.g. <c>"fashion.safetensors"</c>.
+    /// </summary>
+    public string? Weights { get; set; }
 }

@@ -339,23 +339,11 @@ internal static class Emitter
         writer.WriteLine("// [inputs × units] kept in Parameters).");
         using (writer.OpenBlock($"private static readonly {Tensor}[] ParameterLayout = new {Tensor}[]", closingSuffix: ";"))
         {
-            foreach (var layer in plan.ParameterLayers)
+            foreach (var tensor in plan.Tensors)
             {
-                if (layer is IScaleShiftPlan norm)
-                {
-                    writer.WriteLine($"new(\"{FileName(layer)}.weight\", {norm.Identifier}GammaOffset, new[] {{ {norm.Size} }}),");
-                    writer.WriteLine($"new(\"{FileName(layer)}.bias\", {norm.Identifier}BetaOffset, new[] {{ {norm.Size} }}),");
-                    if (norm is BatchNormPlan)
-                    {
-                        writer.WriteLine($"new(\"{FileName(layer)}.running_mean\", {norm.Identifier}MeanOffset, new[] {{ {norm.Size} }}) {{ InState = true }},");
-                        writer.WriteLine($"new(\"{FileName(layer)}.running_var\", {norm.Identifier}VarianceOffset, new[] {{ {norm.Size} }}) {{ InState = true }},");
-                    }
-
-                    continue;
-                }
-
-                writer.WriteLine($"new(\"{FileName(layer)}.weight\", {layer.Identifier}WeightsOffset, new[] {{ {layer.Units}, {layer.InputSize} }}) {{ StoredTransposed = true }},");
-                writer.WriteLine($"new(\"{FileName(layer)}.bias\", {layer.Identifier}BiasOffset, new[] {{ {layer.Units} }}),");
+                var shape = tensor.Columns is { } columns ? $"{tensor.Rows}, {columns}" : $"{tensor.Rows}";
+                var flags = tensor.Columns is not null ? " { StoredTransposed = true }" : tensor.InState ? " { InState = true }" : string.Empty;
+                writer.WriteLine($"new(\"{tensor.Name}\", {tensor.OffsetConstant}, new[] {{ {shape} }}){flags},");
             }
         }
 
@@ -594,8 +582,6 @@ internal static class Emitter
     }
 
     /// <summary>A layer's prefix in weights files: <c>layers.{index}</c>, as an <c>nn.Sequential</c> named <c>layers</c> would name it.</summary>
-    private static string FileName(LayerPlan layer) => "layers." + (layer.Position - 1).ToString(CultureInfo.InvariantCulture);
-
     /// <summary>Whether a layer must hand ∂L/∂(its input) back: only if some layer before it has parameters.</summary>
     private static bool NeedsInputGradient(ModelPlan plan, LayerPlan layer) =>
         plan.Layers.Take(layer.Position - 1).Any(l => l is DensePlan or LayerNormPlan or BatchNormPlan);

@@ -42,13 +42,14 @@ internal static class Parser
         var (lossValue, lossLocation) = Named(model, modelSyntax, "Loss", (int)Loss.MeanSquaredError, LocationInfo.From(modelSyntax));
         var loss = (Loss)lossValue;
         var (huberDelta, huberDeltaLocation) = Named(model, modelSyntax, "HuberDelta", 1f, LocationInfo.From(modelSyntax));
+        var (weights, weightsLocation) = Named<string?>(model, modelSyntax, "Weights", null, LocationInfo.From(modelSyntax));
         var layers = ReadLayers(symbol, diagnostics, cancellationToken);
         if (layers is null)
         {
             return new StageResult<ModelSpec>(null, diagnostics.ToEquatableArray());
         }
 
-        var spec = new ModelSpec(ReadType(symbol, declaration), loss, lossLocation, huberDelta, huberDeltaLocation, modelLocation, layers.Value);
+        var spec = new ModelSpec(ReadType(symbol, declaration), loss, lossLocation, huberDelta, huberDeltaLocation, modelLocation, layers.Value, weights, weightsLocation);
         return new StageResult<ModelSpec>(spec, diagnostics.ToEquatableArray());
     }
 

@@ -124,7 +124,7 @@ internal static class Planner
             layers.ToEquatableArray(),
             gradientA,
             gradientB,
-            workspacePerSample) { StateLength = stateEnd };
+            workspacePerSample) { StateLength = stateEnd, Weights = model.Weights };
     }
 
     private static int Align(int offset) => (offset + Alignment - 1) / Alignment * Alignment;

@@ -85,7 +85,7 @@ internal static class ShapeChecker
             }
         }
 
-        return new CheckedModel(spec.Type, spec.Loss, spec.HuberDelta, input, layers.ToEquatableArray());
+        return new CheckedModel(spec.Type, spec.Loss, spec.HuberDelta, input, layers.ToEquatableArray(), spec.Weights, spec.WeightsLocation);
     }
 
     /// <summary>Whether the loss fits the last layer: its size, its activation and the loss's own settings.</summary>

@@ -7,7 +7,10 @@ internal sealed record StageResult<T>(T? Value, EquatableArray<DiagnosticInfo> D
     where T : class;
 
 /// <summary>A network whose declarations passed every check, with each layer's input and output shape inferred.</summary>
-internal sealed record CheckedModel(TypeSpec Type, Loss Loss, float HuberDelta, Shape Input, EquatableArray<CheckedLayer> Layers);
+/// <param name="Weights">The weights file to bake in, if declared.</param>
+/// <param name="WeightsLocation">Where it is declared, for MG0022–MG0025.</param>
+internal sealed record CheckedModel(
+    TypeSpec Type, Loss Loss, float HuberDelta, Shape Input, EquatableArray<CheckedLayer> Layers, string? Weights = null, LocationInfo? WeightsLocation = null);
 
 /// <summary>One layer with its inferred shapes.</summary>
 internal sealed record CheckedLayer(LayerSpec Layer, Shape Input, Shape Output);

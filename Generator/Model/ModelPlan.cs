@@ -31,6 +31,58 @@ internal sealed record ModelPlan(
 
     /// <summary>Floats of state (batch normalization's running statistics) the model keeps beside its parameters.</summary>
     public int StateLength { get; init; }
+
+    /// <summary>The declared weights file to bake in (<c>[Model(Weights = …)]</c>), if any.</summary>
+    public string? Weights { get; init; }
+
+    /// <summary>
+    /// Every tensor of the model as a weights file names and shapes it, with where it lives: the one list that the
+    /// generated <c>ParameterLayout</c> and the weights baker both follow.
+    /// </summary>
+    public System.Collections.Generic.IEnumerable<PlannedTensor> Tensors
+    {
+        get
+        {
+            foreach (var layer in ParameterLayers)
+            {
+                var file = "layers." + (layer.Position - 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (layer is IScaleShiftPlan norm)
+                {
+                    yield return new PlannedTensor(file + ".weight", norm.Identifier + "GammaOffset", norm.GammaOffset, norm.Size, null);
+                    yield return new PlannedTensor(file + ".bias", norm.Identifier + "BetaOffset", norm.BetaOffset, norm.Size, null);
+                    if (norm is BatchNormPlan batchNorm)
+                    {
+                        yield return new PlannedTensor(file + ".running_mean", norm.Identifier + "MeanOffset", batchNorm.MeanOffset, norm.Size, null) { InState = true };
+                        yield return new PlannedTensor(file + ".running_var", norm.Identifier + "VarianceOffset", batchNorm.VarianceOffset, norm.Size, null) { InState = true };
+                    }
+
+                    continue;
+                }
+
+                var dense = (DensePlan)layer;
+                yield return new PlannedTensor(file + ".weight", dense.Identifier + "WeightsOffset", dense.WeightsOffset, dense.Units, dense.InputSize);
+                yield return new PlannedTensor(file + ".bias", dense.Identifier + "BiasOffset", dense.BiasOffset, dense.Units, null);
+            }
+        }
+    }
+}
+
+/// <summary>One tensor of a plan.</summary>
+/// <param name="Name">Its name in a weights file, e.g. <c>layers.0.weight</c>.</param>
+/// <param name="OffsetConstant">The generated constant holding its offset, e.g. <c>Dense1WeightsOffset</c>.</param>
+/// <param name="Offset">Its first element in the parameters (or, <see cref="InState"/>, in the state).</param>
+/// <param name="Rows">Its first dimension in a file.</param>
+/// <param name="Columns">Its second dimension in a file, for a matrix: a dense weight is [units, inputs] in a file and kept transposed.</param>
+internal sealed record PlannedTensor(string Name, string OffsetConstant, int Offset, int Rows, int? Columns)
+{
+    /// <summary>Whether it lives in the state (running statistics) rather than the parameters.</summary>
+    public bool InState { get; init; }
+
+    /// <summary>Its elements.</summary>
+    public int Length => Rows * (Columns ?? 1);
+
+    /// <summary>Its shape as a file writes it: <c>[256, 784]</c>.</summary>
+    public string ShapeText => Columns is { } columns ? $"[{Rows}, {columns}]" : $"[{Rows}]";
 }
 
 /// <summary>One layer of a plan, whatever its kind.</summary>

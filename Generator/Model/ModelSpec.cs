@@ -10,6 +10,8 @@ namespace ModelGen.Generator.Model;
 /// <param name="HuberDeltaLocation">The <c>HuberDelta = …</c> argument, else the <c>[Model]</c> attribute.</param>
 /// <param name="Location">The class name in its declaration.</param>
 /// <param name="Layers"><c>[Input]</c> and the layer attributes, in source order.</param>
+/// <param name="Weights">The declared weights file to bake in, if any.</param>
+/// <param name="WeightsLocation">The <c>Weights = …</c> argument.</param>
 internal sealed record ModelSpec(
     TypeSpec Type,
     Loss Loss,
@@ -17,7 +19,9 @@ internal sealed record ModelSpec(
     float HuberDelta,
     LocationInfo? HuberDeltaLocation,
     LocationInfo? Location,
-    EquatableArray<LayerSpec> Layers);
+    EquatableArray<LayerSpec> Layers,
+    string? Weights = null,
+    LocationInfo? WeightsLocation = null);
 
 /// <summary>The user's partial class and the declarations around it.</summary>
 /// <param name="Namespace">The namespace, or <see langword="null"/> for the global namespace.</param>
