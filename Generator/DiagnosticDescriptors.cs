@@ -116,6 +116,26 @@ internal static class DiagnosticDescriptors
         "BatchNorm momentum out of range",
         "Layer {0} ([BatchNorm]): Momentum is {1}; it must lie in [0, 1)");
 
+    public static readonly DiagnosticDescriptor WeightsFileNotFound = Error(
+        "MG0022",
+        "Weights file not found",
+        "The weights file '{0}' of model '{1}' is not among the project's AdditionalFiles: add <AdditionalFiles Include=\"{0}\" /> to the project file (ModelGen bakes .safetensors files)");
+
+    public static readonly DiagnosticDescriptor WeightsFileUnreadable = Error(
+        "MG0023",
+        "Weights file unreadable",
+        "The weights file '{0}' cannot be baked: {1}");
+
+    public static readonly DiagnosticDescriptor WeightsFileMismatch = Error(
+        "MG0024",
+        "Weights file does not fit the model",
+        "The weights file '{0}' does not hold the parameters of model '{1}': {2}");
+
+    public static readonly DiagnosticDescriptor WeightsFileAmbiguous = Error(
+        "MG0025",
+        "Weights file ambiguous",
+        "The weights file '{0}' of model '{1}' matches several AdditionalFiles ({2}): give more of its path");
+
     public static readonly DiagnosticDescriptor InternalError = Error(
         "MG0999",
         "ModelGen failed",

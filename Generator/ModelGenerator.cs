@@ -1,8 +1,11 @@
 using System;
+using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
 using ModelGen.Generator.Helpers;
+using ModelGen.Generator.Emit;
 using ModelGen.Generator.Model;
+using ModelGen.Generator.Weights;
 
 namespace ModelGen.Generator;
 
@@ -20,6 +23,8 @@ public sealed class ModelGenerator : IIncrementalGenerator
         public const string Parse = nameof(Parse);
         public const string Check = nameof(Check);
         public const string Plan = nameof(Plan);
+        public const string WeightsFiles = nameof(WeightsFiles);
+        public const string Bake = nameof(Bake);
     }
 
     private const string ModelAttributeName = "ModelGen.ModelAttribute";
@@ -32,11 +37,20 @@ public sealed class ModelGenerator : IIncrementalGenerator
             .Select(static (parsed, _) => CheckSafely(parsed))
             .WithTrackingName(TrackingNames.Check);
 
+        // The .safetensors files among AdditionalFiles, read once each and sorted, for models that bake weights in.
+        var weightsFiles = context.AdditionalTextsProvider
+            .Where(static text => WeightsFile.IsWeightsFile(text.Path))
+            .Select(static (text, cancellationToken) => WeightsFile.Read(text.Path, cancellationToken))
+            .Collect()
+            .Select(static (files, _) => files.OrderBy(f => f.Path, StringComparer.Ordinal).ToEquatableArray())
+            .WithTrackingName(TrackingNames.WeightsFiles);
+
         // Diagnostics and code travel separately, so a changed message never re-emits unchanged code.
         // Reporting pairs them with the compilation only to point each one back into its syntax tree, so that the
         // IDE underlines it; that pairing costs a lookup per diagnostic and never touches the steps above.
         var diagnostics = checkedModels
-            .Select(static (result, _) => result.Diagnostics)
+            .Combine(weightsFiles)
+            .Select(static (pair, _) => WithBakeDiagnostics(pair.Left, pair.Right))
             .Combine(context.CompilationProvider);
         context.RegisterSourceOutput(diagnostics, static (spc, pair) =>
         {
@@ -49,9 +63,13 @@ public sealed class ModelGenerator : IIncrementalGenerator
         var plans = checkedModels
             .Where(static result => result.Value is not null)
             .Select(static (result, _) => PlanSafely(result.Value!))
-            .WithTrackingName(TrackingNames.Plan);
-        context.RegisterSourceOutput(plans, static (spc, planned) =>
+            .WithTrackingName(TrackingNames.Plan)
+            .Combine(weightsFiles)
+            .Select(static (pair, _) => BakeSafely(pair.Left, pair.Right))
+            .WithTrackingName(TrackingNames.Bake);
+        context.RegisterSourceOutput(plans, static (spc, baking) =>
         {
+            var (planned, baked) = (baking.Planned, baking.Weights);
             if (planned.Value is null)
             {
                 foreach (var diagnostic in planned.Diagnostics)
@@ -63,9 +81,11 @@ public sealed class ModelGenerator : IIncrementalGenerator
             }
 
             string source;
+            string? weightsSource;
             try
             {
-                source = Emitter.Emit(planned.Value);
+                source = Emitter.Emit(planned.Value, baked);
+                weightsSource = baked is null ? null : WeightsEmitter.Emit(planned.Value, baked);
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
@@ -74,7 +94,56 @@ public sealed class ModelGenerator : IIncrementalGenerator
             }
 
             spc.AddSource(planned.Value.Type.HintName, source);
+            if (weightsSource is not null)
+            {
+                spc.AddSource(WeightsEmitter.HintName(planned.Value), weightsSource);
+            }
         });
+    }
+
+    /// <summary>A planned model and, when it declares a weights file that fits, the weights to bake in.</summary>
+    internal sealed record Baking(StageResult<ModelPlan> Planned, BakedWeights? Weights);
+
+    /// <summary>
+    /// Bakes a planned model's declared weights. A file that does not fit gives no weights here; the model is still
+    /// emitted (so the user's code does not fill with follow-on errors) and the diagnostics branch reports why.
+    /// </summary>
+    private static Baking BakeSafely(StageResult<ModelPlan> planned, EquatableArray<WeightsFile> files)
+    {
+        if (planned.Value?.Weights is null)
+        {
+            return new Baking(planned, null);
+        }
+
+        try
+        {
+            return new Baking(planned, Baker.Bake(planned.Value, null, files).Weights);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            var diagnostic = DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, null, planned.Value.Type.Name, "bake: " + exception.Message);
+            return new Baking(new StageResult<ModelPlan>(null, new[] { diagnostic }.ToEquatableArray()), null);
+        }
+    }
+
+    /// <summary>A checked model's diagnostics, plus, when it declares a weights file, any reason the file cannot be baked, at the <c>Weights</c> argument.</summary>
+    private static EquatableArray<DiagnosticInfo> WithBakeDiagnostics(StageResult<CheckedModel> result, EquatableArray<WeightsFile> files)
+    {
+        if (result.Value?.Weights is null)
+        {
+            return result.Diagnostics;
+        }
+
+        try
+        {
+            var problem = Baker.Bake(Planner.Plan(result.Value), result.Value.WeightsLocation, files).Problem;
+            return problem is null ? result.Diagnostics : result.Diagnostics.Concat(new[] { problem }).ToEquatableArray();
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The emit branch reports the same failure as MG0999.
+            return result.Diagnostics;
+        }
     }
 
     /// <summary>Checks one parsed model; an unexpected exception becomes MG0999 on the model, like <see cref="ParseSafely"/>.</summary>

@@ -29,16 +29,21 @@ internal sealed class SourceWriter
     public SourceWriter WriteLine() => WriteLine(string.Empty);
 
     /// <summary>Writes <c>{</c>, indents until the returned scope is disposed, then writes <c>}</c> (plus <paramref name="closingSuffix"/>).</summary>
-    public Block OpenBlock(string? header = null, string closingSuffix = "")
+    public Block OpenBlock(string? header = null, string closingSuffix = "") => Open(header, "{", "}" + closingSuffix);
+
+    /// <summary>Writes <c>[</c>, indents until the returned scope is disposed, then writes <c>];</c>: a collection expression.</summary>
+    public Block OpenCollection(string header) => Open(header, "[", "];");
+
+    private Block Open(string? header, string opening, string closing)
     {
         if (header is not null)
         {
             WriteLine(header);
         }
 
-        WriteLine("{");
+        WriteLine(opening);
         _indent++;
-        return new Block(this, closingSuffix);
+        return new Block(this, closing);
     }
 
     public override string ToString() => _text.ToString();
@@ -46,18 +51,18 @@ internal sealed class SourceWriter
     internal readonly struct Block : IDisposable
     {
         private readonly SourceWriter _writer;
-        private readonly string _closingSuffix;
+        private readonly string _closing;
 
-        public Block(SourceWriter writer, string closingSuffix)
+        public Block(SourceWriter writer, string closing)
         {
             _writer = writer;
-            _closingSuffix = closingSuffix;
+            _closing = closing;
         }
 
         public void Dispose()
         {
             _writer._indent--;
-            _writer.WriteLine("}" + _closingSuffix);
+            _writer.WriteLine(_closing);
         }
     }
 }

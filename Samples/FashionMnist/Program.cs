@@ -8,9 +8,11 @@ using Spectre.Console;
 
 // Fashion-MNIST with the classic MLP (FashionMlp.cs). Usage:
 //   dotnet run -c Release --project Samples/FashionMnist [-- --data DIR] [--epochs N] [--seed N] [--plot FILE]
-//     [--learning-rate X] [--weight-decay X] [--holdout true]
+//     [--learning-rate X] [--weight-decay X] [--holdout true] [--save FILE] [--checkpoint FILE]
 //   --holdout: the last 10 % of the training images stand in for the test set (for choosing settings);
-//   --weight-decay: AdamW with that decay instead of Adam.
+//   --weight-decay: AdamW with that decay instead of Adam;
+//   --save: the trained weights as safetensors (Samples/AotInference bakes such a file into a native binary);
+//   --checkpoint: saves progress after every epoch and, when the file exists, resumes from it.
 // The last line printed is exactly `test_accuracy=<0.xxxx>`.
 var options = SampleOptions.Parse(args);
 var data = FashionData.Load(options.DataDirectory);
@@ -59,6 +61,7 @@ AnsiConsole.Progress()
             Shuffle = fit.Shuffle,
             Seed = fit.Seed,
             BatchProgress = batches,
+            Checkpoint = options.CheckpointPath is null ? null : new CheckpointOptions(options.CheckpointPath),
         }, epochs);
     });
 watch.Stop();
@@ -73,6 +76,12 @@ foreach (var epoch in history.Epochs)
 
 TrainingPlot.Save(history, options.PlotPath);
 Console.WriteLine($"Plot of loss and accuracy per epoch: {options.PlotPath}");
+
+if (options.SavePath is not null)
+{
+    model.Save(options.SavePath);
+    Console.WriteLine($"Weights saved to {options.SavePath}");
+}
 
 var test = model.Evaluate(data.Test);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test_loss={test.Loss:F4}"));
@@ -106,8 +115,9 @@ internal sealed class EpochReporter(ProgressTask[] tasks) : IProgress<EpochResul
     }
 }
 
-/// <summary>The command line: <c>--data DIR</c>, <c>--epochs N</c>, <c>--seed N</c>, <c>--plot FILE</c>.</summary>
-internal sealed record SampleOptions(string? DataDirectory, int Epochs, int Seed, string PlotPath, float LearningRate, bool Holdout, float WeightDecay = 0f)
+/// <summary>The command line: <c>--data DIR</c>, <c>--epochs N</c>, <c>--seed N</c>, <c>--plot FILE</c>, <c>--save FILE</c>, <c>--checkpoint FILE</c> and the optimizer's settings.</summary>
+internal sealed record SampleOptions(
+    string? DataDirectory, int Epochs, int Seed, string PlotPath, float LearningRate, bool Holdout, float WeightDecay = 0f, string? SavePath = null, string? CheckpointPath = null)
 {
     public static SampleOptions Parse(string[] args)
     {
@@ -124,7 +134,9 @@ internal sealed record SampleOptions(string? DataDirectory, int Epochs, int Seed
                 "--learning-rate" => options with { LearningRate = float.Parse(value, CultureInfo.InvariantCulture) },
                 "--holdout" => options with { Holdout = bool.Parse(value) },
                 "--weight-decay" => options with { WeightDecay = float.Parse(value, CultureInfo.InvariantCulture) },
-                _ => throw new ArgumentException($"Unknown option {args[i]}; expected --data, --epochs, --seed, --plot, --learning-rate, --weight-decay or --holdout."),
+                "--save" => options with { SavePath = value },
+                "--checkpoint" => options with { CheckpointPath = value },
+                _ => throw new ArgumentException($"Unknown option {args[i]}; expected --data, --epochs, --seed, --plot, --learning-rate, --weight-decay, --holdout, --save or --checkpoint."),
             };
             i++;
         }

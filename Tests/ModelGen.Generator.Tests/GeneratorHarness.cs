@@ -34,23 +34,28 @@ internal static class GeneratorHarness
             References,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
 
-    public static GeneratorDriver CreateDriver(bool trackSteps = false) =>
+    public static GeneratorDriver CreateDriver(bool trackSteps = false, IEnumerable<AdditionalText>? additionalFiles = null) =>
         CSharpGeneratorDriver.Create(
             [new ModelGenerator().AsSourceGenerator()],
+            additionalTexts: additionalFiles,
             parseOptions: ParseOptions,
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: trackSteps));
 
     /// <summary>Runs the generator; returns its result and the compilation with the generated sources added.</summary>
-    public static (GeneratorDriverRunResult Result, Compilation Output) Run(params string[] sources)
+    public static (GeneratorDriverRunResult Result, Compilation Output) Run(params string[] sources) => Run([], sources);
+
+    /// <summary>Runs the generator with <paramref name="additionalFiles"/> (paths of files on disk) as the project's AdditionalFiles.</summary>
+    public static (GeneratorDriverRunResult Result, Compilation Output) Run(IEnumerable<string> additionalFiles, params string[] sources)
     {
-        var driver = CreateDriver().RunGeneratorsAndUpdateCompilation(Compile(sources), out var output, out _);
+        var driver = CreateDriver(additionalFiles: additionalFiles.Select(path => (AdditionalText)new FileOnDisk(path)))
+            .RunGeneratorsAndUpdateCompilation(Compile(sources), out var output, out _);
         return (driver.GetRunResult(), output);
     }
 
     /// <summary>Generates, compiles and loads the models in <paramref name="source"/>; fails on any diagnostic.</summary>
-    public static Assembly BuildAndLoad(string source)
+    public static Assembly BuildAndLoad(string source, params string[] additionalFiles)
     {
-        var (result, output) = Run(source);
+        var (result, output) = Run(additionalFiles, source);
         var problems = result.Diagnostics.Concat(output.GetDiagnostics()).Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
         if (problems.Count > 0)
         {
@@ -81,4 +86,15 @@ internal static class GeneratorHarness
     /// <summary>The test's own sources are named Model0.cs, Model1.cs …; generated ones live under the generator's folder.</summary>
     private static bool IsUserSource(SyntaxTree? tree) =>
         tree is not null && !tree.FilePath.Contains('/', StringComparison.Ordinal) && tree.FilePath.StartsWith("Model", StringComparison.Ordinal);
+
+    /// <summary>
+    /// An AdditionalFiles item as the compiler passes one: a path, and text decoded from it. ModelGen reads weights
+    /// from the path (the compiler's text decoding loses binary data), so the text here is never consulted.
+    /// </summary>
+    internal sealed class FileOnDisk(string path) : AdditionalText
+    {
+        public override string Path => path;
+
+        public override Microsoft.CodeAnalysis.Text.SourceText? GetText(System.Threading.CancellationToken cancellationToken = default) => null;
+    }
 }

@@ -105,4 +105,38 @@ public class IncrementalTests
         typeof(Compilation).IsAssignableFrom(type) ||
         typeof(Location).IsAssignableFrom(type) ||
         (type.IsGenericType && type.GetGenericArguments().Any(IsForbidden));
+
+    [Fact]
+    public void A_re_saved_weights_file_re_bakes_only_when_its_bytes_change()
+    {
+        var directory = System.IO.Directory.CreateTempSubdirectory("modelgen-incremental-").FullName;
+        try
+        {
+            var path = System.IO.Path.Combine(directory, "cached.safetensors");
+            var model = (ITrainableModel)Activator.CreateInstance(GeneratorHarness.BuildAndLoad(Model).GetType("Cached")!, 1)!;
+            ModelGen.Serialization.SafeTensors.Save(model, path);
+            var baked = Model.Replace("[Model]", "[Model(Weights = \"cached.safetensors\")]", StringComparison.Ordinal);
+            var first = new GeneratorHarness.FileOnDisk(path);
+            var compilation = GeneratorHarness.Compile(baked);
+            var driver = GeneratorHarness.CreateDriver(trackSteps: true, additionalFiles: [first]).RunGenerators(compilation);
+
+            // The IDE hands the generator a new AdditionalText whenever the file is saved, even with the same bytes.
+            var same = new GeneratorHarness.FileOnDisk(path);
+            driver = driver.ReplaceAdditionalText(first, same).RunGenerators(compilation);
+            var unchanged = driver.GetRunResult().Results.Single();
+            Assert.All(unchanged.TrackedSteps[ModelGenerator.TrackingNames.Bake].SelectMany(s => s.Outputs), o =>
+                Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"bake re-ran: {o.Reason}"));
+
+            model.Parameters[0] += 1f;
+            ModelGen.Serialization.SafeTensors.Save(model, path);
+            var changed = driver.ReplaceAdditionalText(same, new GeneratorHarness.FileOnDisk(path)).RunGenerators(compilation).GetRunResult().Results.Single();
+            var bake = changed.TrackedSteps[ModelGenerator.TrackingNames.Bake].SelectMany(s => s.Outputs).Single();
+            Assert.Equal(IncrementalStepRunReason.Modified, bake.Reason);
+            Assert.Contains(changed.GeneratedSources, g => g.HintName == "Cached.Weights.g.cs");
+        }
+        finally
+        {
+            System.IO.Directory.Delete(directory, recursive: true);
+        }
+    }
 }

@@ -1,3 +1,5 @@
+using System;
+using System.IO;
 using System.Linq;
 using Microsoft.CodeAnalysis;
 using Xunit;
@@ -89,6 +91,51 @@ public class SnapshotTests
         // Verify.SourceGenerators' naming: {class}.{test}#{hint name without .cs}.verified.cs
         var hint = generated.HintName.Substring(0, generated.HintName.Length - ".cs".Length);
         SnapshotAssert.Matches($"{nameof(SnapshotTests)}.{name}#{hint}", generated.SourceText.ToString());
+    }
+
+    public const string Baked = """
+        using ModelGen;
+
+        namespace Samples.Deploy;
+
+        /// <summary>A trained model shipped inside the assembly: new Scorer() needs no weights file at run time.</summary>
+        [Model(Loss = Loss.BinaryCrossEntropy, Weights = "scorer.safetensors")]
+        [Input(3)]
+        [Dense(4, Activation.Tanh)]
+        [BatchNorm]
+        [Dense(1)]
+        public partial class Scorer;
+        """;
+
+    /// <summary>The model with baked weights and its second file, the weights; the file is the model saved from seed 5.</summary>
+    [Fact]
+    public void Baked_weights_match_snapshot()
+    {
+        var directory = Directory.CreateTempSubdirectory("modelgen-snapshot-").FullName;
+        try
+        {
+            var path = Path.Combine(directory, "scorer.safetensors");
+            var unbaked = Baked.Replace(", Weights = \"scorer.safetensors\"", string.Empty, StringComparison.Ordinal);
+            var source = (ITrainableModel)Activator.CreateInstance(GeneratorHarness.BuildAndLoad(unbaked).GetType("Samples.Deploy.Scorer")!, 5)!;
+            source.State.Fill(0.5f);
+            ModelGen.Serialization.SafeTensors.Save(source, path);
+
+            var (result, output) = GeneratorHarness.Run([path], Baked);
+
+            Assert.Empty(result.Diagnostics);
+            Assert.Empty(GeneratorHarness.WarningsInGeneratedCode(output));
+            var generated = GeneratorHarness.GeneratedSources(result);
+            Assert.Equal(["Samples.Deploy.Scorer.Weights.g.cs", "Samples.Deploy.Scorer.g.cs"], generated.Select(g => g.HintName));
+            foreach (var file in generated)
+            {
+                var hint = file.HintName.Substring(0, file.HintName.Length - ".cs".Length);
+                SnapshotAssert.Matches($"{nameof(SnapshotTests)}.{nameof(Baked)}#{hint}", file.SourceText.ToString());
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Theory]

@@ -1,0 +1,69 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Numerics;
+using System.Runtime.Intrinsics;
+using ModelGen;
+using ModelGen.Samples.AotInference;
+
+// Classifies Fashion-MNIST images with a model compiled into this executable. Usage:
+//   AotInference            the embedded test image, then the test set (--data DIR, the installed dataset, or Data/ beside the binary)
+//   AotInference --first    the embedded test image only: what "time to first prediction" measures
+// The last line printed is exactly `test_accuracy=<0.xxxx>` (or `first_prediction=<class>` with --first).
+string[] classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+var firstOnly = args is ["--first"];
+var dataDirectory = args is ["--data", var given] ? given : null;
+
+var model = new FashionClassifier();
+Span<float> image = stackalloc float[FashionClassifier.InputSize];
+Span<float> probabilities = stackalloc float[FashionClassifier.OutputSize];
+var pixels = SampleImage.Pixels;
+for (var i = 0; i < image.Length; i++)
+{
+    image[i] = pixels[i] / 255f;
+}
+
+model.Predict(image, probabilities);
+var predicted = ArgMax(probabilities);
+if (firstOnly)
+{
+    Console.WriteLine($"first_prediction={predicted}");
+    return predicted == SampleImage.Label ? 0 : 1;
+}
+
+// The kernels pick the widest vectors the CPU runs and this binary was compiled for; say which, for the record.
+var vectors = Vector512.IsHardwareAccelerated ? "AVX-512" : Vector256.IsHardwareAccelerated ? "AVX2" : Vector128.IsHardwareAccelerated ? "SSE" : "scalar";
+Console.WriteLine($"ModelGen FashionClassifier, {FashionClassifier.ParameterCount:N0} parameters baked in; vector kernels: {vectors}.");
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"Embedded test image: predicted {classes[predicted]} ({probabilities[predicted]:P1}); labelled {classes[SampleImage.Label]}."));
+
+var directory = dataDirectory ?? (File.Exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
+    ? "/usr/share/datasets/fashion-mnist"
+    : Path.Combine(AppContext.BaseDirectory, "Data"));
+var images = Idx.ReadImages(Path.Combine(directory, "t10k-images-idx3-ubyte.gz"), out _, out _);
+var labels = Idx.ReadLabels(Path.Combine(directory, "t10k-labels-idx1-ubyte.gz"));
+var test = Dataset.FromLabels(images, FashionClassifier.InputSize, labels);
+var outputs = new float[test.Count * FashionClassifier.OutputSize];
+model.PredictBatch(test.Features, outputs);
+Console.Write("First ten test images, predicted (labelled):");
+for (var n = 0; n < 10; n++)
+{
+    Console.Write($" {ArgMax(outputs.AsSpan(n * 10, 10))} ({labels[n]})");
+}
+
+Console.WriteLine();
+var result = model.Evaluate(test);
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{test.Count:N0} test images from {directory}"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test_accuracy={result.Accuracy:F4}"));
+return 0;
+
+static int ArgMax(ReadOnlySpan<float> values)
+{
+    var best = 0;
+    for (var i = 1; i < values.Length; i++)
+    {
+        best = values[i] > values[best] ? i : best;
+    }
+
+    return best;
+}
