@@ -44,7 +44,9 @@ var images = Idx.ReadImages(Path.Combine(directory, "t10k-images-idx3-ubyte.gz")
 var labels = Idx.ReadLabels(Path.Combine(directory, "t10k-labels-idx1-ubyte.gz"));
 var test = Dataset.FromLabels(images, FashionClassifier.InputSize, labels);
 var outputs = new float[test.Count * FashionClassifier.OutputSize];
+var watch = System.Diagnostics.Stopwatch.StartNew();
 model.PredictBatch(test.Features, outputs);
+watch.Stop();
 Console.Write("First ten test images, predicted (labelled):");
 for (var n = 0; n < 10; n++)
 {
@@ -53,7 +55,8 @@ for (var n = 0; n < 10; n++)
 
 Console.WriteLine();
 var result = model.Evaluate(test);
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{test.Count:N0} test images from {directory}"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"{test.Count:N0} test images from {directory}, predicted in {watch.Elapsed.TotalMilliseconds:F1} ms ({test.Count / watch.Elapsed.TotalSeconds:N0} images/s)"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test_accuracy={result.Accuracy:F4}"));
 return 0;
 
