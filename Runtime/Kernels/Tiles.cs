@@ -197,8 +197,18 @@ internal readonly unsafe struct Tile16x1 : ITile
 
     public static int Vectors => 1;
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<TVector, TSimd>(int depth, float* a, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
+        where TVector : struct
+        where TSimd : ISimd<TVector> =>
+        RunStrided<TVector, TSimd>(depth, a, Rows, b, bStride, c, ldc, accumulate, bias, relu);
+
+    /// <summary>
+    /// The tile over an A panel read in place: its 16 rows' values for one step side by side (as packed), and
+    /// <paramref name="aStep"/> floats from one step to the next. A transposed (stored [k × m]) is read this way
+    /// directly, with its row length as the step.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunStrided<TVector, TSimd>(int depth, float* a, long aStep, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
         where TVector : struct
         where TSimd : ISimd<TVector>
     {
@@ -223,10 +233,63 @@ internal readonly unsafe struct Tile16x1 : ITile
             c13 = TSimd.MultiplyAdd(TSimd.Broadcast(a[13]), b0, c13);
             c14 = TSimd.MultiplyAdd(TSimd.Broadcast(a[14]), b0, c14);
             c15 = TSimd.MultiplyAdd(TSimd.Broadcast(a[15]), b0, c15);
-            a += 16;
+            a += aStep;
             b += bStride;
         }
 
+        StoreAll<TVector, TSimd>(c, ldc, accumulate, relu, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15);
+    }
+
+    /// <summary>
+    /// The tile over 16 rows of a row-major A read in place: row r at <paramref name="a"/> + r·<paramref name="lda"/>,
+    /// contiguous along the steps. Four row pointers and three multiples of the row length address all sixteen.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunRows<TVector, TSimd>(int depth, float* a, long lda, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        var start = bias != null ? TSimd.Load(bias) : TSimd.Zero;
+        TVector c0 = start, c1 = start, c2 = start, c3 = start, c4 = start, c5 = start, c6 = start, c7 = start, c8 = start, c9 = start, c10 = start, c11 = start, c12 = start, c13 = start, c14 = start, c15 = start;
+        var (lda2, lda3) = (2 * lda, 3 * lda);
+        float* a4 = a + (4 * lda), a8 = a + (8 * lda), a12 = a + (12 * lda);
+        for (var p = 0; p < depth; p++)
+        {
+            var b0 = TSimd.Load(b);
+            c0 = TSimd.MultiplyAdd(TSimd.Broadcast(a[0]), b0, c0);
+            c1 = TSimd.MultiplyAdd(TSimd.Broadcast(a[lda]), b0, c1);
+            c2 = TSimd.MultiplyAdd(TSimd.Broadcast(a[lda2]), b0, c2);
+            c3 = TSimd.MultiplyAdd(TSimd.Broadcast(a[lda3]), b0, c3);
+            c4 = TSimd.MultiplyAdd(TSimd.Broadcast(a4[0]), b0, c4);
+            c5 = TSimd.MultiplyAdd(TSimd.Broadcast(a4[lda]), b0, c5);
+            c6 = TSimd.MultiplyAdd(TSimd.Broadcast(a4[lda2]), b0, c6);
+            c7 = TSimd.MultiplyAdd(TSimd.Broadcast(a4[lda3]), b0, c7);
+            c8 = TSimd.MultiplyAdd(TSimd.Broadcast(a8[0]), b0, c8);
+            c9 = TSimd.MultiplyAdd(TSimd.Broadcast(a8[lda]), b0, c9);
+            c10 = TSimd.MultiplyAdd(TSimd.Broadcast(a8[lda2]), b0, c10);
+            c11 = TSimd.MultiplyAdd(TSimd.Broadcast(a8[lda3]), b0, c11);
+            c12 = TSimd.MultiplyAdd(TSimd.Broadcast(a12[0]), b0, c12);
+            c13 = TSimd.MultiplyAdd(TSimd.Broadcast(a12[lda]), b0, c13);
+            c14 = TSimd.MultiplyAdd(TSimd.Broadcast(a12[lda2]), b0, c14);
+            c15 = TSimd.MultiplyAdd(TSimd.Broadcast(a12[lda3]), b0, c15);
+            a++;
+            a4++;
+            a8++;
+            a12++;
+            b += bStride;
+        }
+
+        StoreAll<TVector, TSimd>(c, ldc, accumulate, relu, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreAll<TVector, TSimd>(
+        float* c, int ldc, bool accumulate, bool relu,
+        TVector c0, TVector c1, TVector c2, TVector c3, TVector c4, TVector c5, TVector c6, TVector c7,
+        TVector c8, TVector c9, TVector c10, TVector c11, TVector c12, TVector c13, TVector c14, TVector c15)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
         Tile.Store<TVector, TSimd>(c + (0L * ldc), c0, accumulate, relu);
         Tile.Store<TVector, TSimd>(c + (1L * ldc), c1, accumulate, relu);
         Tile.Store<TVector, TSimd>(c + (2L * ldc), c2, accumulate, relu);

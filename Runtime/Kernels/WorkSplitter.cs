@@ -64,17 +64,31 @@ internal static unsafe class WorkSplitter
             return;
         }
 
-        Exception? helperError;
+        Exception? helperError = null;
         var helper = SharedHelper.Value;
         var split = count / 2 / grain * grain;
-        helper.Start(body, context, split, count);
+        var request = helper.Start(body, context, split, count);
+        var reclaimed = false;
         try
         {
             body(context, 0, split);
+
+            // A second half the helper has not begun by now (asleep, or its core taken by another process on a
+            // shared machine, where waking it took milliseconds) is done here instead of waited for: two threads
+            // are then never much slower than one.
+            reclaimed = helper.TryReclaim(request);
+            if (reclaimed)
+            {
+                body(context, split, count);
+            }
         }
         finally
         {
-            helperError = helper.Wait();
+            if (!reclaimed)
+            {
+                helperError = helper.Wait();
+            }
+
             Volatile.Write(ref _busy, 0);
         }
 
@@ -120,13 +134,26 @@ internal static unsafe class WorkSplitter
         private volatile bool _started;
         private volatile bool _done;
 
+        /// <summary>The number of the part started last (under the gate).</summary>
+        private long _sequence;
+
+        /// <summary>
+        /// Who runs the part started last: its number shifted left by two, with <see cref="Pending"/>,
+        /// <see cref="ByHelper"/> or <see cref="ByCaller"/> in the low bits. Claimed by compare-and-swap, so exactly
+        /// one thread runs each part, and a late helper cannot claim a part it read before the next one was started.
+        /// </summary>
+        private long _claim;
+
+        private const long Pending = 0, ByHelper = 1, ByCaller = 2;
+
         public Helper()
         {
             var thread = new Thread(Loop) { IsBackground = true, Name = "ModelGen kernel helper" };
             thread.Start();
         }
 
-        public void Start(delegate*<void*, int, int, void> body, void* context, int from, int to)
+        /// <summary>Hands the helper a part; returns its number, for <see cref="TryReclaim"/>.</summary>
+        public long Start(delegate*<void*, int, int, void> body, void* context, int from, int to)
         {
             lock (_gate)
             {
@@ -136,12 +163,19 @@ internal static unsafe class WorkSplitter
                 _to = to;
                 _error = null;
                 _done = false;
+                var sequence = ++_sequence;
+                Volatile.Write(ref _claim, (sequence << 2) | Pending);
                 _started = true;
                 Monitor.PulseAll(_gate);
+                return sequence;
             }
         }
 
-        /// <summary>Waits for the part started last; returns what it threw, if anything.</summary>
+        /// <summary>Takes part <paramref name="sequence"/> back if the helper has not begun it: true if the caller must now run it (and not wait).</summary>
+        public bool TryReclaim(long sequence) =>
+            Interlocked.CompareExchange(ref _claim, (sequence << 2) | ByCaller, (sequence << 2) | Pending) == ((sequence << 2) | Pending);
+
+        /// <summary>Waits for the part started last, which the helper claimed; returns what it threw, if anything.</summary>
         public Exception? Wait()
         {
             for (var i = 0; i < SpinIterations && !_done; i++)
@@ -167,6 +201,7 @@ internal static unsafe class WorkSplitter
                 delegate*<void*, int, int, void> body;
                 void* context;
                 int from, to;
+                long sequence;
                 // Products come in bursts (a training step runs a dozen back to back): spin for a while before
                 // sleeping, since waking a sleeping thread costs tens of microseconds, as much as a whole product.
                 var idleSince = Stopwatch.GetTimestamp();
@@ -183,10 +218,19 @@ internal static unsafe class WorkSplitter
                     }
 
                     _started = false;
+                    sequence = _sequence;
                     body = _body;
                     context = _context;
                     from = _from;
                     to = _to;
+                }
+
+                // The caller may have taken the part back while this thread slept; then it is not run here, and
+                // nobody waits for it.
+                var pending = (sequence << 2) | Pending;
+                if (Interlocked.CompareExchange(ref _claim, (sequence << 2) | ByHelper, pending) != pending)
+                {
+                    continue;
                 }
 
                 Exception? error = null;

@@ -22,7 +22,13 @@ public class GemmTests
     public static IEnumerable<object[]> Shapes()
     {
         var random = new Random(2026);
-        var shapes = new List<(int M, int N, int K)> { (64, 256, 784), (1, 1, 1), (257, 1025, 3), (9, 33, 513) };
+        // The MLP's first layer; single elements; wide and shallow; odd sizes around the tiles. Then the narrow path
+        // (at most 16 columns: A read in place, a partial last row group packed) on the output layer's shape and
+        // across its 4096-step depth block.
+        var shapes = new List<(int M, int N, int K)>
+        {
+            (64, 256, 784), (1, 1, 1), (257, 1025, 3), (9, 33, 513), (64, 10, 128), (33, 16, 4097), (17, 1, 5000), (48, 3, 4096),
+        };
         while (shapes.Count < 40)
         {
             var shape = (Rows[random.Next(Rows.Length)], Columns[random.Next(Columns.Length)], Depths[random.Next(Depths.Length)]);
