@@ -82,4 +82,34 @@ public sealed record FashionData(Dataset Train, Dataset Test, string Source)
 
         return Dataset.FromLabels(pixels, FashionMlp.InputSize, classes);
     }
+
+    /// <summary>
+    /// Both sets with every pixel shifted and scaled by the training set's mean and standard deviation (one pair for
+    /// all pixels), so the inputs are centred with unit variance.
+    /// </summary>
+    public FashionData Standardized()
+    {
+        var pixels = Train.Features;
+        double sum = 0, squares = 0;
+        foreach (var value in pixels)
+        {
+            sum += value;
+            squares += (double)value * value;
+        }
+
+        var mean = sum / pixels.Length;
+        var deviation = Math.Sqrt((squares / pixels.Length) - (mean * mean));
+        Dataset Apply(Dataset set)
+        {
+            var features = set.Features.ToArray();
+            for (var i = 0; i < features.Length; i++)
+            {
+                features[i] = (float)((features[i] - mean) / deviation);
+            }
+
+            return new Dataset(features, set.FeatureSize, set.Targets.ToArray(), set.TargetSize);
+        }
+
+        return new FashionData(Apply(Train), Apply(Test), Source + $" (standardized: mean {mean:F4}, deviation {deviation:F4})");
+    }
 }

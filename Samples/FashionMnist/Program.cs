@@ -8,9 +8,10 @@ using Spectre.Console;
 
 // Fashion-MNIST with the classic MLP (FashionMlp.cs). Usage:
 //   dotnet run -c Release --project Samples/FashionMnist [-- --data DIR] [--epochs N] [--seed N] [--plot FILE]
-//     [--learning-rate X] [--weight-decay X] [--holdout true] [--save FILE] [--checkpoint FILE]
+//     [--learning-rate X] [--weight-decay X] [--standardize false] [--holdout true] [--save FILE] [--checkpoint FILE]
 //   --holdout: the last 10 % of the training images stand in for the test set (for choosing settings);
 //   --weight-decay: AdamW with that decay instead of Adam;
+//   --standardize false: pixels / 255 as they are, instead of centred and scaled by the training set's statistics;
 //   --save: the trained weights as safetensors (Samples/AotInference bakes such a file into a native binary);
 //   --checkpoint: saves progress after every epoch and, when the file exists, resumes from it.
 // The last line printed is exactly `test_accuracy=<0.xxxx>`.
@@ -23,6 +24,15 @@ if (options.Holdout)
     data = new FashionData(data.Train.Take(0, data.Train.Count - held), data.Train.Take(data.Train.Count - held, held), data.Source + " (holding out the last 10 % of training as the test set)");
 }
 
+// Pixels centred and scaled by the training set's mean and deviation (one pair for all pixels; the test set uses the
+// training set's). Chosen with --holdout like the learning rate below: Adam 1e-3 on standardized pixels gave 0.8958 /
+// 0.8947 / 0.8948 for seeds 1 / 2 / 3, against 0.8913 / 0.8915 for Adam 2e-3 on pixels / 255 (the previous default)
+// and 0.8888–0.8932 with AdamW's weight decay 0.004 or 0.02; 5e-4 gave 0.8920 / 0.8945, 2e-3 0.8897 / 0.8973.
+if (options.Standardize)
+{
+    data = data.Standardized();
+}
+
 AnsiConsole.MarkupLineInterpolated($"Fashion-MNIST from {data.Source}: {data.Train.Count:N0} training and {data.Test.Count:N0} test images.");
 
 var model = new FashionMlp(options.Seed);
@@ -30,9 +40,7 @@ var fit = new FitOptions
 {
     Epochs = options.Epochs,
     BatchSize = 64,
-    // Adam at 2e-3, decayed along a cosine to 5 % over the run: the last epochs settle instead of jittering. Chosen
-    // with --holdout (on the last 10 % of the training images; test set unseen): 1e-3 gave 0.8885 / 0.8898, 2e-3 0.8920 /
-    // 0.8903 for seeds 1 / 2.
+    // Adam at 1e-3, decayed along a cosine to 5 % over the run: the last epochs settle instead of jittering.
     Optimizer = options.WeightDecay > 0
         ? new AdamW(options.LearningRate, options.WeightDecay) { Schedule = new CosineDecay(options.Epochs * (long)Math.Ceiling(data.Train.Count / 64.0), alpha: 0.05f) }
         : new Adam(options.LearningRate) { Schedule = new CosineDecay(options.Epochs * (long)Math.Ceiling(data.Train.Count / 64.0), alpha: 0.05f) },
@@ -117,11 +125,12 @@ internal sealed class EpochReporter(ProgressTask[] tasks) : IProgress<EpochResul
 
 /// <summary>The command line: <c>--data DIR</c>, <c>--epochs N</c>, <c>--seed N</c>, <c>--plot FILE</c>, <c>--save FILE</c>, <c>--checkpoint FILE</c> and the optimizer's settings.</summary>
 internal sealed record SampleOptions(
-    string? DataDirectory, int Epochs, int Seed, string PlotPath, float LearningRate, bool Holdout, float WeightDecay = 0f, string? SavePath = null, string? CheckpointPath = null)
+    string? DataDirectory, int Epochs, int Seed, string PlotPath, float LearningRate, bool Holdout, float WeightDecay = 0f, string? SavePath = null, string? CheckpointPath = null,
+    bool Standardize = false)
 {
     public static SampleOptions Parse(string[] args)
     {
-        var options = new SampleOptions(null, 10, 1, "fashion-training.png", 2e-3f, Holdout: false);
+        var options = new SampleOptions(null, 10, 1, "fashion-training.png", 1e-3f, Holdout: false, Standardize: true);
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -136,6 +145,7 @@ internal sealed record SampleOptions(
                 "--weight-decay" => options with { WeightDecay = float.Parse(value, CultureInfo.InvariantCulture) },
                 "--save" => options with { SavePath = value },
                 "--checkpoint" => options with { CheckpointPath = value },
+                "--standardize" => options with { Standardize = bool.Parse(value) },
                 _ => throw new ArgumentException($"Unknown option {args[i]}; expected --data, --epochs, --seed, --plot, --learning-rate, --weight-decay, --holdout, --save or --checkpoint."),
             };
             i++;
