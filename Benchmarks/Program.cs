@@ -1,5 +1,13 @@
 using BenchmarkDotNet.Running;
 
+if (args is ["sustained", ..])
+{
+    var thousands = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10;
+    var threads = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1;
+    ModelGen.Benchmarks.SustainedTraining.Run(thousands, threads);
+    return;
+}
+
 if (args is ["threads"])
 {
     ModelGen.Benchmarks.ThreadScaling.Run();

@@ -40,6 +40,12 @@ internal unsafe interface ISimd<TVector>
 
     static abstract TVector Max(TVector a, TVector b);
 
+    /// <summary>
+    /// The value, or zero where its magnitude is below <paramref name="threshold"/> (a positive normal number): keeps
+    /// decaying optimizer state out of the subnormal range, where every operation on it takes a microcode assist.
+    /// </summary>
+    static abstract TVector FlushBelow(TVector value, TVector threshold);
+
     static abstract float Sum(TVector value);
 }
 
@@ -84,6 +90,10 @@ internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> FlushBelow(Vector512<float> value, Vector512<float> threshold) =>
+        Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Abs(value), threshold), Vector512<float>.Zero, value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Vector512<float> value) => Vector512.Sum(value);
@@ -132,6 +142,10 @@ internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
     public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> FlushBelow(Vector256<float> value, Vector256<float> threshold) =>
+        Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(value), threshold), Vector256<float>.Zero, value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Vector256<float> value) => Vector256.Sum(value);
 }
 
@@ -176,6 +190,10 @@ internal readonly unsafe struct Simd128 : ISimd<Vector128<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> FlushBelow(Vector128<float> value, Vector128<float> threshold) =>
+        Vector128.ConditionalSelect(Vector128.LessThan(Vector128.Abs(value), threshold), Vector128<float>.Zero, value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Vector128<float> value) => Vector128.Sum(value);

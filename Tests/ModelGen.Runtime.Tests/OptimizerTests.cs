@@ -140,6 +140,51 @@ public class OptimizerTests
             ]);
     }
 
+    /// <summary>
+    /// A parameter whose gradient falls to zero (a weight from an always-blank pixel) sees its state decay
+    /// geometrically; it must reach zero without lingering in the subnormal floats, where every operation on it is
+    /// a microcode assist (Adam's update was 8× slower after 10,000 steps of the Fashion MLP before this).
+    /// </summary>
+    [Fact]
+    public void Decaying_state_goes_to_zero_without_passing_through_subnormals()
+    {
+        (string Name, Func<Optimizer> Create)[] optimizers =
+        [
+            ("velocity", () => new Sgd(0.1f, momentum: 0.9f)),
+            ("mean_square", () => new RmsProp(0.01f)),
+            ("m", () => new Adam(0.01f)),
+            ("v", () => new Adam(0.01f)),
+        ];
+        foreach (var (state, create) in optimizers)
+        {
+            var optimizer = create();
+            var parameters = new float[37];
+            var gradients = Enumerable.Range(0, 37).Select(i => (i + 1) * 1e-3f).ToArray();
+            optimizer.Step(parameters, gradients);
+            Array.Clear(gradients);
+            var reachedZero = false;
+            for (var step = 0; step < 100_000 && !reachedZero; step++)
+            {
+                optimizer.Step(parameters, gradients);
+                var values = optimizer.StateBuffer(state, parameters.Length);
+                foreach (var value in values)
+                {
+                    Assert.False(float.IsSubnormal(value), $"{optimizer.GetType().Name} {state} holds the subnormal {value} after {step + 1} steps");
+                }
+
+                reachedZero = values.IndexOfAnyExcept(0f) < 0;
+            }
+
+            Assert.True(reachedZero, $"{optimizer.GetType().Name} {state} never reached zero");
+        }
+
+        // Subnormal gradients are read as zero rather than squared into subnormal state.
+        var adam = new Adam(0.01f);
+        adam.Step(new float[16], Enumerable.Repeat(1e-40f, 16).ToArray());
+        Assert.All(adam.StateBuffer("m", 16).ToArray(), value => Assert.Equal(0f, value));
+        Assert.All(adam.StateBuffer("v", 16).ToArray(), value => Assert.Equal(0f, value));
+    }
+
     [Fact]
     public void An_optimizer_refuses_a_second_model_of_another_size()
     {
