@@ -24,15 +24,21 @@ public static class GemmRoofline
         var cases = GemmShape.All.Select(shape => (Shape: shape, Operands: new GemmOperands(shape))).ToArray();
         var peaks = new List<double>();
         var kernelOnly = new List<double>();
+        var bothCores = new List<double>();
+        var independentPair = new List<double>();
         var results = cases.Select(_ => new Dictionary<int, (List<double> Rate, List<double> OfPeak)> { [1] = ([], []), [2] = ([], []) }).ToArray();
         for (var round = -2; round < rounds; round++)
         {
             var kernelStart = Stopwatch.GetTimestamp();
             var kernelPeak = FmaPeak.Run(500_000) / Stopwatch.GetElapsedTime(kernelStart).TotalSeconds;
             var kernelRate = MicroKernel.Run();
+            var pairRate = FmaPeak.RunOnBothCores(500_000);
+            var gemmPair = IndependentGemms.PairSpeedup();
             if (round >= 0)
             {
                 kernelOnly.Add(kernelRate / kernelPeak);
+                bothCores.Add(pairRate / kernelPeak);
+                independentPair.Add(gemmPair);
             }
 
             for (var c = 0; c < cases.Length; c++)
@@ -89,6 +95,10 @@ public static class GemmRoofline
             $"FMA peak, one core: median {Median(peaks) / 1e9:F1} GFLOP/s over {peaks.Count} measurements (each taken just before one GEMM measurement); Vector512 accelerated: {Vector512.IsHardwareAccelerated}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Micro-kernel alone (8×32 tile, 256 steps, panels in L1): median {100 * Median(kernelOnly):F0}% of the peak measured just before it."));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"FMA peak on both cores at once: median {Median(bothCores):F2}× one core's (the ceiling of any two-thread speed-up on this machine)."));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Two independent one-thread 512³ GEMMs at once: median {Median(independentPair):F2}× the throughput of one alone (what the memory system leaves for two threads)."));
         Console.WriteLine("| product | M×K×N | naive loop, % of peak | Dot per element, % of peak | ModelGen 1 thread GFLOP/s | % of peak | 2 threads GFLOP/s | % of 1-core peak | 2 vs 1 |");
         Console.WriteLine("|---|---|--:|--:|--:|--:|--:|--:|--:|");
         double sumOne = 0, sumTwo = 0;
@@ -167,9 +177,82 @@ public static unsafe class MicroKernel
     }
 }
 
+/// <summary>
+/// Two single-threaded 512³ products on their own buffers, at the same time on two threads, against one alone:
+/// unlike the FMA roof they share the caches and memory, so this is the most a split product can gain here.
+/// </summary>
+public static class IndependentGemms
+{
+    private const int Size = 512;
+    private static readonly float[][] Buffers = [new float[Size * Size], new float[Size * Size], new float[Size * Size], new float[Size * Size], new float[Size * Size], new float[Size * Size]];
+
+    public static double PairSpeedup()
+    {
+        var previous = KernelSettings.MaxThreads;
+        KernelSettings.MaxThreads = 1;
+        try
+        {
+            Run(0, 1);
+            var alone = Run(0, 3);
+            using var ready = new System.Threading.Barrier(2);
+            double other = 0;
+            var thread = new System.Threading.Thread(() =>
+            {
+                ready.SignalAndWait();
+                other = Run(3, 3);
+            });
+            thread.Start();
+            ready.SignalAndWait();
+            var mine = Run(0, 3);
+            thread.Join();
+            return (alone / mine) + (alone / other);
+        }
+        finally
+        {
+            KernelSettings.MaxThreads = previous;
+        }
+    }
+
+    /// <summary>Seconds per product over <paramref name="count"/> products on the buffers from <paramref name="first"/>.</summary>
+    private static double Run(int first, int count)
+    {
+        var start = Stopwatch.GetTimestamp();
+        for (var i = 0; i < count; i++)
+        {
+            Gemm.Multiply(Buffers[first], Buffers[first + 1], Buffers[first + 2], Size, Size, Size);
+        }
+
+        return Stopwatch.GetElapsedTime(start).TotalSeconds / count;
+    }
+}
+
 /// <summary>The FMA roof: 12 independent Vector512 chains (Vector256 without AVX-512), no memory traffic.</summary>
 public static class FmaPeak
 {
+    /// <summary>
+    /// The chains on the calling thread and on a second one at the same time: the two cores' summed FLOP/s, which
+    /// shows what a second vCPU really adds (a hyperthread sibling or a core shared with other tenants adds less than 1×).
+    /// </summary>
+    public static double RunOnBothCores(int iterations)
+    {
+        using var ready = new System.Threading.Barrier(2);
+        double otherFlops = 0, otherSeconds = 0;
+        var other = new System.Threading.Thread(() =>
+        {
+            ready.SignalAndWait();
+            var begin = Stopwatch.GetTimestamp();
+            otherFlops = Run(iterations);
+            otherSeconds = Stopwatch.GetElapsedTime(begin).TotalSeconds;
+        });
+        other.Start();
+        ready.SignalAndWait();
+        var start = Stopwatch.GetTimestamp();
+        var flops = Run(iterations);
+        var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        other.Join();
+        return (flops / seconds) + (otherFlops / otherSeconds);
+    }
+
     /// <summary>Runs the chains and returns the floating-point operations done.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static double Run(int iterations)
