@@ -56,3 +56,24 @@ public partial class BatchNormClassifier;
 [Dropout(0.3f)]
 [Dense(3)]
 public partial class ResumableClassifier;
+
+/// <summary>
+/// The architecture of <see cref="BakedClassifier"/> without baked weights: the file Weights/baked-classifier.safetensors
+/// was saved from <c>new ClassifierToBake(seed: 42)</c> with its running statistics set to 0.5 + (i mod 7) / 8.
+/// </summary>
+[Model(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(20)]
+[Dense(33, Activation.Relu)]
+[BatchNorm]
+[Dense(17, Activation.Tanh)]
+[Dense(3)]
+public partial class ClassifierToBake;
+
+/// <summary>The same network with that file baked in by the compiler (an AdditionalFiles item of this project).</summary>
+[Model(Loss = Loss.SoftmaxCrossEntropy, Weights = "Weights/baked-classifier.safetensors")]
+[Input(20)]
+[Dense(33, Activation.Relu)]
+[BatchNorm]
+[Dense(17, Activation.Tanh)]
+[Dense(3)]
+public partial class BakedClassifier;
