@@ -690,5 +690,18 @@ internal static class Emitter
     }
 
     /// <summary>A float as a C# literal that round-trips, e.g. <c>1.5f</c>.</summary>
-    private static string Float(float value) => value.ToString("R", CultureInfo.InvariantCulture) + "f";
+    /// <summary>
+    /// The shortest float literal that reads back as exactly <paramref name="value"/>. "R" is the shortest on .NET
+    /// Core; on .NET Framework (older Visual Studio builds) it can lose the last bit of a float, so G9 is the fallback.
+    /// </summary>
+    internal static string Float(float value)
+    {
+        var text = value.ToString("R", CultureInfo.InvariantCulture);
+        if (float.Parse(text, CultureInfo.InvariantCulture) != value)
+        {
+            text = value.ToString("G9", CultureInfo.InvariantCulture);
+        }
+
+        return text + "f";
+    }
 }

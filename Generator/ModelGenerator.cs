@@ -117,7 +117,7 @@ public sealed class ModelGenerator : IIncrementalGenerator
 
         try
         {
-            return new Baking(planned, Baker.Bake(planned.Value, null, files).Weights);
+            return new Baking(planned, Baker.Bake(planned.Value, files));
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
@@ -136,7 +136,7 @@ public sealed class ModelGenerator : IIncrementalGenerator
 
         try
         {
-            var problem = Baker.Bake(Planner.Plan(result.Value), result.Value.WeightsLocation, files).Problem;
+            var problem = Baker.Check(Planner.Plan(result.Value), result.Value.WeightsLocation, files);
             return problem is null ? result.Diagnostics : result.Diagnostics.Concat(new[] { problem }).ToEquatableArray();
         }
         catch (Exception exception) when (exception is not OperationCanceledException)

@@ -1,5 +1,4 @@
 using System.Collections.Generic;
-using System.Globalization;
 using System.Linq;
 using ModelGen.Generator.Helpers;
 using ModelGen.Generator.Model;
@@ -60,7 +59,7 @@ internal static class WeightsEmitter
                     writer.WriteLine(inState ? "// not in the weights file (alignment, the last training batch's 1/σ): zero" : "// alignment padding");
                 }
 
-                line.Add(Literal(values[i]) + ",");
+                line.Add(Emitter.Float(values[i]) + ",");
             }
 
             Flush(writer, line);
@@ -78,20 +77,5 @@ internal static class WeightsEmitter
             writer.WriteLine(string.Join(" ", line));
             line.Clear();
         }
-    }
-
-    /// <summary>
-    /// The shortest literal that reads back as exactly <paramref name="value"/>. "R" is the shortest on .NET Core;
-    /// on .NET Framework (older Visual Studio builds) it can lose the last bit of a float, so G9 is the fallback.
-    /// </summary>
-    private static string Literal(float value)
-    {
-        var text = value.ToString("R", CultureInfo.InvariantCulture);
-        if (float.Parse(text, CultureInfo.InvariantCulture) != value)
-        {
-            text = value.ToString("G9", CultureInfo.InvariantCulture);
-        }
-
-        return text + "f";
     }
 }

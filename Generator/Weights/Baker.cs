@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.InteropServices;
 using ModelGen.Generator.Helpers;
 using ModelGen.Generator.Model;
 
@@ -20,12 +21,35 @@ internal sealed record BakedWeights(string File, EquatableArray<float> Parameter
 /// </summary>
 internal static class Baker
 {
-    /// <summary>Bakes <paramref name="plan"/>'s declared weights, or says (at <paramref name="location"/>) why it cannot.</summary>
-    public static (BakedWeights? Weights, DiagnosticInfo? Problem) Bake(ModelPlan plan, LocationInfo? location, EquatableArray<WeightsFile> files)
+    /// <summary>Bakes <paramref name="plan"/>'s declared weights; null when the file cannot be baked (<see cref="Check"/> says why).</summary>
+    public static BakedWeights? Bake(ModelPlan plan, EquatableArray<WeightsFile> files)
+    {
+        var parameters = new float[plan.ParameterBufferLength];
+        var state = new float[plan.StateLength];
+        if (Read(plan, null, files, parameters, state, out var file) is not null)
+        {
+            return null;
+        }
+
+        var name = file!.Path.Replace('\\', '/');
+        name = name.Substring(name.LastIndexOf('/') + 1);
+        return new BakedWeights(name, parameters.ToEquatableArray(), state.ToEquatableArray());
+    }
+
+    /// <summary>Why <paramref name="plan"/>'s declared weights cannot be baked, reported at <paramref name="location"/>; null when they can.</summary>
+    public static DiagnosticInfo? Check(ModelPlan plan, LocationInfo? location, EquatableArray<WeightsFile> files) =>
+        Read(plan, location, files, parameters: null, state: null, out _);
+
+    /// <summary>
+    /// Finds the declared file and checks it against the plan, writing its values into <paramref name="parameters"/>
+    /// and <paramref name="state"/> in the model's layout when they are given (the diagnostics branch only checks).
+    /// </summary>
+    private static DiagnosticInfo? Read(ModelPlan plan, LocationInfo? location, EquatableArray<WeightsFile> files, float[]? parameters, float[]? state, out WeightsFile? file)
     {
         var declared = plan.Weights!;
         var model = plan.Type.Name;
         var matches = files.Where(f => f.Matches(declared)).ToList();
+        file = matches.Count == 1 ? matches[0] : null;
         if (matches.Count == 0)
         {
             return Fail(DiagnosticDescriptors.WeightsFileNotFound, location, declared, model);
@@ -36,13 +60,12 @@ internal static class Baker
             return Fail(DiagnosticDescriptors.WeightsFileAmbiguous, location, declared, model, string.Join(", ", matches.Select(m => m.Path)));
         }
 
-        var file = matches[0];
-        if (file.Error is { } readError)
+        if (file!.Error is { } readError)
         {
             return Fail(DiagnosticDescriptors.WeightsFileUnreadable, location, declared, readError);
         }
 
-        var bytes = file.Bytes.AsSpan().ToArray();
+        var bytes = file.Bytes.AsSpan();
         var entries = SafeTensorsHeader.Read(bytes, out var dataStart, out var headerError);
         if (entries is null)
         {
@@ -50,8 +73,6 @@ internal static class Baker
         }
 
         var byName = entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
-        var parameters = new float[plan.ParameterBufferLength];
-        var state = new float[plan.StateLength];
         var expected = new HashSet<string>(StringComparer.Ordinal);
         foreach (var tensor in plan.Tensors)
         {
@@ -75,6 +96,7 @@ internal static class Baker
             }
 
             var destination = tensor.InState ? state : parameters;
+            var checkOnly = destination is null;
             var start = dataStart + (int)entry.Begin;
             for (var i = 0; i < tensor.Length; i++)
             {
@@ -84,9 +106,14 @@ internal static class Baker
                     return Fail(DiagnosticDescriptors.WeightsFileUnreadable, location, declared, $"tensor '{tensor.Name}' holds {value} at element {i}");
                 }
 
+                if (checkOnly)
+                {
+                    continue;
+                }
+
                 // A file holds a dense weight as [units, inputs]; the model keeps it as [inputs × units].
                 var index = tensor.Columns is { } inputs ? ((i % inputs) * tensor.Rows) + (i / inputs) : i;
-                destination[tensor.Offset + index] = value;
+                destination![tensor.Offset + index] = value;
             }
         }
 
@@ -95,22 +122,23 @@ internal static class Baker
             return Fail(DiagnosticDescriptors.WeightsFileMismatch, location, declared, model, $"it holds tensor '{extra.Name}', which the model does not have");
         }
 
-        var name = file.Path.Replace('\\', '/');
-        name = name.Substring(name.LastIndexOf('/') + 1);
-        return (new BakedWeights(name, parameters.ToEquatableArray(), state.ToEquatableArray()), null);
+        return null;
     }
 
-    private static float ReadSingle(byte[] bytes, int offset)
+    /// <summary>The little-endian float at <paramref name="offset"/>.</summary>
+    private static float ReadSingle(ReadOnlySpan<byte> bytes, int offset)
     {
         if (BitConverter.IsLittleEndian)
         {
-            return BitConverter.ToSingle(bytes, offset);
+            return MemoryMarshal.Read<float>(bytes.Slice(offset, 4));
         }
 
-        var reversed = new[] { bytes[offset + 3], bytes[offset + 2], bytes[offset + 1], bytes[offset] };
-        return BitConverter.ToSingle(reversed, 0);
+        Span<byte> reversed = stackalloc byte[4];
+        bytes.Slice(offset, 4).CopyTo(reversed);
+        reversed.Reverse();
+        return MemoryMarshal.Read<float>(reversed);
     }
 
-    private static (BakedWeights?, DiagnosticInfo?) Fail(Microsoft.CodeAnalysis.DiagnosticDescriptor descriptor, LocationInfo? location, params object[] arguments) =>
-        (null, DiagnosticInfo.Create(descriptor, location, arguments));
+    private static DiagnosticInfo Fail(Microsoft.CodeAnalysis.DiagnosticDescriptor descriptor, LocationInfo? location, params object[] arguments) =>
+        DiagnosticInfo.Create(descriptor, location, arguments);
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
@@ -23,7 +24,7 @@ internal static class SafeTensorsHeader
     private const int MaxDepth = 16;
 
     /// <summary>Parses the header of <paramref name="file"/>; on failure returns null and says why in <paramref name="error"/>.</summary>
-    public static List<HeaderEntry>? Read(byte[] file, out int dataStart, out string? error)
+    public static List<HeaderEntry>? Read(ReadOnlySpan<byte> file, out int dataStart, out string? error)
     {
         dataStart = 0;
         if (file.Length < 8)
@@ -32,11 +33,7 @@ internal static class SafeTensorsHeader
             return null;
         }
 
-        var headerLength = BitConverter.ToUInt64(file, 0);
-        if (!BitConverter.IsLittleEndian)
-        {
-            headerLength = ReverseBytes(headerLength);
-        }
+        var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(file);
 
         if (headerLength > MaxHeaderBytes || headerLength > (ulong)(file.Length - 8))
         {
@@ -48,7 +45,7 @@ internal static class SafeTensorsHeader
         string text;
         try
         {
-            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(file, 8, (int)headerLength);
+            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(file.Slice(8, (int)headerLength).ToArray());
         }
         catch (ArgumentException)
         {
@@ -161,17 +158,6 @@ internal static class SafeTensorsHeader
         }
 
         return true;
-    }
-
-    private static ulong ReverseBytes(ulong value)
-    {
-        ulong result = 0;
-        for (var i = 0; i < 8; i++)
-        {
-            result = (result << 8) | ((value >> (8 * i)) & 0xFF);
-        }
-
-        return result;
     }
 
     /// <summary>

@@ -135,7 +135,7 @@ public static class SafeTensors
                 throw Mismatch(source, model, $"tensor '{tensor.Name}' has shape {entry.ShapeText} in the file but {tensor.ShapeText} in the model");
             }
 
-            values[t] = parsed.ReadSingles(file, tensor.Name, tensor.Shape, source);
+            values[t] = parsed.DecodeSingles(file, entry, tensor.Name, source);
         }
 
         // Every tensor matched by name and shape, so a fingerprint that differs was edited after saving.

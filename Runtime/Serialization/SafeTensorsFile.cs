@@ -121,9 +121,12 @@ internal sealed class SafeTensorsFile
     /// The F32 tensor <paramref name="name"/> decoded, after checking its dtype and shape; non-finite values are
     /// rejected unless <paramref name="allowNonFinite"/>.
     /// </summary>
-    public float[] ReadSingles(ReadOnlySpan<byte> file, string name, ReadOnlySpan<int> shape, string source, bool allowNonFinite = false)
+    public float[] ReadSingles(ReadOnlySpan<byte> file, string name, ReadOnlySpan<int> shape, string source, bool allowNonFinite = false) =>
+        DecodeSingles(file, Require(name, "F32", shape, source), name, source, allowNonFinite);
+
+    /// <summary>An F32 entry the caller has already checked, decoded; non-finite values are rejected unless <paramref name="allowNonFinite"/>.</summary>
+    public float[] DecodeSingles(ReadOnlySpan<byte> file, SafeTensorsEntry entry, string name, string source, bool allowNonFinite = false)
     {
-        var entry = Require(name, "F32", shape, source);
         var bytes = Bytes(file, entry);
         var values = new float[bytes.Length / sizeof(float)];
         for (var i = 0; i < values.Length; i++)
