@@ -19,10 +19,7 @@ public sealed class Adagrad : Optimizer
     public Adagrad(float learningRate = 0.001f, float initialAccumulator = 0.1f, float epsilon = 1e-7f)
         : base(learningRate)
     {
-        if (!(initialAccumulator >= 0f) || float.IsInfinity(initialAccumulator))
-        {
-            throw new ArgumentOutOfRangeException(nameof(initialAccumulator), initialAccumulator, "The initial accumulator must be a non-negative, finite number.");
-        }
+        CheckNonNegative(initialAccumulator, nameof(initialAccumulator));
 
         CheckPositive(epsilon, nameof(epsilon));
         InitialAccumulator = initialAccumulator;

@@ -77,10 +77,7 @@ public sealed class AdamW : Adam
     public AdamW(float learningRate = 0.001f, float weightDecay = 0.004f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-7f)
         : base(learningRate, beta1, beta2, epsilon)
     {
-        if (!(weightDecay >= 0f) || float.IsInfinity(weightDecay))
-        {
-            throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "The weight decay must be a non-negative, finite number.");
-        }
+        CheckNonNegative(weightDecay, nameof(weightDecay));
 
         WeightDecay = weightDecay;
     }

@@ -116,6 +116,15 @@ public abstract class Optimizer
         }
     }
 
+    /// <summary>Throws unless <paramref name="value"/> is zero or positive, and finite.</summary>
+    protected static void CheckNonNegative(float value, string name)
+    {
+        if (!(value >= 0f) || float.IsInfinity(value))
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be a non-negative, finite number.");
+        }
+    }
+
     /// <summary>Throws unless <paramref name="value"/> is positive and finite.</summary>
     protected static void CheckPositive(float value, string name)
     {

@@ -21,10 +21,7 @@ public sealed class Sgd : Optimizer
         : base(learningRate)
     {
         CheckFraction(momentum, nameof(momentum));
-        if (!(weightDecay >= 0f) || float.IsInfinity(weightDecay))
-        {
-            throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "The weight decay must be a non-negative, finite number.");
-        }
+        CheckNonNegative(weightDecay, nameof(weightDecay));
 
         Momentum = momentum;
         Nesterov = nesterov;
