@@ -55,6 +55,7 @@ public static class Activations
     }
 
     /// <summary>Applies leaky ReLU in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LeakyRelu(Span<float> values, float alpha)
     {
         for (var i = 0; i < values.Length; i++)
@@ -64,6 +65,7 @@ public static class Activations
     }
 
     /// <summary>Applies ELU in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Elu(Span<float> values, float alpha)
     {
         for (var i = 0; i < values.Length; i++)
@@ -73,6 +75,7 @@ public static class Activations
     }
 
     /// <summary>y = gelu(z).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Gelu(ReadOnlySpan<float> z, Span<float> y)
     {
         Guard.Length(y, z.Length, nameof(y));
@@ -83,6 +86,7 @@ public static class Activations
     }
 
     /// <summary>y = silu(z).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Silu(ReadOnlySpan<float> z, Span<float> y)
     {
         Guard.Length(y, z.Length, nameof(y));
@@ -93,6 +97,7 @@ public static class Activations
     }
 
     /// <summary>gradient ← gradient ⊙ leaky_relu′(y), from the outputs y of the forward pass.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LeakyReluBackward(ReadOnlySpan<float> outputs, Span<float> gradient, float alpha)
     {
         Guard.Length(gradient, outputs.Length, nameof(gradient));
@@ -103,6 +108,7 @@ public static class Activations
     }
 
     /// <summary>gradient ← gradient ⊙ elu′(y), from the outputs y of the forward pass.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void EluBackward(ReadOnlySpan<float> outputs, Span<float> gradient, float alpha)
     {
         Guard.Length(gradient, outputs.Length, nameof(gradient));
@@ -113,6 +119,7 @@ public static class Activations
     }
 
     /// <summary>gradient ← gradient ⊙ gelu′(z), from the pre-activations z of the forward pass.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GeluBackward(ReadOnlySpan<float> preActivations, Span<float> gradient)
     {
         Guard.Length(gradient, preActivations.Length, nameof(gradient));
@@ -123,6 +130,7 @@ public static class Activations
     }
 
     /// <summary>gradient ← gradient ⊙ silu′(z), from the pre-activations z of the forward pass.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SiluBackward(ReadOnlySpan<float> preActivations, Span<float> gradient)
     {
         Guard.Length(gradient, preActivations.Length, nameof(gradient));

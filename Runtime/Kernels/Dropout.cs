@@ -18,6 +18,7 @@ public static class Dropout
     /// y = x ⊙ mask, where each mask value is 0 with probability <paramref name="rate"/> and 1 / (1 − rate)
     /// otherwise, drawn from <paramref name="random"/>; the mask is kept for <see cref="Backward"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> x, Span<float> y, Span<float> mask, float rate, ref SeededRandom random)
     {
         if (!(rate >= 0f && rate < 1f))

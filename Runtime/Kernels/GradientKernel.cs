@@ -49,6 +49,7 @@ internal static class GradientKernel
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ApplyScalar<TOperator>(ReadOnlySpan<float> outputs, Span<float> gradient)
         where TOperator : IGradientOperator
     {
@@ -61,6 +62,7 @@ internal static class GradientKernel
     // Each vector path needs length ≥ one vector. The last, possibly overlapping vector is loaded before the loop
     // writes anything and stored after it: recomputed elements get the same value, not the operation applied twice.
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ApplyVector512<TOperator>(ReadOnlySpan<float> outputs, Span<float> gradient)
         where TOperator : IGradientOperator
     {
@@ -77,6 +79,7 @@ internal static class GradientKernel
         lastResult.StoreUnsafe(ref dy, tail);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ApplyVector256<TOperator>(ReadOnlySpan<float> outputs, Span<float> gradient)
         where TOperator : IGradientOperator
     {
@@ -93,6 +96,7 @@ internal static class GradientKernel
         lastResult.StoreUnsafe(ref dy, tail);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ApplyVector128<TOperator>(ReadOnlySpan<float> outputs, Span<float> gradient)
         where TOperator : IGradientOperator
     {

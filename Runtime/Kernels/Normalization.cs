@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace ModelGen.Kernels;
@@ -11,6 +12,7 @@ public static class Normalization
     /// <paramref name="normalized"/> and 1 / √(σ² + ε) in <paramref name="inverseDeviation"/> (one per row) for
     /// <see cref="LayerNormBackward"/>. μ and σ² are computed in double, from the row's sum and its centred squares.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LayerNormForward(
         ReadOnlySpan<float> x, Span<float> y, Span<float> normalized, Span<float> inverseDeviation,
         ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float epsilon)
@@ -39,6 +41,7 @@ public static class Normalization
     /// Writes ∂L/∂γ = Σₙ dy ⊙ x̂ and ∂L/∂β = Σₙ dy over the batch, and, unless <paramref name="dx"/> is empty,
     /// dx = (g − mean(g) − x̂ · mean(g ⊙ x̂)) / √(σ² + ε) per row, where g = dy ⊙ γ.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LayerNormBackward(
         ReadOnlySpan<float> dy, ReadOnlySpan<float> normalized, ReadOnlySpan<float> inverseDeviation, ReadOnlySpan<float> gamma,
         Span<float> gammaGradient, Span<float> betaGradient, Span<float> dx)
@@ -77,6 +80,7 @@ public static class Normalization
     /// 1 / √(σ²_B + ε) (one per feature) for <see cref="BatchNormBackward"/>, and moves the running averages:
     /// running ← momentum·running + (1 − momentum)·batch statistic.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormTraining(
         ReadOnlySpan<float> x, Span<float> y, Span<float> normalized, Span<float> inverseDeviation,
         ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, Span<float> runningMean, Span<float> runningVariance, float momentum, float epsilon)
@@ -128,6 +132,7 @@ public static class Normalization
     }
 
     /// <summary>Batch normalization in inference: y = γ ⊙ (x − running mean) / √(running variance + ε) + β.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormInference(
         ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
         ReadOnlySpan<float> runningMean, ReadOnlySpan<float> runningVariance, float epsilon)
@@ -153,6 +158,7 @@ public static class Normalization
     /// dx = (g − mean_B(g) − x̂ · mean_B(g ⊙ x̂)) / √(σ²_B + ε) per feature, where g = dy ⊙ γ and the means run over
     /// the batch.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormBackward(
         ReadOnlySpan<float> dy, ReadOnlySpan<float> normalized, ReadOnlySpan<float> inverseDeviation, ReadOnlySpan<float> gamma,
         Span<float> gammaGradient, Span<float> betaGradient, Span<float> dx)
@@ -201,6 +207,7 @@ public static class Normalization
     }
 
     /// <summary>∂L/∂γ = Σₙ dy ⊙ x̂ and ∂L/∂β = Σₙ dy over the rows: the same for layer and batch normalization.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScaleShiftGradients(ReadOnlySpan<float> dy, ReadOnlySpan<float> normalized, Span<float> gammaGradient, Span<float> betaGradient)
     {
         var size = gammaGradient.Length;

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -80,8 +81,9 @@ internal static class OptimizerKernels
             throw new ArgumentException("Adam's buffers must all be as long as the parameters.");
         }
 
-        // Large buffers are split in two halves over the kernel threads: the update streams seven arrays through
-        // memory and one core does not saturate the memory system (each element is updated the same way on either).
+        // Large buffers are split over the kernel threads, in eight parts so that a thread slowed by the machine holds
+        // the other up by an eighth at most: the update streams seven arrays through memory and one core does not
+        // saturate the memory system (each element is updated the same way on either).
         fixed (float* pp = parameters, pg = gradients, pm = m, pv = v)
         {
             var arguments = new AdamArguments
@@ -89,7 +91,7 @@ internal static class OptimizerKernels
                 Parameters = pp, Gradients = pg, M = pm, V = pv,
                 Beta1 = beta1, Beta2 = beta2, StepSize = stepSize, Epsilon = epsilon, Decay = decay,
             };
-            WorkSplitter.Run(&AdamRange, &arguments, parameters.Length, grain: 64, work: (long)parameters.Length * ElementwiseWeight, reduction: WorkSplitter.MinParallelReduction);
+            WorkSplitter.Run(&AdamRange, &arguments, parameters.Length, grain: 64, work: (long)parameters.Length * ElementwiseWeight, reduction: WorkSplitter.MinParallelReduction, parts: WorkSplitter.MaxParts);
         }
     }
 
@@ -142,6 +144,7 @@ internal static class OptimizerKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Momentum<TVector, TSimd>(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> velocity, float learningRate, float momentum, bool nesterov)
         where TVector : struct
         where TSimd : ISimd<TVector>
@@ -166,6 +169,7 @@ internal static class OptimizerKernels
         MomentumTail(parameters, gradients, velocity, learningRate, momentum, nesterov, i);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void MomentumTail(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> velocity, float learningRate, float momentum, bool nesterov, int start)
     {
         for (var i = start; i < parameters.Length; i++)
@@ -177,6 +181,7 @@ internal static class OptimizerKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void RmsProp<TVector, TSimd>(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> meanSquare, float learningRate, float rho, float epsilon)
         where TVector : struct
         where TSimd : ISimd<TVector>
@@ -203,6 +208,7 @@ internal static class OptimizerKernels
         RmsPropTail(parameters, gradients, meanSquare, learningRate, rho, epsilon, i);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void RmsPropTail(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> meanSquare, float learningRate, float rho, float epsilon, int start)
     {
         for (var i = start; i < parameters.Length; i++)
@@ -214,6 +220,7 @@ internal static class OptimizerKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Adam<TVector, TSimd>(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v, float beta1, float beta2, float stepSize, float epsilon, float decay)
         where TVector : struct
         where TSimd : ISimd<TVector>
@@ -246,6 +253,7 @@ internal static class OptimizerKernels
         AdamTail(parameters, gradients, m, v, beta1, beta2, stepSize, epsilon, decay, i);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void AdamTail(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v, float beta1, float beta2, float stepSize, float epsilon, float decay, int start)
     {
         for (var i = start; i < parameters.Length; i++)

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace ModelGen.Kernels;
@@ -11,6 +12,7 @@ public static class Reductions
     /// layer, ∂L/∂b += Σₙ ∂Z[n, :]. Rows are added one after the other, each as one vectorized pass.
     /// </summary>
     /// <exception cref="ArgumentException">The matrix is not a whole number of rows.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddColumnSums(ReadOnlySpan<float> matrix, Span<float> sums)
     {
         var columns = sums.Length;
@@ -38,6 +40,7 @@ public static class Reductions
     /// exponent ≤ 0, so large logits cannot overflow; the spans may be the same.
     /// </summary>
     /// <exception cref="ArgumentException">The spans differ in length or are not a whole number of rows.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Softmax(ReadOnlySpan<float> logits, Span<float> probabilities, int classes)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(classes);

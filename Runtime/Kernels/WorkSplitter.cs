@@ -51,14 +51,26 @@ internal static unsafe class WorkSplitter
     public static int ThreadCount => MaxThreads >= 2 && Environment.ProcessorCount >= 2 ? 2 : 1;
 
     /// <summary>
-    /// Runs <paramref name="body"/> over [0, <paramref name="count"/>): in two parts split at a multiple of
-    /// <paramref name="grain"/>, the second on the helper, when the work (multiply-adds) is large enough and each
+    /// Most parts a split run is cut into. Both threads take parts one at a time until none is left, so a thread slowed
+    /// by the machine (its core taken by another process, or its wake-up late) holds up the call by at most one part
+    /// instead of by half of it. Streaming kernels (an optimizer's update) use this many: a part costs them nothing.
+    /// Matrix products use two, because each part packs the operand it reads whole again (docs/performance.md).
+    /// </summary>
+    public const int MaxParts = 8;
+
+    /// <summary>Whether <see cref="Run"/> with these arguments splits the work, if the helper is free.</summary>
+    private static bool WouldSplit(int count, int grain, long work, int reduction) =>
+        work >= MinParallelWork && reduction >= MinParallelReduction && count >= 2 * grain && ThreadCount >= 2;
+
+    /// <summary>
+    /// Runs <paramref name="body"/> over [0, <paramref name="count"/>): in up to <paramref name="parts"/> parts (at most
+    /// <see cref="MaxParts"/>), each a multiple of <paramref name="grain"/> long except the last, which the calling
+    /// thread takes from the front and the helper from the back, when the work (multiply-adds) is large enough and each
     /// output element sums at least <see cref="MinParallelReduction"/> products; else in one call.
     /// </summary>
-    public static void Run(delegate*<void*, int, int, void> body, void* context, int count, int grain, long work, int reduction)
+    public static void Run(delegate*<void*, int, int, void> body, void* context, int count, int grain, long work, int reduction, int parts = 2)
     {
-        if (work < MinParallelWork || reduction < MinParallelReduction || count < 2 * grain || ThreadCount < 2 ||
-            Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        if (!WouldSplit(count, grain, work, reduction) || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
             body(context, 0, count);
             return;
@@ -66,29 +78,16 @@ internal static unsafe class WorkSplitter
 
         Exception? helperError = null;
         var helper = SharedHelper.Value;
-        var split = count / 2 / grain * grain;
-        var request = helper.Start(body, context, split, count);
-        var reclaimed = false;
+        var request = helper.Start(body, context, count, grain, Math.Clamp(Math.Min(parts, count / grain), 2, MaxParts));
         try
         {
-            body(context, 0, split);
-
-            // A second half the helper has not begun by now (asleep, or its core taken by another process on a
-            // shared machine, where waking it took milliseconds) is done here instead of waited for: two threads
-            // are then never much slower than one.
-            reclaimed = helper.TryReclaim(request);
-            if (reclaimed)
-            {
-                body(context, split, count);
-            }
+            // The helper joins when it wakes; if it is asleep, or its core is taken by another process, this thread
+            // takes every part itself and never waits for it to start.
+            helper.RunParts(request);
         }
         finally
         {
-            if (!reclaimed)
-            {
-                helperError = helper.Wait();
-            }
-
+            helperError = helper.Finish(request);
             Volatile.Write(ref _busy, 0);
         }
 
@@ -113,38 +112,47 @@ internal static unsafe class WorkSplitter
     internal static int DefaultThreads => Math.Min(Environment.ProcessorCount, 2);
 
     /// <summary>
-    /// A background thread that runs one part of one kernel call at a time. Signalling uses one monitor and two
-    /// flags rather than events: nothing here allocates after construction (an event's lazily created lock would, the
-    /// first time a caller had to block).
+    /// A background thread that takes parts of one kernel call at a time alongside the caller. Signalling uses one
+    /// monitor, a flag and two counters rather than events: nothing here allocates after construction (an event's
+    /// lazily created lock would, the first time a caller had to block).
     /// </summary>
     private sealed class Helper
     {
         /// <summary>Spins before sleeping: most parts finish within microseconds of each other.</summary>
         private const int SpinIterations = 2_000;
 
-        /// <summary>How long the helper spins for its next part before it sleeps: 200 µs, in TimeSpan ticks.</summary>
+        /// <summary>How long the helper spins for its next call before it sleeps: 200 µs, in TimeSpan ticks.</summary>
         private const long IdleSpinTicks = 2_000;
+
+        /// <summary>Bits of each of the two part indices in <see cref="_claim"/>; the call's number is above them.</summary>
+        private const int IndexBits = 16;
+
+        private const long IndexMask = (1L << IndexBits) - 1;
+
+        /// <summary>The bits of a call's number <see cref="_claim"/> keeps (calls 2³¹ apart are never both live).</summary>
+        private const long SequenceMask = (1L << 31) - 1;
 
         private readonly object _gate = new();
         private delegate*<void*, int, int, void> _body;
         private void* _context;
-        private int _from;
-        private int _to;
+        private int _count;
+        private int _grain;
+        private int _parts;
         private Exception? _error;
         private volatile bool _started;
-        private volatile bool _done;
 
-        /// <summary>The number of the part started last (under the gate).</summary>
+        /// <summary>The number of the call started last (under the gate).</summary>
         private long _sequence;
 
         /// <summary>
-        /// Who runs the part started last: its number shifted left by two, with <see cref="Pending"/>,
-        /// <see cref="ByHelper"/> or <see cref="ByCaller"/> in the low bits. Claimed by compare-and-swap, so exactly
-        /// one thread runs each part, and a late helper cannot claim a part it read before the next one was started.
+        /// The call's number, then the first part not taken from the front, then the end of the parts not taken from
+        /// the back (<see cref="IndexBits"/> each). Parts are taken by compare-and-swap, so each runs exactly once, and
+        /// a helper that wakes late cannot take a part of a call that has already returned: the number no longer matches.
         /// </summary>
         private long _claim;
 
-        private const long Pending = 0, ByHelper = 1, ByCaller = 2;
+        /// <summary>Parts of the current call not yet finished (or never to be started, once the call is closed).</summary>
+        private int _unfinished;
 
         public Helper()
         {
@@ -152,40 +160,64 @@ internal static unsafe class WorkSplitter
             thread.Start();
         }
 
-        /// <summary>Hands the helper a part; returns its number, for <see cref="TryReclaim"/>.</summary>
-        public long Start(delegate*<void*, int, int, void> body, void* context, int from, int to)
+        /// <summary>Publishes a call of <paramref name="parts"/> parts; returns its number.</summary>
+        public long Start(delegate*<void*, int, int, void> body, void* context, int count, int grain, int parts)
         {
             lock (_gate)
             {
                 _body = body;
                 _context = context;
-                _from = from;
-                _to = to;
+                _count = count;
+                _grain = grain;
+                _parts = parts;
                 _error = null;
-                _done = false;
+                Volatile.Write(ref _unfinished, parts);
                 var sequence = ++_sequence;
-                Volatile.Write(ref _claim, (sequence << 2) | Pending);
+                Volatile.Write(ref _claim, ((sequence & SequenceMask) << (2 * IndexBits)) + parts);
                 _started = true;
                 Monitor.PulseAll(_gate);
                 return sequence;
             }
         }
 
-        /// <summary>Takes part <paramref name="sequence"/> back if the helper has not begun it: true if the caller must now run it (and not wait).</summary>
-        public bool TryReclaim(long sequence) =>
-            Interlocked.CompareExchange(ref _claim, (sequence << 2) | ByCaller, (sequence << 2) | Pending) == ((sequence << 2) | Pending);
-
-        /// <summary>Waits for the part started last, which the helper claimed; returns what it threw, if anything.</summary>
-        public Exception? Wait()
+        /// <summary>Takes and runs parts of call <paramref name="sequence"/> until none is left.</summary>
+        public void RunParts(long sequence)
         {
-            for (var i = 0; i < SpinIterations && !_done; i++)
+            while (TryTake(sequence, fromBack: false, out var part))
+            {
+                var (from, to) = Bounds(part);
+                try
+                {
+                    _body(_context, from, to);
+                }
+                finally
+                {
+                    PartFinished();
+                }
+            }
+        }
+
+        /// <summary>
+        /// Closes call <paramref name="sequence"/> to new parts (those never started count as finished), waits for the
+        /// parts the helper is running, and returns what the helper threw, if anything.
+        /// </summary>
+        public Exception? Finish(long sequence)
+        {
+            var last = Interlocked.Exchange(ref _claim, (sequence & SequenceMask) << (2 * IndexBits));
+            var untaken = Math.Max(0, (int)(last & IndexMask) - (int)((last >> IndexBits) & IndexMask));
+            if (untaken > 0 && Interlocked.Add(ref _unfinished, -untaken) == 0)
+            {
+                return _error;
+            }
+
+            for (var i = 0; i < SpinIterations && Volatile.Read(ref _unfinished) != 0; i++)
             {
                 Thread.SpinWait(8);
             }
 
             lock (_gate)
             {
-                while (!_done)
+                while (Volatile.Read(ref _unfinished) != 0)
                 {
                     Monitor.Wait(_gate);
                 }
@@ -194,13 +226,56 @@ internal static unsafe class WorkSplitter
             }
         }
 
+        /// <summary>
+        /// Takes the next part of call <paramref name="sequence"/>: the caller from the front, the helper from the back,
+        /// so that when both run at the same speed each takes the same half every call (and finds its half of a
+        /// streamed buffer still in its own cache from the call before), and either takes over the other's when it is slow.
+        /// </summary>
+        private bool TryTake(long sequence, bool fromBack, out int part)
+        {
+            while (true)
+            {
+                var claim = Volatile.Read(ref _claim);
+                var (front, back) = ((int)((claim >> IndexBits) & IndexMask), (int)(claim & IndexMask));
+                if (claim >> (2 * IndexBits) != (sequence & SequenceMask) || front >= back)
+                {
+                    part = -1;
+                    return false;
+                }
+
+                part = fromBack ? back - 1 : front;
+                var next = fromBack ? claim - 1 : claim + (1L << IndexBits);
+                if (Interlocked.CompareExchange(ref _claim, next, claim) == claim)
+                {
+                    return true;
+                }
+            }
+        }
+
+        /// <summary>Part <paramref name="part"/>'s range: the parts share the grains as evenly as whole grains allow.</summary>
+        private (int From, int To) Bounds(int part)
+        {
+            var grains = _count / _grain;
+            var from = (int)((long)grains * part / _parts) * _grain;
+            var to = part == _parts - 1 ? _count : (int)((long)grains * (part + 1) / _parts) * _grain;
+            return (from, to);
+        }
+
+        private void PartFinished()
+        {
+            if (Interlocked.Decrement(ref _unfinished) == 0)
+            {
+                lock (_gate)
+                {
+                    Monitor.PulseAll(_gate);
+                }
+            }
+        }
+
         private void Loop()
         {
             while (true)
             {
-                delegate*<void*, int, int, void> body;
-                void* context;
-                int from, to;
                 long sequence;
                 // Products come in bursts (a training step runs a dozen back to back): spin for a while before
                 // sleeping, since waking a sleeping thread costs tens of microseconds, as much as a whole product.
@@ -219,35 +294,25 @@ internal static unsafe class WorkSplitter
 
                     _started = false;
                     sequence = _sequence;
-                    body = _body;
-                    context = _context;
-                    from = _from;
-                    to = _to;
                 }
 
-                // The caller may have taken the part back while this thread slept; then it is not run here, and
-                // nobody waits for it.
-                var pending = (sequence << 2) | Pending;
-                if (Interlocked.CompareExchange(ref _claim, (sequence << 2) | ByHelper, pending) != pending)
+                // Parts are taken only while the call's number is current: the caller may have finished the call
+                // (taking every part itself) while this thread slept, and then nothing is run here.
+                while (TryTake(sequence, fromBack: true, out var part))
                 {
-                    continue;
-                }
-
-                Exception? error = null;
-                try
-                {
-                    body(context, from, to);
-                }
-                catch (Exception exception)
-                {
-                    error = exception;
-                }
-
-                lock (_gate)
-                {
-                    _error = error;
-                    _done = true;
-                    Monitor.PulseAll(_gate);
+                    var (from, to) = Bounds(part);
+                    try
+                    {
+                        _body(_context, from, to);
+                    }
+                    catch (Exception exception)
+                    {
+                        _error ??= exception;
+                    }
+                    finally
+                    {
+                        PartFinished();
+                    }
                 }
             }
         }

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 
 namespace ModelGen.Losses;
 
@@ -20,6 +21,7 @@ public static class BinaryCrossEntropy
         return Compute(logits, targets, gradient);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Compute(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> gradient)
     {
         Guard.LossInputs(logits, targets, nameof(logits));

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 
 namespace ModelGen.Losses;
 
@@ -19,6 +20,7 @@ public static class Huber
         return Compute(predictions, targets, delta, gradient);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Compute(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, float delta, Span<float> gradient)
     {
         if (!(delta > 0f) || float.IsPositiveInfinity(delta))

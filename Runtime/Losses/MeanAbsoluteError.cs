@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 
 namespace ModelGen.Losses;
 
@@ -6,6 +7,7 @@ namespace ModelGen.Losses;
 public static class MeanAbsoluteError
 {
     /// <summary>The loss of <paramref name="predictions"/> against <paramref name="targets"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Value(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets)
     {
         Guard.LossInputs(predictions, targets, nameof(predictions));
@@ -19,6 +21,7 @@ public static class MeanAbsoluteError
     }
 
     /// <summary>The loss, and its gradient written to <paramref name="gradient"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float ValueAndGradient(ReadOnlySpan<float> predictions, ReadOnlySpan<float> targets, Span<float> gradient)
     {
         var value = Value(predictions, targets);

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace ModelGen.Losses;
@@ -27,6 +28,7 @@ public static class SoftmaxCrossEntropy
         return Compute(logits, targets, classes, gradient);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Compute(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, int classes, Span<float> gradient)
     {
         var rows = Rows(logits, classes);

@@ -63,6 +63,8 @@ public sealed class ThreadingTests : IDisposable
     [InlineData(32, 784, 128)]
     [InlineData(300, 64, 128)] // more rows than columns: split by rows
     [InlineData(784, 256, 64)]
+    [InlineData(520, 100, 300)] // split by rows over two depth blocks, with a partial panel
+    [InlineData(64, 1000, 784)] // split by columns over four depth blocks
     public void Split_products_equal_the_single_threaded_kernel_bit_for_bit(int m, int n, int k)
     {
         Assert.True((long)m * n * k >= WorkSplitter.MinParallelWork && k >= WorkSplitter.MinParallelReduction, "the shape would not be split");
@@ -79,6 +81,101 @@ public sealed class ThreadingTests : IDisposable
         Assert.Equal(SingleThreaded(nameof(Gemm.MultiplyTransposed), a, b, null, m, n, k), transposed);
         Assert.Equal(SingleThreaded(nameof(Gemm.MultiplyAddTransposedA), GemmTests.Random(k * m, 12), bt, start, m, n, k), accumulated);
         Assert.Equal(SingleThreaded(nameof(Gemm.Multiply), a, bt, null, m, n, k), product);
+    }
+
+    [Theory]
+    [InlineData(16, 8, 2)]
+    [InlineData(17, 8, 8)]
+    [InlineData(100, 8, 8)]
+    [InlineData(100, 8, 2)]
+    [InlineData(1000, 32, 8)]
+    [InlineData(235_146, 64, 8)]
+    public unsafe void A_split_run_covers_every_index_once_in_parts_of_whole_grains(int count, int grain, int parts)
+    {
+        var hits = new int[count];
+        var starts = new int[count + 1];
+        fixed (int* pHits = hits, pStarts = starts)
+        {
+            var record = new Recorder { Hits = pHits, Starts = pStarts };
+            for (var repeat = 0; repeat < 50; repeat++)
+            {
+                Array.Clear(hits);
+                Array.Clear(starts);
+                WorkSplitter.Run(&Record, &record, count, grain, work: WorkSplitter.MinParallelWork, reduction: WorkSplitter.MinParallelReduction, parts);
+                Assert.All(hits, h => Assert.Equal(1, h));
+                var partStarts = Enumerable.Range(0, count).Where(i => starts[i] != 0).ToArray();
+                Assert.Equal(0, partStarts[0]);
+                Assert.All(partStarts, s => Assert.Equal(0, s % grain));
+                // One call when the helper was busy with another test's product; else the parts asked for.
+                Assert.Contains(partStarts.Length, new[] { 1, Math.Min(parts, count / grain) });
+            }
+        }
+    }
+
+    [Fact]
+    public unsafe void An_exception_in_any_part_reaches_the_caller_and_the_splitter_stays_usable()
+    {
+        const int count = 800, grain = 8;
+        var hits = new int[count];
+        fixed (int* pHits = hits)
+        {
+            for (var failing = 0; failing < count; failing += 97)
+            {
+                var context = new Failing { Hits = pHits, FailAt = failing };
+                InvalidOperationException? error = null;
+                try
+                {
+                    WorkSplitter.Run(&Fail, &context, count, grain, WorkSplitter.MinParallelWork, WorkSplitter.MinParallelReduction, WorkSplitter.MaxParts);
+                }
+                catch (InvalidOperationException exception)
+                {
+                    error = exception;
+                }
+
+                Assert.NotNull(error);
+                Assert.Contains($"index {failing}", error.Message);
+            }
+
+            Array.Clear(hits);
+            var record = new Recorder { Hits = pHits, Starts = null };
+            WorkSplitter.Run(&Record, &record, count, grain, WorkSplitter.MinParallelWork, WorkSplitter.MinParallelReduction);
+            Assert.All(hits, h => Assert.Equal(1, h));
+        }
+    }
+
+    private unsafe struct Recorder
+    {
+        public int* Hits;
+        public int* Starts;
+    }
+
+    private unsafe struct Failing
+    {
+        public int* Hits;
+        public int FailAt;
+    }
+
+    private static unsafe void Record(void* context, int from, int to)
+    {
+        var recorder = (Recorder*)context;
+        if (recorder->Starts != null)
+        {
+            recorder->Starts[from] = 1;
+        }
+
+        for (var i = from; i < to; i++)
+        {
+            System.Threading.Interlocked.Increment(ref recorder->Hits[i]);
+        }
+    }
+
+    private static unsafe void Fail(void* context, int from, int to)
+    {
+        var failing = (Failing*)context;
+        if (failing->FailAt >= from && failing->FailAt < to)
+        {
+            throw new InvalidOperationException($"index {failing->FailAt}");
+        }
     }
 
     [Fact]
