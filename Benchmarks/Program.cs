@@ -26,6 +26,12 @@ if (args is ["training", ..])
     return;
 }
 
+if (args is ["split", ..])
+{
+    ModelGen.Benchmarks.SplitBalance.Run(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture));
+    return;
+}
+
 if (args is ["alignment"])
 {
     ModelGen.Benchmarks.AlignmentEffect.Run();

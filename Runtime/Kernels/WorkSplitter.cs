@@ -54,9 +54,23 @@ internal static unsafe class WorkSplitter
     /// Most parts a split run is cut into. Both threads take parts one at a time until none is left, so a thread slowed
     /// by the machine (its core taken by another process, or its wake-up late) holds up the call by at most one part
     /// instead of by half of it. Streaming kernels (an optimizer's update) use this many: a part costs them nothing.
-    /// Matrix products use two, because each part packs the operand it reads whole again (docs/performance.md).
+    /// Matrix products use two, because each part packs the operand it reads whole again (docs/performance.md), and
+    /// balance the two through where the cut falls instead (<see cref="AdaptiveSplit"/>).
     /// </summary>
     public const int MaxParts = 8;
+
+    /// <summary>
+    /// Whether calls in two parts are cut where the threads' recent finishing times say (the default) rather than in
+    /// halves; the benchmarks switch it off to measure what it gains.
+    /// </summary>
+    internal static bool AdaptiveSplit { get; set; } = true;
+
+    /// <summary>The helper's current share of a call in two parts, which the tests also set (kept within 0.1-0.9).</summary>
+    internal static double HelperShare
+    {
+        get => SharedHelper.Value.Share;
+        set => SharedHelper.Value.Share = value;
+    }
 
     /// <summary>Whether <see cref="Run"/> with these arguments splits the work, if the helper is free.</summary>
     private static bool WouldSplit(int count, int grain, long work, int reduction) =>
@@ -154,6 +168,27 @@ internal static unsafe class WorkSplitter
         /// <summary>Parts of the current call not yet finished (or never to be started, once the call is closed).</summary>
         private int _unfinished;
 
+        /// <summary>Where a call in two parts is cut: the helper takes [_splitAt, count).</summary>
+        private int _splitAt;
+
+        /// <summary>
+        /// The share of a two-part call given to the helper, moved after each call towards where both threads would
+        /// have finished together. The two vCPUs of a shared machine often do not run at the same speed (measured
+        /// here: one 1.3-1.9× slower than the other for minutes at a time), and halves then wait on the slower one.
+        /// </summary>
+        private double _helperShare = 0.5;
+
+        public double Share
+        {
+            get => Volatile.Read(ref _helperShare);
+            set => Volatile.Write(ref _helperShare, Math.Clamp(value, MinHelperShare, 1 - MinHelperShare));
+        }
+
+        // When the current call started, when each thread finished its last part in it, and how many parts each ran
+        // (each written by its own thread; read by the caller once every part is finished).
+        private long _startTicks, _callerDone, _helperDone;
+        private int _callerParts, _helperParts;
+
         public Helper()
         {
             var thread = new Thread(Loop) { IsBackground = true, Name = "ModelGen kernel helper" };
@@ -170,6 +205,9 @@ internal static unsafe class WorkSplitter
                 _count = count;
                 _grain = grain;
                 _parts = parts;
+                _splitAt = SplitPoint(count, grain);
+                (_callerParts, _helperParts) = (0, 0);
+                _startTicks = Stopwatch.GetTimestamp();
                 _error = null;
                 Volatile.Write(ref _unfinished, parts);
                 var sequence = ++_sequence;
@@ -192,6 +230,7 @@ internal static unsafe class WorkSplitter
                 }
                 finally
                 {
+                    (_callerDone, _callerParts) = (Stopwatch.GetTimestamp(), _callerParts + 1);
                     PartFinished();
                 }
             }
@@ -205,25 +244,47 @@ internal static unsafe class WorkSplitter
         {
             var last = Interlocked.Exchange(ref _claim, (sequence & SequenceMask) << (2 * IndexBits));
             var untaken = Math.Max(0, (int)(last & IndexMask) - (int)((last >> IndexBits) & IndexMask));
-            if (untaken > 0 && Interlocked.Add(ref _unfinished, -untaken) == 0)
+            if (untaken == 0 || Interlocked.Add(ref _unfinished, -untaken) != 0)
             {
-                return _error;
-            }
-
-            for (var i = 0; i < SpinIterations && Volatile.Read(ref _unfinished) != 0; i++)
-            {
-                Thread.SpinWait(8);
-            }
-
-            lock (_gate)
-            {
-                while (Volatile.Read(ref _unfinished) != 0)
+                for (var i = 0; i < SpinIterations && Volatile.Read(ref _unfinished) != 0; i++)
                 {
-                    Monitor.Wait(_gate);
+                    Thread.SpinWait(8);
                 }
 
-                return _error;
+                lock (_gate)
+                {
+                    while (Volatile.Read(ref _unfinished) != 0)
+                    {
+                        Monitor.Wait(_gate);
+                    }
+                }
             }
+
+            if (AdaptiveSplit && _parts == 2 && _callerParts == 1 && _helperParts == 1)
+            {
+                // Each thread ran one part: the one that finished later (counting the helper's wake-up) gets less next
+                // time, in proportion to how much later. Only finishing times are compared, not speeds per element, so
+                // work every part repeats (packing the operand it reads whole) cannot pull the cut to one side.
+                var (caller, helper) = (_callerDone - _startTicks, _helperDone - _startTicks);
+                var imbalance = (double)(caller - helper) / Math.Max(1, Math.Max(caller, helper));
+                _helperShare = Math.Clamp(_helperShare + (ShareStep * imbalance), MinHelperShare, 1 - MinHelperShare);
+            }
+
+            return _error;
+        }
+
+        /// <summary>The helper's smallest share of a two-part call, and the caller's.</summary>
+        private const double MinHelperShare = 0.1;
+
+        /// <summary>How far one call's imbalance moves the cut: a helper finishing twice as late loses an eighth of the work.</summary>
+        private const double ShareStep = 0.25;
+
+        /// <summary>The cut of a two-part call: the helper's share of the grains, at least one grain each.</summary>
+        private int SplitPoint(int count, int grain)
+        {
+            var grains = count / grain;
+            var helperGrains = Math.Clamp((int)Math.Round(grains * (AdaptiveSplit ? _helperShare : 0.5)), 1, grains - 1);
+            return (grains - helperGrains) * grain;
         }
 
         /// <summary>
@@ -252,9 +313,17 @@ internal static unsafe class WorkSplitter
             }
         }
 
-        /// <summary>Part <paramref name="part"/>'s range: the parts share the grains as evenly as whole grains allow.</summary>
+        /// <summary>
+        /// Part <paramref name="part"/>'s range: two parts are cut where the threads' speeds say; more share the grains as
+        /// evenly as whole grains allow (those balance themselves, a part at a time).
+        /// </summary>
         private (int From, int To) Bounds(int part)
         {
+            if (_parts == 2)
+            {
+                return part == 0 ? (0, _splitAt) : (_splitAt, _count);
+            }
+
             var grains = _count / _grain;
             var from = (int)((long)grains * part / _parts) * _grain;
             var to = part == _parts - 1 ? _count : (int)((long)grains * (part + 1) / _parts) * _grain;
@@ -311,6 +380,7 @@ internal static unsafe class WorkSplitter
                     }
                     finally
                     {
+                        (_helperDone, _helperParts) = (Stopwatch.GetTimestamp(), _helperParts + 1);
                         PartFinished();
                     }
                 }

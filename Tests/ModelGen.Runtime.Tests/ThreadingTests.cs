@@ -84,6 +84,49 @@ public sealed class ThreadingTests : IDisposable
     }
 
     [Theory]
+    [InlineData(0.1)]
+    [InlineData(0.27)]
+    [InlineData(0.9)]
+    public void Products_cut_unevenly_between_the_threads_equal_the_single_threaded_kernel_bit_for_bit(double helperShare)
+    {
+        var previous = WorkSplitter.HelperShare;
+        var previousAdaptive = WorkSplitter.AdaptiveSplit;
+        try
+        {
+            // Held where it is set: the cut would otherwise move after every product.
+            WorkSplitter.AdaptiveSplit = true;
+            foreach (var (m, n, k) in new[] { (64, 256, 300), (300, 64, 128), (33, 130, 517) })
+            {
+                var (a, b) = (GemmTests.Random(m * k, 20), GemmTests.Random(k * n, 21));
+                var expected = SingleThreaded(nameof(Gemm.Multiply), a, b, null, m, n, k);
+                for (var repeat = 0; repeat < 5; repeat++)
+                {
+                    WorkSplitter.HelperShare = helperShare;
+                    var product = new float[m * n];
+                    Gemm.Multiply(a, b, product, m, n, k);
+                    Assert.Equal(expected, product);
+                }
+            }
+        }
+        finally
+        {
+            WorkSplitter.HelperShare = previous;
+            WorkSplitter.AdaptiveSplit = previousAdaptive;
+        }
+    }
+
+    [Fact]
+    public void The_helper_share_stays_within_its_bounds()
+    {
+        var previous = WorkSplitter.HelperShare;
+        WorkSplitter.HelperShare = 0;
+        Assert.Equal(0.1, WorkSplitter.HelperShare, 6);
+        WorkSplitter.HelperShare = 5;
+        Assert.Equal(0.9, WorkSplitter.HelperShare, 6);
+        WorkSplitter.HelperShare = previous;
+    }
+
+    [Theory]
     [InlineData(16, 8, 2)]
     [InlineData(17, 8, 8)]
     [InlineData(100, 8, 8)]
