@@ -6,8 +6,8 @@ using System.Threading;
 namespace ModelGen.Kernels;
 
 /// <summary>
-/// Splits a kernel's independent work (columns of a matrix product) between the calling thread and one helper
-/// thread, without allocating. Each output element is computed by exactly the same instructions whichever thread
+/// Splits a kernel's independent work (columns or rows of a matrix product, ranges of an optimizer update) between
+/// the calling thread and one helper thread, without allocating. Each output element is computed by exactly the same instructions whichever thread
 /// runs it, so results are bit-for-bit those of a single thread. On when <see cref="KernelSettings.MaxThreads"/>
 /// is 2, the default on machines with two or more cores; small work, a single core or a helper already busy with
 /// another caller keep everything on the calling thread even then.
@@ -174,7 +174,8 @@ internal static unsafe class WorkSplitter
         /// <summary>
         /// The share of a two-part call given to the helper, moved after each call towards where both threads would
         /// have finished together. The two vCPUs of a shared machine often do not run at the same speed (measured
-        /// here: one 1.3-1.9× slower than the other for minutes at a time), and halves then wait on the slower one.
+        /// here: the same product 1.3-1.9× slower on one vCPU than on the other in some runs), and halves then wait on
+        /// the slower one.
         /// </summary>
         private double _helperShare = 0.5;
 
