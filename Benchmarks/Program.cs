@@ -32,6 +32,12 @@ if (args is ["split", ..])
     return;
 }
 
+if (args is ["inplace", ..])
+{
+    ModelGen.Benchmarks.InPlaceA.Run(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture));
+    return;
+}
+
 if (args is ["alignment"])
 {
     ModelGen.Benchmarks.AlignmentEffect.Run();

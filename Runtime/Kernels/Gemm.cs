@@ -34,6 +34,8 @@ namespace ModelGen.Kernels;
 /// modulo a tile, on the thread split, or on the column block.
 /// </para>
 /// <para>
+/// A batch-sized row-major A (a layer's input or output gradient at batch ≤ 256) is read where it lies, eight row
+/// streams of one float per step, instead of packed: 1.00-1.09× on the batch-sized shapes (docs/performance.md).
 /// B is packed even when it is row-major and used by a single row block (batch-sized products): read in place, a
 /// panel's rows lie a whole matrix row apart and compete for the same few L1 sets, and the micro-kernels ran 1.4×
 /// slower on 64×784×256 than on packed panels, more than the packing costs (measured: 260 µs against 186 + 26 µs).
@@ -52,6 +54,13 @@ public static unsafe class Gemm
     /// was quiet, and shallower blocks load and store C more often.
     /// </summary>
     internal const int DepthBlock = 256;
+
+    /// <summary>
+    /// Whether the 8 × 32 micro-kernel reads a batch-sized, row-major A (at most <see cref="RowBlock"/> rows) where it
+    /// lies instead of from a packed copy (the default); the benchmarks and tests switch it off to compare. Rows a
+    /// multiple of 4 KiB apart are always packed: read in place, the eight rows would fall into the same L1 set.
+    /// </summary>
+    internal static bool ReadAInPlace { get; set; } = true;
 
     /// <summary>
     /// Rows of A packed at once: MC × KC floats = 256 KiB, an eighth of a 2 MiB L2, so the A block stays in L2 while
@@ -201,6 +210,8 @@ public static unsafe class Gemm
         var packedB = buffers.B;
         var scratch = stackalloc float[rows * width];
         var edgeBias = stackalloc float[width];
+        var aInPlace = ReadAInPlace && typeof(TTile) == typeof(Tile8x2) && x->A.ColumnStride == 1 && x->M <= RowBlock
+            && ((long)x->A.RowStride * sizeof(float)) % 4096 != 0;
 
         for (var jc = from; jc < to; jc += ColumnBlock)
         {
@@ -220,7 +231,15 @@ public static unsafe class Gemm
                 for (var ic = 0; ic < x->M; ic += RowBlock)
                 {
                     var mc = Math.Min(RowBlock, x->M - ic);
-                    Packing.PackA(x->A, ic, pc, mc, kc, rows, packedA);
+                    // Whole row groups of a batch-sized, row-major A are read where they lie; only a partial last
+                    // group is packed (read in place, it would run past the matrix).
+                    var inPlace = aInPlace;
+                    var firstPacked = inPlace ? mc / rows * rows : 0;
+                    if (firstPacked < mc)
+                    {
+                        Packing.PackA(x->A, ic + firstPacked, pc, mc - firstPacked, kc, rows, packedA + (firstPacked * kc));
+                    }
+
                     for (var jr = 0; jr < nc; jr += width)
                     {
                         var nr = Math.Min(width, nc - jr);
@@ -239,7 +258,20 @@ public static unsafe class Gemm
                             var mr = Math.Min(rows, mc - ir);
                             var tile = x->C + ((long)(ic + ir) * x->N) + jc + jr;
                             var panelA = packedA + (ir * kc);
-                            if (mr == rows && nr == width)
+                            if (inPlace && mr == rows)
+                            {
+                                var rowsA = x->A.Data + ((long)(ic + ir) * x->A.RowStride) + pc;
+                                if (nr == width)
+                                {
+                                    Tile8x2.RunRows<TVector, TSimd>(kc, rowsA, x->A.RowStride, panelB, width, tile, x->N, step.Accumulate, columnBias, step.Relu);
+                                }
+                                else
+                                {
+                                    Tile8x2.RunRows<TVector, TSimd>(kc, rowsA, x->A.RowStride, panelB, width, scratch, width, accumulate: false, columnBias, relu: false);
+                                    WriteEdge(scratch, width, tile, x->N, mr, nr, step.Accumulate, step.Relu);
+                                }
+                            }
+                            else if (mr == rows && nr == width)
                             {
                                 TTile.Run<TVector, TSimd>(kc, panelA, panelB, width, tile, x->N, step.Accumulate, columnBias, step.Relu);
                             }

@@ -78,6 +78,38 @@ public class GemmTests
     }
 
     [Theory]
+    [InlineData(64, 256, 784)]
+    [InlineData(8, 32, 1)]
+    [InlineData(13, 40, 257)] // a partial last row group (packed) after a whole one (in place), two depth blocks
+    [InlineData(255, 33, 520)]
+    [InlineData(256, 100, 300)]
+    [InlineData(64, 64, 1024)] // rows 4 KiB apart: packed
+    public void A_batch_sized_A_read_in_place_gives_the_packed_kernels_bits(int m, int n, int k)
+    {
+        var (a, b, bias, start) = (Random(m * k, 31), Random(k * n, 32), Random(n, 33), Random(m * n, 34));
+        foreach (var (accumulate, withBias, relu) in new[] { (false, false, false), (true, false, false), (false, true, true), (true, true, true) })
+        {
+            float[] Run(bool inPlace)
+            {
+                var c = start.ToArray();
+                Gemm.ReadAInPlace = inPlace;
+                try
+                {
+                    Gemm.Compute(a, false, b, false, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
+                }
+                finally
+                {
+                    Gemm.ReadAInPlace = true;
+                }
+
+                return c;
+            }
+
+            Assert.Equal(Run(inPlace: false), Run(inPlace: true));
+        }
+    }
+
+    [Theory]
     [MemberData(nameof(Shapes))]
     public void The_dense_layer_entry_points_compute_their_products(int m, int n, int k)
     {

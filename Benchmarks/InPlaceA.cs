@@ -1,0 +1,63 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using ModelGen.Kernels;
+
+namespace ModelGen.Benchmarks;
+
+/// <summary>
+/// Batch-sized products on one thread with A packed against A read in place (<c>Gemm.ReadAInPlace</c>), interleaved
+/// round by round in one process.
+/// </summary>
+internal static class InPlaceA
+{
+    public static void Run(int rounds)
+    {
+        var previousThreads = KernelSettings.MaxThreads;
+        KernelSettings.MaxThreads = 1;
+        (int M, int K, int N, bool TransposeB)[] shapes = [(64, 784, 256, false), (64, 256, 128, false), (64, 256, 784, true), (256, 784, 256, false), (256, 256, 128, false)];
+        var random = new Random(1);
+        Console.WriteLine($"One thread, medians of {rounds} interleaved rounds.");
+        Console.WriteLine("| product | M×K×N | A packed µs | A in place µs | packed ÷ in place |");
+        Console.WriteLine("|---|---|--:|--:|--:|");
+        foreach (var (m, k, n, transposeB) in shapes)
+        {
+            var a = new float[m * k];
+            var b = new float[k * n];
+            var c = new float[m * n];
+            for (var i = 0; i < a.Length; i++) a[i] = random.NextSingle();
+            for (var i = 0; i < b.Length; i++) b[i] = random.NextSingle();
+            var repeats = Math.Max(2, 20_000_000 / (m * n * k));
+            var times = new[] { new List<double>(), new List<double>() };
+            for (var round = 0; round < rounds; round++)
+            {
+                for (var v = 0; v < 2; v++)
+                {
+                    Gemm.ReadAInPlace = v == 1;
+                    Gemm.Compute(a, false, b, transposeB, c, m, n, k, accumulate: false);
+                    var start = Stopwatch.GetTimestamp();
+                    for (var r = 0; r < repeats; r++)
+                    {
+                        Gemm.Compute(a, false, b, transposeB, c, m, n, k, accumulate: false);
+                    }
+
+                    times[v].Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds / repeats);
+                }
+            }
+
+            Gemm.ReadAInPlace = true;
+            var (packed, inPlace) = (Median(times[0]), Median(times[1]));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {(transposeB ? "input grad" : "forward")} | {m}×{k}×{n} | {packed:F1} | {inPlace:F1} | {packed / inPlace:F3}× |"));
+        }
+
+        KernelSettings.MaxThreads = previousThreads;
+    }
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        return values[values.Count / 2];
+    }
+}
