@@ -16,12 +16,13 @@ internal static class InPlaceA
     {
         var previousThreads = KernelSettings.MaxThreads;
         KernelSettings.MaxThreads = 1;
-        (int M, int K, int N, bool TransposeB)[] shapes = [(64, 784, 256, false), (64, 256, 128, false), (64, 256, 784, true), (256, 784, 256, false), (256, 256, 128, false)];
+        (int M, int K, int N, bool TransposeA, bool TransposeB)[] shapes =
+            [(64, 784, 256, false, false), (64, 256, 128, false, false), (64, 256, 784, false, true), (784, 64, 256, true, false), (256, 64, 128, true, false), (256, 784, 256, false, false), (256, 256, 128, false, false)];
         var random = new Random(1);
         Console.WriteLine($"One thread, medians of {rounds} interleaved rounds.");
         Console.WriteLine("| product | M×K×N | A packed µs | A in place µs | packed ÷ in place |");
         Console.WriteLine("|---|---|--:|--:|--:|");
-        foreach (var (m, k, n, transposeB) in shapes)
+        foreach (var (m, k, n, transposeA, transposeB) in shapes)
         {
             var a = new float[m * k];
             var b = new float[k * n];
@@ -35,11 +36,11 @@ internal static class InPlaceA
                 for (var v = 0; v < 2; v++)
                 {
                     Gemm.ReadAInPlace = v == 1;
-                    Gemm.Compute(a, false, b, transposeB, c, m, n, k, accumulate: false);
+                    Gemm.Compute(a, transposeA, b, transposeB, c, m, n, k, accumulate: false);
                     var start = Stopwatch.GetTimestamp();
                     for (var r = 0; r < repeats; r++)
                     {
-                        Gemm.Compute(a, false, b, transposeB, c, m, n, k, accumulate: false);
+                        Gemm.Compute(a, transposeA, b, transposeB, c, m, n, k, accumulate: false);
                     }
 
                     times[v].Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds / repeats);
@@ -49,7 +50,7 @@ internal static class InPlaceA
             Gemm.ReadAInPlace = true;
             var (packed, inPlace) = (Median(times[0]), Median(times[1]));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {(transposeB ? "input grad" : "forward")} | {m}×{k}×{n} | {packed:F1} | {inPlace:F1} | {packed / inPlace:F3}× |"));
+                $"| {(transposeA ? "weight grad" : transposeB ? "input grad" : "forward")} | {m}×{k}×{n} | {packed:F1} | {inPlace:F1} | {packed / inPlace:F3}× |"));
         }
 
         KernelSettings.MaxThreads = previousThreads;

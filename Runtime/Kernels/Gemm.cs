@@ -34,8 +34,9 @@ namespace ModelGen.Kernels;
 /// modulo a tile, on the thread split, or on the column block.
 /// </para>
 /// <para>
-/// A batch-sized row-major A (a layer's input or output gradient at batch ≤ 256) is read where it lies, eight row
-/// streams of one float per step, instead of packed: 1.00-1.09× on the batch-sized shapes (docs/performance.md).
+/// A batch-sized A is read where it lies instead of packed: row-major (a layer's input, or its output gradient, at
+/// batch ≤ 256) as eight row streams, transposed (a weight gradient's) step by step, since each step's eight values
+/// already lie side by side. 0.98-1.08× on the batch-sized shapes, mostly above 1.03× (docs/performance.md).
 /// B is packed even when it is row-major and used by a single row block (batch-sized products): read in place, a
 /// panel's rows lie a whole matrix row apart and compete for the same few L1 sets, and the micro-kernels ran 1.4×
 /// slower on 64×784×256 than on packed panels, more than the packing costs (measured: 260 µs against 186 + 26 µs).
@@ -56,9 +57,10 @@ public static unsafe class Gemm
     internal const int DepthBlock = 256;
 
     /// <summary>
-    /// Whether the 8 × 32 micro-kernel reads a batch-sized, row-major A (at most <see cref="RowBlock"/> rows) where it
-    /// lies instead of from a packed copy (the default); the benchmarks and tests switch it off to compare. Rows a
-    /// multiple of 4 KiB apart are always packed: read in place, the eight rows would fall into the same L1 set.
+    /// Whether the 8 × 32 micro-kernel reads a batch-sized A where it lies instead of from a packed copy (the default):
+    /// row-major with at most <see cref="RowBlock"/> rows, or transposed with at most <see cref="DepthBlock"/> steps (a
+    /// weight gradient's, whose steps are the batch); the benchmarks and tests switch it off to compare. A whose rows
+    /// (or steps) lie a multiple of 4 KiB apart is always packed: read in place, they would all fall into one L1 set.
     /// </summary>
     internal static bool ReadAInPlace { get; set; } = true;
 
@@ -210,8 +212,13 @@ public static unsafe class Gemm
         var packedB = buffers.B;
         var scratch = stackalloc float[rows * width];
         var edgeBias = stackalloc float[width];
-        var aInPlace = ReadAInPlace && typeof(TTile) == typeof(Tile8x2) && x->A.ColumnStride == 1 && x->M <= RowBlock
+        // A read in place (see ReadAInPlace): row-major with at most one row block, or transposed with at most one
+        // depth block (a weight gradient's A is the layer's input, stored [batch × inputs]).
+        var rowsInPlace = ReadAInPlace && typeof(TTile) == typeof(Tile8x2) && x->A.ColumnStride == 1 && x->M <= RowBlock
             && ((long)x->A.RowStride * sizeof(float)) % 4096 != 0;
+        var stepsInPlace = ReadAInPlace && typeof(TTile) == typeof(Tile8x2) && x->A.RowStride == 1 && x->K <= DepthBlock
+            && ((long)x->A.ColumnStride * sizeof(float)) % 4096 != 0;
+        var aInPlace = rowsInPlace || stepsInPlace;
 
         for (var jc = from; jc < to; jc += ColumnBlock)
         {
@@ -260,14 +267,22 @@ public static unsafe class Gemm
                             var panelA = packedA + (ir * kc);
                             if (inPlace && mr == rows)
                             {
-                                var rowsA = x->A.Data + ((long)(ic + ir) * x->A.RowStride) + pc;
-                                if (nr == width)
+                                var origin = x->A.Data + ((long)(ic + ir) * x->A.RowStride) + ((long)pc * x->A.ColumnStride);
+                                var whole = nr == width;
+                                var target = whole ? tile : scratch;
+                                var targetStride = whole ? x->N : width;
+                                var (accumulate, relu) = whole ? (step.Accumulate, step.Relu) : (false, false);
+                                if (rowsInPlace)
                                 {
-                                    Tile8x2.RunRows<TVector, TSimd>(kc, rowsA, x->A.RowStride, panelB, width, tile, x->N, step.Accumulate, columnBias, step.Relu);
+                                    Tile8x2.RunRows<TVector, TSimd>(kc, origin, x->A.RowStride, panelB, width, target, targetStride, accumulate, columnBias, relu);
                                 }
                                 else
                                 {
-                                    Tile8x2.RunRows<TVector, TSimd>(kc, rowsA, x->A.RowStride, panelB, width, scratch, width, accumulate: false, columnBias, relu: false);
+                                    Tile8x2.RunStrided<TVector, TSimd>(kc, origin, x->A.ColumnStride, panelB, width, target, targetStride, accumulate, columnBias, relu);
+                                }
+
+                                if (!whole)
+                                {
                                     WriteEdge(scratch, width, tile, x->N, mr, nr, step.Accumulate, step.Relu);
                                 }
                             }

@@ -128,6 +128,66 @@ internal readonly unsafe struct Tile8x2 : ITile
     }
 
     /// <summary>
+    /// The same tile with A read where it lies when it is stored transposed (a layer's input in a weight gradient):
+    /// each step's eight values are already side by side, <paramref name="stepStride"/> floats after the last step's.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunStrided<TVector, TSimd>(int depth, float* a, long stepStride, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        var count = TSimd.Count;
+        TVector bias0 = TSimd.Zero, bias1 = TSimd.Zero;
+        if (bias != null)
+        {
+            bias0 = TSimd.Load(bias);
+            bias1 = TSimd.Load(bias + count);
+        }
+
+        TVector c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1, c60 = bias0, c61 = bias1, c70 = bias0, c71 = bias1;
+        for (var p = 0; p < depth; p++)
+        {
+            var b0 = TSimd.Load(b);
+            var b1 = TSimd.Load(b + count);
+            var a0 = TSimd.Broadcast(a[0]);
+            c00 = TSimd.MultiplyAdd(a0, b0, c00);
+            c01 = TSimd.MultiplyAdd(a0, b1, c01);
+            var a1 = TSimd.Broadcast(a[1]);
+            c10 = TSimd.MultiplyAdd(a1, b0, c10);
+            c11 = TSimd.MultiplyAdd(a1, b1, c11);
+            var a2 = TSimd.Broadcast(a[2]);
+            c20 = TSimd.MultiplyAdd(a2, b0, c20);
+            c21 = TSimd.MultiplyAdd(a2, b1, c21);
+            var a3 = TSimd.Broadcast(a[3]);
+            c30 = TSimd.MultiplyAdd(a3, b0, c30);
+            c31 = TSimd.MultiplyAdd(a3, b1, c31);
+            var a4 = TSimd.Broadcast(a[4]);
+            c40 = TSimd.MultiplyAdd(a4, b0, c40);
+            c41 = TSimd.MultiplyAdd(a4, b1, c41);
+            var a5 = TSimd.Broadcast(a[5]);
+            c50 = TSimd.MultiplyAdd(a5, b0, c50);
+            c51 = TSimd.MultiplyAdd(a5, b1, c51);
+            var a6 = TSimd.Broadcast(a[6]);
+            c60 = TSimd.MultiplyAdd(a6, b0, c60);
+            c61 = TSimd.MultiplyAdd(a6, b1, c61);
+            var a7 = TSimd.Broadcast(a[7]);
+            c70 = TSimd.MultiplyAdd(a7, b0, c70);
+            c71 = TSimd.MultiplyAdd(a7, b1, c71);
+            a += stepStride;
+            b += bStride;
+        }
+
+        Tile.StoreRow<TVector, TSimd>(c + (0L * ldc), c00, c01, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (1L * ldc), c10, c11, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (2L * ldc), c20, c21, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (3L * ldc), c30, c31, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (4L * ldc), c40, c41, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (5L * ldc), c50, c51, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (6L * ldc), c60, c61, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (7L * ldc), c70, c71, accumulate, relu);
+    }
+
+    /// <summary>
     /// The same tile with A read where it lies, row-major with rows <paramref name="lda"/> floats apart, instead of from
     /// a packed panel: a batch-sized A then needs no copy. Eight row streams, each advancing one float per step.
     /// </summary>

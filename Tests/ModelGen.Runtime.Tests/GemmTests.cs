@@ -84,10 +84,13 @@ public class GemmTests
     [InlineData(255, 33, 520)]
     [InlineData(256, 100, 300)]
     [InlineData(64, 64, 1024)] // rows 4 KiB apart: packed
+    [InlineData(784, 256, 64)] // a weight gradient: A stored transposed, read in place
+    [InlineData(1024, 40, 64)] // transposed, steps 4 KiB apart: packed
+    [InlineData(300, 33, 256)]
     public void A_batch_sized_A_read_in_place_gives_the_packed_kernels_bits(int m, int n, int k)
     {
         var (a, b, bias, start) = (Random(m * k, 31), Random(k * n, 32), Random(n, 33), Random(m * n, 34));
-        foreach (var (accumulate, withBias, relu) in new[] { (false, false, false), (true, false, false), (false, true, true), (true, true, true) })
+        foreach (var (transposeA, accumulate, withBias, relu) in new[] { (false, false, false, false), (false, true, false, false), (false, false, true, true), (true, true, true, true), (true, false, false, false) })
         {
             float[] Run(bool inPlace)
             {
@@ -95,7 +98,7 @@ public class GemmTests
                 Gemm.ReadAInPlace = inPlace;
                 try
                 {
-                    Gemm.Compute(a, false, b, false, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
+                    Gemm.Compute(a, transposeA, b, false, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
                 }
                 finally
                 {
