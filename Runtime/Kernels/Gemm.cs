@@ -35,8 +35,8 @@ namespace ModelGen.Kernels;
 /// </para>
 /// <para>
 /// A batch-sized A is read where it lies instead of packed: row-major (a layer's input, or its output gradient, at
-/// batch ≤ 256) as eight row streams, transposed (a weight gradient's) step by step, since each step's eight values
-/// already lie side by side. 0.98-1.08× on the batch-sized shapes, mostly above 1.03× (docs/performance.md).
+/// batch ≤ 256) as one stream per tile row, transposed (a weight gradient's) step by step, since each step's values
+/// for a tile already lie side by side. 0.98-1.08× on the batch-sized shapes, mostly above 1.03× (docs/performance.md).
 /// B is packed even when it is row-major and used by a single row block (batch-sized products): read in place, a
 /// panel's rows lie a whole matrix row apart and compete for the same few L1 sets, and the micro-kernels ran 1.4×
 /// slower on 64×784×256 than on packed panels, more than the packing costs (measured: 260 µs against 186 + 26 µs).
@@ -57,7 +57,7 @@ public static unsafe class Gemm
     internal const int DepthBlock = 256;
 
     /// <summary>
-    /// Whether the 8 × 32 micro-kernel reads a batch-sized A where it lies instead of from a packed copy (the default):
+    /// Whether the micro-kernels read a batch-sized A where it lies instead of from a packed copy (the default):
     /// row-major with at most <see cref="RowBlock"/> rows, or transposed with at most <see cref="DepthBlock"/> steps (a
     /// weight gradient's, whose steps are the batch); the benchmarks and tests switch it off to compare. A whose rows
     /// (or steps) lie a multiple of 4 KiB apart is always packed: read in place, they would all fall into one L1 set.
@@ -214,9 +214,9 @@ public static unsafe class Gemm
         var edgeBias = stackalloc float[width];
         // A read in place (see ReadAInPlace): row-major with at most one row block, or transposed with at most one
         // depth block (a weight gradient's A is the layer's input, stored [batch × inputs]).
-        var rowsInPlace = ReadAInPlace && typeof(TTile) == typeof(Tile8x2) && x->A.ColumnStride == 1 && x->M <= RowBlock
+        var rowsInPlace = ReadAInPlace && x->A.ColumnStride == 1 && x->M <= RowBlock
             && ((long)x->A.RowStride * sizeof(float)) % 4096 != 0;
-        var stepsInPlace = ReadAInPlace && typeof(TTile) == typeof(Tile8x2) && x->A.RowStride == 1 && x->K <= DepthBlock
+        var stepsInPlace = ReadAInPlace && x->A.RowStride == 1 && x->K <= DepthBlock
             && ((long)x->A.ColumnStride * sizeof(float)) % 4096 != 0;
         var aInPlace = rowsInPlace || stepsInPlace;
 
@@ -274,11 +274,11 @@ public static unsafe class Gemm
                                 var (accumulate, relu) = whole ? (step.Accumulate, step.Relu) : (false, false);
                                 if (rowsInPlace)
                                 {
-                                    Tile8x2.RunRows<TVector, TSimd>(kc, origin, x->A.RowStride, panelB, width, target, targetStride, accumulate, columnBias, relu);
+                                    TTile.RunRows<TVector, TSimd>(kc, origin, x->A.RowStride, panelB, width, target, targetStride, accumulate, columnBias, relu);
                                 }
                                 else
                                 {
-                                    Tile8x2.RunStrided<TVector, TSimd>(kc, origin, x->A.ColumnStride, panelB, width, target, targetStride, accumulate, columnBias, relu);
+                                    TTile.RunStrided<TVector, TSimd>(kc, origin, x->A.ColumnStride, panelB, width, target, targetStride, accumulate, columnBias, relu);
                                 }
 
                                 if (!whole)

@@ -16,6 +16,16 @@ internal unsafe interface ITile
     static abstract void Run<TVector, TSimd>(int depth, float* a, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
         where TVector : struct
         where TSimd : ISimd<TVector>;
+
+    /// <summary><see cref="Run"/> over an A whose Rows values for a step lie side by side, <paramref name="stepStride"/> floats after the last step's (a transposed A, read in place).</summary>
+    static abstract void RunStrided<TVector, TSimd>(int depth, float* a, long stepStride, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
+        where TVector : struct
+        where TSimd : ISimd<TVector>;
+
+    /// <summary><see cref="Run"/> over a row-major A read in place, rows <paramref name="lda"/> floats apart.</summary>
+    static abstract void RunRows<TVector, TSimd>(int depth, float* a, long lda, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
+        where TVector : struct
+        where TSimd : ISimd<TVector>;
 }
 
 /// <summary>The stores shared by the micro-kernels.</summary>
@@ -72,64 +82,16 @@ internal readonly unsafe struct Tile8x2 : ITile
 
     public static int Vectors => 2;
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Run<TVector, TSimd>(int depth, float* a, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
         where TVector : struct
-        where TSimd : ISimd<TVector>
-    {
-        var count = TSimd.Count;
-        TVector bias0 = TSimd.Zero, bias1 = TSimd.Zero;
-        if (bias != null)
-        {
-            bias0 = TSimd.Load(bias);
-            bias1 = TSimd.Load(bias + count);
-        }
-        TVector c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1, c60 = bias0, c61 = bias1, c70 = bias0, c71 = bias1;
-        for (var p = 0; p < depth; p++)
-        {
-            var b0 = TSimd.Load(b);
-            var b1 = TSimd.Load(b + count);
-            var a0 = TSimd.Broadcast(a[0]);
-            c00 = TSimd.MultiplyAdd(a0, b0, c00);
-            c01 = TSimd.MultiplyAdd(a0, b1, c01);
-            var a1 = TSimd.Broadcast(a[1]);
-            c10 = TSimd.MultiplyAdd(a1, b0, c10);
-            c11 = TSimd.MultiplyAdd(a1, b1, c11);
-            var a2 = TSimd.Broadcast(a[2]);
-            c20 = TSimd.MultiplyAdd(a2, b0, c20);
-            c21 = TSimd.MultiplyAdd(a2, b1, c21);
-            var a3 = TSimd.Broadcast(a[3]);
-            c30 = TSimd.MultiplyAdd(a3, b0, c30);
-            c31 = TSimd.MultiplyAdd(a3, b1, c31);
-            var a4 = TSimd.Broadcast(a[4]);
-            c40 = TSimd.MultiplyAdd(a4, b0, c40);
-            c41 = TSimd.MultiplyAdd(a4, b1, c41);
-            var a5 = TSimd.Broadcast(a[5]);
-            c50 = TSimd.MultiplyAdd(a5, b0, c50);
-            c51 = TSimd.MultiplyAdd(a5, b1, c51);
-            var a6 = TSimd.Broadcast(a[6]);
-            c60 = TSimd.MultiplyAdd(a6, b0, c60);
-            c61 = TSimd.MultiplyAdd(a6, b1, c61);
-            var a7 = TSimd.Broadcast(a[7]);
-            c70 = TSimd.MultiplyAdd(a7, b0, c70);
-            c71 = TSimd.MultiplyAdd(a7, b1, c71);
-            a += 8;
-            b += bStride;
-        }
-
-        Tile.StoreRow<TVector, TSimd>(c + (0L * ldc), c00, c01, accumulate, relu);
-        Tile.StoreRow<TVector, TSimd>(c + (1L * ldc), c10, c11, accumulate, relu);
-        Tile.StoreRow<TVector, TSimd>(c + (2L * ldc), c20, c21, accumulate, relu);
-        Tile.StoreRow<TVector, TSimd>(c + (3L * ldc), c30, c31, accumulate, relu);
-        Tile.StoreRow<TVector, TSimd>(c + (4L * ldc), c40, c41, accumulate, relu);
-        Tile.StoreRow<TVector, TSimd>(c + (5L * ldc), c50, c51, accumulate, relu);
-        Tile.StoreRow<TVector, TSimd>(c + (6L * ldc), c60, c61, accumulate, relu);
-        Tile.StoreRow<TVector, TSimd>(c + (7L * ldc), c70, c71, accumulate, relu);
-    }
+        where TSimd : ISimd<TVector> =>
+        RunStrided<TVector, TSimd>(depth, a, Rows, b, bStride, c, ldc, accumulate, bias, relu);
 
     /// <summary>
-    /// The same tile with A read where it lies when it is stored transposed (a layer's input in a weight gradient):
-    /// each step's eight values are already side by side, <paramref name="stepStride"/> floats after the last step's.
+    /// The tile over an A panel whose eight values for a step lie side by side, <paramref name="stepStride"/> floats
+    /// after the last step's: a packed panel (stride 8), or a transposed A read in place (a weight gradient's: the
+    /// layer's input, stored [batch × inputs], with its row length as the stride).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RunStrided<TVector, TSimd>(int depth, float* a, long stepStride, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
@@ -261,8 +223,15 @@ internal readonly unsafe struct Tile6x2 : ITile
 
     public static int Vectors => 2;
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Run<TVector, TSimd>(int depth, float* a, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
+        where TVector : struct
+        where TSimd : ISimd<TVector> =>
+        RunStrided<TVector, TSimd>(depth, a, Rows, b, bStride, c, ldc, accumulate, bias, relu);
+
+    /// <summary>The tile over an A panel whose six values for a step lie side by side, <paramref name="stepStride"/> floats after the last step's.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunStrided<TVector, TSimd>(int depth, float* a, long stepStride, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
         where TVector : struct
         where TSimd : ISimd<TVector>
     {
@@ -296,7 +265,59 @@ internal readonly unsafe struct Tile6x2 : ITile
             var a5 = TSimd.Broadcast(a[5]);
             c50 = TSimd.MultiplyAdd(a5, b0, c50);
             c51 = TSimd.MultiplyAdd(a5, b1, c51);
-            a += 6;
+            a += stepStride;
+            b += bStride;
+        }
+
+        Tile.StoreRow<TVector, TSimd>(c + (0L * ldc), c00, c01, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (1L * ldc), c10, c11, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (2L * ldc), c20, c21, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (3L * ldc), c30, c31, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (4L * ldc), c40, c41, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (5L * ldc), c50, c51, accumulate, relu);
+    }
+
+    /// <summary>The tile with a row-major A read where it lies, rows <paramref name="lda"/> floats apart: six row streams.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunRows<TVector, TSimd>(int depth, float* a, long lda, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        var count = TSimd.Count;
+        TVector bias0 = TSimd.Zero, bias1 = TSimd.Zero;
+        if (bias != null)
+        {
+            bias0 = TSimd.Load(bias);
+            bias1 = TSimd.Load(bias + count);
+        }
+
+        TVector c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1;
+        var (lda2, lda3) = (2 * lda, 3 * lda);
+        var a4 = a + (4 * lda);
+        for (var p = 0; p < depth; p++)
+        {
+            var b0 = TSimd.Load(b);
+            var b1 = TSimd.Load(b + count);
+            var a0 = TSimd.Broadcast(a[0]);
+            c00 = TSimd.MultiplyAdd(a0, b0, c00);
+            c01 = TSimd.MultiplyAdd(a0, b1, c01);
+            var a1 = TSimd.Broadcast(a[lda]);
+            c10 = TSimd.MultiplyAdd(a1, b0, c10);
+            c11 = TSimd.MultiplyAdd(a1, b1, c11);
+            var a2 = TSimd.Broadcast(a[lda2]);
+            c20 = TSimd.MultiplyAdd(a2, b0, c20);
+            c21 = TSimd.MultiplyAdd(a2, b1, c21);
+            var a3 = TSimd.Broadcast(a[lda3]);
+            c30 = TSimd.MultiplyAdd(a3, b0, c30);
+            c31 = TSimd.MultiplyAdd(a3, b1, c31);
+            var a5 = TSimd.Broadcast(a4[0]);
+            c40 = TSimd.MultiplyAdd(a5, b0, c40);
+            c41 = TSimd.MultiplyAdd(a5, b1, c41);
+            var a6 = TSimd.Broadcast(a4[lda]);
+            c50 = TSimd.MultiplyAdd(a6, b0, c50);
+            c51 = TSimd.MultiplyAdd(a6, b1, c51);
+            a++;
+            a4++;
             b += bStride;
         }
 
@@ -320,6 +341,7 @@ internal readonly unsafe struct Tile16x1 : ITile
 
     public static int Vectors => 1;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Run<TVector, TSimd>(int depth, float* a, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
         where TVector : struct
         where TSimd : ISimd<TVector> =>
