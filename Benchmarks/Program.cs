@@ -38,6 +38,12 @@ if (args is ["inplace", ..])
     return;
 }
 
+if (args is ["predict", ..])
+{
+    ModelGen.Benchmarks.SinglePrediction.Run(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture));
+    return;
+}
+
 if (args is ["alignment"])
 {
     ModelGen.Benchmarks.AlignmentEffect.Run();

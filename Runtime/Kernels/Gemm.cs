@@ -144,6 +144,15 @@ public static unsafe class Gemm
             };
             switch (path)
             {
+                case GemmPath.Vector512 when n > Vector512<float>.Count && UsesSmallRows(m, transposeB):
+                    SmallRows<Vector512<float>, Simd512>(&problem);
+                    break;
+                case GemmPath.Vector256 when UsesSmallRows(m, transposeB):
+                    SmallRows<Vector256<float>, Simd256>(&problem);
+                    break;
+                case GemmPath.Vector128 when UsesSmallRows(m, transposeB):
+                    SmallRows<Vector128<float>, Simd128>(&problem);
+                    break;
                 case GemmPath.Vector512 when n <= Vector512<float>.Count:
                     WorkSplitter.Run(&Narrow, &problem, m, grain: Tile16x1.Rows, (long)m * n * k, reduction: k);
                     break;
@@ -305,6 +314,126 @@ public static unsafe class Gemm
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Products of at most this many rows with a row-major B (one sample's forward pass, <c>Predict</c>) skip the
+    /// blocked loops: packing B (a whole weight matrix) cost 25 times the multiply-adds of a single row.
+    /// </summary>
+    internal const int SmallRowCount = 4;
+
+    /// <summary>Vectors of a C row the few-rows path computes at once: one accumulator chain each.</summary>
+    private const int SmallRowVectors = 4;
+
+    /// <summary>Whether the small-row path computes the product (the tests switch it off to compare).</summary>
+    internal static bool UseSmallRows { get; set; } = true;
+
+    private static bool UsesSmallRows(int m, bool transposeB) => UseSmallRows && m <= SmallRowCount && !transposeB;
+
+    /// <summary>
+    /// A product of at most <see cref="SmallRowCount"/> rows, row by row: four vectors of C's row are accumulated over
+    /// B's rows read where they lie (each a contiguous run of the block's columns), so B is read once per row and
+    /// never copied. The arithmetic is the blocked path's, element for element: the same depth blocks, each a chain of
+    /// fused multiply-adds from the bias (first block) or zero, added to C as a tile's store adds it, ReLU at the last.
+    /// So a sample predicted alone gets the bits it gets inside a batch. Columns past the last whole four vectors go
+    /// through a zero-padded copy of that strip of B and a scratch row, as the blocked path's edge tiles do.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SmallRows<TVector, TSimd>(Problem* x)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        var width = SmallRowVectors * TSimd.Count;
+        var strip = PackingBuffers.ForCurrentThread().B;
+        var scratch = stackalloc float[width];
+        var edgeBias = stackalloc float[width];
+        for (var jb = 0; jb < x->N; jb += width)
+        {
+            var nr = Math.Min(width, x->N - jb);
+            var whole = nr == width;
+            var bias = x->Bias == null ? null : x->Bias + jb;
+            if (bias != null && !whole)
+            {
+                new Span<float>(edgeBias, width).Clear();
+                new ReadOnlySpan<float>(bias, nr).CopyTo(new Span<float>(edgeBias, width));
+                bias = edgeBias;
+            }
+
+            for (var pc = 0; pc < x->K || pc == 0; pc += DepthBlock)
+            {
+                var kc = Math.Min(DepthBlock, x->K - pc);
+                var first = pc == 0;
+                var last = pc + kc >= x->K;
+                var accumulate = !first || x->Accumulate;
+                var relu = last && x->Relu;
+                var b = x->B.Data + ((long)pc * x->B.RowStride) + jb;
+                long bStride = x->B.RowStride;
+                if (!whole)
+                {
+                    for (var p = 0; p < kc; p++)
+                    {
+                        var row = new Span<float>(strip + ((long)p * width), width);
+                        row.Clear();
+                        new ReadOnlySpan<float>(b + (p * bStride), nr).CopyTo(row);
+                    }
+
+                    b = strip;
+                    bStride = width;
+                }
+
+                for (var i = 0; i < x->M; i++)
+                {
+                    var a = x->A.Data + ((long)i * x->A.RowStride) + ((long)pc * x->A.ColumnStride);
+                    var row = x->C + ((long)i * x->N) + jb;
+                    var blockBias = first ? bias : null;
+                    if (whole)
+                    {
+                        SmallRowStrip<TVector, TSimd>(kc, a, x->A.ColumnStride, b, bStride, row, accumulate, blockBias, relu);
+                    }
+                    else
+                    {
+                        SmallRowStrip<TVector, TSimd>(kc, a, x->A.ColumnStride, b, bStride, scratch, accumulate: false, blockBias, relu: false);
+                        WriteEdge(scratch, width, row, x->N, 1, nr, accumulate, relu);
+                    }
+                }
+
+                if (x->K == 0)
+                {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One row's <see cref="SmallRowVectors"/> vectors of C over <paramref name="depth"/> steps:
+    /// c (+)= Σₚ a[p·aStep]·b[p·bStride ..]. The row is bound by reading B (eight chains instead of four measured the same).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SmallRowStrip<TVector, TSimd>(int depth, float* a, long aStep, float* b, long bStride, float* c, bool accumulate, float* bias, bool relu)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        var n = TSimd.Count;
+        TVector c0 = TSimd.Zero, c1 = TSimd.Zero, c2 = TSimd.Zero, c3 = TSimd.Zero;
+        if (bias != null)
+        {
+            (c0, c1, c2, c3) = (TSimd.Load(bias), TSimd.Load(bias + n), TSimd.Load(bias + (2 * n)), TSimd.Load(bias + (3 * n)));
+        }
+
+        for (var p = 0; p < depth; p++)
+        {
+            var value = TSimd.Broadcast(*a);
+            c0 = TSimd.MultiplyAdd(value, TSimd.Load(b), c0);
+            c1 = TSimd.MultiplyAdd(value, TSimd.Load(b + n), c1);
+            c2 = TSimd.MultiplyAdd(value, TSimd.Load(b + (2 * n)), c2);
+            c3 = TSimd.MultiplyAdd(value, TSimd.Load(b + (3 * n)), c3);
+            a += aStep;
+            b += bStride;
+        }
+
+        Tile.StoreRow<TVector, TSimd>(c, c0, c1, accumulate, relu);
+        Tile.StoreRow<TVector, TSimd>(c + (2 * n), c2, c3, accumulate, relu);
     }
 
     /// <summary>

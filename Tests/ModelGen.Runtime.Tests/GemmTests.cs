@@ -113,6 +113,43 @@ public class GemmTests
     }
 
     [Theory]
+    [InlineData(1, 256, 784)]
+    [InlineData(1, 10, 128)]
+    [InlineData(2, 17, 1)]
+    [InlineData(3, 100, 257)]
+    [InlineData(4, 300, 520)]
+    [InlineData(1, 64, 0)]
+    [InlineData(4, 33, 255)]
+    public void Products_of_a_few_rows_give_the_blocked_kernels_bits(int m, int n, int k)
+    {
+        var (a, b, bias, start) = (Random(m * k, 41), Random(k * n, 42), Random(n, 43), Random(m * n, 44));
+        foreach (var path in AcceleratedPaths().Where(p => p != GemmPath.Scalar))
+        {
+            foreach (var (transposeA, accumulate, withBias, relu) in new[] { (false, false, false, false), (false, true, false, false), (false, false, true, true), (true, true, true, true), (true, false, true, false) })
+            {
+                var storedA = transposeA ? Transpose(a, m, k) : a;
+                float[] Run(bool smallRows)
+                {
+                    var c = start.ToArray();
+                    Gemm.UseSmallRows = smallRows;
+                    try
+                    {
+                        Gemm.ComputeWith(path, storedA, transposeA, b, false, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
+                    }
+                    finally
+                    {
+                        Gemm.UseSmallRows = true;
+                    }
+
+                    return c;
+                }
+
+                Assert.Equal(Run(smallRows: false), Run(smallRows: true));
+            }
+        }
+    }
+
+    [Theory]
     [MemberData(nameof(Shapes))]
     public void The_dense_layer_entry_points_compute_their_products(int m, int n, int k)
     {

@@ -62,6 +62,24 @@ public class GeneratedModelTests
         }
     }
 
+    [Fact]
+    public void A_sample_predicted_alone_gets_the_bits_it_gets_inside_a_batch()
+    {
+        // One sample runs the few-rows product path, a batch the blocked one: they must agree bit for bit.
+        var model = new FashionClassifier(seed: 7);
+        var random = new Random(8);
+        const int count = 37;
+        var inputs = Enumerable.Range(0, count * FashionClassifier.InputSize).Select(_ => random.NextSingle()).ToArray();
+        var batch = new float[count * FashionClassifier.OutputSize];
+        model.PredictBatch(inputs, batch);
+        var alone = new float[FashionClassifier.OutputSize];
+        for (var i = 0; i < count; i++)
+        {
+            model.Predict(inputs.AsSpan(i * FashionClassifier.InputSize, FashionClassifier.InputSize), alone);
+            Assert.Equal(batch.AsSpan(i * FashionClassifier.OutputSize, FashionClassifier.OutputSize).ToArray(), alone);
+        }
+    }
+
     [Theory]
     [InlineData(19)]
     [InlineData(21)]

@@ -1,0 +1,70 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using ModelGen.Kernels;
+
+namespace ModelGen.Benchmarks;
+
+/// <summary>
+/// One-sample <c>Predict</c> latency of the Fashion MLP on one thread, with the few-rows product path against the
+/// blocked path (<c>Gemm.UseSmallRows</c>), interleaved round by round, and a 256-sample <c>PredictBatch</c> per sample.
+/// </summary>
+internal static class SinglePrediction
+{
+    public static void Run(int rounds)
+    {
+        var previousThreads = KernelSettings.MaxThreads;
+        KernelSettings.MaxThreads = 1;
+        var model = new FashionMlp(seed: 1);
+        var random = new Random(1);
+        var inputs = new float[256 * FashionMlp.InputSize];
+        for (var i = 0; i < inputs.Length; i++) inputs[i] = random.NextSingle();
+        var input = inputs.AsSpan(0, FashionMlp.InputSize).ToArray();
+        var output = new float[FashionMlp.OutputSize];
+        var outputs = new float[256 * FashionMlp.OutputSize];
+        var times = new[] { new List<double>(), new List<double>(), new List<double>() };
+        for (var round = -3; round < rounds; round++)
+        {
+            for (var v = 0; v < 2; v++)
+            {
+                Gemm.UseSmallRows = v == 1;
+                var start = Stopwatch.GetTimestamp();
+                for (var r = 0; r < 200; r++)
+                {
+                    model.Predict(input, output);
+                }
+
+                AddIf(round >= 0, times[v], Stopwatch.GetElapsedTime(start).TotalMicroseconds / 200);
+            }
+
+            Gemm.UseSmallRows = true;
+            var batchStart = Stopwatch.GetTimestamp();
+            for (var r = 0; r < 4; r++)
+            {
+                model.PredictBatch(inputs, outputs);
+            }
+
+            AddIf(round >= 0, times[2], Stopwatch.GetElapsedTime(batchStart).TotalMicroseconds / 4 / 256);
+        }
+
+        KernelSettings.MaxThreads = previousThreads;
+        var (blocked, small, batched) = (Median(times[0]), Median(times[1]), Median(times[2]));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"FashionMlp, one thread, medians of {rounds} rounds: Predict {small:F2} µs (blocked path {blocked:F2} µs, {blocked / small:F1}×); PredictBatch of 256 {batched:F2} µs per sample."));
+    }
+
+    private static void AddIf(bool condition, List<double> list, double value)
+    {
+        if (condition)
+        {
+            list.Add(value);
+        }
+    }
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        return values[values.Count / 2];
+    }
+}
