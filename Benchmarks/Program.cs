@@ -44,6 +44,12 @@ if (args is ["predict", ..])
     return;
 }
 
+if (args is ["steps", ..])
+{
+    ModelGen.Benchmarks.SplitTraining.Run(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture));
+    return;
+}
+
 if (args is ["alignment"])
 {
     ModelGen.Benchmarks.AlignmentEffect.Run();

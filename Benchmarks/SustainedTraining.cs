@@ -38,7 +38,7 @@ internal static class SustainedTraining
 
             int Subnormal(ReadOnlySpan<float> values) { var n = 0; foreach (var x in values) if (float.IsSubnormal(x)) n++; return n; }
             var length = model.Parameters.Length;
-            Console.WriteLine($"steps {(block + 1) * 1000}: TrainStep {train / 1000:F0} µs, Adam {update / 1000:F0} µs; subnormal m {Subnormal(adam.StateBuffer("m", length))}, v {Subnormal(adam.StateBuffer("v", length))}, gradients {Subnormal(model.Gradients)}, parameters {Subnormal(model.Parameters)}");
+            Console.WriteLine($"steps {(block + 1) * 1000}: TrainStep {train / 1000:F0} µs, Adam {update / 1000:F0} µs; subnormal m {Subnormal(adam.StateBuffer("m", length))}, v {Subnormal(adam.StateBuffer("v", length))}, gradients {Subnormal(model.Gradients)}, parameters {Subnormal(model.Parameters)}{(threads > 1 ? $"; helper share {ModelGen.Kernels.WorkSplitter.HelperShare:F2}" : "")}");
         }
     }
 }

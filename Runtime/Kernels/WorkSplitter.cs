@@ -65,7 +65,7 @@ internal static unsafe class WorkSplitter
     /// </summary>
     internal static bool AdaptiveSplit { get; set; } = true;
 
-    /// <summary>The helper's current share of a call in two parts, which the tests also set (kept within 0.1-0.9).</summary>
+    /// <summary>The helper's share of a call in two parts of the size used last; the tests set every size's (kept within 0.1-0.9).</summary>
     internal static double HelperShare
     {
         get => SharedHelper.Value.Share;
@@ -92,7 +92,7 @@ internal static unsafe class WorkSplitter
 
         Exception? helperError = null;
         var helper = SharedHelper.Value;
-        var request = helper.Start(body, context, count, grain, Math.Clamp(Math.Min(parts, count / grain), 2, MaxParts));
+        var request = helper.Start(body, context, count, grain, Math.Clamp(Math.Min(parts, count / grain), 2, MaxParts), work);
         try
         {
             // The helper joins when it wakes; if it is asleep, or its core is taken by another process, this thread
@@ -172,17 +172,29 @@ internal static unsafe class WorkSplitter
         private int _splitAt;
 
         /// <summary>
-        /// The share of a two-part call given to the helper, moved after each call towards where both threads would
-        /// have finished together. The two vCPUs of a shared machine often do not run at the same speed (measured
-        /// here: the same product 1.3-1.9× slower on one vCPU than on the other in some runs), and halves then wait on
-        /// the slower one.
+        /// The share of a two-part call given to the helper, one per size of call (by the binary logarithm of its work),
+        /// each moved after every call of its size towards where both threads would have finished together. The two
+        /// vCPUs of a shared machine often do not run at the same speed (measured here: the same product 1.3-1.9×
+        /// slower on one vCPU than on the other in some runs), and halves then wait on the slower one. Sizes are kept
+        /// apart because the helper's wake-up weighs more in a short call than in a long one.
         /// </summary>
-        private double _helperShare = 0.5;
+        private readonly double[] _helperShares = CreateShares();
 
+        /// <summary>The size class of the current call: an index into <see cref="_helperShares"/>.</summary>
+        private int _sizeClass;
+
+        private static double[] CreateShares()
+        {
+            var shares = new double[64];
+            Array.Fill(shares, 0.5);
+            return shares;
+        }
+
+        /// <summary>The share of the size last used; setting it sets every size's (the tests hold the cut where they put it).</summary>
         public double Share
         {
-            get => Volatile.Read(ref _helperShare);
-            set => Volatile.Write(ref _helperShare, Math.Clamp(value, MinHelperShare, 1 - MinHelperShare));
+            get => Volatile.Read(ref _helperShares[_sizeClass]);
+            set => Array.Fill(_helperShares, Math.Clamp(value, MinHelperShare, 1 - MinHelperShare));
         }
 
         // When the current call started, when each thread finished its last part in it, and how many parts each ran
@@ -197,7 +209,7 @@ internal static unsafe class WorkSplitter
         }
 
         /// <summary>Publishes a call of <paramref name="parts"/> parts; returns its number.</summary>
-        public long Start(delegate*<void*, int, int, void> body, void* context, int count, int grain, int parts)
+        public long Start(delegate*<void*, int, int, void> body, void* context, int count, int grain, int parts, long work)
         {
             lock (_gate)
             {
@@ -206,6 +218,7 @@ internal static unsafe class WorkSplitter
                 _count = count;
                 _grain = grain;
                 _parts = parts;
+                _sizeClass = 63 - System.Numerics.BitOperations.LeadingZeroCount((ulong)Math.Max(work, 1));
                 _splitAt = SplitPoint(count, grain);
                 (_callerParts, _helperParts) = (0, 0);
                 _startTicks = Stopwatch.GetTimestamp();
@@ -268,7 +281,8 @@ internal static unsafe class WorkSplitter
                 // work every part repeats (packing the operand it reads whole) cannot pull the cut to one side.
                 var (caller, helper) = (_callerDone - _startTicks, _helperDone - _startTicks);
                 var imbalance = (double)(caller - helper) / Math.Max(1, Math.Max(caller, helper));
-                _helperShare = Math.Clamp(_helperShare + (ShareStep * imbalance), MinHelperShare, 1 - MinHelperShare);
+                ref var share = ref _helperShares[_sizeClass];
+                share = Math.Clamp(share + (ShareStep * imbalance), MinHelperShare, 1 - MinHelperShare);
             }
 
             return _error;
@@ -284,7 +298,7 @@ internal static unsafe class WorkSplitter
         private int SplitPoint(int count, int grain)
         {
             var grains = count / grain;
-            var helperGrains = Math.Clamp((int)Math.Round(grains * (AdaptiveSplit ? _helperShare : 0.5)), 1, grains - 1);
+            var helperGrains = Math.Clamp((int)Math.Round(grains * (AdaptiveSplit ? _helperShares[_sizeClass] : 0.5)), 1, grains - 1);
             return (grains - helperGrains) * grain;
         }
 
