@@ -7,7 +7,8 @@ namespace ModelGen.Losses;
 /// Sigmoid followed by binary cross-entropy, fused, on every output: per element
 /// L = max(z, 0) − z·t + log(1 + exp(−|z|)), which equals −t·log σ(z) − (1 − t)·log(1 − σ(z)) without ever
 /// forming log 0 or exp of a large positive number; averaged over the batch and the outputs (Keras'
-/// <c>binary_crossentropy(from_logits=True)</c>). The gradient is ∂L/∂z = (σ(z) − t) / N.
+/// <c>binary_crossentropy(from_logits=True)</c>). The gradient is ∂L/∂z = (σ(z) − t) / N, with values below 2⁻⁶⁴ in
+/// magnitude stored as zero (see <see cref="SoftmaxCrossEntropy"/>).
 /// </summary>
 public static class BinaryCrossEntropy
 {
@@ -38,6 +39,11 @@ public static class BinaryCrossEntropy
                 var sigmoid = z >= 0f ? 1f / (1f + e) : e / (1f + e);
                 gradient[i] = (sigmoid - t) * scale;
             }
+        }
+
+        if (!gradient.IsEmpty)
+        {
+            ModelGen.Kernels.Underflow.FlushBelow(gradient, ModelGen.Kernels.Underflow.LossGradientFloor);
         }
 
         return (float)(total / logits.Length);

@@ -9,11 +9,20 @@ namespace ModelGen.Losses;
 /// L = log Σⱼ exp(zⱼ) − Σⱼ yⱼ·zⱼ (with Σ y = 1), averaged over the batch: Keras'
 /// <c>categorical_crossentropy(from_logits=True)</c> and, with class indices, its sparse form. The log-sum-exp is
 /// taken after subtracting the row's maximum, so no logit is large enough to overflow; the gradient is
-/// ∂L/∂z = (softmax(z) − y) / batch.
+/// ∂L/∂z = (softmax(z) − y) / batch, with values below 2⁻⁶⁴ in magnitude stored as zero.
 /// </summary>
 /// <remarks>
+/// <para>
+/// Why the floor: once the model is sure of a sample, its other classes' probabilities underflow into the subnormal
+/// floats (exp(z) below z = −87), and every multiply-add of the backward products that reads one takes a microcode
+/// assist. Measured on the Fashion MLP trained past its fit on 3,000 images, a training step slowed from about 500 µs
+/// to 700-940 µs over 40,000 steps; with the floor it stayed at 360-500 µs. What is dropped is far below anything that
+/// could change a weight: the optimizers already read weight gradients below 2⁻⁵⁵ as zero.
+/// </para>
+/// <para>
 /// Targets come in one of two layouts, told apart by their length: one class index per sample (a float holding a
 /// whole number in [0, classes)), or one probability per class and sample (one-hot or soft labels).
+/// </para>
 /// </remarks>
 public static class SoftmaxCrossEntropy
 {
@@ -67,6 +76,7 @@ public static class SoftmaxCrossEntropy
             if (!g.IsEmpty)
             {
                 TensorPrimitives.Multiply(g, scale, g);
+                ModelGen.Kernels.Underflow.FlushBelow(g, ModelGen.Kernels.Underflow.LossGradientFloor);
             }
         }
 

@@ -64,6 +64,52 @@ public class LossTests
         Assert.Equal([0.5f, -0.5f, 0f, -0.5f, 0.5f, 0f], gradient);
     }
 
+    [Fact]
+    public void Confident_predictions_give_no_subnormal_gradients_and_keep_every_gradient_that_matters()
+    {
+        // Class 2 sits 90 to 110 below the best: exp underflows into the subnormals (below 1.2e-38) and would reach the
+        // backward products as such. 30 below gives p ≈ 9e-14, far above the floor, and must stay as computed.
+        float[] logits = [0f, -30f, -90f, -110f, 5f, 4f, -100f, 3f];
+        var gradient = new float[logits.Length];
+        SoftmaxCrossEntropy.ValueAndGradient(logits, [0f, 1f], gradient, 4);
+
+        Assert.DoesNotContain(gradient, float.IsSubnormal);
+        Assert.Equal(0f, gradient[2]);
+        Assert.Equal(0f, gradient[3]);
+        Assert.Equal(0f, gradient[6]);
+        var p1 = Math.Exp(-30) / (1 + Math.Exp(-30) + Math.Exp(-90) + Math.Exp(-110));
+        Assert.Equal(p1 / 2, gradient[1], p1 * 1e-5);
+
+        float[] binaryLogits = [-95f, 95f, -20f, 0f];
+        var binaryGradient = new float[4];
+        BinaryCrossEntropy.ValueAndGradient(binaryLogits, [0f, 1f, 0f, 1f], binaryGradient);
+        Assert.DoesNotContain(binaryGradient, float.IsSubnormal);
+        Assert.Equal([0f, 0f], binaryGradient.Take(2));
+        Assert.Equal(1 / (1 + Math.Exp(20)) / 4, binaryGradient[2], 1e-12);
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(16)]
+    [InlineData(37)]
+    public void The_underflow_floor_zeroes_exactly_the_values_below_it(int length)
+    {
+        var random = new Random(length);
+        var floor = ModelGen.Kernels.Underflow.LossGradientFloor;
+        var values = Enumerable.Range(0, length).Select(i => (i % 4) switch
+        {
+            0 => floor * (0.5f + random.NextSingle()),
+            1 => -floor * random.NextSingle(),
+            2 => 1e-39f * (random.NextSingle() - 0.5f),
+            _ => random.NextSingle() - 0.5f,
+        }).ToArray();
+        var expected = values.Select(v => MathF.Abs(v) < floor ? 0f : v).ToArray();
+
+        ModelGen.Kernels.Underflow.FlushBelow(values, floor);
+
+        Assert.Equal(expected, values);
+    }
+
     [Theory]
     [InlineData(-1f)]
     [InlineData(3f)]
