@@ -92,23 +92,23 @@ public static class GemmRoofline
         }
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"FMA peak, one core: median {Median(peaks) / 1e9:F1} GFLOP/s over {peaks.Count} measurements (each taken just before one GEMM measurement); Vector512 accelerated: {Vector512.IsHardwareAccelerated}"));
+            $"FMA peak, one core: median {Measurements.Median(peaks) / 1e9:F1} GFLOP/s over {peaks.Count} measurements (each taken just before one GEMM measurement); Vector512 accelerated: {Vector512.IsHardwareAccelerated}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Micro-kernel alone (8×32 tile, 256 steps, panels in L1): median {100 * Median(kernelOnly):F0}% of the peak measured just before it."));
+            $"Micro-kernel alone (8×32 tile, 256 steps, panels in L1): median {100 * Measurements.Median(kernelOnly):F0}% of the peak measured just before it."));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"FMA peak on both cores at once: median {Median(bothCores):F2}× one core's (the ceiling of any two-thread speed-up on this machine)."));
+            $"FMA peak on both cores at once: median {Measurements.Median(bothCores):F2}× one core's (the ceiling of any two-thread speed-up on this machine)."));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Two independent one-thread 512³ GEMMs at once: median {Median(independentPair):F2}× the throughput of one alone (below 2× when the vCPUs share caches or memory bandwidth, or one runs slower than the other)."));
+            $"Two independent one-thread 512³ GEMMs at once: median {Measurements.Median(independentPair):F2}× the throughput of one alone (below 2× when the vCPUs share caches or memory bandwidth, or one runs slower than the other)."));
         Console.WriteLine("| product | M×K×N | naive loop, % of peak | Dot per element, % of peak | ModelGen 1 thread GFLOP/s | % of peak | 2 threads GFLOP/s | % of 1-core peak | 2 vs 1 |");
         Console.WriteLine("|---|---|--:|--:|--:|--:|--:|--:|--:|");
         double sumOne = 0, sumTwo = 0;
         for (var c = 0; c < cases.Length; c++)
         {
             var (one, two) = (results[c][1], results[c][2]);
-            var (g1, g2) = (Median(one.Rate) / 1e9, Median(two.Rate) / 1e9);
-            var (p1, p2) = (Median(one.OfPeak), Median(two.OfPeak));
+            var (g1, g2) = (Measurements.Median(one.Rate) / 1e9, Measurements.Median(two.Rate) / 1e9);
+            var (p1, p2) = (Measurements.Median(one.OfPeak), Measurements.Median(two.OfPeak));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {cases[c].Shape.Name} | {cases[c].Shape.M}×{cases[c].Shape.K}×{cases[c].Shape.N} | {100 * Median(naive[c]):F1}% | {100 * Median(dot[c]):F0}% | {g1:F1} | {100 * p1:F0}% | {g2:F1} | {100 * p2:F0}% | {g2 / g1:F2}× |"));
+                $"| {cases[c].Shape.Name} | {cases[c].Shape.M}×{cases[c].Shape.K}×{cases[c].Shape.N} | {100 * Measurements.Median(naive[c]):F1}% | {100 * Measurements.Median(dot[c]):F0}% | {g1:F1} | {100 * p1:F0}% | {g2:F1} | {100 * p2:F0}% | {g2 / g1:F2}× |"));
             if (cases[c].Shape.IsTrainingShape)
             {
                 sumOne += p1;
@@ -121,19 +121,6 @@ public static class GemmRoofline
             $"Mean % of peak over the {training} MLP training shapes: {100 * sumOne / training:F0}% on 1 thread, {100 * sumTwo / training:F0}% on 2."));
     }
 
-    private static void AddIf(bool condition, List<double> list, double value)
-    {
-        if (condition)
-        {
-            list.Add(value);
-        }
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.OrderBy(v => v).ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-    }
 }
 
 /// <summary>The Vector512 micro-kernel by itself, on packed panels that stay in L1: what the blocked loops could reach.</summary>

@@ -24,11 +24,7 @@ internal static class InPlaceA
         Console.WriteLine("|---|---|--:|--:|--:|");
         foreach (var (m, k, n, transposeA, transposeB) in shapes)
         {
-            var a = new float[m * k];
-            var b = new float[k * n];
-            var c = new float[m * n];
-            for (var i = 0; i < a.Length; i++) a[i] = random.NextSingle();
-            for (var i = 0; i < b.Length; i++) b[i] = random.NextSingle();
+            var (a, b, c) = (Measurements.RandomValues(random, m * k), Measurements.RandomValues(random, k * n), new float[m * n]);
             var repeats = Math.Max(2, 20_000_000 / (m * n * k));
             var times = new[] { new List<double>(), new List<double>() };
             for (var round = 0; round < rounds; round++)
@@ -48,17 +44,11 @@ internal static class InPlaceA
             }
 
             Gemm.ReadAInPlace = true;
-            var (packed, inPlace) = (Median(times[0]), Median(times[1]));
+            var (packed, inPlace) = (Measurements.Median(times[0]), Measurements.Median(times[1]));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {(transposeA ? "weight grad" : transposeB ? "input grad" : "forward")} | {m}×{k}×{n} | {packed:F1} | {inPlace:F1} | {packed / inPlace:F3}× |"));
         }
 
         KernelSettings.MaxThreads = previousThreads;
-    }
-
-    private static double Median(List<double> values)
-    {
-        values.Sort();
-        return values[values.Count / 2];
     }
 }

@@ -18,8 +18,7 @@ internal static class SinglePrediction
         KernelSettings.MaxThreads = 1;
         var model = new FashionMlp(seed: 1);
         var random = new Random(1);
-        var inputs = new float[256 * FashionMlp.InputSize];
-        for (var i = 0; i < inputs.Length; i++) inputs[i] = random.NextSingle();
+        var inputs = Measurements.RandomValues(random, 256 * FashionMlp.InputSize);
         var input = inputs.AsSpan(0, FashionMlp.InputSize).ToArray();
         var output = new float[FashionMlp.OutputSize];
         var outputs = new float[256 * FashionMlp.OutputSize];
@@ -35,7 +34,7 @@ internal static class SinglePrediction
                     model.Predict(input, output);
                 }
 
-                AddIf(round >= 0, times[v], Stopwatch.GetElapsedTime(start).TotalMicroseconds / 200);
+                Measurements.AddIf(round >= 0, times[v], Stopwatch.GetElapsedTime(start).TotalMicroseconds / 200);
             }
 
             Gemm.UseSmallRows = true;
@@ -45,26 +44,13 @@ internal static class SinglePrediction
                 model.PredictBatch(inputs, outputs);
             }
 
-            AddIf(round >= 0, times[2], Stopwatch.GetElapsedTime(batchStart).TotalMicroseconds / 4 / 256);
+            Measurements.AddIf(round >= 0, times[2], Stopwatch.GetElapsedTime(batchStart).TotalMicroseconds / 4 / 256);
         }
 
         KernelSettings.MaxThreads = previousThreads;
-        var (blocked, small, batched) = (Median(times[0]), Median(times[1]), Median(times[2]));
+        var (blocked, small, batched) = (Measurements.Median(times[0]), Measurements.Median(times[1]), Measurements.Median(times[2]));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"FashionMlp, one thread, medians of {rounds} rounds: Predict {small:F2} µs (blocked path {blocked:F2} µs, {blocked / small:F1}×); PredictBatch of 256 {batched:F2} µs per sample."));
     }
 
-    private static void AddIf(bool condition, List<double> list, double value)
-    {
-        if (condition)
-        {
-            list.Add(value);
-        }
-    }
-
-    private static double Median(List<double> values)
-    {
-        values.Sort();
-        return values[values.Count / 2];
-    }
 }

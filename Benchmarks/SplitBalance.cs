@@ -23,11 +23,7 @@ internal static class SplitBalance
         Console.WriteLine("|---|---|--:|--:|--:|--:|");
         foreach (var (m, k, n, transposeA, transposeB) in shapes)
         {
-            var a = new float[m * k];
-            var b = new float[k * n];
-            var c = new float[m * n];
-            for (var i = 0; i < a.Length; i++) a[i] = random.NextSingle();
-            for (var i = 0; i < b.Length; i++) b[i] = random.NextSingle();
+            var (a, b, c) = (Measurements.RandomValues(random, m * k), Measurements.RandomValues(random, k * n), new float[m * n]);
             var repeats = Math.Max(2, 20_000_000 / (m * n * k));
             var times = new List<double>[variants.Length];
             for (var v = 0; v < variants.Length; v++) times[v] = [];
@@ -49,15 +45,9 @@ internal static class SplitBalance
             }
 
             WorkSplitter.AdaptiveSplit = true;
-            var one = Median(times[0]);
+            var one = Measurements.Median(times[0]);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {(transposeA ? "weight grad" : transposeB ? "input grad" : m == k ? "square" : "forward")} | {m}×{k}×{n} | {one:F1} | {one / Median(times[1]):F2}× | {one / Median(times[2]):F2}× | {WorkSplitter.HelperShare:F2} |"));
+                $"| {(transposeA ? "weight grad" : transposeB ? "input grad" : m == k ? "square" : "forward")} | {m}×{k}×{n} | {one:F1} | {one / Measurements.Median(times[1]):F2}× | {one / Measurements.Median(times[2]):F2}× | {WorkSplitter.HelperShare:F2} |"));
         }
-    }
-
-    private static double Median(List<double> values)
-    {
-        values.Sort();
-        return values[values.Count / 2];
     }
 }

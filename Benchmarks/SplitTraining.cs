@@ -45,18 +45,12 @@ internal static class SplitTraining
         }
 
         WorkSplitter.AdaptiveSplit = true;
-        var one = Median(times[0]);
+        var one = Measurements.Median(times[0]);
         Console.WriteLine($"FashionMlp, TrainStep + Adam, batch {batch}; medians of {rounds} interleaved rounds of 5 steps each");
         foreach (var (variant, i) in variants.Select((v, i) => (v, i)))
         {
-            var median = Median(times[i]);
+            var median = Measurements.Median(times[i]);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{variant.Name}: {median:F1} µs per step, {batch * 1e6 / median:N0} samples/s ({one / median:F2}×)"));
         }
-    }
-
-    private static double Median(List<double> values)
-    {
-        values.Sort();
-        return values[values.Count / 2];
     }
 }

@@ -70,15 +70,9 @@ public static class ThreadScaling
         Console.WriteLine("|---|---:|---:|---:|");
         for (var c = 0; c < cases.Length; c++)
         {
-            var one = Median(times[c].One);
-            var two = Median(times[c].Two);
+            var one = Measurements.Median(times[c].One);
+            var two = Measurements.Median(times[c].Two);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {cases[c].Name} | {one:F1} | {two:F1} | {one / two:F2}× |"));
         }
-    }
-
-    private static double Median(List<double> values)
-    {
-        values.Sort();
-        return values[values.Count / 2];
     }
 }

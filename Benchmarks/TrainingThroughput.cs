@@ -188,7 +188,7 @@ public static class TrainingBreakdown
         double step1 = 0, step2 = 0;
         for (var c = 0; c < cases.Length; c++)
         {
-            var (one, two) = (Median(times[c][1]), Median(times[c][2]));
+            var (one, two) = (Measurements.Median(times[c][1]), Measurements.Median(times[c][2]));
             if (c < 2)
             {
                 (step1, step2) = (step1 + one, step2 + two);
@@ -199,11 +199,5 @@ public static class TrainingBreakdown
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Training step (TrainStep + Adam): {batch * 1e6 / step1:N0} samples/s on 1 thread, {batch * 1e6 / step2:N0} on 2 ({step1 / step2:F2}×)."));
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.OrderBy(v => v).ToArray();
-        return sorted[sorted.Length / 2];
     }
 }
