@@ -36,7 +36,8 @@ namespace ModelGen.Kernels;
 /// <para>
 /// A batch-sized A is read where it lies instead of packed: row-major (a layer's input, or its output gradient, at
 /// batch ≤ 256) as one stream per tile row, transposed (a weight gradient's) step by step, since each step's values
-/// for a tile already lie side by side. 0.98-1.08× on the batch-sized shapes, mostly above 1.03× (docs/performance.md).
+/// for a tile already lie side by side: 0.96-1.09× on the batch-sized shapes with AVX-512 (mostly above 1.02×),
+/// 1.02-1.30× with AVX2, whose 6-row panels cost more to pack (docs/performance.md).
 /// B is packed even when it is row-major and used by a single row block (batch-sized products): read in place, a
 /// panel's rows lie a whole matrix row apart and compete for the same few L1 sets, and the micro-kernels ran 1.4×
 /// slower on 64×784×256 than on packed panels, more than the packing costs (measured: 260 µs against 186 + 26 µs).
@@ -247,10 +248,9 @@ public static unsafe class Gemm
                 for (var ic = 0; ic < x->M; ic += RowBlock)
                 {
                     var mc = Math.Min(RowBlock, x->M - ic);
-                    // Whole row groups of a batch-sized, row-major A are read where they lie; only a partial last
-                    // group is packed (read in place, it would run past the matrix).
-                    var inPlace = aInPlace;
-                    var firstPacked = inPlace ? mc / rows * rows : 0;
+                    // With A read in place, only a partial last row group is packed: read in place, it would run
+                    // past the matrix (a row-major A's rows, or a transposed A's steps).
+                    var firstPacked = aInPlace ? mc / rows * rows : 0;
                     if (firstPacked < mc)
                     {
                         Packing.PackA(x->A, ic + firstPacked, pc, mc - firstPacked, kc, rows, packedA + (firstPacked * kc));
@@ -274,7 +274,7 @@ public static unsafe class Gemm
                             var mr = Math.Min(rows, mc - ir);
                             var tile = x->C + ((long)(ic + ir) * x->N) + jc + jr;
                             var panelA = packedA + (ir * kc);
-                            if (inPlace && mr == rows)
+                            if (aInPlace && mr == rows)
                             {
                                 var origin = x->A.Data + ((long)(ic + ir) * x->A.RowStride) + ((long)pc * x->A.ColumnStride);
                                 var whole = nr == width;

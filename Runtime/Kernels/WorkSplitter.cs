@@ -7,10 +7,10 @@ namespace ModelGen.Kernels;
 
 /// <summary>
 /// Splits a kernel's independent work (columns or rows of a matrix product, ranges of an optimizer update) between
-/// the calling thread and one helper thread, without allocating. Each output element is computed by exactly the same instructions whichever thread
-/// runs it, so results are bit-for-bit those of a single thread. On when <see cref="KernelSettings.MaxThreads"/>
-/// is 2, the default on machines with two or more cores; small work, a single core or a helper already busy with
-/// another caller keep everything on the calling thread even then.
+/// the calling thread and one helper thread, without allocating. Each output element is computed by exactly the same
+/// instructions whichever thread runs it, so results are bit-for-bit those of a single thread. On when
+/// <see cref="KernelSettings.MaxThreads"/> is 2, the default on machines with two or more cores; small work, a single
+/// core or a helper already busy with another caller keep everything on the calling thread even then.
 /// </summary>
 /// <remarks>
 /// The body is a static function pointer and its arguments a struct on the caller's stack: the caller does not
