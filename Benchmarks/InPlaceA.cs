@@ -1,6 +1,4 @@
 using System;
-using System.Collections.Generic;
-using System.Diagnostics;
 using System.Globalization;
 using ModelGen.Kernels;
 
@@ -16,37 +14,18 @@ internal static class InPlaceA
     {
         var previousThreads = KernelSettings.MaxThreads;
         KernelSettings.MaxThreads = 1;
-        (int M, int K, int N, bool TransposeA, bool TransposeB)[] shapes =
-            [(64, 784, 256, false, false), (64, 256, 128, false, false), (64, 256, 784, false, true), (784, 64, 256, true, false), (256, 64, 128, true, false), (256, 784, 256, false, false), (256, 256, 128, false, false)];
+        ProductShape[] shapes =
+            [new(64, 784, 256), new(64, 256, 128), new(64, 256, 784, TransposeB: true), new(784, 64, 256, TransposeA: true), new(256, 64, 128, TransposeA: true), new(256, 784, 256), new(256, 256, 128)];
         var random = new Random(1);
         Console.WriteLine($"One thread, medians of {rounds} interleaved rounds.");
         Console.WriteLine("| product | M×K×N | A packed µs | A in place µs | packed ÷ in place |");
         Console.WriteLine("|---|---|--:|--:|--:|");
-        foreach (var (m, k, n, transposeA, transposeB) in shapes)
+        foreach (var shape in shapes)
         {
-            var (a, b, c) = (Measurements.RandomValues(random, m * k), Measurements.RandomValues(random, k * n), new float[m * n]);
-            var repeats = Math.Max(2, 20_000_000 / (m * n * k));
-            var times = new[] { new List<double>(), new List<double>() };
-            for (var round = 0; round < rounds; round++)
-            {
-                for (var v = 0; v < 2; v++)
-                {
-                    Gemm.ReadAInPlace = v == 1;
-                    Gemm.Compute(a, transposeA, b, transposeB, c, m, n, k, accumulate: false);
-                    var start = Stopwatch.GetTimestamp();
-                    for (var r = 0; r < repeats; r++)
-                    {
-                        Gemm.Compute(a, transposeA, b, transposeB, c, m, n, k, accumulate: false);
-                    }
-
-                    times[v].Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds / repeats);
-                }
-            }
-
+            var times = Measurements.MedianProductTimes(shape, random, rounds, variants: 2, v => Gemm.ReadAInPlace = v == 1);
             Gemm.ReadAInPlace = true;
-            var (packed, inPlace) = (Measurements.Median(times[0]), Measurements.Median(times[1]));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {(transposeA ? "weight grad" : transposeB ? "input grad" : "forward")} | {m}×{k}×{n} | {packed:F1} | {inPlace:F1} | {packed / inPlace:F3}× |"));
+                $"| {shape.Role} | {shape.M}×{shape.K}×{shape.N} | {times[0]:F1} | {times[1]:F1} | {times[0] / times[1]:F3}× |"));
         }
 
         KernelSettings.MaxThreads = previousThreads;

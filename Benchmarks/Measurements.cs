@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Linq;
+using ModelGen.Kernels;
 
 namespace ModelGen.Benchmarks;
 
@@ -34,4 +36,40 @@ internal static class Measurements
 
         return values;
     }
+
+    /// <summary>
+    /// Median microseconds of one product of <paramref name="shape"/> under each of <paramref name="variants"/> settings,
+    /// the variants taking turns round by round (so the machine's drift falls on all alike): <paramref name="select"/>
+    /// applies variant v's settings, then the product runs once untimed and enough times to take about 20 M multiply-adds.
+    /// </summary>
+    public static double[] MedianProductTimes(ProductShape shape, Random random, int rounds, int variants, Action<int> select)
+    {
+        var (m, k, n) = (shape.M, shape.K, shape.N);
+        var (a, b, c) = (RandomValues(random, m * k), RandomValues(random, k * n), new float[m * n]);
+        var repeats = Math.Max(2, 20_000_000 / (m * n * k));
+        var times = Enumerable.Range(0, variants).Select(_ => new List<double>()).ToArray();
+        for (var round = 0; round < rounds; round++)
+        {
+            for (var v = 0; v < variants; v++)
+            {
+                select(v);
+                Gemm.Compute(a, shape.TransposeA, b, shape.TransposeB, c, m, n, k, accumulate: false);
+                var start = Stopwatch.GetTimestamp();
+                for (var r = 0; r < repeats; r++)
+                {
+                    Gemm.Compute(a, shape.TransposeA, b, shape.TransposeB, c, m, n, k, accumulate: false);
+                }
+
+                times[v].Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds / repeats);
+            }
+        }
+
+        return times.Select(Median).ToArray();
+    }
+}
+
+/// <summary>A product C[M×N] = op(A)·op(B) with a depth of K, named by the role it plays in a dense layer.</summary>
+internal readonly record struct ProductShape(int M, int K, int N, bool TransposeA = false, bool TransposeB = false)
+{
+    public string Role => TransposeA ? "weight grad" : TransposeB ? "input grad" : M == K && K == N ? "square" : "forward";
 }
