@@ -28,9 +28,16 @@ internal unsafe interface ITile
         where TSimd : ISimd<TVector>;
 }
 
-/// <summary>The stores shared by the micro-kernels.</summary>
+/// <summary>The bias loads and stores shared by the micro-kernels.</summary>
 internal static unsafe class Tile
 {
+    /// <summary>The two bias vectors a two-vector tile's accumulators start from: zero without a bias.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (TVector First, TVector Second) LoadBias<TVector, TSimd>(float* bias)
+        where TVector : struct
+        where TSimd : ISimd<TVector> =>
+        bias == null ? (TSimd.Zero, TSimd.Zero) : (TSimd.Load(bias), TSimd.Load(bias + TSimd.Count));
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store<TVector, TSimd>(float* destination, TVector value, bool accumulate, bool relu)
         where TVector : struct
@@ -99,12 +106,7 @@ internal readonly unsafe struct Tile8x2 : ITile
         where TSimd : ISimd<TVector>
     {
         var count = TSimd.Count;
-        TVector bias0 = TSimd.Zero, bias1 = TSimd.Zero;
-        if (bias != null)
-        {
-            bias0 = TSimd.Load(bias);
-            bias1 = TSimd.Load(bias + count);
-        }
+        var (bias0, bias1) = Tile.LoadBias<TVector, TSimd>(bias);
 
         TVector c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1, c60 = bias0, c61 = bias1, c70 = bias0, c71 = bias1;
         for (var p = 0; p < depth; p++)
@@ -139,14 +141,7 @@ internal readonly unsafe struct Tile8x2 : ITile
             b += bStride;
         }
 
-        Tile.StoreRow<TVector, TSimd>(c + (0L * ldc), c00, c01, accumulate, relu);
-        Tile.StoreRow<TVector, TSimd>(c + (1L * ldc), c10, c11, accumulate, relu);
-        Tile.StoreRow<TVector, TSimd>(c + (2L * ldc), c20, c21, accumulate, relu);
-        Tile.StoreRow<TVector, TSimd>(c + (3L * ldc), c30, c31, accumulate, relu);
-        Tile.StoreRow<TVector, TSimd>(c + (4L * ldc), c40, c41, accumulate, relu);
-        Tile.StoreRow<TVector, TSimd>(c + (5L * ldc), c50, c51, accumulate, relu);
-        Tile.StoreRow<TVector, TSimd>(c + (6L * ldc), c60, c61, accumulate, relu);
-        Tile.StoreRow<TVector, TSimd>(c + (7L * ldc), c70, c71, accumulate, relu);
+        StoreAll<TVector, TSimd>(c, ldc, accumulate, relu, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71);
     }
 
     /// <summary>
@@ -159,12 +154,7 @@ internal readonly unsafe struct Tile8x2 : ITile
         where TSimd : ISimd<TVector>
     {
         var count = TSimd.Count;
-        TVector bias0 = TSimd.Zero, bias1 = TSimd.Zero;
-        if (bias != null)
-        {
-            bias0 = TSimd.Load(bias);
-            bias1 = TSimd.Load(bias + count);
-        }
+        var (bias0, bias1) = Tile.LoadBias<TVector, TSimd>(bias);
 
         TVector c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1, c60 = bias0, c61 = bias1, c70 = bias0, c71 = bias1;
         var (lda2, lda3) = (2 * lda, 3 * lda);
@@ -202,6 +192,16 @@ internal readonly unsafe struct Tile8x2 : ITile
             b += bStride;
         }
 
+        StoreAll<TVector, TSimd>(c, ldc, accumulate, relu, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreAll<TVector, TSimd>(
+        float* c, int ldc, bool accumulate, bool relu,
+        TVector c00, TVector c01, TVector c10, TVector c11, TVector c20, TVector c21, TVector c30, TVector c31,
+        TVector c40, TVector c41, TVector c50, TVector c51, TVector c60, TVector c61, TVector c70, TVector c71)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
         Tile.StoreRow<TVector, TSimd>(c + (0L * ldc), c00, c01, accumulate, relu);
         Tile.StoreRow<TVector, TSimd>(c + (1L * ldc), c10, c11, accumulate, relu);
         Tile.StoreRow<TVector, TSimd>(c + (2L * ldc), c20, c21, accumulate, relu);
@@ -236,12 +236,7 @@ internal readonly unsafe struct Tile6x2 : ITile
         where TSimd : ISimd<TVector>
     {
         var count = TSimd.Count;
-        TVector bias0 = TSimd.Zero, bias1 = TSimd.Zero;
-        if (bias != null)
-        {
-            bias0 = TSimd.Load(bias);
-            bias1 = TSimd.Load(bias + count);
-        }
+        var (bias0, bias1) = Tile.LoadBias<TVector, TSimd>(bias);
         TVector c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1;
         for (var p = 0; p < depth; p++)
         {
@@ -269,12 +264,7 @@ internal readonly unsafe struct Tile6x2 : ITile
             b += bStride;
         }
 
-        Tile.StoreRow<TVector, TSimd>(c + (0L * ldc), c00, c01, accumulate, relu);
-        Tile.StoreRow<TVector, TSimd>(c + (1L * ldc), c10, c11, accumulate, relu);
-        Tile.StoreRow<TVector, TSimd>(c + (2L * ldc), c20, c21, accumulate, relu);
-        Tile.StoreRow<TVector, TSimd>(c + (3L * ldc), c30, c31, accumulate, relu);
-        Tile.StoreRow<TVector, TSimd>(c + (4L * ldc), c40, c41, accumulate, relu);
-        Tile.StoreRow<TVector, TSimd>(c + (5L * ldc), c50, c51, accumulate, relu);
+        StoreAll<TVector, TSimd>(c, ldc, accumulate, relu, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
 
     /// <summary>The tile with a row-major A read where it lies, rows <paramref name="lda"/> floats apart: six row streams.</summary>
@@ -284,12 +274,7 @@ internal readonly unsafe struct Tile6x2 : ITile
         where TSimd : ISimd<TVector>
     {
         var count = TSimd.Count;
-        TVector bias0 = TSimd.Zero, bias1 = TSimd.Zero;
-        if (bias != null)
-        {
-            bias0 = TSimd.Load(bias);
-            bias1 = TSimd.Load(bias + count);
-        }
+        var (bias0, bias1) = Tile.LoadBias<TVector, TSimd>(bias);
 
         TVector c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1;
         var (lda2, lda3) = (2 * lda, 3 * lda);
@@ -321,6 +306,15 @@ internal readonly unsafe struct Tile6x2 : ITile
             b += bStride;
         }
 
+        StoreAll<TVector, TSimd>(c, ldc, accumulate, relu, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreAll<TVector, TSimd>(
+        float* c, int ldc, bool accumulate, bool relu,
+        TVector c00, TVector c01, TVector c10, TVector c11, TVector c20, TVector c21, TVector c30, TVector c31, TVector c40, TVector c41, TVector c50, TVector c51)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
         Tile.StoreRow<TVector, TSimd>(c + (0L * ldc), c00, c01, accumulate, relu);
         Tile.StoreRow<TVector, TSimd>(c + (1L * ldc), c10, c11, accumulate, relu);
         Tile.StoreRow<TVector, TSimd>(c + (2L * ldc), c20, c21, accumulate, relu);
