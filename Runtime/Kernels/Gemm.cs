@@ -260,14 +260,7 @@ public static unsafe class Gemm
                     {
                         var nr = Math.Min(width, nc - jr);
                         var panelB = packedB + (jr * kc);
-                        var columnBias = step.Bias == null ? null : step.Bias + jr;
-                        if (columnBias != null && nr < width)
-                        {
-                            // The last panel's bias, padded: the micro-kernel loads whole vectors.
-                            new Span<float>(edgeBias, width).Clear();
-                            new ReadOnlySpan<float>(columnBias, nr).CopyTo(new Span<float>(edgeBias, width));
-                            columnBias = edgeBias;
-                        }
+                        var columnBias = PaddedBias(step.Bias == null ? null : step.Bias + jr, nr, width, edgeBias);
 
                         for (var ir = 0; ir < mc; ir += rows)
                         {
@@ -351,13 +344,7 @@ public static unsafe class Gemm
         {
             var nr = Math.Min(width, x->N - jb);
             var whole = nr == width;
-            var bias = x->Bias == null ? null : x->Bias + jb;
-            if (bias != null && !whole)
-            {
-                new Span<float>(edgeBias, width).Clear();
-                new ReadOnlySpan<float>(bias, nr).CopyTo(new Span<float>(edgeBias, width));
-                bias = edgeBias;
-            }
+            var bias = PaddedBias(x->Bias == null ? null : x->Bias + jb, nr, width, edgeBias);
 
             for (var pc = 0; pc < x->K || pc == 0; pc += DepthBlock)
             {
@@ -370,13 +357,8 @@ public static unsafe class Gemm
                 long bStride = x->B.RowStride;
                 if (!whole)
                 {
-                    for (var p = 0; p < kc; p++)
-                    {
-                        var row = new Span<float>(strip + ((long)p * width), width);
-                        row.Clear();
-                        new ReadOnlySpan<float>(b + (p * bStride), nr).CopyTo(row);
-                    }
-
+                    // The strip's last columns as one zero-padded panel, which is what packing B makes of them.
+                    Packing.PackB(x->B, pc, jb, kc, nr, width, strip);
                     b = strip;
                     bStride = width;
                 }
@@ -451,19 +433,15 @@ public static unsafe class Gemm
         var x = (Problem*)context;
         var buffers = PackingBuffers.ForCurrentThread();
         var scratch = stackalloc float[Rows * Width];
-        var bias = stackalloc float[Width];
-        new Span<float>(bias, Width).Clear();
-        if (x->Bias != null)
-        {
-            new ReadOnlySpan<float>(x->Bias, x->N).CopyTo(new Span<float>(bias, Width));
-        }
+        var biasBuffer = stackalloc float[Width];
+        var bias = PaddedBias(x->Bias, x->N, Width, biasBuffer);
 
         var rowMajor = x->A.ColumnStride == 1;
         for (var pc = 0; pc < x->K || pc == 0; pc += NarrowDepthBlock)
         {
             var kc = Math.Min(NarrowDepthBlock, x->K - pc);
             var accumulate = pc > 0 || x->Accumulate;
-            var blockBias = pc == 0 && x->Bias != null ? bias : null;
+            var blockBias = pc == 0 ? bias : null;
             var relu = pc + kc >= x->K && x->Relu;
             PackNarrowB(x->B, pc, kc, x->N, x->K, buffers.B);
             for (var i = from; i < to; i += Rows)
@@ -527,6 +505,24 @@ public static unsafe class Gemm
                 new ReadOnlySpan<float>(b.Data + start, n).CopyTo(new Span<float>(target, n));
             }
         }
+    }
+
+    /// <summary>
+    /// A panel's bias as the micro-kernels load it, in whole vectors: <paramref name="bias"/> itself when all
+    /// <paramref name="width"/> columns are valid (or there is none), else its <paramref name="valid"/> values
+    /// followed by zeros in <paramref name="buffer"/>.
+    /// </summary>
+    private static float* PaddedBias(float* bias, int valid, int width, float* buffer)
+    {
+        if (bias == null || valid == width)
+        {
+            return bias;
+        }
+
+        var padded = new Span<float>(buffer, width);
+        padded.Clear();
+        new ReadOnlySpan<float>(bias, valid).CopyTo(padded);
+        return buffer;
     }
 
     /// <summary>The valid mr × nr corner of a scratch tile into C, with the same arithmetic the full tiles use.</summary>
