@@ -174,8 +174,8 @@ internal static class OptimizerKernels
     {
         for (var i = start; i < parameters.Length; i++)
         {
-            var step = learningRate * Flush(gradients[i], GradientFloor);
-            var v = Flush((momentum * velocity[i]) - step, StateFloor);
+            var step = learningRate * Underflow.Flush(gradients[i], GradientFloor);
+            var v = Underflow.Flush((momentum * velocity[i]) - step, StateFloor);
             velocity[i] = v;
             parameters[i] += nesterov ? (momentum * v) - step : v;
         }
@@ -213,8 +213,8 @@ internal static class OptimizerKernels
     {
         for (var i = start; i < parameters.Length; i++)
         {
-            var gradient = Flush(gradients[i], GradientFloor);
-            var square = Flush((rho * meanSquare[i]) + ((1f - rho) * (gradient * gradient)), StateFloor);
+            var gradient = Underflow.Flush(gradients[i], GradientFloor);
+            var square = Underflow.Flush((rho * meanSquare[i]) + ((1f - rho) * (gradient * gradient)), StateFloor);
             meanSquare[i] = square;
             parameters[i] -= learningRate * gradient / MathF.Sqrt(square + epsilon);
         }
@@ -258,15 +258,12 @@ internal static class OptimizerKernels
     {
         for (var i = start; i < parameters.Length; i++)
         {
-            var gradient = Flush(gradients[i], GradientFloor);
-            var first = Flush((beta1 * m[i]) + ((1f - beta1) * gradient), StateFloor);
-            var second = Flush((beta2 * v[i]) + ((1f - beta2) * (gradient * gradient)), StateFloor);
+            var gradient = Underflow.Flush(gradients[i], GradientFloor);
+            var first = Underflow.Flush((beta1 * m[i]) + ((1f - beta1) * gradient), StateFloor);
+            var second = Underflow.Flush((beta2 * v[i]) + ((1f - beta2) * (gradient * gradient)), StateFloor);
             m[i] = first;
             v[i] = second;
             parameters[i] = ((1f - decay) * parameters[i]) - (stepSize * first / (MathF.Sqrt(second) + epsilon));
         }
     }
-
-    /// <summary>The scalar <see cref="ISimd{TVector}.FlushBelow"/>: zero where |value| &lt; threshold, bit for bit as the vector lanes.</summary>
-    private static float Flush(float value, float threshold) => MathF.Abs(value) < threshold ? 0f : value;
 }

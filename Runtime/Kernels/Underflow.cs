@@ -59,10 +59,10 @@ internal static class Underflow
     {
         for (var i = start; i < values.Length; i++)
         {
-            if (MathF.Abs(values[i]) < threshold)
-            {
-                values[i] = 0f;
-            }
+            values[i] = Flush(values[i], threshold);
         }
     }
+
+    /// <summary>The scalar <see cref="ISimd{TVector}.FlushBelow"/>: zero where |value| &lt; threshold, bit for bit as the vector lanes.</summary>
+    public static float Flush(float value, float threshold) => MathF.Abs(value) < threshold ? 0f : value;
 }
