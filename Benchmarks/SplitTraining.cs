@@ -16,11 +16,7 @@ internal static class SplitTraining
     public static void Run(int rounds)
     {
         const int batch = TrainingThroughputBenchmarks.Batch;
-        var model = new FashionMlp(seed: 1);
-        var adam = new Adam(1e-3f);
-        var inputs = new AlignedBuffer(batch * FashionMlp.InputSize);
-        var labels = new float[batch];
-        var batches = TrainingBatches.Load();
+        var training = new FashionTraining();
         (string Name, int Threads, bool Adaptive)[] variants = [("1 thread", 1, true), ("2 threads, halves", 2, false), ("2 threads, adaptive cut", 2, true)];
         var times = variants.Select(_ => new List<double>()).ToArray();
         for (var round = -100; round < rounds; round++)
@@ -32,9 +28,7 @@ internal static class SplitTraining
                 var start = Stopwatch.GetTimestamp();
                 for (var step = 0; step < 5; step++)
                 {
-                    batches.Next(inputs.Span, labels);
-                    model.TrainStep(inputs.Span, labels);
-                    adam.Step(model.Parameters, model.Gradients);
+                    training.Step();
                 }
 
                 if (round >= 0)

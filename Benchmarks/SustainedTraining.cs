@@ -14,23 +14,19 @@ internal static class SustainedTraining
     public static void Run(int thousands, int threads)
     {
         KernelSettings.MaxThreads = threads;
-        const int batch = 64;
-        var model = new FashionMlp(seed: 1);
-        var adam = new Adam(1e-3f);
-        var inputs = new AlignedBuffer(batch * FashionMlp.InputSize);
-        var labels = new float[batch];
-        var batches = TrainingBatches.Load();
+        var training = new FashionTraining();
+        var (model, adam) = (training.Model, training.Adam);
         Console.WriteLine($"FashionMlp, batch 64, Adam, {threads} thread(s); means per step over each thousand steps");
         for (var block = 0; block < thousands; block++)
         {
             double train = 0, update = 0;
             for (var s = 0; s < 1000; s++)
             {
-                batches.Next(inputs.Span, labels);
+                training.NextBatch();
                 var t0 = Stopwatch.GetTimestamp();
-                model.TrainStep(inputs.Span, labels);
+                training.TrainStep();
                 var t1 = Stopwatch.GetTimestamp();
-                adam.Step(model.Parameters, model.Gradients);
+                training.Update();
                 var t2 = Stopwatch.GetTimestamp();
                 train += Stopwatch.GetElapsedTime(t0, t1).TotalMicroseconds;
                 update += Stopwatch.GetElapsedTime(t1, t2).TotalMicroseconds;

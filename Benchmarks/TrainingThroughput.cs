@@ -29,11 +29,7 @@ public class TrainingThroughputBenchmarks
 {
     public const int Batch = 64;
 
-    private readonly FashionMlp _model = new(seed: 1);
-    private readonly Adam _adam = new(1e-3f);
-    private readonly AlignedBuffer _inputs = new(Batch * FashionMlp.InputSize);
-    private readonly float[] _labels = new float[Batch];
-    private TrainingBatches _batches = null!;
+    private FashionTraining _training = null!;
 
     [Params(1, 2)]
     public int Threads { get; set; }
@@ -42,15 +38,45 @@ public class TrainingThroughputBenchmarks
     public void Setup()
     {
         KernelSettings.MaxThreads = Threads;
-        _batches = TrainingBatches.Load();
+        _training = new FashionTraining();
     }
 
     [Benchmark(Description = "TrainStep + Adam, batch 64")]
+    public float Step() => _training.Step();
+}
+
+/// <summary>
+/// The Fashion MLP as every training benchmark here trains it: batch 64, Adam at 1e-3, on <see cref="TrainingBatches"/>
+/// in turn, one <c>TrainStep</c> and one <c>Adam.Step</c> per step.
+/// </summary>
+public sealed class FashionTraining
+{
+    private readonly AlignedBuffer _inputs = new(TrainingThroughputBenchmarks.Batch * FashionMlp.InputSize);
+    private readonly float[] _labels = new float[TrainingThroughputBenchmarks.Batch];
+    private readonly TrainingBatches _batches = TrainingBatches.Load();
+
+    public FashionMlp Model { get; } = new(seed: 1);
+
+    public Adam Adam { get; } = new(1e-3f);
+
+    /// <summary>The current batch's images.</summary>
+    public Span<float> Inputs => _inputs.Span;
+
+    /// <summary>Copies the next batch in.</summary>
+    public void NextBatch() => _batches.Next(_inputs.Span, _labels);
+
+    /// <summary>Forward and backward on the current batch; returns its loss.</summary>
+    public float TrainStep() => Model.TrainStep(_inputs.Span, _labels);
+
+    /// <summary>Adam's update from the gradients of the last <see cref="TrainStep"/>.</summary>
+    public void Update() => Adam.Step(Model.Parameters, Model.Gradients);
+
+    /// <summary>A whole step: the next batch, forward and backward, the update; returns the batch's loss.</summary>
     public float Step()
     {
-        _batches.Next(_inputs.Span, _labels);
-        var loss = _model.TrainStep(_inputs.Span, _labels);
-        _adam.Step(_model.Parameters, _model.Gradients);
+        NextBatch();
+        var loss = TrainStep();
+        Update();
         return loss;
     }
 }
@@ -145,21 +171,17 @@ public static class TrainingBreakdown
     public static void Run(int rounds)
     {
         const int batch = TrainingThroughputBenchmarks.Batch;
-        var model = new FashionMlp(seed: 1);
-        var adam = new Adam(1e-3f);
-        var inputs = new AlignedBuffer(batch * FashionMlp.InputSize);
-        var labels = new float[batch];
-        var batches = TrainingBatches.Load();
+        var training = new FashionTraining();
         var outputs = new float[batch * FashionMlp.OutputSize];
         var cases = new (string Name, Action Body)[]
         {
             ("TrainStep (forward + backward)", () =>
             {
-                batches.Next(inputs.Span, labels);
-                model.TrainStep(inputs.Span, labels);
+                training.NextBatch();
+                training.TrainStep();
             }),
-            ("Adam.Step over 235,146 parameters", () => adam.Step(model.Parameters, model.Gradients)),
-            ("PredictBatch (inference forward)", () => model.PredictBatch(inputs.Span, outputs)),
+            ("Adam.Step over 235,146 parameters", training.Update),
+            ("PredictBatch (inference forward)", () => training.Model.PredictBatch(training.Inputs, outputs)),
             ("the step's 8 GEMMs alone (what TrainStep adds is elementwise work)", StepGemms()),
         };
 
