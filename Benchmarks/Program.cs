@@ -50,6 +50,12 @@ if (args is ["steps", ..])
     return;
 }
 
+if (args is ["phases", ..])
+{
+    ModelGen.Benchmarks.StepPhases.Run(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture));
+    return;
+}
+
 if (args is ["alignment"])
 {
     ModelGen.Benchmarks.AlignmentEffect.Run();

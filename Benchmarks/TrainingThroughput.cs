@@ -62,6 +62,9 @@ public sealed class FashionTraining
     /// <summary>The current batch's images.</summary>
     public Span<float> Inputs => _inputs.Span;
 
+    /// <summary>The current batch's labels.</summary>
+    public ReadOnlySpan<float> Labels => _labels;
+
     /// <summary>Copies the next batch in.</summary>
     public void NextBatch() => _batches.Next(_inputs.Span, _labels);
 

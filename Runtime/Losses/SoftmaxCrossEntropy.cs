@@ -47,37 +47,97 @@ public static class SoftmaxCrossEntropy
             Guard.Length(targets, logits.Length, nameof(targets));
         }
 
+        if (!gradient.IsEmpty)
+        {
+            return WithGradient(logits, targets, labels, classes, gradient);
+        }
+
         var total = 0.0;
-        var scale = 1f / rows;
         for (var r = 0; r < rows; r++)
         {
             var z = logits.Slice(r * classes, classes);
-            var g = gradient.IsEmpty ? Span<float>.Empty : gradient.Slice(r * classes, classes);
-            var logSum = LogSumExp(z, g);
-            if (labels)
+            var logSum = LogSumExp(z);
+            total += labels
+                ? logSum - z[Label(targets[r], classes, r)]
+                : (logSum * TensorPrimitives.Sum(targets.Slice(r * classes, classes))) - TensorPrimitives.Dot(targets.Slice(r * classes, classes), z);
+        }
+
+        return (float)(total / rows);
+    }
+
+    /// <summary>
+    /// The loss and its gradient in three passes over the whole batch (each row's maximum subtracted; one vectorized
+    /// exponential of every value; each row's sum, loss and scaled gradient) rather than row by row: with ten classes,
+    /// the half-dozen vector calls a row took cost more than their arithmetic (11 µs for a batch of 64, now about 2).
+    /// </summary>
+    private static float WithGradient(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, bool labels, int classes, Span<float> gradient)
+    {
+        var rows = logits.Length / classes;
+        var scale = 1f / rows;
+        var total = 0.0;
+        const int RowBlock = 64;
+        Span<float> maxima = stackalloc float[RowBlock];
+        for (var first = 0; first < rows; first += RowBlock)
+        {
+            var count = Math.Min(RowBlock, rows - first);
+            var block = gradient.Slice(first * classes, count * classes);
+            for (var r = 0; r < count; r++)
             {
-                var label = Label(targets[r], classes, r);
-                total += logSum - z[label];
-                if (!g.IsEmpty)
+                var z = logits.Slice((first + r) * classes, classes);
+                var max = z[0];
+                for (var j = 1; j < classes; j++)
                 {
-                    g[label] -= 1f;
+                    max = MathF.Max(max, z[j]);
                 }
-            }
-            else
-            {
-                var y = targets.Slice(r * classes, classes);
-                total += (logSum * TensorPrimitives.Sum(y)) - TensorPrimitives.Dot(y, z);
-                if (!g.IsEmpty)
+
+                maxima[r] = max;
+                var shifted = block.Slice(r * classes, classes);
+                for (var j = 0; j < classes; j++)
                 {
-                    TensorPrimitives.Subtract(g, y, g);
+                    shifted[j] = z[j] - max;
                 }
             }
 
-            if (!g.IsEmpty)
+            TensorPrimitives.Exp(block, block);
+            for (var r = 0; r < count; r++)
             {
-                TensorPrimitives.Multiply(g, scale, g);
-                ModelGen.Kernels.Underflow.FlushBelow(g, ModelGen.Kernels.Underflow.LossGradientFloor);
+                var row = first + r;
+                var z = logits.Slice(row * classes, classes);
+                var g = block.Slice(r * classes, classes);
+                var sum = 0f;
+                for (var j = 0; j < classes; j++)
+                {
+                    sum += g[j];
+                }
+
+                var logSum = maxima[r] + MathF.Log(sum);
+                var inverse = 1f / sum;
+                if (labels)
+                {
+                    var label = Label(targets[row], classes, row);
+                    total += logSum - z[label];
+                    for (var j = 0; j < classes; j++)
+                    {
+                        g[j] = ((g[j] * inverse) - (j == label ? 1f : 0f)) * scale;
+                    }
+                }
+                else
+                {
+                    var y = targets.Slice(row * classes, classes);
+                    var targetSum = 0f;
+                    var dot = 0f;
+                    for (var j = 0; j < classes; j++)
+                    {
+                        targetSum += y[j];
+                        dot += y[j] * z[j];
+                        g[j] = ((g[j] * inverse) - y[j]) * scale;
+                    }
+
+                    total += (logSum * targetSum) - dot;
+                }
             }
+
+            ModelGen.Kernels.Underflow.FlushBelow(block, ModelGen.Kernels.Underflow.LossGradientFloor);
         }
 
         return (float)(total / rows);
@@ -107,28 +167,16 @@ public static class SoftmaxCrossEntropy
         return logits.Length / classes;
     }
 
-    /// <summary>
-    /// log Σ exp z, taken as max z + log Σ exp(z − max z) so that no exponent is positive. With a non-empty
-    /// <paramref name="probabilities"/>, the exponentials are computed there once, vectorized, and left as softmax(z).
-    /// </summary>
-    private static float LogSumExp(ReadOnlySpan<float> z, Span<float> probabilities)
+    /// <summary>log Σ exp z, taken as max z + log Σ exp(z − max z) so that no exponent is positive.</summary>
+    private static float LogSumExp(ReadOnlySpan<float> z)
     {
         var max = TensorPrimitives.Max(z);
-        if (probabilities.IsEmpty)
+        var sum = 0f;
+        foreach (var value in z)
         {
-            var sum = 0f;
-            foreach (var value in z)
-            {
-                sum += MathF.Exp(value - max);
-            }
-
-            return max + MathF.Log(sum);
+            sum += MathF.Exp(value - max);
         }
 
-        TensorPrimitives.Subtract(z, max, probabilities);
-        TensorPrimitives.Exp(probabilities, probabilities);
-        var total = TensorPrimitives.Sum(probabilities);
-        TensorPrimitives.Multiply(probabilities, 1f / total, probabilities);
-        return max + MathF.Log(total);
+        return max + MathF.Log(sum);
     }
 }

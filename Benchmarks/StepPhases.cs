@@ -1,0 +1,141 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using ModelGen.Kernels;
+using ModelGen.Losses;
+
+namespace ModelGen.Benchmarks;
+
+/// <summary>
+/// The Fashion MLP's training step (batch 64, Adam) cut into its kernel calls, each timed, on one thread and on two
+/// in turn: which calls the second thread speeds up and which it slows down. The calls are those the generated
+/// <c>TrainStep</c> makes (see its snapshot), made here on the model's own buffers so that the timestamps can sit
+/// between them; the sum is checked against the real <c>TrainStep</c> + Adam measured in the same rounds.
+/// </summary>
+internal static class StepPhases
+{
+    private const int Batch = TrainingThroughputBenchmarks.Batch;
+
+    public static void Run(int rounds)
+    {
+        var training = new FashionTraining();
+        var model = training.Model;
+        var names = new[]
+        {
+            "dense_1 forward (64×784×256 + bias + ReLU)", "dropout_1 forward", "dense_2 forward (64×256×128)", "dropout_2 forward",
+            "dense_3 forward (64×128×10)", "softmax cross-entropy", "dense_3 backward (∂W, ∂b, ∂X)", "dropout_2 + ReLU backward",
+            "dense_2 ∂W (256×64×128) + ∂b", "dense_2 ∂X (64×128×256)", "dropout_1 + ReLU backward", "dense_1 ∂W (784×64×256) + ∂b",
+            "Adam", "whole step (the calls above)", "generated TrainStep + Adam",
+        };
+        var times = new[] { 1, 2 }.ToDictionary(t => t, _ => names.Select(_ => new List<double>()).ToArray());
+        var stamps = new long[names.Length - 2];
+        var workspace = new AlignedBuffer(Batch * 1680);
+        for (var round = -100; round < rounds; round++)
+        {
+            foreach (var threads in round % 2 == 0 ? new[] { 1, 2 } : new[] { 2, 1 })
+            {
+                KernelSettings.MaxThreads = threads;
+                training.NextBatch();
+                var start = Stopwatch.GetTimestamp();
+                Step(training, workspace.Span, stamps);
+                var step = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+                training.NextBatch();
+                var whole = Stopwatch.GetTimestamp();
+                training.TrainStep();
+                training.Update();
+                var generated = Stopwatch.GetElapsedTime(whole).TotalMicroseconds;
+                if (round >= 0)
+                {
+                    var previous = start;
+                    for (var p = 0; p < stamps.Length; p++)
+                    {
+                        times[threads][p].Add(Stopwatch.GetElapsedTime(previous, stamps[p]).TotalMicroseconds);
+                        previous = stamps[p];
+                    }
+
+                    times[threads][^2].Add(step);
+                    times[threads][^1].Add(generated);
+                }
+            }
+        }
+
+        KernelSettings.MaxThreads = 1;
+        Console.WriteLine($"FashionMlp training step by kernel call, batch {Batch}; medians of {rounds} interleaved rounds");
+        Console.WriteLine("| call | 1 thread µs | 2 threads µs | 2 vs 1 |");
+        Console.WriteLine("|---|--:|--:|--:|");
+        for (var p = 0; p < names.Length; p++)
+        {
+            var (one, two) = (Measurements.Median(times[1][p]), Measurements.Median(times[2][p]));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {names[p]} | {one:F1} | {two:F1} | {one / two:F2}× |"));
+        }
+    }
+
+    /// <summary>The generated TrainStep's calls, in its order, then Adam; stamps[i] is taken after call i.</summary>
+    private static void Step(FashionTraining training, Span<float> workspace, long[] stamps)
+    {
+        const int n = Batch;
+        var model = training.Model;
+        var parameters = model.Parameters;
+        var gradients = model.Gradients;
+        var random = model.TrainingRandom;
+        Span<float> Region(Span<float> buffer, int offset, int perSample) => buffer.Slice(offset * n, perSample * n);
+        ReadOnlySpan<float> x = training.Inputs;
+        var a1 = Region(workspace, 0, 256);
+        var a2 = Region(workspace, 256, 256);
+        var mask1 = Region(workspace, 512, 256);
+        var a3 = Region(workspace, 768, 128);
+        var a4 = Region(workspace, 896, 128);
+        var mask2 = Region(workspace, 1024, 128);
+        var a5 = Region(workspace, 1152, 10);
+        var ga = Region(workspace, 1168, 256);
+        var gb = Region(workspace, 1424, 256);
+        var w1 = parameters.Slice(0, 200704);
+        var b1 = parameters.Slice(200704, 256);
+        var w2 = parameters.Slice(200960, 32768);
+        var b2 = parameters.Slice(233728, 128);
+        var w3 = parameters.Slice(233856, 1280);
+        var b3 = parameters.Slice(235136, 10);
+        var dw1 = gradients.Slice(0, 200704);
+        var db1 = gradients.Slice(200704, 256);
+        var dw2 = gradients.Slice(200960, 32768);
+        var db2 = gradients.Slice(233728, 128);
+        var dw3 = gradients.Slice(233856, 1280);
+        var db3 = gradients.Slice(235136, 10);
+        var s = 0;
+
+        Gemm.Multiply(x, w1, a1, n, 256, 784, b1, GemmActivation.Relu);
+        stamps[s++] = Stopwatch.GetTimestamp();
+        Dropout.Forward(a1, a2, mask1, 0.2f, ref random);
+        stamps[s++] = Stopwatch.GetTimestamp();
+        Gemm.Multiply(a2, w2, a3, n, 128, 256, b2, GemmActivation.Relu);
+        stamps[s++] = Stopwatch.GetTimestamp();
+        Dropout.Forward(a3, a4, mask2, 0.2f, ref random);
+        stamps[s++] = Stopwatch.GetTimestamp();
+        Gemm.Multiply(a4, w3, a5, n, 10, 128, b3);
+        stamps[s++] = Stopwatch.GetTimestamp();
+        SoftmaxCrossEntropy.ValueAndGradient(a5, training.Labels, ga.Slice(0, n * 10), 10);
+        stamps[s++] = Stopwatch.GetTimestamp();
+        Gemm.MultiplyTransposedA(a4, ga.Slice(0, n * 10), dw3, 128, 10, n);
+        Reductions.ColumnSums(ga.Slice(0, n * 10), db3);
+        Gemm.MultiplyTransposed(ga.Slice(0, n * 10), w3, gb.Slice(0, n * 128), n, 128, 10);
+        stamps[s++] = Stopwatch.GetTimestamp();
+        Dropout.Backward(mask2, gb.Slice(0, n * 128), ga.Slice(0, n * 128));
+        Activations.ReluBackward(a3, ga.Slice(0, n * 128));
+        stamps[s++] = Stopwatch.GetTimestamp();
+        Gemm.MultiplyTransposedA(a2, ga.Slice(0, n * 128), dw2, 256, 128, n);
+        Reductions.ColumnSums(ga.Slice(0, n * 128), db2);
+        stamps[s++] = Stopwatch.GetTimestamp();
+        Gemm.MultiplyTransposed(ga.Slice(0, n * 128), w2, gb.Slice(0, n * 256), n, 256, 128);
+        stamps[s++] = Stopwatch.GetTimestamp();
+        Dropout.Backward(mask1, gb.Slice(0, n * 256), ga.Slice(0, n * 256));
+        Activations.ReluBackward(a1, ga.Slice(0, n * 256));
+        stamps[s++] = Stopwatch.GetTimestamp();
+        Gemm.MultiplyTransposedA(x, ga.Slice(0, n * 256), dw1, 784, 256, n);
+        Reductions.ColumnSums(ga.Slice(0, n * 256), db1);
+        stamps[s++] = Stopwatch.GetTimestamp();
+        training.Update();
+        stamps[s] = Stopwatch.GetTimestamp();
+    }
+}
