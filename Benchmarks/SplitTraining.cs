@@ -17,14 +17,14 @@ internal static class SplitTraining
     {
         const int batch = TrainingThroughputBenchmarks.Batch;
         var training = new FashionTraining();
-        (string Name, int Threads, bool Adaptive)[] variants = [("1 thread", 1, true), ("2 threads, halves", 2, false), ("2 threads, adaptive cut", 2, true)];
+        (string Name, int Threads, bool Adaptive, bool Depth)[] variants = [("1 thread", 1, true, true), ("2 threads, columns", 2, true, false), ("2 threads, depth", 2, true, true)];
         var times = variants.Select(_ => new List<double>()).ToArray();
         for (var round = -100; round < rounds; round++)
         {
             for (var v = 0; v < variants.Length; v++)
             {
                 KernelSettings.MaxThreads = variants[v].Threads;
-                WorkSplitter.AdaptiveSplit = variants[v].Adaptive;
+                WorkSplitter.AdaptiveSplit = variants[v].Adaptive; Gemm.SplitByDepth = variants[v].Depth;
                 var start = Stopwatch.GetTimestamp();
                 for (var step = 0; step < 5; step++)
                 {

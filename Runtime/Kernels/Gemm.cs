@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Threading;
 
 namespace ModelGen.Kernels;
 
@@ -56,6 +57,14 @@ public static unsafe class Gemm
     /// was quiet, and shallower blocks load and store C more often.
     /// </summary>
     internal const int DepthBlock = 256;
+
+    /// <summary>
+    /// The depth of each block of a product K deep: the fewest blocks of at most <see cref="DepthBlock"/>, equally
+    /// deep (the last may be shorter by less than one step per block). 784 is four blocks of 196 rather than three of
+    /// 256 and one of 16, so that a product split by depth (<see cref="Depths{TVector, TSimd, TTile}"/>) gives each
+    /// thread the same work; every path uses these blocks, so all of them sum in the same order.
+    /// </summary>
+    internal static int DepthStep(int k) => k <= DepthBlock ? Math.Max(k, 1) : (k + ((k + DepthBlock - 1) / DepthBlock) - 1) / ((k + DepthBlock - 1) / DepthBlock);
 
     /// <summary>
     /// Whether the micro-kernels read a batch-sized A where it lies instead of from a packed copy (the default):
@@ -158,13 +167,13 @@ public static unsafe class Gemm
                     WorkSplitter.Run(&Narrow, &problem, m, grain: Tile16x1.Rows, (long)m * n * k, reduction: k);
                     break;
                 case GemmPath.Vector512:
-                    Split(&Columns<Vector512<float>, Simd512, Tile8x2>, &Rows<Vector512<float>, Simd512, Tile8x2>, &problem, 2 * Vector512<float>.Count, 8);
+                    Split(&Columns<Vector512<float>, Simd512, Tile8x2>, &Rows<Vector512<float>, Simd512, Tile8x2>, &Depths<Vector512<float>, Simd512, Tile8x2>, &problem, 2 * Vector512<float>.Count, 8);
                     break;
                 case GemmPath.Vector256:
-                    Split(&Columns<Vector256<float>, Simd256, Tile6x2>, &Rows<Vector256<float>, Simd256, Tile6x2>, &problem, 2 * Vector256<float>.Count, 6);
+                    Split(&Columns<Vector256<float>, Simd256, Tile6x2>, &Rows<Vector256<float>, Simd256, Tile6x2>, &Depths<Vector256<float>, Simd256, Tile6x2>, &problem, 2 * Vector256<float>.Count, 6);
                     break;
                 case GemmPath.Vector128:
-                    Split(&Columns<Vector128<float>, Simd128, Tile6x2>, &Rows<Vector128<float>, Simd128, Tile6x2>, &problem, 2 * Vector128<float>.Count, 6);
+                    Split(&Columns<Vector128<float>, Simd128, Tile6x2>, &Rows<Vector128<float>, Simd128, Tile6x2>, &Depths<Vector128<float>, Simd128, Tile6x2>, &problem, 2 * Vector128<float>.Count, 6);
                     break;
                 default:
                     ScalarColumns(&problem, 0, n);
@@ -176,18 +185,129 @@ public static unsafe class Gemm
     /// <summary>
     /// Runs the product, split over the kernel threads along its longer side: by columns (each thread packs all of A
     /// and its share of B) or, when there are more rows than columns, by rows (each packs its share of A and all of B),
-    /// so that the operand packed twice is the smaller one. Split points fall on whole micro-tiles.
+    /// so that the operand packed twice is the smaller one. Split points fall on whole micro-tiles. A product deeper
+    /// than it is wide or tall, of several depth blocks and one row block (a first layer's forward pass, 64×784×256),
+    /// is split by depth instead (<see cref="Depths{TVector, TSimd, TTile}"/>).
     /// </summary>
-    private static void Split(delegate*<void*, int, int, void> columns, delegate*<void*, int, int, void> rows, Problem* problem, int panelWidth, int tileRows)
+    private static void Split(delegate*<void*, int, int, void> columns, delegate*<void*, int, int, void> rows, delegate*<void*, int, int, void> depths, Problem* problem, int panelWidth, int tileRows)
     {
         var work = (long)problem->M * problem->N * problem->K;
-        if (problem->M > problem->N)
+        var blocks = (problem->K + DepthStep(problem->K) - 1) / DepthStep(problem->K);
+        if (SplitByDepth && blocks >= 2 && problem->K > problem->N && problem->K > problem->M && problem->M <= RowBlock && problem->N <= ColumnBlock)
+        {
+            var depthProblem = new DepthProblem
+            {
+                Whole = *problem,
+                Blocks = blocks,
+                Caller = Environment.CurrentManagedThreadId,
+                Partials = PackingBuffers.ForCurrentThread().Partials((long)blocks * problem->M * problem->N),
+            };
+            WorkSplitter.Run(depths, &depthProblem, blocks, grain: 1, work, reduction: problem->K, parts: blocks);
+            AddPartials(&depthProblem);
+        }
+        else if (problem->M > problem->N)
         {
             WorkSplitter.Run(rows, problem, problem->M, grain: tileRows, work, reduction: problem->K);
         }
         else
         {
             WorkSplitter.Run(columns, problem, problem->N, grain: panelWidth, work, reduction: problem->K);
+        }
+    }
+
+    /// <summary>Whether products deep enough are split by depth (the default); the benchmarks switch it off to compare.</summary>
+    internal static bool SplitByDepth { get; set; } = true;
+
+    private static long _productsWithPartials;
+
+    /// <summary>Products split by depth in which the helper summed blocks of its own (the tests check that path ran).</summary>
+    internal static long ProductsWithPartials => Interlocked.Read(ref _productsWithPartials);
+
+    /// <summary>
+    /// Depth blocks [<paramref name="from"/>, <paramref name="to"/>) of a product split by depth, each through the
+    /// blocked loops as a product of its own. The caller's blocks (it takes them from the front, in order) go straight
+    /// into C, each added to the sum of the blocks before it, exactly as the unsplit product adds them. The helper's
+    /// (from the back) go to partial sums that <see cref="AddPartials"/> adds to C in block order afterwards: so every
+    /// element is summed in the same order, and gets the same bits, as on one thread. Each thread packs only the rows of
+    /// B in its blocks: for a first layer, the rows of W its own core has just updated in the optimizer's split of the
+    /// flat parameters, rather than half of every row (measured on the Fashion MLP: see docs/performance.md).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Depths<TVector, TSimd, TTile>(void* context, int from, int to)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+        where TTile : ITile
+    {
+        var x = (DepthProblem*)context;
+        var whole = &x->Whole;
+        var onCaller = Environment.CurrentManagedThreadId == x->Caller;
+        var depthStep = DepthStep(whole->K);
+        for (var block = from; block < to; block++)
+        {
+            var pc = block * depthStep;
+            var part = *whole;
+            part.A = new Operand(whole->A.Data + ((long)pc * whole->A.ColumnStride), whole->A.RowStride, whole->A.ColumnStride);
+            part.B = new Operand(whole->B.Data + ((long)pc * whole->B.RowStride), whole->B.RowStride, whole->B.ColumnStride);
+            part.K = Math.Min(depthStep, whole->K - pc);
+            part.Bias = block == 0 ? whole->Bias : null;
+            if (onCaller)
+            {
+                part.Accumulate = block > 0 || whole->Accumulate;
+                part.Relu = block == x->Blocks - 1 && whole->Relu;
+                x->CallerBlocks = block + 1;
+            }
+            else
+            {
+                part.C = x->Partials + ((long)block * whole->M * whole->N);
+                part.Accumulate = false;
+                part.Relu = false;
+            }
+
+            Columns<TVector, TSimd, TTile>(&part, 0, whole->N);
+        }
+    }
+
+    /// <summary>C += each partial sum the helper left, in block order (the first replaces C unless accumulating); ReLU at the last.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddPartials(DepthProblem* x)
+    {
+        var whole = &x->Whole;
+        var length = (long)whole->M * whole->N;
+        if (x->CallerBlocks < x->Blocks)
+        {
+            Interlocked.Increment(ref _productsWithPartials);
+        }
+
+        for (var block = x->CallerBlocks; block < x->Blocks; block++)
+        {
+            var partial = x->Partials + (block * length);
+            var replace = block == 0 && !whole->Accumulate;
+            var relu = block == x->Blocks - 1 && whole->Relu;
+            var i = 0L;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; i + Vector512<float>.Count <= length; i += Vector512<float>.Count)
+                {
+                    var sum = Vector512.Load(partial + i);
+                    sum = replace ? sum : sum + Vector512.Load(whole->C + i);
+                    (relu ? Vector512.Max(sum, Vector512<float>.Zero) : sum).Store(whole->C + i);
+                }
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                for (; i + Vector256<float>.Count <= length; i += Vector256<float>.Count)
+                {
+                    var sum = Vector256.Load(partial + i);
+                    sum = replace ? sum : sum + Vector256.Load(whole->C + i);
+                    (relu ? Vector256.Max(sum, Vector256<float>.Zero) : sum).Store(whole->C + i);
+                }
+            }
+
+            for (; i < length; i++)
+            {
+                var sum = replace ? partial[i] : partial[i] + whole->C[i];
+                whole->C[i] = relu ? Math.Max(sum, 0f) : sum;
+            }
         }
     }
 
@@ -233,9 +353,10 @@ public static unsafe class Gemm
         for (var jc = from; jc < to; jc += ColumnBlock)
         {
             var nc = Math.Min(ColumnBlock, to - jc);
-            for (var pc = 0; pc < x->K || pc == 0; pc += DepthBlock)
+            var depthStep = DepthStep(x->K);
+            for (var pc = 0; pc < x->K || pc == 0; pc += depthStep)
             {
-                var kc = Math.Min(DepthBlock, x->K - pc);
+                var kc = Math.Min(depthStep, x->K - pc);
                 var first = pc == 0;
                 var last = pc + kc >= x->K;
                 var step = new Step
@@ -346,9 +467,10 @@ public static unsafe class Gemm
             var whole = nr == width;
             var bias = PaddedBias(x->Bias == null ? null : x->Bias + jb, nr, width, edgeBias);
 
-            for (var pc = 0; pc < x->K || pc == 0; pc += DepthBlock)
+            var depthStep = DepthStep(x->K);
+            for (var pc = 0; pc < x->K || pc == 0; pc += depthStep)
             {
-                var kc = Math.Min(DepthBlock, x->K - pc);
+                var kc = Math.Min(depthStep, x->K - pc);
                 var first = pc == 0;
                 var last = pc + kc >= x->K;
                 var accumulate = !first || x->Accumulate;
@@ -601,6 +723,22 @@ public static unsafe class Gemm
         public bool Accumulate;
         public float* Bias;
         public bool Relu;
+    }
+
+    /// <summary>A product split by depth: the whole problem, its blocks, and where the helper's partial sums go.</summary>
+    private struct DepthProblem
+    {
+        public Problem Whole;
+        public int Blocks;
+
+        /// <summary>The managed id of the thread that called: its blocks go straight into C.</summary>
+        public int Caller;
+
+        /// <summary>How many blocks, from the first, the caller has summed into C.</summary>
+        public int CallerBlocks;
+
+        /// <summary>Blocks × M × N floats, one M × N partial sum per block (the caller thread's buffer).</summary>
+        public float* Partials;
     }
 
     /// <summary>What one depth block does at the end: accumulate, add the bias (first block), apply ReLU (last block).</summary>

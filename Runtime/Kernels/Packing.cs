@@ -131,7 +131,6 @@ internal static unsafe class Packing
         Avx.Store(destination + (6 * destinationStride), Avx.Permute2x128(s2, s6, 0x31));
         Avx.Store(destination + (7 * destinationStride), Avx.Permute2x128(s3, s7, 0x31));
     }
-
 }
 
 /// <summary>
@@ -162,6 +161,26 @@ internal sealed unsafe class PackingBuffers
     public float* B { get; }
 
     public static PackingBuffers ForCurrentThread() => _current ??= new PackingBuffers();
+
+    private float[]? _partials;
+    private float* _partialsStart;
+    private long _partialsLength;
+
+    /// <summary>
+    /// At least <paramref name="floats"/> floats for the partial sums of a product split by depth (its owner's products
+    /// only): grown when a larger product first needs it, then kept.
+    /// </summary>
+    public float* Partials(long floats)
+    {
+        if (floats > _partialsLength)
+        {
+            _partials = GC.AllocateUninitializedArray<float>(checked((int)floats + 16), pinned: true);
+            _partialsStart = Align(_partials);
+            _partialsLength = floats;
+        }
+
+        return _partialsStart;
+    }
 
     private static float* Align(float[] array)
     {

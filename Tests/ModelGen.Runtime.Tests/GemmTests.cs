@@ -42,6 +42,23 @@ public class GemmTests
     }
 
     [Theory]
+    [InlineData(0, 1)]
+    [InlineData(1, 1)]
+    [InlineData(256, 256)]
+    [InlineData(257, 129)]
+    [InlineData(512, 256)]
+    [InlineData(513, 171)]
+    [InlineData(784, 196)]
+    public void Deep_products_are_cut_into_the_fewest_equal_depth_blocks(int k, int expected)
+    {
+        var step = Gemm.DepthStep(k);
+        Assert.Equal(expected, step);
+        Assert.True(step <= Gemm.DepthBlock);
+        var blocks = (k + step - 1) / step;
+        Assert.Equal((k + Gemm.DepthBlock - 1) / Gemm.DepthBlock, blocks);
+    }
+
+    [Theory]
     [MemberData(nameof(Shapes))]
     public void Every_path_and_layout_matches_the_reference(int m, int n, int k)
     {

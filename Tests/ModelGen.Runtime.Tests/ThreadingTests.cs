@@ -84,6 +84,38 @@ public sealed class ThreadingTests : IDisposable
     }
 
     [Theory]
+    [InlineData(64, 256, 784, false)] // a first layer's forward pass: four blocks of 196
+    [InlineData(33, 130, 517, true)] // three blocks, the last two steps shorter; A transposed
+    [InlineData(16, 64, 1100, false)] // five blocks
+    public void Products_split_by_depth_equal_the_single_threaded_kernel_bit_for_bit(int m, int n, int k, bool transposeA)
+    {
+        Assert.True(WorkSplitter.ThreadCount == 2, "these tests need two cores");
+        var (a, b, bias, start) = (GemmTests.Random(m * k, 30), GemmTests.Random(k * n, 31), GemmTests.Random(n, 32), GemmTests.Random(m * n, 33));
+        foreach (var accumulate in new[] { false, true })
+        {
+            float[] Product()
+            {
+                var c = accumulate ? start.ToArray() : new float[m * n];
+                Gemm.Compute(a, transposeA, b, transposeB: false, c, m, n, k, accumulate, bias, GemmActivation.Relu);
+                return c;
+            }
+
+            KernelSettings.MaxThreads = 1;
+            var expected = Product();
+            KernelSettings.MaxThreads = 2;
+
+            // The helper takes blocks only when it wakes in time: repeat until it has (the partial sums' path), at least 5 times.
+            var before = Gemm.ProductsWithPartials;
+            for (var repeat = 0; repeat < 5 || (Gemm.ProductsWithPartials == before && repeat < 500); repeat++)
+            {
+                Assert.Equal(expected, Product());
+            }
+
+            Assert.True(Gemm.ProductsWithPartials > before, "the helper never summed a block of its own");
+        }
+    }
+
+    [Theory]
     [InlineData(0.1)]
     [InlineData(0.27)]
     [InlineData(0.9)]
