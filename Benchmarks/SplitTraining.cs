@@ -9,7 +9,8 @@ namespace ModelGen.Benchmarks;
 
 /// <summary>
 /// Whole training steps of the Fashion MLP (TrainStep + Adam, batch 64, real batches) on one thread, on two with every
-/// split cut in halves, and on two with the adaptive cut (<c>WorkSplitter.AdaptiveSplit</c>), five steps of each in turn.
+/// split cut in halves, on two with the adaptive cut (<c>WorkSplitter.AdaptiveSplit</c>) but no product split by depth
+/// (<c>Gemm.SplitByDepth</c>), and on two as shipped: five steps of each in turn.
 /// </summary>
 internal static class SplitTraining
 {
@@ -17,14 +18,19 @@ internal static class SplitTraining
     {
         const int batch = TrainingThroughputBenchmarks.Batch;
         var training = new FashionTraining();
-        (string Name, int Threads, bool Adaptive, bool Depth)[] variants = [("1 thread", 1, true, true), ("2 threads, columns", 2, true, false), ("2 threads, depth", 2, true, true)];
+        (string Name, int Threads, bool Adaptive, bool Depth)[] variants =
+        [
+            ("1 thread", 1, true, true), ("2 threads, halves", 2, false, true), ("2 threads, adaptive cut, no depth split", 2, true, false),
+            ("2 threads, adaptive cut", 2, true, true),
+        ];
         var times = variants.Select(_ => new List<double>()).ToArray();
         for (var round = -100; round < rounds; round++)
         {
             for (var v = 0; v < variants.Length; v++)
             {
                 KernelSettings.MaxThreads = variants[v].Threads;
-                WorkSplitter.AdaptiveSplit = variants[v].Adaptive; Gemm.SplitByDepth = variants[v].Depth;
+                WorkSplitter.AdaptiveSplit = variants[v].Adaptive;
+                Gemm.SplitByDepth = variants[v].Depth;
                 var start = Stopwatch.GetTimestamp();
                 for (var step = 0; step < 5; step++)
                 {
@@ -39,6 +45,7 @@ internal static class SplitTraining
         }
 
         WorkSplitter.AdaptiveSplit = true;
+        Gemm.SplitByDepth = true;
         var one = Measurements.Median(times[0]);
         Console.WriteLine($"FashionMlp, TrainStep + Adam, batch {batch}; medians of {rounds} interleaved rounds of 5 steps each");
         foreach (var (variant, i) in variants.Select((v, i) => (v, i)))
