@@ -37,6 +37,9 @@ internal static class StepPhases
             foreach (var threads in round % 2 == 0 ? new[] { 1, 2 } : new[] { 2, 1 })
             {
                 KernelSettings.MaxThreads = threads;
+                // One step untimed, so that the helper (asleep after the other thread count's step) is awake, as it is
+                // from step to step in a training run.
+                training.Step();
                 training.NextBatch();
                 var start = Stopwatch.GetTimestamp();
                 Step(training, workspace.Span, stamps);
