@@ -193,7 +193,8 @@ public static unsafe class Gemm
     {
         var work = (long)problem->M * problem->N * problem->K;
         var blocks = (problem->K + DepthStep(problem->K) - 1) / DepthStep(problem->K);
-        if (SplitByDepth && blocks >= 2 && problem->K > problem->N && problem->K > problem->M && problem->M <= RowBlock && problem->N <= ColumnBlock)
+        if (SplitByDepth && blocks >= 2 && problem->K > problem->N && problem->K > problem->M && problem->M <= RowBlock && problem->N <= ColumnBlock
+            && (long)blocks * problem->M * problem->N <= MaxPartialFloats)
         {
             var depthProblem = new DepthProblem
             {
@@ -214,6 +215,12 @@ public static unsafe class Gemm
             WorkSplitter.Run(columns, problem, problem->N, grain: panelWidth, work, reduction: problem->K);
         }
     }
+
+    /// <summary>
+    /// The most floats of partial sums a product split by depth may need (4 MiB, kept by the calling thread): deeper or
+    /// larger products are split by rows or columns instead.
+    /// </summary>
+    private const long MaxPartialFloats = 1 << 20;
 
     /// <summary>Whether products deep enough are split by depth (the default); the benchmarks switch it off to compare.</summary>
     internal static bool SplitByDepth { get; set; } = true;
