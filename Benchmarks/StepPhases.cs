@@ -25,8 +25,8 @@ internal static class StepPhases
         var names = new[]
         {
             "dense_1 forward (64×784×256 + bias + ReLU)", "dropout_1 forward", "dense_2 forward (64×256×128)", "dropout_2 forward",
-            "dense_3 forward (64×128×10)", "softmax cross-entropy", "dense_3 backward (∂W, ∂b, ∂X)", "dropout_2 + ReLU backward",
-            "dense_2 ∂W (256×64×128) + ∂b", "dense_2 ∂X (64×128×256)", "dropout_1 + ReLU backward", "dense_1 ∂W (784×64×256) + ∂b",
+            "dense_3 forward (64×128×10)", "softmax cross-entropy", "dense_3 backward (∂W, ∂b, ∂X ⊙ dropout_2 mask ⊙ ReLU′)",
+            "dense_2 ∂W (256×64×128) + ∂b", "dense_2 ∂X (64×128×256) ⊙ dropout_1 mask ⊙ ReLU′", "dense_1 ∂W (784×64×256) + ∂b",
             "Adam", "whole step (the calls above)", "generated TrainStep + Adam",
         };
         var times = new[] { 1, 2 }.ToDictionary(t => t, _ => names.Select(_ => new List<double>()).ToArray());
@@ -122,18 +122,12 @@ internal static class StepPhases
         stamps[s++] = Stopwatch.GetTimestamp();
         Gemm.MultiplyTransposedA(a4, ga.Slice(0, n * 10), dw3, 128, 10, n);
         Reductions.ColumnSums(ga.Slice(0, n * 10), db3);
-        Gemm.MultiplyTransposed(ga.Slice(0, n * 10), w3, gb.Slice(0, n * 128), n, 128, 10);
+        Gemm.MultiplyTransposedGated(ga.Slice(0, n * 10), w3, gb.Slice(0, n * 128), n, 128, 10, mask2, a3);
         stamps[s++] = Stopwatch.GetTimestamp();
-        Dropout.Backward(mask2, gb.Slice(0, n * 128), ga.Slice(0, n * 128));
-        Activations.ReluBackward(a3, ga.Slice(0, n * 128));
+        Gemm.MultiplyTransposedA(a2, gb.Slice(0, n * 128), dw2, 256, 128, n);
+        Reductions.ColumnSums(gb.Slice(0, n * 128), db2);
         stamps[s++] = Stopwatch.GetTimestamp();
-        Gemm.MultiplyTransposedA(a2, ga.Slice(0, n * 128), dw2, 256, 128, n);
-        Reductions.ColumnSums(ga.Slice(0, n * 128), db2);
-        stamps[s++] = Stopwatch.GetTimestamp();
-        Gemm.MultiplyTransposed(ga.Slice(0, n * 128), w2, gb.Slice(0, n * 256), n, 256, 128);
-        stamps[s++] = Stopwatch.GetTimestamp();
-        Dropout.Backward(mask1, gb.Slice(0, n * 256), ga.Slice(0, n * 256));
-        Activations.ReluBackward(a1, ga.Slice(0, n * 256));
+        Gemm.MultiplyTransposedGated(gb.Slice(0, n * 128), w2, ga.Slice(0, n * 256), n, 256, 128, mask1, a1);
         stamps[s++] = Stopwatch.GetTimestamp();
         Gemm.MultiplyTransposedA(x, ga.Slice(0, n * 256), dw1, 784, 256, n);
         Reductions.ColumnSums(ga.Slice(0, n * 256), db1);

@@ -68,6 +68,7 @@ internal static class Emitter
             WriteInference(writer, plan);
             WriteTraining(writer, plan);
             WriteForward(writer, plan);
+            var fusions = BackwardFusions(plan);
             foreach (var layer in plan.Layers)
             {
                 var isFirst = !NeedsInputGradient(plan, layer);
@@ -77,7 +78,9 @@ internal static class Emitter
                     case DensePlan dense:
                         DenseEmitter.WriteForward(writer, dense);
                         writer.WriteLine();
-                        DenseEmitter.WriteBackward(writer, dense, isFirst);
+                        DenseEmitter.WriteBackward(
+                            writer, dense, isFirst, fusions.TryGetValue(dense, out var fusion) ? fusion : null,
+                            fusions.Values.FirstOrDefault(f => ReferenceEquals(f.Relu, dense)));
                         break;
                     case BatchNormPlan batchNorm:
                         BatchNormEmitter.WriteForward(writer, batchNorm);
@@ -91,7 +94,7 @@ internal static class Emitter
                         break;
                     case DropoutPlan dropout:
                         DropoutEmitter.WriteForward(writer, dropout);
-                        if (!isFirst)
+                        if (!isFirst && !BackwardFusion.Absorbs(fusions, dropout))
                         {
                             writer.WriteLine();
                             DropoutEmitter.WriteBackward(writer, dropout);
@@ -503,13 +506,23 @@ internal static class Emitter
             writer.WriteLine(layers.Count == 1
                 ? "// backward: ∂L/∂W and ∂L/∂b of the only layer"
                 : "// backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before");
+            // Each layer reads ∂L/∂(its output) from one gradient buffer and writes ∂L/∂(its input) to the other; a
+            // dropout layer whose mask the input-gradient product above it applies has no backward call of its own.
+            var fusions = BackwardFusions(plan);
+            var step = 0;
             for (var i = layers.Count - 1; i >= 0; i--)
             {
                 var layer = layers[i];
                 var input = i == 0 ? "inputs" : layers[i - 1].Output;
-                var dy = GradientBuffer(layers.Count - 1 - i) + $".Slice(0, batch * {layer.Units})";
-                var dx = GradientBuffer(layers.Count - i) + $".Slice(0, batch * {layer.InputSize})";
+                var dy = GradientBuffer(step) + $".Slice(0, batch * {layer.Units})";
+                var dx = GradientBuffer(step + 1) + $".Slice(0, batch * {layer.InputSize})";
                 var needsDx = NeedsInputGradient(plan, layer);
+                if (layer is DropoutPlan && BackwardFusion.Absorbs(fusions, layer))
+                {
+                    continue;
+                }
+
+                step++;
                 switch (layer)
                 {
                     case LayerNormPlan or BatchNormPlan:
@@ -615,6 +628,9 @@ internal static class Emitter
         plan.Layers.Take(layer.Position - 1).Any(l => l is DensePlan or LayerNormPlan or BatchNormPlan);
 
     private static string GradientBuffer(int step) => step % 2 == 0 ? "gradientA" : "gradientB";
+
+    private static System.Collections.Generic.IReadOnlyDictionary<DensePlan, BackwardFusion> BackwardFusions(ModelPlan plan) =>
+        BackwardFusion.Find(plan, layer => NeedsInputGradient(plan, layer));
 
     private static string Count(int value) => value.ToString("N0", CultureInfo.InvariantCulture);
 

@@ -59,12 +59,16 @@ internal static class DenseEmitter
     /// <c>LayerBackward(x, y, dy[, dx], batch)</c>: turns dy = ∂L/∂y into dz = ∂L/∂z in place (z the pre-activation),
     /// adds ∂L/∂W and ∂L/∂b to the gradient buffer and, unless the layer is the first, writes dx = ∂L/∂x.
     /// </summary>
-    public static void WriteBackward(SourceWriter writer, DensePlan layer, bool isFirst)
+    /// <param name="fusion">What this layer's input gradient applies of the layers below it, or null.</param>
+    /// <param name="gatedBy">The fusion above that applies this layer's ReLU derivative to dy already, or null.</param>
+    public static void WriteBackward(SourceWriter writer, DensePlan layer, bool isFirst, BackwardFusion? fusion, BackwardFusion? gatedBy)
     {
         var (inputs, units) = (layer.InputSize, layer.Units);
         var dxParameter = isFirst ? string.Empty : $" {Span} dx,";
-        var dxDoc = isFirst ? " (the first layer: no input gradient)" : ", dx = dz·Wᵀ";
-        var dz = layer.Activation == Activation.Linear ? "dz = dy" : $"dz = dy ⊙ {Derivative(layer)}";
+        var dxDoc = isFirst ? " (the first layer: no input gradient)" : fusion is null ? ", dx = dz·Wᵀ" : $", dx = {GatedInputGradient(fusion)}";
+        var dz = layer.Activation == Activation.Linear ? "dz = dy"
+            : gatedBy is null ? $"dz = dy ⊙ {Derivative(layer)}"
+            : $"dz = dy ⊙ {Derivative(layer)} (applied by {gatedBy.Layer.Name}'s input gradient)";
         writer.WriteLine($"/// <summary>{layer.Name} backward: {dz}, ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz{dxDoc}.</summary>");
         using (writer.OpenBlock($"private void {layer.Identifier}Backward({ReadOnlySpan} x, {ReadOnlySpan} y, {Span} dy,{dxParameter} int batch)"))
         {
@@ -96,7 +100,7 @@ internal static class DenseEmitter
                     WriteLoopedBackward(writer, layer, isFirst, inputs, units);
                     break;
                 default:
-                    WriteGemmBackward(writer, layer, isFirst, inputs, units);
+                    WriteGemmBackward(writer, layer, isFirst, inputs, units, fusion, gatedBy);
                     break;
             }
         }
@@ -155,10 +159,14 @@ internal static class DenseEmitter
         }
     }
 
-    private static void WriteGemmBackward(SourceWriter writer, DensePlan layer, bool isFirst, int inputs, int units)
+    private static void WriteGemmBackward(SourceWriter writer, DensePlan layer, bool isFirst, int inputs, int units, BackwardFusion? fusion, BackwardFusion? gatedBy)
     {
         writer.WriteLine($"var dz = dy.Slice(0, batch * {units});");
-        if (layer.Activation != Activation.Linear)
+        if (gatedBy is not null)
+        {
+            writer.WriteLine($"// dz = dy: {gatedBy.Layer.Name}'s input gradient has already multiplied it by {Derivative(layer)}");
+        }
+        else if (layer.Activation != Activation.Linear)
         {
             writer.WriteLine($"// dz = dy ⊙ {Derivative(layer)}, in place");
             writer.WriteLine($"{Activations}.{layer.Activation}Backward({DerivativeSource(layer)}.Slice(0, batch * {units}), dz{AlphaArgument(layer)});");
@@ -168,13 +176,37 @@ internal static class DenseEmitter
         writer.WriteLine($"{Gemm}.MultiplyTransposedA(x.Slice(0, batch * {inputs}), dz, dw, {inputs}, {units}, batch);");
         writer.WriteLine("// ∂L/∂b = Σₙ dz[n, :]");
         writer.WriteLine($"{Reductions}.ColumnSums(dz, db);");
-        if (!isFirst)
+        if (isFirst)
         {
-            writer.WriteLine();
+            return;
+        }
+
+        writer.WriteLine();
+        if (fusion is null)
+        {
             writer.WriteLine($"// dx = dz·Wᵀ: [batch×{units}]·[{units}×{inputs}]");
             writer.WriteLine($"{Gemm}.MultiplyTransposed(dz, w, dx.Slice(0, batch * {inputs}), batch, {inputs}, {units});");
+            return;
         }
+
+        // The layers below: their backward steps applied to each part of dx as it is computed.
+        writer.WriteLine($"// dx = {GatedInputGradient(fusion)}: [batch×{units}]·[{units}×{inputs}], {GateDescription(fusion)}");
+        var mask = fusion.Dropout is null ? $"{ReadOnlySpan}.Empty" : $"Workspace({fusion.Dropout.Identifier}Mask, {inputs}, batch)";
+        var outputs = fusion.Relu is null ? $"{ReadOnlySpan}.Empty" : $"Workspace({fusion.Relu.Identifier}Output, {inputs}, batch)";
+        writer.WriteLine($"{Gemm}.MultiplyTransposedGated(dz, w, dx.Slice(0, batch * {inputs}), batch, {inputs}, {units}, {mask}, {outputs});");
     }
+
+    /// <summary>The fused input gradient as a formula, for comments: dz·Wᵀ ⊙ mask ⊙ [y > 0].</summary>
+    private static string GatedInputGradient(BackwardFusion fusion) =>
+        "dz·Wᵀ" + (fusion.Dropout is null ? string.Empty : $" ⊙ {fusion.Dropout.Name} mask") + (fusion.Relu is null ? string.Empty : $" ⊙ [{fusion.Relu.Name} y > 0]");
+
+    /// <summary>Which backward steps of the layers below the fused product takes over, for comments.</summary>
+    private static string GateDescription(BackwardFusion fusion) => (fusion.Dropout, fusion.Relu) switch
+    {
+        ({ } dropout, { } relu) => $"the backward of {dropout.Name} and of {relu.Name}'s ReLU fused in",
+        ({ } dropout, null) => $"the backward of {dropout.Name} fused in",
+        _ => $"the backward of {fusion.Relu!.Name}'s ReLU fused in",
+    };
 
     private static void WriteUnrolledBackward(SourceWriter writer, DensePlan layer, bool isFirst)
     {

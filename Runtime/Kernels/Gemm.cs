@@ -106,6 +106,30 @@ public static unsafe class Gemm
         Compute(a, transposeA: false, b, transposeB: true, c, m, n, k, accumulate: false);
 
     /// <summary>
+    /// Input gradient of a dense layer with the backward of the layers below it fused in: c = (a·bᵀ) ⊙ mask ⊙ [outputs &gt; 0],
+    /// with a [m×k], b [n×k], c [m×n]. <paramref name="mask"/> is a dropout layer's mask (or empty), and
+    /// <paramref name="outputs"/> the outputs of a ReLU layer (or empty): ∂L/∂z of that ReLU layer, whichever of the two
+    /// stand between. Each thread applies both to its own part of c while it is still in its cache, instead of two more
+    /// passes over c on the calling thread; the bits are those of <see cref="MultiplyTransposed"/> followed by
+    /// <see cref="Dropout.Backward"/> and <see cref="Activations.ReluBackward"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span's length does not match its shape.</exception>
+    public static void MultiplyTransposedGated(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, ReadOnlySpan<float> mask, ReadOnlySpan<float> outputs)
+    {
+        if (!mask.IsEmpty)
+        {
+            Guard.Length(mask, c.Length, nameof(mask));
+        }
+
+        if (!outputs.IsEmpty)
+        {
+            Guard.Length(outputs, c.Length, nameof(outputs));
+        }
+
+        ComputeWith(BestPath, a, transposeA: false, b, transposeB: true, c, m, n, k, accumulate: false, gateMask: mask, gateOutputs: outputs);
+    }
+
+    /// <summary>
     /// c = act(c₀ + op(a)·op(b) + bias), where op(a) is [m×k] (a is stored [k×m] when <paramref name="transposeA"/>),
     /// op(b) is [k×n] (b is stored [n×k] when <paramref name="transposeB"/>), c is [m×n], c₀ is c's previous content
     /// when <paramref name="accumulate"/> and zero otherwise, and bias (one per column) is optional.
@@ -125,7 +149,8 @@ public static unsafe class Gemm
     /// <summary><see cref="Compute"/> through a chosen path (tests and benchmarks); it must be accelerated.</summary>
     internal static void ComputeWith(
         GemmPath path, ReadOnlySpan<float> a, bool transposeA, ReadOnlySpan<float> b, bool transposeB, Span<float> c, int m, int n, int k,
-        bool accumulate, ReadOnlySpan<float> bias = default, GemmActivation activation = GemmActivation.None)
+        bool accumulate, ReadOnlySpan<float> bias = default, GemmActivation activation = GemmActivation.None,
+        ReadOnlySpan<float> gateMask = default, ReadOnlySpan<float> gateOutputs = default)
     {
         CheckShapes(a.Length, b.Length, c.Length, bias.Length, m, n, k);
         if (activation is not (GemmActivation.None or GemmActivation.Relu))
@@ -138,10 +163,12 @@ public static unsafe class Gemm
             return;
         }
 
-        fixed (float* pa = a, pb = b, pc = c, pbias = bias)
+        fixed (float* pa = a, pb = b, pc = c, pbias = bias, pmask = gateMask, poutputs = gateOutputs)
         {
             var problem = new Problem
             {
+                GateMask = gateMask.IsEmpty ? null : pmask,
+                GateOutputs = gateOutputs.IsEmpty ? null : poutputs,
                 A = new Operand(pa, transposeA ? 1 : k, transposeA ? m : 1),
                 B = new Operand(pb, transposeB ? 1 : n, transposeB ? k : 1),
                 C = pc,
@@ -179,6 +206,12 @@ public static unsafe class Gemm
                     ScalarColumns(&problem, 0, n);
                     break;
             }
+
+            // The blocked paths gate each panel as they finish it; the others gate the whole product here.
+            if (problem.Gated && !problem.GatedByPanels)
+            {
+                ApplyGate(&problem, 0, m, 0, n);
+            }
         }
     }
 
@@ -193,7 +226,8 @@ public static unsafe class Gemm
     {
         var work = (long)problem->M * problem->N * problem->K;
         var blocks = (problem->K + DepthStep(problem->K) - 1) / DepthStep(problem->K);
-        if (SplitByDepth && blocks >= 2 && problem->K > problem->N && problem->K > problem->M && problem->M <= RowBlock && problem->N <= ColumnBlock
+        problem->GatedByPanels = true;
+        if (SplitByDepth && !problem->Gated && blocks >= 2 && problem->K > problem->N && problem->K > problem->M && problem->M <= RowBlock && problem->N <= ColumnBlock
             && (long)blocks * problem->M * problem->N <= MaxPartialFloats)
         {
             var depthProblem = new DepthProblem
@@ -328,6 +362,8 @@ public static unsafe class Gemm
         var part = *x;
         part.A = new Operand(x->A.Data + ((long)from * x->A.RowStride), x->A.RowStride, x->A.ColumnStride);
         part.C = x->C + ((long)from * x->N);
+        part.GateMask = x->GateMask == null ? null : x->GateMask + ((long)from * x->N);
+        part.GateOutputs = x->GateOutputs == null ? null : x->GateOutputs + ((long)from * x->N);
         part.M = to - from;
         Columns<TVector, TSimd, TTile>(&part, 0, x->N);
     }
@@ -425,6 +461,11 @@ public static unsafe class Gemm
                                 TTile.Run<TVector, TSimd>(kc, panelA, panelB, width, scratch, width, accumulate: false, columnBias, relu: false);
                                 WriteEdge(scratch, width, tile, x->N, mr, nr, step.Accumulate, step.Relu);
                             }
+                        }
+
+                        if (last && x->Gated)
+                        {
+                            ApplyGate(x, ic, mc, jc + jr, nr);
                         }
                     }
                 }
@@ -637,6 +678,50 @@ public static unsafe class Gemm
     }
 
     /// <summary>
+    /// c = c ⊙ mask, then 0 where outputs ≤ 0, over rows [<paramref name="row"/>, +<paramref name="rows"/>) and columns
+    /// [<paramref name="column"/>, +<paramref name="columns"/>): the same two operations, in the same order, as
+    /// <see cref="Dropout.Backward"/> and <see cref="Activations.ReluBackward"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ApplyGate(Problem* x, int row, int rows, int column, int columns)
+    {
+        for (var i = row; i < row + rows; i++)
+        {
+            var offset = ((long)i * x->N) + column;
+            var c = x->C + offset;
+            var mask = x->GateMask == null ? null : x->GateMask + offset;
+            var outputs = x->GateOutputs == null ? null : x->GateOutputs + offset;
+            var j = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; j + Vector512<float>.Count <= columns; j += Vector512<float>.Count)
+                {
+                    var value = Vector512.Load(c + j);
+                    value = mask == null ? value : value * Vector512.Load(mask + j);
+                    value = outputs == null ? value : Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.Load(outputs + j), Vector512<float>.Zero), value, Vector512<float>.Zero);
+                    value.Store(c + j);
+                }
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                for (; j + Vector256<float>.Count <= columns; j += Vector256<float>.Count)
+                {
+                    var value = Vector256.Load(c + j);
+                    value = mask == null ? value : value * Vector256.Load(mask + j);
+                    value = outputs == null ? value : Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(outputs + j), Vector256<float>.Zero), value, Vector256<float>.Zero);
+                    value.Store(c + j);
+                }
+            }
+
+            for (; j < columns; j++)
+            {
+                var value = mask == null ? c[j] : c[j] * mask[j];
+                c[j] = outputs == null || outputs[j] > 0f ? value : 0f;
+            }
+        }
+    }
+
+    /// <summary>
     /// A panel's bias as the micro-kernels load it, in whole vectors: <paramref name="bias"/> itself when all
     /// <paramref name="width"/> columns are valid (or there is none), else its <paramref name="valid"/> values
     /// followed by zeros in <paramref name="buffer"/>.
@@ -730,6 +815,17 @@ public static unsafe class Gemm
         public bool Accumulate;
         public float* Bias;
         public bool Relu;
+
+        /// <summary>A mask c is multiplied by once complete (laid out as c), or null.</summary>
+        public float* GateMask;
+
+        /// <summary>ReLU outputs (laid out as c) where c is kept only if positive, or null.</summary>
+        public float* GateOutputs;
+
+        /// <summary>Set by the blocked paths, which apply the gate panel by panel.</summary>
+        public bool GatedByPanels;
+
+        public readonly bool Gated => GateMask != null || GateOutputs != null;
     }
 
     /// <summary>A product split by depth: the whole problem, its blocks, and where the helper's partial sums go.</summary>

@@ -232,6 +232,19 @@ public class GradientCheckTests(ITestOutputHelper output)
             DropoutRate = 0.5f,
         });
 
+        // ReLU layers with dropout between (the Fashion MLP's pattern), whose input gradients fuse the backward of the
+        // dropout and of the ReLU below them: dropout after the first ReLU layer, and after the second.
+        models.Add(new RandomModel("GemmReluDropout", random.Next(16, 30), [(random.Next(17, 40), Activation.Relu), (random.Next(17, 30), Activation.Relu), (4, Activation.Linear)], Loss.SoftmaxCrossEntropy)
+        {
+            DropoutBefore = 1,
+            DropoutRate = 0.2f,
+        });
+        models.Add(new RandomModel("GemmReluDropoutLast", random.Next(16, 30), [(random.Next(17, 40), Activation.Relu), (random.Next(17, 30), Activation.Relu), (3, Activation.Linear)])
+        {
+            DropoutBefore = 2,
+            DropoutRate = 0.3f,
+        });
+
         return models;
     }
 

@@ -104,15 +104,61 @@ public sealed class ThreadingTests : IDisposable
             var expected = Product();
             KernelSettings.MaxThreads = 2;
 
-            // The helper takes blocks only when it wakes in time: repeat until it has (the partial sums' path), at least 5 times.
+            // The helper takes blocks only when it wakes in time: repeat until it has (the partial sums' path), at least
+            // 5 times. Without vector instructions the plain loop computes the product, unsplit.
+            var splits = Gemm.BestPath != GemmPath.Scalar;
             var before = Gemm.ProductsWithPartials;
-            for (var repeat = 0; repeat < 5 || (Gemm.ProductsWithPartials == before && repeat < 500); repeat++)
+            for (var repeat = 0; repeat < 5 || (splits && Gemm.ProductsWithPartials == before && repeat < 500); repeat++)
             {
                 Assert.Equal(expected, Product());
             }
 
-            Assert.True(Gemm.ProductsWithPartials > before, "the helper never summed a block of its own");
+            Assert.True(!splits || Gemm.ProductsWithPartials > before, "the helper never summed a block of its own");
         }
+    }
+
+    [Theory]
+    [InlineData(64, 256, 128)] // the Fashion MLP's ∂X of its second layer, split by columns on two threads
+    [InlineData(300, 40, 70)] // more rows than columns: split by rows
+    [InlineData(9, 33, 513)] // edge tiles, several depth blocks (never split by depth when gated)
+    [InlineData(64, 10, 128)] // the narrow path: gated after the product
+    [InlineData(3, 5, 7)]
+    public void A_gated_input_gradient_equals_the_product_then_dropout_then_relu_backward_bit_for_bit(int m, int n, int k)
+    {
+        var (a, b) = (GemmTests.Random(m * k, 50), GemmTests.Random(n * k, 51));
+        // A dropout mask (0 or 1.25) and ReLU outputs with zeros in them, as training makes them.
+        var mask = GemmTests.Random(m * n, 52).Select(v => v < -0.6f ? 0f : 1.25f).ToArray();
+        var outputs = GemmTests.Random(m * n, 53).Select(v => Math.Max(v, 0f)).ToArray();
+        foreach (var (withMask, withOutputs) in new[] { (true, true), (true, false), (false, true), (false, false) })
+        {
+            var expected = new float[m * n];
+            Gemm.MultiplyTransposed(a, b, expected, m, n, k);
+            if (withMask)
+            {
+                Dropout.Backward(mask, expected.ToArray(), expected);
+            }
+
+            if (withOutputs)
+            {
+                Activations.ReluBackward(outputs, expected);
+            }
+
+            foreach (var threads in new[] { 1, 2 })
+            {
+                KernelSettings.MaxThreads = threads;
+                var c = Enumerable.Repeat(float.NaN, m * n).ToArray();
+                Gemm.MultiplyTransposedGated(a, b, c, m, n, k, withMask ? mask : default, withOutputs ? outputs : default);
+                Assert.Equal(expected, c);
+            }
+        }
+    }
+
+    [Fact]
+    public void A_gated_input_gradient_rejects_a_mask_or_outputs_of_the_wrong_length()
+    {
+        var (a, b, c) = (new float[4 * 3], new float[5 * 3], new float[4 * 5]);
+        Assert.Throws<ArgumentException>(() => Gemm.MultiplyTransposedGated(a, b, c, 4, 5, 3, new float[19], default));
+        Assert.Throws<ArgumentException>(() => Gemm.MultiplyTransposedGated(a, b, c, 4, 5, 3, default, new float[21]));
     }
 
     [Theory]

@@ -358,13 +358,12 @@ partial class Zoo : global::ModelGen.ITrainableModel
         // backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before
         Dense6Backward(a8, a9, gradientA.Slice(0, batch * 2), gradientB.Slice(0, batch * 17), batch);
         Dense5Backward(a7, a8, gradientB.Slice(0, batch * 17), gradientA.Slice(0, batch * 24), batch);
-        Dropout1Backward(gradientA.Slice(0, batch * 24), gradientB.Slice(0, batch * 24), batch);
-        LayerNorm1Backward(gradientB.Slice(0, batch * 24), gradientA.Slice(0, batch * 24), batch);
-        Dense4Backward(a4, a5, gradientA.Slice(0, batch * 24), gradientB.Slice(0, batch * 20), batch);
-        BatchNorm1Backward(gradientB.Slice(0, batch * 20), gradientA.Slice(0, batch * 20), batch);
-        Dense3Backward(a2, a3, gradientA.Slice(0, batch * 20), gradientB.Slice(0, batch * 5), batch);
-        Dense2Backward(a1, a2, gradientB.Slice(0, batch * 5), gradientA.Slice(0, batch * 2), batch);
-        Dense1Backward(inputs, a1, gradientA.Slice(0, batch * 2), batch);
+        LayerNorm1Backward(gradientA.Slice(0, batch * 24), gradientB.Slice(0, batch * 24), batch);
+        Dense4Backward(a4, a5, gradientB.Slice(0, batch * 24), gradientA.Slice(0, batch * 20), batch);
+        BatchNorm1Backward(gradientA.Slice(0, batch * 20), gradientB.Slice(0, batch * 20), batch);
+        Dense3Backward(a2, a3, gradientB.Slice(0, batch * 20), gradientA.Slice(0, batch * 5), batch);
+        Dense2Backward(a1, a2, gradientA.Slice(0, batch * 5), gradientB.Slice(0, batch * 2), batch);
+        Dense1Backward(inputs, a1, gradientB.Slice(0, batch * 2), batch);
         return loss;
     }
 
@@ -660,12 +659,6 @@ partial class Zoo : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Dropout.Forward(x.Slice(0, batch * 24), y, mask, rate: 0.1f, ref _trainingRandom);
     }
 
-    /// <summary>dropout_1 backward: dx = dy ⊙ mask, the mask of the forward pass.</summary>
-    private void Dropout1Backward(global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
-    {
-        global::ModelGen.Kernels.Dropout.Backward(Workspace(Dropout1Mask, 24, batch), dy, dx);
-    }
-
     /// <summary>dense_5 forward: y = σ(x·W + b), [batch×24] → [batch×17].</summary>
     private void Dense5Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
@@ -677,7 +670,7 @@ partial class Zoo : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Activations.Sigmoid(y.Slice(0, batch * 17));
     }
 
-    /// <summary>dense_5 backward: dz = dy ⊙ y·(1 − y), ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz, dx = dz·Wᵀ.</summary>
+    /// <summary>dense_5 backward: dz = dy ⊙ y·(1 − y), ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz, dx = dz·Wᵀ ⊙ dropout_1 mask.</summary>
     private void Dense5Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
         global::System.ReadOnlySpan<float> w = Dense5Weights;
@@ -691,8 +684,8 @@ partial class Zoo : global::ModelGen.ITrainableModel
         // ∂L/∂b = Σₙ dz[n, :]
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
-        // dx = dz·Wᵀ: [batch×17]·[17×24]
-        global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz, w, dx.Slice(0, batch * 24), batch, 24, 17);
+        // dx = dz·Wᵀ ⊙ dropout_1 mask: [batch×17]·[17×24], the backward of dropout_1 fused in
+        global::ModelGen.Kernels.Gemm.MultiplyTransposedGated(dz, w, dx.Slice(0, batch * 24), batch, 24, 17, Workspace(Dropout1Mask, 24, batch), global::System.ReadOnlySpan<float>.Empty);
     }
 
     /// <summary>dense_6 forward: y = tanh(x·W + b), [batch×17] → [batch×2].</summary>

@@ -247,9 +247,7 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
 
         // backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before
         Dense3Backward(a4, a5, gradientA.Slice(0, batch * 10), gradientB.Slice(0, batch * 128), batch);
-        Dropout2Backward(gradientB.Slice(0, batch * 128), gradientA.Slice(0, batch * 128), batch);
-        Dense2Backward(a2, a3, gradientA.Slice(0, batch * 128), gradientB.Slice(0, batch * 256), batch);
-        Dropout1Backward(gradientB.Slice(0, batch * 256), gradientA.Slice(0, batch * 256), batch);
+        Dense2Backward(a2, a3, gradientB.Slice(0, batch * 128), gradientA.Slice(0, batch * 256), batch);
         Dense1Backward(inputs, a1, gradientA.Slice(0, batch * 256), batch);
         return loss;
     }
@@ -318,14 +316,13 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Gemm.Multiply(x.Slice(0, batch * 784), w, y.Slice(0, batch * 256), batch, 256, 784, b, global::ModelGen.Kernels.GemmActivation.Relu);
     }
 
-    /// <summary>dense_1 backward: dz = dy ⊙ [y > 0], ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz (the first layer: no input gradient).</summary>
+    /// <summary>dense_1 backward: dz = dy ⊙ [y > 0] (applied by dense_2's input gradient), ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz (the first layer: no input gradient).</summary>
     private void Dense1Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, int batch)
     {
         global::System.Span<float> dw = Dense1WeightGradients;
         global::System.Span<float> db = Dense1BiasGradients;
         var dz = dy.Slice(0, batch * 256);
-        // dz = dy ⊙ [y > 0], in place
-        global::ModelGen.Kernels.Activations.ReluBackward(y.Slice(0, batch * 256), dz);
+        // dz = dy: dense_2's input gradient has already multiplied it by [y > 0]
         // ∂L/∂W = xᵀ·dz: [784×batch]·[batch×256]
         global::ModelGen.Kernels.Gemm.MultiplyTransposedA(x.Slice(0, batch * 784), dz, dw, 784, 256, batch);
         // ∂L/∂b = Σₙ dz[n, :]
@@ -339,12 +336,6 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Dropout.Forward(x.Slice(0, batch * 256), y, mask, rate: 0.2f, ref _trainingRandom);
     }
 
-    /// <summary>dropout_1 backward: dx = dy ⊙ mask, the mask of the forward pass.</summary>
-    private void Dropout1Backward(global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
-    {
-        global::ModelGen.Kernels.Dropout.Backward(Workspace(Dropout1Mask, 256, batch), dy, dx);
-    }
-
     /// <summary>dense_2 forward: y = relu(x·W + b), [batch×256] → [batch×128].</summary>
     private void Dense2Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
@@ -354,22 +345,21 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Gemm.Multiply(x.Slice(0, batch * 256), w, y.Slice(0, batch * 128), batch, 128, 256, b, global::ModelGen.Kernels.GemmActivation.Relu);
     }
 
-    /// <summary>dense_2 backward: dz = dy ⊙ [y > 0], ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz, dx = dz·Wᵀ.</summary>
+    /// <summary>dense_2 backward: dz = dy ⊙ [y > 0] (applied by dense_3's input gradient), ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz, dx = dz·Wᵀ ⊙ dropout_1 mask ⊙ [dense_1 y > 0].</summary>
     private void Dense2Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
         global::System.ReadOnlySpan<float> w = Dense2Weights;
         global::System.Span<float> dw = Dense2WeightGradients;
         global::System.Span<float> db = Dense2BiasGradients;
         var dz = dy.Slice(0, batch * 128);
-        // dz = dy ⊙ [y > 0], in place
-        global::ModelGen.Kernels.Activations.ReluBackward(y.Slice(0, batch * 128), dz);
+        // dz = dy: dense_3's input gradient has already multiplied it by [y > 0]
         // ∂L/∂W = xᵀ·dz: [256×batch]·[batch×128]
         global::ModelGen.Kernels.Gemm.MultiplyTransposedA(x.Slice(0, batch * 256), dz, dw, 256, 128, batch);
         // ∂L/∂b = Σₙ dz[n, :]
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
-        // dx = dz·Wᵀ: [batch×128]·[128×256]
-        global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz, w, dx.Slice(0, batch * 256), batch, 256, 128);
+        // dx = dz·Wᵀ ⊙ dropout_1 mask ⊙ [dense_1 y > 0]: [batch×128]·[128×256], the backward of dropout_1 and of dense_1's ReLU fused in
+        global::ModelGen.Kernels.Gemm.MultiplyTransposedGated(dz, w, dx.Slice(0, batch * 256), batch, 256, 128, Workspace(Dropout1Mask, 256, batch), Workspace(Dense1Output, 256, batch));
     }
 
     /// <summary>dropout_2 forward while training: each value zeroed with probability 0.2, the others scaled by 1 / (1 − 0.2).</summary>
@@ -377,12 +367,6 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
     {
         var mask = Workspace(Dropout2Mask, 128, batch);
         global::ModelGen.Kernels.Dropout.Forward(x.Slice(0, batch * 128), y, mask, rate: 0.2f, ref _trainingRandom);
-    }
-
-    /// <summary>dropout_2 backward: dx = dy ⊙ mask, the mask of the forward pass.</summary>
-    private void Dropout2Backward(global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
-    {
-        global::ModelGen.Kernels.Dropout.Backward(Workspace(Dropout2Mask, 128, batch), dy, dx);
     }
 
     /// <summary>dense_3 forward: y = x·W + b, [batch×128] → [batch×10].</summary>
@@ -394,7 +378,7 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Gemm.Multiply(x.Slice(0, batch * 128), w, y.Slice(0, batch * 10), batch, 10, 128, b);
     }
 
-    /// <summary>dense_3 backward: dz = dy, ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz, dx = dz·Wᵀ.</summary>
+    /// <summary>dense_3 backward: dz = dy, ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz, dx = dz·Wᵀ ⊙ dropout_2 mask ⊙ [dense_2 y > 0].</summary>
     private void Dense3Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
         global::System.ReadOnlySpan<float> w = Dense3Weights;
@@ -406,7 +390,7 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
         // ∂L/∂b = Σₙ dz[n, :]
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
-        // dx = dz·Wᵀ: [batch×10]·[10×128]
-        global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz, w, dx.Slice(0, batch * 128), batch, 128, 10);
+        // dx = dz·Wᵀ ⊙ dropout_2 mask ⊙ [dense_2 y > 0]: [batch×10]·[10×128], the backward of dropout_2 and of dense_2's ReLU fused in
+        global::ModelGen.Kernels.Gemm.MultiplyTransposedGated(dz, w, dx.Slice(0, batch * 128), batch, 128, 10, Workspace(Dropout2Mask, 128, batch), Workspace(Dense2Output, 128, batch));
     }
 }

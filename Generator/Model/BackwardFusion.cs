@@ -1,0 +1,49 @@
+using System.Collections.Generic;
+using System.Linq;
+
+namespace ModelGen.Generator.Model;
+
+/// <summary>
+/// What the input-gradient product of a dense layer takes over from the layers below it in the backward pass: the
+/// mask of a dropout layer right below, and the ReLU derivative [y &gt; 0] of the dense layer below that (or right
+/// below). The product applies both to its result as each thread finishes its part
+/// (<c>Gemm.MultiplyTransposedGated</c>), so the dropout layer's backward pass and the ReLU layer's in-place derivative
+/// are not written at all: two passes over the gradient fewer, and none of them on one thread alone.
+/// </summary>
+/// <param name="Layer">The dense layer whose input gradient applies the gate.</param>
+/// <param name="Dropout">The dropout layer right below it, whose mask the gate multiplies by, or null.</param>
+/// <param name="Relu">The ReLU dense layer below (right below, or below the dropout), whose outputs gate, or null.</param>
+internal sealed record BackwardFusion(DensePlan Layer, DropoutPlan? Dropout, DensePlan? Relu)
+{
+    /// <summary>
+    /// The fusions of a plan, keyed by the dense layer that applies each. Only blocked (GEMM) layers fuse: the gate is
+    /// applied by the matrix product, and a ReLU layer's derivative is left out only where it would be a separate pass.
+    /// </summary>
+    public static IReadOnlyDictionary<DensePlan, BackwardFusion> Find(ModelPlan plan, System.Func<LayerPlan, bool> needsInputGradient)
+    {
+        var fusions = new Dictionary<DensePlan, BackwardFusion>();
+        var layers = plan.Layers;
+        for (var i = 1; i < layers.Count; i++)
+        {
+            if (layers[i] is not DensePlan { Strategy: DenseStrategy.Gemm } dense || !needsInputGradient(dense))
+            {
+                continue;
+            }
+
+            var below = layers[i - 1];
+            var dropout = below as DropoutPlan;
+            var candidate = dropout is null ? below : i >= 2 ? layers[i - 2] : null;
+            var relu = candidate is DensePlan { Activation: Activation.Relu, Strategy: DenseStrategy.Gemm, KeepsPreActivation: false } r ? r : null;
+            if (dropout is not null || relu is not null)
+            {
+                fusions.Add(dense, new BackwardFusion(dense, dropout, relu));
+            }
+        }
+
+        return fusions;
+    }
+
+    /// <summary>Whether <paramref name="layer"/>'s own backward work is done by some fusion: a dropout's pass, or a ReLU layer's derivative.</summary>
+    public static bool Absorbs(IReadOnlyDictionary<DensePlan, BackwardFusion> fusions, LayerPlan layer) =>
+        fusions.Values.Any(f => ReferenceEquals(f.Dropout, layer) || ReferenceEquals(f.Relu, layer));
+}
