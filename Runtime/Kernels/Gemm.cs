@@ -227,8 +227,7 @@ public static unsafe class Gemm
         var work = (long)problem->M * problem->N * problem->K;
         var blocks = (problem->K + DepthStep(problem->K) - 1) / DepthStep(problem->K);
         problem->GatedByPanels = true;
-        if (SplitByDepth && !problem->Gated && blocks >= 2 && problem->K > problem->N && problem->K > problem->M && problem->M <= RowBlock && problem->N <= ColumnBlock
-            && (long)blocks * problem->M * problem->N <= MaxPartialFloats)
+        if (SplitsByDepth(problem, blocks))
         {
             var depthProblem = new DepthProblem
             {
@@ -249,6 +248,16 @@ public static unsafe class Gemm
             WorkSplitter.Run(columns, problem, problem->N, grain: panelWidth, work, reduction: problem->K);
         }
     }
+
+    /// <summary>
+    /// Whether a product of <paramref name="blocks"/> depth blocks is split by depth: deeper than it is wide and tall, one
+    /// row block and one column block, partial sums within <see cref="MaxPartialFloats"/>, two threads, and no gate (which
+    /// must wait for the whole sum).
+    /// </summary>
+    private static bool SplitsByDepth(Problem* problem, int blocks) =>
+        SplitByDepth && WorkSplitter.ThreadCount >= 2 && !problem->Gated && blocks >= 2
+        && problem->K > problem->N && problem->K > problem->M && problem->M <= RowBlock && problem->N <= ColumnBlock
+        && (long)blocks * problem->M * problem->N <= MaxPartialFloats;
 
     /// <summary>
     /// The most floats of partial sums a product split by depth may need (4 MiB, kept by the calling thread): deeper or
