@@ -471,11 +471,12 @@ public static unsafe class Gemm
                                 WriteEdge(scratch, width, tile, x->N, mr, nr, step.Accumulate, step.Relu);
                             }
                         }
+                    }
 
-                        if (last && x->Gated)
-                        {
-                            ApplyGate(x, ic, mc, jc + jr, nr);
-                        }
+                    // The row block's columns are complete: gate them while they are still in this core's cache.
+                    if (last && x->Gated)
+                    {
+                        ApplyGate(x, ic, mc, jc, nc);
                     }
                 }
 

@@ -1,6 +1,8 @@
 using System;
-using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace ModelGen.Kernels;
 
@@ -9,7 +11,8 @@ public static class Reductions
 {
     /// <summary>
     /// sums[j] += Σᵣ matrix[r, j] for a row-major matrix of <c>sums.Length</c> columns: the bias gradient of a dense
-    /// layer, ∂L/∂b += Σₙ ∂Z[n, :]. Rows are added one after the other, each as one vectorized pass.
+    /// layer, ∂L/∂b += Σₙ ∂Z[n, :]. Each column's values are added in row order, one vector of columns at a time held
+    /// in a register down the rows (a vectorized call per row cost 50 ns, most of the 3.4 µs a 64 × 10 matrix took).
     /// </summary>
     /// <exception cref="ArgumentException">The matrix is not a whole number of rows.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -21,9 +24,52 @@ public static class Reductions
             throw new ArgumentException($"The matrix holds {matrix.Length} floats, not a whole number of rows of {columns}.", nameof(matrix));
         }
 
-        for (var start = 0; start < matrix.Length; start += columns)
+        if (columns == 0)
         {
-            TensorPrimitives.Add(sums, matrix.Slice(start, columns), sums);
+            return;
+        }
+
+        var rows = matrix.Length / columns;
+        ref var first = ref MemoryMarshal.GetReference(matrix);
+        ref var total = ref MemoryMarshal.GetReference(sums);
+        var j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; j + Vector512<float>.Count <= columns; j += Vector512<float>.Count)
+            {
+                var sum = Vector512.LoadUnsafe(ref total, (nuint)j);
+                for (var r = 0; r < rows; r++)
+                {
+                    sum += Vector512.LoadUnsafe(ref first, (nuint)((r * columns) + j));
+                }
+
+                sum.StoreUnsafe(ref total, (nuint)j);
+            }
+        }
+
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; j + Vector256<float>.Count <= columns; j += Vector256<float>.Count)
+            {
+                var sum = Vector256.LoadUnsafe(ref total, (nuint)j);
+                for (var r = 0; r < rows; r++)
+                {
+                    sum += Vector256.LoadUnsafe(ref first, (nuint)((r * columns) + j));
+                }
+
+                sum.StoreUnsafe(ref total, (nuint)j);
+            }
+        }
+
+        for (; j < columns; j++)
+        {
+            var sum = Unsafe.Add(ref total, j);
+            for (var r = 0; r < rows; r++)
+            {
+                sum += Unsafe.Add(ref first, (r * columns) + j);
+            }
+
+            Unsafe.Add(ref total, j) = sum;
         }
     }
 

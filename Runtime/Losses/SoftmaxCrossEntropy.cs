@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Numerics.Tensors;
 
 namespace ModelGen.Losses;
@@ -83,18 +84,19 @@ public static class SoftmaxCrossEntropy
             var block = gradient.Slice(first * classes, count * classes);
             for (var r = 0; r < count; r++)
             {
-                var z = logits.Slice((first + r) * classes, classes);
-                var max = z[0];
+                ref var z = ref Unsafe.Add(ref MemoryMarshal.GetReference(logits), (first + r) * classes);
+                var max = z;
                 for (var j = 1; j < classes; j++)
                 {
-                    max = MathF.Max(max, z[j]);
+                    var value = Unsafe.Add(ref z, j);
+                    max = value > max ? value : max;
                 }
 
                 maxima[r] = max;
-                var shifted = block.Slice(r * classes, classes);
+                ref var shifted = ref Unsafe.Add(ref MemoryMarshal.GetReference(block), r * classes);
                 for (var j = 0; j < classes; j++)
                 {
-                    shifted[j] = z[j] - max;
+                    Unsafe.Add(ref shifted, j) = Unsafe.Add(ref z, j) - max;
                 }
             }
 
@@ -102,35 +104,40 @@ public static class SoftmaxCrossEntropy
             for (var r = 0; r < count; r++)
             {
                 var row = first + r;
-                var z = logits.Slice(row * classes, classes);
-                var g = block.Slice(r * classes, classes);
+                ref var z = ref Unsafe.Add(ref MemoryMarshal.GetReference(logits), row * classes);
+                ref var g = ref Unsafe.Add(ref MemoryMarshal.GetReference(block), r * classes);
                 var sum = 0f;
                 for (var j = 0; j < classes; j++)
                 {
-                    sum += g[j];
+                    sum += Unsafe.Add(ref g, j);
                 }
 
                 var logSum = maxima[r] + MathF.Log(sum);
                 var inverse = 1f / sum;
                 if (labels)
                 {
+                    // (p − y) / batch: p = e / Σe, y one at the label (p − 0 is p itself, so only the label's value differs).
                     var label = Label(targets[row], classes, row);
-                    total += logSum - z[label];
+                    total += logSum - Unsafe.Add(ref z, label);
+                    var labelValue = ((Unsafe.Add(ref g, label) * inverse) - 1f) * scale;
                     for (var j = 0; j < classes; j++)
                     {
-                        g[j] = ((g[j] * inverse) - (j == label ? 1f : 0f)) * scale;
+                        Unsafe.Add(ref g, j) = Unsafe.Add(ref g, j) * inverse * scale;
                     }
+
+                    Unsafe.Add(ref g, label) = labelValue;
                 }
                 else
                 {
-                    var y = targets.Slice(row * classes, classes);
+                    ref var y = ref Unsafe.Add(ref MemoryMarshal.GetReference(targets), row * classes);
                     var targetSum = 0f;
                     var dot = 0f;
                     for (var j = 0; j < classes; j++)
                     {
-                        targetSum += y[j];
-                        dot += y[j] * z[j];
-                        g[j] = ((g[j] * inverse) - y[j]) * scale;
+                        var target = Unsafe.Add(ref y, j);
+                        targetSum += target;
+                        dot += target * Unsafe.Add(ref z, j);
+                        Unsafe.Add(ref g, j) = ((Unsafe.Add(ref g, j) * inverse) - target) * scale;
                     }
 
                     total += (logSum * targetSum) - dot;

@@ -16,6 +16,8 @@ public class ReductionTests
     [InlineData(5, 16)]
     [InlineData(64, 17)]
     [InlineData(7, 33)]
+    [InlineData(64, 10)] // an output layer's bias gradient: columns in neither vector width
+    [InlineData(5, 24)] // one 16-wide vector, then one 8-wide, then none left
     [InlineData(64, 256)]
     [InlineData(2, 1025)]
     public void Column_sums_add_every_row_into_the_sums(int rows, int columns)
