@@ -35,30 +35,12 @@ public static class Reductions
         var j = 0;
         if (Vector512.IsHardwareAccelerated)
         {
-            for (; j + Vector512<float>.Count <= columns; j += Vector512<float>.Count)
-            {
-                var sum = Vector512.LoadUnsafe(ref total, (nuint)j);
-                for (var r = 0; r < rows; r++)
-                {
-                    sum += Vector512.LoadUnsafe(ref first, (nuint)((r * columns) + j));
-                }
-
-                sum.StoreUnsafe(ref total, (nuint)j);
-            }
+            j = AddColumnSums<Vector512<float>, Simd512>(ref first, ref total, rows, columns, j);
         }
 
         if (Vector256.IsHardwareAccelerated)
         {
-            for (; j + Vector256<float>.Count <= columns; j += Vector256<float>.Count)
-            {
-                var sum = Vector256.LoadUnsafe(ref total, (nuint)j);
-                for (var r = 0; r < rows; r++)
-                {
-                    sum += Vector256.LoadUnsafe(ref first, (nuint)((r * columns) + j));
-                }
-
-                sum.StoreUnsafe(ref total, (nuint)j);
-            }
+            j = AddColumnSums<Vector256<float>, Simd256>(ref first, ref total, rows, columns, j);
         }
 
         for (; j < columns; j++)
@@ -71,6 +53,26 @@ public static class Reductions
 
             Unsafe.Add(ref total, j) = sum;
         }
+    }
+
+    /// <summary>The column sums from column <paramref name="j"/> on, one vector of columns at a time while a whole one fits; returns the first column left.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int AddColumnSums<TVector, TSimd>(ref float matrix, ref float sums, int rows, int columns, int j)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        for (; j + TSimd.Count <= columns; j += TSimd.Count)
+        {
+            var sum = TSimd.Load(ref sums, (nuint)j);
+            for (var r = 0; r < rows; r++)
+            {
+                sum = TSimd.Add(sum, TSimd.Load(ref matrix, (nuint)((r * columns) + j)));
+            }
+
+            TSimd.Store(sum, ref sums, (nuint)j);
+        }
+
+        return j;
     }
 
     /// <summary>sums[j] = Σᵣ matrix[r, j]: <see cref="AddColumnSums"/> into cleared sums.</summary>
