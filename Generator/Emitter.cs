@@ -487,7 +487,8 @@ internal static class Emitter
             writer.WriteLine("EnsureCapacity(batch);");
             writer.WriteLine(plan.HasTrainingBehavior ? "Forward(inputs, batch, training: true);" : "Forward(inputs, batch);");
             writer.WriteLine();
-            foreach (var layer in layers)
+            var backward = BackwardCalls(plan);
+            foreach (var layer in layers.Where(l => l == last || backward.Reads.Contains(l.Output)))
             {
                 writer.WriteLine($"var {layer.Output} = Workspace({layer.Identifier}Output, {layer.Units}, batch);");
             }
@@ -506,49 +507,72 @@ internal static class Emitter
             writer.WriteLine(layers.Count == 1
                 ? "// backward: ∂L/∂W and ∂L/∂b of the only layer"
                 : "// backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before");
-            // Each layer reads ∂L/∂(its output) from one gradient buffer and writes ∂L/∂(its input) to the other; a
-            // dropout layer whose mask the input-gradient product above it applies has no backward call of its own.
-            var fusions = BackwardFusions(plan);
-            var step = 0;
-            for (var i = layers.Count - 1; i >= 0; i--)
+            foreach (var call in backward.Calls)
             {
-                var layer = layers[i];
-                var input = i == 0 ? "inputs" : layers[i - 1].Output;
-                var dy = GradientBuffer(step) + $".Slice(0, batch * {layer.Units})";
-                var dx = GradientBuffer(step + 1) + $".Slice(0, batch * {layer.InputSize})";
-                var needsDx = NeedsInputGradient(plan, layer);
-                if (layer is DropoutPlan && BackwardFusion.Absorbs(fusions, layer))
-                {
-                    continue;
-                }
-
-                step++;
-                switch (layer)
-                {
-                    case LayerNormPlan or BatchNormPlan:
-                        writer.WriteLine(needsDx
-                            ? $"{layer.Identifier}Backward({dy}, {dx}, batch);"
-                            : $"{layer.Identifier}Backward({dy}, {Span}.Empty, batch);");
-                        break;
-                    case DropoutPlan when !needsDx:
-                        // No layer before it has parameters, and it has none: nothing to propagate.
-                        break;
-                    case DropoutPlan:
-                        writer.WriteLine($"{layer.Identifier}Backward({dy}, {dx}, batch);");
-                        break;
-                    case DensePlan when !needsDx:
-                        writer.WriteLine($"{layer.Identifier}Backward({input}, {layer.Output}, {dy}, batch);");
-                        break;
-                    default:
-                        writer.WriteLine($"{layer.Identifier}Backward({input}, {layer.Output}, {dy}, {dx}, batch);");
-                        break;
-                }
+                writer.WriteLine(call);
             }
 
             writer.WriteLine("return loss;");
         }
 
         writer.WriteLine();
+    }
+
+    /// <summary>
+    /// TrainStep's backward calls, last layer first, and the layer outputs they read. Each layer reads ∂L/∂(its output)
+    /// from one gradient buffer and writes ∂L/∂(its input) to the other; a dropout layer whose mask the input-gradient
+    /// product above it applies has no call of its own, and a ReLU layer whose derivative it applies reads no outputs.
+    /// </summary>
+    private static (System.Collections.Generic.List<string> Calls, System.Collections.Generic.HashSet<string> Reads) BackwardCalls(ModelPlan plan)
+    {
+        var layers = plan.Layers;
+        var fusions = BackwardFusions(plan);
+        var calls = new System.Collections.Generic.List<string>();
+        var reads = new System.Collections.Generic.HashSet<string>();
+        var step = 0;
+        for (var i = layers.Count - 1; i >= 0; i--)
+        {
+            var layer = layers[i];
+            var input = i == 0 ? "inputs" : layers[i - 1].Output;
+            var dy = GradientBuffer(step) + $".Slice(0, batch * {layer.Units})";
+            var dx = GradientBuffer(step + 1) + $".Slice(0, batch * {layer.InputSize})";
+            var needsDx = NeedsInputGradient(plan, layer);
+            if (layer is DropoutPlan && BackwardFusion.Absorbs(fusions, layer))
+            {
+                continue;
+            }
+
+            step++;
+            switch (layer)
+            {
+                case LayerNormPlan or BatchNormPlan:
+                    calls.Add(needsDx
+                        ? $"{layer.Identifier}Backward({dy}, {dx}, batch);"
+                        : $"{layer.Identifier}Backward({dy}, {Span}.Empty, batch);");
+                    break;
+                case DropoutPlan when !needsDx:
+                    // No layer before it has parameters, and it has none: nothing to propagate.
+                    break;
+                case DropoutPlan:
+                    calls.Add($"{layer.Identifier}Backward({dy}, {dx}, batch);");
+                    break;
+                case DensePlan dense:
+                    reads.Add(input);
+                    var readsOutputs = DenseEmitter.ReadsOutputs(fusions.Values.FirstOrDefault(f => ReferenceEquals(f.Relu, dense)));
+                    if (readsOutputs)
+                    {
+                        reads.Add(layer.Output);
+                    }
+
+                    var outputs = readsOutputs ? $" {layer.Output}," : string.Empty;
+                    calls.Add(needsDx
+                        ? $"{layer.Identifier}Backward({input},{outputs} {dy}, {dx}, batch);"
+                        : $"{layer.Identifier}Backward({input},{outputs} {dy}, batch);");
+                    break;
+            }
+        }
+
+        return (calls, reads);
     }
 
     private static void WriteForward(SourceWriter writer, ModelPlan plan)

@@ -70,7 +70,9 @@ internal static class DenseEmitter
             : gatedBy is null ? $"dz = dy ⊙ {Derivative(layer)}"
             : $"dz = dy ⊙ {Derivative(layer)} (applied by {gatedBy.Layer.Name}'s input gradient)";
         writer.WriteLine($"/// <summary>{layer.Name} backward: {dz}, ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz{dxDoc}.</summary>");
-        using (writer.OpenBlock($"private void {layer.Identifier}Backward({ReadOnlySpan} x, {ReadOnlySpan} y, {Span} dy,{dxParameter} int batch)"))
+        // A ReLU layer whose derivative the layer above applies reads nothing of its outputs here.
+        var yParameter = ReadsOutputs(gatedBy) ? $" {ReadOnlySpan} y," : string.Empty;
+        using (writer.OpenBlock($"private void {layer.Identifier}Backward({ReadOnlySpan} x,{yParameter} {Span} dy,{dxParameter} int batch)"))
         {
             if (!isFirst)
             {
@@ -195,6 +197,9 @@ internal static class DenseEmitter
         var outputs = fusion.Relu is null ? $"{ReadOnlySpan}.Empty" : $"Workspace({fusion.Relu.Identifier}Output, {inputs}, batch)";
         writer.WriteLine($"{Gemm}.MultiplyTransposedGated(dz, w, dx.Slice(0, batch * {inputs}), batch, {inputs}, {units}, {mask}, {outputs});");
     }
+
+    /// <summary>Whether the layer's backward method takes its outputs y: not when its only use, the ReLU derivative, is applied by the layer above.</summary>
+    public static bool ReadsOutputs(BackwardFusion? gatedBy) => gatedBy is null;
 
     /// <summary>The fused input gradient as a formula, for comments: dz·Wᵀ ⊙ mask ⊙ [y > 0].</summary>
     private static string GatedInputGradient(BackwardFusion fusion) =>

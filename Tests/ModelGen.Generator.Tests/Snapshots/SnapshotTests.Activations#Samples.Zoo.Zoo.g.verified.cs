@@ -345,7 +345,6 @@ partial class Zoo : global::ModelGen.ITrainableModel
         var a3 = Workspace(Dense3Output, 20, batch);
         var a4 = Workspace(BatchNorm1Output, 20, batch);
         var a5 = Workspace(Dense4Output, 24, batch);
-        var a6 = Workspace(LayerNorm1Output, 24, batch);
         var a7 = Workspace(Dropout1Output, 24, batch);
         var a8 = Workspace(Dense5Output, 17, batch);
         var a9 = Workspace(Dense6Output, 2, batch);

@@ -234,9 +234,7 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
         EnsureCapacity(batch);
         Forward(inputs, batch, training: true);
 
-        var a1 = Workspace(Dense1Output, 256, batch);
         var a2 = Workspace(Dropout1Output, 256, batch);
-        var a3 = Workspace(Dense2Output, 128, batch);
         var a4 = Workspace(Dropout2Output, 128, batch);
         var a5 = Workspace(Dense3Output, 10, batch);
         var gradientA = Workspace(GradientA, 256, batch);
@@ -247,8 +245,8 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
 
         // backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before
         Dense3Backward(a4, a5, gradientA.Slice(0, batch * 10), gradientB.Slice(0, batch * 128), batch);
-        Dense2Backward(a2, a3, gradientB.Slice(0, batch * 128), gradientA.Slice(0, batch * 256), batch);
-        Dense1Backward(inputs, a1, gradientA.Slice(0, batch * 256), batch);
+        Dense2Backward(a2, gradientB.Slice(0, batch * 128), gradientA.Slice(0, batch * 256), batch);
+        Dense1Backward(inputs, gradientA.Slice(0, batch * 256), batch);
         return loss;
     }
 
@@ -317,7 +315,7 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
     }
 
     /// <summary>dense_1 backward: dz = dy ⊙ [y > 0] (applied by dense_2's input gradient), ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz (the first layer: no input gradient).</summary>
-    private void Dense1Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, int batch)
+    private void Dense1Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, int batch)
     {
         global::System.Span<float> dw = Dense1WeightGradients;
         global::System.Span<float> db = Dense1BiasGradients;
@@ -346,7 +344,7 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
     }
 
     /// <summary>dense_2 backward: dz = dy ⊙ [y > 0] (applied by dense_3's input gradient), ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz, dx = dz·Wᵀ ⊙ dropout_1 mask ⊙ [dense_1 y > 0].</summary>
-    private void Dense2Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
+    private void Dense2Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
         global::System.ReadOnlySpan<float> w = Dense2Weights;
         global::System.Span<float> dw = Dense2WeightGradients;
