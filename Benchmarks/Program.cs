@@ -56,6 +56,12 @@ if (args is ["phases", ..])
     return;
 }
 
+if (args is ["overhead"])
+{
+    ModelGen.Benchmarks.SplitOverhead.Run();
+    return;
+}
+
 if (args is ["alignment"])
 {
     ModelGen.Benchmarks.AlignmentEffect.Run();
