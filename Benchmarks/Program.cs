@@ -62,6 +62,12 @@ if (args is ["overhead"])
     return;
 }
 
+if (args is ["spin"])
+{
+    ModelGen.Benchmarks.SpinEffect.Run(301);
+    return;
+}
+
 if (args is ["alignment"])
 {
     ModelGen.Benchmarks.AlignmentEffect.Run();
