@@ -330,34 +330,10 @@ public static unsafe class Gemm
 
         for (var block = x->CallerBlocks; block < x->Blocks; block++)
         {
-            var partial = x->Partials + (block * length);
-            var replace = block == 0 && !whole->Accumulate;
+            // Each partial sum stored into C as a tile's scratch is: added unless it is the first block, ReLU at the last.
+            var accumulate = block > 0 || whole->Accumulate;
             var relu = block == x->Blocks - 1 && whole->Relu;
-            var i = 0L;
-            if (Vector512.IsHardwareAccelerated)
-            {
-                for (; i + Vector512<float>.Count <= length; i += Vector512<float>.Count)
-                {
-                    var sum = Vector512.Load(partial + i);
-                    sum = replace ? sum : sum + Vector512.Load(whole->C + i);
-                    (relu ? Vector512.Max(sum, Vector512<float>.Zero) : sum).Store(whole->C + i);
-                }
-            }
-            else if (Vector256.IsHardwareAccelerated)
-            {
-                for (; i + Vector256<float>.Count <= length; i += Vector256<float>.Count)
-                {
-                    var sum = Vector256.Load(partial + i);
-                    sum = replace ? sum : sum + Vector256.Load(whole->C + i);
-                    (relu ? Vector256.Max(sum, Vector256<float>.Zero) : sum).Store(whole->C + i);
-                }
-            }
-
-            for (; i < length; i++)
-            {
-                var sum = replace ? partial[i] : partial[i] + whole->C[i];
-                whole->C[i] = relu ? Math.Max(sum, 0f) : sum;
-            }
+            WriteEdge(x->Partials + (block * length), whole->N, whole->C, whole->N, whole->M, whole->N, accumulate, relu);
         }
     }
 
@@ -701,34 +677,33 @@ public static unsafe class Gemm
             var c = x->C + offset;
             var mask = x->GateMask == null ? null : x->GateMask + offset;
             var outputs = x->GateOutputs == null ? null : x->GateOutputs + offset;
-            var j = 0;
-            if (Vector512.IsHardwareAccelerated)
-            {
-                for (; j + Vector512<float>.Count <= columns; j += Vector512<float>.Count)
-                {
-                    var value = Vector512.Load(c + j);
-                    value = mask == null ? value : value * Vector512.Load(mask + j);
-                    value = outputs == null ? value : Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.Load(outputs + j), Vector512<float>.Zero), value, Vector512<float>.Zero);
-                    value.Store(c + j);
-                }
-            }
-            else if (Vector256.IsHardwareAccelerated)
-            {
-                for (; j + Vector256<float>.Count <= columns; j += Vector256<float>.Count)
-                {
-                    var value = Vector256.Load(c + j);
-                    value = mask == null ? value : value * Vector256.Load(mask + j);
-                    value = outputs == null ? value : Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(outputs + j), Vector256<float>.Zero), value, Vector256<float>.Zero);
-                    value.Store(c + j);
-                }
-            }
-
+            var j = Vector512.IsHardwareAccelerated ? GateRow<Vector512<float>, Simd512>(c, mask, outputs, columns)
+                : Vector256.IsHardwareAccelerated ? GateRow<Vector256<float>, Simd256>(c, mask, outputs, columns)
+                : 0;
             for (; j < columns; j++)
             {
                 var value = mask == null ? c[j] : c[j] * mask[j];
                 c[j] = outputs == null || outputs[j] > 0f ? value : 0f;
             }
         }
+    }
+
+    /// <summary>The whole vectors of one row of <see cref="ApplyGate"/>; returns the first column left.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int GateRow<TVector, TSimd>(float* c, float* mask, float* outputs, int columns)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        var j = 0;
+        for (; j + TSimd.Count <= columns; j += TSimd.Count)
+        {
+            var value = TSimd.Load(c + j);
+            value = mask == null ? value : TSimd.Multiply(value, TSimd.Load(mask + j));
+            value = outputs == null ? value : TSimd.KeepWherePositive(value, TSimd.Load(outputs + j));
+            TSimd.Store(value, c + j);
+        }
+
+        return j;
     }
 
     /// <summary>
@@ -749,30 +724,47 @@ public static unsafe class Gemm
         return buffer;
     }
 
-    /// <summary>The valid mr × nr corner of a scratch tile into C, with the same arithmetic the full tiles use.</summary>
+    /// <summary>
+    /// The valid mr × nr corner of a scratch tile into C, with the same arithmetic the full tiles use (also a whole
+    /// partial sum of a product split by depth, <see cref="AddPartials"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WriteEdge(float* scratch, int scratchStride, float* c, int ldc, int mr, int nr, bool accumulate, bool relu)
     {
-        if (!accumulate && !relu)
-        {
-            for (var r = 0; r < mr; r++)
-            {
-                new ReadOnlySpan<float>(scratch + (r * scratchStride), nr).CopyTo(new Span<float>(c + ((long)r * ldc), nr));
-            }
-
-            return;
-        }
-
         for (var r = 0; r < mr; r++)
         {
-            var source = scratch + (r * scratchStride);
+            var source = scratch + ((long)r * scratchStride);
             var destination = c + ((long)r * ldc);
-            for (var j = 0; j < nr; j++)
+            if (!accumulate && !relu)
             {
-                    var value = accumulate ? source[j] + destination[j] : source[j];
+                new ReadOnlySpan<float>(source, nr).CopyTo(new Span<float>(destination, nr));
+                continue;
+            }
+
+            var j = Vector512.IsHardwareAccelerated ? StoreRow<Vector512<float>, Simd512>(source, destination, nr, accumulate, relu)
+                : Vector256.IsHardwareAccelerated ? StoreRow<Vector256<float>, Simd256>(source, destination, nr, accumulate, relu)
+                : 0;
+            for (; j < nr; j++)
+            {
+                var value = accumulate ? source[j] + destination[j] : source[j];
                 destination[j] = relu ? Math.Max(value, 0f) : value;
             }
         }
+    }
+
+    /// <summary>The whole vectors of one row of <see cref="WriteEdge"/>, stored as a tile stores them; returns the first column left.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int StoreRow<TVector, TSimd>(float* source, float* destination, int count, bool accumulate, bool relu)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        var j = 0;
+        for (; j + TSimd.Count <= count; j += TSimd.Count)
+        {
+            Tile.Store<TVector, TSimd>(destination + j, TSimd.Load(source + j), accumulate, relu);
+        }
+
+        return j;
     }
 
     /// <summary>The plain loop: the fallback without vector hardware and the reference for the tests.</summary>

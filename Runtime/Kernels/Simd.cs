@@ -47,6 +47,9 @@ internal unsafe interface ISimd<TVector>
     static abstract TVector FlushBelow(TVector value, TVector threshold);
 
     static abstract float Sum(TVector value);
+
+    /// <summary>The value where <paramref name="gate"/> is positive, zero elsewhere: a ReLU layer's derivative applied to a gradient.</summary>
+    static abstract TVector KeepWherePositive(TVector value, TVector gate);
 }
 
 internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
@@ -90,6 +93,10 @@ internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> KeepWherePositive(Vector512<float> value, Vector512<float> gate) =>
+        Vector512.ConditionalSelect(Vector512.GreaterThan(gate, Vector512<float>.Zero), value, Vector512<float>.Zero);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> FlushBelow(Vector512<float> value, Vector512<float> threshold) =>
@@ -142,6 +149,10 @@ internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
     public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> KeepWherePositive(Vector256<float> value, Vector256<float> gate) =>
+        Vector256.ConditionalSelect(Vector256.GreaterThan(gate, Vector256<float>.Zero), value, Vector256<float>.Zero);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> FlushBelow(Vector256<float> value, Vector256<float> threshold) =>
         Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(value), threshold), Vector256<float>.Zero, value);
 
@@ -190,6 +201,10 @@ internal readonly unsafe struct Simd128 : ISimd<Vector128<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> KeepWherePositive(Vector128<float> value, Vector128<float> gate) =>
+        Vector128.ConditionalSelect(Vector128.GreaterThan(gate, Vector128<float>.Zero), value, Vector128<float>.Zero);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> FlushBelow(Vector128<float> value, Vector128<float> threshold) =>
