@@ -80,7 +80,7 @@ internal static class Emitter
                         writer.WriteLine();
                         DenseEmitter.WriteBackward(
                             writer, dense, isFirst, fusions.TryGetValue(dense, out var fusion) ? fusion : null,
-                            fusions.Values.FirstOrDefault(f => ReferenceEquals(f.Relu, dense)));
+                            BackwardFusion.GatingOf(fusions, dense));
                         break;
                     case BatchNormPlan batchNorm:
                         BatchNormEmitter.WriteForward(writer, batchNorm);
@@ -558,7 +558,7 @@ internal static class Emitter
                     break;
                 case DensePlan dense:
                     reads.Add(input);
-                    var readsOutputs = DenseEmitter.ReadsOutputs(fusions.Values.FirstOrDefault(f => ReferenceEquals(f.Relu, dense)));
+                    var readsOutputs = DenseEmitter.ReadsOutputs(BackwardFusion.GatingOf(fusions, dense));
                     if (readsOutputs)
                     {
                         reads.Add(layer.Output);

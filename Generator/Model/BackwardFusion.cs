@@ -46,4 +46,8 @@ internal sealed record BackwardFusion(DensePlan Layer, DropoutPlan? Dropout, Den
     /// <summary>Whether <paramref name="layer"/>'s own backward work is done by some fusion: a dropout's pass, or a ReLU layer's derivative.</summary>
     public static bool Absorbs(IReadOnlyDictionary<DensePlan, BackwardFusion> fusions, LayerPlan layer) =>
         fusions.Values.Any(f => ReferenceEquals(f.Dropout, layer) || ReferenceEquals(f.Relu, layer));
+
+    /// <summary>The fusion above that applies <paramref name="layer"/>'s ReLU derivative, or null.</summary>
+    public static BackwardFusion? GatingOf(IReadOnlyDictionary<DensePlan, BackwardFusion> fusions, DensePlan layer) =>
+        fusions.Values.FirstOrDefault(f => ReferenceEquals(f.Relu, layer));
 }
