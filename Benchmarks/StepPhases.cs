@@ -21,7 +21,6 @@ internal static class StepPhases
     public static void Run(int rounds)
     {
         var training = new FashionTraining();
-        var model = training.Model;
         var names = new[]
         {
             "dense_1 forward (64×784×256 + bias + ReLU)", "dropout_1 forward", "dense_2 forward (64×256×128)", "dropout_2 forward",
@@ -31,6 +30,7 @@ internal static class StepPhases
         };
         var times = new[] { 1, 2 }.ToDictionary(t => t, _ => names.Select(_ => new List<double>()).ToArray());
         var stamps = new long[names.Length - 2];
+        // The generated FashionMlp's workspace: 1,680 floats per sample, its regions at the offsets its snapshot lists.
         var workspace = new AlignedBuffer(Batch * 1680);
         for (var round = -100; round < rounds; round++)
         {

