@@ -130,6 +130,26 @@ public static unsafe class Gemm
     }
 
     /// <summary>
+    /// Forward of a dense layer followed by a dropout layer, in one pass: c = act(a·b + bias) as <see cref="Multiply"/>
+    /// computes it, then <paramref name="dropped"/> = c ⊙ mask with <paramref name="mask"/> drawn from
+    /// <paramref name="random"/> exactly as <see cref="Dropout.Forward"/> draws it. Each thread masks its own part of c
+    /// as it finishes it, while it is still in its cache, instead of one more pass over c on the calling thread; the
+    /// bits are those of the two calls.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span's length does not match its shape.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The rate is not in [0, 1).</exception>
+    public static void MultiplyDropout(
+        ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, ReadOnlySpan<float> bias, GemmActivation activation,
+        Span<float> mask, Span<float> dropped, float rate, ref SeededRandom random)
+    {
+        Dropout.CheckRate(rate);
+        Guard.Length(mask, c.Length, nameof(mask));
+        Guard.Length(dropped, c.Length, nameof(dropped));
+        var key = DropoutKey.Draw(rate, ref random);
+        ComputeWith(BestPath, a, transposeA: false, b, transposeB: false, c, m, n, k, accumulate: false, bias, activation, dropout: new DropoutOutputs(mask, dropped, key));
+    }
+
+    /// <summary>
     /// c = act(c₀ + op(a)·op(b) + bias), where op(a) is [m×k] (a is stored [k×m] when <paramref name="transposeA"/>),
     /// op(b) is [k×n] (b is stored [n×k] when <paramref name="transposeB"/>), c is [m×n], c₀ is c's previous content
     /// when <paramref name="accumulate"/> and zero otherwise, and bias (one per column) is optional.
@@ -150,7 +170,7 @@ public static unsafe class Gemm
     internal static void ComputeWith(
         GemmPath path, ReadOnlySpan<float> a, bool transposeA, ReadOnlySpan<float> b, bool transposeB, Span<float> c, int m, int n, int k,
         bool accumulate, ReadOnlySpan<float> bias = default, GemmActivation activation = GemmActivation.None,
-        ReadOnlySpan<float> gateMask = default, ReadOnlySpan<float> gateOutputs = default)
+        ReadOnlySpan<float> gateMask = default, ReadOnlySpan<float> gateOutputs = default, DropoutOutputs dropout = default)
     {
         CheckShapes(a.Length, b.Length, c.Length, bias.Length, m, n, k);
         if (activation is not (GemmActivation.None or GemmActivation.Relu))
@@ -163,7 +183,7 @@ public static unsafe class Gemm
             return;
         }
 
-        fixed (float* pa = a, pb = b, pc = c, pbias = bias, pmask = gateMask, poutputs = gateOutputs)
+        fixed (float* pa = a, pb = b, pc = c, pbias = bias, pmask = gateMask, poutputs = gateOutputs, pdropMask = dropout.Mask, pdropped = dropout.Dropped)
         {
             var problem = new Problem
             {
@@ -178,6 +198,9 @@ public static unsafe class Gemm
                 Accumulate = accumulate,
                 Bias = bias.IsEmpty ? null : pbias,
                 Relu = activation == GemmActivation.Relu,
+                DropMask = dropout.Mask.IsEmpty ? null : pdropMask,
+                Dropped = pdropped,
+                Dropout = dropout.Key,
             };
             switch (path)
             {
@@ -207,10 +230,15 @@ public static unsafe class Gemm
                     break;
             }
 
-            // The blocked paths gate each panel as they finish it; the others gate the whole product here.
-            if (problem.Gated && !problem.GatedByPanels)
+            // The blocked paths gate and mask each row block as they finish it; the others do the whole product here.
+            if (problem.Gated && !problem.FinishedByBlocks)
             {
                 ApplyGate(&problem, 0, m, 0, n);
+            }
+
+            if (problem.Drops && !problem.FinishedByBlocks)
+            {
+                ApplyDropout(&problem, 0, m, 0, n);
             }
         }
     }
@@ -226,7 +254,7 @@ public static unsafe class Gemm
     {
         var work = (long)problem->M * problem->N * problem->K;
         var blocks = (problem->K + DepthStep(problem->K) - 1) / DepthStep(problem->K);
-        problem->GatedByPanels = true;
+        problem->FinishedByBlocks = true;
         if (SplitsByDepth(problem, blocks))
         {
             var depthProblem = new DepthProblem
@@ -237,7 +265,15 @@ public static unsafe class Gemm
                 Partials = PackingBuffers.ForCurrentThread().Partials((long)blocks * problem->M * problem->N),
             };
             WorkSplitter.Run(depths, &depthProblem, blocks, grain: 1, work, reduction: problem->K, parts: blocks);
-            AddPartials(&depthProblem);
+            if (depthProblem.CallerBlocks < blocks)
+            {
+                Interlocked.Increment(ref _productsWithPartials);
+            }
+
+            if (depthProblem.CallerBlocks < blocks || problem->Drops)
+            {
+                WorkSplitter.Run(&FinishDepthRows, &depthProblem, problem->M, grain: 1, work, reduction: problem->K);
+            }
         }
         else if (problem->M > problem->N)
         {
@@ -277,7 +313,7 @@ public static unsafe class Gemm
     /// Depth blocks [<paramref name="from"/>, <paramref name="to"/>) of a product split by depth, each through the
     /// blocked loops as a product of its own. The caller's blocks (it takes them from the front, in order) go straight
     /// into C, each added to the sum of the blocks before it, exactly as the unsplit product adds them. The helper's
-    /// (from the back) go to partial sums that <see cref="AddPartials"/> adds to C in block order afterwards: so every
+    /// (from the back) go to partial sums that <see cref="FinishDepthRows"/> adds to C in block order afterwards: so every
     /// element is summed in the same order, and gets the same bits, as on one thread. Each thread packs only the rows of
     /// B in its blocks: for a first layer, the rows of W its own core has just updated in the optimizer's split of the
     /// flat parameters, rather than half of every row (measured on the Fashion MLP: see docs/performance.md).
@@ -300,6 +336,7 @@ public static unsafe class Gemm
             part.B = new Operand(whole->B.Data + ((long)pc * whole->B.RowStride), whole->B.RowStride, whole->B.ColumnStride);
             part.K = Math.Min(depthStep, whole->K - pc);
             part.Bias = block == 0 ? whole->Bias : null;
+            part.DropMask = null; // applied to the finished rows (FinishDepthRows)
             if (onCaller)
             {
                 part.Accumulate = block > 0 || whole->Accumulate;
@@ -317,23 +354,29 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>C += each partial sum the helper left, in block order (the first replaces C unless accumulating); ReLU at the last.</summary>
+    /// <summary>
+    /// Rows [<paramref name="from"/>, <paramref name="to"/>) of a product split by depth, once every block is summed:
+    /// C += each partial sum the helper left, in block order (the first replaces C unless accumulating), ReLU at the
+    /// last; then the dropout mask, if any. Both threads take rows, so neither reads all of the other's partial sums.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void AddPartials(DepthProblem* x)
+    private static void FinishDepthRows(void* context, int from, int to)
     {
+        var x = (DepthProblem*)context;
         var whole = &x->Whole;
         var length = (long)whole->M * whole->N;
-        if (x->CallerBlocks < x->Blocks)
-        {
-            Interlocked.Increment(ref _productsWithPartials);
-        }
-
+        var rows = (long)from * whole->N;
         for (var block = x->CallerBlocks; block < x->Blocks; block++)
         {
             // Each partial sum stored into C as a tile's scratch is: added unless it is the first block, ReLU at the last.
             var accumulate = block > 0 || whole->Accumulate;
             var relu = block == x->Blocks - 1 && whole->Relu;
-            WriteEdge(x->Partials + (block * length), whole->N, whole->C, whole->N, whole->M, whole->N, accumulate, relu);
+            WriteEdge(x->Partials + (block * length) + rows, whole->N, whole->C + rows, whole->N, to - from, whole->N, accumulate, relu);
+        }
+
+        if (whole->Drops)
+        {
+            ApplyDropout(whole, from, to - from, 0, whole->N);
         }
     }
 
@@ -349,6 +392,9 @@ public static unsafe class Gemm
         part.C = x->C + ((long)from * x->N);
         part.GateMask = x->GateMask == null ? null : x->GateMask + ((long)from * x->N);
         part.GateOutputs = x->GateOutputs == null ? null : x->GateOutputs + ((long)from * x->N);
+        part.DropMask = x->DropMask == null ? null : x->DropMask + ((long)from * x->N);
+        part.Dropped = x->Dropped == null ? null : x->Dropped + ((long)from * x->N);
+        part.DropOrigin = x->DropOrigin + ((long)from * x->N);
         part.M = to - from;
         Columns<TVector, TSimd, TTile>(&part, 0, x->N);
     }
@@ -449,10 +495,15 @@ public static unsafe class Gemm
                         }
                     }
 
-                    // The row block's columns are complete: gate them while they are still in this core's cache.
+                    // The row block's columns are complete: gate or mask them while they are still in this core's cache.
                     if (last && x->Gated)
                     {
                         ApplyGate(x, ic, mc, jc, nc);
+                    }
+
+                    if (last && x->Drops)
+                    {
+                        ApplyDropout(x, ic, mc, jc, nc);
                     }
                 }
 
@@ -688,6 +739,20 @@ public static unsafe class Gemm
         }
     }
 
+    /// <summary>
+    /// dropped = c ⊙ mask over rows [<paramref name="row"/>, +<paramref name="rows"/>) and columns
+    /// [<paramref name="column"/>, +<paramref name="columns"/>), the mask drawn for those elements' indices in the whole
+    /// of c, so that it is <see cref="Dropout.Forward"/>'s mask whichever thread or path finishes them.
+    /// </summary>
+    private static void ApplyDropout(Problem* x, int row, int rows, int column, int columns)
+    {
+        for (var i = row; i < row + rows; i++)
+        {
+            var offset = ((long)i * x->N) + column;
+            x->Dropout.Fill(new ReadOnlySpan<float>(x->C + offset, columns), new Span<float>(x->Dropped + offset, columns), new Span<float>(x->DropMask + offset, columns), x->DropOrigin + offset);
+        }
+    }
+
     /// <summary>The whole vectors of one row of <see cref="ApplyGate"/>; returns the first column left.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int GateRow<TVector, TSimd>(float* c, float* mask, float* outputs, int columns)
@@ -726,7 +791,7 @@ public static unsafe class Gemm
 
     /// <summary>
     /// The valid mr × nr corner of a scratch tile into C, with the same arithmetic the full tiles use (also a whole
-    /// partial sum of a product split by depth, <see cref="AddPartials"/>).
+    /// partial sum of a product split by depth, <see cref="FinishDepthRows"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WriteEdge(float* scratch, int scratchStride, float* c, int ldc, int mr, int nr, bool accumulate, bool relu)
@@ -824,10 +889,24 @@ public static unsafe class Gemm
         /// <summary>ReLU outputs (laid out as c) where c is kept only if positive, or null.</summary>
         public float* GateOutputs;
 
-        /// <summary>Set by the blocked paths, which apply the gate panel by panel.</summary>
-        public bool GatedByPanels;
+        /// <summary>Where a dropout mask of c goes (laid out as c), or null.</summary>
+        public float* DropMask;
+
+        /// <summary>Where c ⊙ the dropout mask goes (laid out as c).</summary>
+        public float* Dropped;
+
+        /// <summary>The dropout mask's key.</summary>
+        public DropoutKey Dropout;
+
+        /// <summary>The index of c's first element in the whole product's c: the dropout mask is drawn by index.</summary>
+        public long DropOrigin;
+
+        /// <summary>Set by the blocked paths, which apply the gate and the dropout mask row block by row block.</summary>
+        public bool FinishedByBlocks;
 
         public readonly bool Gated => GateMask != null || GateOutputs != null;
+
+        public readonly bool Drops => DropMask != null;
     }
 
     /// <summary>A product split by depth: the whole problem, its blocks, and where the helper's partial sums go.</summary>
@@ -853,6 +932,14 @@ public static unsafe class Gemm
         public float* Bias;
         public bool Relu;
     }
+}
+
+/// <summary>Where <see cref="Gemm.MultiplyDropout"/> puts the dropout mask and the masked result, and the mask's key.</summary>
+internal readonly ref struct DropoutOutputs(Span<float> mask, Span<float> dropped, DropoutKey key)
+{
+    public readonly Span<float> Mask = mask;
+    public readonly Span<float> Dropped = dropped;
+    public readonly DropoutKey Key = key;
 }
 
 /// <summary>The code paths of <see cref="Gemm"/>: one per vector width, and the plain loop.</summary>

@@ -153,6 +153,57 @@ public sealed class ThreadingTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(64, 256, 784, true)] // the Fashion MLP's first layer: split by depth, masked as the rows are finished
+    [InlineData(64, 128, 256, false)] // its second layer: split by columns, masked row block by row block
+    [InlineData(300, 70, 64, false)] // more rows than columns: split by rows
+    [InlineData(33, 130, 517, true)] // edge tiles, three depth blocks
+    [InlineData(64, 10, 128, false)] // the narrow path: masked after the product
+    [InlineData(3, 40, 50, false)] // the few-rows path
+    public void A_product_with_dropout_equals_the_product_then_dropout_bit_for_bit(int m, int n, int k, bool splitsByDepth)
+    {
+        var (a, b, bias) = (GemmTests.Random(m * k, 60), GemmTests.Random(k * n, 61), GemmTests.Random(n, 62));
+        var expected = new float[m * n];
+        var (expectedMask, expectedDropped) = (new float[m * n], new float[m * n]);
+        var separate = new SeededRandom(7);
+        Gemm.Multiply(a, b, expected, m, n, k, bias, GemmActivation.Relu);
+        Dropout.Forward(expected, expectedDropped, expectedMask, 0.3f, ref separate);
+        Assert.Contains(0f, expectedMask);
+
+        // On two threads the helper sums depth blocks only when it wakes in time: repeat until it has, at least 3 times.
+        splitsByDepth &= Gemm.BestPath != GemmPath.Scalar;
+        foreach (var threads in new[] { 1, 2 })
+        {
+            KernelSettings.MaxThreads = threads;
+            var before = Gemm.ProductsWithPartials;
+            for (var repeat = 0; repeat < 3 || (threads == 2 && splitsByDepth && Gemm.ProductsWithPartials == before && repeat < 500); repeat++)
+            {
+                var (c, mask, dropped) = (new float[m * n], new float[m * n], new float[m * n]);
+                var fused = new SeededRandom(7);
+                Gemm.MultiplyDropout(a, b, c, m, n, k, bias, GemmActivation.Relu, mask, dropped, 0.3f, ref fused);
+                Assert.Equal(expected, c);
+                Assert.Equal(expectedMask, mask);
+                Assert.Equal(expectedDropped, dropped);
+                Assert.Equal(separate.NextUInt32(), fused.NextUInt32());
+                separate = new SeededRandom(7);
+                separate.NextUInt32();
+                separate.NextUInt32();
+            }
+
+            Assert.True(threads == 1 || !splitsByDepth || Gemm.ProductsWithPartials > before, "the helper never summed a block of its own");
+        }
+    }
+
+    [Fact]
+    public void A_product_with_dropout_rejects_a_mask_or_output_of_the_wrong_length_and_a_rate_of_one()
+    {
+        var (a, b, c) = (new float[4 * 3], new float[3 * 5], new float[4 * 5]);
+        var random = new SeededRandom(1);
+        Assert.Throws<ArgumentException>(() => Gemm.MultiplyDropout(a, b, c, 4, 5, 3, default, GemmActivation.None, new float[19], new float[20], 0.5f, ref random));
+        Assert.Throws<ArgumentException>(() => Gemm.MultiplyDropout(a, b, c, 4, 5, 3, default, GemmActivation.None, new float[20], new float[21], 0.5f, ref random));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.MultiplyDropout(a, b, c, 4, 5, 3, default, GemmActivation.None, new float[20], new float[20], 1f, ref random));
+    }
+
     [Fact]
     public void A_gated_input_gradient_rejects_a_mask_or_outputs_of_the_wrong_length()
     {
