@@ -28,21 +28,23 @@ internal static class StepPhases
             "dense_2 ∂W (256×64×128) + ∂b", "dense_2 ∂X (64×128×256) ⊙ dropout_1 mask ⊙ ReLU′", "dense_1 ∂W (784×64×256) + ∂b",
             "Adam", "whole step (the calls above)", "generated TrainStep + Adam",
         };
-        var times = new[] { 1, 2 }.ToDictionary(t => t, _ => names.Select(_ => new List<double>()).ToArray());
+        // One and two threads, each with the dropout masks drawn by separate passes and by the products (as generated).
+        (int Threads, bool Fused)[] variants = [(1, false), (2, false), (1, true), (2, true)];
+        var times = variants.Select(_ => names.Select(_ => new List<double>()).ToArray()).ToArray();
         var stamps = new long[names.Length - 2];
         // The generated FashionMlp's workspace: 1,680 floats per sample, its regions at the offsets its snapshot lists.
         var workspace = new AlignedBuffer(Batch * 1680);
         for (var round = -100; round < rounds; round++)
         {
-            foreach (var threads in round % 2 == 0 ? new[] { 1, 2 } : new[] { 2, 1 })
+            foreach (var v in round % 2 == 0 ? new[] { 0, 1, 2, 3 } : new[] { 3, 2, 1, 0 })
             {
-                KernelSettings.MaxThreads = threads;
+                KernelSettings.MaxThreads = variants[v].Threads;
                 // One step untimed, so that the helper (asleep after the other thread count's step) is awake, as it is
                 // from step to step in a training run.
                 training.Step();
                 training.NextBatch();
                 var start = Stopwatch.GetTimestamp();
-                Step(training, workspace.Span, stamps);
+                Step(training, workspace.Span, stamps, variants[v].Fused);
                 var step = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
                 training.NextBatch();
                 var whole = Stopwatch.GetTimestamp();
@@ -54,29 +56,34 @@ internal static class StepPhases
                     var previous = start;
                     for (var p = 0; p < stamps.Length; p++)
                     {
-                        times[threads][p].Add(Stopwatch.GetElapsedTime(previous, stamps[p]).TotalMicroseconds);
+                        times[v][p].Add(Stopwatch.GetElapsedTime(previous, stamps[p]).TotalMicroseconds);
                         previous = stamps[p];
                     }
 
-                    times[threads][^2].Add(step);
-                    times[threads][^1].Add(generated);
+                    times[v][^2].Add(step);
+                    times[v][^1].Add(generated);
                 }
             }
         }
 
         KernelSettings.MaxThreads = 1;
         Console.WriteLine($"FashionMlp training step by kernel call, batch {Batch}; medians of {rounds} interleaved rounds");
-        Console.WriteLine("| call | 1 thread µs | 2 threads µs | 2 vs 1 |");
-        Console.WriteLine("|---|--:|--:|--:|");
+        Console.WriteLine("(separate: each dropout mask drawn by a pass of its own, as before; fused: by the product before it, as generated now)");
+        Console.WriteLine("| call | separate, 1 thread µs | 2 threads µs | 2 vs 1 | fused, 1 thread µs | 2 threads µs | 2 vs 1 |");
+        Console.WriteLine("|---|--:|--:|--:|--:|--:|--:|");
         for (var p = 0; p < names.Length; p++)
         {
-            var (one, two) = (Measurements.Median(times[1][p]), Measurements.Median(times[2][p]));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {names[p]} | {one:F1} | {two:F1} | {one / two:F2}× |"));
+            var median = times.Select(t => Measurements.Median(t[p])).ToArray();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {names[p]} | {median[0]:F1} | {median[1]:F1} | {median[0] / median[1]:F2}× | {median[2]:F1} | {median[3]:F1} | {median[2] / median[3]:F2}× |"));
         }
     }
 
-    /// <summary>The generated TrainStep's calls, in its order, then Adam; stamps[i] is taken after call i.</summary>
-    private static void Step(FashionTraining training, Span<float> workspace, long[] stamps)
+    /// <summary>
+    /// The generated TrainStep's calls, in its order, then Adam; stamps[i] is taken after call i. With
+    /// <paramref name="fused"/> the products draw the dropout masks (the dropout rows then time nothing), else passes of their own.
+    /// </summary>
+    private static void Step(FashionTraining training, Span<float> workspace, long[] stamps, bool fused)
     {
         const int n = Batch;
         var model = training.Model;
@@ -104,14 +111,27 @@ internal static class StepPhases
         var b3 = tensors[5].Slice(parameters);
         var s = 0;
 
-        Gemm.Multiply(x, w1, a1, n, 256, 784, b1, GemmActivation.Relu);
-        stamps[s++] = Stopwatch.GetTimestamp();
-        Dropout.Forward(a1, a2, mask1, 0.2f, ref random);
-        stamps[s++] = Stopwatch.GetTimestamp();
-        Gemm.Multiply(a2, w2, a3, n, 128, 256, b2, GemmActivation.Relu);
-        stamps[s++] = Stopwatch.GetTimestamp();
-        Dropout.Forward(a3, a4, mask2, 0.2f, ref random);
-        stamps[s++] = Stopwatch.GetTimestamp();
+        if (fused)
+        {
+            Gemm.MultiplyDropout(x, w1, a1, n, 256, 784, b1, GemmActivation.Relu, mask1, a2, 0.2f, ref random);
+            stamps[s++] = Stopwatch.GetTimestamp();
+            stamps[s++] = Stopwatch.GetTimestamp();
+            Gemm.MultiplyDropout(a2, w2, a3, n, 128, 256, b2, GemmActivation.Relu, mask2, a4, 0.2f, ref random);
+            stamps[s++] = Stopwatch.GetTimestamp();
+            stamps[s++] = Stopwatch.GetTimestamp();
+        }
+        else
+        {
+            Gemm.Multiply(x, w1, a1, n, 256, 784, b1, GemmActivation.Relu);
+            stamps[s++] = Stopwatch.GetTimestamp();
+            Dropout.Forward(a1, a2, mask1, 0.2f, ref random);
+            stamps[s++] = Stopwatch.GetTimestamp();
+            Gemm.Multiply(a2, w2, a3, n, 128, 256, b2, GemmActivation.Relu);
+            stamps[s++] = Stopwatch.GetTimestamp();
+            Dropout.Forward(a3, a4, mask2, 0.2f, ref random);
+            stamps[s++] = Stopwatch.GetTimestamp();
+        }
+
         Gemm.Multiply(a4, w3, a5, n, 10, 128, b3);
         stamps[s++] = Stopwatch.GetTimestamp();
         SoftmaxCrossEntropy.ValueAndGradient(a5, training.Labels, ga.Slice(0, n * 10), 10);

@@ -72,12 +72,23 @@ internal static class Emitter
             foreach (var layer in plan.Layers)
             {
                 var isFirst = !NeedsInputGradient(plan, layer);
+                if (ForwardFusion.Absorbs(plan, layer) && (isFirst || BackwardFusion.Absorbs(fusions, layer)))
+                {
+                    continue; // a dropout layer both of whose passes the dense layers around it compute
+                }
+
                 writer.WriteLine();
                 switch (layer)
                 {
                     case DensePlan dense:
                         DenseEmitter.WriteForward(writer, dense);
                         writer.WriteLine();
+                        if (ForwardFusion.DropoutAfter(plan, dense) is { } fusedDropout)
+                        {
+                            DenseEmitter.WriteForwardWithDropout(writer, dense, fusedDropout);
+                            writer.WriteLine();
+                        }
+
                         DenseEmitter.WriteBackward(
                             writer, dense, isFirst, fusions.TryGetValue(dense, out var fusion) ? fusion : null,
                             BackwardFusion.GatingOf(fusions, dense));
@@ -93,10 +104,19 @@ internal static class Emitter
                         LayerNormEmitter.WriteBackward(writer, norm);
                         break;
                     case DropoutPlan dropout:
-                        DropoutEmitter.WriteForward(writer, dropout);
+                        var forward = !ForwardFusion.Absorbs(plan, dropout);
+                        if (forward)
+                        {
+                            DropoutEmitter.WriteForward(writer, dropout);
+                        }
+
                         if (!isFirst && !BackwardFusion.Absorbs(fusions, dropout))
                         {
-                            writer.WriteLine();
+                            if (forward)
+                            {
+                                writer.WriteLine();
+                            }
+
                             DropoutEmitter.WriteBackward(writer, dropout);
                         }
 
@@ -587,7 +607,36 @@ internal static class Emitter
             var input = "inputs";
             foreach (var layer in plan.Layers)
             {
+                if (ForwardFusion.Absorbs(plan, layer))
+                {
+                    continue;
+                }
+
                 writer.WriteLine($"var {layer.Output} = Workspace({layer.Identifier}Output, {layer.Units}, batch);");
+                if (ForwardFusion.DropoutAfter(plan, layer) is { } dropout)
+                {
+                    // The dense layer's product draws the dropout layer's mask while training.
+                    writer.WriteLine($"var {dropout.Output} = Workspace({dropout.Identifier}Output, {dropout.Units}, batch);");
+                    using (writer.OpenBlock("if (training)"))
+                    {
+                        writer.WriteLine($"{layer.Identifier}And{dropout.Identifier}Forward({input}, {layer.Output}, {dropout.Output}, batch);");
+                    }
+
+                    using (writer.OpenBlock("else"))
+                    {
+                        writer.WriteLine($"{layer.Identifier}Forward({input}, {layer.Output}, batch);");
+                        writer.WriteLine($"{layer.Output}.Slice(0, batch * {layer.Units}).CopyTo({dropout.Output});");
+                    }
+
+                    if (dropout.Position < plan.Layers.Count)
+                    {
+                        writer.WriteLine();
+                    }
+
+                    input = dropout.Output;
+                    continue;
+                }
+
                 if (layer is DropoutPlan or BatchNormPlan)
                 {
                     var training = layer is BatchNormPlan ? "Training" : string.Empty;
@@ -646,7 +695,6 @@ internal static class Emitter
         }
     }
 
-    /// <summary>A layer's prefix in weights files: <c>layers.{index}</c>, as an <c>nn.Sequential</c> named <c>layers</c> would name it.</summary>
     /// <summary>Whether a layer must hand ∂L/∂(its input) back: only if some layer before it has parameters.</summary>
     private static bool NeedsInputGradient(ModelPlan plan, LayerPlan layer) =>
         plan.Layers.Take(layer.Position - 1).Any(l => l is DensePlan or LayerNormPlan or BatchNormPlan);

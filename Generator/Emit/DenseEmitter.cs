@@ -56,6 +56,28 @@ internal static class DenseEmitter
     }
 
     /// <summary>
+    /// <c>LayerAndDropoutForward(x, y, dropped, batch)</c>, training only: y = f(x·W + b) as <see cref="WriteForward"/>
+    /// computes it, and the dropout layer after it in the same product (<see cref="ForwardFusion"/>).
+    /// </summary>
+    public static void WriteForwardWithDropout(SourceWriter writer, DensePlan layer, DropoutPlan dropout)
+    {
+        var (inputs, units) = (layer.InputSize, layer.Units);
+        var rate = DropoutEmitter.Rate(dropout);
+        writer.WriteLine($"/// <summary>{layer.Name} forward, y = {Apply(layer, "x·W + b")}, and {dropout.Name} while training, dropped = y ⊙ mask, in one product.</summary>");
+        using (writer.OpenBlock($"private void {layer.Identifier}And{dropout.Identifier}Forward({ReadOnlySpan} x, {Span} y, {Span} dropped, int batch)"))
+        {
+            writer.WriteLine($"{ReadOnlySpan} w = {layer.Identifier}Weights;");
+            writer.WriteLine($"{ReadOnlySpan} b = {layer.Identifier}Bias;");
+            writer.WriteLine($"var mask = Workspace({dropout.Identifier}Mask, {units}, batch);");
+            var relu = layer.Activation == Activation.Relu;
+            writer.WriteLine($"// z = x·W + b: [batch×{inputs}]·[{inputs}×{units}], one blocked GEMM over the batch with the bias added{(relu ? ", then ReLU as it is stored" : string.Empty)};");
+            writer.WriteLine($"// each value of the mask 0 with probability {rate} and 1 / (1 − {rate}) otherwise, drawn for each part of y by the thread that finished it");
+            writer.WriteLine($"{Gemm}.MultiplyDropout(x.Slice(0, batch * {inputs}), w, y.Slice(0, batch * {units}), batch, {units}, {inputs}, b, {Gemm}Activation.{(relu ? "Relu" : "None")},");
+            writer.WriteLine($"    mask, dropped.Slice(0, batch * {units}), rate: {rate}f, ref _trainingRandom);");
+        }
+    }
+
+    /// <summary>
     /// <c>LayerBackward(x, y, dy[, dx], batch)</c>: turns dy = ∂L/∂y into dz = ∂L/∂z in place (z the pre-activation),
     /// adds ∂L/∂W and ∂L/∂b to the gradient buffer and, unless the layer is the first, writes dx = ∂L/∂x.
     /// </summary>

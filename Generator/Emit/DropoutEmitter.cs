@@ -34,5 +34,6 @@ internal static class DropoutEmitter
         }
     }
 
-    private static string Rate(DropoutPlan layer) => layer.Rate.ToString("R", CultureInfo.InvariantCulture);
+    /// <summary>The layer's rate as C# reads it back exactly.</summary>
+    public static string Rate(DropoutPlan layer) => layer.Rate.ToString("R", CultureInfo.InvariantCulture);
 }

@@ -254,26 +254,26 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
     private void Forward(global::System.ReadOnlySpan<float> inputs, int batch, bool training)
     {
         var a1 = Workspace(Dense1Output, 256, batch);
-        Dense1Forward(inputs, a1, batch);
         var a2 = Workspace(Dropout1Output, 256, batch);
         if (training)
         {
-            Dropout1Forward(a1, a2, batch);
+            Dense1AndDropout1Forward(inputs, a1, a2, batch);
         }
         else
         {
+            Dense1Forward(inputs, a1, batch);
             a1.Slice(0, batch * 256).CopyTo(a2);
         }
 
         var a3 = Workspace(Dense2Output, 128, batch);
-        Dense2Forward(a2, a3, batch);
         var a4 = Workspace(Dropout2Output, 128, batch);
         if (training)
         {
-            Dropout2Forward(a3, a4, batch);
+            Dense2AndDropout2Forward(a2, a3, a4, batch);
         }
         else
         {
+            Dense2Forward(a2, a3, batch);
             a3.Slice(0, batch * 128).CopyTo(a4);
         }
 
@@ -314,6 +314,18 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Gemm.Multiply(x.Slice(0, batch * 784), w, y.Slice(0, batch * 256), batch, 256, 784, b, global::ModelGen.Kernels.GemmActivation.Relu);
     }
 
+    /// <summary>dense_1 forward, y = relu(x·W + b), and dropout_1 while training, dropped = y ⊙ mask, in one product.</summary>
+    private void Dense1AndDropout1Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, global::System.Span<float> dropped, int batch)
+    {
+        global::System.ReadOnlySpan<float> w = Dense1Weights;
+        global::System.ReadOnlySpan<float> b = Dense1Bias;
+        var mask = Workspace(Dropout1Mask, 256, batch);
+        // z = x·W + b: [batch×784]·[784×256], one blocked GEMM over the batch with the bias added, then ReLU as it is stored;
+        // each value of the mask 0 with probability 0.2 and 1 / (1 − 0.2) otherwise, drawn for each part of y by the thread that finished it
+        global::ModelGen.Kernels.Gemm.MultiplyDropout(x.Slice(0, batch * 784), w, y.Slice(0, batch * 256), batch, 256, 784, b, global::ModelGen.Kernels.GemmActivation.Relu,
+            mask, dropped.Slice(0, batch * 256), rate: 0.2f, ref _trainingRandom);
+    }
+
     /// <summary>dense_1 backward: dz = dy ⊙ [y > 0] (applied by dense_2's input gradient), ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz (the first layer: no input gradient).</summary>
     private void Dense1Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, int batch)
     {
@@ -327,13 +339,6 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
     }
 
-    /// <summary>dropout_1 forward while training: each value zeroed with probability 0.2, the others scaled by 1 / (1 − 0.2).</summary>
-    private void Dropout1Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
-    {
-        var mask = Workspace(Dropout1Mask, 256, batch);
-        global::ModelGen.Kernels.Dropout.Forward(x.Slice(0, batch * 256), y, mask, rate: 0.2f, ref _trainingRandom);
-    }
-
     /// <summary>dense_2 forward: y = relu(x·W + b), [batch×256] → [batch×128].</summary>
     private void Dense2Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
@@ -341,6 +346,18 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
         global::System.ReadOnlySpan<float> b = Dense2Bias;
         // z = x·W + b: [batch×256]·[256×128], one blocked GEMM over the batch with the bias added, then ReLU as it is stored
         global::ModelGen.Kernels.Gemm.Multiply(x.Slice(0, batch * 256), w, y.Slice(0, batch * 128), batch, 128, 256, b, global::ModelGen.Kernels.GemmActivation.Relu);
+    }
+
+    /// <summary>dense_2 forward, y = relu(x·W + b), and dropout_2 while training, dropped = y ⊙ mask, in one product.</summary>
+    private void Dense2AndDropout2Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, global::System.Span<float> dropped, int batch)
+    {
+        global::System.ReadOnlySpan<float> w = Dense2Weights;
+        global::System.ReadOnlySpan<float> b = Dense2Bias;
+        var mask = Workspace(Dropout2Mask, 128, batch);
+        // z = x·W + b: [batch×256]·[256×128], one blocked GEMM over the batch with the bias added, then ReLU as it is stored;
+        // each value of the mask 0 with probability 0.2 and 1 / (1 − 0.2) otherwise, drawn for each part of y by the thread that finished it
+        global::ModelGen.Kernels.Gemm.MultiplyDropout(x.Slice(0, batch * 256), w, y.Slice(0, batch * 128), batch, 128, 256, b, global::ModelGen.Kernels.GemmActivation.Relu,
+            mask, dropped.Slice(0, batch * 128), rate: 0.2f, ref _trainingRandom);
     }
 
     /// <summary>dense_2 backward: dz = dy ⊙ [y > 0] (applied by dense_3's input gradient), ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz, dx = dz·Wᵀ ⊙ dropout_1 mask ⊙ [dense_1 y > 0].</summary>
@@ -358,13 +375,6 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
 
         // dx = dz·Wᵀ ⊙ dropout_1 mask ⊙ [dense_1 y > 0]: [batch×128]·[128×256], the backward of dropout_1 and of dense_1's ReLU fused in
         global::ModelGen.Kernels.Gemm.MultiplyTransposedGated(dz, w, dx.Slice(0, batch * 256), batch, 256, 128, Workspace(Dropout1Mask, 256, batch), Workspace(Dense1Output, 256, batch));
-    }
-
-    /// <summary>dropout_2 forward while training: each value zeroed with probability 0.2, the others scaled by 1 / (1 − 0.2).</summary>
-    private void Dropout2Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
-    {
-        var mask = Workspace(Dropout2Mask, 128, batch);
-        global::ModelGen.Kernels.Dropout.Forward(x.Slice(0, batch * 128), y, mask, rate: 0.2f, ref _trainingRandom);
     }
 
     /// <summary>dense_3 forward: y = x·W + b, [batch×128] → [batch×10].</summary>
