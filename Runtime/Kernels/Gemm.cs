@@ -270,6 +270,7 @@ public static unsafe class Gemm
                 Interlocked.Increment(ref _productsWithPartials);
             }
 
+            // The rows are finished on both threads, as the product was split (its work and depth decide it again).
             if (depthProblem.CallerBlocks < blocks || problem->Drops)
             {
                 WorkSplitter.Run(&FinishDepthRows, &depthProblem, problem->M, grain: 1, work, reduction: problem->K);
