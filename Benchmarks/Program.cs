@@ -56,6 +56,12 @@ if (args is ["phases", ..])
     return;
 }
 
+if (args is ["vcpus", ..])
+{
+    ModelGen.Benchmarks.VcpuCapacity.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200);
+    return;
+}
+
 if (args is ["overhead"])
 {
     ModelGen.Benchmarks.SplitOverhead.Run();
