@@ -31,6 +31,41 @@ public class ClassificationTests
     }
 
     [Fact]
+    public void Dropout_masks_drop_every_column_alike_and_show_no_pattern_between_neighbours_or_calls()
+    {
+        // 50 masks of a 64 × 256 layer: the hashed indices must behave like independent draws.
+        const int rows = 64, columns = 256, calls = 50;
+        var (x, y, mask) = (Enumerable.Repeat(1f, rows * columns).ToArray(), new float[rows * columns], new float[rows * columns]);
+        var random = new SeededRandom(11);
+        var droppedPerColumn = new int[columns];
+        long pairs = 0, bothDropped = 0, dropped = 0;
+        float[]? previous = null;
+        for (var call = 0; call < calls; call++)
+        {
+            Dropout.Forward(x, y, mask, rate: 0.2f, ref random);
+            Assert.False(previous is not null && previous.SequenceEqual(mask), "two calls drew the same mask");
+            previous = mask.ToArray();
+            for (var i = 0; i < mask.Length; i++)
+            {
+                var isDropped = mask[i] == 0f;
+                dropped += isDropped ? 1 : 0;
+                droppedPerColumn[i % columns] += isDropped ? 1 : 0;
+                if (i + 1 < mask.Length)
+                {
+                    pairs++;
+                    bothDropped += isDropped && mask[i + 1] == 0f ? 1 : 0;
+                }
+            }
+        }
+
+        // Each column: 3,200 draws, standard deviation 0.007 around 0.2; ±0.05 is seven of them.
+        Assert.All(droppedPerColumn, count => Assert.InRange(count / (double)(rows * calls), 0.15, 0.25));
+        // Neighbours dropped together as often as independence says (p² = 0.04; standard deviation 0.0002 here).
+        var rate = dropped / (double)(rows * columns * calls);
+        Assert.InRange(bothDropped / (double)pairs, (rate * rate) - 0.002, (rate * rate) + 0.002);
+    }
+
+    [Fact]
     public void Dropout_is_off_when_predicting_and_repeatable_when_training()
     {
         var model = new DropoutClassifier(seed: 2);
