@@ -64,7 +64,19 @@ public static unsafe class Gemm
     /// 256 and one of 16, so that a product split by depth (<see cref="Depths{TVector, TSimd, TTile}"/>) gives each
     /// thread the same work; every path uses these blocks, so all of them sum in the same order.
     /// </summary>
-    internal static int DepthStep(int k) => k <= DepthBlock ? Math.Max(k, 1) : (k + ((k + DepthBlock - 1) / DepthBlock) - 1) / ((k + DepthBlock - 1) / DepthBlock);
+    internal static int DepthStep(int k)
+    {
+        if (k <= DepthBlock)
+        {
+            return Math.Max(k, 1);
+        }
+
+        var fewest = (k + DepthBlock - 1) / DepthBlock;
+        return (k + fewest - 1) / fewest;
+    }
+
+    /// <summary>How many blocks of <see cref="DepthStep"/> a product <paramref name="k"/> deep is summed in.</summary>
+    private static int DepthBlocks(int k) => (k + DepthStep(k) - 1) / DepthStep(k);
 
     /// <summary>
     /// Whether the micro-kernels read a batch-sized A where it lies instead of from a packed copy (the default):
@@ -253,7 +265,7 @@ public static unsafe class Gemm
     private static void Split(delegate*<void*, int, int, void> columns, delegate*<void*, int, int, void> rows, delegate*<void*, int, int, void> depths, Problem* problem, int panelWidth, int tileRows)
     {
         var work = (long)problem->M * problem->N * problem->K;
-        var blocks = (problem->K + DepthStep(problem->K) - 1) / DepthStep(problem->K);
+        var blocks = DepthBlocks(problem->K);
         problem->FinishedByBlocks = true;
         if (SplitsByDepth(problem, blocks))
         {
@@ -390,15 +402,20 @@ public static unsafe class Gemm
         var x = (Problem*)context;
         var part = *x;
         part.A = new Operand(x->A.Data + ((long)from * x->A.RowStride), x->A.RowStride, x->A.ColumnStride);
-        part.C = x->C + ((long)from * x->N);
-        part.GateMask = x->GateMask == null ? null : x->GateMask + ((long)from * x->N);
-        part.GateOutputs = x->GateOutputs == null ? null : x->GateOutputs + ((long)from * x->N);
-        part.DropMask = x->DropMask == null ? null : x->DropMask + ((long)from * x->N);
-        part.Dropped = x->Dropped == null ? null : x->Dropped + ((long)from * x->N);
-        part.DropOrigin = x->DropOrigin + ((long)from * x->N);
+        // Everything laid out as C starts at the same row.
+        var rows = (long)from * x->N;
+        part.C = x->C + rows;
+        part.GateMask = Offset(x->GateMask, rows);
+        part.GateOutputs = Offset(x->GateOutputs, rows);
+        part.DropMask = Offset(x->DropMask, rows);
+        part.Dropped = Offset(x->Dropped, rows);
+        part.DropOrigin = x->DropOrigin + rows;
         part.M = to - from;
         Columns<TVector, TSimd, TTile>(&part, 0, x->N);
     }
+
+    /// <summary><paramref name="pointer"/> moved on by <paramref name="floats"/>, or null if it is null.</summary>
+    private static float* Offset(float* pointer, long floats) => pointer == null ? null : pointer + floats;
 
     /// <summary>Columns [<paramref name="from"/>, <paramref name="to"/>) of the product, through the blocked loops.</summary>
     /// <remarks>Compiled fully optimized on first use, as are the packing loops and micro-kernels: a product's first

@@ -194,6 +194,7 @@ internal readonly unsafe struct Tile8x2 : ITile
 
         StoreAll<TVector, TSimd>(c, ldc, accumulate, relu, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71);
     }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreAll<TVector, TSimd>(
         float* c, int ldc, bool accumulate, bool relu,
