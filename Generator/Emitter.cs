@@ -72,9 +72,9 @@ internal static class Emitter
             foreach (var layer in plan.Layers)
             {
                 var isFirst = !NeedsInputGradient(plan, layer);
-                if (ForwardFusion.Absorbs(plan, layer) && (isFirst || BackwardFusion.Absorbs(fusions, layer)))
+                if (layer is DropoutPlan && DropoutPasses(plan, fusions, layer, isFirst) is (false, false))
                 {
-                    continue; // a dropout layer both of whose passes the dense layers around it compute
+                    continue; // both passes are computed by the dense layers around it
                 }
 
                 writer.WriteLine();
@@ -104,19 +104,19 @@ internal static class Emitter
                         LayerNormEmitter.WriteBackward(writer, norm);
                         break;
                     case DropoutPlan dropout:
-                        var forward = !ForwardFusion.Absorbs(plan, dropout);
+                        var (forward, backward) = DropoutPasses(plan, fusions, dropout, isFirst);
                         if (forward)
                         {
                             DropoutEmitter.WriteForward(writer, dropout);
                         }
 
-                        if (!isFirst && !BackwardFusion.Absorbs(fusions, dropout))
+                        if (forward && backward)
                         {
-                            if (forward)
-                            {
-                                writer.WriteLine();
-                            }
+                            writer.WriteLine();
+                        }
 
+                        if (backward)
+                        {
                             DropoutEmitter.WriteBackward(writer, dropout);
                         }
 
@@ -694,6 +694,14 @@ internal static class Emitter
             }
         }
     }
+
+    /// <summary>
+    /// Which of a dropout layer's passes get methods of their own: the forward unless the dense layer below draws the mask
+    /// in its product, the backward unless no layer before has parameters or the input gradient above applies the mask.
+    /// </summary>
+    private static (bool Forward, bool Backward) DropoutPasses(
+        ModelPlan plan, System.Collections.Generic.IReadOnlyDictionary<DensePlan, BackwardFusion> fusions, LayerPlan layer, bool isFirst) =>
+        (!ForwardFusion.Absorbs(plan, layer), !isFirst && !BackwardFusion.Absorbs(fusions, layer));
 
     /// <summary>Whether a layer must hand ∂L/∂(its input) back: only if some layer before it has parameters.</summary>
     private static bool NeedsInputGradient(ModelPlan plan, LayerPlan layer) =>

@@ -70,7 +70,7 @@ internal static class DenseEmitter
             writer.WriteLine($"{ReadOnlySpan} b = {layer.Identifier}Bias;");
             writer.WriteLine($"var mask = Workspace({dropout.Identifier}Mask, {units}, batch);");
             var relu = layer.Activation == Activation.Relu;
-            writer.WriteLine($"// z = x·W + b: [batch×{inputs}]·[{inputs}×{units}], one blocked GEMM over the batch with the bias added{(relu ? ", then ReLU as it is stored" : string.Empty)};");
+            writer.WriteLine($"{GemmForwardComment(inputs, units, relu)};");
             writer.WriteLine($"// each value of the mask 0 with probability {rate} and 1 / (1 − {rate}) otherwise, drawn for each part of y by the thread that finished it");
             writer.WriteLine($"{Gemm}.MultiplyDropout(x.Slice(0, batch * {inputs}), w, y.Slice(0, batch * {units}), batch, {units}, {inputs}, b, {Gemm}Activation.{(relu ? "Relu" : "None")},");
             writer.WriteLine($"    mask, dropped.Slice(0, batch * {units}), rate: {rate}f, ref _trainingRandom);");
@@ -168,12 +168,15 @@ internal static class DenseEmitter
         }
     }
 
+    /// <summary>The comment above a forward product: its shapes, and whether it applies ReLU as it stores.</summary>
+    private static string GemmForwardComment(int inputs, int units, bool relu) =>
+        $"// z = x·W + b: [batch×{inputs}]·[{inputs}×{units}], one blocked GEMM over the batch with the bias added{(relu ? ", then ReLU as it is stored" : string.Empty)}";
+
     private static void WriteGemmForward(SourceWriter writer, DensePlan layer, string output, Activation activation)
     {
         var (inputs, units) = (layer.InputSize, layer.Units);
         var fused = activation == Activation.Relu;
-        var epilogue = fused ? ", then ReLU as it is stored" : string.Empty;
-        writer.WriteLine($"// z = x·W + b: [batch×{inputs}]·[{inputs}×{units}], one blocked GEMM over the batch with the bias added{epilogue}");
+        writer.WriteLine(GemmForwardComment(inputs, units, fused));
         var epilogueArgument = fused ? $", {Gemm}Activation.Relu" : string.Empty;
         writer.WriteLine($"{Gemm}.Multiply(x.Slice(0, batch * {inputs}), w, {output}.Slice(0, batch * {units}), batch, {units}, {inputs}, b{epilogueArgument});");
         if (activation != Activation.Linear && !fused)
