@@ -407,6 +407,13 @@ public sealed class ThreadingTests : IDisposable
     }
 
     [Fact]
+    public void A_training_step_whose_products_draw_the_dropout_masks_allocates_nothing_after_warm_up()
+    {
+        // The Fashion MLP at batch 64: its first product is split by depth and finished on both threads with the mask.
+        AllocationAssert.TrainingStepAllocatesNothing(new FashionClassifier(seed: 1), batch: 64);
+    }
+
+    [Fact]
     public void Training_gives_the_same_parameters_on_one_thread_and_on_two()
     {
         float[] Train(int threads)
