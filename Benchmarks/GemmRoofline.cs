@@ -24,6 +24,7 @@ public static class GemmRoofline
         var cases = GemmShape.All.Select(shape => (Shape: shape, Operands: new GemmOperands(shape))).ToArray();
         var peaks = new List<double>();
         var kernelOnly = new List<double>();
+        var wideKernelOnly = new List<double>();
         var bothCores = new List<double>();
         var independentPair = new List<double>();
         var results = cases.Select(_ => new Dictionary<int, (List<double> Rate, List<double> OfPeak)> { [1] = ([], []), [2] = ([], []) }).ToArray();
@@ -31,12 +32,14 @@ public static class GemmRoofline
         {
             var kernelStart = Stopwatch.GetTimestamp();
             var kernelPeak = FmaPeak.Run(500_000) / Stopwatch.GetElapsedTime(kernelStart).TotalSeconds;
-            var kernelRate = MicroKernel.Run();
+            var kernelRate = MicroKernel.Run<Tile8x2>(256);
+            var wideKernelRate = MicroKernel.Run<Tile6x4>(128);
             var pairRate = FmaPeak.RunOnBothCores(500_000);
             var gemmPair = IndependentGemms.PairSpeedup();
             if (round >= 0)
             {
                 kernelOnly.Add(kernelRate / kernelPeak);
+                wideKernelOnly.Add(wideKernelRate / kernelPeak);
                 bothCores.Add(pairRate / kernelPeak);
                 independentPair.Add(gemmPair);
             }
@@ -94,7 +97,7 @@ public static class GemmRoofline
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"FMA peak, one core: median {Measurements.Median(peaks) / 1e9:F1} GFLOP/s over {peaks.Count} measurements (each taken just before one GEMM measurement); Vector512 accelerated: {Vector512.IsHardwareAccelerated}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Micro-kernel alone (8×32 tile, 256 steps, panels in L1): median {100 * Measurements.Median(kernelOnly):F0}% of the peak measured just before it."));
+            $"Micro-kernels alone (panels in L1), median % of the peak measured just before them: 8×32 tile, 256 steps {100 * Measurements.Median(kernelOnly):F0}%; 6×64 tile, 128 steps {100 * Measurements.Median(wideKernelOnly):F0}%."));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"FMA peak on both cores at once: median {Measurements.Median(bothCores):F2}× one core's (the ceiling of any two-thread speed-up on this machine)."));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -123,37 +126,40 @@ public static class GemmRoofline
 
 }
 
-/// <summary>The Vector512 micro-kernel by itself, on packed panels that stay in L1: what the blocked loops could reach.</summary>
-public static unsafe class MicroKernel
+/// <summary>A Vector512 micro-kernel by itself, on packed panels that stay in L1: what the blocked loops could reach.</summary>
+internal static unsafe class MicroKernel
 {
-    private const int Depth = 256;
-
-    /// <summary>Runs 8 tiles × 2,000 times and returns the FLOP/s.</summary>
-    public static double Run()
+    /// <summary>
+    /// Runs 8 tiles of <typeparamref name="TTile"/> <paramref name="depth"/> steps deep, 2,000 times, and returns the
+    /// FLOP/s. The B panel is depth × width floats: 32 KiB for the 8 × 32 tile at 256 steps and the 6 × 64 tile at 128.
+    /// </summary>
+    public static double Run<TTile>(int depth)
+        where TTile : ITile
     {
         if (!Vector512.IsHardwareAccelerated)
         {
             return double.NaN;
         }
 
-        var a = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(8 * Depth * 8 * sizeof(float), 64);
-        var b = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(32 * Depth * sizeof(float), 64);
-        var c = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(8 * 32 * 8 * sizeof(float), 64);
+        var (rows, width) = (TTile.Rows, TTile.Vectors * Vector512<float>.Count);
+        var a = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(8 * rows * depth * sizeof(float)), 64);
+        var b = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(width * depth * sizeof(float)), 64);
+        var c = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(8 * rows * width * sizeof(float)), 64);
         try
         {
-            new Span<float>(a, 8 * Depth * 8).Fill(0.001f);
-            new Span<float>(b, 32 * Depth).Fill(0.001f);
+            new Span<float>(a, 8 * rows * depth).Fill(0.001f);
+            new Span<float>(b, width * depth).Fill(0.001f);
             const int repeats = 2_000;
             var start = Stopwatch.GetTimestamp();
             for (var r = 0; r < repeats; r++)
             {
                 for (var t = 0; t < 8; t++)
                 {
-                    Tile8x2.Run<Vector512<float>, Simd512>(Depth, a + (t * 8 * Depth), b, 32, c + (t * 256), 32, accumulate: false, bias: null, relu: false);
+                    TTile.Run<Vector512<float>, Simd512>(depth, a + (t * rows * depth), b, width, c + (t * rows * width), width, accumulate: false, bias: null, relu: false);
                 }
             }
 
-            return repeats * 8 * 2.0 * 8 * 32 * Depth / Stopwatch.GetElapsedTime(start).TotalSeconds;
+            return repeats * 8 * 2.0 * rows * width * depth / Stopwatch.GetElapsedTime(start).TotalSeconds;
         }
         finally
         {

@@ -62,6 +62,12 @@ if (args is ["vcpus", ..])
     return;
 }
 
+if (args is ["tiles", ..])
+{
+    ModelGen.Benchmarks.TileChoice.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 31);
+    return;
+}
+
 if (args is ["overhead"])
 {
     ModelGen.Benchmarks.SplitOverhead.Run();

@@ -94,6 +94,49 @@ public class GemmTests
         }
     }
 
+    /// <summary>
+    /// Products whose width is a whole number of 64-column panels run on the 6 × 64 tile (with AVX-512), the others on
+    /// the 8 × 32 one: both sum every element in the same order, so the choice must not change a bit. Shapes cover the
+    /// MLP's products, rows that leave a partial 6-row group, A read in place and packed, and one and several depth blocks.
+    /// </summary>
+    [Theory]
+    [InlineData(64, 256, 784)]
+    [InlineData(64, 128, 256)]
+    [InlineData(784, 256, 64)]
+    [InlineData(256, 128, 64)]
+    [InlineData(7, 64, 1)]
+    [InlineData(13, 192, 257)]
+    [InlineData(257, 64, 520)]
+    [InlineData(64, 64, 1024)]
+    [InlineData(1024, 64, 40)]
+    public void The_wide_tile_gives_the_narrow_tiles_bits(int m, int n, int k)
+    {
+        var (a, b, bias, start) = (Random(m * k, 41), Random(k * n, 42), Random(n, 43), Random(m * n, 44));
+        foreach (var (transposeA, transposeB, accumulate, withBias, relu) in new[]
+        {
+            (false, false, false, false, false), (false, false, true, true, true), (true, false, true, false, false), (false, true, false, true, true), (true, true, true, true, false),
+        })
+        {
+            float[] Run(bool wide)
+            {
+                var c = start.ToArray();
+                Gemm.UseWideTiles = wide;
+                try
+                {
+                    Gemm.Compute(a, transposeA, b, transposeB, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
+                }
+                finally
+                {
+                    Gemm.UseWideTiles = true;
+                }
+
+                return c;
+            }
+
+            Assert.Equal(Run(wide: false), Run(wide: true));
+        }
+    }
+
     [Theory]
     [InlineData(64, 256, 784)]
     [InlineData(8, 32, 1)]
