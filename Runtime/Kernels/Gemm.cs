@@ -88,11 +88,14 @@ public static unsafe class Gemm
 
     /// <summary>
     /// Whether products whose width is a whole number of 64-column panels run on the 6 × 64 micro-kernel with
-    /// Vector512 (the default) rather than the 8 × 32 one. It loads ten values for 24 multiply-adds instead of ten for
-    /// 16; measured on the Fashion MLP, the weight gradients ran 1.13–1.21× as fast and the training step 1.06× on one
-    /// thread (docs/performance.md). A width that leaves a partial panel stays on 8 × 32: 784 columns would waste 48 of
-    /// 832 on the last 64-column panel, and the input gradient 64×256×784 lost 8–11 % that way. Both tiles sum every
-    /// element in the same order, so the choice changes no bit. The benchmarks and tests switch it off to compare.
+    /// Vector512 (the default) when they go by rows (more rows than columns: a weight gradient) or by depth (a first
+    /// layer's forward product split between two threads), rather than on the 8 × 32 one. The wide tile loads ten
+    /// values for 24 multiply-adds instead of ten for 16; interleaved with 8 × 32 (`tiles`, docs/performance.md) the
+    /// weight gradients of the Fashion MLP ran 1.02–1.17× as fast and its training step 1.03–1.05×, and no product
+    /// slower. Products split by columns keep 8 × 32: with 64-column grains a 256-wide product has only three places to
+    /// cut between two threads of unequal speed, and its input gradient on two threads ran 0.83–0.88× as fast. A width
+    /// that leaves a partial panel keeps 8 × 32 too (784 columns would waste 48 of 832 on the last 64-wide panel). Both
+    /// tiles sum every element in the same order, so the choice changes no bit. The benchmarks and tests switch it off.
     /// </summary>
     internal static bool UseWideTiles { get; set; } = true;
 
@@ -238,8 +241,9 @@ public static unsafe class Gemm
                 case GemmPath.Vector512 when n <= Vector512<float>.Count:
                     WorkSplitter.Run(&Narrow, &problem, m, grain: Tile16x1.Rows, (long)m * n * k, reduction: k);
                     break;
+                // Rows and depth blocks on the wide tile where the width is whole 64-column panels (see UseWideTiles).
                 case GemmPath.Vector512 when UseWideTiles && n % (4 * Vector512<float>.Count) == 0:
-                    Split(&Columns<Vector512<float>, Simd512, Tile6x4>, &Rows<Vector512<float>, Simd512, Tile6x4>, &Depths<Vector512<float>, Simd512, Tile6x4>, &problem, 4 * Vector512<float>.Count, 6);
+                    Split(&Columns<Vector512<float>, Simd512, Tile8x2>, &Rows<Vector512<float>, Simd512, Tile6x4>, &Depths<Vector512<float>, Simd512, Tile6x4>, &problem, 2 * Vector512<float>.Count, 6);
                     break;
                 case GemmPath.Vector512:
                     Split(&Columns<Vector512<float>, Simd512, Tile8x2>, &Rows<Vector512<float>, Simd512, Tile8x2>, &Depths<Vector512<float>, Simd512, Tile8x2>, &problem, 2 * Vector512<float>.Count, 8);
