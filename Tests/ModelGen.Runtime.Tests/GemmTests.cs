@@ -118,23 +118,10 @@ public class GemmTests
             (false, false, false, false, false), (false, false, true, true, true), (true, false, true, false, false), (false, true, false, true, true), (true, true, true, true, false),
         })
         {
-            float[] Run(bool wide)
-            {
-                var c = start.ToArray();
-                Gemm.UseWideTiles = wide;
-                try
-                {
-                    Gemm.Compute(a, transposeA, b, transposeB, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
-                }
-                finally
-                {
-                    Gemm.UseWideTiles = true;
-                }
-
-                return c;
-            }
-
-            Assert.Equal(Run(wide: false), Run(wide: true));
+            void Product(float[] c) =>
+                Gemm.Compute(a, transposeA, b, transposeB, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
+            var (off, on) = BothWays(value => Gemm.UseWideTiles = value, start, Product);
+            Assert.Equal(off, on);
         }
     }
 
@@ -153,23 +140,10 @@ public class GemmTests
         var (a, b, bias, start) = (Random(m * k, 31), Random(k * n, 32), Random(n, 33), Random(m * n, 34));
         foreach (var (transposeA, accumulate, withBias, relu) in new[] { (false, false, false, false), (false, true, false, false), (false, false, true, true), (true, true, true, true), (true, false, false, false) })
         {
-            float[] Run(bool inPlace)
-            {
-                var c = start.ToArray();
-                Gemm.ReadAInPlace = inPlace;
-                try
-                {
-                    Gemm.Compute(a, transposeA, b, false, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
-                }
-                finally
-                {
-                    Gemm.ReadAInPlace = true;
-                }
-
-                return c;
-            }
-
-            Assert.Equal(Run(inPlace: false), Run(inPlace: true));
+            void Product(float[] c) =>
+                Gemm.Compute(a, transposeA, b, false, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
+            var (off, on) = BothWays(value => Gemm.ReadAInPlace = value, start, Product);
+            Assert.Equal(off, on);
         }
     }
 
@@ -189,23 +163,10 @@ public class GemmTests
             foreach (var (transposeA, accumulate, withBias, relu) in new[] { (false, false, false, false), (false, true, false, false), (false, false, true, true), (true, true, true, true), (true, false, true, false) })
             {
                 var storedA = transposeA ? Transpose(a, m, k) : a;
-                float[] Run(bool smallRows)
-                {
-                    var c = start.ToArray();
-                    Gemm.UseSmallRows = smallRows;
-                    try
-                    {
-                        Gemm.ComputeWith(path, storedA, transposeA, b, false, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
-                    }
-                    finally
-                    {
-                        Gemm.UseSmallRows = true;
-                    }
-
-                    return c;
-                }
-
-                Assert.Equal(Run(smallRows: false), Run(smallRows: true));
+                void Product(float[] c) =>
+                    Gemm.ComputeWith(path, storedA, transposeA, b, false, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
+                var (off, on) = BothWays(value => Gemm.UseSmallRows = value, start, Product);
+                Assert.Equal(off, on);
             }
         }
     }
@@ -271,6 +232,27 @@ public class GemmTests
             Gemm.Multiply(a, b, c, 64, 200, 300);
             Gemm.Multiply(a, b, c, 64, 200, 300, b.AsSpan(0, 200), GemmActivation.Relu);
         });
+    }
+
+    /// <summary>
+    /// <paramref name="product"/> run on copies of <paramref name="start"/> with one of the kernels' switches (on by
+    /// default) turned off, then on; the switch is left on even if the product throws.
+    /// </summary>
+    private static (float[] Off, float[] On) BothWays(Action<bool> setSwitch, float[] start, Action<float[]> product)
+    {
+        var (off, on) = (start.ToArray(), start.ToArray());
+        setSwitch(false);
+        try
+        {
+            product(off);
+        }
+        finally
+        {
+            setSwitch(true);
+        }
+
+        product(on);
+        return (off, on);
     }
 
     internal static IEnumerable<GemmPath> AcceleratedPaths()
