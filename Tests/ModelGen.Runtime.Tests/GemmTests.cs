@@ -102,7 +102,7 @@ public class GemmTests
     /// </summary>
     [Theory]
     [InlineData(64, 256, 784)]
-    [InlineData(64, 128, 256)]
+    [InlineData(128, 64, 300)]
     [InlineData(784, 256, 64)]
     [InlineData(256, 128, 64)]
     [InlineData(70, 64, 1)]
