@@ -64,7 +64,13 @@ if (args is ["vcpus", ..])
 
 if (args is ["tiles", ..])
 {
-    ModelGen.Benchmarks.TileChoice.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 31);
+    ModelGen.Benchmarks.KernelSwitch.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 31, "6×64 tile for rows and depth blocks", on => ModelGen.Kernels.Gemm.UseWideTiles = on);
+    return;
+}
+
+if (args is ["panels", ..])
+{
+    ModelGen.Benchmarks.KernelSwitch.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 31, "B packed panel by panel", on => ModelGen.Kernels.Gemm.PackBPerPanel = on);
     return;
 }
 

@@ -100,6 +100,16 @@ public static unsafe class Gemm
     internal static bool UseWideTiles { get; set; } = true;
 
     /// <summary>
+    /// Whether a product of at most one row block (every batch-sized product) packs B one panel at a time, just before
+    /// the micro-kernels read it (the default), rather than a whole depth block of panels first. Each panel then goes
+    /// from the packing loop to the tiles through L1 instead of a 200 KiB buffer in L2, and is used as many times
+    /// either way (once per row tile of the single row block). Measured interleaved (`panels`, docs/performance.md):
+    /// the input gradients, whose packing transposes W, 1.02–1.09× on one thread; the forward products 1.00–1.03×; no
+    /// product slower. The same values reach the tiles, so the bits are the same. The benchmarks and tests switch it off.
+    /// </summary>
+    internal static bool PackBPerPanel { get; set; } = true;
+
+    /// <summary>
     /// Rows of A packed at once: MC × KC floats = 256 KiB, an eighth of a 2 MiB L2, so the A block stays in L2 while
     /// every B panel of the column block passes over it. Batch-sized products (m ≤ 256) pack A once per depth block.
     /// </summary>
@@ -458,6 +468,7 @@ public static unsafe class Gemm
         var stepsInPlace = ReadAInPlace && x->A.RowStride == 1 && x->K <= DepthBlock
             && ((long)x->A.ColumnStride * sizeof(float)) % 4096 != 0;
         var aInPlace = rowsInPlace || stepsInPlace;
+        var panelByPanel = PackBPerPanel && x->M <= RowBlock;
 
         for (var jc = from; jc < to; jc += ColumnBlock)
         {
@@ -474,7 +485,11 @@ public static unsafe class Gemm
                     Bias = first && x->Bias != null ? x->Bias + jc : null,
                     Relu = last && x->Relu,
                 };
-                Packing.PackB(x->B, pc, jc, kc, nc, width, packedB);
+                if (!panelByPanel)
+                {
+                    Packing.PackB(x->B, pc, jc, kc, nc, width, packedB);
+                }
+
                 for (var ic = 0; ic < x->M; ic += RowBlock)
                 {
                     var mc = Math.Min(RowBlock, x->M - ic);
@@ -489,7 +504,12 @@ public static unsafe class Gemm
                     for (var jr = 0; jr < nc; jr += width)
                     {
                         var nr = Math.Min(width, nc - jr);
-                        var panelB = packedB + (jr * kc);
+                        if (panelByPanel)
+                        {
+                            Packing.PackB(x->B, pc, jc + jr, kc, nr, width, packedB);
+                        }
+
+                        var panelB = panelByPanel ? packedB : packedB + (jr * kc);
                         var columnBias = PaddedBias(step.Bias == null ? null : step.Bias + jr, nr, width, edgeBias);
 
                         for (var ir = 0; ir < mc; ir += rows)

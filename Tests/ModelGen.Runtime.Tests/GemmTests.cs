@@ -125,6 +125,32 @@ public class GemmTests
         }
     }
 
+    /// <summary>
+    /// B packed one panel at a time, just before the tiles read it, must give the bits of B packed a depth block at a
+    /// time: row-major and transposed B, a partial last panel, one and several depth blocks, and a product of more than
+    /// one row block (which always packs the whole block).
+    /// </summary>
+    [Theory]
+    [InlineData(64, 256, 784)]
+    [InlineData(64, 784, 256)]
+    [InlineData(13, 100, 300)]
+    [InlineData(256, 33, 64)]
+    [InlineData(300, 64, 40)]
+    public void B_packed_panel_by_panel_gives_the_blocks_bits(int m, int n, int k)
+    {
+        var (a, b, bias, start) = (Random(m * k, 51), Random(k * n, 52), Random(n, 53), Random(m * n, 54));
+        foreach (var (transposeA, transposeB, accumulate, withBias, relu) in new[]
+        {
+            (false, false, false, false, false), (false, true, true, true, true), (true, false, true, false, false), (true, true, false, true, true),
+        })
+        {
+            void Product(float[] c) =>
+                Gemm.Compute(a, transposeA, b, transposeB, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
+            var (off, on) = BothWays(value => Gemm.PackBPerPanel = value, start, Product);
+            Assert.Equal(off, on);
+        }
+    }
+
     [Theory]
     [InlineData(64, 256, 784)]
     [InlineData(8, 32, 1)]
