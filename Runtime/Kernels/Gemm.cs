@@ -468,6 +468,7 @@ public static unsafe class Gemm
         var stepsInPlace = ReadAInPlace && x->A.RowStride == 1 && x->K <= DepthBlock
             && ((long)x->A.ColumnStride * sizeof(float)) % 4096 != 0;
         var aInPlace = rowsInPlace || stepsInPlace;
+        // With one row block, each B panel is packed just before its tiles read it (see PackBPerPanel).
         var panelByPanel = PackBPerPanel && x->M <= RowBlock;
 
         for (var jc = from; jc < to; jc += ColumnBlock)
