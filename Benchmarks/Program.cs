@@ -68,6 +68,12 @@ if (args is ["tiles", ..])
     return;
 }
 
+if (args is ["edges", ..])
+{
+    ModelGen.Benchmarks.KernelSwitch.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 31, "edges written as masked vectors", on => ModelGen.Kernels.Gemm.MaskedEdges = on);
+    return;
+}
+
 if (args is ["panels", ..])
 {
     ModelGen.Benchmarks.KernelSwitch.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 31, "B packed panel by panel", on => ModelGen.Kernels.Gemm.PackBPerPanel = on);

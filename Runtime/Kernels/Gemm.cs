@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using System.Threading;
 
 namespace ModelGen.Kernels;
@@ -852,6 +853,12 @@ public static unsafe class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WriteEdge(float* scratch, int scratchStride, float* c, int ldc, int mr, int nr, bool accumulate, bool relu)
     {
+        if (MaskedEdges && Avx512F.IsSupported && scratchStride % Vector512<float>.Count == 0)
+        {
+            WriteEdgeMasked(scratch, scratchStride, c, ldc, mr, nr, accumulate, relu);
+            return;
+        }
+
         for (var r = 0; r < mr; r++)
         {
             var source = scratch + ((long)r * scratchStride);
@@ -869,6 +876,46 @@ public static unsafe class Gemm
             {
                 var value = accumulate ? source[j] + destination[j] : source[j];
                 destination[j] = relu ? Math.Max(value, 0f) : value;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether the partial tiles at a product's right edge are written from their scratch with masked AVX-512 vectors
+    /// (the default) rather than a copy or loop per row: a 10-column output layer writes 64 such rows per product, and
+    /// its forward product (64×128×10) ran 1.04–1.05× as fast (`edges`, docs/performance.md). The benchmarks and tests
+    /// switch it off.
+    /// </summary>
+    internal static bool MaskedEdges { get; set; } = true;
+
+    /// <summary>
+    /// <see cref="WriteEdge"/> with AVX-512: whole vectors, then the row's last columns as one masked vector (the
+    /// scratch rows are whole vectors long, so the load past <paramref name="nr"/> stays inside them).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WriteEdgeMasked(float* scratch, int scratchStride, float* c, int ldc, int mr, int nr, bool accumulate, bool relu)
+    {
+        var whole = nr / Vector512<float>.Count * Vector512<float>.Count;
+        var mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(nr - whole)).AsSingle();
+        for (var r = 0; r < mr; r++)
+        {
+            var source = scratch + ((long)r * scratchStride);
+            var destination = c + ((long)r * ldc);
+            StoreRow<Vector512<float>, Simd512>(source, destination, whole, accumulate, relu);
+            if (whole < nr)
+            {
+                var value = Vector512.Load(source + whole);
+                if (accumulate)
+                {
+                    value += Avx512F.MaskLoad(destination + whole, mask, Vector512<float>.Zero);
+                }
+
+                if (relu)
+                {
+                    value = Vector512.Max(value, Vector512<float>.Zero);
+                }
+
+                Avx512F.MaskStore(destination + whole, mask, value);
             }
         }
     }

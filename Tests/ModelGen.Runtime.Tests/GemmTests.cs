@@ -151,6 +151,30 @@ public class GemmTests
         }
     }
 
+    /// <summary>
+    /// The partial tiles at the right edge written as masked vectors must give the bits of the per-row copy and loop:
+    /// the narrow path (10 and 3 columns), partial 32-column panels, accumulating and with ReLU.
+    /// </summary>
+    [Theory]
+    [InlineData(64, 10, 128)]
+    [InlineData(17, 3, 40)]
+    [InlineData(13, 100, 300)]
+    [InlineData(70, 47, 9)]
+    public void Edges_written_as_masked_vectors_give_the_row_loops_bits(int m, int n, int k)
+    {
+        var (a, b, bias, start) = (Random(m * k, 61), Random(k * n, 62), Random(n, 63), Random(m * n, 64));
+        foreach (var (transposeA, transposeB, accumulate, withBias, relu) in new[]
+        {
+            (false, false, false, false, false), (false, true, true, true, true), (true, false, true, false, false), (false, false, false, true, true),
+        })
+        {
+            void Product(float[] c) =>
+                Gemm.Compute(a, transposeA, b, transposeB, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
+            var (off, on) = BothWays(value => Gemm.MaskedEdges = value, start, Product);
+            Assert.Equal(off, on);
+        }
+    }
+
     [Theory]
     [InlineData(64, 256, 784)]
     [InlineData(8, 32, 1)]
