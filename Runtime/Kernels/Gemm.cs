@@ -92,7 +92,7 @@ public static unsafe class Gemm
     /// Vector512 (the default) when they go by rows (more rows than columns: a weight gradient) or by depth (a first
     /// layer's forward product split between two threads), rather than on the 8 × 32 one. The wide tile loads ten
     /// values for 24 multiply-adds instead of ten for 16; interleaved with 8 × 32 (`tiles`, docs/performance.md) the
-    /// weight gradients of the Fashion MLP ran 1.02–1.17× as fast and its training step 1.03–1.05×, and no product
+    /// weight gradients of the Fashion MLP ran 1.02–1.17× as fast and its training step 1.01–1.05×, and no product
     /// slower. Products split by columns keep 8 × 32: with 64-column grains a 256-wide product has only three places to
     /// cut between two threads of unequal speed, and its input gradient on two threads ran 0.83–0.88× as fast. A width
     /// that leaves a partial panel keeps 8 × 32 too (784 columns would waste 48 of 832 on the last 64-wide panel). Both
@@ -853,7 +853,7 @@ public static unsafe class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WriteEdge(float* scratch, int scratchStride, float* c, int ldc, int mr, int nr, bool accumulate, bool relu)
     {
-        if (MaskedEdges && Avx512F.IsSupported && scratchStride % Vector512<float>.Count == 0)
+        if (MaskedEdges && Vector512.IsHardwareAccelerated && Avx512F.IsSupported && scratchStride % Vector512<float>.Count == 0)
         {
             WriteEdgeMasked(scratch, scratchStride, c, ldc, mr, nr, accumulate, relu);
             return;

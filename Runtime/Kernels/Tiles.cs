@@ -484,6 +484,10 @@ internal readonly unsafe struct Tile6x4 : ITile
     /// The steps, with A's value for row r of step p at a[p·<paramref name="stepStride"/> + r·<paramref name="rowStride"/>]:
     /// one of the two strides is 1 (a packed or transposed A, or a row-major one).
     /// </summary>
+    /// <remarks>
+    /// One method for both layouts, compiled fully optimized on its own: marked for inlining instead, it was not inlined
+    /// (too large) and its first calls ran tier-0 code, at 5 GFLOP/s.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Loop<TVector, TSimd>(int depth, float* a, long stepStride, long rowStride, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
         where TVector : struct
