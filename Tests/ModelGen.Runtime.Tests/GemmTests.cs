@@ -95,23 +95,43 @@ public class GemmTests
     }
 
     /// <summary>
-    /// Products whose width is a whole number of 64-column panels run their rows (and depth blocks) on the 6 × 64 tile
-    /// with AVX-512, the others on the 8 × 32 one: both sum every element in the same order, so the choice must not
-    /// change a bit. Shapes cover the MLP's products, rows that leave a partial 6-row group, A read in place and packed,
-    /// and one and several depth blocks; on two threads the first shape is split by depth.
+    /// The kernels' switches each change how a product is computed, never its bits; the shapes under each are those
+    /// its two settings compute differently.
     /// </summary>
-    [Theory]
-    [InlineData(64, 256, 784)]
-    [InlineData(128, 64, 300)]
-    [InlineData(784, 256, 64)]
-    [InlineData(256, 128, 64)]
-    [InlineData(70, 64, 1)]
-    [InlineData(200, 192, 257)]
-    [InlineData(257, 64, 520)]
-    [InlineData(64, 64, 1024)]
-    [InlineData(1024, 64, 40)]
-    public void The_wide_tile_gives_the_narrow_tiles_bits(int m, int n, int k)
+    public static TheoryData<string, int, int, int> SwitchedShapes() => new()
     {
+        // The 6 × 64 tile for products whose width is whole 64-column panels, going by rows (or by depth: on two
+        // threads the first shape is split so): rows that leave a partial 6-row group, A read in place and packed,
+        // one and several depth blocks.
+        { WideTiles, 64, 256, 784 }, { WideTiles, 128, 64, 300 }, { WideTiles, 784, 256, 64 }, { WideTiles, 256, 128, 64 },
+        { WideTiles, 70, 64, 1 }, { WideTiles, 200, 192, 257 }, { WideTiles, 257, 64, 520 }, { WideTiles, 64, 64, 1024 }, { WideTiles, 1024, 64, 40 },
+
+        // B packed one panel at a time: a partial last panel, one and several depth blocks, and a product of more than
+        // one row block (which packs whole blocks either way).
+        { PanelByPanel, 64, 256, 784 }, { PanelByPanel, 64, 784, 256 }, { PanelByPanel, 13, 100, 300 }, { PanelByPanel, 256, 33, 64 }, { PanelByPanel, 300, 64, 40 },
+
+        // Edge tiles written as masked vectors: the narrow path (10 and 3 columns) and partial 32-column panels.
+        { MaskedEdges, 64, 10, 128 }, { MaskedEdges, 17, 3, 40 }, { MaskedEdges, 13, 100, 300 }, { MaskedEdges, 70, 47, 9 },
+
+        // A read in place: a partial last row group (packed) after whole ones (in place) through two depth blocks; rows
+        // 4 KiB apart (packed); a weight gradient's transposed A (in place), and one whose steps lie 4 KiB apart (packed).
+        { AInPlace, 64, 256, 784 }, { AInPlace, 8, 32, 1 }, { AInPlace, 13, 40, 257 }, { AInPlace, 255, 33, 520 }, { AInPlace, 256, 100, 300 },
+        { AInPlace, 64, 64, 1024 }, { AInPlace, 784, 256, 64 }, { AInPlace, 1024, 40, 64 }, { AInPlace, 300, 33, 256 },
+    };
+
+    private const string WideTiles = "wide tiles", PanelByPanel = "B packed panel by panel", MaskedEdges = "masked edges", AInPlace = "A read in place";
+
+    [Theory]
+    [MemberData(nameof(SwitchedShapes))]
+    public void Each_kernel_switch_gives_the_same_bits_on_and_off(string setting, int m, int n, int k)
+    {
+        Action<bool> set = setting switch
+        {
+            WideTiles => value => Gemm.UseWideTiles = value,
+            PanelByPanel => value => Gemm.PackBPerPanel = value,
+            MaskedEdges => value => Gemm.MaskedEdges = value,
+            _ => value => Gemm.ReadAInPlace = value,
+        };
         var (a, b, bias, start) = (Random(m * k, 41), Random(k * n, 42), Random(n, 43), Random(m * n, 44));
         foreach (var (transposeA, transposeB, accumulate, withBias, relu) in new[]
         {
@@ -120,80 +140,8 @@ public class GemmTests
         {
             void Product(float[] c) =>
                 Gemm.Compute(a, transposeA, b, transposeB, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
-            var (off, on) = BothWays(value => Gemm.UseWideTiles = value, start, Product);
-            Assert.Equal(off, on);
-        }
-    }
-
-    /// <summary>
-    /// B packed one panel at a time, just before the tiles read it, must give the bits of B packed a depth block at a
-    /// time: row-major and transposed B, a partial last panel, one and several depth blocks, and a product of more than
-    /// one row block (which always packs the whole block).
-    /// </summary>
-    [Theory]
-    [InlineData(64, 256, 784)]
-    [InlineData(64, 784, 256)]
-    [InlineData(13, 100, 300)]
-    [InlineData(256, 33, 64)]
-    [InlineData(300, 64, 40)]
-    public void B_packed_panel_by_panel_gives_the_blocks_bits(int m, int n, int k)
-    {
-        var (a, b, bias, start) = (Random(m * k, 51), Random(k * n, 52), Random(n, 53), Random(m * n, 54));
-        foreach (var (transposeA, transposeB, accumulate, withBias, relu) in new[]
-        {
-            (false, false, false, false, false), (false, true, true, true, true), (true, false, true, false, false), (true, true, false, true, true),
-        })
-        {
-            void Product(float[] c) =>
-                Gemm.Compute(a, transposeA, b, transposeB, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
-            var (off, on) = BothWays(value => Gemm.PackBPerPanel = value, start, Product);
-            Assert.Equal(off, on);
-        }
-    }
-
-    /// <summary>
-    /// The partial tiles at the right edge written as masked vectors must give the bits of the per-row copy and loop:
-    /// the narrow path (10 and 3 columns), partial 32-column panels, accumulating and with ReLU.
-    /// </summary>
-    [Theory]
-    [InlineData(64, 10, 128)]
-    [InlineData(17, 3, 40)]
-    [InlineData(13, 100, 300)]
-    [InlineData(70, 47, 9)]
-    public void Edges_written_as_masked_vectors_give_the_row_loops_bits(int m, int n, int k)
-    {
-        var (a, b, bias, start) = (Random(m * k, 61), Random(k * n, 62), Random(n, 63), Random(m * n, 64));
-        foreach (var (transposeA, transposeB, accumulate, withBias, relu) in new[]
-        {
-            (false, false, false, false, false), (false, true, true, true, true), (true, false, true, false, false), (false, false, false, true, true),
-        })
-        {
-            void Product(float[] c) =>
-                Gemm.Compute(a, transposeA, b, transposeB, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
-            var (off, on) = BothWays(value => Gemm.MaskedEdges = value, start, Product);
-            Assert.Equal(off, on);
-        }
-    }
-
-    [Theory]
-    [InlineData(64, 256, 784)]
-    [InlineData(8, 32, 1)]
-    [InlineData(13, 40, 257)] // a partial last row group (packed) after a whole one (in place), two depth blocks
-    [InlineData(255, 33, 520)]
-    [InlineData(256, 100, 300)]
-    [InlineData(64, 64, 1024)] // rows 4 KiB apart: packed
-    [InlineData(784, 256, 64)] // a weight gradient: A stored transposed, read in place
-    [InlineData(1024, 40, 64)] // transposed, steps 4 KiB apart: packed
-    [InlineData(300, 33, 256)]
-    public void A_batch_sized_A_read_in_place_gives_the_packed_kernels_bits(int m, int n, int k)
-    {
-        var (a, b, bias, start) = (Random(m * k, 31), Random(k * n, 32), Random(n, 33), Random(m * n, 34));
-        foreach (var (transposeA, accumulate, withBias, relu) in new[] { (false, false, false, false), (false, true, false, false), (false, false, true, true), (true, true, true, true), (true, false, false, false) })
-        {
-            void Product(float[] c) =>
-                Gemm.Compute(a, transposeA, b, false, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
-            var (off, on) = BothWays(value => Gemm.ReadAInPlace = value, start, Product);
-            Assert.Equal(off, on);
+            var (off, on) = BothWays(set, start, Product);
+            Assert.True(off.SequenceEqual(on), $"{setting}: transposeA={transposeA}, transposeB={transposeB}, accumulate={accumulate}, bias={withBias}, relu={relu}");
         }
     }
 
