@@ -783,8 +783,8 @@ public static unsafe class Gemm
         {
             var offset = ((long)i * x->N) + column;
             var c = x->C + offset;
-            var mask = x->GateMask == null ? null : x->GateMask + offset;
-            var outputs = x->GateOutputs == null ? null : x->GateOutputs + offset;
+            var mask = Offset(x->GateMask, offset);
+            var outputs = Offset(x->GateOutputs, offset);
             var j = Vector512.IsHardwareAccelerated ? GateRow<Vector512<float>, Simd512>(c, mask, outputs, columns)
                 : Vector256.IsHardwareAccelerated ? GateRow<Vector256<float>, Simd256>(c, mask, outputs, columns)
                 : 0;

@@ -494,11 +494,8 @@ internal readonly unsafe struct Tile6x4 : ITile
         where TSimd : ISimd<TVector>
     {
         var count = TSimd.Count;
-        TVector bias0 = TSimd.Zero, bias1 = TSimd.Zero, bias2 = TSimd.Zero, bias3 = TSimd.Zero;
-        if (bias != null)
-        {
-            (bias0, bias1, bias2, bias3) = (TSimd.Load(bias), TSimd.Load(bias + count), TSimd.Load(bias + (2 * count)), TSimd.Load(bias + (3 * count)));
-        }
+        var (bias0, bias1) = Tile.LoadBias<TVector, TSimd>(bias);
+        var (bias2, bias3) = Tile.LoadBias<TVector, TSimd>(bias == null ? null : bias + (2 * count));
 
         TVector c00 = bias0, c01 = bias1, c02 = bias2, c03 = bias3, c10 = bias0, c11 = bias1, c12 = bias2, c13 = bias3;
         TVector c20 = bias0, c21 = bias1, c22 = bias2, c23 = bias3, c30 = bias0, c31 = bias1, c32 = bias2, c33 = bias3;
