@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using ModelGen.Generator.Emit;
@@ -66,9 +67,9 @@ internal static class Emitter
             WriteAccessors(writer, plan);
             WriteSerialization(writer, plan);
             WriteInference(writer, plan);
-            WriteTraining(writer, plan);
-            WriteForward(writer, plan);
             var fusions = BackwardFusions(plan);
+            WriteTraining(writer, plan, fusions);
+            WriteForward(writer, plan);
             foreach (var layer in plan.Layers)
             {
                 var isFirst = !NeedsInputGradient(plan, layer);
@@ -455,7 +456,7 @@ internal static class Emitter
         writer.WriteLine();
     }
 
-    private static void WriteTraining(SourceWriter writer, ModelPlan plan)
+    private static void WriteTraining(SourceWriter writer, ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions)
     {
         var layers = plan.Layers;
         var last = layers[layers.Count - 1];
@@ -507,7 +508,7 @@ internal static class Emitter
             writer.WriteLine("EnsureCapacity(batch);");
             writer.WriteLine(plan.HasTrainingBehavior ? "Forward(inputs, batch, training: true);" : "Forward(inputs, batch);");
             writer.WriteLine();
-            var backward = BackwardCalls(plan);
+            var backward = BackwardCalls(plan, fusions);
             foreach (var layer in layers.Where(l => l == last || backward.Reads.Contains(l.Output)))
             {
                 writer.WriteLine($"var {layer.Output} = Workspace({layer.Identifier}Output, {layer.Units}, batch);");
@@ -543,25 +544,24 @@ internal static class Emitter
     /// from one gradient buffer and writes ∂L/∂(its input) to the other; a dropout layer whose mask the input-gradient
     /// product above it applies has no call of its own, and a ReLU layer whose derivative it applies reads no outputs.
     /// </summary>
-    private static (System.Collections.Generic.List<string> Calls, System.Collections.Generic.HashSet<string> Reads) BackwardCalls(ModelPlan plan)
+    private static (List<string> Calls, HashSet<string> Reads) BackwardCalls(ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions)
     {
         var layers = plan.Layers;
-        var fusions = BackwardFusions(plan);
-        var calls = new System.Collections.Generic.List<string>();
-        var reads = new System.Collections.Generic.HashSet<string>();
+        var calls = new List<string>();
+        var reads = new HashSet<string>();
         var step = 0;
         for (var i = layers.Count - 1; i >= 0; i--)
         {
             var layer = layers[i];
-            var input = i == 0 ? "inputs" : layers[i - 1].Output;
-            var dy = GradientBuffer(step) + $".Slice(0, batch * {layer.Units})";
-            var dx = GradientBuffer(step + 1) + $".Slice(0, batch * {layer.InputSize})";
-            var needsDx = NeedsInputGradient(plan, layer);
             if (layer is DropoutPlan && BackwardFusion.Absorbs(fusions, layer))
             {
                 continue;
             }
 
+            var input = i == 0 ? "inputs" : layers[i - 1].Output;
+            var dy = GradientBuffer(step) + $".Slice(0, batch * {layer.Units})";
+            var dx = GradientBuffer(step + 1) + $".Slice(0, batch * {layer.InputSize})";
+            var needsDx = NeedsInputGradient(plan, layer);
             step++;
             switch (layer)
             {
@@ -700,7 +700,7 @@ internal static class Emitter
     /// in its product, the backward unless no layer before has parameters or the input gradient above applies the mask.
     /// </summary>
     private static (bool Forward, bool Backward) DropoutPasses(
-        ModelPlan plan, System.Collections.Generic.IReadOnlyDictionary<DensePlan, BackwardFusion> fusions, LayerPlan layer, bool isFirst) =>
+        ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions, LayerPlan layer, bool isFirst) =>
         (!ForwardFusion.Absorbs(plan, layer), !isFirst && !BackwardFusion.Absorbs(fusions, layer));
 
     /// <summary>Whether a layer must hand ∂L/∂(its input) back: only if some layer before it has parameters.</summary>
@@ -709,7 +709,7 @@ internal static class Emitter
 
     private static string GradientBuffer(int step) => step % 2 == 0 ? "gradientA" : "gradientB";
 
-    private static System.Collections.Generic.IReadOnlyDictionary<DensePlan, BackwardFusion> BackwardFusions(ModelPlan plan) =>
+    private static IReadOnlyDictionary<DensePlan, BackwardFusion> BackwardFusions(ModelPlan plan) =>
         BackwardFusion.Find(plan, layer => NeedsInputGradient(plan, layer));
 
     private static string Count(int value) => value.ToString("N0", CultureInfo.InvariantCulture);
