@@ -13,8 +13,9 @@ namespace ModelGen.Benchmarks;
 /// 64×128×256 with B transposed) on one thread and on two, then whole Fashion training steps (TrainStep + Adam, batch
 /// 64). Each switch changes how a product is computed, never its bits.
 /// Run: <c>dotnet run -c Release --project Benchmarks -- tiles [rounds]</c> (the 6 × 64 micro-kernel where a product
-/// goes by rows or depth, against 8 × 32 everywhere) or <c>-- panels [rounds]</c> (B packed one panel at a time just
-/// before its use, against a whole depth block first).
+/// goes by rows or depth, against 8 × 32 everywhere), <c>-- panels [rounds]</c> (B packed one panel at a time just
+/// before its use, against a whole depth block first) or <c>-- edges [rounds]</c> (partial edge tiles written as masked
+/// vectors, against a copy per row).
 /// </summary>
 internal static class KernelSwitch
 {

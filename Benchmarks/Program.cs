@@ -2,8 +2,8 @@ using BenchmarkDotNet.Running;
 
 if (args is ["sustained", ..])
 {
-    var thousands = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10;
-    var threads = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1;
+    var thousands = Number(1, 10);
+    var threads = Number(2, 1);
     ModelGen.Benchmarks.SustainedTraining.Run(thousands, threads);
     return;
 }
@@ -16,67 +16,67 @@ if (args is ["threads"])
 
 if (args is ["roofline", ..])
 {
-    ModelGen.Benchmarks.GemmRoofline.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 15);
+    ModelGen.Benchmarks.GemmRoofline.Run(Number(1, 15));
     return;
 }
 
 if (args is ["training", ..])
 {
-    ModelGen.Benchmarks.TrainingBreakdown.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 400);
+    ModelGen.Benchmarks.TrainingBreakdown.Run(Number(1, 400));
     return;
 }
 
 if (args is ["split", ..])
 {
-    ModelGen.Benchmarks.SplitBalance.Run(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture));
+    ModelGen.Benchmarks.SplitBalance.Run(Number(1));
     return;
 }
 
 if (args is ["inplace", ..])
 {
-    ModelGen.Benchmarks.InPlaceA.Run(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture));
+    ModelGen.Benchmarks.InPlaceA.Run(Number(1));
     return;
 }
 
 if (args is ["predict", ..])
 {
-    ModelGen.Benchmarks.SinglePrediction.Run(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture));
+    ModelGen.Benchmarks.SinglePrediction.Run(Number(1));
     return;
 }
 
 if (args is ["steps", ..])
 {
-    ModelGen.Benchmarks.SplitTraining.Run(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture));
+    ModelGen.Benchmarks.SplitTraining.Run(Number(1));
     return;
 }
 
 if (args is ["phases", ..])
 {
-    ModelGen.Benchmarks.StepPhases.Run(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture));
+    ModelGen.Benchmarks.StepPhases.Run(Number(1));
     return;
 }
 
 if (args is ["vcpus", ..])
 {
-    ModelGen.Benchmarks.VcpuCapacity.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200);
+    ModelGen.Benchmarks.VcpuCapacity.Run(Number(1, 200));
     return;
 }
 
 if (args is ["tiles", ..])
 {
-    ModelGen.Benchmarks.KernelSwitch.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 31, "6×64 tile for rows and depth blocks", on => ModelGen.Kernels.Gemm.UseWideTiles = on);
+    ModelGen.Benchmarks.KernelSwitch.Run(Number(1, 31), "6×64 tile for rows and depth blocks", on => ModelGen.Kernels.Gemm.UseWideTiles = on);
     return;
 }
 
 if (args is ["edges", ..])
 {
-    ModelGen.Benchmarks.KernelSwitch.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 31, "edges written as masked vectors", on => ModelGen.Kernels.Gemm.MaskedEdges = on);
+    ModelGen.Benchmarks.KernelSwitch.Run(Number(1, 31), "edges written as masked vectors", on => ModelGen.Kernels.Gemm.MaskedEdges = on);
     return;
 }
 
 if (args is ["panels", ..])
 {
-    ModelGen.Benchmarks.KernelSwitch.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 31, "B packed panel by panel", on => ModelGen.Kernels.Gemm.PackBPerPanel = on);
+    ModelGen.Benchmarks.KernelSwitch.Run(Number(1, 31), "B packed panel by panel", on => ModelGen.Kernels.Gemm.PackBPerPanel = on);
     return;
 }
 
@@ -99,3 +99,7 @@ if (args is ["alignment"])
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(ModelGen.Benchmarks.DenseMlpBenchmarks).Assembly).Run(args);
+
+// The command's number argument at <index>, or <fallback> when it is left out (required when there is no fallback).
+int Number(int index, int? fallback = null) =>
+    args.Length > index || fallback is null ? int.Parse(args[index], System.Globalization.CultureInfo.InvariantCulture) : fallback.Value;
