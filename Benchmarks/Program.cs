@@ -68,6 +68,12 @@ if (args is ["tiles", ..])
     return;
 }
 
+if (args is ["adam", ..])
+{
+    ModelGen.Benchmarks.AdamCost.Run(Number(1, 101));
+    return;
+}
+
 if (args is ["edges", ..])
 {
     ModelGen.Benchmarks.KernelSwitch.Run(Number(1, 31), "edges written as masked vectors", on => ModelGen.Kernels.Gemm.MaskedEdges = on);
