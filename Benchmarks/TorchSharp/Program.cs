@@ -1,0 +1,203 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using ModelGen;
+using ModelGen.Kernels;
+using TorchSharp;
+using static TorchSharp.torch;
+
+// The Fashion MLP of issue 5 (784-256-128-10, ReLU, softmax cross-entropy, Adam 1e-3, batch 64; with dropout 0.2 and
+// without) trained by TorchSharp (libtorch 2.10) and by ModelGen in one process, in alternating rounds of ten steps
+// each, on the 3,000 Fashion-MNIST training images the sample embeds. Neither copies a batch: TorchSharp takes a view of one tensor
+// holding every image, ModelGen a slice of one 64-byte-aligned buffer. One thread each, then two.
+// Run: bash Benchmarks/torchsharp.sh [rounds]; bash Benchmarks/torchsharp.sh [rounds] gemm compares the products alone.
+var rounds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 101;
+if (args is [_, "gemm", ..])
+{
+    CompareProducts(rounds);
+    return;
+}
+
+const int Batch = 64, StepsPerRound = 10;
+var (pixels, labels) = LoadImages();
+var count = labels.Length;
+var batches = count / Batch;
+
+var images = tensor(pixels, [count, 784]);
+var classes = tensor(labels.Select(l => (long)l).ToArray(), [count]);
+var aligned = new AlignedBuffer(pixels.Length);
+pixels.CopyTo(aligned.Span);
+var targets = labels.Select(l => (float)l).ToArray();
+
+Console.WriteLine($"Fashion MLP 784-256-128-10, ReLU, batch {Batch}, Adam 1e-3: medians of {rounds} interleaved rounds of {StepsPerRound} steps each");
+Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch {__version__}");
+Console.WriteLine("| dropout | threads | TorchSharp µs/step | samples/s | ModelGen µs/step | samples/s | ModelGen ÷ TorchSharp |");
+Console.WriteLine("|--:|--:|--:|--:|--:|--:|--:|");
+foreach (var dropout in new[] { 0.2, 0.0 })
+{
+    foreach (var threads in new[] { 1, 2 })
+    {
+        set_num_threads(threads);
+        KernelSettings.MaxThreads = threads;
+        var torchModel = new TorchMlp(dropout);
+        ITrainableModel modelGen = dropout > 0 ? new FashionMlp(seed: 1) : new PlainMlp(seed: 1);
+        var adam = new Adam(1e-3f);
+        var (torchNext, modelGenNext) = (0, 0);
+        var times = new[] { new List<double>(), new List<double>() };
+        for (var round = -10; round < rounds; round++)
+        {
+            foreach (var library in round % 2 == 0 ? new[] { 0, 1 } : new[] { 1, 0 })
+            {
+                var start = Stopwatch.GetTimestamp();
+                for (var step = 0; step < StepsPerRound; step++)
+                {
+                    if (library == 0)
+                    {
+                        torchModel.Step(images, classes, Batch * (torchNext++ % batches), Batch);
+                    }
+                    else
+                    {
+                        var first = Batch * (modelGenNext++ % batches);
+                        modelGen.TrainStep(aligned.Span.Slice(first * 784, Batch * 784), targets.AsSpan(first, Batch));
+                        adam.Step(modelGen.Parameters, modelGen.Gradients);
+                    }
+                }
+
+                if (round >= 0)
+                {
+                    times[library].Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds / StepsPerRound);
+                }
+            }
+        }
+
+        var (torchStep, modelGenStep) = (Median(times[0]), Median(times[1]));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {dropout} | {get_num_threads()} | {torchStep:F1} | {Batch * 1e6 / torchStep:N0} | {modelGenStep:F1} | {Batch * 1e6 / modelGenStep:N0} | {torchStep / modelGenStep:F2}× |"));
+    }
+}
+
+// One thread: each product of the MLP's training step (and 1024³) by libtorch's matmul and by ModelGen's Gemm, in
+// alternating rounds; libtorch takes the transposed operands as views, as its backward pass does.
+static void CompareProducts(int rounds)
+{
+    set_num_threads(1);
+    KernelSettings.MaxThreads = 1;
+    (string Name, int M, int K, int N, bool TransposeA, bool TransposeB)[] shapes =
+    [
+        ("forward X·W", 64, 784, 256, false, false), ("forward X·W", 64, 256, 128, false, false), ("forward X·W", 64, 128, 10, false, false),
+        ("weight grad Xᵀ·∂Z", 784, 64, 256, true, false), ("weight grad Xᵀ·∂Z", 256, 64, 128, true, false),
+        ("input grad ∂Z·Wᵀ", 64, 256, 784, false, true), ("square A·B", 1024, 1024, 1024, false, false),
+    ];
+    Console.WriteLine($"One thread, µs per product, medians of {rounds} interleaved rounds; libtorch {__version__}");
+    Console.WriteLine("| product | M×K×N | libtorch µs | GFLOP/s | ModelGen µs | GFLOP/s | ModelGen ÷ libtorch |");
+    Console.WriteLine("|---|---|--:|--:|--:|--:|--:|");
+    var random = new Random(5);
+    foreach (var shape in shapes)
+    {
+        var (m, k, n) = (shape.M, shape.K, shape.N);
+        var a = Enumerable.Range(0, m * k).Select(_ => random.NextSingle() - 0.5f).ToArray();
+        var b = Enumerable.Range(0, k * n).Select(_ => random.NextSingle() - 0.5f).ToArray();
+        var c = new float[m * n];
+        // Stored as the kernels get them: A [k × m] when transposed, B [n × k] when transposed.
+        var ta = shape.TransposeA ? tensor(a, [k, m]).t() : tensor(a, [m, k]);
+        var tb = shape.TransposeB ? tensor(b, [n, k]).t() : tensor(b, [k, n]);
+        var repeats = (int)Math.Max(1, 20_000_000 / (2.0 * m * n * k));
+        var times = new[] { new List<double>(), new List<double>() };
+        for (var round = -3; round < rounds; round++)
+        {
+            foreach (var library in round % 2 == 0 ? new[] { 0, 1 } : new[] { 1, 0 })
+            {
+                var start = Stopwatch.GetTimestamp();
+                for (var r = 0; r < repeats; r++)
+                {
+                    if (library == 0)
+                    {
+                        using var product = ta.matmul(tb);
+                    }
+                    else
+                    {
+                        Gemm.Compute(a, shape.TransposeA, b, shape.TransposeB, c, m, n, k, accumulate: false);
+                    }
+                }
+
+                if (round >= 0)
+                {
+                    times[library].Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds / repeats);
+                }
+            }
+        }
+
+        var (torchTime, modelGenTime) = (Median(times[0]), Median(times[1]));
+        var flops = 2.0 * m * n * k;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {shape.Name} | {m}×{k}×{n} | {torchTime:F1} | {flops / torchTime / 1e3:F1} | {modelGenTime:F1} | {flops / modelGenTime / 1e3:F1} | {torchTime / modelGenTime:F2}× |"));
+    }
+}
+
+static double Median(List<double> values)
+{
+    var sorted = values.Order().ToArray();
+    return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+}
+
+// The sample's embedded subset: Samples/FashionMnist/Data, found from the working directory up.
+static (float[] Pixels, byte[] Labels) LoadImages()
+{
+    var directory = Directory.GetCurrentDirectory();
+    while (!File.Exists(Path.Combine(directory, "ModelGen.sln")))
+    {
+        directory = Path.GetDirectoryName(directory) ?? throw new InvalidOperationException("Run this from inside the repository.");
+    }
+
+    var data = Path.Combine(directory, "Samples", "FashionMnist", "Data");
+    return (Idx.ReadImages(Path.Combine(data, "train-images-idx3-ubyte.gz"), out _, out _), Idx.ReadLabels(Path.Combine(data, "train-labels-idx1-ubyte.gz")));
+}
+
+/// <summary>The same network in ModelGen: the generator writes its forward and backward passes.</summary>
+[Model(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(784)]
+[Dense(256, Activation.Relu)]
+[Dropout(0.2f)]
+[Dense(128, Activation.Relu)]
+[Dropout(0.2f)]
+[Dense(10)]
+public partial class FashionMlp;
+
+/// <summary>The same network without dropout, as the issue states TorchSharp's figure.</summary>
+[Model(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(784)]
+[Dense(256, Activation.Relu)]
+[Dense(128, Activation.Relu)]
+[Dense(10)]
+public partial class PlainMlp;
+
+/// <summary>The network in TorchSharp, as its documentation writes one, with its Adam and cross-entropy.</summary>
+internal sealed class TorchMlp
+{
+    private readonly nn.Module<Tensor, Tensor> _network;
+    private readonly optim.Optimizer _optimizer;
+    private readonly nn.Module<Tensor, Tensor, Tensor> _loss = nn.CrossEntropyLoss();
+
+    /// <param name="dropout">The rate of the dropout after each hidden layer, or 0 for none.</param>
+    public TorchMlp(double dropout)
+    {
+        _network = dropout > 0
+            ? nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Dropout(dropout), nn.Linear(256, 128), nn.ReLU(), nn.Dropout(dropout), nn.Linear(128, 10))
+            : nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10));
+        _network.train();
+        _optimizer = optim.Adam(_network.parameters(), lr: 1e-3);
+    }
+
+    /// <summary>One training step on rows [first, first + count); every tensor it makes (the batch's views too) is freed when it returns.</summary>
+    public void Step(Tensor images, Tensor classes, long first, long count)
+    {
+        using var scope = NewDisposeScope();
+        _optimizer.zero_grad();
+        var loss = _loss.call(_network.call(images.narrow(0, first, count)), classes.narrow(0, first, count));
+        loss.backward();
+        _optimizer.step();
+    }
+}
