@@ -46,34 +46,24 @@ foreach (var dropout in new[] { 0.2, 0.0 })
         ITrainableModel modelGen = dropout > 0 ? new FashionMlp(seed: 1) : new PlainMlp(seed: 1);
         var adam = new Adam(1e-3f);
         var (torchNext, modelGenNext) = (0, 0);
-        var times = new[] { new List<double>(), new List<double>() };
-        for (var round = -10; round < rounds; round++)
-        {
-            foreach (var library in round % 2 == 0 ? new[] { 0, 1 } : new[] { 1, 0 })
+        var (torchRound, modelGenRound) = Alternate(rounds, warmUp: 10,
+            () =>
             {
-                var start = Stopwatch.GetTimestamp();
                 for (var step = 0; step < StepsPerRound; step++)
                 {
-                    if (library == 0)
-                    {
-                        torchModel.Step(images, classes, Batch * (torchNext++ % batches), Batch);
-                    }
-                    else
-                    {
-                        var first = Batch * (modelGenNext++ % batches);
-                        modelGen.TrainStep(aligned.Span.Slice(first * 784, Batch * 784), targets.AsSpan(first, Batch));
-                        adam.Step(modelGen.Parameters, modelGen.Gradients);
-                    }
+                    torchModel.Step(images, classes, Batch * (torchNext++ % batches), Batch);
                 }
-
-                if (round >= 0)
+            },
+            () =>
+            {
+                for (var step = 0; step < StepsPerRound; step++)
                 {
-                    times[library].Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds / StepsPerRound);
+                    var first = Batch * (modelGenNext++ % batches);
+                    modelGen.TrainStep(aligned.Span.Slice(first * 784, Batch * 784), targets.AsSpan(first, Batch));
+                    adam.Step(modelGen.Parameters, modelGen.Gradients);
                 }
-            }
-        }
-
-        var (torchStep, modelGenStep) = (Median(times[0]), Median(times[1]));
+            });
+        var (torchStep, modelGenStep) = (torchRound / StepsPerRound, modelGenRound / StepsPerRound);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {dropout} | {get_num_threads()} | {torchStep:F1} | {Batch * 1e6 / torchStep:N0} | {modelGenStep:F1} | {Batch * 1e6 / modelGenStep:N0} | {torchStep / modelGenStep:F2}× |"));
     }
@@ -105,36 +95,46 @@ static void CompareProducts(int rounds)
         var ta = shape.TransposeA ? tensor(a, [k, m]).t() : tensor(a, [m, k]);
         var tb = shape.TransposeB ? tensor(b, [n, k]).t() : tensor(b, [k, n]);
         var repeats = (int)Math.Max(1, 20_000_000 / (2.0 * m * n * k));
-        var times = new[] { new List<double>(), new List<double>() };
-        for (var round = -3; round < rounds; round++)
-        {
-            foreach (var library in round % 2 == 0 ? new[] { 0, 1 } : new[] { 1, 0 })
+        var (torchTime, modelGenTime) = Alternate(rounds, warmUp: 3,
+            () =>
             {
-                var start = Stopwatch.GetTimestamp();
                 for (var r = 0; r < repeats; r++)
                 {
-                    if (library == 0)
-                    {
-                        using var product = ta.matmul(tb);
-                    }
-                    else
-                    {
-                        Gemm.Compute(a, shape.TransposeA, b, shape.TransposeB, c, m, n, k, accumulate: false);
-                    }
+                    using var product = ta.matmul(tb);
                 }
-
-                if (round >= 0)
+            },
+            () =>
+            {
+                for (var r = 0; r < repeats; r++)
                 {
-                    times[library].Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds / repeats);
+                    Gemm.Compute(a, shape.TransposeA, b, shape.TransposeB, c, m, n, k, accumulate: false);
                 }
-            }
-        }
-
-        var (torchTime, modelGenTime) = (Median(times[0]), Median(times[1]));
+            });
+        (torchTime, modelGenTime) = (torchTime / repeats, modelGenTime / repeats);
         var flops = 2.0 * m * n * k;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {shape.Name} | {m}×{k}×{n} | {torchTime:F1} | {flops / torchTime / 1e3:F1} | {modelGenTime:F1} | {flops / modelGenTime / 1e3:F1} | {torchTime / modelGenTime:F2}× |"));
     }
+}
+
+// Medians, in µs, of two actions timed in alternating rounds (which goes first alternates too), after some untimed ones.
+static (double First, double Second) Alternate(int rounds, int warmUp, Action first, Action second)
+{
+    var times = new[] { new List<double>(), new List<double>() };
+    for (var round = -warmUp; round < rounds; round++)
+    {
+        foreach (var which in round % 2 == 0 ? new[] { 0, 1 } : new[] { 1, 0 })
+        {
+            var start = Stopwatch.GetTimestamp();
+            (which == 0 ? first : second)();
+            if (round >= 0)
+            {
+                times[which].Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+            }
+        }
+    }
+
+    return (Median(times[0]), Median(times[1]));
 }
 
 static double Median(List<double> values)
