@@ -14,12 +14,14 @@ cache="${MODELGEN_TORCHSHARP_CACHE:-$HOME/.cache/modelgen-torchsharp}"
 root="$cache/root"
 
 if [ ! -x "$cache/dotnet" ]; then
-  command -v patchelf >/dev/null || apt-get install -y patchelf >/dev/null
+  command -v patchelf >/dev/null || apt-get install -y patchelf >/dev/null || { apt-get update >/dev/null && apt-get install -y patchelf >/dev/null; }
+  system_sources=/etc/apt/sources.list.d/debian.sources
+  [ -f "$system_sources" ] || { echo "torchsharp.sh: no $system_sources to take Debian's source from" >&2; exit 1; }
   apt_dir="$cache/apt"
   mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/sources" "$root"
   : > "$apt_dir/empty.list"
   # Debian 13's suite from the same source the system already uses (its first deb822 stanza), nothing else.
-  awk 'NF == 0 { exit } /^Suites:/ { print "Suites: trixie"; next } { print }' /etc/apt/sources.list.d/debian.sources \
+  awk 'NF == 0 { exit } /^Suites:/ { print "Suites: trixie"; next } { print }' "$system_sources" \
     > "$apt_dir/sources/trixie.sources"
   apt_options=(-o "Dir::Etc::SourceList=$apt_dir/empty.list" -o "Dir::Etc::SourceParts=$apt_dir/sources"
     -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache")
