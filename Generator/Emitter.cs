@@ -73,7 +73,8 @@ internal static class Emitter
             foreach (var layer in plan.Layers)
             {
                 var isFirst = !NeedsInputGradient(plan, layer);
-                if (layer is DropoutPlan && DropoutPasses(plan, fusions, layer, isFirst) is (false, false))
+                var (dropoutForward, dropoutBackward) = layer is DropoutPlan ? DropoutPasses(plan, fusions, layer, isFirst) : (false, false);
+                if (layer is DropoutPlan && !dropoutForward && !dropoutBackward)
                 {
                     continue; // both passes are computed by the dense layers around it
                 }
@@ -105,18 +106,17 @@ internal static class Emitter
                         LayerNormEmitter.WriteBackward(writer, norm);
                         break;
                     case DropoutPlan dropout:
-                        var (forward, backward) = DropoutPasses(plan, fusions, dropout, isFirst);
-                        if (forward)
+                        if (dropoutForward)
                         {
                             DropoutEmitter.WriteForward(writer, dropout);
                         }
 
-                        if (forward && backward)
+                        if (dropoutForward && dropoutBackward)
                         {
                             writer.WriteLine();
                         }
 
-                        if (backward)
+                        if (dropoutBackward)
                         {
                             DropoutEmitter.WriteBackward(writer, dropout);
                         }
