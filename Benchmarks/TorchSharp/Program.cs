@@ -5,14 +5,15 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using ModelGen;
+using ModelGen.Benchmarks;
 using ModelGen.Kernels;
 using TorchSharp;
 using static TorchSharp.torch;
 
 // The Fashion MLP of issue 5 (784-256-128-10, ReLU, softmax cross-entropy, Adam 1e-3, batch 64; with dropout 0.2 and
 // without) trained by TorchSharp (libtorch 2.10) and by ModelGen in one process, in alternating rounds of ten steps
-// each, on the 3,000 Fashion-MNIST training images the sample embeds. Neither copies a batch: TorchSharp takes a view of one tensor
-// holding every image, ModelGen a slice of one 64-byte-aligned buffer. One thread each, then two.
+// each, on the 3,000 Fashion-MNIST training images the sample embeds. Neither copies a batch: TorchSharp takes a view
+// of one tensor holding every image, ModelGen a slice of one 64-byte-aligned buffer. One thread each, then two.
 // Run: bash Benchmarks/torchsharp.sh [rounds]; bash Benchmarks/torchsharp.sh [rounds] gemm compares the products alone.
 var rounds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 101;
 if (args is [_, "gemm", ..])
@@ -75,11 +76,10 @@ static void CompareProducts(int rounds)
 {
     set_num_threads(1);
     KernelSettings.MaxThreads = 1;
-    (string Name, int M, int K, int N, bool TransposeA, bool TransposeB)[] shapes =
+    ProductShape[] shapes =
     [
-        ("forward X·W", 64, 784, 256, false, false), ("forward X·W", 64, 256, 128, false, false), ("forward X·W", 64, 128, 10, false, false),
-        ("weight grad Xᵀ·∂Z", 784, 64, 256, true, false), ("weight grad Xᵀ·∂Z", 256, 64, 128, true, false),
-        ("input grad ∂Z·Wᵀ", 64, 256, 784, false, true), ("square A·B", 1024, 1024, 1024, false, false),
+        new(64, 784, 256), new(64, 256, 128), new(64, 128, 10), new(784, 64, 256, TransposeA: true), new(256, 64, 128, TransposeA: true),
+        new(64, 256, 784, TransposeB: true), new(1024, 1024, 1024),
     ];
     Console.WriteLine($"One thread, µs per product, medians of {rounds} interleaved rounds; libtorch {__version__}");
     Console.WriteLine("| product | M×K×N | libtorch µs | GFLOP/s | ModelGen µs | GFLOP/s | ModelGen ÷ libtorch |");
@@ -88,9 +88,7 @@ static void CompareProducts(int rounds)
     foreach (var shape in shapes)
     {
         var (m, k, n) = (shape.M, shape.K, shape.N);
-        var a = Enumerable.Range(0, m * k).Select(_ => random.NextSingle() - 0.5f).ToArray();
-        var b = Enumerable.Range(0, k * n).Select(_ => random.NextSingle() - 0.5f).ToArray();
-        var c = new float[m * n];
+        var (a, b, c) = (Measurements.RandomValues(random, m * k), Measurements.RandomValues(random, k * n), new float[m * n]);
         // Stored as the kernels get them: A [k × m] when transposed, B [n × k] when transposed.
         var ta = shape.TransposeA ? tensor(a, [k, m]).t() : tensor(a, [m, k]);
         var tb = shape.TransposeB ? tensor(b, [n, k]).t() : tensor(b, [k, n]);
@@ -113,7 +111,7 @@ static void CompareProducts(int rounds)
         (torchTime, modelGenTime) = (torchTime / repeats, modelGenTime / repeats);
         var flops = 2.0 * m * n * k;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {shape.Name} | {m}×{k}×{n} | {torchTime:F1} | {flops / torchTime / 1e3:F1} | {modelGenTime:F1} | {flops / modelGenTime / 1e3:F1} | {torchTime / modelGenTime:F2}× |"));
+            $"| {shape.Role} | {m}×{k}×{n} | {torchTime:F1} | {flops / torchTime / 1e3:F1} | {modelGenTime:F1} | {flops / modelGenTime / 1e3:F1} | {torchTime / modelGenTime:F2}× |"));
     }
 }
 
@@ -127,20 +125,11 @@ static (double First, double Second) Alternate(int rounds, int warmUp, Action fi
         {
             var start = Stopwatch.GetTimestamp();
             (which == 0 ? first : second)();
-            if (round >= 0)
-            {
-                times[which].Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
-            }
+            Measurements.AddIf(round >= 0, times[which], Stopwatch.GetElapsedTime(start).TotalMicroseconds);
         }
     }
 
-    return (Median(times[0]), Median(times[1]));
-}
-
-static double Median(List<double> values)
-{
-    var sorted = values.Order().ToArray();
-    return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    return (Measurements.Median(times[0]), Measurements.Median(times[1]));
 }
 
 // The sample's embedded subset: Samples/FashionMnist/Data, found from the working directory up.
@@ -153,7 +142,8 @@ static (float[] Pixels, byte[] Labels) LoadImages()
     }
 
     var data = Path.Combine(directory, "Samples", "FashionMnist", "Data");
-    return (Idx.ReadImages(Path.Combine(data, "train-images-idx3-ubyte.gz"), out _, out _), Idx.ReadLabels(Path.Combine(data, "train-labels-idx1-ubyte.gz")));
+    var images = Idx.ReadImages(Path.Combine(data, "train-images-idx3-ubyte.gz"), out _, out _);
+    return (images, Idx.ReadLabels(Path.Combine(data, "train-labels-idx1-ubyte.gz")));
 }
 
 /// <summary>The same network in ModelGen: the generator writes its forward and backward passes.</summary>
@@ -185,7 +175,10 @@ internal sealed class TorchMlp
     public TorchMlp(double dropout)
     {
         _network = dropout > 0
-            ? nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Dropout(dropout), nn.Linear(256, 128), nn.ReLU(), nn.Dropout(dropout), nn.Linear(128, 10))
+            ? nn.Sequential(
+                nn.Linear(784, 256), nn.ReLU(), nn.Dropout(dropout),
+                nn.Linear(256, 128), nn.ReLU(), nn.Dropout(dropout),
+                nn.Linear(128, 10))
             : nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10));
         _network.train();
         _optimizer = optim.Adam(_network.parameters(), lr: 1e-3);
