@@ -14,6 +14,12 @@ if (args is ["threads"])
     return;
 }
 
+if (args is ["fit", ..])
+{
+    ModelGen.Benchmarks.FitGather.Run(Number(1, 11));
+    return;
+}
+
 if (args is ["roofline", ..])
 {
     ModelGen.Benchmarks.GemmRoofline.Run(Number(1, 15));

@@ -97,6 +97,12 @@ public sealed class TrainingBatches
 
     private TrainingBatches(float[] pixels, byte[] labels) => (_pixels, _labels) = (pixels, labels);
 
+    /// <summary>Every image's pixels, image after image.</summary>
+    public float[] Pixels => _pixels;
+
+    /// <summary>Every image's label.</summary>
+    public byte[] Labels => _labels;
+
     public static TrainingBatches Load()
     {
         var directory = AppContext.BaseDirectory;

@@ -216,11 +216,12 @@ public static class ModelTraining
             length);
     }
 
+    /// <summary>The batch's samples, copied out of the dataset in the order given (the features on both kernel threads).</summary>
     private static void Gather(Dataset data, ReadOnlySpan<int> indices, Span<float> inputs, Span<float> targets)
     {
+        Kernels.RowGather.Gather(data.Features, data.FeatureSize, indices, inputs);
         for (var i = 0; i < indices.Length; i++)
         {
-            data.FeaturesOf(indices[i]).CopyTo(inputs.Slice(i * data.FeatureSize, data.FeatureSize));
             data.TargetOf(indices[i]).CopyTo(targets.Slice(i * data.TargetSize, data.TargetSize));
         }
     }
