@@ -595,6 +595,13 @@ internal static class Emitter
         return (calls, reads);
     }
 
+    /// <summary>
+    /// Whether a dropout layer's inference output can be its input span itself: not when it is the model's last layer
+    /// (predictions are read from the last layer's own workspace) or when its input is the caller's read-only inputs.
+    /// </summary>
+    private static bool PassesThrough(ModelPlan plan, LayerPlan dropout, string input) =>
+        dropout.Position < plan.Layers.Count && input != "inputs";
+
     private static void WriteForward(SourceWriter writer, ModelPlan plan)
     {
         var trainingParameter = plan.HasTrainingBehavior ? ", bool training" : string.Empty;
@@ -612,11 +619,29 @@ internal static class Emitter
                     continue;
                 }
 
+                if (layer is DropoutPlan && PassesThrough(plan, layer, input))
+                {
+                    // Outside training a dropout layer hands its input on unchanged: its output is that span, not a copy.
+                    writer.WriteLine($"var {layer.Output} = training ? Workspace({layer.Identifier}Output, {layer.Units}, batch) : {input};");
+                    using (writer.OpenBlock("if (training)"))
+                    {
+                        writer.WriteLine($"{layer.Identifier}Forward({input}, {layer.Output}, batch);");
+                    }
+
+                    writer.WriteLine();
+                    input = layer.Output;
+                    continue;
+                }
+
                 writer.WriteLine($"var {layer.Output} = Workspace({layer.Identifier}Output, {layer.Units}, batch);");
                 if (ForwardFusion.DropoutAfter(plan, layer) is { } dropout)
                 {
-                    // The dense layer's product draws the dropout layer's mask while training.
-                    writer.WriteLine($"var {dropout.Output} = Workspace({dropout.Identifier}Output, {dropout.Units}, batch);");
+                    // The dense layer's product draws the dropout layer's mask while training; outside training the
+                    // dropout layer hands the dense layer's outputs on unchanged (a copy only where they are the model's).
+                    var passesThrough = PassesThrough(plan, dropout, layer.Output);
+                    writer.WriteLine(passesThrough
+                        ? $"var {dropout.Output} = training ? Workspace({dropout.Identifier}Output, {dropout.Units}, batch) : {layer.Output};"
+                        : $"var {dropout.Output} = Workspace({dropout.Identifier}Output, {dropout.Units}, batch);");
                     using (writer.OpenBlock("if (training)"))
                     {
                         writer.WriteLine($"{layer.Identifier}And{dropout.Identifier}Forward({input}, {layer.Output}, {dropout.Output}, batch);");
@@ -625,7 +650,10 @@ internal static class Emitter
                     using (writer.OpenBlock("else"))
                     {
                         writer.WriteLine($"{layer.Identifier}Forward({input}, {layer.Output}, batch);");
-                        writer.WriteLine($"{layer.Output}.Slice(0, batch * {layer.Units}).CopyTo({dropout.Output});");
+                        if (!passesThrough)
+                        {
+                            writer.WriteLine($"{layer.Output}.Slice(0, batch * {layer.Units}).CopyTo({dropout.Output});");
+                        }
                     }
 
                     if (dropout.Position < plan.Layers.Count)

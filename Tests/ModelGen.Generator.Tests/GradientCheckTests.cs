@@ -245,12 +245,19 @@ public class GradientCheckTests(ITestOutputHelper output)
             DropoutRate = 0.3f,
         });
 
+        // Dropout as the model's last layer: outside training its output must still be its own (predictions are read there).
+        models.Add(new RandomModel("GemmOutputDropout", random.Next(16, 30), [(random.Next(17, 40), Activation.Relu), (4, Activation.Linear)])
+        {
+            DropoutBefore = 2,
+            DropoutRate = 0.2f,
+        });
+
         return models;
     }
 
     internal sealed record RandomModel(string Name, int InputSize, (int Units, Activation Activation)[] Layers, Loss Loss = Loss.MeanSquaredError)
     {
-        /// <summary>The dense layer a <c>[Dropout]</c> goes before (its index in <see cref="Layers"/>), or −1 for none.</summary>
+        /// <summary>The dense layer a <c>[Dropout]</c> goes before (its index in <see cref="Layers"/>; their count for after the last), or −1 for none.</summary>
         public int DropoutBefore { get; init; } = -1;
 
         public float DropoutRate { get; init; }
@@ -314,6 +321,7 @@ public class GradientCheckTests(ITestOutputHelper output)
                 (i == NormBefore ? $"[LayerNorm(Epsilon = {Epsilon.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}f)] " : string.Empty) +
                 (i == BatchNormBefore ? "[BatchNorm] " : string.Empty) +
                 $"[Dense({l.Units}, Activation.{l.Activation}{AlphaArgument(l.Activation)})] ")) +
+            (DropoutBefore == Layers.Length ? $"[Dropout({DropoutRate.ToString(System.Globalization.CultureInfo.InvariantCulture)}f)] " : string.Empty) +
             $"public partial class {Name};";
 
         /// <summary>The forward pass in doubles, reading the documented layout: each tensor 64-byte aligned, W row-major [units × inputs].</summary>

@@ -389,14 +389,10 @@ partial class Zoo : global::ModelGen.ITrainableModel
         Dense4Forward(a4, a5, batch);
         var a6 = Workspace(LayerNorm1Output, 24, batch);
         LayerNorm1Forward(a5, a6, batch);
-        var a7 = Workspace(Dropout1Output, 24, batch);
+        var a7 = training ? Workspace(Dropout1Output, 24, batch) : a6;
         if (training)
         {
             Dropout1Forward(a6, a7, batch);
-        }
-        else
-        {
-            a6.Slice(0, batch * 24).CopyTo(a7);
         }
 
         var a8 = Workspace(Dense5Output, 17, batch);

@@ -254,7 +254,7 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
     private void Forward(global::System.ReadOnlySpan<float> inputs, int batch, bool training)
     {
         var a1 = Workspace(Dense1Output, 256, batch);
-        var a2 = Workspace(Dropout1Output, 256, batch);
+        var a2 = training ? Workspace(Dropout1Output, 256, batch) : a1;
         if (training)
         {
             Dense1AndDropout1Forward(inputs, a1, a2, batch);
@@ -262,11 +262,10 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
         else
         {
             Dense1Forward(inputs, a1, batch);
-            a1.Slice(0, batch * 256).CopyTo(a2);
         }
 
         var a3 = Workspace(Dense2Output, 128, batch);
-        var a4 = Workspace(Dropout2Output, 128, batch);
+        var a4 = training ? Workspace(Dropout2Output, 128, batch) : a3;
         if (training)
         {
             Dense2AndDropout2Forward(a2, a3, a4, batch);
@@ -274,7 +273,6 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
         else
         {
             Dense2Forward(a2, a3, batch);
-            a3.Slice(0, batch * 128).CopyTo(a4);
         }
 
         var a5 = Workspace(Dense3Output, 10, batch);
