@@ -542,7 +542,7 @@ internal static class Emitter
     /// <summary>
     /// TrainStep's backward calls, last layer first, and the layer outputs they read. Each layer reads ∂L/∂(its output)
     /// from one gradient buffer and writes ∂L/∂(its input) to the other; a dropout layer whose mask the input-gradient
-    /// product above it applies has no call of its own, and a ReLU layer whose derivative it applies reads no outputs.
+    /// product above it applies has no call of its own, and a dense layer reads its outputs only for its activation's derivative.
     /// </summary>
     private static (List<string> Calls, HashSet<string> Reads) BackwardCalls(ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions)
     {
@@ -578,7 +578,7 @@ internal static class Emitter
                     break;
                 case DensePlan dense:
                     reads.Add(input);
-                    var readsOutputs = DenseEmitter.ReadsOutputs(BackwardFusion.GatingOf(fusions, dense));
+                    var readsOutputs = DenseEmitter.ReadsOutputs(dense, BackwardFusion.GatingOf(fusions, dense));
                     if (readsOutputs)
                     {
                         reads.Add(layer.Output);

@@ -92,8 +92,8 @@ internal static class DenseEmitter
             : gatedBy is null ? $"dz = dy ⊙ {Derivative(layer)}"
             : $"dz = dy ⊙ {Derivative(layer)} (applied by {gatedBy.Layer.Name}'s input gradient)";
         writer.WriteLine($"/// <summary>{layer.Name} backward: {dz}, ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz{dxDoc}.</summary>");
-        // A ReLU layer whose derivative the layer above applies reads nothing of its outputs here.
-        var yParameter = ReadsOutputs(gatedBy) ? $" {ReadOnlySpan} y," : string.Empty;
+        // A linear layer, or one whose derivative the layer above applies or the pre-activations give, reads no outputs here.
+        var yParameter = ReadsOutputs(layer, gatedBy) ? $" {ReadOnlySpan} y," : string.Empty;
         using (writer.OpenBlock($"private void {layer.Identifier}Backward({ReadOnlySpan} x,{yParameter} {Span} dy,{dxParameter} int batch)"))
         {
             if (!isFirst)
@@ -223,8 +223,13 @@ internal static class DenseEmitter
         writer.WriteLine($"{Gemm}.MultiplyTransposedGated(dz, w, dx.Slice(0, batch * {inputs}), batch, {inputs}, {units}, {mask}, {outputs});");
     }
 
-    /// <summary>Whether the layer's backward method takes its outputs y: not when its only use, the ReLU derivative, is applied by the layer above.</summary>
-    public static bool ReadsOutputs(BackwardFusion? gatedBy) => gatedBy is null;
+    /// <summary>
+    /// Whether the layer's backward method takes its outputs y, whose only use is the activation's derivative: not for
+    /// a linear layer, nor for GELU and SiLU (their derivative reads the kept pre-activations), nor when the layer
+    /// above applies the ReLU derivative.
+    /// </summary>
+    public static bool ReadsOutputs(DensePlan layer, BackwardFusion? gatedBy) =>
+        gatedBy is null && layer.Activation != Activation.Linear && !layer.KeepsPreActivation;
 
     /// <summary>The fused input gradient as a formula, for comments: dz·Wᵀ ⊙ mask ⊙ [y > 0].</summary>
     private static string GatedInputGradient(BackwardFusion fusion) =>

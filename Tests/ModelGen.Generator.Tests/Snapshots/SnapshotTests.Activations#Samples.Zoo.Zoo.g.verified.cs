@@ -342,9 +342,7 @@ partial class Zoo : global::ModelGen.ITrainableModel
 
         var a1 = Workspace(Dense1Output, 2, batch);
         var a2 = Workspace(Dense2Output, 5, batch);
-        var a3 = Workspace(Dense3Output, 20, batch);
         var a4 = Workspace(BatchNorm1Output, 20, batch);
-        var a5 = Workspace(Dense4Output, 24, batch);
         var a7 = Workspace(Dropout1Output, 24, batch);
         var a8 = Workspace(Dense5Output, 17, batch);
         var a9 = Workspace(Dense6Output, 2, batch);
@@ -358,9 +356,9 @@ partial class Zoo : global::ModelGen.ITrainableModel
         Dense6Backward(a8, a9, gradientA.Slice(0, batch * 2), gradientB.Slice(0, batch * 17), batch);
         Dense5Backward(a7, a8, gradientB.Slice(0, batch * 17), gradientA.Slice(0, batch * 24), batch);
         LayerNorm1Backward(gradientA.Slice(0, batch * 24), gradientB.Slice(0, batch * 24), batch);
-        Dense4Backward(a4, a5, gradientB.Slice(0, batch * 24), gradientA.Slice(0, batch * 20), batch);
+        Dense4Backward(a4, gradientB.Slice(0, batch * 24), gradientA.Slice(0, batch * 20), batch);
         BatchNorm1Backward(gradientA.Slice(0, batch * 20), gradientB.Slice(0, batch * 20), batch);
-        Dense3Backward(a2, a3, gradientB.Slice(0, batch * 20), gradientA.Slice(0, batch * 5), batch);
+        Dense3Backward(a2, gradientB.Slice(0, batch * 20), gradientA.Slice(0, batch * 5), batch);
         Dense2Backward(a1, a2, gradientA.Slice(0, batch * 5), gradientB.Slice(0, batch * 2), batch);
         Dense1Backward(inputs, a1, gradientB.Slice(0, batch * 2), batch);
         return loss;
@@ -548,7 +546,7 @@ partial class Zoo : global::ModelGen.ITrainableModel
     }
 
     /// <summary>dense_3 backward: dz = dy ⊙ gelu′(z), ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz, dx = dz·Wᵀ.</summary>
-    private void Dense3Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
+    private void Dense3Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
         global::System.ReadOnlySpan<float> w = Dense3Weights;
         global::System.Span<float> dw = Dense3WeightGradients;
@@ -613,7 +611,7 @@ partial class Zoo : global::ModelGen.ITrainableModel
     }
 
     /// <summary>dense_4 backward: dz = dy ⊙ silu′(z), ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz, dx = dz·Wᵀ.</summary>
-    private void Dense4Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
+    private void Dense4Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
         global::System.ReadOnlySpan<float> w = Dense4Weights;
         global::System.Span<float> dw = Dense4WeightGradients;

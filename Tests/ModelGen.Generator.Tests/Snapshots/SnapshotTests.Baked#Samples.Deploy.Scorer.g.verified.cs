@@ -258,7 +258,7 @@ partial class Scorer : global::ModelGen.ITrainableModel
         var loss = global::ModelGen.Losses.BinaryCrossEntropy.ValueAndGradient(a3, targets, gradientA.Slice(0, batch * OutputSize));
 
         // backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before
-        Dense2Backward(a2, a3, gradientA.Slice(0, batch * 1), gradientB.Slice(0, batch * 4), batch);
+        Dense2Backward(a2, gradientA.Slice(0, batch * 1), gradientB.Slice(0, batch * 4), batch);
         BatchNorm1Backward(gradientB.Slice(0, batch * 4), gradientA.Slice(0, batch * 4), batch);
         Dense1Backward(inputs, a1, gradientA.Slice(0, batch * 4), batch);
         return loss;
@@ -397,7 +397,7 @@ partial class Scorer : global::ModelGen.ITrainableModel
     }
 
     /// <summary>dense_2 backward: dz = dy, ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz, dx = dz·Wᵀ.</summary>
-    private void Dense2Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
+    private void Dense2Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
         global::System.ReadOnlySpan<float> w = Dense2Weights;
         global::System.Span<float> dw = Dense2WeightGradients;

@@ -244,7 +244,7 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
         var loss = global::ModelGen.Losses.SoftmaxCrossEntropy.ValueAndGradient(a5, targets, gradientA.Slice(0, batch * OutputSize), OutputSize);
 
         // backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before
-        Dense3Backward(a4, a5, gradientA.Slice(0, batch * 10), gradientB.Slice(0, batch * 128), batch);
+        Dense3Backward(a4, gradientA.Slice(0, batch * 10), gradientB.Slice(0, batch * 128), batch);
         Dense2Backward(a2, gradientB.Slice(0, batch * 128), gradientA.Slice(0, batch * 256), batch);
         Dense1Backward(inputs, gradientA.Slice(0, batch * 256), batch);
         return loss;
@@ -385,7 +385,7 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
     }
 
     /// <summary>dense_3 backward: dz = dy, ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz, dx = dz·Wᵀ ⊙ dropout_2 mask ⊙ [dense_2 y > 0].</summary>
-    private void Dense3Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
+    private void Dense3Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
         global::System.ReadOnlySpan<float> w = Dense3Weights;
         global::System.Span<float> dw = Dense3WeightGradients;

@@ -196,7 +196,7 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
         var loss = global::ModelGen.Losses.MeanSquaredError.ValueAndGradient(a1, targets, gradientA.Slice(0, batch * OutputSize));
 
         // backward: ∂L/∂W and ∂L/∂b of the only layer
-        Dense1Backward(inputs, a1, gradientA.Slice(0, batch * 1), batch);
+        Dense1Backward(inputs, gradientA.Slice(0, batch * 1), batch);
         return loss;
     }
 
@@ -245,7 +245,7 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
     }
 
     /// <summary>dense_1 backward: dz = dy, ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz (the first layer: no input gradient).</summary>
-    private void Dense1Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, int batch)
+    private void Dense1Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, int batch)
     {
         global::System.Span<float> dw = Dense1WeightGradients;
         global::System.Span<float> db = Dense1BiasGradients;
