@@ -599,8 +599,8 @@ internal static class Emitter
     /// Whether a dropout layer's inference output can be its input span itself: not when it is the model's last layer
     /// (predictions are read from the last layer's own workspace) or when its input is the caller's read-only inputs.
     /// </summary>
-    private static bool PassesThrough(ModelPlan plan, LayerPlan dropout, string input) =>
-        dropout.Position < plan.Layers.Count && input != "inputs";
+    private static bool PassesThrough(ModelPlan plan, LayerPlan dropout, bool readsCallerInputs) =>
+        dropout.Position < plan.Layers.Count && !readsCallerInputs;
 
     private static void WriteForward(SourceWriter writer, ModelPlan plan)
     {
@@ -619,7 +619,7 @@ internal static class Emitter
                     continue;
                 }
 
-                if (layer is DropoutPlan && PassesThrough(plan, layer, input))
+                if (layer is DropoutPlan && PassesThrough(plan, layer, readsCallerInputs: layer.Position == 1))
                 {
                     // Outside training a dropout layer hands its input on unchanged: its output is that span, not a copy.
                     writer.WriteLine($"var {layer.Output} = training ? Workspace({layer.Identifier}Output, {layer.Units}, batch) : {input};");
@@ -638,7 +638,7 @@ internal static class Emitter
                 {
                     // The dense layer's product draws the dropout layer's mask while training; outside training the
                     // dropout layer hands the dense layer's outputs on unchanged (a copy only where they are the model's).
-                    var passesThrough = PassesThrough(plan, dropout, layer.Output);
+                    var passesThrough = PassesThrough(plan, dropout, readsCallerInputs: false);
                     writer.WriteLine(passesThrough
                         ? $"var {dropout.Output} = training ? Workspace({dropout.Identifier}Output, {dropout.Units}, batch) : {layer.Output};"
                         : $"var {dropout.Output} = Workspace({dropout.Identifier}Output, {dropout.Units}, batch);");
