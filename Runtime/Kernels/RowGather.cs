@@ -7,7 +7,7 @@ namespace ModelGen.Kernels;
 /// Copies chosen rows of a matrix into a batch, split between the kernel threads when the batch is large. A shuffled
 /// batch's rows lie scattered over a dataset far larger than the caches, so the copy waits on memory; two threads
 /// keep twice as many rows in flight. Measured with <c>fit</c> (docs/performance.md): 64 rows of 784 floats from the full
-/// Fashion-MNIST set in 20.5–21.1 µs instead of 32–35, and the two-thread <c>Fit</c> 1.05–1.06× as fast.
+/// Fashion-MNIST set in 20.5–21.3 µs instead of 32–39, and the two-thread <c>Fit</c> 1.05–1.06× as fast.
 /// </summary>
 internal static unsafe class RowGather
 {
