@@ -596,11 +596,18 @@ internal static class Emitter
     }
 
     /// <summary>
-    /// Whether a dropout layer's inference output can be its input span itself: not when it is the model's last layer
-    /// (predictions are read from the last layer's own workspace) or when its input is the caller's read-only inputs.
+    /// Whether a layer's inference output is its input span itself: a dropout layer's, except as the model's first
+    /// layer (its input is the caller's read-only inputs) or last (predictions are read from the last layer's workspace).
     /// </summary>
-    private static bool PassesThrough(ModelPlan plan, LayerPlan dropout, bool readsCallerInputs) =>
-        dropout.Position < plan.Layers.Count && !readsCallerInputs;
+    private static bool PassesThrough(ModelPlan plan, LayerPlan layer) =>
+        layer is DropoutPlan && layer.Position > 1 && layer.Position < plan.Layers.Count;
+
+    /// <summary>The span a layer's forward writes: its workspace region, or outside training its input where it <see cref="PassesThrough"/>.</summary>
+    private static string OutputSpan(ModelPlan plan, LayerPlan layer, string input)
+    {
+        var workspace = $"Workspace({layer.Identifier}Output, {layer.Units}, batch)";
+        return PassesThrough(plan, layer) ? $"training ? {workspace} : {input}" : workspace;
+    }
 
     private static void WriteForward(SourceWriter writer, ModelPlan plan)
     {
@@ -619,29 +626,13 @@ internal static class Emitter
                     continue;
                 }
 
-                if (layer is DropoutPlan && PassesThrough(plan, layer, readsCallerInputs: layer.Position == 1))
-                {
-                    // Outside training a dropout layer hands its input on unchanged: its output is that span, not a copy.
-                    writer.WriteLine($"var {layer.Output} = training ? Workspace({layer.Identifier}Output, {layer.Units}, batch) : {input};");
-                    using (writer.OpenBlock("if (training)"))
-                    {
-                        writer.WriteLine($"{layer.Identifier}Forward({input}, {layer.Output}, batch);");
-                    }
-
-                    writer.WriteLine();
-                    input = layer.Output;
-                    continue;
-                }
-
-                writer.WriteLine($"var {layer.Output} = Workspace({layer.Identifier}Output, {layer.Units}, batch);");
+                // Outside training a dropout layer hands its input on unchanged: its output is that span, a copy only
+                // where it cannot be (see PassesThrough).
+                writer.WriteLine($"var {layer.Output} = {OutputSpan(plan, layer, input)};");
                 if (ForwardFusion.DropoutAfter(plan, layer) is { } dropout)
                 {
-                    // The dense layer's product draws the dropout layer's mask while training; outside training the
-                    // dropout layer hands the dense layer's outputs on unchanged (a copy only where they are the model's).
-                    var passesThrough = PassesThrough(plan, dropout, readsCallerInputs: false);
-                    writer.WriteLine(passesThrough
-                        ? $"var {dropout.Output} = training ? Workspace({dropout.Identifier}Output, {dropout.Units}, batch) : {layer.Output};"
-                        : $"var {dropout.Output} = Workspace({dropout.Identifier}Output, {dropout.Units}, batch);");
+                    // The dense layer's product draws the dropout layer's mask while training.
+                    writer.WriteLine($"var {dropout.Output} = {OutputSpan(plan, dropout, layer.Output)};");
                     using (writer.OpenBlock("if (training)"))
                     {
                         writer.WriteLine($"{layer.Identifier}And{dropout.Identifier}Forward({input}, {layer.Output}, {dropout.Output}, batch);");
@@ -650,7 +641,7 @@ internal static class Emitter
                     using (writer.OpenBlock("else"))
                     {
                         writer.WriteLine($"{layer.Identifier}Forward({input}, {layer.Output}, batch);");
-                        if (!passesThrough)
+                        if (!PassesThrough(plan, dropout))
                         {
                             writer.WriteLine($"{layer.Output}.Slice(0, batch * {layer.Units}).CopyTo({dropout.Output});");
                         }
@@ -673,11 +664,14 @@ internal static class Emitter
                         writer.WriteLine($"{layer.Identifier}Forward{training}({input}, {layer.Output}, batch);");
                     }
 
-                    using (writer.OpenBlock("else"))
+                    if (!PassesThrough(plan, layer))
                     {
-                        writer.WriteLine(layer is BatchNormPlan
-                            ? $"{layer.Identifier}ForwardInference({input}, {layer.Output}, batch);"
-                            : $"{input}.Slice(0, batch * {layer.Units}).CopyTo({layer.Output});");
+                        using (writer.OpenBlock("else"))
+                        {
+                            writer.WriteLine(layer is BatchNormPlan
+                                ? $"{layer.Identifier}ForwardInference({input}, {layer.Output}, batch);"
+                                : $"{input}.Slice(0, batch * {layer.Units}).CopyTo({layer.Output});");
+                        }
                     }
 
                     if (layer.Position < plan.Layers.Count)
