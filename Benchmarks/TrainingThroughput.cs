@@ -102,12 +102,7 @@ public sealed class TrainingBatches
     private TrainingBatches(float[] pixels, byte[] labels)
     {
         (_pixels, _labels) = (pixels, labels);
-        _order = new int[labels.Length];
-        for (var i = 0; i < _order.Length; i++)
-        {
-            _order[i] = i;
-        }
-
+        _order = Enumerable.Range(0, labels.Length).ToArray();
         _shuffle.Shuffle(_order);
     }
 
