@@ -1,0 +1,244 @@
+using System;
+using System.Linq;
+using ModelGen.Kernels;
+using Xunit;
+
+namespace ModelGen.Runtime.Tests;
+
+/// <summary>The im2col data movement of convolutions and max pooling, against direct loops over the definition.</summary>
+[Trait("Category", "Kernels")]
+public sealed class ConvolutionTests
+{
+    /// <summary>Geometries with and without padding, strides 1–3, one and several channels, both input layouts, odd sizes.</summary>
+    public static TheoryData<Window2D> Windows => new()
+    {
+        Same(1, 5, 5, 3, 1, channelsLast: false),
+        Same(3, 7, 6, 3, 1, channelsLast: false),
+        Same(4, 6, 7, 2, 2, channelsLast: true), // even kernel: one extra zero row and column at the bottom and right
+        Same(2, 9, 8, 5, 3, channelsLast: true),
+        Valid(1, 4, 4, 4, 1, channelsLast: false), // the kernel covers the whole input: one position
+        Valid(5, 8, 7, 3, 2, channelsLast: true),
+        Valid(17, 6, 5, 1, 1, channelsLast: true), // 1 × 1 kernel over more channels than a vector holds
+        Valid(2, 1, 9, 1, 2, channelsLast: false),
+    };
+
+    /// <summary>The geometry a "same" layer gets from the generator: ⌈size / stride⌉ positions, the odd padding at the bottom and right.</summary>
+    internal static Window2D Same(int channels, int height, int width, int kernel, int stride, bool channelsLast)
+    {
+        var (outputHeight, outputWidth) = ((height + stride - 1) / stride, (width + stride - 1) / stride);
+        var padHeight = Math.Max(((outputHeight - 1) * stride) + kernel - height, 0);
+        var padWidth = Math.Max(((outputWidth - 1) * stride) + kernel - width, 0);
+        return new Window2D(channels, height, width, kernel, stride, padHeight / 2, padWidth / 2, outputHeight, outputWidth, channelsLast);
+    }
+
+    internal static Window2D Valid(int channels, int height, int width, int kernel, int stride, bool channelsLast) =>
+        new(channels, height, width, kernel, stride, 0, 0, ((height - kernel) / stride) + 1, ((width - kernel) / stride) + 1, channelsLast);
+
+    /// <summary>Input value (c, h, w) of sample n by the definition, 0 in the padding.</summary>
+    private static float At(float[] input, Window2D g, int n, int c, int h, int w) =>
+        h < 0 || h >= g.Height || w < 0 || w >= g.Width ? 0f
+        : input[(n * g.InputSize) + (g.ChannelsLast ? (((h * g.Width) + w) * g.Channels) + c : (((c * g.Height) + h) * g.Width) + w)];
+
+    [Theory]
+    [MemberData(nameof(Windows))]
+    public void Image_to_columns_copies_each_window_in_kernel_row_column_channel_order(Window2D g)
+    {
+        const int batch = 3;
+        var input = GemmTests.Random(batch * g.InputSize, 11);
+        var columns = Enumerable.Repeat(float.NaN, batch * g.Positions * g.PatchSize).ToArray();
+        Convolution.ImageToColumns(input, columns, g, batch);
+
+        var i = 0;
+        for (var n = 0; n < batch; n++)
+        {
+            for (var oh = 0; oh < g.OutputHeight; oh++)
+            {
+                for (var ow = 0; ow < g.OutputWidth; ow++)
+                {
+                    for (var kh = 0; kh < g.Kernel; kh++)
+                    {
+                        for (var kw = 0; kw < g.Kernel; kw++)
+                        {
+                            for (var c = 0; c < g.Channels; c++)
+                            {
+                                var expected = At(input, g, n, c, (oh * g.Stride) - g.PadTop + kh, (ow * g.Stride) - g.PadLeft + kw);
+                                Assert.Equal(expected, columns[i++]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩ for random x and c: col2im is exactly the adjoint, so it is the input gradient.</summary>
+    [Theory]
+    [MemberData(nameof(Windows))]
+    public void Columns_to_image_is_the_adjoint_of_image_to_columns(Window2D g)
+    {
+        const int batch = 2;
+        var x = GemmTests.Random(batch * g.InputSize, 5);
+        var c = GemmTests.Random(batch * g.Positions * g.PatchSize, 6);
+        var columns = new float[c.Length];
+        Convolution.ImageToColumns(x, columns, g, batch);
+        var image = Enumerable.Repeat(float.NaN, x.Length).ToArray(); // overwritten, not added to
+        Convolution.ColumnsToImage(c, image, g, batch);
+
+        double left = 0, right = 0;
+        for (var i = 0; i < c.Length; i++)
+        {
+            left += (double)columns[i] * c[i];
+        }
+
+        for (var i = 0; i < x.Length; i++)
+        {
+            right += (double)x[i] * image[i];
+        }
+
+        Assert.Equal(left, right, 1e-3 * (1 + Math.Abs(left)));
+    }
+
+    /// <summary>A convolution as im2col times the kernels equals the direct sum over each window.</summary>
+    [Theory]
+    [MemberData(nameof(Windows))]
+    public void Im2col_product_equals_the_direct_convolution(Window2D g)
+    {
+        const int batch = 2, filters = 3;
+        var input = GemmTests.Random(batch * g.InputSize, 7);
+        var kernels = GemmTests.Random(g.PatchSize * filters, 8); // [(kh, kw, c) × filter]
+        var columns = new float[batch * g.Positions * g.PatchSize];
+        var output = new float[batch * g.Positions * filters];
+        Convolution.ImageToColumns(input, columns, g, batch);
+        Gemm.Multiply(columns, kernels, output, batch * g.Positions, filters, g.PatchSize);
+
+        for (var n = 0; n < batch; n++)
+        {
+            for (var p = 0; p < g.Positions; p++)
+            {
+                var (oh, ow) = Math.DivRem(p, g.OutputWidth);
+                for (var f = 0; f < filters; f++)
+                {
+                    double sum = 0;
+                    for (var kh = 0; kh < g.Kernel; kh++)
+                    {
+                        for (var kw = 0; kw < g.Kernel; kw++)
+                        {
+                            for (var c = 0; c < g.Channels; c++)
+                            {
+                                var weight = kernels[((((kh * g.Kernel) + kw) * g.Channels) + c) * filters + f];
+                                sum += weight * (double)At(input, g, n, c, (oh * g.Stride) - g.PadTop + kh, (ow * g.Stride) - g.PadLeft + kw);
+                            }
+                        }
+                    }
+
+                    Assert.Equal(sum, output[(((n * g.Positions) + p) * filters) + f], 1e-4 * (1 + Math.Abs(sum)));
+                }
+            }
+        }
+    }
+
+    public static TheoryData<Window2D> PoolWindows => new()
+    {
+        Valid(1, 4, 4, 2, 2, channelsLast: false),
+        Valid(3, 5, 7, 2, 2, channelsLast: true), // a remainder row and column dropped
+        Valid(2, 6, 6, 3, 1, channelsLast: true), // overlapping windows
+        Valid(4, 7, 5, 3, 2, channelsLast: false),
+        Valid(19, 2, 2, 2, 2, channelsLast: true),
+    };
+
+    [Theory]
+    [MemberData(nameof(PoolWindows))]
+    public void Max_pooling_takes_each_windows_largest_value_and_routes_its_gradient_back(Window2D g)
+    {
+        const int batch = 3;
+        var input = GemmTests.Random(batch * g.InputSize, 9);
+        var outputs = batch * g.Positions * g.Channels;
+        var output = new float[outputs];
+        var argmax = new int[outputs];
+        Pooling.MaxForward(input, output, argmax, g, batch);
+
+        var dy = GemmTests.Random(outputs, 10);
+        var dx = Enumerable.Repeat(float.NaN, input.Length).ToArray();
+        Pooling.MaxBackward(dy, argmax, dx, g, batch);
+        var expectedDx = new float[input.Length];
+        for (var n = 0; n < batch; n++)
+        {
+            for (var p = 0; p < g.Positions; p++)
+            {
+                var (oh, ow) = Math.DivRem(p, g.OutputWidth);
+                for (var c = 0; c < g.Channels; c++)
+                {
+                    var (largest, at) = (float.NegativeInfinity, -1);
+                    for (var kh = 0; kh < g.Kernel; kh++)
+                    {
+                        for (var kw = 0; kw < g.Kernel; kw++)
+                        {
+                            var (h, w) = ((oh * g.Stride) + kh, (ow * g.Stride) + kw);
+                            var index = g.ChannelsLast ? (((h * g.Width) + w) * g.Channels) + c : (((c * g.Height) + h) * g.Width) + w;
+                            if (input[(n * g.InputSize) + index] > largest)
+                            {
+                                (largest, at) = (input[(n * g.InputSize) + index], index);
+                            }
+                        }
+                    }
+
+                    var o = (((n * g.Positions) + p) * g.Channels) + c;
+                    Assert.Equal(largest, output[o]);
+                    Assert.Equal(at, argmax[o]);
+                    expectedDx[(n * g.InputSize) + at] += dy[o];
+                }
+            }
+        }
+
+        Assert.Equal(expectedDx, dx);
+    }
+
+    [Fact]
+    public void Max_pooling_breaks_ties_to_the_first_value_and_never_picks_NaN_over_a_number()
+    {
+        var g = Valid(1, 2, 2, 2, 2, channelsLast: false);
+        var output = new float[1];
+        var argmax = new int[1];
+        Pooling.MaxForward(new[] { 3f, 3f, 1f, 3f }, output, argmax, g, 1);
+        Assert.Equal((3f, 0), (output[0], argmax[0]));
+        Pooling.MaxForward(new[] { float.NaN, 2f, float.NaN, 5f }, output, argmax, g, 1);
+        Assert.Equal((5f, 3), (output[0], argmax[0]));
+    }
+
+    [Fact]
+    public void Wrong_lengths_and_impossible_geometries_are_refused_with_what_was_expected()
+    {
+        var g = Valid(2, 4, 4, 3, 1, channelsLast: true);
+        var error = Assert.Throws<ArgumentException>(() => Convolution.ImageToColumns(new float[31], new float[2 * 4 * 18], g, 1));
+        Assert.Contains("1 samples of 32 floats", error.Message);
+        error = Assert.Throws<ArgumentException>(() => Convolution.ColumnsToImage(new float[143], new float[32], g, 1));
+        Assert.Contains("1 × 4 windows of 18 floats", error.Message);
+        Assert.Throws<ArgumentException>(() => Convolution.ImageToColumns(new float[32], new float[144], g with { OutputHeight = 3 }, 1));
+        Assert.Throws<ArgumentException>(() => Convolution.ImageToColumns(new float[32], new float[72], g with { PadTop = 3 }, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Convolution.ImageToColumns(ReadOnlySpan<float>.Empty, Span<float>.Empty, g, 0));
+
+        var pool = Valid(1, 4, 4, 2, 2, channelsLast: false);
+        Assert.Throws<ArgumentException>(() => Pooling.MaxForward(new float[16], new float[4], new int[3], pool, 1));
+        Assert.Throws<ArgumentException>(() => Pooling.MaxForward(new float[16], new float[9], new int[9], pool with { OutputHeight = 3, OutputWidth = 3, PadTop = 1, PadLeft = 1 }, 1));
+        error = Assert.Throws<ArgumentException>(() => Pooling.MaxBackward(new float[4], new[] { 0, 1, 2, 16 }, new float[16], pool, 1));
+        Assert.Contains("outside a sample of 16", error.Message);
+    }
+
+    [Fact]
+    public void The_kernels_allocate_nothing()
+    {
+        var g = Same(3, 8, 8, 3, 1, channelsLast: true);
+        var input = GemmTests.Random(4 * g.InputSize, 1);
+        var columns = new float[4 * g.Positions * g.PatchSize];
+        var pool = Valid(3, 8, 8, 2, 2, channelsLast: true);
+        var pooled = new float[4 * pool.Positions * 3];
+        var argmax = new int[pooled.Length];
+        AllocationAssert.NoneAfterWarmUp(() =>
+        {
+            Convolution.ImageToColumns(input, columns, g, 4);
+            Convolution.ColumnsToImage(columns, input, g, 4);
+            Pooling.MaxForward(input, pooled, argmax, pool, 4);
+            Pooling.MaxBackward(pooled, argmax, input, pool, 4);
+        });
+    }
+}
