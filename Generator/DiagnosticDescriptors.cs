@@ -53,7 +53,7 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor DenseNeedsVectorInput = Error(
         "MG0009",
         "Dense needs a one-dimensional input",
-        "Layer {0} ([Dense]) needs a one-dimensional input, but it receives samples of shape {1}: give [Input] one dimension, e.g. [Input(784)] for 28×28 images");
+        "Layer {0} ([Dense]) needs a one-dimensional input, but it receives samples of shape {1}: put [Flatten] before it, or give [Input] one dimension, e.g. [Input(784)] for 28×28 images");
 
     public static readonly DiagnosticDescriptor ModelCannotBeGeneric = Error(
         "MG0010",
@@ -89,7 +89,7 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor InvalidAlpha = Error(
         "MG0016",
         "Invalid Alpha",
-        "Layer {0} ([Dense]): Alpha = {1}: {2}");
+        "Layer {0} ([{1}]): Alpha = {2}: {3}");
 
     public static readonly DiagnosticDescriptor ModelTooLarge = Error(
         "MG0017",
@@ -135,6 +135,16 @@ internal static class DiagnosticDescriptors
         "MG0025",
         "Weights file ambiguous",
         "The weights file '{0}' of model '{1}' matches several AdditionalFiles ({2}): give more of its path");
+
+    public static readonly DiagnosticDescriptor NeedsImageInput = Error(
+        "MG0026",
+        "Layer needs a channels × height × width input",
+        "Layer {0} ([{1}]) needs samples of channels × height × width, but it receives samples of shape {2}: declare the input so, e.g. [Input(1, 28, 28)], and flatten only after the last convolution or pooling layer");
+
+    public static readonly DiagnosticDescriptor WindowTooLarge = Error(
+        "MG0027",
+        "Window larger than its input",
+        "Layer {0} ([{1}]): its {2}×{2} window does not fit the {3}×{4} input{5}");
 
     public static readonly DiagnosticDescriptor InternalError = Error(
         "MG0999",

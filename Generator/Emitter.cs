@@ -74,9 +74,9 @@ internal static class Emitter
             {
                 var isFirst = !NeedsInputGradient(plan, layer);
                 var (dropoutForward, dropoutBackward) = layer is DropoutPlan ? DropoutPasses(plan, fusions, layer, isFirst) : (false, false);
-                if (layer is DropoutPlan && !dropoutForward && !dropoutBackward)
+                if ((layer is DropoutPlan && !dropoutForward && !dropoutBackward) || layer is FlattenPlan)
                 {
-                    continue; // both passes are computed by the dense layers around it
+                    continue; // both passes are computed by the dense layers around it, or there is nothing to compute
                 }
 
                 writer.WriteLine();
@@ -94,6 +94,22 @@ internal static class Emitter
                         DenseEmitter.WriteBackward(
                             writer, dense, isFirst, fusions.TryGetValue(dense, out var fusion) ? fusion : null,
                             BackwardFusion.GatingOf(fusions, dense));
+                        break;
+                    case ConvPlan conv:
+                        ConvEmitter.WriteForward(writer, conv);
+                        writer.WriteLine();
+                        ConvEmitter.WriteBackward(writer, conv, isFirst);
+                        break;
+                    case PoolPlan pool:
+                        ConvEmitter.WritePoolForward(writer, pool);
+                        if (!isFirst)
+                        {
+                            writer.WriteLine();
+                            ConvEmitter.WritePoolBackward(writer, pool);
+                        }
+
+                        break;
+                    case FlattenPlan:
                         break;
                     case BatchNormPlan batchNorm:
                         BatchNormEmitter.WriteForward(writer, batchNorm);
@@ -146,6 +162,21 @@ internal static class Emitter
                 {
                     n.Name, "LayerNorm", string.Empty, Count(n.InputSize), Count(n.Units), Count(2 * n.Size), $"ε = {n.Epsilon.ToString("R", CultureInfo.InvariantCulture)}",
                 },
+                ConvPlan c => new[]
+                {
+                    c.Name, "Conv2D", c.Activation.ToString(), Dimensions(c.Window, input: true), Dimensions(c.Window, input: false, c.Filters),
+                    Count((c.WeightRows * c.Filters) + c.Filters),
+                    $"{c.Window.Kernel}×{c.Window.Kernel}, stride {c.Window.Stride}{(c.Window.PadTop + c.Window.PadLeft > 0 ? ", padded" : string.Empty)}; im2col + GEMM",
+                },
+                PoolPlan m => new[]
+                {
+                    m.Name, "MaxPool2D", string.Empty, Dimensions(m.Window, input: true), Dimensions(m.Window, input: false, m.Window.Channels), "0",
+                    $"{m.Window.Kernel}×{m.Window.Kernel}, stride {m.Window.Stride}",
+                },
+                FlattenPlan f => new[]
+                {
+                    f.Name, "Flatten", string.Empty, Count(f.InputSize), Count(f.Units), "0", "a view: nothing computed",
+                },
                 DropoutPlan p => new[]
                 {
                     p.Name, "Dropout", string.Empty, Count(p.InputSize), Count(p.Units), "0", $"rate {Float(p.Rate).TrimEnd('f')}, training only",
@@ -170,6 +201,10 @@ internal static class Emitter
         writer.WriteLine("/// <para>An instance is not thread-safe: its forward pass reuses one workspace.</para>");
         writer.WriteLine("/// </remarks>");
     }
+
+    /// <summary>A window's input or output as channels×height×width, for the remarks table.</summary>
+    private static string Dimensions(WindowPlan window, bool input, int channels = 0) =>
+        input ? $"{window.Channels}×{window.Height}×{window.Width}" : $"{channels}×{window.OutputHeight}×{window.OutputWidth}";
 
     private static void WriteConstants(SourceWriter writer, ModelPlan plan)
     {
@@ -199,9 +234,9 @@ internal static class Emitter
                 continue;
             }
 
-            var dense = (DensePlan)layer;
-            writer.WriteLine($"private const int {dense.Identifier}WeightsOffset = {dense.WeightsOffset}; // W [{dense.InputSize}×{dense.Units}]");
-            writer.WriteLine($"private const int {dense.Identifier}BiasOffset = {dense.BiasOffset}; // b [{dense.Units}]");
+            var weighted = (IWeightedPlan)layer;
+            writer.WriteLine($"private const int {weighted.Identifier}WeightsOffset = {weighted.WeightsOffset}; // W [{WeightShape(weighted)}]");
+            writer.WriteLine($"private const int {weighted.Identifier}BiasOffset = {weighted.BiasOffset}; // b [{weighted.WeightColumns}]");
         }
 
         writer.WriteLine($"private const int ParameterBufferLength = {plan.ParameterBufferLength};");
@@ -222,10 +257,27 @@ internal static class Emitter
         writer.WriteLine("// Workspace layout, in floats per sample: a region at offset k of a batch of n samples starts at k·n.");
         foreach (var layer in plan.Layers)
         {
-            writer.WriteLine($"private const int {layer.Identifier}Output = {layer.OutputOffset}; // {layer.Name} outputs, {layer.Units} per sample");
+            var viewed = layer is FlattenPlan && layer.Position > 1 ? plan.Layers[layer.Position - 2] : null;
+            writer.WriteLine(viewed is null
+                ? $"private const int {layer.Identifier}Output = {layer.OutputOffset}; // {layer.Name} outputs, {layer.Units} per sample"
+                : $"private const int {layer.Identifier}Output = {layer.OutputOffset}; // {layer.Name} outputs: {viewed.Name}'s, viewed as one vector of {layer.Units} per sample");
             if (layer is DensePlan { KeepsPreActivation: true } keeps)
             {
                 writer.WriteLine($"private const int {layer.Identifier}PreActivation = {keeps.PreActivationOffset}; // {layer.Name} pre-activations z, kept for {keeps.Activation}'s derivative");
+            }
+
+            if (layer is ConvPlan conv)
+            {
+                writer.WriteLine($"private const int {layer.Identifier}Columns = {conv.ColumnsOffset}; // {layer.Name} windows as rows [{conv.Window.Positions}×{conv.WeightRows}] (im2col), per sample");
+                if (conv.KeepsPreActivation)
+                {
+                    writer.WriteLine($"private const int {layer.Identifier}PreActivation = {conv.PreActivationOffset}; // {layer.Name} pre-activations z, kept for {conv.Activation}'s derivative");
+                }
+            }
+
+            if (layer is PoolPlan pool)
+            {
+                writer.WriteLine($"private const int {layer.Identifier}Argmax = {pool.ArgmaxOffset}; // {layer.Name} index of each output's input (ints)");
             }
 
             if (layer is BatchNormPlan batchNormalized)
@@ -250,7 +302,25 @@ internal static class Emitter
         writer.WriteLine($"private const int WorkspacePerSample = {plan.WorkspacePerSample};");
         writer.WriteLine($"private const int PredictionChunk = {PredictionChunk};");
         writer.WriteLine();
+        var windows = plan.Layers.Select(l => (Layer: l, Window: l switch { ConvPlan c => c.Window, PoolPlan p => p.Window, _ => null }))
+            .Where(w => w.Window is not null).ToList();
+        if (windows.Count > 0)
+        {
+            writer.WriteLine("// The window of each convolution and pooling layer: input (c, h, w) or, after such a layer, (h, w, c); outputs (h, w, c).");
+            foreach (var (layer, window) in windows)
+            {
+                writer.WriteLine($"private static readonly global::ModelGen.Kernels.Window2D {layer.Identifier}Window =");
+                writer.WriteLine($"    {window!.Constructor};");
+            }
+
+            writer.WriteLine();
+        }
     }
+
+    /// <summary>W's shape as kept: inputs×units, or for a convolution kernel×kernel×channels×filters.</summary>
+    private static string WeightShape(IWeightedPlan layer) => layer is ConvPlan conv
+        ? $"{conv.Window.Kernel}×{conv.Window.Kernel}×{conv.Window.Channels}×{conv.Filters}"
+        : $"{layer.WeightRows}×{layer.WeightColumns}";
 
     private static void WriteFieldsAndConstructors(SourceWriter writer, ModelPlan plan, BakedWeights? baked)
     {
@@ -303,9 +373,9 @@ internal static class Emitter
                     continue;
                 }
 
-                var layer = (DensePlan)parameterLayer;
+                var layer = (IWeightedPlan)parameterLayer;
                 writer.WriteLine($"// {layer.Name}: W ~ {InitializerDescription(layer)}; b = 0");
-                writer.WriteLine($"global::ModelGen.Initializers.WeightInitializer.Fill({layer.Identifier}Weights, global::ModelGen.Initializer.{layer.Initializer}, fanIn: {layer.InputSize}, fanOut: {layer.Units}, ref random);");
+                writer.WriteLine($"global::ModelGen.Initializers.WeightInitializer.Fill({layer.Identifier}Weights, global::ModelGen.Initializer.{layer.Initializer}, fanIn: {layer.WeightRows}, fanOut: {layer.FanOut}, ref random);");
             }
 
             writer.WriteLine("// training-only layers continue the seed's stream after the parameters");
@@ -330,17 +400,20 @@ internal static class Emitter
         writer.WriteLine("    set => _trainingRandom = value;");
         writer.WriteLine("}");
         writer.WriteLine();
-        foreach (var layer in plan.DenseLayers)
+        foreach (var layer in plan.Layers.OfType<IWeightedPlan>())
         {
-            writer.WriteLine($"/// <summary>{layer.Name} weights W [{layer.InputSize}×{layer.Units}], row-major: row i holds input i's weight to every output.</summary>");
-            writer.WriteLine($"public {Span} {layer.Identifier}Weights => _parameters.Span.Slice({layer.Identifier}WeightsOffset, {layer.WeightCount});");
+            var count = layer.WeightRows * layer.WeightColumns;
+            writer.WriteLine(layer is ConvPlan
+                ? $"/// <summary>{layer.Name} kernels W [{WeightShape(layer)}], row-major (Keras' layout): row (kh, kw, c) holds that input's weight to every filter.</summary>"
+                : $"/// <summary>{layer.Name} weights W [{WeightShape(layer)}], row-major: row i holds input i's weight to every output.</summary>");
+            writer.WriteLine($"public {Span} {layer.Identifier}Weights => _parameters.Span.Slice({layer.Identifier}WeightsOffset, {count});");
             writer.WriteLine();
-            writer.WriteLine($"/// <summary>{layer.Name} bias b [{layer.Units}].</summary>");
-            writer.WriteLine($"public {Span} {layer.Identifier}Bias => _parameters.Span.Slice({layer.Identifier}BiasOffset, {layer.Units});");
+            writer.WriteLine($"/// <summary>{layer.Name} bias b [{layer.WeightColumns}].</summary>");
+            writer.WriteLine($"public {Span} {layer.Identifier}Bias => _parameters.Span.Slice({layer.Identifier}BiasOffset, {layer.WeightColumns});");
             writer.WriteLine();
-            writer.WriteLine($"private {Span} {layer.Identifier}WeightGradients => _gradients.Span.Slice({layer.Identifier}WeightsOffset, {layer.WeightCount});");
+            writer.WriteLine($"private {Span} {layer.Identifier}WeightGradients => _gradients.Span.Slice({layer.Identifier}WeightsOffset, {count});");
             writer.WriteLine();
-            writer.WriteLine($"private {Span} {layer.Identifier}BiasGradients => _gradients.Span.Slice({layer.Identifier}BiasOffset, {layer.Units});");
+            writer.WriteLine($"private {Span} {layer.Identifier}BiasGradients => _gradients.Span.Slice({layer.Identifier}BiasOffset, {layer.WeightColumns});");
             writer.WriteLine();
         }
 
@@ -553,9 +626,9 @@ internal static class Emitter
         for (var i = layers.Count - 1; i >= 0; i--)
         {
             var layer = layers[i];
-            if (layer is DropoutPlan && BackwardFusion.Absorbs(fusions, layer))
+            if ((layer is DropoutPlan && BackwardFusion.Absorbs(fusions, layer)) || layer is FlattenPlan)
             {
-                continue;
+                continue; // a flatten layer hands ∂L/∂y on as ∂L/∂x: the same buffer, viewed again
             }
 
             var input = i == 0 ? "inputs" : layers[i - 1].Output;
@@ -569,6 +642,20 @@ internal static class Emitter
                     calls.Add(needsDx
                         ? $"{layer.Identifier}Backward({dy}, {dx}, batch);"
                         : $"{layer.Identifier}Backward({dy}, {Span}.Empty, batch);");
+                    break;
+                case ConvPlan conv:
+                    var convOutputs = ConvEmitter.ReadsOutputs(conv) ? $"{layer.Output}, " : string.Empty;
+                    if (convOutputs.Length > 0)
+                    {
+                        reads.Add(layer.Output);
+                    }
+
+                    calls.Add(needsDx ? $"{layer.Identifier}Backward({convOutputs}{dy}, {dx}, batch);" : $"{layer.Identifier}Backward({convOutputs}{dy}, batch);");
+                    break;
+                case PoolPlan when needsDx:
+                    calls.Add($"{layer.Identifier}Backward({dy}, {dx}, batch);");
+                    break;
+                case PoolPlan:
                     break;
                 case DropoutPlan when !needsDx:
                     // No layer before it has parameters, and it has none: nothing to propagate.
@@ -623,6 +710,23 @@ internal static class Emitter
             {
                 if (ForwardFusion.Absorbs(plan, layer))
                 {
+                    continue;
+                }
+
+                if (layer is FlattenPlan flatten)
+                {
+                    if (layer.Position == 1)
+                    {
+                        writer.WriteLine($"// {layer.Name}: the inputs, copied to be viewed as one vector per sample");
+                        writer.WriteLine($"var {layer.Output} = Workspace({layer.Identifier}Output, {layer.Units}, batch);");
+                        writer.WriteLine($"{input}.Slice(0, batch * {layer.Units}).CopyTo({layer.Output});");
+                    }
+                    else
+                    {
+                        writer.WriteLine($"var {layer.Output} = {input}; // {layer.Name}: the same values, viewed as one vector of {layer.Units} per sample");
+                    }
+
+                    input = layer.Output;
                     continue;
                 }
 
@@ -727,7 +831,7 @@ internal static class Emitter
 
     /// <summary>Whether a layer must hand ∂L/∂(its input) back: only if some layer before it has parameters.</summary>
     private static bool NeedsInputGradient(ModelPlan plan, LayerPlan layer) =>
-        plan.Layers.Take(layer.Position - 1).Any(l => l is DensePlan or LayerNormPlan or BatchNormPlan);
+        plan.Layers.Take(layer.Position - 1).Any(l => l is IWeightedPlan or LayerNormPlan or BatchNormPlan);
 
     private static string GradientBuffer(int step) => step % 2 == 0 ? "gradientA" : "gradientB";
 
@@ -792,9 +896,9 @@ internal static class Emitter
     };
 
     /// <summary>The distribution a layer's weights are drawn from, with its numbers, for the constructor's comments.</summary>
-    private static string InitializerDescription(DensePlan layer)
+    private static string InitializerDescription(IWeightedPlan layer)
     {
-        var (fanIn, fanOut) = (layer.InputSize, layer.Units);
+        var (fanIn, fanOut) = (layer.WeightRows, layer.FanOut);
         string Number(double value) => value.ToString("0.####", CultureInfo.InvariantCulture);
         return layer.Initializer switch
         {

@@ -145,7 +145,9 @@ internal static class Parser
             .ToEquatableArray();
     }
 
-    private static bool IsLayerAttribute(string name) => name is "InputAttribute" or "DenseAttribute" or "DropoutAttribute" or "LayerNormAttribute" or "BatchNormAttribute";
+    private static bool IsLayerAttribute(string name) =>
+        name is "InputAttribute" or "DenseAttribute" or "DropoutAttribute" or "LayerNormAttribute" or "BatchNormAttribute"
+            or "Conv2DAttribute" or "MaxPool2DAttribute" or "FlattenAttribute";
 
     private static LayerSpec ReadLayer(AttributeSyntax syntax, AttributeData data)
     {
@@ -168,6 +170,28 @@ internal static class Parser
             case "LayerNormAttribute":
                 var (epsilon, epsilonLocation) = Named(data, syntax, "Epsilon", 1e-5f, location);
                 return new LayerNormSpec(epsilon, epsilonLocation, location);
+
+            case "Conv2DAttribute":
+                var filters = arguments.Length > 0 && arguments[0].Value is int f ? f : 0;
+                var kernel = arguments.Length > 1 && arguments[1].Value is int k ? k : 0;
+                var (stride, strideLocation) = Named(data, syntax, "Stride", 1, location);
+                var (padding, paddingLocation) = Named(data, syntax, "Padding", (int)Padding.Valid, location);
+                var (convActivation, convActivationLocation) = Named(data, syntax, "Activation", (int)Activation.Linear, location);
+                var (convInitializer, convInitializerLocation) = Named(data, syntax, "Initializer", (int)Initializer.Auto, location);
+                var (convAlpha, convAlphaLocation) = Named(data, syntax, "Alpha", float.NaN, location);
+                return new ConvSpec(
+                    filters, ArgumentLocation(syntax, 0, "filters") ?? location, kernel, ArgumentLocation(syntax, 1, "kernelSize") ?? location,
+                    stride, strideLocation, (Padding)padding, paddingLocation, (Activation)convActivation, convActivationLocation,
+                    (Initializer)convInitializer, convInitializerLocation, convAlpha, convAlphaLocation, location);
+
+            case "MaxPool2DAttribute":
+                var poolSize = arguments.Length > 0 && arguments[0].Value is int size ? size : 0;
+                var poolSizeLocation = ArgumentLocation(syntax, 0, "poolSize") ?? location;
+                var (poolStride, poolStrideLocation) = Named(data, syntax, "Stride", poolSize, poolSizeLocation);
+                return new PoolSpec(poolSize, poolSizeLocation, poolStride, poolStrideLocation, location);
+
+            case "FlattenAttribute":
+                return new FlattenSpec(location);
 
             case "DropoutAttribute":
                 var rate = arguments.Length > 0 && arguments[0].Value is float r ? r : float.NaN;

@@ -37,14 +37,56 @@ internal static class Planner
         var normIndex = 0;
         var batchNormIndex = 0;
         var stateEnd = 0;
+        var convIndex = 0;
+        var poolIndex = 0;
+        var flattenIndex = 0;
+        // The model's input is (c, h, w); a convolution or pooling layer writes (h, w, c), which later layers keep.
+        var channelsLast = false;
         foreach (var layer in model.Layers)
         {
             var inputs = layer.Input.Size;
             var position = layers.Count + 1;
+            if (layer.Layer is FlattenSpec && layers.Count > 0)
+            {
+                // A view of the layer before's outputs: no workspace of its own.
+                layers.Add(new FlattenPlan(position, ++flattenIndex, inputs, layers[layers.Count - 1].OutputOffset));
+                continue;
+            }
+
             var outputOffset = workspaceEnd;
             workspaceEnd = Align(outputOffset + layer.Output.Size);
             switch (layer.Layer)
             {
+                case FlattenSpec:
+                    layers.Add(new FlattenPlan(position, ++flattenIndex, inputs, outputOffset));
+                    break;
+                case ConvSpec conv:
+                    var convWindow = Window(layer, conv.Kernel, conv.Stride, conv.Padding, channelsLast);
+                    channelsLast = true;
+                    var convWeights = parameterEnd;
+                    var convBias = Align(convWeights + (convWindow.PatchSize * conv.Filters));
+                    parameterEnd = Align(convBias + conv.Filters);
+                    var columnsOffset = workspaceEnd;
+                    workspaceEnd = Align(columnsOffset + (convWindow.Positions * convWindow.PatchSize));
+                    var convPreActivation = -1;
+                    if (conv.Activation is Activation.Gelu or Activation.Silu)
+                    {
+                        convPreActivation = workspaceEnd;
+                        workspaceEnd = Align(convPreActivation + layer.Output.Size);
+                    }
+
+                    layers.Add(new ConvPlan(
+                        position, ++convIndex, inputs, layer.Output.Size, outputOffset, convWindow, conv.Filters, conv.Activation,
+                        Alpha(conv.Activation, conv.Alpha), ResolveInitializer(conv.Initializer, conv.Activation), convWeights, convBias, columnsOffset, convPreActivation));
+                    parameterCount += (convWindow.PatchSize * conv.Filters) + conv.Filters;
+                    break;
+                case PoolSpec pool:
+                    var poolWindow = Window(layer, pool.Size, pool.Stride, Padding.Valid, channelsLast);
+                    channelsLast = true;
+                    var argmaxOffset = workspaceEnd;
+                    workspaceEnd = Align(argmaxOffset + layer.Output.Size);
+                    layers.Add(new PoolPlan(position, ++poolIndex, inputs, layer.Output.Size, outputOffset, poolWindow, argmaxOffset));
+                    break;
                 case BatchNormSpec batchNorm:
                     var bnGamma = parameterEnd;
                     var bnBeta = Align(bnGamma + inputs);
@@ -83,15 +125,8 @@ internal static class Planner
                     var strategy = dense.Units * inputs <= MaxUnrolledWeights ? DenseStrategy.Unrolled
                         : inputs < MinGemmInputs ? DenseStrategy.VectorLoops
                         : DenseStrategy.Gemm;
-                    var initializer = dense.Initializer != Initializer.Auto ? dense.Initializer
-                        : dense.Activation == Activation.Relu ? Initializer.HeUniform
-                        : Initializer.GlorotUniform;
-                    var alpha = dense.Activation switch
-                    {
-                        Activation.LeakyRelu => float.IsNaN(dense.Alpha) ? 0.01f : dense.Alpha,
-                        Activation.Elu => float.IsNaN(dense.Alpha) ? 1f : dense.Alpha,
-                        _ => 0f,
-                    };
+                    var initializer = ResolveInitializer(dense.Initializer, dense.Activation);
+                    var alpha = Alpha(dense.Activation, dense.Alpha);
                     var preActivationOffset = -1;
                     if (dense.Activation is Activation.Gelu or Activation.Silu)
                     {
@@ -125,6 +160,28 @@ internal static class Planner
             gradientA,
             gradientB,
             workspacePerSample) { StateLength = stateEnd, Weights = model.Weights };
+    }
+
+    /// <summary>The declared initializer, or for <see cref="Initializer.Auto"/> He for ReLU layers and Glorot for the others.</summary>
+    private static Initializer ResolveInitializer(Initializer declared, Activation activation) =>
+        declared != Initializer.Auto ? declared : activation == Activation.Relu ? Initializer.HeUniform : Initializer.GlorotUniform;
+
+    /// <summary>α of leaky ReLU (default 0.01) or ELU (default 1); 0 for other activations.</summary>
+    private static float Alpha(Activation activation, float declared) => activation switch
+    {
+        Activation.LeakyRelu => float.IsNaN(declared) ? 0.01f : declared,
+        Activation.Elu => float.IsNaN(declared) ? 1f : declared,
+        _ => 0f,
+    };
+
+    /// <summary>The window of a convolution or pooling layer, from its checked input and output shapes (c, h, w).</summary>
+    private static WindowPlan Window(CheckedLayer layer, int kernel, int stride, Padding padding, bool channelsLast)
+    {
+        var (input, output) = (layer.Input.Dimensions, layer.Output.Dimensions);
+        return new WindowPlan(
+            input[0], input[1], input[2], kernel, stride,
+            ShapeChecker.PaddingBefore(input[1], kernel, stride, padding), ShapeChecker.PaddingBefore(input[2], kernel, stride, padding),
+            output[1], output[2], channelsLast);
     }
 
     private static int Align(int offset) => (offset + Alignment - 1) / Alignment * Alignment;

@@ -74,6 +74,7 @@ internal static class ShapeChecker
                 parameters += layer.Layer switch
                 {
                     DenseSpec dense => ((long)dense.Units * layer.Input.Size) + dense.Units,
+                    ConvSpec conv => ((long)conv.Kernel * conv.Kernel * layer.Input.Dimensions[0] * conv.Filters) + conv.Filters,
                     LayerNormSpec or BatchNormSpec => 2L * layer.Input.Size,
                     _ => 0,
                 };
@@ -178,6 +179,9 @@ internal static class ShapeChecker
         DropoutSpec dropout => InferDropout(dropout, position, input, diagnostics),
         LayerNormSpec norm => InferLayerNorm(norm, position, input, diagnostics),
         BatchNormSpec batchNorm => InferBatchNorm(batchNorm, position, input, diagnostics),
+        ConvSpec conv => InferConv(conv, position, input, diagnostics),
+        PoolSpec pool => InferPool(pool, position, input, diagnostics),
+        FlattenSpec => Shape.Vector(input.Size),
         _ => throw new InvalidOperationException("Unknown layer kind " + layer.Kind),
     };
 
@@ -248,23 +252,9 @@ internal static class ShapeChecker
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndefinedEnumValue, dense.ActivationLocation, layer, (int)dense.Activation, nameof(Activation)));
             valid = false;
         }
-
-        var takesAlpha = dense.Activation is Activation.LeakyRelu or Activation.Elu;
-        if (!float.IsNaN(dense.Alpha) && !takesAlpha)
+        else
         {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidAlpha, dense.AlphaLocation, position, dense.Alpha, $"Alpha applies only to LeakyRelu and Elu, not {dense.Activation}"));
-            valid = false;
-        }
-        else if (takesAlpha && !float.IsNaN(dense.Alpha) && !(dense.Alpha > 0f && !float.IsInfinity(dense.Alpha)))
-        {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidAlpha, dense.AlphaLocation, position, dense.Alpha, "it must be positive and finite"));
-            valid = false;
-        }
-
-        if (!Enum.IsDefined(typeof(Initializer), dense.Initializer))
-        {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndefinedEnumValue, dense.InitializerLocation, layer, (int)dense.Initializer, nameof(Initializer)));
-            valid = false;
+            valid &= CheckActivation(dense.Kind, position, dense.Activation, dense.Alpha, dense.AlphaLocation, dense.Initializer, dense.InitializerLocation, diagnostics);
         }
 
         if (input.Rank != 1)
@@ -281,5 +271,151 @@ internal static class ShapeChecker
         }
 
         return valid ? Shape.Vector(dense.Units) : null;
+    }
+
+    /// <summary>
+    /// Whether an activation and its settings are valid for a layer: α only with leaky ReLU and ELU, and positive; a
+    /// defined initializer.
+    /// </summary>
+    private static bool CheckActivation(
+        string kind, int position, Activation activation, float alpha, LocationInfo? alphaLocation, Initializer initializer, LocationInfo? initializerLocation,
+        List<DiagnosticInfo> diagnostics)
+    {
+        var valid = true;
+        var takesAlpha = activation is Activation.LeakyRelu or Activation.Elu;
+        if (!float.IsNaN(alpha) && !takesAlpha)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidAlpha, alphaLocation, position, kind, alpha, $"Alpha applies only to LeakyRelu and Elu, not {activation}"));
+            valid = false;
+        }
+        else if (takesAlpha && !float.IsNaN(alpha) && !(alpha > 0f && !float.IsInfinity(alpha)))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidAlpha, alphaLocation, position, kind, alpha, "it must be positive and finite"));
+            valid = false;
+        }
+
+        if (!Enum.IsDefined(typeof(Initializer), initializer))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndefinedEnumValue, initializerLocation, $"Layer {position} ([{kind}])", (int)initializer, nameof(Initializer)));
+            valid = false;
+        }
+
+        return valid;
+    }
+
+    /// <summary>Output positions along one side: ⌈size / stride⌉ with "same" padding, ⌊(size − window) / stride⌋ + 1 without.</summary>
+    internal static int OutputLength(int size, int window, int stride, Padding padding) =>
+        padding == Padding.Same ? (size + stride - 1) / stride : ((size - window) / stride) + 1;
+
+    /// <summary>Zeros before the input along one side with "same" padding: half of what the output size needs, the odd one after.</summary>
+    internal static int PaddingBefore(int size, int window, int stride, Padding padding) =>
+        padding == Padding.Same ? Math.Max(((OutputLength(size, window, stride, padding) - 1) * stride) + window - size, 0) / 2 : 0;
+
+    private static Shape? InferConv(ConvSpec conv, int position, Shape input, List<DiagnosticInfo> diagnostics)
+    {
+        var layer = $"Layer {position} ([Conv2D])";
+        var valid = true;
+        if (conv.Filters <= 0)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeMustBePositive, conv.FiltersLocation, layer + ": the number of filters", conv.Filters));
+            valid = false;
+        }
+
+        if (conv.Kernel <= 0)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeMustBePositive, conv.KernelLocation, layer + ": the kernel size", conv.Kernel));
+            valid = false;
+        }
+
+        if (conv.Stride <= 0)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeMustBePositive, conv.StrideLocation, layer + ": the stride", conv.Stride));
+            valid = false;
+        }
+
+        if (!Enum.IsDefined(typeof(Padding), conv.Padding))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndefinedEnumValue, conv.PaddingLocation, layer, (int)conv.Padding, nameof(Padding)));
+            valid = false;
+        }
+
+        if (!Enum.IsDefined(typeof(Activation), conv.Activation))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndefinedEnumValue, conv.ActivationLocation, layer, (int)conv.Activation, nameof(Activation)));
+            valid = false;
+        }
+        else
+        {
+            valid &= CheckActivation(conv.Kind, position, conv.Activation, conv.Alpha, conv.AlphaLocation, conv.Initializer, conv.InitializerLocation, diagnostics);
+        }
+
+        if (!HasImageShape(conv, position, input, diagnostics) || !valid)
+        {
+            return null;
+        }
+
+        var (channels, height, width) = (input.Dimensions[0], input.Dimensions[1], input.Dimensions[2]);
+        if (conv.Padding == Padding.Valid && (conv.Kernel > height || conv.Kernel > width))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(
+                DiagnosticDescriptors.WindowTooLarge, conv.KernelLocation, position, conv.Kind, conv.Kernel, height, width, ", which Padding.Valid does not pad: use a smaller kernel or Padding.Same"));
+            return null;
+        }
+
+        var (outputHeight, outputWidth) = (OutputLength(height, conv.Kernel, conv.Stride, conv.Padding), OutputLength(width, conv.Kernel, conv.Stride, conv.Padding));
+        var weights = (long)conv.Kernel * conv.Kernel * channels * conv.Filters;
+        var outputs = (long)conv.Filters * outputHeight * outputWidth;
+        var columns = (long)conv.Kernel * conv.Kernel * channels * outputHeight * outputWidth;
+        if (Math.Max(weights, Math.Max(outputs, columns)) > MaxTensorSize)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(
+                DiagnosticDescriptors.ModelTooLarge, conv.Location, $"{layer}: its kernels, outputs or windows per sample", Math.Max(weights, Math.Max(outputs, columns)), MaxTensorSize));
+            return null;
+        }
+
+        return new Shape(new[] { conv.Filters, outputHeight, outputWidth }.ToEquatableArray());
+    }
+
+    private static Shape? InferPool(PoolSpec pool, int position, Shape input, List<DiagnosticInfo> diagnostics)
+    {
+        var layer = $"Layer {position} ([MaxPool2D])";
+        var valid = true;
+        if (pool.Size <= 0)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeMustBePositive, pool.SizeLocation, layer + ": the pool size", pool.Size));
+            valid = false;
+        }
+        else if (pool.Stride <= 0)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeMustBePositive, pool.StrideLocation, layer + ": the stride", pool.Stride));
+            valid = false;
+        }
+
+        if (!HasImageShape(pool, position, input, diagnostics) || !valid)
+        {
+            return null;
+        }
+
+        var (channels, height, width) = (input.Dimensions[0], input.Dimensions[1], input.Dimensions[2]);
+        if (pool.Size > height || pool.Size > width)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.WindowTooLarge, pool.SizeLocation, position, pool.Kind, pool.Size, height, width, string.Empty));
+            return null;
+        }
+
+        var (outputHeight, outputWidth) = (OutputLength(height, pool.Size, pool.Stride, Padding.Valid), OutputLength(width, pool.Size, pool.Stride, Padding.Valid));
+        return new Shape(new[] { channels, outputHeight, outputWidth }.ToEquatableArray());
+    }
+
+    /// <summary>Whether a convolution or pooling layer receives channels × height × width; reports MG0026 if not.</summary>
+    private static bool HasImageShape(LayerSpec layer, int position, Shape input, List<DiagnosticInfo> diagnostics)
+    {
+        if (input.Rank == 3)
+        {
+            return true;
+        }
+
+        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NeedsImageInput, layer.Location, position, layer.Kind, input));
+        return false;
     }
 }

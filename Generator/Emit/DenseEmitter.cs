@@ -327,26 +327,32 @@ internal static class DenseEmitter
     }
 
     /// <summary>The math of the layer's activation applied to an expression, for comments.</summary>
-    private static string Apply(DensePlan layer, string expression) => layer.Activation switch
+    private static string Apply(DensePlan layer, string expression) => Apply(layer.Activation, layer.Alpha, expression);
+
+    /// <summary>The math of an activation applied to an expression, for comments.</summary>
+    internal static string Apply(Activation activation, float alpha, string expression) => activation switch
     {
         Activation.Relu => $"relu({expression})",
         Activation.Sigmoid => $"σ({expression})",
         Activation.Tanh => $"tanh({expression})",
-        Activation.LeakyRelu => $"leaky_relu({expression}, α = {Number(layer.Alpha)})",
-        Activation.Elu => $"elu({expression}, α = {Number(layer.Alpha)})",
+        Activation.LeakyRelu => $"leaky_relu({expression}, α = {Number(alpha)})",
+        Activation.Elu => $"elu({expression}, α = {Number(alpha)})",
         Activation.Gelu => $"gelu({expression})",
         Activation.Silu => $"silu({expression})",
         _ => expression,
     };
 
     /// <summary>The activation's derivative, written from y where it can be and from z otherwise, for comments.</summary>
-    private static string Derivative(DensePlan layer) => layer.Activation switch
+    private static string Derivative(DensePlan layer) => Derivative(layer.Activation, layer.Alpha);
+
+    /// <summary>An activation's derivative, written from y where it can be and from z otherwise, for comments.</summary>
+    internal static string Derivative(Activation activation, float alpha) => activation switch
     {
         Activation.Relu => "[y > 0]",
         Activation.Sigmoid => "y·(1 − y)",
         Activation.Tanh => "(1 − y²)",
-        Activation.LeakyRelu => $"(y > 0 ? 1 : {Number(layer.Alpha)})",
-        Activation.Elu => $"(y > 0 ? 1 : y + {Number(layer.Alpha)})",
+        Activation.LeakyRelu => $"(y > 0 ? 1 : {Number(alpha)})",
+        Activation.Elu => $"(y > 0 ? 1 : y + {Number(alpha)})",
         Activation.Gelu => "gelu′(z)",
         Activation.Silu => "silu′(z)",
         _ => "1",
@@ -356,8 +362,11 @@ internal static class DenseEmitter
     private static string DerivativeSource(DensePlan layer) => layer.KeepsPreActivation ? "z" : "y";
 
     /// <summary>The trailing α argument of the leaky ReLU and ELU kernels, else nothing.</summary>
-    private static string AlphaArgument(DensePlan layer) =>
-        layer.Activation is Activation.LeakyRelu or Activation.Elu ? $", {Number(layer.Alpha)}f" : string.Empty;
+    private static string AlphaArgument(DensePlan layer) => AlphaArgument(layer.Activation, layer.Alpha);
+
+    /// <summary>The trailing α argument of the leaky ReLU and ELU kernels, else nothing.</summary>
+    internal static string AlphaArgument(Activation activation, float alpha) =>
+        activation is Activation.LeakyRelu or Activation.Elu ? $", {Number(alpha)}f" : string.Empty;
 
     private static string ScalarActivation(DensePlan layer, Activation activation, string expression) =>
         activation == Activation.Linear ? expression : $"{Activations}.{activation}({expression}{AlphaArgument(layer)})";

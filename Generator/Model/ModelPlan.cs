@@ -19,12 +19,9 @@ internal sealed record ModelPlan(
     int GradientBOffset,
     int WorkspacePerSample)
 {
-    /// <summary>The layers that hold parameters, in order.</summary>
-    public System.Collections.Generic.IEnumerable<DensePlan> DenseLayers => System.Linq.Enumerable.OfType<DensePlan>(Layers);
-
-    /// <summary>The layers that hold parameters, in order: dense and layer-normalization layers.</summary>
+    /// <summary>The layers that hold parameters, in order: dense, convolution and normalization layers.</summary>
     public System.Collections.Generic.IEnumerable<LayerPlan> ParameterLayers =>
-        System.Linq.Enumerable.Where(Layers, l => l is DensePlan or LayerNormPlan or BatchNormPlan);
+        System.Linq.Enumerable.Where(Layers, l => l is IWeightedPlan or LayerNormPlan or BatchNormPlan);
 
     /// <summary>Whether any layer behaves differently while training: dropout, or batch normalization's batch statistics.</summary>
     public bool HasTrainingBehavior => System.Linq.Enumerable.Any(Layers, l => l is DropoutPlan or BatchNormPlan);
@@ -59,9 +56,9 @@ internal sealed record ModelPlan(
                     continue;
                 }
 
-                var dense = (DensePlan)layer;
-                yield return new PlannedTensor(file + ".weight", dense.Identifier + "WeightsOffset", dense.WeightsOffset, dense.Units, dense.InputSize);
-                yield return new PlannedTensor(file + ".bias", dense.Identifier + "BiasOffset", dense.BiasOffset, dense.Units, null);
+                var weighted = (IWeightedPlan)layer;
+                yield return new PlannedTensor(file + ".weight", weighted.Identifier + "WeightsOffset", weighted.WeightsOffset, weighted.WeightColumns, weighted.WeightRows);
+                yield return new PlannedTensor(file + ".bias", weighted.Identifier + "BiasOffset", weighted.BiasOffset, weighted.WeightColumns, null);
             }
         }
     }
@@ -204,11 +201,17 @@ internal sealed record DensePlan(
     DenseStrategy Strategy,
     Initializer Initializer,
     float Alpha = 0f,
-    int PreActivationOffset = -1) : LayerPlan(Position, InputSize, Units, OutputOffset)
+    int PreActivationOffset = -1) : LayerPlan(Position, InputSize, Units, OutputOffset), IWeightedPlan
 {
     public override string Name => "dense_" + Index;
 
     public override string Identifier => "Dense" + Index;
+
+    public int WeightRows => InputSize;
+
+    public int WeightColumns => Units;
+
+    public int FanOut => Units;
 
     /// <summary>Whether backward needs z rather than y: the derivatives of GELU and SiLU cannot be written from y.</summary>
     public bool KeepsPreActivation => PreActivationOffset >= 0;
@@ -216,4 +219,86 @@ internal sealed record DensePlan(
     public int WeightCount => Units * InputSize;
 
     public int ParameterCount => WeightCount + Units;
+}
+
+/// <summary>A layer with a weight matrix W [<see cref="WeightRows"/> × <see cref="WeightColumns"/>] and one bias per column: dense and convolution layers.</summary>
+internal interface IWeightedPlan
+{
+    string Name { get; }
+
+    string Identifier { get; }
+
+    /// <summary>Offset of W, row-major, in the parameter buffer.</summary>
+    int WeightsOffset { get; }
+
+    /// <summary>Offset of b [<see cref="WeightColumns"/>] in the parameter buffer.</summary>
+    int BiasOffset { get; }
+
+    /// <summary>Rows of W, the values each output sums over: a dense layer's inputs, a convolution's kernel² × input channels (its fan-in).</summary>
+    int WeightRows { get; }
+
+    /// <summary>Columns of W and biases: a dense layer's units, a convolution's filters.</summary>
+    int WeightColumns { get; }
+
+    /// <summary>The fan-out initializers use: units, or kernel² × filters for a convolution (as Keras counts).</summary>
+    int FanOut { get; }
+
+    Initializer Initializer { get; }
+
+    Activation Activation { get; }
+}
+
+/// <summary>A square window sliding over a sample: the generator's copy of the runtime's <c>Window2D</c>.</summary>
+/// <param name="ChannelsLast">Whether the input is stored (h, w, c): the output of a convolution or pooling layer; the model's input is (c, h, w).</param>
+internal sealed record WindowPlan(
+    int Channels, int Height, int Width, int Kernel, int Stride, int PadTop, int PadLeft, int OutputHeight, int OutputWidth, bool ChannelsLast)
+{
+    public int Positions => OutputHeight * OutputWidth;
+
+    public int PatchSize => Kernel * Kernel * Channels;
+
+    /// <summary>The runtime value, as C#: <c>new(channels: 1, height: 28, …)</c>.</summary>
+    public string Constructor =>
+        $"new(Channels: {Channels}, Height: {Height}, Width: {Width}, Kernel: {Kernel}, Stride: {Stride}, PadTop: {PadTop}, PadLeft: {PadLeft}, " +
+        $"OutputHeight: {OutputHeight}, OutputWidth: {OutputWidth}, ChannelsLast: {(ChannelsLast ? "true" : "false")})";
+}
+
+/// <summary>One 2-D convolution layer of a plan: each window of the input a row of an im2col matrix, times W [kernel²·channels × filters].</summary>
+/// <param name="Index">1-based position among the convolution layers (conv2d_1 …).</param>
+/// <param name="ColumnsOffset">Offset of the im2col matrix [positions × kernel²·channels] in the workspace, per sample; backward reuses it for the windows' gradient.</param>
+/// <param name="PreActivationOffset">Where z is kept for GELU's and SiLU's derivatives, or −1.</param>
+internal sealed record ConvPlan(
+    int Position, int Index, int InputSize, int Units, int OutputOffset, WindowPlan Window, int Filters, Activation Activation, float Alpha,
+    Initializer Initializer, int WeightsOffset, int BiasOffset, int ColumnsOffset, int PreActivationOffset = -1)
+    : LayerPlan(Position, InputSize, Units, OutputOffset), IWeightedPlan
+{
+    public override string Name => "conv2d_" + Index;
+
+    public override string Identifier => "Conv" + Index;
+
+    public int WeightRows => Window.PatchSize;
+
+    public int WeightColumns => Filters;
+
+    public int FanOut => Window.Kernel * Window.Kernel * Filters;
+
+    public bool KeepsPreActivation => PreActivationOffset >= 0;
+}
+
+/// <summary>One max-pooling layer of a plan: the index of each output's input kept for backward.</summary>
+/// <param name="ArgmaxOffset">Offset in the workspace, per sample, of each output's input index (ints stored in the float workspace).</param>
+internal sealed record PoolPlan(int Position, int Index, int InputSize, int Units, int OutputOffset, WindowPlan Window, int ArgmaxOffset)
+    : LayerPlan(Position, InputSize, Units, OutputOffset)
+{
+    public override string Name => "max_pooling2d_" + Index;
+
+    public override string Identifier => "Pool" + Index;
+}
+
+/// <summary>One flatten layer of a plan: its output is its input's workspace, viewed as one vector (a copy only as the first layer).</summary>
+internal sealed record FlattenPlan(int Position, int Index, int Size, int OutputOffset) : LayerPlan(Position, Size, Size, OutputOffset)
+{
+    public override string Name => "flatten_" + Index;
+
+    public override string Identifier => "Flatten" + Index;
 }

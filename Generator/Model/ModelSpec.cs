@@ -92,3 +92,36 @@ internal sealed record DenseSpec(
 {
     public override string Kind => "Dense";
 }
+
+/// <summary><c>[Conv2D(filters, kernelSize, Stride = …, Padding = …, Activation = …)]</c>.</summary>
+internal sealed record ConvSpec(
+    int Filters,
+    LocationInfo? FiltersLocation,
+    int Kernel,
+    LocationInfo? KernelLocation,
+    int Stride,
+    LocationInfo? StrideLocation,
+    Padding Padding,
+    LocationInfo? PaddingLocation,
+    Activation Activation,
+    LocationInfo? ActivationLocation,
+    Initializer Initializer,
+    LocationInfo? InitializerLocation,
+    float Alpha,
+    LocationInfo? AlphaLocation,
+    LocationInfo? Location) : LayerSpec(Location)
+{
+    public override string Kind => "Conv2D";
+}
+
+/// <summary><c>[MaxPool2D(poolSize, Stride = …)]</c>.</summary>
+internal sealed record PoolSpec(int Size, LocationInfo? SizeLocation, int Stride, LocationInfo? StrideLocation, LocationInfo? Location) : LayerSpec(Location)
+{
+    public override string Kind => "MaxPool2D";
+}
+
+/// <summary><c>[Flatten]</c>.</summary>
+internal sealed record FlattenSpec(LocationInfo? Location) : LayerSpec(Location)
+{
+    public override string Kind => "Flatten";
+}

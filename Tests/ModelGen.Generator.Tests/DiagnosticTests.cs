@@ -112,6 +112,63 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void MG0009_dense_after_a_convolution_without_flatten()
+    {
+        AssertSingleDiagnostic("[Model] [Input(1, 8, 8)] [Conv2D(4, 3)] [Dense(10)] public partial class M;", "MG0009", "Dense(10)", "put [Flatten] before it");
+    }
+
+    [Theory]
+    [InlineData("[Conv2D(8, 3)]", "Conv2D(8, 3)", "Layer 1 ([Conv2D]) needs samples of channels × height × width, but it receives samples of shape 784")]
+    [InlineData("[MaxPool2D(2)]", "MaxPool2D(2)", "Layer 1 ([MaxPool2D]) needs samples of channels × height × width")]
+    public void MG0026_window_layer_on_a_vector(string layer, string at, string message)
+    {
+        AssertSingleDiagnostic($"[Model] [Input(784)] {layer} [Flatten] [Dense(2)] public partial class M;", "MG0026", at, message);
+    }
+
+    [Fact]
+    public void MG0026_convolution_after_flatten()
+    {
+        AssertSingleDiagnostic("[Model] [Input(1, 6, 6)] [Flatten] [Conv2D(2, 3)] [Flatten] [Dense(2)] public partial class M;", "MG0026", "Conv2D(2, 3)", "receives samples of shape 36");
+    }
+
+    [Theory]
+    [InlineData("[Conv2D(4, 5)]", "5", "Layer 1 ([Conv2D]): its 5×5 window does not fit the 4×6 input, which Padding.Valid does not pad")]
+    [InlineData("[Conv2D(4, 7, Padding = Padding.Valid)]", "7", "7×7 window does not fit the 4×6 input")]
+    [InlineData("[MaxPool2D(5)]", "5", "Layer 1 ([MaxPool2D]): its 5×5 window does not fit the 4×6 input")]
+    [InlineData("[Conv2D(2, 3)] [MaxPool2D(3)]", "3", "Layer 2 ([MaxPool2D]): its 3×3 window does not fit the 2×4 input")]
+    public void MG0027_window_larger_than_its_input(string layers, string at, string message)
+    {
+        AssertSingleDiagnostic($"[Model] [Input(1, 4, 6)] {layers} [Flatten] [Dense(2)] public partial class M;", "MG0027", at, message);
+    }
+
+    [Theory]
+    [InlineData("[Conv2D(0, 3)]", "0", "Layer 1 ([Conv2D]): the number of filters must be positive, but it is 0")]
+    [InlineData("[Conv2D(2, -1)]", "-1", "Layer 1 ([Conv2D]): the kernel size must be positive")]
+    [InlineData("[Conv2D(2, 3, Stride = 0)]", "Stride = 0", "Layer 1 ([Conv2D]): the stride must be positive")]
+    [InlineData("[MaxPool2D(0)]", "0", "Layer 1 ([MaxPool2D]): the pool size must be positive")]
+    [InlineData("[MaxPool2D(2, Stride = -2)]", "Stride = -2", "Layer 1 ([MaxPool2D]): the stride must be positive")]
+    public void MG0003_window_sizes_not_positive(string layer, string at, string message)
+    {
+        AssertSingleDiagnostic($"[Model] [Input(1, 6, 6)] {layer} [Flatten] [Dense(2)] public partial class M;", "MG0003", at, message);
+    }
+
+    [Theory]
+    [InlineData("Padding = (Padding)3", "3 is not a defined Padding value")]
+    [InlineData("Activation = (Activation)40", "40 is not a defined Activation value")]
+    public void MG0008_convolution_undefined_enum(string argument, string message)
+    {
+        AssertSingleDiagnostic($"[Model] [Input(1, 6, 6)] [Conv2D(2, 3, {argument})] [Flatten] [Dense(2)] public partial class M;", "MG0008", argument, message);
+    }
+
+    [Fact]
+    public void MG0016_invalid_alpha_on_a_convolution()
+    {
+        AssertSingleDiagnostic(
+            "[Model] [Input(1, 6, 6)] [Conv2D(2, 3, Activation = Activation.Tanh, Alpha = 0.5f)] [Flatten] [Dense(2)] public partial class M;",
+            "MG0016", "Alpha = 0.5f", "Layer 1 ([Conv2D]): Alpha = 0.5: Alpha applies only to LeakyRelu and Elu, not Tanh");
+    }
+
+    [Fact]
     public void MG0010_generic_model()
     {
         AssertSingleDiagnostic("[Model] [Input(2)] [Dense(1)] public partial class G<T>;", "MG0010", "G", "cannot be generic");

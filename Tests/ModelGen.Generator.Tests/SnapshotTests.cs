@@ -76,8 +76,28 @@ public class SnapshotTests
         public partial class Zoo;
         """;
 
+    public const string FashionCnn = """
+        using ModelGen;
+
+        namespace Samples.Fashion;
+
+        /// <summary>A small convolutional classifier for 28×28 images, as Keras' examples build one.</summary>
+        [Model(Loss = Loss.SoftmaxCrossEntropy)]
+        [Input(1, 28, 28)]
+        [Conv2D(16, 3, Padding = Padding.Same, Activation = Activation.Relu)]
+        [MaxPool2D(2)]
+        [Conv2D(32, 3, Padding = Padding.Same, Activation = Activation.Relu)]
+        [MaxPool2D(2)]
+        [Flatten]
+        [Dense(64, Activation.Relu)]
+        [Dropout(0.25f)]
+        [Dense(10)]
+        public partial class FashionCnn;
+        """;
+
     [Theory]
     [InlineData(nameof(LinearRegression), LinearRegression)]
+    [InlineData(nameof(FashionCnn), FashionCnn)]
     [InlineData(nameof(Mlp), Mlp)]
     [InlineData(nameof(FashionMlp), FashionMlp)]
     [InlineData(nameof(Activations), Activations)]

@@ -1,0 +1,140 @@
+using ModelGen.Generator.Helpers;
+using ModelGen.Generator.Model;
+
+namespace ModelGen.Generator.Emit;
+
+/// <summary>
+/// Writes the forward and backward methods of convolution and max-pooling layers. A convolution is im2col (each window
+/// a row) followed by the same blocked products a dense layer runs, over batch × positions rows; its input gradient is
+/// the windows' gradient added back where each window was read (col2im).
+/// </summary>
+internal static class ConvEmitter
+{
+    private const string Span = "global::System.Span<float>";
+    private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
+    private const string Activations = "global::ModelGen.Kernels.Activations";
+    private const string Convolution = "global::ModelGen.Kernels.Convolution";
+    private const string Gemm = "global::ModelGen.Kernels.Gemm";
+    private const string Pooling = "global::ModelGen.Kernels.Pooling";
+    private const string Reductions = "global::ModelGen.Kernels.Reductions";
+
+    /// <summary>Whether the backward method takes the outputs y: only for an activation whose derivative is written from y.</summary>
+    public static bool ReadsOutputs(ConvPlan layer) => layer.Activation != Activation.Linear && !layer.KeepsPreActivation;
+
+    /// <summary><c>ConvForward(x, y, batch)</c>: the windows of x as rows, then y = f(windows·W + b).</summary>
+    public static void WriteForward(SourceWriter writer, ConvPlan layer)
+    {
+        var window = layer.Window;
+        var (positions, patch, filters) = (window.Positions, window.PatchSize, layer.Filters);
+        var relu = layer.Activation == Activation.Relu;
+        var product = layer.KeepsPreActivation ? "z" : "y";
+        writer.WriteLine(
+            $"/// <summary>{layer.Name} forward: y = {DenseEmitter.Apply(layer.Activation, layer.Alpha, "x ∗ W + b")}, " +
+            $"[batch×{window.Channels}×{window.Height}×{window.Width}] → [batch×{filters}×{window.OutputHeight}×{window.OutputWidth}], kept (h, w, c).</summary>");
+        using (writer.OpenBlock($"private void {layer.Identifier}Forward({ReadOnlySpan} x, {Span} y, int batch)"))
+        {
+            writer.WriteLine($"{ReadOnlySpan} w = {layer.Identifier}Weights;");
+            writer.WriteLine($"{ReadOnlySpan} b = {layer.Identifier}Bias;");
+            writer.WriteLine($"var windows = Workspace({layer.Identifier}Columns, {positions * patch}, batch);");
+            if (layer.KeepsPreActivation)
+            {
+                writer.WriteLine($"var z = Workspace({layer.Identifier}PreActivation, {layer.Units}, batch);");
+            }
+
+            writer.WriteLine($"// each {window.Kernel}×{window.Kernel} window of x as a row of {patch} values (kernel row, kernel column, channel): [batch·{positions}×{patch}]");
+            writer.WriteLine($"{Convolution}.ImageToColumns(x.Slice(0, batch * {layer.InputSize}), windows, {layer.Identifier}Window, batch);");
+            writer.WriteLine(
+                $"// z = windows·W + b: [batch·{positions}×{patch}]·[{patch}×{filters}], one blocked GEMM with the bias added" +
+                (relu ? ", then ReLU as it is stored" : string.Empty));
+            var epilogue = relu ? $", {Gemm}Activation.Relu" : string.Empty;
+            writer.WriteLine($"{Gemm}.Multiply(windows, w, {product}.Slice(0, batch * {layer.Units}), batch * {positions}, {filters}, {patch}, b{epilogue});");
+            if (layer.KeepsPreActivation)
+            {
+                writer.WriteLine($"// y = {DenseEmitter.Apply(layer.Activation, layer.Alpha, "z")}");
+                writer.WriteLine($"{Activations}.{layer.Activation}(z, y.Slice(0, batch * {layer.Units}));");
+            }
+            else if (layer.Activation != Activation.Linear && !relu)
+            {
+                writer.WriteLine($"// y = {DenseEmitter.Apply(layer.Activation, layer.Alpha, "z")}, in place");
+                writer.WriteLine($"{Activations}.{layer.Activation}(y.Slice(0, batch * {layer.Units}){DenseEmitter.AlphaArgument(layer.Activation, layer.Alpha)});");
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>ConvBackward([y,] dy[, dx], batch)</c>: dz = dy ⊙ f′ in place, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz and, unless the
+    /// layer is the first with parameters, dx = col2im(dz·Wᵀ), the windows' gradient written over the windows.
+    /// </summary>
+    public static void WriteBackward(SourceWriter writer, ConvPlan layer, bool isFirst)
+    {
+        var window = layer.Window;
+        var (positions, patch, filters) = (window.Positions, window.PatchSize, layer.Filters);
+        var dz = layer.Activation == Activation.Linear ? "dz = dy" : $"dz = dy ⊙ {DenseEmitter.Derivative(layer.Activation, layer.Alpha)}";
+        var dxDoc = isFirst ? " (no layer before has parameters: no input gradient)" : ", dx = col2im(dz·Wᵀ)";
+        writer.WriteLine($"/// <summary>{layer.Name} backward: {dz}, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz{dxDoc}.</summary>");
+        var yParameter = ReadsOutputs(layer) ? $"{ReadOnlySpan} y, " : string.Empty;
+        var dxParameter = isFirst ? string.Empty : $" {Span} dx,";
+        using (writer.OpenBlock($"private void {layer.Identifier}Backward({yParameter}{Span} dy,{dxParameter} int batch)"))
+        {
+            if (!isFirst)
+            {
+                writer.WriteLine($"{ReadOnlySpan} w = {layer.Identifier}Weights;");
+            }
+
+            writer.WriteLine($"{Span} dw = {layer.Identifier}WeightGradients;");
+            writer.WriteLine($"{Span} db = {layer.Identifier}BiasGradients;");
+            writer.WriteLine($"var windows = Workspace({layer.Identifier}Columns, {positions * patch}, batch);");
+            writer.WriteLine($"var dz = dy.Slice(0, batch * {layer.Units});");
+            if (layer.Activation != Activation.Linear)
+            {
+                var source = layer.KeepsPreActivation ? $"Workspace({layer.Identifier}PreActivation, {layer.Units}, batch)" : $"y.Slice(0, batch * {layer.Units})";
+                writer.WriteLine($"// dz = dy ⊙ {DenseEmitter.Derivative(layer.Activation, layer.Alpha)}, in place");
+                writer.WriteLine($"{Activations}.{layer.Activation}Backward({source}, dz{DenseEmitter.AlphaArgument(layer.Activation, layer.Alpha)});");
+            }
+
+            writer.WriteLine($"// ∂L/∂W = windowsᵀ·dz: [{patch}×batch·{positions}]·[batch·{positions}×{filters}]");
+            writer.WriteLine($"{Gemm}.MultiplyTransposedA(windows, dz, dw, {patch}, {filters}, batch * {positions});");
+            writer.WriteLine("// ∂L/∂b = Σ dz over every sample and position");
+            writer.WriteLine($"{Reductions}.ColumnSums(dz, db);");
+            if (isFirst)
+            {
+                return;
+            }
+
+            writer.WriteLine();
+            writer.WriteLine($"// the windows' gradient dz·Wᵀ: [batch·{positions}×{filters}]·[{filters}×{patch}], written over the windows, which are done with");
+            writer.WriteLine($"{Gemm}.MultiplyTransposed(dz, w, windows, batch * {positions}, {patch}, {filters});");
+            writer.WriteLine("// dx: each window's gradient added back where the window was read from");
+            writer.WriteLine($"{Convolution}.ColumnsToImage(windows, dx.Slice(0, batch * {layer.InputSize}), {layer.Identifier}Window, batch);");
+        }
+    }
+
+    /// <summary><c>PoolForward(x, y, batch)</c>: the largest value of each window and channel, and where it was.</summary>
+    public static void WritePoolForward(SourceWriter writer, PoolPlan layer)
+    {
+        var window = layer.Window;
+        writer.WriteLine(
+            $"/// <summary>{layer.Name} forward: the largest value of each {window.Kernel}×{window.Kernel} window of each channel, " +
+            $"[batch×{window.Channels}×{window.Height}×{window.Width}] → [batch×{window.Channels}×{window.OutputHeight}×{window.OutputWidth}], kept (h, w, c).</summary>");
+        using (writer.OpenBlock($"private void {layer.Identifier}Forward({ReadOnlySpan} x, {Span} y, int batch)"))
+        {
+            writer.WriteLine($"var argmax = {Argmax(layer)};");
+            writer.WriteLine($"{Pooling}.MaxForward(x.Slice(0, batch * {layer.InputSize}), y.Slice(0, batch * {layer.Units}), argmax, {layer.Identifier}Window, batch);");
+        }
+    }
+
+    /// <summary><c>PoolBackward(dy, dx, batch)</c>: each output's gradient to the input it came from.</summary>
+    public static void WritePoolBackward(SourceWriter writer, PoolPlan layer)
+    {
+        writer.WriteLine($"/// <summary>{layer.Name} backward: dx = dy at the input each output came from, 0 elsewhere.</summary>");
+        using (writer.OpenBlock($"private void {layer.Identifier}Backward({Span} dy, {Span} dx, int batch)"))
+        {
+            writer.WriteLine($"var argmax = {Argmax(layer)};");
+            writer.WriteLine($"{Pooling}.MaxBackward(dy.Slice(0, batch * {layer.Units}), argmax, dx.Slice(0, batch * {layer.InputSize}), {layer.Identifier}Window, batch);");
+        }
+    }
+
+    /// <summary>The pooling layer's workspace region of input indices, as ints.</summary>
+    private static string Argmax(PoolPlan layer) =>
+        $"global::System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(Workspace({layer.Identifier}Argmax, {layer.Units}, batch))";
+}

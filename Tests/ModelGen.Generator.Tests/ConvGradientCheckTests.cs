@@ -1,0 +1,374 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Reflection;
+using System.Text;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ModelGen.Generator.Tests;
+
+/// <summary>
+/// Proves the generated convolution, max-pooling and flatten layers: random networks (every activation, both
+/// paddings, strides 1 and 2, one and several input channels, pooling straight on the input, a flatten first or last)
+/// are generated, compiled and loaded; their forward pass is checked against a double-precision reference written
+/// from the definitions, and their backward pass against finite differences.
+/// </summary>
+public class ConvGradientCheckTests(ITestOutputHelper output)
+{
+    private const int ShapeSeed = 20261129;
+
+    private static readonly Lazy<(Assembly Assembly, List<ConvModel> Models)> Built = new(Build);
+
+    public static TheoryData<string> ModelNames()
+    {
+        var data = new TheoryData<string>();
+        foreach (var model in Describe())
+        {
+            data.Add(model.Name);
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(ModelNames))]
+    public void Forward_matches_the_definition(string name)
+    {
+        var (model, description) = Create(name, seed: 3);
+        var random = new Random(name.Length * 7919);
+        var batch = random.Next(1, 4);
+        var inputs = GradientCheckTests.RandomArray(random, batch * description.InputSize, -1, 1);
+        var outputs = new float[batch * description.OutputSize];
+        model.PredictBatch(inputs, outputs);
+
+        var expected = description.Reference(model.Parameters.ToArray(), inputs, batch);
+        for (var i = 0; i < outputs.Length; i++)
+        {
+            Assert.True(Math.Abs(outputs[i] - expected[i]) <= 1e-4 + (1e-4 * Math.Abs(expected[i])), $"output {i}: {outputs[i]} vs reference {expected[i]}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ModelNames))]
+    public void Backward_matches_finite_differences(string name)
+    {
+        foreach (var batch in new[] { 1, 3 })
+        {
+            var (model, description) = Create(name, seed: 5 + batch);
+            var random = new Random((name.Length * 31) + batch);
+            var inputs = GradientCheckTests.RandomArray(random, batch * description.InputSize, -1, 1);
+            var targets = description.Loss == Loss.SoftmaxCrossEntropy
+                ? Enumerable.Range(0, batch).Select(_ => (float)random.Next(description.OutputSize)).ToArray()
+                : GradientCheckTests.RandomArray(random, batch * description.OutputSize, 0.05f, 0.95f);
+
+            // Away from the biases' initial zeros, where ReLU units would sit on their kinks.
+            var jitter = new Random(batch);
+            var parameters = model.Parameters;
+            for (var i = 0; i < parameters.Length; i++)
+            {
+                parameters[i] += 0.1f * ((2 * jitter.NextSingle()) - 1);
+            }
+
+            var (compared, kinks) = GradientChecker.Check(model, inputs, targets, seed: 3, step: 1e-3f);
+            output.WriteLine($"{description.Declaration}: batch {batch}, {compared} gradients compared, {kinks} skipped at kinks");
+            Assert.True(compared > 0);
+            Assert.True(kinks <= compared / 10, $"{kinks} kinks among {compared} coordinates: the check would say little");
+        }
+    }
+
+    private static (ITrainableModel Model, ConvModel Description) Create(string name, int seed)
+    {
+        var (assembly, models) = Built.Value;
+        var description = models.Single(m => m.Name == name);
+        var type = assembly.GetType("ConvModels." + name, throwOnError: true)!;
+        return ((ITrainableModel)Activator.CreateInstance(type, seed)!, description);
+    }
+
+    private static (Assembly, List<ConvModel>) Build()
+    {
+        var models = Describe();
+        var source = new StringBuilder("using ModelGen;\nnamespace ConvModels;\n");
+        foreach (var model in models)
+        {
+            source.Append(model.Declaration).Append('\n');
+        }
+
+        return (GeneratorHarness.BuildAndLoad(source.ToString()), models);
+    }
+
+    /// <summary>The networks checked, sizes drawn from a fixed seed so that a failure can be reproduced.</summary>
+    private static List<ConvModel> Describe()
+    {
+        var random = new Random(ShapeSeed);
+        var models = new List<ConvModel>();
+        foreach (var activation in Enum.GetValues<Activation>())
+        {
+            // Convolution (same padding), pooling, convolution (valid, stride 2), flatten, dense.
+            models.Add(new ConvModel(
+                $"Cnn{activation}",
+                (random.Next(1, 4), random.Next(7, 10), random.Next(7, 10)),
+                [
+                    new Conv(random.Next(2, 5), 3, 1, Padding.Same, activation),
+                    new Pool(2, 2),
+                    new Conv(random.Next(2, 5), 2, 2, Padding.Valid, activation),
+                    new Flatten(),
+                    new Dense(random.Next(2, 5), Activation.Linear),
+                ]));
+        }
+
+        // Pooling straight on a several-channel input (read channels-first), overlapping windows, then a classifier.
+        models.Add(new ConvModel(
+            "PoolFirst", (3, 6, 7), [new Pool(3, 1), new Conv(3, 2, 1, Padding.Valid, Activation.Tanh), new Flatten(), new Dense(3, Activation.Linear)],
+            Loss.SoftmaxCrossEntropy));
+
+        // An even kernel with same padding and stride 2 (the extra zero row and column at the bottom and right), dropout on the
+        // convolution's output, a dense hidden layer.
+        models.Add(new ConvModel(
+            "EvenKernelDropout",
+            (2, 8, 7),
+            [new Conv(4, 4, 2, Padding.Same, Activation.Relu), new Dropout(), new Flatten(), new Dense(5, Activation.Sigmoid), new Dense(2, Activation.Linear)],
+            Loss.BinaryCrossEntropy));
+
+        // A flatten first (a dense network on a declared image) and a flatten last (the convolution's outputs are the predictions).
+        models.Add(new ConvModel("FlattenFirst", (2, 3, 4), [new Flatten(), new Dense(17, Activation.Tanh), new Dense(3, Activation.Linear)]));
+        models.Add(new ConvModel("FlattenLast", (1, 5, 6), [new Conv(2, 3, 1, Padding.Valid, Activation.Sigmoid), new Pool(2, 1), new Flatten()]));
+
+        // A 1 × 1 convolution over more channels than a vector holds.
+        models.Add(new ConvModel(
+            "PointwiseWide", (17, 3, 3), [new Conv(19, 1, 1, Padding.Valid, Activation.Elu), new Conv(2, 3, 1, Padding.Same, Activation.Gelu), new Flatten(), new Dense(2, Activation.Linear)]));
+        return models;
+    }
+
+    internal abstract record Layer;
+
+    internal sealed record Conv(int Filters, int Kernel, int Stride, Padding Padding, Activation Activation) : Layer;
+
+    internal sealed record Pool(int Size, int Stride) : Layer;
+
+    internal sealed record Flatten : Layer;
+
+    internal sealed record Dense(int Units, Activation Activation) : Layer;
+
+    /// <summary>Dropout at rate 0.25: the identity outside training, which is what the forward check sees.</summary>
+    internal sealed record Dropout : Layer;
+
+    internal sealed record ConvModel(string Name, (int C, int H, int W) Input, Layer[] Layers, Loss Loss = Loss.MeanSquaredError)
+    {
+        public int InputSize => Input.C * Input.H * Input.W;
+
+        public int OutputSize => Reference(new float[1 << 16], new float[InputSize], 1).Length;
+
+        public string Declaration =>
+            $"[Model(Loss = Loss.{Loss})] [Input({Input.C}, {Input.H}, {Input.W})] " +
+            string.Concat(Layers.Select(l => l switch
+            {
+                Conv c => $"[Conv2D({c.Filters}, {c.Kernel}, Stride = {c.Stride}, Padding = Padding.{c.Padding}, Activation = Activation.{c.Activation})] ",
+                Pool p => $"[MaxPool2D({p.Size}, Stride = {p.Stride})] ",
+                Flatten => "[Flatten] ",
+                Dense d => $"[Dense({d.Units}, Activation.{d.Activation})] ",
+                _ => "[Dropout(0.25f)] ",
+            })) +
+            $"public partial class {Name};";
+
+        /// <summary>
+        /// The forward pass in doubles, from the definitions and the documented layout: every tensor 64-byte aligned;
+        /// a convolution's W [(kh, kw, c) × filters] row-major, then its bias; images (c, h, w) as declared, and
+        /// channels-last (h, w, c) once flattened after a convolution or pooling layer.
+        /// </summary>
+        public float[] Reference(float[] parameters, float[] inputs, int batch)
+        {
+            var results = new List<float>();
+            for (var n = 0; n < batch; n++)
+            {
+                var sample = inputs.AsSpan(n * InputSize, InputSize).ToArray();
+                var image = new double[Input.C, Input.H, Input.W];
+                for (var c = 0; c < Input.C; c++)
+                {
+                    for (var h = 0; h < Input.H; h++)
+                    {
+                        for (var w = 0; w < Input.W; w++)
+                        {
+                            image[c, h, w] = sample[(((c * Input.H) + h) * Input.W) + w];
+                        }
+                    }
+                }
+
+                double[]? vector = null;
+                var channelsLast = false;
+                var offset = 0;
+                foreach (var layer in Layers)
+                {
+                    switch (layer)
+                    {
+                        case Conv conv:
+                            image = Convolve(image!, conv, parameters, ref offset);
+                            channelsLast = true;
+                            break;
+                        case Pool pool:
+                            image = MaxPool(image!, pool);
+                            channelsLast = true;
+                            break;
+                        case Flatten:
+                            vector = Flattened(image!, channelsLast);
+                            image = null!;
+                            break;
+                        case Dense dense:
+                            vector = Connect(vector!, dense, parameters, ref offset);
+                            break;
+                    }
+                }
+
+                vector ??= Flattened(image!, channelsLast);
+                if (Loss == Loss.SoftmaxCrossEntropy)
+                {
+                    var max = vector.Max();
+                    var total = vector.Sum(v => Math.Exp(v - max));
+                    vector = vector.Select(v => Math.Exp(v - max) / total).ToArray();
+                }
+                else if (Loss == Loss.BinaryCrossEntropy)
+                {
+                    vector = vector.Select(v => 1 / (1 + Math.Exp(-v))).ToArray();
+                }
+
+                results.AddRange(vector.Select(v => (float)v));
+            }
+
+            return results.ToArray();
+        }
+
+        private static double[,,] Convolve(double[,,] x, Conv conv, float[] parameters, ref int offset)
+        {
+            var (channels, height, width) = (x.GetLength(0), x.GetLength(1), x.GetLength(2));
+            var (k, s) = (conv.Kernel, conv.Stride);
+            int Out(int size) => conv.Padding == Padding.Same ? (size + s - 1) / s : ((size - k) / s) + 1;
+            int Before(int size) => conv.Padding == Padding.Same ? Math.Max(((Out(size) - 1) * s) + k - size, 0) / 2 : 0;
+            var (outputHeight, outputWidth) = (Out(height), Out(width));
+            var weights = offset;
+            var bias = Align(weights + (k * k * channels * conv.Filters));
+            offset = Align(bias + conv.Filters);
+            var y = new double[conv.Filters, outputHeight, outputWidth];
+            for (var f = 0; f < conv.Filters; f++)
+            {
+                for (var oh = 0; oh < outputHeight; oh++)
+                {
+                    for (var ow = 0; ow < outputWidth; ow++)
+                    {
+                        double z = parameters[bias + f];
+                        for (var kh = 0; kh < k; kh++)
+                        {
+                            for (var kw = 0; kw < k; kw++)
+                            {
+                                var (h, w) = ((oh * s) - Before(height) + kh, (ow * s) - Before(width) + kw);
+                                if (h < 0 || h >= height || w < 0 || w >= width)
+                                {
+                                    continue;
+                                }
+
+                                for (var c = 0; c < channels; c++)
+                                {
+                                    z += parameters[weights + (((((kh * k) + kw) * channels) + c) * conv.Filters) + f] * x[c, h, w];
+                                }
+                            }
+                        }
+
+                        y[f, oh, ow] = Activate(conv.Activation, z);
+                    }
+                }
+            }
+
+            return y;
+        }
+
+        private static double[,,] MaxPool(double[,,] x, Pool pool)
+        {
+            var (channels, height, width) = (x.GetLength(0), x.GetLength(1), x.GetLength(2));
+            var (outputHeight, outputWidth) = (((height - pool.Size) / pool.Stride) + 1, ((width - pool.Size) / pool.Stride) + 1);
+            var y = new double[channels, outputHeight, outputWidth];
+            for (var c = 0; c < channels; c++)
+            {
+                for (var oh = 0; oh < outputHeight; oh++)
+                {
+                    for (var ow = 0; ow < outputWidth; ow++)
+                    {
+                        var largest = double.NegativeInfinity;
+                        for (var kh = 0; kh < pool.Size; kh++)
+                        {
+                            for (var kw = 0; kw < pool.Size; kw++)
+                            {
+                                largest = Math.Max(largest, x[c, (oh * pool.Stride) + kh, (ow * pool.Stride) + kw]);
+                            }
+                        }
+
+                        y[c, oh, ow] = largest;
+                    }
+                }
+            }
+
+            return y;
+        }
+
+        private static double[] Flattened(double[,,] x, bool channelsLast)
+        {
+            var (channels, height, width) = (x.GetLength(0), x.GetLength(1), x.GetLength(2));
+            var values = new List<double>();
+            if (channelsLast)
+            {
+                for (var h = 0; h < height; h++)
+                {
+                    for (var w = 0; w < width; w++)
+                    {
+                        for (var c = 0; c < channels; c++)
+                        {
+                            values.Add(x[c, h, w]);
+                        }
+                    }
+                }
+            }
+            else
+            {
+                foreach (var value in x)
+                {
+                    values.Add(value); // C# iterates a [c, h, w] array in (c, h, w) order
+                }
+            }
+
+            return values.ToArray();
+        }
+
+        private static double[] Connect(double[] x, Dense dense, float[] parameters, ref int offset)
+        {
+            var weights = offset;
+            var bias = Align(weights + (dense.Units * x.Length));
+            offset = Align(bias + dense.Units);
+            var y = new double[dense.Units];
+            for (var o = 0; o < dense.Units; o++)
+            {
+                double z = parameters[bias + o];
+                for (var i = 0; i < x.Length; i++)
+                {
+                    z += parameters[weights + (i * dense.Units) + o] * x[i];
+                }
+
+                y[o] = Activate(dense.Activation, z);
+            }
+
+            return y;
+        }
+
+        private static double Activate(Activation activation, double z) => activation switch
+        {
+            Activation.Relu => Math.Max(0, z),
+            Activation.Sigmoid => 1 / (1 + Math.Exp(-z)),
+            Activation.Tanh => Math.Tanh(z),
+            Activation.LeakyRelu => z > 0 ? z : 0.01 * z,
+            Activation.Elu => z > 0 ? z : Math.Exp(z) - 1,
+            Activation.Gelu => 0.5 * z * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (z + (0.044715 * z * z * z)))),
+            Activation.Silu => z / (1 + Math.Exp(-z)),
+            _ => z,
+        };
+
+        private static int Align(int offset) => (offset + 15) / 16 * 16;
+    }
+}
