@@ -25,6 +25,38 @@ public class FashionSubsetTests
         Assert.True(history.Epochs[^1].Loss < history.Epochs[0].Loss / 1.5f, "the training loss did not fall");
     }
 
+    [Fact]
+    public void Two_thousand_images_train_a_small_cnn_to_at_least_75_percent_test_accuracy()
+    {
+        var directory = Path.Combine(AppContext.BaseDirectory, "FashionSubset");
+        var train = Load(directory, "train", 2_000);
+        var test = Load(directory, "t10k", 1_000);
+        var model = new SmallCnn(seed: 1);
+
+        var before = model.Evaluate(test).Accuracy!.Value;
+        var history = model.Fit(train, new FitOptions { Epochs = 6, BatchSize = 32, Optimizer = new Adam(2e-3f), Seed = 1 });
+        var after = model.Evaluate(test);
+
+        // Measured: 0.822 with AVX-512, with AVX2 and on one thread, 0.820 without any vector instructions; chance is 0.10.
+        Assert.InRange(before, 0f, 0.25f);
+        Assert.True(after.Accuracy >= 0.75f, $"test accuracy {after.Accuracy} after training on 2,000 images");
+        Assert.True(history.Epochs[^1].Loss < history.Epochs[0].Loss / 1.5f, "the training loss did not fall");
+
+        // The kernels and biases go through a file and back unchanged: the same predictions.
+        var path = Path.Combine(Path.GetTempPath(), $"modelgen-cnn-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            model.Save(path);
+            var loaded = SmallCnn.Load(path);
+            Assert.Equal(model.Parameters.ToArray(), loaded.Parameters.ToArray());
+            Assert.Equal(after.Accuracy, loaded.Evaluate(test).Accuracy);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     private static Dataset Load(string directory, string prefix, int count)
     {
         var pixels = Idx.ReadImages(Path.Combine(directory, $"{prefix}-images-idx3-ubyte.gz"), out _, out _);

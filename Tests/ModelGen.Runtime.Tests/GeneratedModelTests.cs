@@ -169,4 +169,40 @@ public class GeneratedModelTests
     {
         AllocationAssert.TrainingStepAllocatesNothing(new SmallMlp(seed: 1), batch: 32);
     }
+
+    [Fact]
+    public void A_convolutional_network_predicts_and_trains_without_allocating()
+    {
+        var model = new SmallCnn(seed: 1);
+        var input = GemmTests.Random(SmallCnn.InputSize, 2);
+        var output = new float[SmallCnn.OutputSize];
+        AllocationAssert.NoneAfterWarmUp(() => model.Predict(input, output), measured: 200);
+        var inputs = GemmTests.Random(16 * SmallCnn.InputSize, 3);
+        var outputs = new float[16 * SmallCnn.OutputSize];
+        AllocationAssert.NoneAfterWarmUp(() => model.PredictBatch(inputs, outputs), measured: 20);
+        AllocationAssert.TrainingStepAllocatesNothing(new SmallCnn(seed: 1), batch: 8);
+    }
+
+    [Fact]
+    public void A_convolutional_network_trains_bit_for_bit_the_same_from_the_same_seed()
+    {
+        float[] Train()
+        {
+            var model = new SmallCnn(seed: 4);
+            var optimizer = new Adam(1e-3f);
+            var inputs = GemmTests.Random(12 * SmallCnn.InputSize, 5);
+            var labels = Enumerable.Range(0, 12).Select(i => (float)(i % 10)).ToArray();
+            for (var step = 0; step < 5; step++)
+            {
+                model.TrainStep(inputs, labels);
+                optimizer.Step(model.Parameters, model.Gradients);
+            }
+
+            return model.Parameters.ToArray();
+        }
+
+        var first = Train();
+        Assert.Equal(first, Train());
+        Assert.NotEqual(new SmallCnn(seed: 4).Parameters.ToArray(), first);
+    }
 }

@@ -77,3 +77,15 @@ public partial class ClassifierToBake;
 [Dense(17, Activation.Tanh)]
 [Dense(3)]
 public partial class BakedClassifier;
+
+/// <summary>A small convolutional network for 28×28 images: every convolution path (same padding, pooling, flatten) in a classifier.</summary>
+[Model(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(1, 28, 28)]
+[Conv2D(8, 3, Padding = Padding.Same, Activation = Activation.Relu)]
+[MaxPool2D(2)]
+[Conv2D(16, 3, Activation = Activation.Relu)]
+[MaxPool2D(2)]
+[Flatten]
+[Dropout(0.25f)]
+[Dense(10)]
+public partial class SmallCnn;
