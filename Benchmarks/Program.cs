@@ -8,6 +8,12 @@ if (args is ["sustained", ..])
     return;
 }
 
+if (args is ["scratch", ..])
+{
+    ModelGen.Benchmarks.Scratch.Run(Number(1, 20));
+    return;
+}
+
 if (args is ["threads"])
 {
     ModelGen.Benchmarks.ThreadScaling.Run();

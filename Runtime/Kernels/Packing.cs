@@ -51,6 +51,22 @@ internal static unsafe class Packing
                 continue;
             }
 
+            if (laneStride == 1 && lanes % 8 == 0 && Avx.IsSupported)
+            {
+                // Contiguous lanes, fewer than a panel (the last rows of a transposed A, the last columns of B): each
+                // step is a short run, loaded under a mask that reads nothing past it and leaves the other lanes zero.
+                for (var l = 0; l < lanes; l += 8)
+                {
+                    var mask = Vector256.LessThan(Vector256.Create(l) + Vector256<int>.Indices, Vector256.Create(valid)).AsSingle();
+                    for (var p = 0; p < steps; p++)
+                    {
+                        Vector256.Store(Avx.MaskLoad(first + (p * stepStride) + l, mask), target + (p * lanes) + l);
+                    }
+                }
+
+                continue;
+            }
+
             // Otherwise read each lane along p and write it into its place in every step; where each lane is
             // contiguous along p (A row-major, or B transposed), eight lanes by eight steps at a time as a transpose.
             var done = 0;

@@ -1,4 +1,6 @@
 using System;
+using System.Runtime.CompilerServices;
+using System.Numerics;
 
 namespace ModelGen.Kernels;
 
@@ -11,39 +13,119 @@ public static class Pooling
     /// order, on a tie. NaN never wins against a number. The window must not reach over the border.
     /// </summary>
     /// <exception cref="ArgumentException">A span's length does not match the geometry and the batch, or the window is padded.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxForward(ReadOnlySpan<float> input, Span<float> output, Span<int> argmax, in Window2D window, int batch)
     {
         CheckLengths(input.Length, output.Length, argmax.Length, window, batch);
-        var (inputSize, positions, channels, kernel) = (window.InputSize, window.Positions, window.Channels, window.Kernel);
+        var (inputSize, positions, channels) = (window.InputSize, window.Positions, window.Channels);
         for (var n = 0; n < batch; n++)
         {
             var sample = input.Slice(n * inputSize, inputSize);
             for (var p = 0; p < positions; p++)
             {
-                var (top, left) = Convolution.WindowOrigin(window, p);
                 var row = ((n * positions) + p) * channels;
-                for (var c = 0; c < channels; c++)
+                var (top, left) = Convolution.WindowOrigin(window, p);
+                if (window.ChannelsLast)
                 {
-                    var best = window.InputIndex(c, top, left);
-                    var largest = sample[best];
-                    for (var kh = 0; kh < kernel; kh++)
-                    {
-                        for (var kw = 0; kw < kernel; kw++)
-                        {
-                            var index = window.InputIndex(c, top + kh, left + kw);
-                            var value = sample[index];
-                            if (value > largest || (float.IsNaN(largest) && !float.IsNaN(value)))
-                            {
-                                (largest, best) = (value, index);
-                            }
-                        }
-                    }
-
-                    output[row + c] = largest;
-                    argmax[row + c] = best;
+                    MaxChannelsLast(sample, output.Slice(row, channels), argmax.Slice(row, channels), window, top, left);
+                }
+                else
+                {
+                    MaxChannelsFirst(sample, output.Slice(row, channels), argmax.Slice(row, channels), window, top, left);
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// One window over (h, w, c) input: the channels lie side by side, so a vector of channels is compared at a time,
+    /// window element after window element (row order), keeping the first largest and its index.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MaxChannelsLast(ReadOnlySpan<float> sample, Span<float> output, Span<int> argmax, in Window2D window, int top, int left)
+    {
+        var (channels, kernel, width) = (window.Channels, window.Kernel, window.Width);
+        var first = ((top * width) + left) * channels;
+        var c = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var lanes = Vector<int>.Count;
+            var laneOffsets = LaneOffsets();
+            for (; c + lanes <= channels; c += lanes)
+            {
+                var largest = new Vector<float>(sample.Slice(first + c));
+                var best = new Vector<int>(first + c) + laneOffsets;
+                for (var kh = 0; kh < kernel; kh++)
+                {
+                    for (var kw = kh == 0 ? 1 : 0; kw < kernel; kw++)
+                    {
+                        var index = ((((top + kh) * width) + left + kw) * channels) + c;
+                        var value = new Vector<float>(sample.Slice(index));
+                        // value > largest, or largest is NaN and value is not: NaN never wins against a number.
+                        var takes = Vector.GreaterThan(value, largest)
+                            | Vector.AndNot(Vector.Equals(value, value), Vector.Equals(largest, largest));
+                        largest = Vector.ConditionalSelect(takes, value, largest);
+                        best = Vector.ConditionalSelect(takes, new Vector<int>(index) + laneOffsets, best);
+                    }
+                }
+
+                largest.CopyTo(output.Slice(c));
+                best.CopyTo(argmax.Slice(c));
+            }
+        }
+
+        for (; c < channels; c++)
+        {
+            var (largest, best) = (sample[first + c], first + c);
+            for (var kh = 0; kh < kernel; kh++)
+            {
+                for (var kw = 0; kw < kernel; kw++)
+                {
+                    var index = ((((top + kh) * width) + left + kw) * channels) + c;
+                    (largest, best) = Larger(sample[index], index, largest, best);
+                }
+            }
+
+            (output[c], argmax[c]) = (largest, best);
+        }
+    }
+
+    /// <summary>One window over (c, h, w) input (a pooling layer straight on the model's input): channel by channel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MaxChannelsFirst(ReadOnlySpan<float> sample, Span<float> output, Span<int> argmax, in Window2D window, int top, int left)
+    {
+        var (kernel, height, width) = (window.Kernel, window.Height, window.Width);
+        for (var c = 0; c < window.Channels; c++)
+        {
+            var first = (((c * height) + top) * width) + left;
+            var (largest, best) = (sample[first], first);
+            for (var kh = 0; kh < kernel; kh++)
+            {
+                var rowStart = first + (kh * width);
+                for (var kw = 0; kw < kernel; kw++)
+                {
+                    (largest, best) = Larger(sample[rowStart + kw], rowStart + kw, largest, best);
+                }
+            }
+
+            (output[c], argmax[c]) = (largest, best);
+        }
+    }
+
+    /// <summary>The value and index kept after comparing one more: the later one only if strictly larger, or if the kept one is NaN and it is not.</summary>
+    private static (float Value, int Index) Larger(float value, int index, float largest, int best) =>
+        value > largest || (float.IsNaN(largest) && !float.IsNaN(value)) ? (value, index) : (largest, best);
+
+    /// <summary>0, 1, 2 … in the lanes of a vector of ints.</summary>
+    private static Vector<int> LaneOffsets()
+    {
+        Span<int> offsets = stackalloc int[Vector<int>.Count];
+        for (var i = 0; i < offsets.Length; i++)
+        {
+            offsets[i] = i;
+        }
+
+        return new Vector<int>(offsets);
     }
 
     /// <summary>
@@ -51,6 +133,7 @@ public static class Pooling
     /// <paramref name="argmax"/> names, zero elsewhere.
     /// </summary>
     /// <exception cref="ArgumentException">A span's length does not match the geometry and the batch, or an index lies outside its sample.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxBackward(ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> dx, in Window2D window, int batch)
     {
         CheckLengths(dx.Length, dy.Length, argmax.Length, window, batch);

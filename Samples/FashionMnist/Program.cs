@@ -6,8 +6,8 @@ using ModelGen;
 using ModelGen.Samples.FashionMnist;
 using Spectre.Console;
 
-// Fashion-MNIST with the classic MLP (FashionMlp.cs). Usage:
-//   dotnet run -c Release --project Samples/FashionMnist [-- --data DIR] [--epochs N] [--seed N] [--plot FILE]
+// Fashion-MNIST with the classic MLP (FashionMlp.cs) or a small CNN (FashionCnn.cs). Usage:
+//   dotnet run -c Release --project Samples/FashionMnist [-- --data DIR] [--model mlp|cnn] [--epochs N] [--seed N] [--plot FILE]
 //     [--learning-rate X] [--weight-decay X] [--standardize false] [--holdout true] [--save FILE] [--checkpoint FILE]
 //   --holdout: the last 10 % of the training images stand in for the test set (for choosing settings);
 //   --weight-decay: AdamW with that decay instead of Adam;
@@ -35,7 +35,12 @@ if (options.Standardize)
 
 AnsiConsole.MarkupLineInterpolated($"Fashion-MNIST from {data.Source}: {data.Train.Count:N0} training and {data.Test.Count:N0} test images.");
 
-var model = new FashionMlp(options.Seed);
+ITrainableModel model = options.Model switch
+{
+    "mlp" => new FashionMlp(options.Seed),
+    "cnn" => new FashionCnn(options.Seed),
+    _ => throw new ArgumentException($"Unknown model {options.Model}; expected mlp or cnn."),
+};
 var fit = new FitOptions
 {
     Epochs = options.Epochs,
@@ -87,7 +92,7 @@ Console.WriteLine($"Plot of loss and accuracy per epoch: {options.PlotPath}");
 
 if (options.SavePath is not null)
 {
-    model.Save(options.SavePath);
+    ModelGen.Serialization.SafeTensors.Save(model, options.SavePath);
     Console.WriteLine($"Weights saved to {options.SavePath}");
 }
 
@@ -123,10 +128,10 @@ internal sealed class EpochReporter(ProgressTask[] tasks) : IProgress<EpochResul
     }
 }
 
-/// <summary>The command line: <c>--data DIR</c>, <c>--epochs N</c>, <c>--seed N</c>, <c>--plot FILE</c>, <c>--save FILE</c>, <c>--checkpoint FILE</c> and the optimizer's settings.</summary>
+/// <summary>The command line: <c>--data DIR</c>, <c>--model mlp|cnn</c>, <c>--epochs N</c>, <c>--seed N</c>, <c>--plot FILE</c>, <c>--save FILE</c>, <c>--checkpoint FILE</c> and the optimizer's settings.</summary>
 internal sealed record SampleOptions(
     string? DataDirectory, int Epochs, int Seed, string PlotPath, float LearningRate, bool Holdout, float WeightDecay = 0f, string? SavePath = null, string? CheckpointPath = null,
-    bool Standardize = false)
+    bool Standardize = false, string Model = "mlp")
 {
     public static SampleOptions Parse(string[] args)
     {
@@ -137,6 +142,7 @@ internal sealed record SampleOptions(
             options = args[i] switch
             {
                 "--data" => options with { DataDirectory = value },
+                "--model" => options with { Model = value },
                 "--epochs" => options with { Epochs = int.Parse(value, CultureInfo.InvariantCulture) },
                 "--seed" => options with { Seed = int.Parse(value, CultureInfo.InvariantCulture) },
                 "--plot" => options with { PlotPath = value },
@@ -146,7 +152,7 @@ internal sealed record SampleOptions(
                 "--save" => options with { SavePath = value },
                 "--checkpoint" => options with { CheckpointPath = value },
                 "--standardize" => options with { Standardize = bool.Parse(value) },
-                _ => throw new ArgumentException($"Unknown option {args[i]}; expected --data, --epochs, --seed, --plot, --learning-rate, --weight-decay, --holdout, --save or --checkpoint."),
+                _ => throw new ArgumentException($"Unknown option {args[i]}; expected --data, --model, --epochs, --seed, --plot, --learning-rate, --weight-decay, --holdout, --save or --checkpoint."),
             };
             i++;
         }
