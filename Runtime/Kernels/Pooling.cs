@@ -14,24 +14,40 @@ public static class Pooling
     /// </summary>
     /// <exception cref="ArgumentException">A span's length does not match the geometry and the batch, or the window is padded.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void MaxForward(ReadOnlySpan<float> input, Span<float> output, Span<int> argmax, in Window2D window, int batch)
+    public static unsafe void MaxForward(ReadOnlySpan<float> input, Span<float> output, Span<int> argmax, in Window2D window, int batch)
     {
         CheckLengths(input.Length, output.Length, argmax.Length, window, batch);
-        var (inputSize, positions, channels) = (window.InputSize, window.Positions, window.Channels);
-        for (var n = 0; n < batch; n++)
+        fixed (float* source = input, target = output)
+        fixed (int* indices = argmax)
         {
-            var sample = input.Slice(n * inputSize, inputSize);
+            var job = new Convolution.SampleJob { Source = source, Target = target, Indices = indices, Window = window };
+            Convolution.RunOverSamples(&MaxForwardPart, &job, batch, (long)input.Length);
+        }
+    }
+
+    /// <summary>Samples [<paramref name="from"/>, <paramref name="to"/>) of <see cref="MaxForward"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void MaxForwardPart(void* context, int from, int to)
+    {
+        var job = (Convolution.SampleJob*)context;
+        var window = job->Window;
+        var (inputSize, positions, channels) = (window.InputSize, window.Positions, window.Channels);
+        for (var n = from; n < to; n++)
+        {
+            var sample = new ReadOnlySpan<float>(job->Source + ((long)n * inputSize), inputSize);
             for (var p = 0; p < positions; p++)
             {
-                var row = ((n * positions) + p) * channels;
+                var row = ((long)n * positions * channels) + (p * channels);
+                var output = new Span<float>(job->Target + row, channels);
+                var argmax = new Span<int>(job->Indices + row, channels);
                 var (top, left) = Convolution.WindowOrigin(window, p);
                 if (window.ChannelsLast)
                 {
-                    MaxChannelsLast(sample, output.Slice(row, channels), argmax.Slice(row, channels), window, top, left);
+                    MaxChannelsLast(sample, output, argmax, window, top, left);
                 }
                 else
                 {
-                    MaxChannelsFirst(sample, output.Slice(row, channels), argmax.Slice(row, channels), window, top, left);
+                    MaxChannelsFirst(sample, output, argmax, window, top, left);
                 }
             }
         }
@@ -134,20 +150,35 @@ public static class Pooling
     /// </summary>
     /// <exception cref="ArgumentException">A span's length does not match the geometry and the batch, or an index lies outside its sample.</exception>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void MaxBackward(ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> dx, in Window2D window, int batch)
+    public static unsafe void MaxBackward(ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> dx, in Window2D window, int batch)
     {
         CheckLengths(dx.Length, dy.Length, argmax.Length, window, batch);
-        dx.Clear();
-        var (inputSize, outputs) = (window.InputSize, window.Positions * window.Channels);
-        for (var n = 0; n < batch; n++)
+        fixed (float* source = dy, target = dx)
+        fixed (int* indices = argmax)
         {
-            var sample = dx.Slice(n * inputSize, inputSize);
-            for (var i = n * outputs; i < (n + 1) * outputs; i++)
+            var job = new Convolution.SampleJob { Source = source, Target = target, Indices = indices, Window = window };
+            Convolution.RunOverSamples(&MaxBackwardPart, &job, batch, (long)dx.Length);
+        }
+    }
+
+    /// <summary>Samples [<paramref name="from"/>, <paramref name="to"/>) of <see cref="MaxBackward"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void MaxBackwardPart(void* context, int from, int to)
+    {
+        var job = (Convolution.SampleJob*)context;
+        var (inputSize, outputs) = (job->Window.InputSize, job->Window.Positions * job->Window.Channels);
+        for (var n = from; n < to; n++)
+        {
+            var sample = new Span<float>(job->Target + ((long)n * inputSize), inputSize);
+            sample.Clear();
+            var dy = job->Source + ((long)n * outputs);
+            var argmax = job->Indices + ((long)n * outputs);
+            for (var i = 0; i < outputs; i++)
             {
                 var index = argmax[i];
                 if ((uint)index >= (uint)inputSize)
                 {
-                    throw new ArgumentException($"Pooling index {index} lies outside a sample of {inputSize} values.", nameof(argmax));
+                    throw new ArgumentException($"Pooling index {index} lies outside a sample of {inputSize} values.", "argmax");
                 }
 
                 sample[index] += dy[i];

@@ -6,6 +6,7 @@ using Xunit;
 namespace ModelGen.Runtime.Tests;
 
 /// <summary>The im2col data movement of convolutions and max pooling, against direct loops over the definition.</summary>
+[Collection(KernelThreadsCollection.Name)]
 [Trait("Category", "Kernels")]
 public sealed class ConvolutionTests
 {
@@ -222,6 +223,64 @@ public sealed class ConvolutionTests
         Assert.Throws<ArgumentException>(() => Pooling.MaxForward(new float[16], new float[9], new int[9], pool with { OutputHeight = 3, OutputWidth = 3, PadTop = 1, PadLeft = 1 }, 1));
         error = Assert.Throws<ArgumentException>(() => Pooling.MaxBackward(new float[4], new[] { 0, 1, 2, 16 }, new float[16], pool, 1));
         Assert.Contains("outside a sample of 16", error.Message);
+    }
+
+    /// <summary>
+    /// Batches large enough to be split over two threads (each sample whole on one of them) give, bit for bit, what
+    /// one thread gives, in all four passes; a bad index found by either thread still throws.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Large_batches_split_over_the_threads_give_the_same_bits(int threads)
+    {
+        var previous = KernelSettings.MaxThreads;
+        try
+        {
+            const int batch = 24;
+            var conv = Same(3, 20, 18, 3, 1, channelsLast: false);
+            var pool = Valid(5, 20, 18, 2, 2, channelsLast: true);
+            var input = GemmTests.Random(batch * conv.InputSize, 21);
+            var image = GemmTests.Random(batch * pool.InputSize, 22);
+            Assert.True(batch * conv.Positions * conv.PatchSize >= Convolution.MinParallelValues);
+            Assert.True(image.Length >= Convolution.MinParallelValues);
+
+            (float[] Columns, float[] Image, float[] Pooled, int[] Argmax, float[] PoolGradient) Run(int count)
+            {
+                KernelSettings.MaxThreads = count;
+                var columns = new float[batch * conv.Positions * conv.PatchSize];
+                Convolution.ImageToColumns(input, columns, conv, batch);
+                var back = new float[input.Length];
+                Convolution.ColumnsToImage(columns, back, conv, batch);
+                var pooled = new float[batch * pool.Positions * pool.Channels];
+                var argmax = new int[pooled.Length];
+                Pooling.MaxForward(image, pooled, argmax, pool, batch);
+                var gradient = new float[image.Length];
+                Pooling.MaxBackward(pooled, argmax, gradient, pool, batch);
+                return (columns, back, pooled, argmax, gradient);
+            }
+
+            var one = Run(1);
+            var split = Run(threads);
+            Assert.Equal(one.Columns, split.Columns);
+            Assert.Equal(one.Image, split.Image);
+            Assert.Equal(one.Pooled, split.Pooled);
+            Assert.Equal(one.Argmax, split.Argmax);
+            Assert.Equal(one.PoolGradient, split.PoolGradient);
+
+            // Each sample as a batch of its own: the same rows.
+            var single = new float[conv.Positions * conv.PatchSize];
+            Convolution.ImageToColumns(input.AsSpan((batch - 1) * conv.InputSize, conv.InputSize), single, conv, 1);
+            Assert.Equal(single, one.Columns.AsSpan((batch - 1) * single.Length).ToArray());
+
+            split.Argmax[^1] = pool.InputSize; // the last sample's, taken by the helper from the back
+            var error = Assert.Throws<ArgumentException>(() => Pooling.MaxBackward(split.Pooled, split.Argmax, new float[image.Length], pool, batch));
+            Assert.Contains("outside a sample", error.Message);
+        }
+        finally
+        {
+            KernelSettings.MaxThreads = previous;
+        }
     }
 
     [Fact]
