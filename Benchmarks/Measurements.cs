@@ -16,6 +16,32 @@ internal static class Measurements
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
+    /// <summary>
+    /// Median microseconds of each of <paramref name="cases"/> on one thread and on two: every round runs all of them
+    /// once per setting, the settings taking turns on which goes first, after <paramref name="warmUp"/> untimed rounds.
+    /// </summary>
+    /// <returns>For each case, its medians on one thread and on two.</returns>
+    public static (double One, double Two)[] MedianOnOneAndTwoThreads(IReadOnlyList<Action> cases, int rounds, int warmUp)
+    {
+        var times = cases.Select(_ => new Dictionary<int, List<double>> { [1] = [], [2] = [] }).ToArray();
+        for (var round = -warmUp; round < rounds; round++)
+        {
+            foreach (var threads in round % 2 == 0 ? new[] { 1, 2 } : new[] { 2, 1 })
+            {
+                KernelSettings.MaxThreads = threads;
+                for (var c = 0; c < cases.Count; c++)
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    cases[c]();
+                    AddIf(round >= 0, times[c][threads], Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+                }
+            }
+        }
+
+        KernelSettings.MaxThreads = 1;
+        return times.Select(t => (Median(t[1]), Median(t[2]))).ToArray();
+    }
+
     /// <summary>Adds a measurement once the warm-up rounds are over.</summary>
     public static void AddIf(bool condition, List<double> list, double value)
     {

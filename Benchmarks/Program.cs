@@ -8,9 +8,9 @@ if (args is ["sustained", ..])
     return;
 }
 
-if (args is ["scratch", ..])
+if (args is ["conv", ..])
 {
-    ModelGen.Benchmarks.Scratch.Run(Number(1, 20));
+    ModelGen.Benchmarks.ConvolutionCost.Run(Number(1, 31));
     return;
 }
 

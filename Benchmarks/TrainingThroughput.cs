@@ -208,32 +208,14 @@ public static class TrainingBreakdown
             ("the step's 8 GEMMs alone (what TrainStep adds is elementwise work)", StepGemms()),
         };
 
-        var times = cases.Select(_ => new Dictionary<int, List<double>> { [1] = [], [2] = [] }).ToArray();
-        for (var round = -50; round < rounds; round++)
-        {
-            foreach (var threads in round % 2 == 0 ? new[] { 1, 2 } : new[] { 2, 1 })
-            {
-                KernelSettings.MaxThreads = threads;
-                for (var c = 0; c < cases.Length; c++)
-                {
-                    var start = Stopwatch.GetTimestamp();
-                    cases[c].Body();
-                    if (round >= 0)
-                    {
-                        times[c][threads].Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
-                    }
-                }
-            }
-        }
-
-        KernelSettings.MaxThreads = 1;
+        var medians = Measurements.MedianOnOneAndTwoThreads(cases.Select(c => c.Body).ToArray(), rounds, warmUp: 50);
         Console.WriteLine($"FashionMlp 784-256-128-10, batch {batch}; medians of {rounds} interleaved rounds");
         Console.WriteLine("| part | 1 thread µs | 2 threads µs | 2 vs 1 |");
         Console.WriteLine("|---|--:|--:|--:|");
         double step1 = 0, step2 = 0;
         for (var c = 0; c < cases.Length; c++)
         {
-            var (one, two) = (Measurements.Median(times[c][1]), Measurements.Median(times[c][2]));
+            var (one, two) = medians[c];
             if (c < 2)
             {
                 (step1, step2) = (step1 + one, step2 + two);

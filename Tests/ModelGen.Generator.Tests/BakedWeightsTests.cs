@@ -27,6 +27,16 @@ public sealed class BakedWeightsTests : IDisposable
         [Dense(3)]
         """;
 
+    /// <summary>A convolutional network: kernels kept [kernel, kernel, channels, filters], files holding their transpose.</summary>
+    private const string ConvolutionLayers = """
+        [Input(2, 6, 5)]
+        [Conv2D(3, 3, Padding = Padding.Same, Activation = Activation.Relu)]
+        [MaxPool2D(2)]
+        [Conv2D(4, 2, Activation = Activation.Tanh)]
+        [Flatten]
+        [Dense(3)]
+        """;
+
     private readonly string _directory = Directory.CreateTempSubdirectory("modelgen-bake-").FullName;
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
@@ -42,6 +52,22 @@ public sealed class BakedWeightsTests : IDisposable
         Assert.Equal(saved.Parameters.ToArray(), baked.Parameters.ToArray());
         Assert.Equal(saved.State.ToArray(), baked.State.ToArray());
         var input = new float[] { 0.5f, -1f, 2f, 0f, 0.25f };
+        var (expected, actual) = (new float[3], new float[3]);
+        saved.Predict(input, expected);
+        baked.Predict(input, actual);
+        Assert.Equal(expected, actual);
+    }
+
+    [Fact]
+    public void A_convolutional_model_bakes_bit_for_bit()
+    {
+        var saved = TrainedLookingModel(out var path, ConvolutionLayers);
+
+        var assembly = GeneratorHarness.BuildAndLoad(Model("Baked", "net.safetensors", ConvolutionLayers), path);
+        var baked = (ITrainableModel)Activator.CreateInstance(assembly.GetType("Baked")!)!;
+
+        Assert.Equal(saved.Parameters.ToArray(), baked.Parameters.ToArray());
+        var input = GradientCheckTests.RandomArray(new Random(4), baked.InputSize, -1, 1);
         var (expected, actual) = (new float[3], new float[3]);
         saved.Predict(input, expected);
         baked.Predict(input, actual);
@@ -165,15 +191,15 @@ public sealed class BakedWeightsTests : IDisposable
         }
     }
 
-    private static string Model(string name, string? weights) =>
+    private static string Model(string name, string? weights, string layers = Layers) =>
         "using ModelGen;\n" +
         $"[Model(Loss = Loss.SoftmaxCrossEntropy{(weights is null ? string.Empty : $", Weights = \"{weights}\"")})]\n" +
-        Layers + $"\npublic partial class {name};\n";
+        layers + $"\npublic partial class {name};\n";
 
     /// <summary>A model of <see cref="Layers"/> with every parameter and running statistic set to a distinct value, saved as net.safetensors.</summary>
-    private ITrainableModel TrainedLookingModel(out string path)
+    private ITrainableModel TrainedLookingModel(out string path, string layers = Layers)
     {
-        var model = (ITrainableModel)Activator.CreateInstance(GeneratorHarness.BuildAndLoad(Model("Source", null)).GetType("Source")!, 11)!;
+        var model = (ITrainableModel)Activator.CreateInstance(GeneratorHarness.BuildAndLoad(Model("Source", null, layers)).GetType("Source")!, 11)!;
         // Every saved value distinct; alignment gaps, which are not saved and bake as zero, zero.
         var random = new Random(2);
         model.Parameters.Clear();

@@ -47,7 +47,18 @@ public class FuzzTests
         "[LayerNorm]", "[LayerNorm(Epsilon = 0f)]", "[LayerNorm(Epsilon = 1e-3f)]", "[BatchNorm]", "[BatchNorm(Momentum = 1f)]",
         "[BatchNorm(Momentum = 0.9f, Epsilon = float.NaN)]", "[BatchNorm(Momentum = 0.5)]");
 
-    private static readonly Gen<string> Layer = Gen.Frequency<string>((5, Dense), (2, Dropout), (2, Norm), (2, Input));
+    private static readonly Gen<string> Padding = Gen.OneOf(string.Empty, ", Padding = Padding.Same", ", Padding = Padding.Valid", ", Padding = (Padding)5", ", Stride = 2", ", Stride = 0", ", Stride = -3");
+
+    private static readonly Gen<string> Window = Gen.Select(Size, Gen.Int[-1, 9], Padding, ActivationArgument, Gen.Int[0, 4], (size, kernel, padding, activation, form) => form switch
+    {
+        0 => $"[Conv2D({size}, {kernel}{padding})]",
+        1 => $"[Conv2D({size}, {kernel}{padding}, Activation = {activation})]",
+        2 => $"[MaxPool2D({kernel}{(padding.Contains("Stride") ? padding : string.Empty)})]",
+        3 => "[Flatten]",
+        _ => "[Conv2D(4)]",
+    });
+
+    private static readonly Gen<string> Layer = Gen.Frequency<string>((5, Dense), (2, Dropout), (2, Norm), (2, Input), (4, Window));
 
     private static readonly Gen<string> TypeDeclaration = Gen.OneOf(
         "public partial class M;", "public partial class M { }", "public class M { }", "public static partial class M { }",
@@ -67,7 +78,7 @@ public class FuzzTests
         Model, Layer.Array[0, 6], TypeDeclaration, Container, Gen.Int[0, 9], Gen.Double[0, 1],
         (model, layers, type, container, layout, cut) =>
         {
-            var input = layout < 8 ? "[Input(4)] " : string.Empty; // most declarations start sensibly
+            var input = layout < 5 ? "[Input(4)] " : layout < 8 ? "[Input(2, 9, 7)] " : string.Empty; // most declarations start sensibly
             var text = $"using ModelGen;\n{container.Before}{model} {input}{string.Join(" ", layers)}\n{type}{container.After}\n";
             // One in five is cut off somewhere, as while typing.
             return layout == 9 ? text[..(int)(cut * text.Length)] : text;
