@@ -266,13 +266,9 @@ internal static class Emitter
                 writer.WriteLine($"private const int {layer.Identifier}PreActivation = {keeps.PreActivationOffset}; // {layer.Name} pre-activations z, kept for {keeps.Activation}'s derivative");
             }
 
-            if (layer is ConvPlan conv)
+            if (layer is ConvPlan { KeepsPreActivation: true } conv)
             {
-                writer.WriteLine($"private const int {layer.Identifier}Columns = {conv.ColumnsOffset}; // {layer.Name} windows as rows [{conv.Window.Positions}×{conv.WeightRows}] (im2col), per sample");
-                if (conv.KeepsPreActivation)
-                {
-                    writer.WriteLine($"private const int {layer.Identifier}PreActivation = {conv.PreActivationOffset}; // {layer.Name} pre-activations z, kept for {conv.Activation}'s derivative");
-                }
+                writer.WriteLine($"private const int {layer.Identifier}PreActivation = {conv.PreActivationOffset}; // {layer.Name} pre-activations z, kept for {conv.Activation}'s derivative");
             }
 
             if (layer is PoolPlan pool)
@@ -302,6 +298,19 @@ internal static class Emitter
         writer.WriteLine($"private const int WorkspacePerSample = {plan.WorkspacePerSample};");
         writer.WriteLine($"private const int PredictionChunk = {PredictionChunk};");
         writer.WriteLine();
+        var convolutions = plan.Layers.OfType<ConvPlan>().ToList();
+        if (convolutions.Count > 0)
+        {
+            writer.WriteLine("// Convolutions build the windows of a few samples at a time (im2col), in one buffer small enough to stay in L2.");
+            foreach (var conv in convolutions)
+            {
+                var floats = conv.Chunk * conv.Window.Positions * conv.WeightRows;
+                writer.WriteLine($"private const int {conv.Identifier}Chunk = {conv.Chunk}; // {conv.Name}: {conv.Chunk} × {conv.Window.Positions} windows of {conv.WeightRows} = {Count(floats)} floats");
+            }
+
+            writer.WriteLine($"private const int WindowsLength = {plan.WindowsLength};");
+            writer.WriteLine();
+        }
         var windows = plan.Layers.Select(l => (Layer: l, Window: l switch { ConvPlan c => c.Window, PoolPlan p => p.Window, _ => null }))
             .Where(w => w.Window is not null).ToList();
         if (windows.Count > 0)
@@ -329,6 +338,11 @@ internal static class Emitter
         writer.WriteLine($"private readonly {AlignedBuffer} _gradients = new(ParameterBufferLength);");
         writer.WriteLine($"private readonly {AlignedBuffer} _state = new(StateLength);");
         writer.WriteLine($"private {AlignedBuffer} _workspace = new(WorkspacePerSample);");
+        if (plan.WindowsLength > 0)
+        {
+            writer.WriteLine($"private readonly {AlignedBuffer} _windows = new(WindowsLength);");
+        }
+
         writer.WriteLine("private int _batchCapacity = 1;");
         writer.WriteLine("private global::ModelGen.SeededRandom _trainingRandom;");
         writer.WriteLine();
@@ -644,13 +658,15 @@ internal static class Emitter
                         : $"{layer.Identifier}Backward({dy}, {Span}.Empty, batch);");
                     break;
                 case ConvPlan conv:
-                    var convOutputs = ConvEmitter.ReadsOutputs(conv) ? $"{layer.Output}, " : string.Empty;
+                    // Its windows are built again from its input, a chunk at a time, rather than kept for the whole batch.
+                    reads.Add(input);
+                    var convOutputs = ConvEmitter.ReadsOutputs(conv) ? $" {layer.Output}," : string.Empty;
                     if (convOutputs.Length > 0)
                     {
                         reads.Add(layer.Output);
                     }
 
-                    calls.Add(needsDx ? $"{layer.Identifier}Backward({convOutputs}{dy}, {dx}, batch);" : $"{layer.Identifier}Backward({convOutputs}{dy}, batch);");
+                    calls.Add(needsDx ? $"{layer.Identifier}Backward({input},{convOutputs} {dy}, {dx}, batch);" : $"{layer.Identifier}Backward({input},{convOutputs} {dy}, batch);");
                     break;
                 case PoolPlan when needsDx:
                     calls.Add($"{layer.Identifier}Backward({dy}, {dx}, batch);");

@@ -25,6 +25,13 @@ internal static class Planner
     /// </summary>
     public const int MinGemmInputs = 16;
 
+    /// <summary>
+    /// Floats of windows a convolution builds at once (512 KiB): a quarter of a 2 MiB L2, so that im2col's output is still
+    /// there when the product reads it, and again in backward. A whole batch's windows (7 MB for the Fashion CNN's
+    /// second layer at batch 64) went to memory and back.
+    /// </summary>
+    public const int WindowBudget = 1 << 17;
+
     public static ModelPlan Plan(CheckedModel model)
     {
         var layers = new List<LayerPlan>();
@@ -40,6 +47,7 @@ internal static class Planner
         var convIndex = 0;
         var poolIndex = 0;
         var flattenIndex = 0;
+        var windowsLength = 0;
         // The model's input is (c, h, w); a convolution or pooling layer writes (h, w, c), which later layers keep.
         var channelsLast = false;
         foreach (var layer in model.Layers)
@@ -66,8 +74,9 @@ internal static class Planner
                     var convWeights = parameterEnd;
                     var convBias = Align(convWeights + (convWindow.PatchSize * conv.Filters));
                     parameterEnd = Align(convBias + conv.Filters);
-                    var columnsOffset = workspaceEnd;
-                    workspaceEnd = Align(columnsOffset + (convWindow.Positions * convWindow.PatchSize));
+                    var windowsPerSample = convWindow.Positions * convWindow.PatchSize;
+                    var chunk = System.Math.Max(1, WindowBudget / windowsPerSample);
+                    windowsLength = System.Math.Max(windowsLength, chunk * windowsPerSample);
                     var convPreActivation = -1;
                     if (conv.Activation is Activation.Gelu or Activation.Silu)
                     {
@@ -77,7 +86,7 @@ internal static class Planner
 
                     layers.Add(new ConvPlan(
                         position, ++convIndex, inputs, layer.Output.Size, outputOffset, convWindow, conv.Filters, conv.Activation,
-                        Alpha(conv.Activation, conv.Alpha), ResolveInitializer(conv.Initializer, conv.Activation), convWeights, convBias, columnsOffset, convPreActivation));
+                        Alpha(conv.Activation, conv.Alpha), ResolveInitializer(conv.Initializer, conv.Activation), convWeights, convBias, chunk, convPreActivation));
                     parameterCount += (convWindow.PatchSize * conv.Filters) + conv.Filters;
                     break;
                 case PoolSpec pool:
@@ -159,7 +168,7 @@ internal static class Planner
             layers.ToEquatableArray(),
             gradientA,
             gradientB,
-            workspacePerSample) { StateLength = stateEnd, Weights = model.Weights };
+            workspacePerSample) { StateLength = stateEnd, Weights = model.Weights, WindowsLength = windowsLength };
     }
 
     /// <summary>The declared initializer, or for <see cref="Initializer.Auto"/> He for ReLU layers and Glorot for the others.</summary>

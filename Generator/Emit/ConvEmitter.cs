@@ -21,7 +21,7 @@ internal static class ConvEmitter
     /// <summary>Whether the backward method takes the outputs y: only for an activation whose derivative is written from y.</summary>
     public static bool ReadsOutputs(ConvPlan layer) => layer.Activation != Activation.Linear && !layer.KeepsPreActivation;
 
-    /// <summary><c>ConvForward(x, y, batch)</c>: the windows of x as rows, then y = f(windows·W + b).</summary>
+    /// <summary><c>ConvForward(x, y, batch)</c>: a chunk of samples at a time, their windows as rows, then y = f(windows·W + b).</summary>
     public static void WriteForward(SourceWriter writer, ConvPlan layer)
     {
         var window = layer.Window;
@@ -35,26 +35,31 @@ internal static class ConvEmitter
         {
             writer.WriteLine($"{ReadOnlySpan} w = {layer.Identifier}Weights;");
             writer.WriteLine($"{ReadOnlySpan} b = {layer.Identifier}Bias;");
-            writer.WriteLine($"var windows = Workspace({layer.Identifier}Columns, {positions * patch}, batch);");
             if (layer.KeepsPreActivation)
             {
                 writer.WriteLine($"var z = Workspace({layer.Identifier}PreActivation, {layer.Units}, batch);");
             }
 
-            writer.WriteLine($"// each {window.Kernel}×{window.Kernel} window of x as a row of {patch} values (kernel row, kernel column, channel): [batch·{positions}×{patch}]");
-            writer.WriteLine($"{Convolution}.ImageToColumns(x.Slice(0, batch * {layer.InputSize}), windows, {layer.Identifier}Window, batch);");
-            writer.WriteLine(
-                $"// z = windows·W + b: [batch·{positions}×{patch}]·[{patch}×{filters}], one blocked GEMM with the bias added" +
-                (relu ? ", then ReLU as it is stored" : string.Empty));
-            var epilogue = relu ? $", {Gemm}Activation.Relu" : string.Empty;
-            writer.WriteLine($"{Gemm}.Multiply(windows, w, {product}.Slice(0, batch * {layer.Units}), batch * {positions}, {filters}, {patch}, b{epilogue});");
+            using (OpenChunks(writer, layer))
+            {
+                writer.WriteLine($"// each {window.Kernel}×{window.Kernel} window of the chunk as a row of {patch} values (kernel row, kernel column, channel)");
+                writer.WriteLine($"{Convolution}.ImageToColumns(x.Slice(start * {layer.InputSize}, count * {layer.InputSize}), windows, {layer.Identifier}Window, count);");
+                writer.WriteLine(
+                    $"// z = windows·W + b: [count·{positions}×{patch}]·[{patch}×{filters}], one blocked GEMM with the bias added" +
+                    (relu ? ", then ReLU as it is stored" : string.Empty));
+                var epilogue = relu ? $", {Gemm}Activation.Relu" : string.Empty;
+                writer.WriteLine($"{Gemm}.Multiply(windows, w, {product}.Slice(start * {layer.Units}, count * {layer.Units}), count * {positions}, {filters}, {patch}, b{epilogue});");
+            }
+
             if (layer.KeepsPreActivation)
             {
+                writer.WriteLine();
                 writer.WriteLine($"// y = {DenseEmitter.Apply(layer.Activation, layer.Alpha, "z")}");
                 writer.WriteLine($"{Activations}.{layer.Activation}(z, y.Slice(0, batch * {layer.Units}));");
             }
             else if (layer.Activation != Activation.Linear && !relu)
             {
+                writer.WriteLine();
                 writer.WriteLine($"// y = {DenseEmitter.Apply(layer.Activation, layer.Alpha, "z")}, in place");
                 writer.WriteLine($"{Activations}.{layer.Activation}(y.Slice(0, batch * {layer.Units}){DenseEmitter.AlphaArgument(layer.Activation, layer.Alpha)});");
             }
@@ -62,8 +67,9 @@ internal static class ConvEmitter
     }
 
     /// <summary>
-    /// <c>ConvBackward([y,] dy[, dx], batch)</c>: dz = dy ⊙ f′ in place, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz and, unless the
-    /// layer is the first with parameters, dx = col2im(dz·Wᵀ), the windows' gradient written over the windows.
+    /// <c>ConvBackward(x, [y,] dy[, dx], batch)</c>: dz = dy ⊙ f′ in place and ∂L/∂b = Σ dz; then a chunk at a time, its
+    /// windows built again from x, ∂L/∂W += windowsᵀ·dz and, unless the layer is the first with parameters,
+    /// dx = col2im(dz·Wᵀ), the windows' gradient written over the windows.
     /// </summary>
     public static void WriteBackward(SourceWriter writer, ConvPlan layer, bool isFirst)
     {
@@ -72,9 +78,9 @@ internal static class ConvEmitter
         var dz = layer.Activation == Activation.Linear ? "dz = dy" : $"dz = dy ⊙ {DenseEmitter.Derivative(layer.Activation, layer.Alpha)}";
         var dxDoc = isFirst ? " (no layer before has parameters: no input gradient)" : ", dx = col2im(dz·Wᵀ)";
         writer.WriteLine($"/// <summary>{layer.Name} backward: {dz}, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz{dxDoc}.</summary>");
-        var yParameter = ReadsOutputs(layer) ? $"{ReadOnlySpan} y, " : string.Empty;
+        var yParameter = ReadsOutputs(layer) ? $" {ReadOnlySpan} y," : string.Empty;
         var dxParameter = isFirst ? string.Empty : $" {Span} dx,";
-        using (writer.OpenBlock($"private void {layer.Identifier}Backward({yParameter}{Span} dy,{dxParameter} int batch)"))
+        using (writer.OpenBlock($"private void {layer.Identifier}Backward({ReadOnlySpan} x,{yParameter} {Span} dy,{dxParameter} int batch)"))
         {
             if (!isFirst)
             {
@@ -83,7 +89,6 @@ internal static class ConvEmitter
 
             writer.WriteLine($"{Span} dw = {layer.Identifier}WeightGradients;");
             writer.WriteLine($"{Span} db = {layer.Identifier}BiasGradients;");
-            writer.WriteLine($"var windows = Workspace({layer.Identifier}Columns, {positions * patch}, batch);");
             writer.WriteLine($"var dz = dy.Slice(0, batch * {layer.Units});");
             if (layer.Activation != Activation.Linear)
             {
@@ -92,21 +97,46 @@ internal static class ConvEmitter
                 writer.WriteLine($"{Activations}.{layer.Activation}Backward({source}, dz{DenseEmitter.AlphaArgument(layer.Activation, layer.Alpha)});");
             }
 
-            writer.WriteLine($"// ∂L/∂W = windowsᵀ·dz: [{patch}×batch·{positions}]·[batch·{positions}×{filters}]");
-            writer.WriteLine($"{Gemm}.MultiplyTransposedA(windows, dz, dw, {patch}, {filters}, batch * {positions});");
             writer.WriteLine("// ∂L/∂b = Σ dz over every sample and position");
             writer.WriteLine($"{Reductions}.ColumnSums(dz, db);");
-            if (isFirst)
-            {
-                return;
-            }
-
             writer.WriteLine();
-            writer.WriteLine($"// the windows' gradient dz·Wᵀ: [batch·{positions}×{filters}]·[{filters}×{patch}], written over the windows, which are done with");
-            writer.WriteLine($"{Gemm}.MultiplyTransposed(dz, w, windows, batch * {positions}, {patch}, {filters});");
-            writer.WriteLine("// dx: each window's gradient added back where the window was read from");
-            writer.WriteLine($"{Convolution}.ColumnsToImage(windows, dx.Slice(0, batch * {layer.InputSize}), {layer.Identifier}Window, batch);");
+            using (OpenChunks(writer, layer))
+            {
+                writer.WriteLine("// the chunk's windows, built again: cheaper than keeping the whole batch's in memory");
+                writer.WriteLine($"{Convolution}.ImageToColumns(x.Slice(start * {layer.InputSize}, count * {layer.InputSize}), windows, {layer.Identifier}Window, count);");
+                writer.WriteLine($"var dzChunk = dz.Slice(start * {layer.Units}, count * {layer.Units});");
+                writer.WriteLine($"// ∂L/∂W (+)= windowsᵀ·dz: [{patch}×count·{positions}]·[count·{positions}×{filters}], the first chunk overwriting");
+                using (writer.OpenBlock("if (start == 0)"))
+                {
+                    writer.WriteLine($"{Gemm}.MultiplyTransposedA(windows, dzChunk, dw, {patch}, {filters}, count * {positions});");
+                }
+
+                using (writer.OpenBlock("else"))
+                {
+                    writer.WriteLine($"{Gemm}.MultiplyAddTransposedA(windows, dzChunk, dw, {patch}, {filters}, count * {positions});");
+                }
+
+                if (!isFirst)
+                {
+                    writer.WriteLine();
+                    writer.WriteLine($"// the windows' gradient dz·Wᵀ: [count·{positions}×{filters}]·[{filters}×{patch}], written over the windows");
+                    writer.WriteLine($"{Gemm}.MultiplyTransposed(dzChunk, w, windows, count * {positions}, {patch}, {filters});");
+                    writer.WriteLine("// dx: each window's gradient added back where the window was read from");
+                    writer.WriteLine($"{Convolution}.ColumnsToImage(windows, dx.Slice(start * {layer.InputSize}, count * {layer.InputSize}), {layer.Identifier}Window, count);");
+                }
+            }
         }
+    }
+
+    /// <summary>Opens the loop over the batch's chunks, with <c>start</c>, <c>count</c> and the chunk's <c>windows</c> in scope.</summary>
+    private static SourceWriter.Block OpenChunks(SourceWriter writer, ConvPlan layer)
+    {
+        var rows = layer.Window.Positions * layer.Window.PatchSize;
+        writer.WriteLine($"// {layer.Identifier}Chunk samples at a time, so that their windows stay in L2 from im2col to the products that read them");
+        var loop = writer.OpenBlock($"for (var start = 0; start < batch; start += {layer.Identifier}Chunk)");
+        writer.WriteLine($"var count = global::System.Math.Min({layer.Identifier}Chunk, batch - start);");
+        writer.WriteLine($"var windows = _windows.Span.Slice(0, count * {rows});");
+        return loop;
     }
 
     /// <summary><c>PoolForward(x, y, batch)</c>: the largest value of each window and channel, and where it was.</summary>

@@ -29,6 +29,9 @@ internal sealed record ModelPlan(
     /// <summary>Floats of state (batch normalization's running statistics) the model keeps beside its parameters.</summary>
     public int StateLength { get; init; }
 
+    /// <summary>Floats of the buffer convolutions build their windows in: the largest chunk of windows of any of them (0 without).</summary>
+    public int WindowsLength { get; init; }
+
     /// <summary>The declared weights file to bake in (<c>[Model(Weights = …)]</c>), if any.</summary>
     public string? Weights { get; init; }
 
@@ -265,11 +268,14 @@ internal sealed record WindowPlan(
 
 /// <summary>One 2-D convolution layer of a plan: each window of the input a row of an im2col matrix, times W [kernel²·channels × filters].</summary>
 /// <param name="Index">1-based position among the convolution layers (conv2d_1 …).</param>
-/// <param name="ColumnsOffset">Offset of the im2col matrix [positions × kernel²·channels] in the workspace, per sample; backward reuses it for the windows' gradient.</param>
+/// <param name="Chunk">
+/// Samples whose windows (the im2col matrix, [positions × kernel²·channels] each) are built at once, in the model's
+/// one window buffer: few enough that they stay in L2 between being written and being read by the product.
+/// </param>
 /// <param name="PreActivationOffset">Where z is kept for GELU's and SiLU's derivatives, or −1.</param>
 internal sealed record ConvPlan(
     int Position, int Index, int InputSize, int Units, int OutputOffset, WindowPlan Window, int Filters, Activation Activation, float Alpha,
-    Initializer Initializer, int WeightsOffset, int BiasOffset, int ColumnsOffset, int PreActivationOffset = -1)
+    Initializer Initializer, int WeightsOffset, int BiasOffset, int Chunk, int PreActivationOffset = -1)
     : LayerPlan(Position, InputSize, Units, OutputOffset), IWeightedPlan
 {
     public override string Name => "conv2d_" + Index;

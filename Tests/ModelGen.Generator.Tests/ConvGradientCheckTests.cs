@@ -138,6 +138,12 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
         // A 1 × 1 convolution over more channels than a vector holds.
         models.Add(new ConvModel(
             "PointwiseWide", (17, 3, 3), [new Conv(19, 1, 1, Padding.Valid, Activation.Elu), new Conv(2, 3, 1, Padding.Same, Activation.Gelu), new Flatten(), new Dense(2, Activation.Linear)]));
+        // Windows too large for more than one sample per chunk (the second layer's: 576 × 200 floats): the weight
+        // gradient summed over several chunks, and the input gradient of each chunk, reach the layer below.
+        models.Add(new ConvModel(
+            "ChunkedWindows",
+            (3, 24, 24),
+            [new Conv(8, 3, 1, Padding.Same, Activation.Tanh), new Conv(4, 5, 1, Padding.Same, Activation.Relu), new Pool(4, 4), new Flatten(), new Dense(2, Activation.Linear)]));
         return models;
     }
 

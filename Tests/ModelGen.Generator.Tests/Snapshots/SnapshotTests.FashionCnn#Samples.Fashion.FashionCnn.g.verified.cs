@@ -46,22 +46,25 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
 
     // Workspace layout, in floats per sample: a region at offset k of a batch of n samples starts at k·n.
     private const int Conv1Output = 0; // conv2d_1 outputs, 12544 per sample
-    private const int Conv1Columns = 12544; // conv2d_1 windows as rows [784×9] (im2col), per sample
-    private const int Pool1Output = 19600; // max_pooling2d_1 outputs, 3136 per sample
-    private const int Pool1Argmax = 22736; // max_pooling2d_1 index of each output's input (ints)
-    private const int Conv2Output = 25872; // conv2d_2 outputs, 6272 per sample
-    private const int Conv2Columns = 32144; // conv2d_2 windows as rows [196×144] (im2col), per sample
-    private const int Pool2Output = 60368; // max_pooling2d_2 outputs, 1568 per sample
-    private const int Pool2Argmax = 61936; // max_pooling2d_2 index of each output's input (ints)
-    private const int Flatten1Output = 60368; // flatten_1 outputs: max_pooling2d_2's, viewed as one vector of 1568 per sample
-    private const int Dense1Output = 63504; // dense_1 outputs, 64 per sample
-    private const int Dropout1Output = 63568; // dropout_1 outputs, 64 per sample
-    private const int Dropout1Mask = 63632; // dropout_1 mask of the last training step: 0 or 1 / (1 − rate)
-    private const int Dense2Output = 63696; // dense_2 outputs, 10 per sample
-    private const int GradientA = 63712; // ∂L/∂activation, passed between layers in turn with GradientB
-    private const int GradientB = 76256;
-    private const int WorkspacePerSample = 88800;
+    private const int Pool1Output = 12544; // max_pooling2d_1 outputs, 3136 per sample
+    private const int Pool1Argmax = 15680; // max_pooling2d_1 index of each output's input (ints)
+    private const int Conv2Output = 18816; // conv2d_2 outputs, 6272 per sample
+    private const int Pool2Output = 25088; // max_pooling2d_2 outputs, 1568 per sample
+    private const int Pool2Argmax = 26656; // max_pooling2d_2 index of each output's input (ints)
+    private const int Flatten1Output = 25088; // flatten_1 outputs: max_pooling2d_2's, viewed as one vector of 1568 per sample
+    private const int Dense1Output = 28224; // dense_1 outputs, 64 per sample
+    private const int Dropout1Output = 28288; // dropout_1 outputs, 64 per sample
+    private const int Dropout1Mask = 28352; // dropout_1 mask of the last training step: 0 or 1 / (1 − rate)
+    private const int Dense2Output = 28416; // dense_2 outputs, 10 per sample
+    private const int GradientA = 28432; // ∂L/∂activation, passed between layers in turn with GradientB
+    private const int GradientB = 40976;
+    private const int WorkspacePerSample = 53520;
     private const int PredictionChunk = 256;
+
+    // Convolutions build the windows of a few samples at a time (im2col), in one buffer small enough to stay in L2.
+    private const int Conv1Chunk = 18; // conv2d_1: 18 × 784 windows of 9 = 127,008 floats
+    private const int Conv2Chunk = 4; // conv2d_2: 4 × 196 windows of 144 = 112,896 floats
+    private const int WindowsLength = 127008;
 
     // The window of each convolution and pooling layer: input (c, h, w) or, after such a layer, (h, w, c); outputs (h, w, c).
     private static readonly global::ModelGen.Kernels.Window2D Conv1Window =
@@ -77,6 +80,7 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
     private readonly global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength);
     private readonly global::ModelGen.AlignedBuffer _state = new(StateLength);
     private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
+    private readonly global::ModelGen.AlignedBuffer _windows = new(WindowsLength);
     private int _batchCapacity = 1;
     private global::ModelGen.SeededRandom _trainingRandom;
 
@@ -270,6 +274,7 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         Forward(inputs, batch, training: true);
 
         var a1 = Workspace(Conv1Output, 12544, batch);
+        var a2 = Workspace(Pool1Output, 3136, batch);
         var a3 = Workspace(Conv2Output, 6272, batch);
         var a5 = Workspace(Flatten1Output, 1568, batch);
         var a7 = Workspace(Dropout1Output, 64, batch);
@@ -284,9 +289,9 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         Dense2Backward(a7, gradientA.Slice(0, batch * 10), gradientB.Slice(0, batch * 64), batch);
         Dense1Backward(a5, gradientB.Slice(0, batch * 64), gradientA.Slice(0, batch * 1568), batch);
         Pool2Backward(gradientA.Slice(0, batch * 1568), gradientB.Slice(0, batch * 6272), batch);
-        Conv2Backward(a3, gradientB.Slice(0, batch * 6272), gradientA.Slice(0, batch * 3136), batch);
+        Conv2Backward(a2, a3, gradientB.Slice(0, batch * 6272), gradientA.Slice(0, batch * 3136), batch);
         Pool1Backward(gradientA.Slice(0, batch * 3136), gradientB.Slice(0, batch * 12544), batch);
-        Conv1Backward(a1, gradientB.Slice(0, batch * 12544), batch);
+        Conv1Backward(inputs, a1, gradientB.Slice(0, batch * 12544), batch);
         return loss;
     }
 
@@ -346,26 +351,47 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
     {
         global::System.ReadOnlySpan<float> w = Conv1Weights;
         global::System.ReadOnlySpan<float> b = Conv1Bias;
-        var windows = Workspace(Conv1Columns, 7056, batch);
-        // each 3×3 window of x as a row of 9 values (kernel row, kernel column, channel): [batch·784×9]
-        global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(0, batch * 784), windows, Conv1Window, batch);
-        // z = windows·W + b: [batch·784×9]·[9×16], one blocked GEMM with the bias added, then ReLU as it is stored
-        global::ModelGen.Kernels.Gemm.Multiply(windows, w, y.Slice(0, batch * 12544), batch * 784, 16, 9, b, global::ModelGen.Kernels.GemmActivation.Relu);
+        // Conv1Chunk samples at a time, so that their windows stay in L2 from im2col to the products that read them
+        for (var start = 0; start < batch; start += Conv1Chunk)
+        {
+            var count = global::System.Math.Min(Conv1Chunk, batch - start);
+            var windows = _windows.Span.Slice(0, count * 7056);
+            // each 3×3 window of the chunk as a row of 9 values (kernel row, kernel column, channel)
+            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 784, count * 784), windows, Conv1Window, count);
+            // z = windows·W + b: [count·784×9]·[9×16], one blocked GEMM with the bias added, then ReLU as it is stored
+            global::ModelGen.Kernels.Gemm.Multiply(windows, w, y.Slice(start * 12544, count * 12544), count * 784, 16, 9, b, global::ModelGen.Kernels.GemmActivation.Relu);
+        }
     }
 
     /// <summary>conv2d_1 backward: dz = dy ⊙ [y > 0], ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz (no layer before has parameters: no input gradient).</summary>
-    private void Conv1Backward(global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, int batch)
+    private void Conv1Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, int batch)
     {
         global::System.Span<float> dw = Conv1WeightGradients;
         global::System.Span<float> db = Conv1BiasGradients;
-        var windows = Workspace(Conv1Columns, 7056, batch);
         var dz = dy.Slice(0, batch * 12544);
         // dz = dy ⊙ [y > 0], in place
         global::ModelGen.Kernels.Activations.ReluBackward(y.Slice(0, batch * 12544), dz);
-        // ∂L/∂W = windowsᵀ·dz: [9×batch·784]·[batch·784×16]
-        global::ModelGen.Kernels.Gemm.MultiplyTransposedA(windows, dz, dw, 9, 16, batch * 784);
         // ∂L/∂b = Σ dz over every sample and position
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
+
+        // Conv1Chunk samples at a time, so that their windows stay in L2 from im2col to the products that read them
+        for (var start = 0; start < batch; start += Conv1Chunk)
+        {
+            var count = global::System.Math.Min(Conv1Chunk, batch - start);
+            var windows = _windows.Span.Slice(0, count * 7056);
+            // the chunk's windows, built again: cheaper than keeping the whole batch's in memory
+            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 784, count * 784), windows, Conv1Window, count);
+            var dzChunk = dz.Slice(start * 12544, count * 12544);
+            // ∂L/∂W (+)= windowsᵀ·dz: [9×count·784]·[count·784×16], the first chunk overwriting
+            if (start == 0)
+            {
+                global::ModelGen.Kernels.Gemm.MultiplyTransposedA(windows, dzChunk, dw, 9, 16, count * 784);
+            }
+            else
+            {
+                global::ModelGen.Kernels.Gemm.MultiplyAddTransposedA(windows, dzChunk, dw, 9, 16, count * 784);
+            }
+        }
     }
 
     /// <summary>max_pooling2d_1 forward: the largest value of each 2×2 window of each channel, [batch×16×28×28] → [batch×16×14×14], kept (h, w, c).</summary>
@@ -387,32 +413,53 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
     {
         global::System.ReadOnlySpan<float> w = Conv2Weights;
         global::System.ReadOnlySpan<float> b = Conv2Bias;
-        var windows = Workspace(Conv2Columns, 28224, batch);
-        // each 3×3 window of x as a row of 144 values (kernel row, kernel column, channel): [batch·196×144]
-        global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(0, batch * 3136), windows, Conv2Window, batch);
-        // z = windows·W + b: [batch·196×144]·[144×32], one blocked GEMM with the bias added, then ReLU as it is stored
-        global::ModelGen.Kernels.Gemm.Multiply(windows, w, y.Slice(0, batch * 6272), batch * 196, 32, 144, b, global::ModelGen.Kernels.GemmActivation.Relu);
+        // Conv2Chunk samples at a time, so that their windows stay in L2 from im2col to the products that read them
+        for (var start = 0; start < batch; start += Conv2Chunk)
+        {
+            var count = global::System.Math.Min(Conv2Chunk, batch - start);
+            var windows = _windows.Span.Slice(0, count * 28224);
+            // each 3×3 window of the chunk as a row of 144 values (kernel row, kernel column, channel)
+            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 3136, count * 3136), windows, Conv2Window, count);
+            // z = windows·W + b: [count·196×144]·[144×32], one blocked GEMM with the bias added, then ReLU as it is stored
+            global::ModelGen.Kernels.Gemm.Multiply(windows, w, y.Slice(start * 6272, count * 6272), count * 196, 32, 144, b, global::ModelGen.Kernels.GemmActivation.Relu);
+        }
     }
 
     /// <summary>conv2d_2 backward: dz = dy ⊙ [y > 0], ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = col2im(dz·Wᵀ).</summary>
-    private void Conv2Backward(global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
+    private void Conv2Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
         global::System.ReadOnlySpan<float> w = Conv2Weights;
         global::System.Span<float> dw = Conv2WeightGradients;
         global::System.Span<float> db = Conv2BiasGradients;
-        var windows = Workspace(Conv2Columns, 28224, batch);
         var dz = dy.Slice(0, batch * 6272);
         // dz = dy ⊙ [y > 0], in place
         global::ModelGen.Kernels.Activations.ReluBackward(y.Slice(0, batch * 6272), dz);
-        // ∂L/∂W = windowsᵀ·dz: [144×batch·196]·[batch·196×32]
-        global::ModelGen.Kernels.Gemm.MultiplyTransposedA(windows, dz, dw, 144, 32, batch * 196);
         // ∂L/∂b = Σ dz over every sample and position
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
-        // the windows' gradient dz·Wᵀ: [batch·196×32]·[32×144], written over the windows, which are done with
-        global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz, w, windows, batch * 196, 144, 32);
-        // dx: each window's gradient added back where the window was read from
-        global::ModelGen.Kernels.Convolution.ColumnsToImage(windows, dx.Slice(0, batch * 3136), Conv2Window, batch);
+        // Conv2Chunk samples at a time, so that their windows stay in L2 from im2col to the products that read them
+        for (var start = 0; start < batch; start += Conv2Chunk)
+        {
+            var count = global::System.Math.Min(Conv2Chunk, batch - start);
+            var windows = _windows.Span.Slice(0, count * 28224);
+            // the chunk's windows, built again: cheaper than keeping the whole batch's in memory
+            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 3136, count * 3136), windows, Conv2Window, count);
+            var dzChunk = dz.Slice(start * 6272, count * 6272);
+            // ∂L/∂W (+)= windowsᵀ·dz: [144×count·196]·[count·196×32], the first chunk overwriting
+            if (start == 0)
+            {
+                global::ModelGen.Kernels.Gemm.MultiplyTransposedA(windows, dzChunk, dw, 144, 32, count * 196);
+            }
+            else
+            {
+                global::ModelGen.Kernels.Gemm.MultiplyAddTransposedA(windows, dzChunk, dw, 144, 32, count * 196);
+            }
+
+            // the windows' gradient dz·Wᵀ: [count·196×32]·[32×144], written over the windows
+            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dzChunk, w, windows, count * 196, 144, 32);
+            // dx: each window's gradient added back where the window was read from
+            global::ModelGen.Kernels.Convolution.ColumnsToImage(windows, dx.Slice(start * 3136, count * 3136), Conv2Window, count);
+        }
     }
 
     /// <summary>max_pooling2d_2 forward: the largest value of each 2×2 window of each channel, [batch×32×14×14] → [batch×32×7×7], kept (h, w, c).</summary>
