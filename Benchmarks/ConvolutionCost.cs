@@ -33,29 +33,62 @@ internal static class ConvolutionCost
         var conv2 = new Window2D(16, 14, 14, 3, 1, 1, 1, 14, 14, ChannelsLast: true);
         var pool2 = new Window2D(32, 14, 14, 2, 2, 0, 0, 7, 7, ChannelsLast: true);
         var x = Random(n * 784);
-        var windows1 = new float[n * 784 * 9];
+        var windows = new float[18 * 784 * 9]; // the generated model's window buffer: its larger chunk, conv2d_1's
         var (w1, b1, dw1) = (Random(9 * 16), new float[16], new float[9 * 16]);
         var y1 = new float[n * 784 * 16];
         var (argmax1, y2) = (new int[n * 196 * 16], new float[n * 196 * 16]);
-        var windows2 = new float[n * 196 * 144];
         var (w2, b2, dw2) = (Random(144 * 32), new float[32], new float[144 * 32]);
         var y3 = new float[n * 196 * 32];
         var (argmax2, y4) = (new int[n * 49 * 32], new float[n * 49 * 32]);
         var training = new CnnTraining();
+
+        // As the generated code runs them: a chunk of samples' windows built, then the products that read them.
+        void Forward(float[] input, Window2D window, int chunk, float[] w, float[] b, float[] output, int filters)
+        {
+            for (var start = 0; start < n; start += chunk)
+            {
+                var count = Math.Min(chunk, n - start);
+                var rows = windows.AsSpan(0, count * window.Positions * window.PatchSize);
+                Convolution.ImageToColumns(input.AsSpan(start * window.InputSize, count * window.InputSize), rows, window, count);
+                Gemm.Multiply(rows, w, output.AsSpan(start * window.Positions * filters, count * window.Positions * filters), count * window.Positions, filters, window.PatchSize, b, GemmActivation.Relu);
+            }
+        }
+
+        void Backward(float[] input, Window2D window, int chunk, float[] w, float[] dz, float[] dw, float[]? dx, int filters)
+        {
+            for (var start = 0; start < n; start += chunk)
+            {
+                var count = Math.Min(chunk, n - start);
+                var rows = windows.AsSpan(0, count * window.Positions * window.PatchSize);
+                Convolution.ImageToColumns(input.AsSpan(start * window.InputSize, count * window.InputSize), rows, window, count);
+                var dzChunk = dz.AsSpan(start * window.Positions * filters, count * window.Positions * filters);
+                if (start == 0)
+                {
+                    Gemm.MultiplyTransposedA(rows, dzChunk, dw, window.PatchSize, filters, count * window.Positions);
+                }
+                else
+                {
+                    Gemm.MultiplyAddTransposedA(rows, dzChunk, dw, window.PatchSize, filters, count * window.Positions);
+                }
+
+                if (dx is not null)
+                {
+                    Gemm.MultiplyTransposed(dzChunk, w, rows, count * window.Positions, window.PatchSize, filters);
+                    Convolution.ColumnsToImage(rows, dx.AsSpan(start * window.InputSize, count * window.InputSize), window, count);
+                }
+            }
+        }
+
         var cases = new (string Name, Action Body)[]
         {
-            ("conv2d_1 im2col, (c, h, w) input, 64×784 windows of 9", () => Convolution.ImageToColumns(x, windows1, conv1, n)),
-            ("conv2d_1 forward product 50176×9×16 + bias + ReLU", () => Gemm.Multiply(windows1, w1, y1, n * 784, 16, 9, b1, GemmActivation.Relu)),
+            ("conv2d_1 forward: im2col and 50176×9×16 product, 18 samples at a time", () => Forward(x, conv1, 18, w1, b1, y1, 16)),
             ("max_pooling2d_1 forward", () => Pooling.MaxForward(y1, y2, argmax1, pool1, n)),
-            ("conv2d_2 im2col, (h, w, c) input, 64×196 windows of 144", () => Convolution.ImageToColumns(y2, windows2, conv2, n)),
-            ("conv2d_2 forward product 12544×144×32 + bias + ReLU", () => Gemm.Multiply(windows2, w2, y3, n * 196, 32, 144, b2, GemmActivation.Relu)),
+            ("conv2d_2 forward: im2col and 12544×144×32 product, 4 samples at a time", () => Forward(y2, conv2, 4, w2, b2, y3, 32)),
             ("max_pooling2d_2 forward", () => Pooling.MaxForward(y3, y4, argmax2, pool2, n)),
             ("max_pooling2d_2 backward", () => Pooling.MaxBackward(y4, argmax2, y3, pool2, n)),
-            ("conv2d_2 ∂W 144×12544×32", () => Gemm.MultiplyTransposedA(windows2, y3, dw2, 144, 32, n * 196)),
-            ("conv2d_2 windows' gradient 12544×32×144", () => Gemm.MultiplyTransposed(y3, w2, windows2, n * 196, 144, 32)),
-            ("conv2d_2 col2im", () => Convolution.ColumnsToImage(windows2, y2, conv2, n)),
+            ("conv2d_2 backward: im2col, ∂W, windows' gradient, col2im, 4 samples at a time", () => Backward(y2, conv2, 4, w2, y3, dw2, y2, 32)),
             ("max_pooling2d_1 backward", () => Pooling.MaxBackward(y2, argmax1, y1, pool1, n)),
-            ("conv2d_1 ∂W 9×50176×16", () => Gemm.MultiplyTransposedA(windows1, y1, dw1, 9, 16, n * 784)),
+            ("conv2d_1 backward: im2col and ∂W, 18 samples at a time", () => Backward(x, conv1, 18, w1, y1, dw1, null, 16)),
             ("whole step: batch gathered, TrainStep, Adam", training.Step),
         };
 
