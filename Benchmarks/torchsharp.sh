@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The libtorch baseline: the Fashion MLP trained by TorchSharp and by ModelGen in one process, interleaved
-# (Benchmarks/TorchSharp). Usage: bash Benchmarks/torchsharp.sh [rounds] [gemm]; with gemm, the step's matrix
-# products alone, libtorch's matmul against ModelGen's Gemm, one thread.
+# (Benchmarks/TorchSharp). Usage: bash Benchmarks/torchsharp.sh [rounds] [gemm|cnn]; with gemm, the step's matrix
+# products alone, libtorch's matmul against ModelGen's Gemm, one thread; with cnn, the sample's convolutional network.
 #
 # TorchSharp-cpu 0.107 (libtorch 2.10) needs GCC 13's libstdc++ (GLIBCXX_3.4.32), which needs glibc 2.38; Debian 12
 # has GCC 12 and glibc 2.36. This script fetches Debian 13's libc6, libstdc++6 and libgcc-s1 with apt into a cache

@@ -14,11 +14,18 @@ using static TorchSharp.torch;
 // without) trained by TorchSharp (libtorch 2.10) and by ModelGen in one process, in alternating rounds of ten steps
 // each, on the 3,000 Fashion-MNIST training images the sample embeds. Neither copies a batch: TorchSharp takes a view
 // of one tensor holding every image, ModelGen a slice of one 64-byte-aligned buffer. One thread each, then two.
-// Run: bash Benchmarks/torchsharp.sh [rounds]; bash Benchmarks/torchsharp.sh [rounds] gemm compares the products alone.
+// Run: bash Benchmarks/torchsharp.sh [rounds]; bash Benchmarks/torchsharp.sh [rounds] gemm compares the products alone,
+// and bash Benchmarks/torchsharp.sh [rounds] cnn the sample's convolutional network.
 var rounds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 101;
 if (args is [_, "gemm", ..])
 {
     CompareProducts(rounds);
+    return;
+}
+
+if (args is [_, "cnn", ..])
+{
+    CompareCnn(rounds);
     return;
 }
 
@@ -115,6 +122,54 @@ static void CompareProducts(int rounds)
     }
 }
 
+// The sample's CNN (Samples/FashionMnist/FashionCnn.cs) trained by both, batch 64, Adam 1e-3, one thread and then two,
+// in alternating rounds of five steps.
+static void CompareCnn(int rounds)
+{
+    const int Batch = 64, StepsPerRound = 5;
+    var (pixels, labels) = LoadImages();
+    var count = labels.Length;
+    var batches = count / Batch;
+    var images = tensor(pixels, [count, 1, 28, 28]);
+    var classes = tensor(labels.Select(l => (long)l).ToArray(), [count]);
+    var aligned = new AlignedBuffer(pixels.Length);
+    pixels.CopyTo(aligned.Span);
+    var targets = labels.Select(l => (float)l).ToArray();
+    Console.WriteLine($"Fashion CNN (conv 16, pool, conv 32, pool, dense 64, dropout 0.25, dense 10), batch {Batch}, Adam 1e-3: medians of {rounds} interleaved rounds of {StepsPerRound} steps");
+    Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch {__version__}");
+    Console.WriteLine("| threads | TorchSharp µs/step | samples/s | ModelGen µs/step | samples/s | ModelGen ÷ TorchSharp |");
+    Console.WriteLine("|--:|--:|--:|--:|--:|--:|");
+    foreach (var threads in new[] { 1, 2 })
+    {
+        set_num_threads(threads);
+        KernelSettings.MaxThreads = threads;
+        var torchModel = new TorchCnn();
+        var modelGen = new FashionCnn(seed: 1);
+        var adam = new Adam(1e-3f);
+        var (torchNext, modelGenNext) = (0, 0);
+        var (torchRound, modelGenRound) = Alternate(rounds, warmUp: 5,
+            () =>
+            {
+                for (var step = 0; step < StepsPerRound; step++)
+                {
+                    torchModel.Step(images, classes, Batch * (torchNext++ % batches), Batch);
+                }
+            },
+            () =>
+            {
+                for (var step = 0; step < StepsPerRound; step++)
+                {
+                    var first = Batch * (modelGenNext++ % batches);
+                    modelGen.TrainStep(aligned.Span.Slice(first * 784, Batch * 784), targets.AsSpan(first, Batch));
+                    adam.Step(modelGen.Parameters, modelGen.Gradients);
+                }
+            });
+        var (torchStep, modelGenStep) = (torchRound / StepsPerRound, modelGenRound / StepsPerRound);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {get_num_threads()} | {torchStep:F1} | {Batch * 1e6 / torchStep:N0} | {modelGenStep:F1} | {Batch * 1e6 / modelGenStep:N0} | {torchStep / modelGenStep:F2}× |"));
+    }
+}
+
 // Medians, in µs, of two actions timed in alternating rounds (which goes first alternates too), after some untimed ones.
 static (double First, double Second) Alternate(int rounds, int warmUp, Action first, Action second)
 {
@@ -163,6 +218,47 @@ public partial class FashionMlp;
 [Dense(128, Activation.Relu)]
 [Dense(10)]
 public partial class PlainMlp;
+
+/// <summary>The sample's convolutional network in ModelGen.</summary>
+[Model(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(1, 28, 28)]
+[Conv2D(16, 3, Padding = ModelGen.Padding.Same, Activation = Activation.Relu)]
+[MaxPool2D(2)]
+[Conv2D(32, 3, Padding = ModelGen.Padding.Same, Activation = Activation.Relu)]
+[MaxPool2D(2)]
+[Flatten]
+[Dense(64, Activation.Relu)]
+[Dropout(0.25f)]
+[Dense(10)]
+public partial class FashionCnn;
+
+/// <summary>The same convolutional network in TorchSharp, with its Adam and cross-entropy.</summary>
+internal sealed class TorchCnn
+{
+    private readonly nn.Module<Tensor, Tensor> _network = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding: 1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding: 1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(1568, 64), nn.ReLU(), nn.Dropout(0.25), nn.Linear(64, 10));
+
+    private readonly optim.Optimizer _optimizer;
+    private readonly nn.Module<Tensor, Tensor, Tensor> _loss = nn.CrossEntropyLoss();
+
+    public TorchCnn()
+    {
+        _network.train();
+        _optimizer = optim.Adam(_network.parameters(), lr: 1e-3);
+    }
+
+    /// <summary>One training step on images [first, first + count); every tensor it makes is freed when it returns.</summary>
+    public void Step(Tensor images, Tensor classes, long first, long count)
+    {
+        using var scope = NewDisposeScope();
+        _optimizer.zero_grad();
+        var loss = _loss.call(_network.call(images.narrow(0, first, count)), classes.narrow(0, first, count));
+        loss.backward();
+        _optimizer.step();
+    }
+}
 
 /// <summary>The network in TorchSharp, as its documentation writes one, with its Adam and cross-entropy.</summary>
 internal sealed class TorchMlp

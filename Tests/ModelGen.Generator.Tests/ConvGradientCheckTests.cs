@@ -1,9 +1,6 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
 using System.Linq;
-using System.Reflection;
-using System.Text;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -19,18 +16,9 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
 {
     private const int ShapeSeed = 20261129;
 
-    private static readonly Lazy<(Assembly Assembly, List<ConvModel> Models)> Built = new(Build);
+    private static readonly CompiledModels<ConvModel> Models = new("ConvModels", Describe, m => m.Name, m => m.Declaration);
 
-    public static TheoryData<string> ModelNames()
-    {
-        var data = new TheoryData<string>();
-        foreach (var model in Describe())
-        {
-            data.Add(model.Name);
-        }
-
-        return data;
-    }
+    public static TheoryData<string> ModelNames() => Models.Names();
 
     [Theory]
     [MemberData(nameof(ModelNames))]
@@ -78,25 +66,7 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
         }
     }
 
-    private static (ITrainableModel Model, ConvModel Description) Create(string name, int seed)
-    {
-        var (assembly, models) = Built.Value;
-        var description = models.Single(m => m.Name == name);
-        var type = assembly.GetType("ConvModels." + name, throwOnError: true)!;
-        return ((ITrainableModel)Activator.CreateInstance(type, seed)!, description);
-    }
-
-    private static (Assembly, List<ConvModel>) Build()
-    {
-        var models = Describe();
-        var source = new StringBuilder("using ModelGen;\nnamespace ConvModels;\n");
-        foreach (var model in models)
-        {
-            source.Append(model.Declaration).Append('\n');
-        }
-
-        return (GeneratorHarness.BuildAndLoad(source.ToString()), models);
-    }
+    private static (ITrainableModel Model, ConvModel Description) Create(string name, int seed) => Models.Create(name, seed);
 
     /// <summary>The networks checked, sizes drawn from a fixed seed so that a failure can be reproduced.</summary>
     private static List<ConvModel> Describe()

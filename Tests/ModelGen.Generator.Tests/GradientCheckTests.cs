@@ -1,8 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Reflection;
-using System.Text;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -17,18 +15,9 @@ public class GradientCheckTests(ITestOutputHelper output)
 {
     private const int ShapeSeed = 20261128;
 
-    private static readonly Lazy<(Assembly Assembly, List<RandomModel> Models)> Built = new(BuildRandomModels);
+    private static readonly CompiledModels<RandomModel> Models = new("RandomModels", DescribeRandomModels, m => m.Name, m => m.Declaration);
 
-    public static TheoryData<string> ModelNames()
-    {
-        var data = new TheoryData<string>();
-        foreach (var model in DescribeRandomModels())
-        {
-            data.Add(model.Name);
-        }
-
-        return data;
-    }
+    public static TheoryData<string> ModelNames() => Models.Names();
 
     [Theory]
     [MemberData(nameof(ModelNames))]
@@ -115,13 +104,7 @@ public class GradientCheckTests(ITestOutputHelper output)
         Assert.Equal(first, model.Gradients.ToArray());
     }
 
-    private static (ITrainableModel Model, RandomModel Description) Create(string name, int seed)
-    {
-        var (assembly, models) = Built.Value;
-        var description = models.Single(m => m.Name == name);
-        var type = assembly.GetType("RandomModels." + name, throwOnError: true)!;
-        return ((ITrainableModel)Activator.CreateInstance(type, seed)!, description);
-    }
+    private static (ITrainableModel Model, RandomModel Description) Create(string name, int seed) => Models.Create(name, seed);
 
     /// <summary>A per-name seed that, unlike <see cref="string.GetHashCode()"/>, is the same in every process.</summary>
     private static int StableHash(string text)
@@ -137,18 +120,6 @@ public class GradientCheckTests(ITestOutputHelper output)
 
     internal static float[] RandomArray(Random random, int length, float low, float high) =>
         Enumerable.Range(0, length).Select(_ => low + ((high - low) * random.NextSingle())).ToArray();
-
-    private static (Assembly, List<RandomModel>) BuildRandomModels()
-    {
-        var models = DescribeRandomModels();
-        var source = new StringBuilder("using ModelGen;\nnamespace RandomModels;\n");
-        foreach (var model in models)
-        {
-            source.Append(model.Declaration).Append('\n');
-        }
-
-        return (GeneratorHarness.BuildAndLoad(source.ToString()), models);
-    }
 
     /// <summary>
     /// For each activation: a model of tiny (unrolled) layers, one of GEMM layers, and one mixing all three strategies;
