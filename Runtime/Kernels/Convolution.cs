@@ -5,10 +5,11 @@ using System.Numerics.Tensors;
 namespace ModelGen.Kernels;
 
 /// <summary>
-/// The data movement around a convolution computed as one matrix product (im2col): each window of the input becomes a
-/// row of a [batch × positions, kernel² × channels] matrix, so that the convolution of the whole batch is that matrix
+/// The data movement around a convolution computed as a matrix product (im2col): each window of the input becomes a
+/// row of a [samples × positions, kernel² × channels] matrix, so that the convolution of those samples is that matrix
 /// times the kernels [kernel² × channels, filters], with the bias and activation fused in as for a dense layer, and its
-/// backward is the same two products a dense layer has, plus <see cref="ColumnsToImage"/> for the input gradient.
+/// backward is the same two products a dense layer has, plus <see cref="ColumnsToImage"/> for the input gradient. The
+/// generated code passes a few samples at a time, so that their windows stay in L2.
 /// </summary>
 public static class Convolution
 {
@@ -51,8 +52,9 @@ public static class Convolution
     }
 
     /// <summary>
-    /// Values moved below which a pass over a batch stays on the calling thread: 32 Ki floats take 10–30 µs to move,
-    /// several times what handing half of them to the helper costs (1.3–2 µs, docs/performance.md).
+    /// Values moved below which a pass over a batch stays on the calling thread: 32 Ki floats take about 15–55 µs to
+    /// move here (0.4–1.7 ns a value in the Fashion CNN's two im2col passes), several times what handing half of them to
+    /// the helper costs (1.3–2 µs, docs/performance.md).
     /// </summary>
     internal const int MinParallelValues = 1 << 15;
 
