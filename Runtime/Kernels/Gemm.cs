@@ -701,9 +701,13 @@ public static unsafe class Gemm
         var bias = PaddedBias(x->Bias, x->N, Width, biasBuffer);
 
         var rowMajor = x->A.ColumnStride == 1;
-        for (var pc = 0; pc < x->K || pc == 0; pc += NarrowDepthBlock)
+        // The depth blocks every other path sums in (DepthStep), so that a narrow product has the bits the AVX2 and
+        // scalar paths give it: deeper products (a convolution's weight gradient sums thousands of windows) once
+        // summed in blocks of 4096 here and so differed from them in the last bits.
+        var depthStep = DepthStep(x->K);
+        for (var pc = 0; pc < x->K || pc == 0; pc += depthStep)
         {
-            var kc = Math.Min(NarrowDepthBlock, x->K - pc);
+            var kc = Math.Min(depthStep, x->K - pc);
             var accumulate = pc > 0 || x->Accumulate;
             var blockBias = pc == 0 ? bias : null;
             var relu = pc + kc >= x->K && x->Relu;
@@ -735,9 +739,6 @@ public static unsafe class Gemm
             }
         }
     }
-
-    /// <summary>Steps of B packed at once for a narrow product: a 4096 × 16 panel is 256 KiB, well inside L2.</summary>
-    private const int NarrowDepthBlock = 4096;
 
     /// <summary>
     /// B[pc.., 0..n) (kc × n, n ≤ 16) as one panel of 16 columns, zero beyond n. A row-major B is copied one step at a
