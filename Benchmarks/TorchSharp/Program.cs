@@ -29,18 +29,8 @@ if (args is [_, "cnn", ..])
     return;
 }
 
-const int Batch = 64, StepsPerRound = 10;
-var (pixels, labels) = LoadImages();
-var count = labels.Length;
-var batches = count / Batch;
-
-var images = tensor(pixels, [count, 784]);
-var classes = tensor(labels.Select(l => (long)l).ToArray(), [count]);
-var aligned = new AlignedBuffer(pixels.Length);
-pixels.CopyTo(aligned.Span);
-var targets = labels.Select(l => (float)l).ToArray();
-
-Console.WriteLine($"Fashion MLP 784-256-128-10, ReLU, batch {Batch}, Adam 1e-3: medians of {rounds} interleaved rounds of {StepsPerRound} steps each");
+var images = TrainingImages.Load([784]);
+Console.WriteLine($"Fashion MLP 784-256-128-10, ReLU, batch {TrainingImages.Batch}, Adam 1e-3: medians of {rounds} interleaved rounds of 10 steps each");
 Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch {__version__}");
 Console.WriteLine("| dropout | threads | TorchSharp µs/step | samples/s | ModelGen µs/step | samples/s | ModelGen ÷ TorchSharp |");
 Console.WriteLine("|--:|--:|--:|--:|--:|--:|--:|");
@@ -48,32 +38,9 @@ foreach (var dropout in new[] { 0.2, 0.0 })
 {
     foreach (var threads in new[] { 1, 2 })
     {
-        set_num_threads(threads);
-        KernelSettings.MaxThreads = threads;
-        var torchModel = new TorchMlp(dropout);
         ITrainableModel modelGen = dropout > 0 ? new FashionMlp(seed: 1) : new PlainMlp(seed: 1);
-        var adam = new Adam(1e-3f);
-        var (torchNext, modelGenNext) = (0, 0);
-        var (torchRound, modelGenRound) = Alternate(rounds, warmUp: 10,
-            () =>
-            {
-                for (var step = 0; step < StepsPerRound; step++)
-                {
-                    torchModel.Step(images, classes, Batch * (torchNext++ % batches), Batch);
-                }
-            },
-            () =>
-            {
-                for (var step = 0; step < StepsPerRound; step++)
-                {
-                    var first = Batch * (modelGenNext++ % batches);
-                    modelGen.TrainStep(aligned.Span.Slice(first * 784, Batch * 784), targets.AsSpan(first, Batch));
-                    adam.Step(modelGen.Parameters, modelGen.Gradients);
-                }
-            });
-        var (torchStep, modelGenStep) = (torchRound / StepsPerRound, modelGenRound / StepsPerRound);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {dropout} | {get_num_threads()} | {torchStep:F1} | {Batch * 1e6 / torchStep:N0} | {modelGenStep:F1} | {Batch * 1e6 / modelGenStep:N0} | {torchStep / modelGenStep:F2}× |"));
+        var row = images.Compare(rounds, stepsPerRound: 10, threads, () => TorchClassifier.Mlp(dropout), modelGen);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {dropout} | {row}"));
     }
 }
 
@@ -100,7 +67,7 @@ static void CompareProducts(int rounds)
         var ta = shape.TransposeA ? tensor(a, [k, m]).t() : tensor(a, [m, k]);
         var tb = shape.TransposeB ? tensor(b, [n, k]).t() : tensor(b, [k, n]);
         var repeats = (int)Math.Max(1, 20_000_000 / (2.0 * m * n * k));
-        var (torchTime, modelGenTime) = Alternate(rounds, warmUp: 3,
+        var (torchTime, modelGenTime) = Timing.Alternate(rounds, warmUp: 3,
             () =>
             {
                 for (var r = 0; r < repeats; r++)
@@ -126,79 +93,109 @@ static void CompareProducts(int rounds)
 // in alternating rounds of five steps.
 static void CompareCnn(int rounds)
 {
-    const int Batch = 64, StepsPerRound = 5;
-    var (pixels, labels) = LoadImages();
-    var count = labels.Length;
-    var batches = count / Batch;
-    var images = tensor(pixels, [count, 1, 28, 28]);
-    var classes = tensor(labels.Select(l => (long)l).ToArray(), [count]);
-    var aligned = new AlignedBuffer(pixels.Length);
-    pixels.CopyTo(aligned.Span);
-    var targets = labels.Select(l => (float)l).ToArray();
-    Console.WriteLine($"Fashion CNN (conv 16, pool, conv 32, pool, dense 64, dropout 0.25, dense 10), batch {Batch}, Adam 1e-3: medians of {rounds} interleaved rounds of {StepsPerRound} steps");
+    var images = TrainingImages.Load([1, 28, 28]);
+    Console.WriteLine($"Fashion CNN (conv 16, pool, conv 32, pool, dense 64, dropout 0.25, dense 10), batch {TrainingImages.Batch}, Adam 1e-3: medians of {rounds} interleaved rounds of 5 steps");
     Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch {__version__}");
     Console.WriteLine("| threads | TorchSharp µs/step | samples/s | ModelGen µs/step | samples/s | ModelGen ÷ TorchSharp |");
     Console.WriteLine("|--:|--:|--:|--:|--:|--:|");
     foreach (var threads in new[] { 1, 2 })
     {
+        Console.WriteLine("| " + images.Compare(rounds, stepsPerRound: 5, threads, TorchClassifier.Cnn, new FashionCnn(seed: 1)));
+    }
+}
+
+/// <summary>
+/// The sample's embedded training images (Samples/FashionMnist/Data, found from the working directory up) as both
+/// libraries take them: one tensor of every image (a batch is a view of it) and one 64-byte-aligned buffer (a batch is
+/// a slice of it). Neither copies a batch.
+/// </summary>
+internal sealed class TrainingImages
+{
+    public const int Batch = 64;
+
+    private readonly Tensor _images;
+    private readonly Tensor _classes;
+    private readonly AlignedBuffer _pixels;
+    private readonly float[] _targets;
+
+    private TrainingImages(float[] pixels, byte[] labels, long[] shape)
+    {
+        _images = tensor(pixels, [labels.Length, .. shape]);
+        _classes = tensor(labels.Select(l => (long)l).ToArray(), [labels.Length]);
+        _pixels = new AlignedBuffer(pixels.Length);
+        pixels.CopyTo(_pixels.Span);
+        _targets = labels.Select(l => (float)l).ToArray();
+    }
+
+    /// <param name="shape">One image's shape as TorchSharp's first layer takes it: [784], or [1, 28, 28].</param>
+    public static TrainingImages Load(long[] shape)
+    {
+        var directory = Directory.GetCurrentDirectory();
+        while (!File.Exists(Path.Combine(directory, "ModelGen.sln")))
+        {
+            directory = Path.GetDirectoryName(directory) ?? throw new InvalidOperationException("Run this from inside the repository.");
+        }
+
+        var data = Path.Combine(directory, "Samples", "FashionMnist", "Data");
+        var images = Idx.ReadImages(Path.Combine(data, "train-images-idx3-ubyte.gz"), out _, out _);
+        return new TrainingImages(images, Idx.ReadLabels(Path.Combine(data, "train-labels-idx1-ubyte.gz")), shape);
+    }
+
+    /// <summary>
+    /// Trains a fresh TorchSharp network and <paramref name="modelGen"/> (each with its library's Adam at 1e-3) on
+    /// <paramref name="threads"/> threads, in alternating rounds of <paramref name="stepsPerRound"/> steps, batch after
+    /// batch of the images; returns the table row from the thread count on: µs per step, samples/s, and the ratio.
+    /// </summary>
+    public string Compare(int rounds, int stepsPerRound, int threads, Func<TorchClassifier> createTorch, ITrainableModel modelGen)
+    {
         set_num_threads(threads);
         KernelSettings.MaxThreads = threads;
-        var torchModel = new TorchCnn();
-        var modelGen = new FashionCnn(seed: 1);
+        var torchModel = createTorch();
         var adam = new Adam(1e-3f);
+        var (batches, imageSize) = (_targets.Length / Batch, modelGen.InputSize);
         var (torchNext, modelGenNext) = (0, 0);
-        var (torchRound, modelGenRound) = Alternate(rounds, warmUp: 5,
+        var (torchRound, modelGenRound) = Timing.Alternate(rounds, warmUp: 10,
             () =>
             {
-                for (var step = 0; step < StepsPerRound; step++)
+                for (var step = 0; step < stepsPerRound; step++)
                 {
-                    torchModel.Step(images, classes, Batch * (torchNext++ % batches), Batch);
+                    torchModel.Step(_images, _classes, Batch * (torchNext++ % batches), Batch);
                 }
             },
             () =>
             {
-                for (var step = 0; step < StepsPerRound; step++)
+                for (var step = 0; step < stepsPerRound; step++)
                 {
                     var first = Batch * (modelGenNext++ % batches);
-                    modelGen.TrainStep(aligned.Span.Slice(first * 784, Batch * 784), targets.AsSpan(first, Batch));
+                    modelGen.TrainStep(_pixels.Span.Slice(first * imageSize, Batch * imageSize), _targets.AsSpan(first, Batch));
                     adam.Step(modelGen.Parameters, modelGen.Gradients);
                 }
             });
-        var (torchStep, modelGenStep) = (torchRound / StepsPerRound, modelGenRound / StepsPerRound);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {get_num_threads()} | {torchStep:F1} | {Batch * 1e6 / torchStep:N0} | {modelGenStep:F1} | {Batch * 1e6 / modelGenStep:N0} | {torchStep / modelGenStep:F2}× |"));
+        var (torchStep, modelGenStep) = (torchRound / stepsPerRound, modelGenRound / stepsPerRound);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{get_num_threads()} | {torchStep:F1} | {Batch * 1e6 / torchStep:N0} | {modelGenStep:F1} | {Batch * 1e6 / modelGenStep:N0} | {torchStep / modelGenStep:F2}× |");
     }
 }
 
-// Medians, in µs, of two actions timed in alternating rounds (which goes first alternates too), after some untimed ones.
-static (double First, double Second) Alternate(int rounds, int warmUp, Action first, Action second)
+/// <summary>The two libraries timed against each other.</summary>
+internal static class Timing
 {
-    var times = new[] { new List<double>(), new List<double>() };
-    for (var round = -warmUp; round < rounds; round++)
+    /// <summary>Medians, in µs, of two actions timed in alternating rounds (which goes first alternates too), after some untimed ones.</summary>
+    public static (double First, double Second) Alternate(int rounds, int warmUp, Action first, Action second)
     {
-        foreach (var which in round % 2 == 0 ? new[] { 0, 1 } : new[] { 1, 0 })
+        var times = new[] { new List<double>(), new List<double>() };
+        for (var round = -warmUp; round < rounds; round++)
         {
-            var start = Stopwatch.GetTimestamp();
-            (which == 0 ? first : second)();
-            Measurements.AddIf(round >= 0, times[which], Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+            foreach (var which in round % 2 == 0 ? new[] { 0, 1 } : new[] { 1, 0 })
+            {
+                var start = Stopwatch.GetTimestamp();
+                (which == 0 ? first : second)();
+                Measurements.AddIf(round >= 0, times[which], Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+            }
         }
+
+        return (Measurements.Median(times[0]), Measurements.Median(times[1]));
     }
-
-    return (Measurements.Median(times[0]), Measurements.Median(times[1]));
-}
-
-// The sample's embedded subset: Samples/FashionMnist/Data, found from the working directory up.
-static (float[] Pixels, byte[] Labels) LoadImages()
-{
-    var directory = Directory.GetCurrentDirectory();
-    while (!File.Exists(Path.Combine(directory, "ModelGen.sln")))
-    {
-        directory = Path.GetDirectoryName(directory) ?? throw new InvalidOperationException("Run this from inside the repository.");
-    }
-
-    var data = Path.Combine(directory, "Samples", "FashionMnist", "Data");
-    var images = Idx.ReadImages(Path.Combine(data, "train-images-idx3-ubyte.gz"), out _, out _);
-    return (images, Idx.ReadLabels(Path.Combine(data, "train-labels-idx1-ubyte.gz")));
 }
 
 /// <summary>The same network in ModelGen: the generator writes its forward and backward passes.</summary>
@@ -232,53 +229,33 @@ public partial class PlainMlp;
 [Dense(10)]
 public partial class FashionCnn;
 
-/// <summary>The same convolutional network in TorchSharp, with its Adam and cross-entropy.</summary>
-internal sealed class TorchCnn
-{
-    private readonly nn.Module<Tensor, Tensor> _network = nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding: 1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding: 1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(1568, 64), nn.ReLU(), nn.Dropout(0.25), nn.Linear(64, 10));
-
-    private readonly optim.Optimizer _optimizer;
-    private readonly nn.Module<Tensor, Tensor, Tensor> _loss = nn.CrossEntropyLoss();
-
-    public TorchCnn()
-    {
-        _network.train();
-        _optimizer = optim.Adam(_network.parameters(), lr: 1e-3);
-    }
-
-    /// <summary>One training step on images [first, first + count); every tensor it makes is freed when it returns.</summary>
-    public void Step(Tensor images, Tensor classes, long first, long count)
-    {
-        using var scope = NewDisposeScope();
-        _optimizer.zero_grad();
-        var loss = _loss.call(_network.call(images.narrow(0, first, count)), classes.narrow(0, first, count));
-        loss.backward();
-        _optimizer.step();
-    }
-}
-
-/// <summary>The network in TorchSharp, as its documentation writes one, with its Adam and cross-entropy.</summary>
-internal sealed class TorchMlp
+/// <summary>A network in TorchSharp, as its documentation writes one, trained with its Adam (1e-3) and cross-entropy.</summary>
+internal sealed class TorchClassifier
 {
     private readonly nn.Module<Tensor, Tensor> _network;
     private readonly optim.Optimizer _optimizer;
     private readonly nn.Module<Tensor, Tensor, Tensor> _loss = nn.CrossEntropyLoss();
 
-    /// <param name="dropout">The rate of the dropout after each hidden layer, or 0 for none.</param>
-    public TorchMlp(double dropout)
+    private TorchClassifier(nn.Module<Tensor, Tensor> network)
     {
-        _network = dropout > 0
-            ? nn.Sequential(
-                nn.Linear(784, 256), nn.ReLU(), nn.Dropout(dropout),
-                nn.Linear(256, 128), nn.ReLU(), nn.Dropout(dropout),
-                nn.Linear(128, 10))
-            : nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10));
+        _network = network;
         _network.train();
         _optimizer = optim.Adam(_network.parameters(), lr: 1e-3);
     }
+
+    /// <summary>The Fashion MLP, with a dropout of <paramref name="dropout"/> after each hidden layer (none for 0).</summary>
+    public static TorchClassifier Mlp(double dropout) => new(dropout > 0
+        ? nn.Sequential(
+            nn.Linear(784, 256), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(256, 128), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(128, 10))
+        : nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10)));
+
+    /// <summary>The sample's CNN.</summary>
+    public static TorchClassifier Cnn() => new(nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding: 1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding: 1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(1568, 64), nn.ReLU(), nn.Dropout(0.25), nn.Linear(64, 10)));
 
     /// <summary>One training step on rows [first, first + count); every tensor it makes (the batch's views too) is freed when it returns.</summary>
     public void Step(Tensor images, Tensor classes, long first, long count)
