@@ -132,7 +132,7 @@ internal static class ConvEmitter
     private static SourceWriter.Block OpenChunks(SourceWriter writer, ConvPlan layer)
     {
         var rows = layer.Window.Positions * layer.Window.PatchSize;
-        writer.WriteLine($"// {layer.Identifier}Chunk samples at a time, so that their windows stay in L2 from im2col to the products that read them");
+        writer.WriteLine($"// {layer.Chunk} samples at a time ({layer.Identifier}Chunk), so that their windows stay in L2 from im2col to the products that read them");
         var loop = writer.OpenBlock($"for (var start = 0; start < batch; start += {layer.Identifier}Chunk)");
         writer.WriteLine($"var count = global::System.Math.Min({layer.Identifier}Chunk, batch - start);");
         writer.WriteLine($"var windows = _windows.Span.Slice(0, count * {rows});");

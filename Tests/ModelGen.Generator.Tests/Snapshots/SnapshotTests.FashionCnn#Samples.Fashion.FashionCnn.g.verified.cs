@@ -351,7 +351,7 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
     {
         global::System.ReadOnlySpan<float> w = Conv1Weights;
         global::System.ReadOnlySpan<float> b = Conv1Bias;
-        // Conv1Chunk samples at a time, so that their windows stay in L2 from im2col to the products that read them
+        // 18 samples at a time (Conv1Chunk), so that their windows stay in L2 from im2col to the products that read them
         for (var start = 0; start < batch; start += Conv1Chunk)
         {
             var count = global::System.Math.Min(Conv1Chunk, batch - start);
@@ -374,7 +374,7 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         // ∂L/∂b = Σ dz over every sample and position
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
-        // Conv1Chunk samples at a time, so that their windows stay in L2 from im2col to the products that read them
+        // 18 samples at a time (Conv1Chunk), so that their windows stay in L2 from im2col to the products that read them
         for (var start = 0; start < batch; start += Conv1Chunk)
         {
             var count = global::System.Math.Min(Conv1Chunk, batch - start);
@@ -413,7 +413,7 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
     {
         global::System.ReadOnlySpan<float> w = Conv2Weights;
         global::System.ReadOnlySpan<float> b = Conv2Bias;
-        // Conv2Chunk samples at a time, so that their windows stay in L2 from im2col to the products that read them
+        // 4 samples at a time (Conv2Chunk), so that their windows stay in L2 from im2col to the products that read them
         for (var start = 0; start < batch; start += Conv2Chunk)
         {
             var count = global::System.Math.Min(Conv2Chunk, batch - start);
@@ -437,7 +437,7 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         // ∂L/∂b = Σ dz over every sample and position
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
-        // Conv2Chunk samples at a time, so that their windows stay in L2 from im2col to the products that read them
+        // 4 samples at a time (Conv2Chunk), so that their windows stay in L2 from im2col to the products that read them
         for (var start = 0; start < batch; start += Conv2Chunk)
         {
             var count = global::System.Math.Min(Conv2Chunk, batch - start);
