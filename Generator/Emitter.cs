@@ -261,14 +261,9 @@ internal static class Emitter
             writer.WriteLine(viewed is null
                 ? $"private const int {layer.Identifier}Output = {layer.OutputOffset}; // {layer.Name} outputs, {layer.Units} per sample"
                 : $"private const int {layer.Identifier}Output = {layer.OutputOffset}; // {layer.Name} outputs: {viewed.Name}'s, viewed as one vector of {layer.Units} per sample");
-            if (layer is DensePlan { KeepsPreActivation: true } keeps)
+            if (layer is IWeightedPlan { KeepsPreActivation: true } keeps)
             {
                 writer.WriteLine($"private const int {layer.Identifier}PreActivation = {keeps.PreActivationOffset}; // {layer.Name} pre-activations z, kept for {keeps.Activation}'s derivative");
-            }
-
-            if (layer is ConvPlan { KeepsPreActivation: true } conv)
-            {
-                writer.WriteLine($"private const int {layer.Identifier}PreActivation = {conv.PreActivationOffset}; // {layer.Name} pre-activations z, kept for {conv.Activation}'s derivative");
             }
 
             if (layer is PoolPlan pool)
@@ -660,7 +655,7 @@ internal static class Emitter
                 case ConvPlan conv:
                     // Its windows are built again from its input, a chunk at a time, rather than kept for the whole batch.
                     reads.Add(input);
-                    var convOutputs = ConvEmitter.ReadsOutputs(conv) ? $" {layer.Output}," : string.Empty;
+                    var convOutputs = DenseEmitter.ReadsOutputs(conv, gatedBy: null) ? $" {layer.Output}," : string.Empty;
                     if (convOutputs.Length > 0)
                     {
                         reads.Add(layer.Output);
@@ -729,7 +724,7 @@ internal static class Emitter
                     continue;
                 }
 
-                if (layer is FlattenPlan flatten)
+                if (layer is FlattenPlan)
                 {
                     if (layer.Position == 1)
                     {

@@ -77,13 +77,7 @@ internal static class Planner
                     var windowsPerSample = convWindow.Positions * convWindow.PatchSize;
                     var chunk = System.Math.Max(1, WindowBudget / windowsPerSample);
                     windowsLength = System.Math.Max(windowsLength, chunk * windowsPerSample);
-                    var convPreActivation = -1;
-                    if (conv.Activation is Activation.Gelu or Activation.Silu)
-                    {
-                        convPreActivation = workspaceEnd;
-                        workspaceEnd = Align(convPreActivation + layer.Output.Size);
-                    }
-
+                    var convPreActivation = PreActivationOffset(conv.Activation, layer.Output.Size, ref workspaceEnd);
                     layers.Add(new ConvPlan(
                         position, ++convIndex, inputs, layer.Output.Size, outputOffset, convWindow, conv.Filters, conv.Activation,
                         Alpha(conv.Activation, conv.Alpha), ResolveInitializer(conv.Initializer, conv.Activation), convWeights, convBias, chunk, convPreActivation));
@@ -136,13 +130,7 @@ internal static class Planner
                         : DenseStrategy.Gemm;
                     var initializer = ResolveInitializer(dense.Initializer, dense.Activation);
                     var alpha = Alpha(dense.Activation, dense.Alpha);
-                    var preActivationOffset = -1;
-                    if (dense.Activation is Activation.Gelu or Activation.Silu)
-                    {
-                        preActivationOffset = workspaceEnd;
-                        workspaceEnd = Align(preActivationOffset + dense.Units);
-                    }
-
+                    var preActivationOffset = PreActivationOffset(dense.Activation, dense.Units, ref workspaceEnd);
                     var plan = new DensePlan(
                         position, ++denseIndex, inputs, dense.Units, dense.Activation, weightsOffset, biasOffset, outputOffset, strategy, initializer, alpha, preActivationOffset);
                     layers.Add(plan);
@@ -174,6 +162,22 @@ internal static class Planner
     /// <summary>The declared initializer, or for <see cref="Initializer.Auto"/> He for ReLU layers and Glorot for the others.</summary>
     private static Initializer ResolveInitializer(Initializer declared, Activation activation) =>
         declared != Initializer.Auto ? declared : activation == Activation.Relu ? Initializer.HeUniform : Initializer.GlorotUniform;
+
+    /// <summary>
+    /// Where a layer keeps its pre-activations z in the workspace, taking <paramref name="size"/> floats per sample from
+    /// <paramref name="workspaceEnd"/>: only GELU's and SiLU's derivatives need z rather than y. −1 for the others.
+    /// </summary>
+    private static int PreActivationOffset(Activation activation, int size, ref int workspaceEnd)
+    {
+        if (activation is not (Activation.Gelu or Activation.Silu))
+        {
+            return -1;
+        }
+
+        var offset = workspaceEnd;
+        workspaceEnd = Align(offset + size);
+        return offset;
+    }
 
     /// <summary>α of leaky ReLU (default 0.01) or ELU (default 1); 0 for other activations.</summary>
     private static float Alpha(Activation activation, float declared) => activation switch

@@ -240,22 +240,9 @@ internal static class ShapeChecker
     private static Shape? InferDense(DenseSpec dense, int position, Shape input, List<DiagnosticInfo> diagnostics)
     {
         var layer = $"Layer {position} ([Dense])";
-        var valid = true;
-        if (dense.Units <= 0)
-        {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeMustBePositive, dense.UnitsLocation, layer + ": the number of units", dense.Units));
-            valid = false;
-        }
-
-        if (!Enum.IsDefined(typeof(Activation), dense.Activation))
-        {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndefinedEnumValue, dense.ActivationLocation, layer, (int)dense.Activation, nameof(Activation)));
-            valid = false;
-        }
-        else
-        {
-            valid &= CheckActivation(dense.Kind, position, dense.Activation, dense.Alpha, dense.AlphaLocation, dense.Initializer, dense.InitializerLocation, diagnostics);
-        }
+        var valid = IsPositive(dense.Units, dense.UnitsLocation, layer + ": the number of units", diagnostics);
+        valid &= CheckActivation(
+            dense.Kind, position, dense.Activation, dense.ActivationLocation, dense.Alpha, dense.AlphaLocation, dense.Initializer, dense.InitializerLocation, diagnostics);
 
         if (input.Rank != 1)
         {
@@ -273,14 +260,32 @@ internal static class ShapeChecker
         return valid ? Shape.Vector(dense.Units) : null;
     }
 
+    /// <summary>Whether a size is positive; reports MG0003 on <paramref name="location"/> if not.</summary>
+    private static bool IsPositive(int value, LocationInfo? location, string what, List<DiagnosticInfo> diagnostics)
+    {
+        if (value > 0)
+        {
+            return true;
+        }
+
+        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeMustBePositive, location, what, value));
+        return false;
+    }
+
     /// <summary>
-    /// Whether an activation and its settings are valid for a layer: α only with leaky ReLU and ELU, and positive; a
-    /// defined initializer.
+    /// Whether an activation and its settings are valid for a layer: a defined activation; α only with leaky ReLU and
+    /// ELU, and positive; a defined initializer. The settings are not looked at when the activation is undefined.
     /// </summary>
     private static bool CheckActivation(
-        string kind, int position, Activation activation, float alpha, LocationInfo? alphaLocation, Initializer initializer, LocationInfo? initializerLocation,
-        List<DiagnosticInfo> diagnostics)
+        string kind, int position, Activation activation, LocationInfo? activationLocation, float alpha, LocationInfo? alphaLocation,
+        Initializer initializer, LocationInfo? initializerLocation, List<DiagnosticInfo> diagnostics)
     {
+        if (!Enum.IsDefined(typeof(Activation), activation))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndefinedEnumValue, activationLocation, $"Layer {position} ([{kind}])", (int)activation, nameof(Activation)));
+            return false;
+        }
+
         var valid = true;
         var takesAlpha = activation is Activation.LeakyRelu or Activation.Elu;
         if (!float.IsNaN(alpha) && !takesAlpha)
@@ -314,40 +319,17 @@ internal static class ShapeChecker
     private static Shape? InferConv(ConvSpec conv, int position, Shape input, List<DiagnosticInfo> diagnostics)
     {
         var layer = $"Layer {position} ([Conv2D])";
-        var valid = true;
-        if (conv.Filters <= 0)
-        {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeMustBePositive, conv.FiltersLocation, layer + ": the number of filters", conv.Filters));
-            valid = false;
-        }
-
-        if (conv.Kernel <= 0)
-        {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeMustBePositive, conv.KernelLocation, layer + ": the kernel size", conv.Kernel));
-            valid = false;
-        }
-
-        if (conv.Stride <= 0)
-        {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeMustBePositive, conv.StrideLocation, layer + ": the stride", conv.Stride));
-            valid = false;
-        }
-
+        var valid = IsPositive(conv.Filters, conv.FiltersLocation, layer + ": the number of filters", diagnostics);
+        valid &= IsPositive(conv.Kernel, conv.KernelLocation, layer + ": the kernel size", diagnostics);
+        valid &= IsPositive(conv.Stride, conv.StrideLocation, layer + ": the stride", diagnostics);
         if (!Enum.IsDefined(typeof(Padding), conv.Padding))
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndefinedEnumValue, conv.PaddingLocation, layer, (int)conv.Padding, nameof(Padding)));
             valid = false;
         }
 
-        if (!Enum.IsDefined(typeof(Activation), conv.Activation))
-        {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UndefinedEnumValue, conv.ActivationLocation, layer, (int)conv.Activation, nameof(Activation)));
-            valid = false;
-        }
-        else
-        {
-            valid &= CheckActivation(conv.Kind, position, conv.Activation, conv.Alpha, conv.AlphaLocation, conv.Initializer, conv.InitializerLocation, diagnostics);
-        }
+        valid &= CheckActivation(
+            conv.Kind, position, conv.Activation, conv.ActivationLocation, conv.Alpha, conv.AlphaLocation, conv.Initializer, conv.InitializerLocation, diagnostics);
 
         if (!HasImageShape(conv, position, input, diagnostics) || !valid)
         {
@@ -363,13 +345,11 @@ internal static class ShapeChecker
         }
 
         var (outputHeight, outputWidth) = (OutputLength(height, conv.Kernel, conv.Stride, conv.Padding), OutputLength(width, conv.Kernel, conv.Stride, conv.Padding));
-        var weights = (long)conv.Kernel * conv.Kernel * channels * conv.Filters;
-        var outputs = (long)conv.Filters * outputHeight * outputWidth;
-        var columns = (long)conv.Kernel * conv.Kernel * channels * outputHeight * outputWidth;
-        if (Math.Max(weights, Math.Max(outputs, columns)) > MaxTensorSize)
+        var patch = (long)conv.Kernel * conv.Kernel * channels;
+        var largest = Math.Max(patch * conv.Filters, Math.Max(patch, conv.Filters) * outputHeight * outputWidth); // kernels, or a sample's windows or outputs
+        if (largest > MaxTensorSize)
         {
-            diagnostics.Add(DiagnosticInfo.Create(
-                DiagnosticDescriptors.ModelTooLarge, conv.Location, $"{layer}: its kernels, outputs or windows per sample", Math.Max(weights, Math.Max(outputs, columns)), MaxTensorSize));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ModelTooLarge, conv.Location, $"{layer}: its kernels, outputs or windows per sample", largest, MaxTensorSize));
             return null;
         }
 
@@ -379,17 +359,9 @@ internal static class ShapeChecker
     private static Shape? InferPool(PoolSpec pool, int position, Shape input, List<DiagnosticInfo> diagnostics)
     {
         var layer = $"Layer {position} ([MaxPool2D])";
-        var valid = true;
-        if (pool.Size <= 0)
-        {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeMustBePositive, pool.SizeLocation, layer + ": the pool size", pool.Size));
-            valid = false;
-        }
-        else if (pool.Stride <= 0)
-        {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeMustBePositive, pool.StrideLocation, layer + ": the stride", pool.Stride));
-            valid = false;
-        }
+        // The stride defaults to the pool size: one error for a bad size, not two.
+        var valid = IsPositive(pool.Size, pool.SizeLocation, layer + ": the pool size", diagnostics)
+            && IsPositive(pool.Stride, pool.StrideLocation, layer + ": the stride", diagnostics);
 
         if (!HasImageShape(pool, position, input, diagnostics) || !valid)
         {

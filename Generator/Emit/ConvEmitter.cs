@@ -12,14 +12,10 @@ internal static class ConvEmitter
 {
     private const string Span = "global::System.Span<float>";
     private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
-    private const string Activations = "global::ModelGen.Kernels.Activations";
     private const string Convolution = "global::ModelGen.Kernels.Convolution";
     private const string Gemm = "global::ModelGen.Kernels.Gemm";
     private const string Pooling = "global::ModelGen.Kernels.Pooling";
     private const string Reductions = "global::ModelGen.Kernels.Reductions";
-
-    /// <summary>Whether the backward method takes the outputs y: only for an activation whose derivative is written from y.</summary>
-    public static bool ReadsOutputs(ConvPlan layer) => layer.Activation != Activation.Linear && !layer.KeepsPreActivation;
 
     /// <summary><c>ConvForward(x, y, batch)</c>: a chunk of samples at a time, their windows as rows, then y = f(windows·W + b).</summary>
     public static void WriteForward(SourceWriter writer, ConvPlan layer)
@@ -29,7 +25,7 @@ internal static class ConvEmitter
         var relu = layer.Activation == Activation.Relu;
         var product = layer.KeepsPreActivation ? "z" : "y";
         writer.WriteLine(
-            $"/// <summary>{layer.Name} forward: y = {DenseEmitter.Apply(layer.Activation, layer.Alpha, "x ∗ W + b")}, " +
+            $"/// <summary>{layer.Name} forward: y = {DenseEmitter.Apply(layer, "x ∗ W + b")}, " +
             $"[batch×{window.Channels}×{window.Height}×{window.Width}] → [batch×{filters}×{window.OutputHeight}×{window.OutputWidth}], kept (h, w, c).</summary>");
         using (writer.OpenBlock($"private void {layer.Identifier}Forward({ReadOnlySpan} x, {Span} y, int batch)"))
         {
@@ -54,14 +50,12 @@ internal static class ConvEmitter
             if (layer.KeepsPreActivation)
             {
                 writer.WriteLine();
-                writer.WriteLine($"// y = {DenseEmitter.Apply(layer.Activation, layer.Alpha, "z")}");
-                writer.WriteLine($"{Activations}.{layer.Activation}(z, y.Slice(0, batch * {layer.Units}));");
+                DenseEmitter.WriteActivationFromPreActivation(writer, layer, layer.Units);
             }
             else if (layer.Activation != Activation.Linear && !relu)
             {
                 writer.WriteLine();
-                writer.WriteLine($"// y = {DenseEmitter.Apply(layer.Activation, layer.Alpha, "z")}, in place");
-                writer.WriteLine($"{Activations}.{layer.Activation}(y.Slice(0, batch * {layer.Units}){DenseEmitter.AlphaArgument(layer.Activation, layer.Alpha)});");
+                DenseEmitter.WriteActivationInPlace(writer, layer, "y", layer.Units);
             }
         }
     }
@@ -75,10 +69,10 @@ internal static class ConvEmitter
     {
         var window = layer.Window;
         var (positions, patch, filters) = (window.Positions, window.PatchSize, layer.Filters);
-        var dz = layer.Activation == Activation.Linear ? "dz = dy" : $"dz = dy ⊙ {DenseEmitter.Derivative(layer.Activation, layer.Alpha)}";
+        var dz = layer.Activation == Activation.Linear ? "dz = dy" : $"dz = dy ⊙ {DenseEmitter.Derivative(layer)}";
         var dxDoc = isFirst ? " (no layer before has parameters: no input gradient)" : ", dx = col2im(dz·Wᵀ)";
         writer.WriteLine($"/// <summary>{layer.Name} backward: {dz}, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz{dxDoc}.</summary>");
-        var yParameter = ReadsOutputs(layer) ? $" {ReadOnlySpan} y," : string.Empty;
+        var yParameter = DenseEmitter.ReadsOutputs(layer, gatedBy: null) ? $" {ReadOnlySpan} y," : string.Empty;
         var dxParameter = isFirst ? string.Empty : $" {Span} dx,";
         using (writer.OpenBlock($"private void {layer.Identifier}Backward({ReadOnlySpan} x,{yParameter} {Span} dy,{dxParameter} int batch)"))
         {
@@ -89,12 +83,15 @@ internal static class ConvEmitter
 
             writer.WriteLine($"{Span} dw = {layer.Identifier}WeightGradients;");
             writer.WriteLine($"{Span} db = {layer.Identifier}BiasGradients;");
+            if (layer.KeepsPreActivation)
+            {
+                writer.WriteLine($"var z = Workspace({layer.Identifier}PreActivation, {layer.Units}, batch);");
+            }
+
             writer.WriteLine($"var dz = dy.Slice(0, batch * {layer.Units});");
             if (layer.Activation != Activation.Linear)
             {
-                var source = layer.KeepsPreActivation ? $"Workspace({layer.Identifier}PreActivation, {layer.Units}, batch)" : $"y.Slice(0, batch * {layer.Units})";
-                writer.WriteLine($"// dz = dy ⊙ {DenseEmitter.Derivative(layer.Activation, layer.Alpha)}, in place");
-                writer.WriteLine($"{Activations}.{layer.Activation}Backward({source}, dz{DenseEmitter.AlphaArgument(layer.Activation, layer.Alpha)});");
+                DenseEmitter.WriteDerivativeInPlace(writer, layer, "dz", layer.Units);
             }
 
             writer.WriteLine("// ∂L/∂b = Σ dz over every sample and position");

@@ -49,8 +49,7 @@ internal static class DenseEmitter
             if (layer.KeepsPreActivation)
             {
                 writer.WriteLine();
-                writer.WriteLine($"// y = {Apply(layer, "z")}");
-                writer.WriteLine($"{Activations}.{layer.Activation}(z, y.Slice(0, batch * {units}));");
+                WriteActivationFromPreActivation(writer, layer, units);
             }
         }
     }
@@ -181,8 +180,7 @@ internal static class DenseEmitter
         writer.WriteLine($"{Gemm}.Multiply(x.Slice(0, batch * {inputs}), w, {output}.Slice(0, batch * {units}), batch, {units}, {inputs}, b{epilogueArgument});");
         if (activation != Activation.Linear && !fused)
         {
-            writer.WriteLine($"// y = {Apply(layer, "z")}, in place");
-            writer.WriteLine($"{Activations}.{activation}({output}.Slice(0, batch * {units}){AlphaArgument(layer)});");
+            WriteActivationInPlace(writer, layer, output, units);
         }
     }
 
@@ -195,8 +193,7 @@ internal static class DenseEmitter
         }
         else if (layer.Activation != Activation.Linear)
         {
-            writer.WriteLine($"// dz = dy ⊙ {Derivative(layer)}, in place");
-            writer.WriteLine($"{Activations}.{layer.Activation}Backward({DerivativeSource(layer)}.Slice(0, batch * {units}), dz{AlphaArgument(layer)});");
+            WriteDerivativeInPlace(writer, layer, "dz", units);
         }
 
         writer.WriteLine($"// ∂L/∂W = xᵀ·dz: [{inputs}×batch]·[batch×{units}]");
@@ -228,7 +225,7 @@ internal static class DenseEmitter
     /// a linear layer, nor for GELU and SiLU (their derivative reads the kept pre-activations), nor when the layer
     /// above applies the ReLU derivative.
     /// </summary>
-    public static bool ReadsOutputs(DensePlan layer, BackwardFusion? gatedBy) =>
+    public static bool ReadsOutputs(IWeightedPlan layer, BackwardFusion? gatedBy) =>
         gatedBy is null && layer.Activation != Activation.Linear && !layer.KeepsPreActivation;
 
     /// <summary>The fused input gradient as a formula, for comments: dz·Wᵀ ⊙ mask ⊙ [y > 0].</summary>
@@ -295,8 +292,7 @@ internal static class DenseEmitter
     {
         if (layer.Activation != Activation.Linear)
         {
-            writer.WriteLine($"// dz = dy ⊙ {Derivative(layer)}, in place");
-            writer.WriteLine($"{Activations}.{layer.Activation}Backward({DerivativeSource(layer)}.Slice(0, batch * {units}), dy.Slice(0, batch * {units}){AlphaArgument(layer)});");
+            WriteDerivativeInPlace(writer, layer, $"dy.Slice(0, batch * {units})", units);
             writer.WriteLine();
         }
 
@@ -327,46 +323,58 @@ internal static class DenseEmitter
     }
 
     /// <summary>The math of the layer's activation applied to an expression, for comments.</summary>
-    private static string Apply(DensePlan layer, string expression) => Apply(layer.Activation, layer.Alpha, expression);
-
-    /// <summary>The math of an activation applied to an expression, for comments.</summary>
-    internal static string Apply(Activation activation, float alpha, string expression) => activation switch
+    internal static string Apply(IWeightedPlan layer, string expression) => layer.Activation switch
     {
         Activation.Relu => $"relu({expression})",
         Activation.Sigmoid => $"σ({expression})",
         Activation.Tanh => $"tanh({expression})",
-        Activation.LeakyRelu => $"leaky_relu({expression}, α = {Number(alpha)})",
-        Activation.Elu => $"elu({expression}, α = {Number(alpha)})",
+        Activation.LeakyRelu => $"leaky_relu({expression}, α = {Number(layer.Alpha)})",
+        Activation.Elu => $"elu({expression}, α = {Number(layer.Alpha)})",
         Activation.Gelu => $"gelu({expression})",
         Activation.Silu => $"silu({expression})",
         _ => expression,
     };
 
     /// <summary>The activation's derivative, written from y where it can be and from z otherwise, for comments.</summary>
-    private static string Derivative(DensePlan layer) => Derivative(layer.Activation, layer.Alpha);
-
-    /// <summary>An activation's derivative, written from y where it can be and from z otherwise, for comments.</summary>
-    internal static string Derivative(Activation activation, float alpha) => activation switch
+    internal static string Derivative(IWeightedPlan layer) => layer.Activation switch
     {
         Activation.Relu => "[y > 0]",
         Activation.Sigmoid => "y·(1 − y)",
         Activation.Tanh => "(1 − y²)",
-        Activation.LeakyRelu => $"(y > 0 ? 1 : {Number(alpha)})",
-        Activation.Elu => $"(y > 0 ? 1 : y + {Number(alpha)})",
+        Activation.LeakyRelu => $"(y > 0 ? 1 : {Number(layer.Alpha)})",
+        Activation.Elu => $"(y > 0 ? 1 : y + {Number(layer.Alpha)})",
         Activation.Gelu => "gelu′(z)",
         Activation.Silu => "silu′(z)",
         _ => "1",
     };
 
     /// <summary>What the derivative reads: the outputs y, or the kept pre-activations z for GELU and SiLU.</summary>
-    private static string DerivativeSource(DensePlan layer) => layer.KeepsPreActivation ? "z" : "y";
+    private static string DerivativeSource(IWeightedPlan layer) => layer.KeepsPreActivation ? "z" : "y";
 
     /// <summary>The trailing α argument of the leaky ReLU and ELU kernels, else nothing.</summary>
-    private static string AlphaArgument(DensePlan layer) => AlphaArgument(layer.Activation, layer.Alpha);
+    private static string AlphaArgument(IWeightedPlan layer) =>
+        layer.Activation is Activation.LeakyRelu or Activation.Elu ? $", {Number(layer.Alpha)}f" : string.Empty;
 
-    /// <summary>The trailing α argument of the leaky ReLU and ELU kernels, else nothing.</summary>
-    internal static string AlphaArgument(Activation activation, float alpha) =>
-        activation is Activation.LeakyRelu or Activation.Elu ? $", {Number(alpha)}f" : string.Empty;
+    /// <summary>y = f(z) from the kept pre-activations (GELU, SiLU), after the product wrote z.</summary>
+    internal static void WriteActivationFromPreActivation(SourceWriter writer, IWeightedPlan layer, int units)
+    {
+        writer.WriteLine($"// y = {Apply(layer, "z")}");
+        writer.WriteLine($"{Activations}.{layer.Activation}(z, y.Slice(0, batch * {units}));");
+    }
+
+    /// <summary>y = f(z) over the product's output, in place: for activations the product does not apply as it stores.</summary>
+    internal static void WriteActivationInPlace(SourceWriter writer, IWeightedPlan layer, string output, int units)
+    {
+        writer.WriteLine($"// y = {Apply(layer, "z")}, in place");
+        writer.WriteLine($"{Activations}.{layer.Activation}({output}.Slice(0, batch * {units}){AlphaArgument(layer)});");
+    }
+
+    /// <summary>dz = dy ⊙ f′ in place, f′ read from y or from the kept z.</summary>
+    internal static void WriteDerivativeInPlace(SourceWriter writer, IWeightedPlan layer, string dz, int units)
+    {
+        writer.WriteLine($"// dz = dy ⊙ {Derivative(layer)}, in place");
+        writer.WriteLine($"{Activations}.{layer.Activation}Backward({DerivativeSource(layer)}.Slice(0, batch * {units}), {dz}{AlphaArgument(layer)});");
+    }
 
     private static string ScalarActivation(DensePlan layer, Activation activation, string expression) =>
         activation == Activation.Linear ? expression : $"{Activations}.{activation}({expression}{AlphaArgument(layer)})";

@@ -249,6 +249,15 @@ internal interface IWeightedPlan
     Initializer Initializer { get; }
 
     Activation Activation { get; }
+
+    /// <summary>α of leaky ReLU or ELU, defaults resolved; 0 for other activations.</summary>
+    float Alpha { get; }
+
+    /// <summary>Where the pre-activations z are kept for GELU's and SiLU's derivatives, per sample, or −1.</summary>
+    int PreActivationOffset { get; }
+
+    /// <summary>Whether backward needs z rather than y: the derivatives of GELU and SiLU cannot be written from y.</summary>
+    bool KeepsPreActivation { get; }
 }
 
 /// <summary>A square window sliding over a sample: the generator's copy of the runtime's <c>Window2D</c>.</summary>
