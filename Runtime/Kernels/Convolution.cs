@@ -95,7 +95,7 @@ public static class Convolution
         {
             var row = rows.Slice(p * patch, patch);
             var (top, left) = WindowOrigin(window, p);
-            var (from, to) = (Math.Max(0, -left), Math.Min(kernel, window.Width - left)); // kernel columns inside the input
+            var (from, to) = ColumnsInside(window, left);
             for (var kh = 0; kh < kernel; kh++)
             {
                 var run = row.Slice(kh * kernel * channels, kernel * channels);
@@ -198,7 +198,7 @@ public static class Convolution
             {
                 var row = rows.Slice(p * patch, patch);
                 var (top, left) = WindowOrigin(window, p);
-                var (first, end) = (Math.Max(0, -left), Math.Min(kernel, window.Width - left));
+                var (first, end) = ColumnsInside(window, left);
                 for (var kh = 0; kh < kernel; kh++)
                 {
                     var h = top + kh;
@@ -227,6 +227,9 @@ public static class Convolution
             }
         }
     }
+
+    /// <summary>The kernel columns [from, to) of a window starting at input column <paramref name="left"/> that lie inside the input.</summary>
+    private static (int From, int To) ColumnsInside(in Window2D window, int left) => (Math.Max(0, -left), Math.Min(window.Kernel, window.Width - left));
 
     /// <summary>The input row and column (possibly negative, in the padding) where the window at position <paramref name="p"/> starts.</summary>
     internal static (int Top, int Left) WindowOrigin(in Window2D window, int p)

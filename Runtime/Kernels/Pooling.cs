@@ -66,7 +66,7 @@ public static class Pooling
         if (Vector.IsHardwareAccelerated)
         {
             var lanes = Vector<int>.Count;
-            var laneOffsets = LaneOffsets();
+            var laneOffsets = Vector<int>.Indices; // the channel offsets of one vector of a window's values
             for (; c + lanes <= channels; c += lanes)
             {
                 var largest = new Vector<float>(sample.Slice(first + c));
@@ -132,17 +132,6 @@ public static class Pooling
     private static (float Value, int Index) Larger(float value, int index, float largest, int best) =>
         value > largest || (float.IsNaN(largest) && !float.IsNaN(value)) ? (value, index) : (largest, best);
 
-    /// <summary>0, 1, 2 … in the lanes of a vector of ints.</summary>
-    private static Vector<int> LaneOffsets()
-    {
-        Span<int> offsets = stackalloc int[Vector<int>.Count];
-        for (var i = 0; i < offsets.Length; i++)
-        {
-            offsets[i] = i;
-        }
-
-        return new Vector<int>(offsets);
-    }
 
     /// <summary>
     /// dx (overwritten) = the gradient of <see cref="MaxForward"/>: each output's gradient added to the input
