@@ -63,15 +63,7 @@ public class GradientCheckTests(ITestOutputHelper output)
         var inputs = RandomArray(random, batch * description.InputSize, -1, 1);
         var targets = description.Targets(random, batch);
 
-        // Check at a generic point: with the biases' initial zeros, a unit whose inputs are all dead sits exactly on
-        // its ReLU kink, and every parameter upstream of it would be skipped.
-        // (A unit can still land within h of its kink by chance; the cap on skipped coordinates below says so if it does.)
-        var jitter = new Random(batch);
-        var parameters = model.Parameters;
-        for (var i = 0; i < parameters.Length; i++)
-        {
-            parameters[i] += 0.1f * ((2 * jitter.NextSingle()) - 1);
-        }
+        GradientChecker.MoveToGenericPoint(model, seed: batch);
 
         const float step = 1e-3f;
         var (compared, kinks) = GradientChecker.Check(model, inputs, targets, seed: 3, step);

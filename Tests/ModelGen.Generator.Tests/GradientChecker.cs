@@ -18,6 +18,21 @@ internal static class GradientChecker
     private const int LossRoundingUlps = 8;
 
     /// <summary>
+    /// Moves every parameter by up to ±0.1 (seeded), so that the check runs at a generic point: with the biases' initial
+    /// zeros, a unit whose inputs are all dead sits exactly on its ReLU kink, and every parameter upstream of it would
+    /// be skipped. (A unit can still land within h of its kink by chance; the callers cap the skipped coordinates.)
+    /// </summary>
+    public static void MoveToGenericPoint(ITrainableModel model, int seed)
+    {
+        var jitter = new Random(seed);
+        var parameters = model.Parameters;
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            parameters[i] += 0.1f * ((2 * jitter.NextSingle()) - 1);
+        }
+    }
+
+    /// <summary>
     /// Checks up to <paramref name="maxParameters"/> parameters (all when the model is small). Where the loss has a
     /// kink within ±h of the point (ReLU at 0), a finite difference measures nothing: such coordinates are recognized
     /// by their one-sided slopes disagreeing, skipped and counted.

@@ -10,9 +10,7 @@ public class FashionSubsetTests
     [Fact]
     public void Two_thousand_images_train_the_mlp_to_at_least_78_percent_test_accuracy()
     {
-        var directory = Path.Combine(AppContext.BaseDirectory, "FashionSubset");
-        var train = Load(directory, "train", 2_000);
-        var test = Load(directory, "t10k", 1_000);
+        var (train, test) = LoadSubset();
         var model = new FashionClassifier(seed: 1);
 
         var before = model.Evaluate(test).Accuracy!.Value;
@@ -28,9 +26,7 @@ public class FashionSubsetTests
     [Fact]
     public void Two_thousand_images_train_a_small_cnn_to_at_least_75_percent_test_accuracy()
     {
-        var directory = Path.Combine(AppContext.BaseDirectory, "FashionSubset");
-        var train = Load(directory, "train", 2_000);
-        var test = Load(directory, "t10k", 1_000);
+        var (train, test) = LoadSubset();
         var model = new SmallCnn(seed: 1);
 
         var before = model.Evaluate(test).Accuracy!.Value;
@@ -55,6 +51,13 @@ public class FashionSubsetTests
         {
             File.Delete(path);
         }
+    }
+
+    /// <summary>The first 2,000 training and 1,000 test images of the subset copied beside the tests.</summary>
+    private static (Dataset Train, Dataset Test) LoadSubset()
+    {
+        var directory = Path.Combine(AppContext.BaseDirectory, "FashionSubset");
+        return (Load(directory, "train", 2_000), Load(directory, "t10k", 1_000));
     }
 
     private static Dataset Load(string directory, string prefix, int count)
