@@ -146,6 +146,11 @@ internal static class DiagnosticDescriptors
         "Window larger than its input",
         "Layer {0} ([{1}]): its {2}×{2} window does not fit the {3}×{4} input{5}");
 
+    public static readonly DiagnosticDescriptor BatchNormOnInputImage = Error(
+        "MG0028",
+        "BatchNorm on a multi-channel input image",
+        "Layer {0} ([BatchNorm]): the model's {1} input image is normalized per channel only after a [Conv2D] or [MaxPool2D]; normalize the input data before training, or move [BatchNorm] after the first convolution");
+
     public static readonly DiagnosticDescriptor InternalError = Error(
         "MG0999",
         "ModelGen failed",

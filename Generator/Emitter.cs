@@ -155,7 +155,7 @@ internal static class Emitter
                 },
                 BatchNormPlan b => new[]
                 {
-                    b.Name, "BatchNorm", string.Empty, Count(b.InputSize), Count(b.Units), Count(2 * b.Size),
+                    b.Name, "BatchNorm", string.Empty, Count(b.InputSize), Count(b.Units), Count(2 * b.Features),
                     $"momentum {b.Momentum.ToString("R", CultureInfo.InvariantCulture)}, ε = {b.Epsilon.ToString("R", CultureInfo.InvariantCulture)}",
                 },
                 LayerNormPlan n => new[]
@@ -229,8 +229,8 @@ internal static class Emitter
         {
             if (layer is IScaleShiftPlan norm)
             {
-                writer.WriteLine($"private const int {norm.Identifier}GammaOffset = {norm.GammaOffset}; // γ [{norm.Size}]");
-                writer.WriteLine($"private const int {norm.Identifier}BetaOffset = {norm.BetaOffset}; // β [{norm.Size}]");
+                writer.WriteLine($"private const int {norm.Identifier}GammaOffset = {norm.GammaOffset}; // γ [{norm.Features}]");
+                writer.WriteLine($"private const int {norm.Identifier}BetaOffset = {norm.BetaOffset}; // β [{norm.Features}]");
                 continue;
             }
 
@@ -246,9 +246,9 @@ internal static class Emitter
             writer.WriteLine("// State layout: running statistics the optimizer never touches.");
             foreach (var norm in plan.Layers.OfType<BatchNormPlan>())
             {
-                writer.WriteLine($"private const int {norm.Identifier}MeanOffset = {norm.MeanOffset}; // running mean [{norm.Size}]");
-                writer.WriteLine($"private const int {norm.Identifier}VarianceOffset = {norm.VarianceOffset}; // running variance [{norm.Size}]");
-                writer.WriteLine($"private const int {norm.Identifier}InverseDeviation = {norm.InverseDeviationOffset}; // 1 / √(σ²_B + ε) of the last training batch [{norm.Size}]");
+                writer.WriteLine($"private const int {norm.Identifier}MeanOffset = {norm.MeanOffset}; // running mean [{norm.Features}]");
+                writer.WriteLine($"private const int {norm.Identifier}VarianceOffset = {norm.VarianceOffset}; // running variance [{norm.Features}]");
+                writer.WriteLine($"private const int {norm.Identifier}InverseDeviation = {norm.InverseDeviationOffset}; // 1 / √(σ²_B + ε) of the last training batch [{norm.Features}]");
             }
         }
 
@@ -431,25 +431,25 @@ internal static class Emitter
         writer.WriteLine();
         foreach (var norm in plan.Layers.OfType<IScaleShiftPlan>())
         {
-            writer.WriteLine($"/// <summary>{norm.Name} scale γ [{norm.Size}].</summary>");
-            writer.WriteLine($"public {Span} {norm.Identifier}Gamma => _parameters.Span.Slice({norm.Identifier}GammaOffset, {norm.Size});");
+            writer.WriteLine($"/// <summary>{norm.Name} scale γ [{norm.Features}].</summary>");
+            writer.WriteLine($"public {Span} {norm.Identifier}Gamma => _parameters.Span.Slice({norm.Identifier}GammaOffset, {norm.Features});");
             writer.WriteLine();
-            writer.WriteLine($"/// <summary>{norm.Name} shift β [{norm.Size}].</summary>");
-            writer.WriteLine($"public {Span} {norm.Identifier}Beta => _parameters.Span.Slice({norm.Identifier}BetaOffset, {norm.Size});");
+            writer.WriteLine($"/// <summary>{norm.Name} shift β [{norm.Features}].</summary>");
+            writer.WriteLine($"public {Span} {norm.Identifier}Beta => _parameters.Span.Slice({norm.Identifier}BetaOffset, {norm.Features});");
             writer.WriteLine();
             if (norm is BatchNormPlan)
             {
-                writer.WriteLine($"/// <summary>{norm.Name} running mean [{norm.Size}], used in inference.</summary>");
-                writer.WriteLine($"public {Span} {norm.Identifier}RunningMean => _state.Span.Slice({norm.Identifier}MeanOffset, {norm.Size});");
+                writer.WriteLine($"/// <summary>{norm.Name} running mean [{norm.Features}], used in inference.</summary>");
+                writer.WriteLine($"public {Span} {norm.Identifier}RunningMean => _state.Span.Slice({norm.Identifier}MeanOffset, {norm.Features});");
                 writer.WriteLine();
-                writer.WriteLine($"/// <summary>{norm.Name} running variance [{norm.Size}], used in inference.</summary>");
-                writer.WriteLine($"public {Span} {norm.Identifier}RunningVariance => _state.Span.Slice({norm.Identifier}VarianceOffset, {norm.Size});");
+                writer.WriteLine($"/// <summary>{norm.Name} running variance [{norm.Features}], used in inference.</summary>");
+                writer.WriteLine($"public {Span} {norm.Identifier}RunningVariance => _state.Span.Slice({norm.Identifier}VarianceOffset, {norm.Features});");
                 writer.WriteLine();
             }
 
-            writer.WriteLine($"private {Span} {norm.Identifier}GammaGradients => _gradients.Span.Slice({norm.Identifier}GammaOffset, {norm.Size});");
+            writer.WriteLine($"private {Span} {norm.Identifier}GammaGradients => _gradients.Span.Slice({norm.Identifier}GammaOffset, {norm.Features});");
             writer.WriteLine();
-            writer.WriteLine($"private {Span} {norm.Identifier}BetaGradients => _gradients.Span.Slice({norm.Identifier}BetaOffset, {norm.Size});");
+            writer.WriteLine($"private {Span} {norm.Identifier}BetaGradients => _gradients.Span.Slice({norm.Identifier}BetaOffset, {norm.Features});");
             writer.WriteLine();
         }
 

@@ -91,19 +91,23 @@ internal static class Planner
                     layers.Add(new PoolPlan(position, ++poolIndex, inputs, layer.Output.Size, outputOffset, poolWindow, argmaxOffset));
                     break;
                 case BatchNormSpec batchNorm:
+                    // One γ, β and pair of statistics per feature of a vector, per channel of an image: the values of
+                    // an image lie channels-last here (or it has one channel), so each row of Size / features values
+                    // is one position's channels and the batch's statistics run over every position of every sample.
+                    var features = BatchNormSpec.Features(layer.Input);
                     var bnGamma = parameterEnd;
-                    var bnBeta = Align(bnGamma + inputs);
-                    parameterEnd = Align(bnBeta + inputs);
+                    var bnBeta = Align(bnGamma + features);
+                    parameterEnd = Align(bnBeta + features);
                     var bnNormalized = workspaceEnd;
                     workspaceEnd = Align(bnNormalized + inputs);
                     var meanOffset = stateEnd;
-                    var varianceOffset = Align(meanOffset + inputs);
-                    var bnInverse = Align(varianceOffset + inputs);
-                    stateEnd = Align(bnInverse + inputs);
+                    var varianceOffset = Align(meanOffset + features);
+                    var bnInverse = Align(varianceOffset + features);
+                    stateEnd = Align(bnInverse + features);
                     layers.Add(new BatchNormPlan(
-                        position, ++batchNormIndex, inputs, batchNorm.Momentum, batchNorm.Epsilon, bnGamma, bnBeta, outputOffset, bnNormalized,
+                        position, ++batchNormIndex, inputs, features, batchNorm.Momentum, batchNorm.Epsilon, bnGamma, bnBeta, outputOffset, bnNormalized,
                         meanOffset, varianceOffset, bnInverse));
-                    parameterCount += 2 * inputs;
+                    parameterCount += 2 * features;
                     break;
                 case LayerNormSpec norm:
                     var gammaOffset = parameterEnd;

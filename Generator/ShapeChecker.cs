@@ -42,6 +42,8 @@ internal static class ShapeChecker
         var layers = new List<CheckedLayer>();
         var shape = input;
         var valid = true;
+        // The model's input image lies (c, h, w); a convolution or pooling layer leaves its outputs channels-last.
+        var channelsLast = false;
         foreach (var layer in spec.Layers)
         {
             if (layer is InputSpec)
@@ -49,7 +51,8 @@ internal static class ShapeChecker
                 continue;
             }
 
-            var output = InferOutput(layer, layers.Count + 1, shape, diagnostics);
+            var output = InferOutput(layer, layers.Count + 1, shape, channelsLast, diagnostics);
+            channelsLast |= layer is ConvSpec or PoolSpec;
             if (output is null)
             {
                 // The next layers' shapes depend on this one's: later errors would be guesses.
@@ -75,7 +78,8 @@ internal static class ShapeChecker
                 {
                     DenseSpec dense => ((long)dense.Units * layer.Input.Size) + dense.Units,
                     ConvSpec conv => ((long)conv.Kernel * conv.Kernel * layer.Input.Dimensions[0] * conv.Filters) + conv.Filters,
-                    LayerNormSpec or BatchNormSpec => 2L * layer.Input.Size,
+                    LayerNormSpec => 2L * layer.Input.Size,
+                    BatchNormSpec => 2L * BatchNormSpec.Features(layer.Input),
                     _ => 0,
                 };
             }
@@ -173,12 +177,12 @@ internal static class ShapeChecker
     }
 
     /// <summary>The layer's output shape; <paramref name="position"/> (1-based, after [Input]) names the layer in messages.</summary>
-    private static Shape? InferOutput(LayerSpec layer, int position, Shape input, List<DiagnosticInfo> diagnostics) => layer switch
+    private static Shape? InferOutput(LayerSpec layer, int position, Shape input, bool channelsLast, List<DiagnosticInfo> diagnostics) => layer switch
     {
         DenseSpec dense => InferDense(dense, position, input, diagnostics),
         DropoutSpec dropout => InferDropout(dropout, position, input, diagnostics),
         LayerNormSpec norm => InferLayerNorm(norm, position, input, diagnostics),
-        BatchNormSpec batchNorm => InferBatchNorm(batchNorm, position, input, diagnostics),
+        BatchNormSpec batchNorm => InferBatchNorm(batchNorm, position, input, channelsLast, diagnostics),
         ConvSpec conv => InferConv(conv, position, input, diagnostics),
         PoolSpec pool => InferPool(pool, position, input, diagnostics),
         FlattenSpec => Shape.Vector(input.Size),
@@ -202,9 +206,16 @@ internal static class ShapeChecker
         return input;
     }
 
-    private static Shape? InferBatchNorm(BatchNormSpec norm, int position, Shape input, List<DiagnosticInfo> diagnostics)
+    private static Shape? InferBatchNorm(BatchNormSpec norm, int position, Shape input, bool channelsLast, List<DiagnosticInfo> diagnostics)
     {
         var valid = true;
+        if (input.Rank == 3 && input.Dimensions[0] > 1 && !channelsLast)
+        {
+            // Per-channel statistics are computed on channels-last values; the model's own input is channels-first.
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BatchNormOnInputImage, norm.Location, position, input));
+            valid = false;
+        }
+
         if (!(norm.Momentum >= 0f && norm.Momentum < 1f))
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MomentumOutOfRange, norm.MomentumLocation, position, norm.Momentum));

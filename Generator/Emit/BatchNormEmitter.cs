@@ -15,11 +15,11 @@ internal static class BatchNormEmitter
     {
         var size = layer.Size;
         var (momentum, epsilon) = (Number(layer.Momentum), Number(layer.Epsilon));
-        writer.WriteLine($"/// <summary>{layer.Name} forward while training: y = γ ⊙ (x − μ_B) / √(σ²_B + {epsilon}) + β with the batch's statistics, which also move the running averages (momentum {momentum}).</summary>");
+        writer.WriteLine($"/// <summary>{layer.Name} forward while training: y = γ ⊙ (x − μ_B) / √(σ²_B + {epsilon}) + β with the batch's statistics{Over(layer)}, which also move the running averages (momentum {momentum}).</summary>");
         using (writer.OpenBlock($"private void {layer.Identifier}ForwardTraining({ReadOnlySpan} x, {Span} y, int batch)"))
         {
             writer.WriteLine($"{Normalization}.BatchNormTraining(");
-            writer.WriteLine($"    x.Slice(0, batch * {size}), y, Workspace({layer.Identifier}Normalized, {size}, batch), _state.Span.Slice({layer.Identifier}InverseDeviation, {size}),");
+            writer.WriteLine($"    x.Slice(0, batch * {size}), y, Workspace({layer.Identifier}Normalized, {size}, batch), _state.Span.Slice({layer.Identifier}InverseDeviation, {layer.Features}),");
             writer.WriteLine($"    {layer.Identifier}Gamma, {layer.Identifier}Beta, {layer.Identifier}RunningMean, {layer.Identifier}RunningVariance, momentum: {momentum}f, epsilon: {epsilon}f);");
         }
 
@@ -39,10 +39,14 @@ internal static class BatchNormEmitter
         using (writer.OpenBlock($"private void {layer.Identifier}Backward({ReadOnlySpan} dy, {Span} dx, int batch)"))
         {
             writer.WriteLine($"{Normalization}.BatchNormBackward(");
-            writer.WriteLine($"    dy, Workspace({layer.Identifier}Normalized, {size}, batch), _state.Span.Slice({layer.Identifier}InverseDeviation, {size}), {layer.Identifier}Gamma,");
+            writer.WriteLine($"    dy, Workspace({layer.Identifier}Normalized, {size}, batch), _state.Span.Slice({layer.Identifier}InverseDeviation, {layer.Features}), {layer.Identifier}Gamma,");
             writer.WriteLine($"    {layer.Identifier}GammaGradients, {layer.Identifier}BetaGradients, dx);");
         }
     }
+
+    /// <summary>What the statistics run over, for an image: each channel's values at every position of every sample.</summary>
+    private static string Over(BatchNormPlan layer) =>
+        layer.Features == layer.Size ? string.Empty : $" of each channel, over its {layer.Size / layer.Features} positions in every sample";
 
     private static string Number(float value) => value.ToString("R", CultureInfo.InvariantCulture);
 }

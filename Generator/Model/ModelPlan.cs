@@ -48,12 +48,12 @@ internal sealed record ModelPlan(
                 var file = "layers." + (layer.Position - 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 if (layer is IScaleShiftPlan norm)
                 {
-                    yield return new PlannedTensor(file + ".weight", norm.Identifier + "GammaOffset", norm.GammaOffset, norm.Size, null);
-                    yield return new PlannedTensor(file + ".bias", norm.Identifier + "BetaOffset", norm.BetaOffset, norm.Size, null);
+                    yield return new PlannedTensor(file + ".weight", norm.Identifier + "GammaOffset", norm.GammaOffset, norm.Features, null);
+                    yield return new PlannedTensor(file + ".bias", norm.Identifier + "BetaOffset", norm.BetaOffset, norm.Features, null);
                     if (norm is BatchNormPlan batchNorm)
                     {
-                        yield return new PlannedTensor(file + ".running_mean", norm.Identifier + "MeanOffset", batchNorm.MeanOffset, norm.Size, null) { InState = true };
-                        yield return new PlannedTensor(file + ".running_var", norm.Identifier + "VarianceOffset", batchNorm.VarianceOffset, norm.Size, null) { InState = true };
+                        yield return new PlannedTensor(file + ".running_mean", norm.Identifier + "MeanOffset", batchNorm.MeanOffset, norm.Features, null) { InState = true };
+                        yield return new PlannedTensor(file + ".running_var", norm.Identifier + "VarianceOffset", batchNorm.VarianceOffset, norm.Features, null) { InState = true };
                     }
 
                     continue;
@@ -116,16 +116,20 @@ internal sealed record LayerNormPlan(
     public override string Name => "layer_norm_" + Index;
 
     public override string Identifier => "LayerNorm" + Index;
+
+    /// <summary>One γ and one β per value.</summary>
+    public int Features => Size;
 }
 
-/// <summary>A normalization layer's learned scale γ and shift β: one of each per value, both in the parameters.</summary>
+/// <summary>A normalization layer's learned scale γ and shift β: one of each per feature, both in the parameters.</summary>
 internal interface IScaleShiftPlan
 {
     string Name { get; }
 
     string Identifier { get; }
 
-    int Size { get; }
+    /// <summary>How many γ (and β): each value for layer normalization; each feature, or channel of an image, for batch normalization.</summary>
+    int Features { get; }
 
     int GammaOffset { get; }
 
@@ -134,15 +138,19 @@ internal interface IScaleShiftPlan
 
 /// <summary>One batch-normalization layer of a plan: γ and β in the parameters; running statistics and 1/σ in the state.</summary>
 /// <param name="Index">1-based position among the batch-normalization layers.</param>
-/// <param name="Size">Features per sample, each normalized over the batch.</param>
+/// <param name="Size">Values per sample.</param>
+/// <param name="Features">
+/// Features normalized over the batch: <paramref name="Size"/> for a vector; the channels of an image, whose values lie
+/// channels-last, so that each feature's statistics run over every position of every sample.
+/// </param>
 /// <param name="Momentum">m of the running averages.</param>
 /// <param name="Epsilon">ε added to the variance.</param>
-/// <param name="GammaOffset">Offset of γ [Size] in the parameters; β follows at <paramref name="BetaOffset"/>.</param>
+/// <param name="GammaOffset">Offset of γ [Features] in the parameters; β follows at <paramref name="BetaOffset"/>.</param>
 /// <param name="NormalizedOffset">Offset of x̂ in the workspace, per sample.</param>
-/// <param name="MeanOffset">Offset of the running mean [Size] in the state; the running variance follows at <paramref name="VarianceOffset"/>.</param>
-/// <param name="InverseDeviationOffset">Offset in the state of the last training batch's 1 / √(σ²_B + ε) [Size].</param>
+/// <param name="MeanOffset">Offset of the running mean [Features] in the state; the running variance follows at <paramref name="VarianceOffset"/>.</param>
+/// <param name="InverseDeviationOffset">Offset in the state of the last training batch's 1 / √(σ²_B + ε) [Features].</param>
 internal sealed record BatchNormPlan(
-    int Position, int Index, int Size, float Momentum, float Epsilon, int GammaOffset, int BetaOffset, int OutputOffset, int NormalizedOffset,
+    int Position, int Index, int Size, int Features, float Momentum, float Epsilon, int GammaOffset, int BetaOffset, int OutputOffset, int NormalizedOffset,
     int MeanOffset, int VarianceOffset, int InverseDeviationOffset)
     : LayerPlan(Position, Size, Size, OutputOffset), IScaleShiftPlan
 {

@@ -64,6 +64,12 @@ internal sealed record BatchNormSpec(float Momentum, LocationInfo? MomentumLocat
     : LayerSpec(Location)
 {
     public override string Kind => "BatchNorm";
+
+    /// <summary>
+    /// How many features the layer keeps a γ, a β and statistics for, as Keras' <c>BatchNormalization</c> after a
+    /// <c>Conv2D</c> (or PyTorch's <c>BatchNorm2d</c>): each value of a vector, each channel of an image (c, h, w).
+    /// </summary>
+    public static int Features(Shape input) => input.Rank == 3 ? input.Dimensions[0] : input.Size;
 }
 
 /// <summary><c>[LayerNorm(Epsilon = …)]</c>.</summary>

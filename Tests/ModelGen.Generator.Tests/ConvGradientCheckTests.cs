@@ -29,9 +29,13 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
         var batch = random.Next(1, 4);
         var inputs = GradientCheckTests.RandomArray(random, batch * description.InputSize, -1, 1);
         var outputs = new float[batch * description.OutputSize];
+
+        // Batch normalization: γ and β moved off 1 and 0, and running statistics that differ per feature (or channel).
+        GradientChecker.MoveToGenericPoint(model, seed: 11);
+        GradientCheckTests.RandomArray(random, model.State.Length, 0.5f, 1.5f).CopyTo(model.State);
         model.PredictBatch(inputs, outputs);
 
-        var expected = description.Reference(model.Parameters.ToArray(), inputs, batch);
+        var expected = description.Reference(model.Parameters.ToArray(), model.State.ToArray(), inputs, batch);
         for (var i = 0; i < outputs.Length; i++)
         {
             Assert.True(Math.Abs(outputs[i] - expected[i]) <= 1e-4 + (1e-4 * Math.Abs(expected[i])), $"output {i}: {outputs[i]} vs reference {expected[i]}");
@@ -99,6 +103,18 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
         models.Add(new ConvModel("FlattenFirst", (2, 3, 4), [new Flatten(), new Dense(17, Activation.Tanh), new Dense(3, Activation.Linear)]));
         models.Add(new ConvModel("FlattenLast", (1, 5, 6), [new Conv(2, 3, 1, Padding.Valid, Activation.Sigmoid), new Pool(2, 1), new Flatten()]));
 
+        // Batch normalization per channel: after a convolution, after pooling, after pooling straight on the input (the
+        // first layer to lay the image out channels-last); and per feature after the flatten.
+        models.Add(new ConvModel(
+            "ConvBatchNorm",
+            (2, 6, 6),
+            [new Conv(4, 3, 1, Padding.Same, Activation.Elu), new BatchNorm(), new Pool(2, 2), new BatchNorm(), new Flatten(), new Dense(3, Activation.Linear)],
+            Loss.SoftmaxCrossEntropy));
+        models.Add(new ConvModel(
+            "PoolBatchNorm",
+            (3, 5, 6),
+            [new Pool(2, 1), new BatchNorm(), new Conv(2, 2, 1, Padding.Valid, Activation.Tanh), new Flatten(), new BatchNorm(), new Dense(2, Activation.Linear)]));
+
         // A 1 × 1 convolution over more channels than a vector holds.
         models.Add(new ConvModel(
             "PointwiseWide", (17, 3, 3), [new Conv(19, 1, 1, Padding.Valid, Activation.Elu), new Conv(2, 3, 1, Padding.Same, Activation.Gelu), new Flatten(), new Dense(2, Activation.Linear)]));
@@ -119,6 +135,9 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
 
     internal sealed record Flatten : Layer;
 
+    /// <summary>Batch normalization, ε = 10⁻³: per channel of an image, per value of a vector.</summary>
+    internal sealed record BatchNorm : Layer;
+
     internal sealed record Dense(int Units, Activation Activation) : Layer;
 
     /// <summary>Dropout at rate 0.25: the identity outside training, which is what the forward check sees.</summary>
@@ -128,7 +147,7 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
     {
         public int InputSize => Input.C * Input.H * Input.W;
 
-        public int OutputSize => Reference(new float[1 << 16], new float[InputSize], 1).Length;
+        public int OutputSize => Reference(new float[1 << 16], new float[1 << 16], new float[InputSize], 1).Length;
 
         public string Declaration =>
             $"[Model(Loss = Loss.{Loss})] [Input({Input.C}, {Input.H}, {Input.W})] " +
@@ -137,6 +156,7 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
                 Conv c => $"[Conv2D({c.Filters}, {c.Kernel}, Stride = {c.Stride}, Padding = Padding.{c.Padding}, Activation = Activation.{c.Activation})] ",
                 Pool p => $"[MaxPool2D({p.Size}, Stride = {p.Stride})] ",
                 Flatten => "[Flatten] ",
+                BatchNorm => "[BatchNorm(Momentum = 0.5f)] ",
                 Dense d => $"[Dense({d.Units}, Activation.{d.Activation})] ",
                 _ => "[Dropout(0.25f)] ",
             })) +
@@ -145,9 +165,10 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
         /// <summary>
         /// The forward pass in doubles, from the definitions and the documented layout: every tensor 64-byte aligned;
         /// a convolution's W [(kh, kw, c) × filters] row-major, then its bias; images (c, h, w) as declared, and
-        /// channels-last (h, w, c) once flattened after a convolution or pooling layer.
+        /// channels-last (h, w, c) once flattened after a convolution or pooling layer; batch normalization in inference,
+        /// with γ and β in the parameters and the running mean and variance in <paramref name="state"/>.
         /// </summary>
-        public float[] Reference(float[] parameters, float[] inputs, int batch)
+        public float[] Reference(float[] parameters, float[] state, float[] inputs, int batch)
         {
             var results = new List<float>();
             for (var n = 0; n < batch; n++)
@@ -168,6 +189,7 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
                 double[]? vector = null;
                 var channelsLast = false;
                 var offset = 0;
+                var stateOffset = 0;
                 foreach (var layer in Layers)
                 {
                     switch (layer)
@@ -186,6 +208,15 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
                             break;
                         case Dense dense:
                             vector = Connect(vector!, dense, parameters, ref offset);
+                            break;
+                        case BatchNorm when vector is null:
+                            Normalize(image!, parameters, state, ref offset, ref stateOffset);
+                            break;
+                        case BatchNorm:
+                            var column = new double[vector.Length, 1, 1];
+                            Buffer.BlockCopy(vector, 0, column, 0, vector.Length * sizeof(double));
+                            Normalize(column, parameters, state, ref offset, ref stateOffset);
+                            Buffer.BlockCopy(column, 0, vector, 0, vector.Length * sizeof(double));
                             break;
                     }
                 }
@@ -277,6 +308,26 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
             }
 
             return y;
+        }
+
+        /// <summary>In place: each channel c of x by its own γ, β, running mean and running variance.</summary>
+        private static void Normalize(double[,,] x, float[] parameters, float[] state, ref int offset, ref int stateOffset)
+        {
+            var channels = x.GetLength(0);
+            var (gamma, beta) = (offset, Align(offset + channels));
+            offset = Align(beta + channels);
+            var (mean, variance) = (stateOffset, Align(stateOffset + channels));
+            stateOffset = Align(Align(variance + channels) + channels); // then the last batch's 1 / σ
+            for (var c = 0; c < channels; c++)
+            {
+                for (var h = 0; h < x.GetLength(1); h++)
+                {
+                    for (var w = 0; w < x.GetLength(2); w++)
+                    {
+                        x[c, h, w] = (parameters[gamma + c] * (x[c, h, w] - state[mean + c]) / Math.Sqrt(state[variance + c] + 1e-3)) + parameters[beta + c];
+                    }
+                }
+            }
         }
 
         private static double[] Flattened(double[,,] x, bool channelsLast)

@@ -142,6 +142,24 @@ public class DiagnosticTests
     }
 
     [Theory]
+    [InlineData("[BatchNorm]", "BatchNorm", "Layer 1 ([BatchNorm]): the model's 3×6×6 input image is normalized per channel only after a [Conv2D] or [MaxPool2D]")]
+    [InlineData("[Dropout(0.1f)] [BatchNorm(Momentum = 0.9f)]", "BatchNorm(Momentum = 0.9f)", "Layer 2 ([BatchNorm]): the model's 3×6×6 input image")]
+    public void MG0028_batch_norm_on_a_multichannel_input_image(string layers, string at, string message)
+    {
+        AssertSingleDiagnostic($"[Model] [Input(3, 6, 6)] {layers} [Conv2D(2, 3)] [Flatten] [Dense(2)] public partial class M;", "MG0028", at, message);
+    }
+
+    [Theory]
+    [InlineData("[Input(1, 6, 6)] [BatchNorm]")] // one channel: per channel is per sample, whatever the layout
+    [InlineData("[Input(3, 6, 6)] [MaxPool2D(2)] [BatchNorm]")]
+    [InlineData("[Input(3, 6, 6)] [Conv2D(4, 3)] [Dropout(0.5f)] [BatchNorm]")]
+    [InlineData("[Input(3, 6, 6)] [Flatten] [BatchNorm]")]
+    public void Batch_norm_of_an_image_is_accepted_where_its_channels_are_known(string layers)
+    {
+        AssertNoDiagnostics($"[Model] {layers} [Flatten] [Dense(2)] public partial class M;");
+    }
+
+    [Theory]
     [InlineData("[Conv2D(0, 3)]", "0", "Layer 1 ([Conv2D]): the number of filters must be positive, but it is 0")]
     [InlineData("[Conv2D(2, -1)]", "-1", "Layer 1 ([Conv2D]): the kernel size must be positive")]
     [InlineData("[Conv2D(2, 3, Stride = 0)]", "Stride = 0", "Layer 1 ([Conv2D]): the stride must be positive")]
@@ -362,6 +380,15 @@ public class DiagnosticTests
     private sealed record UnknownLayer() : LayerSpec((LocationInfo?)null)
     {
         public override string Kind => "Unknown";
+    }
+
+    private static void AssertNoDiagnostics(string declaration)
+    {
+        var (result, output) = GeneratorHarness.Run("using ModelGen;\n" + declaration);
+
+        Assert.Empty(result.Diagnostics);
+        Assert.Single(result.GeneratedTrees);
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
     }
 
     private static void AssertSingleDiagnostic(string declaration, string id, string at, string message, string? extra = null)

@@ -38,6 +38,49 @@ public class BatchNormModelTests
     }
 
     [Fact]
+    public void An_image_is_normalized_per_channel_over_every_position_of_every_sample()
+    {
+        var model = new ChannelNormalizer(seed: 1);
+        Assert.Equal(3, model.BatchNorm1Gamma.Length);
+        Assert.Equal(3, model.BatchNorm1RunningMean.Length);
+        Assert.Equal((3 * 4 * 5 * 2) + 2 + (2 * 3), ChannelNormalizer.ParameterCount);
+
+        // Each channel its own scale and offset, so that statistics mixed across channels could not pass.
+        const int batch = 3;
+        var random = new Random(5);
+        var inputs = new float[batch * 60];
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            var channel = i / 20 % 3;
+            inputs[i] = ((channel + 1) * random.NextSingle()) + (10 * channel);
+        }
+
+        model.TrainStep(inputs, new float[batch * 2]);
+
+        for (var c = 0; c < 3; c++)
+        {
+            var values = Enumerable.Range(0, batch).SelectMany(n => inputs.Skip((n * 60) + (c * 20)).Take(20)).Select(v => (double)v).ToArray();
+            var mean = values.Average();
+            var variance = values.Select(v => (v - mean) * (v - mean)).Average();
+            Assert.Equal(mean, model.BatchNorm1RunningMean[c], 1e-4 * Math.Max(1, Math.Abs(mean)));
+            Assert.Equal(variance, model.BatchNorm1RunningVariance[c], 1e-4 * Math.Max(1, variance));
+        }
+
+        // In inference each value is normalized by its own channel's statistics.
+        model.BatchNorm1Gamma.Fill(1f);
+        model.BatchNorm1Beta.Fill(0f);
+        model.Dense1Weights.Clear();
+        model.Dense1Weights[((2 * 5) + 3) * 3 * 2] = 1f; // output 0 ← position (2, 3), channel 0 (channels-last after pooling)
+        model.Dense1Weights[(((((1 * 5) + 4) * 3) + 2) * 2) + 1] = 1f; // output 1 ← position (1, 4), channel 2
+        var outputs = new float[2];
+        model.Predict(inputs.AsSpan(0, 60), outputs);
+        double Normalized(int c, int h, int w) =>
+            (inputs[(((c * 4) + h) * 5) + w] - model.BatchNorm1RunningMean[c]) / Math.Sqrt(model.BatchNorm1RunningVariance[c] + 1e-3);
+        Assert.Equal(Normalized(0, 2, 3), outputs[0], 1e-4);
+        Assert.Equal(Normalized(2, 1, 4), outputs[1], 1e-4);
+    }
+
+    [Fact]
     public void The_running_statistics_are_saved_and_loaded_with_pytorch_names()
     {
         var model = new BatchNormClassifier(seed: 3);

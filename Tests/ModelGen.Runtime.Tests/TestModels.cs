@@ -48,6 +48,18 @@ public partial class FashionClassifier;
 [Dense(3)]
 public partial class BatchNormClassifier;
 
+/// <summary>
+/// Batch normalization of an image, per channel: a 1 × 1 pooling copies the input channels-last unchanged, so the
+/// statistics can be checked against the input itself. Momentum 0 makes the running statistics the last batch's.
+/// </summary>
+[Model(Loss = Loss.MeanSquaredError)]
+[Input(3, 4, 5)]
+[MaxPool2D(1)]
+[BatchNorm(Momentum = 0f)]
+[Flatten]
+[Dense(2)]
+public partial class ChannelNormalizer;
+
 /// <summary>Everything a checkpoint must carry: batch-norm running statistics and a dropout random stream.</summary>
 [Model(Loss = Loss.SoftmaxCrossEntropy)]
 [Input(12)]
