@@ -14,6 +14,12 @@ if (args is ["conv", ..])
     return;
 }
 
+if (args is ["batchnorm", ..])
+{
+    ModelGen.Benchmarks.BatchNormCost.Run(Number(1, 31));
+    return;
+}
+
 if (args is ["threads"])
 {
     ModelGen.Benchmarks.ThreadScaling.Run();

@@ -75,10 +75,22 @@ public static class Normalization
     }
 
     /// <summary>
+    /// Floats of one tile of per-feature values (2 KiB on the stack). Batch normalization meets every value of its
+    /// [rows × features] data with its feature's statistics or coefficients; the data is walked in pieces of at most
+    /// this many values, each laid against a tile that holds those per-feature values at the same offsets, so that each
+    /// step is one vector pass over a whole piece. With few features (an image's channels, rows being the batch's
+    /// positions) a piece is several whole rows and the tile repeats the features once per row; with many, a piece is
+    /// one block of at most this many features of one row. Rows of 16 channels, one call per row, cost nine times a
+    /// copy of the data in training and seventeen times in backward (`batchnorm`, docs/performance.md).
+    /// </summary>
+    private const int TileFloats = 512;
+
+    /// <summary>
     /// Batch normalization while training, over the rows of <paramref name="x"/> (rows of <c>gamma.Length</c> features):
     /// per feature, μ_B and the biased σ²_B over the batch; x̂ = (x − μ_B) / √(σ²_B + ε); y = γ ⊙ x̂ + β. Keeps x̂ and
     /// 1 / √(σ²_B + ε) (one per feature) for <see cref="BatchNormBackward"/>, and moves the running averages:
-    /// running ← momentum·running + (1 − momentum)·batch statistic.
+    /// running ← momentum·running + (1 − momentum)·batch statistic. A channels-last image is normalized per channel by
+    /// passing its batch × positions as the rows.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormTraining(
@@ -93,45 +105,75 @@ public static class Normalization
             return;
         }
 
-        // Column means, then centred squares: two passes over the batch, each a row-wise vector add.
-        var mean = inverseDeviation; // reused as scratch for μ_B, then overwritten with 1/σ
-        Reductions.ColumnSums(x, mean);
-        TensorPrimitives.Multiply(mean, 1f / rows, mean);
-        for (var r = 0; r < rows; r++)
+        Span<float> first = stackalloc float[TileFloats];
+        Span<float> second = stackalloc float[TileFloats];
+        Span<float> third = stackalloc float[TileFloats];
+        var tiling = new FeatureTiling(rows, features);
+        for (var block = 0; block < tiling.Blocks; block++)
         {
-            TensorPrimitives.Subtract(x.Slice(r * features, features), mean, normalized.Slice(r * features, features));
-        }
+            var (from, width) = tiling.Block(block);
+            var sums = first.Slice(0, tiling.TileLength(width));
+            var squares = second.Slice(0, tiling.TileLength(width));
+            var scale = third.Slice(0, tiling.TileLength(width));
 
-        // Running mean first, while μ_B is still at hand.
-        for (var f = 0; f < features; f++)
-        {
-            runningMean[f] = (momentum * runningMean[f]) + ((1f - momentum) * mean[f]);
-        }
+            // μ_B: the pieces added up in a tile, whose copies are then added together.
+            sums.Clear();
+            for (var row = 0; row < rows; row += tiling.RowsPerPiece)
+            {
+                var (start, length) = tiling.Piece(row, from, width);
+                TensorPrimitives.Add(x.Slice(start, length), sums.Slice(0, length), sums.Slice(0, length));
+            }
 
-        var variance = y.Slice(0, features); // scratch: y is written only after the statistics
-        variance.Clear();
-        for (var r = 0; r < rows; r++)
-        {
-            var centred = normalized.Slice(r * features, features);
-            TensorPrimitives.MultiplyAdd(centred, centred, variance, variance);
-        }
+            var mean = inverseDeviation.Slice(from, width); // holds μ_B until 1 / σ replaces it
+            Fold(sums, mean);
+            TensorPrimitives.Multiply(mean, 1f / rows, mean);
+            for (var f = 0; f < width; f++)
+            {
+                runningMean[from + f] = (momentum * runningMean[from + f]) + ((1f - momentum) * mean[f]);
+            }
 
-        TensorPrimitives.Multiply(variance, 1f / rows, variance);
-        for (var f = 0; f < features; f++)
-        {
-            runningVariance[f] = (momentum * runningVariance[f]) + ((1f - momentum) * variance[f]);
-            inverseDeviation[f] = 1f / MathF.Sqrt(variance[f] + epsilon);
-        }
+            // x − μ_B into x̂'s place, and σ²_B from its squares the same way.
+            var means = sums;
+            Repeat(mean, means);
+            squares.Clear();
+            for (var row = 0; row < rows; row += tiling.RowsPerPiece)
+            {
+                var (start, length) = tiling.Piece(row, from, width);
+                var centred = normalized.Slice(start, length);
+                TensorPrimitives.Subtract(x.Slice(start, length), means.Slice(0, length), centred);
+                TensorPrimitives.MultiplyAdd(centred, centred, squares.Slice(0, length), squares.Slice(0, length));
+            }
 
-        for (var r = 0; r < rows; r++)
-        {
-            var xhat = normalized.Slice(r * features, features);
-            TensorPrimitives.Multiply(xhat, inverseDeviation, xhat);
-            TensorPrimitives.FusedMultiplyAdd(xhat, gamma, beta, y.Slice(r * features, features));
+            var variance = scale.Slice(0, width);
+            Fold(squares, variance);
+            TensorPrimitives.Multiply(variance, 1f / rows, variance);
+            for (var f = 0; f < width; f++)
+            {
+                runningVariance[from + f] = (momentum * runningVariance[from + f]) + ((1f - momentum) * variance[f]);
+                mean[f] = 1f / MathF.Sqrt(variance[f] + epsilon);
+            }
+
+            // x̂ = (x − μ_B) / σ, y = γ ⊙ x̂ + β.
+            var inverses = sums;
+            var gammas = scale;
+            var betas = squares;
+            Repeat(inverseDeviation.Slice(from, width), inverses);
+            Repeat(gamma.Slice(from, width), gammas);
+            Repeat(beta.Slice(from, width), betas);
+            for (var row = 0; row < rows; row += tiling.RowsPerPiece)
+            {
+                var (start, length) = tiling.Piece(row, from, width);
+                var xhat = normalized.Slice(start, length);
+                TensorPrimitives.Multiply(xhat, inverses.Slice(0, length), xhat);
+                TensorPrimitives.FusedMultiplyAdd(xhat, gammas.Slice(0, length), betas.Slice(0, length), y.Slice(start, length));
+            }
         }
     }
 
-    /// <summary>Batch normalization in inference: y = γ ⊙ (x − running mean) / √(running variance + ε) + β.</summary>
+    /// <summary>
+    /// Batch normalization in inference: y = γ ⊙ (x − running mean) / √(running variance + ε) + β, computed as
+    /// y = x ⊙ s + t with s = γ / √(running variance + ε) and t = β − running mean ⊙ s per feature.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormInference(
         ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
@@ -143,12 +185,26 @@ public static class Normalization
         Guard.Length(beta, features, nameof(beta));
         Guard.Length(runningMean, features, nameof(runningMean));
         Guard.Length(runningVariance, features, nameof(runningVariance));
-        for (var r = 0; r < rows; r++)
+        Span<float> first = stackalloc float[TileFloats];
+        Span<float> second = stackalloc float[TileFloats];
+        var tiling = new FeatureTiling(rows, features);
+        for (var block = 0; block < tiling.Blocks && rows > 0; block++)
         {
-            for (var f = 0; f < features; f++)
+            var (from, width) = tiling.Block(block);
+            var scales = first.Slice(0, tiling.TileLength(width));
+            var shifts = second.Slice(0, tiling.TileLength(width));
+            for (var f = 0; f < width; f++)
             {
-                var i = (r * features) + f;
-                y[i] = (gamma[f] * (x[i] - runningMean[f]) / MathF.Sqrt(runningVariance[f] + epsilon)) + beta[f];
+                var scale = gamma[from + f] / MathF.Sqrt(runningVariance[from + f] + epsilon);
+                (scales[f], shifts[f]) = (scale, beta[from + f] - (runningMean[from + f] * scale));
+            }
+
+            Repeat(scales.Slice(0, width), scales);
+            Repeat(shifts.Slice(0, width), shifts);
+            for (var row = 0; row < rows; row += tiling.RowsPerPiece)
+            {
+                var (start, length) = tiling.Piece(row, from, width);
+                TensorPrimitives.FusedMultiplyAdd(x.Slice(start, length), scales.Slice(0, length), shifts.Slice(0, length), y.Slice(start, length));
             }
         }
     }
@@ -169,27 +225,109 @@ public static class Normalization
         Guard.Length(inverseDeviation, features, nameof(inverseDeviation));
         Guard.Length(gammaGradient, features, nameof(gammaGradient));
         Guard.Length(betaGradient, features, nameof(betaGradient));
-        ScaleShiftGradients(dy, normalized, gammaGradient, betaGradient);
-
-        if (dx.IsEmpty || rows == 0)
+        if (!dx.IsEmpty)
         {
-            return;
+            Guard.Length(dx, dy.Length, nameof(dx));
         }
 
-        Guard.Length(dx, dy.Length, nameof(dx));
-        for (var r = 0; r < rows; r++)
+        Span<float> first = stackalloc float[TileFloats];
+        Span<float> second = stackalloc float[TileFloats];
+        Span<float> third = stackalloc float[TileFloats];
+        var tiling = new FeatureTiling(rows, features);
+        for (var block = 0; block < tiling.Blocks; block++)
         {
-            for (var f = 0; f < features; f++)
+            var (from, width) = tiling.Block(block);
+            var dyTile = first.Slice(0, tiling.TileLength(width));
+            var productTile = second.Slice(0, tiling.TileLength(width));
+            var scales = third.Slice(0, tiling.TileLength(width));
+            dyTile.Clear();
+            productTile.Clear();
+            for (var row = 0; row < rows; row += tiling.RowsPerPiece)
             {
-                // mean_B(g) = γ·Σdy / N = γ·∂L/∂β / N, mean_B(g ⊙ x̂) = γ·∂L/∂γ / N.
-                var i = (r * features) + f;
-                var meanG = gamma[f] * betaGradient[f] / rows;
-                var meanGX = gamma[f] * gammaGradient[f] / rows;
-                dx[i] = ((dy[i] * gamma[f]) - meanG - (normalized[i] * meanGX)) * inverseDeviation[f];
+                var (start, length) = tiling.Piece(row, from, width);
+                var piece = dy.Slice(start, length);
+                TensorPrimitives.Add(piece, dyTile.Slice(0, length), dyTile.Slice(0, length));
+                TensorPrimitives.MultiplyAdd(piece, normalized.Slice(start, length), productTile.Slice(0, length), productTile.Slice(0, length));
+            }
+
+            Fold(dyTile, betaGradient.Slice(from, width));
+            Fold(productTile, gammaGradient.Slice(from, width));
+            if (dx.IsEmpty || rows == 0)
+            {
+                continue;
+            }
+
+            // With mean_B(g) = γ·∂L/∂β / N and mean_B(g ⊙ x̂) = γ·∂L/∂γ / N: dx = dy ⊙ a − b − x̂ ⊙ c, where
+            // a = γ / σ, b = a·∂L/∂β / N and c = a·∂L/∂γ / N per feature (kept negated: two fused passes).
+            var negatedB = dyTile;
+            var negatedC = productTile;
+            for (var f = 0; f < width; f++)
+            {
+                var scale = gamma[from + f] * inverseDeviation[from + f];
+                scales[f] = scale;
+                negatedB[f] = -scale * betaGradient[from + f] / rows;
+                negatedC[f] = -scale * gammaGradient[from + f] / rows;
+            }
+
+            Repeat(scales.Slice(0, width), scales);
+            Repeat(negatedB.Slice(0, width), negatedB);
+            Repeat(negatedC.Slice(0, width), negatedC);
+            for (var row = 0; row < rows; row += tiling.RowsPerPiece)
+            {
+                var (start, length) = tiling.Piece(row, from, width);
+                var gradient = dx.Slice(start, length);
+                TensorPrimitives.MultiplyAdd(dy.Slice(start, length), scales.Slice(0, length), negatedB.Slice(0, length), gradient);
+                TensorPrimitives.MultiplyAdd(normalized.Slice(start, length), negatedC.Slice(0, length), gradient, gradient);
             }
         }
     }
 
+    /// <summary>
+    /// The pieces batch normalization walks [rows × features] data in (see <see cref="TileFloats"/>): blocks of at most
+    /// <see cref="TileFloats"/> features (one block unless there are more), and within a block pieces of
+    /// <see cref="RowsPerPiece"/> whole rows (several only when the block is every feature, so that the rows lie one
+    /// after another).
+    /// </summary>
+    private readonly struct FeatureTiling(int rows, int features)
+    {
+        public int RowsPerPiece { get; } = features <= TileFloats ? TileFloats / features : 1;
+
+        public int Blocks => (features + TileFloats - 1) / TileFloats;
+
+        /// <summary>The first feature of a block, and how many it holds.</summary>
+        public (int From, int Width) Block(int index) => (index * TileFloats, Math.Min(TileFloats, features - (index * TileFloats)));
+
+        /// <summary>The floats of a tile for a block of <paramref name="width"/> features: one copy per row of a piece.</summary>
+        public int TileLength(int width) => RowsPerPiece * width;
+
+        /// <summary>Where the piece that starts at <paramref name="row"/> lies in the data, and how long it is.</summary>
+        public (int Start, int Length) Piece(int row, int from, int width) => ((row * features) + from, Math.Min(RowsPerPiece, rows - row) * width);
+    }
+
+    /// <summary>Fills <paramref name="tile"/> with copies of <paramref name="values"/> (which may be its own beginning).</summary>
+    private static void Repeat(ReadOnlySpan<float> values, Span<float> tile)
+    {
+        for (var at = values.Length; at < tile.Length; at += values.Length)
+        {
+            values.CopyTo(tile.Slice(at));
+        }
+
+        if (!Unsafe.AreSame(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(values), ref System.Runtime.InteropServices.MemoryMarshal.GetReference(tile)))
+        {
+            values.CopyTo(tile);
+        }
+    }
+
+    /// <summary>Adds a tile's copies together: <paramref name="sums"/>[f] = Σᵢ tile[i·width + f].</summary>
+    private static void Fold(ReadOnlySpan<float> tile, Span<float> sums)
+    {
+        var width = sums.Length;
+        tile.Slice(0, width).CopyTo(sums);
+        for (var at = width; at < tile.Length; at += width)
+        {
+            TensorPrimitives.Add(sums, tile.Slice(at, width), sums);
+        }
+    }
     private static void CheckBatchNorm(
         Span<float> y, Span<float> normalized, Span<float> inverseDeviation, ReadOnlySpan<float> beta,
         Span<float> runningMean, Span<float> runningVariance, int length, int features)

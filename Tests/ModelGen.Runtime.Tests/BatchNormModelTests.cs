@@ -120,4 +120,13 @@ public class BatchNormModelTests
             optimizer.Step(model.Parameters, model.Gradients);
         });
     }
+
+    [Fact]
+    public void Per_channel_batch_norm_allocates_nothing_after_warm_up()
+    {
+        var model = new ChannelNormalizer(seed: 1);
+        AllocationAssert.TrainingStepAllocatesNothing(model, batch: 8);
+        var (input, output) = (new float[ChannelNormalizer.InputSize], new float[ChannelNormalizer.OutputSize]);
+        AllocationAssert.NoneAfterWarmUp(() => model.Predict(input, output));
+    }
 }
