@@ -149,7 +149,7 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor BatchNormOnInputImage = Error(
         "MG0028",
         "BatchNorm on a multi-channel input image",
-        "Layer {0} ([BatchNorm]): the model's {1} input image is normalized per channel only after a [Conv2D] or [MaxPool2D]; normalize the input data before training, or move [BatchNorm] after the first convolution");
+        "Layer {0} ([BatchNorm]): the model's {1} input image is normalized per channel only after a [Conv2D] or a pooling layer; normalize the input data before training, or move [BatchNorm] after the first convolution");
 
     public static readonly DiagnosticDescriptor InternalError = Error(
         "MG0999",

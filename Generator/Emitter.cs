@@ -109,6 +109,15 @@ internal static class Emitter
                         }
 
                         break;
+                    case GlobalPoolPlan global:
+                        ConvEmitter.WriteGlobalPoolForward(writer, global);
+                        if (!isFirst)
+                        {
+                            writer.WriteLine();
+                            ConvEmitter.WriteGlobalPoolBackward(writer, global);
+                        }
+
+                        break;
                     case FlattenPlan:
                         break;
                     case BatchNormPlan batchNorm:
@@ -156,7 +165,7 @@ internal static class Emitter
                 BatchNormPlan b => new[]
                 {
                     b.Name, "BatchNorm", string.Empty, Count(b.InputSize), Count(b.Units), Count(2 * b.Features),
-                    $"momentum {b.Momentum.ToString("R", CultureInfo.InvariantCulture)}, ε = {b.Epsilon.ToString("R", CultureInfo.InvariantCulture)}",
+                    $"{(b.Features == b.Size ? string.Empty : $"per channel ({b.Features}), ")}momentum {b.Momentum.ToString("R", CultureInfo.InvariantCulture)}, ε = {b.Epsilon.ToString("R", CultureInfo.InvariantCulture)}",
                 },
                 LayerNormPlan n => new[]
                 {
@@ -168,9 +177,13 @@ internal static class Emitter
                     Count((c.WeightRows * c.Filters) + c.Filters),
                     $"{c.Window.Kernel}×{c.Window.Kernel}, stride {c.Window.Stride}{(c.Window.PadTop + c.Window.PadLeft > 0 ? ", padded" : string.Empty)}; im2col + GEMM",
                 },
+                GlobalPoolPlan g => new[]
+                {
+                    g.Name, "GlobalAvgPool2D", string.Empty, $"{g.Channels}×{g.Height}×{g.Width}", Count(g.Channels), "0", $"each channel's mean over its {Count(g.Positions)} positions",
+                },
                 PoolPlan m => new[]
                 {
-                    m.Name, "MaxPool2D", string.Empty, Dimensions(m.Window, input: true), Dimensions(m.Window, input: false, m.Window.Channels), "0",
+                    m.Name, m.Kind, string.Empty, Dimensions(m.Window, input: true), Dimensions(m.Window, input: false, m.Window.Channels), "0",
                     $"{m.Window.Kernel}×{m.Window.Kernel}, stride {m.Window.Stride}",
                 },
                 FlattenPlan f => new[]
@@ -266,7 +279,7 @@ internal static class Emitter
                 writer.WriteLine($"private const int {layer.Identifier}PreActivation = {keeps.PreActivationOffset}; // {layer.Name} pre-activations z, kept for {keeps.Activation}'s derivative");
             }
 
-            if (layer is PoolPlan pool)
+            if (layer is PoolPlan { Average: false } pool)
             {
                 writer.WriteLine($"private const int {layer.Identifier}Argmax = {pool.ArgmaxOffset}; // {layer.Name} index of each output's input (ints)");
             }
@@ -663,10 +676,10 @@ internal static class Emitter
 
                     calls.Add(needsDx ? $"{layer.Identifier}Backward({input},{convOutputs} {dy}, {dx}, batch);" : $"{layer.Identifier}Backward({input},{convOutputs} {dy}, batch);");
                     break;
-                case PoolPlan when needsDx:
+                case PoolPlan or GlobalPoolPlan when needsDx:
                     calls.Add($"{layer.Identifier}Backward({dy}, {dx}, batch);");
                     break;
-                case PoolPlan:
+                case PoolPlan or GlobalPoolPlan:
                     break;
                 case DropoutPlan when !needsDx:
                     // No layer before it has parameters, and it has none: nothing to propagate.

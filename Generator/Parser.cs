@@ -147,7 +147,7 @@ internal static class Parser
 
     private static bool IsLayerAttribute(string name) =>
         name is "InputAttribute" or "DenseAttribute" or "DropoutAttribute" or "LayerNormAttribute" or "BatchNormAttribute"
-            or "Conv2DAttribute" or "MaxPool2DAttribute" or "FlattenAttribute";
+            or "Conv2DAttribute" or "MaxPool2DAttribute" or "AvgPool2DAttribute" or "GlobalAvgPool2DAttribute" or "FlattenAttribute";
 
     private static LayerSpec ReadLayer(AttributeSyntax syntax, AttributeData data)
     {
@@ -184,11 +184,14 @@ internal static class Parser
                     stride, strideLocation, (Padding)padding, paddingLocation, (Activation)convActivation, convActivationLocation,
                     (Initializer)convInitializer, convInitializerLocation, convAlpha, convAlphaLocation, location);
 
-            case "MaxPool2DAttribute":
+            case "MaxPool2DAttribute" or "AvgPool2DAttribute":
                 var poolSize = arguments.Length > 0 && arguments[0].Value is int size ? size : 0;
                 var poolSizeLocation = ArgumentLocation(syntax, 0, "poolSize") ?? location;
                 var (poolStride, poolStrideLocation) = Named(data, syntax, "Stride", poolSize, poolSizeLocation);
-                return new PoolSpec(poolSize, poolSizeLocation, poolStride, poolStrideLocation, location);
+                return new PoolSpec(poolSize, poolSizeLocation, poolStride, poolStrideLocation, Average: data.AttributeClass.Name == "AvgPool2DAttribute", location);
+
+            case "GlobalAvgPool2DAttribute":
+                return new GlobalPoolSpec(location);
 
             case "FlattenAttribute":
                 return new FlattenSpec(location);

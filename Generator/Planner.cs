@@ -46,6 +46,7 @@ internal static class Planner
         var stateEnd = 0;
         var convIndex = 0;
         var poolIndex = 0;
+        var globalPoolIndex = 0;
         var flattenIndex = 0;
         var windowsLength = 0;
         // The model's input is (c, h, w); a convolution or pooling layer writes (h, w, c), which later layers keep.
@@ -86,9 +87,13 @@ internal static class Planner
                 case PoolSpec pool:
                     var poolWindow = Window(layer, pool.Size, pool.Stride, Padding.Valid, channelsLast);
                     channelsLast = true;
-                    var argmaxOffset = workspaceEnd;
-                    workspaceEnd = Align(argmaxOffset + layer.Output.Size);
-                    layers.Add(new PoolPlan(position, ++poolIndex, inputs, layer.Output.Size, outputOffset, poolWindow, argmaxOffset));
+                    var argmaxOffset = pool.Average ? -1 : workspaceEnd;
+                    workspaceEnd = pool.Average ? workspaceEnd : Align(argmaxOffset + layer.Output.Size);
+                    layers.Add(new PoolPlan(position, ++poolIndex, inputs, layer.Output.Size, outputOffset, poolWindow, pool.Average, argmaxOffset));
+                    break;
+                case GlobalPoolSpec:
+                    var image = layer.Input.Dimensions;
+                    layers.Add(new GlobalPoolPlan(position, ++globalPoolIndex, image[0], image[1], image[2], channelsLast, outputOffset));
                     break;
                 case BatchNormSpec batchNorm:
                     // One γ, β and pair of statistics per feature of a vector, per channel of an image: the values of

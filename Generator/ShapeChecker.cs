@@ -185,6 +185,7 @@ internal static class ShapeChecker
         BatchNormSpec batchNorm => InferBatchNorm(batchNorm, position, input, channelsLast, diagnostics),
         ConvSpec conv => InferConv(conv, position, input, diagnostics),
         PoolSpec pool => InferPool(pool, position, input, diagnostics),
+        GlobalPoolSpec global => HasImageShape(global, position, input, diagnostics) ? Shape.Vector(input.Dimensions[0]) : null,
         FlattenSpec => Shape.Vector(input.Size),
         _ => throw new InvalidOperationException("Unknown layer kind " + layer.Kind),
     };
@@ -369,7 +370,7 @@ internal static class ShapeChecker
 
     private static Shape? InferPool(PoolSpec pool, int position, Shape input, List<DiagnosticInfo> diagnostics)
     {
-        var layer = $"Layer {position} ([MaxPool2D])";
+        var layer = $"Layer {position} ([{pool.Kind}])";
         // The stride defaults to the pool size: one error for a bad size, not two.
         var valid = IsPositive(pool.Size, pool.SizeLocation, layer + ": the pool size", diagnostics)
             && IsPositive(pool.Stride, pool.StrideLocation, layer + ": the stride", diagnostics);

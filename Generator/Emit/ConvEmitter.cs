@@ -136,10 +136,23 @@ internal static class ConvEmitter
         return loop;
     }
 
-    /// <summary><c>PoolForward(x, y, batch)</c>: the largest value of each window and channel, and where it was.</summary>
+    /// <summary><c>PoolForward(x, y, batch)</c>: the largest value of each window and channel, and where it was; or its mean.</summary>
     public static void WritePoolForward(SourceWriter writer, PoolPlan layer)
     {
         var window = layer.Window;
+        if (layer.Average)
+        {
+            writer.WriteLine(
+                $"/// <summary>{layer.Name} forward: the mean of each {window.Kernel}×{window.Kernel} window of each channel, " +
+                $"[batch×{window.Channels}×{window.Height}×{window.Width}] → [batch×{window.Channels}×{window.OutputHeight}×{window.OutputWidth}], kept (h, w, c).</summary>");
+            using (writer.OpenBlock($"private void {layer.Identifier}Forward({ReadOnlySpan} x, {Span} y, int batch)"))
+            {
+                writer.WriteLine($"{Pooling}.AverageForward(x.Slice(0, batch * {layer.InputSize}), y.Slice(0, batch * {layer.Units}), {layer.Identifier}Window, batch);");
+            }
+
+            return;
+        }
+
         writer.WriteLine(
             $"/// <summary>{layer.Name} forward: the largest value of each {window.Kernel}×{window.Kernel} window of each channel, " +
             $"[batch×{window.Channels}×{window.Height}×{window.Width}] → [batch×{window.Channels}×{window.OutputHeight}×{window.OutputWidth}], kept (h, w, c).</summary>");
@@ -153,6 +166,17 @@ internal static class ConvEmitter
     /// <summary><c>PoolBackward(dy, dx, batch)</c>: each output's gradient to the input it came from.</summary>
     public static void WritePoolBackward(SourceWriter writer, PoolPlan layer)
     {
+        if (layer.Average)
+        {
+            writer.WriteLine($"/// <summary>{layer.Name} backward: dx = the sum over the windows that hold x of dy / {layer.Window.Kernel * layer.Window.Kernel}.</summary>");
+            using (writer.OpenBlock($"private void {layer.Identifier}Backward({Span} dy, {Span} dx, int batch)"))
+            {
+                writer.WriteLine($"{Pooling}.AverageBackward(dy.Slice(0, batch * {layer.Units}), dx.Slice(0, batch * {layer.InputSize}), {layer.Identifier}Window, batch);");
+            }
+
+            return;
+        }
+
         writer.WriteLine($"/// <summary>{layer.Name} backward: dx = dy at the input each output came from, 0 elsewhere.</summary>");
         using (writer.OpenBlock($"private void {layer.Identifier}Backward({Span} dy, {Span} dx, int batch)"))
         {
@@ -160,6 +184,32 @@ internal static class ConvEmitter
             writer.WriteLine($"{Pooling}.MaxBackward(dy.Slice(0, batch * {layer.Units}), argmax, dx.Slice(0, batch * {layer.InputSize}), {layer.Identifier}Window, batch);");
         }
     }
+
+    /// <summary><c>GlobalPoolForward(x, y, batch)</c>: each channel's mean over its positions.</summary>
+    public static void WriteGlobalPoolForward(SourceWriter writer, GlobalPoolPlan layer)
+    {
+        writer.WriteLine(
+            $"/// <summary>{layer.Name} forward: each channel's mean over its {layer.Height}×{layer.Width} positions, " +
+            $"[batch×{layer.Channels}×{layer.Height}×{layer.Width}] stored {Layout(layer)} → [batch×{layer.Channels}].</summary>");
+        using (writer.OpenBlock($"private void {layer.Identifier}Forward({ReadOnlySpan} x, {Span} y, int batch)"))
+        {
+            writer.WriteLine($"{Pooling}.GlobalAverageForward(x.Slice(0, batch * {layer.InputSize}), y.Slice(0, batch * {layer.Units}), channels: {layer.Channels}, positions: {layer.Positions}, channelsLast: {Bool(layer.ChannelsLast)}, batch);");
+        }
+    }
+
+    /// <summary><c>GlobalPoolBackward(dy, dx, batch)</c>: each channel's gradient shared by its positions.</summary>
+    public static void WriteGlobalPoolBackward(SourceWriter writer, GlobalPoolPlan layer)
+    {
+        writer.WriteLine($"/// <summary>{layer.Name} backward: dx = dy / {layer.Positions} at every position of its channel.</summary>");
+        using (writer.OpenBlock($"private void {layer.Identifier}Backward({Span} dy, {Span} dx, int batch)"))
+        {
+            writer.WriteLine($"{Pooling}.GlobalAverageBackward(dy.Slice(0, batch * {layer.Units}), dx.Slice(0, batch * {layer.InputSize}), channels: {layer.Channels}, positions: {layer.Positions}, channelsLast: {Bool(layer.ChannelsLast)}, batch);");
+        }
+    }
+
+    private static string Layout(GlobalPoolPlan layer) => layer.ChannelsLast ? "(h, w, c)" : "(c, h, w) as declared";
+
+    private static string Bool(bool value) => value ? "true" : "false";
 
     /// <summary>The pooling layer's workspace region of input indices, as ints.</summary>
     private static string Argmax(PoolPlan layer) =>

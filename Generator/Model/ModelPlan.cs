@@ -308,14 +308,38 @@ internal sealed record ConvPlan(
     public bool KeepsPreActivation => PreActivationOffset >= 0;
 }
 
-/// <summary>One max-pooling layer of a plan: the index of each output's input kept for backward.</summary>
-/// <param name="ArgmaxOffset">Offset in the workspace, per sample, of each output's input index (ints stored in the float workspace).</param>
-internal sealed record PoolPlan(int Position, int Index, int InputSize, int Units, int OutputOffset, WindowPlan Window, int ArgmaxOffset)
+/// <summary>One max- or average-pooling layer of a plan: for max pooling, the index of each output's input kept for backward.</summary>
+/// <param name="Index">1-based position among the pooling layers of either kind.</param>
+/// <param name="Average">Whether each output is its window's mean rather than its largest value.</param>
+/// <param name="ArgmaxOffset">
+/// Offset in the workspace, per sample, of each output's input index (ints stored in the float workspace); −1 for
+/// average pooling, which keeps nothing.
+/// </param>
+internal sealed record PoolPlan(int Position, int Index, int InputSize, int Units, int OutputOffset, WindowPlan Window, bool Average, int ArgmaxOffset)
     : LayerPlan(Position, InputSize, Units, OutputOffset)
 {
-    public override string Name => "max_pooling2d_" + Index;
+    public override string Name => (Average ? "average_pooling2d_" : "max_pooling2d_") + Index;
 
     public override string Identifier => "Pool" + Index;
+
+    public string Kind => Average ? "AvgPool2D" : "MaxPool2D";
+}
+
+/// <summary>One global-average-pooling layer of a plan: each channel's mean over its positions, a vector of the channels.</summary>
+/// <param name="Index">1-based position among the global pooling layers.</param>
+/// <param name="Channels">Channels of the image: the outputs per sample.</param>
+/// <param name="Height">Rows of the image.</param>
+/// <param name="Width">Columns of the image.</param>
+/// <param name="ChannelsLast">Whether the image is stored (h, w, c) (after a convolution or pooling layer) rather than (c, h, w).</param>
+internal sealed record GlobalPoolPlan(int Position, int Index, int Channels, int Height, int Width, bool ChannelsLast, int OutputOffset)
+    : LayerPlan(Position, Channels * Height * Width, Channels, OutputOffset)
+{
+    public override string Name => "global_average_pooling2d_" + Index;
+
+    public override string Identifier => "GlobalPool" + Index;
+
+    /// <summary>Positions per channel: height × width.</summary>
+    public int Positions => Height * Width;
 }
 
 /// <summary>One flatten layer of a plan: its output is its input's workspace, viewed as one vector (a copy only as the first layer).</summary>

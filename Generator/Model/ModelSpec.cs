@@ -120,10 +120,16 @@ internal sealed record ConvSpec(
     public override string Kind => "Conv2D";
 }
 
-/// <summary><c>[MaxPool2D(poolSize, Stride = …)]</c>.</summary>
-internal sealed record PoolSpec(int Size, LocationInfo? SizeLocation, int Stride, LocationInfo? StrideLocation, LocationInfo? Location) : LayerSpec(Location)
+/// <summary><c>[MaxPool2D(poolSize, Stride = …)]</c>, or <c>[AvgPool2D(…)]</c> when <paramref name="Average"/>.</summary>
+internal sealed record PoolSpec(int Size, LocationInfo? SizeLocation, int Stride, LocationInfo? StrideLocation, bool Average, LocationInfo? Location) : LayerSpec(Location)
 {
-    public override string Kind => "MaxPool2D";
+    public override string Kind => Average ? "AvgPool2D" : "MaxPool2D";
+}
+
+/// <summary><c>[GlobalAvgPool2D]</c>.</summary>
+internal sealed record GlobalPoolSpec(LocationInfo? Location) : LayerSpec(Location)
+{
+    public override string Kind => "GlobalAvgPool2D";
 }
 
 /// <summary><c>[Flatten]</c>.</summary>

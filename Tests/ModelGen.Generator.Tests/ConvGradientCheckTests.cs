@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace ModelGen.Generator.Tests;
 
 /// <summary>
-/// Proves the generated convolution, max-pooling and flatten layers: random networks (every activation, both
+/// Proves the generated convolution, pooling (max, average, global average), batch-normalization and flatten layers: random networks (every activation, both
 /// paddings, strides 1 and 2, one and several input channels, pooling straight on the input, a flatten first or last)
 /// are generated, compiled and loaded; their forward pass is checked against a double-precision reference written
 /// from the definitions, and their backward pass against finite differences.
@@ -115,6 +115,22 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
             (3, 5, 6),
             [new Pool(2, 1), new BatchNorm(), new Conv(2, 2, 1, Padding.Valid, Activation.Tanh), new Flatten(), new BatchNorm(), new Dense(2, Activation.Linear)]));
 
+        // Average pooling: overlapping windows on a convolution's output, and straight on the input (read channels-first);
+        // global average pooling after a convolution (channels-last) and straight on the input, each followed by a
+        // dense layer with no flatten.
+        models.Add(new ConvModel(
+            "AveragePooling",
+            (2, 9, 8),
+            [new Conv(3, 3, 1, Padding.Same, Activation.Silu), new Pool(3, 2, Average: true), new Conv(2, 2, 1, Padding.Valid, Activation.Tanh), new Pool(2, 1, Average: true), new Flatten(), new Dense(2, Activation.Linear)]));
+        models.Add(new ConvModel(
+            "AverageFirst", (3, 5, 5), [new Pool(2, 1, Average: true), new Conv(2, 2, 1, Padding.Valid, Activation.Sigmoid), new Flatten(), new Dense(2, Activation.Linear)], Loss.SoftmaxCrossEntropy));
+        models.Add(new ConvModel(
+            "GlobalAverage",
+            (2, 6, 5),
+            [new Conv(5, 3, 1, Padding.Same, Activation.Gelu), new BatchNorm(), new GlobalPool(), new Dense(3, Activation.Linear)],
+            Loss.SoftmaxCrossEntropy));
+        models.Add(new ConvModel("GlobalAverageFirst", (3, 4, 5), [new GlobalPool(), new Dense(4, Activation.Tanh), new Dense(2, Activation.Linear)]));
+
         // A 1 × 1 convolution over more channels than a vector holds.
         models.Add(new ConvModel(
             "PointwiseWide", (17, 3, 3), [new Conv(19, 1, 1, Padding.Valid, Activation.Elu), new Conv(2, 3, 1, Padding.Same, Activation.Gelu), new Flatten(), new Dense(2, Activation.Linear)]));
@@ -131,7 +147,10 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
 
     internal sealed record Conv(int Filters, int Kernel, int Stride, Padding Padding, Activation Activation) : Layer;
 
-    internal sealed record Pool(int Size, int Stride) : Layer;
+    internal sealed record Pool(int Size, int Stride, bool Average = false) : Layer;
+
+    /// <summary>Global average pooling: an image becomes the vector of its channels' means.</summary>
+    internal sealed record GlobalPool : Layer;
 
     internal sealed record Flatten : Layer;
 
@@ -154,7 +173,8 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
             string.Concat(Layers.Select(l => l switch
             {
                 Conv c => $"[Conv2D({c.Filters}, {c.Kernel}, Stride = {c.Stride}, Padding = Padding.{c.Padding}, Activation = Activation.{c.Activation})] ",
-                Pool p => $"[MaxPool2D({p.Size}, Stride = {p.Stride})] ",
+                Pool p => $"[{(p.Average ? "AvgPool2D" : "MaxPool2D")}({p.Size}, Stride = {p.Stride})] ",
+                GlobalPool => "[GlobalAvgPool2D] ",
                 Flatten => "[Flatten] ",
                 BatchNorm => "[BatchNorm(Momentum = 0.5f)] ",
                 Dense d => $"[Dense({d.Units}, Activation.{d.Activation})] ",
@@ -201,6 +221,12 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
                         case Pool pool:
                             image = MaxPool(image!, pool);
                             channelsLast = true;
+                            break;
+                        case GlobalPool:
+                            vector = Enumerable.Range(0, image!.GetLength(0))
+                                .Select(c => Enumerable.Range(0, image.GetLength(1) * image.GetLength(2)).Average(p => image[c, p / image.GetLength(2), p % image.GetLength(2)]))
+                                .ToArray();
+                            image = null!;
                             break;
                         case Flatten:
                             vector = Flattened(image!, channelsLast);
@@ -293,16 +319,17 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
                 {
                     for (var ow = 0; ow < outputWidth; ow++)
                     {
-                        var largest = double.NegativeInfinity;
+                        var (largest, sum) = (double.NegativeInfinity, 0.0);
                         for (var kh = 0; kh < pool.Size; kh++)
                         {
                             for (var kw = 0; kw < pool.Size; kw++)
                             {
                                 largest = Math.Max(largest, x[c, (oh * pool.Stride) + kh, (ow * pool.Stride) + kw]);
+                                sum += x[c, (oh * pool.Stride) + kh, (ow * pool.Stride) + kw];
                             }
                         }
 
-                        y[c, oh, ow] = largest;
+                        y[c, oh, ow] = pool.Average ? sum / (pool.Size * pool.Size) : largest;
                     }
                 }
             }

@@ -120,6 +120,8 @@ public class DiagnosticTests
     [Theory]
     [InlineData("[Conv2D(8, 3)]", "Conv2D(8, 3)", "Layer 1 ([Conv2D]) needs samples of channels × height × width, but it receives samples of shape 784")]
     [InlineData("[MaxPool2D(2)]", "MaxPool2D(2)", "Layer 1 ([MaxPool2D]) needs samples of channels × height × width")]
+    [InlineData("[AvgPool2D(2)]", "AvgPool2D(2)", "Layer 1 ([AvgPool2D]) needs samples of channels × height × width")]
+    [InlineData("[GlobalAvgPool2D]", "GlobalAvgPool2D", "Layer 1 ([GlobalAvgPool2D]) needs samples of channels × height × width, but it receives samples of shape 784")]
     public void MG0026_window_layer_on_a_vector(string layer, string at, string message)
     {
         AssertSingleDiagnostic($"[Model] [Input(784)] {layer} [Flatten] [Dense(2)] public partial class M;", "MG0026", at, message);
@@ -136,13 +138,14 @@ public class DiagnosticTests
     [InlineData("[Conv2D(4, 7, Padding = Padding.Valid)]", "7", "7×7 window does not fit the 4×6 input")]
     [InlineData("[MaxPool2D(5)]", "5", "Layer 1 ([MaxPool2D]): its 5×5 window does not fit the 4×6 input")]
     [InlineData("[Conv2D(2, 3)] [MaxPool2D(3)]", "3", "Layer 2 ([MaxPool2D]): its 3×3 window does not fit the 2×4 input")]
+    [InlineData("[AvgPool2D(5, Stride = 1)]", "5", "Layer 1 ([AvgPool2D]): its 5×5 window does not fit the 4×6 input")]
     public void MG0027_window_larger_than_its_input(string layers, string at, string message)
     {
         AssertSingleDiagnostic($"[Model] [Input(1, 4, 6)] {layers} [Flatten] [Dense(2)] public partial class M;", "MG0027", at, message);
     }
 
     [Theory]
-    [InlineData("[BatchNorm]", "BatchNorm", "Layer 1 ([BatchNorm]): the model's 3×6×6 input image is normalized per channel only after a [Conv2D] or [MaxPool2D]")]
+    [InlineData("[BatchNorm]", "BatchNorm", "Layer 1 ([BatchNorm]): the model's 3×6×6 input image is normalized per channel only after a [Conv2D] or a pooling layer")]
     [InlineData("[Dropout(0.1f)] [BatchNorm(Momentum = 0.9f)]", "BatchNorm(Momentum = 0.9f)", "Layer 2 ([BatchNorm]): the model's 3×6×6 input image")]
     public void MG0028_batch_norm_on_a_multichannel_input_image(string layers, string at, string message)
     {
@@ -152,6 +155,8 @@ public class DiagnosticTests
     [Theory]
     [InlineData("[Input(1, 6, 6)] [BatchNorm]")] // one channel: per channel is per sample, whatever the layout
     [InlineData("[Input(3, 6, 6)] [MaxPool2D(2)] [BatchNorm]")]
+    [InlineData("[Input(3, 6, 6)] [AvgPool2D(2)] [BatchNorm]")]
+    [InlineData("[Input(3, 6, 6)] [GlobalAvgPool2D] [BatchNorm]")]
     [InlineData("[Input(3, 6, 6)] [Conv2D(4, 3)] [Dropout(0.5f)] [BatchNorm]")]
     [InlineData("[Input(3, 6, 6)] [Flatten] [BatchNorm]")]
     public void Batch_norm_of_an_image_is_accepted_where_its_channels_are_known(string layers)
@@ -165,6 +170,8 @@ public class DiagnosticTests
     [InlineData("[Conv2D(2, 3, Stride = 0)]", "Stride = 0", "Layer 1 ([Conv2D]): the stride must be positive")]
     [InlineData("[MaxPool2D(0)]", "0", "Layer 1 ([MaxPool2D]): the pool size must be positive")]
     [InlineData("[MaxPool2D(2, Stride = -2)]", "Stride = -2", "Layer 1 ([MaxPool2D]): the stride must be positive")]
+    [InlineData("[AvgPool2D(0)]", "0", "Layer 1 ([AvgPool2D]): the pool size must be positive")]
+    [InlineData("[AvgPool2D(2, Stride = 0)]", "Stride = 0", "Layer 1 ([AvgPool2D]): the stride must be positive")]
     public void MG0003_window_sizes_not_positive(string layer, string at, string message)
     {
         AssertSingleDiagnostic($"[Model] [Input(1, 6, 6)] {layer} [Flatten] [Dense(2)] public partial class M;", "MG0003", at, message);

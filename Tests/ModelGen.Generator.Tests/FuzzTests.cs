@@ -49,12 +49,14 @@ public class FuzzTests
 
     private static readonly Gen<string> Padding = Gen.OneOf(string.Empty, ", Padding = Padding.Same", ", Padding = Padding.Valid", ", Padding = (Padding)5", ", Stride = 2", ", Stride = 0", ", Stride = -3");
 
-    private static readonly Gen<string> Window = Gen.Select(Size, Gen.Int[-1, 9], Padding, ActivationArgument, Gen.Int[0, 4], (size, kernel, padding, activation, form) => form switch
+    private static readonly Gen<string> Window = Gen.Select(Size, Gen.Int[-1, 9], Padding, ActivationArgument, Gen.Int[0, 6], (size, kernel, padding, activation, form) => form switch
     {
         0 => $"[Conv2D({size}, {kernel}{padding})]",
         1 => $"[Conv2D({size}, {kernel}{padding}, Activation = {activation})]",
         2 => $"[MaxPool2D({kernel}{(padding.Contains("Stride") ? padding : string.Empty)})]",
         3 => "[Flatten]",
+        4 => $"[AvgPool2D({kernel}{(padding.Contains("Stride") ? padding : string.Empty)})]",
+        5 => "[GlobalAvgPool2D]",
         _ => "[Conv2D(4)]",
     });
 

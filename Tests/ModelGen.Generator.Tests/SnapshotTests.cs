@@ -95,9 +95,28 @@ public class SnapshotTests
         public partial class FashionCnn;
         """;
 
+    public const string CifarCnn = """
+        using ModelGen;
+
+        namespace Samples.Vision;
+
+        /// <summary>A convolutional classifier for 32×32 colour images: batch normalization per channel, average pooling, and a global average instead of a flatten.</summary>
+        [Model(Loss = Loss.SoftmaxCrossEntropy)]
+        [Input(3, 32, 32)]
+        [Conv2D(16, 3, Padding = Padding.Same, Activation = Activation.Relu)]
+        [BatchNorm]
+        [AvgPool2D(2)]
+        [Conv2D(32, 3, Padding = Padding.Same, Activation = Activation.Relu)]
+        [BatchNorm]
+        [GlobalAvgPool2D]
+        [Dense(10)]
+        public partial class CifarCnn;
+        """;
+
     [Theory]
     [InlineData(nameof(LinearRegression), LinearRegression)]
     [InlineData(nameof(FashionCnn), FashionCnn)]
+    [InlineData(nameof(CifarCnn), CifarCnn)]
     [InlineData(nameof(Mlp), Mlp)]
     [InlineData(nameof(FashionMlp), FashionMlp)]
     [InlineData(nameof(Activations), Activations)]

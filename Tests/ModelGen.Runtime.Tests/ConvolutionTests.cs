@@ -5,7 +5,7 @@ using Xunit;
 
 namespace ModelGen.Runtime.Tests;
 
-/// <summary>The im2col data movement of convolutions and max pooling, against direct loops over the definition.</summary>
+/// <summary>The im2col data movement of convolutions, max, average and global average pooling, against direct loops over the definition.</summary>
 [Collection(KernelThreadsCollection.Name)]
 [Trait("Category", "Kernels")]
 public sealed class ConvolutionTests
@@ -194,6 +194,98 @@ public sealed class ConvolutionTests
         Assert.Equal(expectedDx, dx);
     }
 
+    /// <summary>
+    /// Average pooling against its definition (the window's values added in row order, times 1 / kernel², bit for bit:
+    /// the kernel promises that order on every path), and its backward pass as the exact adjoint of its forward pass,
+    /// ⟨avg(x), dy⟩ = ⟨x, avg′(dy)⟩, with overlapping windows adding their shares.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(PoolWindows))]
+    public void Average_pooling_takes_each_windows_mean_and_shares_its_gradient_equally(Window2D g)
+    {
+        const int batch = 3;
+        var input = GemmTests.Random(batch * g.InputSize, 11);
+        var outputs = batch * g.Positions * g.Channels;
+        var output = new float[outputs];
+        Pooling.AverageForward(input, output, g, batch);
+
+        var dy = GemmTests.Random(outputs, 12);
+        var dx = Enumerable.Repeat(float.NaN, input.Length).ToArray();
+        Pooling.AverageBackward(dy, dx, g, batch);
+        var expectedDx = new double[input.Length];
+        var scale = 1f / (g.Kernel * g.Kernel);
+        for (var n = 0; n < batch; n++)
+        {
+            for (var p = 0; p < g.Positions; p++)
+            {
+                var (oh, ow) = Math.DivRem(p, g.OutputWidth);
+                for (var c = 0; c < g.Channels; c++)
+                {
+                    var o = (((n * g.Positions) + p) * g.Channels) + c;
+                    var sum = 0f;
+                    for (var kh = 0; kh < g.Kernel; kh++)
+                    {
+                        for (var kw = 0; kw < g.Kernel; kw++)
+                        {
+                            var (h, w) = ((oh * g.Stride) + kh, (ow * g.Stride) + kw);
+                            sum += At(input, g, n, c, h, w);
+                            expectedDx[(n * g.InputSize) + g.InputIndex(c, h, w)] += dy[o] * scale;
+                        }
+                    }
+
+                    Assert.Equal(sum * scale, output[o]);
+                }
+            }
+        }
+
+        for (var i = 0; i < dx.Length; i++)
+        {
+            Assert.True(Math.Abs(dx[i] - expectedDx[i]) <= 1e-6, $"dx[{i}] = {dx[i]}, expected {expectedDx[i]}");
+        }
+
+        var forward = output.Select((v, i) => (double)v * dy[i]).Sum();
+        var backward = input.Select((v, i) => (double)v * dx[i]).Sum();
+        Assert.True(Math.Abs(forward - backward) <= 1e-4 * Math.Max(1, Math.Abs(forward)), $"⟨avg x, dy⟩ = {forward}, ⟨x, avg′ dy⟩ = {backward}");
+    }
+
+    /// <summary>Global average pooling in both layouts: each channel's mean, added in position order; the gradient dy / positions everywhere.</summary>
+    [Theory]
+    [InlineData(3, 5, 7, true)]
+    [InlineData(3, 5, 7, false)]
+    [InlineData(19, 2, 3, true)] // more channels than a vector holds
+    [InlineData(1, 1, 1, false)]
+    public void Global_average_pooling_takes_each_channels_mean(int channels, int height, int width, bool channelsLast)
+    {
+        const int batch = 2;
+        var positions = height * width;
+        var g = new Window2D(channels, height, width, 1, 1, 0, 0, height, width, channelsLast);
+        var input = GemmTests.Random(batch * channels * positions, 13);
+        var output = new float[batch * channels];
+        Pooling.GlobalAverageForward(input, output, channels, positions, channelsLast, batch);
+        var dy = GemmTests.Random(output.Length, 14);
+        var dx = Enumerable.Repeat(float.NaN, input.Length).ToArray();
+        Pooling.GlobalAverageBackward(dy, dx, channels, positions, channelsLast, batch);
+        for (var n = 0; n < batch; n++)
+        {
+            for (var c = 0; c < channels; c++)
+            {
+                var sum = 0f;
+                for (var p = 0; p < positions; p++)
+                {
+                    var (h, w) = Math.DivRem(p, width);
+                    sum += At(input, g, n, c, h, w);
+                    Assert.Equal(dy[(n * channels) + c] * (1f / positions), dx[(n * g.InputSize) + g.InputIndex(c, h, w)]);
+                }
+
+                Assert.Equal(sum * (1f / positions), output[(n * channels) + c]);
+            }
+        }
+
+        var error = Assert.Throws<ArgumentException>(() => Pooling.GlobalAverageForward(input, new float[output.Length - 1], channels, positions, channelsLast, batch));
+        Assert.Contains($"{channels} outputs", error.Message);
+        Assert.Throws<ArgumentException>(() => Pooling.GlobalAverageBackward(dy, new float[input.Length + 1], channels, positions, channelsLast, batch));
+    }
+
     [Fact]
     public void Max_pooling_breaks_ties_to_the_first_value_and_never_picks_NaN_over_a_number()
     {
@@ -257,7 +349,11 @@ public sealed class ConvolutionTests
                 Pooling.MaxForward(image, pooled, argmax, pool, batch);
                 var gradient = new float[image.Length];
                 Pooling.MaxBackward(pooled, argmax, gradient, pool, batch);
-                return (columns, back, pooled, argmax, gradient);
+                var averaged = new float[pooled.Length];
+                Pooling.AverageForward(image, averaged, pool, batch);
+                var averageGradient = new float[image.Length];
+                Pooling.AverageBackward(averaged, averageGradient, pool, batch);
+                return (columns, back, pooled.Concat(averaged).ToArray(), argmax, gradient.Concat(averageGradient).ToArray());
             }
 
             var one = Run(1);
@@ -273,8 +369,9 @@ public sealed class ConvolutionTests
             Convolution.ImageToColumns(input.AsSpan((batch - 1) * conv.InputSize, conv.InputSize), single, conv, 1);
             Assert.Equal(single, one.Columns.AsSpan((batch - 1) * single.Length).ToArray());
 
+            var pooledLength = batch * pool.Positions * pool.Channels;
             split.Argmax[^1] = pool.InputSize; // the last sample's, taken by the helper from the back
-            var error = Assert.Throws<ArgumentException>(() => Pooling.MaxBackward(split.Pooled, split.Argmax, new float[image.Length], pool, batch));
+            var error = Assert.Throws<ArgumentException>(() => Pooling.MaxBackward(split.Pooled.AsSpan(0, pooledLength), split.Argmax, new float[image.Length], pool, batch));
             Assert.Contains("outside a sample", error.Message);
         }
         finally
@@ -298,6 +395,10 @@ public sealed class ConvolutionTests
             Convolution.ColumnsToImage(columns, input, g, 4);
             Pooling.MaxForward(input, pooled, argmax, pool, 4);
             Pooling.MaxBackward(pooled, argmax, input, pool, 4);
+            Pooling.AverageForward(input, pooled, pool, 4);
+            Pooling.AverageBackward(pooled, input, pool, 4);
+            Pooling.GlobalAverageForward(input, pooled.AsSpan(0, 4 * 3), 3, 64, channelsLast: true, 4);
+            Pooling.GlobalAverageBackward(pooled.AsSpan(0, 4 * 3), input, 3, 64, channelsLast: true, 4);
         });
     }
 }
