@@ -4,7 +4,7 @@ using Xunit;
 
 namespace ModelGen.Runtime.Tests;
 
-/// <summary>Real data end to end: the Fashion-MNIST MLP trained on 2,000 images, evaluated on 1,000 others.</summary>
+/// <summary>Real data end to end: the Fashion-MNIST MLP and two small CNNs trained on 2,000 images, evaluated on 1,000 others.</summary>
 public class FashionSubsetTests
 {
     [Fact]
@@ -51,6 +51,26 @@ public class FashionSubsetTests
         {
             File.Delete(path);
         }
+    }
+
+    [Fact]
+    public void Two_thousand_images_train_a_cnn_with_batch_norm_average_pooling_and_a_global_average_to_at_least_60_percent()
+    {
+        var (train, test) = LoadSubset();
+        var model = new NormalizedCnn(seed: 1);
+
+        var before = model.Evaluate(test).Accuracy!.Value;
+        var history = model.Fit(train, new FitOptions { Epochs = 8, BatchSize = 32, Optimizer = new Adam(3e-3f), Seed = 1 });
+        var after = model.Evaluate(test).Accuracy!.Value;
+
+        // Measured: 0.667 with AVX-512, 0.672 without any vector instructions (and 0.675 on the training images
+        // themselves, in inference: the running statistics fit them). A global average of 16 channels learns more slowly
+        // than a flatten into a dense layer; chance is 0.10. Momentum 0.9 because the default, 0.99, lets the running
+        // statistics lag behind a few hundred steps of fast-moving weights: a first version of this model, twice as
+        // wide, reached 0.57 with 0.99 and 0.68 with 0.9.
+        Assert.InRange(before, 0f, 0.25f);
+        Assert.True(after >= 0.6f, $"test accuracy {after} after training on 2,000 images");
+        Assert.True(history.Epochs[^1].Loss < history.Epochs[0].Loss / 1.5f, "the training loss did not fall");
     }
 
     /// <summary>The first 2,000 training and 1,000 test images of the subset copied beside the tests.</summary>

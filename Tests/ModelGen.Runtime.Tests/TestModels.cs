@@ -101,3 +101,18 @@ public partial class BakedClassifier;
 [Dropout(0.25f)]
 [Dense(10)]
 public partial class SmallCnn;
+
+/// <summary>
+/// The newer way to build a small convolutional classifier: batch normalization per channel after each convolution,
+/// average pooling, and a global average instead of a flatten into the classifier.
+/// </summary>
+[Model(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(1, 28, 28)]
+[Conv2D(8, 3, Padding = Padding.Same, Activation = Activation.Relu)]
+[BatchNorm(Momentum = 0.9f)]
+[AvgPool2D(2)]
+[Conv2D(16, 3, Padding = Padding.Same, Activation = Activation.Relu)]
+[BatchNorm(Momentum = 0.9f)]
+[GlobalAvgPool2D]
+[Dense(10)]
+public partial class NormalizedCnn;
