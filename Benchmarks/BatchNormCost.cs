@@ -11,15 +11,15 @@ namespace ModelGen.Benchmarks;
 /// Batch normalization's three kernels (training forward, backward, inference) at the shapes a model gives them: an
 /// image after a convolution is batch × positions rows of a few channels each (64 × 784 × 16 and 64 × 196 × 32, the
 /// Fashion CNN's two convolutions with a batch norm after each), a dense layer's output is batch rows of many features
-/// (64 × 256). Each against a plain copy of the same input (the least a pass over it costs), interleaved, medians,
-/// one thread, after two seconds of warm-up. Run: <c>dotnet run -c Release --project Benchmarks -- batchnorm [rounds]</c>.
+/// (64 × 256). Each against a plain copy of the same input (the least a pass over it costs), on one thread and on two,
+/// interleaved, medians, after two seconds of warm-up.
+/// Run: <c>dotnet run -c Release --project Benchmarks -- batchnorm [rounds]</c>.
 /// </summary>
 internal static class BatchNormCost
 {
     public static void Run(int rounds)
     {
-        KernelSettings.MaxThreads = 1;
-        Console.WriteLine($"batchnorm: µs per call, medians of {rounds} interleaved rounds, one thread");
+        Console.WriteLine($"batchnorm: µs per call, medians of {rounds} interleaved rounds, 1 thread / 2 threads");
         Console.WriteLine("| rows × features | copy | training forward | backward | inference |");
         Console.WriteLine("|---|--:|--:|--:|--:|");
         foreach (var (rows, features) in new[] { (64 * 784, 16), (64 * 196, 32), (64, 256) })
@@ -30,15 +30,22 @@ internal static class BatchNormCost
             var (y, normalized, dx) = (new float[x.Length], new float[x.Length], new float[x.Length]);
             var (inverse, gamma, beta, mean, variance) = (new float[features], Measurements.RandomValues(random, features), new float[features], new float[features], Enumerable.Repeat(1f, features).ToArray());
             var (gammaGradient, betaGradient) = (new float[features], new float[features]);
-            var passes = new Action[]
-            {
-                () => x.AsSpan().CopyTo(y),
-                () => Normalization.BatchNormTraining(x, y, normalized, inverse, gamma, beta, mean, variance, momentum: 0.99f, epsilon: 1e-3f),
-                () => Normalization.BatchNormBackward(dy, normalized, inverse, gamma, gammaGradient, betaGradient, dx),
-                () => Normalization.BatchNormInference(x, y, gamma, beta, mean, variance, epsilon: 1e-3f),
-            };
             var repeats = Math.Max(1, 2_000_000 / x.Length);
-            var times = passes.Select(_ => new List<double>()).ToArray();
+            Action Repeated(Action pass) => () =>
+            {
+                for (var r = 0; r < repeats; r++)
+                {
+                    pass();
+                }
+            };
+
+            var passes = new[]
+            {
+                Repeated(() => x.AsSpan().CopyTo(y)),
+                Repeated(() => Normalization.BatchNormTraining(x, y, normalized, inverse, gamma, beta, mean, variance, momentum: 0.99f, epsilon: 1e-3f)),
+                Repeated(() => Normalization.BatchNormBackward(dy, normalized, inverse, gamma, gammaGradient, betaGradient, dx)),
+                Repeated(() => Normalization.BatchNormInference(x, y, gamma, beta, mean, variance, epsilon: 1e-3f)),
+            };
 
             // TensorPrimitives, which the kernels call, is compiled by tiers like any library: its first calls run
             // unoptimized code (1,568 additions of 512 floats took 0.83 ms at first, 0.06 ms fully optimized), and
@@ -52,23 +59,9 @@ internal static class BatchNormCost
                 }
             }
 
-            for (var round = 0; round < rounds; round++)
-            {
-                for (var i = 0; i < passes.Length; i++)
-                {
-                    var pass = (i + round + (3 * passes.Length)) % passes.Length;
-                    var start = Stopwatch.GetTimestamp();
-                    for (var r = 0; r < repeats; r++)
-                    {
-                        passes[pass]();
-                    }
-
-                    times[pass].Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds / repeats);
-                }
-            }
-
-            var medians = times.Select(t => Measurements.Median(t).ToString("F1", CultureInfo.InvariantCulture)).ToArray();
-            Console.WriteLine($"| {rows:N0} × {features} | {string.Join(" | ", medians)} |");
+            var medians = Measurements.MedianOnOneAndTwoThreads(passes, rounds, warmUp: 2);
+            var cells = medians.Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.One / repeats:F1} / {m.Two / repeats:F1}"));
+            Console.WriteLine($"| {rows:N0} × {features} | {string.Join(" | ", cells)} |");
         }
     }
 }

@@ -18,10 +18,25 @@ namespace ModelGen.Benchmarks;
 [Dense(10)]
 public partial class FashionCnn;
 
+/// <summary><see cref="FashionCnn"/> with batch normalization per channel after each convolution: what it costs a step.</summary>
+[Model(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(1, 28, 28)]
+[Conv2D(16, 3, Padding = Padding.Same, Activation = Activation.Relu)]
+[BatchNorm]
+[MaxPool2D(2)]
+[Conv2D(32, 3, Padding = Padding.Same, Activation = Activation.Relu)]
+[BatchNorm]
+[MaxPool2D(2)]
+[Flatten]
+[Dense(64, Activation.Relu)]
+[Dropout(0.25f)]
+[Dense(10)]
+public partial class FashionCnnNormalized;
+
 /// <summary>
 /// Where a training step of <see cref="FashionCnn"/> at batch 64 goes: each kernel call of the generated convolution
-/// and pooling layers, on buffers of their own, and whole steps (TrainStep + Adam on shuffled Fashion images), 1 and
-/// 2 threads interleaved. Run: <c>dotnet run -c Release --project Benchmarks -- conv 31</c>.
+/// and pooling layers, on buffers of their own, and whole steps (TrainStep + Adam on shuffled Fashion images), also
+/// of <see cref="FashionCnnNormalized"/>, 1 and 2 threads interleaved. Run: <c>dotnet run -c Release --project Benchmarks -- conv 31</c>.
 /// </summary>
 internal static class ConvolutionCost
 {
@@ -40,7 +55,8 @@ internal static class ConvolutionCost
         var (w2, b2, dw2) = (Random(144 * 32), new float[32], new float[144 * 32]);
         var y3 = new float[n * 196 * 32];
         var (argmax2, y4) = (new int[n * 49 * 32], new float[n * 49 * 32]);
-        var training = new CnnTraining();
+        var training = new CnnTraining(new FashionCnn(seed: 1));
+        var normalized = new CnnTraining(new FashionCnnNormalized(seed: 1));
 
         // As the generated code runs them: a chunk of samples' windows built, then the products that read them.
         void Forward(float[] input, Window2D window, int chunk, float[] w, float[] b, float[] output, int filters)
@@ -89,6 +105,7 @@ internal static class ConvolutionCost
             ("conv2d_2 backward: im2col, ∂W, windows' gradient, col2im, 4 samples at a time", () => Backward(y2, conv2, 4, w2, y3, dw2, y2, 32)),
             ("max_pooling2d_1 backward", () => Pooling.MaxBackward(y2, argmax1, y1, pool1, n)),
             ("conv2d_1 backward: im2col and ∂W, 18 samples at a time", () => Backward(x, conv1, 18, w1, y1, dw1, null, 16)),
+            ("with batch normalization after each convolution: whole step", normalized.Step),
             ("whole step: batch gathered, TrainStep, Adam", training.Step),
         };
 
@@ -112,13 +129,13 @@ internal static class ConvolutionCost
         return Enumerable.Range(0, length).Select(_ => random.NextSingle() - 0.5f).ToArray();
     }
 
-    /// <summary>The CNN trained as <see cref="FashionTraining"/> trains the MLP: shuffled real batches of 64, Adam 1e-3.</summary>
-    private sealed class CnnTraining
+    /// <summary>A CNN trained as <see cref="FashionTraining"/> trains the MLP: shuffled real batches of 64, Adam 1e-3.</summary>
+    private sealed class CnnTraining(ITrainableModel model)
     {
         private readonly AlignedBuffer _inputs = new(64 * FashionCnn.InputSize);
         private readonly float[] _labels = new float[64];
         private readonly TrainingBatches _batches = TrainingBatches.Load();
-        private readonly FashionCnn _model = new(seed: 1);
+        private readonly ITrainableModel _model = model;
         private readonly Adam _adam = new(1e-3f);
 
         public void Step()

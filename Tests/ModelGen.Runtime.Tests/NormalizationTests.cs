@@ -5,7 +5,11 @@ using Xunit;
 
 namespace ModelGen.Runtime.Tests;
 
-/// <summary>The layer-normalization kernels: the forward pass's statistics, and every gradient against finite differences.</summary>
+/// <summary>
+/// The layer- and batch-normalization kernels: the forward pass's statistics, every gradient against finite
+/// differences, and the same bits on one thread and two.
+/// </summary>
+[Collection(KernelThreadsCollection.Name)]
 public class NormalizationTests
 {
     [Theory]
@@ -152,6 +156,49 @@ public class NormalizationTests
         Normalization.BatchNormBackward(weights, normalized, inverseDeviation, gamma, dGamma2, dBeta2, Span<float>.Empty);
         Assert.Equal(dGamma, dGamma2);
         Assert.Equal(dBeta, dBeta2);
+    }
+
+    /// <summary>
+    /// Rows cut into parts fixed by the shape, each summed into its own tile and the tiles added in order: the same bits
+    /// whether one thread takes every part or two share them.
+    /// </summary>
+    [Theory]
+    [InlineData(4096, 16)] // an image's channels: 65,536 values in eight parts of whole pieces
+    [InlineData(300, 700)] // a block of 512 features and one of 188, each in eight parts
+    [InlineData(100, 24)] // too small to split: the same code on one thread
+    public void Batch_norm_gives_the_same_bits_on_one_thread_and_two(int rows, int features)
+    {
+        var x = GemmTests.Random(rows * features, 15).Select(v => (v * 5) - 1).ToArray();
+        var gamma = GemmTests.Random(features, 16).Select(v => 1 + v).ToArray();
+        var beta = GemmTests.Random(features, 17);
+        var dy = GemmTests.Random(rows * features, 18);
+
+        float[][] Run(int threads)
+        {
+            var previous = KernelSettings.MaxThreads;
+            try
+            {
+                KernelSettings.MaxThreads = threads;
+                var (y, xhat, inverse, mean, variance) = (new float[x.Length], new float[x.Length], new float[features], new float[features], new float[features]);
+                Normalization.BatchNormTraining(x, y, xhat, inverse, gamma, beta, mean, variance, 0.9f, 1e-3f);
+                var (dGamma, dBeta, dx) = (new float[features], new float[features], new float[x.Length]);
+                Normalization.BatchNormBackward(dy, xhat, inverse, gamma, dGamma, dBeta, dx);
+                var inference = new float[x.Length];
+                Normalization.BatchNormInference(x, inference, gamma, beta, mean, variance, 1e-3f);
+                return [y, xhat, inverse, mean, variance, dGamma, dBeta, dx, inference];
+            }
+            finally
+            {
+                KernelSettings.MaxThreads = previous;
+            }
+        }
+
+        var one = Run(1);
+        var two = Run(2);
+        for (var i = 0; i < one.Length; i++)
+        {
+            Assert.Equal(one[i], two[i]);
+        }
     }
 
     private static void AssertClose(double expected, double actual, double tolerance, string what) =>
