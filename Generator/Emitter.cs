@@ -306,7 +306,7 @@ internal static class Emitter
         writer.WriteLine($"private const int WorkspacePerSample = {plan.WorkspacePerSample};");
         writer.WriteLine($"private const int PredictionChunk = {PredictionChunk};");
         writer.WriteLine();
-        var convolutions = plan.Layers.OfType<ConvPlan>().ToList();
+        var convolutions = plan.Layers.OfType<ConvPlan>().Where(c => !c.Direct).ToList();
         if (convolutions.Count > 0)
         {
             writer.WriteLine("// Convolutions build the windows of a few samples at a time (im2col), in one buffer small enough to stay in L2.");

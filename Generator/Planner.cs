@@ -32,6 +32,16 @@ internal static class Planner
     /// </summary>
     public const int WindowBudget = 1 << 17;
 
+    /// <summary>
+    /// The most values a window may hold, and the most floats a zero-padded sample may take, for a convolution to read
+    /// its windows in place (the runtime's <c>Convolution.MaxDirectPatch</c> and <c>MaxDirectPaddedSample</c>, which a
+    /// test holds these to).
+    /// </summary>
+    public const int MaxDirectPatch = 32;
+
+    /// <inheritdoc cref="MaxDirectPatch"/>
+    public const int MaxDirectPaddedSample = 8192;
+
     public static ModelPlan Plan(CheckedModel model)
     {
         var layers = new List<LayerPlan>();
@@ -75,13 +85,19 @@ internal static class Planner
                     var convWeights = parameterEnd;
                     var convBias = Align(convWeights + (convWindow.PatchSize * conv.Filters));
                     parameterEnd = Align(convBias + conv.Filters);
+                    // A first layer on the model's own (channels-first) input, with short windows, reads them in place:
+                    // its im2col matrix would be mostly its own traffic. It needs no input gradient, which only im2col's
+                    // col2im provides.
+                    var direct = !convWindow.ChannelsLast && parameterCount == 0 && convWindow.PatchSize <= MaxDirectPatch
+                        && convWindow.Channels * (((convWindow.OutputHeight - 1) * convWindow.Stride) + convWindow.Kernel)
+                            * (((convWindow.OutputWidth - 1) * convWindow.Stride) + convWindow.Kernel) <= MaxDirectPaddedSample;
                     var windowsPerSample = convWindow.Positions * convWindow.PatchSize;
-                    var chunk = System.Math.Max(1, WindowBudget / windowsPerSample);
+                    var chunk = direct ? 0 : System.Math.Max(1, WindowBudget / windowsPerSample);
                     windowsLength = System.Math.Max(windowsLength, chunk * windowsPerSample);
                     var convPreActivation = PreActivationOffset(conv.Activation, layer.Output.Size, ref workspaceEnd);
                     layers.Add(new ConvPlan(
                         position, ++convIndex, inputs, layer.Output.Size, outputOffset, convWindow, conv.Filters, conv.Activation,
-                        Alpha(conv.Activation, conv.Alpha), ResolveInitializer(conv.Initializer, conv.Activation), convWeights, convBias, chunk, convPreActivation));
+                        Alpha(conv.Activation, conv.Alpha), ResolveInitializer(conv.Initializer, conv.Activation), convWeights, convBias, chunk, direct, convPreActivation));
                     parameterCount += (convWindow.PatchSize * conv.Filters) + conv.Filters;
                     break;
                 case PoolSpec pool:

@@ -36,15 +36,15 @@ internal static class ConvEmitter
                 writer.WriteLine($"var z = Workspace({layer.Identifier}PreActivation, {layer.Units}, batch);");
             }
 
-            using (OpenChunks(writer, layer))
+            if (layer.Direct)
             {
-                writer.WriteLine($"// each {window.Kernel}×{window.Kernel} window of the chunk as a row of {patch} values (kernel row, kernel column, channel)");
-                writer.WriteLine($"{Convolution}.ImageToColumns(x.Slice(start * {layer.InputSize}, count * {layer.InputSize}), windows, {layer.Identifier}Window, count);");
-                writer.WriteLine(
-                    $"// z = windows·W + b: [count·{positions}×{patch}]·[{patch}×{filters}], one blocked GEMM with the bias added" +
-                    (relu ? ", then ReLU as it is stored" : string.Empty));
-                var epilogue = relu ? $", {Gemm}Activation.Relu" : string.Empty;
-                writer.WriteLine($"{Gemm}.Multiply(windows, w, {product}.Slice(start * {layer.Units}, count * {layer.Units}), count * {positions}, {filters}, {patch}, b{epilogue});");
+                writer.WriteLine($"// z = x ∗ W + b, each output's {patch} window values read where they lie (no im2col)" + (relu ? ", then ReLU as it is stored" : string.Empty));
+                var activation = relu ? $", {Gemm}Activation.Relu" : string.Empty;
+                writer.WriteLine($"{Convolution}.DirectForward(x.Slice(0, batch * {layer.InputSize}), w, b, {product}.Slice(0, batch * {layer.Units}), {layer.Identifier}Window, batch{activation});");
+            }
+            else
+            {
+                WriteChunkedForward(writer, layer, product, relu);
             }
 
             if (layer.KeepsPreActivation)
@@ -57,6 +57,23 @@ internal static class ConvEmitter
                 writer.WriteLine();
                 DenseEmitter.WriteActivationInPlace(writer, layer, "y", layer.Units);
             }
+        }
+    }
+
+    /// <summary>The forward pass a chunk of samples at a time: their windows as rows (im2col), then one product.</summary>
+    private static void WriteChunkedForward(SourceWriter writer, ConvPlan layer, string product, bool relu)
+    {
+        var window = layer.Window;
+        var (positions, patch, filters) = (window.Positions, window.PatchSize, layer.Filters);
+        using (OpenChunks(writer, layer))
+        {
+            writer.WriteLine($"// each {window.Kernel}×{window.Kernel} window of the chunk as a row of {patch} values (kernel row, kernel column, channel)");
+            writer.WriteLine($"{Convolution}.ImageToColumns(x.Slice(start * {layer.InputSize}, count * {layer.InputSize}), windows, {layer.Identifier}Window, count);");
+            writer.WriteLine(
+                $"// z = windows·W + b: [count·{positions}×{patch}]·[{patch}×{filters}], one blocked GEMM with the bias added" +
+                (relu ? ", then ReLU as it is stored" : string.Empty));
+            var epilogue = relu ? $", {Gemm}Activation.Relu" : string.Empty;
+            writer.WriteLine($"{Gemm}.Multiply(windows, w, {product}.Slice(start * {layer.Units}, count * {layer.Units}), count * {positions}, {filters}, {patch}, b{epilogue});");
         }
     }
 
@@ -97,6 +114,13 @@ internal static class ConvEmitter
             writer.WriteLine("// ∂L/∂b = Σ dz over every sample and position");
             writer.WriteLine($"{Reductions}.ColumnSums(dz, db);");
             writer.WriteLine();
+            if (layer.Direct)
+            {
+                writer.WriteLine($"// ∂L/∂W = Σ windowsᵀ·dz: [{patch}×batch·{positions}]·[batch·{positions}×{filters}], each window read where it lies (no im2col)");
+                writer.WriteLine($"{Convolution}.DirectWeightGradient(x.Slice(0, batch * {layer.InputSize}), dz, dw, {layer.Identifier}Window, batch);");
+                return;
+            }
+
             using (OpenChunks(writer, layer))
             {
                 writer.WriteLine("// the chunk's windows, built again: cheaper than keeping the whole batch's in memory");

@@ -289,10 +289,15 @@ internal sealed record WindowPlan(
 /// Samples whose windows (the im2col matrix, [positions × kernel²·channels] each) are built at once, in the model's
 /// one window buffer: few enough that they stay in L2 between being written and being read by the product.
 /// </param>
+/// <param name="Direct">
+/// Whether the layer reads its windows where they lie instead (the runtime's <c>Convolution.DirectForward</c> and
+/// <c>DirectWeightGradient</c>): a first layer, on the model's channels-first input, with short windows. Its
+/// <paramref name="Chunk"/> is then 0: it builds no windows.
+/// </param>
 /// <param name="PreActivationOffset">Where z is kept for GELU's and SiLU's derivatives, or −1.</param>
 internal sealed record ConvPlan(
     int Position, int Index, int InputSize, int Units, int OutputOffset, WindowPlan Window, int Filters, Activation Activation, float Alpha,
-    Initializer Initializer, int WeightsOffset, int BiasOffset, int Chunk, int PreActivationOffset = -1)
+    Initializer Initializer, int WeightsOffset, int BiasOffset, int Chunk, bool Direct, int PreActivationOffset = -1)
     : LayerPlan(Position, InputSize, Units, OutputOffset), IWeightedPlan
 {
     public override string Name => "conv2d_" + Index;

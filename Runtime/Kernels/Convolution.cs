@@ -11,7 +11,7 @@ namespace ModelGen.Kernels;
 /// backward is the same two products a dense layer has, plus <see cref="ColumnsToImage"/> for the input gradient. The
 /// generated code passes a few samples at a time, so that their windows stay in L2.
 /// </summary>
-public static class Convolution
+public static partial class Convolution
 {
     /// <summary>
     /// Writes every window of every sample as a row of <paramref name="columns"/>: row n·positions + p holds the window
@@ -64,6 +64,7 @@ public static class Convolution
         public float* Source;
         public float* Target;
         public int* Indices;
+        public DirectJob* Direct;
         public Window2D Window;
     }
 

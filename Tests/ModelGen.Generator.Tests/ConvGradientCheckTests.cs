@@ -1,3 +1,5 @@
+extern alias generator;
+
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -62,6 +64,17 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
             Assert.True(compared > 0);
             Assert.True(kinks <= compared / 10, $"{kinks} kinks among {compared} coordinates: the check would say little");
         }
+    }
+
+    /// <summary>
+    /// The generator decides at build time which first layers read their windows in place; the runtime's kernels refuse
+    /// any other geometry. Both must draw the line in the same place.
+    /// </summary>
+    [Fact]
+    public void The_planner_and_the_runtime_agree_on_which_convolutions_read_their_windows_in_place()
+    {
+        Assert.Equal(ModelGen.Kernels.Convolution.MaxDirectPatch, generator::ModelGen.Generator.Planner.MaxDirectPatch);
+        Assert.Equal(ModelGen.Kernels.Convolution.MaxDirectPaddedSample, generator::ModelGen.Generator.Planner.MaxDirectPaddedSample);
     }
 
     private static (ITrainableModel Model, ConvModel Description) Create(string name, int seed) => Models.Create(name, seed);
@@ -131,6 +144,14 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
             Loss.SoftmaxCrossEntropy));
         models.Add(new ConvModel("GlobalAverageFirst", (3, 4, 5), [new GlobalPool(), new Dense(4, Activation.Tanh), new Dense(2, Activation.Linear)]));
 
+        // First layers read their windows in place when they are short; these are too long (4 × 3 × 3 = 36 values), so the
+        // first layer builds them (im2col) from the channels-first input. After a layer normalization the first
+        // convolution needs an input gradient, which only col2im gives.
+        models.Add(new ConvModel(
+            "LongFirstWindows", (4, 7, 6), [new Conv(3, 3, 1, Padding.Same, Activation.Tanh), new Pool(2, 2), new Flatten(), new Dense(2, Activation.Linear)]));
+        models.Add(new ConvModel(
+            "NormalizedInput", (1, 6, 6), [new LayerNorm(), new Conv(2, 3, 2, Padding.Same, Activation.Elu), new Flatten(), new Dense(2, Activation.Linear)]));
+
         // A 1 × 1 convolution over more channels than a vector holds.
         models.Add(new ConvModel(
             "PointwiseWide", (17, 3, 3), [new Conv(19, 1, 1, Padding.Valid, Activation.Elu), new Conv(2, 3, 1, Padding.Same, Activation.Gelu), new Flatten(), new Dense(2, Activation.Linear)]));
@@ -153,6 +174,9 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
     internal sealed record GlobalPool : Layer;
 
     internal sealed record Flatten : Layer;
+
+    /// <summary>Layer normalization, ε = 10⁻⁵, over all of a sample's values: here on the model's input image.</summary>
+    internal sealed record LayerNorm : Layer;
 
     /// <summary>Batch normalization, ε = 10⁻³: per channel of an image, per value of a vector.</summary>
     internal sealed record BatchNorm : Layer;
@@ -177,6 +201,7 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
                 GlobalPool => "[GlobalAvgPool2D] ",
                 Flatten => "[Flatten] ",
                 BatchNorm => "[BatchNorm(Momentum = 0.5f)] ",
+                LayerNorm => "[LayerNorm] ",
                 Dense d => $"[Dense({d.Units}, Activation.{d.Activation})] ",
                 _ => "[Dropout(0.25f)] ",
             })) +
@@ -234,6 +259,9 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
                             break;
                         case Dense dense:
                             vector = Connect(vector!, dense, parameters, ref offset);
+                            break;
+                        case LayerNorm:
+                            NormalizeSample(image!, parameters, ref offset);
                             break;
                         case BatchNorm when vector is null:
                             Normalize(image!, parameters, state, ref offset, ref stateOffset);
@@ -335,6 +363,28 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
             }
 
             return y;
+        }
+
+        /// <summary>In place: the whole sample by its mean and (biased) variance, then γ and β per value in (c, h, w) order.</summary>
+        private static void NormalizeSample(double[,,] x, float[] parameters, ref int offset)
+        {
+            var size = x.Length;
+            var (gamma, beta) = (offset, Align(offset + size));
+            offset = Align(beta + size);
+            var values = x.Cast<double>().ToArray();
+            var mean = values.Average();
+            var deviation = Math.Sqrt(values.Average(v => (v - mean) * (v - mean)) + 1e-5);
+            var i = 0;
+            for (var c = 0; c < x.GetLength(0); c++)
+            {
+                for (var h = 0; h < x.GetLength(1); h++)
+                {
+                    for (var w = 0; w < x.GetLength(2); w++, i++)
+                    {
+                        x[c, h, w] = (parameters[gamma + i] * (x[c, h, w] - mean) / deviation) + parameters[beta + i];
+                    }
+                }
+            }
         }
 
         /// <summary>In place: each channel c of x by its own γ, β, running mean and running variance.</summary>

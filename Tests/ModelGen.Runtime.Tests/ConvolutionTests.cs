@@ -138,6 +138,131 @@ public sealed class ConvolutionTests
         }
     }
 
+    /// <summary>First-layer geometries for the direct kernels, each with a number of filters that picks a different vector width (or none).</summary>
+    public static TheoryData<Window2D, int> DirectWindows => new()
+    {
+        { Same(1, 28, 28, 3, 1, channelsLast: false), 16 }, // the Fashion CNN's first layer
+        { Same(3, 9, 7, 3, 2, channelsLast: false), 32 },
+        { Same(2, 6, 7, 2, 2, channelsLast: false), 8 }, // even kernel: the extra zero row and column at the bottom and right
+        { Valid(1, 7, 9, 5, 1, channelsLast: false), 12 }, // 4-wide vectors only
+        { Valid(3, 8, 7, 3, 2, channelsLast: false), 6 }, // no vector width divides 6: the scalar loops
+        { Valid(2, 5, 5, 4, 3, channelsLast: false), 16 }, // remainder rows and columns dropped
+        { Valid(1, 1, 3, 1, 1, channelsLast: false), 16 }, // fewer positions than one group of eight
+    };
+
+    /// <summary>
+    /// The direct forward kernel reads each window where it lies and sums as im2col and the blocked product do: the same
+    /// bits, with and without bias and ReLU.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(DirectWindows))]
+    public void Direct_forward_gives_the_bits_of_im2col_and_the_product(Window2D g, int filters)
+    {
+        const int batch = 3;
+        Assert.True(Convolution.ComputesDirectly(g));
+        var input = GemmTests.Random(batch * g.InputSize, 31);
+        var weights = GemmTests.Random(g.PatchSize * filters, 32);
+        var bias = GemmTests.Random(filters, 33);
+        var columns = new float[batch * g.Positions * g.PatchSize];
+        Convolution.ImageToColumns(input, columns, g, batch);
+        foreach (var (withBias, activation) in new[] { (true, GemmActivation.Relu), (false, GemmActivation.None) })
+        {
+            var b = withBias ? bias : [];
+            var expected = new float[batch * g.Positions * filters];
+            Gemm.Multiply(columns, weights, expected, batch * g.Positions, filters, g.PatchSize, b, activation);
+            var actual = Enumerable.Repeat(float.NaN, expected.Length).ToArray();
+            Convolution.DirectForward(input, weights, b, actual, g, batch, activation);
+            Assert.Equal(expected, actual);
+        }
+    }
+
+    /// <summary>The direct weight gradient against Σₙ Σₚ window ⊗ gradient in doubles, and the same bits on one thread and two.</summary>
+    [Theory]
+    [MemberData(nameof(DirectWindows))]
+    public void Direct_weight_gradient_sums_every_window_times_its_outputs_gradient(Window2D g, int filters)
+    {
+        foreach (var batch in new[] { 1, 3, 11 })
+        {
+            var input = GemmTests.Random(batch * g.InputSize, 34);
+            var gradient = GemmTests.Random(batch * g.Positions * filters, 35);
+            var expected = new double[g.PatchSize * filters];
+            for (var n = 0; n < batch; n++)
+            {
+                for (var p = 0; p < g.Positions; p++)
+                {
+                    var (oh, ow) = Math.DivRem(p, g.OutputWidth);
+                    for (var k = 0; k < g.PatchSize; k++)
+                    {
+                        var (kh, rest) = Math.DivRem(k, g.Kernel * g.Channels);
+                        var (kw, c) = Math.DivRem(rest, g.Channels);
+                        var x = At(input, g, n, c, (oh * g.Stride) - g.PadTop + kh, (ow * g.Stride) - g.PadLeft + kw);
+                        for (var f = 0; f < filters; f++)
+                        {
+                            expected[(k * filters) + f] += (double)x * gradient[(((n * g.Positions) + p) * filters) + f];
+                        }
+                    }
+                }
+            }
+
+            var actual = Enumerable.Repeat(float.NaN, expected.Length).ToArray();
+            Convolution.DirectWeightGradient(input, gradient, actual, g, batch);
+            for (var i = 0; i < expected.Length; i++)
+            {
+                Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-4 * (1 + Math.Abs(expected[i])), $"batch {batch}, ∂W[{i}] = {actual[i]}, expected {expected[i]}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Direct_kernels_give_the_same_bits_on_one_thread_and_two(int threads)
+    {
+        var previous = KernelSettings.MaxThreads;
+        try
+        {
+            const int batch = 64;
+            var g = Same(1, 28, 28, 3, 1, channelsLast: false);
+            var input = GemmTests.Random(batch * g.InputSize, 36);
+            var weights = GemmTests.Random(g.PatchSize * 16, 37);
+            var gradient = GemmTests.Random(batch * g.Positions * 16, 38);
+            (float[] Output, float[] WeightGradient) Run(int count)
+            {
+                KernelSettings.MaxThreads = count;
+                var output = new float[gradient.Length];
+                Convolution.DirectForward(input, weights, weights.AsSpan(0, 16), output, g, batch, GemmActivation.Relu);
+                var weightGradient = new float[weights.Length];
+                Convolution.DirectWeightGradient(input, gradient, weightGradient, g, batch);
+                return (output, weightGradient);
+            }
+
+            var one = Run(1);
+            var split = Run(threads);
+            Assert.Equal(one.Output, split.Output);
+            Assert.Equal(one.WeightGradient, split.WeightGradient);
+        }
+        finally
+        {
+            KernelSettings.MaxThreads = previous;
+        }
+    }
+
+    [Fact]
+    public void Direct_kernels_refuse_what_they_do_not_take()
+    {
+        var g = Same(1, 6, 6, 3, 1, channelsLast: false);
+        var error = Assert.Throws<ArgumentException>(() => Convolution.DirectForward(new float[36], new float[9 * 4], default, new float[35 * 4], g, 1));
+        Assert.Contains("1 samples of 36 inputs", error.Message);
+        Assert.Throws<ArgumentException>(() => Convolution.DirectWeightGradient(new float[36], new float[36 * 4], new float[10 * 4], g, 1));
+        Assert.Throws<ArgumentException>(() => Convolution.DirectForward(new float[36], new float[36], new float[3], new float[36 * 4], g, 1));
+        var channelsLast = g with { ChannelsLast = true };
+        Assert.False(Convolution.ComputesDirectly(channelsLast));
+        error = Assert.Throws<ArgumentException>(() => Convolution.DirectForward(new float[36], new float[36], default, new float[36 * 4], channelsLast, 1));
+        Assert.Contains("channels-first", error.Message);
+        Assert.False(Convolution.ComputesDirectly(Same(4, 6, 6, 3, 1, channelsLast: false))); // 36 values per window
+        Assert.False(Convolution.ComputesDirectly(Same(1, 100, 100, 3, 1, channelsLast: false))); // 102 × 102 padded
+    }
+
     public static TheoryData<Window2D> PoolWindows => new()
     {
         Valid(1, 4, 4, 2, 2, channelsLast: false),
@@ -399,6 +524,15 @@ public sealed class ConvolutionTests
             Pooling.AverageBackward(pooled, input, pool, 4);
             Pooling.GlobalAverageForward(input, pooled.AsSpan(0, 4 * 3), 3, 64, channelsLast: true, 4);
             Pooling.GlobalAverageBackward(pooled.AsSpan(0, 4 * 3), input, 3, 64, channelsLast: true, 4);
+        });
+
+        var first = Same(1, 28, 28, 3, 1, channelsLast: false);
+        var image = GemmTests.Random(16 * first.InputSize, 2);
+        var (weights, output, weightGradient) = (GemmTests.Random(9 * 16, 3), new float[16 * 784 * 16], new float[9 * 16]);
+        AllocationAssert.NoneAfterWarmUp(() =>
+        {
+            Convolution.DirectForward(image, weights, weights.AsSpan(0, 16), output, first, 16, GemmActivation.Relu);
+            Convolution.DirectWeightGradient(image, output, weightGradient, first, 16);
         });
     }
 }

@@ -69,7 +69,6 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
     private const int PredictionChunk = 256;
 
     // Convolutions build the windows of a few samples at a time (im2col), in one buffer small enough to stay in L2.
-    private const int Conv1Chunk = 4; // conv2d_1: 4 × 1024 windows of 27 = 110,592 floats
     private const int Conv2Chunk = 3; // conv2d_2: 3 × 256 windows of 144 = 110,592 floats
     private const int WindowsLength = 110592;
 
@@ -396,16 +395,8 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
     {
         global::System.ReadOnlySpan<float> w = Conv1Weights;
         global::System.ReadOnlySpan<float> b = Conv1Bias;
-        // 4 samples at a time (Conv1Chunk), so that their windows stay in L2 from im2col to the products that read them
-        for (var start = 0; start < batch; start += Conv1Chunk)
-        {
-            var count = global::System.Math.Min(Conv1Chunk, batch - start);
-            var windows = _windows.Span.Slice(0, count * 27648);
-            // each 3×3 window of the chunk as a row of 27 values (kernel row, kernel column, channel)
-            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 3072, count * 3072), windows, Conv1Window, count);
-            // z = windows·W + b: [count·1024×27]·[27×16], one blocked GEMM with the bias added, then ReLU as it is stored
-            global::ModelGen.Kernels.Gemm.Multiply(windows, w, y.Slice(start * 16384, count * 16384), count * 1024, 16, 27, b, global::ModelGen.Kernels.GemmActivation.Relu);
-        }
+        // z = x ∗ W + b, each output's 27 window values read where they lie (no im2col), then ReLU as it is stored
+        global::ModelGen.Kernels.Convolution.DirectForward(x.Slice(0, batch * 3072), w, b, y.Slice(0, batch * 16384), Conv1Window, batch, global::ModelGen.Kernels.GemmActivation.Relu);
     }
 
     /// <summary>conv2d_1 backward: dz = dy ⊙ [y > 0], ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz (no layer before has parameters: no input gradient).</summary>
@@ -419,24 +410,8 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
         // ∂L/∂b = Σ dz over every sample and position
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
-        // 4 samples at a time (Conv1Chunk), so that their windows stay in L2 from im2col to the products that read them
-        for (var start = 0; start < batch; start += Conv1Chunk)
-        {
-            var count = global::System.Math.Min(Conv1Chunk, batch - start);
-            var windows = _windows.Span.Slice(0, count * 27648);
-            // the chunk's windows, built again: cheaper than keeping the whole batch's in memory
-            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 3072, count * 3072), windows, Conv1Window, count);
-            var dzChunk = dz.Slice(start * 16384, count * 16384);
-            // ∂L/∂W (+)= windowsᵀ·dz: [27×count·1024]·[count·1024×16], the first chunk overwriting
-            if (start == 0)
-            {
-                global::ModelGen.Kernels.Gemm.MultiplyTransposedA(windows, dzChunk, dw, 27, 16, count * 1024);
-            }
-            else
-            {
-                global::ModelGen.Kernels.Gemm.MultiplyAddTransposedA(windows, dzChunk, dw, 27, 16, count * 1024);
-            }
-        }
+        // ∂L/∂W = Σ windowsᵀ·dz: [27×batch·1024]·[batch·1024×16], each window read where it lies (no im2col)
+        global::ModelGen.Kernels.Convolution.DirectWeightGradient(x.Slice(0, batch * 3072), dz, dw, Conv1Window, batch);
     }
 
     /// <summary>batch_norm_1 forward while training: y = γ ⊙ (x − μ_B) / √(σ²_B + 0.001) + β with the batch's statistics of each channel, over its 1024 positions in every sample, which also move the running averages (momentum 0.99).</summary>

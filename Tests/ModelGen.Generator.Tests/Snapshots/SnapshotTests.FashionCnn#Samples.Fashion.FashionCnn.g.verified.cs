@@ -62,9 +62,8 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
     private const int PredictionChunk = 256;
 
     // Convolutions build the windows of a few samples at a time (im2col), in one buffer small enough to stay in L2.
-    private const int Conv1Chunk = 18; // conv2d_1: 18 × 784 windows of 9 = 127,008 floats
     private const int Conv2Chunk = 4; // conv2d_2: 4 × 196 windows of 144 = 112,896 floats
-    private const int WindowsLength = 127008;
+    private const int WindowsLength = 112896;
 
     // The window of each convolution and pooling layer: input (c, h, w) or, after such a layer, (h, w, c); outputs (h, w, c).
     private static readonly global::ModelGen.Kernels.Window2D Conv1Window =
@@ -351,16 +350,8 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
     {
         global::System.ReadOnlySpan<float> w = Conv1Weights;
         global::System.ReadOnlySpan<float> b = Conv1Bias;
-        // 18 samples at a time (Conv1Chunk), so that their windows stay in L2 from im2col to the products that read them
-        for (var start = 0; start < batch; start += Conv1Chunk)
-        {
-            var count = global::System.Math.Min(Conv1Chunk, batch - start);
-            var windows = _windows.Span.Slice(0, count * 7056);
-            // each 3×3 window of the chunk as a row of 9 values (kernel row, kernel column, channel)
-            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 784, count * 784), windows, Conv1Window, count);
-            // z = windows·W + b: [count·784×9]·[9×16], one blocked GEMM with the bias added, then ReLU as it is stored
-            global::ModelGen.Kernels.Gemm.Multiply(windows, w, y.Slice(start * 12544, count * 12544), count * 784, 16, 9, b, global::ModelGen.Kernels.GemmActivation.Relu);
-        }
+        // z = x ∗ W + b, each output's 9 window values read where they lie (no im2col), then ReLU as it is stored
+        global::ModelGen.Kernels.Convolution.DirectForward(x.Slice(0, batch * 784), w, b, y.Slice(0, batch * 12544), Conv1Window, batch, global::ModelGen.Kernels.GemmActivation.Relu);
     }
 
     /// <summary>conv2d_1 backward: dz = dy ⊙ [y > 0], ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz (no layer before has parameters: no input gradient).</summary>
@@ -374,24 +365,8 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         // ∂L/∂b = Σ dz over every sample and position
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
-        // 18 samples at a time (Conv1Chunk), so that their windows stay in L2 from im2col to the products that read them
-        for (var start = 0; start < batch; start += Conv1Chunk)
-        {
-            var count = global::System.Math.Min(Conv1Chunk, batch - start);
-            var windows = _windows.Span.Slice(0, count * 7056);
-            // the chunk's windows, built again: cheaper than keeping the whole batch's in memory
-            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 784, count * 784), windows, Conv1Window, count);
-            var dzChunk = dz.Slice(start * 12544, count * 12544);
-            // ∂L/∂W (+)= windowsᵀ·dz: [9×count·784]·[count·784×16], the first chunk overwriting
-            if (start == 0)
-            {
-                global::ModelGen.Kernels.Gemm.MultiplyTransposedA(windows, dzChunk, dw, 9, 16, count * 784);
-            }
-            else
-            {
-                global::ModelGen.Kernels.Gemm.MultiplyAddTransposedA(windows, dzChunk, dw, 9, 16, count * 784);
-            }
-        }
+        // ∂L/∂W = Σ windowsᵀ·dz: [9×batch·784]·[batch·784×16], each window read where it lies (no im2col)
+        global::ModelGen.Kernels.Convolution.DirectWeightGradient(x.Slice(0, batch * 784), dz, dw, Conv1Window, batch);
     }
 
     /// <summary>max_pooling2d_1 forward: the largest value of each 2×2 window of each channel, [batch×16×28×28] → [batch×16×14×14], kept (h, w, c).</summary>

@@ -1,0 +1,462 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace ModelGen.Kernels;
+
+/// <summary>
+/// A first convolution computed straight from the model's own (channels-first) input, with no im2col: each sample is
+/// copied once into a zero-padded image on the stack, and every output reads its window's few values from there.
+/// </summary>
+/// <remarks>
+/// <para>
+/// For a first layer the windows are short (K = kernel² × channels: 9 for a 3 × 3 kernel over one channel), so the
+/// im2col matrix is mostly its own traffic: writing it took longer than the product that reads it (for the Fashion
+/// CNN's first layer at batch 64, 912 µs against 532 µs, and the weight gradient built it again; docs/performance.md).
+/// These kernels read the windows in place instead.
+/// </para>
+/// <para>
+/// <see cref="DirectForward"/> sums each output exactly as im2col and <see cref="Gemm.Multiply"/> do (from the bias,
+/// one multiply-add per window value in (kernel row, kernel column, channel) order, then ReLU as it is stored), so it
+/// gives their bits on every vector path. <see cref="DirectWeightGradient"/> sums each sample's positions from zero in
+/// four interleaved chains, adds the samples of each of at most eight parts fixed by the batch size, then the parts in
+/// order: the same bits on one thread or two, and on every vector width.
+/// </para>
+/// </remarks>
+public static unsafe partial class Convolution
+{
+    /// <summary>The most values a window may hold (kernel² × channels) for the direct kernels: beyond, a product pays for im2col.</summary>
+    public const int MaxDirectPatch = 32;
+
+    /// <summary>The most floats a zero-padded sample may take (32 KiB, on the stack) for the direct kernels.</summary>
+    public const int MaxDirectPaddedSample = 8192;
+
+    /// <summary>Positions computed together: eight independent multiply-add chains, enough to keep both FMA pipes busy.</summary>
+    private const int DirectPositions = 8;
+
+    /// <summary>
+    /// Whether <see cref="DirectForward"/> and <see cref="DirectWeightGradient"/> take this geometry: a channels-first
+    /// input (the model's own), windows of at most <see cref="MaxDirectPatch"/> values, and a padded sample of at most
+    /// <see cref="MaxDirectPaddedSample"/> floats. The generator uses them for such a layer when it needs no input gradient.
+    /// </summary>
+    public static bool ComputesDirectly(in Window2D window) =>
+        !window.ChannelsLast && window.PatchSize <= MaxDirectPatch && PaddedSize(window) <= MaxDirectPaddedSample;
+
+    /// <summary>
+    /// output[n, p, f] = act(bias[f] + Σ window(n, p)[k] · weights[k, f]), outputs channels-last, weights
+    /// [kernel² × channels, filters] row-major: the convolution <see cref="ImageToColumns"/> and
+    /// <see cref="Gemm.Multiply"/> compute, with the same bits.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span's length does not match the geometry, or the geometry is not one <see cref="ComputesDirectly"/> takes.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void DirectForward(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, in Window2D window, int batch,
+        GemmActivation activation = GemmActivation.None)
+    {
+        var filters = CheckDirect(input.Length, weights.Length, output.Length, window, batch, nameof(output));
+        Guard.Length(bias, bias.IsEmpty ? 0 : filters, nameof(bias));
+        if (activation is not (GemmActivation.None or GemmActivation.Relu))
+        {
+            throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
+        }
+
+        fixed (float* source = input, w = weights, b = bias, target = output)
+        {
+            var job = new DirectJob
+            {
+                Input = source, Weights = w, Bias = bias.IsEmpty ? null : b, Output = target, Window = window, Filters = filters,
+                Relu = activation == GemmActivation.Relu, Batch = batch,
+            };
+            delegate*<void*, int, int, void> part = DirectPath(filters) switch
+            {
+                GemmPath.Vector512 => &DirectForwardPart<Vector512<float>, Simd512>,
+                GemmPath.Vector256 => &DirectForwardPart<Vector256<float>, Simd256>,
+                GemmPath.Vector128 => &DirectForwardPart<Vector128<float>, Simd128>,
+                _ => &DirectForwardScalarPart,
+            };
+            var samples = new SampleJob { Window = window, Direct = &job };
+            RunOverSamples(part, &samples, batch, (long)output.Length);
+        }
+    }
+
+    /// <summary>
+    /// weightGradient (overwritten) = Σ over samples and positions of window(n, p) ⊗ outputGradient[n, p]: the weight
+    /// gradient of <see cref="DirectForward"/>, [kernel² × channels, filters], from outputs' gradients stored as it writes outputs.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span's length does not match the geometry, or the geometry is not one <see cref="ComputesDirectly"/> takes.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void DirectWeightGradient(ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, Span<float> weightGradient, in Window2D window, int batch)
+    {
+        var filters = CheckDirect(input.Length, weightGradient.Length, outputGradient.Length, window, batch, nameof(outputGradient));
+        // Parts of equal size fixed by the batch alone (the last may be shorter), none empty.
+        var partSize = (batch + WorkSplitter.MaxParts - 1) / WorkSplitter.MaxParts;
+        var parts = (batch + partSize - 1) / partSize;
+        var tile = window.PatchSize * filters;
+        fixed (float* source = input, gradient = outputGradient, target = weightGradient)
+        {
+            var job = new DirectJob
+            {
+                Input = source, Gradient = gradient, Window = window, Filters = filters, Batch = batch, PartSize = partSize,
+                Partials = PackingBuffers.ForCurrentThread().Partials((long)parts * tile),
+            };
+            delegate*<void*, int, int, void> part = DirectPath(filters) switch
+            {
+                GemmPath.Vector512 => &DirectGradientPart<Vector512<float>, Simd512>,
+                GemmPath.Vector256 => &DirectGradientPart<Vector256<float>, Simd256>,
+                GemmPath.Vector128 => &DirectGradientPart<Vector128<float>, Simd128>,
+                _ => &DirectGradientScalarPart,
+            };
+            if (input.Length < MinParallelValues || parts < 2)
+            {
+                part(&job, 0, parts);
+            }
+            else
+            {
+                WorkSplitter.Run(part, &job, parts, grain: 1, WorkSplitter.MinParallelWork, reduction: int.MaxValue, parts: parts);
+            }
+
+            // The parts' sums, in part order.
+            var sums = new Span<float>(target, tile);
+            new ReadOnlySpan<float>(job.Partials, tile).CopyTo(sums);
+            for (var p = 1; p < parts; p++)
+            {
+                System.Numerics.Tensors.TensorPrimitives.Add(sums, new ReadOnlySpan<float>(job.Partials + ((long)p * tile), tile), sums);
+            }
+        }
+    }
+
+    /// <summary>The widest accelerated vector whose width divides the filters (the lanes then need no padding); scalar otherwise.</summary>
+    private static GemmPath DirectPath(int filters) => Gemm.BestPath switch
+    {
+        GemmPath.Vector512 when filters % Vector512<float>.Count == 0 => GemmPath.Vector512,
+        GemmPath.Vector512 or GemmPath.Vector256 when filters % Vector256<float>.Count == 0 => GemmPath.Vector256,
+        GemmPath.Vector512 or GemmPath.Vector256 or GemmPath.Vector128 when filters % Vector128<float>.Count == 0 => GemmPath.Vector128,
+        _ => GemmPath.Scalar,
+    };
+
+    /// <summary>What the direct kernels' parts share.</summary>
+    internal struct DirectJob
+    {
+        public float* Input;
+        public float* Weights;
+        public float* Bias;
+        public float* Output;
+        public float* Gradient;
+        public float* Partials;
+        public Window2D Window;
+        public int Filters;
+        public int Batch;
+        public int PartSize;
+        public bool Relu;
+    }
+
+    /// <summary>Samples [<paramref name="from"/>, <paramref name="to"/>) of <see cref="DirectForward"/>, eight positions at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DirectForwardPart<TVector, TSimd>(void* context, int from, int to)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        var job = ((SampleJob*)context)->Direct;
+        var window = job->Window;
+        var (patch, positions, filters) = (window.PatchSize, window.Positions, job->Filters);
+        var padded = stackalloc float[PaddedSize(window)];
+        var offsets = stackalloc int[patch];
+        var origins = stackalloc int[RoundUp(positions)];
+        WindowLayout(window, offsets, origins);
+        for (var n = from; n < to; n++)
+        {
+            Pad(job->Input + ((long)n * window.InputSize), padded, window);
+            var output = job->Output + ((long)n * positions * filters);
+            for (var q = 0; q < positions; q += DirectPositions)
+            {
+                int o0 = origins[q], o1 = origins[q + 1], o2 = origins[q + 2], o3 = origins[q + 3], o4 = origins[q + 4], o5 = origins[q + 5], o6 = origins[q + 6], o7 = origins[q + 7];
+                for (var f = 0; f < filters; f += TSimd.Count)
+                {
+                    var start = job->Bias == null ? TSimd.Zero : TSimd.Load(job->Bias + f);
+                    TVector a0 = start, a1 = start, a2 = start, a3 = start, a4 = start, a5 = start, a6 = start, a7 = start;
+                    var w = job->Weights + f;
+                    for (var k = 0; k < patch; k++)
+                    {
+                        var wk = TSimd.Load(w + (k * filters));
+                        var x = padded + offsets[k];
+                        a0 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o0]), wk, a0);
+                        a1 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o1]), wk, a1);
+                        a2 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o2]), wk, a2);
+                        a3 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o3]), wk, a3);
+                        a4 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o4]), wk, a4);
+                        a5 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o5]), wk, a5);
+                        a6 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o6]), wk, a6);
+                        a7 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o7]), wk, a7);
+                    }
+
+                    // The last group may run past the sample's positions (their origins repeat the last one): not stored.
+                    var row = output + ((long)q * filters) + f;
+                    var valid = Math.Min(DirectPositions, positions - q);
+                    Tile.Store<TVector, TSimd>(row, a0, accumulate: false, job->Relu);
+                    StoreIf<TVector, TSimd>(valid > 1, row + filters, a1, job->Relu);
+                    StoreIf<TVector, TSimd>(valid > 2, row + (2 * filters), a2, job->Relu);
+                    StoreIf<TVector, TSimd>(valid > 3, row + (3 * filters), a3, job->Relu);
+                    StoreIf<TVector, TSimd>(valid > 4, row + (4 * filters), a4, job->Relu);
+                    StoreIf<TVector, TSimd>(valid > 5, row + (5 * filters), a5, job->Relu);
+                    StoreIf<TVector, TSimd>(valid > 6, row + (6 * filters), a6, job->Relu);
+                    StoreIf<TVector, TSimd>(valid > 7, row + (7 * filters), a7, job->Relu);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The parts [<paramref name="from"/>, <paramref name="to"/>) of <see cref="DirectWeightGradient"/>: for each sample
+    /// and window value k, Σₚ x_k(p) · dz(p) over the sample's positions in four interleaved chains (position p in chain
+    /// p mod 4, the rest in the first), added as (c0 + c1) + (c2 + c3); each sample's tile is then added to its part's sum.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DirectGradientPart<TVector, TSimd>(void* context, int from, int to)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        var job = (DirectJob*)context;
+        var window = job->Window;
+        var (patch, positions, filters) = (window.PatchSize, window.Positions, job->Filters);
+        var tileLength = patch * filters;
+        var padded = stackalloc float[PaddedSize(window)];
+        var offsets = stackalloc int[patch];
+        var origins = stackalloc int[RoundUp(positions)];
+        var sample = stackalloc float[tileLength];
+        WindowLayout(window, offsets, origins);
+        var whole = positions / 4 * 4;
+        for (var part = from; part < to; part++)
+        {
+            var sums = job->Partials + ((long)part * tileLength);
+            var (first, end) = PartSamples(job, part);
+            for (var n = first; n < end; n++)
+            {
+                Pad(job->Input + ((long)n * window.InputSize), padded, window);
+                var gradient = job->Gradient + ((long)n * positions * filters);
+                for (var k = 0; k < patch; k++)
+                {
+                    var x = padded + offsets[k];
+                    for (var f = 0; f < filters; f += TSimd.Count)
+                    {
+                        TVector c0 = TSimd.Zero, c1 = TSimd.Zero, c2 = TSimd.Zero, c3 = TSimd.Zero;
+                        var g = gradient + f;
+                        var q = 0;
+                        for (; q < whole; q += 4)
+                        {
+                            c0 = TSimd.MultiplyAdd(TSimd.Broadcast(x[origins[q]]), TSimd.Load(g + ((long)q * filters)), c0);
+                            c1 = TSimd.MultiplyAdd(TSimd.Broadcast(x[origins[q + 1]]), TSimd.Load(g + ((long)(q + 1) * filters)), c1);
+                            c2 = TSimd.MultiplyAdd(TSimd.Broadcast(x[origins[q + 2]]), TSimd.Load(g + ((long)(q + 2) * filters)), c2);
+                            c3 = TSimd.MultiplyAdd(TSimd.Broadcast(x[origins[q + 3]]), TSimd.Load(g + ((long)(q + 3) * filters)), c3);
+                        }
+
+                        for (; q < positions; q++)
+                        {
+                            c0 = TSimd.MultiplyAdd(TSimd.Broadcast(x[origins[q]]), TSimd.Load(g + ((long)q * filters)), c0);
+                        }
+
+                        TSimd.Store(TSimd.Add(TSimd.Add(c0, c1), TSimd.Add(c2, c3)), sample + (k * filters) + f);
+                    }
+                }
+
+                AddSample(sums, sample, tileLength, n == first);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="DirectForwardPart{TVector, TSimd}"/> for filters no vector width divides, or without vector hardware:
+    /// each multiply-add fused exactly when the vector paths' are (where FMA exists), so the sums are the product's
+    /// on every path (its edge tiles' vectors, or its scalar loops).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DirectForwardScalarPart(void* context, int from, int to)
+    {
+        var job = ((SampleJob*)context)->Direct;
+        var window = job->Window;
+        var (patch, positions, filters) = (window.PatchSize, window.Positions, job->Filters);
+        var padded = stackalloc float[PaddedSize(window)];
+        var offsets = stackalloc int[patch];
+        var origins = stackalloc int[RoundUp(positions)];
+        WindowLayout(window, offsets, origins);
+        for (var n = from; n < to; n++)
+        {
+            Pad(job->Input + ((long)n * window.InputSize), padded, window);
+            var output = job->Output + ((long)n * positions * filters);
+            for (var q = 0; q < positions; q++)
+            {
+                var x = padded + origins[q];
+                for (var f = 0; f < filters; f++)
+                {
+                    var sum = job->Bias == null ? 0f : job->Bias[f];
+                    for (var k = 0; k < patch; k++)
+                    {
+                        sum = float.MultiplyAddEstimate(x[offsets[k]], job->Weights[(k * filters) + f], sum);
+                    }
+
+                    output[((long)q * filters) + f] = job->Relu ? Math.Max(sum, 0f) : sum;
+                }
+            }
+        }
+    }
+
+    /// <summary><see cref="DirectGradientPart{TVector, TSimd}"/> for filters no vector width divides, or without vector hardware: the same order per filter.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DirectGradientScalarPart(void* context, int from, int to)
+    {
+        var job = (DirectJob*)context;
+        var window = job->Window;
+        var (patch, positions, filters) = (window.PatchSize, window.Positions, job->Filters);
+        var tileLength = patch * filters;
+        var padded = stackalloc float[PaddedSize(window)];
+        var offsets = stackalloc int[patch];
+        var origins = stackalloc int[RoundUp(positions)];
+        var sample = stackalloc float[tileLength];
+        WindowLayout(window, offsets, origins);
+        var whole = positions / 4 * 4;
+        for (var part = from; part < to; part++)
+        {
+            var sums = job->Partials + ((long)part * tileLength);
+            var (first, end) = PartSamples(job, part);
+            for (var n = first; n < end; n++)
+            {
+                Pad(job->Input + ((long)n * window.InputSize), padded, window);
+                var gradient = job->Gradient + ((long)n * positions * filters);
+                for (var k = 0; k < patch; k++)
+                {
+                    var x = padded + offsets[k];
+                    for (var f = 0; f < filters; f++)
+                    {
+                        float c0 = 0f, c1 = 0f, c2 = 0f, c3 = 0f;
+                        var g = gradient + f;
+                        var q = 0;
+                        for (; q < whole; q += 4)
+                        {
+                            c0 = float.MultiplyAddEstimate(x[origins[q]], g[(long)q * filters], c0);
+                            c1 = float.MultiplyAddEstimate(x[origins[q + 1]], g[(long)(q + 1) * filters], c1);
+                            c2 = float.MultiplyAddEstimate(x[origins[q + 2]], g[(long)(q + 2) * filters], c2);
+                            c3 = float.MultiplyAddEstimate(x[origins[q + 3]], g[(long)(q + 3) * filters], c3);
+                        }
+
+                        for (; q < positions; q++)
+                        {
+                            c0 = float.MultiplyAddEstimate(x[origins[q]], g[(long)q * filters], c0);
+                        }
+
+                        sample[(k * filters) + f] = (c0 + c1) + (c2 + c3);
+                    }
+                }
+
+                AddSample(sums, sample, tileLength, n == first);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreIf<TVector, TSimd>(bool valid, float* row, TVector value, bool relu)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        if (valid)
+        {
+            Tile.Store<TVector, TSimd>(row, value, accumulate: false, relu);
+        }
+    }
+
+    /// <summary>A part's sum of samples: the first copied, the others added.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddSample(float* sums, float* sample, int length, bool first)
+    {
+        if (first)
+        {
+            new ReadOnlySpan<float>(sample, length).CopyTo(new Span<float>(sums, length));
+        }
+        else
+        {
+            System.Numerics.Tensors.TensorPrimitives.Add(new ReadOnlySpan<float>(sums, length), new ReadOnlySpan<float>(sample, length), new Span<float>(sums, length));
+        }
+    }
+
+    /// <summary>The samples [First, End) of a part: the batch cut into parts of equal size, the last shorter.</summary>
+    private static (int First, int End) PartSamples(DirectJob* job, int part) =>
+        (part * job->PartSize, Math.Min(job->Batch, (part + 1) * job->PartSize));
+
+    /// <summary>
+    /// Where each window value lies from its window's top-left corner in the padded sample (<paramref name="offsets"/>,
+    /// in (kernel row, kernel column, channel) order), and where each position's window starts
+    /// (<paramref name="origins"/>, padded to a whole group by repeating the last).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WindowLayout(in Window2D window, int* offsets, int* origins)
+    {
+        var (height, width) = (PaddedHeight(window), PaddedWidth(window));
+        var k = 0;
+        for (var kh = 0; kh < window.Kernel; kh++)
+        {
+            for (var kw = 0; kw < window.Kernel; kw++)
+            {
+                for (var c = 0; c < window.Channels; c++)
+                {
+                    offsets[k++] = (((c * height) + kh) * width) + kw;
+                }
+            }
+        }
+
+        var positions = window.Positions;
+        for (var q = 0; q < RoundUp(positions); q++)
+        {
+            var (oh, ow) = Math.DivRem(Math.Min(q, positions - 1), window.OutputWidth);
+            origins[q] = (oh * window.Stride * width) + (ow * window.Stride);
+        }
+    }
+
+    /// <summary>Copies one (c, h, w) sample into the zero-padded image the windows read: every row and column a window reaches.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Pad(float* sample, float* padded, in Window2D window)
+    {
+        var (height, width) = (PaddedHeight(window), PaddedWidth(window));
+        new Span<float>(padded, window.Channels * height * width).Clear();
+        var rows = Math.Min(window.Height, height - window.PadTop);
+        var columns = Math.Min(window.Width, width - window.PadLeft);
+        for (var c = 0; c < window.Channels; c++)
+        {
+            for (var h = 0; h < rows; h++)
+            {
+                var source = new ReadOnlySpan<float>(sample + (((c * window.Height) + h) * window.Width), columns);
+                source.CopyTo(new Span<float>(padded + (((c * height) + h + window.PadTop) * width) + window.PadLeft, columns));
+            }
+        }
+    }
+
+    private static int PaddedHeight(in Window2D window) => ((window.OutputHeight - 1) * window.Stride) + window.Kernel;
+
+    private static int PaddedWidth(in Window2D window) => ((window.OutputWidth - 1) * window.Stride) + window.Kernel;
+
+    private static int PaddedSize(in Window2D window) => window.Channels * PaddedHeight(window) * PaddedWidth(window);
+
+    private static int RoundUp(int positions) => (positions + DirectPositions - 1) / DirectPositions * DirectPositions;
+
+    /// <summary>Checks the lengths and the geometry; returns the filters (the weights' columns).</summary>
+    private static int CheckDirect(int inputLength, int weightLength, int outputLength, in Window2D window, int batch, string outputName)
+    {
+        window.Validate();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
+        if (!ComputesDirectly(window))
+        {
+            throw new ArgumentException(
+                $"The direct kernels take a channels-first input, windows of at most {MaxDirectPatch} values and padded samples of at most {MaxDirectPaddedSample} floats: {window}.",
+                nameof(window));
+        }
+
+        var filters = weightLength / window.PatchSize;
+        if (filters == 0 || weightLength != filters * window.PatchSize || inputLength != (long)batch * window.InputSize
+            || outputLength != (long)batch * window.Positions * filters)
+        {
+            throw new ArgumentException(
+                $"Expected {batch} samples of {window.InputSize} inputs, weights of {window.PatchSize} rows and {batch} × {window.Positions} rows of as many " +
+                $"filters as the weights have columns, but the spans hold {inputLength}, {weightLength} and {outputLength}.",
+                outputName);
+        }
+
+        return filters;
+    }
+}
