@@ -72,7 +72,7 @@ public static unsafe partial class Convolution
                 GemmPath.Vector512 => &DirectForwardPart<Vector512<float>, Simd512>,
                 GemmPath.Vector256 => &DirectForwardPart<Vector256<float>, Simd256>,
                 GemmPath.Vector128 => &DirectForwardPart<Vector128<float>, Simd128>,
-                _ => &DirectForwardScalarPart,
+                _ => &DirectForwardPart<float, Simd1>,
             };
             var samples = new SampleJob { Window = window, Direct = &job };
             RunOverSamples(part, &samples, batch, (long)output.Length);
@@ -104,7 +104,7 @@ public static unsafe partial class Convolution
                 GemmPath.Vector512 => &DirectGradientPart<Vector512<float>, Simd512>,
                 GemmPath.Vector256 => &DirectGradientPart<Vector256<float>, Simd256>,
                 GemmPath.Vector128 => &DirectGradientPart<Vector128<float>, Simd128>,
-                _ => &DirectGradientScalarPart,
+                _ => &DirectGradientPart<float, Simd1>,
             };
             if (input.Length < MinParallelValues || parts < 2)
             {
@@ -125,7 +125,11 @@ public static unsafe partial class Convolution
         }
     }
 
-    /// <summary>The widest accelerated vector whose width divides the filters (the lanes then need no padding); scalar otherwise.</summary>
+    /// <summary>
+    /// The widest accelerated vector whose width divides the filters (the lanes then need no padding); otherwise one
+    /// lane at a time (<see cref="Simd1"/>), whose multiply-adds are fused exactly when the vectors' are, so the sums
+    /// stay the product's: its edge tiles' on vector hardware, its scalar loops without.
+    /// </summary>
     private static GemmPath DirectPath(int filters) => Gemm.BestPath switch
     {
         GemmPath.Vector512 when filters % Vector512<float>.Count == 0 => GemmPath.Vector512,
@@ -255,94 +259,6 @@ public static unsafe partial class Convolution
                         }
 
                         TSimd.Store(TSimd.Add(TSimd.Add(c0, c1), TSimd.Add(c2, c3)), sample + (k * filters) + f);
-                    }
-                }
-
-                AddSample(sums, sample, tileLength, n == first);
-            }
-        }
-    }
-
-    /// <summary>
-    /// <see cref="DirectForwardPart{TVector, TSimd}"/> for filters no vector width divides, or without vector hardware:
-    /// each multiply-add fused exactly when the vector paths' are (where FMA exists), so the sums are the product's
-    /// on every path (its edge tiles' vectors, or its scalar loops).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void DirectForwardScalarPart(void* context, int from, int to)
-    {
-        var job = ((SampleJob*)context)->Direct;
-        var window = job->Window;
-        var (patch, positions, filters) = (window.PatchSize, window.Positions, job->Filters);
-        var padded = stackalloc float[PaddedSize(window)];
-        var offsets = stackalloc int[patch];
-        var origins = stackalloc int[RoundUp(positions)];
-        WindowLayout(window, offsets, origins);
-        for (var n = from; n < to; n++)
-        {
-            Pad(job->Input + ((long)n * window.InputSize), padded, window);
-            var output = job->Output + ((long)n * positions * filters);
-            for (var q = 0; q < positions; q++)
-            {
-                var x = padded + origins[q];
-                for (var f = 0; f < filters; f++)
-                {
-                    var sum = job->Bias == null ? 0f : job->Bias[f];
-                    for (var k = 0; k < patch; k++)
-                    {
-                        sum = float.MultiplyAddEstimate(x[offsets[k]], job->Weights[(k * filters) + f], sum);
-                    }
-
-                    output[((long)q * filters) + f] = job->Relu ? Math.Max(sum, 0f) : sum;
-                }
-            }
-        }
-    }
-
-    /// <summary><see cref="DirectGradientPart{TVector, TSimd}"/> for filters no vector width divides, or without vector hardware: the same order per filter.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void DirectGradientScalarPart(void* context, int from, int to)
-    {
-        var job = (DirectJob*)context;
-        var window = job->Window;
-        var (patch, positions, filters) = (window.PatchSize, window.Positions, job->Filters);
-        var tileLength = patch * filters;
-        var padded = stackalloc float[PaddedSize(window)];
-        var offsets = stackalloc int[patch];
-        var origins = stackalloc int[RoundUp(positions)];
-        var sample = stackalloc float[tileLength];
-        WindowLayout(window, offsets, origins);
-        var whole = positions / 4 * 4;
-        for (var part = from; part < to; part++)
-        {
-            var sums = job->Partials + ((long)part * tileLength);
-            var (first, end) = PartSamples(job, part);
-            for (var n = first; n < end; n++)
-            {
-                Pad(job->Input + ((long)n * window.InputSize), padded, window);
-                var gradient = job->Gradient + ((long)n * positions * filters);
-                for (var k = 0; k < patch; k++)
-                {
-                    var x = padded + offsets[k];
-                    for (var f = 0; f < filters; f++)
-                    {
-                        float c0 = 0f, c1 = 0f, c2 = 0f, c3 = 0f;
-                        var g = gradient + f;
-                        var q = 0;
-                        for (; q < whole; q += 4)
-                        {
-                            c0 = float.MultiplyAddEstimate(x[origins[q]], g[(long)q * filters], c0);
-                            c1 = float.MultiplyAddEstimate(x[origins[q + 1]], g[(long)(q + 1) * filters], c1);
-                            c2 = float.MultiplyAddEstimate(x[origins[q + 2]], g[(long)(q + 2) * filters], c2);
-                            c3 = float.MultiplyAddEstimate(x[origins[q + 3]], g[(long)(q + 3) * filters], c3);
-                        }
-
-                        for (; q < positions; q++)
-                        {
-                            c0 = float.MultiplyAddEstimate(x[origins[q]], g[(long)q * filters], c0);
-                        }
-
-                        sample[(k * filters) + f] = (c0 + c1) + (c2 + c3);
                     }
                 }
 

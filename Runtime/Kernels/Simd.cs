@@ -1,3 +1,4 @@
+using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -212,4 +213,61 @@ internal readonly unsafe struct Simd128 : ISimd<Vector128<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Vector128<float> value) => Vector128.Sum(value);
+}
+
+/// <summary>
+/// One lane: plain floats, so that a kernel written once for the vector widths also serves sizes no width divides and
+/// machines without vector hardware, with each lane's arithmetic unchanged (a multiply-add is fused exactly when the
+/// vector paths' is).
+/// </summary>
+internal readonly unsafe struct Simd1 : ISimd<float>
+{
+    public static int Count => 1;
+
+    public static float Zero => 0f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Load(ref float source, nuint offset) => Unsafe.Add(ref source, offset);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(float value, ref float destination, nuint offset) => Unsafe.Add(ref destination, offset) = value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Load(float* source) => *source;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(float value, float* destination) => *destination = value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Broadcast(float value) => value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MultiplyAdd(float a, float b, float c) => float.MultiplyAddEstimate(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Add(float a, float b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Subtract(float a, float b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Multiply(float a, float b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Divide(float a, float b) => a / b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sqrt(float value) => MathF.Sqrt(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Max(float a, float b) => Math.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float KeepWherePositive(float value, float gate) => gate > 0f ? value : 0f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float FlushBelow(float value, float threshold) => MathF.Abs(value) < threshold ? 0f : value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(float value) => value;
 }
