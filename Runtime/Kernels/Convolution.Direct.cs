@@ -74,8 +74,7 @@ public static unsafe partial class Convolution
                 GemmPath.Vector128 => &DirectForwardPart<Vector128<float>, Simd128>,
                 _ => &DirectForwardPart<float, Simd1>,
             };
-            var samples = new SampleJob { Window = window, Direct = &job };
-            RunOverSamples(part, &samples, batch, (long)output.Length);
+            WorkSplitter.RunIndependent(part, &job, batch, (long)output.Length);
         }
     }
 
@@ -106,22 +105,8 @@ public static unsafe partial class Convolution
                 GemmPath.Vector128 => &DirectGradientPart<Vector128<float>, Simd128>,
                 _ => &DirectGradientPart<float, Simd1>,
             };
-            if (input.Length < MinParallelValues || parts < 2)
-            {
-                part(&job, 0, parts);
-            }
-            else
-            {
-                WorkSplitter.Run(part, &job, parts, grain: 1, WorkSplitter.MinParallelWork, reduction: int.MaxValue, parts: parts);
-            }
-
-            // The parts' sums, in part order.
-            var sums = new Span<float>(target, tile);
-            new ReadOnlySpan<float>(job.Partials, tile).CopyTo(sums);
-            for (var p = 1; p < parts; p++)
-            {
-                System.Numerics.Tensors.TensorPrimitives.Add(sums, new ReadOnlySpan<float>(job.Partials + ((long)p * tile), tile), sums);
-            }
+            WorkSplitter.RunIndependent(part, &job, parts, input.Length);
+            Reductions.AddInOrder(job.Partials, parts, tile, new Span<float>(target, tile));
         }
     }
 
@@ -160,7 +145,7 @@ public static unsafe partial class Convolution
         where TVector : struct
         where TSimd : ISimd<TVector>
     {
-        var job = ((SampleJob*)context)->Direct;
+        var job = (DirectJob*)context;
         var window = job->Window;
         var (patch, positions, filters) = (window.PatchSize, window.Positions, job->Filters);
         var padded = stackalloc float[PaddedSize(window)];

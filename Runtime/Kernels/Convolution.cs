@@ -26,7 +26,7 @@ public static partial class Convolution
         fixed (float* source = input, target = columns)
         {
             var job = new SampleJob { Source = source, Target = target, Window = window };
-            RunOverSamples(&ImageToColumnsPart, &job, batch, (long)columns.Length);
+            WorkSplitter.RunIndependent(&ImageToColumnsPart, &job, batch, (long)columns.Length);
         }
     }
 
@@ -51,37 +51,13 @@ public static partial class Convolution
         }
     }
 
-    /// <summary>
-    /// Values moved below which a pass over a batch stays on the calling thread: 32 Ki floats take about 15–55 µs to
-    /// move here (0.4–1.7 ns a value in the Fashion CNN's two im2col passes), several times what handing half of them to
-    /// the helper costs (1.3–2 µs, docs/performance.md).
-    /// </summary>
-    internal const int MinParallelValues = 1 << 15;
-
     /// <summary>The pointers and geometry a pass over a batch's samples needs, on the caller's stack.</summary>
     internal unsafe struct SampleJob
     {
         public float* Source;
         public float* Target;
         public int* Indices;
-        public DirectJob* Direct;
         public Window2D Window;
-    }
-
-    /// <summary>
-    /// Runs a per-sample pass over samples [0, <paramref name="batch"/>), split over the kernel threads when it moves at
-    /// least <see cref="MinParallelValues"/> values. Each sample is done whole by one thread, so the result is the same
-    /// whichever thread does it.
-    /// </summary>
-    internal static unsafe void RunOverSamples(delegate*<void*, int, int, void> part, SampleJob* job, int batch, long values)
-    {
-        if (values < MinParallelValues || batch < 2)
-        {
-            part(job, 0, batch);
-            return;
-        }
-
-        WorkSplitter.Run(part, job, batch, grain: 1, WorkSplitter.MinParallelWork, reduction: int.MaxValue, parts: Math.Min(batch, WorkSplitter.MaxParts));
     }
 
     /// <summary>
@@ -179,7 +155,7 @@ public static partial class Convolution
         fixed (float* source = columns, target = input)
         {
             var job = new SampleJob { Source = source, Target = target, Window = window };
-            RunOverSamples(&ColumnsToImagePart, &job, batch, (long)columns.Length);
+            WorkSplitter.RunIndependent(&ColumnsToImagePart, &job, batch, (long)columns.Length);
         }
     }
 

@@ -242,17 +242,8 @@ public static unsafe partial class Normalization
     }
 
     /// <summary>Runs parts [0, parts) of a block, on both kernel threads when the block is large enough.</summary>
-    private static void RunParts(delegate*<void*, int, int, void> body, BatchNormJob* job)
-    {
-        var parts = job->Tiling.Parts;
-        if (parts < 2 || (long)job->Tiling.Rows * job->Width < Convolution.MinParallelValues)
-        {
-            body(job, 0, parts);
-            return;
-        }
-
-        WorkSplitter.Run(body, job, parts, grain: 1, WorkSplitter.MinParallelWork, reduction: int.MaxValue, parts: parts);
-    }
+    private static void RunParts(delegate*<void*, int, int, void> body, BatchNormJob* job) =>
+        WorkSplitter.RunIndependent(body, job, job->Tiling.Parts, (long)job->Tiling.Rows * job->Width);
 
     /// <summary>Parts' sums of x, each into its own tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -365,10 +356,7 @@ public static unsafe partial class Normalization
     private static void FoldParts(float* partials, int parts, int tileLength, Span<float> sums)
     {
         var total = new Span<float>(partials, tileLength);
-        for (var part = 1; part < parts; part++)
-        {
-            TensorPrimitives.Add(total, new ReadOnlySpan<float>(partials + (part * TileFloats), tileLength), total);
-        }
+        Reductions.AddInOrder(partials, parts, TileFloats, total);
 
         var width = sums.Length;
         total.Slice(0, width).CopyTo(sums);

@@ -24,7 +24,7 @@ public static class Pooling
         fixed (int* indices = argmax)
         {
             var job = new Convolution.SampleJob { Source = source, Target = target, Indices = indices, Window = window };
-            Convolution.RunOverSamples(&MaxForwardPart, &job, batch, (long)input.Length);
+            WorkSplitter.RunIndependent(&MaxForwardPart, &job, batch, (long)input.Length);
         }
     }
 
@@ -149,7 +149,7 @@ public static class Pooling
         fixed (int* indices = argmax)
         {
             var job = new Convolution.SampleJob { Source = source, Target = target, Indices = indices, Window = window };
-            Convolution.RunOverSamples(&MaxBackwardPart, &job, batch, (long)dx.Length);
+            WorkSplitter.RunIndependent(&MaxBackwardPart, &job, batch, (long)dx.Length);
         }
     }
 
@@ -190,7 +190,7 @@ public static class Pooling
         fixed (float* source = input, target = output)
         {
             var job = new Convolution.SampleJob { Source = source, Target = target, Window = window };
-            Convolution.RunOverSamples(&AverageForwardPart, &job, batch, (long)input.Length);
+            WorkSplitter.RunIndependent(&AverageForwardPart, &job, batch, (long)input.Length);
         }
     }
 
@@ -257,7 +257,7 @@ public static class Pooling
         fixed (float* source = dy, target = dx)
         {
             var job = new Convolution.SampleJob { Source = source, Target = target, Window = window };
-            Convolution.RunOverSamples(&AverageBackwardPart, &job, batch, (long)dx.Length);
+            WorkSplitter.RunIndependent(&AverageBackwardPart, &job, batch, (long)dx.Length);
         }
     }
 

@@ -111,6 +111,30 @@ internal static unsafe class WorkSplitter
         }
     }
 
+    /// <summary>
+    /// Values moved below which <see cref="RunIndependent"/> stays on the calling thread: 32 Ki floats take about
+    /// 15–55 µs to move here (0.4–1.7 ns a value in the Fashion CNN's two im2col passes), several times what handing half
+    /// of them to the helper costs (1.3–2 µs, docs/performance.md).
+    /// </summary>
+    public const int MinParallelValues = 1 << 15;
+
+    /// <summary>
+    /// Runs <paramref name="body"/> over [0, <paramref name="count"/>) — the samples of a per-sample pass, or the parts of
+    /// a reduction fixed by its data's shape — split over the kernel threads, a part at a time, when it moves at least
+    /// <see cref="MinParallelValues"/> values. Each index is computed whole by one thread, so the result is the same
+    /// whichever thread computes it.
+    /// </summary>
+    public static void RunIndependent(delegate*<void*, int, int, void> body, void* context, int count, long values)
+    {
+        if (values < MinParallelValues || count < 2)
+        {
+            body(context, 0, count);
+            return;
+        }
+
+        Run(body, context, count, grain: 1, MinParallelWork, reduction: int.MaxValue, parts: Math.Min(count, MaxParts));
+    }
+
     private static int ReadMaxThreads() => ParseMaxThreads(Environment.GetEnvironmentVariable("MODELGEN_THREADS"));
 
     /// <summary>

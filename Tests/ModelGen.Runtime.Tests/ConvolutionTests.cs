@@ -459,8 +459,8 @@ public sealed class ConvolutionTests
             var pool = Valid(5, 20, 18, 2, 2, channelsLast: true);
             var input = GemmTests.Random(batch * conv.InputSize, 21);
             var image = GemmTests.Random(batch * pool.InputSize, 22);
-            Assert.True(batch * conv.Positions * conv.PatchSize >= Convolution.MinParallelValues);
-            Assert.True(image.Length >= Convolution.MinParallelValues);
+            Assert.True(batch * conv.Positions * conv.PatchSize >= WorkSplitter.MinParallelValues);
+            Assert.True(image.Length >= WorkSplitter.MinParallelValues);
 
             (float[] Columns, float[] Image, float[] Pooled, int[] Argmax, float[] PoolGradient) Run(int count)
             {
