@@ -186,7 +186,7 @@ public static class Pooling
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void AverageForward(ReadOnlySpan<float> input, Span<float> output, in Window2D window, int batch)
     {
-        CheckLengths(input.Length, output.Length, output.Length, window, batch);
+        CheckLengths(input.Length, output.Length, argmaxLength: null, window, batch);
         fixed (float* source = input, target = output)
         {
             var job = new Convolution.SampleJob { Source = source, Target = target, Window = window };
@@ -253,7 +253,7 @@ public static class Pooling
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void AverageBackward(ReadOnlySpan<float> dy, Span<float> dx, in Window2D window, int batch)
     {
-        CheckLengths(dx.Length, dy.Length, dy.Length, window, batch);
+        CheckLengths(dx.Length, dy.Length, argmaxLength: null, window, batch);
         fixed (float* source = dy, target = dx)
         {
             var job = new Convolution.SampleJob { Source = source, Target = target, Window = window };
@@ -395,7 +395,8 @@ public static class Pooling
         }
     }
 
-    private static void CheckLengths(int inputLength, int outputLength, int argmaxLength, in Window2D window, int batch)
+    /// <summary>Checks the geometry (unpadded windows inside the input) and the lengths; <paramref name="argmaxLength"/> is null for average pooling, which keeps no indices.</summary>
+    private static void CheckLengths(int inputLength, int outputLength, int? argmaxLength, in Window2D window, int batch)
     {
         window.Validate();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
@@ -407,11 +408,11 @@ public static class Pooling
         }
 
         var outputs = (long)batch * window.Positions * window.Channels;
-        if (inputLength != (long)batch * window.InputSize || outputLength != outputs || argmaxLength != outputs)
+        if (inputLength != (long)batch * window.InputSize || outputLength != outputs || (argmaxLength is { } indices && indices != outputs))
         {
-            throw new ArgumentException(
-                $"Expected {batch} samples of {window.InputSize} inputs and {window.Positions * window.Channels} outputs and indices, " +
-                $"but the spans hold {inputLength}, {outputLength} and {argmaxLength}.");
+            throw new ArgumentException(argmaxLength is { } held
+                ? $"Expected {batch} samples of {window.InputSize} inputs and {window.Positions * window.Channels} outputs and indices, but the spans hold {inputLength}, {outputLength} and {held}."
+                : $"Expected {batch} samples of {window.InputSize} inputs and {window.Positions * window.Channels} outputs, but the spans hold {inputLength} and {outputLength}.");
         }
     }
 }
