@@ -151,6 +151,36 @@ internal static class DiagnosticDescriptors
         "BatchNorm on a multi-channel input image",
         "Layer {0} ([BatchNorm]): the model's {1} input image is normalized per channel only after a [Conv2D] or a pooling layer; normalize the input data before training, or move [BatchNorm] after the first convolution");
 
+    public static readonly DiagnosticDescriptor InvalidArgument = Error(
+        "MG0029",
+        "Invalid attribute argument",
+        "[{0}]: '{1}' is not a valid argument: give {2}");
+
+    public static readonly DiagnosticDescriptor MemberConflictsWithGenerated = Error(
+        "MG0030",
+        "Member has the name of a generated member",
+        "'{0}' on model '{1}' clashes with the member {2} that ModelGen generates: rename it");
+
+    public static readonly DiagnosticDescriptor ModelNamedLikeGeneratedMember = Error(
+        "MG0031",
+        "Model class has the name of a generated member",
+        "Model '{0}' has the name of one of the members ModelGen generates on it ({0}), and a member cannot be named like its class: rename the class");
+
+    public static readonly DiagnosticDescriptor ModelCannotHavePrimaryConstructor = Error(
+        "MG0032",
+        "Model class cannot have a primary constructor",
+        "Model '{0}' cannot have a primary constructor: ModelGen generates its constructors (new {0}() and new {0}(seed)), which could not pass the primary constructor its arguments; use fields or properties instead");
+
+    public static readonly DiagnosticDescriptor ModelCannotBeFileLocal = Error(
+        "MG0033",
+        "Model class cannot be file-local",
+        "Model '{0}' cannot be generated: '{1}' is file-local, and ModelGen adds the model's members from a file of its own; declare it internal instead of file");
+
+    public static readonly DiagnosticDescriptor NameHidesKeyword = Error(
+        "MG0034",
+        "A name in scope hides a contextual keyword",
+        "Something named '{0}' is visible inside model '{1}', so the '{0}' in its generated code would mean it instead of the keyword: rename it");
+
     public static readonly DiagnosticDescriptor InternalError = Error(
         "MG0999",
         "ModelGen failed",

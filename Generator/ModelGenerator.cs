@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
@@ -25,6 +26,7 @@ public sealed class ModelGenerator : IIncrementalGenerator
         public const string Plan = nameof(Plan);
         public const string WeightsFiles = nameof(WeightsFiles);
         public const string Bake = nameof(Bake);
+        public const string ModelNames = nameof(ModelNames);
     }
 
     private const string ModelAttributeName = "ModelGen.ModelAttribute";
@@ -50,7 +52,7 @@ public sealed class ModelGenerator : IIncrementalGenerator
         // IDE underlines it; that pairing costs a lookup per diagnostic and never touches the steps above.
         var diagnostics = checkedModels
             .Combine(weightsFiles)
-            .Select(static (pair, _) => WithBakeDiagnostics(pair.Left, pair.Right))
+            .Select(static (pair, _) => WithLateDiagnostics(pair.Left, pair.Right))
             .Combine(context.CompilationProvider);
         context.RegisterSourceOutput(diagnostics, static (spc, pair) =>
         {
@@ -67,9 +69,18 @@ public sealed class ModelGenerator : IIncrementalGenerator
             .Combine(weightsFiles)
             .Select(static (pair, _) => BakeSafely(pair.Left, pair.Right))
             .WithTrackingName(TrackingNames.Bake);
-        context.RegisterSourceOutput(plans, static (spc, baking) =>
+
+        // Hint names must differ even ignoring case, so each model's depends on the names of all the others: a
+        // sorted list of names, which stays equal (and cached) while models change anything but their names.
+        var modelNames = plans
+            .Select(static (baking, _) => baking.Planned.Value?.Type.FullName)
+            .Collect()
+            .Select(static (names, _) => names.Where(n => n is not null).Select(n => n!).OrderBy(n => n, StringComparer.Ordinal).ToEquatableArray())
+            .WithTrackingName(TrackingNames.ModelNames);
+
+        context.RegisterSourceOutput(plans.Combine(modelNames), static (spc, pair) =>
         {
-            var (planned, baked) = (baking.Planned, baking.Weights);
+            var ((planned, baked), names) = (pair.Left, pair.Right);
             if (planned.Value is null)
             {
                 foreach (var diagnostic in planned.Diagnostics)
@@ -80,23 +91,29 @@ public sealed class ModelGenerator : IIncrementalGenerator
                 return;
             }
 
+            var plan = planned.Value;
             string source;
             string? weightsSource;
             try
             {
-                source = Emitter.Emit(planned.Value, baked);
-                weightsSource = baked is null ? null : WeightsEmitter.Emit(planned.Value, baked);
+                source = Emitter.Emit(plan, baked);
+                weightsSource = baked is null ? null : WeightsEmitter.Emit(plan, baked);
+                if (GeneratedMembers.Clashes(plan.Type, [source], weightsSource is null ? [] : WeightsEmitter.MemberNames(plan)).Count > 0)
+                {
+                    return; // MG0030/MG0031, reported by the diagnostics branch: the code would not compile
+                }
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
-                spc.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.InternalError, null, planned.Value.Type.Name, "emit: " + exception.Message));
+                spc.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.InternalError, null, plan.Type.Name, "emit: " + exception.Message));
                 return;
             }
 
-            spc.AddSource(planned.Value.Type.HintName, source);
+            var hintName = Identifiers.HintNames(names)[plan.Type.FullName];
+            spc.AddSource(hintName + ".g.cs", source);
             if (weightsSource is not null)
             {
-                spc.AddSource(WeightsEmitter.HintName(planned.Value), weightsSource);
+                spc.AddSource(hintName + ".Weights.g.cs", weightsSource);
             }
         });
     }
@@ -126,18 +143,35 @@ public sealed class ModelGenerator : IIncrementalGenerator
         }
     }
 
-    /// <summary>A checked model's diagnostics, plus, when it declares a weights file, any reason the file cannot be baked, at the <c>Weights</c> argument.</summary>
-    private static EquatableArray<DiagnosticInfo> WithBakeDiagnostics(StageResult<CheckedModel> result, EquatableArray<WeightsFile> files)
+    /// <summary>
+    /// A checked model's diagnostics, plus those found only once it is planned and written: a member of the user's that
+    /// clashes with a generated one (MG0030, MG0031), and, when it declares a weights file, any reason the file cannot
+    /// be baked, at the <c>Weights</c> argument.
+    /// </summary>
+    private static EquatableArray<DiagnosticInfo> WithLateDiagnostics(StageResult<CheckedModel> result, EquatableArray<WeightsFile> files)
     {
-        if (result.Value?.Weights is null)
+        if (result.Value is not { } model)
         {
             return result.Diagnostics;
         }
 
         try
         {
-            var problem = Baker.Check(Planner.Plan(result.Value), result.Value.WeightsLocation, files);
-            return problem is null ? result.Diagnostics : result.Diagnostics.Concat(new[] { problem }).ToEquatableArray();
+            var found = new List<DiagnosticInfo>(result.Diagnostics);
+            var plan = Planner.Plan(model);
+            foreach (var (member, generated) in GeneratedMembers.Clashes(plan.Type, [Emitter.Emit(plan)], model.Weights is null ? [] : WeightsEmitter.MemberNames(plan)))
+            {
+                found.Add(member is { } index
+                    ? DiagnosticInfo.Create(DiagnosticDescriptors.MemberConflictsWithGenerated, model.MemberLocations[index], MemberDisplay(model.Type.Members[index]), model.Type.Name, generated)
+                    : DiagnosticInfo.Create(DiagnosticDescriptors.ModelNamedLikeGeneratedMember, model.Location, model.Type.Name));
+            }
+
+            if (model.Weights is not null && Baker.Check(plan, model.WeightsLocation, files) is { } problem)
+            {
+                found.Add(problem);
+            }
+
+            return found.ToEquatableArray();
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
@@ -145,6 +179,9 @@ public sealed class ModelGenerator : IIncrementalGenerator
             return result.Diagnostics;
         }
     }
+
+    /// <summary>A user's member as a message names it: <c>Predict</c>, or for a constructor the class name.</summary>
+    private static string MemberDisplay(MemberSpec member) => member.Name == ".ctor" ? "constructor(" + member.Parameters + ")" : member.Name;
 
     /// <summary>Checks one parsed model; an unexpected exception becomes MG0999 on the model, like <see cref="ParseSafely"/>.</summary>
     internal static StageResult<CheckedModel> CheckSafely(StageResult<ModelSpec> parsed)

@@ -31,7 +31,15 @@ internal static class Parser
             return new StageResult<ModelSpec>(null, EquatableArray<DiagnosticInfo>.Empty);
         }
 
+        // [Model] twice on one class (on two partial declarations) is the compiler's CS0579; the model is read once,
+        // from the first declaration that carries it, so it is generated once.
+        if (!IsFirstModelDeclaration(symbol, declaration, cancellationToken))
+        {
+            return new StageResult<ModelSpec>(null, EquatableArray<DiagnosticInfo>.Empty);
+        }
+
         CheckDeclaration(symbol, declaration, modelLocation, diagnostics);
+        CheckNamesInScope(context.SemanticModel, symbol, declaration, modelLocation, diagnostics);
         if (diagnostics.Count > 0)
         {
             return new StageResult<ModelSpec>(null, diagnostics.ToEquatableArray());
@@ -49,8 +57,28 @@ internal static class Parser
             return new StageResult<ModelSpec>(null, diagnostics.ToEquatableArray());
         }
 
-        var spec = new ModelSpec(ReadType(symbol, declaration), loss, lossLocation, huberDelta, huberDeltaLocation, modelLocation, layers.Value, weights, weightsLocation);
+        if (diagnostics.Count > 0)
+        {
+            return new StageResult<ModelSpec>(null, diagnostics.ToEquatableArray());
+        }
+
+        var (members, memberLocations) = ReadMembers(symbol);
+        var spec = new ModelSpec(
+            ReadType(symbol, declaration, members), loss, lossLocation, huberDelta, huberDeltaLocation, modelLocation, layers.Value, weights, weightsLocation, memberLocations);
         return new StageResult<ModelSpec>(spec, diagnostics.ToEquatableArray());
+    }
+
+    /// <summary>Whether <paramref name="declaration"/> is the first declaration of <paramref name="symbol"/> that carries <c>[Model]</c>, in file and source order.</summary>
+    private static bool IsFirstModelDeclaration(INamedTypeSymbol symbol, TypeDeclarationSyntax declaration, CancellationToken cancellationToken)
+    {
+        var first = symbol.GetAttributes()
+            .Where(a => a.AttributeClass is { Name: "ModelAttribute" } type && type.ContainingNamespace?.ToDisplayString() == AttributeNamespace)
+            .Select(a => a.ApplicationSyntaxReference?.GetSyntax(cancellationToken).FirstAncestorOrSelf<TypeDeclarationSyntax>())
+            .Where(d => d is not null)
+            .OrderBy(d => d!.SyntaxTree.FilePath, System.StringComparer.Ordinal)
+            .ThenBy(d => d!.SpanStart)
+            .FirstOrDefault();
+        return first is null || first == declaration;
     }
 
     private static void CheckDeclaration(
@@ -85,6 +113,48 @@ internal static class Parser
             {
                 diagnostics.Add(DiagnosticInfo.Create(
                     DiagnosticDescriptors.ModelMustBePartial, LocationInfo.From(parent.Identifier.GetLocation()), parent.Identifier.Text, symbol.Name));
+            }
+        }
+
+        // A file-local type can be completed only in its own file, and the generated members live in another one.
+        for (var type = symbol; type is not null; type = type.ContainingType)
+        {
+            if (type.IsFileLocal)
+            {
+                var location = type.Equals(symbol, SymbolEqualityComparer.Default) ? modelLocation : LocationInfo.From(type.Locations.FirstOrDefault());
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ModelCannotBeFileLocal, location, symbol.Name, type.Name));
+                break;
+            }
+        }
+
+        // A primary constructor must be called by every other constructor, and the generated ones cannot know its arguments.
+        foreach (var reference in symbol.DeclaringSyntaxReferences)
+        {
+            if (reference.GetSyntax() is TypeDeclarationSyntax { ParameterList: { } parameters })
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ModelCannotHavePrimaryConstructor, LocationInfo.From(parameters), symbol.Name));
+            }
+        }
+    }
+
+    /// <summary>
+    /// The generated code declares its locals with <c>var</c> and names arguments with <c>nameof</c>; both are
+    /// contextual keywords only while nothing of that name is in scope. A type named <c>var</c> or a member named
+    /// <c>nameof</c> visible inside the class would change what the generated code means.
+    /// </summary>
+    private static void CheckNamesInScope(
+        SemanticModel semanticModel, INamedTypeSymbol symbol, TypeDeclarationSyntax declaration, LocationInfo? modelLocation, List<DiagnosticInfo> diagnostics)
+    {
+        foreach (var name in new[] { "var", "nameof" })
+        {
+            var found = semanticModel.LookupSymbols(declaration.Identifier.SpanStart, name: name)
+                .Concat(semanticModel.LookupSymbols(declaration.Identifier.SpanStart, container: symbol, name: name))
+                .Where(s => name == "nameof" || s is ITypeSymbol)
+                .FirstOrDefault();
+            if (found is not null)
+            {
+                var location = LocationInfo.From(found.Locations.FirstOrDefault(l => l.IsInSource)) ?? modelLocation;
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NameHidesKeyword, location, name, symbol.Name));
             }
         }
     }
@@ -141,7 +211,7 @@ internal static class Parser
 
         return found
             .OrderBy(f => f.Syntax.SpanStart)
-            .Select(f => ReadLayer(f.Syntax, f.Data))
+            .Select(f => ReadLayer(f.Syntax, f.Data, diagnostics))
             .ToEquatableArray();
     }
 
@@ -149,13 +219,22 @@ internal static class Parser
         name is "InputAttribute" or "DenseAttribute" or "DropoutAttribute" or "LayerNormAttribute" or "BatchNormAttribute"
             or "Conv2DAttribute" or "MaxPool2DAttribute" or "AvgPool2DAttribute" or "GlobalAvgPool2DAttribute" or "FlattenAttribute";
 
-    private static LayerSpec ReadLayer(AttributeSyntax syntax, AttributeData data)
+    private static LayerSpec ReadLayer(AttributeSyntax syntax, AttributeData data, List<DiagnosticInfo> diagnostics)
     {
         var location = LocationInfo.From(syntax);
         var arguments = data.ConstructorArguments;
         switch (data.AttributeClass!.Name)
         {
             case "InputAttribute":
+                // [Input(null)] and [Input(default)] compile: the params array itself is null.
+                if (arguments.Length == 1 && arguments[0].Kind == TypedConstantKind.Array && arguments[0].IsNull)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(
+                        DiagnosticDescriptors.InvalidArgument, ArgumentLocation(syntax, 0, "shape") ?? location, "Input", syntax.ArgumentList!.Arguments[0].Expression.ToString(),
+                        "the shape of one sample, one positive size per dimension, e.g. [Input(784)] or [Input(1, 28, 28)]"));
+                    return new InputSpec(EquatableArray<int>.Empty, location);
+                }
+
                 // params int[]: Roslyn hands over one array constant, whether written as a list or as an array.
                 var shape = arguments.Length == 1 && arguments[0].Kind == TypedConstantKind.Array
                     ? arguments[0].Values.Select(v => v.Value is int i ? i : 0)
@@ -227,17 +306,82 @@ internal static class Parser
             : null;
     }
 
-    private static TypeSpec ReadType(INamedTypeSymbol symbol, TypeDeclarationSyntax declaration)
+    private static TypeSpec ReadType(INamedTypeSymbol symbol, TypeDeclarationSyntax declaration, EquatableArray<MemberSpec> members)
     {
-        var containing = new List<string>();
+        var containing = new List<ContainingTypeSpec>();
         for (var parent = declaration.Parent as TypeDeclarationSyntax; parent is not null; parent = parent.Parent as TypeDeclarationSyntax)
         {
-            containing.Insert(0, "partial " + DeclarationKeyword(parent) + " " + parent.Identifier.Text);
+            containing.Insert(0, new ContainingTypeSpec(DeclarationKeyword(parent), parent.Identifier.ValueText));
         }
 
-        var ns = symbol.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : null;
-        return new TypeSpec(ns, containing.ToEquatableArray(), DeclarationKeyword(declaration), symbol.Name);
+        var ns = new List<string>();
+        for (var n = symbol.ContainingNamespace; n is { IsGlobalNamespace: false }; n = n.ContainingNamespace)
+        {
+            ns.Insert(0, n.Name);
+        }
+
+        return new TypeSpec(ns.ToEquatableArray(), containing.ToEquatableArray(), DeclarationKeyword(declaration), symbol.Name, members);
     }
+
+    /// <summary>The members declared in the user's source, in declaration order, to check against the generated ones.</summary>
+    private static (EquatableArray<MemberSpec> Members, EquatableArray<LocationInfo> Locations) ReadMembers(INamedTypeSymbol symbol)
+    {
+        var members = new List<MemberSpec>();
+        var locations = new List<LocationInfo>();
+        foreach (var member in symbol.GetMembers())
+        {
+            if (member.IsImplicitlyDeclared || member is IMethodSymbol { AssociatedSymbol: not null })
+            {
+                continue; // compiler-made members, and accessors (their property or event is the member)
+            }
+
+            if (LocationInfo.From(member.Locations.FirstOrDefault(l => l.IsInSource)) is not { } location)
+            {
+                continue; // declared in metadata: not the user's source
+            }
+
+            switch (member)
+            {
+                case IMethodSymbol { MethodKind: MethodKind.Constructor } constructor:
+                    Add(new MemberSpec(".ctor", ParameterList(constructor.Parameters)), location);
+                    break;
+                case IMethodSymbol { MethodKind: MethodKind.Ordinary or MethodKind.ExplicitInterfaceImplementation } method:
+                    var arity = method.Arity > 0 ? "`" + method.Arity.ToString(System.Globalization.CultureInfo.InvariantCulture) : string.Empty;
+                    Add(new MemberSpec(MemberName(method, method.ExplicitInterfaceImplementations.FirstOrDefault()?.ContainingType) + arity, ParameterList(method.Parameters)), location);
+                    break;
+                case IMethodSymbol:
+                    break; // operators, conversions, finalizers, static constructors: ModelGen generates none
+                case IPropertySymbol property:
+                    Add(new MemberSpec(MemberName(property, property.ExplicitInterfaceImplementations.FirstOrDefault()?.ContainingType), null), location);
+                    break;
+                case IEventSymbol @event:
+                    Add(new MemberSpec(MemberName(@event, @event.ExplicitInterfaceImplementations.FirstOrDefault()?.ContainingType), null), location);
+                    break;
+                default:
+                    Add(new MemberSpec(member.Name, null), location); // fields and nested types
+                    break;
+            }
+        }
+
+        return (members.ToEquatableArray(), locations.ToEquatableArray());
+
+        void Add(MemberSpec member, LocationInfo location)
+        {
+            members.Add(member);
+            locations.Add(location);
+        }
+    }
+
+    /// <summary>A member's simple name, or for an explicit interface implementation the interface's full name and the member's.</summary>
+    private static string MemberName(ISymbol member, INamedTypeSymbol? implemented) =>
+        implemented is null
+            ? member.Name
+            : implemented.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) + "." + member.Name.Substring(member.Name.LastIndexOf('.') + 1);
+
+    /// <summary>Parameter types as generated code spells them (<c>global::System.Span&lt;float&gt;</c>, <c>ref int</c>), nullable marks aside.</summary>
+    private static string ParameterList(System.Collections.Immutable.ImmutableArray<IParameterSymbol> parameters) =>
+        string.Join(", ", parameters.Select(p =>
+            (p.RefKind == RefKind.None ? string.Empty : "ref ") + p.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat).Replace("?", string.Empty)));
 
     private static string DeclarationKeyword(TypeDeclarationSyntax declaration) => declaration switch
     {

@@ -90,7 +90,7 @@ internal static class ShapeChecker
             }
         }
 
-        return new CheckedModel(spec.Type, spec.Loss, spec.HuberDelta, input, layers.ToEquatableArray(), spec.Weights, spec.WeightsLocation);
+        return new CheckedModel(spec.Type, spec.Loss, spec.HuberDelta, input, layers.ToEquatableArray(), spec.Weights, spec.WeightsLocation, spec.Location, spec.MemberLocations);
     }
 
     /// <summary>Whether the loss fits the last layer: its size, its activation and the loss's own settings.</summary>

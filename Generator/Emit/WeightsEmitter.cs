@@ -15,21 +15,24 @@ internal static class WeightsEmitter
 {
     private const int ValuesPerLine = 8;
 
-    /// <summary>The hint name of the weights file, beside the model's own.</summary>
-    public static string HintName(ModelPlan plan) => plan.Type.HintName.Substring(0, plan.Type.HintName.Length - ".g.cs".Length) + ".Weights.g.cs";
+    private const string ParametersName = "BakedParameters";
+    private const string StateName = "BakedState";
+
+    /// <summary>The members this file adds to the model's class.</summary>
+    public static string[] MemberNames(ModelPlan plan) => plan.StateLength > 0 ? [ParametersName, StateName] : [ParametersName];
 
     public static string Emit(ModelPlan plan, BakedWeights weights) => Emitter.WriteFile(plan.Type, writer =>
     {
-        using (writer.OpenBlock($"partial {plan.Type.Keyword} {plan.Type.Name}"))
+        using (writer.OpenBlock($"partial {plan.Type.Keyword} {plan.Type.NameSyntax}"))
         {
             writer.WriteLine($"// The trained parameters, baked in at build time from {weights.File} and laid out as Parameters: each");
             writer.WriteLine("// tensor at its offset, dense weights as [inputs × units] (the file holds [units, inputs]), gaps zero.");
-            WriteValues(writer, "BakedParameters", weights.Parameters, plan, inState: false);
+            WriteValues(writer, ParametersName, weights.Parameters, plan, inState: false);
             if (plan.StateLength > 0)
             {
                 writer.WriteLine();
                 writer.WriteLine($"// The running statistics, baked in from {weights.File} and laid out as State.");
-                WriteValues(writer, "BakedState", weights.State, plan, inState: true);
+                WriteValues(writer, StateName, weights.State, plan, inState: true);
             }
         }
     });

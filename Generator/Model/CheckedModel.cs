@@ -9,8 +9,18 @@ internal sealed record StageResult<T>(T? Value, EquatableArray<DiagnosticInfo> D
 /// <summary>A network whose declarations passed every check, with each layer's input and output shape inferred.</summary>
 /// <param name="Weights">The weights file to bake in, if declared.</param>
 /// <param name="WeightsLocation">Where it is declared, for MG0022–MG0025.</param>
+/// <param name="Location">The class name in its declaration.</param>
+/// <param name="MemberLocations">Where each of the type's declared members is, for MG0030.</param>
 internal sealed record CheckedModel(
-    TypeSpec Type, Loss Loss, float HuberDelta, Shape Input, EquatableArray<CheckedLayer> Layers, string? Weights = null, LocationInfo? WeightsLocation = null);
+    TypeSpec Type,
+    Loss Loss,
+    float HuberDelta,
+    Shape Input,
+    EquatableArray<CheckedLayer> Layers,
+    string? Weights = null,
+    LocationInfo? WeightsLocation = null,
+    LocationInfo? Location = null,
+    EquatableArray<LocationInfo> MemberLocations = default);
 
 /// <summary>One layer with its inferred shapes.</summary>
 internal sealed record CheckedLayer(LayerSpec Layer, Shape Input, Shape Output);

@@ -1,3 +1,4 @@
+using System.Linq;
 using ModelGen.Generator.Helpers;
 
 namespace ModelGen.Generator.Model;
@@ -12,6 +13,7 @@ namespace ModelGen.Generator.Model;
 /// <param name="Layers"><c>[Input]</c> and the layer attributes, in source order.</param>
 /// <param name="Weights">The declared weights file to bake in, if any.</param>
 /// <param name="WeightsLocation">The <c>Weights = …</c> argument.</param>
+/// <param name="MemberLocations">Where each of <see cref="TypeSpec.Members"/> is declared, in the same order.</param>
 internal sealed record ModelSpec(
     TypeSpec Type,
     Loss Loss,
@@ -21,30 +23,42 @@ internal sealed record ModelSpec(
     LocationInfo? Location,
     EquatableArray<LayerSpec> Layers,
     string? Weights = null,
-    LocationInfo? WeightsLocation = null);
+    LocationInfo? WeightsLocation = null,
+    EquatableArray<LocationInfo> MemberLocations = default);
 
-/// <summary>The user's partial class and the declarations around it.</summary>
-/// <param name="Namespace">The namespace, or <see langword="null"/> for the global namespace.</param>
-/// <param name="ContainingTypes">Declarations of the enclosing types, outermost first, e.g. <c>partial class Outer</c>.</param>
+/// <summary>The user's partial class and the declarations around it, every name as declared (without <c>@</c>).</summary>
+/// <param name="Namespace">The namespace's parts, outermost first; empty for the global namespace.</param>
+/// <param name="ContainingTypes">The enclosing types, outermost first.</param>
 /// <param name="Keyword">The declaration keyword: <c>class</c> or <c>record</c>.</param>
 /// <param name="Name">The class name.</param>
-internal sealed record TypeSpec(string? Namespace, EquatableArray<string> ContainingTypes, string Keyword, string Name)
+/// <param name="Members">The members the user declared on the class, to check against the generated ones (their locations travel separately, so that moving them re-plans nothing).</param>
+internal sealed record TypeSpec(
+    EquatableArray<string> Namespace, EquatableArray<ContainingTypeSpec> ContainingTypes, string Keyword, string Name, EquatableArray<MemberSpec> Members = default)
 {
-    /// <summary>A file name for the generated source, unique per type, e.g. <c>Samples.Outer.Mlp.g.cs</c>.</summary>
-    public string HintName
-    {
-        get
-        {
-            var name = Namespace is null ? string.Empty : Namespace + ".";
-            foreach (var declaration in ContainingTypes)
-            {
-                name += declaration.Substring(declaration.LastIndexOf(' ') + 1) + ".";
-            }
+    /// <summary>The namespace as written in C#, keywords escaped (<c>@namespace.Models</c>), or null for the global namespace.</summary>
+    public string? NamespaceSyntax => Namespace.Count == 0 ? null : string.Join(".", Namespace.Select(Identifiers.Escape));
 
-            return name + Name + ".g.cs";
-        }
-    }
+    /// <summary>The class name as written in C#: <c>@class</c> for a class named <c>class</c>.</summary>
+    public string NameSyntax => Identifiers.Escape(Name);
+
+    /// <summary>The full name, exactly as declared: namespace, containing types and class, joined by dots.</summary>
+    public string FullName => string.Join(".", Namespace.Concat(ContainingTypes.Select(t => t.Name)).Concat(new[] { Name }));
 }
+
+/// <summary>A type that encloses the model: <c>partial {Keyword} {Name}</c>.</summary>
+internal sealed record ContainingTypeSpec(string Keyword, string Name)
+{
+    /// <summary>The declaration that reopens it in generated code.</summary>
+    public string Declaration => $"partial {Keyword} {Identifiers.Escape(Name)}";
+}
+
+/// <summary>
+/// A member the user declared on the model class: its name, and for methods and constructors the parameter list as
+/// generated code would spell it (so that an overload with other parameters is told apart from a clash).
+/// </summary>
+/// <param name="Name">The member's name; <c>.ctor</c> for a constructor; for an explicit interface implementation, the interface's full name, a dot, and the member's.</param>
+/// <param name="Parameters">For methods and constructors, the parameter types (<c>global::</c>-qualified, with <c>ref</c>/<c>in</c>/<c>out</c>), else null.</param>
+internal sealed record MemberSpec(string Name, string? Parameters);
 
 /// <summary>One declared attribute after <c>[Model]</c>; each layer kind derives from this record.</summary>
 internal abstract record LayerSpec(LocationInfo? Location)

@@ -303,6 +303,85 @@ public class DiagnosticTests
         AssertSingleDiagnostic("[Model] [Input(4)] [Dense(1)] [LayerNorm] public partial class N;", "MG0020", "LayerNorm", "Layer 2 ([LayerNorm]) receives 1 value(s)");
     }
 
+    [Theory]
+    [InlineData("[Input(null)]", "null")]
+    [InlineData("[Input(default)]", "default")]
+    [InlineData("[Input(shape: null)]", "shape: null")]
+    public void MG0029_input_shape_null(string input, string at)
+    {
+        AssertSingleDiagnostic(
+            $"[Model] {input} [Dense(1)] public partial class M;", "MG0029", at,
+            $"[Input]: '{at.Replace("shape: ", string.Empty, StringComparison.Ordinal)}' is not a valid argument: give the shape of one sample");
+    }
+
+    [Theory]
+    [InlineData("public int ParameterCount => 0;", "ParameterCount", "field ParameterCount")]
+    [InlineData("public float[] Parameters = new float[1];", "Parameters", "property Parameters")]
+    [InlineData("public void Predict(System.ReadOnlySpan<float> input, System.Span<float> output) { }", "Predict", "method Predict")]
+    [InlineData("public M(int seed) { }", "M", "constructor M(int seed)")]
+    [InlineData("public class Gradients { }", "Gradients", "property Gradients")]
+    [InlineData("public event System.Action? Save;", "Save", "method Save")]
+    public void MG0030_user_member_named_like_a_generated_member(string member, string at, string generated)
+    {
+        AssertSingleDiagnostic(
+            "[Model] [Input(2)] [Dense(1)] public partial class M { " + member + " }",
+            "MG0030", at, $"on model 'M' clashes with the member {generated}");
+    }
+
+    [Theory]
+    [InlineData("public void Predict(float[] input) { }")]
+    [InlineData("public M(int seed, int other) : this(seed) { }")]
+    [InlineData("public void Predict<T>(System.ReadOnlySpan<float> input, System.Span<float> output) { }")]
+    public void An_overload_of_a_generated_method_is_not_a_clash(string member)
+    {
+        AssertNoDiagnostics("[Model] [Input(2)] [Dense(1)] public partial class M { " + member + " }");
+    }
+
+    [Theory]
+    [InlineData("Loss")]
+    [InlineData("Gradients")]
+    [InlineData("Parameters")]
+    [InlineData("InputSize")]
+    public void MG0031_model_named_like_a_generated_member(string name)
+    {
+        AssertSingleDiagnostic(
+            $"[Model] [Input(2)] [Dense(1)] public partial class {name};", "MG0031", name,
+            $"Model '{name}' has the name of one of the members ModelGen generates on it");
+    }
+
+    [Theory]
+    [InlineData("public partial class Net(int x);", "(int x)")]
+    [InlineData("public partial class Net();", "()")]
+    [InlineData("public sealed partial record Net(int Width);", "(int Width)")]
+    public void MG0032_primary_constructor(string declaration, string at)
+    {
+        AssertSingleDiagnostic("[Model] [Input(2)] [Dense(1)] " + declaration, "MG0032", at, "Model 'Net' cannot have a primary constructor");
+    }
+
+    [Fact]
+    public void MG0033_file_local_model()
+    {
+        AssertSingleDiagnostic("[Model] [Input(2)] [Dense(1)] file partial class Local;", "MG0033", "Local", "'Local' is file-local");
+    }
+
+    [Fact]
+    public void MG0033_model_nested_in_a_file_local_type()
+    {
+        AssertSingleDiagnostic(
+            "file partial class Outer { [Model] [Input(2)] [Dense(1)] public partial class Inner; }", "MG0033", "Outer",
+            "Model 'Inner' cannot be generated: 'Outer' is file-local");
+    }
+
+    [Theory]
+    [InlineData("[Model] [Input(2)] [Dense(1)] public partial class @var;", "@var", "var")]
+    [InlineData("class var { } [Model] [Input(2)] [Dense(1)] public partial class M;", "var", "var")]
+    [InlineData("[Model] [Input(2)] [Dense(1)] public partial class M { private class var { } }", "var", "var")]
+    [InlineData("[Model] [Input(2)] [Dense(1)] public partial class M { static string nameof(object o) => \"\"; }", "nameof", "nameof")]
+    public void MG0034_a_name_in_scope_hides_a_contextual_keyword(string declaration, string at, string name)
+    {
+        AssertSingleDiagnostic(declaration, "MG0034", at, $"Something named '{name}' is visible inside model");
+    }
+
     [Fact]
     public void A_record_struct_model_is_left_to_the_compiler_error_and_generates_nothing()
     {
@@ -368,7 +447,7 @@ public class DiagnosticTests
         // A layer kind the checker does not know makes it throw, as a bug would.
         var where = LocationInfo.From(Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText("partial class Broken;", path: "Broken.cs").GetRoot().GetLocation());
         var spec = new ModelSpec(
-            new TypeSpec(null, EquatableArray<string>.Empty, "class", "Broken"), generator::ModelGen.Loss.MeanSquaredError, null, 1f, null,
+            new TypeSpec(EquatableArray<string>.Empty, EquatableArray<ContainingTypeSpec>.Empty, "class", "Broken"), generator::ModelGen.Loss.MeanSquaredError, null, 1f, null,
             where,
             new LayerSpec[] { new InputSpec(new[] { 2 }.ToEquatableArray(), null), new UnknownLayer() }.ToEquatableArray());
 
