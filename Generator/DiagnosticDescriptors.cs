@@ -181,6 +181,16 @@ internal static class DiagnosticDescriptors
         "A name in scope hides a contextual keyword",
         "Something named '{0}' is visible inside model '{1}', so the '{0}' in its generated code would mean it instead of the keyword: rename it");
 
+    public static readonly DiagnosticDescriptor BaseNeedsParameterlessConstructor = Error(
+        "MG0035",
+        "Base class has no parameterless constructor",
+        "Model '{0}' derives from '{1}', which has no accessible constructor without arguments: the generated constructors of '{0}' need one");
+
+    public static readonly DiagnosticDescriptor ModelCannotHaveRequiredMembers = Error(
+        "MG0036",
+        "Model class cannot have required members",
+        "Model '{0}' cannot have the required member '{1}': Load and the generated constructors create the model without an initializer to set it; drop 'required' and give it a default");
+
     public static readonly DiagnosticDescriptor InternalError = Error(
         "MG0999",
         "ModelGen failed",

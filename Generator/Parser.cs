@@ -25,8 +25,9 @@ internal static class Parser
         var modelLocation = LocationInfo.From(declaration.Identifier.GetLocation());
         var diagnostics = new List<DiagnosticInfo>();
 
-        // [Model] applies to classes only; on a struct or record struct the compiler already reports CS0592.
-        if (symbol.TypeKind != TypeKind.Class)
+        // [Model] applies to classes only; on a struct or record struct the compiler already reports CS0592. A
+        // declaration still being typed, without its name, has a syntax error and nothing to generate into.
+        if (symbol.TypeKind != TypeKind.Class || declaration.Identifier.IsMissing || symbol.Name.Length == 0)
         {
             return new StageResult<ModelSpec>(null, EquatableArray<DiagnosticInfo>.Empty);
         }
@@ -34,6 +35,16 @@ internal static class Parser
         // [Model] twice on one class (on two partial declarations) is the compiler's CS0579; the model is read once,
         // from the first declaration that carries it, so it is generated once.
         if (!IsFirstModelDeclaration(symbol, declaration, cancellationToken))
+        {
+            return new StageResult<ModelSpec>(null, EquatableArray<DiagnosticInfo>.Empty);
+        }
+
+        // The compiler's own error on the declaration (a private top-level class, a modifier twice…) comes first:
+        // code generated into a declaration the compiler rejects would only add errors of its own.
+        var headerStart = declaration.Modifiers.Count > 0 ? declaration.Modifiers[0].SpanStart : declaration.Keyword.SpanStart;
+        var header = Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(headerStart, declaration.Identifier.Span.End);
+        if (context.SemanticModel.GetDeclarationDiagnostics(header, cancellationToken).Any(d => d.Severity == DiagnosticSeverity.Error) ||
+            declaration.Modifiers.Any(m => m.ContainsDiagnostics))
         {
             return new StageResult<ModelSpec>(null, EquatableArray<DiagnosticInfo>.Empty);
         }
@@ -124,6 +135,23 @@ internal static class Parser
                 var location = type.Equals(symbol, SymbolEqualityComparer.Default) ? modelLocation : LocationInfo.From(type.Locations.FirstOrDefault());
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ModelCannotBeFileLocal, location, symbol.Name, type.Name));
                 break;
+            }
+        }
+
+        // The generated constructors call the base class's parameterless one, and Load creates the model with no
+        // initializer for required members.
+        if (symbol.BaseType is { SpecialType: not SpecialType.System_Object } baseType &&
+            !baseType.InstanceConstructors.Any(c => c.Parameters.All(p => p.IsOptional || p.IsParams) && c.DeclaredAccessibility is not (Accessibility.Private or Accessibility.NotApplicable)))
+        {
+            var location = declaration.BaseList is { } list ? LocationInfo.From(list.Types[0]) : modelLocation;
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BaseNeedsParameterlessConstructor, location, symbol.Name, baseType.Name));
+        }
+
+        foreach (var member in symbol.GetMembers())
+        {
+            if (member is IPropertySymbol { IsRequired: true } or IFieldSymbol { IsRequired: true })
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ModelCannotHaveRequiredMembers, LocationInfo.From(member.Locations.FirstOrDefault()) ?? modelLocation, symbol.Name, member.Name));
             }
         }
 

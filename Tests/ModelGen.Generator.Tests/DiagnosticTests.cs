@@ -382,6 +382,33 @@ public class DiagnosticTests
         AssertSingleDiagnostic(declaration, "MG0034", at, $"Something named '{name}' is visible inside model");
     }
 
+    [Theory]
+    [InlineData("public class Base { public Base(int width) { } }", "Base")]
+    [InlineData("public class Base { private Base() { } public Base(int width) { } }", "Base")]
+    public void MG0035_base_class_without_a_parameterless_constructor(string baseClass, string at)
+    {
+        AssertSingleDiagnostic(
+            "[Model] [Input(2)] [Dense(1)] public partial class Net : Base { public Net(string s) : base(1) { } } " + baseClass,
+            "MG0035", at, "Model 'Net' derives from 'Base', which has no accessible constructor without arguments");
+    }
+
+    [Theory]
+    [InlineData("public class Base { protected Base() { } }")]
+    [InlineData("public class Base { public Base(int width = 3) { } }")]
+    [InlineData("public abstract class Base { }")]
+    public void A_base_class_with_a_parameterless_constructor_is_fine(string baseClass)
+    {
+        AssertNoDiagnostics("[Model] [Input(2)] [Dense(1)] public partial class Net : Base; " + baseClass);
+    }
+
+    [Fact]
+    public void MG0036_required_member()
+    {
+        AssertSingleDiagnostic(
+            "[Model] [Input(2)] [Dense(1)] public partial class Net { public required int Width { get; set; } }",
+            "MG0036", "Width", "Model 'Net' cannot have the required member 'Width'");
+    }
+
     [Fact]
     public void A_record_struct_model_is_left_to_the_compiler_error_and_generates_nothing()
     {
