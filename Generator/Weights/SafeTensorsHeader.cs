@@ -14,9 +14,10 @@ internal sealed record HeaderEntry(string Name, string DType, long[] Shape, long
 
 /// <summary>
 /// Reads the header of a safetensors file inside the generator, with the checks the runtime's loader makes: the
-/// length fits the file, the JSON is one object of well-formed entries, every byte range lies in the data section,
-/// matches its dtype and shape, and no two overlap. The generator targets netstandard2.0 and runs inside the
-/// compiler, where System.Text.Json is not available to it, so the small JSON subset the format uses is parsed here.
+/// length fits the file, the JSON is one object of well-formed entries padded with nothing but spaces, every byte
+/// range lies in the data section, matches its dtype and shape, and no two overlap. The generator targets
+/// netstandard2.0 and runs inside the compiler, where System.Text.Json is not available to it, so the small JSON
+/// subset the format uses is parsed here.
 /// </summary>
 internal static class SafeTensorsHeader
 {
@@ -42,22 +43,28 @@ internal static class SafeTensorsHeader
         }
 
         dataStart = 8 + (int)headerLength;
-        string text;
-        try
+        var header = file.Slice(8, (int)headerLength).ToArray();
+        var parser = new Parser(header, fileOffset: 8);
+        if (!parser.TryParseValue(0, out var root))
         {
-            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(file.Slice(8, (int)headerLength).ToArray());
-        }
-        catch (ArgumentException)
-        {
-            error = "its header is not valid UTF-8";
+            error = parser.Problem;
             return null;
         }
 
-        var parser = new Parser(text);
-        if (!parser.TryParseDocument(out var root) || root is not Dictionary<string, object?> tensors)
+        if (root is not Dictionary<string, object?> tensors)
         {
-            error = "its header is not one JSON object" + (parser.Problem is null ? string.Empty : ": " + parser.Problem);
+            error = "its header is not one JSON object";
             return null;
+        }
+
+        // The header length counts the JSON object and its padding, which the format allows only as spaces.
+        for (var i = parser.Position; i < header.Length; i++)
+        {
+            if (header[i] != (byte)' ')
+            {
+                error = $"its header's JSON object closes at file offset {8 + parser.Position - 1}, but file offset {8 + i} holds {Describe(header[i])} where only spaces (0x20) may pad the header";
+                return null;
+            }
         }
 
         var entries = new List<HeaderEntry>();
@@ -160,33 +167,40 @@ internal static class SafeTensorsHeader
         return true;
     }
 
-    /// <summary>
-    /// A strict JSON parser for what a safetensors header holds: objects, arrays, strings, integers (as <c>long</c>);
-    /// other numbers, <c>true</c>, <c>false</c> and <c>null</c> are accepted and kept as <c>double</c>, <c>bool</c>
-    /// and <c>null</c>. Nesting deeper than 16 is refused.
-    /// </summary>
-    private sealed class Parser(string text)
+    /// <summary>A byte as hex, with its character when it is printable ASCII or its name when it is a common control character.</summary>
+    private static string Describe(byte value) => value switch
     {
-        private int _position;
+        0x00 => "0x00 (NUL)",
+        (byte)'\t' => "0x09 (tab)",
+        (byte)'\n' => "0x0A (line feed)",
+        (byte)'\r' => "0x0D (carriage return)",
+        > 0x20 and < 0x7F => $"0x{value:X2} ('{(char)value}')",
+        >= 0x80 => $"0x{value:X2} (not ASCII)",
+        _ => $"0x{value:X2}",
+    };
 
+    /// <summary>
+    /// A strict JSON parser over the header's bytes, for what a safetensors header holds: objects, arrays, strings
+    /// (which must be valid UTF-8), integers (as <c>long</c>); other numbers, <c>true</c>, <c>false</c> and
+    /// <c>null</c> are accepted and kept as <c>double</c>, <c>bool</c> and <c>null</c>. Nesting deeper than 16 is
+    /// refused. It reads one value and stops after it, at <see cref="Position"/>; the caller judges what follows.
+    /// Problems name their offset in the file (<paramref name="fileOffset"/> is where <paramref name="json"/> starts).
+    /// </summary>
+    private sealed class Parser(byte[] json, int fileOffset)
+    {
+        private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+        /// <summary>Where the next byte to read is; after a successful <see cref="TryParseValue"/>, just past the value.</summary>
+        public int Position { get; private set; }
+
+        /// <summary>Why parsing failed, as a whole sentence fragment for the diagnostic.</summary>
         public string? Problem { get; private set; }
 
-        public bool TryParseDocument(out object? value)
-        {
-            if (!TryParseValue(0, out value))
-            {
-                return false;
-            }
-
-            SkipSpace();
-            return _position == text.Length || Fail("text after the JSON object");
-        }
-
-        private bool TryParseValue(int depth, out object? value)
+        public bool TryParseValue(int depth, out object? value)
         {
             value = null;
             SkipSpace();
-            if (_position >= text.Length)
+            if (Position >= json.Length)
             {
                 return Fail("the JSON ends early");
             }
@@ -196,23 +210,23 @@ internal static class SafeTensorsHeader
                 return Fail("the JSON nests too deeply");
             }
 
-            switch (text[_position])
+            switch (json[Position])
             {
-                case '{':
+                case (byte)'{':
                     return TryParseObject(depth, out value);
-                case '[':
+                case (byte)'[':
                     return TryParseArray(depth, out value);
-                case '"':
+                case (byte)'"':
                     var parsed = TryParseString(out var s);
                     value = s;
                     return parsed;
-                case 't':
+                case (byte)'t':
                     value = true;
                     return TryLiteral("true");
-                case 'f':
+                case (byte)'f':
                     value = false;
                     return TryLiteral("false");
-                case 'n':
+                case (byte)'n':
                     return TryLiteral("null");
                 default:
                     return TryParseNumber(out value);
@@ -223,11 +237,11 @@ internal static class SafeTensorsHeader
         {
             var result = new Dictionary<string, object?>(StringComparer.Ordinal);
             value = result;
-            _position++;
+            Position++;
             SkipSpace();
             if (Peek('}'))
             {
-                _position++;
+                Position++;
                 return true;
             }
 
@@ -245,7 +259,7 @@ internal static class SafeTensorsHeader
                     return Fail("a ':' is missing");
                 }
 
-                _position++;
+                Position++;
                 if (!TryParseValue(depth + 1, out var item))
                 {
                     return false;
@@ -260,13 +274,13 @@ internal static class SafeTensorsHeader
                 SkipSpace();
                 if (Peek(','))
                 {
-                    _position++;
+                    Position++;
                     continue;
                 }
 
                 if (Peek('}'))
                 {
-                    _position++;
+                    Position++;
                     return true;
                 }
 
@@ -278,11 +292,11 @@ internal static class SafeTensorsHeader
         {
             var result = new List<object?>();
             value = result;
-            _position++;
+            Position++;
             SkipSpace();
             if (Peek(']'))
             {
-                _position++;
+                Position++;
                 return true;
             }
 
@@ -297,13 +311,13 @@ internal static class SafeTensorsHeader
                 SkipSpace();
                 if (Peek(','))
                 {
-                    _position++;
+                    Position++;
                     continue;
                 }
 
                 if (Peek(']'))
                 {
-                    _position++;
+                    Position++;
                     return true;
                 }
 
@@ -311,85 +325,153 @@ internal static class SafeTensorsHeader
             }
         }
 
+        /// <summary>
+        /// A string from its opening quote: runs of raw bytes are decoded as strict UTF-8 (a run never splits a
+        /// character: the quote, the backslash and control bytes never occur inside a multi-byte sequence), escapes
+        /// are added as the characters they name.
+        /// </summary>
         private bool TryParseString(out string? value)
         {
             value = null;
             var builder = new StringBuilder();
-            _position++;
-            while (_position < text.Length)
+            var opening = Position++;
+            var run = Position;
+            while (Position < json.Length)
             {
-                var c = text[_position++];
-                if (c == '"')
+                var b = json[Position];
+                if (b is (byte)'"' or (byte)'\\')
                 {
-                    value = builder.ToString();
-                    return true;
+                    if (!TryAppendRun(builder, run, opening))
+                    {
+                        return false;
+                    }
+
+                    Position++;
+                    if (b == (byte)'"')
+                    {
+                        value = builder.ToString();
+                        return true;
+                    }
+
+                    if (!TryAppendEscape(builder))
+                    {
+                        return false;
+                    }
+
+                    run = Position;
+                    continue;
                 }
 
-                if (c < ' ')
+                if (b < 0x20)
                 {
                     return Fail("a string holds a control character");
                 }
 
-                if (c != '\\')
-                {
-                    builder.Append(c);
-                    continue;
-                }
-
-                if (_position >= text.Length)
-                {
-                    break;
-                }
-
-                var escape = text[_position++];
-                switch (escape)
-                {
-                    case '"' or '\\' or '/':
-                        builder.Append(escape);
-                        break;
-                    case 'b':
-                        builder.Append('\b');
-                        break;
-                    case 'f':
-                        builder.Append('\f');
-                        break;
-                    case 'n':
-                        builder.Append('\n');
-                        break;
-                    case 'r':
-                        builder.Append('\r');
-                        break;
-                    case 't':
-                        builder.Append('\t');
-                        break;
-                    case 'u' when _position + 4 <= text.Length &&
-                                  ushort.TryParse(text.Substring(_position, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code):
-                        builder.Append((char)code);
-                        _position += 4;
-                        break;
-                    default:
-                        return Fail("a string holds an invalid escape");
-                }
+                Position++;
             }
 
             return Fail("a string is not closed");
         }
 
+        /// <summary>Appends the raw bytes from <paramref name="run"/> to <see cref="Position"/>, which must be valid UTF-8, of the string opened at <paramref name="opening"/>.</summary>
+        private bool TryAppendRun(StringBuilder builder, int run, int opening)
+        {
+            try
+            {
+                builder.Append(StrictUtf8.GetString(json, run, Position - run));
+                return true;
+            }
+            catch (ArgumentException)
+            {
+                // DecoderFallbackException: the bytes of the run are not valid UTF-8.
+                Problem ??= $"its header is not valid UTF-8 (in the string that opens at file offset {fileOffset + opening})";
+                return false;
+            }
+        }
+
+        /// <summary>Appends the escape whose letter is at <see cref="Position"/>, just after its backslash.</summary>
+        private bool TryAppendEscape(StringBuilder builder)
+        {
+            if (Position >= json.Length)
+            {
+                return Fail("a string is not closed");
+            }
+
+            var escape = (char)json[Position++];
+            switch (escape)
+            {
+                case '"' or '\\' or '/':
+                    builder.Append(escape);
+                    return true;
+                case 'b':
+                    builder.Append('\b');
+                    return true;
+                case 'f':
+                    builder.Append('\f');
+                    return true;
+                case 'n':
+                    builder.Append('\n');
+                    return true;
+                case 'r':
+                    builder.Append('\r');
+                    return true;
+                case 't':
+                    builder.Append('\t');
+                    return true;
+                case 'u' when TryReadHex4(out var code):
+                    builder.Append((char)code);
+                    Position += 4;
+                    return true;
+                default:
+                    return Fail("a string holds an invalid escape");
+            }
+        }
+
+        /// <summary>The four hex digits at <see cref="Position"/> as a UTF-16 code unit.</summary>
+        private bool TryReadHex4(out int code)
+        {
+            code = 0;
+            if (Position + 4 > json.Length)
+            {
+                return false;
+            }
+
+            for (var i = 0; i < 4; i++)
+            {
+                var digit = json[Position + i] switch
+                {
+                    >= (byte)'0' and <= (byte)'9' and var d => d - '0',
+                    >= (byte)'a' and <= (byte)'f' and var d => d - 'a' + 10,
+                    >= (byte)'A' and <= (byte)'F' and var d => d - 'A' + 10,
+                    _ => -1,
+                };
+                if (digit < 0)
+                {
+                    return false;
+                }
+
+                code = (code * 16) + digit;
+            }
+
+            return true;
+        }
+
         private bool TryParseNumber(out object? value)
         {
             value = null;
-            var start = _position;
-            while (_position < text.Length && (char.IsDigit(text[_position]) || text[_position] is '-' or '+' or '.' or 'e' or 'E'))
+            var start = Position;
+            while (Position < json.Length && json[Position] is >= (byte)'0' and <= (byte)'9' or (byte)'-' or (byte)'+' or (byte)'.' or (byte)'e' or (byte)'E')
             {
-                _position++;
+                Position++;
             }
 
-            var token = text.Substring(start, _position - start);
-            if (token.Length == 0)
+            if (Position == start)
             {
-                return Fail($"unexpected '{text[start]}'");
+                return Fail($"unexpected {Describe(json[start])}");
             }
 
+            // Every byte of the token is ASCII, so it is its own character.
+            var token = Encoding.ASCII.GetString(json, start, Position - start);
             if (long.TryParse(token, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer))
             {
                 value = integer;
@@ -402,33 +484,37 @@ internal static class SafeTensorsHeader
                 return true;
             }
 
+            Position = start;
             return Fail($"'{token}' is not a number");
         }
 
         private bool TryLiteral(string literal)
         {
-            if (string.CompareOrdinal(text, _position, literal, 0, literal.Length) != 0)
+            for (var i = 0; i < literal.Length; i++)
             {
-                return Fail($"unexpected '{text[_position]}'");
+                if (Position + i >= json.Length || json[Position + i] != (byte)literal[i])
+                {
+                    return Fail($"unexpected {Describe(json[Position])}");
+                }
             }
 
-            _position += literal.Length;
+            Position += literal.Length;
             return true;
         }
 
-        private bool Peek(char c) => _position < text.Length && text[_position] == c;
+        private bool Peek(char c) => Position < json.Length && json[Position] == (byte)c;
 
         private void SkipSpace()
         {
-            while (_position < text.Length && text[_position] is ' ' or '\t' or '\n' or '\r')
+            while (Position < json.Length && json[Position] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
             {
-                _position++;
+                Position++;
             }
         }
 
         private bool Fail(string problem)
         {
-            Problem ??= problem + $" (at character {_position})";
+            Problem ??= $"its header is not one JSON object: {problem} (at file offset {fileOffset + Position})";
             return false;
         }
     }

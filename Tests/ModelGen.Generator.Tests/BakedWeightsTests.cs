@@ -1,9 +1,12 @@
+extern alias generator;
+
 using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text;
+using generator::ModelGen.Generator.Weights;
 using Microsoft.CodeAnalysis;
 using ModelGen.Serialization;
 using Xunit;
@@ -136,6 +139,93 @@ public sealed class BakedWeightsTests : IDisposable
     }
 
     [Fact]
+    public void MG0023_a_character_after_the_header_object()
+    {
+        AssertBakeErrorAfterHeaderObject(_ => "x"u8.ToArray(), firstBad: 0, "0x78 ('x')");
+    }
+
+    [Fact]
+    public void MG0023_a_comment_after_the_header_object()
+    {
+        AssertBakeErrorAfterHeaderObject(_ => "  //c"u8.ToArray(), firstBad: 2, "0x2F ('/')");
+    }
+
+    [Fact]
+    public void MG0023_the_header_object_written_twice()
+    {
+        AssertBakeErrorAfterHeaderObject(json => json, firstBad: 0, "0x7B ('{')");
+    }
+
+    [Fact]
+    public void MG0023_nul_padding_instead_of_spaces()
+    {
+        AssertBakeErrorAfterHeaderObject(_ => new byte[7], firstBad: 0, "0x00 (NUL)");
+    }
+
+    [Fact]
+    public void MG0023_invalid_utf8_in_the_padding()
+    {
+        AssertBakeErrorAfterHeaderObject(_ => [(byte)' ', 0xFF, 0xFE, (byte)' '], firstBad: 1, "0xFF (not ASCII)");
+    }
+
+    [Theory]
+    [InlineData((byte)'\t', "0x09 (tab)")]
+    [InlineData((byte)'\n', "0x0A (line feed)")]
+    [InlineData((byte)'\r', "0x0D (carriage return)")]
+    public void MG0023_json_whitespace_other_than_spaces_after_the_header_object(byte whitespace, string found)
+    {
+        AssertBakeErrorAfterHeaderObject(_ => [(byte)' ', whitespace, (byte)' '], firstBad: 1, found);
+    }
+
+    [Fact]
+    public void The_header_reader_decodes_utf8_and_escapes_in_names_and_refuses_invalid_utf8_there()
+    {
+        // Names with raw UTF-8 ("café"), escapes ("é", a line feed and a quote) and an escaped surrogate pair (an emoji); three tensors of one float.
+        const string header = """{"__metadata__":{"note":"é \t"},"café":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"\u00e9\n\"":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"\ud83d\ude00":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}   """;
+        var bytes = Encoding.UTF8.GetBytes(header);
+        byte[] file = [.. new byte[8], .. bytes, .. new byte[12]];
+        BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)bytes.Length);
+
+        var entries = SafeTensorsHeader.Read(file, out var dataStart, out var error);
+
+        Assert.Null(error);
+        Assert.Equal(8 + bytes.Length, dataStart);
+        Assert.Equal(["café", "é\n\"", "\U0001F600"], entries!.Select(e => e.Name));
+
+        // "café" with its "é" broken: 0xC3 followed by a byte that cannot continue it.
+        var name = file.AsSpan().IndexOf("\"caf"u8);
+        file[name + 5] = (byte)'(';
+        Assert.Null(SafeTensorsHeader.Read(file, out _, out error));
+        Assert.Equal($"its header is not valid UTF-8 (in the string that opens at file offset {name})", error);
+    }
+
+    [Fact]
+    public void Trailing_spaces_after_the_header_object_still_bake()
+    {
+        // The Python safetensors library pads its header with spaces so that the data starts 8-byte aligned; any
+        // number of spaces, none included, is a valid header.
+        var saved = TrainedLookingModel(out var path);
+        var good = File.ReadAllBytes(path);
+        var jsonLength = HeaderJson(good).Length;
+        var alignedPadding = (8 - ((8 + jsonLength) % 8)) % 8;
+        foreach (var spaces in new[] { 0, 1, alignedPadding + 8, 17 })
+        {
+            File.WriteAllBytes(path, WithHeaderTail(good, Enumerable.Repeat((byte)' ', spaces).ToArray(), out _));
+            var (result, _) = GeneratorHarness.Run([path], Model("Baked", "net.safetensors"));
+
+            Assert.Null(result.Results.Single().Exception);
+            Assert.Empty(result.Diagnostics);
+        }
+
+        File.WriteAllBytes(path, WithHeaderTail(good, Enumerable.Repeat((byte)' ', alignedPadding).ToArray(), out var tailOffset));
+        Assert.Equal(0, (tailOffset + alignedPadding) % 8);
+        var baked = (ITrainableModel)Activator.CreateInstance(GeneratorHarness.BuildAndLoad(Model("Baked", "net.safetensors"), path).GetType("Baked")!)!;
+
+        Assert.Equal(saved.Parameters.ToArray(), baked.Parameters.ToArray());
+        Assert.Equal(saved.State.ToArray(), baked.State.ToArray());
+    }
+
+    [Fact]
     public void MG0023_a_value_that_is_not_finite()
     {
         TrainedLookingModel(out var path);
@@ -216,6 +306,43 @@ public sealed class BakedWeightsTests : IDisposable
         path = Path.Combine(_directory, "net.safetensors");
         SafeTensors.Save(model, path);
         return model;
+    }
+
+    /// <summary>
+    /// Asserts that a saved file whose header is its JSON object followed by <paramref name="tail"/> (given that JSON)
+    /// is MG0023, the message naming the file offset of the tail's byte <paramref name="firstBad"/> and that byte as
+    /// <paramref name="found"/>.
+    /// </summary>
+    private void AssertBakeErrorAfterHeaderObject(Func<byte[], byte[]> tail, int firstBad, string found)
+    {
+        TrainedLookingModel(out var path);
+        var good = File.ReadAllBytes(path);
+        var file = WithHeaderTail(good, tail(HeaderJson(good)), out var tailOffset);
+        File.WriteAllBytes(path, file);
+
+        Assert.Equal((byte)'}', file[tailOffset - 1]);
+        AssertBakeError([path], "net.safetensors", "MG0023", $"cannot be baked: its header's JSON object closes at file offset {tailOffset - 1}, but file offset {tailOffset + firstBad} holds {found} where only spaces (0x20) may pad the header");
+    }
+
+    /// <summary>The JSON object of a saved file's header, without the writer's padding.</summary>
+    private static byte[] HeaderJson(byte[] saved) =>
+        saved.AsSpan(8, (int)BinaryPrimitives.ReadUInt64LittleEndian(saved)).TrimEnd((byte)' ').ToArray();
+
+    /// <summary>
+    /// A copy of <paramref name="saved"/> whose header is its JSON object followed by <paramref name="tail"/> instead of
+    /// the writer's padding, with the header length to match; <paramref name="tailOffset"/> is where the tail starts in the file.
+    /// </summary>
+    private static byte[] WithHeaderTail(byte[] saved, byte[] tail, out int tailOffset)
+    {
+        var json = HeaderJson(saved);
+        var data = saved.AsSpan(8 + (int)BinaryPrimitives.ReadUInt64LittleEndian(saved));
+        tailOffset = 8 + json.Length;
+        var file = new byte[tailOffset + tail.Length + data.Length];
+        BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)(json.Length + tail.Length));
+        json.CopyTo(file, 8);
+        tail.CopyTo(file, tailOffset);
+        data.CopyTo(file.AsSpan(tailOffset + tail.Length));
+        return file;
     }
 
     private static void AssertBakeError(IEnumerable<string> files, string declared, string id, string message)

@@ -128,6 +128,65 @@ public sealed class SerializationTests : IDisposable
     }
 
     [Fact]
+    public void A_character_after_the_header_object_is_rejected_at_its_file_offset()
+    {
+        AssertRejectedAfterHeaderObject(_ => "x"u8.ToArray(), firstBad: 0, "0x78 ('x')");
+    }
+
+    [Fact]
+    public void A_comment_after_the_header_object_is_rejected_at_its_file_offset()
+    {
+        AssertRejectedAfterHeaderObject(_ => "  //c"u8.ToArray(), firstBad: 2, "0x2F ('/')");
+    }
+
+    [Fact]
+    public void The_header_object_written_twice_is_rejected_at_the_second_copy()
+    {
+        AssertRejectedAfterHeaderObject(json => json, firstBad: 0, "0x7B ('{')");
+    }
+
+    [Fact]
+    public void Nul_padding_instead_of_spaces_is_rejected_at_its_file_offset()
+    {
+        AssertRejectedAfterHeaderObject(_ => new byte[7], firstBad: 0, "0x00 (NUL)");
+    }
+
+    [Fact]
+    public void Invalid_utf8_in_the_padding_is_rejected_at_its_file_offset()
+    {
+        AssertRejectedAfterHeaderObject(_ => [(byte)' ', 0xFF, 0xFE, (byte)' '], firstBad: 1, "0xFF (not ASCII)");
+    }
+
+    [Theory]
+    [InlineData((byte)'\t', "0x09 (tab)")]
+    [InlineData((byte)'\n', "0x0A (line feed)")]
+    [InlineData((byte)'\r', "0x0D (carriage return)")]
+    public void Json_whitespace_other_than_spaces_after_the_header_object_is_rejected(byte whitespace, string found)
+    {
+        AssertRejectedAfterHeaderObject(_ => [(byte)' ', whitespace, (byte)' '], firstBad: 1, found);
+    }
+
+    [Fact]
+    public void Trailing_spaces_after_the_header_object_are_accepted()
+    {
+        // The Python safetensors library pads its header with spaces so that the data starts 8-byte aligned; any
+        // number of spaces, none included, is a valid header.
+        var model = new SmallMlp(seed: 5);
+        var saved = SavedBytes(model);
+        var jsonLength = HeaderJson(saved).Length;
+        var alignedPadding = (8 - ((8 + jsonLength) % 8)) % 8;
+        foreach (var spaces in new[] { 0, 1, alignedPadding, alignedPadding + 8, 17 }.Distinct())
+        {
+            var file = WithHeaderTail(saved, Enumerable.Repeat((byte)' ', spaces).ToArray(), out _);
+            var loaded = new SmallMlp(seed: 9);
+
+            SafeTensors.Read(loaded, file, "spaces.safetensors");
+
+            Assert.Equal(model.Parameters.ToArray(), loaded.Parameters.ToArray());
+        }
+    }
+
+    [Fact]
     public void A_header_length_beyond_the_file_is_rejected()
     {
         var bytes = SavedBytes(Trained());
@@ -252,6 +311,47 @@ public sealed class SerializationTests : IDisposable
         using var stream = new MemoryStream();
         SafeTensors.Write(model, stream);
         return stream.ToArray();
+    }
+
+    /// <summary>
+    /// Asserts that a saved file whose header is its JSON object followed by <paramref name="tail"/> (given that JSON)
+    /// is rejected, the message naming the file offset of the tail's byte <paramref name="firstBad"/> and that byte as
+    /// <paramref name="found"/>, and that the model is left unchanged.
+    /// </summary>
+    private static void AssertRejectedAfterHeaderObject(Func<byte[], byte[]> tail, int firstBad, string found)
+    {
+        var saved = SavedBytes(new SmallMlp(seed: 5));
+        var file = WithHeaderTail(saved, tail(HeaderJson(saved)), out var tailOffset);
+        var model = new SmallMlp(seed: 9);
+        var before = model.Parameters.ToArray();
+
+        var error = Assert.Throws<InvalidDataException>(() => SafeTensors.Read(model, file, "tail.safetensors"));
+
+        Assert.StartsWith("'tail.safetensors' is not a readable safetensors file: ", error.Message);
+        Assert.Contains($"JSON object closes at file offset {tailOffset - 1}, but file offset {tailOffset + firstBad} holds {found} where only spaces (0x20) may pad the header", error.Message);
+        Assert.Equal((byte)'}', file[tailOffset - 1]);
+        Assert.Equal(before, model.Parameters.ToArray());
+    }
+
+    /// <summary>The JSON object of a saved file's header, without the writer's padding.</summary>
+    private static byte[] HeaderJson(byte[] saved) =>
+        saved.AsSpan(8, (int)BinaryPrimitives.ReadUInt64LittleEndian(saved)).TrimEnd((byte)' ').ToArray();
+
+    /// <summary>
+    /// A copy of <paramref name="saved"/> whose header is its JSON object followed by <paramref name="tail"/> instead of
+    /// the writer's padding, with the header length to match; <paramref name="tailOffset"/> is where the tail starts in the file.
+    /// </summary>
+    private static byte[] WithHeaderTail(byte[] saved, byte[] tail, out int tailOffset)
+    {
+        var json = HeaderJson(saved);
+        var data = saved.AsSpan(8 + (int)BinaryPrimitives.ReadUInt64LittleEndian(saved));
+        tailOffset = 8 + json.Length;
+        var file = new byte[tailOffset + tail.Length + data.Length];
+        BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)(json.Length + tail.Length));
+        json.CopyTo(file, 8);
+        tail.CopyTo(file, tailOffset);
+        data.CopyTo(file.AsSpan(tailOffset + tail.Length));
+        return file;
     }
 
     /// <summary>A file stream that fails after some bytes, as a full disk would.</summary>
