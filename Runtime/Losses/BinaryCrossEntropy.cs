@@ -1,4 +1,6 @@
 using System;
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 
 namespace ModelGen.Losses;
@@ -12,7 +14,7 @@ namespace ModelGen.Losses;
 /// </summary>
 public static class BinaryCrossEntropy
 {
-    /// <summary>The mean loss of <paramref name="logits"/> against <paramref name="targets"/> (each in [0, 1]).</summary>
+    /// <summary>The mean loss of <paramref name="logits"/> against <paramref name="targets"/> (each in [0, 1]; others are refused).</summary>
     public static float Value(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets) => Compute(logits, targets, Span<float>.Empty);
 
     /// <summary>The mean loss, and ∂L/∂z = (σ(z) − t) / N written to <paramref name="gradient"/>.</summary>
@@ -31,6 +33,11 @@ public static class BinaryCrossEntropy
         for (var i = 0; i < logits.Length; i++)
         {
             var (z, t) = (logits[i], targets[i]);
+            if (!(t >= 0f && t <= 1f))
+            {
+                ThrowTarget(i, t);
+            }
+
             var e = MathF.Exp(-MathF.Abs(z));
             total += MathF.Max(z, 0f) - (z * t) + MathF.Log(1f + e);
             if (!gradient.IsEmpty)
@@ -48,4 +55,14 @@ public static class BinaryCrossEntropy
 
         return (float)(total / logits.Length);
     }
+
+    /// <summary>
+    /// A target outside [0, 1] (or NaN) would give a loss with no meaning and no lower bound, so it is refused rather
+    /// than trained on. <c>Fit</c> and <c>Evaluate</c> check their whole dataset first and name the sample's index in it.
+    /// </summary>
+    [DoesNotReturn]
+    private static void ThrowTarget(int index, float target) =>
+        throw new ArgumentException(
+            $"Target {index} of the batch is {target.ToString(CultureInfo.InvariantCulture)}, but binary cross-entropy takes targets from 0 to 1.",
+            "targets");
 }

@@ -41,6 +41,7 @@ public static class SafeTensors
     }
 
     /// <summary>Saves <paramref name="model"/>'s parameters to <paramref name="path"/>, replacing the file only once the new one is complete.</summary>
+    /// <exception cref="DirectoryNotFoundException">The folder of <paramref name="path"/> does not exist (the message names both as given).</exception>
     public static void Save(ITrainableModel model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);

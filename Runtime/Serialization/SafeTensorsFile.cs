@@ -455,7 +455,7 @@ internal static class AtomicFile
         var temporary = $"{target}.{Guid.NewGuid():N}.tmp";
         try
         {
-            using (var stream = openTemporary(temporary))
+            using (var stream = OpenTemporary(path, target, temporary, openTemporary))
             {
                 write(stream);
                 if (stream is FileStream file)
@@ -472,12 +472,39 @@ internal static class AtomicFile
             {
                 File.Delete(temporary);
             }
-            catch (IOException)
+            catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException)
             {
                 // The original exception says what went wrong; a leftover temporary file must not hide it.
             }
 
             throw;
         }
+    }
+
+    /// <summary>
+    /// Opens the temporary file; where that fails because of the folder, the error names the path the caller gave and
+    /// its folder, not the temporary file the caller never heard of.
+    /// </summary>
+    private static Stream OpenTemporary(string path, string target, string temporary, Func<string, Stream> openTemporary)
+    {
+        try
+        {
+            return openTemporary(temporary);
+        }
+        catch (DirectoryNotFoundException error)
+        {
+            throw new DirectoryNotFoundException($"Cannot save to '{path}': the folder '{Folder(path, target)}' does not exist.", error);
+        }
+        catch (UnauthorizedAccessException error)
+        {
+            throw new UnauthorizedAccessException($"Cannot save to '{path}': no permission to create a file in the folder '{Folder(path, target)}'.", error);
+        }
+    }
+
+    /// <summary>The folder as the caller wrote it ("x/y" of "x/y/model.safetensors"), or the full one for a bare file name.</summary>
+    private static string Folder(string path, string target)
+    {
+        var given = Path.GetDirectoryName(path);
+        return string.IsNullOrEmpty(given) ? Path.GetDirectoryName(target) ?? target : given;
     }
 }

@@ -15,6 +15,12 @@ public static class ModelTraining
     /// Trains <paramref name="model"/> on <paramref name="data"/>: per epoch, the samples in (optionally shuffled)
     /// batches, one <see cref="ITrainableModel.TrainStep"/> and one optimizer update per batch.
     /// </summary>
+    /// <exception cref="ArgumentException">
+    /// The data do not fit the model: wrong sizes, or a target the loss cannot take (a class label outside
+    /// [0, classes), a binary cross-entropy target outside [0, 1], a non-finite target). Every target of the training and
+    /// validation data is checked before the first step, so the model is unchanged; the message names the sample's
+    /// index in its dataset.
+    /// </exception>
     /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
     public static TrainingHistory Fit<TModel>(this TModel model, Dataset data, FitOptions? options = null, IProgress<EpochResult>? progress = null)
         where TModel : class, ITrainableModel
@@ -22,7 +28,7 @@ public static class ModelTraining
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
         options ??= new FitOptions();
-        CheckShapes(model, data);
+        CheckData(model, data, "the dataset", nameof(data));
         ArgumentOutOfRangeException.ThrowIfNegative(options.Epochs, nameof(options.Epochs));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.BatchSize, nameof(options.BatchSize));
         ArgumentNullException.ThrowIfNull(options.Optimizer, nameof(options.Optimizer));
@@ -35,7 +41,7 @@ public static class ModelTraining
                 throw new ArgumentException("Give either a validation split or validation data, not both.", nameof(options));
             }
 
-            CheckShapes(model, options.ValidationData);
+            CheckData(model, options.ValidationData, "the validation data (FitOptions.ValidationData)", nameof(options));
         }
 
         var trainingCount = data.Count - validationCount;
@@ -168,12 +174,16 @@ public static class ModelTraining
     /// The model's loss over <paramref name="data"/>, and its accuracy (classification losses) or mean absolute
     /// error (regression losses).
     /// </summary>
+    /// <exception cref="ArgumentException">
+    /// The data do not fit the model, or a target is one the loss cannot take (checked for every sample first; the
+    /// message names the sample's index in <paramref name="data"/>).
+    /// </exception>
     public static EvaluationResult Evaluate<TModel>(this TModel model, Dataset data)
         where TModel : class, ITrainableModel
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
-        CheckShapes(model, data);
+        CheckData(model, data, "the dataset", nameof(data));
         return Evaluate(model, data, 0, data.Count);
     }
 
@@ -226,11 +236,16 @@ public static class ModelTraining
         }
     }
 
-    private static void CheckShapes(ITrainableModel model, Dataset data)
+    /// <summary>
+    /// Throws unless <paramref name="data"/> fits the model: samples of the model's input and output sizes (or one class
+    /// label each for softmax cross-entropy), and every target one the loss can take. Named after <paramref name="what"/>
+    /// and the sample's index in the dataset, so the user can find it (the losses themselves only see a batch).
+    /// </summary>
+    private static void CheckData(ITrainableModel model, Dataset data, string what, string parameterName)
     {
         if (data.Count == 0)
         {
-            throw new ArgumentException("The dataset holds no samples.", nameof(data));
+            throw new ArgumentException($"{char.ToUpperInvariant(what[0])}{what[1..]} holds no samples.", parameterName);
         }
 
         var labels = model.Loss == Loss.SoftmaxCrossEntropy && data.TargetSize == 1;
@@ -238,8 +253,45 @@ public static class ModelTraining
         {
             throw new ArgumentException(
                 $"The model takes {model.InputSize} inputs and gives {model.OutputSize} outputs per sample, " +
-                $"but the dataset has {data.FeatureSize} features and {data.TargetSize} targets per sample.",
-                nameof(data));
+                $"but {what} has {data.FeatureSize} features and {data.TargetSize} targets per sample.",
+                parameterName);
+        }
+
+        var targets = data.Targets;
+        if (labels)
+        {
+            var classes = model.OutputSize;
+            for (var i = 0; i < targets.Length; i++)
+            {
+                var label = targets[i];
+                if (!(label >= 0f && label < classes) || label != MathF.Floor(label))
+                {
+                    throw new ArgumentException(
+                        $"Sample {i} of {what} has the label {Text(label)}, but a class label must be a whole number from 0 to {classes - 1} " +
+                        $"(the model has {classes} classes).",
+                        parameterName);
+                }
+            }
+
+            return;
+        }
+
+        var binary = model.Loss == Loss.BinaryCrossEntropy;
+        for (var i = 0; i < targets.Length; i++)
+        {
+            var target = targets[i];
+            if (binary ? !(target >= 0f && target <= 1f) : !float.IsFinite(target))
+            {
+                var sample = i / data.TargetSize;
+                var where = data.TargetSize == 1 ? string.Empty : $" at output {i % data.TargetSize}";
+                throw new ArgumentException(
+                    binary
+                        ? $"Sample {sample} of {what} has the target {Text(target)}{where}, but binary cross-entropy takes targets from 0 to 1."
+                        : $"Sample {sample} of {what} has the target {Text(target)}{where}, but targets must be finite numbers.",
+                    parameterName);
+            }
         }
     }
+
+    private static string Text(float value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

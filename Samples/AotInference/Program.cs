@@ -6,13 +6,17 @@ using System.Runtime.Intrinsics;
 using ModelGen;
 using ModelGen.Samples.AotInference;
 
-// Classifies Fashion-MNIST images with a model compiled into this executable. Usage:
+// Classifies Fashion-MNIST images with a model compiled into this executable. Usage (--help lists the options):
 //   AotInference            the embedded test image, then the test set (--data DIR, the installed dataset, or Data/ beside the binary)
 //   AotInference --first    the embedded test image only: what "time to first prediction" measures
-// The last line printed is exactly `test_accuracy=<0.xxxx>` (or `first_prediction=<class>` with --first).
+// The last line printed is exactly `test_accuracy=<0.xxxx>` (or `first_prediction=<class>` with --first). An argument
+// that cannot be used is one line on standard error and exit code 2.
 string[] classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
-var firstOnly = args is ["--first"];
-var dataDirectory = args is ["--data", var given] ? given : null;
+var options = InferenceOptions.Parse(args, Console.Out, Console.Error, out var exitCode);
+if (options is null)
+{
+    return exitCode;
+}
 
 var model = new FashionClassifier();
 Span<float> image = stackalloc float[FashionClassifier.InputSize];
@@ -25,7 +29,7 @@ for (var i = 0; i < image.Length; i++)
 
 model.Predict(image, probabilities);
 var predicted = ArgMax(probabilities);
-if (firstOnly)
+if (options.FirstOnly)
 {
     Console.WriteLine($"first_prediction={predicted}");
     return predicted == SampleImage.Label ? 0 : 1;
@@ -37,11 +41,11 @@ Console.WriteLine($"ModelGen FashionClassifier, {FashionClassifier.ParameterCoun
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"Embedded test image: predicted {classes[predicted]} ({probabilities[predicted]:P1}); labelled {classes[SampleImage.Label]}."));
 
-var directory = dataDirectory ?? (File.Exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
+var directory = options.DataDirectory ?? (File.Exists("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
     ? "/usr/share/datasets/fashion-mnist"
     : Path.Combine(AppContext.BaseDirectory, "Data"));
-var images = Idx.ReadImages(Path.Combine(directory, "t10k-images-idx3-ubyte.gz"), out _, out _);
-var labels = Idx.ReadLabels(Path.Combine(directory, "t10k-labels-idx1-ubyte.gz"));
+var images = Idx.ReadImages(Path.Combine(directory, InferenceOptions.TestFiles[0]), out _, out _);
+var labels = Idx.ReadLabels(Path.Combine(directory, InferenceOptions.TestFiles[1]));
 var test = Dataset.FromLabels(images, FashionClassifier.InputSize, labels);
 var outputs = new float[test.Count * FashionClassifier.OutputSize];
 var watch = System.Diagnostics.Stopwatch.StartNew();

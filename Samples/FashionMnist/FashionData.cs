@@ -43,6 +43,9 @@ public sealed record FashionData(Dataset Train, Dataset Test, string Source)
         return FromEmbeddedSubset();
     }
 
+    /// <summary>The first of the four files that <paramref name="directory"/> lacks, or null when it holds them all.</summary>
+    public static string? MissingFile(string directory) => Array.Find(Files, file => !File.Exists(Path.Combine(directory, file)));
+
     private static FashionData FromDirectory(string directory) => new(
         Read(Path.Combine(directory, Files[0]), Path.Combine(directory, Files[1])),
         Read(Path.Combine(directory, Files[2]), Path.Combine(directory, Files[3])),

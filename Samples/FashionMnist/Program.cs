@@ -7,15 +7,17 @@ using ModelGen.Samples.FashionMnist;
 using Spectre.Console;
 
 // Fashion-MNIST with the classic MLP (FashionMlp.cs) or a small CNN (FashionCnn.cs). Usage:
-//   dotnet run -c Release --project Samples/FashionMnist [-- --data DIR] [--model mlp|cnn] [--epochs N] [--seed N] [--plot FILE]
-//     [--learning-rate X] [--weight-decay X] [--standardize false] [--holdout true] [--save FILE] [--checkpoint FILE]
-//   --holdout: the last 10 % of the training images stand in for the test set (for choosing settings);
-//   --weight-decay: AdamW with that decay instead of Adam;
-//   --standardize false: pixels / 255 as they are, instead of centred and scaled by the training set's statistics;
-//   --save: the trained weights as safetensors (Samples/AotInference bakes such a file into a native binary);
-//   --checkpoint: saves progress after every epoch and, when the file exists, resumes from it.
+//   dotnet run -c Release --project Samples/FashionMnist [-- OPTIONS]
+// `-- --help` lists the options with their defaults (SampleOptions.cs): --data DIR, --model mlp|cnn, --epochs N,
+// --seed N, --plot FILE, --learning-rate X, --weight-decay X, --standardize true|false, --holdout true|false,
+// --save FILE, --checkpoint FILE. An argument that cannot be used is one line on standard error and exit code 2.
 // The last line printed is exactly `test_accuracy=<0.xxxx>`.
-var options = SampleOptions.Parse(args);
+var options = SampleOptions.Parse(args, Console.Out, Console.Error, out var exitCode);
+if (options is null)
+{
+    return exitCode;
+}
+
 var data = FashionData.Load(options.DataDirectory);
 if (options.Holdout)
 {
@@ -35,12 +37,7 @@ if (options.Standardize)
 
 AnsiConsole.MarkupLineInterpolated($"Fashion-MNIST from {data.Source}: {data.Train.Count:N0} training and {data.Test.Count:N0} test images.");
 
-ITrainableModel model = options.Model switch
-{
-    "mlp" => new FashionMlp(options.Seed),
-    "cnn" => new FashionCnn(options.Seed),
-    _ => throw new ArgumentException($"Unknown model {options.Model}; expected mlp or cnn."),
-};
+ITrainableModel model = options.Model == "cnn" ? new FashionCnn(options.Seed) : new FashionMlp(options.Seed);
 var fit = new FitOptions
 {
     Epochs = options.Epochs,
@@ -99,6 +96,7 @@ if (options.SavePath is not null)
 var test = model.Evaluate(data.Test);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test_loss={test.Loss:F4}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test_accuracy={test.Accuracy:F4}"));
+return 0;
 
 /// <summary>Moves the current epoch's bar after every batch.</summary>
 internal sealed class BatchReporter(ProgressTask[] tasks) : IProgress<BatchProgress>
@@ -125,38 +123,5 @@ internal sealed class EpochReporter(ProgressTask[] tasks) : IProgress<EpochResul
         task.Description = string.Create(CultureInfo.InvariantCulture,
             $"epoch {value.Epoch}: loss {value.Loss:F3}, val {value.ValidationLoss:F3}, acc {value.ValidationAccuracy:F3}");
         task.StopTask();
-    }
-}
-
-/// <summary>The command line: <c>--data DIR</c>, <c>--model mlp|cnn</c>, <c>--epochs N</c>, <c>--seed N</c>, <c>--plot FILE</c>, <c>--save FILE</c>, <c>--checkpoint FILE</c> and the optimizer's settings.</summary>
-internal sealed record SampleOptions(
-    string? DataDirectory, int Epochs, int Seed, string PlotPath, float LearningRate, bool Holdout, float WeightDecay = 0f, string? SavePath = null, string? CheckpointPath = null,
-    bool Standardize = false, string Model = "mlp")
-{
-    public static SampleOptions Parse(string[] args)
-    {
-        var options = new SampleOptions(null, 10, 1, "fashion-training.png", 1e-3f, Holdout: false, Standardize: true);
-        for (var i = 0; i < args.Length; i++)
-        {
-            var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value.");
-            options = args[i] switch
-            {
-                "--data" => options with { DataDirectory = value },
-                "--model" => options with { Model = value },
-                "--epochs" => options with { Epochs = int.Parse(value, CultureInfo.InvariantCulture) },
-                "--seed" => options with { Seed = int.Parse(value, CultureInfo.InvariantCulture) },
-                "--plot" => options with { PlotPath = value },
-                "--learning-rate" => options with { LearningRate = float.Parse(value, CultureInfo.InvariantCulture) },
-                "--holdout" => options with { Holdout = bool.Parse(value) },
-                "--weight-decay" => options with { WeightDecay = float.Parse(value, CultureInfo.InvariantCulture) },
-                "--save" => options with { SavePath = value },
-                "--checkpoint" => options with { CheckpointPath = value },
-                "--standardize" => options with { Standardize = bool.Parse(value) },
-                _ => throw new ArgumentException($"Unknown option {args[i]}; expected --data, --model, --epochs, --seed, --plot, --learning-rate, --weight-decay, --holdout, --save or --checkpoint."),
-            };
-            i++;
-        }
-
-        return options;
     }
 }

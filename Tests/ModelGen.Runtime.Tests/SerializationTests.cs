@@ -285,6 +285,24 @@ public sealed class SerializationTests : IDisposable
     }
 
     [Fact]
+    public void Saving_into_a_missing_folder_names_the_path_and_folder_given_not_a_temporary_file()
+    {
+        var folder = Path.Combine(_directory, "missing", "deeper");
+        var path = Path.Combine(folder, "model.safetensors");
+
+        var error = Assert.Throws<DirectoryNotFoundException>(() => new SmallMlp(seed: 1).Save(path));
+
+        Assert.Equal($"Cannot save to '{path}': the folder '{folder}' does not exist.", error.Message);
+        Assert.DoesNotContain(".tmp", error.Message);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_directory));
+
+        // A relative path is named as written, and so is its folder.
+        var relative = Path.Combine($"no-such-folder-{Guid.NewGuid():N}", "model.safetensors");
+        var relativeError = Assert.Throws<DirectoryNotFoundException>(() => new SmallMlp(seed: 1).Save(relative));
+        Assert.Equal($"Cannot save to '{relative}': the folder '{Path.GetDirectoryName(relative)}' does not exist.", relativeError.Message);
+    }
+
+    [Fact]
     public void Saving_over_an_existing_file_replaces_it()
     {
         var path = Path.Combine(_directory, "replace.safetensors");

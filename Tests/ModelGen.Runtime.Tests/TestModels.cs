@@ -116,3 +116,10 @@ public partial class SmallCnn;
 [GlobalAvgPool2D]
 [Dense(10)]
 public partial class NormalizedCnn;
+
+/// <summary>Two independent yes/no outputs (multi-label classification): binary cross-entropy with the sigmoid fused.</summary>
+[Model(Loss = Loss.BinaryCrossEntropy)]
+[Input(6)]
+[Dense(8, Activation.Relu)]
+[Dense(2)]
+public partial class TwoLabelClassifier;
