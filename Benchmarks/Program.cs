@@ -116,6 +116,12 @@ if (args is ["spin"])
     return;
 }
 
+if (args is ["spirals", ..])
+{
+    ModelGen.Benchmarks.SpiralTraining.Run(Number(1, 30), args is [_, _, "ulp"]);
+    return;
+}
+
 if (args is ["alignment"])
 {
     ModelGen.Benchmarks.AlignmentEffect.Run();
