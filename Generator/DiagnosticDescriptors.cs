@@ -191,6 +191,12 @@ internal static class DiagnosticDescriptors
         "Model class cannot have required members",
         "Model '{0}' cannot have the required member '{1}': Load and the generated constructors create the model without an initializer to set it; drop 'required' and give it a default");
 
+    public static readonly DiagnosticDescriptor LayersWithoutModel = Create(
+        "MG0037",
+        "Layer attributes without [Model]",
+        "'{0}' declares layers but has no [Model] attribute, so ModelGen generates nothing for it: add [Model] (with its Loss) to compile it into a model",
+        DiagnosticSeverity.Warning);
+
     public static readonly DiagnosticDescriptor InternalError = Error(
         "MG0999",
         "ModelGen failed",

@@ -29,10 +29,21 @@ public sealed class ModelGenerator : IIncrementalGenerator
         public const string ModelNames = nameof(ModelNames);
     }
 
-    private const string ModelAttributeName = "ModelGen.ModelAttribute";
+    private const string AttributeNamespace = "ModelGen";
+    private const string ModelAttributeName = AttributeNamespace + ".ModelAttribute";
 
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
+        // Layer attributes on a class without [Model] would be ignored without a word: MG0037, once per class.
+        foreach (var attribute in Parser.LayerAttributes)
+        {
+            var forgotten = context.SyntaxProvider
+                .ForAttributeWithMetadataName(AttributeNamespace + "." + attribute, static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.TypeDeclarationSyntax, Parser.LayersWithoutModel)
+                .Where(static diagnostic => diagnostic is not null)
+                .Combine(context.CompilationProvider);
+            context.RegisterSourceOutput(forgotten, static (spc, pair) => spc.ReportDiagnostic(pair.Left!.ToDiagnostic(pair.Right)));
+        }
+
         var checkedModels = context.SyntaxProvider
             .ForAttributeWithMetadataName(ModelAttributeName, static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.TypeDeclarationSyntax, ParseSafely)
             .WithTrackingName(TrackingNames.Parse)

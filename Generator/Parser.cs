@@ -243,9 +243,39 @@ internal static class Parser
             .ToEquatableArray();
     }
 
-    private static bool IsLayerAttribute(string name) =>
-        name is "InputAttribute" or "DenseAttribute" or "DropoutAttribute" or "LayerNormAttribute" or "BatchNormAttribute"
-            or "Conv2DAttribute" or "MaxPool2DAttribute" or "AvgPool2DAttribute" or "GlobalAvgPool2DAttribute" or "FlattenAttribute";
+    /// <summary>The attributes that declare a model's input and layers, by class name in the <c>ModelGen</c> namespace.</summary>
+    public static readonly string[] LayerAttributes =
+    [
+        "InputAttribute", "DenseAttribute", "DropoutAttribute", "LayerNormAttribute", "BatchNormAttribute",
+        "Conv2DAttribute", "MaxPool2DAttribute", "AvgPool2DAttribute", "GlobalAvgPool2DAttribute", "FlattenAttribute",
+    ];
+
+    private static bool IsLayerAttribute(string name) => System.Array.IndexOf(LayerAttributes, name) >= 0;
+
+    /// <summary>
+    /// For a class carrying layer attributes, MG0037 on its first one when the class has no <c>[Model]</c> (the layers
+    /// would be ignored); null otherwise, and for every attribute but the first, so a class is reported once.
+    /// </summary>
+    public static DiagnosticInfo? LayersWithoutModel(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    {
+        var symbol = (INamedTypeSymbol)context.TargetSymbol;
+        var attributes = symbol.GetAttributes();
+        if (attributes.Any(a => a.AttributeClass is { Name: "ModelAttribute" } type && type.ContainingNamespace?.ToDisplayString() == AttributeNamespace))
+        {
+            return null;
+        }
+
+        var first = attributes
+            .Where(a => a.AttributeClass is { } type && type.ContainingNamespace?.ToDisplayString() == AttributeNamespace && IsLayerAttribute(type.Name))
+            .Select(a => a.ApplicationSyntaxReference?.GetSyntax(cancellationToken))
+            .Where(syntax => syntax is not null)
+            .OrderBy(syntax => syntax!.SyntaxTree.FilePath, System.StringComparer.Ordinal)
+            .ThenBy(syntax => syntax!.SpanStart)
+            .FirstOrDefault();
+        return first is not null && context.Attributes.Any(a => a.ApplicationSyntaxReference?.GetSyntax(cancellationToken) == first)
+            ? DiagnosticInfo.Create(DiagnosticDescriptors.LayersWithoutModel, LocationInfo.From(first), symbol.Name)
+            : null;
+    }
 
     private static LayerSpec ReadLayer(AttributeSyntax syntax, AttributeData data, List<DiagnosticInfo> diagnostics)
     {

@@ -409,6 +409,22 @@ public class DiagnosticTests
             "MG0036", "Width", "Model 'Net' cannot have the required member 'Width'");
     }
 
+    [Theory]
+    [InlineData("[Input(784)] [Dense(10)] public partial class Forgotten;", "Input(784)")]
+    [InlineData("[Dense(10)] [Dropout(0.5f)] public class Forgotten;", "Dense(10)")]
+    [InlineData("[Flatten] public partial class Forgotten; [Input(3)] public partial class Forgotten;", "Flatten")]
+    public void MG0037_layer_attributes_without_model(string declaration, string at)
+    {
+        var (result, _) = GeneratorHarness.Run("using ModelGen;\n" + declaration);
+
+        var diagnostic = Assert.Single(result.Diagnostics);
+        Assert.Equal("MG0037", diagnostic.Id);
+        Assert.Equal(DiagnosticSeverity.Warning, diagnostic.Severity);
+        Assert.Contains("'Forgotten' declares layers but has no [Model] attribute", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(at, diagnostic.Location.SourceTree!.GetText().ToString(diagnostic.Location.SourceSpan));
+        Assert.Empty(result.GeneratedTrees);
+    }
+
     [Fact]
     public void A_record_struct_model_is_left_to_the_compiler_error_and_generates_nothing()
     {
