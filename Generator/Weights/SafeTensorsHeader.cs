@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
+using ModelGen.Serialization;
 
 namespace ModelGen.Generator.Weights;
 
@@ -62,7 +63,7 @@ internal static class SafeTensorsHeader
         {
             if (header[i] != (byte)' ')
             {
-                error = $"its header's JSON object closes at file offset {8 + parser.Position - 1}, but file offset {8 + i} holds {Describe(header[i])} where only spaces (0x20) may pad the header";
+                error = SafeTensorsPadding.Problem(8 + parser.Position - 1, 8 + i, header[i]);
                 return null;
             }
         }
@@ -167,17 +168,6 @@ internal static class SafeTensorsHeader
         return true;
     }
 
-    /// <summary>A byte as hex, with its character when it is printable ASCII or its name when it is a common control character.</summary>
-    private static string Describe(byte value) => value switch
-    {
-        0x00 => "0x00 (NUL)",
-        (byte)'\t' => "0x09 (tab)",
-        (byte)'\n' => "0x0A (line feed)",
-        (byte)'\r' => "0x0D (carriage return)",
-        > 0x20 and < 0x7F => $"0x{value:X2} ('{(char)value}')",
-        >= 0x80 => $"0x{value:X2} (not ASCII)",
-        _ => $"0x{value:X2}",
-    };
 
     /// <summary>
     /// A strict JSON parser over the header's bytes, for what a safetensors header holds: objects, arrays, strings
@@ -467,7 +457,7 @@ internal static class SafeTensorsHeader
 
             if (Position == start)
             {
-                return Fail($"unexpected {Describe(json[start])}");
+                return Fail($"unexpected {SafeTensorsPadding.Describe(json[start])}");
             }
 
             // Every byte of the token is ASCII, so it is its own character.
@@ -494,7 +484,7 @@ internal static class SafeTensorsHeader
             {
                 if (Position + i >= json.Length || json[Position + i] != (byte)literal[i])
                 {
-                    return Fail($"unexpected {Describe(json[Position])}");
+                    return Fail($"unexpected {SafeTensorsPadding.Describe(json[Position])}");
                 }
             }
 

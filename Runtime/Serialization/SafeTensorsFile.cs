@@ -183,24 +183,7 @@ internal sealed class SafeTensorsFile
     public static InvalidDataException Corrupt(string source, string problem) =>
         new($"'{source}' is not a readable safetensors file: {problem}.");
 
-    /// <summary>
-    /// Says that the byte at file offset <paramref name="offset"/>, in the header after the JSON object that closes at
-    /// file offset <paramref name="objectClose"/>, is <paramref name="found"/> instead of a padding space.
-    /// </summary>
-    private static string PaddingProblem(int objectClose, int offset, byte found) =>
-        $"its header's JSON object closes at file offset {objectClose}, but file offset {offset} holds {Describe(found)} where only spaces (0x20) may pad the header";
 
-    /// <summary>A byte as hex, with its character when it is printable ASCII or its name when it is a common control character.</summary>
-    private static string Describe(byte value) => value switch
-    {
-        0x00 => "0x00 (NUL)",
-        (byte)'\t' => "0x09 (tab)",
-        (byte)'\n' => "0x0A (line feed)",
-        (byte)'\r' => "0x0D (carriage return)",
-        > 0x20 and < 0x7F => $"0x{value:X2} ('{(char)value}')",
-        >= 0x80 => $"0x{value:X2} (not ASCII)",
-        _ => $"0x{value:X2}",
-    };
 
     private void ParseHeader(ReadOnlySpan<byte> header, string source)
     {
@@ -243,7 +226,7 @@ internal sealed class SafeTensorsFile
             var padding = header.Slice(objectEnd).IndexOfAnyExcept((byte)' ');
             if (padding >= 0)
             {
-                throw Corrupt(source, PaddingProblem(sizeof(ulong) + objectEnd - 1, sizeof(ulong) + objectEnd + padding, header[objectEnd + padding]));
+                throw Corrupt(source, SafeTensorsPadding.Problem(sizeof(ulong) + objectEnd - 1, sizeof(ulong) + objectEnd + padding, header[objectEnd + padding]));
             }
         }
         catch (JsonException exception)
