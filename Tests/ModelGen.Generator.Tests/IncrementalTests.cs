@@ -31,7 +31,7 @@ public class IncrementalTests
             CSharpSyntaxTree.ParseText("public class Other { public int Added; }", GeneratorHarness.ParseOptions, path: "Model1.cs"));
         var result = driver.RunGenerators(edited).GetRunResult().Results.Single();
 
-        foreach (var step in new[] { ModelGenerator.TrackingNames.Parse, ModelGenerator.TrackingNames.Check, ModelGenerator.TrackingNames.Plan })
+        foreach (var step in new[] { ModelGenerator.TrackingNames.Parse, ModelGenerator.TrackingNames.Check, ModelGenerator.TrackingNames.Plan, ModelGenerator.TrackingNames.ModelNames })
         {
             var outputs = result.TrackedSteps[step].SelectMany(s => s.Outputs).ToList();
             Assert.NotEmpty(outputs);
@@ -64,6 +64,28 @@ public class IncrementalTests
         var sourceOutputs = result.TrackedOutputSteps["SourceOutput"].SelectMany(s => s.Outputs).ToList();
         Assert.NotEmpty(sourceOutputs);
         Assert.All(sourceOutputs, o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"output re-ran: {o.Reason}"));
+    }
+
+    [Fact]
+    public void Changing_one_model_leaves_the_other_models_file_alone()
+    {
+        // Each model's hint name depends on every model's name (to stay unique ignoring case); an edit that renames
+        // nothing must leave that list, and so the other model's output, cached.
+        const string Second = "using ModelGen; [Model] [Input(3)] [Dense(1)] public partial class Second;";
+        var compilation = GeneratorHarness.Compile(Model, Second);
+        var driver = GeneratorHarness.CreateDriver(trackSteps: true).RunGenerators(compilation);
+
+        var edited = compilation.ReplaceSyntaxTree(
+            compilation.SyntaxTrees.First(),
+            CSharpSyntaxTree.ParseText(Model.Replace("Dense(16", "Dense(32", StringComparison.Ordinal), GeneratorHarness.ParseOptions, path: "Model0.cs"));
+        var result = driver.RunGenerators(edited).GetRunResult().Results.Single();
+
+        var names = result.TrackedSteps[ModelGenerator.TrackingNames.ModelNames].SelectMany(s => s.Outputs).Single();
+        Assert.True(names.Reason is IncrementalStepRunReason.Unchanged or IncrementalStepRunReason.Cached, $"names: {names.Reason}");
+        var reasons = result.TrackedOutputSteps["SourceOutput"].SelectMany(s => s.Outputs).Select(o => o.Reason).ToList();
+        Assert.Equal(1, reasons.Count(r => r is IncrementalStepRunReason.Modified or IncrementalStepRunReason.New));
+        Assert.Contains(reasons, r => r is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged);
+        Assert.Equal(["Cached.g.cs", "Second.g.cs"], result.GeneratedSources.Select(g => g.HintName).Order(StringComparer.Ordinal));
     }
 
     [Fact]
