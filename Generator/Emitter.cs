@@ -210,6 +210,18 @@ internal static class Emitter
         }
 
         writer.WriteLine("/// </code>");
+        writer.WriteLine("/// <para>Its weight files are the state_dict of this PyTorch module (load_state_dict(…, strict=True) works both ways):</para>");
+        writer.WriteLine("/// <code>");
+        writer.WriteLine("/// layers = nn.Sequential(");
+        var modules = TorchEquivalent.Of(plan).Modules;
+        var moduleWidth = modules.Max(m => m.Code.Length) + 1;
+        foreach (var module in modules)
+        {
+            writer.WriteLine($"///     {(module.Code + ",").PadRight(moduleWidth)}  # layers.{module.Index}");
+        }
+
+        writer.WriteLine("/// )");
+        writer.WriteLine("/// </code>");
         writer.WriteLine($"/// <para>Loss: {LossDescription(plan)}.</para>");
         writer.WriteLine("/// <para>An instance is not thread-safe: its forward pass reuses one workspace.</para>");
         writer.WriteLine("/// </remarks>");
@@ -442,6 +454,12 @@ internal static class Emitter
         writer.WriteLine("/// <summary>Running statistics kept beside the parameters and never trained (empty without batch normalization).</summary>");
         writer.WriteLine($"public {Span} State => _state.Span;");
         writer.WriteLine();
+        if (plan.Layers.Any(l => l is BatchNormPlan))
+        {
+            writer.WriteLine("/// <summary>Training batches batch normalization has seen: PyTorch's num_batches_tracked, saved and loaded with the weights.</summary>");
+            writer.WriteLine("public long BatchesTracked { get; set; }");
+            writer.WriteLine();
+        }
         foreach (var norm in plan.Layers.OfType<IScaleShiftPlan>())
         {
             writer.WriteLine($"/// <summary>{norm.Name} scale γ [{norm.Features}].</summary>");
@@ -481,16 +499,37 @@ internal static class Emitter
     {
         const string Tensor = "global::ModelGen.ParameterTensor";
         const string SafeTensors = "global::ModelGen.Serialization.SafeTensors";
-        writer.WriteLine("// Each tensor's name in a weights file (PyTorch's style: layers.{index}, counting every layer from 0), where it");
-        writer.WriteLine("// starts in Parameters, and its shape in the file (a weight is [units, inputs], the transpose of the");
-        writer.WriteLine("// [inputs × units] kept in Parameters).");
+        writer.WriteLine("// Each tensor as the equivalent PyTorch module's state_dict holds it (see the remarks): its name, where it");
+        writer.WriteLine("// starts in Parameters (or State), and its shape. Where this model orders a tensor's values otherwise (dense");
+        writer.WriteLine("// weights [inputs × units], kernels [kh, kw, c, filters], images channels-last), StoredAxes says how.");
         using (writer.OpenBlock($"private static readonly {Tensor}[] ParameterLayout = new {Tensor}[]", closingSuffix: ";"))
         {
             foreach (var tensor in plan.Tensors)
             {
-                var shape = tensor.Columns is { } columns ? $"{tensor.Rows}, {columns}" : $"{tensor.Rows}";
-                var flags = tensor.Columns is not null ? " { StoredTransposed = true }" : tensor.InState ? " { InState = true }" : string.Empty;
-                writer.WriteLine($"new(\"{tensor.Name}\", {tensor.OffsetConstant}, new[] {{ {shape} }}){flags},");
+                if (tensor.IsBatchCounter)
+                {
+                    writer.WriteLine($"new(\"{tensor.Name}\", -1, global::System.Array.Empty<int>()) {{ IsBatchCounter = true }},");
+                    continue;
+                }
+
+                var flags = new List<string>();
+                if (tensor.View.Count > 0)
+                {
+                    flags.Add($"View = new[] {{ {string.Join(", ", tensor.View)} }}");
+                }
+
+                if (tensor.StoredAxes.Count > 0)
+                {
+                    flags.Add($"StoredAxes = new[] {{ {string.Join(", ", tensor.StoredAxes)} }}");
+                }
+
+                if (tensor.InState)
+                {
+                    flags.Add("InState = true");
+                }
+
+                var initializer = flags.Count > 0 ? " { " + string.Join(", ", flags) + " }" : string.Empty;
+                writer.WriteLine($"new(\"{tensor.Name}\", {tensor.OffsetConstant}, new[] {{ {string.Join(", ", tensor.Shape)} }}){initializer},");
             }
         }
 
@@ -602,6 +641,11 @@ internal static class Emitter
             writer.WriteLine($"{Guard}.TargetSize(targets, batch, OutputSize, allowLabels: {allowLabels}, nameof(targets));");
             writer.WriteLine("EnsureCapacity(batch);");
             writer.WriteLine(plan.HasTrainingBehavior ? "Forward(inputs, batch, training: true);" : "Forward(inputs, batch);");
+            if (plan.Layers.Any(l => l is BatchNormPlan))
+            {
+                writer.WriteLine("BatchesTracked++;");
+            }
+
             writer.WriteLine();
             var backward = BackwardCalls(plan, fusions);
             foreach (var layer in layers.Where(l => l == last || backward.Reads.Contains(l.Output)))

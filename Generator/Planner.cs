@@ -181,7 +181,7 @@ internal static class Planner
             layers.ToEquatableArray(),
             gradientA,
             gradientB,
-            workspacePerSample) { StateLength = stateEnd, Weights = model.Weights, WindowsLength = windowsLength };
+            workspacePerSample) { StateLength = stateEnd, Weights = model.Weights, WindowsLength = windowsLength, InputShape = model.Input.Dimensions };
     }
 
     /// <summary>The declared initializer, or for <see cref="Initializer.Auto"/> He for ReLU layers and Glorot for the others.</summary>

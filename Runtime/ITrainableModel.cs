@@ -32,6 +32,16 @@ public interface ITrainableModel
     /// </summary>
     Span<float> State { get; }
 
+    /// <summary>
+    /// Training batches that batch normalization has seen: PyTorch's <c>num_batches_tracked</c>, saved and loaded with
+    /// the weights. Always 0 for a model without batch normalization, which has nothing to count.
+    /// </summary>
+    long BatchesTracked
+    {
+        get => 0;
+        set { }
+    }
+
     /// <summary>The named tensors that make up <see cref="Parameters"/>, in layer order.</summary>
     System.Collections.Generic.IReadOnlyList<ParameterTensor> ParameterTensors { get; }
 

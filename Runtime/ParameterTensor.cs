@@ -3,22 +3,37 @@ using System;
 namespace ModelGen;
 
 /// <summary>One named tensor inside a model's flat parameter buffer: what serialization reads and writes.</summary>
-/// <param name="Name">The tensor's name in a weights file, e.g. <c>layers.0.weight</c>.</param>
-/// <param name="Offset">Its first element in <see cref="ITrainableModel.Parameters"/>.</param>
+/// <param name="Name">The tensor's name in a weights file, e.g. <c>layers.0.weight</c>: its name in the equivalent PyTorch module's <c>state_dict</c>.</param>
+/// <param name="Offset">Its first element in <see cref="ITrainableModel.Parameters"/> (or <see cref="ITrainableModel.State"/>).</param>
 /// <param name="Shape">
-/// Its dimensions in a weights file, row-major; a dense weight is [units, inputs] as in PyTorch's <c>nn.Linear</c>.
+/// Its dimensions in a weights file, row-major, as PyTorch has them: a dense weight is [units, inputs] as in
+/// <c>nn.Linear</c>, a convolution kernel [filters, channels, kh, kw] as in <c>nn.Conv2d</c>.
 /// </param>
 public sealed record ParameterTensor(string Name, int Offset, int[] Shape)
 {
     /// <summary>
-    /// True when the buffer holds the transpose of <see cref="Shape"/> (a 2-D tensor [a, b] kept as [b, a] row-major):
-    /// dense weights are kept [inputs × units] so that the forward product X·W needs no transposition, and are
-    /// transposed on their way to and from a file.
+    /// The dimensions to see the file's tensor with when <see cref="StoredAxes"/> permutes it, when they are not
+    /// <see cref="Shape"/>: a dense weight after a flattened image is [units, c·h·w] in a file and is permuted as
+    /// [units, c, h, w]. Null: <see cref="Shape"/>.
     /// </summary>
-    public bool StoredTransposed { get; init; }
+    public int[]? View { get; init; }
+
+    /// <summary>
+    /// How the buffer orders the values, when not as the file does: the file's tensor, seen as <see cref="View"/>,
+    /// is kept with its axes in this order, outermost first. Dense weights are kept [inputs × units] so that the
+    /// forward product X·W needs no transposition (<c>[1, 0]</c>); kernels [kh, kw, c, filters] and images
+    /// channels-last (<c>[2, 3, 1, 0]</c>). Null: the buffer holds the file's order.
+    /// </summary>
+    public int[]? StoredAxes { get; init; }
 
     /// <summary>True when the tensor lives in <see cref="ITrainableModel.State"/> (running statistics) rather than in <see cref="ITrainableModel.Parameters"/>.</summary>
     public bool InState { get; init; }
+
+    /// <summary>
+    /// True for batch normalization's <c>num_batches_tracked</c>: an int64 scalar that lives in
+    /// <see cref="ITrainableModel.BatchesTracked"/>, not in a float buffer.
+    /// </summary>
+    public bool IsBatchCounter { get; init; }
 
     /// <summary>The buffer of <paramref name="model"/> this tensor lives in.</summary>
     public Span<float> Buffer(ITrainableModel model)
@@ -31,19 +46,16 @@ public sealed record ParameterTensor(string Name, int Offset, int[] Shape)
     public void CopyToFileOrder(ReadOnlySpan<float> parameters, Span<float> destination)
     {
         var stored = parameters.Slice(Offset, Length);
-        if (!StoredTransposed)
+        if (StoredAxes is null)
         {
             stored.CopyTo(destination);
             return;
         }
 
-        var (rows, columns) = (Shape[0], Shape[1]);
-        for (var r = 0; r < rows; r++)
+        var indices = StoredIndices();
+        for (var i = 0; i < indices.Length; i++)
         {
-            for (var c = 0; c < columns; c++)
-            {
-                destination[(r * columns) + c] = stored[(c * rows) + r];
-            }
+            destination[i] = stored[indices[i]];
         }
     }
 
@@ -51,21 +63,21 @@ public sealed record ParameterTensor(string Name, int Offset, int[] Shape)
     public void CopyFromFileOrder(ReadOnlySpan<float> source, Span<float> parameters)
     {
         var stored = parameters.Slice(Offset, Length);
-        if (!StoredTransposed)
+        if (StoredAxes is null)
         {
-            source.CopyTo(stored);
+            source.Slice(0, Length).CopyTo(stored);
             return;
         }
 
-        var (rows, columns) = (Shape[0], Shape[1]);
-        for (var r = 0; r < rows; r++)
+        var indices = StoredIndices();
+        for (var i = 0; i < indices.Length; i++)
         {
-            for (var c = 0; c < columns; c++)
-            {
-                stored[(c * rows) + r] = source[(r * columns) + c];
-            }
+            stored[indices[i]] = source[i];
         }
     }
+
+    /// <summary>For each value in file order, its index in the buffer from <see cref="Offset"/>.</summary>
+    private int[] StoredIndices() => Serialization.TensorPermutation.StoredIndices(View ?? Shape, StoredAxes!);
 
     /// <summary>The number of elements: the product of the dimensions.</summary>
     public int Length

@@ -39,7 +39,7 @@ internal static class WeightsEmitter
 
     private static void WriteValues(SourceWriter writer, string name, EquatableArray<float> values, ModelPlan plan, bool inState)
     {
-        var starts = plan.Tensors.Where(t => t.InState == inState).ToDictionary(t => t.Offset);
+        var starts = plan.Tensors.Where(t => t.InState == inState && !t.IsBatchCounter).ToDictionary(t => t.Offset);
         using (writer.OpenCollection($"private static global::System.ReadOnlySpan<float> {name} =>"))
         {
             var ends = new HashSet<int>(starts.Values.Select(t => t.Offset + t.Length));
@@ -69,8 +69,8 @@ internal static class WeightsEmitter
         }
     }
 
-    private static string Describe(PlannedTensor tensor) => tensor.Columns is { } inputs
-        ? $"// {tensor.Name} {tensor.ShapeText}, kept as [{inputs} × {tensor.Rows}]"
+    private static string Describe(PlannedTensor tensor) => tensor.StoredAxes.Count > 0
+        ? $"// {tensor.Name} {tensor.ShapeText}, its axes kept in the order ({string.Join(", ", tensor.StoredAxes)}) of [{string.Join(", ", tensor.View.Count > 0 ? tensor.View : tensor.Shape)}]"
         : $"// {tensor.Name} {tensor.ShapeText}";
 
     private static void Flush(SourceWriter writer, List<string> line)

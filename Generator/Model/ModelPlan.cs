@@ -32,57 +32,64 @@ internal sealed record ModelPlan(
     /// <summary>Floats of the buffer convolutions build their windows in: the largest chunk of windows of any of them (0 without).</summary>
     public int WindowsLength { get; init; }
 
+    /// <summary>One input sample's dimensions as declared: [n], or [channels, height, width] for an image.</summary>
+    public EquatableArray<int> InputShape { get; init; }
+
     /// <summary>The declared weights file to bake in (<c>[Model(Weights = …)]</c>), if any.</summary>
     public string? Weights { get; init; }
 
     /// <summary>
     /// Every tensor of the model as a weights file names and shapes it, with where it lives: the one list that the
-    /// generated <c>ParameterLayout</c> and the weights baker both follow.
+    /// generated <c>ParameterLayout</c> and the weights baker both follow. Names and shapes are those of the equivalent
+    /// PyTorch module's <c>state_dict</c> (<see cref="TorchEquivalent"/>).
     /// </summary>
-    public System.Collections.Generic.IEnumerable<PlannedTensor> Tensors
-    {
-        get
-        {
-            foreach (var layer in ParameterLayers)
-            {
-                var file = "layers." + (layer.Position - 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                if (layer is IScaleShiftPlan norm)
-                {
-                    yield return new PlannedTensor(file + ".weight", norm.Identifier + "GammaOffset", norm.GammaOffset, norm.Features, null);
-                    yield return new PlannedTensor(file + ".bias", norm.Identifier + "BetaOffset", norm.BetaOffset, norm.Features, null);
-                    if (norm is BatchNormPlan batchNorm)
-                    {
-                        yield return new PlannedTensor(file + ".running_mean", norm.Identifier + "MeanOffset", batchNorm.MeanOffset, norm.Features, null) { InState = true };
-                        yield return new PlannedTensor(file + ".running_var", norm.Identifier + "VarianceOffset", batchNorm.VarianceOffset, norm.Features, null) { InState = true };
-                    }
-
-                    continue;
-                }
-
-                var weighted = (IWeightedPlan)layer;
-                yield return new PlannedTensor(file + ".weight", weighted.Identifier + "WeightsOffset", weighted.WeightsOffset, weighted.WeightColumns, weighted.WeightRows);
-                yield return new PlannedTensor(file + ".bias", weighted.Identifier + "BiasOffset", weighted.BiasOffset, weighted.WeightColumns, null);
-            }
-        }
-    }
+    public EquatableArray<PlannedTensor> Tensors => TorchEquivalent.Of(this).Tensors;
 }
 
 /// <summary>One tensor of a plan.</summary>
 /// <param name="Name">Its name in a weights file, e.g. <c>layers.0.weight</c>.</param>
 /// <param name="OffsetConstant">The generated constant holding its offset, e.g. <c>Dense1WeightsOffset</c>.</param>
 /// <param name="Offset">Its first element in the parameters (or, <see cref="InState"/>, in the state).</param>
-/// <param name="Rows">Its first dimension in a file.</param>
-/// <param name="Columns">Its second dimension in a file, for a matrix: a dense weight is [units, inputs] in a file and kept transposed.</param>
-internal sealed record PlannedTensor(string Name, string OffsetConstant, int Offset, int Rows, int? Columns)
+/// <param name="Shape">Its dimensions in a file, PyTorch's: a dense weight [units, inputs], a convolution's [filters, channels, kh, kw].</param>
+internal sealed record PlannedTensor(string Name, string OffsetConstant, int Offset, EquatableArray<int> Shape)
 {
     /// <summary>Whether it lives in the state (running statistics) rather than the parameters.</summary>
     public bool InState { get; init; }
 
+    /// <summary>
+    /// How the buffer orders the file's values, when not as the file does: the file tensor seen with dimensions
+    /// <see cref="View"/> (the same values; e.g. [units, c, h, w] for a dense weight after a flattened image) is kept
+    /// with its axes in the order <see cref="StoredAxes"/>, outermost first. Empty: kept in file order.
+    /// </summary>
+    public EquatableArray<int> View { get; init; }
+
+    /// <inheritdoc cref="View"/>
+    public EquatableArray<int> StoredAxes { get; init; }
+
+    /// <summary>PyTorch's <c>num_batches_tracked</c> of a batch-norm layer: an int64 scalar, not a float tensor in a buffer.</summary>
+    public bool IsBatchCounter { get; init; }
+
     /// <summary>Its elements.</summary>
-    public int Length => Rows * (Columns ?? 1);
+    public int Length
+    {
+        get
+        {
+            var length = 1;
+            foreach (var dimension in Shape)
+            {
+                length *= dimension;
+            }
+
+            return length;
+        }
+    }
 
     /// <summary>Its shape as a file writes it: <c>[256, 784]</c>.</summary>
-    public string ShapeText => Columns is { } columns ? $"[{Rows}, {columns}]" : $"[{Rows}]";
+    public string ShapeText => "[" + string.Join(", ", Shape) + "]";
+
+    /// <summary>For each value in file order, its index from <see cref="Offset"/> in the buffer.</summary>
+    public int[] StoredIndices() =>
+        StoredAxes.Count == 0 ? ModelGen.Serialization.TensorPermutation.Identity(Length) : ModelGen.Serialization.TensorPermutation.StoredIndices([.. (View.Count > 0 ? View : Shape)], [.. StoredAxes]);
 }
 
 /// <summary>One layer of a plan, whatever its kind.</summary>

@@ -82,21 +82,30 @@ internal static class Baker
                 return Fail(DiagnosticDescriptors.WeightsFileMismatch, location, declared, model, $"it has no tensor '{tensor.Name}'");
             }
 
+            if (tensor.IsBatchCounter)
+            {
+                // PyTorch's num_batches_tracked: an int64 scalar that inference does not use.
+                if (entry.DType != "I64" || entry.Shape.Length != 0)
+                {
+                    return Fail(DiagnosticDescriptors.WeightsFileMismatch, location, declared, model, $"tensor '{tensor.Name}' is {entry.DType} {entry.ShapeText}; PyTorch's batch counter is an I64 scalar []");
+                }
+
+                continue;
+            }
+
             if (entry.DType != "F32")
             {
                 return Fail(DiagnosticDescriptors.WeightsFileMismatch, location, declared, model, $"tensor '{tensor.Name}' is {entry.DType}; ModelGen bakes F32");
             }
 
-            var shapeMatches = tensor.Columns is { } columns
-                ? entry.Shape.Length == 2 && entry.Shape[0] == tensor.Rows && entry.Shape[1] == columns
-                : entry.Shape.Length == 1 && entry.Shape[0] == tensor.Rows;
-            if (!shapeMatches)
+            if (!entry.Shape.SequenceEqual(tensor.Shape.Select(d => (long)d)))
             {
                 return Fail(DiagnosticDescriptors.WeightsFileMismatch, location, declared, model, $"tensor '{tensor.Name}' has shape {entry.ShapeText} in the file but {tensor.ShapeText} in the model");
             }
 
             var destination = tensor.InState ? state : parameters;
             var checkOnly = destination is null;
+            var stored = checkOnly ? null : tensor.StoredIndices();
             var start = dataStart + (int)entry.Begin;
             for (var i = 0; i < tensor.Length; i++)
             {
@@ -106,14 +115,11 @@ internal static class Baker
                     return Fail(DiagnosticDescriptors.WeightsFileUnreadable, location, declared, $"tensor '{tensor.Name}' holds {value} at element {i}");
                 }
 
-                if (checkOnly)
+                if (!checkOnly)
                 {
-                    continue;
+                    // The file's order is PyTorch's; the model keeps some tensors with their axes in another order.
+                    destination![tensor.Offset + stored![i]] = value;
                 }
-
-                // A file holds a dense weight as [units, inputs]; the model keeps it as [inputs × units].
-                var index = tensor.Columns is { } inputs ? ((i % inputs) * tensor.Rows) + (i / inputs) : i;
-                destination![tensor.Offset + index] = value;
             }
         }
 

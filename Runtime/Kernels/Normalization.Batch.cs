@@ -36,7 +36,8 @@ public static unsafe partial class Normalization
     /// Batch normalization while training, over the rows of <paramref name="x"/> (rows of <c>gamma.Length</c> features):
     /// per feature, μ_B and the biased σ²_B over the batch; x̂ = (x − μ_B) / √(σ²_B + ε); y = γ ⊙ x̂ + β. Keeps x̂ and
     /// 1 / √(σ²_B + ε) (one per feature) for <see cref="BatchNormBackward"/>, and moves the running averages:
-    /// running ← momentum·running + (1 − momentum)·batch statistic. A channels-last image is normalized per channel by
+    /// running ← momentum·running + (1 − momentum)·batch statistic, where the variance's statistic is the unbiased
+    /// σ²_B · n / (n − 1) over the n rows, as PyTorch keeps it (so that its running_var is this one). A channels-last image is normalized per channel by
     /// passing its batch × positions as the rows. σ²_B is the mean of the centred squares (two passes over x), not
     /// E[x²] − μ², which cancels badly when the mean is large.
     /// </summary>
@@ -84,9 +85,10 @@ public static unsafe partial class Normalization
                 var variance = new Span<float>(second, width);
                 FoldParts(partials, tiling.Parts, tileLength, variance);
                 TensorPrimitives.Multiply(variance, 1f / rows, variance);
+                var unbiased = rows > 1 ? rows / (rows - 1f) : 1f;
                 for (var f = 0; f < width; f++)
                 {
-                    runningVariance[from + f] = (momentum * runningVariance[from + f]) + ((1f - momentum) * variance[f]);
+                    runningVariance[from + f] = (momentum * runningVariance[from + f]) + ((1f - momentum) * (variance[f] * unbiased));
                     mean[f] = 1f / MathF.Sqrt(variance[f] + epsilon);
                 }
 

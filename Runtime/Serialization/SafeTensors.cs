@@ -6,9 +6,10 @@ namespace ModelGen.Serialization;
 /// <summary>
 /// Reads and writes a model's parameters in the safetensors format, which PyTorch and most other frameworks read:
 /// an 8-byte little-endian header length, a JSON header naming each tensor with its dtype, shape and byte range,
-/// then the raw little-endian data. ModelGen writes one F32 tensor per weight and bias, named as an
-/// <c>nn.Sequential</c> called <c>layers</c> would name them (<c>layers.0.weight</c> [units, inputs], <c>layers.0.bias</c>
-/// [units], counting every layer from 0), and metadata with the model's type and a hash of its tensors' names and shapes.
+/// then the raw little-endian data. A ModelGen file is the <c>state_dict</c> of the model's equivalent PyTorch module
+/// (an <c>nn.Sequential</c> called <c>layers</c>, shown in each generated model's remarks): the same names, shapes
+/// and order of values, F32 tensors and batch normalization's I64 <c>num_batches_tracked</c>, plus metadata with the
+/// model's type and a hash of its tensors' names and shapes.
 /// </summary>
 /// <remarks>
 /// A save writes a temporary file beside the target, flushes it to disk and renames it over the target, so an
@@ -75,6 +76,12 @@ public static class SafeTensors
         writer.AddMetadata(ShapeHashKey, ShapeHash(model));
         foreach (var tensor in model.ParameterTensors)
         {
+            if (tensor.IsBatchCounter)
+            {
+                writer.AddInt64Scalar(tensor.Name, model.BatchesTracked);
+                continue;
+            }
+
             var ordered = new float[tensor.Length];
             tensor.CopyToFileOrder(tensor.Buffer(model), ordered);
             writer.AddSingles(tensor.Name, tensor.Shape, ordered);
@@ -114,16 +121,24 @@ public static class SafeTensors
     /// Decodes and checks every tensor of <paramref name="model"/> from a parsed file, without changing the model;
     /// other tensors in the file are the caller's concern.
     /// </summary>
-    internal static float[][] ReadModel(SafeTensorsFile parsed, ReadOnlySpan<byte> file, ITrainableModel model, string source)
+    internal static ModelTensors ReadModel(SafeTensorsFile parsed, ReadOnlySpan<byte> file, ITrainableModel model, string source)
     {
         var tensors = model.ParameterTensors;
         var values = new float[tensors.Count][];
+        long batchesTracked = 0;
         for (var t = 0; t < tensors.Count; t++)
         {
             var tensor = tensors[t];
             if (!parsed.Entries.TryGetValue(tensor.Name, out var entry))
             {
                 throw Mismatch(source, model, $"it has no tensor '{tensor.Name}'");
+            }
+
+            if (tensor.IsBatchCounter)
+            {
+                batchesTracked = parsed.DecodeInt64Scalar(file, entry, tensor.Name, source);
+                values[t] = [];
+                continue;
             }
 
             if (entry.DType != "F32")
@@ -145,18 +160,27 @@ public static class SafeTensors
             throw SafeTensorsFile.Corrupt(source, $"its shape hash {savedHash} does not match its own tensors ({ShapeHash(model)})");
         }
 
-        return values;
+        return new ModelTensors(values, batchesTracked);
     }
 
     /// <summary>Copies tensors decoded by <see cref="ReadModel"/> into <paramref name="model"/>.</summary>
-    internal static void ApplyModel(ITrainableModel model, float[][] values)
+    internal static void ApplyModel(ITrainableModel model, ModelTensors decoded)
     {
         var tensors = model.ParameterTensors;
         for (var t = 0; t < tensors.Count; t++)
         {
-            tensors[t].CopyFromFileOrder(values[t], tensors[t].Buffer(model));
+            if (tensors[t].IsBatchCounter)
+            {
+                model.BatchesTracked = decoded.BatchesTracked;
+                continue;
+            }
+
+            tensors[t].CopyFromFileOrder(decoded.Values[t], tensors[t].Buffer(model));
         }
     }
+
+    /// <summary>A model's tensors decoded from a file: each float tensor in file order, and the batch counter.</summary>
+    internal sealed record ModelTensors(float[][] Values, long BatchesTracked);
 
     private static bool IsModelTensor(ITrainableModel model, string name)
     {

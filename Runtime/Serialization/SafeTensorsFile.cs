@@ -142,6 +142,18 @@ internal sealed class SafeTensorsFile
         return values;
     }
 
+    /// <summary>An I64 scalar entry (shape []) the caller has found, decoded; anything else is refused.</summary>
+    public long DecodeInt64Scalar(ReadOnlySpan<byte> file, SafeTensorsEntry entry, string name, string source)
+    {
+        if (entry.DType != "I64" || entry.Shape.Length != 0)
+        {
+            throw Corrupt(source, $"tensor '{name}' is {entry.DType} {entry.ShapeText}, not an I64 scalar []");
+        }
+
+        var value = BinaryPrimitives.ReadInt64LittleEndian(Bytes(file, entry));
+        return value >= 0 ? value : throw Corrupt(source, $"tensor '{name}' counts {value} batches");
+    }
+
     /// <summary>The I32 or U32 tensor <paramref name="name"/> decoded, after checking its dtype and shape.</summary>
     public int[] ReadInt32s(ReadOnlySpan<byte> file, string name, string dtype, ReadOnlySpan<int> shape, string source)
     {
@@ -347,16 +359,20 @@ internal sealed class SafeTensorsWriter
 
     public void AddUInt32s(string name, int[] shape, ReadOnlySpan<uint> values) => Add(name, "U32", shape, values);
 
+    /// <summary>One int64 as a scalar tensor (shape []): PyTorch's num_batches_tracked.</summary>
+    public void AddInt64Scalar(string name, long value) => Add(name, "I64", [], [value]);
+
     private void Add<T>(string name, string dtype, int[] shape, ReadOnlySpan<T> values)
         where T : unmanaged
     {
         var data = MemoryMarshal.AsBytes(values).ToArray();
         if (!BitConverter.IsLittleEndian)
         {
-            // safetensors is little-endian; every element type written here is four bytes wide.
-            for (var i = 0; i < data.Length; i += 4)
+            // safetensors is little-endian.
+            var size = System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+            for (var i = 0; i < data.Length; i += size)
             {
-                Array.Reverse(data, i, 4);
+                Array.Reverse(data, i, size);
             }
         }
 

@@ -256,7 +256,7 @@ public sealed class BakedWeightsTests : IDisposable
         var path = Path.Combine(_directory, "net.safetensors");
         SafeTensors.Save(smaller, path);
 
-        AssertBakeError([path], "net.safetensors", "MG0024", "it holds tensor 'layers.5.weight', which the model does not have");
+        AssertBakeError([path], "net.safetensors", "MG0024", "it holds tensor 'layers.7.weight', which the model does not have");
     }
 
     [Fact]
@@ -294,7 +294,7 @@ public sealed class BakedWeightsTests : IDisposable
         var random = new Random(2);
         model.Parameters.Clear();
         model.State.Clear();
-        foreach (var tensor in model.ParameterTensors)
+        foreach (var tensor in model.ParameterTensors.Where(t => !t.IsBatchCounter))
         {
             var values = tensor.Slice(tensor.Buffer(model));
             for (var i = 0; i < values.Length; i++)

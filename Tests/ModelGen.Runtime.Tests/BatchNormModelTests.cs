@@ -63,7 +63,8 @@ public class BatchNormModelTests
             var mean = values.Average();
             var variance = values.Select(v => (v - mean) * (v - mean)).Average();
             Assert.Equal(mean, model.BatchNorm1RunningMean[c], 1e-4 * Math.Max(1, Math.Abs(mean)));
-            Assert.Equal(variance, model.BatchNorm1RunningVariance[c], 1e-4 * Math.Max(1, variance));
+            var unbiased = variance * values.Length / (values.Length - 1); // the running variance is PyTorch's unbiased one
+            Assert.Equal(unbiased, model.BatchNorm1RunningVariance[c], 1e-4 * Math.Max(1, unbiased));
         }
 
         // In inference each value is normalized by its own channel's statistics.
@@ -92,7 +93,8 @@ public class BatchNormModelTests
             model.TrainStep(inputs, labels);
         }
 
-        Assert.Equal(["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias", "layers.1.running_mean", "layers.1.running_var", "layers.2.weight", "layers.2.bias"],
+        // nn.Sequential(Linear, ReLU, BatchNorm1d, Linear): the batch norm is module 2, with PyTorch's batch counter.
+        Assert.Equal(["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias", "layers.2.running_mean", "layers.2.running_var", "layers.2.num_batches_tracked", "layers.3.weight", "layers.3.bias"],
             ((ITrainableModel)model).ParameterTensors.Select(t => t.Name));
         using var stream = new MemoryStream();
         SafeTensors.Write(model, stream);

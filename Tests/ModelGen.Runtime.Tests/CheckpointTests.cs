@@ -206,6 +206,11 @@ public sealed class CheckpointTests : IDisposable
             {
                 Assert.Equal(before, model.Parameters.ToArray());
             }
+            catch (TrainingDivergedException)
+            {
+                // A flipped exponent bit can leave a well-formed file whose weight is finite but huge: nothing can
+                // tell that damage from a real value (the format has no checksum), and training then diverges.
+            }
         }
     }
 

@@ -32,7 +32,8 @@ public sealed class SerializationTests : IDisposable
         }
 
         Assert.Equal(SmallMlp.ParameterCount, covered.Count(c => c));
-        Assert.Equal(["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias", "layers.2.weight", "layers.2.bias"], model.ParameterTensors.Select(t => t.Name));
+        // nn.Sequential(Linear, ReLU, Linear, Tanh, Linear, Sigmoid): every module counts in the index, as in PyTorch.
+        Assert.Equal(["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias", "layers.4.weight", "layers.4.bias"], model.ParameterTensors.Select(t => t.Name));
         Assert.Equal([33, 20], model.ParameterTensors[0].Shape);
     }
 
@@ -212,14 +213,14 @@ public sealed class SerializationTests : IDisposable
     [Fact]
     public void Overlapping_tensors_are_rejected_even_when_their_sizes_add_up()
     {
-        // Move layers.2.bias (12 bytes, last in the data) to start 4 bytes into layers.2.weight: the sizes still cover
+        // Move layers.4.bias (12 bytes, last in the data) to start 4 bytes into layers.4.weight: the sizes still cover
         // the data section exactly, but two tensors share bytes and the last 12 belong to none.
         var bytes = SavedBytes(Trained());
         var headerLength = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
         var header = JsonNode.Parse(Encoding.UTF8.GetString(bytes, 8, headerLength))!.AsObject();
-        var weightBegin = header["layers.2.weight"]!["data_offsets"]![0]!.GetValue<long>();
-        var biasLength = header["layers.2.bias"]!["data_offsets"]![1]!.GetValue<long>() - header["layers.2.bias"]!["data_offsets"]![0]!.GetValue<long>();
-        header["layers.2.bias"]!["data_offsets"] = new JsonArray(weightBegin + 4, weightBegin + 4 + biasLength);
+        var weightBegin = header["layers.4.weight"]!["data_offsets"]![0]!.GetValue<long>();
+        var biasLength = header["layers.4.bias"]!["data_offsets"]![1]!.GetValue<long>() - header["layers.4.bias"]!["data_offsets"]![0]!.GetValue<long>();
+        header["layers.4.bias"]!["data_offsets"] = new JsonArray(weightBegin + 4, weightBegin + 4 + biasLength);
         var newHeader = Encoding.UTF8.GetBytes(header.ToJsonString());
         var file = new byte[8 + newHeader.Length + (bytes.Length - 8 - headerLength)];
         BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)newHeader.Length);
@@ -230,7 +231,7 @@ public sealed class SerializationTests : IDisposable
         var before = model.Parameters.ToArray();
         var error = Assert.Throws<InvalidDataException>(() => SafeTensors.Read(model, file, "overlap.safetensors"));
         Assert.Contains("overlap", error.Message);
-        Assert.Contains("layers.2.bias", error.Message);
+        Assert.Contains("layers.4.bias", error.Message);
         Assert.Equal(before, model.Parameters.ToArray());
     }
 
@@ -241,7 +242,7 @@ public sealed class SerializationTests : IDisposable
         model.Dense2Bias[3] = float.NaN;
 
         var error = Assert.Throws<InvalidDataException>(() => SafeTensors.Read(new SmallMlp(), SavedBytes(model), "nan.safetensors"));
-        Assert.Contains("layers.1.bias", error.Message);
+        Assert.Contains("layers.2.bias", error.Message);
     }
 
     [Fact]

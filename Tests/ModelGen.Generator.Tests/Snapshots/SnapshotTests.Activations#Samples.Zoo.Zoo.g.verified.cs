@@ -18,6 +18,26 @@ namespace Samples.Zoo;
 /// dense_6       Dense      Tanh           17       2          36  GEMM
 /// total                                                    1,196
 /// </code>
+/// <para>Its weight files are the state_dict of this PyTorch module (load_state_dict(…, strict=True) works both ways):</para>
+/// <code>
+/// layers = nn.Sequential(
+///     nn.Linear(3, 2),                               # layers.0
+///     nn.LeakyReLU(0.2),                             # layers.1
+///     nn.Linear(2, 5),                               # layers.2
+///     nn.ELU(1.0),                                   # layers.3
+///     nn.Linear(5, 20),                              # layers.4
+///     nn.GELU(approximate="tanh"),                   # layers.5
+///     nn.BatchNorm1d(20, eps=0.001, momentum=0.01),  # layers.6
+///     nn.Linear(20, 24),                             # layers.7
+///     nn.SiLU(),                                     # layers.8
+///     nn.LayerNorm(24, eps=1e-05),                   # layers.9
+///     nn.Dropout(0.1),                               # layers.10
+///     nn.Linear(24, 17),                             # layers.11
+///     nn.Sigmoid(),                                  # layers.12
+///     nn.Linear(17, 2),                              # layers.13
+///     nn.Tanh(),                                     # layers.14
+/// )
+/// </code>
 /// <para>Loss: Huber loss with δ = 0.5, L = Σ h(y − t) / (batch·2).</para>
 /// <para>An instance is not thread-safe: its forward pass reuses one workspace.</para>
 /// </remarks>
@@ -194,6 +214,9 @@ partial class Zoo : global::ModelGen.ITrainableModel
     /// <summary>Running statistics kept beside the parameters and never trained (empty without batch normalization).</summary>
     public global::System.Span<float> State => _state.Span;
 
+    /// <summary>Training batches batch normalization has seen: PyTorch's num_batches_tracked, saved and loaded with the weights.</summary>
+    public long BatchesTracked { get; set; }
+
     /// <summary>batch_norm_1 scale γ [20].</summary>
     public global::System.Span<float> BatchNorm1Gamma => _parameters.Span.Slice(BatchNorm1GammaOffset, 20);
 
@@ -229,29 +252,30 @@ partial class Zoo : global::ModelGen.ITrainableModel
     /// <summary>The loss this model was compiled with.</summary>
     public global::ModelGen.Loss Loss => global::ModelGen.Loss.Huber;
 
-    // Each tensor's name in a weights file (PyTorch's style: layers.{index}, counting every layer from 0), where it
-    // starts in Parameters, and its shape in the file (a weight is [units, inputs], the transpose of the
-    // [inputs × units] kept in Parameters).
+    // Each tensor as the equivalent PyTorch module's state_dict holds it (see the remarks): its name, where it
+    // starts in Parameters (or State), and its shape. Where this model orders a tensor's values otherwise (dense
+    // weights [inputs × units], kernels [kh, kw, c, filters], images channels-last), StoredAxes says how.
     private static readonly global::ModelGen.ParameterTensor[] ParameterLayout = new global::ModelGen.ParameterTensor[]
     {
-        new("layers.0.weight", Dense1WeightsOffset, new[] { 2, 3 }) { StoredTransposed = true },
+        new("layers.0.weight", Dense1WeightsOffset, new[] { 2, 3 }) { StoredAxes = new[] { 1, 0 } },
         new("layers.0.bias", Dense1BiasOffset, new[] { 2 }),
-        new("layers.1.weight", Dense2WeightsOffset, new[] { 5, 2 }) { StoredTransposed = true },
-        new("layers.1.bias", Dense2BiasOffset, new[] { 5 }),
-        new("layers.2.weight", Dense3WeightsOffset, new[] { 20, 5 }) { StoredTransposed = true },
-        new("layers.2.bias", Dense3BiasOffset, new[] { 20 }),
-        new("layers.3.weight", BatchNorm1GammaOffset, new[] { 20 }),
-        new("layers.3.bias", BatchNorm1BetaOffset, new[] { 20 }),
-        new("layers.3.running_mean", BatchNorm1MeanOffset, new[] { 20 }) { InState = true },
-        new("layers.3.running_var", BatchNorm1VarianceOffset, new[] { 20 }) { InState = true },
-        new("layers.4.weight", Dense4WeightsOffset, new[] { 24, 20 }) { StoredTransposed = true },
-        new("layers.4.bias", Dense4BiasOffset, new[] { 24 }),
-        new("layers.5.weight", LayerNorm1GammaOffset, new[] { 24 }),
-        new("layers.5.bias", LayerNorm1BetaOffset, new[] { 24 }),
-        new("layers.7.weight", Dense5WeightsOffset, new[] { 17, 24 }) { StoredTransposed = true },
-        new("layers.7.bias", Dense5BiasOffset, new[] { 17 }),
-        new("layers.8.weight", Dense6WeightsOffset, new[] { 2, 17 }) { StoredTransposed = true },
-        new("layers.8.bias", Dense6BiasOffset, new[] { 2 }),
+        new("layers.2.weight", Dense2WeightsOffset, new[] { 5, 2 }) { StoredAxes = new[] { 1, 0 } },
+        new("layers.2.bias", Dense2BiasOffset, new[] { 5 }),
+        new("layers.4.weight", Dense3WeightsOffset, new[] { 20, 5 }) { StoredAxes = new[] { 1, 0 } },
+        new("layers.4.bias", Dense3BiasOffset, new[] { 20 }),
+        new("layers.6.weight", BatchNorm1GammaOffset, new[] { 20 }),
+        new("layers.6.bias", BatchNorm1BetaOffset, new[] { 20 }),
+        new("layers.6.running_mean", BatchNorm1MeanOffset, new[] { 20 }) { InState = true },
+        new("layers.6.running_var", BatchNorm1VarianceOffset, new[] { 20 }) { InState = true },
+        new("layers.6.num_batches_tracked", -1, global::System.Array.Empty<int>()) { IsBatchCounter = true },
+        new("layers.7.weight", Dense4WeightsOffset, new[] { 24, 20 }) { StoredAxes = new[] { 1, 0 } },
+        new("layers.7.bias", Dense4BiasOffset, new[] { 24 }),
+        new("layers.9.weight", LayerNorm1GammaOffset, new[] { 24 }),
+        new("layers.9.bias", LayerNorm1BetaOffset, new[] { 24 }),
+        new("layers.11.weight", Dense5WeightsOffset, new[] { 17, 24 }) { StoredAxes = new[] { 1, 0 } },
+        new("layers.11.bias", Dense5BiasOffset, new[] { 17 }),
+        new("layers.13.weight", Dense6WeightsOffset, new[] { 2, 17 }) { StoredAxes = new[] { 1, 0 } },
+        new("layers.13.bias", Dense6BiasOffset, new[] { 2 }),
     };
 
     /// <summary>The named tensors that make up <see cref="Parameters"/>, in layer order.</summary>
@@ -339,6 +363,7 @@ partial class Zoo : global::ModelGen.ITrainableModel
         global::ModelGen.Guard.TargetSize(targets, batch, OutputSize, allowLabels: false, nameof(targets));
         EnsureCapacity(batch);
         Forward(inputs, batch, training: true);
+        BatchesTracked++;
 
         var a1 = Workspace(Dense1Output, 2, batch);
         var a2 = Workspace(Dense2Output, 5, batch);

@@ -9,7 +9,7 @@ partial class Scorer
     // tensor at its offset, dense weights as [inputs × units] (the file holds [units, inputs]), gaps zero.
     private static global::System.ReadOnlySpan<float> BakedParameters =>
     [
-        // layers.0.weight [4, 3], kept as [3 × 4]
+        // layers.0.weight [4, 3], its axes kept in the order (1, 0) of [4, 3]
         0.52576256f, -0.70401937f, 0.40920055f, -0.9087375f, 0.34175766f, -0.8022686f, 0.71274817f, -0.53737056f,
         -0.0059900284f, -0.123419404f, 0.7855431f, 0.13226008f,
         // alignment padding
@@ -19,22 +19,22 @@ partial class Scorer
         // alignment padding
         0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f,
         0f, 0f, 0f, 0f,
-        // layers.1.weight [4]
+        // layers.2.weight [4]
         1f, 1f, 1f, 1f,
         // alignment padding
         0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f,
         0f, 0f, 0f, 0f,
-        // layers.1.bias [4]
+        // layers.2.bias [4]
         0f, 0f, 0f, 0f,
         // alignment padding
         0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f,
         0f, 0f, 0f, 0f,
-        // layers.2.weight [1, 4], kept as [4 × 1]
+        // layers.3.weight [1, 4], its axes kept in the order (1, 0) of [1, 4]
         0.23990583f, 0.42080522f, -0.81743956f, -0.4415651f,
         // alignment padding
         0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f,
         0f, 0f, 0f, 0f,
-        // layers.2.bias [1]
+        // layers.3.bias [1]
         0f,
         // alignment padding
         0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f,
@@ -44,12 +44,12 @@ partial class Scorer
     // The running statistics, baked in from scorer.safetensors and laid out as State.
     private static global::System.ReadOnlySpan<float> BakedState =>
     [
-        // layers.1.running_mean [4]
+        // layers.2.running_mean [4]
         0.5f, 0.5f, 0.5f, 0.5f,
         // not in the weights file (alignment, the last training batch's 1/σ): zero
         0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f,
         0f, 0f, 0f, 0f,
-        // layers.1.running_var [4]
+        // layers.2.running_var [4]
         0.5f, 0.5f, 0.5f, 0.5f,
         // not in the weights file (alignment, the last training batch's 1/σ): zero
         0f, 0f, 0f, 0f, 0f, 0f, 0f, 0f,

@@ -12,6 +12,15 @@ namespace Samples.Deploy;
 /// dense_2       Dense      Linear          4       1           5  unrolled
 /// total                                                       29
 /// </code>
+/// <para>Its weight files are the state_dict of this PyTorch module (load_state_dict(…, strict=True) works both ways):</para>
+/// <code>
+/// layers = nn.Sequential(
+///     nn.Linear(3, 4),                              # layers.0
+///     nn.Tanh(),                                    # layers.1
+///     nn.BatchNorm1d(4, eps=0.001, momentum=0.01),  # layers.2
+///     nn.Linear(4, 1),                              # layers.3
+/// )
+/// </code>
 /// <para>Loss: sigmoid binary cross-entropy, L = Σ (max(z, 0) − z·t + log(1 + e^−|z|)) / (batch·1).</para>
 /// <para>An instance is not thread-safe: its forward pass reuses one workspace.</para>
 /// </remarks>
@@ -119,6 +128,9 @@ partial class Scorer : global::ModelGen.ITrainableModel
     /// <summary>Running statistics kept beside the parameters and never trained (empty without batch normalization).</summary>
     public global::System.Span<float> State => _state.Span;
 
+    /// <summary>Training batches batch normalization has seen: PyTorch's num_batches_tracked, saved and loaded with the weights.</summary>
+    public long BatchesTracked { get; set; }
+
     /// <summary>batch_norm_1 scale γ [4].</summary>
     public global::System.Span<float> BatchNorm1Gamma => _parameters.Span.Slice(BatchNorm1GammaOffset, 4);
 
@@ -144,19 +156,20 @@ partial class Scorer : global::ModelGen.ITrainableModel
     /// <summary>The loss this model was compiled with.</summary>
     public global::ModelGen.Loss Loss => global::ModelGen.Loss.BinaryCrossEntropy;
 
-    // Each tensor's name in a weights file (PyTorch's style: layers.{index}, counting every layer from 0), where it
-    // starts in Parameters, and its shape in the file (a weight is [units, inputs], the transpose of the
-    // [inputs × units] kept in Parameters).
+    // Each tensor as the equivalent PyTorch module's state_dict holds it (see the remarks): its name, where it
+    // starts in Parameters (or State), and its shape. Where this model orders a tensor's values otherwise (dense
+    // weights [inputs × units], kernels [kh, kw, c, filters], images channels-last), StoredAxes says how.
     private static readonly global::ModelGen.ParameterTensor[] ParameterLayout = new global::ModelGen.ParameterTensor[]
     {
-        new("layers.0.weight", Dense1WeightsOffset, new[] { 4, 3 }) { StoredTransposed = true },
+        new("layers.0.weight", Dense1WeightsOffset, new[] { 4, 3 }) { StoredAxes = new[] { 1, 0 } },
         new("layers.0.bias", Dense1BiasOffset, new[] { 4 }),
-        new("layers.1.weight", BatchNorm1GammaOffset, new[] { 4 }),
-        new("layers.1.bias", BatchNorm1BetaOffset, new[] { 4 }),
-        new("layers.1.running_mean", BatchNorm1MeanOffset, new[] { 4 }) { InState = true },
-        new("layers.1.running_var", BatchNorm1VarianceOffset, new[] { 4 }) { InState = true },
-        new("layers.2.weight", Dense2WeightsOffset, new[] { 1, 4 }) { StoredTransposed = true },
-        new("layers.2.bias", Dense2BiasOffset, new[] { 1 }),
+        new("layers.2.weight", BatchNorm1GammaOffset, new[] { 4 }),
+        new("layers.2.bias", BatchNorm1BetaOffset, new[] { 4 }),
+        new("layers.2.running_mean", BatchNorm1MeanOffset, new[] { 4 }) { InState = true },
+        new("layers.2.running_var", BatchNorm1VarianceOffset, new[] { 4 }) { InState = true },
+        new("layers.2.num_batches_tracked", -1, global::System.Array.Empty<int>()) { IsBatchCounter = true },
+        new("layers.3.weight", Dense2WeightsOffset, new[] { 1, 4 }) { StoredAxes = new[] { 1, 0 } },
+        new("layers.3.bias", Dense2BiasOffset, new[] { 1 }),
     };
 
     /// <summary>The named tensors that make up <see cref="Parameters"/>, in layer order.</summary>
@@ -247,6 +260,7 @@ partial class Scorer : global::ModelGen.ITrainableModel
         global::ModelGen.Guard.TargetSize(targets, batch, OutputSize, allowLabels: false, nameof(targets));
         EnsureCapacity(batch);
         Forward(inputs, batch, training: true);
+        BatchesTracked++;
 
         var a1 = Workspace(Dense1Output, 4, batch);
         var a2 = Workspace(BatchNorm1Output, 4, batch);

@@ -16,6 +16,21 @@ namespace Samples.Vision;
 /// dense_1                     Dense            Linear            32        10         330  GEMM
 /// total                                                                             5,514
 /// </code>
+/// <para>Its weight files are the state_dict of this PyTorch module (load_state_dict(…, strict=True) works both ways):</para>
+/// <code>
+/// layers = nn.Sequential(
+///     nn.Conv2d(3, 16, 3, padding=1),                # layers.0
+///     nn.ReLU(),                                     # layers.1
+///     nn.BatchNorm2d(16, eps=0.001, momentum=0.01),  # layers.2
+///     nn.AvgPool2d(2),                               # layers.3
+///     nn.Conv2d(16, 32, 3, padding=1),               # layers.4
+///     nn.ReLU(),                                     # layers.5
+///     nn.BatchNorm2d(32, eps=0.001, momentum=0.01),  # layers.6
+///     nn.AdaptiveAvgPool2d(1),                       # layers.7
+///     nn.Flatten(),                                  # layers.8
+///     nn.Linear(32, 10),                             # layers.9
+/// )
+/// </code>
 /// <para>Loss: softmax cross-entropy, L = Σₙ (log Σⱼ exp zₙⱼ − Σⱼ tₙⱼ·zₙⱼ) / batch.</para>
 /// <para>An instance is not thread-safe: its forward pass reuses one workspace.</para>
 /// </remarks>
@@ -158,6 +173,9 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
     /// <summary>Running statistics kept beside the parameters and never trained (empty without batch normalization).</summary>
     public global::System.Span<float> State => _state.Span;
 
+    /// <summary>Training batches batch normalization has seen: PyTorch's num_batches_tracked, saved and loaded with the weights.</summary>
+    public long BatchesTracked { get; set; }
+
     /// <summary>batch_norm_1 scale γ [16].</summary>
     public global::System.Span<float> BatchNorm1Gamma => _parameters.Span.Slice(BatchNorm1GammaOffset, 16);
 
@@ -199,25 +217,27 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
     /// <summary>The loss this model was compiled with.</summary>
     public global::ModelGen.Loss Loss => global::ModelGen.Loss.SoftmaxCrossEntropy;
 
-    // Each tensor's name in a weights file (PyTorch's style: layers.{index}, counting every layer from 0), where it
-    // starts in Parameters, and its shape in the file (a weight is [units, inputs], the transpose of the
-    // [inputs × units] kept in Parameters).
+    // Each tensor as the equivalent PyTorch module's state_dict holds it (see the remarks): its name, where it
+    // starts in Parameters (or State), and its shape. Where this model orders a tensor's values otherwise (dense
+    // weights [inputs × units], kernels [kh, kw, c, filters], images channels-last), StoredAxes says how.
     private static readonly global::ModelGen.ParameterTensor[] ParameterLayout = new global::ModelGen.ParameterTensor[]
     {
-        new("layers.0.weight", Conv1WeightsOffset, new[] { 16, 27 }) { StoredTransposed = true },
+        new("layers.0.weight", Conv1WeightsOffset, new[] { 16, 3, 3, 3 }) { StoredAxes = new[] { 2, 3, 1, 0 } },
         new("layers.0.bias", Conv1BiasOffset, new[] { 16 }),
-        new("layers.1.weight", BatchNorm1GammaOffset, new[] { 16 }),
-        new("layers.1.bias", BatchNorm1BetaOffset, new[] { 16 }),
-        new("layers.1.running_mean", BatchNorm1MeanOffset, new[] { 16 }) { InState = true },
-        new("layers.1.running_var", BatchNorm1VarianceOffset, new[] { 16 }) { InState = true },
-        new("layers.3.weight", Conv2WeightsOffset, new[] { 32, 144 }) { StoredTransposed = true },
-        new("layers.3.bias", Conv2BiasOffset, new[] { 32 }),
-        new("layers.4.weight", BatchNorm2GammaOffset, new[] { 32 }),
-        new("layers.4.bias", BatchNorm2BetaOffset, new[] { 32 }),
-        new("layers.4.running_mean", BatchNorm2MeanOffset, new[] { 32 }) { InState = true },
-        new("layers.4.running_var", BatchNorm2VarianceOffset, new[] { 32 }) { InState = true },
-        new("layers.6.weight", Dense1WeightsOffset, new[] { 10, 32 }) { StoredTransposed = true },
-        new("layers.6.bias", Dense1BiasOffset, new[] { 10 }),
+        new("layers.2.weight", BatchNorm1GammaOffset, new[] { 16 }),
+        new("layers.2.bias", BatchNorm1BetaOffset, new[] { 16 }),
+        new("layers.2.running_mean", BatchNorm1MeanOffset, new[] { 16 }) { InState = true },
+        new("layers.2.running_var", BatchNorm1VarianceOffset, new[] { 16 }) { InState = true },
+        new("layers.2.num_batches_tracked", -1, global::System.Array.Empty<int>()) { IsBatchCounter = true },
+        new("layers.4.weight", Conv2WeightsOffset, new[] { 32, 16, 3, 3 }) { StoredAxes = new[] { 2, 3, 1, 0 } },
+        new("layers.4.bias", Conv2BiasOffset, new[] { 32 }),
+        new("layers.6.weight", BatchNorm2GammaOffset, new[] { 32 }),
+        new("layers.6.bias", BatchNorm2BetaOffset, new[] { 32 }),
+        new("layers.6.running_mean", BatchNorm2MeanOffset, new[] { 32 }) { InState = true },
+        new("layers.6.running_var", BatchNorm2VarianceOffset, new[] { 32 }) { InState = true },
+        new("layers.6.num_batches_tracked", -1, global::System.Array.Empty<int>()) { IsBatchCounter = true },
+        new("layers.9.weight", Dense1WeightsOffset, new[] { 10, 32 }) { StoredAxes = new[] { 1, 0 } },
+        new("layers.9.bias", Dense1BiasOffset, new[] { 10 }),
     };
 
     /// <summary>The named tensors that make up <see cref="Parameters"/>, in layer order.</summary>
@@ -308,6 +328,7 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
         global::ModelGen.Guard.TargetSize(targets, batch, OutputSize, allowLabels: true, nameof(targets));
         EnsureCapacity(batch);
         Forward(inputs, batch, training: true);
+        BatchesTracked++;
 
         var a1 = Workspace(Conv1Output, 16384, batch);
         var a3 = Workspace(Pool1Output, 4096, batch);

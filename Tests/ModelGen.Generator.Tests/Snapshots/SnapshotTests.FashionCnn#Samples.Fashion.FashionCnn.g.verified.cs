@@ -17,6 +17,22 @@ namespace Samples.Fashion;
 /// dense_2          Dense      Linear            64        10         650  GEMM
 /// total                                                          105,866
 /// </code>
+/// <para>Its weight files are the state_dict of this PyTorch module (load_state_dict(…, strict=True) works both ways):</para>
+/// <code>
+/// layers = nn.Sequential(
+///     nn.Conv2d(1, 16, 3, padding=1),   # layers.0
+///     nn.ReLU(),                        # layers.1
+///     nn.MaxPool2d(2),                  # layers.2
+///     nn.Conv2d(16, 32, 3, padding=1),  # layers.3
+///     nn.ReLU(),                        # layers.4
+///     nn.MaxPool2d(2),                  # layers.5
+///     nn.Flatten(),                     # layers.6
+///     nn.Linear(1568, 64),              # layers.7
+///     nn.ReLU(),                        # layers.8
+///     nn.Dropout(0.25),                 # layers.9
+///     nn.Linear(64, 10),                # layers.10
+/// )
+/// </code>
 /// <para>Loss: softmax cross-entropy, L = Σₙ (log Σⱼ exp zₙⱼ − Σⱼ tₙⱼ·zₙⱼ) / batch.</para>
 /// <para>An instance is not thread-safe: its forward pass reuses one workspace.</para>
 /// </remarks>
@@ -168,19 +184,19 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
     /// <summary>The loss this model was compiled with.</summary>
     public global::ModelGen.Loss Loss => global::ModelGen.Loss.SoftmaxCrossEntropy;
 
-    // Each tensor's name in a weights file (PyTorch's style: layers.{index}, counting every layer from 0), where it
-    // starts in Parameters, and its shape in the file (a weight is [units, inputs], the transpose of the
-    // [inputs × units] kept in Parameters).
+    // Each tensor as the equivalent PyTorch module's state_dict holds it (see the remarks): its name, where it
+    // starts in Parameters (or State), and its shape. Where this model orders a tensor's values otherwise (dense
+    // weights [inputs × units], kernels [kh, kw, c, filters], images channels-last), StoredAxes says how.
     private static readonly global::ModelGen.ParameterTensor[] ParameterLayout = new global::ModelGen.ParameterTensor[]
     {
-        new("layers.0.weight", Conv1WeightsOffset, new[] { 16, 9 }) { StoredTransposed = true },
+        new("layers.0.weight", Conv1WeightsOffset, new[] { 16, 1, 3, 3 }) { StoredAxes = new[] { 2, 3, 1, 0 } },
         new("layers.0.bias", Conv1BiasOffset, new[] { 16 }),
-        new("layers.2.weight", Conv2WeightsOffset, new[] { 32, 144 }) { StoredTransposed = true },
-        new("layers.2.bias", Conv2BiasOffset, new[] { 32 }),
-        new("layers.5.weight", Dense1WeightsOffset, new[] { 64, 1568 }) { StoredTransposed = true },
-        new("layers.5.bias", Dense1BiasOffset, new[] { 64 }),
-        new("layers.7.weight", Dense2WeightsOffset, new[] { 10, 64 }) { StoredTransposed = true },
-        new("layers.7.bias", Dense2BiasOffset, new[] { 10 }),
+        new("layers.3.weight", Conv2WeightsOffset, new[] { 32, 16, 3, 3 }) { StoredAxes = new[] { 2, 3, 1, 0 } },
+        new("layers.3.bias", Conv2BiasOffset, new[] { 32 }),
+        new("layers.7.weight", Dense1WeightsOffset, new[] { 64, 1568 }) { View = new[] { 64, 32, 7, 7 }, StoredAxes = new[] { 2, 3, 1, 0 } },
+        new("layers.7.bias", Dense1BiasOffset, new[] { 64 }),
+        new("layers.10.weight", Dense2WeightsOffset, new[] { 10, 64 }) { StoredAxes = new[] { 1, 0 } },
+        new("layers.10.bias", Dense2BiasOffset, new[] { 10 }),
     };
 
     /// <summary>The named tensors that make up <see cref="Parameters"/>, in layer order.</summary>

@@ -14,6 +14,18 @@ namespace Samples.Fashion;
 /// dense_3    Dense    Linear        128      10       1,290  GEMM
 /// total                                             235,146
 /// </code>
+/// <para>Its weight files are the state_dict of this PyTorch module (load_state_dict(…, strict=True) works both ways):</para>
+/// <code>
+/// layers = nn.Sequential(
+///     nn.Linear(784, 256),  # layers.0
+///     nn.ReLU(),            # layers.1
+///     nn.Dropout(0.2),      # layers.2
+///     nn.Linear(256, 128),  # layers.3
+///     nn.ReLU(),            # layers.4
+///     nn.Dropout(0.2),      # layers.5
+///     nn.Linear(128, 10),   # layers.6
+/// )
+/// </code>
 /// <para>Loss: softmax cross-entropy, L = Σₙ (log Σⱼ exp zₙⱼ − Σⱼ tₙⱼ·zₙⱼ) / batch.</para>
 /// <para>An instance is not thread-safe: its forward pass reuses one workspace.</para>
 /// </remarks>
@@ -132,17 +144,17 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
     /// <summary>The loss this model was compiled with.</summary>
     public global::ModelGen.Loss Loss => global::ModelGen.Loss.SoftmaxCrossEntropy;
 
-    // Each tensor's name in a weights file (PyTorch's style: layers.{index}, counting every layer from 0), where it
-    // starts in Parameters, and its shape in the file (a weight is [units, inputs], the transpose of the
-    // [inputs × units] kept in Parameters).
+    // Each tensor as the equivalent PyTorch module's state_dict holds it (see the remarks): its name, where it
+    // starts in Parameters (or State), and its shape. Where this model orders a tensor's values otherwise (dense
+    // weights [inputs × units], kernels [kh, kw, c, filters], images channels-last), StoredAxes says how.
     private static readonly global::ModelGen.ParameterTensor[] ParameterLayout = new global::ModelGen.ParameterTensor[]
     {
-        new("layers.0.weight", Dense1WeightsOffset, new[] { 256, 784 }) { StoredTransposed = true },
+        new("layers.0.weight", Dense1WeightsOffset, new[] { 256, 784 }) { StoredAxes = new[] { 1, 0 } },
         new("layers.0.bias", Dense1BiasOffset, new[] { 256 }),
-        new("layers.2.weight", Dense2WeightsOffset, new[] { 128, 256 }) { StoredTransposed = true },
-        new("layers.2.bias", Dense2BiasOffset, new[] { 128 }),
-        new("layers.4.weight", Dense3WeightsOffset, new[] { 10, 128 }) { StoredTransposed = true },
-        new("layers.4.bias", Dense3BiasOffset, new[] { 10 }),
+        new("layers.3.weight", Dense2WeightsOffset, new[] { 128, 256 }) { StoredAxes = new[] { 1, 0 } },
+        new("layers.3.bias", Dense2BiasOffset, new[] { 128 }),
+        new("layers.6.weight", Dense3WeightsOffset, new[] { 10, 128 }) { StoredAxes = new[] { 1, 0 } },
+        new("layers.6.bias", Dense3BiasOffset, new[] { 10 }),
     };
 
     /// <summary>The named tensors that make up <see cref="Parameters"/>, in layer order.</summary>

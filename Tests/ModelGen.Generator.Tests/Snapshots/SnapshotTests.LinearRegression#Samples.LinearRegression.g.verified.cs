@@ -10,6 +10,12 @@ namespace Samples;
 /// dense_1  Dense  Linear          1       1           2  unrolled
 /// total                                               2
 /// </code>
+/// <para>Its weight files are the state_dict of this PyTorch module (load_state_dict(…, strict=True) works both ways):</para>
+/// <code>
+/// layers = nn.Sequential(
+///     nn.Linear(1, 1),  # layers.0
+/// )
+/// </code>
 /// <para>Loss: mean squared error, L = Σ (y − t)² / (batch·1).</para>
 /// <para>An instance is not thread-safe: its forward pass reuses one workspace.</para>
 /// </remarks>
@@ -94,12 +100,12 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
     /// <summary>The loss this model was compiled with.</summary>
     public global::ModelGen.Loss Loss => global::ModelGen.Loss.MeanSquaredError;
 
-    // Each tensor's name in a weights file (PyTorch's style: layers.{index}, counting every layer from 0), where it
-    // starts in Parameters, and its shape in the file (a weight is [units, inputs], the transpose of the
-    // [inputs × units] kept in Parameters).
+    // Each tensor as the equivalent PyTorch module's state_dict holds it (see the remarks): its name, where it
+    // starts in Parameters (or State), and its shape. Where this model orders a tensor's values otherwise (dense
+    // weights [inputs × units], kernels [kh, kw, c, filters], images channels-last), StoredAxes says how.
     private static readonly global::ModelGen.ParameterTensor[] ParameterLayout = new global::ModelGen.ParameterTensor[]
     {
-        new("layers.0.weight", Dense1WeightsOffset, new[] { 1, 1 }) { StoredTransposed = true },
+        new("layers.0.weight", Dense1WeightsOffset, new[] { 1, 1 }) { StoredAxes = new[] { 1, 0 } },
         new("layers.0.bias", Dense1BiasOffset, new[] { 1 }),
     };
 

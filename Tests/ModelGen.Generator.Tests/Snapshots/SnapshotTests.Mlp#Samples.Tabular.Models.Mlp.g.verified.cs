@@ -14,6 +14,17 @@ partial class Models
     /// dense_3  Dense  Sigmoid        64       2         130  GEMM
     /// total                                             466
     /// </code>
+    /// <para>Its weight files are the state_dict of this PyTorch module (load_state_dict(…, strict=True) works both ways):</para>
+    /// <code>
+    /// layers = nn.Sequential(
+    ///     nn.Linear(3, 4),   # layers.0
+    ///     nn.Tanh(),         # layers.1
+    ///     nn.Linear(4, 64),  # layers.2
+    ///     nn.ReLU(),         # layers.3
+    ///     nn.Linear(64, 2),  # layers.4
+    ///     nn.Sigmoid(),      # layers.5
+    /// )
+    /// </code>
     /// <para>Loss: mean squared error, L = Σ (y − t)² / (batch·2).</para>
     /// <para>An instance is not thread-safe: its forward pass reuses one workspace.</para>
     /// </remarks>
@@ -128,17 +139,17 @@ partial class Models
         /// <summary>The loss this model was compiled with.</summary>
         public global::ModelGen.Loss Loss => global::ModelGen.Loss.MeanSquaredError;
 
-        // Each tensor's name in a weights file (PyTorch's style: layers.{index}, counting every layer from 0), where it
-        // starts in Parameters, and its shape in the file (a weight is [units, inputs], the transpose of the
-        // [inputs × units] kept in Parameters).
+        // Each tensor as the equivalent PyTorch module's state_dict holds it (see the remarks): its name, where it
+        // starts in Parameters (or State), and its shape. Where this model orders a tensor's values otherwise (dense
+        // weights [inputs × units], kernels [kh, kw, c, filters], images channels-last), StoredAxes says how.
         private static readonly global::ModelGen.ParameterTensor[] ParameterLayout = new global::ModelGen.ParameterTensor[]
         {
-            new("layers.0.weight", Dense1WeightsOffset, new[] { 4, 3 }) { StoredTransposed = true },
+            new("layers.0.weight", Dense1WeightsOffset, new[] { 4, 3 }) { StoredAxes = new[] { 1, 0 } },
             new("layers.0.bias", Dense1BiasOffset, new[] { 4 }),
-            new("layers.1.weight", Dense2WeightsOffset, new[] { 64, 4 }) { StoredTransposed = true },
-            new("layers.1.bias", Dense2BiasOffset, new[] { 64 }),
-            new("layers.2.weight", Dense3WeightsOffset, new[] { 2, 64 }) { StoredTransposed = true },
-            new("layers.2.bias", Dense3BiasOffset, new[] { 2 }),
+            new("layers.2.weight", Dense2WeightsOffset, new[] { 64, 4 }) { StoredAxes = new[] { 1, 0 } },
+            new("layers.2.bias", Dense2BiasOffset, new[] { 64 }),
+            new("layers.4.weight", Dense3WeightsOffset, new[] { 2, 64 }) { StoredAxes = new[] { 1, 0 } },
+            new("layers.4.bias", Dense3BiasOffset, new[] { 2 }),
         };
 
         /// <summary>The named tensors that make up <see cref="Parameters"/>, in layer order.</summary>
