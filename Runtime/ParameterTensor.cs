@@ -79,11 +79,16 @@ public sealed record ParameterTensor(string Name, int Offset, int[] Shape)
     /// <summary>For each value in file order, its index in the buffer from <see cref="Offset"/>.</summary>
     private int[] StoredIndices() => Serialization.TensorPermutation.StoredIndices(View ?? Shape, StoredAxes!);
 
-    /// <summary>The number of elements: the product of the dimensions.</summary>
+    /// <summary>The number of floats: the product of the dimensions (0 for the batch counter, which holds no float).</summary>
     public int Length
     {
         get
         {
+            if (IsBatchCounter)
+            {
+                return 0;
+            }
+
             var length = 1;
             foreach (var dimension in Shape)
             {
@@ -98,5 +103,5 @@ public sealed record ParameterTensor(string Name, int Offset, int[] Shape)
     public string ShapeText => "[" + string.Join(", ", Shape) + "]";
 
     /// <summary>This tensor's elements within <paramref name="parameters"/>.</summary>
-    public Span<float> Slice(Span<float> parameters) => parameters.Slice(Offset, Length);
+    public Span<float> Slice(Span<float> parameters) => IsBatchCounter ? Span<float>.Empty : parameters.Slice(Offset, Length);
 }

@@ -1,9 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Runtime.InteropServices;
 using ModelGen.Generator.Helpers;
 using ModelGen.Generator.Model;
+using ModelGen.Serialization;
 
 namespace ModelGen.Generator.Weights;
 
@@ -93,9 +93,9 @@ internal static class Baker
                 continue;
             }
 
-            if (entry.DType != "F32")
+            if (!SafeTensorsDecoding.IsFloat(entry.DType))
             {
-                return Fail(DiagnosticDescriptors.WeightsFileMismatch, location, declared, model, $"tensor '{tensor.Name}' is {entry.DType}; ModelGen bakes F32");
+                return Fail(DiagnosticDescriptors.WeightsFileMismatch, location, declared, model, $"tensor '{tensor.Name}' is {entry.DType}; ModelGen bakes {SafeTensorsDecoding.FloatDTypes}");
             }
 
             if (!entry.Shape.SequenceEqual(tensor.Shape.Select(d => (long)d)))
@@ -103,22 +103,20 @@ internal static class Baker
                 return Fail(DiagnosticDescriptors.WeightsFileMismatch, location, declared, model, $"tensor '{tensor.Name}' has shape {entry.ShapeText} in the file but {tensor.ShapeText} in the model");
             }
 
-            var destination = tensor.InState ? state : parameters;
-            var checkOnly = destination is null;
-            var stored = checkOnly ? null : tensor.StoredIndices();
-            var start = dataStart + (int)entry.Begin;
-            for (var i = 0; i < tensor.Length; i++)
+            // The tensor's values as F32, in file order (F16, BF16 and F64 converted; NaN, infinities and F64 values beyond F32 refused).
+            var values = SafeTensorsDecoding.Decode(bytes.Slice(dataStart + (int)entry.Begin, (int)(entry.End - entry.Begin)), entry.DType, tensor.Name, allowNonFinite: false, out var decodeError);
+            if (values is null)
             {
-                var value = ReadSingle(bytes, start + (4 * i));
-                if (float.IsNaN(value) || float.IsInfinity(value))
-                {
-                    return Fail(DiagnosticDescriptors.WeightsFileUnreadable, location, declared, $"tensor '{tensor.Name}' holds {value} at element {i}");
-                }
+                return Fail(DiagnosticDescriptors.WeightsFileUnreadable, location, declared, decodeError!);
+            }
 
-                if (!checkOnly)
+            if ((tensor.InState ? state : parameters) is { } destination)
+            {
+                // The file's order is PyTorch's; the model keeps some tensors with their axes in another order.
+                var stored = tensor.StoredIndices();
+                for (var i = 0; i < tensor.Length; i++)
                 {
-                    // The file's order is PyTorch's; the model keeps some tensors with their axes in another order.
-                    destination![tensor.Offset + stored![i]] = value;
+                    destination[tensor.Offset + stored[i]] = values[i];
                 }
             }
         }
@@ -129,20 +127,6 @@ internal static class Baker
         }
 
         return null;
-    }
-
-    /// <summary>The little-endian float at <paramref name="offset"/>.</summary>
-    private static float ReadSingle(ReadOnlySpan<byte> bytes, int offset)
-    {
-        if (BitConverter.IsLittleEndian)
-        {
-            return MemoryMarshal.Read<float>(bytes.Slice(offset, 4));
-        }
-
-        Span<byte> reversed = stackalloc byte[4];
-        bytes.Slice(offset, 4).CopyTo(reversed);
-        reversed.Reverse();
-        return MemoryMarshal.Read<float>(reversed);
     }
 
     private static DiagnosticInfo Fail(Microsoft.CodeAnalysis.DiagnosticDescriptor descriptor, LocationInfo? location, params object[] arguments) =>

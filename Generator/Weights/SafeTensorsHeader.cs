@@ -126,7 +126,7 @@ internal static class SafeTensorsHeader
             return false;
         }
 
-        if (dtypeText == "F32")
+        if (SafeTensorsDecoding.ElementSize(dtypeText) is { } size)
         {
             long elements = 1;
             foreach (var dimension in dimensions)
@@ -134,9 +134,9 @@ internal static class SafeTensorsHeader
                 elements = dimension == 0 ? 0 : elements > long.MaxValue / 16 / dimension ? long.MaxValue / 16 : elements * dimension;
             }
 
-            if (range[1] - range[0] != elements * 4)
+            if (range[1] - range[0] != elements * size)
             {
-                error = $"tensor '{name}' of shape [{string.Join(", ", dimensions)}] needs {elements * 4} bytes but claims {range[1] - range[0]}";
+                error = $"tensor '{name}' of shape [{string.Join(", ", dimensions)}] and dtype {dtypeText} needs {elements * size} bytes but claims {range[1] - range[0]}";
                 return false;
             }
         }

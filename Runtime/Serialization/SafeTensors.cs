@@ -10,11 +10,13 @@ namespace ModelGen.Serialization;
 /// (an <c>nn.Sequential</c> called <c>layers</c>, shown in each generated model's remarks): the same names, shapes
 /// and order of values, F32 tensors and batch normalization's I64 <c>num_batches_tracked</c>, plus metadata with the
 /// model's type and a hash of its tensors' names and shapes.
+/// A load also reads F16, BF16 and F64 tensors (as many published checkpoints are), converting them to F32: F16 and
+/// BF16 exactly, F64 rounded to the nearest F32.
 /// </summary>
 /// <remarks>
 /// A save writes a temporary file beside the target, flushes it to disk and renames it over the target, so an
 /// interrupted save leaves the previous file as it was. A load checks the whole file (lengths, header, names,
-/// shapes, dtypes, byte ranges, finite values) before it changes a single parameter.
+/// shapes, dtypes, byte ranges, finite values, and F64 values within F32's range) before it changes a single parameter.
 /// </remarks>
 public static class SafeTensors
 {
@@ -88,8 +90,14 @@ public static class SafeTensors
         }
     }
 
-    /// <summary>Loads parameters saved by <see cref="Save(ITrainableModel, string)"/> (or by PyTorch, under the same names and shapes) into <paramref name="model"/>.</summary>
-    /// <exception cref="InvalidDataException">The file is truncated or corrupt, or its tensors do not fit the model; the model is left unchanged.</exception>
+    /// <summary>
+    /// Loads parameters saved by <see cref="Save(ITrainableModel, string)"/> (or by PyTorch, under the same names and
+    /// shapes, as F32, F16, BF16 or F64) into <paramref name="model"/>.
+    /// </summary>
+    /// <exception cref="InvalidDataException">
+    /// The file is truncated or corrupt, holds a NaN, an infinity or an F64 value beyond F32's range, or its tensors do
+    /// not fit the model (another dtype included); the model is left unchanged.
+    /// </exception>
     public static void Load(ITrainableModel model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -141,9 +149,9 @@ public static class SafeTensors
                 continue;
             }
 
-            if (entry.DType != "F32")
+            if (!SafeTensorsDecoding.IsFloat(entry.DType))
             {
-                throw Mismatch(source, model, $"tensor '{tensor.Name}' is {entry.DType}; ModelGen reads F32");
+                throw Mismatch(source, model, $"tensor '{tensor.Name}' is {entry.DType}; ModelGen reads {SafeTensorsDecoding.FloatDTypes}");
             }
 
             if (!entry.Shape.AsSpan().SequenceEqual(tensor.Shape))

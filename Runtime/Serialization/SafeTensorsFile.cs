@@ -39,16 +39,6 @@ internal sealed class SafeTensorsFile
     /// <summary>Where the data section starts in the file.</summary>
     public int DataStart { get; }
 
-    /// <summary>The bytes of the element types this library knows, for checking that a range fits its shape.</summary>
-    private static int? ElementSize(string dtype) => dtype switch
-    {
-        "F64" or "I64" or "U64" => 8,
-        "F32" or "I32" or "U32" => 4,
-        "F16" or "BF16" or "I16" or "U16" => 2,
-        "I8" or "U8" or "BOOL" or "F8_E4M3" or "F8_E5M2" => 1,
-        _ => null,
-    };
-
     /// <summary>Checks <paramref name="file"/> as a container; <paramref name="source"/> names it in messages.</summary>
     /// <exception cref="InvalidDataException">The file is truncated, corrupt, or not a safetensors file.</exception>
     public static SafeTensorsFile Parse(ReadOnlySpan<byte> file, string source)
@@ -78,7 +68,7 @@ internal sealed class SafeTensorsFile
                 throw Corrupt(source, $"tensor '{name}' claims bytes {entry.Begin}..{entry.End} of a {dataLength}-byte data section (truncated?)");
             }
 
-            if (ElementSize(entry.DType) is { } size)
+            if (SafeTensorsDecoding.ElementSize(entry.DType) is { } size)
             {
                 long elements = 1;
                 foreach (var dimension in entry.Shape)
@@ -125,22 +115,13 @@ internal sealed class SafeTensorsFile
     public float[] ReadSingles(ReadOnlySpan<byte> file, string name, ReadOnlySpan<int> shape, string source, bool allowNonFinite = false) =>
         DecodeSingles(file, Require(name, "F32", shape, source), name, source, allowNonFinite);
 
-    /// <summary>An F32 entry the caller has already checked, decoded; non-finite values are rejected unless <paramref name="allowNonFinite"/>.</summary>
-    public float[] DecodeSingles(ReadOnlySpan<byte> file, SafeTensorsEntry entry, string name, string source, bool allowNonFinite = false)
-    {
-        var bytes = Bytes(file, entry);
-        var values = new float[bytes.Length / sizeof(float)];
-        for (var i = 0; i < values.Length; i++)
-        {
-            values[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.Slice(i * sizeof(float)));
-            if (!allowNonFinite && !float.IsFinite(values[i]))
-            {
-                throw Corrupt(source, $"tensor '{name}' holds {values[i]} at element {i}");
-            }
-        }
-
-        return values;
-    }
+    /// <summary>
+    /// A floating-point entry (F32, F16, BF16 or F64) the caller has already checked, decoded to F32 as
+    /// <see cref="SafeTensorsDecoding.Decode"/> does: non-finite values are rejected unless
+    /// <paramref name="allowNonFinite"/>, a finite F64 beyond F32's range always.
+    /// </summary>
+    public float[] DecodeSingles(ReadOnlySpan<byte> file, SafeTensorsEntry entry, string name, string source, bool allowNonFinite = false) =>
+        SafeTensorsDecoding.Decode(Bytes(file, entry), entry.DType, name, allowNonFinite, out var problem) ?? throw Corrupt(source, problem!);
 
     /// <summary>An I64 scalar entry (shape []) the caller has found, decoded; anything else is refused.</summary>
     public long DecodeInt64Scalar(ReadOnlySpan<byte> file, SafeTensorsEntry entry, string name, string source)

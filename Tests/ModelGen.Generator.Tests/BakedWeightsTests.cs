@@ -18,7 +18,7 @@ namespace ModelGen.Generator.Tests;
 /// assembly, so <c>new Model()</c> is the saved model, bit for bit; a file that is missing, damaged or of another
 /// architecture is a build error on the <c>Weights</c> argument.
 /// </summary>
-public sealed class BakedWeightsTests : IDisposable
+public sealed partial class BakedWeightsTests : IDisposable
 {
     /// <summary>Every kind of tensor: an unrolled dense layer, batch norm (parameters and running statistics), layer norm, a GEMM-sized dense layer.</summary>
     private const string Layers = """
