@@ -143,3 +143,46 @@ public partial class SpiralRelu;
 [Dense(20, Activation.Tanh)]
 [Dense(1)]
 public partial class SpiralTanh;
+
+/// <summary>
+/// Every activation in one regression network, for the ONNX export tests: LeakyRelu and Elu once with their default α
+/// and once with a declared one; the layers span every dense strategy (unrolled, vector loops, GEMM).
+/// </summary>
+[Model(Loss = Loss.MeanSquaredError)]
+[Input(3)]
+[Dense(4, Activation.Relu)]
+[Dense(24, Activation.LeakyRelu)]
+[Dense(20, Activation.LeakyRelu, Alpha = 0.2f)]
+[Dense(18, Activation.Elu)]
+[Dense(18, Activation.Elu, Alpha = 0.5f)]
+[Dense(16, Activation.Gelu)]
+[Dense(16, Activation.Silu)]
+[Dense(12, Activation.Sigmoid)]
+[Dense(12, Activation.Tanh)]
+[Dense(4)]
+public partial class ActivationZoo;
+
+/// <summary>Batch and layer normalization on vectors with declared ε, around a dropout layer, in a classifier (ONNX export tests).</summary>
+[Model(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(12)]
+[Dense(24, Activation.Relu)]
+[BatchNorm(Epsilon = 1e-2f)]
+[Dropout(0.3f)]
+[Dense(16, Activation.Gelu)]
+[LayerNorm(Epsilon = 1e-4f)]
+[Dense(5)]
+public partial class NormalizedMlp;
+
+/// <summary>Mean absolute error: <c>Predict</c> returns the last layer's values (ONNX export tests).</summary>
+[Model(Loss = Loss.MeanAbsoluteError)]
+[Input(5)]
+[Dense(7, Activation.Tanh)]
+[Dense(3)]
+public partial class AbsoluteRegressor;
+
+/// <summary>Huber loss: <c>Predict</c> returns the last layer's values (ONNX export tests).</summary>
+[Model(Loss = Loss.Huber, HuberDelta = 0.5f)]
+[Input(5)]
+[Dense(7, Activation.Elu)]
+[Dense(2)]
+public partial class HuberRegressor;

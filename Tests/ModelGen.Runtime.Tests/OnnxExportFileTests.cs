@@ -1,0 +1,182 @@
+using System;
+using System.IO;
+using System.Linq;
+using ModelGen.Onnx;
+using Xunit;
+
+namespace ModelGen.Runtime.Tests;
+
+/// <summary>The ONNX file as a file: atomic replacement, the wire encoding, and layers that do not fit the model refused.</summary>
+public sealed class OnnxExportFileTests : IDisposable
+{
+    private static readonly OnnxLayer[] SmallMlpLayers =
+    [
+        OnnxLayer.Dense("layers.0.weight", "layers.0.bias", Activation.Relu),
+        OnnxLayer.Dense("layers.1.weight", "layers.1.bias", Activation.Tanh),
+        OnnxLayer.Dense("layers.2.weight", "layers.2.bias", Activation.Sigmoid),
+    ];
+
+    private readonly string directory = Directory.CreateTempSubdirectory("modelgen-onnx-").FullName;
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+
+    [Fact]
+    public void Save_writes_what_Write_returns_and_a_failed_save_leaves_the_old_file()
+    {
+        var path = Path.Combine(directory, "model.onnx");
+        var first = new SmallMlp(seed: 1);
+        OnnxExport.Save(first, [20], SmallMlpLayers, path);
+        var good = File.ReadAllBytes(path);
+        Assert.Equal(OnnxExport.Write(first, [20], SmallMlpLayers), good);
+
+        // The disk fills up halfway through the new file.
+        var second = new SmallMlp(seed: 2);
+        Assert.Throws<IOException>(() => OnnxExport.Save(second, [20], SmallMlpLayers, path, temporary => new HalfWriteStream(File.Create(temporary))));
+        Assert.Equal(good, File.ReadAllBytes(path));
+        Assert.Equal(["model.onnx"], Directory.GetFiles(directory).Select(Path.GetFileName));
+
+        // Layers that do not fit the model: refused before any file is opened.
+        Assert.Throws<ArgumentException>(() => OnnxExport.Save(second, [20], SmallMlpLayers.Take(2).ToArray(), path));
+        Assert.Equal(good, File.ReadAllBytes(path));
+        Assert.Equal(["model.onnx"], Directory.GetFiles(directory).Select(Path.GetFileName));
+
+        // And a good save replaces it.
+        OnnxExport.Save(second, [20], SmallMlpLayers, path);
+        Assert.NotEqual(good, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void The_same_model_gives_the_same_bytes()
+    {
+        Assert.Equal(OnnxExport.Write(new SmallMlp(seed: 3), [20], SmallMlpLayers), OnnxExport.Write(new SmallMlp(seed: 3), [20], SmallMlpLayers));
+    }
+
+    [Fact]
+    public void The_file_starts_with_the_IR_version_and_ends_with_opset_17_of_the_default_domain()
+    {
+        var bytes = OnnxExport.Write(new SmallMlp(seed: 3), [20], SmallMlpLayers);
+        Assert.Equal(new byte[] { 0x08, 8 }, bytes[..2]);                                  // field 1 (ir_version), varint 8
+        Assert.Equal(new byte[] { 0x42, 4, 0x0A, 0, 0x10, 17 }, bytes[^6..]);              // field 8 (opset_import): domain "", version 17
+    }
+
+    [Fact]
+    public void Varints_floats_and_strings_are_encoded_as_protobuf_does()
+    {
+        var writer = new ProtoWriter();
+        writer.Int64(1, 300);
+        Assert.Equal(new byte[] { 0x08, 0xAC, 0x02 }, writer.Written.ToArray());
+
+        writer = new ProtoWriter();
+        writer.Int64(3, -1);                                                               // ten bytes, two's complement
+        Assert.Equal(new byte[] { 0x18, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01 }, writer.Written.ToArray());
+
+        writer = new ProtoWriter();
+        writer.Float(2, 1f);
+        Assert.Equal(new byte[] { 0x15, 0x00, 0x00, 0x80, 0x3F }, writer.Written.ToArray());
+
+        writer = new ProtoWriter();
+        writer.String(20, "γ");                                                            // key 20·8+2 = 162: two bytes
+        Assert.Equal(new byte[] { 0xA2, 0x01, 2, 0xCE, 0xB3 }, writer.Written.ToArray());
+
+        writer = new ProtoWriter(16);
+        writer.RawSingles(9, new float[100]);                                              // grows past its first buffer
+        Assert.Equal(3 + 400, writer.Length);
+        Assert.Equal(new byte[] { 0x4A, 0x90, 0x03 }, writer.Written[..3].ToArray());
+    }
+
+    [Fact]
+    public void Layers_that_do_not_fit_the_model_are_refused_with_the_layer_named()
+    {
+        var model = new SmallMlp(seed: 1);
+
+        var missing = Assert.Throws<ArgumentException>(() => OnnxExport.Write(model, [20],
+            [OnnxLayer.Dense("layers.0.weight", "layers.9.bias"), .. SmallMlpLayers[1..]]));
+        Assert.Contains("Layer 0 (Dense): the bias 'layers.9.bias' is not one of the model's ParameterTensors", missing.Message);
+
+        var swapped = Assert.Throws<ArgumentException>(() => OnnxExport.Write(model, [20],
+            [SmallMlpLayers[0], SmallMlpLayers[2], SmallMlpLayers[1]]));
+        Assert.Contains("Layer 1 (Dense): the weight 'layers.2.weight' has shape [3, 17]; a dense layer on 33 inputs needs [units, 33]", swapped.Message);
+
+        var input = Assert.Throws<ArgumentException>(() => OnnxExport.Write(model, [4, 5, 2], SmallMlpLayers));
+        Assert.Contains("[4, 5, 2] holds 40 values but the model's InputSize is 20", input.Message);
+
+        Assert.Throws<ArgumentException>(() => OnnxExport.Write(model, [4, 5], SmallMlpLayers));
+
+        var image = Assert.Throws<ArgumentException>(() => OnnxExport.Write(model, [20], [OnnxLayer.MaxPool2D(2, 2), .. SmallMlpLayers]));
+        Assert.Contains("Layer 0 (MaxPool2D): it needs an image [channels, height, width] but gets [20]", image.Message);
+    }
+
+    [Fact]
+    public void A_convolution_weight_must_be_in_PyTorch_layout()
+    {
+        // Today's generated convolutions keep [filters, kh·kw·channels] channels-last in their files: not exported as if
+        // it were [filters, channels, kh, kw].
+        var model = new TensorModel(2 * 5 * 5, 3 * 3 * 3, Loss.MeanSquaredError, seed: 1,
+            ("layers.0.weight", [3, 18], false), ("layers.0.bias", [3], false));
+        var error = Assert.Throws<ArgumentException>(() => OnnxExport.Write(model, [2, 5, 5],
+            [OnnxLayer.Conv2D("layers.0.weight", "layers.0.bias", kernel: 3, stride: 1, 0, 0, 0, 0)]));
+        Assert.Contains("has shape [3, 18]; a 3×3 convolution of 2 channels needs PyTorch's layout [filters, 2, 3, 3]", error.Message);
+
+        var tooLarge = new TensorModel(2 * 2 * 2, 3, Loss.MeanSquaredError, seed: 1,
+            ("layers.0.weight", [3, 2, 3, 3], false), ("layers.0.bias", [3], false));
+        Assert.Contains("a 3×3 kernel does not fit the padded input 2×2", Assert.Throws<ArgumentException>(() => OnnxExport.Write(tooLarge, [2, 2, 2],
+            [OnnxLayer.Conv2D("layers.0.weight", "layers.0.bias", kernel: 3, stride: 1, 0, 0, 0, 0)])).Message);
+    }
+
+    [Fact]
+    public void Layer_arguments_are_checked_where_the_layer_is_described()
+    {
+        Assert.Equal(0.01f, OnnxLayer.Dense("w", "b", Activation.LeakyRelu).Alpha);
+        Assert.Equal(1f, OnnxLayer.Dense("w", "b", Activation.Elu).Alpha);
+        Assert.Equal(0.3f, OnnxLayer.Conv2D("w", "b", 3, 1, 0, 0, 0, 0, Activation.Elu, 0.3f).Alpha);
+        Assert.Throws<ArgumentException>(() => OnnxLayer.Dense("w", "b", Activation.Relu, 0.2f));
+        Assert.Throws<ArgumentOutOfRangeException>(() => OnnxLayer.Dense("w", "b", Activation.LeakyRelu, -0.2f));
+        Assert.Throws<ArgumentOutOfRangeException>(() => OnnxLayer.Dense("w", "b", (Activation)99));
+        Assert.Throws<ArgumentException>(() => OnnxLayer.Dense("", "b"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => OnnxLayer.Conv2D("w", "b", 3, 0, 0, 0, 0, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => OnnxLayer.Conv2D("w", "b", 3, 1, -1, 0, 0, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => OnnxLayer.MaxPool2D(0, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => OnnxLayer.LayerNorm("w", "b", 0f));
+        Assert.Throws<ArgumentOutOfRangeException>(() => OnnxLayer.BatchNorm("w", "b", "m", "v", float.NaN));
+    }
+
+    /// <summary>A file stream that writes half of the first write it gets, then fails as a full disk would.</summary>
+    private sealed class HalfWriteStream(Stream inner) : Stream
+    {
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => inner.Length;
+
+        public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            inner.Write(buffer[..(buffer.Length / 2)]);
+            throw new IOException("No space left on device (simulated).");
+        }
+
+        public override void Flush() => inner.Flush();
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}
