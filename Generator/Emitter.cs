@@ -66,6 +66,7 @@ internal static class Emitter
             WriteFieldsAndConstructors(writer, plan, baked);
             WriteAccessors(writer, plan);
             WriteSerialization(writer, plan);
+            OnnxEmitter.Write(writer, plan);
             WriteInference(writer, plan);
             var fusions = BackwardFusions(plan);
             WriteTraining(writer, plan, fusions);

@@ -17,8 +17,16 @@ internal static class TorchEquivalent
     /// <summary>One module of the <c>nn.Sequential</c>: its index and its constructor call, e.g. <c>nn.Linear(784, 256)</c>.</summary>
     internal sealed record Module(int Index, string Code);
 
-    /// <summary>The modules, and the tensors of their <c>state_dict</c> in order.</summary>
-    internal sealed record Equivalent(EquatableArray<Module> Modules, EquatableArray<PlannedTensor> Tensors);
+    /// <summary>
+    /// The modules, the tensors of their <c>state_dict</c> in order, and for each layer of the plan the name prefix of
+    /// the module holding its tensors (<c>layers.3.</c>; the last module added for a layer without tensors).
+    /// </summary>
+    internal sealed record Equivalent(EquatableArray<Module> Modules, EquatableArray<PlannedTensor> Tensors, EquatableArray<string> LayerPrefixes);
+
+    /// <summary>The zero rows below and columns right of a window's input: what the output size leaves after the top and left padding.</summary>
+    public static (int Bottom, int Right) TrailingPadding(WindowPlan window) =>
+        (System.Math.Max(0, ((window.OutputHeight - 1) * window.Stride) + window.Kernel - window.Height - window.PadTop),
+         System.Math.Max(0, ((window.OutputWidth - 1) * window.Stride) + window.Kernel - window.Width - window.PadLeft));
 
     /// <summary>What flows between two layers, as PyTorch sees it.</summary>
     private sealed record Flow(int Channels, int Height, int Width, bool Image, bool ChannelsLast, bool FlatImage, int Size)
@@ -36,6 +44,7 @@ internal static class TorchEquivalent
     {
         var modules = new List<Module>();
         var tensors = new List<PlannedTensor>();
+        var prefixes = new List<string>();
         var input = plan.InputShape;
         var flow = input.Count == 3 ? Flow.Picture(input[0], input[1], input[2], channelsLast: false) : Flow.Vector(plan.InputSize);
 
@@ -44,6 +53,7 @@ internal static class TorchEquivalent
 
         foreach (var layer in plan.Layers)
         {
+            var tensorCount = tensors.Count;
             switch (layer)
             {
                 case DensePlan dense:
@@ -62,8 +72,7 @@ internal static class TorchEquivalent
 
                 case ConvPlan conv:
                     var window = conv.Window;
-                    var padBottom = System.Math.Max(0, ((window.OutputHeight - 1) * window.Stride) + window.Kernel - window.Height - window.PadTop);
-                    var padRight = System.Math.Max(0, ((window.OutputWidth - 1) * window.Stride) + window.Kernel - window.Width - window.PadLeft);
+                    var (padBottom, padRight) = TrailingPadding(window);
                     var padding = "0";
                     if (padBottom != window.PadTop || padRight != window.PadLeft)
                     {
@@ -131,9 +140,12 @@ internal static class TorchEquivalent
                     tensors.Add(new PlannedTensor(Prefix() + "num_batches_tracked", "-1", -1, default) { IsBatchCounter = true, InState = true });
                     break;
             }
+
+            var name = tensors.Count > tensorCount ? tensors[tensorCount].Name : Prefix();
+            prefixes.Add(name.Substring(0, name.IndexOf('.', "layers.".Length) + 1));
         }
 
-        return new Equivalent(modules.ToEquatableArray(), tensors.ToEquatableArray());
+        return new Equivalent(modules.ToEquatableArray(), tensors.ToEquatableArray(), prefixes.ToEquatableArray());
 
         void AddActivation(Activation activation, float alpha)
         {

@@ -1,0 +1,55 @@
+using System.Globalization;
+using System.Linq;
+using ModelGen.Generator.Helpers;
+using ModelGen.Generator.Model;
+
+namespace ModelGen.Generator.Emit;
+
+/// <summary>Writes the model's layers as the runtime's ONNX exporter reads them, and <c>ExportOnnx</c>.</summary>
+internal static class OnnxEmitter
+{
+    private const string Layer = "global::ModelGen.Onnx.OnnxLayer";
+
+    public static void Write(SourceWriter writer, ModelPlan plan)
+    {
+        var prefixes = TorchEquivalent.Of(plan).LayerPrefixes;
+        writer.WriteLine("// The layers as ONNX operators, each naming its tensors as ParameterLayout does.");
+        using (writer.OpenBlock($"private static readonly {Layer}[] OnnxLayers = new {Layer}[]", closingSuffix: ";"))
+        {
+            for (var i = 0; i < plan.Layers.Count; i++)
+            {
+                var tensors = prefixes[i];
+                writer.WriteLine(plan.Layers[i] switch
+                {
+                    DensePlan dense => $"{Layer}.Dense(\"{tensors}weight\", \"{tensors}bias\", {Activation(dense.Activation, dense.Alpha)}),",
+                    ConvPlan conv => Conv(conv, tensors),
+                    PoolPlan pool => $"{Layer}.{(pool.Average ? "AvgPool2D" : "MaxPool2D")}({pool.Window.Kernel}, {pool.Window.Stride}),",
+                    GlobalPoolPlan => $"{Layer}.GlobalAvgPool2D(),",
+                    FlattenPlan => $"{Layer}.Flatten(),",
+                    DropoutPlan => $"{Layer}.Dropout(),",
+                    LayerNormPlan norm => $"{Layer}.LayerNorm(\"{tensors}weight\", \"{tensors}bias\", {Emitter.Float(norm.Epsilon)}),",
+                    BatchNormPlan batch => $"{Layer}.BatchNorm(\"{tensors}weight\", \"{tensors}bias\", \"{tensors}running_mean\", \"{tensors}running_var\", {Emitter.Float(batch.Epsilon)}),",
+                    var other => throw new System.InvalidOperationException("No ONNX form for layer plan " + other.GetType().Name),
+                });
+            }
+        }
+
+        writer.WriteLine();
+        writer.WriteLine("/// <summary>");
+        writer.WriteLine("/// Writes the model as an ONNX file (opset 17) that computes what <see cref=\"PredictBatch\"/> computes: the PyTorch");
+        writer.WriteLine("/// module of the remarks, then the loss's softmax or sigmoid. The file replaces <paramref name=\"path\"/> only when complete.");
+        writer.WriteLine("/// </summary>");
+        writer.WriteLine($"public void ExportOnnx(string path) => global::ModelGen.Onnx.OnnxExport.Save(this, new[] {{ {string.Join(", ", plan.InputShape)} }}, OnnxLayers, path);");
+        writer.WriteLine();
+    }
+
+    private static string Conv(ConvPlan conv, string tensors)
+    {
+        var window = conv.Window;
+        var (bottom, right) = TorchEquivalent.TrailingPadding(window);
+        return $"{Layer}.Conv2D(\"{tensors}weight\", \"{tensors}bias\", {window.Kernel}, {window.Stride}, {window.PadTop}, {window.PadLeft}, {bottom}, {right}, {Activation(conv.Activation, conv.Alpha)}),";
+    }
+
+    private static string Activation(Activation activation, float alpha) =>
+        $"global::ModelGen.Activation.{activation}, {Emitter.Float(alpha)}";
+}
