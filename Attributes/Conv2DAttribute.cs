@@ -43,4 +43,10 @@ public sealed class Conv2DAttribute : Attribute
     /// kernelSize² × input channels and fanOut = kernelSize² × filters, as Keras counts them.
     /// </summary>
     public Initializer Initializer { get; set; } = Initializer.Auto;
+
+    /// <summary>
+    /// Whether the layer adds a bias b (default true). Without it the layer has no bias parameters, as PyTorch's
+    /// <c>bias=False</c>: the usual choice right before a batch normalization, whose β plays the same part.
+    /// </summary>
+    public bool UseBias { get; set; } = true;
 }

@@ -29,4 +29,10 @@ public sealed class DenseAttribute : Attribute
 
     /// <summary>How the weights are drawn; <see cref="Initializer.Auto"/> picks He for ReLU layers and Glorot otherwise.</summary>
     public Initializer Initializer { get; set; } = Initializer.Auto;
+
+    /// <summary>
+    /// Whether the layer adds a bias b (default true). Without it the layer has no bias parameters, as PyTorch's
+    /// <c>bias=False</c>: the usual choice right before a batch normalization, whose β plays the same part.
+    /// </summary>
+    public bool UseBias { get; set; } = true;
 }

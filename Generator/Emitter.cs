@@ -175,7 +175,7 @@ internal static class Emitter
                 ConvPlan c => new[]
                 {
                     c.Name, "Conv2D", c.Activation.ToString(), Dimensions(c.Window, input: true), Dimensions(c.Window, input: false, c.Filters),
-                    Count((c.WeightRows * c.Filters) + c.Filters),
+                    Count((c.WeightRows * c.Filters) + (c.HasBias ? c.Filters : 0)),
                     $"{c.Window.Kernel}×{c.Window.Kernel}, stride {c.Window.Stride}{(c.Window.PadTop + c.Window.PadLeft > 0 ? ", padded" : string.Empty)}; im2col + GEMM",
                 },
                 GlobalPoolPlan g => new[]
@@ -262,7 +262,10 @@ internal static class Emitter
 
             var weighted = (IWeightedPlan)layer;
             writer.WriteLine($"private const int {weighted.Identifier}WeightsOffset = {weighted.WeightsOffset}; // W [{WeightShape(weighted)}]");
-            writer.WriteLine($"private const int {weighted.Identifier}BiasOffset = {weighted.BiasOffset}; // b [{weighted.WeightColumns}]");
+            if (weighted.HasBias)
+            {
+                writer.WriteLine($"private const int {weighted.Identifier}BiasOffset = {weighted.BiasOffset}; // b [{weighted.WeightColumns}]");
+            }
         }
 
         writer.WriteLine($"private const int ParameterBufferLength = {plan.ParameterBufferLength};");
@@ -364,6 +367,13 @@ internal static class Emitter
             writer.WriteLine($"private readonly {AlignedBuffer} _windows = new(WindowsLength);");
         }
 
+        var unbiased = plan.Layers.OfType<IWeightedPlan>().Where(l => !l.HasBias).Select(l => l.WeightColumns).DefaultIfEmpty().Max();
+        if (unbiased > 0)
+        {
+            writer.WriteLine($"private readonly {AlignedBuffer} _zeroBias = new({unbiased}); // the bias of layers without one: zeros, never written");
+            writer.WriteLine($"private readonly {AlignedBuffer} _discardedBiasGradients = new({unbiased}); // their bias gradients, which nothing reads");
+        }
+
         writer.WriteLine("private int _batchCapacity = 1;");
         writer.WriteLine("private global::ModelGen.SeededRandom _trainingRandom;");
         writer.WriteLine();
@@ -409,7 +419,7 @@ internal static class Emitter
                 }
 
                 var layer = (IWeightedPlan)parameterLayer;
-                writer.WriteLine($"// {layer.Name}: W ~ {InitializerDescription(layer)}; b = 0");
+                writer.WriteLine(layer.HasBias ? $"// {layer.Name}: W ~ {InitializerDescription(layer)}; b = 0" : $"// {layer.Name}: W ~ {InitializerDescription(layer)}; no bias");
                 writer.WriteLine($"global::ModelGen.Initializers.WeightInitializer.Fill({layer.Identifier}Weights, global::ModelGen.Initializer.{layer.Initializer}, fanIn: {layer.WeightRows}, fanOut: {layer.FanOut}, ref random);");
             }
 
@@ -443,12 +453,23 @@ internal static class Emitter
                 : $"/// <summary>{layer.Name} weights W [{WeightShape(layer)}], row-major: row i holds input i's weight to every output.</summary>");
             writer.WriteLine($"public {Span} {layer.Identifier}Weights => _parameters.Span.Slice({layer.Identifier}WeightsOffset, {count});");
             writer.WriteLine();
-            writer.WriteLine($"/// <summary>{layer.Name} bias b [{layer.WeightColumns}].</summary>");
-            writer.WriteLine($"public {Span} {layer.Identifier}Bias => _parameters.Span.Slice({layer.Identifier}BiasOffset, {layer.WeightColumns});");
+            if (layer.HasBias)
+            {
+                writer.WriteLine($"/// <summary>{layer.Name} bias b [{layer.WeightColumns}].</summary>");
+                writer.WriteLine($"public {Span} {layer.Identifier}Bias => _parameters.Span.Slice({layer.Identifier}BiasOffset, {layer.WeightColumns});");
+            }
+            else
+            {
+                writer.WriteLine($"// {layer.Name} has no bias (UseBias = false): its products add zeros, and its bias gradient goes where no optimizer reads.");
+                writer.WriteLine($"private {Span} {layer.Identifier}Bias => _zeroBias.Span.Slice(0, {layer.WeightColumns});");
+            }
+
             writer.WriteLine();
             writer.WriteLine($"private {Span} {layer.Identifier}WeightGradients => _gradients.Span.Slice({layer.Identifier}WeightsOffset, {count});");
             writer.WriteLine();
-            writer.WriteLine($"private {Span} {layer.Identifier}BiasGradients => _gradients.Span.Slice({layer.Identifier}BiasOffset, {layer.WeightColumns});");
+            writer.WriteLine(layer.HasBias
+                ? $"private {Span} {layer.Identifier}BiasGradients => _gradients.Span.Slice({layer.Identifier}BiasOffset, {layer.WeightColumns});"
+                : $"private {Span} {layer.Identifier}BiasGradients => _discardedBiasGradients.Span.Slice(0, {layer.WeightColumns});");
             writer.WriteLine();
         }
 

@@ -319,7 +319,8 @@ internal static class Parser
                 return new ConvSpec(
                     filters, ArgumentLocation(syntax, 0, "filters") ?? location, kernel, ArgumentLocation(syntax, 1, "kernelSize") ?? location,
                     stride, strideLocation, (Padding)padding, paddingLocation, (Activation)convActivation, convActivationLocation,
-                    (Initializer)convInitializer, convInitializerLocation, convAlpha, convAlphaLocation, location);
+                    (Initializer)convInitializer, convInitializerLocation, convAlpha, convAlphaLocation, location,
+                    UseBias: Named(data, syntax, "UseBias", true, location).Value);
 
             case "MaxPool2DAttribute" or "AvgPool2DAttribute":
                 var poolSize = arguments.Length > 0 && arguments[0].Value is int size ? size : 0;
@@ -345,7 +346,7 @@ internal static class Parser
                 var (alpha, alphaLocation) = Named(data, syntax, "Alpha", float.NaN, location);
                 return new DenseSpec(
                     units, ArgumentLocation(syntax, 0, "units") ?? location, (Activation)activationValue, activationLocation, location,
-                    (Initializer)initializer, initializerLocation, alpha, alphaLocation);
+                    (Initializer)initializer, initializerLocation, alpha, alphaLocation, Named(data, syntax, "UseBias", true, location).Value);
         }
     }
 

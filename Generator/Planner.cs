@@ -83,8 +83,8 @@ internal static class Planner
                     var convWindow = Window(layer, conv.Kernel, conv.Stride, conv.Padding, channelsLast);
                     channelsLast = true;
                     var convWeights = parameterEnd;
-                    var convBias = Align(convWeights + (convWindow.PatchSize * conv.Filters));
-                    parameterEnd = Align(convBias + conv.Filters);
+                    var convBias = conv.UseBias ? Align(convWeights + (convWindow.PatchSize * conv.Filters)) : -1;
+                    parameterEnd = conv.UseBias ? Align(convBias + conv.Filters) : Align(convWeights + (convWindow.PatchSize * conv.Filters));
                     // A first layer on the model's own (channels-first) input, with short windows, reads them in place:
                     // its im2col matrix would be mostly its own traffic. It needs no input gradient, which only im2col's
                     // col2im provides.
@@ -97,8 +97,8 @@ internal static class Planner
                     var convPreActivation = PreActivationOffset(conv.Activation, layer.Output.Size, ref workspaceEnd);
                     layers.Add(new ConvPlan(
                         position, ++convIndex, inputs, layer.Output.Size, outputOffset, convWindow, conv.Filters, conv.Activation,
-                        Alpha(conv.Activation, conv.Alpha), ResolveInitializer(conv.Initializer, conv.Activation), convWeights, convBias, chunk, direct, convPreActivation));
-                    parameterCount += (convWindow.PatchSize * conv.Filters) + conv.Filters;
+                        Alpha(conv.Activation, conv.Alpha), ResolveInitializer(conv.Initializer, conv.Activation), convWeights, convBias, chunk, direct, convPreActivation, conv.UseBias));
+                    parameterCount += (convWindow.PatchSize * conv.Filters) + (conv.UseBias ? conv.Filters : 0);
                     break;
                 case PoolSpec pool:
                     var poolWindow = Window(layer, pool.Size, pool.Stride, Padding.Valid, channelsLast);
@@ -148,8 +148,8 @@ internal static class Planner
                 default:
                     var dense = (DenseSpec)layer.Layer;
                     var weightsOffset = parameterEnd;
-                    var biasOffset = Align(weightsOffset + (dense.Units * inputs));
-                    parameterEnd = Align(biasOffset + dense.Units);
+                    var biasOffset = dense.UseBias ? Align(weightsOffset + (dense.Units * inputs)) : -1;
+                    parameterEnd = dense.UseBias ? Align(biasOffset + dense.Units) : Align(weightsOffset + (dense.Units * inputs));
                     var strategy = dense.Units * inputs <= MaxUnrolledWeights ? DenseStrategy.Unrolled
                         : inputs < MinGemmInputs ? DenseStrategy.VectorLoops
                         : DenseStrategy.Gemm;
@@ -157,7 +157,7 @@ internal static class Planner
                     var alpha = Alpha(dense.Activation, dense.Alpha);
                     var preActivationOffset = PreActivationOffset(dense.Activation, dense.Units, ref workspaceEnd);
                     var plan = new DensePlan(
-                        position, ++denseIndex, inputs, dense.Units, dense.Activation, weightsOffset, biasOffset, outputOffset, strategy, initializer, alpha, preActivationOffset);
+                        position, ++denseIndex, inputs, dense.Units, dense.Activation, weightsOffset, biasOffset, outputOffset, strategy, initializer, alpha, preActivationOffset, dense.UseBias);
                     layers.Add(plan);
                     parameterCount += plan.ParameterCount;
                     break;

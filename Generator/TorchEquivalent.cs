@@ -57,7 +57,7 @@ internal static class TorchEquivalent
             switch (layer)
             {
                 case DensePlan dense:
-                    Add($"nn.Linear({dense.InputSize}, {dense.Units})");
+                    Add($"nn.Linear({dense.InputSize}, {dense.Units}{(dense.HasBias ? string.Empty : ", bias=False")})");
                     var denseView = flow.Permuted ? new[] { dense.Units, flow.Channels, flow.Height, flow.Width } : new[] { dense.Units, dense.InputSize };
                     var denseAxes = flow.Permuted ? new[] { 2, 3, 1, 0 } : new[] { 1, 0 };
                     tensors.Add(new PlannedTensor(Prefix() + "weight", dense.Identifier + "WeightsOffset", dense.WeightsOffset, Dims(dense.Units, dense.InputSize))
@@ -65,7 +65,11 @@ internal static class TorchEquivalent
                         View = flow.Permuted ? denseView.ToEquatableArray() : default,
                         StoredAxes = denseAxes.ToEquatableArray(),
                     });
-                    tensors.Add(new PlannedTensor(Prefix() + "bias", dense.Identifier + "BiasOffset", dense.BiasOffset, Dims(dense.Units)));
+                    if (dense.HasBias)
+                    {
+                        tensors.Add(new PlannedTensor(Prefix() + "bias", dense.Identifier + "BiasOffset", dense.BiasOffset, Dims(dense.Units)));
+                    }
+
                     AddActivation(dense.Activation, dense.Alpha);
                     flow = Flow.Vector(dense.Units);
                     break;
@@ -83,12 +87,16 @@ internal static class TorchEquivalent
                         padding = window.PadTop == window.PadLeft ? Int(window.PadTop) : $"({window.PadTop}, {window.PadLeft})";
                     }
 
-                    Add($"nn.Conv2d({window.Channels}, {conv.Filters}, {window.Kernel}{(window.Stride > 1 ? ", stride=" + Int(window.Stride) : string.Empty)}{(padding != "0" ? ", padding=" + padding : string.Empty)})");
+                    Add($"nn.Conv2d({window.Channels}, {conv.Filters}, {window.Kernel}{(window.Stride > 1 ? ", stride=" + Int(window.Stride) : string.Empty)}{(padding != "0" ? ", padding=" + padding : string.Empty)}{(conv.HasBias ? string.Empty : ", bias=False")})");
                     tensors.Add(new PlannedTensor(Prefix() + "weight", conv.Identifier + "WeightsOffset", conv.WeightsOffset, Dims(conv.Filters, window.Channels, window.Kernel, window.Kernel))
                     {
                         StoredAxes = Dims(2, 3, 1, 0),
                     });
-                    tensors.Add(new PlannedTensor(Prefix() + "bias", conv.Identifier + "BiasOffset", conv.BiasOffset, Dims(conv.Filters)));
+                    if (conv.HasBias)
+                    {
+                        tensors.Add(new PlannedTensor(Prefix() + "bias", conv.Identifier + "BiasOffset", conv.BiasOffset, Dims(conv.Filters)));
+                    }
+
                     AddActivation(conv.Activation, conv.Alpha);
                     flow = Flow.Picture(conv.Filters, window.OutputHeight, window.OutputWidth, channelsLast: true);
                     break;

@@ -21,7 +21,7 @@ internal static class OnnxEmitter
                 var tensors = prefixes[i];
                 writer.WriteLine(plan.Layers[i] switch
                 {
-                    DensePlan dense => $"{Layer}.Dense(\"{tensors}weight\", \"{tensors}bias\", {Activation(dense.Activation, dense.Alpha)}),",
+                    DensePlan dense => $"{Layer}.Dense(\"{tensors}weight\", {Bias(dense, tensors)}, {Activation(dense.Activation, dense.Alpha)}),",
                     ConvPlan conv => Conv(conv, tensors),
                     PoolPlan pool => $"{Layer}.{(pool.Average ? "AvgPool2D" : "MaxPool2D")}({pool.Window.Kernel}, {pool.Window.Stride}),",
                     GlobalPoolPlan => $"{Layer}.GlobalAvgPool2D(),",
@@ -47,8 +47,10 @@ internal static class OnnxEmitter
     {
         var window = conv.Window;
         var (bottom, right) = TorchEquivalent.TrailingPadding(window);
-        return $"{Layer}.Conv2D(\"{tensors}weight\", \"{tensors}bias\", {window.Kernel}, {window.Stride}, {window.PadTop}, {window.PadLeft}, {bottom}, {right}, {Activation(conv.Activation, conv.Alpha)}),";
+        return $"{Layer}.Conv2D(\"{tensors}weight\", {Bias(conv, tensors)}, {window.Kernel}, {window.Stride}, {window.PadTop}, {window.PadLeft}, {bottom}, {right}, {Activation(conv.Activation, conv.Alpha)}),";
     }
+
+    private static string Bias(IWeightedPlan layer, string tensors) => layer.HasBias ? $"\"{tensors}bias\"" : "null";
 
     private static string Activation(Activation activation, float alpha) =>
         $"global::ModelGen.Activation.{activation}, {Emitter.Float(alpha)}";

@@ -219,7 +219,8 @@ internal sealed record DensePlan(
     DenseStrategy Strategy,
     Initializer Initializer,
     float Alpha = 0f,
-    int PreActivationOffset = -1) : LayerPlan(Position, InputSize, Units, OutputOffset), IWeightedPlan
+    int PreActivationOffset = -1,
+    bool HasBias = true) : LayerPlan(Position, InputSize, Units, OutputOffset), IWeightedPlan
 {
     public override string Name => "dense_" + Index;
 
@@ -236,7 +237,7 @@ internal sealed record DensePlan(
 
     public int WeightCount => Units * InputSize;
 
-    public int ParameterCount => WeightCount + Units;
+    public int ParameterCount => WeightCount + (HasBias ? Units : 0);
 }
 
 /// <summary>A layer with a weight matrix W [<see cref="WeightRows"/> × <see cref="WeightColumns"/>] and one bias per column: dense and convolution layers.</summary>
@@ -249,8 +250,11 @@ internal interface IWeightedPlan
     /// <summary>Offset of W, row-major, in the parameter buffer.</summary>
     int WeightsOffset { get; }
 
-    /// <summary>Offset of b [<see cref="WeightColumns"/>] in the parameter buffer.</summary>
+    /// <summary>Offset of b [<see cref="WeightColumns"/>] in the parameter buffer, or −1 without a bias.</summary>
     int BiasOffset { get; }
+
+    /// <summary>Whether the layer has a bias (<c>UseBias</c>); without one, its products add a row of zeros outside the parameters and its bias gradient is discarded.</summary>
+    bool HasBias { get; }
 
     /// <summary>Rows of W, the values each output sums over: a dense layer's inputs, a convolution's kernel² × input channels (its fan-in).</summary>
     int WeightRows { get; }
@@ -304,7 +308,7 @@ internal sealed record WindowPlan(
 /// <param name="PreActivationOffset">Where z is kept for GELU's and SiLU's derivatives, or −1.</param>
 internal sealed record ConvPlan(
     int Position, int Index, int InputSize, int Units, int OutputOffset, WindowPlan Window, int Filters, Activation Activation, float Alpha,
-    Initializer Initializer, int WeightsOffset, int BiasOffset, int Chunk, bool Direct, int PreActivationOffset = -1)
+    Initializer Initializer, int WeightsOffset, int BiasOffset, int Chunk, bool Direct, int PreActivationOffset = -1, bool HasBias = true)
     : LayerPlan(Position, InputSize, Units, OutputOffset), IWeightedPlan
 {
     public override string Name => "conv2d_" + Index;

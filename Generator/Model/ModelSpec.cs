@@ -108,7 +108,8 @@ internal sealed record DenseSpec(
     Initializer Initializer = Initializer.Auto,
     LocationInfo? InitializerLocation = null,
     float Alpha = float.NaN,
-    LocationInfo? AlphaLocation = null) : LayerSpec(Location)
+    LocationInfo? AlphaLocation = null,
+    bool UseBias = true) : LayerSpec(Location)
 {
     public override string Kind => "Dense";
 }
@@ -129,7 +130,8 @@ internal sealed record ConvSpec(
     LocationInfo? InitializerLocation,
     float Alpha,
     LocationInfo? AlphaLocation,
-    LocationInfo? Location) : LayerSpec(Location)
+    LocationInfo? Location,
+    bool UseBias = true) : LayerSpec(Location)
 {
     public override string Kind => "Conv2D";
 }

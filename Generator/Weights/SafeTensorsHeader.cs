@@ -2,6 +2,7 @@ using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using System.Text;
 using ModelGen.Serialization;
 
@@ -74,6 +75,14 @@ internal static class SafeTensorsHeader
         {
             if (pair.Key == "__metadata__")
             {
+                var metadata = (pair.Value as Dictionary<string, object?>)?.Where(m => m.Value is string)
+                    .ToDictionary(m => m.Key, m => (string)m.Value!, StringComparer.Ordinal);
+                if (metadata is not null && SafeTensorsPadding.IsOldModelGenLayout(metadata))
+                {
+                    error = SafeTensorsPadding.OldLayoutProblem;
+                    return null;
+                }
+
                 continue;
             }
 

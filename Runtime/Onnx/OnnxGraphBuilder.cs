@@ -157,11 +157,17 @@ internal sealed class OnnxGraphBuilder
         }
 
         var units = weight.Shape[0];
-        var bias = Tensor(context, layer.Bias!, "the bias");
-        CheckVector(context, bias, units, "the bias");
         AddInitializer(weight, weight.Shape);
-        AddInitializer(bias, [units]);
-        var output = AddNode(prefix, "Gemm", [current, weight.Name, bias.Name], Int("transB", 1));
+        string[] operands = [current, weight.Name];
+        if (layer.Bias is not null)
+        {
+            var bias = Tensor(context, layer.Bias, "the bias");
+            CheckVector(context, bias, units, "the bias");
+            AddInitializer(bias, [units]);
+            operands = [current, weight.Name, bias.Name];
+        }
+
+        var output = AddNode(prefix, "Gemm", operands, Int("transB", 1)); // without C, Gemm adds nothing
         return (AddActivation(prefix, layer, output), [units]);
     }
 
@@ -178,8 +184,12 @@ internal sealed class OnnxGraphBuilder
         }
 
         var filters = weight.Shape[0];
-        var bias = Tensor(context, layer.Bias!, "the bias");
-        CheckVector(context, bias, filters, "the bias");
+        var bias = layer.Bias is null ? null : Tensor(context, layer.Bias, "the bias");
+        if (bias is not null)
+        {
+            CheckVector(context, bias, filters, "the bias");
+        }
+
         var paddedHeight = height + layer.PadTop + layer.PadBottom;
         var paddedWidth = width + layer.PadLeft + layer.PadRight;
         if (paddedHeight < k || paddedWidth < k)
@@ -188,11 +198,15 @@ internal sealed class OnnxGraphBuilder
         }
 
         AddInitializer(weight, weight.Shape);
-        AddInitializer(bias, [filters]);
+        if (bias is not null)
+        {
+            AddInitializer(bias, [filters]);
+        }
+
         var output = AddNode(
             prefix,
             "Conv",
-            [current, weight.Name, bias.Name],
+            bias is null ? [current, weight.Name] : [current, weight.Name, bias.Name],
             Ints("kernel_shape", k, k),
             Ints("strides", layer.Stride, layer.Stride),
             Ints("pads", layer.PadTop, layer.PadLeft, layer.PadBottom, layer.PadRight));

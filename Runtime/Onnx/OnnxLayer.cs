@@ -86,21 +86,21 @@ public sealed record OnnxLayer
 
     /// <summary>A fully connected layer: y = f(x·Wᵀ + b) with W [units, inputs] as the weights file holds it.</summary>
     /// <param name="weight">The weight tensor's name, e.g. <c>layers.0.weight</c>.</param>
-    /// <param name="bias">The bias tensor's name.</param>
+    /// <param name="bias">The bias tensor's name, or null for a layer without a bias (<c>UseBias = false</c>).</param>
     /// <param name="activation">The layer's activation.</param>
     /// <param name="alpha">α of <see cref="Activation.LeakyRelu"/> or <see cref="Activation.Elu"/>; 0 means the default (0.01, 1).</param>
-    public static OnnxLayer Dense(string weight, string bias, Activation activation = Activation.Linear, float alpha = 0f) =>
+    public static OnnxLayer Dense(string weight, string? bias, Activation activation = Activation.Linear, float alpha = 0f) =>
         new(OnnxLayerKind.Dense)
         {
             Weight = TensorName(weight, nameof(weight)),
-            Bias = TensorName(bias, nameof(bias)),
+            Bias = bias is null ? null : TensorName(bias, nameof(bias)),
             Activation = activation,
             Alpha = ResolveAlpha(activation, alpha),
         };
 
     /// <summary>A 2-D convolution with weights [out, in, kernel, kernel] (PyTorch's layout) and explicit zero padding.</summary>
     /// <param name="weight">The weight tensor's name.</param>
-    /// <param name="bias">The bias tensor's name ([out]).</param>
+    /// <param name="bias">The bias tensor's name ([out]), or null for a layer without a bias.</param>
     /// <param name="kernel">The kernel's side.</param>
     /// <param name="stride">The step between windows.</param>
     /// <param name="padTop">Zero rows above.</param>
@@ -110,7 +110,7 @@ public sealed record OnnxLayer
     /// <param name="activation">The layer's activation.</param>
     /// <param name="alpha">α of <see cref="Activation.LeakyRelu"/> or <see cref="Activation.Elu"/>; 0 means the default (0.01, 1).</param>
     public static OnnxLayer Conv2D(
-        string weight, string bias, int kernel, int stride, int padTop, int padLeft, int padBottom, int padRight,
+        string weight, string? bias, int kernel, int stride, int padTop, int padLeft, int padBottom, int padRight,
         Activation activation = Activation.Linear, float alpha = 0f)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(padTop);
@@ -120,7 +120,7 @@ public sealed record OnnxLayer
         return new(OnnxLayerKind.Conv2D)
         {
             Weight = TensorName(weight, nameof(weight)),
-            Bias = TensorName(bias, nameof(bias)),
+            Bias = bias is null ? null : TensorName(bias, nameof(bias)),
             Kernel = Positive(kernel, nameof(kernel)),
             Stride = Positive(stride, nameof(stride)),
             PadTop = padTop,

@@ -73,6 +73,7 @@ public static class SafeTensors
     {
         writer.AddMetadata("format", "pt");
         writer.AddMetadata("producer", "ModelGen");
+        writer.AddMetadata(SafeTensorsPadding.LayoutKey, SafeTensorsPadding.LayoutValue);
         writer.AddMetadata("model", model.GetType().FullName ?? model.GetType().Name);
         writer.AddMetadata("parameter_count", model.ParameterCount.ToString(System.Globalization.CultureInfo.InvariantCulture));
         writer.AddMetadata(ShapeHashKey, ShapeHash(model));
@@ -131,6 +132,11 @@ public static class SafeTensors
     /// </summary>
     internal static ModelTensors ReadModel(SafeTensorsFile parsed, ReadOnlySpan<byte> file, ITrainableModel model, string source)
     {
+        if (SafeTensorsPadding.IsOldModelGenLayout(parsed.Metadata))
+        {
+            throw Mismatch(source, model, SafeTensorsPadding.OldLayoutProblem);
+        }
+
         var tensors = model.ParameterTensors;
         var values = new float[tensors.Count][];
         long batchesTracked = 0;

@@ -249,6 +249,22 @@ public sealed partial class BakedWeightsTests : IDisposable
     }
 
     [Fact]
+    public void MG0023_a_file_in_the_earlier_channels_last_layout()
+    {
+        // What an earlier ModelGen wrote has no layout marker; with its names fixed by hand its kernels and flattened
+        // images would still be channels-last, so the baker refuses it as Load does.
+        TrainedLookingModel(out var path);
+        var bytes = File.ReadAllBytes(path);
+        var headerLength = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        var header = Encoding.UTF8.GetString(bytes, 8, headerLength);
+        Assert.Contains("\"layout\":\"pytorch\"", header, StringComparison.Ordinal);
+        Encoding.UTF8.GetBytes(header.Replace("\"layout\":\"pytorch\"", "\"layout\":\"       \"", StringComparison.Ordinal)).CopyTo(bytes, 8);
+        File.WriteAllBytes(path, bytes);
+
+        AssertBakeError([path], "net.safetensors", "MG0023", "saved by an earlier ModelGen in its own layout");
+    }
+
+    [Fact]
     public void MG0024_a_file_with_a_tensor_too_many()
     {
         var smaller = (ITrainableModel)Activator.CreateInstance(

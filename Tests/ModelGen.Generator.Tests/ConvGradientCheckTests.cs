@@ -152,6 +152,15 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
         models.Add(new ConvModel(
             "NormalizedInput", (1, 6, 6), [new LayerNorm(), new Conv(2, 3, 2, Padding.Same, Activation.Elu), new Flatten(), new Dense(2, Activation.Linear)]));
 
+        // Layers without a bias (UseBias = false), as before a batch normalization: a first convolution that reads its
+        // windows in place, one through im2col, and dense layers computed unrolled, by vector loops and by GEMM.
+        models.Add(new ConvModel(
+            "Unbiased",
+            (2, 6, 6),
+            [new Conv(4, 3, 1, Padding.Same, Activation.Relu, UseBias: false), new BatchNorm(), new Conv(3, 3, 2, Padding.Same, Activation.Linear, UseBias: false),
+             new BatchNorm(), new Flatten(), new Dense(40, Activation.Tanh, UseBias: false), new Dense(9, Activation.Relu, UseBias: false), new Dense(2, Activation.Linear, UseBias: false)],
+            Loss.SoftmaxCrossEntropy));
+
         // A 1 × 1 convolution over more channels than a vector holds.
         models.Add(new ConvModel(
             "PointwiseWide", (17, 3, 3), [new Conv(19, 1, 1, Padding.Valid, Activation.Elu), new Conv(2, 3, 1, Padding.Same, Activation.Gelu), new Flatten(), new Dense(2, Activation.Linear)]));
@@ -166,7 +175,8 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
 
     internal abstract record Layer;
 
-    internal sealed record Conv(int Filters, int Kernel, int Stride, Padding Padding, Activation Activation) : Layer;
+    /// <summary>A convolution; without <paramref name="UseBias"/> it has no bias parameters at all.</summary>
+    internal sealed record Conv(int Filters, int Kernel, int Stride, Padding Padding, Activation Activation, bool UseBias = true) : Layer;
 
     internal sealed record Pool(int Size, int Stride, bool Average = false) : Layer;
 
@@ -181,7 +191,7 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
     /// <summary>Batch normalization, ε = 10⁻³: per channel of an image, per value of a vector.</summary>
     internal sealed record BatchNorm : Layer;
 
-    internal sealed record Dense(int Units, Activation Activation) : Layer;
+    internal sealed record Dense(int Units, Activation Activation, bool UseBias = true) : Layer;
 
     /// <summary>Dropout at rate 0.25: the identity outside training, which is what the forward check sees.</summary>
     internal sealed record Dropout : Layer;
@@ -196,13 +206,13 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
             $"[Model(Loss = Loss.{Loss})] [Input({Input.C}, {Input.H}, {Input.W})] " +
             string.Concat(Layers.Select(l => l switch
             {
-                Conv c => $"[Conv2D({c.Filters}, {c.Kernel}, Stride = {c.Stride}, Padding = Padding.{c.Padding}, Activation = Activation.{c.Activation})] ",
+                Conv c => $"[Conv2D({c.Filters}, {c.Kernel}, Stride = {c.Stride}, Padding = Padding.{c.Padding}, Activation = Activation.{c.Activation}{(c.UseBias ? string.Empty : ", UseBias = false")})] ",
                 Pool p => $"[{(p.Average ? "AvgPool2D" : "MaxPool2D")}({p.Size}, Stride = {p.Stride})] ",
                 GlobalPool => "[GlobalAvgPool2D] ",
                 Flatten => "[Flatten] ",
                 BatchNorm => "[BatchNorm(Momentum = 0.5f)] ",
                 LayerNorm => "[LayerNorm] ",
-                Dense d => $"[Dense({d.Units}, Activation.{d.Activation})] ",
+                Dense d => $"[Dense({d.Units}, Activation.{d.Activation}{(d.UseBias ? string.Empty : ", UseBias = false")})] ",
                 _ => "[Dropout(0.25f)] ",
             })) +
             $"public partial class {Name};";
@@ -301,8 +311,8 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
             int Before(int size) => conv.Padding == Padding.Same ? Math.Max(((Out(size) - 1) * s) + k - size, 0) / 2 : 0;
             var (outputHeight, outputWidth) = (Out(height), Out(width));
             var weights = offset;
-            var bias = Align(weights + (k * k * channels * conv.Filters));
-            offset = Align(bias + conv.Filters);
+            var bias = conv.UseBias ? Align(weights + (k * k * channels * conv.Filters)) : -1;
+            offset = conv.UseBias ? Align(bias + conv.Filters) : Align(weights + (k * k * channels * conv.Filters));
             var y = new double[conv.Filters, outputHeight, outputWidth];
             for (var f = 0; f < conv.Filters; f++)
             {
@@ -310,7 +320,7 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
                 {
                     for (var ow = 0; ow < outputWidth; ow++)
                     {
-                        double z = parameters[bias + f];
+                        double z = conv.UseBias ? parameters[bias + f] : 0;
                         for (var kh = 0; kh < k; kh++)
                         {
                             for (var kw = 0; kw < k; kw++)
@@ -438,12 +448,12 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
         private static double[] Connect(double[] x, Dense dense, float[] parameters, ref int offset)
         {
             var weights = offset;
-            var bias = Align(weights + (dense.Units * x.Length));
-            offset = Align(bias + dense.Units);
+            var bias = dense.UseBias ? Align(weights + (dense.Units * x.Length)) : -1;
+            offset = dense.UseBias ? Align(bias + dense.Units) : Align(weights + (dense.Units * x.Length));
             var y = new double[dense.Units];
             for (var o = 0; o < dense.Units; o++)
             {
-                double z = parameters[bias + o];
+                double z = dense.UseBias ? parameters[bias + o] : 0;
                 for (var i = 0; i < x.Length; i++)
                 {
                     z += parameters[weights + (i * dense.Units) + o] * x[i];

@@ -24,7 +24,7 @@ public class FuzzTests
 
     private static readonly Gen<string> Named = Gen.OneOf(
         string.Empty, ", Alpha = 0.2f", ", Alpha = -1f", ", Alpha = float.NaN", ", Initializer = Initializer.HeNormal",
-        ", Initializer = (Initializer)42", ", Activation = Activation.Gelu", ", Units = 3");
+        ", Initializer = (Initializer)42", ", Activation = Activation.Gelu", ", Units = 3", ", UseBias = false", ", UseBias = default");
 
     private static readonly Gen<string> Dense = Gen.Select(Size, Gen.Int[0, 2], ActivationArgument, Named, (size, form, activation, named) => form switch
     {

@@ -236,6 +236,36 @@ public sealed class SerializationTests : IDisposable
     }
 
     [Fact]
+    public void A_file_in_the_earlier_channels_last_layout_is_refused_even_with_its_names_fixed()
+    {
+        // A CNN's file with every name and shape as today's, but without the layout marker: what a file saved by an
+        // earlier ModelGen (kernels and flattened images channels-last) becomes once a user renames its tensors. Its
+        // numbers would load silently wrong, so the file is refused.
+        var model = new SmallCnn(seed: 3);
+        using var stream = new MemoryStream();
+        SafeTensors.Write(model, stream);
+        var bytes = stream.ToArray();
+        var headerLength = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        var header = Encoding.UTF8.GetString(bytes, 8, headerLength);
+        Assert.Contains("\"layout\":\"pytorch\"", header);
+        var unmarked = Encoding.UTF8.GetBytes(header.Replace("\"layout\":\"pytorch\"", "\"layout\":\"       \"", StringComparison.Ordinal));
+        unmarked.CopyTo(bytes, 8);
+
+        var loaded = new SmallCnn(seed: 4);
+        var before = loaded.Parameters.ToArray();
+        var error = Assert.Throws<InvalidDataException>(() => SafeTensors.Read(loaded, bytes, "old.safetensors"));
+        Assert.Contains("saved by an earlier ModelGen in its own layout", error.Message);
+        Assert.Equal(before, loaded.Parameters.ToArray());
+
+        // A file from elsewhere (no ModelGen producer) with the same tensors loads: PyTorch writes no such metadata.
+        var foreign = Encoding.UTF8.GetBytes(header.Replace("\"producer\":\"ModelGen\"", "\"producer\":\"PyTorch!\"", StringComparison.Ordinal)
+            .Replace("\"layout\":\"pytorch\"", "\"layout\":\"       \"", StringComparison.Ordinal));
+        foreign.CopyTo(bytes, 8);
+        SafeTensors.Read(loaded, bytes, "foreign.safetensors");
+        Assert.Equal(model.Parameters.ToArray(), loaded.Parameters.ToArray());
+    }
+
+    [Fact]
     public void Non_finite_weights_are_rejected()
     {
         var model = Trained();
