@@ -83,11 +83,31 @@ public sealed class ModelGenerator : IIncrementalGenerator
 
         // Hint names must differ even ignoring case, so each model's depends on the names of all the others: a
         // sorted list of names, which stays equal (and cached) while models change anything but their names.
+        // A model whose network has errors gets stand-in members instead (see StandInEmitter).
+        var standIns = checkedModels
+            .Where(static result => result.Value is null && result.StandInType is not null)
+            .Select(static (result, _) => result.StandInType!);
         var modelNames = plans
             .Select(static (baking, _) => baking.Planned.Value?.Type.FullName)
             .Collect()
-            .Select(static (names, _) => names.Where(n => n is not null).Select(n => n!).OrderBy(n => n, StringComparer.Ordinal).ToEquatableArray())
+            .Combine(standIns.Select(static (type, _) => type.FullName).Collect())
+            .Select(static (names, _) => names.Left.Concat(names.Right).Where(n => n is not null).Select(n => n!).OrderBy(n => n, StringComparer.Ordinal).ToEquatableArray())
             .WithTrackingName(TrackingNames.ModelNames);
+
+        context.RegisterSourceOutput(standIns.Combine(modelNames), static (spc, pair) =>
+        {
+            var (type, names) = (pair.Left, pair.Right);
+            if (IsDeclaredTwice(type, names))
+            {
+                return;
+            }
+
+            var source = StandInEmitter.Emit(type);
+            if (GeneratedMembers.Clashes(type, [source], []).Count == 0)
+            {
+                spc.AddSource(Identifiers.HintNames(names)[type.FullName] + ".g.cs", source);
+            }
+        });
 
         context.RegisterSourceOutput(plans.Combine(modelNames), static (spc, pair) =>
         {
@@ -103,6 +123,11 @@ public sealed class ModelGenerator : IIncrementalGenerator
             }
 
             var plan = planned.Value;
+            if (IsDeclaredTwice(plan.Type, names))
+            {
+                return;
+            }
+
             string source;
             string? weightsSource;
             try
@@ -128,6 +153,13 @@ public sealed class ModelGenerator : IIncrementalGenerator
             }
         });
     }
+
+    /// <summary>
+    /// Whether two models share this exact full name: two types declared with one name (a class and a record, say),
+    /// which is the compiler's CS0101. Neither gets code; there would be no telling their files apart.
+    /// </summary>
+    private static bool IsDeclaredTwice(TypeSpec type, EquatableArray<string> names) =>
+        names.Count(n => n == type.FullName) > 1;
 
     /// <summary>A planned model and, when it declares a weights file that fits, the weights to bake in.</summary>
     internal sealed record Baking(StageResult<ModelPlan> Planned, BakedWeights? Weights);

@@ -23,7 +23,7 @@ internal static class ShapeChecker
         var model = Check(spec, diagnostics);
         // Warnings leave the model usable; any error stops it here.
         var usable = diagnostics.TrueForAll(d => d.Descriptor.DefaultSeverity != Microsoft.CodeAnalysis.DiagnosticSeverity.Error);
-        return new StageResult<CheckedModel>(usable ? model : null, diagnostics.ToEquatableArray());
+        return new StageResult<CheckedModel>(usable ? model : null, diagnostics.ToEquatableArray()) { StandInType = usable ? null : spec.Type };
     }
 
     private static CheckedModel? Check(ModelSpec spec, List<DiagnosticInfo> diagnostics)

@@ -4,7 +4,14 @@ namespace ModelGen.Generator.Model;
 
 /// <summary>The result of a pipeline stage that can fail: a value when it is usable, and the diagnostics found on the way.</summary>
 internal sealed record StageResult<T>(T? Value, EquatableArray<DiagnosticInfo> Diagnostics)
-    where T : class;
+    where T : class
+{
+    /// <summary>
+    /// For a model whose declaration is sound but whose network has errors: the class to give stand-in members, so that
+    /// the code that uses the model compiles meanwhile and the build reports only the MG errors.
+    /// </summary>
+    public TypeSpec? StandInType { get; init; }
+}
 
 /// <summary>A network whose declarations passed every check, with each layer's input and output shape inferred.</summary>
 /// <param name="Weights">The weights file to bake in, if declared.</param>

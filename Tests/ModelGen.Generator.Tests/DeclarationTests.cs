@@ -83,13 +83,45 @@ public class DeclarationTests
     }
 
     [Fact]
-    public void A_model_that_generates_nothing_frees_its_name_for_no_one_else()
+    public void A_model_with_errors_gets_stand_ins_under_a_name_of_its_own()
     {
-        // A broken model emits no file, so the working one that differs by case keeps the plain name.
+        // A broken model still gets a file (its stand-ins), so two names that differ only by case keep distinct files.
         var (result, _) = GeneratorHarness.Run(
             "using ModelGen; namespace N; [Model] [Input(2)] [Dense(1)] public partial class Net; [Model] [Input(0)] [Dense(1)] public partial class NET;");
 
-        Assert.Equal(["N.Net.g.cs"], result.Results.Single().GeneratedSources.Select(s => s.HintName));
+        var files = result.Results.Single().GeneratedSources;
+        Assert.Equal(2, files.Select(f => f.HintName).Distinct(StringComparer.OrdinalIgnoreCase).Count());
+        Assert.Single(files, f => f.SourceText.ToString().Contains("every member throws", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_uses_of_a_model_with_errors_add_no_compile_errors()
+    {
+        // Without stand-ins each of these uses would add a C# error (CS1729, CS1061, CS0117 …) after the MG error.
+        const string source = """
+            using ModelGen;
+            namespace N;
+            [Model(Loss = Loss.SoftmaxCrossEntropy)] [Input(4)] [Dense(0)] public partial class Broken;
+            public static class Use
+            {
+                public static float Run()
+                {
+                    var model = new Broken(seed: 1);
+                    var output = new float[Broken.OutputSize];
+                    model.Predict(new float[Broken.InputSize], output);
+                    model.Save("broken.safetensors");
+                    model.ExportOnnx("broken.onnx");
+                    var again = Broken.Load("broken.safetensors");
+                    model.Fit(new Dataset(new float[4], 4, new float[1], 1), new FitOptions());
+                    return again.Parameters[0] + model.TrainStep(new float[4], new float[1]);
+                }
+            }
+            """;
+        var (result, output) = GeneratorHarness.Run(source);
+
+        Assert.Equal(["MG0003"], result.Diagnostics.Select(d => d.Id));
+        var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        Assert.True(errors.Count == 0, string.Join("\n", errors));
     }
 
     /// <summary>Runs the generator on <paramref name="declaration"/>; asserts no diagnostic at all and that everything compiles; returns the hint names.</summary>

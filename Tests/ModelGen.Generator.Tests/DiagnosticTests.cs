@@ -511,6 +511,10 @@ public class DiagnosticTests
         public override string Kind => "Unknown";
     }
 
+    /// <summary>No model code was generated: at most the stand-ins that keep a broken model's uses compiling.</summary>
+    private static void AssertNothingButStandIns(GeneratorDriverRunResult result) =>
+        Assert.All(result.Results.Single().GeneratedSources, s => Assert.Contains("every member throws", s.SourceText.ToString(), StringComparison.Ordinal));
+
     private static void AssertNoDiagnostics(string declaration)
     {
         var (result, output) = GeneratorHarness.Run("using ModelGen;\n" + declaration);
@@ -526,7 +530,7 @@ public class DiagnosticTests
         var (result, _) = GeneratorHarness.Run(source);
 
         Assert.Null(result.Results.Single().Exception);
-        Assert.Empty(result.GeneratedTrees);
+        AssertNothingButStandIns(result);
         var diagnostics = result.Diagnostics.Where(d => d.Id != extra).ToList();
         var diagnostic = Assert.Single(diagnostics);
         Assert.Equal(id, diagnostic.Id);
