@@ -258,6 +258,24 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
         return model;
     }
 
+    // The layers as ONNX operators, each naming its tensors as ParameterLayout does.
+    private static readonly global::ModelGen.Onnx.OnnxLayer[] OnnxLayers = new global::ModelGen.Onnx.OnnxLayer[]
+    {
+        global::ModelGen.Onnx.OnnxLayer.Conv2D("layers.0.weight", "layers.0.bias", 3, 1, 1, 1, 1, 1, global::ModelGen.Activation.Relu, 0f),
+        global::ModelGen.Onnx.OnnxLayer.BatchNorm("layers.2.weight", "layers.2.bias", "layers.2.running_mean", "layers.2.running_var", 0.001f),
+        global::ModelGen.Onnx.OnnxLayer.AvgPool2D(2, 2),
+        global::ModelGen.Onnx.OnnxLayer.Conv2D("layers.4.weight", "layers.4.bias", 3, 1, 1, 1, 1, 1, global::ModelGen.Activation.Relu, 0f),
+        global::ModelGen.Onnx.OnnxLayer.BatchNorm("layers.6.weight", "layers.6.bias", "layers.6.running_mean", "layers.6.running_var", 0.001f),
+        global::ModelGen.Onnx.OnnxLayer.GlobalAvgPool2D(),
+        global::ModelGen.Onnx.OnnxLayer.Dense("layers.9.weight", "layers.9.bias", global::ModelGen.Activation.Linear, 0f),
+    };
+
+    /// <summary>
+    /// Writes the model as an ONNX file (opset 17) that computes what <see cref="PredictBatch"/> computes: the PyTorch
+    /// module of the remarks, then the loss's softmax or sigmoid. The file replaces <paramref name="path"/> only when complete.
+    /// </summary>
+    public void ExportOnnx(string path) => global::ModelGen.Onnx.OnnxExport.Save(this, new[] { 3, 32, 32 }, OnnxLayers, path);
+
     /// <summary>Predicts one sample: the softmax probability of each class. Allocates nothing.</summary>
     /// <param name="input">One sample: <see cref="InputSize"/> floats.</param>
     /// <param name="output">Receives <see cref="OutputSize"/> floats.</param>

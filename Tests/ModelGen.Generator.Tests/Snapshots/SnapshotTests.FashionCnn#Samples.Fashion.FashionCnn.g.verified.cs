@@ -217,6 +217,25 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         return model;
     }
 
+    // The layers as ONNX operators, each naming its tensors as ParameterLayout does.
+    private static readonly global::ModelGen.Onnx.OnnxLayer[] OnnxLayers = new global::ModelGen.Onnx.OnnxLayer[]
+    {
+        global::ModelGen.Onnx.OnnxLayer.Conv2D("layers.0.weight", "layers.0.bias", 3, 1, 1, 1, 1, 1, global::ModelGen.Activation.Relu, 0f),
+        global::ModelGen.Onnx.OnnxLayer.MaxPool2D(2, 2),
+        global::ModelGen.Onnx.OnnxLayer.Conv2D("layers.3.weight", "layers.3.bias", 3, 1, 1, 1, 1, 1, global::ModelGen.Activation.Relu, 0f),
+        global::ModelGen.Onnx.OnnxLayer.MaxPool2D(2, 2),
+        global::ModelGen.Onnx.OnnxLayer.Flatten(),
+        global::ModelGen.Onnx.OnnxLayer.Dense("layers.7.weight", "layers.7.bias", global::ModelGen.Activation.Relu, 0f),
+        global::ModelGen.Onnx.OnnxLayer.Dropout(),
+        global::ModelGen.Onnx.OnnxLayer.Dense("layers.10.weight", "layers.10.bias", global::ModelGen.Activation.Linear, 0f),
+    };
+
+    /// <summary>
+    /// Writes the model as an ONNX file (opset 17) that computes what <see cref="PredictBatch"/> computes: the PyTorch
+    /// module of the remarks, then the loss's softmax or sigmoid. The file replaces <paramref name="path"/> only when complete.
+    /// </summary>
+    public void ExportOnnx(string path) => global::ModelGen.Onnx.OnnxExport.Save(this, new[] { 1, 28, 28 }, OnnxLayers, path);
+
     /// <summary>Predicts one sample: the softmax probability of each class. Allocates nothing.</summary>
     /// <param name="input">One sample: <see cref="InputSize"/> floats.</param>
     /// <param name="output">Receives <see cref="OutputSize"/> floats.</param>

@@ -127,6 +127,18 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
         return model;
     }
 
+    // The layers as ONNX operators, each naming its tensors as ParameterLayout does.
+    private static readonly global::ModelGen.Onnx.OnnxLayer[] OnnxLayers = new global::ModelGen.Onnx.OnnxLayer[]
+    {
+        global::ModelGen.Onnx.OnnxLayer.Dense("layers.0.weight", "layers.0.bias", global::ModelGen.Activation.Linear, 0f),
+    };
+
+    /// <summary>
+    /// Writes the model as an ONNX file (opset 17) that computes what <see cref="PredictBatch"/> computes: the PyTorch
+    /// module of the remarks, then the loss's softmax or sigmoid. The file replaces <paramref name="path"/> only when complete.
+    /// </summary>
+    public void ExportOnnx(string path) => global::ModelGen.Onnx.OnnxExport.Save(this, new[] { 1 }, OnnxLayers, path);
+
     /// <summary>Predicts one sample. Allocates nothing.</summary>
     /// <param name="input">One sample: <see cref="InputSize"/> floats.</param>
     /// <param name="output">Receives <see cref="OutputSize"/> floats.</param>

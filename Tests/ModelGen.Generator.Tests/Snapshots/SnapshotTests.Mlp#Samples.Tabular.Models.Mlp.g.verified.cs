@@ -170,6 +170,20 @@ partial class Models
             return model;
         }
 
+        // The layers as ONNX operators, each naming its tensors as ParameterLayout does.
+        private static readonly global::ModelGen.Onnx.OnnxLayer[] OnnxLayers = new global::ModelGen.Onnx.OnnxLayer[]
+        {
+            global::ModelGen.Onnx.OnnxLayer.Dense("layers.0.weight", "layers.0.bias", global::ModelGen.Activation.Tanh, 0f),
+            global::ModelGen.Onnx.OnnxLayer.Dense("layers.2.weight", "layers.2.bias", global::ModelGen.Activation.Relu, 0f),
+            global::ModelGen.Onnx.OnnxLayer.Dense("layers.4.weight", "layers.4.bias", global::ModelGen.Activation.Sigmoid, 0f),
+        };
+
+        /// <summary>
+        /// Writes the model as an ONNX file (opset 17) that computes what <see cref="PredictBatch"/> computes: the PyTorch
+        /// module of the remarks, then the loss's softmax or sigmoid. The file replaces <paramref name="path"/> only when complete.
+        /// </summary>
+        public void ExportOnnx(string path) => global::ModelGen.Onnx.OnnxExport.Save(this, new[] { 3 }, OnnxLayers, path);
+
         /// <summary>Predicts one sample. Allocates nothing.</summary>
         /// <param name="input">One sample: <see cref="InputSize"/> floats.</param>
         /// <param name="output">Receives <see cref="OutputSize"/> floats.</param>
