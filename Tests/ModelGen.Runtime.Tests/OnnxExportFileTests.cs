@@ -9,11 +9,37 @@ namespace ModelGen.Runtime.Tests;
 /// <summary>The ONNX file as a file: atomic replacement, the wire encoding, and layers that do not fit the model refused.</summary>
 public sealed class OnnxExportFileTests : IDisposable
 {
+    // SmallMlp's PyTorch module: Linear (layers.0), ReLU, Linear (layers.2), Tanh, Linear (layers.4), Sigmoid.
     private static readonly OnnxLayer[] SmallMlpLayers =
     [
         OnnxLayer.Dense("layers.0.weight", "layers.0.bias", Activation.Relu),
-        OnnxLayer.Dense("layers.1.weight", "layers.1.bias", Activation.Tanh),
-        OnnxLayer.Dense("layers.2.weight", "layers.2.bias", Activation.Sigmoid),
+        OnnxLayer.Dense("layers.2.weight", "layers.2.bias", Activation.Tanh),
+        OnnxLayer.Dense("layers.4.weight", "layers.4.bias", Activation.Sigmoid),
+    ];
+
+    // NormalizedCnn's: Conv2d (layers.0), ReLU, BatchNorm2d (layers.2), AvgPool2d, Conv2d (layers.4), ReLU,
+    // BatchNorm2d (layers.6), AdaptiveAvgPool2d, Flatten, Linear (layers.9).
+    private static readonly OnnxLayer[] NormalizedCnnLayers =
+    [
+        OnnxLayer.Conv2D("layers.0.weight", "layers.0.bias", kernel: 3, stride: 1, 1, 1, 1, 1, Activation.Relu),
+        OnnxLayer.BatchNorm("layers.2.weight", "layers.2.bias", "layers.2.running_mean", "layers.2.running_var", 1e-3f),
+        OnnxLayer.AvgPool2D(2, 2),
+        OnnxLayer.Conv2D("layers.4.weight", "layers.4.bias", kernel: 3, stride: 1, 1, 1, 1, 1, Activation.Relu),
+        OnnxLayer.BatchNorm("layers.6.weight", "layers.6.bias", "layers.6.running_mean", "layers.6.running_var", 1e-3f),
+        OnnxLayer.GlobalAvgPool2D(),
+        OnnxLayer.Dense("layers.9.weight", "layers.9.bias"),
+    ];
+
+    // OnnxStridedCnn's (OnnxTestModels.cs), every convolution padded unevenly: ZeroPad2d, Conv2d (layers.1), LeakyReLU,
+    // ZeroPad2d, Conv2d (layers.4), Tanh, ZeroPad2d, Conv2d (layers.7), ELU, MaxPool2d, Flatten, Linear (layers.11).
+    private static readonly OnnxLayer[] StridedCnnLayers =
+    [
+        OnnxLayer.Conv2D("layers.1.weight", "layers.1.bias", kernel: 2, stride: 1, 0, 0, 1, 1, Activation.LeakyRelu, 0.1f),
+        OnnxLayer.Conv2D("layers.4.weight", "layers.4.bias", kernel: 3, stride: 2, 1, 0, 1, 1, Activation.Tanh),
+        OnnxLayer.Conv2D("layers.7.weight", "layers.7.bias", kernel: 4, stride: 2, 1, 1, 2, 1, Activation.Elu),
+        OnnxLayer.MaxPool2D(2, 1),
+        OnnxLayer.Flatten(),
+        OnnxLayer.Dense("layers.11.weight", "layers.11.bias"),
     ];
 
     private readonly string directory = Directory.CreateTempSubdirectory("modelgen-onnx-").FullName;
@@ -43,6 +69,28 @@ public sealed class OnnxExportFileTests : IDisposable
         // And a good save replaces it.
         OnnxExport.Save(second, [20], SmallMlpLayers, path);
         Assert.NotEqual(good, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void ExportOnnx_saves_the_layers_the_generator_describes_named_as_the_PyTorch_module()
+    {
+        // A generated model's ExportOnnx(path) is OnnxExport.Save with the OnnxLayers the generator writes: the same
+        // bytes as the layers written out here by hand from the module in the model's remarks.
+        var mlp = new SmallMlp(seed: 4);
+        var path = Path.Combine(directory, "mlp.onnx");
+        mlp.ExportOnnx(path);
+        Assert.Equal(OnnxExport.Write(mlp, [20], SmallMlpLayers), File.ReadAllBytes(path));
+
+        var cnn = new NormalizedCnn(seed: 5);
+        OnnxHarness.RandomizeConstants(cnn, seed: 6);
+        cnn.ExportOnnx(path);
+        Assert.Equal(OnnxExport.Write(cnn, [1, 28, 28], NormalizedCnnLayers), File.ReadAllBytes(path));
+
+        // Uneven "same" padding: the zeros below and right are the Conv's pads, and the ZeroPad2d module shifts the names.
+        var strided = new OnnxStridedCnn(seed: 7);
+        strided.ExportOnnx(path);
+        Assert.Equal(OnnxExport.Write(strided, [2, 9, 8], StridedCnnLayers), File.ReadAllBytes(path));
+        Assert.Equal(["mlp.onnx"], Directory.GetFiles(directory).Select(Path.GetFileName));   // replaced each time, no temporary file left
     }
 
     [Fact]
@@ -95,7 +143,13 @@ public sealed class OnnxExportFileTests : IDisposable
 
         var swapped = Assert.Throws<ArgumentException>(() => OnnxExport.Write(model, [20],
             [SmallMlpLayers[0], SmallMlpLayers[2], SmallMlpLayers[1]]));
-        Assert.Contains("Layer 1 (Dense): the weight 'layers.2.weight' has shape [3, 17]; a dense layer on 33 inputs needs [units, 33]", swapped.Message);
+        Assert.Contains("Layer 1 (Dense): the weight 'layers.4.weight' has shape [3, 17]; a dense layer on 33 inputs needs [units, 33]", swapped.Message);
+
+        // Tensors named by ModelGen's layer index, as files were before every PyTorch module counted: SmallMlp's second
+        // dense layer is module 2, and module 1 (its ReLU) has no tensor.
+        var oldNames = Assert.Throws<ArgumentException>(() => OnnxExport.Write(model, [20],
+            [SmallMlpLayers[0], OnnxLayer.Dense("layers.1.weight", "layers.1.bias", Activation.Tanh), SmallMlpLayers[2]]));
+        Assert.Contains("Layer 1 (Dense): the weight 'layers.1.weight' is not one of the model's ParameterTensors", oldNames.Message);
 
         var input = Assert.Throws<ArgumentException>(() => OnnxExport.Write(model, [4, 5, 2], SmallMlpLayers));
         Assert.Contains("[4, 5, 2] holds 40 values but the model's InputSize is 20", input.Message);
@@ -107,10 +161,34 @@ public sealed class OnnxExportFileTests : IDisposable
     }
 
     [Fact]
+    public void Batch_norm_refuses_the_batch_counter_and_a_statistic_of_another_layer()
+    {
+        // num_batches_tracked is one of a generated model's ParameterTensors, an int64 with no float: never a γ.
+        var model = new NormalizedCnn(seed: 1);
+        var counter = Assert.Throws<ArgumentException>(() => OnnxExport.Write(model, [1, 28, 28],
+        [
+            NormalizedCnnLayers[0],
+            OnnxLayer.BatchNorm("layers.2.num_batches_tracked", "layers.2.bias", "layers.2.running_mean", "layers.2.running_var", 1e-3f),
+            .. NormalizedCnnLayers[2..],
+        ]));
+        Assert.Contains("Layer 1 (BatchNorm): γ 'layers.2.num_batches_tracked' has shape [", counter.Message);
+        Assert.Contains("it needs 8 values, [8]", counter.Message);
+
+        // The second batch norm's running mean (16 channels) where the first's (8) belongs.
+        var other = Assert.Throws<ArgumentException>(() => OnnxExport.Write(model, [1, 28, 28],
+        [
+            NormalizedCnnLayers[0],
+            OnnxLayer.BatchNorm("layers.2.weight", "layers.2.bias", "layers.6.running_mean", "layers.2.running_var", 1e-3f),
+            .. NormalizedCnnLayers[2..],
+        ]));
+        Assert.Contains("Layer 1 (BatchNorm): the running mean 'layers.6.running_mean' has shape [16]; it needs 8 values, [8]", other.Message);
+    }
+
+    [Fact]
     public void A_convolution_weight_must_be_in_PyTorch_layout()
     {
-        // Today's generated convolutions keep [filters, kh·kw·channels] channels-last in their files: not exported as if
-        // it were [filters, channels, kh, kw].
+        // A kernel kept [filters, kh·kw·channels], as generated convolutions saved theirs before their files took
+        // nn.Conv2d's layout, is not exported as if it were [filters, channels, kh, kw].
         var model = new TensorModel(2 * 5 * 5, 3 * 3 * 3, Loss.MeanSquaredError, seed: 1,
             ("layers.0.weight", [3, 18], false), ("layers.0.bias", [3], false));
         var error = Assert.Throws<ArgumentException>(() => OnnxExport.Write(model, [2, 5, 5],

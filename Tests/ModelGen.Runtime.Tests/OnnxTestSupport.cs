@@ -33,6 +33,121 @@ internal static class OnnxHarness
         return bytes;
     }
 
+    /// <summary>
+    /// A generated model's file, as its own <c>ExportOnnx(path)</c> writes it: into a new temporary folder (which must
+    /// then hold that one file and nothing else), read back and deleted. When <see cref="ExportDirectoryVariable"/> is
+    /// set, <paramref name="exportOnnx"/> also writes <c>name.onnx</c> there, and must give the same bytes again.
+    /// </summary>
+    public static byte[] ExportGenerated(string name, Action<string> exportOnnx)
+    {
+        var temporary = Directory.CreateTempSubdirectory("modelgen-onnx-").FullName;
+        byte[] bytes;
+        try
+        {
+            var path = Path.Combine(temporary, name + ".onnx");
+            exportOnnx(path);
+            Assert.Equal([name + ".onnx"], Directory.GetFiles(temporary).Select(Path.GetFileName));
+            bytes = File.ReadAllBytes(path);
+        }
+        finally
+        {
+            Directory.Delete(temporary, recursive: true);
+        }
+
+        var directory = Environment.GetEnvironmentVariable(ExportDirectoryVariable);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+            var path = Path.Combine(directory, name + ".onnx");
+            exportOnnx(path);
+            Assert.Equal(bytes, File.ReadAllBytes(path));
+        }
+
+        return bytes;
+    }
+
+    /// <summary>
+    /// Exports a generated model with its <c>ExportOnnx</c>, checks that the file's initializers are the model's
+    /// state_dict (<see cref="AssertInitializersAreTheTensors"/>), runs it in ONNX Runtime on <paramref name="inputs"/>
+    /// and compares with <see cref="ITrainableModel.PredictBatch"/> to 1e-5 (<see cref="AssertClose(IReadOnlyList{double}, IReadOnlyList{float}, double)"/>).
+    /// </summary>
+    /// <returns>The file, and the largest difference seen, each divided by max(1, |expected|).</returns>
+    public static (byte[] File, double Largest) AssertSameAsPredictBatch(string name, ITrainableModel model, int[] inputShape, Action<string> exportOnnx, float[] inputs)
+    {
+        var expected = new float[inputs.Length / model.InputSize * model.OutputSize];
+        model.PredictBatch(inputs, expected);
+
+        var onnx = ExportGenerated(name, exportOnnx);
+        AssertInitializersAreTheTensors(model, onnx);
+        var actual = Run(onnx, inputs, inputShape, model.OutputSize);
+        return (onnx, AssertClose(expected, actual));
+    }
+
+    /// <summary>
+    /// The file's initializers are the model's <see cref="ITrainableModel.ParameterTensors"/> (the state_dict of its
+    /// PyTorch module), each with its file shape and its values in file order, except the batch counters
+    /// (<c>num_batches_tracked</c>, which inference does not read); the only others are GELU's scalar constants.
+    /// With <paramref name="exactShapes"/> false a tensor may be reshaped (a flat layer-norm γ becomes [c, h, w]).
+    /// </summary>
+    public static void AssertInitializersAreTheTensors(ITrainableModel model, byte[] onnx, bool exactShapes = true)
+    {
+        var initializers = OnnxFileReader.Initializers(onnx).ToDictionary(i => i.Name, StringComparer.Ordinal);
+        var tensors = model.ParameterTensors.Where(t => !t.IsBatchCounter).ToArray();
+        foreach (var tensor in tensors)
+        {
+            Assert.True(initializers.TryGetValue(tensor.Name, out var initializer), $"'{tensor.Name}' is not in the ONNX file");
+            if (exactShapes)
+            {
+                Assert.Equal(tensor.Shape.Select(d => (long)d), initializer!.Dims);
+            }
+
+            Assert.Equal(tensor.Length, initializer!.Dims.Aggregate(1L, (a, b) => a * b));
+            var values = new float[tensor.Length];
+            tensor.CopyToFileOrder(tensor.Buffer(model), values);
+            Assert.Equal(values, initializer.Values);
+        }
+
+        var names = tensors.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        Assert.All(initializers.Keys.Where(n => !names.Contains(n)), n => Assert.StartsWith("gelu.", n, StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A few training steps (<see cref="ITrainableModel.TrainStep"/> and Adam at 0.01) on random inputs in [−1, 2)
+    /// with targets the loss accepts, so that weights, biases, γ, β and batch normalization's running statistics all
+    /// leave their initial values; checks that they did.
+    /// </summary>
+    public static void Train(ITrainableModel model, int steps, int batch, int seed)
+    {
+        var random = new Random(seed);
+        var optimizer = new Adam(0.01f);
+        var initial = model.Parameters.ToArray();
+        var initialState = model.State.ToArray();
+        for (var step = 0; step < steps; step++)
+        {
+            var inputs = Enumerable.Range(0, batch * model.InputSize).Select(_ => (random.NextSingle() * 3f) - 1f).ToArray();
+            var targets = model.Loss switch
+            {
+                Loss.SoftmaxCrossEntropy => Enumerable.Range(0, batch).Select(_ => (float)random.Next(model.OutputSize)).ToArray(),
+                Loss.BinaryCrossEntropy => Enumerable.Range(0, batch * model.OutputSize).Select(_ => (float)random.Next(2)).ToArray(),
+                _ => Enumerable.Range(0, batch * model.OutputSize).Select(_ => (random.NextSingle() * 2f) - 1f).ToArray(),
+            };
+            model.TrainStep(inputs, targets);
+            optimizer.Step(model.Parameters, model.Gradients);
+        }
+
+        // Every tensor moved: no weight, bias or statistic is exported at its initial value.
+        foreach (var tensor in model.ParameterTensors.Where(t => !t.IsBatchCounter))
+        {
+            var before = tensor.Slice(tensor.InState ? initialState : initial).ToArray();
+            var after = tensor.Slice(tensor.Buffer(model)).ToArray();
+            Assert.False(before.AsSpan().SequenceEqual(after), $"training left '{tensor.Name}' at its initial values");
+        }
+
+        if (model.ParameterTensors.Any(t => t.IsBatchCounter))
+        {
+            Assert.Equal(steps, model.BatchesTracked);
+        }
+    }
     /// <summary>Runs the graph on a batch in ONNX Runtime (one thread); checks the declared and the returned shapes.</summary>
     public static float[] Run(byte[] onnx, float[] inputs, int[] inputShape, int outputs)
     {
@@ -59,20 +174,27 @@ internal static class OnnxHarness
     }
 
     /// <summary>Element by element: |actual − expected| ≤ tolerance · max(1, |expected|).</summary>
-    public static void AssertClose(IReadOnlyList<double> expected, IReadOnlyList<float> actual, double tolerance = 1e-5)
+    /// <returns>The largest |actual − expected| / max(1, |expected|) seen.</returns>
+    public static double AssertClose(IReadOnlyList<double> expected, IReadOnlyList<float> actual, double tolerance = 1e-5)
     {
         Assert.Equal(expected.Count, actual.Count);
+        var largest = 0.0;
         for (var i = 0; i < expected.Count; i++)
         {
-            var allowed = tolerance * Math.Max(1.0, Math.Abs(expected[i]));
-            if (!(Math.Abs(actual[i] - expected[i]) <= allowed))
+            var scale = Math.Max(1.0, Math.Abs(expected[i]));
+            var difference = Math.Abs(actual[i] - expected[i]);
+            if (!(difference <= tolerance * scale))
             {
-                Assert.Fail($"value {i}: expected {expected[i]:R}, got {actual[i]:R} (difference {Math.Abs(actual[i] - expected[i]):E2}, allowed {allowed:E2})");
+                Assert.Fail($"value {i}: expected {expected[i]:R}, got {actual[i]:R} (difference {difference:E2}, allowed {tolerance * scale:E2})");
             }
+
+            largest = Math.Max(largest, difference / scale);
         }
+
+        return largest;
     }
 
-    public static void AssertClose(IReadOnlyList<float> expected, IReadOnlyList<float> actual, double tolerance = 1e-5) =>
+    public static double AssertClose(IReadOnlyList<float> expected, IReadOnlyList<float> actual, double tolerance = 1e-5) =>
         AssertClose(expected.Select(v => (double)v).ToArray(), actual, tolerance);
 
     /// <summary>Uniform values in [−scale, scale).</summary>
@@ -111,9 +233,12 @@ internal static class OnnxHarness
 }
 
 /// <summary>
-/// A hand-made <see cref="ITrainableModel"/> for the parts of the export no generated model has in PyTorch's layout yet
-/// (convolutions [out, in, kh, kw]): named tensors with random values, and the sizes and loss the exporter reads.
-/// Nothing else is implemented.
+/// A hand-made <see cref="ITrainableModel"/> for layer shapes no generated model produces (a convolution padded
+/// differently on all four sides, a network that ends on an image) and for checking the exporter against a plain
+/// reference rather than against ModelGen's own kernels: named tensors in PyTorch's layouts (convolutions
+/// [out, in, kh, kw], dense weights after a flatten in (c, h, w) column order) with random values, batch
+/// normalization's <c>num_batches_tracked</c> as generated models list it (<see cref="ParameterTensor.IsBatchCounter"/>,
+/// no float), and the sizes and loss the exporter reads. Nothing else is implemented.
 /// </summary>
 internal sealed class TensorModel : ITrainableModel
 {
@@ -121,7 +246,10 @@ internal sealed class TensorModel : ITrainableModel
     private readonly float[] state;
     private readonly ParameterTensor[] tensors;
 
-    /// <param name="tensors">Name, shape and whether it lives in <see cref="State"/>, each filled with random values.</param>
+    /// <param name="tensors">
+    /// Name, shape and whether it lives in <see cref="State"/>, each filled with random values; a name ending in
+    /// <c>.num_batches_tracked</c> is a batch counter (shape [], no value), as a generated model lists it.
+    /// </param>
     public TensorModel(int inputSize, int outputSize, Loss loss, int seed, params (string Name, int[] Shape, bool InState)[] tensors)
     {
         InputSize = inputSize;
@@ -131,7 +259,8 @@ internal sealed class TensorModel : ITrainableModel
         int parameterCount = 0, stateCount = 0;
         foreach (var (name, shape, inState) in tensors)
         {
-            var tensor = new ParameterTensor(name, inState ? stateCount : parameterCount, shape) { InState = inState };
+            var counter = name.EndsWith(".num_batches_tracked", StringComparison.Ordinal);
+            var tensor = new ParameterTensor(name, inState ? stateCount : parameterCount, shape) { InState = inState, IsBatchCounter = counter };
             if (inState)
             {
                 stateCount += tensor.Length;
@@ -152,8 +281,9 @@ internal sealed class TensorModel : ITrainableModel
         foreach (var tensor in this.tensors)
         {
             var values = tensor.Slice(tensor.Buffer(this));
+            // γ of a normalization: a ".weight" that is neither a dense [units, inputs] nor a convolution [out, in, kh, kw].
             var isVariance = tensor.Name.EndsWith(".running_var", StringComparison.Ordinal);
-            var isGamma = !isVariance && tensor.Name.EndsWith(".gamma", StringComparison.Ordinal);
+            var isGamma = tensor.Name.EndsWith(".weight", StringComparison.Ordinal) && tensor.Shape.Length is not (2 or 4);
             for (var i = 0; i < values.Length; i++)
             {
                 var u = random.NextSingle();
@@ -386,4 +516,93 @@ internal static class ReferenceNetwork
     };
 
     private static double Sigmoid(double z) => 1 / (1 + Math.Exp(-z));
+}
+
+/// <summary>
+/// Reads back the parts of an ONNX file the tests look at, from the protocol buffers wire format: the graph's
+/// initializers (name, dims, raw little-endian floats) and its nodes' operator types. Independent of the writer.
+/// </summary>
+internal static class OnnxFileReader
+{
+    public sealed record Initializer(string Name, long[] Dims, float[] Values);
+
+    /// <summary>ModelProto.graph (7) → GraphProto.initializer (5) → TensorProto dims (1), data_type (2), name (8), raw_data (9).</summary>
+    public static List<Initializer> Initializers(byte[] file)
+    {
+        var result = new List<Initializer>();
+        foreach (var tensor in Fields(Graph(file)).Where(f => f.Number == 5))
+        {
+            var fields = Fields(tensor.Bytes);
+            Assert.Equal(1UL, fields.Single(f => f.Number == 2).Varint);            // FLOAT
+            var raw = fields.Single(f => f.Number == 9).Bytes.Span;
+            var values = new float[raw.Length / sizeof(float)];
+            for (var i = 0; i < values.Length; i++)
+            {
+                values[i] = System.Buffers.Binary.BinaryPrimitives.ReadSingleLittleEndian(raw.Slice(i * sizeof(float)));
+            }
+
+            result.Add(new Initializer(
+                System.Text.Encoding.UTF8.GetString(fields.Single(f => f.Number == 8).Bytes.Span),
+                fields.Where(f => f.Number == 1).Select(f => (long)f.Varint).ToArray(),
+                values));
+        }
+
+        return result;
+    }
+
+    /// <summary>GraphProto.node (1) → NodeProto.op_type (4), in graph order.</summary>
+    public static List<string> Operators(byte[] file) =>
+        Fields(Graph(file)).Where(f => f.Number == 1)
+            .Select(node => System.Text.Encoding.UTF8.GetString(Fields(node.Bytes).Single(f => f.Number == 4).Bytes.Span))
+            .ToList();
+
+    private static ReadOnlyMemory<byte> Graph(byte[] file) => Fields(file).Single(f => f.Number == 7).Bytes;
+
+    private static List<(int Number, ulong Varint, ReadOnlyMemory<byte> Bytes)> Fields(ReadOnlyMemory<byte> message)
+    {
+        var fields = new List<(int, ulong, ReadOnlyMemory<byte>)>();
+        var position = 0;
+        while (position < message.Length)
+        {
+            var key = ReadVarint(message.Span, ref position);
+            var (number, wireType) = ((int)(key >> 3), (int)(key & 7));
+            switch (wireType)
+            {
+                case 0:
+                    fields.Add((number, ReadVarint(message.Span, ref position), ReadOnlyMemory<byte>.Empty));
+                    break;
+                case 1:
+                    fields.Add((number, 0, message.Slice(position, 8)));
+                    position += 8;
+                    break;
+                case 2:
+                    var length = (int)ReadVarint(message.Span, ref position);
+                    fields.Add((number, 0, message.Slice(position, length)));
+                    position += length;
+                    break;
+                case 5:
+                    fields.Add((number, 0, message.Slice(position, 4)));
+                    position += 4;
+                    break;
+                default:
+                    throw new InvalidDataException($"wire type {wireType} at byte {position}");
+            }
+        }
+
+        return fields;
+    }
+
+    private static ulong ReadVarint(ReadOnlySpan<byte> bytes, ref int position)
+    {
+        ulong value = 0;
+        for (var shift = 0; ; shift += 7)
+        {
+            var b = bytes[position++];
+            value |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80)
+            {
+                return value;
+            }
+        }
+    }
 }
