@@ -82,7 +82,11 @@ internal sealed class OnnxGraphBuilder
         for (var index = 0; index < layers.Count; index++)
         {
             var layer = layers[index] ?? throw new ArgumentException($"Layer {index} is null.", nameof(layers));
-            var prefix = "layers." + index.ToString(CultureInfo.InvariantCulture);
+            // Nodes of a layer with tensors are named after the module that holds them (layers.7/Gemm reads
+            // layers.7.weight); the others after the layer's position among the model's layer attributes.
+            var prefix = layer.Weight is { } weight && weight.LastIndexOf('.') > 0
+                ? weight.Substring(0, weight.LastIndexOf('.'))
+                : "layer_" + index.ToString(CultureInfo.InvariantCulture);
             var context = new LayerContext(index, layer.Kind);
             switch (layer.Kind)
             {
