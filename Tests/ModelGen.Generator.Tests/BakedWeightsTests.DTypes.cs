@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using ModelGen.Serialization;
+using ModelGen.Tests;
 using Xunit;
 
 namespace ModelGen.Generator.Tests;
@@ -33,7 +34,7 @@ public sealed partial class BakedWeightsTests
 
         SafeTensors.Save(source, f32Path);
         var bf16Path = Path.Combine(_directory, "bf16.safetensors");
-        File.WriteAllBytes(bf16Path, HandWritten(source.ParameterTensors.Select(tensor =>
+        File.WriteAllBytes(bf16Path, SafeTensorsBytes.HandWritten(source.ParameterTensors.Select(tensor =>
         {
             if (tensor.IsBatchCounter)
             {
@@ -73,7 +74,7 @@ public sealed partial class BakedWeightsTests
         var tiny = MathF.ScaleB(1f, -24);
         (ushort Bits, float Value)[] halves = [(0x0000, 0f), (0x8000, -0f), (0x0001, tiny), (0x8001, -tiny), (0x03FF, 1023 * tiny), (0x7BFF, 65504f), (0xFBFF, -65504f), (0x3555, 0.333251953125f)];
         var f16Path = Path.Combine(_directory, "f16.safetensors");
-        File.WriteAllBytes(f16Path, HandWritten(tensors.Select((tensor, t) =>
+        File.WriteAllBytes(f16Path, SafeTensorsBytes.HandWritten(tensors.Select((tensor, t) =>
         {
             if (tensor.IsBatchCounter)
             {
@@ -97,7 +98,7 @@ public sealed partial class BakedWeightsTests
             (1e-50, 0f), (-1e-50, -0f), (float.MaxValue + Math.ScaleB(1, 102), float.MaxValue),
         ];
         var f64Path = Path.Combine(_directory, "f64.safetensors");
-        File.WriteAllBytes(f64Path, HandWritten(tensors.Select((tensor, t) =>
+        File.WriteAllBytes(f64Path, SafeTensorsBytes.HandWritten(tensors.Select((tensor, t) =>
         {
             if (tensor.IsBatchCounter)
             {
@@ -143,7 +144,7 @@ public sealed partial class BakedWeightsTests
     {
         var source = TrainedLookingModel(out var path);
         var size = dtype == "F64" ? 8 : 2;
-        File.WriteAllBytes(path, HandWritten(source.ParameterTensors.Select(tensor =>
+        File.WriteAllBytes(path, SafeTensorsBytes.HandWritten(source.ParameterTensors.Select(tensor =>
         {
             if (tensor.IsBatchCounter)
             {
@@ -188,7 +189,7 @@ public sealed partial class BakedWeightsTests
     {
         // Four bytes an element, as F32: the container is sound, the dtype is not one ModelGen bakes.
         var source = TrainedLookingModel(out var path);
-        File.WriteAllBytes(path, HandWritten(FileOrder(source, tensor => tensor.Name == "layers.3.weight" ? dtype : "F32")));
+        File.WriteAllBytes(path, SafeTensorsBytes.HandWritten(FileOrder(source, tensor => tensor.Name == "layers.3.weight" ? dtype : "F32")));
 
         AssertBakeError([path], "net.safetensors", "MG0024", $"tensor 'layers.3.weight' is {dtype}; ModelGen bakes F32, F16, BF16 and F64");
     }
@@ -199,10 +200,10 @@ public sealed partial class BakedWeightsTests
         // layers.0.bias claims F16 but holds four bytes an element, as an F32 tensor would; another dtype's bytes are
         // counted as the runtime's loader counts them too.
         var source = TrainedLookingModel(out var path);
-        File.WriteAllBytes(path, HandWritten(FileOrder(source, tensor => tensor.Name == "layers.0.bias" ? "F16" : "F32")));
+        File.WriteAllBytes(path, SafeTensorsBytes.HandWritten(FileOrder(source, tensor => tensor.Name == "layers.0.bias" ? "F16" : "F32")));
         AssertBakeError([path], "net.safetensors", "MG0023", "tensor 'layers.0.bias' of shape [7] and dtype F16 needs 14 bytes but claims 28");
 
-        File.WriteAllBytes(path, HandWritten(FileOrder(source, tensor => tensor.Name == "layers.0.bias" ? "I64" : "F32")));
+        File.WriteAllBytes(path, SafeTensorsBytes.HandWritten(FileOrder(source, tensor => tensor.Name == "layers.0.bias" ? "I64" : "F32")));
         AssertBakeError([path], "net.safetensors", "MG0023", "tensor 'layers.0.bias' of shape [7] and dtype I64 needs 56 bytes but claims 28");
     }
 
@@ -235,31 +236,6 @@ public sealed partial class BakedWeightsTests
 
             return (tensor.Name, dtype(tensor), tensor.Shape, data);
         });
-
-    /// <summary>A safetensors file written by hand: the 8-byte header length, the header JSON padded with spaces to 8 bytes, the tensors' bytes one after another.</summary>
-    private static byte[] HandWritten(IEnumerable<(string Name, string DType, int[] Shape, byte[] Data)> tensors)
-    {
-        var json = new StringBuilder("{\"__metadata__\":{\"format\":\"pt\"}");
-        var data = new List<byte>();
-        foreach (var (name, dtype, shape, bytes) in tensors)
-        {
-            json.Append($",\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":[{string.Join(",", shape)}],\"data_offsets\":[{data.Count},{data.Count + bytes.Length}]}}");
-            data.AddRange(bytes);
-        }
-
-        json.Append('}');
-        while ((8 + json.Length) % 8 != 0)
-        {
-            json.Append(' ');
-        }
-
-        var header = Encoding.UTF8.GetBytes(json.ToString());
-        var file = new byte[8 + header.Length + data.Count];
-        BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)header.Length);
-        header.CopyTo(file, 8);
-        data.CopyTo(file, 8 + header.Length);
-        return file;
-    }
 
     private static int[] Bits(ReadOnlySpan<float> values)
     {

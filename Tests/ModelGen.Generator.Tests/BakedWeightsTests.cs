@@ -9,6 +9,7 @@ using System.Text;
 using generator::ModelGen.Generator.Weights;
 using Microsoft.CodeAnalysis;
 using ModelGen.Serialization;
+using ModelGen.Tests;
 using Xunit;
 
 namespace ModelGen.Generator.Tests;
@@ -206,18 +207,18 @@ public sealed partial class BakedWeightsTests : IDisposable
         // number of spaces, none included, is a valid header.
         var saved = TrainedLookingModel(out var path);
         var good = File.ReadAllBytes(path);
-        var jsonLength = HeaderJson(good).Length;
+        var jsonLength = SafeTensorsBytes.HeaderJson(good).Length;
         var alignedPadding = (8 - ((8 + jsonLength) % 8)) % 8;
         foreach (var spaces in new[] { 0, 1, alignedPadding + 8, 17 })
         {
-            File.WriteAllBytes(path, WithHeaderTail(good, Enumerable.Repeat((byte)' ', spaces).ToArray(), out _));
+            File.WriteAllBytes(path, SafeTensorsBytes.WithHeaderTail(good, Enumerable.Repeat((byte)' ', spaces).ToArray(), out _));
             var (result, _) = GeneratorHarness.Run([path], Model("Baked", "net.safetensors"));
 
             Assert.Null(result.Results.Single().Exception);
             Assert.Empty(result.Diagnostics);
         }
 
-        File.WriteAllBytes(path, WithHeaderTail(good, Enumerable.Repeat((byte)' ', alignedPadding).ToArray(), out var tailOffset));
+        File.WriteAllBytes(path, SafeTensorsBytes.WithHeaderTail(good, Enumerable.Repeat((byte)' ', alignedPadding).ToArray(), out var tailOffset));
         Assert.Equal(0, (tailOffset + alignedPadding) % 8);
         var baked = (ITrainableModel)Activator.CreateInstance(GeneratorHarness.BuildAndLoad(Model("Baked", "net.safetensors"), path).GetType("Baked")!)!;
 
@@ -333,32 +334,11 @@ public sealed partial class BakedWeightsTests : IDisposable
     {
         TrainedLookingModel(out var path);
         var good = File.ReadAllBytes(path);
-        var file = WithHeaderTail(good, tail(HeaderJson(good)), out var tailOffset);
+        var file = SafeTensorsBytes.WithHeaderTail(good, tail(SafeTensorsBytes.HeaderJson(good)), out var tailOffset);
         File.WriteAllBytes(path, file);
 
         Assert.Equal((byte)'}', file[tailOffset - 1]);
         AssertBakeError([path], "net.safetensors", "MG0023", $"cannot be baked: its header's JSON object closes at file offset {tailOffset - 1}, but file offset {tailOffset + firstBad} holds {found} where only spaces (0x20) may pad the header");
-    }
-
-    /// <summary>The JSON object of a saved file's header, without the writer's padding.</summary>
-    private static byte[] HeaderJson(byte[] saved) =>
-        saved.AsSpan(8, (int)BinaryPrimitives.ReadUInt64LittleEndian(saved)).TrimEnd((byte)' ').ToArray();
-
-    /// <summary>
-    /// A copy of <paramref name="saved"/> whose header is its JSON object followed by <paramref name="tail"/> instead of
-    /// the writer's padding, with the header length to match; <paramref name="tailOffset"/> is where the tail starts in the file.
-    /// </summary>
-    private static byte[] WithHeaderTail(byte[] saved, byte[] tail, out int tailOffset)
-    {
-        var json = HeaderJson(saved);
-        var data = saved.AsSpan(8 + (int)BinaryPrimitives.ReadUInt64LittleEndian(saved));
-        tailOffset = 8 + json.Length;
-        var file = new byte[tailOffset + tail.Length + data.Length];
-        BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)(json.Length + tail.Length));
-        json.CopyTo(file, 8);
-        tail.CopyTo(file, tailOffset);
-        data.CopyTo(file.AsSpan(tailOffset + tail.Length));
-        return file;
     }
 
     private static void AssertBakeError(IEnumerable<string> files, string declared, string id, string message)

@@ -6,6 +6,7 @@ using System.Linq;
 using System.Text;
 using System.Text.Json;
 using ModelGen.Serialization;
+using ModelGen.Tests;
 using Xunit;
 
 namespace ModelGen.Runtime.Tests;
@@ -151,7 +152,7 @@ public sealed class SafeTensorsDTypeTests
     {
         // A checkpoint with half-precision weights and full-precision biases, say.
         string[] dtypes = ["BF16", "F32", "F16", "F64", "BF16", "F32"];
-        var file = HandWritten(Tensors.Select((tensor, t) => (tensor.Name, dtypes[t], tensor.Shape, Encode(dtypes[t], t, tensor.Length))));
+        var file = SafeTensorsBytes.HandWritten(Tensors.Select((tensor, t) => (tensor.Name, dtypes[t], tensor.Shape, Encode(dtypes[t], t, tensor.Length))));
 
         AssertLoads(file, (t, i) => dtypes[t] switch
         {
@@ -168,7 +169,7 @@ public sealed class SafeTensorsDTypeTests
     public void Other_dtypes_are_still_refused_naming_the_dtype(string dtype)
     {
         // Four bytes an element, as F32: the container is sound, the dtype is not one ModelGen reads.
-        var file = HandWritten(Tensors.Select((tensor, t) => (tensor.Name, t == 2 ? dtype : "F32", tensor.Shape, Encode("F32", t, tensor.Length))));
+        var file = SafeTensorsBytes.HandWritten(Tensors.Select((tensor, t) => (tensor.Name, t == 2 ? dtype : "F32", tensor.Shape, Encode("F32", t, tensor.Length))));
 
         AssertRefused(file, $"does not hold the parameters of SmallMlp: tensor 'layers.2.weight' is {dtype}; ModelGen reads F32, F16, BF16 and F64.");
     }
@@ -177,12 +178,12 @@ public sealed class SafeTensorsDTypeTests
     public void The_byte_length_check_uses_the_dtype_of_the_file()
     {
         // layers.0.bias claims F16 but holds four bytes an element, as if it were F32.
-        var file = HandWritten(Tensors.Select((tensor, t) => (tensor.Name, t == 1 ? "F16" : "F32", tensor.Shape, Encode("F32", t, tensor.Length))));
+        var file = SafeTensorsBytes.HandWritten(Tensors.Select((tensor, t) => (tensor.Name, t == 1 ? "F16" : "F32", tensor.Shape, Encode("F32", t, tensor.Length))));
 
         AssertRefused(file, "tensor 'layers.0.bias' of shape [33] and dtype F16 needs 66 bytes but claims 132");
 
         // And an F64 tensor of F32's length is as wrong.
-        file = HandWritten(Tensors.Select((tensor, t) => (tensor.Name, t == 5 ? "F64" : "F32", tensor.Shape, Encode("F32", t, tensor.Length))));
+        file = SafeTensorsBytes.HandWritten(Tensors.Select((tensor, t) => (tensor.Name, t == 5 ? "F64" : "F32", tensor.Shape, Encode("F32", t, tensor.Length))));
         AssertRefused(file, "tensor 'layers.4.bias' of shape [3] and dtype F64 needs 24 bytes but claims 12");
     }
 
@@ -251,7 +252,7 @@ public sealed class SafeTensorsDTypeTests
 
     /// <summary>A file of SmallMlp's tensors, all of <paramref name="dtype"/>, element i of tensor t written by <paramref name="write"/>(t, i, its bytes).</summary>
     private static byte[] SmallMlpFile(string dtype, int size, Action<int, int, Span<byte>> write) =>
-        HandWritten(Tensors.Select((tensor, t) =>
+        SafeTensorsBytes.HandWritten(Tensors.Select((tensor, t) =>
         {
             var data = new byte[tensor.Length * size];
             for (var i = 0; i < tensor.Length; i++)
@@ -261,31 +262,6 @@ public sealed class SafeTensorsDTypeTests
 
             return (tensor.Name, dtype, tensor.Shape, data);
         }));
-
-    /// <summary>A safetensors file written by hand: the 8-byte header length, the header JSON padded with spaces to 8 bytes, the tensors' bytes one after another.</summary>
-    private static byte[] HandWritten(IEnumerable<(string Name, string DType, int[] Shape, byte[] Data)> tensors)
-    {
-        var json = new StringBuilder("{\"__metadata__\":{\"format\":\"pt\"}");
-        var data = new List<byte>();
-        foreach (var (name, dtype, shape, bytes) in tensors)
-        {
-            json.Append($",\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":[{string.Join(",", shape)}],\"data_offsets\":[{data.Count},{data.Count + bytes.Length}]}}");
-            data.AddRange(bytes);
-        }
-
-        json.Append('}');
-        while ((8 + json.Length) % 8 != 0)
-        {
-            json.Append(' ');
-        }
-
-        var header = Encoding.UTF8.GetBytes(json.ToString());
-        var file = new byte[8 + header.Length + data.Count];
-        BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)header.Length);
-        header.CopyTo(file, 8);
-        data.CopyTo(file, 8 + header.Length);
-        return file;
-    }
 
     /// <summary>Asserts that <paramref name="file"/> loads into a SmallMlp whose tensors, in file order, hold exactly the bits of <paramref name="expected"/>(t, i).</summary>
     private static void AssertLoads(byte[] file, Func<int, int, float> expected)

@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ModelGen.Serialization;
+using ModelGen.Tests;
 using Xunit;
 
 namespace ModelGen.Runtime.Tests;
@@ -174,11 +175,11 @@ public sealed class SerializationTests : IDisposable
         // number of spaces, none included, is a valid header.
         var model = new SmallMlp(seed: 5);
         var saved = SavedBytes(model);
-        var jsonLength = HeaderJson(saved).Length;
+        var jsonLength = SafeTensorsBytes.HeaderJson(saved).Length;
         var alignedPadding = (8 - ((8 + jsonLength) % 8)) % 8;
         foreach (var spaces in new[] { 0, 1, alignedPadding, alignedPadding + 8, 17 }.Distinct())
         {
-            var file = WithHeaderTail(saved, Enumerable.Repeat((byte)' ', spaces).ToArray(), out _);
+            var file = SafeTensorsBytes.WithHeaderTail(saved, Enumerable.Repeat((byte)' ', spaces).ToArray(), out _);
             var loaded = new SmallMlp(seed: 9);
 
             SafeTensors.Read(loaded, file, "spaces.safetensors");
@@ -370,7 +371,7 @@ public sealed class SerializationTests : IDisposable
     private static void AssertRejectedAfterHeaderObject(Func<byte[], byte[]> tail, int firstBad, string found)
     {
         var saved = SavedBytes(new SmallMlp(seed: 5));
-        var file = WithHeaderTail(saved, tail(HeaderJson(saved)), out var tailOffset);
+        var file = SafeTensorsBytes.WithHeaderTail(saved, tail(SafeTensorsBytes.HeaderJson(saved)), out var tailOffset);
         var model = new SmallMlp(seed: 9);
         var before = model.Parameters.ToArray();
 
@@ -380,27 +381,6 @@ public sealed class SerializationTests : IDisposable
         Assert.Contains($"JSON object closes at file offset {tailOffset - 1}, but file offset {tailOffset + firstBad} holds {found} where only spaces (0x20) may pad the header", error.Message);
         Assert.Equal((byte)'}', file[tailOffset - 1]);
         Assert.Equal(before, model.Parameters.ToArray());
-    }
-
-    /// <summary>The JSON object of a saved file's header, without the writer's padding.</summary>
-    private static byte[] HeaderJson(byte[] saved) =>
-        saved.AsSpan(8, (int)BinaryPrimitives.ReadUInt64LittleEndian(saved)).TrimEnd((byte)' ').ToArray();
-
-    /// <summary>
-    /// A copy of <paramref name="saved"/> whose header is its JSON object followed by <paramref name="tail"/> instead of
-    /// the writer's padding, with the header length to match; <paramref name="tailOffset"/> is where the tail starts in the file.
-    /// </summary>
-    private static byte[] WithHeaderTail(byte[] saved, byte[] tail, out int tailOffset)
-    {
-        var json = HeaderJson(saved);
-        var data = saved.AsSpan(8 + (int)BinaryPrimitives.ReadUInt64LittleEndian(saved));
-        tailOffset = 8 + json.Length;
-        var file = new byte[tailOffset + tail.Length + data.Length];
-        BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)(json.Length + tail.Length));
-        json.CopyTo(file, 8);
-        tail.CopyTo(file, tailOffset);
-        data.CopyTo(file.AsSpan(tailOffset + tail.Length));
-        return file;
     }
 
     /// <summary>A file stream that fails after some bytes, as a full disk would.</summary>
