@@ -3,46 +3,63 @@ using System.Numerics.Tensors;
 
 namespace ModelGen;
 
-/// <summary>The counts behind <see cref="EvaluationResult"/>'s metrics.</summary>
+/// <summary>The counts behind <see cref="EvaluationResult"/>'s metrics, added up batch by batch into spans the caller holds.</summary>
 internal static class Metrics
 {
     /// <summary>
-    /// Samples whose most probable class (the first, on ties) is the target's: its label when targets hold one class
-    /// index per sample, else its largest target probability.
+    /// The most classes for which <see cref="ModelTraining.Evaluate{TModel}"/> keeps a full confusion matrix
+    /// (1024² counts, 8 MiB). Beyond it only each class's true positives, support and predictions are counted.
     /// </summary>
-    public static long CountCorrectClasses(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> targets, int classes)
+    public const int MaxConfusionClasses = 1024;
+
+    /// <summary>
+    /// Adds one to <c>counts[actual × classes + predicted]</c> for every sample: predicted is the most probable
+    /// class (the first, on ties), actual the target's class (its label when targets hold one class index per sample,
+    /// else its largest target probability).
+    /// </summary>
+    public static void CountClasses(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> targets, int classes, Span<long> counts)
     {
         var rows = probabilities.Length / classes;
         var labels = targets.Length == rows;
-        long correct = 0;
         for (var r = 0; r < rows; r++)
         {
-            var predicted = TensorPrimitives.IndexOfMax(probabilities.Slice(r * classes, classes));
-            var expected = labels
-                ? Losses.SoftmaxCrossEntropy.Label(targets[r], classes, r)
-                : TensorPrimitives.IndexOfMax(targets.Slice(r * classes, classes));
-            if (predicted == expected)
-            {
-                correct++;
-            }
+            var (actual, predicted) = Classify(probabilities, targets, classes, r, labels);
+            counts[(actual * classes) + predicted]++;
         }
-
-        return correct;
     }
 
-    /// <summary>Outputs on the same side of ½ as their target.</summary>
-    public static long CountCorrectBinary(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> targets)
+    /// <summary>
+    /// As <see cref="CountClasses"/>, without the full matrix: <paramref name="tallies"/> holds each class's
+    /// support in [0, classes), its predictions in [classes, 2·classes) and its true positives in [2·classes, 3·classes).
+    /// </summary>
+    public static void TallyClasses(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> targets, int classes, Span<long> tallies)
     {
-        long correct = 0;
-        for (var i = 0; i < probabilities.Length; i++)
+        var rows = probabilities.Length / classes;
+        var labels = targets.Length == rows;
+        for (var r = 0; r < rows; r++)
         {
-            if (probabilities[i] >= 0.5f == targets[i] >= 0.5f)
+            var (actual, predicted) = Classify(probabilities, targets, classes, r, labels);
+            tallies[actual]++;
+            tallies[classes + predicted]++;
+            if (actual == predicted)
             {
-                correct++;
+                tallies[(2 * classes) + actual]++;
             }
         }
+    }
 
-        return correct;
+    /// <summary>
+    /// Adds one to <c>counts[output × 4 + actual × 2 + predicted]</c> for every output of every sample: each output
+    /// is a yes/no decision, predicted yes when the probability is at least ½, actually yes when the target is.
+    /// </summary>
+    public static void CountBinary(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> targets, int outputs, Span<long> counts)
+    {
+        for (var i = 0; i < probabilities.Length; i++)
+        {
+            var actual = targets[i] >= 0.5f ? 2 : 0;
+            var predicted = probabilities[i] >= 0.5f ? 1 : 0;
+            counts[((i % outputs) * 4) + actual + predicted]++;
+        }
     }
 
     public static double SumAbsoluteDifference(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
@@ -54,5 +71,14 @@ internal static class Metrics
         }
 
         return sum;
+    }
+
+    private static (int Actual, int Predicted) Classify(ReadOnlySpan<float> probabilities, ReadOnlySpan<float> targets, int classes, int row, bool labels)
+    {
+        var predicted = TensorPrimitives.IndexOfMax(probabilities.Slice(row * classes, classes));
+        var actual = labels
+            ? Losses.SoftmaxCrossEntropy.Label(targets[row], classes, row)
+            : TensorPrimitives.IndexOfMax(targets.Slice(row * classes, classes));
+        return (actual, predicted);
     }
 }

@@ -171,8 +171,10 @@ public static class ModelTraining
     }
 
     /// <summary>
-    /// The model's loss over <paramref name="data"/>, and its accuracy (classification losses) or mean absolute
-    /// error (regression losses).
+    /// The model's loss over <paramref name="data"/>, and its mean absolute error (regression losses) or its accuracy,
+    /// confusion matrix and per-class precision, recall and F1 (classification losses; see
+    /// <see cref="EvaluationResult.Confusion"/>, <see cref="EvaluationResult.LabelConfusions"/> and
+    /// <see cref="EvaluationResult.Report"/>).
     /// </summary>
     /// <exception cref="ArgumentException">
     /// The data do not fit the model, or a target is one the loss cannot take (checked for every sample first; the
@@ -193,23 +195,34 @@ public static class ModelTraining
         var chunk = Math.Min(EvaluationChunk, length);
         var predictions = new float[chunk * model.OutputSize];
         var inputs = new AlignedBuffer(chunk * data.FeatureSize);
+        var outputs = model.OutputSize;
+        // The classification counts, one array for the whole call: a confusion matrix [actual × outputs + predicted]
+        // (softmax), per-class tallies beyond Metrics.MaxConfusionClasses, or a 2 × 2 matrix per output (binary).
+        var counts = model.Loss switch
+        {
+            Loss.SoftmaxCrossEntropy => new long[outputs <= Metrics.MaxConfusionClasses ? outputs * outputs : 3 * outputs],
+            Loss.BinaryCrossEntropy => new long[4 * outputs],
+            _ => null,
+        };
         double lossSum = 0, absoluteErrorSum = 0;
-        long correct = 0;
         for (var start = first; start < first + length; start += EvaluationChunk)
         {
             var count = Math.Min(EvaluationChunk, first + length - start);
-            var output = predictions.AsSpan(0, count * model.OutputSize);
+            var output = predictions.AsSpan(0, count * outputs);
             var batchInputs = inputs.Span.Slice(0, count * data.FeatureSize);
             data.Features.Slice(start * data.FeatureSize, count * data.FeatureSize).CopyTo(batchInputs);
             var targets = data.Targets.Slice(start * data.TargetSize, count * data.TargetSize);
             lossSum += (double)model.ComputeLoss(batchInputs, targets, output) * count;
             switch (model.Loss)
             {
+                case Loss.SoftmaxCrossEntropy when outputs <= Metrics.MaxConfusionClasses:
+                    Metrics.CountClasses(output, targets, outputs, counts);
+                    break;
                 case Loss.SoftmaxCrossEntropy:
-                    correct += Metrics.CountCorrectClasses(output, targets, model.OutputSize);
+                    Metrics.TallyClasses(output, targets, outputs, counts);
                     break;
                 case Loss.BinaryCrossEntropy:
-                    correct += Metrics.CountCorrectBinary(output, targets);
+                    Metrics.CountBinary(output, targets, outputs, counts);
                     break;
                 default:
                     absoluteErrorSum += Metrics.SumAbsoluteDifference(output, targets);
@@ -217,13 +230,49 @@ public static class ModelTraining
             }
         }
 
-        var classification = model.Loss is Loss.SoftmaxCrossEntropy or Loss.BinaryCrossEntropy;
-        var decisions = model.Loss == Loss.BinaryCrossEntropy ? (double)length * model.OutputSize : length;
-        return new EvaluationResult(
-            (float)(lossSum / length),
-            classification ? null : (float)(absoluteErrorSum / ((double)length * data.TargetSize)),
-            classification ? (float)(correct / decisions) : null,
-            length);
+        var loss = (float)(lossSum / length);
+        switch (model.Loss)
+        {
+            case Loss.SoftmaxCrossEntropy when outputs <= Metrics.MaxConfusionClasses:
+            {
+                var confusion = new ConfusionMatrix(counts!, outputs);
+                return new EvaluationResult(loss, null, (float)(confusion.Correct / (double)length), length)
+                {
+                    Confusion = confusion,
+                    Report = confusion.Report(),
+                };
+            }
+
+            case Loss.SoftmaxCrossEntropy:
+            {
+                var report = ClassificationReport.FromClassCounts(
+                    counts![(2 * outputs)..], counts[..outputs], counts[outputs..(2 * outputs)]);
+                return new EvaluationResult(loss, null, (float)report.Accuracy!.Value, length) { Report = report };
+            }
+
+            case Loss.BinaryCrossEntropy:
+            {
+                var labels = new ConfusionMatrix[outputs];
+                long correct = 0;
+                for (var o = 0; o < outputs; o++)
+                {
+                    labels[o] = new ConfusionMatrix(counts![(4 * o)..((4 * o) + 4)], 2);
+                    correct += labels[o].Correct;
+                }
+
+                var accuracy = (float)(correct / ((double)length * outputs));
+                return outputs == 1
+                    ? new EvaluationResult(loss, null, accuracy, length) { Confusion = labels[0], Report = labels[0].Report() }
+                    : new EvaluationResult(loss, null, accuracy, length)
+                    {
+                        LabelConfusions = Array.AsReadOnly(labels),
+                        Report = ClassificationReport.FromLabelConfusions(labels),
+                    };
+            }
+
+            default:
+                return new EvaluationResult(loss, (float)(absoluteErrorSum / ((double)length * data.TargetSize)), null, length);
+        }
     }
 
     /// <summary>The batch's samples, copied out of the dataset in the order given (the features on both kernel threads).</summary>

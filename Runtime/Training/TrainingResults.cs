@@ -1,5 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
 
 namespace ModelGen;
 
@@ -32,6 +35,11 @@ public sealed class TrainingHistory
 }
 
 /// <summary>What <see cref="ModelTraining.Evaluate{TModel}"/> measured over a dataset.</summary>
+/// <remarks>
+/// For a classification model it also holds who was taken for whom: <see cref="Confusion"/> (a single-label model)
+/// or <see cref="LabelConfusions"/> (a multi-label one), and <see cref="Report"/>, per-class precision, recall, F1
+/// and support with their macro and weighted averages. Two results are equal when their numbers and counts are.
+/// </remarks>
 /// <param name="Loss">Mean loss, as the model's compiled loss defines it.</param>
 /// <param name="MeanAbsoluteError">Σ |y − t| / N over every output of every sample, for regression losses.</param>
 /// <param name="Accuracy">
@@ -40,7 +48,54 @@ public sealed class TrainingHistory
 /// on the target's side of ½.
 /// </param>
 /// <param name="Count">Samples evaluated.</param>
-public readonly record struct EvaluationResult(float Loss, float? MeanAbsoluteError, float? Accuracy, int Count);
+public readonly record struct EvaluationResult(float Loss, float? MeanAbsoluteError, float? Accuracy, int Count)
+{
+    /// <summary>
+    /// Counts of [actual, predicted] class for a single-label classifier: with <see cref="Loss.SoftmaxCrossEntropy"/>,
+    /// the most probable class against the target's class; with <see cref="Loss.BinaryCrossEntropy"/> and one output,
+    /// the two classes 0 and 1 (output ≥ ½ predicts 1, target ≥ ½ is 1). Null for regression, for multi-label models
+    /// (see <see cref="LabelConfusions"/>) and for models of more than 1024 classes, whose <see cref="Report"/> is
+    /// counted without the full matrix.
+    /// </summary>
+    public ConfusionMatrix? Confusion { get; init; }
+
+    /// <summary>
+    /// For a multi-label classifier (<see cref="Loss.BinaryCrossEntropy"/> with several outputs), one 2 × 2 matrix per
+    /// output, each output a yes/no decision of its own (scikit-learn's <c>multilabel_confusion_matrix</c>). Null otherwise.
+    /// </summary>
+    public IReadOnlyList<ConfusionMatrix>? LabelConfusions { get; init; }
+
+    /// <summary>
+    /// Per-class (for a multi-label model, per-output) precision, recall, F1 and support, with macro and weighted
+    /// averages and a table as its <c>ToString()</c>; null for regression. A ratio with a zero denominator is 0.
+    /// </summary>
+    public ClassificationReport? Report { get; init; }
+
+    /// <summary><see cref="Report"/>'s rows, indexed by class (by output, for a multi-label model); null for regression.</summary>
+    public IReadOnlyList<ClassMetrics>? PerClass => Report?.PerClass;
+
+    /// <summary>Equal when the numbers, the counts and the report are equal.</summary>
+    public bool Equals(EvaluationResult other) =>
+        Loss.Equals(other.Loss) && Nullable.Equals(MeanAbsoluteError, other.MeanAbsoluteError)
+        && Nullable.Equals(Accuracy, other.Accuracy) && Count == other.Count
+        && Equals(Confusion, other.Confusion) && Equals(Report, other.Report)
+        && (LabelConfusions is null ? other.LabelConfusions is null
+            : other.LabelConfusions is not null && LabelConfusions.SequenceEqual(other.LabelConfusions));
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Loss, MeanAbsoluteError, Accuracy, Count, Confusion, Report);
+
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append(CultureInfo.InvariantCulture, $"Loss = {Loss}, MeanAbsoluteError = {MeanAbsoluteError}, Accuracy = {Accuracy}, Count = {Count}");
+        if (Report is { } report)
+        {
+            builder.Append(CultureInfo.InvariantCulture, $", MacroF1 = {report.MacroAverage.F1:F4}");
+        }
+
+        return true;
+    }
+}
 
 /// <summary>
 /// Thrown when the loss stops being a finite number. The step that produced it is not applied: the model keeps

@@ -10,8 +10,9 @@ using Spectre.Console;
 //   dotnet run -c Release --project Samples/FashionMnist [-- OPTIONS]
 // `-- --help` lists the options with their defaults (SampleOptions.cs): --data DIR, --model mlp|cnn, --epochs N,
 // --seed N, --plot FILE, --learning-rate X, --weight-decay X, --standardize true|false, --holdout true|false,
-// --save FILE, --checkpoint FILE. An argument that cannot be used is one line on standard error and exit code 2.
-// The last line printed is exactly `test_accuracy=<0.xxxx>`.
+// --save FILE, --checkpoint FILE, --confusion FILE. An argument that cannot be used is one line on standard error
+// and exit code 2. After training it prints the test set's per-class precision, recall and F1; the last line printed
+// is exactly `test_accuracy=<0.xxxx>`.
 var options = SampleOptions.Parse(args, Console.Out, Console.Error, out var exitCode);
 if (options is null)
 {
@@ -94,6 +95,17 @@ if (options.SavePath is not null)
 }
 
 var test = model.Evaluate(data.Test);
+// Per-class precision, recall and F1 on the test set: where the accuracy comes from, and which classes pay for it.
+Console.WriteLine();
+Console.Write(test.Report!.ToString(FashionData.Classes));
+Console.WriteLine();
+if (options.ConfusionPath is not null)
+{
+    ConfusionPlot.Save(test.Confusion!, FashionData.Classes,
+        string.Create(CultureInfo.InvariantCulture, $"{model.GetType().Name} on the Fashion-MNIST test set (accuracy {test.Accuracy:F4})"), options.ConfusionPath);
+    Console.WriteLine($"Confusion matrix heatmap: {options.ConfusionPath}");
+}
+
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test_loss={test.Loss:F4}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test_accuracy={test.Accuracy:F4}"));
 return 0;

@@ -20,6 +20,7 @@ namespace ModelGen.Samples.FashionMnist;
 /// <param name="Holdout">The last 10 % of the training images stand in for the test set.</param>
 /// <param name="SavePath">Where to save the trained weights as safetensors; null: not saved.</param>
 /// <param name="CheckpointPath">Where to checkpoint after every epoch and resume from; null: no checkpoint.</param>
+/// <param name="ConfusionPath">Where the PNG heatmap of the test set's confusion matrix goes; null: not drawn.</param>
 public sealed record SampleOptions(
     string? DataDirectory = null,
     string Model = "mlp",
@@ -31,7 +32,8 @@ public sealed record SampleOptions(
     bool Standardize = true,
     bool Holdout = false,
     string? SavePath = null,
-    string? CheckpointPath = null)
+    string? CheckpointPath = null,
+    string? ConfusionPath = null)
 {
     /// <summary>The exit code for a command line that cannot be used, as most command-line tools give.</summary>
     public const int UsageError = 2;
@@ -69,10 +71,11 @@ public sealed record SampleOptions(
         var holdout = Flag("--holdout", "Let the last 10 % of the training images stand in for the test set (for choosing settings)", defaults.Holdout);
         var save = OutputFile("--save", "Save the trained weights there as safetensors (Samples/AotInference bakes such a file in) [default: not saved]", null);
         var checkpoint = OutputFile("--checkpoint", "Save progress there after every epoch and, when the file exists, resume from it [default: none]", null);
+        var confusion = OutputFile("--confusion", "Draw the test set's confusion matrix there as a PNG heatmap (actual × predicted class) [default: not drawn]", null);
 
         var root = new RootCommand("Trains a classifier on Fashion-MNIST and prints test_accuracy=<0.xxxx> last.")
         {
-            data, model, epochs, seed, plot, learningRate, weightDecay, standardize, holdout, save, checkpoint,
+            data, model, epochs, seed, plot, learningRate, weightDecay, standardize, holdout, save, checkpoint, confusion,
         };
         var result = root.Parse(args);
         if (result.Action is HelpAction)
@@ -107,7 +110,8 @@ public sealed record SampleOptions(
             bool.Parse(result.GetRequiredValue(standardize)),
             bool.Parse(result.GetRequiredValue(holdout)),
             result.GetValue(save),
-            result.GetValue(checkpoint));
+            result.GetValue(checkpoint),
+            result.GetValue(confusion));
     }
 
     /// <summary>

@@ -26,7 +26,7 @@ public sealed class SampleCommandLineTests : IDisposable
         Assert.Equal("", output + error);
         Assert.Equal(new SampleOptions(
             DataDirectory: null, Model: "mlp", Epochs: 10, Seed: 1, PlotPath: "fashion-training.png", LearningRate: 1e-3f,
-            WeightDecay: 0f, Standardize: true, Holdout: false, SavePath: null, CheckpointPath: null), options);
+            WeightDecay: 0f, Standardize: true, Holdout: false, SavePath: null, CheckpointPath: null, ConfusionPath: null), options);
     }
 
     [Fact]
@@ -37,15 +37,17 @@ public sealed class SampleCommandLineTests : IDisposable
 
         var save = Path.Combine(_directory, "weights.safetensors");
         var checkpoint = Path.Combine(_directory, "run.ckpt");
+        var confusion = Path.Combine(_directory, "confusion.png");
         var data = MakeDataFolder("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz");
         var (options, exitCode, _, error) = Fashion(
             "--data", data,
             "--model", "mlp", "--epochs", "3", "--seed", "-7", "--learning-rate", "2e-3", "--weight-decay", "0.004",
-            "--standardize", "false", "--holdout", "true", "--save", save, "--checkpoint", checkpoint);
+            "--standardize", "false", "--holdout", "true", "--save", save, "--checkpoint", checkpoint,
+            "--confusion", confusion);
 
         Assert.Equal("", error);
         Assert.Equal(0, exitCode);
-        Assert.Equal(new SampleOptions(data, "mlp", 3, -7, "fashion-training.png", 2e-3f, 0.004f, Standardize: false, Holdout: true, save, checkpoint), options);
+        Assert.Equal(new SampleOptions(data, "mlp", 3, -7, "fashion-training.png", 2e-3f, 0.004f, Standardize: false, Holdout: true, save, checkpoint, confusion), options);
     }
 
     [Fact]
@@ -59,7 +61,7 @@ public sealed class SampleCommandLineTests : IDisposable
         string[] expected =
         [
             "--data", "--model", "--epochs", "--seed", "--plot", "--learning-rate", "--weight-decay", "--standardize",
-            "--holdout", "--save", "--checkpoint",
+            "--holdout", "--save", "--checkpoint", "--confusion",
         ];
         var entries = HelpEntries(output);
         foreach (var option in expected)
@@ -76,6 +78,7 @@ public sealed class SampleCommandLineTests : IDisposable
         Assert.EndsWith("[default: true]", entries["--standardize"]);
         Assert.EndsWith("[default: false]", entries["--holdout"]);
         Assert.EndsWith("[default: fashion-training.png]", entries["--plot"]);
+        Assert.EndsWith("[default: not drawn]", entries["--confusion"]);
     }
 
     [Theory]
@@ -94,6 +97,8 @@ public sealed class SampleCommandLineTests : IDisposable
     [InlineData("--plot", "--plot", "/no/such/folder/plot.png")]
     [InlineData("--save", "--save", "/no/such/folder/model.safetensors")]
     [InlineData("--checkpoint", "--checkpoint", "/no/such/folder/run.ckpt")]
+    [InlineData("--confusion", "--confusion", "/no/such/folder/confusion.png")]
+    [InlineData("--confusion", "--confusion")]
     [InlineData("--frobnicate", "--frobnicate", "3")]
     public void Fashion_refuses_a_bad_value_in_one_line_naming_the_option_with_exit_code_2(string named, params string[] args)
     {
