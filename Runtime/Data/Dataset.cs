@@ -3,12 +3,16 @@ using System;
 namespace ModelGen;
 
 /// <summary>
-/// Samples for training or evaluation: features and targets, each stored sample after sample in one flat array.
+/// Samples for training or evaluation: features and targets, each stored sample after sample in one flat array. A
+/// dataset may be a view of consecutive samples of another's arrays (<see cref="Slice"/>): views share, never copy.
 /// </summary>
 public sealed class Dataset
 {
     private readonly float[] _features;
     private readonly float[] _targets;
+
+    /// <summary>Where this dataset's first sample lies in the arrays (0 unless it is a <see cref="Slice"/>).</summary>
+    private readonly int _first;
 
     /// <summary>Wraps the arrays (no copy).</summary>
     /// <param name="features">Count × <paramref name="featureSize"/> floats.</param>
@@ -37,6 +41,17 @@ public sealed class Dataset
         _targets = targets;
         FeatureSize = featureSize;
         TargetSize = targetSize;
+        Count = count;
+    }
+
+    /// <summary>A view of <paramref name="count"/> samples of <paramref name="whole"/>'s arrays from <paramref name="first"/> on.</summary>
+    private Dataset(Dataset whole, int first, int count)
+    {
+        _features = whole._features;
+        _targets = whole._targets;
+        _first = whole._first + first;
+        FeatureSize = whole.FeatureSize;
+        TargetSize = whole.TargetSize;
         Count = count;
     }
 
@@ -81,27 +96,45 @@ public sealed class Dataset
     public int TargetSize { get; }
 
     /// <summary>Every sample's features, one after another.</summary>
-    public ReadOnlySpan<float> Features => _features;
+    public ReadOnlySpan<float> Features => _features.AsSpan(_first * FeatureSize, Count * FeatureSize);
 
     /// <summary>Every sample's target, one after another.</summary>
-    public ReadOnlySpan<float> Targets => _targets;
+    public ReadOnlySpan<float> Targets => _targets.AsSpan(_first * TargetSize, Count * TargetSize);
 
-    /// <summary>A copy of <paramref name="count"/> samples starting at <paramref name="start"/>.</summary>
+    /// <summary>
+    /// The <paramref name="count"/> samples from <paramref name="start"/> on, as a view that shares this dataset's
+    /// arrays: no copy is made, so a split of a large set costs no memory (but keeps the whole arrays alive).
+    /// </summary>
+    public Dataset Slice(int start, int count)
+    {
+        CheckRange(start, count);
+        return new Dataset(this, start, count);
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="count"/> samples starting at <paramref name="start"/>, in arrays of its own
+    /// (<see cref="Slice"/> gives the same samples without copying them).
+    /// </summary>
     public Dataset Take(int start, int count)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(start);
-        ArgumentOutOfRangeException.ThrowIfNegative(count);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(start + count, Count, nameof(count));
+        CheckRange(start, count);
         return new Dataset(
-            _features.AsSpan(start * FeatureSize, count * FeatureSize).ToArray(),
+            Features.Slice(start * FeatureSize, count * FeatureSize).ToArray(),
             FeatureSize,
-            _targets.AsSpan(start * TargetSize, count * TargetSize).ToArray(),
+            Targets.Slice(start * TargetSize, count * TargetSize).ToArray(),
             TargetSize);
     }
 
     /// <summary>The features of sample <paramref name="index"/>.</summary>
-    public ReadOnlySpan<float> FeaturesOf(int index) => _features.AsSpan(index * FeatureSize, FeatureSize);
+    public ReadOnlySpan<float> FeaturesOf(int index) => Features.Slice(index * FeatureSize, FeatureSize);
 
     /// <summary>The target of sample <paramref name="index"/>.</summary>
-    public ReadOnlySpan<float> TargetOf(int index) => _targets.AsSpan(index * TargetSize, TargetSize);
+    public ReadOnlySpan<float> TargetOf(int index) => Targets.Slice(index * TargetSize, TargetSize);
+
+    private void CheckRange(int start, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start, Count - count, nameof(count));
+    }
 }

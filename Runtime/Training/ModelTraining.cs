@@ -46,6 +46,9 @@ public static class ModelTraining
 
         var trainingCount = data.Count - validationCount;
 
+        // The split's samples are a view of the data's tail (no copy); with ValidationData, that set as it is.
+        var validationSet = validationCount > 0 ? data.Slice(trainingCount, validationCount) : options.ValidationData;
+
         var batchSize = Math.Min(options.BatchSize, trainingCount);
         var batches = (trainingCount + batchSize - 1) / batchSize;
         var order = new int[trainingCount];
@@ -108,9 +111,7 @@ public static class ModelTraining
                 options.BatchProgress?.Report(new BatchProgress(epoch, batchNumber, batches, loss));
             }
 
-            var validation = options.ValidationData is { } held ? Evaluate(model, held, 0, held.Count)
-                : validationCount == 0 ? (EvaluationResult?)null
-                : Evaluate(model, data, trainingCount, validationCount);
+            var validation = validationSet is null ? (EvaluationResult?)null : EvaluateChecked(model, validationSet);
             var result = new EpochResult(epoch, (float)(lossSum / trainingCount), validation?.Loss, validation?.Accuracy);
             history.Add(result);
             progress?.Report(result);
@@ -186,12 +187,13 @@ public static class ModelTraining
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
         CheckData(model, data, "the dataset", nameof(data));
-        return Evaluate(model, data, 0, data.Count);
+        return EvaluateChecked(model, data);
     }
 
-    /// <summary>Loss and metrics over the <paramref name="length"/> samples from <paramref name="first"/> on.</summary>
-    private static EvaluationResult Evaluate(ITrainableModel model, Dataset data, int first, int length)
+    /// <summary>Loss and metrics over every sample of <paramref name="data"/> (checked already).</summary>
+    private static EvaluationResult EvaluateChecked(ITrainableModel model, Dataset data)
     {
+        var length = data.Count;
         var chunk = Math.Min(EvaluationChunk, length);
         var predictions = new float[chunk * model.OutputSize];
         var inputs = new AlignedBuffer(chunk * data.FeatureSize);
@@ -205,9 +207,9 @@ public static class ModelTraining
             _ => null,
         };
         double lossSum = 0, absoluteErrorSum = 0;
-        for (var start = first; start < first + length; start += EvaluationChunk)
+        for (var start = 0; start < length; start += EvaluationChunk)
         {
-            var count = Math.Min(EvaluationChunk, first + length - start);
+            var count = Math.Min(EvaluationChunk, length - start);
             var output = predictions.AsSpan(0, count * outputs);
             var batchInputs = inputs.Span.Slice(0, count * data.FeatureSize);
             data.Features.Slice(start * data.FeatureSize, count * data.FeatureSize).CopyTo(batchInputs);

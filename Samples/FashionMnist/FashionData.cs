@@ -3,9 +3,26 @@ using System.IO;
 
 namespace ModelGen.Samples.FashionMnist;
 
-/// <summary>Fashion-MNIST's training and test sets, from a directory of IDX files or from the subset in this assembly.</summary>
+/// <summary>
+/// Fashion-MNIST's training and test sets, from a directory of IDX files or from the subset in this assembly. Each set's
+/// pixels are held once, as floats (188 MB and 31 MB for the full dataset), also when standardized.
+/// </summary>
 public sealed record FashionData(Dataset Train, Dataset Test, string Source)
 {
+    /// <summary>
+    /// The arrays behind <see cref="Train"/>'s and <see cref="Test"/>'s features when <see cref="Load"/> made them and
+    /// nothing else holds them: <see cref="Standardized"/> then rewrites them in place instead of copying them.
+    /// </summary>
+    private Pixels? _own;
+
+    /// <summary>The copy a <c>with</c> expression makes: it shares the sets, so it does not own their arrays.</summary>
+    private FashionData(FashionData original)
+    {
+        Train = original.Train;
+        Test = original.Test;
+        Source = original.Source;
+    }
+
     /// <summary>Where the Debian package <c>dataset-fashion-mnist</c> installs the files.</summary>
     public const string InstalledDirectory = "/usr/share/datasets/fashion-mnist";
 
@@ -46,10 +63,12 @@ public sealed record FashionData(Dataset Train, Dataset Test, string Source)
     /// <summary>The first of the four files that <paramref name="directory"/> lacks, or null when it holds them all.</summary>
     public static string? MissingFile(string directory) => Array.Find(Files, file => !File.Exists(Path.Combine(directory, file)));
 
-    private static FashionData FromDirectory(string directory) => new(
-        Read(Path.Combine(directory, Files[0]), Path.Combine(directory, Files[1])),
-        Read(Path.Combine(directory, Files[2]), Path.Combine(directory, Files[3])),
-        directory);
+    private static FashionData FromDirectory(string directory, string? source = null)
+    {
+        var (train, trainPixels) = Read(Path.Combine(directory, Files[0]), Path.Combine(directory, Files[1]));
+        var (test, testPixels) = Read(Path.Combine(directory, Files[2]), Path.Combine(directory, Files[3]));
+        return new FashionData(train, test, source ?? directory) { _own = new Pixels(trainPixels, testPixels) };
+    }
 
     private static FashionData FromEmbeddedSubset()
     {
@@ -64,7 +83,7 @@ public sealed record FashionData(Dataset Train, Dataset Test, string Source)
                 resource.CopyTo(copy);
             }
 
-            return FromDirectory(directory) with { Source = "the subset embedded in the sample (no dataset installed)" };
+            return FromDirectory(directory, "the subset embedded in the sample (no dataset installed)");
         }
         finally
         {
@@ -72,7 +91,8 @@ public sealed record FashionData(Dataset Train, Dataset Test, string Source)
         }
     }
 
-    private static Dataset Read(string images, string labels)
+    /// <summary>One set, and the array its features are (for <see cref="Standardized"/> to rewrite).</summary>
+    private static (Dataset Set, float[] Pixels) Read(string images, string labels)
     {
         var pixels = Idx.ReadImages(images, out var rows, out var columns);
         var classes = Idx.ReadLabels(labels);
@@ -83,36 +103,49 @@ public sealed record FashionData(Dataset Train, Dataset Test, string Source)
                 $"{classes.Length} labels; expected one 28×28 image per label.");
         }
 
-        return Dataset.FromLabels(pixels, FashionMlp.InputSize, classes);
+        return (Dataset.FromLabels(pixels, FashionMlp.InputSize, classes), pixels);
     }
 
     /// <summary>
     /// Both sets with every pixel shifted and scaled by the training set's mean and standard deviation (one pair for
     /// all pixels), so the inputs are centred with unit variance.
     /// </summary>
+    /// <remarks>
+    /// When <see cref="Load"/> read this instance's sets, their pixels are standardized in place, so they still exist
+    /// once: the sets returned are this instance's, and this instance is spent (its sets hold the standardized pixels,
+    /// and standardizing it again copies them). Sets given to the constructor, which may be shared, are copied.
+    /// </remarks>
     public FashionData Standardized()
     {
-        var pixels = Train.Features;
+        var own = _own;
+        _own = null;
+        var train = own?.Train ?? Train.Features.ToArray();
+        var test = own?.Test ?? Test.Features.ToArray();
+
+        // In the order and the arithmetic the results were first measured with (test_accuracy=0.8913): a double sum of
+        // the floats, one after another.
         double sum = 0, squares = 0;
-        foreach (var value in pixels)
+        foreach (var value in train)
         {
             sum += value;
             squares += (double)value * value;
         }
 
-        var mean = sum / pixels.Length;
-        var deviation = Math.Sqrt((squares / pixels.Length) - (mean * mean));
-        Dataset Apply(Dataset set)
+        var mean = sum / train.Length;
+        var deviation = Math.Sqrt((squares / train.Length) - (mean * mean));
+        Dataset Apply(float[] features, Dataset set)
         {
-            var features = set.Features.ToArray();
             for (var i = 0; i < features.Length; i++)
             {
                 features[i] = (float)((features[i] - mean) / deviation);
             }
 
-            return new Dataset(features, set.FeatureSize, set.Targets.ToArray(), set.TargetSize);
+            return own is null ? new Dataset(features, set.FeatureSize, set.Targets.ToArray(), set.TargetSize) : set;
         }
 
-        return new FashionData(Apply(Train), Apply(Test), Source + $" (standardized: mean {mean:F4}, deviation {deviation:F4})");
+        return new FashionData(Apply(train, Train), Apply(test, Test), Source + $" (standardized: mean {mean:F4}, deviation {deviation:F4})");
     }
+
+    /// <summary>The feature arrays of the two sets.</summary>
+    private sealed record Pixels(float[] Train, float[] Test);
 }

@@ -72,6 +72,43 @@ public sealed class IdxTests : IDisposable
         Assert.Contains("bad.idx", error.Message);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_header_that_declares_more_than_the_file_can_hold_is_rejected_before_its_array_is_made(bool gzip)
+    {
+        // 10⁹ values declared (4 GB as floats), 5 bytes given.
+        var header = Idx([], 100_000, 100, 100);
+        var path = Write("lying", [.. header, 1, 2, 3, 4, 5], gzip);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var error = Assert.Throws<InvalidDataException>(() => ModelGen.Idx.ReadImages(path, out _, out _));
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Contains("100000 × 100 × 100 = 1000000000 values but only 5 bytes follow (truncated)", error.Message);
+        Assert.True(allocated < 1 << 20, $"{allocated} bytes allocated to reject it");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_stream_is_read_from_its_position_and_left_open_and_one_that_cannot_seek_is_read_alike(bool gzip)
+    {
+        var pixels = Enumerable.Range(0, 2 * 3 * 4).Select(i => (byte)(i * 7)).ToArray();
+        var file = File.ReadAllBytes(Write("images", Idx(pixels, 2, 3, 4), gzip));
+        using var stream = new MemoryStream([9, 9, 9, .. file]) { Position = 3 };
+
+        var (dimensions, data) = ModelGen.Idx.Read(stream, "images");
+        var (unseekableDimensions, unseekableData) = ModelGen.Idx.Read(new ForwardOnly(file), "images");
+
+        Assert.Equal([2, 3, 4], dimensions);
+        Assert.Equal(pixels, data);
+        Assert.True(stream.CanRead);
+        Assert.Equal([2, 3, 4], unseekableDimensions);
+        Assert.Equal(pixels, unseekableData);
+        Assert.Contains("1 too many", Assert.Throws<InvalidDataException>(() => ModelGen.Idx.Read(new ForwardOnly([.. Idx(pixels, 2, 3, 4), 0]), "images")).Message);
+    }
+
     [Fact]
     public void Labels_read_as_images_and_images_read_as_labels_are_rejected()
     {
@@ -139,4 +176,36 @@ internal static class FashionMnistFiles
 {
     public static string? Directory =>
         File.Exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") ? "/usr/share/datasets/fashion-mnist" : null;
+}
+
+/// <summary>A stream that can only be read forward, like a pipe or a network stream.</summary>
+internal sealed class ForwardOnly(byte[] bytes) : Stream
+{
+    private readonly MemoryStream _inner = new(bytes);
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, Math.Min(count, 5));
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
