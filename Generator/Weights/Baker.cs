@@ -79,7 +79,10 @@ internal static class Baker
             expected.Add(tensor.Name);
             if (!byName.TryGetValue(tensor.Name, out var entry))
             {
-                return Fail(DiagnosticDescriptors.WeightsFileMismatch, location, declared, model, $"it has no tensor '{tensor.Name}'");
+                var modelNames = new HashSet<string>(plan.Tensors.Select(t => t.Name), StringComparer.Ordinal);
+                var hint = TensorNames.Closest(
+                    tensor.Name, tensor.Shape.Select(d => (long)d).ToArray(), entries.Where(e => !modelNames.Contains(e.Name)).Select(e => (e.Name, (IReadOnlyList<long>)e.Shape)));
+                return Fail(DiagnosticDescriptors.WeightsFileMismatch, location, declared, model, $"it has no tensor '{tensor.Name}' {tensor.ShapeText}{hint}");
             }
 
             if (tensor.IsBatchCounter)

@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 
 namespace ModelGen.Serialization;
 
@@ -145,7 +147,12 @@ public static class SafeTensors
             var tensor = tensors[t];
             if (!parsed.Entries.TryGetValue(tensor.Name, out var entry))
             {
-                throw Mismatch(source, model, $"it has no tensor '{tensor.Name}'");
+                var modelNames = tensors.Select(x => x.Name).ToHashSet(StringComparer.Ordinal);
+                var hint = TensorNames.Closest(
+                    tensor.Name,
+                    tensor.Shape.Select(d => (long)d).ToArray(),
+                    parsed.Entries.Where(e => !modelNames.Contains(e.Key)).Select(e => (e.Key, (IReadOnlyList<long>)e.Value.Shape.Select(d => (long)d).ToArray())));
+                throw Mismatch(source, model, $"it has no tensor '{tensor.Name}' {tensor.ShapeText}{hint}");
             }
 
             if (tensor.IsBatchCounter)

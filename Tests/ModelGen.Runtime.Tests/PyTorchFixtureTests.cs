@@ -114,6 +114,8 @@ public sealed class PyTorchFixtureTests(ITestOutputHelper output)
         Assert.Contains("'old-names.safetensors'", error.Message);
         Assert.Contains(nameof(FashionMlp), error.Message);
         Assert.Contains("'layers.3.weight'", error.Message);
+        // The message points at the file's tensor of that shape under its old name.
+        Assert.Contains("the file's 'layers.2.weight' has its shape [128, 256]", error.Message);
         Assert.Equal(before, model.Parameters.ToArray());
 
         // The same file with the names as PyTorch writes them loads.
