@@ -17,6 +17,7 @@ internal static class StandInEmitter
     public static string Emit(TypeSpec type) => Emitter.WriteFile(type, writer =>
     {
         var name = type.NameSyntax;
+        writer.WriteLine("#pragma warning disable CS1591 // the stand-ins share the class's one summary below: they only keep its uses compiling");
         writer.WriteLine($"/// <summary>Stand-ins while model '{type.Name}' has ModelGen errors (see the MG diagnostics): every member throws.</summary>");
         using (writer.OpenBlock($"partial {type.Keyword} {name} : global::ModelGen.ITrainableModel"))
         {

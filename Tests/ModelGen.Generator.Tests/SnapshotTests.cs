@@ -100,10 +100,10 @@ public class SnapshotTests
 
         namespace Samples.Vision;
 
-        /// <summary>A convolutional classifier for 32×32 colour images: batch normalization per channel, average pooling, and a global average instead of a flatten.</summary>
+        /// <summary>A convolutional classifier for 32×32 colour images: batch normalization per channel (its β makes the first convolution's bias redundant), average pooling, and a global average instead of a flatten.</summary>
         [Model(Loss = Loss.SoftmaxCrossEntropy)]
         [Input(3, 32, 32)]
-        [Conv2D(16, 3, Padding = Padding.Same, Activation = Activation.Relu)]
+        [Conv2D(16, 3, Padding = Padding.Same, Activation = Activation.Relu, UseBias = false)]
         [BatchNorm]
         [AvgPool2D(2)]
         [Conv2D(32, 3, Padding = Padding.Same, Activation = Activation.Relu)]
@@ -130,6 +130,32 @@ public class SnapshotTests
         // Verify.SourceGenerators' naming: {class}.{test}#{hint name without .cs}.verified.cs
         var hint = generated.HintName.Substring(0, generated.HintName.Length - ".cs".Length);
         SnapshotAssert.Matches($"{nameof(SnapshotTests)}.{name}#{hint}", generated.SourceText.ToString());
+    }
+
+    public const string Broken = """
+        using ModelGen;
+
+        namespace Samples.Drafts;
+
+        /// <summary>A model being written: its second layer has no units yet (MG0003).</summary>
+        [Model(Loss = Loss.SoftmaxCrossEntropy)]
+        [Input(784)]
+        [Dense(128, Activation.Relu)]
+        [Dense(0)]
+        public partial class Draft;
+        """;
+
+    /// <summary>A model with MG errors gets only the stand-ins that keep its uses compiling: reviewed like any generated code.</summary>
+    [Fact]
+    public void Stand_ins_match_snapshot()
+    {
+        var (result, output) = GeneratorHarness.Run(Broken);
+
+        Assert.Equal(["MG0003"], result.Diagnostics.Select(d => d.Id));
+        Assert.Empty(GeneratorHarness.WarningsInGeneratedCode(output));
+        var generated = Assert.Single(GeneratorHarness.GeneratedSources(result));
+        var hint = generated.HintName.Substring(0, generated.HintName.Length - ".cs".Length);
+        SnapshotAssert.Matches($"{nameof(SnapshotTests)}.{nameof(Broken)}#{hint}", generated.SourceText.ToString());
     }
 
     public const string Baked = """

@@ -7,19 +7,19 @@ namespace Samples.Vision;
 /// <para>The network compiled by ModelGen from the attributes on this class:</para>
 /// <code>
 /// layer                       kind             activation     input    output  parameters  computed as
-/// conv2d_1                    Conv2D           Relu         3×32×32  16×32×32         448  3×3, stride 1, padded; im2col + GEMM
+/// conv2d_1                    Conv2D           Relu         3×32×32  16×32×32         432  3×3, stride 1, padded; im2col + GEMM
 /// batch_norm_1                BatchNorm                      16,384    16,384          32  per channel (16), momentum 0.99, ε = 0.001
 /// average_pooling2d_1         AvgPool2D                    16×32×32  16×16×16           0  2×2, stride 2
 /// conv2d_2                    Conv2D           Relu        16×16×16  32×16×16       4,640  3×3, stride 1, padded; im2col + GEMM
 /// batch_norm_2                BatchNorm                       8,192     8,192          64  per channel (32), momentum 0.99, ε = 0.001
 /// global_average_pooling2d_1  GlobalAvgPool2D              32×16×16        32           0  each channel's mean over its 256 positions
 /// dense_1                     Dense            Linear            32        10         330  GEMM
-/// total                                                                             5,514
+/// total                                                                             5,498
 /// </code>
 /// <para>Its weight files are the state_dict of this PyTorch module (load_state_dict(…, strict=True) works both ways):</para>
 /// <code>
 /// layers = nn.Sequential(
-///     nn.Conv2d(3, 16, 3, padding=1),                # layers.0
+///     nn.Conv2d(3, 16, 3, padding=1, bias=False),    # layers.0
 ///     nn.ReLU(),                                     # layers.1
 ///     nn.BatchNorm2d(16, eps=0.001, momentum=0.01),  # layers.2
 ///     nn.AvgPool2d(2),                               # layers.3
@@ -44,20 +44,19 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
     public const int OutputSize = 10;
 
     /// <summary>Trainable parameters: every weight and bias.</summary>
-    public const int ParameterCount = 5514;
+    public const int ParameterCount = 5498;
 
     // Parameter buffer layout: each tensor starts on a 64-byte boundary; the gaps stay zero.
     private const int Conv1WeightsOffset = 0; // W [3×3×3×16]
-    private const int Conv1BiasOffset = 432; // b [16]
-    private const int BatchNorm1GammaOffset = 448; // γ [16]
-    private const int BatchNorm1BetaOffset = 464; // β [16]
-    private const int Conv2WeightsOffset = 480; // W [3×3×16×32]
-    private const int Conv2BiasOffset = 5088; // b [32]
-    private const int BatchNorm2GammaOffset = 5120; // γ [32]
-    private const int BatchNorm2BetaOffset = 5152; // β [32]
-    private const int Dense1WeightsOffset = 5184; // W [32×10]
-    private const int Dense1BiasOffset = 5504; // b [10]
-    private const int ParameterBufferLength = 5520;
+    private const int BatchNorm1GammaOffset = 432; // γ [16]
+    private const int BatchNorm1BetaOffset = 448; // β [16]
+    private const int Conv2WeightsOffset = 464; // W [3×3×16×32]
+    private const int Conv2BiasOffset = 5072; // b [32]
+    private const int BatchNorm2GammaOffset = 5104; // γ [32]
+    private const int BatchNorm2BetaOffset = 5136; // β [32]
+    private const int Dense1WeightsOffset = 5168; // W [32×10]
+    private const int Dense1BiasOffset = 5488; // b [10]
+    private const int ParameterBufferLength = 5504;
 
     // State layout: running statistics the optimizer never touches.
     private const int BatchNorm1MeanOffset = 0; // running mean [16]
@@ -100,6 +99,8 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
     private readonly global::ModelGen.AlignedBuffer _state = new(StateLength);
     private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
     private readonly global::ModelGen.AlignedBuffer _windows = new(WindowsLength);
+    private readonly global::ModelGen.AlignedBuffer _zeroBias = new(16); // the bias of layers without one: zeros, never written
+    private readonly global::ModelGen.AlignedBuffer _discardedBiasGradients = new(16); // their bias gradients, which nothing reads
     private int _batchCapacity = 1;
     private global::ModelGen.SeededRandom _trainingRandom;
 
@@ -111,7 +112,7 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
     public CifarCnn(int seed)
     {
         var random = new global::ModelGen.SeededRandom(seed);
-        // conv2d_1: W ~ U(±√(6 / 27)) = U(±0.4714), He uniform; b = 0
+        // conv2d_1: W ~ U(±√(6 / 27)) = U(±0.4714), He uniform; no bias
         global::ModelGen.Initializers.WeightInitializer.Fill(Conv1Weights, global::ModelGen.Initializer.HeUniform, fanIn: 27, fanOut: 144, ref random);
         // batch_norm_1: γ = 1, β = 0; running mean 0, running variance 1
         BatchNorm1Gamma.Fill(1f);
@@ -143,12 +144,12 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
     /// <summary>conv2d_1 kernels W [3×3×3×16], row-major (Keras' layout): row (kh, kw, c) holds that input's weight to every filter.</summary>
     public global::System.Span<float> Conv1Weights => _parameters.Span.Slice(Conv1WeightsOffset, 432);
 
-    /// <summary>conv2d_1 bias b [16].</summary>
-    public global::System.Span<float> Conv1Bias => _parameters.Span.Slice(Conv1BiasOffset, 16);
+    // conv2d_1 has no bias (UseBias = false): its products add zeros, and its bias gradient goes where no optimizer reads.
+    private global::System.Span<float> Conv1Bias => _zeroBias.Span.Slice(0, 16);
 
     private global::System.Span<float> Conv1WeightGradients => _gradients.Span.Slice(Conv1WeightsOffset, 432);
 
-    private global::System.Span<float> Conv1BiasGradients => _gradients.Span.Slice(Conv1BiasOffset, 16);
+    private global::System.Span<float> Conv1BiasGradients => _discardedBiasGradients.Span.Slice(0, 16);
 
     /// <summary>conv2d_2 kernels W [3×3×16×32], row-major (Keras' layout): row (kh, kw, c) holds that input's weight to every filter.</summary>
     public global::System.Span<float> Conv2Weights => _parameters.Span.Slice(Conv2WeightsOffset, 4608);
@@ -223,7 +224,6 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
     private static readonly global::ModelGen.ParameterTensor[] ParameterLayout = new global::ModelGen.ParameterTensor[]
     {
         new("layers.0.weight", Conv1WeightsOffset, new[] { 16, 3, 3, 3 }) { StoredAxes = new[] { 2, 3, 1, 0 } },
-        new("layers.0.bias", Conv1BiasOffset, new[] { 16 }),
         new("layers.2.weight", BatchNorm1GammaOffset, new[] { 16 }),
         new("layers.2.bias", BatchNorm1BetaOffset, new[] { 16 }),
         new("layers.2.running_mean", BatchNorm1MeanOffset, new[] { 16 }) { InState = true },
@@ -261,7 +261,7 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
     // The layers as ONNX operators, each naming its tensors as ParameterLayout does.
     private static readonly global::ModelGen.Onnx.OnnxLayer[] OnnxLayers = new global::ModelGen.Onnx.OnnxLayer[]
     {
-        global::ModelGen.Onnx.OnnxLayer.Conv2D("layers.0.weight", "layers.0.bias", 3, 1, 1, 1, 1, 1, global::ModelGen.Activation.Relu, 0f),
+        global::ModelGen.Onnx.OnnxLayer.Conv2D("layers.0.weight", null, 3, 1, 1, 1, 1, 1, global::ModelGen.Activation.Relu, 0f),
         global::ModelGen.Onnx.OnnxLayer.BatchNorm("layers.2.weight", "layers.2.bias", "layers.2.running_mean", "layers.2.running_var", 0.001f),
         global::ModelGen.Onnx.OnnxLayer.AvgPool2D(2, 2),
         global::ModelGen.Onnx.OnnxLayer.Conv2D("layers.4.weight", "layers.4.bias", 3, 1, 1, 1, 1, 1, global::ModelGen.Activation.Relu, 0f),
