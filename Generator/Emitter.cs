@@ -214,7 +214,7 @@ internal static class Emitter
         writer.WriteLine("/// <para>Its weight files are the state_dict of this PyTorch module (load_state_dict(…, strict=True) works both ways):</para>");
         writer.WriteLine("/// <code>");
         writer.WriteLine("/// layers = nn.Sequential(");
-        var modules = TorchEquivalent.Of(plan).Modules;
+        var modules = plan.Torch.Modules;
         var moduleWidth = modules.Max(m => m.Code.Length) + 1;
         foreach (var module in modules)
         {
@@ -476,7 +476,7 @@ internal static class Emitter
         writer.WriteLine("/// <summary>Running statistics kept beside the parameters and never trained (empty without batch normalization).</summary>");
         writer.WriteLine($"public {Span} State => _state.Span;");
         writer.WriteLine();
-        if (plan.Layers.Any(l => l is BatchNormPlan))
+        if (plan.CountsBatches)
         {
             writer.WriteLine("/// <summary>Training batches batch normalization has seen: PyTorch's num_batches_tracked, saved and loaded with the weights.</summary>");
             writer.WriteLine("public long BatchesTracked { get; set; }");
@@ -663,7 +663,7 @@ internal static class Emitter
             writer.WriteLine($"{Guard}.TargetSize(targets, batch, OutputSize, allowLabels: {allowLabels}, nameof(targets));");
             writer.WriteLine("EnsureCapacity(batch);");
             writer.WriteLine(plan.HasTrainingBehavior ? "Forward(inputs, batch, training: true);" : "Forward(inputs, batch);");
-            if (plan.Layers.Any(l => l is BatchNormPlan))
+            if (plan.CountsBatches)
             {
                 writer.WriteLine("BatchesTracked++;");
             }

@@ -170,7 +170,7 @@ internal static class Planner
         var gradientA = workspaceEnd;
         var gradientB = Align(gradientA + widest);
         var workspacePerSample = Align(gradientB + widest);
-        return new ModelPlan(
+        var planned = new ModelPlan(
             model.Type,
             model.Loss,
             model.HuberDelta,
@@ -182,6 +182,7 @@ internal static class Planner
             gradientA,
             gradientB,
             workspacePerSample) { StateLength = stateEnd, Weights = model.Weights, WindowsLength = windowsLength, InputShape = model.Input.Dimensions };
+        return planned with { Torch = TorchEquivalent.Of(planned) };
     }
 
     /// <summary>The declared initializer, or for <see cref="Initializer.Auto"/> He for ReLU layers and Glorot for the others.</summary>

@@ -14,15 +14,6 @@ namespace ModelGen.Generator;
 /// </summary>
 internal static class TorchEquivalent
 {
-    /// <summary>One module of the <c>nn.Sequential</c>: its index and its constructor call, e.g. <c>nn.Linear(784, 256)</c>.</summary>
-    internal sealed record Module(int Index, string Code);
-
-    /// <summary>
-    /// The modules, the tensors of their <c>state_dict</c> in order, and for each layer of the plan the name prefix of
-    /// the module holding its tensors (<c>layers.3.</c>; the last module added for a layer without tensors).
-    /// </summary>
-    internal sealed record Equivalent(EquatableArray<Module> Modules, EquatableArray<PlannedTensor> Tensors, EquatableArray<string> LayerPrefixes);
-
     /// <summary>The zero rows below and columns right of a window's input: what the output size leaves after the top and left padding.</summary>
     public static (int Bottom, int Right) TrailingPadding(WindowPlan window) =>
         (System.Math.Max(0, ((window.OutputHeight - 1) * window.Stride) + window.Kernel - window.Height - window.PadTop),
@@ -40,15 +31,15 @@ internal static class TorchEquivalent
         public bool Permuted => (Image || FlatImage) && ChannelsLast;
     }
 
-    public static Equivalent Of(ModelPlan plan)
+    public static TorchPlan Of(ModelPlan plan)
     {
-        var modules = new List<Module>();
+        var modules = new List<TorchModule>();
         var tensors = new List<PlannedTensor>();
         var prefixes = new List<string>();
         var input = plan.InputShape;
         var flow = input.Count == 3 ? Flow.Picture(input[0], input[1], input[2], channelsLast: false) : Flow.Vector(plan.InputSize);
 
-        void Add(string code) => modules.Add(new Module(modules.Count, code));
+        void Add(string code) => modules.Add(new TorchModule(modules.Count, code));
         string Prefix() => "layers." + (modules.Count - 1).ToString(CultureInfo.InvariantCulture) + ".";
 
         foreach (var layer in plan.Layers)
@@ -153,7 +144,7 @@ internal static class TorchEquivalent
             prefixes.Add(name.Substring(0, name.IndexOf('.', "layers.".Length) + 1));
         }
 
-        return new Equivalent(modules.ToEquatableArray(), tensors.ToEquatableArray(), prefixes.ToEquatableArray());
+        return new TorchPlan(modules.ToEquatableArray(), tensors.ToEquatableArray(), prefixes.ToEquatableArray());
 
         void AddActivation(Activation activation, float alpha)
         {

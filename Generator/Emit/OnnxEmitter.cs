@@ -12,7 +12,7 @@ internal static class OnnxEmitter
 
     public static void Write(SourceWriter writer, ModelPlan plan)
     {
-        var prefixes = TorchEquivalent.Of(plan).LayerPrefixes;
+        var prefixes = plan.Torch.LayerPrefixes;
         writer.WriteLine("// The layers as ONNX operators, each naming its tensors as ParameterLayout does.");
         using (writer.OpenBlock($"private static readonly {Layer}[] OnnxLayers = new {Layer}[]", closingSuffix: ";"))
         {

@@ -26,6 +26,9 @@ internal sealed record ModelPlan(
     /// <summary>Whether any layer behaves differently while training: dropout, or batch normalization's batch statistics.</summary>
     public bool HasTrainingBehavior => System.Linq.Enumerable.Any(Layers, l => l is DropoutPlan or BatchNormPlan);
 
+    /// <summary>Whether a layer normalizes batches, so that the model counts its training batches (PyTorch's num_batches_tracked).</summary>
+    public bool CountsBatches => System.Linq.Enumerable.Any(Layers, l => l is BatchNormPlan);
+
     /// <summary>Floats of state (batch normalization's running statistics) the model keeps beside its parameters.</summary>
     public int StateLength { get; init; }
 
@@ -39,11 +42,28 @@ internal sealed record ModelPlan(
     public string? Weights { get; init; }
 
     /// <summary>
-    /// Every tensor of the model as a weights file names and shapes it, with where it lives: the one list that the
-    /// generated <c>ParameterLayout</c> and the weights baker both follow. Names and shapes are those of the equivalent
-    /// PyTorch module's <c>state_dict</c> (<see cref="TorchEquivalent"/>).
+    /// The equivalent PyTorch module, decided once by the planner: its modules, and every tensor of the model as a
+    /// weights file names and shapes it, with where it lives (the one list that the generated <c>ParameterLayout</c>, the
+    /// ONNX layers and the weights baker all follow).
     /// </summary>
-    public EquatableArray<PlannedTensor> Tensors => TorchEquivalent.Of(this).Tensors;
+    public TorchPlan Torch { get; init; } = TorchPlan.None;
+
+    /// <summary>Every tensor of the model as a weights file names and shapes it: <see cref="Torch"/>'s.</summary>
+    public EquatableArray<PlannedTensor> Tensors => Torch.Tensors;
+}
+
+/// <summary>One module of the equivalent PyTorch <c>nn.Sequential</c>: its index and its constructor call, e.g. <c>nn.Linear(784, 256)</c>.</summary>
+internal sealed record TorchModule(int Index, string Code);
+
+/// <summary>
+/// The equivalent PyTorch module (<see cref="TorchEquivalent"/> decides it): its modules, the tensors of its
+/// <c>state_dict</c> in order, and for each layer of the plan the name prefix of the module holding its tensors
+/// (<c>layers.3.</c>; the last module added for a layer without tensors).
+/// </summary>
+internal sealed record TorchPlan(EquatableArray<TorchModule> Modules, EquatableArray<PlannedTensor> Tensors, EquatableArray<string> LayerPrefixes)
+{
+    /// <summary>Before the planner has decided it.</summary>
+    public static readonly TorchPlan None = new(default, default, default);
 }
 
 /// <summary>One tensor of a plan.</summary>
