@@ -105,7 +105,7 @@ public sealed class ModelGenerator : IIncrementalGenerator
             var source = StandInEmitter.Emit(type);
             if (GeneratedMembers.Clashes(type, [source], []).Count == 0)
             {
-                spc.AddSource(Identifiers.HintNames(names)[type.FullName] + ".g.cs", source);
+                spc.AddSource(Identifiers.HintName(type.FullName, names) + ".g.cs", source);
             }
         });
 
@@ -145,7 +145,7 @@ public sealed class ModelGenerator : IIncrementalGenerator
                 return;
             }
 
-            var hintName = Identifiers.HintNames(names)[plan.Type.FullName];
+            var hintName = Identifiers.HintName(plan.Type.FullName, names);
             spc.AddSource(hintName + ".g.cs", source);
             if (weightsSource is not null)
             {

@@ -17,27 +17,17 @@ internal static class Identifiers
         SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None || SyntaxFacts.GetContextualKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
 
     /// <summary>
-    /// The hint name of each model's generated file, keyed by the model's full name. Hint names may hold only ASCII
-    /// letters, digits, <c>_</c> and <c>.</c> here (any other character becomes <c>_</c> and its code point), and
-    /// must differ even ignoring case: names that would collide (<c>Net</c> and <c>NET</c>, <c>Modèle</c> and
-    /// <c>Mod_e8le</c>) each get a hash of their exact full name, so every name keeps the same file whatever the
-    /// other models are called, as long as it collides with none.
+    /// The hint name (without <c>.g.cs</c>) of the model <paramref name="fullName"/>, among every model's full name.
+    /// Hint names may hold only ASCII letters, digits, <c>_</c> and <c>.</c> here (any other character becomes <c>_</c>
+    /// and its code point), and must differ even ignoring case: names that would collide (<c>Net</c> and <c>NET</c>,
+    /// <c>Modè</c> and <c>Mod_e8</c>) each get a hash of their exact full name, so every name keeps the same file
+    /// whatever the other models are called, as long as it collides with none.
     /// </summary>
-    public static Dictionary<string, string> HintNames(IEnumerable<string> fullNames)
+    public static string HintName(string fullName, IEnumerable<string> fullNames)
     {
-        var distinct = fullNames.Distinct(System.StringComparer.Ordinal).ToList();
-        var collisions = distinct
-            .GroupBy(FileSafe, System.StringComparer.OrdinalIgnoreCase)
-            .Where(group => group.Count() > 1)
-            .SelectMany(group => group)
-            .ToList();
-        var result = new Dictionary<string, string>(System.StringComparer.Ordinal);
-        foreach (var name in distinct)
-        {
-            result[name] = collisions.Contains(name) ? $"{FileSafe(name)}.{Hash(name):x8}" : FileSafe(name);
-        }
-
-        return result;
+        var safe = FileSafe(fullName);
+        var collides = fullNames.Any(other => other != fullName && string.Equals(FileSafe(other), safe, System.StringComparison.OrdinalIgnoreCase));
+        return collides ? $"{safe}.{Hash(fullName):x8}" : safe;
     }
 
     /// <summary><paramref name="name"/> with every character other than ASCII letters, digits, <c>_</c> and <c>.</c> written as <c>_</c> and its hexadecimal code.</summary>
