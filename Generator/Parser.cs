@@ -82,15 +82,28 @@ internal static class Parser
     /// <summary>Whether <paramref name="declaration"/> is the first declaration of <paramref name="symbol"/> that carries <c>[Model]</c>, in file and source order.</summary>
     private static bool IsFirstModelDeclaration(INamedTypeSymbol symbol, TypeDeclarationSyntax declaration, CancellationToken cancellationToken)
     {
-        var first = symbol.GetAttributes()
-            .Where(a => a.AttributeClass is { Name: "ModelAttribute" } type && type.ContainingNamespace?.ToDisplayString() == AttributeNamespace)
-            .Select(a => a.ApplicationSyntaxReference?.GetSyntax(cancellationToken).FirstAncestorOrSelf<TypeDeclarationSyntax>())
-            .Where(d => d is not null)
-            .OrderBy(d => d!.SyntaxTree.FilePath, System.StringComparer.Ordinal)
-            .ThenBy(d => d!.SpanStart)
-            .FirstOrDefault();
-        return first is null || first == declaration;
+        var first = FirstInSource(symbol.GetAttributes().Where(IsModelAttribute), cancellationToken);
+        return first is null || first.FirstAncestorOrSelf<TypeDeclarationSyntax>() == declaration;
     }
+
+    /// <summary>Whether <paramref name="attribute"/> is ModelGen's <c>[Model]</c>.</summary>
+    private static bool IsModelAttribute(AttributeData attribute) => IsModelGen(attribute, out var name) && name == "ModelAttribute";
+
+    /// <summary>Whether <paramref name="attribute"/> is one of ModelGen's, and its class name.</summary>
+    private static bool IsModelGen(AttributeData attribute, out string name)
+    {
+        name = attribute.AttributeClass?.Name ?? string.Empty;
+        return attribute.AttributeClass?.ContainingNamespace?.ToDisplayString() == AttributeNamespace;
+    }
+
+    /// <summary>The first of <paramref name="attributes"/> in the source, by file and then position: a fixed order over partial declarations.</summary>
+    private static SyntaxNode? FirstInSource(IEnumerable<AttributeData> attributes, CancellationToken cancellationToken) =>
+        attributes
+            .Select(a => a.ApplicationSyntaxReference?.GetSyntax(cancellationToken))
+            .Where(syntax => syntax is not null)
+            .OrderBy(syntax => syntax!.SyntaxTree.FilePath, System.StringComparer.Ordinal)
+            .ThenBy(syntax => syntax!.SpanStart)
+            .FirstOrDefault();
 
     private static void CheckDeclaration(
         INamedTypeSymbol symbol, TypeDeclarationSyntax declaration, LocationInfo? modelLocation, List<DiagnosticInfo> diagnostics)
@@ -211,8 +224,7 @@ internal static class Parser
         var found = new List<(AttributeSyntax Syntax, AttributeData Data)>();
         foreach (var attribute in symbol.GetAttributes())
         {
-            var type = attribute.AttributeClass;
-            if (type?.ContainingNamespace?.ToDisplayString() != AttributeNamespace || !IsLayerAttribute(type.Name))
+            if (!IsModelGen(attribute, out var name) || !IsLayerAttribute(name))
             {
                 continue;
             }
@@ -260,18 +272,12 @@ internal static class Parser
     {
         var symbol = (INamedTypeSymbol)context.TargetSymbol;
         var attributes = symbol.GetAttributes();
-        if (attributes.Any(a => a.AttributeClass is { Name: "ModelAttribute" } type && type.ContainingNamespace?.ToDisplayString() == AttributeNamespace))
+        if (attributes.Any(IsModelAttribute))
         {
             return null;
         }
 
-        var first = attributes
-            .Where(a => a.AttributeClass is { } type && type.ContainingNamespace?.ToDisplayString() == AttributeNamespace && IsLayerAttribute(type.Name))
-            .Select(a => a.ApplicationSyntaxReference?.GetSyntax(cancellationToken))
-            .Where(syntax => syntax is not null)
-            .OrderBy(syntax => syntax!.SyntaxTree.FilePath, System.StringComparer.Ordinal)
-            .ThenBy(syntax => syntax!.SpanStart)
-            .FirstOrDefault();
+        var first = FirstInSource(attributes.Where(a => IsModelGen(a, out var name) && IsLayerAttribute(name)), cancellationToken);
         return first is not null && context.Attributes.Any(a => a.ApplicationSyntaxReference?.GetSyntax(cancellationToken) == first)
             ? DiagnosticInfo.Create(DiagnosticDescriptors.LayersWithoutModel, LocationInfo.From(first), symbol.Name)
             : null;
@@ -437,10 +443,10 @@ internal static class Parser
             ? member.Name
             : implemented.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat) + "." + member.Name.Substring(member.Name.LastIndexOf('.') + 1);
 
-    /// <summary>Parameter types as generated code spells them (<c>global::System.Span&lt;float&gt;</c>, <c>ref int</c>), nullable marks aside.</summary>
+    /// <summary>Parameter types as generated code spells them (<c>global::System.Span&lt;float&gt;</c>, <c>ref int</c>); <see cref="GeneratedMembers"/> compares them without white space or nullable marks.</summary>
     private static string ParameterList(System.Collections.Immutable.ImmutableArray<IParameterSymbol> parameters) =>
         string.Join(", ", parameters.Select(p =>
-            (p.RefKind == RefKind.None ? string.Empty : "ref ") + p.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat).Replace("?", string.Empty)));
+            (p.RefKind == RefKind.None ? string.Empty : "ref ") + p.Type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)));
 
     private static string DeclarationKeyword(TypeDeclarationSyntax declaration) => declaration switch
     {
