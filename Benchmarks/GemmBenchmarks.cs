@@ -7,8 +7,8 @@ namespace ModelGen.Benchmarks;
 
 /// <summary>
 /// <see cref="Gemm"/> on the MLP 784-256-128-10's training products at batch 64 and on squares, on one thread and
-/// on two. GFLOP/s = <see cref="GemmShape.Flops"/> / the median; compare with <see cref="FmaPeakBenchmark"/> run in
-/// the same session. Run: <c>dotnet run -c Release --project Benchmarks -- --filter *GemmBenchmarks* *FmaPeak*</c>.
+/// on two. GFLOP/s = <see cref="GemmShape.Flops"/> / the median; compare with <see cref="FmaPeakBenchmark"/> measured
+/// in the same process. Run: <c>dotnet run -c Release --project Benchmarks -- --filter *GemmBenchmarks* *FmaPeak*</c>.
 /// </summary>
 [MedianColumn]
 public class GemmBenchmarks

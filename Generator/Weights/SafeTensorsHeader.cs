@@ -64,7 +64,7 @@ internal static class SafeTensorsHeader
         {
             if (header[i] != (byte)' ')
             {
-                error = SafeTensorsPadding.Problem(8 + parser.Position - 1, 8 + i, header[i]);
+                error = SafeTensorsHeaderRules.Problem(8 + parser.Position - 1, 8 + i, header[i]);
                 return null;
             }
         }
@@ -77,9 +77,9 @@ internal static class SafeTensorsHeader
             {
                 var metadata = (pair.Value as Dictionary<string, object?>)?.Where(m => m.Value is string)
                     .ToDictionary(m => m.Key, m => (string)m.Value!, StringComparer.Ordinal);
-                if (metadata is not null && SafeTensorsPadding.IsOldModelGenLayout(metadata))
+                if (metadata is not null && SafeTensorsHeaderRules.IsOldModelGenLayout(metadata))
                 {
-                    error = SafeTensorsPadding.OldLayoutProblem;
+                    error = SafeTensorsHeaderRules.OldLayoutProblem;
                     return null;
                 }
 
@@ -466,7 +466,7 @@ internal static class SafeTensorsHeader
 
             if (Position == start)
             {
-                return Fail($"unexpected {SafeTensorsPadding.Describe(json[start])}");
+                return Fail($"unexpected {SafeTensorsHeaderRules.Describe(json[start])}");
             }
 
             // Every byte of the token is ASCII, so it is its own character.
@@ -493,7 +493,7 @@ internal static class SafeTensorsHeader
             {
                 if (Position + i >= json.Length || json[Position + i] != (byte)literal[i])
                 {
-                    return Fail($"unexpected {SafeTensorsPadding.Describe(json[Position])}");
+                    return Fail($"unexpected {SafeTensorsHeaderRules.Describe(json[Position])}");
                 }
             }
 

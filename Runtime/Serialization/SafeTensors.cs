@@ -75,7 +75,7 @@ public static class SafeTensors
     {
         writer.AddMetadata("format", "pt");
         writer.AddMetadata("producer", "ModelGen");
-        writer.AddMetadata(SafeTensorsPadding.LayoutKey, SafeTensorsPadding.LayoutValue);
+        writer.AddMetadata(SafeTensorsHeaderRules.LayoutKey, SafeTensorsHeaderRules.LayoutValue);
         writer.AddMetadata("model", model.GetType().FullName ?? model.GetType().Name);
         writer.AddMetadata("parameter_count", model.ParameterCount.ToString(System.Globalization.CultureInfo.InvariantCulture));
         writer.AddMetadata(ShapeHashKey, ShapeHash(model));
@@ -134,9 +134,9 @@ public static class SafeTensors
     /// </summary>
     internal static ModelTensors ReadModel(SafeTensorsFile parsed, ReadOnlySpan<byte> file, ITrainableModel model, string source)
     {
-        if (SafeTensorsPadding.IsOldModelGenLayout(parsed.Metadata))
+        if (SafeTensorsHeaderRules.IsOldModelGenLayout(parsed.Metadata))
         {
-            throw Mismatch(source, model, SafeTensorsPadding.OldLayoutProblem);
+            throw Mismatch(source, model, SafeTensorsHeaderRules.OldLayoutProblem);
         }
 
         var tensors = model.ParameterTensors;

@@ -176,8 +176,6 @@ internal sealed class SafeTensorsFile
     public static InvalidDataException Corrupt(string source, string problem) =>
         new($"'{source}' is not a readable safetensors file: {problem}.");
 
-
-
     private void ParseHeader(ReadOnlySpan<byte> header, string source)
     {
         try
@@ -219,7 +217,7 @@ internal sealed class SafeTensorsFile
             var padding = header.Slice(objectEnd).IndexOfAnyExcept((byte)' ');
             if (padding >= 0)
             {
-                throw Corrupt(source, SafeTensorsPadding.Problem(sizeof(ulong) + objectEnd - 1, sizeof(ulong) + objectEnd + padding, header[objectEnd + padding]));
+                throw Corrupt(source, SafeTensorsHeaderRules.Problem(sizeof(ulong) + objectEnd - 1, sizeof(ulong) + objectEnd + padding, header[objectEnd + padding]));
             }
         }
         catch (JsonException exception)

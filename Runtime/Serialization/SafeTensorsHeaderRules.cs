@@ -1,10 +1,11 @@
 namespace ModelGen.Serialization;
 
 /// <summary>
-/// The one rule both safetensors readers (the runtime's loader and the generator's baker, which links this file)
-/// apply after the header's JSON object: only spaces may pad the header, and a wrong byte is named by file offset.
+/// The header rules both safetensors readers apply (the runtime's loader and the generator's baker, which links this
+/// file): only spaces may pad the header after its JSON object, a wrong byte named by file offset; and a file that
+/// ModelGen wrote must carry the layout marker of the PyTorch layout.
 /// </summary>
-internal static class SafeTensorsPadding
+internal static class SafeTensorsHeaderRules
 {
     /// <summary>
     /// The metadata every file ModelGen writes carries, <c>"layout": "pytorch"</c>: its tensors are the equivalent
