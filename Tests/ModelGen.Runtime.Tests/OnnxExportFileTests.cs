@@ -55,9 +55,9 @@ public sealed class OnnxExportFileTests : IDisposable
         var good = File.ReadAllBytes(path);
         Assert.Equal(OnnxExport.Write(first, [20], SmallMlpLayers), good);
 
-        // The disk fills up halfway through the new file.
+        // The disk fills up partway through the new file.
         var second = new SmallMlp(seed: 2);
-        Assert.Throws<IOException>(() => OnnxExport.Save(second, [20], SmallMlpLayers, path, temporary => new HalfWriteStream(File.Create(temporary))));
+        Assert.Throws<IOException>(() => OnnxExport.Save(second, [20], SmallMlpLayers, path, temporary => new FailingStream(File.Create(temporary), failAfter: 64)));
         Assert.Equal(good, File.ReadAllBytes(path));
         Assert.Equal(["model.onnx"], Directory.GetFiles(directory).Select(Path.GetFileName));
 
@@ -216,45 +216,5 @@ public sealed class OnnxExportFileTests : IDisposable
         Assert.Throws<ArgumentOutOfRangeException>(() => OnnxLayer.MaxPool2D(0, 1));
         Assert.Throws<ArgumentOutOfRangeException>(() => OnnxLayer.LayerNorm("w", "b", 0f));
         Assert.Throws<ArgumentOutOfRangeException>(() => OnnxLayer.BatchNorm("w", "b", "m", "v", float.NaN));
-    }
-
-    /// <summary>A file stream that writes half of the first write it gets, then fails as a full disk would.</summary>
-    private sealed class HalfWriteStream(Stream inner) : Stream
-    {
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => inner.Length;
-
-        public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
-
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            inner.Write(buffer[..(buffer.Length / 2)]);
-            throw new IOException("No space left on device (simulated).");
-        }
-
-        public override void Flush() => inner.Flush();
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
     }
 }
