@@ -20,7 +20,7 @@ public class OnnxExportConvolutionTests(ITestOutputHelper output)
     [Fact]
     public void The_fashion_cnn_matches_PredictBatch()
     {
-        var model = new OnnxFashionCnn(seed: 21);
+        var model = new ModelGen.Samples.FashionMnist.FashionCnn(seed: 21);
         var operators = AssertSameAsPredictBatch(model, [1, 28, 28], model.ExportOnnx);
         Assert.Equal(
             ["Conv", "Relu", "MaxPool", "Conv", "Relu", "MaxPool", "Flatten", "Gemm", "Relu", "Gemm", "Softmax"],

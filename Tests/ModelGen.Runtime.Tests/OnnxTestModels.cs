@@ -1,25 +1,9 @@
 namespace ModelGen.Runtime.Tests;
 
-// Convolutional models for the ONNX export tests (OnnxExportConvolutionTests), each exported with its generated
-// ExportOnnx and compared with PredictBatch after a few training steps. The comment under each lists its equivalent
-// PyTorch nn.Sequential, whose module indices name the tensors (the generated remarks show the same).
-
-/// <summary>The Fashion CNN of the sample (<c>--model cnn</c>): same-padded convolutions with ReLU, max pooling, flatten, dense, dropout.</summary>
-/// <remarks>
-/// Conv2d(1, 16, 3, padding=1) 0, ReLU 1, MaxPool2d(2) 2, Conv2d(16, 32, 3, padding=1) 3, ReLU 4, MaxPool2d(2) 5,
-/// Flatten 6, Linear(1568, 64) 7, ReLU 8, Dropout 9, Linear(64, 10) 10.
-/// </remarks>
-[Model(Loss = Loss.SoftmaxCrossEntropy)]
-[Input(1, 28, 28)]
-[Conv2D(16, 3, Padding = Padding.Same, Activation = Activation.Relu)]
-[MaxPool2D(2)]
-[Conv2D(32, 3, Padding = Padding.Same, Activation = Activation.Relu)]
-[MaxPool2D(2)]
-[Flatten]
-[Dense(64, Activation.Relu)]
-[Dropout(0.25f)]
-[Dense(10)]
-public partial class OnnxFashionCnn;
+// Convolutional models for the ONNX export tests (OnnxExportConvolutionTests, which also export the sample's own
+// FashionCnn), each exported with its generated ExportOnnx and compared with PredictBatch after a few training steps.
+// The comment under each lists its equivalent PyTorch nn.Sequential, whose module indices name the tensors (the
+// generated remarks show the same).
 
 /// <summary>
 /// Per-channel batch normalization after each convolution of a three-channel, non-square image; average pooling
