@@ -23,6 +23,26 @@ public struct SeededRandom
     }
 
     /// <summary>
+    /// Starts sequence number <paramref name="stream"/> of a family that <paramref name="seed"/> keys, for a purpose of
+    /// its own (such as one epoch's data augmentation) that must not draw from, or shift, the seed's main sequence.
+    /// Each (seed, stream) pair has its own fixed sequence; none starts where the plain constructor starts.
+    /// </summary>
+    internal SeededRandom(int seed, ulong stream)
+    {
+        // The stream number is scrambled into a 64-bit key (SplitMix64's step is a bijection, so streams get distinct
+        // keys up to the one bit forced here) whose top bit is set: the state SplitMix64 then starts from is never a
+        // plain seed's, whose top 32 bits are zero.
+        var key = stream;
+        var state = (ulong)(uint)seed ^ (SplitMix64(ref key) | (1UL << 63));
+        var a = SplitMix64(ref state);
+        var b = SplitMix64(ref state);
+        _s0 = (uint)a;
+        _s1 = (uint)(a >> 32);
+        _s2 = (uint)b;
+        _s3 = (uint)(b >> 32);
+    }
+
+    /// <summary>
     /// Continues the sequence from a state saved by <see cref="GetState"/> (four 32-bit words, not all zero), as a
     /// checkpoint does.
     /// </summary>

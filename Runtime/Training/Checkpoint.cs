@@ -14,7 +14,8 @@ namespace ModelGen;
 /// <remarks>
 /// A checkpoint is one safetensors file. It holds the model's tensors under their usual names (PyTorch can read
 /// them) and, besides them, the optimizer's state and step count, the dropout and shuffle random streams, the
-/// sample order, the history so far and the state of <see cref="EarlyStopping"/>. Each save replaces the file
+/// sample order, the history so far and the state of <see cref="EarlyStopping"/> (data augmentation needs no state:
+/// each epoch's draws follow from <see cref="FitOptions.Seed"/> and the epoch). Each save replaces the file
 /// atomically, so a process killed while saving leaves the previous checkpoint. The file is kept when training
 /// ends: running <c>Fit</c> again with more epochs continues from it; delete it to start over.
 /// </remarks>

@@ -22,6 +22,15 @@ public sealed class FitOptions
     public int Seed { get; init; }
 
     /// <summary>
+    /// Random shifts and flips of each training image (<see cref="ImageAugmentation"/>), made to a copy of the batch
+    /// before each step; its image size must be the model's <c>InputSize</c>. The dataset itself, validation and
+    /// <c>Evaluate</c> are never augmented. Each epoch draws from a stream of its own derived from <see cref="Seed"/>
+    /// and the epoch's number, apart from the shuffles: enabling it leaves the order of the samples as it was, and a
+    /// run (also one resumed from a checkpoint) repeats bit for bit. None by default.
+    /// </summary>
+    public ImageAugmentation? Augmentation { get; init; }
+
+    /// <summary>
     /// The fraction of the data, in [0, 1), held out to measure <see cref="EpochResult.ValidationLoss"/> after each
     /// epoch. As in Keras, it is the last samples of the dataset, taken before any shuffling. Default 0.
     /// </summary>

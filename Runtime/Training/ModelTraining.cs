@@ -11,6 +11,9 @@ public static class ModelTraining
 {
     private const int EvaluationChunk = 256;
 
+    /// <summary>The first of the streams (one per epoch) that <see cref="FitOptions.Augmentation"/> draws from.</summary>
+    private const ulong AugmentationStream = 1UL << 32;
+
     /// <summary>
     /// Trains <paramref name="model"/> on <paramref name="data"/>: per epoch, the samples in (optionally shuffled)
     /// batches, one <see cref="ITrainableModel.TrainStep"/> and one optimizer update per batch.
@@ -42,6 +45,14 @@ public static class ModelTraining
             }
 
             CheckData(model, options.ValidationData, "the validation data (FitOptions.ValidationData)", nameof(options));
+        }
+
+        if (options.Augmentation is { } augmentation && augmentation.SampleSize != model.InputSize)
+        {
+            throw new ArgumentException(
+                $"The augmentation's images are {augmentation.Channels} × {augmentation.Height} × {augmentation.Width} = " +
+                $"{augmentation.SampleSize} floats, but the model takes {model.InputSize} inputs per sample.",
+                nameof(options));
         }
 
         var trainingCount = data.Count - validationCount;
@@ -90,6 +101,9 @@ public static class ModelTraining
                 random.Shuffle(order.AsSpan());
             }
 
+            // Augmentation draws from a stream of its own, a function of the seed and the epoch alone: the shuffles
+            // are the same with it or without, and a resumed run needs no state to continue it.
+            var augmentationRandom = new SeededRandom(options.Seed, AugmentationStream + (ulong)epoch);
             var lossSum = 0.0;
             var batchNumber = 0;
             for (var start = 0; start < trainingCount; start += batchSize)
@@ -99,6 +113,7 @@ public static class ModelTraining
                 var batchInputs = inputs.Span.Slice(0, count * data.FeatureSize);
                 var batchTargets = targets.Span.Slice(0, count * data.TargetSize);
                 Gather(data, order.AsSpan(start, count), batchInputs, batchTargets);
+                options.Augmentation?.Apply(batchInputs, ref augmentationRandom);
 
                 var loss = model.TrainStep(batchInputs, batchTargets);
                 if (!float.IsFinite(loss))

@@ -186,3 +186,12 @@ public partial class AbsoluteRegressor;
 [Dense(7, Activation.Elu)]
 [Dense(2)]
 public partial class HuberRegressor;
+
+/// <summary>An image classifier of an odd shape (two channels of 6 × 5) with dropout, for data augmentation in Fit.</summary>
+[Model(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(2, 6, 5)]
+[Conv2D(4, 3, Padding = Padding.Same, Activation = Activation.Relu)]
+[Flatten]
+[Dropout(0.25f)]
+[Dense(3)]
+public partial class TinyImageClassifier;
