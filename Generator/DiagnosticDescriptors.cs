@@ -197,6 +197,36 @@ internal static class DiagnosticDescriptors
         "'{0}' declares layers but has no [Model] attribute, so ModelGen generates nothing for it: add [Model] (with its Loss) to compile it into a model",
         DiagnosticSeverity.Warning);
 
+    public static readonly DiagnosticDescriptor NotABlock = Error(
+        "MG0038",
+        "Residual block type is not a block",
+        "'{0}' is used as a block of [Residual] but has no [Block] attribute: mark it [Block] and declare its layers on it");
+
+    public static readonly DiagnosticDescriptor EmptyBlock = Error(
+        "MG0039",
+        "Block has no layers",
+        "Block '{0}' declares no layers, so the residual connection would compute nothing: give it at least one layer attribute");
+
+    public static readonly DiagnosticDescriptor BlockContainsItself = Error(
+        "MG0040",
+        "Block contains itself",
+        "Block '{0}' uses itself through [Residual] ({1}), which would never end: a block may use other blocks only");
+
+    public static readonly DiagnosticDescriptor ResidualShapesDiffer = Error(
+        "MG0041",
+        "Residual shapes do not match",
+        "Layer {0} ([Residual]): block '{1}' turns {2} into {3}, which cannot be added to its input{4}: give the residual a Shortcut block that maps {2} to {3} (e.g. a 1×1 [Conv2D] with a stride), or keep the block's output shape");
+
+    public static readonly DiagnosticDescriptor ShortcutShapeDiffers = Error(
+        "MG0042",
+        "Shortcut does not fix the shape",
+        "Layer {0} ([Residual]): shortcut block '{1}' turns {2} into {3}, but block '{4}' gives {5}; the two must have the same shape to be added");
+
+    public static readonly DiagnosticDescriptor InputInBlock = Error(
+        "MG0043",
+        "[Input] in a block",
+        "Block '{0}' declares [Input], but a block's input is whatever reaches it where it is used: remove [Input] from the block");
+
     public static readonly DiagnosticDescriptor InternalError = Error(
         "MG0999",
         "ModelGen failed",

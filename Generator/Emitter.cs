@@ -68,12 +68,12 @@ internal static class Emitter
             WriteSerialization(writer, plan);
             OnnxEmitter.Write(writer, plan);
             WriteInference(writer, plan);
-            var fusions = BackwardFusions(plan);
+            var fusions = BackwardFusion.Find(plan);
             WriteTraining(writer, plan, fusions);
             WriteForward(writer, plan);
             foreach (var layer in plan.Layers)
             {
-                var isFirst = !NeedsInputGradient(plan, layer);
+                var isFirst = !layer.NeedsInputGradient;
                 var (dropoutForward, dropoutBackward) = layer is DropoutPlan ? DropoutPasses(plan, fusions, layer, isFirst) : (false, false);
                 if ((layer is DropoutPlan && !dropoutForward && !dropoutBackward) || layer is FlattenPlan)
                 {
@@ -130,6 +130,24 @@ internal static class Emitter
                         LayerNormEmitter.WriteForward(writer, norm);
                         writer.WriteLine();
                         LayerNormEmitter.WriteBackward(writer, norm);
+                        break;
+                    case ActivationPlan activation:
+                        ActivationEmitter.WriteForward(writer, activation);
+                        if (HasBackwardCall(plan, activation))
+                        {
+                            writer.WriteLine();
+                            ActivationEmitter.WriteBackward(writer, activation);
+                        }
+
+                        break;
+                    case AddPlan add:
+                        ActivationEmitter.WriteForward(writer, add);
+                        if (HasBackwardCall(plan, add))
+                        {
+                            writer.WriteLine();
+                            ActivationEmitter.WriteBackward(writer, add);
+                        }
+
                         break;
                     case DropoutPlan dropout:
                         if (dropoutForward)
@@ -195,6 +213,15 @@ internal static class Emitter
                 {
                     p.Name, "Dropout", string.Empty, Count(p.InputSize), Count(p.Units), "0", $"rate {Float(p.Rate).TrimEnd('f')}, training only",
                 },
+                ActivationPlan a => new[]
+                {
+                    a.Name, "Activation", a.Activation.ToString(), Count(a.InputSize), Count(a.Units), "0", "each value",
+                },
+                AddPlan r => new[]
+                {
+                    r.Name, "Residual", r.Activation == Activation.Linear ? string.Empty : r.Activation.ToString(), Count(r.InputSize), Count(r.Units), "0",
+                    $"{r.Block}(x) + {(r.Shortcut is null ? "x" : r.Shortcut + "(x)")}, of {Producer(plan, r, 0)} and {Producer(plan, r, 1)}",
+                },
                 _ => throw new InvalidOperationException("Unknown layer plan " + l.GetType().Name),
             }))
             .Concat(new[] { new[] { "total", string.Empty, string.Empty, string.Empty, string.Empty, Count(plan.ParameterCount), string.Empty } })
@@ -213,12 +240,28 @@ internal static class Emitter
         writer.WriteLine("/// </code>");
         writer.WriteLine("/// <para>Its weight files are the state_dict of this PyTorch module (load_state_dict(…, strict=True) works both ways):</para>");
         writer.WriteLine("/// <code>");
+        if (plan.Layers.Any(l => l is AddPlan))
+        {
+            writer.WriteLine("/// class Residual(nn.Module):  # activation(branch(x) + shortcut(x))");
+            writer.WriteLine("///     def __init__(self, branch, shortcut=None, activation=None):");
+            writer.WriteLine("///         super().__init__()");
+            writer.WriteLine("///         self.branch = branch");
+            writer.WriteLine("///         self.shortcut = shortcut if shortcut is not None else nn.Identity()");
+            writer.WriteLine("///         self.activation = activation if activation is not None else nn.Identity()");
+            writer.WriteLine("///");
+            writer.WriteLine("///     def forward(self, x):");
+            writer.WriteLine("///         return self.activation(self.branch(x) + self.shortcut(x))");
+            writer.WriteLine("///");
+        }
+
         writer.WriteLine("/// layers = nn.Sequential(");
         var modules = plan.Torch.Modules;
-        var moduleWidth = modules.Max(m => m.Code.Length) + 1;
+        var moduleWidth = modules.Max(m => m.Code.Length);
         foreach (var module in modules)
         {
-            writer.WriteLine($"///     {(module.Code + ",").PadRight(moduleWidth)}  # layers.{module.Index}");
+            writer.WriteLine(module.Path.Length == 0
+                ? $"///     {module.Code}"
+                : $"///     {module.Code.PadRight(moduleWidth)}  # {module.Path}");
         }
 
         writer.WriteLine("/// )");
@@ -227,6 +270,18 @@ internal static class Emitter
         writer.WriteLine("/// <para>An instance is not thread-safe: its forward pass reuses one workspace.</para>");
         writer.WriteLine("/// </remarks>");
     }
+
+    /// <summary>The name of the layer that writes a layer's <paramref name="which"/>-th input, or "the inputs".</summary>
+    private static string Producer(ModelPlan plan, LayerPlan layer, int which) =>
+        layer.Inputs[which] == 0 ? "the inputs" : plan.At(layer.Inputs[which]).Name;
+
+    /// <summary>The variable holding a layer's <paramref name="which"/>-th input: the model's inputs or the output of the layer that writes it.</summary>
+    private static string InputOf(ModelPlan plan, LayerPlan layer, int which = 0) =>
+        layer.Inputs[which] == 0 ? "inputs" : plan.At(layer.Inputs[which]).Output;
+
+    /// <summary>Whether the backward pass calls the layer's own backward method.</summary>
+    private static bool HasBackwardCall(ModelPlan plan, LayerPlan layer) =>
+        plan.Backward.OfType<LayerBackward>().Any(step => step.Position == layer.Position);
 
     /// <summary>A window's input or output as channels×height×width, for the remarks table.</summary>
     private static string Dimensions(WindowPlan window, bool input, int channels = 0) =>
@@ -286,13 +341,18 @@ internal static class Emitter
         writer.WriteLine("// Workspace layout, in floats per sample: a region at offset k of a batch of n samples starts at k·n.");
         foreach (var layer in plan.Layers)
         {
-            var viewed = layer is FlattenPlan && layer.Position > 1 ? plan.Layers[layer.Position - 2] : null;
+            var viewed = layer is FlattenPlan && layer.Inputs[0] > 0 ? plan.At(layer.Inputs[0]) : null;
             writer.WriteLine(viewed is null
                 ? $"private const int {layer.Identifier}Output = {layer.OutputOffset}; // {layer.Name} outputs, {layer.Units} per sample"
                 : $"private const int {layer.Identifier}Output = {layer.OutputOffset}; // {layer.Name} outputs: {viewed.Name}'s, viewed as one vector of {layer.Units} per sample");
             if (layer is IWeightedPlan { KeepsPreActivation: true } keeps)
             {
                 writer.WriteLine($"private const int {layer.Identifier}PreActivation = {keeps.PreActivationOffset}; // {layer.Name} pre-activations z, kept for {keeps.Activation}'s derivative");
+            }
+
+            if (layer is AddPlan { PreActivationOffset: >= 0 } sum)
+            {
+                writer.WriteLine($"private const int {layer.Identifier}PreActivation = {sum.PreActivationOffset}; // {layer.Name} sums z, kept for {sum.Activation}'s derivative");
             }
 
             if (layer is PoolPlan { Average: false } pool)
@@ -317,8 +377,14 @@ internal static class Emitter
             }
         }
 
-        writer.WriteLine($"private const int GradientA = {plan.GradientAOffset}; // ∂L/∂activation, passed between layers in turn with GradientB");
-        writer.WriteLine($"private const int GradientB = {plan.GradientBOffset};");
+        writer.WriteLine(plan.GradientBuffers == 2
+            ? $"private const int GradientA = {plan.GradientAOffset}; // ∂L/∂activation, passed between layers in turn with GradientB"
+            : $"private const int GradientA = {plan.GradientAOffset}; // ∂L/∂activation, passed between layers through GradientA to {GradientName(plan.GradientBuffers - 1)}");
+        for (var buffer = 1; buffer < plan.GradientBuffers; buffer++)
+        {
+            writer.WriteLine($"private const int {GradientName(buffer)} = {plan.GradientAOffset + (buffer * (plan.GradientBOffset - plan.GradientAOffset))};");
+        }
+
         writer.WriteLine($"private const int WorkspacePerSample = {plan.WorkspacePerSample};");
         writer.WriteLine($"private const int PredictionChunk = {PredictionChunk};");
         writer.WriteLine();
@@ -675,10 +741,16 @@ internal static class Emitter
                 writer.WriteLine($"var {layer.Output} = Workspace({layer.Identifier}Output, {layer.Units}, batch);");
             }
 
-            writer.WriteLine($"var gradientA = Workspace(GradientA, {layers.Max(l => l.Units)}, batch);");
-            if (layers.Count > 1)
+            var used = plan.Backward.SelectMany(step => step switch
             {
-                writer.WriteLine($"var gradientB = Workspace(GradientB, {layers.Max(l => l.Units)}, batch);");
+                LayerBackward call => new[] { call.Gradient, call.InputGradient },
+                GradientSum sum => new[] { sum.From, sum.Into },
+                GradientCopy copy => new[] { copy.From, copy.To },
+                _ => System.Array.Empty<int>(),
+            }).Where(buffer => buffer > 0).Distinct().OrderBy(buffer => buffer);
+            foreach (var buffer in new[] { 0 }.Concat(used))
+            {
+                writer.WriteLine($"var {GradientVariable(buffer)} = Workspace({GradientName(buffer)}, {layers.Max(l => l.Units)}, batch);");
             }
 
             writer.WriteLine();
@@ -688,7 +760,9 @@ internal static class Emitter
             writer.WriteLine();
             writer.WriteLine(layers.Count == 1
                 ? "// backward: ∂L/∂W and ∂L/∂b of the only layer"
-                : "// backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before");
+                : plan.Layers.Any(l => l is AddPlan)
+                    ? "// backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer it reads"
+                    : "// backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before");
             foreach (var call in backward.Calls)
             {
                 writer.WriteLine(call);
@@ -707,25 +781,41 @@ internal static class Emitter
     /// </summary>
     private static (List<string> Calls, HashSet<string> Reads) BackwardCalls(ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions)
     {
-        var layers = plan.Layers;
         var calls = new List<string>();
         var reads = new HashSet<string>();
-        var step = 0;
-        for (var i = layers.Count - 1; i >= 0; i--)
+        foreach (var backwardStep in plan.Backward)
         {
-            var layer = layers[i];
-            if ((layer is DropoutPlan && BackwardFusion.Absorbs(fusions, layer)) || layer is FlattenPlan)
+            if (backwardStep is GradientSum sum)
             {
-                continue; // a flatten layer hands ∂L/∂y on as ∂L/∂x: the same buffer, viewed again
+                calls.Add($"// {sum.Tensor} feeds two layers: its gradient is the sum of the two that come back");
+                calls.Add($"global::ModelGen.Kernels.Blas.Add({GradientVariable(sum.From)}.Slice(0, batch * {sum.Size}), {GradientVariable(sum.Into)}.Slice(0, batch * {sum.Size}));");
+                continue;
             }
 
-            var input = i == 0 ? "inputs" : layers[i - 1].Output;
-            var dy = GradientBuffer(step) + $".Slice(0, batch * {layer.Units})";
-            var dx = GradientBuffer(step + 1) + $".Slice(0, batch * {layer.InputSize})";
-            var needsDx = NeedsInputGradient(plan, layer);
-            step++;
+            if (backwardStep is GradientCopy copy)
+            {
+                calls.Add($"// {copy.Tensor}'s gradient is shared with another tensor: copied, since its layer writes over it");
+                calls.Add($"{GradientVariable(copy.From)}.Slice(0, batch * {copy.Size}).CopyTo({GradientVariable(copy.To)});");
+                continue;
+            }
+
+            var (position, gradient, inputGradient) = (LayerBackward)backwardStep;
+            var layer = plan.At(position);
+            var input = InputOf(plan, layer);
+            var dy = GradientVariable(gradient) + $".Slice(0, batch * {layer.Units})";
+            var needsDx = inputGradient >= 0;
+            var dx = needsDx ? GradientVariable(inputGradient) + $".Slice(0, batch * {layer.InputSize})" : string.Empty;
             switch (layer)
             {
+                case ActivationPlan:
+                    reads.Add(input);
+                    reads.Add(layer.Output);
+                    calls.Add($"{layer.Identifier}Backward({input}, {layer.Output}, {dy}, batch);");
+                    break;
+                case AddPlan:
+                    reads.Add(layer.Output);
+                    calls.Add($"{layer.Identifier}Backward({layer.Output}, {dy}, batch);");
+                    break;
                 case LayerNormPlan or BatchNormPlan:
                     calls.Add(needsDx
                         ? $"{layer.Identifier}Backward({dy}, {dx}, batch);"
@@ -777,7 +867,7 @@ internal static class Emitter
     /// layer (its input is the caller's read-only inputs) or last (predictions are read from the last layer's workspace).
     /// </summary>
     private static bool PassesThrough(ModelPlan plan, LayerPlan layer) =>
-        layer is DropoutPlan && layer.Position > 1 && layer.Position < plan.Layers.Count;
+        layer is DropoutPlan && layer.Inputs[0] > 0 && layer.Position < plan.Layers.Count;
 
     /// <summary>The span a layer's forward writes: its workspace region, or outside training its input where it <see cref="PassesThrough"/>.</summary>
     private static string OutputSpan(ModelPlan plan, LayerPlan layer, string input)
@@ -795,17 +885,25 @@ internal static class Emitter
 
         using (writer.OpenBlock($"private void Forward({ReadOnlySpan} inputs, int batch{trainingParameter})"))
         {
-            var input = "inputs";
             foreach (var layer in plan.Layers)
             {
+                var input = InputOf(plan, layer);
                 if (ForwardFusion.Absorbs(plan, layer))
                 {
                     continue;
                 }
 
+                if (layer is AddPlan add)
+                {
+                    writer.WriteLine($"// {add.Name}: the residual connection's sum, {add.Block}(x) + {(add.Shortcut is null ? "x" : add.Shortcut + "(x)")}");
+                    writer.WriteLine($"var {layer.Output} = Workspace({layer.Identifier}Output, {layer.Units}, batch);");
+                    writer.WriteLine($"{layer.Identifier}Forward({input}, {InputOf(plan, layer, 1)}, {layer.Output}, batch);");
+                    continue;
+                }
+
                 if (layer is FlattenPlan)
                 {
-                    if (layer.Position == 1)
+                    if (layer.Inputs[0] == 0)
                     {
                         writer.WriteLine($"// {layer.Name}: the inputs, copied to be viewed as one vector per sample");
                         writer.WriteLine($"var {layer.Output} = Workspace({layer.Identifier}Output, {layer.Units}, batch);");
@@ -816,7 +914,6 @@ internal static class Emitter
                         writer.WriteLine($"var {layer.Output} = {input}; // {layer.Name}: the same values, viewed as one vector of {layer.Units} per sample");
                     }
 
-                    input = layer.Output;
                     continue;
                 }
 
@@ -846,7 +943,6 @@ internal static class Emitter
                         writer.WriteLine();
                     }
 
-                    input = dropout.Output;
                     continue;
                 }
 
@@ -877,8 +973,6 @@ internal static class Emitter
                 {
                     writer.WriteLine($"{layer.Identifier}Forward({input}, {layer.Output}, batch);");
                 }
-
-                input = layer.Output;
             }
         }
 
@@ -919,14 +1013,11 @@ internal static class Emitter
         ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions, LayerPlan layer, bool isFirst) =>
         (!ForwardFusion.Absorbs(plan, layer), !isFirst && !BackwardFusion.Absorbs(fusions, layer));
 
-    /// <summary>Whether a layer must hand ∂L/∂(its input) back: only if some layer before it has parameters.</summary>
-    private static bool NeedsInputGradient(ModelPlan plan, LayerPlan layer) =>
-        plan.Layers.Take(layer.Position - 1).Any(l => l is IWeightedPlan or LayerNormPlan or BatchNormPlan);
+    /// <summary>The constant of gradient buffer <paramref name="buffer"/>: GradientA, GradientB …</summary>
+    private static string GradientName(int buffer) => "Gradient" + (char)('A' + buffer);
 
-    private static string GradientBuffer(int step) => step % 2 == 0 ? "gradientA" : "gradientB";
-
-    private static IReadOnlyDictionary<DensePlan, BackwardFusion> BackwardFusions(ModelPlan plan) =>
-        BackwardFusion.Find(plan, layer => NeedsInputGradient(plan, layer));
+    /// <summary>The local variable of gradient buffer <paramref name="buffer"/>: gradientA, gradientB …</summary>
+    private static string GradientVariable(int buffer) => "gradient" + (char)('A' + buffer);
 
     private static string Count(int value) => value.ToString("N0", CultureInfo.InvariantCulture);
 

@@ -62,7 +62,7 @@ internal static class Parser
         var loss = (Loss)lossValue;
         var (huberDelta, huberDeltaLocation) = Named(model, modelSyntax, "HuberDelta", 1f, LocationInfo.From(modelSyntax));
         var (weights, weightsLocation) = Named<string?>(model, modelSyntax, "Weights", null, LocationInfo.From(modelSyntax));
-        var layers = ReadLayers(symbol, diagnostics, cancellationToken);
+        var layers = ReadLayers(symbol, diagnostics, new List<INamedTypeSymbol> { symbol }, cancellationToken);
         if (layers is null)
         {
             return new StageResult<ModelSpec>(null, diagnostics.ToEquatableArray());
@@ -218,8 +218,13 @@ internal static class Parser
         return (fallback, fallbackLocation);
     }
 
-    /// <summary>Reads <c>[Input]</c> and the layer attributes in source order, or returns null after a diagnostic.</summary>
-    private static EquatableArray<LayerSpec>? ReadLayers(INamedTypeSymbol symbol, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads <c>[Input]</c> and the layer attributes of a model or block in source order, or returns null after a
+    /// diagnostic. <paramref name="path"/> holds the model and the blocks being read around this one, outermost first,
+    /// so that a block using itself is found.
+    /// </summary>
+    private static EquatableArray<LayerSpec>? ReadLayers(
+        INamedTypeSymbol symbol, List<DiagnosticInfo> diagnostics, List<INamedTypeSymbol> path, CancellationToken cancellationToken)
     {
         var found = new List<(AttributeSyntax Syntax, AttributeData Data)>();
         foreach (var attribute in symbol.GetAttributes())
@@ -249,10 +254,104 @@ internal static class Parser
             return null;
         }
 
-        return found
-            .OrderBy(f => f.Syntax.SpanStart)
-            .Select(f => ReadLayer(f.Syntax, f.Data, diagnostics))
-            .ToEquatableArray();
+        var layers = new List<LayerSpec>();
+        foreach (var (syntax, data) in found.OrderBy(f => f.Syntax.SpanStart))
+        {
+            if (data.AttributeClass!.Name == "ResidualAttribute")
+            {
+                if (ReadResidual(syntax, data, diagnostics, path, cancellationToken) is not { } residual)
+                {
+                    return null;
+                }
+
+                layers.Add(residual);
+                continue;
+            }
+
+            layers.Add(ReadLayer(syntax, data, diagnostics));
+        }
+
+        return layers.ToEquatableArray();
+    }
+
+    /// <summary>
+    /// Reads <c>[Residual(typeof(F), Shortcut = typeof(S), …)]</c> with the layers of its blocks, or returns null after a
+    /// diagnostic on the <c>typeof</c> at fault: a type without <c>[Block]</c>, a block without layers or with
+    /// <c>[Input]</c>, a block that uses itself.
+    /// </summary>
+    private static ResidualSpec? ReadResidual(
+        AttributeSyntax syntax, AttributeData data, List<DiagnosticInfo> diagnostics, List<INamedTypeSymbol> path, CancellationToken cancellationToken)
+    {
+        var location = LocationInfo.From(syntax);
+        var blockLocation = ArgumentLocation(syntax, 0, "block") ?? location;
+        var block = ReadBlock(data.ConstructorArguments[0].Value as INamedTypeSymbol, blockLocation, diagnostics, path, cancellationToken);
+        BlockSpec? shortcut = null;
+        foreach (var argument in data.NamedArguments)
+        {
+            if (argument.Key == "Shortcut" && argument.Value.Value is INamedTypeSymbol shortcutType)
+            {
+                var shortcutSyntax = syntax.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.Text == "Shortcut");
+                shortcut = ReadBlock(shortcutType, LocationInfo.From((SyntaxNode?)shortcutSyntax ?? syntax), diagnostics, path, cancellationToken);
+                if (shortcut is null)
+                {
+                    return null;
+                }
+            }
+        }
+
+        if (block is null)
+        {
+            return null;
+        }
+
+        var (activation, activationLocation) = Named(data, syntax, "Activation", (int)Activation.Linear, location);
+        var (repeat, repeatLocation) = Named(data, syntax, "Repeat", 1, location);
+        return new ResidualSpec(block, shortcut, (Activation)activation, activationLocation, repeat, repeatLocation, location);
+    }
+
+    /// <summary>The layers of a block named by <c>typeof</c>, or null after a diagnostic at <paramref name="location"/>.</summary>
+    private static BlockSpec? ReadBlock(
+        INamedTypeSymbol? type, LocationInfo? location, List<DiagnosticInfo> diagnostics, List<INamedTypeSymbol> path, CancellationToken cancellationToken)
+    {
+        if (type is null || type.TypeKind == TypeKind.Error)
+        {
+            return null; // typeof of a missing type: the compiler reports it
+        }
+
+        if (!type.GetAttributes().Any(a => IsModelGen(a, out var name) && name == "BlockAttribute"))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotABlock, location, type.Name));
+            return null;
+        }
+
+        if (path.Contains(type, SymbolEqualityComparer.Default))
+        {
+            var cycle = string.Join(" → ", path.SkipWhile(t => !t.Equals(type, SymbolEqualityComparer.Default)).Select(t => t.Name).Concat(new[] { type.Name }));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.BlockContainsItself, location, type.Name, cycle));
+            return null;
+        }
+
+        path.Add(type);
+        var layers = ReadLayers(type, diagnostics, path, cancellationToken);
+        path.RemoveAt(path.Count - 1);
+        if (layers is not { } read)
+        {
+            return null;
+        }
+
+        if (read.FirstOrDefault(l => l is InputSpec) is { } input)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InputInBlock, input.Location, type.Name));
+            return null;
+        }
+
+        if (read.Count == 0)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.EmptyBlock, location, type.Name));
+            return null;
+        }
+
+        return new BlockSpec(type.Name, read, location);
     }
 
     /// <summary>The attributes that declare a model's input and layers, by class name in the <c>ModelGen</c> namespace.</summary>
@@ -260,6 +359,7 @@ internal static class Parser
     [
         "InputAttribute", "DenseAttribute", "DropoutAttribute", "LayerNormAttribute", "BatchNormAttribute",
         "Conv2DAttribute", "MaxPool2DAttribute", "AvgPool2DAttribute", "GlobalAvgPool2DAttribute", "FlattenAttribute",
+        "ActivationAttribute", "ResidualAttribute",
     ];
 
     private static bool IsLayerAttribute(string name) => System.Array.IndexOf(LayerAttributes, name) >= 0;
@@ -272,7 +372,7 @@ internal static class Parser
     {
         var symbol = (INamedTypeSymbol)context.TargetSymbol;
         var attributes = symbol.GetAttributes();
-        if (attributes.Any(IsModelAttribute))
+        if (attributes.Any(a => IsModelAttribute(a) || (IsModelGen(a, out var name) && name == "BlockAttribute")))
         {
             return null;
         }
@@ -340,11 +440,16 @@ internal static class Parser
             case "FlattenAttribute":
                 return new FlattenSpec(location);
 
+            case "ActivationAttribute":
+                var function = arguments.Length > 0 && arguments[0].Value is int fn ? (Activation)fn : Activation.Linear;
+                var (functionAlpha, functionAlphaLocation) = Named(data, syntax, "Alpha", float.NaN, location);
+                return new ActivationSpec(function, ArgumentLocation(syntax, 0, "function") ?? location, functionAlpha, functionAlphaLocation, location);
+
             case "DropoutAttribute":
                 var rate = arguments.Length > 0 && arguments[0].Value is float r ? r : float.NaN;
                 return new DropoutSpec(rate, ArgumentLocation(syntax, 0, "rate") ?? location, location);
 
-            default:
+            case "DenseAttribute":
                 var units = arguments.Length > 0 && arguments[0].Value is int u ? u : 0;
                 var activation = arguments.Length > 1 && arguments[1].Value is int a ? (Activation)a : Activation.Linear;
                 var (activationValue, activationLocation) = Named(data, syntax, "Activation", (int)activation, ArgumentLocation(syntax, 1, "activation") ?? location);
@@ -353,6 +458,9 @@ internal static class Parser
                 return new DenseSpec(
                     units, ArgumentLocation(syntax, 0, "units") ?? location, (Activation)activationValue, activationLocation, location,
                     (Initializer)initializer, initializerLocation, alpha, alphaLocation, Named(data, syntax, "UseBias", true, location).Value);
+
+            default:
+                throw new System.InvalidOperationException("No reader for the layer attribute " + data.AttributeClass.Name);
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using ModelGen.Generator.Helpers;
 using ModelGen.Generator.Model;
 
@@ -58,17 +59,20 @@ internal static class Planner
         var poolIndex = 0;
         var globalPoolIndex = 0;
         var flattenIndex = 0;
+        var activationIndex = 0;
         var windowsLength = 0;
-        // The model's input is (c, h, w); a convolution or pooling layer writes (h, w, c), which later layers keep.
-        var channelsLast = false;
         foreach (var layer in model.Layers)
         {
             var inputs = layer.Input.Size;
             var position = layers.Count + 1;
-            if (layer.Layer is FlattenSpec && layers.Count > 0)
+            var producer = layer.Inputs[0];
+            // The model's input is (c, h, w); a convolution or pooling layer writes (h, w, c), which later layers keep.
+            var channelsLast = producer > 0 && model.Layers[producer - 1].ChannelsLast;
+            if (layer.Layer is FlattenSpec && producer > 0)
             {
-                // A view of the layer before's outputs: no workspace of its own.
-                layers.Add(new FlattenPlan(position, ++flattenIndex, inputs, layers[layers.Count - 1].OutputOffset));
+                // A view of the producing layer's outputs: no workspace of its own.
+                layers.Add(new FlattenPlan(position, ++flattenIndex, inputs, layers[producer - 1].OutputOffset));
+                widest = System.Math.Max(widest, layer.Output.Size);
                 continue;
             }
 
@@ -81,7 +85,6 @@ internal static class Planner
                     break;
                 case ConvSpec conv:
                     var convWindow = Window(layer, conv.Kernel, conv.Stride, conv.Padding, channelsLast);
-                    channelsLast = true;
                     var convWeights = parameterEnd;
                     var convBias = conv.UseBias ? Align(convWeights + (convWindow.PatchSize * conv.Filters)) : -1;
                     parameterEnd = conv.UseBias ? Align(convBias + conv.Filters) : Align(convWeights + (convWindow.PatchSize * conv.Filters));
@@ -102,7 +105,6 @@ internal static class Planner
                     break;
                 case PoolSpec pool:
                     var poolWindow = Window(layer, pool.Size, pool.Stride, Padding.Valid, channelsLast);
-                    channelsLast = true;
                     var argmaxOffset = pool.Average ? -1 : workspaceEnd;
                     workspaceEnd = pool.Average ? workspaceEnd : Align(argmaxOffset + layer.Output.Size);
                     layers.Add(new PoolPlan(position, ++poolIndex, inputs, layer.Output.Size, outputOffset, poolWindow, pool.Average, argmaxOffset));
@@ -145,8 +147,16 @@ internal static class Planner
                     workspaceEnd = Align(maskOffset + inputs);
                     layers.Add(new DropoutPlan(position, ++dropoutIndex, inputs, dropout.Rate, outputOffset, maskOffset));
                     break;
-                default:
-                    var dense = (DenseSpec)layer.Layer;
+                case ActivationSpec activation:
+                    layers.Add(new ActivationPlan(position, ++activationIndex, inputs, activation.Function, Alpha(activation.Function, activation.Alpha), outputOffset));
+                    break;
+                case AddSpec add:
+                    var sumOffset = PreActivationOffset(add.Residual.Activation, inputs, ref workspaceEnd);
+                    layers.Add(new AddPlan(
+                        position, add.Number, inputs, add.Residual.Activation, Alpha(add.Residual.Activation, float.NaN), outputOffset, sumOffset,
+                        add.Residual.Block.Name, add.Residual.Shortcut?.Name));
+                    break;
+                case DenseSpec dense:
                     var weightsOffset = parameterEnd;
                     var biasOffset = dense.UseBias ? Align(weightsOffset + (dense.Units * inputs)) : -1;
                     parameterEnd = dense.UseBias ? Align(biasOffset + dense.Units) : Align(weightsOffset + (dense.Units * inputs));
@@ -161,15 +171,25 @@ internal static class Planner
                     layers.Add(plan);
                     parameterCount += plan.ParameterCount;
                     break;
+                default:
+                    throw new System.InvalidOperationException("No plan for the layer kind " + layer.Layer.Kind);
             }
 
             widest = System.Math.Max(widest, layer.Output.Size);
         }
 
-        // Backward passes the gradient from layer to layer through two buffers used in turn, each as wide as the widest layer.
-        var gradientA = workspaceEnd;
-        var gradientB = Align(gradientA + widest);
-        var workspacePerSample = Align(gradientB + widest);
+        // Which layers hand a gradient back: those fed, directly or not, by a layer with parameters.
+        var trainable = new bool[layers.Count + 1];
+        for (var i = 0; i < layers.Count; i++)
+        {
+            var checkedLayer = model.Layers[i];
+            var needsInputGradient = checkedLayer.Inputs.Any(input => trainable[input]);
+            trainable[i + 1] = needsInputGradient || layers[i] is IWeightedPlan or LayerNormPlan or BatchNormPlan;
+            layers[i] = layers[i] with { Inputs = checkedLayer.Inputs, Scope = checkedLayer.Scope, NeedsInputGradient = needsInputGradient };
+        }
+
+        // Backward passes the gradients through buffers each as wide as the widest layer: two used in turn for a chain of
+        // layers, more where a residual connection keeps a gradient for its shortcut while its block's flows back.
         var planned = new ModelPlan(
             model.Type,
             model.Loss,
@@ -179,9 +199,12 @@ internal static class Planner
             parameterCount,
             parameterEnd,
             layers.ToEquatableArray(),
-            gradientA,
-            gradientB,
-            workspacePerSample) { StateLength = stateEnd, Weights = model.Weights, WindowsLength = windowsLength, InputShape = model.Input.Dimensions };
+            workspaceEnd,
+            Align(workspaceEnd + widest),
+            0) { StateLength = stateEnd, Weights = model.Weights, WindowsLength = windowsLength, InputShape = model.Input.Dimensions };
+        var (steps, buffers) = BackwardPlanner.Plan(planned);
+        var workspacePerSample = workspaceEnd + (buffers * Align(widest));
+        planned = planned with { Backward = steps, GradientBuffers = buffers, WorkspacePerSample = workspacePerSample };
         return planned with { Torch = TorchEquivalent.Of(planned) };
     }
 

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using ModelGen.Generator.Helpers;
 using ModelGen.Generator.Model;
 
@@ -40,30 +41,8 @@ internal static class ShapeChecker
         }
 
         var layers = new List<CheckedLayer>();
-        var shape = input;
-        var valid = true;
-        // The model's input image lies (c, h, w); a convolution or pooling layer leaves its outputs channels-last.
-        var channelsLast = false;
-        foreach (var layer in spec.Layers)
-        {
-            if (layer is InputSpec)
-            {
-                continue;
-            }
-
-            var output = InferOutput(layer, layers.Count + 1, shape, channelsLast, diagnostics);
-            channelsLast |= layer is ConvSpec or PoolSpec;
-            if (output is null)
-            {
-                // The next layers' shapes depend on this one's: later errors would be guesses.
-                valid = false;
-                break;
-            }
-
-            layers.Add(new CheckedLayer(layer, shape, output));
-            shape = output;
-        }
-
+        var residuals = 0;
+        var valid = CheckSequence(spec.Layers, from: 0, EquatableArray<string>.Empty) is not null;
         if (valid && layers.Count == 0)
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoLayers, spec.Location, spec.Type.Name));
@@ -80,7 +59,7 @@ internal static class ShapeChecker
                     ConvSpec conv => ((long)conv.Kernel * conv.Kernel * layer.Input.Dimensions[0] * conv.Filters) + conv.Filters,
                     LayerNormSpec => 2L * layer.Input.Size,
                     BatchNormSpec => 2L * BatchNormSpec.Features(layer.Input),
-                    _ => 0,
+                    _ => 0, // no parameters: activation, pooling, flatten, dropout, the residual sum
                 };
             }
 
@@ -91,7 +70,110 @@ internal static class ShapeChecker
         }
 
         return new CheckedModel(spec.Type, spec.Loss, spec.HuberDelta, input, layers.ToEquatableArray(), spec.Weights, spec.WeightsLocation, spec.Location, spec.MemberLocations);
+
+        // Checks a sequence of layers that reads node `from` (0: the model's input), adding a node for each, and returns
+        // the last node, or null after an error: the next layers' shapes depend on this one's, so later errors would be
+        // guesses. A residual connection adds its block's layers, its shortcut's, and the sum.
+        int? CheckSequence(EquatableArray<LayerSpec> sequence, int from, EquatableArray<string> scope)
+        {
+            var current = from;
+            foreach (var layer in sequence)
+            {
+                if (layer is InputSpec)
+                {
+                    continue;
+                }
+
+                if (layer is ResidualSpec residual)
+                {
+                    if (!IsPositive(residual.Repeat, residual.RepeatLocation, $"Layer {layers.Count + 1} ([Residual]): the number of repeats", diagnostics) ||
+                        !CheckActivation(residual.Kind, layers.Count + 1, residual.Activation, residual.ActivationLocation, float.NaN, null, Initializer.Auto, null, diagnostics))
+                    {
+                        return null;
+                    }
+
+                    for (var repeat = 0; repeat < residual.Repeat; repeat++)
+                    {
+                        var index = ++residuals;
+                        var number = index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                        var position = layers.Count + 1;
+                        if (CheckSequence(residual.Block.Layers, current, Nested(scope, number + ".branch")) is not { } branch)
+                        {
+                            return null;
+                        }
+
+                        var shortcut = current;
+                        if (residual.Shortcut is { } shortcutBlock && CheckSequence(shortcutBlock.Layers, current, Nested(scope, number + ".shortcut")) is { } projected)
+                        {
+                            shortcut = projected;
+                        }
+                        else if (residual.Shortcut is not null)
+                        {
+                            return null;
+                        }
+
+                        var (input, output, skipped) = (ShapeOf(current), ShapeOf(branch), ShapeOf(shortcut));
+                        if (residual.Shortcut is { } declared && !output.Equals(skipped))
+                        {
+                            diagnostics.Add(DiagnosticInfo.Create(
+                                DiagnosticDescriptors.ShortcutShapeDiffers, declared.Location, position, declared.Name, input, skipped, residual.Block.Name, output));
+                            return null;
+                        }
+
+                        if (!output.Equals(skipped))
+                        {
+                            diagnostics.Add(DiagnosticInfo.Create(
+                                DiagnosticDescriptors.ResidualShapesDiffer, residual.Block.Location, position, residual.Block.Name, input, output, string.Empty));
+                            return null;
+                        }
+
+                        if (output.Rank == 3 && output.Dimensions[0] > 1 && LiesChannelsLast(branch) != LiesChannelsLast(shortcut))
+                        {
+                            // The model's input image lies (c, h, w), a convolution's output (h, w, c): the same shape, other orders.
+                            diagnostics.Add(DiagnosticInfo.Create(
+                                DiagnosticDescriptors.ResidualShapesDiffer, residual.Block.Location, position, residual.Block.Name, input, output,
+                                " as it lies in memory (the model's input image is stored channels-first, a convolution's output channels-last)"));
+                            return null;
+                        }
+
+                        layers.Add(new CheckedLayer(new AddSpec(residual, index), output, output)
+                        {
+                            Inputs = new[] { branch, shortcut }.ToEquatableArray(),
+                            ChannelsLast = LiesChannelsLast(branch),
+                            Scope = scope,
+                        });
+                        current = layers.Count;
+                    }
+
+                    continue;
+                }
+
+                var shape = ShapeOf(current);
+                var channelsLast = LiesChannelsLast(current);
+                var inferred = InferOutput(layer, layers.Count + 1, shape, channelsLast, diagnostics);
+                if (inferred is null)
+                {
+                    return null;
+                }
+
+                layers.Add(new CheckedLayer(layer, shape, inferred)
+                {
+                    Inputs = new[] { current }.ToEquatableArray(),
+                    ChannelsLast = inferred.Rank == 3 && (channelsLast || layer is ConvSpec or PoolSpec),
+                    Scope = scope,
+                });
+                current = layers.Count;
+            }
+
+            return current;
+        }
+
+        Shape ShapeOf(int node) => node == 0 ? input : layers[node - 1].Output;
+
+        bool LiesChannelsLast(int node) => node != 0 && layers[node - 1].ChannelsLast;
     }
+
+    private static EquatableArray<string> Nested(EquatableArray<string> scope, string part) => scope.Concat(new[] { part }).ToEquatableArray();
 
     /// <summary>Whether the loss fits the last layer: its size, its activation and the loss's own settings.</summary>
     private static void CheckLoss(ModelSpec spec, CheckedLayer last, List<DiagnosticInfo> diagnostics)
@@ -187,6 +269,8 @@ internal static class ShapeChecker
         PoolSpec pool => InferPool(pool, position, input, diagnostics),
         GlobalPoolSpec global => HasImageShape(global, position, input, diagnostics) ? Shape.Vector(input.Dimensions[0]) : null,
         FlattenSpec => Shape.Vector(input.Size),
+        ActivationSpec activation => CheckActivation(
+            activation.Kind, position, activation.Function, activation.FunctionLocation, activation.Alpha, activation.AlphaLocation, Initializer.Auto, null, diagnostics) ? input : null,
         _ => throw new InvalidOperationException("Unknown layer kind " + layer.Kind),
     };
 

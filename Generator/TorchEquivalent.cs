@@ -37,16 +37,80 @@ internal static class TorchEquivalent
         var tensors = new List<PlannedTensor>();
         var prefixes = new List<string>();
         var input = plan.InputShape;
-        var flow = input.Count == 3 ? Flow.Picture(input[0], input[1], input[2], channelsLast: false) : Flow.Vector(plan.InputSize);
+        var flows = new List<Flow> { input.Count == 3 ? Flow.Picture(input[0], input[1], input[2], channelsLast: false) : Flow.Vector(plan.InputSize) };
 
-        void Add(string code) => modules.Add(new TorchModule(modules.Count, code));
-        string Prefix() => "layers." + (modules.Count - 1).ToString(CultureInfo.InvariantCulture) + ".";
+        // The nn.Sequential being filled: the model's, or a residual connection's block or shortcut, innermost last,
+        // each with its path and its modules so far. A residual connection is one module, Residual(branch, shortcut).
+        var top = new Container("layers", string.Empty);
+        var open = new List<Container>();
+        var residualPaths = new Dictionary<string, string>();
+        Container Current() => open.Count == 0 ? top : open[open.Count - 1];
+        string Indent(int extra = 0) => new(' ', 4 * ((2 * open.Count) + extra));
+
+        void Add(string code)
+        {
+            var container = Current();
+            modules.Add(new TorchModule(container.Path + "." + Int(container.Count), Indent() + code + ","));
+            container.Count++;
+        }
+
+        string Prefix() => Current().Path + "." + Int(Current().Count - 1) + ".";
+
+        // Opens and closes the residual connections' containers until the innermost open one is the node's.
+        void Enter(EquatableArray<string> scope)
+        {
+            var common = 0;
+            while (common < open.Count && common < scope.Count && open[common].Segment == scope[common])
+            {
+                common++;
+            }
+
+            while (open.Count > common)
+            {
+                open.RemoveAt(open.Count - 1);
+                modules.Add(new TorchModule(string.Empty, Indent(1) + "),"));
+            }
+
+            for (var i = common; i < scope.Count; i++)
+            {
+                var number = scope[i].Substring(0, scope[i].IndexOf('.'));
+                var part = scope[i].Substring(number.Length + 1);
+                if (!residualPaths.TryGetValue(number, out var path))
+                {
+                    path = Current().Path + "." + Int(Current().Count);
+                    residualPaths[number] = path;
+                    modules.Add(new TorchModule(path, Indent() + "Residual("));
+                    Current().Count++;
+                }
+
+                modules.Add(new TorchModule(path + "." + part, Indent(1) + (part == "branch" ? "nn.Sequential(" : "shortcut=nn.Sequential(")));
+                open.Add(new Container(path + "." + part, scope[i]));
+            }
+        }
 
         foreach (var layer in plan.Layers)
         {
             var tensorCount = tensors.Count;
+            Enter(layer.Scope);
+            var flow = flows[layer.Inputs[0]];
             switch (layer)
             {
+                case ActivationPlan activation:
+                    AddActivation(activation.Activation, activation.Alpha);
+                    break;
+
+                case AddPlan add:
+                    var residual = residualPaths[Int(add.Index)];
+                    if (ActivationModule(add.Activation, add.Alpha) is { } function)
+                    {
+                        modules.Add(new TorchModule(string.Empty, Indent(1) + "activation=" + function + ","));
+                    }
+
+                    modules.Add(new TorchModule(string.Empty, Indent() + "),"));
+                    prefixes.Add(residual + ".");
+                    flows.Add(flow);
+                    continue;
+
                 case DensePlan dense:
                     Add($"nn.Linear({dense.InputSize}, {dense.Units}{(dense.HasBias ? string.Empty : ", bias=False")})");
                     var denseView = flow.Permuted ? new[] { dense.Units, flow.Channels, flow.Height, flow.Width } : new[] { dense.Units, dense.InputSize };
@@ -141,24 +205,43 @@ internal static class TorchEquivalent
             }
 
             var name = tensors.Count > tensorCount ? tensors[tensorCount].Name : Prefix();
-            prefixes.Add(name.Substring(0, name.IndexOf('.', "layers.".Length) + 1));
+            prefixes.Add(name.Substring(0, name.LastIndexOf('.') + 1));
+            flows.Add(flow);
         }
 
+        Enter(EquatableArray<string>.Empty);
         return new TorchPlan(modules.ToEquatableArray(), tensors.ToEquatableArray(), prefixes.ToEquatableArray());
 
         void AddActivation(Activation activation, float alpha)
         {
-            switch (activation)
+            if (ActivationModule(activation, alpha) is { } module)
             {
-                case Activation.Relu: Add("nn.ReLU()"); break;
-                case Activation.LeakyRelu: Add($"nn.LeakyReLU({Float(alpha)})"); break;
-                case Activation.Elu: Add($"nn.ELU({Float(alpha)})"); break;
-                case Activation.Gelu: Add("nn.GELU(approximate=\"tanh\")"); break;
-                case Activation.Silu: Add("nn.SiLU()"); break;
-                case Activation.Sigmoid: Add("nn.Sigmoid()"); break;
-                case Activation.Tanh: Add("nn.Tanh()"); break;
+                Add(module);
             }
         }
+    }
+
+    /// <summary>The PyTorch module of an activation, or null for none.</summary>
+    private static string? ActivationModule(Activation activation, float alpha) => activation switch
+    {
+        Activation.Relu => "nn.ReLU()",
+        Activation.LeakyRelu => $"nn.LeakyReLU({Float(alpha)})",
+        Activation.Elu => $"nn.ELU({Float(alpha)})",
+        Activation.Gelu => "nn.GELU(approximate=\"tanh\")",
+        Activation.Silu => "nn.SiLU()",
+        Activation.Sigmoid => "nn.Sigmoid()",
+        Activation.Tanh => "nn.Tanh()",
+        _ => null,
+    };
+
+    /// <summary>An nn.Sequential being filled: its path in the state_dict, the scope segment that opened it, and its modules so far.</summary>
+    private sealed class Container(string path, string segment)
+    {
+        public string Path { get; } = path;
+
+        public string Segment { get; } = segment;
+
+        public int Count { get; set; }
     }
 
     /// <summary>A decimal as Python writes it (0.01 rather than the float subtraction's 0.00999999).</summary>

@@ -19,8 +19,13 @@ internal static class OnnxEmitter
             for (var i = 0; i < plan.Layers.Count; i++)
             {
                 var tensors = prefixes[i];
-                writer.WriteLine(plan.Layers[i] switch
+                var layer = plan.Layers[i];
+                // A layer that does not read the one just before it (in and after a residual connection) says which it reads.
+                var from = layer.Inputs.Count == 1 && layer.Inputs[0] == i ? string.Empty : $".From({string.Join(", ", layer.Inputs)})";
+                var call = layer switch
                 {
+                    ActivationPlan activation => $"{Layer}.Activate({Activation(activation.Activation, activation.Alpha)}),",
+                    AddPlan add => $"{Layer}.Add({Activation(add.Activation, add.Alpha)}),",
                     DensePlan dense => $"{Layer}.Dense(\"{tensors}weight\", {Bias(dense, tensors)}, {Activation(dense.Activation, dense.Alpha)}),",
                     ConvPlan conv => Conv(conv, tensors),
                     PoolPlan pool => $"{Layer}.{(pool.Average ? "AvgPool2D" : "MaxPool2D")}({pool.Window.Kernel}, {pool.Window.Stride}),",
@@ -30,7 +35,8 @@ internal static class OnnxEmitter
                     LayerNormPlan norm => $"{Layer}.LayerNorm(\"{tensors}weight\", \"{tensors}bias\", {Emitter.Float(norm.Epsilon)}),",
                     BatchNormPlan batch => $"{Layer}.BatchNorm(\"{tensors}weight\", \"{tensors}bias\", \"{tensors}running_mean\", \"{tensors}running_var\", {Emitter.Float(batch.Epsilon)}),",
                     var other => throw new System.InvalidOperationException("No ONNX form for layer plan " + other.GetType().Name),
-                });
+                };
+                writer.WriteLine(call.Substring(0, call.Length - 1) + from + ",");
             }
         }
 

@@ -19,20 +19,20 @@ internal sealed record BackwardFusion(DensePlan Layer, DropoutPlan? Dropout, Den
     /// The fusions of a plan, keyed by the dense layer that applies each. Only blocked (GEMM) layers fuse: the gate is
     /// applied by the matrix product, and a ReLU layer's derivative is left out only where it would be a separate pass.
     /// </summary>
-    public static IReadOnlyDictionary<DensePlan, BackwardFusion> Find(ModelPlan plan, System.Func<LayerPlan, bool> needsInputGradient)
+    public static IReadOnlyDictionary<DensePlan, BackwardFusion> Find(ModelPlan plan)
     {
         var fusions = new Dictionary<DensePlan, BackwardFusion>();
         var layers = plan.Layers;
         for (var i = 1; i < layers.Count; i++)
         {
-            if (layers[i] is not DensePlan { Strategy: DenseStrategy.Gemm } dense || !needsInputGradient(dense))
+            if (layers[i] is not DensePlan { Strategy: DenseStrategy.Gemm, NeedsInputGradient: true } dense || !OnlyReader(plan, i - 1, i))
             {
                 continue;
             }
 
             var below = layers[i - 1];
             var dropout = below as DropoutPlan;
-            var candidate = dropout is null ? below : i >= 2 ? layers[i - 2] : null;
+            var candidate = dropout is null ? below : i >= 2 && OnlyReader(plan, i - 2, i - 1) ? layers[i - 2] : null;
             var relu = candidate is DensePlan { Activation: Activation.Relu, Strategy: DenseStrategy.Gemm, KeepsPreActivation: false } r ? r : null;
             if (dropout is not null || relu is not null)
             {
@@ -41,6 +41,17 @@ internal sealed record BackwardFusion(DensePlan Layer, DropoutPlan? Dropout, Den
         }
 
         return fusions;
+    }
+
+    /// <summary>
+    /// Whether the layer at index <paramref name="reader"/> reads the one at <paramref name="index"/> (0-based), and no
+    /// other layer does: a gradient that also flows elsewhere (into a residual connection) cannot be gated in one product.
+    /// </summary>
+    internal static bool OnlyReader(ModelPlan plan, int index, int reader)
+    {
+        var position = index + 1;
+        return plan.Layers[reader].Inputs.Count == 1 && plan.Layers[reader].Inputs[0] == position &&
+            plan.Layers.Count(l => l.Inputs.Contains(position)) == 1;
     }
 
     /// <summary>Whether <paramref name="layer"/>'s own backward work is done by some fusion: a dropout's pass, or a ReLU layer's derivative.</summary>

@@ -29,8 +29,24 @@ internal sealed record CheckedModel(
     LocationInfo? Location = null,
     EquatableArray<LocationInfo> MemberLocations = default);
 
-/// <summary>One layer with its inferred shapes.</summary>
-internal sealed record CheckedLayer(LayerSpec Layer, Shape Input, Shape Output);
+/// <summary>One node of the checked network: a layer with its inferred shapes and the nodes it reads.</summary>
+internal sealed record CheckedLayer(LayerSpec Layer, Shape Input, Shape Output)
+{
+    /// <summary>
+    /// The nodes whose outputs this one reads, by 1-based position among the checked layers; 0 is the model's input.
+    /// One for every layer; two for the sum that closes a residual connection (the block's output, then the shortcut's).
+    /// </summary>
+    public EquatableArray<int> Inputs { get; init; }
+
+    /// <summary>Whether the output, an image, lies channels-last (h, w, c): after a convolution or pooling layer.</summary>
+    public bool ChannelsLast { get; init; }
+
+    /// <summary>
+    /// The residual connections the node lies in, outermost first, each as its number among the model's residual
+    /// connections (1-based, in order) and the part: <c>"2.branch"</c> or <c>"2.shortcut"</c>. Empty at the model's top level.
+    /// </summary>
+    public EquatableArray<string> Scope { get; init; }
+}
 
 /// <summary>The shape of one sample as it flows between layers (the batch dimension is implicit).</summary>
 internal sealed record Shape(EquatableArray<int> Dimensions)

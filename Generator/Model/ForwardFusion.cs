@@ -15,6 +15,7 @@ internal static class ForwardFusion
     public static DropoutPlan? DropoutAfter(ModelPlan plan, LayerPlan layer) =>
         layer is DensePlan { Strategy: DenseStrategy.Gemm, KeepsPreActivation: false, Activation: Activation.Linear or Activation.Relu }
         && layer.Position < plan.Layers.Count && plan.Layers[layer.Position] is DropoutPlan dropout
+        && BackwardFusion.OnlyReader(plan, layer.Position - 1, layer.Position)
             ? dropout
             : null;
 

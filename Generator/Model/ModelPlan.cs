@@ -50,10 +50,37 @@ internal sealed record ModelPlan(
 
     /// <summary>Every tensor of the model as a weights file names and shapes it: <see cref="Torch"/>'s.</summary>
     public EquatableArray<PlannedTensor> Tensors => Torch.Tensors;
+
+    /// <summary>
+    /// The backward pass, in order: each layer's backward call with the gradient buffers it reads and writes, and the
+    /// copies and sums between buffers that a tensor read by two layers needs (<see cref="BackwardPlanner"/> decides them).
+    /// </summary>
+    public EquatableArray<BackwardStep> Backward { get; init; }
+
+    /// <summary>How many gradient buffers (<c>GradientA</c>, <c>GradientB</c> …) the backward pass uses: two for a chain of layers.</summary>
+    public int GradientBuffers { get; init; } = 2;
+
+    /// <summary>The layer at a 1-based position.</summary>
+    public LayerPlan At(int position) => Layers[position - 1];
 }
 
-/// <summary>One module of the equivalent PyTorch <c>nn.Sequential</c>: its index and its constructor call, e.g. <c>nn.Linear(784, 256)</c>.</summary>
-internal sealed record TorchModule(int Index, string Code);
+/// <summary>One step of the backward pass.</summary>
+internal abstract record BackwardStep;
+
+/// <summary>A layer's backward call: ∂L/∂(its output) in gradient buffer <paramref name="Gradient"/>, ∂L/∂(its input) written to <paramref name="InputGradient"/> (−1: not needed).</summary>
+internal sealed record LayerBackward(int Position, int Gradient, int InputGradient) : BackwardStep;
+
+/// <summary>Gradient buffer <paramref name="Into"/> += buffer <paramref name="From"/>, over <paramref name="Size"/> values per sample: a tensor that two layers read gets both their gradients.</summary>
+internal sealed record GradientSum(int From, int Into, int Size, string Tensor) : BackwardStep;
+
+/// <summary>Gradient buffer <paramref name="From"/> copied to <paramref name="To"/>: before a layer writes over a gradient that another tensor still shares.</summary>
+internal sealed record GradientCopy(int From, int To, int Size, string Tensor) : BackwardStep;
+
+/// <summary>
+/// One line of the equivalent PyTorch module's code: a module's constructor call, indented, with its path in the
+/// state_dict (<c>layers.3</c>, <c>layers.4.branch.0</c>), or a line that closes a residual connection (no path).
+/// </summary>
+internal sealed record TorchModule(string Path, string Code);
 
 /// <summary>
 /// The equivalent PyTorch module (<see cref="TorchEquivalent"/> decides it): its modules, the tensors of its
@@ -119,6 +146,18 @@ internal sealed record PlannedTensor(string Name, string OffsetConstant, int Off
 /// <param name="OutputOffset">Offset of this layer's outputs in the workspace, per sample of the batch.</param>
 internal abstract record LayerPlan(int Position, int InputSize, int Units, int OutputOffset)
 {
+    /// <summary>The layers whose outputs this one reads, by <see cref="Position"/>; 0 is the model's input. Two for a residual sum.</summary>
+    public EquatableArray<int> Inputs { get; init; }
+
+    /// <summary>The residual connections the layer lies in, outermost first (<see cref="CheckedLayer.Scope"/>).</summary>
+    public EquatableArray<string> Scope { get; init; }
+
+    /// <summary>Whether backward must hand ∂L/∂(its input) back: only if some layer its input comes from has parameters.</summary>
+    public bool NeedsInputGradient { get; init; }
+
+    /// <summary>Whether its backward pass writes over ∂L/∂(its output) (an activation's derivative applied in place).</summary>
+    public virtual bool ChangesOutputGradient => false;
+
     /// <summary>The layer's name in weights files and comments, e.g. <c>dense_2</c>.</summary>
     public abstract string Name { get; }
 
@@ -255,6 +294,8 @@ internal sealed record DensePlan(
     /// <summary>Whether backward needs z rather than y: the derivatives of GELU and SiLU cannot be written from y.</summary>
     public bool KeepsPreActivation => PreActivationOffset >= 0;
 
+    public override bool ChangesOutputGradient => Activation != Activation.Linear;
+
     public int WeightCount => Units * InputSize;
 
     public int ParameterCount => WeightCount + (HasBias ? Units : 0);
@@ -342,6 +383,8 @@ internal sealed record ConvPlan(
     public int FanOut => Window.Kernel * Window.Kernel * Filters;
 
     public bool KeepsPreActivation => PreActivationOffset >= 0;
+
+    public override bool ChangesOutputGradient => Activation != Activation.Linear;
 }
 
 /// <summary>One max- or average-pooling layer of a plan: for max pooling, the index of each output's input kept for backward.</summary>
@@ -384,4 +427,33 @@ internal sealed record FlattenPlan(int Position, int Index, int Size, int Output
     public override string Name => "flatten_" + Index;
 
     public override string Identifier => "Flatten" + Index;
+}
+
+/// <summary>One activation layer of a plan: y = f(x), each value; backward applies f′ to the gradient in place.</summary>
+/// <param name="Index">1-based position among the activation layers (activation_1 …).</param>
+/// <param name="Alpha">α of leaky ReLU or ELU, defaults resolved; 0 for other activations.</param>
+internal sealed record ActivationPlan(int Position, int Index, int Size, Activation Activation, float Alpha, int OutputOffset)
+    : LayerPlan(Position, Size, Size, OutputOffset)
+{
+    public override string Name => "activation_" + Index;
+
+    public override string Identifier => "Activation" + Index;
+
+    public override bool ChangesOutputGradient => Activation != Activation.Linear;
+}
+
+/// <summary>
+/// The sum that closes a residual connection: y = f(f_x) + s(x), then its activation. Backward hands ∂L/∂y (after the
+/// activation's derivative) to both inputs as it is: the sum's derivative is one for each.
+/// </summary>
+/// <param name="Index">1-based position among the residual connections (residual_1 …).</param>
+/// <param name="PreActivationOffset">Where the sum z is kept for GELU's and SiLU's derivatives, or −1.</param>
+internal sealed record AddPlan(int Position, int Index, int Size, Activation Activation, float Alpha, int OutputOffset, int PreActivationOffset, string Block, string? Shortcut)
+    : LayerPlan(Position, Size, Size, OutputOffset)
+{
+    public override string Name => "residual_" + Index;
+
+    public override string Identifier => "Residual" + Index;
+
+    public override bool ChangesOutputGradient => Activation != Activation.Linear;
 }

@@ -153,3 +153,34 @@ internal sealed record FlattenSpec(LocationInfo? Location) : LayerSpec(Location)
 {
     public override string Kind => "Flatten";
 }
+
+/// <summary><c>[Activation(function)]</c>: a layer that applies an activation to each value.</summary>
+internal sealed record ActivationSpec(Activation Function, LocationInfo? FunctionLocation, float Alpha, LocationInfo? AlphaLocation, LocationInfo? Location) : LayerSpec(Location)
+{
+    public override string Kind => "Activation";
+}
+
+/// <summary>A class marked <c>[Block]</c>, as a <c>[Residual]</c> uses it: its name and its layers in source order.</summary>
+/// <param name="Name">The block class's name, for messages.</param>
+/// <param name="Layers">Its layer attributes, read as a model's are.</param>
+/// <param name="Location">The <c>typeof(…)</c> argument that names it where it is used.</param>
+internal sealed record BlockSpec(string Name, EquatableArray<LayerSpec> Layers, LocationInfo? Location);
+
+/// <summary>
+/// <c>[Residual(typeof(F), Shortcut = typeof(S), Activation = …, Repeat = n)]</c>: y = act(F(x) + S(x)), S the
+/// identity without a shortcut block, applied <see cref="Repeat"/> times in a row.
+/// </summary>
+internal sealed record ResidualSpec(
+    BlockSpec Block, BlockSpec? Shortcut, Activation Activation, LocationInfo? ActivationLocation, int Repeat, LocationInfo? RepeatLocation, LocationInfo? Location)
+    : LayerSpec(Location)
+{
+    public override string Kind => "Residual";
+}
+
+/// <summary>The sum that closes a residual connection, f(x) + s(x), then its activation: made by the checker from a <see cref="ResidualSpec"/>.</summary>
+/// <param name="Residual">The connection it closes, for messages and names.</param>
+/// <param name="Number">The connection's number among the model's, 1-based, outer connections before the ones in their blocks.</param>
+internal sealed record AddSpec(ResidualSpec Residual, int Number) : LayerSpec(Residual.Location)
+{
+    public override string Kind => "Add";
+}

@@ -227,4 +227,72 @@ public static class Activations
 
         public static Vector512<float> Invoke(Vector512<float> y, Vector512<float> dy) => dy * (Vector512<float>.One - (y * y));
     }
+    /// <summary>
+    /// y = f(x) for each value, x and y of one length (they may be the same span): an activation layer's forward pass, and
+    /// a residual sum's activation.
+    /// </summary>
+    public static void Apply(ReadOnlySpan<float> x, Span<float> y, Activation activation, float alpha = 0f)
+    {
+        switch (activation)
+        {
+            case Activation.Relu:
+                TensorPrimitives.Max(x, 0f, y);
+                return;
+            case Activation.Gelu:
+                Gelu(x, y);
+                return;
+            case Activation.Silu:
+                Silu(x, y);
+                return;
+        }
+
+        x.CopyTo(y);
+        switch (activation)
+        {
+            case Activation.Sigmoid:
+                Sigmoid(y);
+                break;
+            case Activation.Tanh:
+                Tanh(y);
+                break;
+            case Activation.LeakyRelu:
+                LeakyRelu(y, alpha);
+                break;
+            case Activation.Elu:
+                Elu(y, alpha);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// gradient ⊙= f′, in place: from the outputs y where the derivative can be written from them, from the inputs x
+    /// (the pre-activations) for GELU and SiLU.
+    /// </summary>
+    public static void ApplyDerivative(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> gradient, Activation activation, float alpha = 0f)
+    {
+        switch (activation)
+        {
+            case Activation.Relu:
+                ReluBackward(y, gradient);
+                break;
+            case Activation.Sigmoid:
+                SigmoidBackward(y, gradient);
+                break;
+            case Activation.Tanh:
+                TanhBackward(y, gradient);
+                break;
+            case Activation.LeakyRelu:
+                LeakyReluBackward(y, gradient, alpha);
+                break;
+            case Activation.Elu:
+                EluBackward(y, gradient, alpha);
+                break;
+            case Activation.Gelu:
+                GeluBackward(x, gradient);
+                break;
+            case Activation.Silu:
+                SiluBackward(x, gradient);
+                break;
+        }
+    }
 }

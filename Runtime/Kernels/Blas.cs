@@ -17,4 +17,7 @@ public static class Blas
 
     /// <summary>y ← x + y.</summary>
     public static void Add(ReadOnlySpan<float> x, Span<float> y) => TensorPrimitives.Add(x, y, y);
+
+    /// <summary>z = x + y, element by element: a residual connection's sum.</summary>
+    public static void Add(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> z) => TensorPrimitives.Add(x, y, z);
 }

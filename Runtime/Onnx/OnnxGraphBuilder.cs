@@ -79,9 +79,25 @@ internal sealed class OnnxGraphBuilder
     {
         var current = OnnxExport.InputName;
         int[] shape = (int[])inputShape.Clone();
+        // Every layer's output, by 1-based position (0: the model's input), for the layers that read an earlier one.
+        var outputs = new List<(string Name, int[] Shape)> { (current, shape) };
         for (var index = 0; index < layers.Count; index++)
         {
             var layer = layers[index] ?? throw new ArgumentException($"Layer {index} is null.", nameof(layers));
+            if (layer.Inputs is { } inputs)
+            {
+                if (inputs.Length != (layer.Kind == OnnxLayerKind.Add ? 2 : 1) || Array.Exists(inputs, i => i > index))
+                {
+                    throw new ArgumentException($"Layer {index} ({layer.Kind}) reads layers [{string.Join(", ", inputs)}]: it takes {(layer.Kind == OnnxLayerKind.Add ? "two" : "one")} of the layers before it.", nameof(layers));
+                }
+
+                (current, shape) = outputs[inputs[0]];
+            }
+            else if (layer.Kind == OnnxLayerKind.Add)
+            {
+                throw new ArgumentException($"Layer {index} (Add) does not say which two layers it adds (OnnxLayer.From).", nameof(layers));
+            }
+
             // Nodes of a layer with tensors are named after the module that holds them (layers.7/Gemm reads
             // layers.7.weight); the others after the layer's position among the model's layer attributes.
             var prefix = layer.Weight is { } weight && weight.LastIndexOf('.') > 0
@@ -116,9 +132,24 @@ internal sealed class OnnxGraphBuilder
                 case OnnxLayerKind.BatchNorm:
                     current = AddBatchNorm(context, prefix, layer, current, shape);
                     break;
+                case OnnxLayerKind.Activation:
+                    current = AddActivation(prefix, layer, current);
+                    break;
+                case OnnxLayerKind.Add:
+                    var other = outputs[layer.Inputs![1]];
+                    if (!other.Shape.AsSpan().SequenceEqual(shape))
+                    {
+                        throw new ArgumentException(
+                            $"Layer {index} (Add) adds [{string.Join(", ", shape)}] to [{string.Join(", ", other.Shape)}]: the two must have one shape.", nameof(layers));
+                    }
+
+                    current = AddActivation(prefix, layer, AddNode(prefix, "Add", [current, other.Name]));
+                    break;
                 default:
                     throw new ArgumentException($"Layer {index}: unknown kind {layer.Kind}.", nameof(layers));
             }
+
+            outputs.Add((current, shape));
         }
 
         // What Predict returns: probabilities for the cross-entropy losses, the last layer's values for the others.

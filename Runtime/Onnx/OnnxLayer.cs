@@ -31,6 +31,12 @@ public enum OnnxLayerKind
 
     /// <summary><c>[BatchNorm]</c>: BatchNormalization in inference form, with the running statistics.</summary>
     BatchNorm,
+
+    /// <summary><c>[Activation]</c>: the activation's nodes alone.</summary>
+    Activation,
+
+    /// <summary>The sum that closes a <c>[Residual]</c> connection: Add of two earlier values, then the activation.</summary>
+    Add,
 }
 
 /// <summary>
@@ -83,6 +89,24 @@ public sealed record OnnxLayer
 
     /// <summary>ε of a normalization layer.</summary>
     public float Epsilon { get; private init; }
+
+    /// <summary>
+    /// The layers whose outputs this one reads, by 1-based position in the model's list (0: the model's input); null
+    /// for the layer just before. Two for <see cref="Add"/>.
+    /// </summary>
+    public int[]? Inputs { get; private init; }
+
+    /// <summary>The same layer, reading the outputs of the layers at <paramref name="positions"/> (1-based; 0 is the model's input).</summary>
+    public OnnxLayer From(params int[] positions)
+    {
+        ArgumentNullException.ThrowIfNull(positions);
+        foreach (var position in positions)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(position, nameof(positions));
+        }
+
+        return this with { Inputs = (int[])positions.Clone() };
+    }
 
     /// <summary>A fully connected layer: y = f(x·Wᵀ + b) with W [units, inputs] as the weights file holds it.</summary>
     /// <param name="weight">The weight tensor's name, e.g. <c>layers.0.weight</c>.</param>
@@ -145,6 +169,14 @@ public sealed record OnnxLayer
 
     /// <summary>An image viewed as one vector, in (channel, height, width) order.</summary>
     public static OnnxLayer Flatten() => new(OnnxLayerKind.Flatten);
+
+    /// <summary>An activation applied to each value.</summary>
+    public static OnnxLayer Activate(Activation activation, float alpha = 0f) =>
+        new(OnnxLayerKind.Activation) { Activation = activation, Alpha = ResolveAlpha(activation, alpha) };
+
+    /// <summary>The sum of two earlier layers' outputs (give them with <see cref="From"/>), then an activation.</summary>
+    public static OnnxLayer Add(Activation activation = ModelGen.Activation.Linear, float alpha = 0f) =>
+        new(OnnxLayerKind.Add) { Activation = activation, Alpha = ResolveAlpha(activation, alpha) };
 
     /// <summary>Dropout: the identity at inference, so it adds no node.</summary>
     public static OnnxLayer Dropout() => new(OnnxLayerKind.Dropout);

@@ -10,11 +10,11 @@ namespace ModelGen.Samples.FashionMnist;
 
 /// <summary>The sample's settings; every default here is what a run with no arguments uses.</summary>
 /// <param name="DataDirectory">Folder of the four IDX files; null: the installed dataset, else the embedded subset.</param>
-/// <param name="Model"><c>mlp</c> or <c>cnn</c>.</param>
+/// <param name="Model"><c>mlp</c>, <c>cnn</c> or <c>resnet</c>.</param>
 /// <param name="Epochs">Passes over the training images.</param>
 /// <param name="Seed">Seeds the weights, the dropout masks and the shuffles.</param>
 /// <param name="PlotPath">Where the PNG of loss and accuracy per epoch goes.</param>
-/// <param name="LearningRate">Adam's (or AdamW's) starting learning rate, decayed along a cosine.</param>
+/// <param name="LearningRate">The optimizer's starting learning rate, decayed along a cosine; null: 1e-3 for Adam (MLP, CNN), 0.1 for the ResNet's SGD.</param>
 /// <param name="WeightDecay">AdamW with this decay instead of Adam when above 0.</param>
 /// <param name="Standardize">Pixels centred and scaled by the training set's statistics, rather than / 255.</param>
 /// <param name="Holdout">The last 10 % of the training images stand in for the test set.</param>
@@ -27,7 +27,7 @@ public sealed record SampleOptions(
     int Epochs = 10,
     int Seed = 1,
     string PlotPath = "fashion-training.png",
-    float LearningRate = 1e-3f,
+    float? LearningRate = null,
     float WeightDecay = 0f,
     bool Standardize = true,
     bool Holdout = false,
@@ -55,16 +55,17 @@ public sealed record SampleOptions(
         data.Validators.Add(result => CheckData(result, data));
         var model = new Option<string>("--model")
         {
-            HelpName = "mlp|cnn",
-            Description = "The network: the MLP 784-256-128-10 (FashionMlp.cs) or a small CNN (FashionCnn.cs)",
+            HelpName = "mlp|cnn|resnet",
+            Description = "The network: the MLP 784-256-128-10 (FashionMlp.cs), a small CNN (FashionCnn.cs) or a small ResNet (FashionResNet.cs)",
             DefaultValueFactory = _ => defaults.Model,
         };
-        model.Validators.Add(result => Check(result, result.GetValueOrDefault<string>() is "mlp" or "cnn", "mlp or cnn"));
+        model.Validators.Add(result => Check(result, result.GetValueOrDefault<string>() is "mlp" or "cnn" or "resnet", "mlp, cnn or resnet"));
         var epochs = Value("--epochs", "N", "Passes over the training images", defaults.Epochs, value => value >= 1, "a whole number from 1 up");
         var seed = Value("--seed", "N", "Seeds the weights, the dropout masks and the shuffles", defaults.Seed, _ => true, "a whole number");
         var plot = OutputFile("--plot", "Where to write the PNG of loss and accuracy per epoch", defaults.PlotPath);
-        var learningRate = Value("--learning-rate", "X", "The optimizer's starting learning rate, decayed along a cosine to 5 % over the run",
-            defaults.LearningRate, value => value > 0f && float.IsFinite(value), "a number above 0");
+        var learningRate = Value("--learning-rate", "X", "The optimizer's starting learning rate, decayed along a cosine [default: 1e-3 for Adam (mlp, cnn), 0.1 for SGD (resnet)]",
+            0f, value => value > 0f && float.IsFinite(value), "a number above 0");
+        learningRate.DefaultValueFactory = null; // the default depends on the model, and the description says it
         var weightDecay = Value("--weight-decay", "X", "AdamW with this weight decay instead of Adam (0: Adam)",
             defaults.WeightDecay, value => value >= 0f && float.IsFinite(value), "a number from 0 up");
         var standardize = Flag("--standardize", "Centre and scale the pixels by the training set's mean and deviation (false: pixels / 255)", defaults.Standardize);
@@ -105,7 +106,7 @@ public sealed record SampleOptions(
             result.GetValue(epochs),
             result.GetValue(seed),
             result.GetValue(plot) ?? defaults.PlotPath,
-            result.GetValue(learningRate),
+            result.GetResult(learningRate) is null ? null : result.GetValue(learningRate),
             result.GetValue(weightDecay),
             bool.Parse(result.GetRequiredValue(standardize)),
             bool.Parse(result.GetRequiredValue(holdout)),

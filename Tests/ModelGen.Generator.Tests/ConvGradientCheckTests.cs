@@ -171,10 +171,64 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
             "ChunkedWindows",
             (3, 24, 24),
             [new Conv(8, 3, 1, Padding.Same, Activation.Tanh), new Conv(4, 5, 1, Padding.Same, Activation.Relu), new Pool(4, 4), new Flatten(), new Dense(2, Activation.Linear)]));
+        // Residual connections (proving the graph's backward: a tensor read twice, its gradients summed): identity
+        // shortcuts (the ReLU variant keeps its kinks to the sums: with a batch normalization between, a second ReLU puts
+        // too many units at zero for finite differences to say much), a post-activation ResNet block repeated,
+        // a strided projection shortcut (1×1 convolution with batch
+        // normalization), a pre-activation block (normalization and activation inside the block), a block nested in a
+        // block, and a dense pre-norm block (x + f(LayerNorm(x))) after global pooling.
+        foreach (var activation in new[] { Activation.Relu, Activation.Tanh, Activation.Gelu, Activation.Linear })
+        {
+            models.Add(new ConvModel(
+                $"Residual{activation}",
+                (random.Next(1, 3), random.Next(5, 7), random.Next(5, 7)),
+                [
+                    new Conv(3, 3, 1, Padding.Same, Activation.Tanh),
+                    new Residual([new Conv(3, 3, 1, Padding.Same, Activation.Linear, UseBias: false), new BatchNorm(), new Act(activation == Activation.Relu ? Activation.Tanh : activation), new Conv(3, 3, 1, Padding.Same, Activation.Linear)], null, activation, Repeat: 2),
+                    new Flatten(),
+                    new Dense(2, Activation.Linear),
+                ],
+                Loss.SoftmaxCrossEntropy));
+        }
+
+        models.Add(new ConvModel(
+            "ResidualProjection",
+            (2, 6, 7),
+            [
+                new Conv(3, 3, 1, Padding.Same, Activation.Elu),
+                new Residual([new Conv(4, 3, 2, Padding.Same, Activation.Silu), new Conv(4, 3, 1, Padding.Same, Activation.Linear, UseBias: false), new BatchNorm()],
+                    [new Conv(4, 1, 2, Padding.Valid, Activation.Linear, UseBias: false), new BatchNorm()], Activation.Sigmoid),
+                new GlobalPool(),
+                new Residual([new LayerNorm(), new Dense(4, Activation.Gelu)], null, Activation.Linear),
+                new Dense(3, Activation.Linear),
+            ],
+            Loss.SoftmaxCrossEntropy));
+        models.Add(new ConvModel(
+            "ResidualPreActivationNested",
+            (1, 5, 5),
+            [
+                new Conv(2, 3, 1, Padding.Same, Activation.Linear),
+                new Residual([new BatchNorm(), new Act(Activation.Elu), new Conv(2, 3, 1, Padding.Same, Activation.Linear),
+                    new Residual([new Act(Activation.Tanh), new Conv(2, 1, 1, Padding.Valid, Activation.Linear)], null, Activation.Linear)], null, Activation.Linear),
+                new Act(Activation.Sigmoid),
+                new Pool(2, 1, Average: true),
+                new Flatten(),
+                new Residual([new Dense(7, Activation.Tanh), new Dropout(), new Dense(32, Activation.Linear)], null, Activation.Linear),
+                new Dense(2, Activation.Linear),
+            ]));
         return models;
     }
 
     internal abstract record Layer;
+
+    /// <summary>
+    /// A residual connection: act(f(x) + s(x)) with f the block's layers and s the shortcut's (the identity when null),
+    /// <paramref name="Repeat"/> times, each with its own parameters.
+    /// </summary>
+    internal sealed record Residual(Layer[] Block, Layer[]? Shortcut, Activation Activation, int Repeat = 1) : Layer;
+
+    /// <summary>An activation layer.</summary>
+    internal sealed record Act(Activation Activation) : Layer;
 
     /// <summary>A convolution; without <paramref name="UseBias"/> it has no bias parameters at all.</summary>
     internal sealed record Conv(int Filters, int Kernel, int Stride, Padding Padding, Activation Activation, bool UseBias = true) : Layer;
@@ -203,10 +257,22 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
 
         public int OutputSize => Reference(new float[1 << 16], new float[1 << 16], new float[InputSize], 1).Length;
 
-        public string Declaration =>
-            $"[Model(Loss = Loss.{Loss})] [Input({Input.C}, {Input.H}, {Input.W})] " +
-            string.Concat(Layers.Select(l => l switch
+        public string Declaration
+        {
+            get
             {
+                var blocks = new List<string>();
+                var model = $"[Model(Loss = Loss.{Loss})] [Input({Input.C}, {Input.H}, {Input.W})] " + Attributes(Layers, blocks) + $"public partial class {Name};";
+                return string.Join("\n", blocks.Append(model));
+            }
+        }
+
+        /// <summary>The layer attributes of <paramref name="layers"/>; each residual block's class declaration goes to <paramref name="blocks"/>.</summary>
+        private string Attributes(Layer[] layers, List<string> blocks) =>
+            string.Concat(layers.Select(l => l switch
+            {
+                Residual r => $"[Residual(typeof({Block(r.Block, blocks)}){(r.Shortcut is null ? string.Empty : $", Shortcut = typeof({Block(r.Shortcut, blocks)})")}, Activation = Activation.{r.Activation}, Repeat = {r.Repeat})] ",
+                Act a => $"[Activation(Activation.{a.Activation})] ",
                 Conv c => $"[Conv2D({c.Filters}, {c.Kernel}, Stride = {c.Stride}, Padding = Padding.{c.Padding}, Activation = Activation.{c.Activation}{(c.UseBias ? string.Empty : ", UseBias = false")})] ",
                 Pool p => $"[{(p.Average ? "AvgPool2D" : "MaxPool2D")}({p.Size}, Stride = {p.Stride})] ",
                 GlobalPool => "[GlobalAvgPool2D] ",
@@ -215,8 +281,16 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
                 LayerNorm => "[LayerNorm] ",
                 Dense d => $"[Dense({d.Units}, Activation.{d.Activation}{(d.UseBias ? string.Empty : ", UseBias = false")})] ",
                 _ => "[Dropout(0.25f)] ",
-            })) +
-            $"public partial class {Name};";
+            }));
+
+        private string Block(Layer[] layers, List<string> blocks)
+        {
+            var name = $"{Name}Block{blocks.Count + 1}";
+            blocks.Add(string.Empty); // its place, so that nested blocks number after it
+            var index = blocks.Count - 1;
+            blocks[index] = $"[Block] {Attributes(layers, blocks)}internal sealed class {name};";
+            return name;
+        }
 
         /// <summary>
         /// The forward pass in doubles, from the definitions and the documented layout: every tensor 64-byte aligned;
@@ -246,46 +320,7 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
                 var channelsLast = false;
                 var offset = 0;
                 var stateOffset = 0;
-                foreach (var layer in Layers)
-                {
-                    switch (layer)
-                    {
-                        case Conv conv:
-                            image = Convolve(image!, conv, parameters, ref offset);
-                            channelsLast = true;
-                            break;
-                        case Pool pool:
-                            image = MaxPool(image!, pool);
-                            channelsLast = true;
-                            break;
-                        case GlobalPool:
-                            vector = Enumerable.Range(0, image!.GetLength(0))
-                                .Select(c => Enumerable.Range(0, image.GetLength(1) * image.GetLength(2)).Average(p => image[c, p / image.GetLength(2), p % image.GetLength(2)]))
-                                .ToArray();
-                            image = null!;
-                            break;
-                        case Flatten:
-                            vector = Flattened(image!, channelsLast);
-                            image = null!;
-                            break;
-                        case Dense dense:
-                            vector = Connect(vector!, dense, parameters, ref offset);
-                            break;
-                        case LayerNorm:
-                            NormalizeSample(image!, parameters, ref offset);
-                            break;
-                        case BatchNorm when vector is null:
-                            Normalize(image!, parameters, state, ref offset, ref stateOffset);
-                            break;
-                        case BatchNorm:
-                            var column = new double[vector.Length, 1, 1];
-                            Buffer.BlockCopy(vector, 0, column, 0, vector.Length * sizeof(double));
-                            Normalize(column, parameters, state, ref offset, ref stateOffset);
-                            Buffer.BlockCopy(column, 0, vector, 0, vector.Length * sizeof(double));
-                            break;
-                    }
-                }
-
+                Run(Layers, ref image, ref vector, ref channelsLast, parameters, state, ref offset, ref stateOffset);
                 vector ??= Flattened(image!, channelsLast);
                 if (Loss == Loss.SoftmaxCrossEntropy)
                 {
@@ -302,6 +337,103 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
             }
 
             return results.ToArray();
+        }
+
+        /// <summary>Runs <paramref name="layers"/> on one sample, an image or (after a flatten or global pooling) a vector.</summary>
+        private static void Run(
+            Layer[] layers, ref double[,,] image, ref double[]? vector, ref bool channelsLast, float[] parameters, float[] state, ref int offset, ref int stateOffset)
+        {
+            foreach (var layer in layers)
+            {
+                switch (layer)
+                {
+                    case Residual residual:
+                        for (var repeat = 0; repeat < residual.Repeat; repeat++)
+                        {
+                            // The block's parameters come first, then the shortcut's: the order the planner lays them out in.
+                            var (blockImage, blockVector, blockLast) = (image is null ? null : (double[,,])image.Clone(), (double[]?)vector?.Clone(), channelsLast);
+                            Run(residual.Block, ref blockImage!, ref blockVector, ref blockLast, parameters, state, ref offset, ref stateOffset);
+                            var (skipImage, skipVector, skipLast) = (image is null ? null : (double[,,])image.Clone(), (double[]?)vector?.Clone(), channelsLast);
+                            if (residual.Shortcut is { } shortcut)
+                            {
+                                Run(shortcut, ref skipImage!, ref skipVector, ref skipLast, parameters, state, ref offset, ref stateOffset);
+                            }
+
+                            (image, vector, channelsLast) = (blockImage, blockVector, blockLast);
+                            Sum(image, skipImage, vector, skipVector, residual.Activation);
+                        }
+
+                        break;
+                    case Act act:
+                        Sum(image, null, vector, null, act.Activation);
+                        break;
+                    case Conv conv:
+                        image = Convolve(image!, conv, parameters, ref offset);
+                        channelsLast = true;
+                        break;
+                    case Pool pool:
+                        image = MaxPool(image!, pool);
+                        channelsLast = true;
+                        break;
+                    case GlobalPool:
+                        var pooled = image!;
+                        vector = Enumerable.Range(0, pooled.GetLength(0))
+                            .Select(c => Enumerable.Range(0, pooled.GetLength(1) * pooled.GetLength(2)).Average(p => pooled[c, p / pooled.GetLength(2), p % pooled.GetLength(2)]))
+                            .ToArray();
+                        image = null!;
+                        break;
+                    case Flatten:
+                        vector = Flattened(image!, channelsLast);
+                        image = null!;
+                        break;
+                    case Dense dense:
+                        vector = Connect(vector!, dense, parameters, ref offset);
+                        break;
+                    case LayerNorm when vector is null:
+                        NormalizeSample(image!, parameters, ref offset);
+                        break;
+                    case LayerNorm:
+                        var values = new double[vector.Length, 1, 1];
+                        Buffer.BlockCopy(vector, 0, values, 0, vector.Length * sizeof(double));
+                        NormalizeSample(values, parameters, ref offset);
+                        Buffer.BlockCopy(values, 0, vector, 0, vector.Length * sizeof(double));
+                        break;
+                    case BatchNorm when vector is null:
+                        Normalize(image!, parameters, state, ref offset, ref stateOffset);
+                        break;
+                    case BatchNorm:
+                        var column = new double[vector.Length, 1, 1];
+                        Buffer.BlockCopy(vector, 0, column, 0, vector.Length * sizeof(double));
+                        Normalize(column, parameters, state, ref offset, ref stateOffset);
+                        Buffer.BlockCopy(column, 0, vector, 0, vector.Length * sizeof(double));
+                        break;
+                }
+            }
+        }
+
+        /// <summary>value = act(value + other), in place, for an image or a vector; without <paramref name="otherImage"/> (or vector), act(value).</summary>
+        private static void Sum(double[,,]? image, double[,,]? otherImage, double[]? vector, double[]? otherVector, Activation activation)
+        {
+            if (vector is not null)
+            {
+                for (var i = 0; i < vector.Length; i++)
+                {
+                    vector[i] = Activate(activation, vector[i] + (otherVector?[i] ?? 0));
+                }
+
+                return;
+            }
+
+            for (var c = 0; c < image!.GetLength(0); c++)
+            {
+                for (var h = 0; h < image.GetLength(1); h++)
+                {
+                    for (var w = 0; w < image.GetLength(2); w++)
+                    {
+                        image[c, h, w] = Activate(activation, image[c, h, w] + (otherImage?[c, h, w] ?? 0));
+                    }
+                }
+            }
         }
 
         private static double[,,] Convolve(double[,,] x, Conv conv, float[] parameters, ref int offset)

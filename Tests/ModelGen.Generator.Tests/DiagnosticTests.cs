@@ -144,6 +144,78 @@ public class DiagnosticTests
         AssertSingleDiagnostic($"[Model] [Input(1, 4, 6)] {layers} [Flatten] [Dense(2)] public partial class M;", "MG0027", at, message);
     }
 
+    [Fact]
+    public void MG0038_residual_of_a_type_that_is_not_a_block()
+    {
+        AssertSingleDiagnostic(
+            "[Dense(4)] internal sealed class F; [Model] [Input(4)] [Residual(typeof(F))] [Dense(2)] public partial class M;",
+            "MG0038", "typeof(F)", "'F' is used as a block of [Residual] but has no [Block] attribute", extra: "MG0037"); // and F's layers are ignored
+        AssertSingleDiagnostic(
+            "[Block] [Dense(4)] internal sealed class F; internal sealed class S; [Model] [Input(4)] [Residual(typeof(F), Shortcut = typeof(S))] [Dense(2)] public partial class M;",
+            "MG0038", "Shortcut = typeof(S)", "'S' is used as a block");
+    }
+
+    [Fact]
+    public void MG0039_empty_block()
+    {
+        AssertSingleDiagnostic(
+            "[Block] internal sealed class F; [Model] [Input(4)] [Residual(typeof(F))] [Dense(2)] public partial class M;",
+            "MG0039", "typeof(F)", "Block 'F' declares no layers");
+    }
+
+    [Theory]
+    [InlineData("[Block] [Dense(4)] [Residual(typeof(F))] internal sealed class F;", "typeof(F)", "F → F")]
+    [InlineData("[Block] [Residual(typeof(G))] internal sealed class F; [Block] [Dense(4)] [Residual(typeof(F))] internal sealed class G;", "typeof(F)", "F → G → F")]
+    public void MG0040_block_that_contains_itself(string blocks, string at, string cycle)
+    {
+        var (result, _) = GeneratorHarness.Run($"using ModelGen;\n{blocks} [Model] [Input(4)] [Residual(typeof(F))] [Dense(2)] public partial class M;");
+        var diagnostic = Assert.Single(result.Diagnostics);
+        Assert.Equal("MG0040", diagnostic.Id);
+        Assert.Contains($"uses itself through [Residual] ({cycle})", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(at, diagnostic.Location.SourceTree!.GetText().ToString(diagnostic.Location.SourceSpan));
+    }
+
+    [Theory]
+    [InlineData("[Block] [Dense(3)] internal sealed class F;", "[Input(4)]", "block 'F' turns 4 into 3, which cannot be added to its input")]
+    [InlineData("[Block] [Conv2D(4, 3, Stride = 2, Padding = Padding.Same)] internal sealed class F;", "[Input(1, 6, 6)] [Conv2D(4, 3, Padding = Padding.Same)]", "block 'F' turns 4×6×6 into 4×3×3")]
+    [InlineData("[Block] [Conv2D(3, 1)] internal sealed class F;", "[Input(3, 6, 6)]", "turns 3×6×6 into 3×6×6, which cannot be added to its input as it lies in memory")]
+    public void MG0041_residual_shapes_that_do_not_match(string block, string before, string message)
+    {
+        AssertSingleDiagnostic($"{block} [Model] {before} [Residual(typeof(F))] [Flatten] [Dense(2)] public partial class M;", "MG0041", "typeof(F)", message);
+    }
+
+    [Fact]
+    public void MG0042_shortcut_that_does_not_fix_the_shape()
+    {
+        AssertSingleDiagnostic(
+            "[Block] [Conv2D(8, 3, Stride = 2, Padding = Padding.Same)] internal sealed class F; [Block] [Conv2D(8, 1)] internal sealed class S; " +
+            "[Model] [Input(1, 6, 6)] [Conv2D(4, 3, Padding = Padding.Same)] [Residual(typeof(F), Shortcut = typeof(S))] [Flatten] [Dense(2)] public partial class M;",
+            "MG0042", "Shortcut = typeof(S)", "shortcut block 'S' turns 4×6×6 into 8×6×6, but block 'F' gives 8×3×3");
+    }
+
+    [Fact]
+    public void MG0043_input_in_a_block()
+    {
+        AssertSingleDiagnostic(
+            "[Block] [Input(4)] [Dense(4)] internal sealed class F; [Model] [Input(4)] [Residual(typeof(F))] [Dense(2)] public partial class M;",
+            "MG0043", "Input(4)", "Block 'F' declares [Input]");
+    }
+
+    [Fact]
+    public void Residual_repeats_must_be_positive()
+    {
+        AssertSingleDiagnostic(
+            "[Block] [Dense(4)] internal sealed class F; [Model] [Input(4)] [Residual(typeof(F), Repeat = 0)] [Dense(2)] public partial class M;",
+            "MG0003", "Repeat = 0", "the number of repeats");
+    }
+
+    [Fact]
+    public void A_block_gets_no_warning_for_layers_without_model()
+    {
+        var (result, _) = GeneratorHarness.Run("using ModelGen;\n[Block] [Dense(4)] internal sealed class F; [Model] [Input(4)] [Residual(typeof(F))] [Dense(2)] public partial class M;");
+        Assert.Empty(result.Diagnostics);
+    }
+
     [Theory]
     [InlineData("[BatchNorm]", "BatchNorm", "Layer 1 ([BatchNorm]): the model's 3×6×6 input image is normalized per channel only after a [Conv2D] or a pooling layer")]
     [InlineData("[Dropout(0.1f)] [BatchNorm(Momentum = 0.9f)]", "BatchNorm(Momentum = 0.9f)", "Layer 2 ([BatchNorm]): the model's 3×6×6 input image")]

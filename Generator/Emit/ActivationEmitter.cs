@@ -1,0 +1,74 @@
+using ModelGen.Generator.Helpers;
+using ModelGen.Generator.Model;
+
+namespace ModelGen.Generator.Emit;
+
+/// <summary>Writes the forward and backward methods of an activation layer, and the residual sum's, which ends with one.</summary>
+internal static class ActivationEmitter
+{
+    private const string Span = "global::System.Span<float>";
+    private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
+    private const string Activations = "global::ModelGen.Kernels.Activations";
+
+    /// <summary><c>ActivationForward(x, y, batch)</c>: y = f(x).</summary>
+    public static void WriteForward(SourceWriter writer, ActivationPlan layer)
+    {
+        writer.WriteLine($"/// <summary>{layer.Name} forward: y = {Function(layer.Activation, layer.Alpha)}(x), each of the {layer.Units} values per sample.</summary>");
+        using (writer.OpenBlock($"private void {layer.Identifier}Forward({ReadOnlySpan} x, {Span} y, int batch)"))
+        {
+            writer.WriteLine($"{Activations}.Apply(x.Slice(0, batch * {layer.Units}), y.Slice(0, batch * {layer.Units}), {Argument(layer.Activation, layer.Alpha)});");
+        }
+    }
+
+    /// <summary><c>ActivationBackward(x, y, dy, batch)</c>: dy ⊙= f′, in place; the result is ∂L/∂x.</summary>
+    public static void WriteBackward(SourceWriter writer, ActivationPlan layer)
+    {
+        writer.WriteLine($"/// <summary>{layer.Name} backward: ∂L/∂x = dy ⊙ {Function(layer.Activation, layer.Alpha)}′, written over dy.</summary>");
+        using (writer.OpenBlock($"private void {layer.Identifier}Backward({ReadOnlySpan} x, {ReadOnlySpan} y, {Span} dy, int batch)"))
+        {
+            writer.WriteLine($"{Activations}.ApplyDerivative(x.Slice(0, batch * {layer.Units}), y.Slice(0, batch * {layer.Units}), dy.Slice(0, batch * {layer.Units}), {Argument(layer.Activation, layer.Alpha)});");
+        }
+    }
+
+    /// <summary><c>ResidualForward(f, s, y, batch)</c>: y = act(f + s).</summary>
+    public static void WriteForward(SourceWriter writer, AddPlan layer)
+    {
+        var size = layer.Units;
+        var shortcut = layer.Shortcut is null ? "its input x (identity shortcut)" : $"the shortcut {layer.Shortcut}(x)";
+        var activation = layer.Activation == Activation.Linear ? string.Empty : $", then {layer.Activation}";
+        writer.WriteLine($"/// <summary>{layer.Name} forward: y = {layer.Block}(x) + {(layer.Shortcut is null ? "x" : layer.Shortcut + "(x)")}{activation}: the block's output plus {shortcut}.</summary>");
+        using (writer.OpenBlock($"private void {layer.Identifier}Forward({ReadOnlySpan} f, {ReadOnlySpan} s, {Span} y, int batch)"))
+        {
+            var sum = layer.PreActivationOffset >= 0 ? $"Workspace({layer.Identifier}PreActivation, {size}, batch)" : $"y.Slice(0, batch * {size})";
+            writer.WriteLine($"global::ModelGen.Kernels.Blas.Add(f.Slice(0, batch * {size}), s.Slice(0, batch * {size}), {sum});");
+            if (layer.Activation != Activation.Linear)
+            {
+                var input = layer.PreActivationOffset >= 0 ? sum : $"y.Slice(0, batch * {size})";
+                writer.WriteLine($"{Activations}.Apply({input}, y.Slice(0, batch * {size}), {Argument(layer.Activation, layer.Alpha)});");
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>ResidualBackward(y, dy, batch)</c> for a sum with an activation: dy ⊙= act′, in place. (The sum itself passes
+    /// its gradient to both terms unchanged, so without an activation there is no method at all.)
+    /// </summary>
+    public static void WriteBackward(SourceWriter writer, AddPlan layer)
+    {
+        var size = layer.Units;
+        writer.WriteLine($"/// <summary>{layer.Name} backward: dy ⊙= {layer.Activation}′ in place; the sum then hands the result to the block and to the shortcut alike.</summary>");
+        using (writer.OpenBlock($"private void {layer.Identifier}Backward({ReadOnlySpan} y, {Span} dy, int batch)"))
+        {
+            var z = layer.PreActivationOffset >= 0 ? $"Workspace({layer.Identifier}PreActivation, {size}, batch)" : $"{ReadOnlySpan}.Empty";
+            writer.WriteLine($"{Activations}.ApplyDerivative({z}, y.Slice(0, batch * {size}), dy.Slice(0, batch * {size}), {Argument(layer.Activation, layer.Alpha)});");
+        }
+    }
+
+    private static string Argument(Activation activation, float alpha) =>
+        activation is Activation.LeakyRelu or Activation.Elu
+            ? $"global::ModelGen.Activation.{activation}, alpha: {Emitter.Float(alpha)}"
+            : $"global::ModelGen.Activation.{activation}";
+
+    private static string Function(Activation activation, float alpha) =>
+        activation is Activation.LeakyRelu or Activation.Elu ? $"{activation}[α = {alpha.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}]" : activation.ToString();
+}
