@@ -1,0 +1,851 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace ModelGen.Kernels;
+
+/// <summary>
+/// Int8 matrix products with int32 sums, for quantized inference: C[m×n] = A[m×k]·B[k×n], where A holds unsigned 7-bit
+/// activations (0 … <see cref="MaxActivation"/>, row-major) and B signed int8 weights in the packed layout of
+/// <see cref="Pack"/>. <see cref="Multiply"/> stores the exact int32 sums; <see cref="MultiplyDequantize"/> turns each
+/// into a float with the activations' and the weights' scales, adds a bias and applies ReLU as it stores it.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <b>The same integers on every path.</b> Each int32 sum takes the products of four consecutive depth steps at a
+/// time. With AVX-VNNI, <c>vpdpbusd</c> adds the four u8×s8 products to the int32 lane exactly. Without it,
+/// <c>vpmaddubsw</c> first adds pairs of products into int16, saturating, and <c>vpmaddwd</c> against ones adds the
+/// two pairs into int32. Activations are therefore held to 7 bits, so that a pair cannot saturate:
+/// |a₀·w₀ + a₁·w₁| ≤ 2·127·128 = 32,512 &lt; 32,767 (the full int8 weight range, −128 included, is allowed). No step
+/// rounds, and integer addition is associative, so VNNI, AVX-512BW, AVX2, SSSE3 and the scalar loop all give the exact
+/// sum Σₚ a[i,p]·b[p,j], whatever their tiling or the thread split: bit for bit the same results. The price is the
+/// activations' eighth bit (128 levels instead of 256), the choice PyTorch makes for FBGEMM on x86
+/// (<c>reduce_range</c>); the dequantizing epilogue is then the same float arithmetic on the same integers on every
+/// path. Activations above <see cref="MaxActivation"/> are rejected rather than silently saturated on some paths.
+/// <see cref="MaxDepth"/> keeps every sum, and a sum less its zero point's correction, inside int32.
+/// </para>
+/// <para>
+/// <b>Packed layout of B.</b> Columns are cut into panels of <see cref="PanelWidth"/> (16) and the depth into groups
+/// of <see cref="GroupDepth"/> (4), both zero-padded at the end. Panel q (columns 16q … 16q+15) is one contiguous run
+/// of 16·k₄ bytes (k₄ = k rounded up to 4); within it, group g (depth steps 4g … 4g+3) is 64 bytes, holding for each
+/// column c its four weights side by side: byte 64g + 4c + t is B[4g+t, 16q+c] (<see cref="PackedIndex"/>). One group
+/// of a panel is therefore one 512-bit vector, two 256-bit or four 128-bit ones, each int32 lane the four weights of
+/// one column: exactly what <c>vpdpbusd</c> and <c>vpmaddubsw</c> multiply by four activations of a row broadcast to
+/// every lane. All paths read this one layout.
+/// </para>
+/// <para>
+/// <b>Paths.</b> A micro-kernel of R rows × 2 vectors (R = 6 with 256-bit VNNI, 8 with AVX-512BW, 4 with AVX2 or
+/// SSSE3, whose two-instruction products need more registers) keeps its sums in registers over the whole depth and
+/// reads A where it lies (four bytes of a row per step, broadcast), the B panel staying in L1 while the row tiles
+/// stream past it. Rows below the last whole tile, and so every product of a single row (one sample's
+/// <c>Predict</c>: the GEMV case), go through a one-row kernel over four vectors with two sets of sums, so that
+/// eight independent chains hide the instructions' latency while B streams through. .NET 10 exposes VNNI only in its
+/// VEX form (<see cref="AvxVnni"/>, up to 256 bits; it has no 512-bit <c>vpdpbusd</c>), so a processor with AVX-512
+/// VNNI runs the 256-bit VNNI kernel: one instruction per 32 multiply-adds, against three (<c>vpmaddubsw</c>,
+/// <c>vpmaddwd</c>, <c>vpaddd</c>) per 64 with AVX-512BW (<c>Int8PathBenchmarks</c> compares the two). Large products
+/// are split by columns between the calling thread and the kernel helper (<see cref="KernelSettings.MaxThreads"/>).
+/// </para>
+/// </remarks>
+[SkipLocalsInit]
+public static unsafe class Int8Gemm
+{
+    /// <summary>The largest activation the kernels accept: activations are unsigned 7-bit levels (see remarks).</summary>
+    public const int MaxActivation = 127;
+
+    /// <summary>
+    /// The deepest product: 65,536 steps. A sum is at most 127·128·65,536 ≈ 1.07·10⁹ in magnitude, and so is a zero
+    /// point's correction (at most 127 times a column sum), so their difference stays within int32.
+    /// </summary>
+    public const int MaxDepth = 1 << 16;
+
+    /// <summary>Columns of B per packed panel (one 512-bit vector of int32 sums).</summary>
+    public const int PanelWidth = 16;
+
+    /// <summary>Depth steps per packed group: the four products one int32 lane sums per instruction.</summary>
+    public const int GroupDepth = 4;
+
+    /// <summary>Bytes of one group of one panel: <see cref="PanelWidth"/> × <see cref="GroupDepth"/>.</summary>
+    private const int GroupBytes = PanelWidth * GroupDepth;
+
+    /// <summary>The most rows a micro-kernel tile has (AVX-512BW's).</summary>
+    private const int MaxTileRows = 8;
+
+    /// <summary>The most int32 lanes of a vector (512 bits).</summary>
+    private const int MaxLanes = 16;
+
+    /// <summary>Vectors the one-row kernel computes at once.</summary>
+    private const int RowVectors = 4;
+
+    /// <summary>The bytes a B of <paramref name="k"/> × <paramref name="n"/> takes packed: k and n rounded up to a group and a panel.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A size is negative.</exception>
+    public static int PackedLength(int k, int n)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        return checked(PaddedDepth(k) * PaddedWidth(n));
+    }
+
+    /// <summary>Where B[<paramref name="row"/>, <paramref name="column"/>] of a B <paramref name="k"/> deep lies in its packed form (see remarks).</summary>
+    public static int PackedIndex(int k, int row, int column) =>
+        (column / PanelWidth * PaddedDepth(k) * PanelWidth) + (row / GroupDepth * GroupBytes) + (column % PanelWidth * GroupDepth) + (row % GroupDepth);
+
+    /// <summary>
+    /// Packs a row-major B [k×n] into the layout the kernels read (padding zeroed) and writes its column sums, which
+    /// <see cref="MultiplyDequantize"/> needs for the activations' zero points.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span's length does not match the shape.</exception>
+    public static void Pack(ReadOnlySpan<sbyte> b, int k, int n, Span<sbyte> packed, Span<int> columnSums)
+    {
+        var length = PackedLength(k, n);
+        if (b.Length != (long)k * n || packed.Length != length || columnSums.Length != n)
+        {
+            throw new ArgumentException(
+                $"For k={k}, n={n}: b holds {b.Length} values (expected {(long)k * n}), packed {packed.Length} (expected {length}), columnSums {columnSums.Length} (expected {n}).");
+        }
+
+        packed.Clear();
+        columnSums.Clear();
+        for (var p = 0; p < k; p++)
+        {
+            var row = b.Slice(p * n, n);
+            for (var j = 0; j < n; j++)
+            {
+                packed[PackedIndex(k, p, j)] = row[j];
+                columnSums[j] += row[j];
+            }
+        }
+    }
+
+    /// <summary>
+    /// c = a·b in int32, exactly: a [m×k] row-major activations of at most <see cref="MaxActivation"/>, b [k×n]
+    /// packed by <see cref="Pack"/>, c [m×n] row-major.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span's length does not match the shape, or an activation exceeds <see cref="MaxActivation"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A size is negative, or k exceeds <see cref="MaxDepth"/>.</exception>
+    public static void Multiply(ReadOnlySpan<byte> a, ReadOnlySpan<sbyte> packedB, Span<int> c, int m, int n, int k) =>
+        MultiplyWith(BestPath, a, packedB, c, m, n, k);
+
+    /// <summary>
+    /// The product dequantized as it is stored: c[i,j] = act((float)(Σₚ a[i,p]·b[p,j] − zᵢ·Σₚ b[p,j]) · (sᵢ·s′ⱼ) + bias[j]),
+    /// where sᵢ and zᵢ are row i's activation scale and zero point, s′ⱼ column j's weight scale and Σₚ b[p,j] its
+    /// column sum, all from <paramref name="dequantization"/>. The integer part is exact; the float operations are
+    /// one conversion, two products and one sum, unfused, so every path stores the same bits.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span's length does not match the shape, an activation exceeds <see cref="MaxActivation"/>, or a zero point lies outside 0 … <see cref="MaxActivation"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A size is negative, k exceeds <see cref="MaxDepth"/>, or the activation is unknown.</exception>
+    public static void MultiplyDequantize(ReadOnlySpan<byte> a, ReadOnlySpan<sbyte> packedB, Span<float> c, int m, int n, int k, Int8Dequantization dequantization) =>
+        MultiplyDequantizeWith(BestPath, a, packedB, c, m, n, k, dequantization);
+
+    /// <summary>The fastest path the processor has, decided once (see remarks).</summary>
+    internal static Int8Path BestPath { get; } =
+        IsAccelerated(Int8Path.Vnni) ? Int8Path.Vnni :
+        IsAccelerated(Int8Path.Avx512) ? Int8Path.Avx512 :
+        IsAccelerated(Int8Path.Avx2) ? Int8Path.Avx2 :
+        IsAccelerated(Int8Path.Ssse3) ? Int8Path.Ssse3 : Int8Path.Scalar;
+
+    [ThreadStatic]
+    private static Int8Path _lastPath;
+
+    /// <summary>The path the last product on this thread ran (the tests check it against the instruction sets a run enables).</summary>
+    internal static Int8Path LastPath => _lastPath;
+
+    /// <summary>Whether this process can run <paramref name="path"/>.</summary>
+    internal static bool IsAccelerated(Int8Path path) => path switch
+    {
+        Int8Path.Vnni => AvxVnni.IsSupported,
+        Int8Path.Avx512 => Avx512BW.IsSupported && Vector512.IsHardwareAccelerated,
+        Int8Path.Avx2 => Avx2.IsSupported,
+        Int8Path.Ssse3 => Ssse3.IsSupported,
+        _ => true,
+    };
+
+    /// <summary><see cref="Multiply"/> through a chosen path (tests and benchmarks); it must be accelerated.</summary>
+    internal static void MultiplyWith(Int8Path path, ReadOnlySpan<byte> a, ReadOnlySpan<sbyte> packedB, Span<int> c, int m, int n, int k)
+    {
+        CheckShapes(a, packedB.Length, c.Length, m, n, k);
+        fixed (byte* pa = a)
+        fixed (sbyte* pb = packedB)
+        fixed (int* pc = c)
+        {
+            var problem = new Problem { A = pa, B = pb, C = pc, M = m, N = n, K = k, PanelStride = (long)PaddedDepth(k) * PanelWidth };
+            Run(path, &problem);
+        }
+    }
+
+    /// <summary><see cref="MultiplyDequantize"/> through a chosen path (tests and benchmarks); it must be accelerated.</summary>
+    internal static void MultiplyDequantizeWith(Int8Path path, ReadOnlySpan<byte> a, ReadOnlySpan<sbyte> packedB, Span<float> c, int m, int n, int k, Int8Dequantization dequantization)
+    {
+        CheckShapes(a, packedB.Length, c.Length, m, n, k);
+        dequantization.Check(m, n);
+        fixed (byte* pa = a)
+        fixed (sbyte* pb = packedB)
+        fixed (float* pc = c, rowScales = dequantization.RowScales, columnScales = dequantization.ColumnScales, bias = dequantization.Bias)
+        fixed (int* zeroPoints = dequantization.RowZeroPoints, columnSums = dequantization.ColumnSums)
+        {
+            var problem = new Problem
+            {
+                A = pa,
+                B = pb,
+                Output = pc,
+                M = m,
+                N = n,
+                K = k,
+                PanelStride = (long)PaddedDepth(k) * PanelWidth,
+                RowScales = rowScales,
+                RowScaleStep = dequantization.RowScales.Length == m ? 1 : 0,
+                RowZeroPoints = zeroPoints,
+                RowZeroPointStep = dequantization.RowZeroPoints.Length == m ? 1 : 0,
+                ColumnScales = columnScales,
+                ColumnSums = columnSums,
+                Bias = dequantization.Bias.IsEmpty ? null : bias,
+                Relu = dequantization.Activation == GemmActivation.Relu,
+            };
+            Run(path, &problem);
+        }
+    }
+
+    /// <summary>k rounded up to whole groups.</summary>
+    private static int PaddedDepth(int k) => (k + GroupDepth - 1) / GroupDepth * GroupDepth;
+
+    /// <summary>n rounded up to whole panels.</summary>
+    private static int PaddedWidth(int n) => (n + PanelWidth - 1) / PanelWidth * PanelWidth;
+
+    private static void CheckShapes(ReadOnlySpan<byte> a, int packedLength, int cLength, int m, int n, int k)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(m);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(k, MaxDepth);
+        var packedExpected = PackedLength(k, n);
+        long aExpected = (long)m * k, cExpected = (long)m * n;
+        if (a.Length != aExpected || packedLength != packedExpected || cLength != cExpected)
+        {
+            throw new ArgumentException(
+                $"Matrix shapes disagree with m={m}, n={n}, k={k}: a holds {a.Length} bytes (expected {aExpected}), packed b {packedLength} (expected {packedExpected}), c {cLength} (expected {cExpected}).");
+        }
+
+        var above = a.IndexOfAnyInRange((byte)(MaxActivation + 1), byte.MaxValue);
+        if (above >= 0)
+        {
+            throw new ArgumentException(
+                $"Activation {a[above]} at index {above} exceeds {MaxActivation}: the int8 kernels take 7-bit activations, so that no path saturates.", nameof(a));
+        }
+    }
+
+    private static void Run(Int8Path path, Problem* problem)
+    {
+        if (!IsAccelerated(path))
+        {
+            throw new ArgumentOutOfRangeException(nameof(path), path, "The processor does not have this path.");
+        }
+
+        _lastPath = path;
+        if (problem->M == 0 || problem->N == 0)
+        {
+            return;
+        }
+
+        // An int8 multiply-add costs about a quarter of a float one (VNNI sums four per lane and instruction), so the
+        // product is counted as a quarter of its multiply-adds against the float kernels' threshold for two threads.
+        var work = (long)problem->M * problem->N * problem->K / 4;
+        var width = PaddedWidth(problem->N);
+        switch (path)
+        {
+            case Int8Path.Vnni:
+                WorkSplitter.Run(&Part<Vector256<int>, VnniDot>, problem, width / VnniDot.Lanes, grain: 2, work, reduction: problem->K);
+                break;
+            case Int8Path.Avx512:
+                WorkSplitter.Run(&Part<Vector512<int>, Avx512Dot>, problem, width / Avx512Dot.Lanes, grain: 2, work, reduction: problem->K);
+                break;
+            case Int8Path.Avx2:
+                WorkSplitter.Run(&Part<Vector256<int>, Avx2Dot>, problem, width / Avx2Dot.Lanes, grain: 2, work, reduction: problem->K);
+                break;
+            case Int8Path.Ssse3:
+                WorkSplitter.Run(&Part<Vector128<int>, Ssse3Dot>, problem, width / Ssse3Dot.Lanes, grain: 2, work, reduction: problem->K);
+                break;
+            default:
+                WorkSplitter.Run(&ScalarPart, problem, width / PanelWidth, grain: 1, work, reduction: problem->K);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Column vectors [<paramref name="from"/>, <paramref name="to"/>) of the product (each <c>TDot.Lanes</c> columns,
+    /// counted over the padded width): whole row tiles first, each tile two vectors wide, then the rows left below the
+    /// last whole tile one at a time, four vectors at once.
+    /// </summary>
+    /// <remarks>Compiled fully optimized on first use, as the float kernels are (see <see cref="Gemm"/>).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Part<TVector, TDot>(void* context, int from, int to)
+        where TVector : struct
+        where TDot : IInt8Dot<TVector>
+    {
+        var x = (Problem*)context;
+        var lanes = TDot.Lanes;
+        var rows = TDot.TileRows;
+        var sums = stackalloc int[MaxTileRows * 2 * MaxLanes];
+        var tails = stackalloc byte[MaxTileRows * GroupDepth];
+        var groups = x->K / GroupDepth;
+        var tail = x->K % GroupDepth;
+        var tileRows = x->M - (x->M % rows);
+
+        for (var u = from; u < to; u += 2)
+        {
+            var count = Math.Min(2, to - u);
+            var b0 = VectorOrigin(x, u, lanes);
+            var b1 = count == 2 ? VectorOrigin(x, u + 1, lanes) : b0;
+            for (var i = 0; i < tileRows; i += rows)
+            {
+                var a = x->A + ((long)i * x->K);
+                CopyTails(a, x->K, rows, tail, tails);
+                Tile<TVector, TDot>(groups, tail != 0, a, x->K, tails, b0, b1, sums);
+                Finish(x, sums, 2 * lanes, i, rows, u * lanes, count * lanes);
+            }
+        }
+
+        for (var i = tileRows; i < x->M; i++)
+        {
+            var a = x->A + ((long)i * x->K);
+            CopyTails(a, x->K, 1, tail, tails);
+            for (var u = from; u < to; u += RowVectors)
+            {
+                // Vectors past the part's end (or the matrix's) are computed from the first one's weights and dropped.
+                var count = Math.Min(RowVectors, to - u);
+                var b0 = VectorOrigin(x, u, lanes);
+                var b1 = count > 1 ? VectorOrigin(x, u + 1, lanes) : b0;
+                var b2 = count > 2 ? VectorOrigin(x, u + 2, lanes) : b0;
+                var b3 = count > 3 ? VectorOrigin(x, u + 3, lanes) : b0;
+                Row<TVector, TDot>(groups, tail != 0, a, tails, b0, b1, b2, b3, sums);
+                Finish(x, sums, RowVectors * lanes, i, 1, u * lanes, count * lanes);
+            }
+        }
+    }
+
+    /// <summary>Where column vector <paramref name="u"/> of <paramref name="lanes"/> columns starts in the packed B: its panel, then its columns' place in each group.</summary>
+    private static sbyte* VectorOrigin(Problem* x, int u, int lanes)
+    {
+        var column = u * lanes;
+        return x->B + (column / PanelWidth * x->PanelStride) + (column % PanelWidth * GroupDepth);
+    }
+
+    /// <summary>
+    /// The last, partial group of <paramref name="rows"/> rows of A (the <paramref name="tail"/> &lt; 4 steps past the
+    /// whole groups), zero-padded to four bytes a row: read in place, the last row's would run past the matrix.
+    /// </summary>
+    private static void CopyTails(byte* a, int k, int rows, int tail, byte* tails)
+    {
+        if (tail == 0)
+        {
+            return;
+        }
+
+        for (var r = 0; r < rows; r++)
+        {
+            var source = a + ((long)r * k) + (k - tail);
+            var destination = tails + (r * GroupDepth);
+            for (var t = 0; t < GroupDepth; t++)
+            {
+                destination[t] = t < tail ? source[t] : (byte)0;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The micro-kernel: <c>TDot.TileRows</c> rows × 2 vectors of sums over all groups, rows read in place
+    /// <paramref name="lda"/> bytes apart (then, if <paramref name="hasTail"/>, one more group from the zero-padded
+    /// <paramref name="tails"/>), stored to <paramref name="c"/> as rows of 2·Lanes int32. Written for 8 rows; the
+    /// rows a path does not use are constant-false branches the JIT removes, with their accumulators.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile<TVector, TDot>(int groups, bool hasTail, byte* a, long lda, byte* tails, sbyte* b0, sbyte* b1, int* c)
+        where TVector : struct
+        where TDot : IInt8Dot<TVector>
+    {
+        var rows = TDot.TileRows;
+        TVector c00 = TDot.Zero, c01 = TDot.Zero, c10 = TDot.Zero, c11 = TDot.Zero, c20 = TDot.Zero, c21 = TDot.Zero, c30 = TDot.Zero, c31 = TDot.Zero;
+        TVector c40 = TDot.Zero, c41 = TDot.Zero, c50 = TDot.Zero, c51 = TDot.Zero, c60 = TDot.Zero, c61 = TDot.Zero, c70 = TDot.Zero, c71 = TDot.Zero;
+        for (var pass = 0; pass < 2; pass++)
+        {
+            if (pass == 1)
+            {
+                if (!hasTail)
+                {
+                    break;
+                }
+
+                // The partial last group: the same steps over the padded copy, rows four bytes apart.
+                a = tails;
+                lda = GroupDepth;
+                groups = 1;
+            }
+
+            var lda3 = 3 * lda;
+            var a4 = a + (4 * lda);
+            for (var g = 0; g < groups; g++)
+            {
+                var w0 = TDot.Load(b0);
+                var w1 = TDot.Load(b1);
+                var x0 = TDot.Broadcast(Unsafe.ReadUnaligned<int>(a));
+                c00 = TDot.DotAdd(c00, x0, w0);
+                c01 = TDot.DotAdd(c01, x0, w1);
+                var x1 = TDot.Broadcast(Unsafe.ReadUnaligned<int>(a + lda));
+                c10 = TDot.DotAdd(c10, x1, w0);
+                c11 = TDot.DotAdd(c11, x1, w1);
+                var x2 = TDot.Broadcast(Unsafe.ReadUnaligned<int>(a + (2 * lda)));
+                c20 = TDot.DotAdd(c20, x2, w0);
+                c21 = TDot.DotAdd(c21, x2, w1);
+                var x3 = TDot.Broadcast(Unsafe.ReadUnaligned<int>(a + lda3));
+                c30 = TDot.DotAdd(c30, x3, w0);
+                c31 = TDot.DotAdd(c31, x3, w1);
+                if (rows > 4)
+                {
+                    var x4 = TDot.Broadcast(Unsafe.ReadUnaligned<int>(a4));
+                    c40 = TDot.DotAdd(c40, x4, w0);
+                    c41 = TDot.DotAdd(c41, x4, w1);
+                    var x5 = TDot.Broadcast(Unsafe.ReadUnaligned<int>(a4 + lda));
+                    c50 = TDot.DotAdd(c50, x5, w0);
+                    c51 = TDot.DotAdd(c51, x5, w1);
+                }
+
+                if (rows > 6)
+                {
+                    var x6 = TDot.Broadcast(Unsafe.ReadUnaligned<int>(a4 + (2 * lda)));
+                    c60 = TDot.DotAdd(c60, x6, w0);
+                    c61 = TDot.DotAdd(c61, x6, w1);
+                    var x7 = TDot.Broadcast(Unsafe.ReadUnaligned<int>(a4 + lda3));
+                    c70 = TDot.DotAdd(c70, x7, w0);
+                    c71 = TDot.DotAdd(c71, x7, w1);
+                }
+
+                a += GroupDepth;
+                a4 += GroupDepth;
+                b0 += GroupBytes;
+                b1 += GroupBytes;
+            }
+        }
+
+        var lanes = TDot.Lanes;
+        TDot.Store(c00, c);
+        TDot.Store(c01, c + lanes);
+        TDot.Store(c10, c + (2 * lanes));
+        TDot.Store(c11, c + (3 * lanes));
+        TDot.Store(c20, c + (4 * lanes));
+        TDot.Store(c21, c + (5 * lanes));
+        TDot.Store(c30, c + (6 * lanes));
+        TDot.Store(c31, c + (7 * lanes));
+        if (rows > 4)
+        {
+            TDot.Store(c40, c + (8 * lanes));
+            TDot.Store(c41, c + (9 * lanes));
+            TDot.Store(c50, c + (10 * lanes));
+            TDot.Store(c51, c + (11 * lanes));
+        }
+
+        if (rows > 6)
+        {
+            TDot.Store(c60, c + (12 * lanes));
+            TDot.Store(c61, c + (13 * lanes));
+            TDot.Store(c70, c + (14 * lanes));
+            TDot.Store(c71, c + (15 * lanes));
+        }
+    }
+
+    /// <summary>
+    /// One row × <see cref="RowVectors"/> vectors of sums (a single sample's product), stored to <paramref name="c"/>
+    /// side by side. Even and odd groups go to two sets of sums, added at the end: eight independent chains.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Row<TVector, TDot>(int groups, bool hasTail, byte* a, byte* tails, sbyte* b0, sbyte* b1, sbyte* b2, sbyte* b3, int* c)
+        where TVector : struct
+        where TDot : IInt8Dot<TVector>
+    {
+        TVector s0 = TDot.Zero, s1 = TDot.Zero, s2 = TDot.Zero, s3 = TDot.Zero;
+        TVector t0 = TDot.Zero, t1 = TDot.Zero, t2 = TDot.Zero, t3 = TDot.Zero;
+        var g = 0;
+        for (; g + 2 <= groups; g += 2)
+        {
+            var even = TDot.Broadcast(Unsafe.ReadUnaligned<int>(a));
+            s0 = TDot.DotAdd(s0, even, TDot.Load(b0));
+            s1 = TDot.DotAdd(s1, even, TDot.Load(b1));
+            s2 = TDot.DotAdd(s2, even, TDot.Load(b2));
+            s3 = TDot.DotAdd(s3, even, TDot.Load(b3));
+            var odd = TDot.Broadcast(Unsafe.ReadUnaligned<int>(a + GroupDepth));
+            t0 = TDot.DotAdd(t0, odd, TDot.Load(b0 + GroupBytes));
+            t1 = TDot.DotAdd(t1, odd, TDot.Load(b1 + GroupBytes));
+            t2 = TDot.DotAdd(t2, odd, TDot.Load(b2 + GroupBytes));
+            t3 = TDot.DotAdd(t3, odd, TDot.Load(b3 + GroupBytes));
+            a += 2 * GroupDepth;
+            b0 += 2 * GroupBytes;
+            b1 += 2 * GroupBytes;
+            b2 += 2 * GroupBytes;
+            b3 += 2 * GroupBytes;
+        }
+
+        // An odd last whole group, then the partial one; the weights of both lie next in each stream.
+        for (var pass = 0; pass < 2; pass++)
+        {
+            if (pass == 0 ? g == groups : !hasTail)
+            {
+                continue;
+            }
+
+            var x = TDot.Broadcast(Unsafe.ReadUnaligned<int>(pass == 0 ? a : tails));
+            s0 = TDot.DotAdd(s0, x, TDot.Load(b0));
+            s1 = TDot.DotAdd(s1, x, TDot.Load(b1));
+            s2 = TDot.DotAdd(s2, x, TDot.Load(b2));
+            s3 = TDot.DotAdd(s3, x, TDot.Load(b3));
+            b0 += GroupBytes;
+            b1 += GroupBytes;
+            b2 += GroupBytes;
+            b3 += GroupBytes;
+        }
+
+        var lanes = TDot.Lanes;
+        TDot.Store(TDot.Add(s0, t0), c);
+        TDot.Store(TDot.Add(s1, t1), c + lanes);
+        TDot.Store(TDot.Add(s2, t2), c + (2 * lanes));
+        TDot.Store(TDot.Add(s3, t3), c + (3 * lanes));
+    }
+
+    /// <summary>
+    /// Panels [<paramref name="from"/>, <paramref name="to"/>) of the product as plain loops over the packed layout:
+    /// the path without vector hardware.
+    /// </summary>
+    private static void ScalarPart(void* context, int from, int to)
+    {
+        var x = (Problem*)context;
+        var sums = stackalloc int[PanelWidth];
+        var groups = PaddedDepth(x->K) / GroupDepth;
+        for (var panel = from; panel < to; panel++)
+        {
+            var origin = x->B + (panel * x->PanelStride);
+            for (var i = 0; i < x->M; i++)
+            {
+                var row = x->A + ((long)i * x->K);
+                new Span<int>(sums, PanelWidth).Clear();
+                for (var g = 0; g < groups; g++)
+                {
+                    var weights = origin + (g * GroupBytes);
+                    var steps = Math.Min(GroupDepth, x->K - (g * GroupDepth));
+                    for (var t = 0; t < steps; t++)
+                    {
+                        int activation = row[(g * GroupDepth) + t];
+                        for (var j = 0; j < PanelWidth; j++)
+                        {
+                            sums[j] += activation * weights[(j * GroupDepth) + t];
+                        }
+                    }
+                }
+
+                Finish(x, sums, PanelWidth, i, 1, panel * PanelWidth, PanelWidth);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stores <paramref name="rows"/> rows of sums (<paramref name="stride"/> apart) to C at (<paramref name="row"/>,
+    /// <paramref name="column"/>): the columns inside the matrix, as int32 or dequantized.
+    /// </summary>
+    private static void Finish(Problem* x, int* sums, int stride, int row, int rows, int column, int columns)
+    {
+        columns = Math.Min(columns, x->N - column);
+        if (columns <= 0)
+        {
+            return;
+        }
+
+        for (var r = 0; r < rows; r++)
+        {
+            var source = sums + (r * stride);
+            var offset = ((long)(row + r) * x->N) + column;
+            if (x->Output == null)
+            {
+                new ReadOnlySpan<int>(source, columns).CopyTo(new Span<int>(x->C + offset, columns));
+            }
+            else
+            {
+                DequantizeRow(x, source, x->Output + offset, row + r, column, columns);
+            }
+        }
+    }
+
+    /// <summary>
+    /// One row's sums as floats: act((float)(sum − z·columnSum) · (s·columnScale) + bias), in vectors where the
+    /// processor has them and one by one after; each element goes through the same operations either way.
+    /// </summary>
+    private static void DequantizeRow(Problem* x, int* sums, float* destination, int row, int column, int count)
+    {
+        var rowScale = x->RowScales[row * x->RowScaleStep];
+        var zeroPoint = x->RowZeroPoints[row * x->RowZeroPointStep];
+        var scales = x->ColumnScales + column;
+        var columnSums = x->ColumnSums + column;
+        var bias = x->Bias == null ? null : x->Bias + column;
+        var j = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var (rowScales, zeroPoints) = (Vector256.Create(rowScale), Vector256.Create(zeroPoint));
+            for (; j + Vector256<int>.Count <= count; j += Vector256<int>.Count)
+            {
+                var corrected = Vector256.Load(sums + j) - (zeroPoints * Vector256.Load(columnSums + j));
+                var value = Vector256.ConvertToSingle(corrected) * (rowScales * Vector256.Load(scales + j));
+                value = bias == null ? value : value + Vector256.Load(bias + j);
+                (x->Relu ? Vector256.Max(value, Vector256<float>.Zero) : value).Store(destination + j);
+            }
+        }
+
+        if (Vector128.IsHardwareAccelerated)
+        {
+            var (rowScales, zeroPoints) = (Vector128.Create(rowScale), Vector128.Create(zeroPoint));
+            for (; j + Vector128<int>.Count <= count; j += Vector128<int>.Count)
+            {
+                var corrected = Vector128.Load(sums + j) - (zeroPoints * Vector128.Load(columnSums + j));
+                var value = Vector128.ConvertToSingle(corrected) * (rowScales * Vector128.Load(scales + j));
+                value = bias == null ? value : value + Vector128.Load(bias + j);
+                (x->Relu ? Vector128.Max(value, Vector128<float>.Zero) : value).Store(destination + j);
+            }
+        }
+
+        for (; j < count; j++)
+        {
+            var value = (float)(sums[j] - (zeroPoint * columnSums[j])) * (rowScale * scales[j]);
+            value = bias == null ? value : value + bias[j];
+            destination[j] = x->Relu ? Math.Max(value, 0f) : value;
+        }
+    }
+
+    /// <summary>What one product reads and writes: pinned pointers, shapes and the dequantizing epilogue.</summary>
+    private struct Problem
+    {
+        public byte* A;
+        public sbyte* B;
+
+        /// <summary>Where int32 sums go (<see cref="Multiply"/>), or null when they are dequantized into <see cref="Output"/>.</summary>
+        public int* C;
+
+        /// <summary>Where dequantized floats go, or null.</summary>
+        public float* Output;
+        public int M;
+        public int N;
+        public int K;
+
+        /// <summary>Bytes from one packed panel to the next.</summary>
+        public long PanelStride;
+        public float* RowScales;
+
+        /// <summary>1 when each row has its scale, 0 when one scale serves every row.</summary>
+        public int RowScaleStep;
+        public int* RowZeroPoints;
+
+        /// <summary>1 when each row has its zero point, 0 when one serves every row.</summary>
+        public int RowZeroPointStep;
+        public float* ColumnScales;
+        public int* ColumnSums;
+        public float* Bias;
+        public bool Relu;
+    }
+}
+
+/// <summary>
+/// What <see cref="Int8Gemm.MultiplyDequantize"/> needs to turn int32 sums into floats: the activations' scale and
+/// zero point (one per row of A, or a single one for all rows), the weights' scale and column sum per column, and the
+/// bias and activation applied as the result is stored.
+/// </summary>
+public readonly ref struct Int8Dequantization
+{
+    /// <summary>The activations' scale: one per row of A (dynamic quantization), or one for all rows (static).</summary>
+    public ReadOnlySpan<float> RowScales { get; init; }
+
+    /// <summary>The activations' zero point, 0 … <see cref="Int8Gemm.MaxActivation"/>: one per row of A, or one for all rows.</summary>
+    public ReadOnlySpan<int> RowZeroPoints { get; init; }
+
+    /// <summary>The weights' scale, one per column of B (output unit).</summary>
+    public ReadOnlySpan<float> ColumnScales { get; init; }
+
+    /// <summary>The sum of each column of the int8 B, as <see cref="Int8Gemm.Pack"/> writes it: z·Σₚ b[p,j] removes the zero point's share of a sum.</summary>
+    public ReadOnlySpan<int> ColumnSums { get; init; }
+
+    /// <summary>One value per column added to the dequantized sum, or empty.</summary>
+    public ReadOnlySpan<float> Bias { get; init; }
+
+    /// <summary>The activation applied last.</summary>
+    public GemmActivation Activation { get; init; }
+
+    internal void Check(int m, int n)
+    {
+        if ((RowScales.Length != m && RowScales.Length != 1) || (RowZeroPoints.Length != m && RowZeroPoints.Length != 1))
+        {
+            throw new ArgumentException(
+                $"Expected one activation scale and zero point per row ({m}) or one for all rows; got {RowScales.Length} scales and {RowZeroPoints.Length} zero points.");
+        }
+
+        if (ColumnScales.Length != n || ColumnSums.Length != n || (Bias.Length != 0 && Bias.Length != n))
+        {
+            throw new ArgumentException(
+                $"Expected one weight scale, column sum and (if any) bias per column ({n}); got {ColumnScales.Length}, {ColumnSums.Length} and {Bias.Length}.");
+        }
+
+        foreach (var zeroPoint in RowZeroPoints)
+        {
+            if (zeroPoint is < 0 or > Int8Gemm.MaxActivation)
+            {
+                throw new ArgumentException($"Zero point {zeroPoint} lies outside 0 … {Int8Gemm.MaxActivation}.");
+            }
+        }
+
+        if (Activation is not (GemmActivation.None or GemmActivation.Relu))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Activation), Activation, "Unknown activation.");
+        }
+    }
+}
+
+/// <summary>The code paths of <see cref="Int8Gemm"/>, by the instructions that multiply.</summary>
+internal enum Int8Path
+{
+    /// <summary>Plain loops.</summary>
+    Scalar,
+
+    /// <summary>128-bit <c>pmaddubsw</c> + <c>pmaddwd</c>.</summary>
+    Ssse3,
+
+    /// <summary>256-bit <c>vpmaddubsw</c> + <c>vpmaddwd</c>.</summary>
+    Avx2,
+
+    /// <summary>512-bit <c>vpmaddubsw</c> + <c>vpmaddwd</c> (AVX-512BW).</summary>
+    Avx512,
+
+    /// <summary>256-bit <c>vpdpbusd</c> (AVX-VNNI).</summary>
+    Vnni,
+}
+
+/// <summary>
+/// One way to add four u8×s8 products per int32 lane, per path, so that the micro-kernels are written once and the JIT
+/// compiles a copy per struct type argument. Every implementation computes the same exact sums (see <see cref="Int8Gemm"/>).
+/// </summary>
+internal unsafe interface IInt8Dot<TVector>
+    where TVector : struct
+{
+    /// <summary>Int32 lanes, each one column.</summary>
+    static abstract int Lanes { get; }
+
+    /// <summary>Rows of the micro-kernel tile: 4, 6 or 8.</summary>
+    static abstract int TileRows { get; }
+
+    static abstract TVector Zero { get; }
+
+    /// <summary>One group of <see cref="Lanes"/> columns: four int8 weights per lane.</summary>
+    static abstract TVector Load(sbyte* source);
+
+    /// <summary>Four u8 activations (one int) in every lane.</summary>
+    static abstract TVector Broadcast(int activations);
+
+    /// <summary>sum + per lane the four products of the activation bytes by the weight bytes, exactly.</summary>
+    static abstract TVector DotAdd(TVector sum, TVector activations, TVector weights);
+
+    static abstract TVector Add(TVector left, TVector right);
+
+    static abstract void Store(TVector value, int* destination);
+}
+
+/// <summary>AVX-VNNI: <c>vpdpbusd</c> on 256 bits, one instruction per step.</summary>
+internal readonly unsafe struct VnniDot : IInt8Dot<Vector256<int>>
+{
+    public static int Lanes => Vector256<int>.Count;
+
+    public static int TileRows => 6;
+
+    public static Vector256<int> Zero => Vector256<int>.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Load(sbyte* source) => Vector256.Load((int*)source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Broadcast(int activations) => Vector256.Create(activations);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> DotAdd(Vector256<int> sum, Vector256<int> activations, Vector256<int> weights) =>
+        AvxVnni.MultiplyWideningAndAdd(sum, activations.AsByte(), weights.AsSByte());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Add(Vector256<int> left, Vector256<int> right) => left + right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector256<int> value, int* destination) => value.Store(destination);
+}
+
+/// <summary>AVX-512BW: <c>vpmaddubsw</c> (pairs into int16, never saturating on 7-bit activations), <c>vpmaddwd</c> by ones, add.</summary>
+internal readonly unsafe struct Avx512Dot : IInt8Dot<Vector512<int>>
+{
+    public static int Lanes => Vector512<int>.Count;
+
+    public static int TileRows => 8;
+
+    public static Vector512<int> Zero => Vector512<int>.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> Load(sbyte* source) => Vector512.Load((int*)source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> Broadcast(int activations) => Vector512.Create(activations);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> DotAdd(Vector512<int> sum, Vector512<int> activations, Vector512<int> weights) =>
+        sum + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(activations.AsByte(), weights.AsSByte()), Vector512<short>.One);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> Add(Vector512<int> left, Vector512<int> right) => left + right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector512<int> value, int* destination) => value.Store(destination);
+}
+
+/// <summary>AVX2: <c>vpmaddubsw</c>, <c>vpmaddwd</c> by ones, add, on 256 bits.</summary>
+internal readonly unsafe struct Avx2Dot : IInt8Dot<Vector256<int>>
+{
+    public static int Lanes => Vector256<int>.Count;
+
+    public static int TileRows => 4;
+
+    public static Vector256<int> Zero => Vector256<int>.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Load(sbyte* source) => Vector256.Load((int*)source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Broadcast(int activations) => Vector256.Create(activations);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> DotAdd(Vector256<int> sum, Vector256<int> activations, Vector256<int> weights) =>
+        sum + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(activations.AsByte(), weights.AsSByte()), Vector256<short>.One);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Add(Vector256<int> left, Vector256<int> right) => left + right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector256<int> value, int* destination) => value.Store(destination);
+}
+
+/// <summary>SSSE3: <c>pmaddubsw</c>, <c>pmaddwd</c> by ones, add, on 128 bits (processors, or runs, without AVX2).</summary>
+internal readonly unsafe struct Ssse3Dot : IInt8Dot<Vector128<int>>
+{
+    public static int Lanes => Vector128<int>.Count;
+
+    public static int TileRows => 4;
+
+    public static Vector128<int> Zero => Vector128<int>.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Load(sbyte* source) => Vector128.Load((int*)source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Broadcast(int activations) => Vector128.Create(activations);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> DotAdd(Vector128<int> sum, Vector128<int> activations, Vector128<int> weights) =>
+        sum + Sse2.MultiplyAddAdjacent(Ssse3.MultiplyAddAdjacent(activations.AsByte(), weights.AsSByte()), Vector128<short>.One);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<int> Add(Vector128<int> left, Vector128<int> right) => left + right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector128<int> value, int* destination) => value.Store(destination);
+}
