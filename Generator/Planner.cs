@@ -95,7 +95,9 @@ internal static class Planner
                         && convWindow.Channels * (((convWindow.OutputHeight - 1) * convWindow.Stride) + convWindow.Kernel)
                             * (((convWindow.OutputWidth - 1) * convWindow.Stride) + convWindow.Kernel) <= MaxDirectPaddedSample;
                     var windowsPerSample = convWindow.Positions * convWindow.PatchSize;
-                    var chunk = direct ? 0 : System.Math.Max(1, WindowBudget / windowsPerSample);
+                    // At least two samples a chunk where they fit twice the budget: building windows and adding their
+                    // gradients back split over the chunk's samples, so a chunk of one keeps the second core idle.
+                    var chunk = direct ? 0 : System.Math.Max(windowsPerSample <= 2 * WindowBudget ? 2 : 1, WindowBudget / windowsPerSample);
                     windowsLength = System.Math.Max(windowsLength, chunk * windowsPerSample);
                     var convPreActivation = PreActivationOffset(conv.Activation, layer.Output.Size, ref workspaceEnd);
                     layers.Add(new ConvPlan(

@@ -31,6 +31,13 @@ internal static unsafe class WorkSplitter
     /// </summary>
     public const int MinParallelReduction = 64;
 
+    /// <summary>
+    /// Outputs from which a product with a short reduction is split all the same: then it is bound by writing its
+    /// outputs, which each core does into its own cache (a convolution's window gradient dz·Wᵀ, [positions·samples ×
+    /// kernel²·channels] from a reduction over as few as 16 filters, ran on one thread while the other waited).
+    /// </summary>
+    public const long MinParallelOutputs = 1L << 16;
+
     // Created on the first split, so processes that never split (the default) never start the thread.
     private static readonly Lazy<Helper> SharedHelper = new(static () => new Helper());
     private static int _busy;
@@ -74,7 +81,7 @@ internal static unsafe class WorkSplitter
 
     /// <summary>Whether <see cref="Run"/> with these arguments splits the work, if the helper is free.</summary>
     private static bool WouldSplit(int count, int grain, long work, int reduction) =>
-        work >= MinParallelWork && reduction >= MinParallelReduction && count >= 2 * grain && ThreadCount >= 2;
+        work >= MinParallelWork && (reduction >= MinParallelReduction || work / Math.Max(reduction, 1) >= MinParallelOutputs) && count >= 2 * grain && ThreadCount >= 2;
 
     /// <summary>
     /// Runs <paramref name="body"/> over [0, <paramref name="count"/>): in up to <paramref name="parts"/> parts (at most

@@ -113,7 +113,70 @@ public class SnapshotTests
         public partial class CifarCnn;
         """;
 
+    /// <summary>A small ResNet: a stem, a repeated identity block and a strided block with a projection shortcut.</summary>
+    public const string ResNet = """
+        using ModelGen;
+
+        namespace Samples.Vision;
+
+        [Block]
+        [Conv2D(8, 3, Padding = Padding.Same, UseBias = false)]
+        [BatchNorm(Momentum = 0.9f, Epsilon = 1e-5f)]
+        [Activation(Activation.Relu)]
+        [Conv2D(8, 3, Padding = Padding.Same, UseBias = false)]
+        [BatchNorm(Momentum = 0.9f, Epsilon = 1e-5f)]
+        internal sealed class Basic8;
+
+        [Block]
+        [Conv2D(16, 3, Stride = 2, Padding = Padding.Same, UseBias = false)]
+        [BatchNorm(Momentum = 0.9f, Epsilon = 1e-5f)]
+        [Activation(Activation.Relu)]
+        [Conv2D(16, 3, Padding = Padding.Same, UseBias = false)]
+        [BatchNorm(Momentum = 0.9f, Epsilon = 1e-5f)]
+        internal sealed class Down16;
+
+        [Block]
+        [Conv2D(16, 1, Stride = 2, UseBias = false)]
+        [BatchNorm(Momentum = 0.9f, Epsilon = 1e-5f)]
+        internal sealed class Project16;
+
+        /// <summary>Post-activation basic blocks, as He et al. (2016) for CIFAR.</summary>
+        [Model(Loss = Loss.SoftmaxCrossEntropy)]
+        [Input(1, 12, 12)]
+        [Conv2D(8, 3, Padding = Padding.Same, UseBias = false)]
+        [BatchNorm(Momentum = 0.9f, Epsilon = 1e-5f)]
+        [Activation(Activation.Relu)]
+        [Residual(typeof(Basic8), Repeat = 2, Activation = Activation.Relu)]
+        [Residual(typeof(Down16), Shortcut = typeof(Project16), Activation = Activation.Relu)]
+        [GlobalAvgPool2D]
+        [Dense(10)]
+        public partial class ResNet;
+        """;
+
+    /// <summary>Dense pre-norm residual blocks, x + f(LayerNorm(x)), as a transformer's feed-forward sublayers.</summary>
+    public const string PreNorm = """
+        using ModelGen;
+
+        namespace Samples.Tabular;
+
+        [Block]
+        [LayerNorm]
+        [Dense(128, Activation.Gelu)]
+        [Dense(32)]
+        internal sealed class FeedForward;
+
+        [Model(Loss = Loss.MeanSquaredError)]
+        [Input(20)]
+        [Dense(32)]
+        [Residual(typeof(FeedForward), Repeat = 2)]
+        [LayerNorm]
+        [Dense(1)]
+        public partial class PreNorm;
+        """;
+
     [Theory]
+    [InlineData(nameof(ResNet), ResNet)]
+    [InlineData(nameof(PreNorm), PreNorm)]
     [InlineData(nameof(LinearRegression), LinearRegression)]
     [InlineData(nameof(FashionCnn), FashionCnn)]
     [InlineData(nameof(CifarCnn), CifarCnn)]
