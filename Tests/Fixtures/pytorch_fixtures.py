@@ -2,8 +2,9 @@
 
 A ModelGen weights file is the state_dict of the equivalent PyTorch module: an nn.Sequential called `layers` in
 which every module counts (each generated model's XML remarks show it as code). This script holds that module for
-each ModelGen model declared in Tests/ModelGen.Runtime.Tests/PyTorchModels.cs (and the Fashion MLP sample) and
-moves weights both ways, with no conversion on either side.
+each ModelGen model declared in Tests/ModelGen.Runtime.Tests/PyTorchModels.cs (and the Fashion MLP and ResNet samples)
+and moves weights both ways, with no conversion on either side. A residual connection is one module of that
+nn.Sequential, Residual(branch, shortcut, activation), defined here as the remarks define it.
 
     /usr/bin/python3 Tests/Fixtures/pytorch_fixtures.py write [DIR]
         PyTorch -> ModelGen. For each model, with torch.manual_seed fixed per model: build the module, give batch and
@@ -15,15 +16,17 @@ moves weights both ways, with no conversion on either side.
                                        softmax (SoftmaxCrossEntropy models) or sigmoid (BinaryCrossEntropy)
         DIR defaults to Tests/ModelGen.Runtime.Tests/Fixtures, where the generated files are committed; the C# tests
         in PyTorchFixtureTests.cs load them with ModelGen's loader and compare its predictions to 1e-5. Rerun it
-        (and commit the files) after changing a model here and in PyTorchModels.cs together.
+        (and commit the files) after changing a model here and in PyTorchModels.cs together. The models in
+        CHECK_ONLY get no fixture (the Fashion ResNet sample's state_dict would be 700 KB); each model's seed is
+        1000 + its position in MODELS, so a model added at the end leaves the other fixtures' bytes unchanged.
 
     /usr/bin/python3 Tests/Fixtures/pytorch_fixtures.py check DIR
         ModelGen -> PyTorch (what .ci/pytorch-check runs). DIR holds, for each model, <name>.safetensors saved by a
         trained ModelGen model's Save and <name>.io.safetensors with inputs and ModelGen's PredictBatch outputs
         (written by PyTorchExportTests when MODELGEN_PYTORCH_EXPORT_DIR is set). Each file is loaded with
         load_state_dict(..., strict=True), the eval() forward (+ softmax or sigmoid) is compared with ModelGen's
-        outputs to 1e-5 (absolute up to 1, relative above), one line is printed per model, and the exit code is
-        non-zero if any model fails.
+        outputs to 1e-5 (absolute up to 1, relative above), the file's tensors must come in the state_dict's order,
+        one line is printed per model, and the exit code is non-zero if any model fails.
 
 The models: fashion-mlp (the Fashion MLP sample, 784-256-128-10, ReLU, dropout 0.2), bn-cnn (two same-padded
 convolutions, each with ReLU, batch normalization and max pooling, then flatten, dense, dropout, dense), mixed-cnn
@@ -31,8 +34,11 @@ convolutions, each with ReLU, batch normalization and max pooling, then flatten,
 pooling, batch normalization after Flatten, ELU, dropout, SiLU) and pooled-net (a valid convolution with tanh,
 overlapping max pooling, a ZeroPad2d with padding on all four sides, sigmoid, batch normalization of channels with
 PyTorch's own eps and momentum, global average pooling, layer normalization of a vector, GELU; binary
-cross-entropy). ModelGen has no residual or sequence (embedding, attention, recurrent) layers yet, so there are no
-such fixtures.
+cross-entropy), res-net (a stem convolution with batch normalization and ReLU, an identity residual block and a
+downsampling one with a strided 1x1 convolution and batch normalization as its shortcut, each block conv-BN-ReLU-conv-BN
+with ReLU after the sum, global average pooling, dense) and, checked only, fashion-resnet (the Fashion ResNet sample:
+three stages of two such blocks). ModelGen has no sequence (embedding, attention, recurrent) layers yet, so there are
+no such fixtures.
 
 It needs torch (Debian: apt-get install python3-torch libopenblas0-openmp, then run Debian's /usr/bin/python3) and
 numpy; safetensors files are read and written by hand: an 8-byte little-endian header length, a JSON header
@@ -118,6 +124,20 @@ class Net(nn.Module):
         return torch.softmax(z, dim=1) if self.output == "softmax" else torch.sigmoid(z)
 
 
+class Residual(nn.Module):  # activation(branch(x) + shortcut(x))
+    """A [Residual] connection of ModelGen, exactly as the generated remarks define it: one module whose state_dict
+    keys are branch.{index}.{tensor} and shortcut.{index}.{tensor}."""
+
+    def __init__(self, branch, shortcut=None, activation=None):
+        super().__init__()
+        self.branch = branch
+        self.shortcut = shortcut if shortcut is not None else nn.Identity()
+        self.activation = activation if activation is not None else nn.Identity()
+
+    def forward(self, x):
+        return self.activation(self.branch(x) + self.shortcut(x))
+
+
 def fashion_mlp():
     # Samples/FashionMnist/FashionMlp.cs: [Input(784)] [Dense(256, Relu)] [Dropout(0.2)] [Dense(128, Relu)]
     # [Dropout(0.2)] [Dense(10)], softmax cross-entropy.
@@ -191,12 +211,99 @@ def pooled_net():
     ), "sigmoid"), (2, 10, 10)
 
 
+def res_net():
+    # PyTorchModels.cs: TorchResNet (blocks TorchBasicBlock, TorchDownBlock and its shortcut TorchProjection).
+    return Net(nn.Sequential(
+        nn.Conv2d(2, 4, 3, padding=1, bias=False),           # layers.0
+        nn.BatchNorm2d(4, eps=1e-05, momentum=0.1),          # layers.1
+        nn.ReLU(),                                           # layers.2
+        Residual(                                            # layers.3
+            nn.Sequential(                                   # layers.3.branch
+                nn.Conv2d(4, 4, 3, padding=1, bias=False),   # layers.3.branch.0
+                nn.BatchNorm2d(4, eps=1e-05, momentum=0.1),  # layers.3.branch.1
+                nn.ReLU(),                                   # layers.3.branch.2
+                nn.Conv2d(4, 4, 3, padding=1, bias=False),   # layers.3.branch.3
+                nn.BatchNorm2d(4, eps=1e-05, momentum=0.1),  # layers.3.branch.4
+            ),
+            activation=nn.ReLU(),
+        ),
+        Residual(                                            # layers.4
+            nn.Sequential(                                   # layers.4.branch
+                nn.ZeroPad2d((0, 1, 0, 1)),                  # layers.4.branch.0
+                nn.Conv2d(4, 6, 3, stride=2, bias=False),    # layers.4.branch.1
+                nn.BatchNorm2d(6, eps=1e-05, momentum=0.1),  # layers.4.branch.2
+                nn.ReLU(),                                   # layers.4.branch.3
+                nn.Conv2d(6, 6, 3, padding=1, bias=False),   # layers.4.branch.4
+                nn.BatchNorm2d(6, eps=1e-05, momentum=0.1),  # layers.4.branch.5
+            ),
+            shortcut=nn.Sequential(                          # layers.4.shortcut
+                nn.Conv2d(4, 6, 1, stride=2),                # layers.4.shortcut.0
+                nn.BatchNorm2d(6, eps=1e-05, momentum=0.1),  # layers.4.shortcut.1
+            ),
+            activation=nn.ReLU(),
+        ),
+        nn.AdaptiveAvgPool2d(1),                             # layers.5
+        nn.Flatten(),                                        # layers.6
+        nn.Linear(6, 3),                                     # layers.7
+    ), "softmax"), (2, 6, 6)
+
+
+def fashion_resnet():
+    # Samples/FashionMnist/FashionResNet.cs: the stem, then Basic16 twice (Repeat = 2), Down32 with its shortcut
+    # Project32, Basic32, Down64 with Project64, Basic64; global average pooling and Dense(10). The blocks are built by
+    # two functions, with the same modules, in the same order, as the sample's generated remarks write them out.
+    def basic(channels):
+        # A basic block: layers.N.branch.0 to .4.
+        return Residual(nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(channels, eps=1e-05, momentum=0.1),
+            nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(channels, eps=1e-05, momentum=0.1),
+        ), activation=nn.ReLU())
+
+    def down(inputs, channels):
+        # A block that halves the image: "same" at stride 2 on an even side pads one zero row and column after
+        # (branch.0), and its shortcut is a strided 1x1 convolution with batch normalization (shortcut.0 and .1).
+        return Residual(nn.Sequential(
+            nn.ZeroPad2d((0, 1, 0, 1)),
+            nn.Conv2d(inputs, channels, 3, stride=2, bias=False),
+            nn.BatchNorm2d(channels, eps=1e-05, momentum=0.1),
+            nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(channels, eps=1e-05, momentum=0.1),
+        ), shortcut=nn.Sequential(
+            nn.Conv2d(inputs, channels, 1, stride=2, bias=False),
+            nn.BatchNorm2d(channels, eps=1e-05, momentum=0.1),
+        ), activation=nn.ReLU())
+
+    return Net(nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1, bias=False),          # layers.0
+        nn.BatchNorm2d(16, eps=1e-05, momentum=0.1),         # layers.1
+        nn.ReLU(),                                           # layers.2
+        basic(16),                                           # layers.3
+        basic(16),                                           # layers.4
+        down(16, 32),                                        # layers.5
+        basic(32),                                           # layers.6
+        down(32, 64),                                        # layers.7
+        basic(64),                                           # layers.8
+        nn.AdaptiveAvgPool2d(1),                             # layers.9
+        nn.Flatten(),                                        # layers.10
+        nn.Linear(64, 10),                                   # layers.11
+    ), "softmax"), (1, 28, 28)
+
+
 MODELS = {
     "fashion-mlp": fashion_mlp,
     "bn-cnn": bn_cnn,
     "mixed-cnn": mixed_cnn,
     "pooled-net": pooled_net,
+    "res-net": res_net,
+    "fashion-resnet": fashion_resnet,
 }
+
+# Checked in ModelGen -> PyTorch only, with no committed fixture: the sample ResNet's state_dict is 700 KB.
+CHECK_ONLY = {"fashion-resnet"}
 
 
 # ---------------------------------------------------------------- PyTorch -> ModelGen
@@ -204,6 +311,8 @@ MODELS = {
 def write(directory):
     os.makedirs(directory, exist_ok=True)
     for index, (name, build) in enumerate(MODELS.items()):
+        if name in CHECK_ONLY:
+            continue
         torch.manual_seed(1000 + index)
         model, shape = build()
         with torch.no_grad():
@@ -242,6 +351,9 @@ def check(directory):
             model, shape = build()
             state, metadata = read_safetensors(os.path.join(directory, f"{name}.safetensors"))
             model.load_state_dict(state, strict=True)
+            # Not only the names: the file lists them in the state_dict's own order (a Residual's branch, then its
+            # shortcut), as torch would save them.
+            ordered = list(state) == list(model.state_dict())
             model.eval()
             io, _ = read_safetensors(os.path.join(directory, f"{name}.io.safetensors"))
             inputs, expected = io["inputs"], io["outputs"]
@@ -250,10 +362,11 @@ def check(directory):
             error = ((actual - expected).abs() / expected.abs().clamp(min=1)).max().item()
             counters = [int(v) for k, v in state.items() if k.endswith("num_batches_tracked")]
             tracked = f", num_batches_tracked {counters[0]}" if counters else ""
-            ok = actual.shape == expected.shape and error <= TOLERANCE
+            ok = ordered and actual.shape == expected.shape and error <= TOLERANCE
             failures += not ok
             print(f"{'ok  ' if ok else 'FAIL'} {name}: {metadata.get('model', '?')} loaded with strict=True "
-                  f"({len(state)} tensors{tracked}), {expected.shape[0]} samples x {expected.shape[1]} {model.output} "
+                  f"({len(state)} tensors{tracked}, {'in' if ordered else 'NOT in'} state_dict order), "
+                  f"{expected.shape[0]} samples x {expected.shape[1]} {model.output} "
                   f"outputs in [{expected.min().item():.3f}, {expected.max().item():.3f}], max difference {error:.2e} "
                   f"(tolerance {TOLERANCE:.0e})")
         except Exception as e:  # one line per model, whatever went wrong

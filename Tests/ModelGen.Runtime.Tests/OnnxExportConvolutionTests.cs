@@ -7,11 +7,12 @@ using Xunit.Abstractions;
 namespace ModelGen.Runtime.Tests;
 
 /// <summary>
-/// Generated convolutional models, trained a few steps (so that weights, biases, γ, β and batch normalization's
-/// running statistics are not at their initial values), exported with their own <c>ExportOnnx(path)</c> and run in
-/// ONNX Runtime, give what <see cref="ITrainableModel.PredictBatch"/> gives, to 1e-5 of max(1, |value|). The file's
-/// initializers are the model's state_dict: convolution kernels [filters, channels, kh, kw], dense columns and
-/// flattened-image statistics in PyTorch's (c, h, w) order.
+/// Generated convolutional models, residual networks among them, trained a few steps (so that weights, biases, γ, β
+/// and batch normalization's running statistics are not at their initial values), exported with their own
+/// <c>ExportOnnx(path)</c> and run in ONNX Runtime, give what <see cref="ITrainableModel.PredictBatch"/> gives, to 1e-5
+/// of max(1, |value|). The file's initializers are the model's state_dict: convolution kernels [filters, channels, kh,
+/// kw], dense columns and flattened-image statistics in PyTorch's (c, h, w) order, tensors inside a residual
+/// connection under its branch or shortcut (layers.3.branch.0.weight).
 /// </summary>
 public class OnnxExportConvolutionTests(ITestOutputHelper output)
 {
@@ -79,6 +80,36 @@ public class OnnxExportConvolutionTests(ITestOutputHelper output)
         // ChannelNormalizer: a 1 × 1 max pooling, then batch norm per channel of a three-channel image.
         var model = new ChannelNormalizer(seed: 28);
         AssertSameAsPredictBatch(model, [3, 4, 5], model.ExportOnnx);
+    }
+
+    [Fact]
+    public void A_small_resnet_with_identity_and_projection_shortcuts_matches_PredictBatch()
+    {
+        // PyTorchModels.cs' TorchResNet: each residual connection is an Add of the branch's last batch norm and the
+        // shortcut (the block's input itself, or the strided 1 × 1 Conv and its batch norm), then the Relu.
+        var model = new TorchResNet(seed: 29);
+        var operators = AssertSameAsPredictBatch(model, [2, 6, 6], model.ExportOnnx);
+        Assert.Equal(
+            [
+                "Conv", "BatchNormalization", "Relu",
+                "Conv", "BatchNormalization", "Relu", "Conv", "BatchNormalization", "Add", "Relu",
+                "Conv", "BatchNormalization", "Relu", "Conv", "BatchNormalization", "Conv", "BatchNormalization", "Add", "Relu",
+                "GlobalAveragePool", "Flatten", "Gemm", "Softmax",
+            ],
+            operators);
+    }
+
+    [Fact]
+    public void The_fashion_resnet_matches_PredictBatch()
+    {
+        // The sample's ResNet: 15 convolutions, each with its batch normalization, in six residual connections (two
+        // with a projection shortcut); its 15 batch norms' running statistics trained away from 0 and 1 first.
+        var model = new ModelGen.Samples.FashionMnist.FashionResNet(seed: 30);
+        var operators = AssertSameAsPredictBatch(model, [1, 28, 28], model.ExportOnnx);
+        Assert.Equal(15, operators.Count(op => op == "Conv"));
+        Assert.Equal(15, operators.Count(op => op == "BatchNormalization"));
+        Assert.Equal(6, operators.Count(op => op == "Add"));
+        Assert.Equal(1 + 6 + 6, operators.Count(op => op == "Relu")); // the stem's, one inside each block, one after each sum
     }
 
     /// <returns>The file's operator types, in graph order.</returns>

@@ -1,7 +1,8 @@
 namespace ModelGen.Runtime.Tests;
 
 // Convolutional models for the ONNX export tests (OnnxExportConvolutionTests, which also export the sample's own
-// FashionCnn), each exported with its generated ExportOnnx and compared with PredictBatch after a few training steps.
+// FashionCnn and FashionResNet, and PyTorchModels.cs' TorchResNet), each exported with its generated ExportOnnx and
+// compared with PredictBatch after a few training steps.
 // The comment under each lists its equivalent PyTorch nn.Sequential, whose module indices name the tensors (the
 // generated remarks show the same).
 

@@ -65,7 +65,8 @@ public sealed class PyTorchExportTests(ITestOutputHelper output)
             var file = TensorFile.Read(path);
             Assert.Equal(model.ParameterTensors.Select(t => t.Name), file.Tensors.Select(t => t.Name));
             Assert.All(file.Tensors, t => Assert.Equal(t.Name.EndsWith(".num_batches_tracked", StringComparison.Ordinal) ? "I64" : "F32", t.Tensor.DType));
-            Assert.All(file.Tensors, t => Assert.Matches(@"^layers\.\d+\.(weight|bias|running_mean|running_var|num_batches_tracked)$", t.Name));
+            // A tensor inside a residual connection is under its Residual module's branch or shortcut nn.Sequential.
+            Assert.All(file.Tensors, t => Assert.Matches(@"^layers\.\d+\.((branch|shortcut)\.\d+\.)*(weight|bias|running_mean|running_var|num_batches_tracked)$", t.Name));
             var loaded = torch.Load(path);
             var again = new float[predictions.Length];
             loaded.PredictBatch(samples, again);

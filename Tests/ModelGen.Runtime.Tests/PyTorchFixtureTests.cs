@@ -20,7 +20,7 @@ public sealed class PyTorchFixtureTests(ITestOutputHelper output)
     private static string Fixture(string file) => Path.Combine(AppContext.BaseDirectory, "Fixtures", file);
 
     [Theory]
-    [MemberData(nameof(TorchCase.Names), MemberType = typeof(TorchCase))]
+    [MemberData(nameof(TorchCase.FixtureNames), MemberType = typeof(TorchCase))]
     public void A_PyTorch_state_dict_loads_and_predicts_what_PyTorch_predicted(string name)
     {
         var torch = TorchCase.Named(name);
@@ -52,7 +52,7 @@ public sealed class PyTorchFixtureTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [MemberData(nameof(TorchCase.Names), MemberType = typeof(TorchCase))]
+    [MemberData(nameof(TorchCase.FixtureNames), MemberType = typeof(TorchCase))]
     public void Saving_a_loaded_PyTorch_state_dict_writes_it_back_unchanged(string name)
     {
         var torch = TorchCase.Named(name);
@@ -76,6 +76,7 @@ public sealed class PyTorchFixtureTests(ITestOutputHelper output)
     [InlineData("bn-cnn", 2)]
     [InlineData("mixed-cnn", 1)]
     [InlineData("pooled-net", 1)]
+    [InlineData("res-net", 6)]
     public void Batch_normalization_reads_PyTorch_running_statistics_and_counter(string name, int layers)
     {
         var file = TensorFile.Read(Fixture(name + ".safetensors"));

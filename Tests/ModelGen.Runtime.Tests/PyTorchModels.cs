@@ -2,7 +2,7 @@ namespace ModelGen.Runtime.Tests;
 
 // The models whose weights move to and from real PyTorch (PyTorchFixtureTests, PyTorchExportTests). Each has its
 // PyTorch module, written by hand, in Tests/Fixtures/pytorch_fixtures.py; a change here needs the same change there
-// and the fixtures written again. The fourth is the Fashion MLP sample itself (Samples/FashionMnist/FashionMlp.cs).
+// and the fixtures written again. The Fashion MLP and ResNet samples (Samples/FashionMnist/) are checked too.
 
 /// <summary>A small CNN with batch normalization per channel after each convolution (fixture bn-cnn).</summary>
 [Model(Loss = Loss.SoftmaxCrossEntropy)]
@@ -55,3 +55,46 @@ public partial class TorchMixedCnn;
 [Dense(8, Activation.Gelu)]
 [Dense(3)]
 public partial class TorchPooledNet;
+
+/// <summary>
+/// A small residual network (fixture res-net), ResNet's two kinds of block at the smallest size: a stem convolution
+/// with batch normalization and ReLU, an identity block (conv, BN, ReLU, conv, BN, then x added and ReLU), and a block
+/// that halves the image and widens it from 4 to 6 channels, whose shortcut is a strided 1 × 1 convolution and batch
+/// normalization; then global average pooling and the 3 classes. The downsampling block's "same" stride-2 convolution
+/// needs a ZeroPad2d inside the branch, and the projection keeps its bias, so that the names of both kinds of tensor
+/// are checked under a residual connection (layers.3.branch.…, layers.4.shortcut.…).
+/// </summary>
+[Model(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(2, 6, 6)]
+[Conv2D(4, 3, Padding = Padding.Same, UseBias = false)]
+[BatchNorm(Momentum = 0.9f, Epsilon = 1e-5f)]
+[Activation(Activation.Relu)]
+[Residual(typeof(TorchBasicBlock), Activation = Activation.Relu)]
+[Residual(typeof(TorchDownBlock), Shortcut = typeof(TorchProjection), Activation = Activation.Relu)]
+[GlobalAvgPool2D]
+[Dense(3)]
+public partial class TorchResNet;
+
+/// <summary>The identity block of <see cref="TorchResNet"/>: two 3 × 3 convolutions of 4 channels, each with batch normalization.</summary>
+[Block]
+[Conv2D(4, 3, Padding = Padding.Same, UseBias = false)]
+[BatchNorm(Momentum = 0.9f, Epsilon = 1e-5f)]
+[Activation(Activation.Relu)]
+[Conv2D(4, 3, Padding = Padding.Same, UseBias = false)]
+[BatchNorm(Momentum = 0.9f, Epsilon = 1e-5f)]
+public sealed class TorchBasicBlock;
+
+/// <summary>The downsampling block of <see cref="TorchResNet"/>: 4 × 6 × 6 to 6 × 3 × 3, its first convolution at stride 2.</summary>
+[Block]
+[Conv2D(6, 3, Stride = 2, Padding = Padding.Same, UseBias = false)]
+[BatchNorm(Momentum = 0.9f, Epsilon = 1e-5f)]
+[Activation(Activation.Relu)]
+[Conv2D(6, 3, Padding = Padding.Same, UseBias = false)]
+[BatchNorm(Momentum = 0.9f, Epsilon = 1e-5f)]
+public sealed class TorchDownBlock;
+
+/// <summary>The shortcut of <see cref="TorchDownBlock"/>: a strided 1 × 1 convolution (with its bias) and batch normalization.</summary>
+[Block]
+[Conv2D(6, 1, Stride = 2)]
+[BatchNorm(Momentum = 0.9f, Epsilon = 1e-5f)]
+public sealed class TorchProjection;

@@ -11,11 +11,15 @@ using ModelGen.Samples.FashionMnist;
 namespace ModelGen.Runtime.Tests;
 
 /// <summary>
-/// One model that exists both as a ModelGen declaration (PyTorchModels.cs, or the Fashion MLP sample) and as a PyTorch
-/// module (Tests/Fixtures/pytorch_fixtures.py), under the same name in both places.
+/// One model that exists both as a ModelGen declaration (PyTorchModels.cs, or the Fashion MLP and ResNet samples) and
+/// as a PyTorch module (Tests/Fixtures/pytorch_fixtures.py), under the same name in both places.
 /// </summary>
-/// <remarks><see cref="Load"/> and <see cref="Save"/> call the model's generated <c>static Load(path)</c> and <c>Save(path)</c>.</remarks>
-public sealed record TorchCase(string Name, int[] InputShape, Func<int, ITrainableModel> Create, Func<string, ITrainableModel> Load, Action<ITrainableModel, string> Save)
+/// <remarks>
+/// <see cref="Load"/> and <see cref="Save"/> call the model's generated <c>static Load(path)</c> and <c>Save(path)</c>.
+/// <see cref="HasFixture"/> is false for a model that is only checked ModelGen → PyTorch (the script's CHECK_ONLY):
+/// PyTorch wrote no committed fixture for it.
+/// </remarks>
+public sealed record TorchCase(string Name, int[] InputShape, Func<int, ITrainableModel> Create, Func<string, ITrainableModel> Load, Action<ITrainableModel, string> Save, bool HasFixture = true)
 {
     public static readonly TorchCase[] All =
     [
@@ -23,11 +27,17 @@ public sealed record TorchCase(string Name, int[] InputShape, Func<int, ITrainab
         new("bn-cnn", [1, 28, 28], seed => new TorchBatchNormCnn(seed), path => TorchBatchNormCnn.Load(path), (m, path) => ((TorchBatchNormCnn)m).Save(path)),
         new("mixed-cnn", [3, 12, 12], seed => new TorchMixedCnn(seed), path => TorchMixedCnn.Load(path), (m, path) => ((TorchMixedCnn)m).Save(path)),
         new("pooled-net", [2, 10, 10], seed => new TorchPooledNet(seed), path => TorchPooledNet.Load(path), (m, path) => ((TorchPooledNet)m).Save(path)),
+        new("res-net", [2, 6, 6], seed => new TorchResNet(seed), path => TorchResNet.Load(path), (m, path) => ((TorchResNet)m).Save(path)),
+        new("fashion-resnet", [1, 28, 28], seed => new FashionResNet(seed), path => FashionResNet.Load(path), (m, path) => ((FashionResNet)m).Save(path), HasFixture: false),
     ];
 
     public static TorchCase Named(string name) => All.Single(c => c.Name == name);
 
+    /// <summary>Every model, for the export to PyTorch.</summary>
     public static IEnumerable<object[]> Names => All.Select(c => new object[] { c.Name });
+
+    /// <summary>The models PyTorch wrote a committed fixture for.</summary>
+    public static IEnumerable<object[]> FixtureNames => All.Where(c => c.HasFixture).Select(c => new object[] { c.Name });
 
     public override string ToString() => Name;
 }
