@@ -60,7 +60,37 @@ public class FuzzTests
         _ => "[Conv2D(4)]",
     });
 
-    private static readonly Gen<string> Layer = Gen.Frequency<string>((5, Dense), (2, Dropout), (2, Norm), (2, Input), (4, Window));
+    /// <summary>
+    /// Blocks for <c>[Residual]</c>, declared at the top of every source: sound ones for vectors of 4 and for images,
+    /// shape-changing ones, and broken ones (empty, using itself, with [Input], not a block at all).
+    /// </summary>
+    private const string Blocks =
+        "[Block] [Dense(4, Activation.Tanh)] [Dense(4)] internal sealed class Vector4; " +
+        "[Block] [Conv2D(2, 3, Padding = Padding.Same)] [BatchNorm] [Activation(Activation.Relu)] internal sealed class Same2; " +
+        "[Block] [Conv2D(4, 3, Stride = 2, Padding = Padding.Same)] internal sealed class Down4; " +
+        "[Block] [Conv2D(4, 1, Stride = 2)] [BatchNorm] internal sealed class Project4; " +
+        "[Block] [LayerNorm] [Residual(typeof(Vector4), Repeat = 2)] [Dropout(0.1f)] internal sealed class Nested; " +
+        "[Block] internal sealed class Empty; " +
+        "[Block] [Dense(4)] [Residual(typeof(Loop))] internal sealed class Loop; " +
+        "[Block] [Input(4)] [Dense(4)] internal sealed class WithInput; " +
+        "[Dense(4)] internal sealed class NotBlock;\n";
+
+    private static readonly Gen<string> BlockType = Gen.OneOf(
+        "typeof(Vector4)", "typeof(Same2)", "typeof(Down4)", "typeof(Project4)", "typeof(Nested)", "typeof(Empty)", "typeof(Loop)",
+        "typeof(WithInput)", "typeof(NotBlock)", "typeof(Missing)", "typeof(int)", "null");
+
+    private static readonly Gen<string> Residual = Gen.Select(BlockType, BlockType, ActivationArgument, Gen.Int[-1, 3], Gen.Int[0, 4], (block, shortcut, activation, repeat, form) => form switch
+    {
+        0 => $"[Residual({block})]",
+        1 => $"[Residual({block}, Shortcut = {shortcut})]",
+        2 => $"[Residual({block}, Activation = {activation})]",
+        3 => $"[Residual({block}, Repeat = {repeat})]",
+        _ => $"[Residual({block}, Shortcut = {shortcut}, Activation = {activation}, Repeat = {repeat})]",
+    });
+
+    private static readonly Gen<string> ActivationLayer = ActivationArgument.Select(activation => $"[Activation({activation})]");
+
+    private static readonly Gen<string> Layer = Gen.Frequency<string>((5, Dense), (2, Dropout), (2, Norm), (2, Input), (4, Window), (3, Residual), (1, ActivationLayer));
 
     private static readonly Gen<string> TypeDeclaration = Gen.OneOf(
         "public partial class M;", "public partial class M { }", "public class M { }", "public static partial class M { }",
@@ -81,7 +111,7 @@ public class FuzzTests
         (model, layers, type, container, layout, cut) =>
         {
             var input = layout < 5 ? "[Input(4)] " : layout < 8 ? "[Input(2, 9, 7)] " : string.Empty; // most declarations start sensibly
-            var text = $"using ModelGen;\n{container.Before}{model} {input}{string.Join(" ", layers)}\n{type}{container.After}\n";
+            var text = $"using ModelGen;\n{Blocks}{container.Before}{model} {input}{string.Join(" ", layers)}\n{type}{container.After}\n";
             // One in five is cut off somewhere, as while typing.
             return layout == 9 ? text[..(int)(cut * text.Length)] : text;
         });
@@ -90,6 +120,38 @@ public class FuzzTests
     public void A_thousand_random_declarations_never_make_the_generator_throw()
     {
         Source.Sample(CheckOne, iter: 1_000, seed: "0N0XIzNsQ0O2", threads: 1);
+    }
+
+    /// <summary>A residual connection that fits the input below more often than not, so that both outcomes are common.</summary>
+    private static readonly Gen<string> LikelyResidual = Gen.Frequency(
+        (2, Gen.OneOf("[Residual(typeof(Vector4))]", "[Residual(typeof(Nested), Repeat = 2, Activation = Activation.Relu)]", "[Residual(typeof(Same2), Activation = Activation.Gelu)]",
+            "[Residual(typeof(Down4), Shortcut = typeof(Project4))]", "[Residual(typeof(Same2), Repeat = 3)]")),
+        (3, Residual));
+
+    private static readonly Gen<string> ResidualSource = Gen.Select(Gen.OneOf("[Model]", "[Model(Loss = Loss.MeanAbsoluteError)]"), LikelyResidual, Layer.Array[0, 2], Gen.Int[0, 3], (model, residual, layers, input) =>
+        $"using ModelGen;\n{Blocks}{model} {(input < 2 ? "[Input(4)]" : "[Input(2, 6, 6)] [Conv2D(2, 3, Padding = Padding.Same)]")} {residual} {string.Join(" ", layers)}\npublic partial class M;\n");
+
+    /// <summary>Declarations with residual connections, each case from its own fixed seed: sound and broken blocks alike.</summary>
+    [Fact]
+    public void A_thousand_random_residual_networks_never_make_the_generator_throw()
+    {
+        var outcomes = new int[3];
+        for (var i = 0; i < 1_000; i++)
+        {
+            var source = ResidualSource.Generate(new PCG(stream: 19, seed: (ulong)i), null, out _);
+            try
+            {
+                outcomes[(int)Judge(source)]++;
+            }
+            catch (Exception failure)
+            {
+                throw new Xunit.Sdk.XunitException($"Case {i}:\n{failure.Message}");
+            }
+        }
+
+        // Both sides are reached: residual networks that compile, and ones refused with a diagnostic.
+        Assert.True(outcomes[(int)Outcome.Compiled] >= 50, $"only {outcomes[(int)Outcome.Compiled]} compiled");
+        Assert.True(outcomes[(int)Outcome.Refused] >= 50, $"only {outcomes[(int)Outcome.Refused]} were refused");
     }
 
     [Theory]
