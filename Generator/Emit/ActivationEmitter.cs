@@ -40,10 +40,14 @@ internal static class ActivationEmitter
         using (writer.OpenBlock($"private void {layer.Identifier}Forward({ReadOnlySpan} f, {ReadOnlySpan} s, {Span} y, int batch)"))
         {
             var sum = layer.PreActivationOffset >= 0 ? $"Workspace({layer.Identifier}PreActivation, {size}, batch)" : $"y.Slice(0, batch * {size})";
+            writer.WriteLine($"// {(layer.PreActivationOffset >= 0 ? "z" : "y")} = f + s, f = {layer.Block}(x) and s = {(layer.Shortcut is null ? "x" : layer.Shortcut + "(x)")}, each [batch × {size}]");
             writer.WriteLine($"global::ModelGen.Kernels.Blas.Add(f.Slice(0, batch * {size}), s.Slice(0, batch * {size}), {sum});");
             if (layer.Activation != Activation.Linear)
             {
                 var input = layer.PreActivationOffset >= 0 ? sum : $"y.Slice(0, batch * {size})";
+                writer.WriteLine(layer.PreActivationOffset >= 0
+                    ? $"// y = {layer.Activation}(z); z is kept for the derivative"
+                    : $"// y = {layer.Activation}(y), in place");
                 writer.WriteLine($"{Activations}.Apply({input}, y.Slice(0, batch * {size}), {Argument(layer.Activation, layer.Alpha)});");
             }
         }

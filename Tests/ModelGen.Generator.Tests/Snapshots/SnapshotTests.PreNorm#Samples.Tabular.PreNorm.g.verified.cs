@@ -582,6 +582,7 @@ partial class PreNorm : global::ModelGen.ITrainableModel
     /// <summary>residual_1 forward: y = FeedForward(x) + x: the block's output plus its input x (identity shortcut).</summary>
     private void Residual1Forward(global::System.ReadOnlySpan<float> f, global::System.ReadOnlySpan<float> s, global::System.Span<float> y, int batch)
     {
+        // y = f + s, f = FeedForward(x) and s = x, each [batch × 32]
         global::ModelGen.Kernels.Blas.Add(f.Slice(0, batch * 32), s.Slice(0, batch * 32), y.Slice(0, batch * 32));
     }
 
@@ -661,6 +662,7 @@ partial class PreNorm : global::ModelGen.ITrainableModel
     /// <summary>residual_2 forward: y = FeedForward(x) + x: the block's output plus its input x (identity shortcut).</summary>
     private void Residual2Forward(global::System.ReadOnlySpan<float> f, global::System.ReadOnlySpan<float> s, global::System.Span<float> y, int batch)
     {
+        // y = f + s, f = FeedForward(x) and s = x, each [batch × 32]
         global::ModelGen.Kernels.Blas.Add(f.Slice(0, batch * 32), s.Slice(0, batch * 32), y.Slice(0, batch * 32));
     }
 

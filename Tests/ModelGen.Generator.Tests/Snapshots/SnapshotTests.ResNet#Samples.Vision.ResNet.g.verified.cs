@@ -1145,7 +1145,9 @@ partial class ResNet : global::ModelGen.ITrainableModel
     /// <summary>residual_1 forward: y = Basic8(x) + x, then Relu: the block's output plus its input x (identity shortcut).</summary>
     private void Residual1Forward(global::System.ReadOnlySpan<float> f, global::System.ReadOnlySpan<float> s, global::System.Span<float> y, int batch)
     {
+        // y = f + s, f = Basic8(x) and s = x, each [batch × 1152]
         global::ModelGen.Kernels.Blas.Add(f.Slice(0, batch * 1152), s.Slice(0, batch * 1152), y.Slice(0, batch * 1152));
+        // y = Relu(y), in place
         global::ModelGen.Kernels.Activations.Apply(y.Slice(0, batch * 1152), y.Slice(0, batch * 1152), global::ModelGen.Activation.Relu);
     }
 
@@ -1320,7 +1322,9 @@ partial class ResNet : global::ModelGen.ITrainableModel
     /// <summary>residual_2 forward: y = Basic8(x) + x, then Relu: the block's output plus its input x (identity shortcut).</summary>
     private void Residual2Forward(global::System.ReadOnlySpan<float> f, global::System.ReadOnlySpan<float> s, global::System.Span<float> y, int batch)
     {
+        // y = f + s, f = Basic8(x) and s = x, each [batch × 1152]
         global::ModelGen.Kernels.Blas.Add(f.Slice(0, batch * 1152), s.Slice(0, batch * 1152), y.Slice(0, batch * 1152));
+        // y = Relu(y), in place
         global::ModelGen.Kernels.Activations.Apply(y.Slice(0, batch * 1152), y.Slice(0, batch * 1152), global::ModelGen.Activation.Relu);
     }
 
@@ -1570,7 +1574,9 @@ partial class ResNet : global::ModelGen.ITrainableModel
     /// <summary>residual_3 forward: y = Down16(x) + Project16(x), then Relu: the block's output plus the shortcut Project16(x).</summary>
     private void Residual3Forward(global::System.ReadOnlySpan<float> f, global::System.ReadOnlySpan<float> s, global::System.Span<float> y, int batch)
     {
+        // y = f + s, f = Down16(x) and s = Project16(x), each [batch × 576]
         global::ModelGen.Kernels.Blas.Add(f.Slice(0, batch * 576), s.Slice(0, batch * 576), y.Slice(0, batch * 576));
+        // y = Relu(y), in place
         global::ModelGen.Kernels.Activations.Apply(y.Slice(0, batch * 576), y.Slice(0, batch * 576), global::ModelGen.Activation.Relu);
     }
 
