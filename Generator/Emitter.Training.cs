@@ -1,0 +1,234 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using ModelGen.Generator.Emit;
+using ModelGen.Generator.Helpers;
+using ModelGen.Generator.Model;
+
+namespace ModelGen.Generator;
+
+/// <summary>The part of stage 4 that writes ComputeLoss and TrainStep: the loss, then the backward steps the plan lists.</summary>
+internal static partial class Emitter
+{
+    private static void WriteTraining(SourceWriter writer, ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions)
+    {
+        var layers = plan.Layers;
+        var last = layers[layers.Count - 1];
+
+        var allowLabels = plan.Loss == Loss.SoftmaxCrossEntropy ? "true" : "false";
+        writer.WriteLine("/// <summary>The mean loss over a batch, without computing gradients.</summary>");
+        writer.WriteLine($"public float ComputeLoss({ReadOnlySpan} inputs, {ReadOnlySpan} targets) => ComputeLoss(inputs, targets, {Span}.Empty, keepPredictions: false);");
+        writer.WriteLine();
+        writer.WriteLine("/// <summary>The mean loss over a batch, and the predictions (as <see cref=\"PredictBatch\"/> gives them) from the same forward pass.</summary>");
+        using (writer.OpenBlock($"public float ComputeLoss({ReadOnlySpan} inputs, {ReadOnlySpan} targets, {Span} predictions)"))
+        {
+            writer.WriteLine($"{Guard}.Length(predictions, {Guard}.SampleCount(inputs, InputSize, nameof(inputs)) * OutputSize, nameof(predictions));");
+            writer.WriteLine("return ComputeLoss(inputs, targets, predictions, keepPredictions: true);");
+        }
+
+        writer.WriteLine();
+        using (writer.OpenBlock($"private float ComputeLoss({ReadOnlySpan} inputs, {ReadOnlySpan} targets, {Span} predictions, bool keepPredictions)"))
+        {
+            writer.WriteLine($"var count = {Guard}.SampleCount(inputs, InputSize, nameof(inputs));");
+            writer.WriteLine($"var targetSize = {Guard}.TargetSize(targets, count, OutputSize, allowLabels: {allowLabels}, nameof(targets));");
+            writer.WriteLine("var total = 0.0;");
+            using (writer.OpenBlock("for (var start = 0; start < count; start += PredictionChunk)"))
+            {
+                writer.WriteLine("var batch = ForwardChunk(inputs, start, count);");
+                writer.WriteLine($"var outputs = Workspace({last.Identifier}Output, OutputSize, batch);");
+                writer.WriteLine($"total += (double){LossCall(plan, "outputs", "targets.Slice(start * targetSize, batch * targetSize)", gradient: null)} * batch;");
+                using (writer.OpenBlock("if (keepPredictions)"))
+                {
+                    writer.WriteLine("var chunk = predictions.Slice(start * OutputSize, batch * OutputSize);");
+                    writer.WriteLine("outputs.CopyTo(chunk);");
+                    WriteOutputTransform(writer, plan, "chunk");
+                }
+            }
+
+            writer.WriteLine();
+            writer.WriteLine("return (float)(total / count);");
+        }
+
+        writer.WriteLine();
+        writer.WriteLine("/// <summary>");
+        writer.WriteLine("/// One training step on a batch: forward, loss, then the hand-derived backward pass. Overwrites");
+        writer.WriteLine("/// <see cref=\"Gradients\"/> with ∂(mean loss)/∂parameter; the parameters themselves are left to an optimizer.");
+        writer.WriteLine("/// </summary>");
+        writer.WriteLine("/// <returns>The batch's mean loss.</returns>");
+        using (writer.OpenBlock($"public float TrainStep({ReadOnlySpan} inputs, {ReadOnlySpan} targets)"))
+        {
+            writer.WriteLine($"var batch = {Guard}.SampleCount(inputs, InputSize, nameof(inputs));");
+            writer.WriteLine($"{Guard}.TargetSize(targets, batch, OutputSize, allowLabels: {allowLabels}, nameof(targets));");
+            writer.WriteLine("EnsureCapacity(batch);");
+            writer.WriteLine(plan.HasTrainingBehavior ? "Forward(inputs, batch, training: true);" : "Forward(inputs, batch);");
+            if (plan.CountsBatches)
+            {
+                writer.WriteLine("BatchesTracked++;");
+            }
+
+            writer.WriteLine();
+            var backward = BackwardCalls(plan, fusions);
+            foreach (var layer in layers.Where(l => l == last || backward.Reads.Contains(l.Output)))
+            {
+                writer.WriteLine($"var {layer.Output} = Workspace({layer.Identifier}Output, {layer.Units}, batch);");
+            }
+
+            var used = plan.Backward.SelectMany(step => step switch
+            {
+                LayerBackward call => new[] { call.Gradient, call.InputGradient },
+                GradientSum sum => new[] { sum.From, sum.Into },
+                GradientCopy copy => new[] { copy.From, copy.To },
+                _ => System.Array.Empty<int>(),
+            }).Where(buffer => buffer > 0).Distinct().OrderBy(buffer => buffer);
+            foreach (var buffer in new[] { 0 }.Concat(used))
+            {
+                writer.WriteLine($"var {GradientVariable(buffer)} = Workspace({GradientName(buffer)}, {layers.Max(l => l.Units)}, batch);");
+            }
+
+            writer.WriteLine();
+            writer.WriteLine($"// {LossDescription(plan)}; its gradient {LossGradient(plan)} seeds backward");
+            var seed = $"gradientA.Slice(0, batch * OutputSize)";
+            writer.WriteLine($"var loss = {LossCall(plan, last.Output, "targets", seed)};");
+            writer.WriteLine();
+            writer.WriteLine(layers.Count == 1
+                ? "// backward: ∂L/∂W and ∂L/∂b of the only layer"
+                : plan.Layers.Any(l => l is AddPlan)
+                    ? "// backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer it reads"
+                    : "// backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before");
+            foreach (var call in backward.Calls)
+            {
+                writer.WriteLine(call);
+            }
+
+            writer.WriteLine("return loss;");
+        }
+
+        writer.WriteLine();
+    }
+
+    /// <summary>
+    /// TrainStep's backward calls, last layer first, and the layer outputs they read. Each layer reads ∂L/∂(its output)
+    /// from one gradient buffer and writes ∂L/∂(its input) to the other; a dropout layer whose mask the input-gradient
+    /// product above it applies has no call of its own, and a dense layer reads its outputs only for its activation's derivative.
+    /// </summary>
+    private static (List<string> Calls, HashSet<string> Reads) BackwardCalls(ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions)
+    {
+        var calls = new List<string>();
+        var reads = new HashSet<string>();
+        foreach (var backwardStep in plan.Backward)
+        {
+            if (backwardStep is GradientSum sum)
+            {
+                calls.Add($"// {sum.Tensor} feeds two layers: its gradient is the sum of the two that come back");
+                calls.Add($"global::ModelGen.Kernels.Blas.Add({GradientVariable(sum.From)}.Slice(0, batch * {sum.Size}), {GradientVariable(sum.Into)}.Slice(0, batch * {sum.Size}));");
+                continue;
+            }
+
+            if (backwardStep is GradientCopy copy)
+            {
+                calls.Add($"// {copy.Tensor}'s gradient is shared with another tensor: copied, since its layer writes over it");
+                calls.Add($"{GradientVariable(copy.From)}.Slice(0, batch * {copy.Size}).CopyTo({GradientVariable(copy.To)});");
+                continue;
+            }
+
+            var (position, gradient, inputGradient) = (LayerBackward)backwardStep;
+            var layer = plan.At(position);
+            var input = InputOf(plan, layer);
+            var dy = GradientVariable(gradient) + $".Slice(0, batch * {layer.Units})";
+            var needsDx = inputGradient >= 0;
+            var dx = needsDx ? GradientVariable(inputGradient) + $".Slice(0, batch * {layer.InputSize})" : string.Empty;
+            switch (layer)
+            {
+                case ActivationPlan:
+                    reads.Add(input);
+                    reads.Add(layer.Output);
+                    calls.Add($"{layer.Identifier}Backward({input}, {layer.Output}, {dy}, batch);");
+                    break;
+                case AddPlan:
+                    reads.Add(layer.Output);
+                    calls.Add($"{layer.Identifier}Backward({layer.Output}, {dy}, batch);");
+                    break;
+                case LayerNormPlan or BatchNormPlan:
+                    calls.Add(needsDx
+                        ? $"{layer.Identifier}Backward({dy}, {dx}, batch);"
+                        : $"{layer.Identifier}Backward({dy}, {Span}.Empty, batch);");
+                    break;
+                case ConvPlan conv:
+                    // Its windows are built again from its input, a chunk at a time, rather than kept for the whole batch.
+                    reads.Add(input);
+                    var convOutputs = DenseEmitter.ReadsOutputs(conv, gatedBy: null) ? $" {layer.Output}," : string.Empty;
+                    if (convOutputs.Length > 0)
+                    {
+                        reads.Add(layer.Output);
+                    }
+
+                    calls.Add(needsDx ? $"{layer.Identifier}Backward({input},{convOutputs} {dy}, {dx}, batch);" : $"{layer.Identifier}Backward({input},{convOutputs} {dy}, batch);");
+                    break;
+                case PoolPlan or GlobalPoolPlan when needsDx:
+                    calls.Add($"{layer.Identifier}Backward({dy}, {dx}, batch);");
+                    break;
+                case PoolPlan or GlobalPoolPlan:
+                    break;
+                case DropoutPlan when !needsDx:
+                    // No layer before it has parameters, and it has none: nothing to propagate.
+                    break;
+                case DropoutPlan:
+                    calls.Add($"{layer.Identifier}Backward({dy}, {dx}, batch);");
+                    break;
+                case DensePlan dense:
+                    reads.Add(input);
+                    var readsOutputs = DenseEmitter.ReadsOutputs(dense, BackwardFusion.GatingOf(fusions, dense));
+                    if (readsOutputs)
+                    {
+                        reads.Add(layer.Output);
+                    }
+
+                    var outputs = readsOutputs ? $" {layer.Output}," : string.Empty;
+                    calls.Add(needsDx
+                        ? $"{layer.Identifier}Backward({input},{outputs} {dy}, {dx}, batch);"
+                        : $"{layer.Identifier}Backward({input},{outputs} {dy}, batch);");
+                    break;
+            }
+        }
+
+        return (calls, reads);
+    }
+
+    /// <summary>
+    /// Which of a dropout layer's passes get methods of their own: the forward unless the dense layer below draws the mask
+    /// in its product, the backward unless no layer before has parameters or the input gradient above applies the mask.
+    /// </summary>
+    private static (bool Forward, bool Backward) DropoutPasses(
+        ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions, LayerPlan layer, bool isFirst) =>
+        (!ForwardFusion.Absorbs(plan, layer), !isFirst && !BackwardFusion.Absorbs(fusions, layer));
+
+    /// <summary>The constant of gradient buffer <paramref name="buffer"/>: GradientA, GradientB …</summary>
+    private static string GradientName(int buffer) => "Gradient" + (char)('A' + buffer);
+
+    /// <summary>The local variable of gradient buffer <paramref name="buffer"/>: gradientA, gradientB …</summary>
+    private static string GradientVariable(int buffer) => "gradient" + (char)('A' + buffer);
+
+    /// <summary>The runtime call that computes the loss (and, given a gradient span, its gradient) of <paramref name="outputs"/>.</summary>
+    private static string LossCall(ModelPlan plan, string outputs, string targets, string? gradient)
+    {
+        var method = gradient is null ? "Value" : "ValueAndGradient";
+        var arguments = gradient is null ? $"{outputs}, {targets}" : $"{outputs}, {targets}, {gradient}";
+        var extra = plan.Loss switch
+        {
+            Loss.SoftmaxCrossEntropy => ", OutputSize",
+            Loss.Huber => ", HuberDelta",
+            _ => string.Empty,
+        };
+        return $"global::ModelGen.Losses.{plan.Loss}.{method}({arguments}{extra})";
+    }
+
+    private static string LossGradient(ModelPlan plan) => plan.Loss switch
+    {
+        Loss.MeanSquaredError => $"∂L/∂y = 2·(y − t) / (batch·{plan.OutputSize})",
+        Loss.MeanAbsoluteError => $"∂L/∂y = sign(y − t) / (batch·{plan.OutputSize})",
+        Loss.Huber => $"∂L/∂y = clamp(y − t, −δ, δ) / (batch·{plan.OutputSize})",
+        Loss.SoftmaxCrossEntropy => "∂L/∂z = (softmax(z) − t) / batch",
+        Loss.BinaryCrossEntropy => $"∂L/∂z = (σ(z) − t) / (batch·{plan.OutputSize})",
+        _ => "∂L/∂y",
+    };
+}
