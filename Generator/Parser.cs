@@ -257,56 +257,16 @@ internal static class Parser
         var layers = new List<LayerSpec>();
         foreach (var (syntax, data) in found.OrderBy(f => f.Syntax.SpanStart))
         {
-            if (data.AttributeClass!.Name == "ResidualAttribute")
+            var reader = new Layers.AttributeReader(syntax, data, diagnostics, (type, location) => ReadBlock(type, location, diagnostics, path, cancellationToken));
+            if (Layers.LayerKinds.ForAttribute(data.AttributeClass!.Name)!.Read(reader) is not { } layer)
             {
-                if (ReadResidual(syntax, data, diagnostics, path, cancellationToken) is not { } residual)
-                {
-                    return null;
-                }
-
-                layers.Add(residual);
-                continue;
+                return null;
             }
 
-            layers.Add(ReadLayer(syntax, data, diagnostics));
+            layers.Add(layer);
         }
 
         return layers.ToEquatableArray();
-    }
-
-    /// <summary>
-    /// Reads <c>[Residual(typeof(F), Shortcut = typeof(S), …)]</c> with the layers of its blocks, or returns null after a
-    /// diagnostic on the <c>typeof</c> at fault: a type without <c>[Block]</c>, a block without layers or with
-    /// <c>[Input]</c>, a block that uses itself.
-    /// </summary>
-    private static ResidualSpec? ReadResidual(
-        AttributeSyntax syntax, AttributeData data, List<DiagnosticInfo> diagnostics, List<INamedTypeSymbol> path, CancellationToken cancellationToken)
-    {
-        var location = LocationInfo.From(syntax);
-        var blockLocation = ArgumentLocation(syntax, 0, "block") ?? location;
-        var block = ReadBlock(data.ConstructorArguments[0].Value as INamedTypeSymbol, blockLocation, diagnostics, path, cancellationToken);
-        BlockSpec? shortcut = null;
-        foreach (var argument in data.NamedArguments)
-        {
-            if (argument.Key == "Shortcut" && argument.Value.Value is INamedTypeSymbol shortcutType)
-            {
-                var shortcutSyntax = syntax.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.Text == "Shortcut");
-                shortcut = ReadBlock(shortcutType, LocationInfo.From((SyntaxNode?)shortcutSyntax ?? syntax), diagnostics, path, cancellationToken);
-                if (shortcut is null)
-                {
-                    return null;
-                }
-            }
-        }
-
-        if (block is null)
-        {
-            return null;
-        }
-
-        var (activation, activationLocation) = Named(data, syntax, "Activation", (int)Activation.Linear, location);
-        var (repeat, repeatLocation) = Named(data, syntax, "Repeat", 1, location);
-        return new ResidualSpec(block, shortcut, (Activation)activation, activationLocation, repeat, repeatLocation, location);
     }
 
     /// <summary>The layers of a block named by <c>typeof</c>, or null after a diagnostic at <paramref name="location"/>.</summary>
@@ -355,14 +315,9 @@ internal static class Parser
     }
 
     /// <summary>The attributes that declare a model's input and layers, by class name in the <c>ModelGen</c> namespace.</summary>
-    public static readonly string[] LayerAttributes =
-    [
-        "InputAttribute", "DenseAttribute", "DropoutAttribute", "LayerNormAttribute", "BatchNormAttribute",
-        "Conv2DAttribute", "MaxPool2DAttribute", "AvgPool2DAttribute", "GlobalAvgPool2DAttribute", "FlattenAttribute",
-        "ActivationAttribute", "ResidualAttribute",
-    ];
+    public static string[] LayerAttributes => Layers.LayerKinds.AttributeNames;
 
-    private static bool IsLayerAttribute(string name) => System.Array.IndexOf(LayerAttributes, name) >= 0;
+    private static bool IsLayerAttribute(string name) => Layers.LayerKinds.ForAttribute(name) is not null;
 
     /// <summary>
     /// For a class carrying layer attributes, MG0037 on its first one when the class has no <c>[Model]</c> (the layers
@@ -380,102 +335,6 @@ internal static class Parser
         var first = FirstInSource(attributes.Where(a => IsModelGen(a, out var name) && IsLayerAttribute(name)), cancellationToken);
         return first is not null && context.Attributes.Any(a => a.ApplicationSyntaxReference?.GetSyntax(cancellationToken) == first)
             ? DiagnosticInfo.Create(DiagnosticDescriptors.LayersWithoutModel, LocationInfo.From(first), symbol.Name)
-            : null;
-    }
-
-    private static LayerSpec ReadLayer(AttributeSyntax syntax, AttributeData data, List<DiagnosticInfo> diagnostics)
-    {
-        var location = LocationInfo.From(syntax);
-        var arguments = data.ConstructorArguments;
-        switch (data.AttributeClass!.Name)
-        {
-            case "InputAttribute":
-                // [Input(null)] and [Input(default)] compile: the params array itself is null.
-                if (arguments.Length == 1 && arguments[0].Kind == TypedConstantKind.Array && arguments[0].IsNull)
-                {
-                    diagnostics.Add(DiagnosticInfo.Create(
-                        DiagnosticDescriptors.InvalidArgument, ArgumentLocation(syntax, 0, "shape") ?? location, "Input", syntax.ArgumentList!.Arguments[0].Expression.ToString(),
-                        "the shape of one sample, one positive size per dimension, e.g. [Input(784)] or [Input(1, 28, 28)]"));
-                    return new InputSpec(EquatableArray<int>.Empty, location);
-                }
-
-                // params int[]: Roslyn hands over one array constant, whether written as a list or as an array.
-                var shape = arguments.Length == 1 && arguments[0].Kind == TypedConstantKind.Array
-                    ? arguments[0].Values.Select(v => v.Value is int i ? i : 0)
-                    : arguments.Select(v => v.Value is int i ? i : 0);
-                return new InputSpec(shape.ToEquatableArray(), location);
-
-            case "BatchNormAttribute":
-                var (momentum, momentumLocation) = Named(data, syntax, "Momentum", 0.99f, location);
-                var (batchEpsilon, batchEpsilonLocation) = Named(data, syntax, "Epsilon", 1e-3f, location);
-                return new BatchNormSpec(momentum, momentumLocation, batchEpsilon, batchEpsilonLocation, location);
-
-            case "LayerNormAttribute":
-                var (epsilon, epsilonLocation) = Named(data, syntax, "Epsilon", 1e-5f, location);
-                return new LayerNormSpec(epsilon, epsilonLocation, location);
-
-            case "Conv2DAttribute":
-                var filters = arguments.Length > 0 && arguments[0].Value is int f ? f : 0;
-                var kernel = arguments.Length > 1 && arguments[1].Value is int k ? k : 0;
-                var (stride, strideLocation) = Named(data, syntax, "Stride", 1, location);
-                var (padding, paddingLocation) = Named(data, syntax, "Padding", (int)Padding.Valid, location);
-                var (convActivation, convActivationLocation) = Named(data, syntax, "Activation", (int)Activation.Linear, location);
-                var (convInitializer, convInitializerLocation) = Named(data, syntax, "Initializer", (int)Initializer.Auto, location);
-                var (convAlpha, convAlphaLocation) = Named(data, syntax, "Alpha", float.NaN, location);
-                return new ConvSpec(
-                    filters, ArgumentLocation(syntax, 0, "filters") ?? location, kernel, ArgumentLocation(syntax, 1, "kernelSize") ?? location,
-                    stride, strideLocation, (Padding)padding, paddingLocation, (Activation)convActivation, convActivationLocation,
-                    (Initializer)convInitializer, convInitializerLocation, convAlpha, convAlphaLocation, location,
-                    UseBias: Named(data, syntax, "UseBias", true, location).Value);
-
-            case "MaxPool2DAttribute" or "AvgPool2DAttribute":
-                var poolSize = arguments.Length > 0 && arguments[0].Value is int size ? size : 0;
-                var poolSizeLocation = ArgumentLocation(syntax, 0, "poolSize") ?? location;
-                var (poolStride, poolStrideLocation) = Named(data, syntax, "Stride", poolSize, poolSizeLocation);
-                return new PoolSpec(poolSize, poolSizeLocation, poolStride, poolStrideLocation, Average: data.AttributeClass.Name == "AvgPool2DAttribute", location);
-
-            case "GlobalAvgPool2DAttribute":
-                return new GlobalPoolSpec(location);
-
-            case "FlattenAttribute":
-                return new FlattenSpec(location);
-
-            case "ActivationAttribute":
-                var function = arguments.Length > 0 && arguments[0].Value is int fn ? (Activation)fn : Activation.Linear;
-                var (functionAlpha, functionAlphaLocation) = Named(data, syntax, "Alpha", float.NaN, location);
-                return new ActivationSpec(function, ArgumentLocation(syntax, 0, "function") ?? location, functionAlpha, functionAlphaLocation, location);
-
-            case "DropoutAttribute":
-                var rate = arguments.Length > 0 && arguments[0].Value is float r ? r : float.NaN;
-                return new DropoutSpec(rate, ArgumentLocation(syntax, 0, "rate") ?? location, location);
-
-            case "DenseAttribute":
-                var units = arguments.Length > 0 && arguments[0].Value is int u ? u : 0;
-                var activation = arguments.Length > 1 && arguments[1].Value is int a ? (Activation)a : Activation.Linear;
-                var (activationValue, activationLocation) = Named(data, syntax, "Activation", (int)activation, ArgumentLocation(syntax, 1, "activation") ?? location);
-                var (initializer, initializerLocation) = Named(data, syntax, "Initializer", (int)Initializer.Auto, location);
-                var (alpha, alphaLocation) = Named(data, syntax, "Alpha", float.NaN, location);
-                return new DenseSpec(
-                    units, ArgumentLocation(syntax, 0, "units") ?? location, (Activation)activationValue, activationLocation, location,
-                    (Initializer)initializer, initializerLocation, alpha, alphaLocation, Named(data, syntax, "UseBias", true, location).Value);
-
-            default:
-                throw new System.InvalidOperationException("No reader for the layer attribute " + data.AttributeClass.Name);
-        }
-    }
-
-    /// <summary>The location of a constructor argument, written by position or as <c>name: value</c>.</summary>
-    private static LocationInfo? ArgumentLocation(AttributeSyntax syntax, int position, string parameterName)
-    {
-        var arguments = syntax.ArgumentList?.Arguments ?? default;
-        var named = arguments.FirstOrDefault(a => a.NameColon?.Name.Identifier.Text == parameterName);
-        if (named is not null)
-        {
-            return LocationInfo.From(named);
-        }
-
-        return position < arguments.Count && arguments[position].NameColon is null && arguments[position].NameEquals is null
-            ? LocationInfo.From(arguments[position])
             : null;
     }
 

@@ -244,7 +244,7 @@ internal static class Planner
         var (input, output) = (layer.Input.Dimensions, layer.Output.Dimensions);
         return new WindowPlan(
             input[0], input[1], input[2], kernel, stride,
-            ShapeChecker.PaddingBefore(input[1], kernel, stride, padding), ShapeChecker.PaddingBefore(input[2], kernel, stride, padding),
+            Layers.Windows.PaddingBefore(input[1], kernel, stride, padding), Layers.Windows.PaddingBefore(input[2], kernel, stride, padding),
             output[1], output[2], channelsLast);
     }
 

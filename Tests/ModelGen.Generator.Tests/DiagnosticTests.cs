@@ -573,7 +573,7 @@ public class DiagnosticTests
         Assert.Equal("MG0999", diagnostic.Descriptor.Id);
         Assert.Equal(DiagnosticSeverity.Error, diagnostic.Descriptor.DefaultSeverity);
         Assert.Contains("Broken", diagnostic.Arguments[0]);
-        Assert.Contains("Unknown layer kind", diagnostic.Arguments[1]);
+        Assert.Contains("No layer kind reads UnknownLayer", diagnostic.Arguments[1]);
         Assert.NotNull(where);
         Assert.Equal(where, diagnostic.Location);
     }

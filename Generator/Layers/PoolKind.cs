@@ -1,0 +1,71 @@
+using System;
+using System.Collections.Generic;
+using ModelGen.Generator.Helpers;
+using ModelGen.Generator.Model;
+
+namespace ModelGen.Generator.Layers;
+
+/// <summary><c>[MaxPool2D(poolSize, Stride = …)]</c>, or <c>[AvgPool2D(…)]</c> when <paramref name="average"/>: one kind, two attributes.</summary>
+internal sealed class PoolKind(bool average) : LayerKind
+{
+    public override string AttributeName => average ? "AvgPool2DAttribute" : "MaxPool2DAttribute";
+
+    public override Type SpecType => typeof(PoolSpec);
+
+    public override LayerSpec? Read(AttributeReader attribute)
+    {
+        var size = attribute.Constructor(0, 0);
+        var sizeLocation = attribute.ArgumentLocation(0, "poolSize");
+        var (stride, strideLocation) = attribute.Named("Stride", size, sizeLocation);
+        return new PoolSpec(size, sizeLocation, stride, strideLocation, average, attribute.Location);
+    }
+
+    public override Shape? Infer(LayerSpec layer, LayerInput input, List<DiagnosticInfo> diagnostics)
+    {
+        var pool = (PoolSpec)layer;
+        var what = $"Layer {input.Position} ([{pool.Kind}])";
+        // The stride defaults to the pool size: one error for a bad size, not two.
+        var valid = IsPositive(pool.Size, pool.SizeLocation, what + ": the pool size", diagnostics)
+            && IsPositive(pool.Stride, pool.StrideLocation, what + ": the stride", diagnostics);
+
+        if (!HasImageShape(pool, input, diagnostics) || !valid)
+        {
+            return null;
+        }
+
+        var (channels, height, width) = (input.Shape.Dimensions[0], input.Shape.Dimensions[1], input.Shape.Dimensions[2]);
+        if (pool.Size > height || pool.Size > width)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.WindowTooLarge, pool.SizeLocation, input.Position, pool.Kind, pool.Size, height, width, string.Empty));
+            return null;
+        }
+
+        var (outputHeight, outputWidth) = (Windows.OutputLength(height, pool.Size, pool.Stride, Padding.Valid), Windows.OutputLength(width, pool.Size, pool.Stride, Padding.Valid));
+        return new Shape(new[] { channels, outputHeight, outputWidth }.ToEquatableArray());
+    }
+}
+
+/// <summary><c>[GlobalAvgPool2D]</c>: an image becomes the vector of its channels' means.</summary>
+internal sealed class GlobalPoolKind : LayerKind
+{
+    public override string AttributeName => "GlobalAvgPool2DAttribute";
+
+    public override Type SpecType => typeof(GlobalPoolSpec);
+
+    public override LayerSpec? Read(AttributeReader attribute) => new GlobalPoolSpec(attribute.Location);
+
+    public override Shape? Infer(LayerSpec layer, LayerInput input, List<DiagnosticInfo> diagnostics) =>
+        HasImageShape(layer, input, diagnostics) ? Shape.Vector(input.Shape.Dimensions[0]) : null;
+}
+
+/// <summary><c>[Flatten]</c>: a sample viewed as one vector.</summary>
+internal sealed class FlattenKind : LayerKind
+{
+    public override string AttributeName => "FlattenAttribute";
+
+    public override Type SpecType => typeof(FlattenSpec);
+
+    public override LayerSpec? Read(AttributeReader attribute) => new FlattenSpec(attribute.Location);
+
+    public override Shape? Infer(LayerSpec layer, LayerInput input, List<DiagnosticInfo> diagnostics) => Shape.Vector(input.Shape.Size);
+}

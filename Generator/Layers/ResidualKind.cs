@@ -1,0 +1,45 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using ModelGen.Generator.Model;
+
+namespace ModelGen.Generator.Layers;
+
+/// <summary>
+/// <c>[Residual(typeof(F), Shortcut = typeof(S), Activation = …, Repeat = n)]</c>: reads its blocks' layers with the
+/// block reader; the checker expands it into the blocks' nodes and their sum (<see cref="AddSpec"/>).
+/// </summary>
+internal sealed class ResidualKind : LayerKind
+{
+    public override string AttributeName => "ResidualAttribute";
+
+    public override Type SpecType => typeof(ResidualSpec);
+
+    /// <summary>The connection, or null after a diagnostic on the block at fault (the caller then reads no further).</summary>
+    public override LayerSpec? Read(AttributeReader attribute)
+    {
+        var block = attribute.Block(attribute.Constructor<INamedTypeSymbol?>(0, null), attribute.ArgumentLocation(0, "block"));
+        BlockSpec? shortcut = null;
+        if (attribute.Data.NamedArguments.FirstOrDefault(a => a.Key == "Shortcut").Value.Value is INamedTypeSymbol shortcutType)
+        {
+            shortcut = attribute.Block(shortcutType, attribute.Named<INamedTypeSymbol?>("Shortcut", null).Location);
+            if (shortcut is null)
+            {
+                return null;
+            }
+        }
+
+        if (block is null)
+        {
+            return null;
+        }
+
+        var (activation, activationLocation) = attribute.Named("Activation", (int)Activation.Linear);
+        var (repeat, repeatLocation) = attribute.Named("Repeat", 1);
+        return new ResidualSpec(block, shortcut, (Activation)activation, activationLocation, repeat, repeatLocation, attribute.Location);
+    }
+
+    public override Shape? Infer(LayerSpec layer, LayerInput input, List<DiagnosticInfo> diagnostics) =>
+        throw new InvalidOperationException("A residual connection is expanded into its blocks' layers by the checker.");
+}
