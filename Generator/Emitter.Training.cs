@@ -120,7 +120,7 @@ internal static partial class Emitter
             if (backwardStep is GradientSum sum)
             {
                 calls.Add($"// {sum.Tensor} feeds two layers: its gradient is the sum of the two that come back");
-                calls.Add($"global::ModelGen.Kernels.Blas.Add({GradientVariable(sum.From)}.Slice(0, batch * {sum.Size}), {GradientVariable(sum.Into)}.Slice(0, batch * {sum.Size}));");
+                calls.Add($"global::ModelGen.Kernels.Elementwise.Add({GradientVariable(sum.From)}.Slice(0, batch * {sum.Size}), {GradientVariable(sum.Into)}.Slice(0, batch * {sum.Size}), {GradientVariable(sum.Into)}.Slice(0, batch * {sum.Size}));");
                 continue;
             }
 

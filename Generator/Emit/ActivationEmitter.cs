@@ -8,7 +8,7 @@ internal static class ActivationEmitter
 {
     private const string Span = "global::System.Span<float>";
     private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
-    private const string Activations = "global::ModelGen.Kernels.Activations";
+    private const string Activations = "global::ModelGen.Kernels.Elementwise";
 
     /// <summary><c>ActivationForward(x, y, batch)</c>: y = f(x).</summary>
     public static void WriteForward(SourceWriter writer, ActivationPlan layer)
@@ -41,7 +41,7 @@ internal static class ActivationEmitter
         {
             var sum = layer.PreActivationOffset >= 0 ? $"Workspace({layer.Identifier}PreActivation, {size}, batch)" : $"y.Slice(0, batch * {size})";
             writer.WriteLine($"// {(layer.PreActivationOffset >= 0 ? "z" : "y")} = f + s, f = {layer.Block}(x) and s = {(layer.Shortcut is null ? "x" : layer.Shortcut + "(x)")}, each [batch × {size}]");
-            writer.WriteLine($"global::ModelGen.Kernels.Blas.Add(f.Slice(0, batch * {size}), s.Slice(0, batch * {size}), {sum});");
+            writer.WriteLine($"global::ModelGen.Kernels.Elementwise.Add(f.Slice(0, batch * {size}), s.Slice(0, batch * {size}), {sum});");
             if (layer.Activation != Activation.Linear)
             {
                 var input = layer.PreActivationOffset >= 0 ? sum : $"y.Slice(0, batch * {size})";

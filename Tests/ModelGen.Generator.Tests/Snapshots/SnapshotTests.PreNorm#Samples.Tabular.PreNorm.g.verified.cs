@@ -422,12 +422,12 @@ partial class PreNorm : global::ModelGen.ITrainableModel
         Dense4Backward(a6, gradientB.Slice(0, batch * 128), gradientC.Slice(0, batch * 32), batch);
         LayerNorm2Backward(gradientC.Slice(0, batch * 32), gradientB.Slice(0, batch * 32), batch);
         // residual_1 feeds two layers: its gradient is the sum of the two that come back
-        global::ModelGen.Kernels.Blas.Add(gradientB.Slice(0, batch * 32), gradientA.Slice(0, batch * 32));
+        global::ModelGen.Kernels.Elementwise.Add(gradientB.Slice(0, batch * 32), gradientA.Slice(0, batch * 32), gradientA.Slice(0, batch * 32));
         Dense3Backward(a3, gradientA.Slice(0, batch * 32), gradientB.Slice(0, batch * 128), batch);
         Dense2Backward(a2, gradientB.Slice(0, batch * 128), gradientC.Slice(0, batch * 32), batch);
         LayerNorm1Backward(gradientC.Slice(0, batch * 32), gradientB.Slice(0, batch * 32), batch);
         // dense_1 feeds two layers: its gradient is the sum of the two that come back
-        global::ModelGen.Kernels.Blas.Add(gradientB.Slice(0, batch * 32), gradientA.Slice(0, batch * 32));
+        global::ModelGen.Kernels.Elementwise.Add(gradientB.Slice(0, batch * 32), gradientA.Slice(0, batch * 32), gradientA.Slice(0, batch * 32));
         Dense1Backward(inputs, gradientA.Slice(0, batch * 32), batch);
         return loss;
     }
@@ -583,7 +583,7 @@ partial class PreNorm : global::ModelGen.ITrainableModel
     private void Residual1Forward(global::System.ReadOnlySpan<float> f, global::System.ReadOnlySpan<float> s, global::System.Span<float> y, int batch)
     {
         // y = f + s, f = FeedForward(x) and s = x, each [batch × 32]
-        global::ModelGen.Kernels.Blas.Add(f.Slice(0, batch * 32), s.Slice(0, batch * 32), y.Slice(0, batch * 32));
+        global::ModelGen.Kernels.Elementwise.Add(f.Slice(0, batch * 32), s.Slice(0, batch * 32), y.Slice(0, batch * 32));
     }
 
     /// <summary>layer_norm_2 forward: y = γ ⊙ (x − μ) / √(σ² + 1E-05) + β over each sample's 32 values.</summary>
@@ -663,7 +663,7 @@ partial class PreNorm : global::ModelGen.ITrainableModel
     private void Residual2Forward(global::System.ReadOnlySpan<float> f, global::System.ReadOnlySpan<float> s, global::System.Span<float> y, int batch)
     {
         // y = f + s, f = FeedForward(x) and s = x, each [batch × 32]
-        global::ModelGen.Kernels.Blas.Add(f.Slice(0, batch * 32), s.Slice(0, batch * 32), y.Slice(0, batch * 32));
+        global::ModelGen.Kernels.Elementwise.Add(f.Slice(0, batch * 32), s.Slice(0, batch * 32), y.Slice(0, batch * 32));
     }
 
     /// <summary>layer_norm_3 forward: y = γ ⊙ (x − μ) / √(σ² + 1E-05) + β over each sample's 32 values.</summary>

@@ -754,7 +754,7 @@ partial class ResNet : global::ModelGen.ITrainableModel
         BatchNorm6Backward(gradientA.Slice(0, batch * 576), gradientB.Slice(0, batch * 576), batch);
         Conv6Backward(a15, gradientB.Slice(0, batch * 576), gradientA.Slice(0, batch * 1152), batch);
         // residual_2 feeds two layers: its gradient is the sum of the two that come back
-        global::ModelGen.Kernels.Blas.Add(gradientA.Slice(0, batch * 1152), gradientC.Slice(0, batch * 1152));
+        global::ModelGen.Kernels.Elementwise.Add(gradientA.Slice(0, batch * 1152), gradientC.Slice(0, batch * 1152), gradientC.Slice(0, batch * 1152));
         Residual2Backward(a15, gradientC.Slice(0, batch * 1152), batch);
         BatchNorm5Backward(gradientC.Slice(0, batch * 1152), gradientA.Slice(0, batch * 1152), batch);
         Conv5Backward(a12, gradientA.Slice(0, batch * 1152), gradientB.Slice(0, batch * 1152), batch);
@@ -762,7 +762,7 @@ partial class ResNet : global::ModelGen.ITrainableModel
         BatchNorm4Backward(gradientB.Slice(0, batch * 1152), gradientA.Slice(0, batch * 1152), batch);
         Conv4Backward(a9, gradientA.Slice(0, batch * 1152), gradientB.Slice(0, batch * 1152), batch);
         // residual_1 feeds two layers: its gradient is the sum of the two that come back
-        global::ModelGen.Kernels.Blas.Add(gradientB.Slice(0, batch * 1152), gradientC.Slice(0, batch * 1152));
+        global::ModelGen.Kernels.Elementwise.Add(gradientB.Slice(0, batch * 1152), gradientC.Slice(0, batch * 1152), gradientC.Slice(0, batch * 1152));
         Residual1Backward(a9, gradientC.Slice(0, batch * 1152), batch);
         BatchNorm3Backward(gradientC.Slice(0, batch * 1152), gradientA.Slice(0, batch * 1152), batch);
         Conv3Backward(a6, gradientA.Slice(0, batch * 1152), gradientB.Slice(0, batch * 1152), batch);
@@ -770,7 +770,7 @@ partial class ResNet : global::ModelGen.ITrainableModel
         BatchNorm2Backward(gradientB.Slice(0, batch * 1152), gradientA.Slice(0, batch * 1152), batch);
         Conv2Backward(a3, gradientA.Slice(0, batch * 1152), gradientB.Slice(0, batch * 1152), batch);
         // activation_1 feeds two layers: its gradient is the sum of the two that come back
-        global::ModelGen.Kernels.Blas.Add(gradientB.Slice(0, batch * 1152), gradientC.Slice(0, batch * 1152));
+        global::ModelGen.Kernels.Elementwise.Add(gradientB.Slice(0, batch * 1152), gradientC.Slice(0, batch * 1152), gradientC.Slice(0, batch * 1152));
         Activation1Backward(a2, a3, gradientC.Slice(0, batch * 1152), batch);
         BatchNorm1Backward(gradientC.Slice(0, batch * 1152), gradientA.Slice(0, batch * 1152), batch);
         Conv1Backward(inputs, gradientA.Slice(0, batch * 1152), batch);
@@ -971,13 +971,13 @@ partial class ResNet : global::ModelGen.ITrainableModel
     /// <summary>activation_1 forward: y = Relu(x), each of the 1152 values per sample.</summary>
     private void Activation1Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::ModelGen.Kernels.Activations.Apply(x.Slice(0, batch * 1152), y.Slice(0, batch * 1152), global::ModelGen.Activation.Relu);
+        global::ModelGen.Kernels.Elementwise.Apply(x.Slice(0, batch * 1152), y.Slice(0, batch * 1152), global::ModelGen.Activation.Relu);
     }
 
     /// <summary>activation_1 backward: ∂L/∂x = dy ⊙ Relu′, written over dy.</summary>
     private void Activation1Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, int batch)
     {
-        global::ModelGen.Kernels.Activations.ApplyDerivative(x.Slice(0, batch * 1152), y.Slice(0, batch * 1152), dy.Slice(0, batch * 1152), global::ModelGen.Activation.Relu);
+        global::ModelGen.Kernels.Elementwise.ApplyDerivative(x.Slice(0, batch * 1152), y.Slice(0, batch * 1152), dy.Slice(0, batch * 1152), global::ModelGen.Activation.Relu);
     }
 
     /// <summary>conv2d_2 forward: y = x ∗ W + b, [batch×8×12×12] → [batch×8×12×12], kept (h, w, c).</summary>
@@ -1058,13 +1058,13 @@ partial class ResNet : global::ModelGen.ITrainableModel
     /// <summary>activation_2 forward: y = Relu(x), each of the 1152 values per sample.</summary>
     private void Activation2Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::ModelGen.Kernels.Activations.Apply(x.Slice(0, batch * 1152), y.Slice(0, batch * 1152), global::ModelGen.Activation.Relu);
+        global::ModelGen.Kernels.Elementwise.Apply(x.Slice(0, batch * 1152), y.Slice(0, batch * 1152), global::ModelGen.Activation.Relu);
     }
 
     /// <summary>activation_2 backward: ∂L/∂x = dy ⊙ Relu′, written over dy.</summary>
     private void Activation2Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, int batch)
     {
-        global::ModelGen.Kernels.Activations.ApplyDerivative(x.Slice(0, batch * 1152), y.Slice(0, batch * 1152), dy.Slice(0, batch * 1152), global::ModelGen.Activation.Relu);
+        global::ModelGen.Kernels.Elementwise.ApplyDerivative(x.Slice(0, batch * 1152), y.Slice(0, batch * 1152), dy.Slice(0, batch * 1152), global::ModelGen.Activation.Relu);
     }
 
     /// <summary>conv2d_3 forward: y = x ∗ W + b, [batch×8×12×12] → [batch×8×12×12], kept (h, w, c).</summary>
@@ -1146,15 +1146,15 @@ partial class ResNet : global::ModelGen.ITrainableModel
     private void Residual1Forward(global::System.ReadOnlySpan<float> f, global::System.ReadOnlySpan<float> s, global::System.Span<float> y, int batch)
     {
         // y = f + s, f = Basic8(x) and s = x, each [batch × 1152]
-        global::ModelGen.Kernels.Blas.Add(f.Slice(0, batch * 1152), s.Slice(0, batch * 1152), y.Slice(0, batch * 1152));
+        global::ModelGen.Kernels.Elementwise.Add(f.Slice(0, batch * 1152), s.Slice(0, batch * 1152), y.Slice(0, batch * 1152));
         // y = Relu(y), in place
-        global::ModelGen.Kernels.Activations.Apply(y.Slice(0, batch * 1152), y.Slice(0, batch * 1152), global::ModelGen.Activation.Relu);
+        global::ModelGen.Kernels.Elementwise.Apply(y.Slice(0, batch * 1152), y.Slice(0, batch * 1152), global::ModelGen.Activation.Relu);
     }
 
     /// <summary>residual_1 backward: dy ⊙= Relu′ in place; the sum then hands the result to the block and to the shortcut alike.</summary>
     private void Residual1Backward(global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, int batch)
     {
-        global::ModelGen.Kernels.Activations.ApplyDerivative(global::System.ReadOnlySpan<float>.Empty, y.Slice(0, batch * 1152), dy.Slice(0, batch * 1152), global::ModelGen.Activation.Relu);
+        global::ModelGen.Kernels.Elementwise.ApplyDerivative(global::System.ReadOnlySpan<float>.Empty, y.Slice(0, batch * 1152), dy.Slice(0, batch * 1152), global::ModelGen.Activation.Relu);
     }
 
     /// <summary>conv2d_4 forward: y = x ∗ W + b, [batch×8×12×12] → [batch×8×12×12], kept (h, w, c).</summary>
@@ -1235,13 +1235,13 @@ partial class ResNet : global::ModelGen.ITrainableModel
     /// <summary>activation_3 forward: y = Relu(x), each of the 1152 values per sample.</summary>
     private void Activation3Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::ModelGen.Kernels.Activations.Apply(x.Slice(0, batch * 1152), y.Slice(0, batch * 1152), global::ModelGen.Activation.Relu);
+        global::ModelGen.Kernels.Elementwise.Apply(x.Slice(0, batch * 1152), y.Slice(0, batch * 1152), global::ModelGen.Activation.Relu);
     }
 
     /// <summary>activation_3 backward: ∂L/∂x = dy ⊙ Relu′, written over dy.</summary>
     private void Activation3Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, int batch)
     {
-        global::ModelGen.Kernels.Activations.ApplyDerivative(x.Slice(0, batch * 1152), y.Slice(0, batch * 1152), dy.Slice(0, batch * 1152), global::ModelGen.Activation.Relu);
+        global::ModelGen.Kernels.Elementwise.ApplyDerivative(x.Slice(0, batch * 1152), y.Slice(0, batch * 1152), dy.Slice(0, batch * 1152), global::ModelGen.Activation.Relu);
     }
 
     /// <summary>conv2d_5 forward: y = x ∗ W + b, [batch×8×12×12] → [batch×8×12×12], kept (h, w, c).</summary>
@@ -1323,15 +1323,15 @@ partial class ResNet : global::ModelGen.ITrainableModel
     private void Residual2Forward(global::System.ReadOnlySpan<float> f, global::System.ReadOnlySpan<float> s, global::System.Span<float> y, int batch)
     {
         // y = f + s, f = Basic8(x) and s = x, each [batch × 1152]
-        global::ModelGen.Kernels.Blas.Add(f.Slice(0, batch * 1152), s.Slice(0, batch * 1152), y.Slice(0, batch * 1152));
+        global::ModelGen.Kernels.Elementwise.Add(f.Slice(0, batch * 1152), s.Slice(0, batch * 1152), y.Slice(0, batch * 1152));
         // y = Relu(y), in place
-        global::ModelGen.Kernels.Activations.Apply(y.Slice(0, batch * 1152), y.Slice(0, batch * 1152), global::ModelGen.Activation.Relu);
+        global::ModelGen.Kernels.Elementwise.Apply(y.Slice(0, batch * 1152), y.Slice(0, batch * 1152), global::ModelGen.Activation.Relu);
     }
 
     /// <summary>residual_2 backward: dy ⊙= Relu′ in place; the sum then hands the result to the block and to the shortcut alike.</summary>
     private void Residual2Backward(global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, int batch)
     {
-        global::ModelGen.Kernels.Activations.ApplyDerivative(global::System.ReadOnlySpan<float>.Empty, y.Slice(0, batch * 1152), dy.Slice(0, batch * 1152), global::ModelGen.Activation.Relu);
+        global::ModelGen.Kernels.Elementwise.ApplyDerivative(global::System.ReadOnlySpan<float>.Empty, y.Slice(0, batch * 1152), dy.Slice(0, batch * 1152), global::ModelGen.Activation.Relu);
     }
 
     /// <summary>conv2d_6 forward: y = x ∗ W + b, [batch×8×12×12] → [batch×16×6×6], kept (h, w, c).</summary>
@@ -1412,13 +1412,13 @@ partial class ResNet : global::ModelGen.ITrainableModel
     /// <summary>activation_4 forward: y = Relu(x), each of the 576 values per sample.</summary>
     private void Activation4Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        global::ModelGen.Kernels.Activations.Apply(x.Slice(0, batch * 576), y.Slice(0, batch * 576), global::ModelGen.Activation.Relu);
+        global::ModelGen.Kernels.Elementwise.Apply(x.Slice(0, batch * 576), y.Slice(0, batch * 576), global::ModelGen.Activation.Relu);
     }
 
     /// <summary>activation_4 backward: ∂L/∂x = dy ⊙ Relu′, written over dy.</summary>
     private void Activation4Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, int batch)
     {
-        global::ModelGen.Kernels.Activations.ApplyDerivative(x.Slice(0, batch * 576), y.Slice(0, batch * 576), dy.Slice(0, batch * 576), global::ModelGen.Activation.Relu);
+        global::ModelGen.Kernels.Elementwise.ApplyDerivative(x.Slice(0, batch * 576), y.Slice(0, batch * 576), dy.Slice(0, batch * 576), global::ModelGen.Activation.Relu);
     }
 
     /// <summary>conv2d_7 forward: y = x ∗ W + b, [batch×16×6×6] → [batch×16×6×6], kept (h, w, c).</summary>
@@ -1575,15 +1575,15 @@ partial class ResNet : global::ModelGen.ITrainableModel
     private void Residual3Forward(global::System.ReadOnlySpan<float> f, global::System.ReadOnlySpan<float> s, global::System.Span<float> y, int batch)
     {
         // y = f + s, f = Down16(x) and s = Project16(x), each [batch × 576]
-        global::ModelGen.Kernels.Blas.Add(f.Slice(0, batch * 576), s.Slice(0, batch * 576), y.Slice(0, batch * 576));
+        global::ModelGen.Kernels.Elementwise.Add(f.Slice(0, batch * 576), s.Slice(0, batch * 576), y.Slice(0, batch * 576));
         // y = Relu(y), in place
-        global::ModelGen.Kernels.Activations.Apply(y.Slice(0, batch * 576), y.Slice(0, batch * 576), global::ModelGen.Activation.Relu);
+        global::ModelGen.Kernels.Elementwise.Apply(y.Slice(0, batch * 576), y.Slice(0, batch * 576), global::ModelGen.Activation.Relu);
     }
 
     /// <summary>residual_3 backward: dy ⊙= Relu′ in place; the sum then hands the result to the block and to the shortcut alike.</summary>
     private void Residual3Backward(global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, int batch)
     {
-        global::ModelGen.Kernels.Activations.ApplyDerivative(global::System.ReadOnlySpan<float>.Empty, y.Slice(0, batch * 576), dy.Slice(0, batch * 576), global::ModelGen.Activation.Relu);
+        global::ModelGen.Kernels.Elementwise.ApplyDerivative(global::System.ReadOnlySpan<float>.Empty, y.Slice(0, batch * 576), dy.Slice(0, batch * 576), global::ModelGen.Activation.Relu);
     }
 
     /// <summary>global_average_pooling2d_1 forward: each channel's mean over its 6×6 positions, [batch×16×6×6] stored (h, w, c) → [batch×16].</summary>
