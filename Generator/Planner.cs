@@ -46,48 +46,40 @@ internal static class Planner
     public static ModelPlan Plan(CheckedModel model)
     {
         var layers = new List<LayerPlan>();
-        var parameterEnd = 0;
-        var workspaceEnd = 0;
+        // Three runs of 64-byte-aligned regions: the parameters, the state beside them, one sample's workspace.
+        var parameters = new Regions();
+        var state = new Regions();
+        var workspace = new Regions();
         var parameterCount = 0;
         var widest = 0;
-        var denseIndex = 0;
-        var dropoutIndex = 0;
-        var normIndex = 0;
-        var batchNormIndex = 0;
-        var stateEnd = 0;
-        var convIndex = 0;
-        var poolIndex = 0;
-        var globalPoolIndex = 0;
-        var flattenIndex = 0;
-        var activationIndex = 0;
         var windowsLength = 0;
+        var numbers = new Dictionary<string, int>();
+        int Next(string kind) => numbers[kind] = numbers.TryGetValue(kind, out var last) ? last + 1 : 1; // dense_1, dense_2 …
         foreach (var layer in model.Layers)
         {
             var inputs = layer.Input.Size;
             var position = layers.Count + 1;
             var producer = layer.Inputs[0];
+            widest = System.Math.Max(widest, layer.Output.Size);
             // The model's input is (c, h, w); a convolution or pooling layer writes (h, w, c), which later layers keep.
             var channelsLast = producer > 0 && model.Layers[producer - 1].ChannelsLast;
             if (layer.Layer is FlattenSpec && producer > 0)
             {
                 // A view of the producing layer's outputs: no workspace of its own.
-                layers.Add(new FlattenPlan(position, ++flattenIndex, inputs, layers[producer - 1].OutputOffset));
-                widest = System.Math.Max(widest, layer.Output.Size);
+                layers.Add(new FlattenPlan(position, Next("flatten"), inputs, layers[producer - 1].OutputOffset));
                 continue;
             }
 
-            var outputOffset = workspaceEnd;
-            workspaceEnd = Align(outputOffset + layer.Output.Size);
+            var outputOffset = workspace.Take(layer.Output.Size);
             switch (layer.Layer)
             {
                 case FlattenSpec:
-                    layers.Add(new FlattenPlan(position, ++flattenIndex, inputs, outputOffset));
+                    layers.Add(new FlattenPlan(position, Next("flatten"), inputs, outputOffset));
                     break;
                 case ConvSpec conv:
                     var convWindow = Window(layer, conv.Kernel, conv.Stride, conv.Padding, channelsLast);
-                    var convWeights = parameterEnd;
-                    var convBias = conv.UseBias ? Align(convWeights + (convWindow.PatchSize * conv.Filters)) : -1;
-                    parameterEnd = conv.UseBias ? Align(convBias + conv.Filters) : Align(convWeights + (convWindow.PatchSize * conv.Filters));
+                    var convWeights = parameters.Take(convWindow.PatchSize * conv.Filters);
+                    var convBias = conv.UseBias ? parameters.Take(conv.Filters) : -1;
                     // A first layer on the model's own (channels-first) input, with short windows, reads them in place:
                     // its im2col matrix would be mostly its own traffic. It needs no input gradient, which only im2col's
                     // col2im provides.
@@ -99,85 +91,66 @@ internal static class Planner
                     // gradients back split over the chunk's samples, so a chunk of one keeps the second core idle.
                     var chunk = direct ? 0 : System.Math.Max(windowsPerSample <= 2 * WindowBudget ? 2 : 1, WindowBudget / windowsPerSample);
                     windowsLength = System.Math.Max(windowsLength, chunk * windowsPerSample);
-                    var convPreActivation = PreActivationOffset(conv.Activation, layer.Output.Size, ref workspaceEnd);
                     layers.Add(new ConvPlan(
-                        position, ++convIndex, inputs, layer.Output.Size, outputOffset, convWindow, conv.Filters, conv.Activation,
-                        Alpha(conv.Activation, conv.Alpha), ResolveInitializer(conv.Initializer, conv.Activation), convWeights, convBias, chunk, direct, convPreActivation, conv.UseBias));
+                        position, Next("conv"), inputs, layer.Output.Size, outputOffset, convWindow, conv.Filters, conv.Activation,
+                        Alpha(conv.Activation, conv.Alpha), ResolveInitializer(conv.Initializer, conv.Activation), convWeights, convBias, chunk, direct,
+                        PreActivationOffset(conv.Activation, layer.Output.Size, workspace), conv.UseBias));
                     parameterCount += (convWindow.PatchSize * conv.Filters) + (conv.UseBias ? conv.Filters : 0);
                     break;
                 case PoolSpec pool:
                     var poolWindow = Window(layer, pool.Size, pool.Stride, Padding.Valid, channelsLast);
-                    var argmaxOffset = pool.Average ? -1 : workspaceEnd;
-                    workspaceEnd = pool.Average ? workspaceEnd : Align(argmaxOffset + layer.Output.Size);
-                    layers.Add(new PoolPlan(position, ++poolIndex, inputs, layer.Output.Size, outputOffset, poolWindow, pool.Average, argmaxOffset));
+                    var argmaxOffset = pool.Average ? -1 : workspace.Take(layer.Output.Size);
+                    layers.Add(new PoolPlan(position, Next("pool"), inputs, layer.Output.Size, outputOffset, poolWindow, pool.Average, argmaxOffset));
                     break;
                 case GlobalPoolSpec:
                     var image = layer.Input.Dimensions;
-                    layers.Add(new GlobalPoolPlan(position, ++globalPoolIndex, image[0], image[1], image[2], channelsLast, outputOffset));
+                    layers.Add(new GlobalPoolPlan(position, Next("global_pool"), image[0], image[1], image[2], channelsLast, outputOffset));
                     break;
                 case BatchNormSpec batchNorm:
                     // One γ, β and pair of statistics per feature of a vector, per channel of an image: the values of
                     // an image lie channels-last here (or it has one channel), so each row of Size / features values
                     // is one position's channels and the batch's statistics run over every position of every sample.
                     var features = BatchNormSpec.Features(layer.Input);
-                    var bnGamma = parameterEnd;
-                    var bnBeta = Align(bnGamma + features);
-                    parameterEnd = Align(bnBeta + features);
-                    var bnNormalized = workspaceEnd;
-                    workspaceEnd = Align(bnNormalized + inputs);
-                    var meanOffset = stateEnd;
-                    var varianceOffset = Align(meanOffset + features);
-                    var bnInverse = Align(varianceOffset + features);
-                    stateEnd = Align(bnInverse + features);
+                    var (bnGamma, bnBeta) = (parameters.Take(features), parameters.Take(features));
+                    var bnNormalized = workspace.Take(inputs);
+                    var (meanOffset, varianceOffset, bnInverse) = (state.Take(features), state.Take(features), state.Take(features));
                     layers.Add(new BatchNormPlan(
-                        position, ++batchNormIndex, inputs, features, batchNorm.Momentum, batchNorm.Epsilon, bnGamma, bnBeta, outputOffset, bnNormalized,
+                        position, Next("batch_norm"), inputs, features, batchNorm.Momentum, batchNorm.Epsilon, bnGamma, bnBeta, outputOffset, bnNormalized,
                         meanOffset, varianceOffset, bnInverse));
                     parameterCount += 2 * features;
                     break;
                 case LayerNormSpec norm:
-                    var gammaOffset = parameterEnd;
-                    var betaOffset = Align(gammaOffset + inputs);
-                    parameterEnd = Align(betaOffset + inputs);
-                    var normalizedOffset = workspaceEnd;
-                    var inverseOffset = Align(normalizedOffset + inputs);
-                    workspaceEnd = Align(inverseOffset + 1);
-                    layers.Add(new LayerNormPlan(position, ++normIndex, inputs, norm.Epsilon, gammaOffset, betaOffset, outputOffset, normalizedOffset, inverseOffset));
+                    var (gammaOffset, betaOffset) = (parameters.Take(inputs), parameters.Take(inputs));
+                    var (normalizedOffset, inverseOffset) = (workspace.Take(inputs), workspace.Take(1));
+                    layers.Add(new LayerNormPlan(position, Next("layer_norm"), inputs, norm.Epsilon, gammaOffset, betaOffset, outputOffset, normalizedOffset, inverseOffset));
                     parameterCount += 2 * inputs;
                     break;
                 case DropoutSpec dropout:
-                    var maskOffset = workspaceEnd;
-                    workspaceEnd = Align(maskOffset + inputs);
-                    layers.Add(new DropoutPlan(position, ++dropoutIndex, inputs, dropout.Rate, outputOffset, maskOffset));
+                    layers.Add(new DropoutPlan(position, Next("dropout"), inputs, dropout.Rate, outputOffset, workspace.Take(inputs)));
                     break;
                 case ActivationSpec activation:
-                    layers.Add(new ActivationPlan(position, ++activationIndex, inputs, activation.Function, Alpha(activation.Function, activation.Alpha), outputOffset));
+                    layers.Add(new ActivationPlan(position, Next("activation"), inputs, activation.Function, Alpha(activation.Function, activation.Alpha), outputOffset));
                     break;
                 case AddSpec add:
-                    var sumOffset = PreActivationOffset(add.Residual.Activation, inputs, ref workspaceEnd);
                     layers.Add(new AddPlan(
-                        position, add.Number, inputs, add.Residual.Activation, Alpha(add.Residual.Activation, float.NaN), outputOffset, sumOffset,
-                        add.Residual.Block.Name, add.Residual.Shortcut?.Name));
+                        position, add.Number, inputs, add.Residual.Activation, Alpha(add.Residual.Activation, float.NaN), outputOffset,
+                        PreActivationOffset(add.Residual.Activation, inputs, workspace), add.Residual.Block.Name, add.Residual.Shortcut?.Name));
                     break;
                 case DenseSpec dense:
-                    var weightsOffset = parameterEnd;
-                    var biasOffset = dense.UseBias ? Align(weightsOffset + (dense.Units * inputs)) : -1;
-                    parameterEnd = dense.UseBias ? Align(biasOffset + dense.Units) : Align(weightsOffset + (dense.Units * inputs));
+                    var weightsOffset = parameters.Take(dense.Units * inputs);
+                    var biasOffset = dense.UseBias ? parameters.Take(dense.Units) : -1;
                     var strategy = dense.Units * inputs <= MaxUnrolledWeights ? DenseStrategy.Unrolled
                         : inputs < MinGemmInputs ? DenseStrategy.VectorLoops
                         : DenseStrategy.Gemm;
-                    var initializer = ResolveInitializer(dense.Initializer, dense.Activation);
-                    var alpha = Alpha(dense.Activation, dense.Alpha);
-                    var preActivationOffset = PreActivationOffset(dense.Activation, dense.Units, ref workspaceEnd);
                     var plan = new DensePlan(
-                        position, ++denseIndex, inputs, dense.Units, dense.Activation, weightsOffset, biasOffset, outputOffset, strategy, initializer, alpha, preActivationOffset, dense.UseBias);
+                        position, Next("dense"), inputs, dense.Units, dense.Activation, weightsOffset, biasOffset, outputOffset, strategy,
+                        ResolveInitializer(dense.Initializer, dense.Activation), Alpha(dense.Activation, dense.Alpha), PreActivationOffset(dense.Activation, dense.Units, workspace), dense.UseBias);
                     layers.Add(plan);
                     parameterCount += plan.ParameterCount;
                     break;
                 default:
                     throw new System.InvalidOperationException("No plan for the layer kind " + layer.Layer.Kind);
             }
-
-            widest = System.Math.Max(widest, layer.Output.Size);
         }
 
         // Which layers hand a gradient back: those fed, directly or not, by a layer with parameters.
@@ -199,13 +172,13 @@ internal static class Planner
             model.Input.Size,
             layers[layers.Count - 1].Units,
             parameterCount,
-            parameterEnd,
+            parameters.End,
             layers.ToEquatableArray(),
-            workspaceEnd,
-            Align(workspaceEnd + widest),
-            0) { StateLength = stateEnd, Weights = model.Weights, WindowsLength = windowsLength, InputShape = model.Input.Dimensions };
+            workspace.End,
+            Align(workspace.End + widest),
+            0) { StateLength = state.End, Weights = model.Weights, WindowsLength = windowsLength, InputShape = model.Input.Dimensions };
         var (steps, buffers) = BackwardPlanner.Plan(planned);
-        var workspacePerSample = workspaceEnd + (buffers * Align(widest));
+        var workspacePerSample = workspace.End + (buffers * Align(widest));
         planned = planned with { Backward = steps, GradientBuffers = buffers, WorkspacePerSample = workspacePerSample };
         return planned with { Torch = TorchEquivalent.Of(planned) };
     }
@@ -215,20 +188,11 @@ internal static class Planner
         declared != Initializer.Auto ? declared : activation == Activation.Relu ? Initializer.HeUniform : Initializer.GlorotUniform;
 
     /// <summary>
-    /// Where a layer keeps its pre-activations z in the workspace, taking <paramref name="size"/> floats per sample from
-    /// <paramref name="workspaceEnd"/>: only GELU's and SiLU's derivatives need z rather than y. −1 for the others.
+    /// Where a layer keeps its pre-activations z in the workspace, <paramref name="size"/> floats per sample taken from
+    /// <paramref name="workspace"/>: only GELU's and SiLU's derivatives need z rather than y. −1 for the others.
     /// </summary>
-    private static int PreActivationOffset(Activation activation, int size, ref int workspaceEnd)
-    {
-        if (activation is not (Activation.Gelu or Activation.Silu))
-        {
-            return -1;
-        }
-
-        var offset = workspaceEnd;
-        workspaceEnd = Align(offset + size);
-        return offset;
-    }
+    private static int PreActivationOffset(Activation activation, int size, Regions workspace) =>
+        activation is Activation.Gelu or Activation.Silu ? workspace.Take(size) : -1;
 
     /// <summary>α of leaky ReLU (default 0.01) or ELU (default 1); 0 for other activations.</summary>
     private static float Alpha(Activation activation, float declared) => activation switch
@@ -249,4 +213,19 @@ internal static class Planner
     }
 
     private static int Align(int offset) => (offset + Alignment - 1) / Alignment * Alignment;
+
+    /// <summary>A run of regions handed out in order, each starting on a 64-byte boundary: the parameters, the state, or one sample's workspace.</summary>
+    private sealed class Regions
+    {
+        /// <summary>Where the next region starts: the run's length so far.</summary>
+        public int End { get; private set; }
+
+        /// <summary>Takes <paramref name="length"/> floats and returns where they start.</summary>
+        public int Take(int length)
+        {
+            var offset = End;
+            End = Align(offset + length);
+            return offset;
+        }
+    }
 }
