@@ -5,7 +5,7 @@ using ModelGen.Generator.Model;
 
 namespace ModelGen.Generator.Emit;
 
-/// <summary>Writes the model's layers as the runtime's ONNX exporter reads them, and <c>ExportOnnx</c>.</summary>
+/// <summary>Writes the model's layers as the runtime's ONNX exporter reads them, <c>ExportOnnx</c>, and <c>Quantize</c>, which hands the same layers to the int8 predictor.</summary>
 internal static class OnnxEmitter
 {
     private const string Layer = "global::ModelGen.Onnx.OnnxLayer";
@@ -46,6 +46,14 @@ internal static class OnnxEmitter
         writer.WriteLine("/// module of the remarks, then the loss's softmax or sigmoid. The file replaces <paramref name=\"path\"/> only when complete.");
         writer.WriteLine("/// </summary>");
         writer.WriteLine($"public void ExportOnnx(string path) => global::ModelGen.Onnx.OnnxExport.Save(this, new[] {{ {string.Join(", ", plan.InputShape)} }}, OnnxLayers, path);");
+        writer.WriteLine();
+        writer.WriteLine("/// <summary>");
+        writer.WriteLine("/// An int8 predictor of this model as trained now (post-training quantization): dense and convolution layers in int8,");
+        writer.WriteLine("/// weights per output channel, the rest in float. With <paramref name=\"calibration\"/> samples (InputSize floats each) the");
+        writer.WriteLine("/// activations' ranges are fixed from them (static); without, each sample's own range is taken at run time (dynamic).");
+        writer.WriteLine("/// </summary>");
+        writer.WriteLine("public global::ModelGen.Quantization.Int8Predictor Quantize(global::System.ReadOnlySpan<float> calibration = default, global::ModelGen.Quantization.QuantizationOptions? options = null) =>");
+        writer.WriteLine($"    global::ModelGen.Quantization.Int8Predictor.Create(this, new[] {{ {string.Join(", ", plan.InputShape)} }}, OnnxLayers, calibration, options);");
         writer.WriteLine();
     }
 

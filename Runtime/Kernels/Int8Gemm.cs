@@ -106,12 +106,25 @@ public static unsafe class Int8Gemm
 
         packed.Clear();
         columnSums.Clear();
+        // PackedIndex with the parts that depend on the row alone hoisted: row p's bytes lie GroupDepth apart within a
+        // panel, one panel (PaddedDepth(k)·PanelWidth bytes) further for every PanelWidth columns.
+        var panelStride = PaddedDepth(k) * PanelWidth;
         for (var p = 0; p < k; p++)
         {
             var row = b.Slice(p * n, n);
+            var rowStart = (p / GroupDepth * GroupBytes) + (p % GroupDepth);
+            for (var panel = 0; panel * PanelWidth < n; panel++)
+            {
+                var columns = row.Slice(panel * PanelWidth, Math.Min(PanelWidth, n - (panel * PanelWidth)));
+                var target = packed.Slice((panel * panelStride) + rowStart);
+                for (var c = 0; c < columns.Length; c++)
+                {
+                    target[c * GroupDepth] = columns[c];
+                }
+            }
+
             for (var j = 0; j < n; j++)
             {
-                packed[PackedIndex(k, p, j)] = row[j];
                 columnSums[j] += row[j];
             }
         }

@@ -1,4 +1,5 @@
 using System;
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using ModelGen.Kernels;
 
@@ -75,36 +76,49 @@ public sealed class QuantizedWeights
     public static QuantizedWeights Quantize(ReadOnlySpan<float> weights, int inputs, int units)
     {
         CheckShape(weights.Length, inputs, units, nameof(weights));
+        // Each unit's largest magnitude, a row at a time. A NaN or an infinity makes its unit's maximum non-finite
+        // (TensorPrimitives.Max propagates NaN), and is then looked for to name it.
         var maxima = new float[units];
+        var magnitudes = new float[units];
         for (var i = 0; i < inputs; i++)
         {
-            var row = weights.Slice(i * units, units);
-            for (var j = 0; j < units; j++)
+            TensorPrimitives.Abs(weights.Slice(i * units, units), magnitudes);
+            TensorPrimitives.Max(maxima, magnitudes, maxima);
+        }
+
+        for (var j = 0; j < units; j++)
+        {
+            if (!float.IsFinite(maxima[j]))
             {
-                if (!float.IsFinite(row[j]))
+                var i = 0;
+                while (float.IsFinite(weights[(i * units) + j]))
                 {
-                    throw new ArgumentException($"Weight [{i}, {j}] is {row[j]}: only finite weights can be quantized.", nameof(weights));
+                    i++;
                 }
 
-                maxima[j] = Math.Max(maxima[j], Math.Abs(row[j]));
+                throw new ArgumentException($"Weight [{i}, {j}] is {weights[(i * units) + j]}: only finite weights can be quantized.", nameof(weights));
             }
         }
 
         var scales = new float[units];
+        var divisors = new float[units];
         for (var j = 0; j < units; j++)
         {
             scales[j] = maxima[j] / sbyte.MaxValue;
+            divisors[j] = scales[j] == 0f ? 1f : scales[j];   // a unit of zeros (scale 0) stays zero: 0 / 1
         }
 
+        // q = round(w / s) (half to even, as MathF.Round), within ±127 since |w| ≤ max; the quotient is correctly
+        // rounded whether a vector or the scalar loop divides, so every processor gets the same levels.
         var values = new sbyte[weights.Length];
+        var quotients = magnitudes;
         for (var i = 0; i < inputs; i++)
         {
-            for (var j = 0; j < units; j++)
-            {
-                // A unit of zeros (scale 0) stays zero; elsewhere |w| ≤ max keeps the level within ±127.
-                var index = (i * units) + j;
-                values[index] = scales[j] == 0f ? (sbyte)0 : (sbyte)Math.Clamp(MathF.Round(weights[index] / scales[j]), -sbyte.MaxValue, sbyte.MaxValue);
-            }
+            TensorPrimitives.Divide(weights.Slice(i * units, units), divisors, quotients);
+            TensorPrimitives.Round(quotients, quotients);
+            TensorPrimitives.Min(quotients, sbyte.MaxValue, quotients);
+            TensorPrimitives.Max(quotients, -sbyte.MaxValue, quotients);
+            TensorPrimitives.ConvertTruncating(quotients, values.AsSpan(i * units, units));
         }
 
         return new QuantizedWeights(values, scales, inputs, units);
