@@ -25,7 +25,7 @@ public sealed class SampleCommandLineTests : IDisposable
         Assert.Equal(0, exitCode);
         Assert.Equal("", output + error);
         Assert.Equal(new SampleOptions(
-            DataDirectory: null, Model: "mlp", Epochs: 10, Seed: 1, PlotPath: "fashion-training.png", LearningRate: 1e-3f,
+            DataDirectory: null, Model: "mlp", Epochs: 10, Seed: 1, PlotPath: "fashion-training.png", LearningRate: null,
             WeightDecay: 0f, Standardize: true, Holdout: false, SavePath: null, CheckpointPath: null, ConfusionPath: null), options);
     }
 
@@ -34,6 +34,7 @@ public sealed class SampleCommandLineTests : IDisposable
     {
         Assert.Equal(new SampleOptions(PlotPath: "run.png"), Fashion("--plot", "run.png").Options);
         Assert.Equal(new SampleOptions(Model: "cnn", PlotPath: "cnn.png"), Fashion("--model", "cnn", "--plot", "cnn.png").Options);
+        Assert.Equal(new SampleOptions(Model: "resnet", LearningRate: 0.05f), Fashion("--model", "resnet", "--learning-rate", "0.05").Options);
 
         var save = Path.Combine(_directory, "weights.safetensors");
         var checkpoint = Path.Combine(_directory, "run.ckpt");
@@ -73,7 +74,7 @@ public sealed class SampleCommandLineTests : IDisposable
         Assert.EndsWith("[default: 10]", entries["--epochs"]);
         Assert.EndsWith("[default: 1]", entries["--seed"]);
         Assert.EndsWith("[default: mlp]", entries["--model"]);
-        Assert.EndsWith("[default: 0.001]", entries["--learning-rate"]);
+        Assert.EndsWith("[default: 1e-3 for Adam (mlp, cnn), 0.1 for SGD (resnet)]", entries["--learning-rate"]);
         Assert.EndsWith("[default: 0]", entries["--weight-decay"]);
         Assert.EndsWith("[default: true]", entries["--standardize"]);
         Assert.EndsWith("[default: false]", entries["--holdout"]);
