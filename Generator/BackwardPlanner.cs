@@ -108,8 +108,7 @@ internal static class BackwardPlanner
 
             switch (layer)
             {
-                case AddPlan:
-                case ActivationPlan:
+                case { HandsGradientOnInPlace: true }:
                     // The derivative is applied in place (if there is one), and the result is every input's gradient as it is.
                     if (layer.ChangesOutputGradient)
                     {

@@ -51,10 +51,7 @@ internal static partial class Emitter
                 {
                     p.Name, "Dropout", string.Empty, Count(p.InputSize), Count(p.Units), "0", $"rate {Float(p.Rate).TrimEnd('f')}, training only",
                 },
-                ActivationPlan a => new[]
-                {
-                    a.Name, "Activation", a.Activation.ToString(), Count(a.InputSize), Count(a.Units), "0", "each value",
-                },
+                ILayerWriter unit => unit.RemarksRow(),
                 AddPlan r => new[]
                 {
                     r.Name, "Residual", r.Activation == Activation.Linear ? string.Empty : r.Activation.ToString(), Count(r.InputSize), Count(r.Units), "0",

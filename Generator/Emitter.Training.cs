@@ -139,10 +139,8 @@ internal static partial class Emitter
             var dx = needsDx ? GradientVariable(inputGradient) + $".Slice(0, batch * {layer.InputSize})" : string.Empty;
             switch (layer)
             {
-                case ActivationPlan:
-                    reads.Add(input);
-                    reads.Add(layer.Output);
-                    calls.Add($"{layer.Identifier}Backward({input}, {layer.Output}, {dy}, batch);");
+                case ILayerWriter unit:
+                    calls.Add(unit.BackwardCall(input, dy, needsDx ? dx : null, reads));
                     break;
                 case AddPlan:
                     reads.Add(layer.Output);

@@ -134,21 +134,15 @@ internal static partial class Emitter
                         writer.WriteLine();
                         LayerNormEmitter.WriteBackward(writer, norm);
                         break;
-                    case ActivationPlan activation:
-                        ActivationEmitter.WriteForward(writer, activation);
-                        if (HasBackwardCall(plan, activation))
-                        {
-                            writer.WriteLine();
-                            ActivationEmitter.WriteBackward(writer, activation);
-                        }
-
+                    case ILayerWriter unit:
+                        unit.WriteMethods(writer, plan, HasBackwardCall(plan, layer));
                         break;
                     case AddPlan add:
-                        ActivationEmitter.WriteForward(writer, add);
+                        ResidualEmitter.WriteForward(writer, add);
                         if (HasBackwardCall(plan, add))
                         {
                             writer.WriteLine();
-                            ActivationEmitter.WriteBackward(writer, add);
+                            ResidualEmitter.WriteBackward(writer, add);
                         }
 
                         break;

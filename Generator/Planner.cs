@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using ModelGen.Generator.Helpers;
+using ModelGen.Generator.Layers;
 using ModelGen.Generator.Model;
 
 namespace ModelGen.Generator;
@@ -71,6 +72,13 @@ internal static class Planner
             }
 
             var outputOffset = workspace.Take(layer.Output.Size);
+            var context = new PlanContext(position, outputOffset, channelsLast, Next, parameters, state, workspace);
+            if (layer.Layer is not AddSpec && LayerKinds.For(layer.Layer).Plan(layer, context) is { } unitPlan)
+            {
+                layers.Add(unitPlan);
+                continue;
+            }
+
             switch (layer.Layer)
             {
                 case FlattenSpec:
@@ -127,9 +135,6 @@ internal static class Planner
                     break;
                 case DropoutSpec dropout:
                     layers.Add(new DropoutPlan(position, Next("dropout"), inputs, dropout.Rate, outputOffset, workspace.Take(inputs)));
-                    break;
-                case ActivationSpec activation:
-                    layers.Add(new ActivationPlan(position, Next("activation"), inputs, activation.Function, Alpha(activation.Function, activation.Alpha), outputOffset));
                     break;
                 case AddSpec add:
                     layers.Add(new AddPlan(
@@ -212,20 +217,30 @@ internal static class Planner
             output[1], output[2], channelsLast);
     }
 
-    private static int Align(int offset) => (offset + Alignment - 1) / Alignment * Alignment;
+    internal static int Align(int offset) => (offset + Alignment - 1) / Alignment * Alignment;
+}
 
-    /// <summary>A run of regions handed out in order, each starting on a 64-byte boundary: the parameters, the state, or one sample's workspace.</summary>
-    private sealed class Regions
+/// <summary>A run of regions handed out in order, each starting on a 64-byte boundary: the parameters, the state, or one sample's workspace.</summary>
+internal sealed class Regions
+{
+    /// <summary>Where the next region starts: the run's length so far.</summary>
+    public int End { get; private set; }
+
+    /// <summary>Takes <paramref name="length"/> floats and returns where they start.</summary>
+    public int Take(int length)
     {
-        /// <summary>Where the next region starts: the run's length so far.</summary>
-        public int End { get; private set; }
-
-        /// <summary>Takes <paramref name="length"/> floats and returns where they start.</summary>
-        public int Take(int length)
-        {
-            var offset = End;
-            End = Align(offset + length);
-            return offset;
-        }
+        var offset = End;
+        End = Planner.Align(offset + length);
+        return offset;
     }
 }
+
+/// <summary>What a <see cref="LayerKind"/> plans its layer with: where it is, its outputs, and the regions it may take more from.</summary>
+/// <param name="Position">The layer's 1-based position among all layers.</param>
+/// <param name="OutputOffset">Where its outputs lie in the workspace, per sample (already taken).</param>
+/// <param name="ChannelsLast">Whether its input image lies (h, w, c).</param>
+/// <param name="Next">The next number of a kind of layer, for its name: <c>Next("dense")</c> gives 1, then 2 ….</param>
+/// <param name="Parameters">The parameter buffer's regions.</param>
+/// <param name="State">The state's regions (running statistics).</param>
+/// <param name="Workspace">One sample's workspace regions.</param>
+internal sealed record PlanContext(int Position, int OutputOffset, bool ChannelsLast, System.Func<string, int> Next, Regions Parameters, Regions State, Regions Workspace);

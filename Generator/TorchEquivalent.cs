@@ -95,8 +95,12 @@ internal static class TorchEquivalent
             var flow = flows[layer.Inputs[0]];
             switch (layer)
             {
-                case ActivationPlan activation:
-                    AddActivation(activation.Activation, activation.Alpha);
+                case ILayerWriter unit:
+                    if (unit.TorchModule is { } module)
+                    {
+                        Add(module);
+                    }
+
                     break;
 
                 case AddPlan add:

@@ -24,7 +24,7 @@ internal static class OnnxEmitter
                 var from = layer.Inputs.Count == 1 && layer.Inputs[0] == i ? string.Empty : $".From({string.Join(", ", layer.Inputs)})";
                 var call = layer switch
                 {
-                    ActivationPlan activation => $"{Layer}.Activate({Activation(activation.Activation, activation.Alpha)}),",
+                    ILayerWriter unit => unit.OnnxLayer + ",",
                     AddPlan add => $"{Layer}.Add({Activation(add.Activation, add.Alpha)}),",
                     DensePlan dense => $"{Layer}.Dense(\"{tensors}weight\", {Bias(dense, tensors)}, {Activation(dense.Activation, dense.Alpha)}),",
                     ConvPlan conv => Conv(conv, tensors),

@@ -39,6 +39,12 @@ internal abstract class LayerKind
     /// </summary>
     public abstract Shape? Infer(LayerSpec layer, LayerInput input, List<DiagnosticInfo> diagnostics);
 
+    /// <summary>
+    /// The layer's plan, for a kind that plans and writes itself (its plan an <see cref="ILayerWriter"/>); null for the
+    /// kinds the <see cref="Planner"/> still plans in a case of its own.
+    /// </summary>
+    public virtual LayerPlan? Plan(CheckedLayer layer, PlanContext context) => null;
+
     /// <summary>Trainable parameters the layer has for this input (for the whole model's size check).</summary>
     public virtual long Parameters(LayerSpec layer, Shape input) => 0;
 

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using ModelGen.Generator.Helpers;
 
 namespace ModelGen.Generator.Model;
@@ -157,6 +158,12 @@ internal abstract record LayerPlan(int Position, int InputSize, int Units, int O
 
     /// <summary>Whether its backward pass writes over ∂L/∂(its output) (an activation's derivative applied in place).</summary>
     public virtual bool ChangesOutputGradient => false;
+
+    /// <summary>
+    /// Whether ∂L/∂(its input) is ∂L/∂(its output) itself, once the backward pass (if any) has worked on it in place: an
+    /// activation layer's, a residual sum's (for both terms). The gradient then stays in its buffer.
+    /// </summary>
+    public virtual bool HandsGradientOnInPlace => false;
 
     /// <summary>The layer's name in weights files and comments, e.g. <c>dense_2</c>.</summary>
     public abstract string Name { get; }
@@ -429,19 +436,6 @@ internal sealed record FlattenPlan(int Position, int Index, int Size, int Output
     public override string Identifier => "Flatten" + Index;
 }
 
-/// <summary>One activation layer of a plan: y = f(x), each value; backward applies f′ to the gradient in place.</summary>
-/// <param name="Index">1-based position among the activation layers (activation_1 …).</param>
-/// <param name="Alpha">α of leaky ReLU or ELU, defaults resolved; 0 for other activations.</param>
-internal sealed record ActivationPlan(int Position, int Index, int Size, Activation Activation, float Alpha, int OutputOffset)
-    : LayerPlan(Position, Size, Size, OutputOffset)
-{
-    public override string Name => "activation_" + Index;
-
-    public override string Identifier => "Activation" + Index;
-
-    public override bool ChangesOutputGradient => Activation != Activation.Linear;
-}
-
 /// <summary>
 /// The sum that closes a residual connection: y = f(f_x) + s(x), then its activation. Backward hands ∂L/∂y (after the
 /// activation's derivative) to both inputs as it is: the sum's derivative is one for each.
@@ -456,4 +450,28 @@ internal sealed record AddPlan(int Position, int Index, int Size, Activation Act
     public override string Identifier => "Residual" + Index;
 
     public override bool ChangesOutputGradient => Activation != Activation.Linear;
+
+    public override bool HandsGradientOnInPlace => true;
+}
+
+/// <summary>
+/// The plan of a layer kind that writes its own code (see <see cref="Layers.ActivationKind"/>): the emitter, the
+/// backward pass, the PyTorch equivalent and the ONNX export ask it rather than switching over kinds.
+/// </summary>
+internal interface ILayerWriter
+{
+    /// <summary>Its row of the remarks table: name, kind, activation, input, output, parameters, how it is computed.</summary>
+    string[] RemarksRow();
+
+    /// <summary>Its forward method, and its backward method when <paramref name="backward"/> (the backward pass calls it).</summary>
+    void WriteMethods(SourceWriter writer, ModelPlan plan, bool backward);
+
+    /// <summary>The backward pass's call, given the variables of its input, ∂L/∂(its output) and ∂L/∂(its input) (null: not needed); adds the outputs it reads to <paramref name="reads"/>.</summary>
+    string BackwardCall(string input, string dy, string? dx, ISet<string> reads);
+
+    /// <summary>Its module in the equivalent PyTorch <c>nn.Sequential</c>, or null for none.</summary>
+    string? TorchModule { get; }
+
+    /// <summary>Its ONNX layer, as C#: a call of one of <c>OnnxLayer</c>'s factories.</summary>
+    string OnnxLayer { get; }
 }

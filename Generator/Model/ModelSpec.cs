@@ -154,12 +154,6 @@ internal sealed record FlattenSpec(LocationInfo? Location) : LayerSpec(Location)
     public override string Kind => "Flatten";
 }
 
-/// <summary><c>[Activation(function)]</c>: a layer that applies an activation to each value.</summary>
-internal sealed record ActivationSpec(Activation Function, LocationInfo? FunctionLocation, float Alpha, LocationInfo? AlphaLocation, LocationInfo? Location) : LayerSpec(Location)
-{
-    public override string Kind => "Activation";
-}
-
 /// <summary>A class marked <c>[Block]</c>, as a <c>[Residual]</c> uses it: its name and its layers in source order.</summary>
 /// <param name="Name">The block class's name, for messages.</param>
 /// <param name="Layers">Its layer attributes, read as a model's are.</param>

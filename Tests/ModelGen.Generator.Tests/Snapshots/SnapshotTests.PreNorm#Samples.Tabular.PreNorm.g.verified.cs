@@ -334,6 +334,14 @@ partial class PreNorm : global::ModelGen.ITrainableModel
     /// </summary>
     public void ExportOnnx(string path) => global::ModelGen.Onnx.OnnxExport.Save(this, new[] { 20 }, OnnxLayers, path);
 
+    /// <summary>
+    /// An int8 predictor of this model as trained now (post-training quantization): dense and convolution layers in int8,
+    /// weights per output channel, the rest in float. With <paramref name="calibration"/> samples (InputSize floats each) the
+    /// activations' ranges are fixed from them (static); without, each sample's own range is taken at run time (dynamic).
+    /// </summary>
+    public global::ModelGen.Quantization.Int8Predictor Quantize(global::System.ReadOnlySpan<float> calibration = default, global::ModelGen.Quantization.QuantizationOptions? options = null) =>
+        global::ModelGen.Quantization.Int8Predictor.Create(this, new[] { 20 }, OnnxLayers, calibration, options);
+
     /// <summary>Predicts one sample. Allocates nothing.</summary>
     /// <param name="input">One sample: <see cref="InputSize"/> floats.</param>
     /// <param name="output">Receives <see cref="OutputSize"/> floats.</param>

@@ -3,32 +3,12 @@ using ModelGen.Generator.Model;
 
 namespace ModelGen.Generator.Emit;
 
-/// <summary>Writes the forward and backward methods of an activation layer, and the residual sum's, which ends with one.</summary>
-internal static class ActivationEmitter
+/// <summary>Writes the forward and backward methods of the sum that closes a residual connection, and its activation.</summary>
+internal static class ResidualEmitter
 {
     private const string Span = "global::System.Span<float>";
     private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
     private const string Activations = "global::ModelGen.Kernels.Elementwise";
-
-    /// <summary><c>ActivationForward(x, y, batch)</c>: y = f(x).</summary>
-    public static void WriteForward(SourceWriter writer, ActivationPlan layer)
-    {
-        writer.WriteLine($"/// <summary>{layer.Name} forward: y = {Function(layer.Activation, layer.Alpha)}(x), each of the {layer.Units} values per sample.</summary>");
-        using (writer.OpenBlock($"private void {layer.Identifier}Forward({ReadOnlySpan} x, {Span} y, int batch)"))
-        {
-            writer.WriteLine($"{Activations}.Apply(x.Slice(0, batch * {layer.Units}), y.Slice(0, batch * {layer.Units}), {Argument(layer.Activation, layer.Alpha)});");
-        }
-    }
-
-    /// <summary><c>ActivationBackward(x, y, dy, batch)</c>: dy ⊙= f′, in place; the result is ∂L/∂x.</summary>
-    public static void WriteBackward(SourceWriter writer, ActivationPlan layer)
-    {
-        writer.WriteLine($"/// <summary>{layer.Name} backward: ∂L/∂x = dy ⊙ {Function(layer.Activation, layer.Alpha)}′, written over dy.</summary>");
-        using (writer.OpenBlock($"private void {layer.Identifier}Backward({ReadOnlySpan} x, {ReadOnlySpan} y, {Span} dy, int batch)"))
-        {
-            writer.WriteLine($"{Activations}.ApplyDerivative(x.Slice(0, batch * {layer.Units}), y.Slice(0, batch * {layer.Units}), dy.Slice(0, batch * {layer.Units}), {Argument(layer.Activation, layer.Alpha)});");
-        }
-    }
 
     /// <summary><c>ResidualForward(f, s, y, batch)</c>: y = act(f + s).</summary>
     public static void WriteForward(SourceWriter writer, AddPlan layer)
