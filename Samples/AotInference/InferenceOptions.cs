@@ -19,12 +19,15 @@ public sealed record InferenceOptions(bool FirstOnly = false, string? DataDirect
     /// <summary>The test set's files, looked for in the data folder.</summary>
     public static readonly string[] TestFiles = ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"];
 
-    private const string Help = """
+    /// <summary>The program's name in the help: this file serves Samples/AotInference and Samples/AotInferenceInt8 alike.</summary>
+    private static readonly string ProgramName = typeof(InferenceOptions).Assembly.GetName().Name ?? "AotInference";
+
+    private static readonly string Help = $$"""
         Description:
           Classifies Fashion-MNIST images with a model compiled into this executable; prints test_accuracy=<0.xxxx> last.
 
         Usage:
-          AotInference [options]
+          {{ProgramName}} [options]
 
         Options:
           --first         Classify only the embedded test image, not the test set, and print first_prediction=<class>
