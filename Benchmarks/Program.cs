@@ -122,6 +122,18 @@ if (args is ["spirals", ..])
     return;
 }
 
+if (args is ["stream-memory", ..])
+{
+    ModelGen.Benchmarks.StreamingMemory.Run(args);
+    return;
+}
+
+if (args is ["stream-fashion", ..])
+{
+    ModelGen.Benchmarks.StreamingThroughput.Run(Number(1, 5));
+    return;
+}
+
 if (args is ["alignment"])
 {
     ModelGen.Benchmarks.AlignmentEffect.Run();

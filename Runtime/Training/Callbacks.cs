@@ -13,7 +13,7 @@ public enum EpochDecision
     Stop,
 }
 
-/// <summary>Hooks into <see cref="ModelTraining.Fit{TModel}"/>; override the ones you need.</summary>
+/// <summary>Hooks into <see cref="ModelTraining.Fit{TModel}(TModel, Dataset, FitOptions, IProgress{EpochResult})"/>; override the ones you need.</summary>
 public abstract class TrainingCallback
 {
     /// <summary>Before the first epoch.</summary>

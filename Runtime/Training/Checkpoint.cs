@@ -7,7 +7,7 @@ using ModelGen.Serialization;
 namespace ModelGen;
 
 /// <summary>
-/// Where and how often <see cref="ModelTraining.Fit{TModel}"/> saves its progress, and resumes from it (Keras'
+/// Where and how often <see cref="ModelTraining.Fit{TModel}(TModel, Dataset, FitOptions, IProgress{EpochResult})"/> saves its progress, and resumes from it (Keras'
 /// <c>BackupAndRestore</c>). When the file exists as <c>Fit</c> starts, training continues after the epoch it holds,
 /// and ends bit for bit where an uninterrupted run with the same options and thread count would have.
 /// </summary>
@@ -43,7 +43,7 @@ public sealed class CheckpointOptions
     } = 1;
 }
 
-/// <summary>Writes and reads the checkpoints of <see cref="ModelTraining.Fit{TModel}"/>.</summary>
+/// <summary>Writes and reads the checkpoints of <see cref="ModelTraining.Fit{TModel}(TModel, Dataset, FitOptions, IProgress{EpochResult})"/>.</summary>
 internal static class Checkpoint
 {
     private const string Format = "modelgen-checkpoint-1";

@@ -1,9 +1,10 @@
 using System;
 using System.Collections.Generic;
+using System.Threading;
 
 namespace ModelGen;
 
-/// <summary>How <see cref="ModelTraining.Fit{TModel}"/> trains, with Keras' defaults.</summary>
+/// <summary>How <see cref="ModelTraining.Fit{TModel}(TModel, Dataset, FitOptions, IProgress{EpochResult})"/> trains, with Keras' defaults.</summary>
 public sealed class FitOptions
 {
     /// <summary>Passes over the training data. Default 1.</summary>
@@ -56,4 +57,12 @@ public sealed class FitOptions
     /// after every epoch. Reports are made on the training thread.
     /// </summary>
     public IProgress<BatchProgress>? BatchProgress { get; init; }
+
+    /// <summary>
+    /// Stops training before the next batch once cancelled: <c>Fit</c> throws an <see cref="OperationCanceledException"/>
+    /// and the model keeps the updates of the batches before (a checkpoint file keeps the last epoch it saved, so a run
+    /// cancelled and started again resumes from there). A streamed <c>Fit</c> also stops its reader thread and closes
+    /// its files before it throws. None by default.
+    /// </summary>
+    public CancellationToken CancellationToken { get; init; }
 }

@@ -7,7 +7,7 @@ namespace ModelGen;
 internal static class Metrics
 {
     /// <summary>
-    /// The most classes for which <see cref="ModelTraining.Evaluate{TModel}"/> keeps a full confusion matrix
+    /// The most classes for which <see cref="ModelTraining.Evaluate{TModel}(TModel, Dataset)"/> keeps a full confusion matrix
     /// (1024² counts, 8 MiB). Beyond it only each class's true positives, support and predictions are counted.
     /// </summary>
     public const int MaxConfusionClasses = 1024;

@@ -7,7 +7,7 @@ namespace ModelGen;
 /// <c>Fit</c> and <c>Evaluate</c> for every generated model. Generic over the model type: no reflection, and the
 /// model is called once per batch.
 /// </summary>
-public static class ModelTraining
+public static partial class ModelTraining
 {
     private const int EvaluationChunk = 256;
 
@@ -25,6 +25,7 @@ public static class ModelTraining
     /// index in its dataset.
     /// </exception>
     /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
+    /// <exception cref="OperationCanceledException"><see cref="FitOptions.CancellationToken"/> was cancelled.</exception>
     public static TrainingHistory Fit<TModel>(this TModel model, Dataset data, FitOptions? options = null, IProgress<EpochResult>? progress = null)
         where TModel : class, ITrainableModel
     {
@@ -32,21 +33,26 @@ public static class ModelTraining
         ArgumentNullException.ThrowIfNull(data);
         options ??= new FitOptions();
         CheckData(model, data, "the dataset", nameof(data));
+        CheckOptions(model, options);
+
+        // Keras' validation split: the last samples, before any shuffling. Training only ever draws from the rest.
+        var validationCount = ValidationCount(data.Count, options.ValidationSplit);
+        CheckValidationData(model, options, validationCount);
+        var trainingCount = data.Count - validationCount;
+
+        // The split's samples are a view of the data's tail (no copy); with ValidationData, that set as it is.
+        var validationSet = validationCount > 0 ? data.Slice(trainingCount, validationCount) : options.ValidationData;
+        var batchSize = Math.Min(options.BatchSize, trainingCount);
+        using var batches = new DatasetBatches(data, batchSize);
+        return Train(model, batches, trainingCount, batchSize, validationSet is null ? null : () => EvaluateChecked(model, validationSet), options, progress);
+    }
+
+    /// <summary>Throws unless <paramref name="options"/> can train <paramref name="model"/> (the data are checked apart).</summary>
+    private static void CheckOptions(ITrainableModel model, FitOptions options)
+    {
         ArgumentOutOfRangeException.ThrowIfNegative(options.Epochs, nameof(options.Epochs));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.BatchSize, nameof(options.BatchSize));
         ArgumentNullException.ThrowIfNull(options.Optimizer, nameof(options.Optimizer));
-        // Keras' validation split: the last samples, before any shuffling. Training only ever draws from the rest.
-        var validationCount = ValidationCount(data.Count, options.ValidationSplit);
-        if (options.ValidationData is not null)
-        {
-            if (validationCount > 0)
-            {
-                throw new ArgumentException("Give either a validation split or validation data, not both.", nameof(options));
-            }
-
-            CheckData(model, options.ValidationData, "the validation data (FitOptions.ValidationData)", nameof(options));
-        }
-
         if (options.Augmentation is { } augmentation && augmentation.SampleSize != model.InputSize)
         {
             throw new ArgumentException(
@@ -54,24 +60,42 @@ public static class ModelTraining
                 $"{augmentation.SampleSize} floats, but the model takes {model.InputSize} inputs per sample.",
                 nameof(options));
         }
+    }
 
-        var trainingCount = data.Count - validationCount;
+    /// <summary>Throws when <see cref="FitOptions.ValidationData"/> is given beside a split, or does not fit the model.</summary>
+    private static void CheckValidationData(ITrainableModel model, FitOptions options, int validationCount)
+    {
+        if (options.ValidationData is null)
+        {
+            return;
+        }
 
-        // The split's samples are a view of the data's tail (no copy); with ValidationData, that set as it is.
-        var validationSet = validationCount > 0 ? data.Slice(trainingCount, validationCount) : options.ValidationData;
+        if (validationCount > 0)
+        {
+            throw new ArgumentException("Give either a validation split or validation data, not both.", nameof(options));
+        }
 
-        var batchSize = Math.Min(options.BatchSize, trainingCount);
-        var batches = (trainingCount + batchSize - 1) / batchSize;
+        CheckData(model, options.ValidationData, "the validation data (FitOptions.ValidationData)", nameof(options));
+    }
+
+    /// <summary>
+    /// The epochs themselves, whatever the data come from: per epoch, the order of the <paramref name="trainingCount"/>
+    /// training samples (shuffled when asked), its batches from <paramref name="batches"/>, one step and one optimizer
+    /// update per batch, then validation, callbacks and checkpoint. Everything that decides the bits of the result lives
+    /// here, once: a streamed <c>Fit</c> gives what an in-memory one gives on the same samples.
+    /// </summary>
+    private static TrainingHistory Train(
+        ITrainableModel model, IBatchSource batches, int trainingCount, int batchSize, Func<EvaluationResult>? validate,
+        FitOptions options, IProgress<EpochResult>? progress)
+    {
+        var batchCount = (trainingCount + batchSize - 1) / batchSize;
         var order = new int[trainingCount];
         for (var i = 0; i < order.Length; i++)
         {
             order[i] = i;
         }
 
-        // Batches are gathered into cache-line-aligned buffers: the first layer's GEMM streams its input rows, and
-        // vector loads that straddle two cache lines made it 1.2–1.3× slower (docs/performance.md).
-        var inputs = new AlignedBuffer(batchSize * data.FeatureSize);
-        var targets = new AlignedBuffer(batchSize * data.TargetSize);
+        var cancellation = options.CancellationToken;
         var random = new SeededRandom(options.Seed);
         var history = new TrainingHistory();
         foreach (var callback in options.Callbacks)
@@ -103,19 +127,14 @@ public static class ModelTraining
 
             // Augmentation draws from a stream of its own, a function of the seed and the epoch alone: the shuffles
             // are the same with it or without, and a resumed run needs no state to continue it.
-            var augmentationRandom = new SeededRandom(options.Seed, AugmentationStream + (ulong)epoch);
+            batches.BeginEpoch(order, options.Augmentation, new SeededRandom(options.Seed, AugmentationStream + (ulong)epoch));
             var lossSum = 0.0;
-            var batchNumber = 0;
-            for (var start = 0; start < trainingCount; start += batchSize)
+            for (var batchNumber = 1; batchNumber <= batchCount; batchNumber++)
             {
-                batchNumber++;
-                var count = Math.Min(batchSize, trainingCount - start);
-                var batchInputs = inputs.Span.Slice(0, count * data.FeatureSize);
-                var batchTargets = targets.Span.Slice(0, count * data.TargetSize);
-                Gather(data, order.AsSpan(start, count), batchInputs, batchTargets);
-                options.Augmentation?.Apply(batchInputs, ref augmentationRandom);
-
+                cancellation.ThrowIfCancellationRequested();
+                var count = batches.Next(out var batchInputs, out var batchTargets);
                 var loss = model.TrainStep(batchInputs, batchTargets);
+                batches.Release();
                 if (!float.IsFinite(loss))
                 {
                     throw new TrainingDivergedException(epoch, batchNumber, loss);
@@ -123,10 +142,10 @@ public static class ModelTraining
 
                 options.Optimizer.Step(model.Parameters, model.Gradients);
                 lossSum += (double)loss * count;
-                options.BatchProgress?.Report(new BatchProgress(epoch, batchNumber, batches, loss));
+                options.BatchProgress?.Report(new BatchProgress(epoch, batchNumber, batchCount, loss));
             }
 
-            var validation = validationSet is null ? (EvaluationResult?)null : EvaluateChecked(model, validationSet);
+            var validation = validate?.Invoke();
             var result = new EpochResult(epoch, (float)(lossSum / trainingCount), validation?.Loss, validation?.Accuracy);
             history.Add(result);
             progress?.Report(result);
@@ -212,94 +231,18 @@ public static class ModelTraining
         var chunk = Math.Min(EvaluationChunk, length);
         var predictions = new float[chunk * model.OutputSize];
         var inputs = new AlignedBuffer(chunk * data.FeatureSize);
-        var outputs = model.OutputSize;
-        // The classification counts, one array for the whole call: a confusion matrix [actual × outputs + predicted]
-        // (softmax), per-class tallies beyond Metrics.MaxConfusionClasses, or a 2 × 2 matrix per output (binary).
-        var counts = model.Loss switch
-        {
-            Loss.SoftmaxCrossEntropy => new long[outputs <= Metrics.MaxConfusionClasses ? outputs * outputs : 3 * outputs],
-            Loss.BinaryCrossEntropy => new long[4 * outputs],
-            _ => null,
-        };
-        double lossSum = 0, absoluteErrorSum = 0;
+        var tally = new EvaluationTally(model);
         for (var start = 0; start < length; start += EvaluationChunk)
         {
             var count = Math.Min(EvaluationChunk, length - start);
-            var output = predictions.AsSpan(0, count * outputs);
+            var output = predictions.AsSpan(0, count * model.OutputSize);
             var batchInputs = inputs.Span.Slice(0, count * data.FeatureSize);
             data.Features.Slice(start * data.FeatureSize, count * data.FeatureSize).CopyTo(batchInputs);
             var targets = data.Targets.Slice(start * data.TargetSize, count * data.TargetSize);
-            lossSum += (double)model.ComputeLoss(batchInputs, targets, output) * count;
-            switch (model.Loss)
-            {
-                case Loss.SoftmaxCrossEntropy when outputs <= Metrics.MaxConfusionClasses:
-                    Metrics.CountClasses(output, targets, outputs, counts);
-                    break;
-                case Loss.SoftmaxCrossEntropy:
-                    Metrics.TallyClasses(output, targets, outputs, counts);
-                    break;
-                case Loss.BinaryCrossEntropy:
-                    Metrics.CountBinary(output, targets, outputs, counts);
-                    break;
-                default:
-                    absoluteErrorSum += Metrics.SumAbsoluteDifference(output, targets);
-                    break;
-            }
+            tally.Add(model.ComputeLoss(batchInputs, targets, output), count, output, targets);
         }
 
-        var loss = (float)(lossSum / length);
-        switch (model.Loss)
-        {
-            case Loss.SoftmaxCrossEntropy when outputs <= Metrics.MaxConfusionClasses:
-            {
-                var confusion = new ConfusionMatrix(counts!, outputs);
-                return new EvaluationResult(loss, null, (float)(confusion.Correct / (double)length), length)
-                {
-                    Confusion = confusion,
-                    Report = confusion.Report(),
-                };
-            }
-
-            case Loss.SoftmaxCrossEntropy:
-            {
-                var report = ClassificationReport.FromClassCounts(
-                    counts![(2 * outputs)..], counts[..outputs], counts[outputs..(2 * outputs)]);
-                return new EvaluationResult(loss, null, (float)report.Accuracy!.Value, length) { Report = report };
-            }
-
-            case Loss.BinaryCrossEntropy:
-            {
-                var labels = new ConfusionMatrix[outputs];
-                long correct = 0;
-                for (var o = 0; o < outputs; o++)
-                {
-                    labels[o] = new ConfusionMatrix(counts![(4 * o)..((4 * o) + 4)], 2);
-                    correct += labels[o].Correct;
-                }
-
-                var accuracy = (float)(correct / ((double)length * outputs));
-                return outputs == 1
-                    ? new EvaluationResult(loss, null, accuracy, length) { Confusion = labels[0], Report = labels[0].Report() }
-                    : new EvaluationResult(loss, null, accuracy, length)
-                    {
-                        LabelConfusions = Array.AsReadOnly(labels),
-                        Report = ClassificationReport.FromLabelConfusions(labels),
-                    };
-            }
-
-            default:
-                return new EvaluationResult(loss, (float)(absoluteErrorSum / ((double)length * data.TargetSize)), null, length);
-        }
-    }
-
-    /// <summary>The batch's samples, copied out of the dataset in the order given (the features on both kernel threads).</summary>
-    private static void Gather(Dataset data, ReadOnlySpan<int> indices, Span<float> inputs, Span<float> targets)
-    {
-        Kernels.RowGather.Gather(data.Features, data.FeatureSize, indices, inputs);
-        for (var i = 0; i < indices.Length; i++)
-        {
-            data.TargetOf(indices[i]).CopyTo(targets.Slice(i * data.TargetSize, data.TargetSize));
-        }
+        return tally.Result(length, data.TargetSize);
     }
 
     /// <summary>
@@ -309,55 +252,34 @@ public static class ModelTraining
     /// </summary>
     private static void CheckData(ITrainableModel model, Dataset data, string what, string parameterName)
     {
-        if (data.Count == 0)
+        CheckShape(model, data.Count, data.FeatureSize, data.TargetSize, what, parameterName);
+        var rules = new TargetRules(model, data.TargetSize);
+        var targets = data.Targets;
+        var invalid = rules.FindInvalid(targets);
+        if (invalid >= 0)
+        {
+            throw new ArgumentException(rules.Describe(targets[invalid], invalid, $"Sample {rules.SampleOf(invalid)} of {what}"), parameterName);
+        }
+    }
+
+    /// <summary>
+    /// Throws unless the data hold samples, of the model's input and output sizes (or one class label each for softmax
+    /// cross-entropy); what the targets hold is checked apart.
+    /// </summary>
+    private static void CheckShape(ITrainableModel model, int count, int featureSize, int targetSize, string what, string parameterName)
+    {
+        if (count == 0)
         {
             throw new ArgumentException($"{char.ToUpperInvariant(what[0])}{what[1..]} holds no samples.", parameterName);
         }
 
-        var labels = model.Loss == Loss.SoftmaxCrossEntropy && data.TargetSize == 1;
-        if (data.FeatureSize != model.InputSize || (data.TargetSize != model.OutputSize && !labels))
+        var labels = new TargetRules(model, targetSize).Labels;
+        if (featureSize != model.InputSize || (targetSize != model.OutputSize && !labels))
         {
             throw new ArgumentException(
                 $"The model takes {model.InputSize} inputs and gives {model.OutputSize} outputs per sample, " +
-                $"but {what} has {data.FeatureSize} features and {data.TargetSize} targets per sample.",
+                $"but {what} has {featureSize} features and {targetSize} targets per sample.",
                 parameterName);
         }
-
-        var targets = data.Targets;
-        if (labels)
-        {
-            var classes = model.OutputSize;
-            for (var i = 0; i < targets.Length; i++)
-            {
-                var label = targets[i];
-                if (!(label >= 0f && label < classes) || label != MathF.Floor(label))
-                {
-                    throw new ArgumentException(
-                        $"Sample {i} of {what} has the label {Text(label)}, but a class label must be a whole number from 0 to {classes - 1} " +
-                        $"(the model has {classes} classes).",
-                        parameterName);
-                }
-            }
-
-            return;
-        }
-
-        var binary = model.Loss == Loss.BinaryCrossEntropy;
-        for (var i = 0; i < targets.Length; i++)
-        {
-            var target = targets[i];
-            if (binary ? !(target >= 0f && target <= 1f) : !float.IsFinite(target))
-            {
-                var sample = i / data.TargetSize;
-                var where = data.TargetSize == 1 ? string.Empty : $" at output {i % data.TargetSize}";
-                throw new ArgumentException(
-                    binary
-                        ? $"Sample {sample} of {what} has the target {Text(target)}{where}, but binary cross-entropy takes targets from 0 to 1."
-                        : $"Sample {sample} of {what} has the target {Text(target)}{where}, but targets must be finite numbers.",
-                    parameterName);
-            }
-        }
     }
-
-    private static string Text(float value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

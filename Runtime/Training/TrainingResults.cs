@@ -20,7 +20,7 @@ public readonly record struct EpochResult(int Epoch, float Loss, float? Validati
 /// <param name="Loss">The batch's mean loss.</param>
 public readonly record struct BatchProgress(int Epoch, int Batch, int Batches, float Loss);
 
-/// <summary>The per-epoch record of a <see cref="ModelTraining.Fit{TModel}"/> run.</summary>
+/// <summary>The per-epoch record of a <see cref="ModelTraining.Fit{TModel}(TModel, Dataset, FitOptions, IProgress{EpochResult})"/> run.</summary>
 public sealed class TrainingHistory
 {
     private readonly List<EpochResult> _epochs = [];
@@ -34,7 +34,7 @@ public sealed class TrainingHistory
     internal void Add(EpochResult epoch) => _epochs.Add(epoch);
 }
 
-/// <summary>What <see cref="ModelTraining.Evaluate{TModel}"/> measured over a dataset.</summary>
+/// <summary>What <see cref="ModelTraining.Evaluate{TModel}(TModel, Dataset)"/> measured over a dataset.</summary>
 /// <remarks>
 /// For a classification model it also holds who was taken for whom: <see cref="Confusion"/> (a single-label model)
 /// or <see cref="LabelConfusions"/> (a multi-label one), and <see cref="Report"/>, per-class precision, recall, F1
