@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.IO;
 using System.Linq;
 using ModelGen.Kernels;
 
@@ -61,6 +62,29 @@ internal static class Measurements
         }
 
         return values;
+    }
+
+    /// <summary>
+    /// A file of the Fashion sample's embedded data (Samples/FashionMnist/Data: 3,000 training and 1,000 test images),
+    /// found from the binary's folder up to the repository's root.
+    /// </summary>
+    public static string FashionDataFile(string name)
+    {
+        var directory = AppContext.BaseDirectory;
+        while (directory is not null && !File.Exists(Path.Combine(directory, "ModelGen.sln")))
+        {
+            directory = Path.GetDirectoryName(directory);
+        }
+
+        return Path.Combine(directory ?? throw new InvalidOperationException("Run the benchmarks from inside the repository."), "Samples", "FashionMnist", "Data", name);
+    }
+
+    /// <summary>The processor's name as lscpu's "Model name" gives it (the first "model name" of /proc/cpuinfo), or "unknown".</summary>
+    public static string CpuModel()
+    {
+        const string cpuinfo = "/proc/cpuinfo";
+        var line = File.Exists(cpuinfo) ? File.ReadLines(cpuinfo).FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal)) : null;
+        return line is null ? "unknown" : line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim();
     }
 
     /// <summary>

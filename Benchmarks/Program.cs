@@ -62,6 +62,12 @@ if (args is ["predict", ..])
     return;
 }
 
+if (args is ["int8", ..])
+{
+    ModelGen.Benchmarks.Int8Inference.Run(Number(1, 21), Number(2, 1));
+    return;
+}
+
 if (args is ["steps", ..])
 {
     ModelGen.Benchmarks.SplitTraining.Run(Number(1));

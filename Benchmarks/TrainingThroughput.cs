@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
-using System.IO;
 using System.Linq;
 using BenchmarkDotNet.Attributes;
 using ModelGen.Kernels;
@@ -114,16 +113,9 @@ public sealed class TrainingBatches
 
     public static TrainingBatches Load()
     {
-        var directory = AppContext.BaseDirectory;
-        while (directory is not null && !File.Exists(Path.Combine(directory, "ModelGen.sln")))
-        {
-            directory = Path.GetDirectoryName(directory);
-        }
-
-        var data = Path.Combine(directory ?? throw new InvalidOperationException("Run the benchmarks from inside the repository."), "Samples", "FashionMnist", "Data");
         return new TrainingBatches(
-            Idx.ReadImages(Path.Combine(data, "train-images-idx3-ubyte.gz"), out _, out _),
-            Idx.ReadLabels(Path.Combine(data, "train-labels-idx1-ubyte.gz")));
+            Idx.ReadImages(Measurements.FashionDataFile("train-images-idx3-ubyte.gz"), out _, out _),
+            Idx.ReadLabels(Measurements.FashionDataFile("train-labels-idx1-ubyte.gz")));
     }
 
     /// <summary>

@@ -231,7 +231,7 @@ internal sealed class QuantizedConvStep : QuantizedStep
             for (var n = 0; n < samples; n++)
             {
                 var image = images.Slice(n * inputSize, inputSize);
-                var sample = QuantizationParameters.FromRange(TensorPrimitives.Min(image), TensorPrimitives.Max(image));
+                var sample = ActivationQuantizer.FromOwnRange(image);
                 ActivationQuantizer.Quantize(columns.Slice(n * windowLength, windowLength), sample, levels.Slice(n * windowLength, windowLength));
                 scales.Slice(n * positions, positions).Fill(sample.Scale);
                 zeroPoints.Slice(n * positions, positions).Fill(sample.ZeroPoint);
