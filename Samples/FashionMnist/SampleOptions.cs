@@ -11,7 +11,7 @@ namespace ModelGen.Samples.FashionMnist;
 /// <summary>The sample's settings; every default here is what a run with no arguments uses.</summary>
 /// <param name="DataDirectory">Folder of the four IDX files; null: the installed dataset, else the embedded subset.</param>
 /// <param name="Model"><c>mlp</c>, <c>cnn</c> or <c>resnet</c>.</param>
-/// <param name="Epochs">Passes over the training images.</param>
+/// <param name="Epochs">Passes over the training images; null: 10 for the MLP and the CNN, 11 for the ResNet.</param>
 /// <param name="Seed">Seeds the weights, the dropout masks and the shuffles.</param>
 /// <param name="PlotPath">Where the PNG of loss and accuracy per epoch goes.</param>
 /// <param name="LearningRate">The optimizer's starting learning rate, decayed along a cosine; null: 1e-3 for Adam (MLP, CNN), 0.1 for the ResNet's SGD.</param>
@@ -24,7 +24,7 @@ namespace ModelGen.Samples.FashionMnist;
 public sealed record SampleOptions(
     string? DataDirectory = null,
     string Model = "mlp",
-    int Epochs = 10,
+    int? Epochs = null,
     int Seed = 1,
     string PlotPath = "fashion-training.png",
     float? LearningRate = null,
@@ -60,7 +60,8 @@ public sealed record SampleOptions(
             DefaultValueFactory = _ => defaults.Model,
         };
         model.Validators.Add(result => Check(result, result.GetValueOrDefault<string>() is "mlp" or "cnn" or "resnet", "mlp, cnn or resnet"));
-        var epochs = Value("--epochs", "N", "Passes over the training images", defaults.Epochs, value => value >= 1, "a whole number from 1 up");
+        var epochs = Value("--epochs", "N", "Passes over the training images [default: 10 (mlp, cnn), 11 (resnet)]", 0, value => value >= 1, "a whole number from 1 up");
+        epochs.DefaultValueFactory = null; // the default depends on the model, and the description says it
         var seed = Value("--seed", "N", "Seeds the weights, the dropout masks and the shuffles", defaults.Seed, _ => true, "a whole number");
         var plot = OutputFile("--plot", "Where to write the PNG of loss and accuracy per epoch", defaults.PlotPath);
         var learningRate = Value("--learning-rate", "X", "The optimizer's starting learning rate, decayed along a cosine [default: 1e-3 for Adam (mlp, cnn), 0.1 for SGD (resnet)]",
@@ -103,7 +104,7 @@ public sealed record SampleOptions(
         return new SampleOptions(
             result.GetValue(data),
             result.GetRequiredValue(model),
-            result.GetValue(epochs),
+            result.GetResult(epochs) is null ? null : result.GetValue(epochs),
             result.GetValue(seed),
             result.GetValue(plot) ?? defaults.PlotPath,
             result.GetResult(learningRate) is null ? null : result.GetValue(learningRate),

@@ -5,7 +5,7 @@ namespace ModelGen.Samples.FashionMnist;
 /// <summary>Draws the training history: losses on the left axis, validation accuracy on the right, one point per epoch.</summary>
 internal static class TrainingPlot
 {
-    public static void Save(TrainingHistory history, string path)
+    public static void Save(TrainingHistory history, string model, string path)
     {
         var epochs = history.Epochs.Select(e => (double)e.Epoch).ToArray();
         var plot = new ScottPlot.Plot();
@@ -25,7 +25,7 @@ internal static class TrainingPlot
             plot.Axes.Right.Label.Text = "accuracy";
         }
 
-        plot.Title("FashionMlp on Fashion-MNIST");
+        plot.Title($"{model} on Fashion-MNIST");
         plot.XLabel("epoch");
         plot.YLabel("loss");
         plot.ShowLegend();

@@ -25,7 +25,7 @@ public sealed class SampleCommandLineTests : IDisposable
         Assert.Equal(0, exitCode);
         Assert.Equal("", output + error);
         Assert.Equal(new SampleOptions(
-            DataDirectory: null, Model: "mlp", Epochs: 10, Seed: 1, PlotPath: "fashion-training.png", LearningRate: null,
+            DataDirectory: null, Model: "mlp", Epochs: null, Seed: 1, PlotPath: "fashion-training.png", LearningRate: null,
             WeightDecay: 0f, Standardize: true, Holdout: false, SavePath: null, CheckpointPath: null, ConfusionPath: null), options);
     }
 
@@ -71,7 +71,7 @@ public sealed class SampleCommandLineTests : IDisposable
             Assert.Contains("[default: ", entries[option]);
         }
 
-        Assert.EndsWith("[default: 10]", entries["--epochs"]);
+        Assert.EndsWith("[default: 10 (mlp, cnn), 11 (resnet)]", entries["--epochs"]);
         Assert.EndsWith("[default: 1]", entries["--seed"]);
         Assert.EndsWith("[default: mlp]", entries["--model"]);
         Assert.EndsWith("[default: 1e-3 for Adam (mlp, cnn), 0.1 for SGD (resnet)]", entries["--learning-rate"]);
