@@ -134,6 +134,12 @@ if (args is ["stream-memory", ..])
     return;
 }
 
+if (args is ["resnet", ..])
+{
+    ModelGen.Benchmarks.ResNetStep.Run(Number(1, 40));
+    return;
+}
+
 if (args is ["stream-fashion", ..])
 {
     ModelGen.Benchmarks.StreamingThroughput.Run(Number(1, 5));
