@@ -260,7 +260,7 @@ internal static class TorchEquivalent
     private static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>A float as Python writes it: the shortest round-trip form, with a decimal point.</summary>
-    private static string Float(float value)
+    internal static string Float(float value)
     {
         var text = value.ToString("R", CultureInfo.InvariantCulture);
         return text.Contains(".") || text.Contains("E") ? text.Replace("E", "e") : text + ".0";

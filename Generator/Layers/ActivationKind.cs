@@ -104,8 +104,8 @@ internal sealed record ActivationPlan(int Position, int Index, int Size, Activat
     public string? TorchModule => Activation switch
     {
         Activation.Relu => "nn.ReLU()",
-        Activation.LeakyRelu => $"nn.LeakyReLU({Python(Alpha)})",
-        Activation.Elu => $"nn.ELU({Python(Alpha)})",
+        Activation.LeakyRelu => $"nn.LeakyReLU({TorchEquivalent.Float(Alpha)})",
+        Activation.Elu => $"nn.ELU({TorchEquivalent.Float(Alpha)})",
         Activation.Gelu => "nn.GELU(approximate=\"tanh\")",
         Activation.Silu => "nn.SiLU()",
         Activation.Sigmoid => "nn.Sigmoid()",
@@ -121,10 +121,4 @@ internal sealed record ActivationPlan(int Position, int Index, int Size, Activat
     private string Function => Activation is Activation.LeakyRelu or Activation.Elu ? $"{Activation}[α = {Alpha.ToString("R", CultureInfo.InvariantCulture)}]" : Activation.ToString();
 
     private static string Count(int value) => value.ToString("N0", CultureInfo.InvariantCulture);
-
-    private static string Python(float value)
-    {
-        var text = value.ToString("R", CultureInfo.InvariantCulture);
-        return text.Contains(".") || text.Contains("E") ? text.Replace("E", "e") : text + ".0";
-    }
 }
