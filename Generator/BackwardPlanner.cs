@@ -11,9 +11,16 @@ namespace ModelGen.Generator;
 /// A chain of layers uses two buffers in turn. Where a tensor feeds two layers (a residual connection's input feeds its
 /// block and its shortcut), the second gradient to arrive is written to a free buffer and summed into the first.
 /// </summary>
+/// <remarks>
+/// It plans two passes. Training's (<see cref="ModelPlan.Backward"/>) stops where no layer before has parameters. The
+/// pass to the inputs (<see cref="ModelPlan.InputBackward"/>, behind <c>InputGradients</c>) runs as the model predicts:
+/// every layer hands a gradient back, dropout is the identity, and the last gradient lands in the caller's span
+/// (<see cref="BackwardStep.Inputs"/>).
+/// </remarks>
 internal static class BackwardPlanner
 {
-    public static (EquatableArray<BackwardStep> Steps, int Buffers) Plan(ModelPlan plan)
+    /// <summary>The steps, the gradient buffers they use, and whether a buffer holds a gradient of the inputs' size.</summary>
+    public static (EquatableArray<BackwardStep> Steps, int Buffers, bool HoldsInputs) Plan(ModelPlan plan, bool toInputs = false)
     {
         var layers = plan.Layers;
         var fusions = BackwardFusion.Find(plan);
@@ -21,6 +28,9 @@ internal static class BackwardPlanner
         var users = new List<int>(); // per buffer, how many tensors' gradients it holds
         var gradientOf = new Dictionary<int, int>(); // tensor (0: the model's input, k: layer k's output) → its buffer
         var most = 0;
+        var holdsInputs = false;
+        bool NeedsInputGradient(LayerPlan layer) => toInputs || layer.NeedsInputGradient;
+        bool Trains(int tensor) => toInputs || BackwardPlanner.Trains(plan, tensor);
 
         int Acquire()
         {
@@ -47,7 +57,7 @@ internal static class BackwardPlanner
         void AddTo(int tensor, int buffer, int size)
         {
             var existing = gradientOf[tensor];
-            if (users[existing] > 1)
+            if (existing != BackwardStep.Inputs && users[existing] > 1)
             {
                 var own = Acquire();
                 steps.Add(new GradientCopy(existing, own, size, TensorName(plan, tensor)));
@@ -82,11 +92,11 @@ internal static class BackwardPlanner
             }
 
             var size = layer.Units;
-            if (layer is FlattenPlan || (layer is DropoutPlan && BackwardFusion.Absorbs(fusions, layer)))
+            if (layer is FlattenPlan || (layer is DropoutPlan && (toInputs || BackwardFusion.Absorbs(fusions, layer))))
             {
                 // A flatten layer's gradient is its input's, viewed again; an absorbed dropout's mask was applied by the
-                // input-gradient product above it.
-                if (layer.NeedsInputGradient)
+                // input-gradient product above it, and outside training dropout is the identity.
+                if (NeedsInputGradient(layer))
                 {
                     Pass(layer.Inputs[0], dy, size);
                 }
@@ -117,7 +127,7 @@ internal static class BackwardPlanner
 
                     foreach (var input in layer.Inputs.Distinct())
                     {
-                        if (Trains(plan, input))
+                        if (Trains(input))
                         {
                             Pass(input, dy, size);
                         }
@@ -127,13 +137,13 @@ internal static class BackwardPlanner
                     break;
 
                 default:
-                    if (!layer.NeedsInputGradient && !Trains(plan, position))
+                    if (!NeedsInputGradient(layer) && !Trains(position))
                     {
                         Release(position); // no parameters, and nothing before it to hand a gradient to
                         break;
                     }
 
-                    if (!layer.NeedsInputGradient)
+                    if (!NeedsInputGradient(layer))
                     {
                         steps.Add(new LayerBackward(position, dy, -1));
                         Release(position);
@@ -141,7 +151,17 @@ internal static class BackwardPlanner
                     }
 
                     var input0 = layer.Inputs[0];
+                    if (toInputs && input0 == 0 && !gradientOf.ContainsKey(0))
+                    {
+                        // The first gradient of the inputs is written where the caller wants it.
+                        steps.Add(new LayerBackward(position, dy, BackwardStep.Inputs));
+                        Release(position);
+                        gradientOf[0] = BackwardStep.Inputs;
+                        break;
+                    }
+
                     var dx = Acquire();
+                    holdsInputs |= input0 == 0;
                     steps.Add(new LayerBackward(position, dy, dx));
                     Release(position);
                     if (gradientOf.ContainsKey(input0))
@@ -158,7 +178,16 @@ internal static class BackwardPlanner
             }
         }
 
-        return (steps.ToEquatableArray(), System.Math.Max(2, most));
+        if (toInputs)
+        {
+            // Layers that hand their gradient on as it is (flatten, an activation) may leave the inputs' in a buffer.
+            if (gradientOf.TryGetValue(0, out var last) && last != BackwardStep.Inputs)
+            {
+                steps.Add(new GradientCopy(last, BackwardStep.Inputs, plan.InputSize, "the inputs"));
+            }
+        }
+
+        return (steps.ToEquatableArray(), System.Math.Max(2, most), holdsInputs);
     }
 
     /// <summary>Whether tensor <paramref name="tensor"/> needs its gradient: a layer's output whose layer, or a layer before it, has parameters.</summary>

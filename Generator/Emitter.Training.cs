@@ -67,7 +67,7 @@ internal static partial class Emitter
             }
 
             writer.WriteLine();
-            var backward = BackwardCalls(plan, fusions);
+            var backward = BackwardCalls(plan, fusions, plan.Backward, toInputs: false);
             foreach (var layer in layers.Where(l => l == last || backward.Reads.Contains(l.Output)))
             {
                 writer.WriteLine($"var {layer.Output} = Workspace({layer.Identifier}Output, {layer.Units}, batch);");
@@ -111,16 +111,24 @@ internal static partial class Emitter
     /// from one gradient buffer and writes ∂L/∂(its input) to the other; a dropout layer whose mask the input-gradient
     /// product above it applies has no call of its own, and a dense layer reads its outputs only for its activation's derivative.
     /// </summary>
-    private static (List<string> Calls, HashSet<string> Reads) BackwardCalls(ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions)
+    private static (List<string> Calls, HashSet<string> Reads) BackwardCalls(
+        ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions, EquatableArray<BackwardStep> steps, bool toInputs)
     {
         var calls = new List<string>();
         var reads = new HashSet<string>();
-        foreach (var backwardStep in plan.Backward)
+        foreach (var backwardStep in steps)
         {
             if (backwardStep is GradientSum sum)
             {
                 calls.Add($"// {sum.Tensor} feeds two layers: its gradient is the sum of the two that come back");
                 calls.Add($"global::ModelGen.Kernels.Elementwise.Add({GradientVariable(sum.From)}.Slice(0, batch * {sum.Size}), {GradientVariable(sum.Into)}.Slice(0, batch * {sum.Size}), {GradientVariable(sum.Into)}.Slice(0, batch * {sum.Size}));");
+                continue;
+            }
+
+            if (backwardStep is GradientCopy { To: BackwardStep.Inputs } result)
+            {
+                calls.Add("// the inputs' gradient, handed on unchanged by the layers that read them, copied to the caller's span");
+                calls.Add($"{GradientVariable(result.From)}.Slice(0, batch * {result.Size}).CopyTo({GradientVariable(result.To)});");
                 continue;
             }
 
@@ -135,8 +143,11 @@ internal static partial class Emitter
             var layer = plan.At(position);
             var input = InputOf(plan, layer);
             var dy = GradientVariable(gradient) + $".Slice(0, batch * {layer.Units})";
-            var needsDx = inputGradient >= 0;
-            var dx = needsDx ? GradientVariable(inputGradient) + $".Slice(0, batch * {layer.InputSize})" : string.Empty;
+            // A first layer's backward takes a dx it may leave alone: TrainStep gives none.
+            var needsDx = inputGradient != -1;
+            var dx = !needsDx ? "dx: default"
+                : inputGradient == BackwardStep.Inputs ? GradientVariable(inputGradient)
+                : GradientVariable(inputGradient) + $".Slice(0, batch * {layer.InputSize})";
             switch (layer)
             {
                 case ILayerWriter unit:
@@ -145,6 +156,9 @@ internal static partial class Emitter
                 case AddPlan:
                     reads.Add(layer.Output);
                     calls.Add($"{layer.Identifier}Backward({layer.Output}, {dy}, batch);");
+                    break;
+                case BatchNormPlan when toInputs:
+                    calls.Add($"{layer.Identifier}InputGradient({dy}, {dx}, batch);");
                     break;
                 case LayerNormPlan or BatchNormPlan:
                     calls.Add(needsDx
@@ -160,7 +174,7 @@ internal static partial class Emitter
                         reads.Add(layer.Output);
                     }
 
-                    calls.Add(needsDx ? $"{layer.Identifier}Backward({input},{convOutputs} {dy}, {dx}, batch);" : $"{layer.Identifier}Backward({input},{convOutputs} {dy}, batch);");
+                    calls.Add($"{layer.Identifier}Backward({input},{convOutputs} {dy}, {dx}, batch);");
                     break;
                 case PoolPlan or GlobalPoolPlan when needsDx:
                     calls.Add($"{layer.Identifier}Backward({dy}, {dx}, batch);");
@@ -182,9 +196,7 @@ internal static partial class Emitter
                     }
 
                     var outputs = readsOutputs ? $" {layer.Output}," : string.Empty;
-                    calls.Add(needsDx
-                        ? $"{layer.Identifier}Backward({input},{outputs} {dy}, {dx}, batch);"
-                        : $"{layer.Identifier}Backward({input},{outputs} {dy}, batch);");
+                    calls.Add($"{layer.Identifier}Backward({input},{outputs} {dy}, {dx}, batch);");
                     break;
             }
         }
@@ -203,8 +215,8 @@ internal static partial class Emitter
     /// <summary>The constant of gradient buffer <paramref name="buffer"/>: GradientA, GradientB …</summary>
     private static string GradientName(int buffer) => "Gradient" + (char)('A' + buffer);
 
-    /// <summary>The local variable of gradient buffer <paramref name="buffer"/>: gradientA, gradientB …</summary>
-    private static string GradientVariable(int buffer) => "gradient" + (char)('A' + buffer);
+    /// <summary>The local variable of gradient buffer <paramref name="buffer"/>: gradientA, gradientB …, or the caller's inputGradients.</summary>
+    private static string GradientVariable(int buffer) => buffer == BackwardStep.Inputs ? "inputGradients" : "gradient" + (char)('A' + buffer);
 
     /// <summary>The runtime call that computes the loss (and, given a gradient span, its gradient) of <paramref name="outputs"/>.</summary>
     private static string LossCall(ModelPlan plan, string outputs, string targets, string? gradient)

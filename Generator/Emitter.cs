@@ -73,6 +73,7 @@ internal static partial class Emitter
             WriteInference(writer, plan);
             var fusions = BackwardFusion.Find(plan);
             WriteTraining(writer, plan, fusions);
+            WriteInputGradients(writer, plan, fusions);
             WriteForward(writer, plan);
             foreach (var layer in plan.Layers)
             {
@@ -106,21 +107,13 @@ internal static partial class Emitter
                         break;
                     case PoolPlan pool:
                         ConvEmitter.WritePoolForward(writer, pool);
-                        if (!isFirst)
-                        {
-                            writer.WriteLine();
-                            ConvEmitter.WritePoolBackward(writer, pool);
-                        }
-
+                        writer.WriteLine();
+                        ConvEmitter.WritePoolBackward(writer, pool);
                         break;
                     case GlobalPoolPlan global:
                         ConvEmitter.WriteGlobalPoolForward(writer, global);
-                        if (!isFirst)
-                        {
-                            writer.WriteLine();
-                            ConvEmitter.WriteGlobalPoolBackward(writer, global);
-                        }
-
+                        writer.WriteLine();
+                        ConvEmitter.WriteGlobalPoolBackward(writer, global);
                         break;
                     case FlattenPlan:
                         break;
@@ -128,6 +121,8 @@ internal static partial class Emitter
                         BatchNormEmitter.WriteForward(writer, batchNorm);
                         writer.WriteLine();
                         BatchNormEmitter.WriteBackward(writer, batchNorm);
+                        writer.WriteLine();
+                        BatchNormEmitter.WriteInputGradient(writer, batchNorm);
                         break;
                     case LayerNormPlan norm:
                         LayerNormEmitter.WriteForward(writer, norm);
@@ -176,9 +171,9 @@ internal static partial class Emitter
     private static string InputOf(ModelPlan plan, LayerPlan layer, int which = 0) =>
         layer.Inputs[which] == 0 ? "inputs" : plan.At(layer.Inputs[which]).Output;
 
-    /// <summary>Whether the backward pass calls the layer's own backward method.</summary>
+    /// <summary>Whether a backward pass (TrainStep's or the one to the inputs) calls the layer's own backward method.</summary>
     private static bool HasBackwardCall(ModelPlan plan, LayerPlan layer) =>
-        plan.Backward.OfType<LayerBackward>().Any(step => step.Position == layer.Position);
+        plan.Backward.Concat(plan.InputBackward).OfType<LayerBackward>().Any(step => step.Position == layer.Position);
 
     private static string Count(int value) => value.ToString("N0", CultureInfo.InvariantCulture);
 

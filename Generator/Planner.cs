@@ -182,9 +182,21 @@ internal static class Planner
             workspace.End,
             Align(workspace.End + widest),
             0) { StateLength = state.End, Weights = model.Weights, WindowsLength = windowsLength, InputShape = model.Input.Dimensions };
-        var (steps, buffers) = BackwardPlanner.Plan(planned);
+        var (steps, buffers, _) = BackwardPlanner.Plan(planned);
+        var (inputSteps, inputBuffers, holdsInputs) = BackwardPlanner.Plan(planned, toInputs: true);
+        buffers = System.Math.Max(buffers, inputBuffers);
+        if (holdsInputs && model.Input.Size > widest)
+        {
+            // The pass to the inputs keeps a gradient of the inputs in a buffer (a residual connection reads them twice).
+            widest = model.Input.Size;
+            planned = planned with { GradientBOffset = Align(workspace.End + widest) };
+        }
+
         var workspacePerSample = workspace.End + (buffers * Align(widest));
-        planned = planned with { Backward = steps, GradientBuffers = buffers, WorkspacePerSample = workspacePerSample };
+        planned = planned with
+        {
+            Backward = steps, InputBackward = inputSteps, GradientBuffers = buffers, GradientWidth = widest, WorkspacePerSample = workspacePerSample,
+        };
         return planned with { Torch = TorchEquivalent.Of(planned) };
     }
 

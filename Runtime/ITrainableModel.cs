@@ -68,4 +68,18 @@ public interface ITrainableModel
 
     /// <summary>Forward and backward on one batch: overwrites <see cref="Gradients"/> and returns the batch's mean loss.</summary>
     float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets);
+
+    /// <summary>
+    /// The gradient of the predictions with respect to the inputs, through the hand-derived backward pass: for each
+    /// sample n, inputGradients[n] = ∂(Σⱼ outputGradients[n, j] · prediction[n, j]) / ∂input[n], where the predictions
+    /// are what <see cref="PredictBatch"/> gives (dropout off, batch normalization on its running statistics). A one-hot
+    /// <paramref name="outputGradients"/> row gives the saliency map of that output. Leaves <see cref="Gradients"/> as it was.
+    /// </summary>
+    void InputGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> outputGradients, Span<float> inputGradients);
+
+    /// <summary>
+    /// ∂(mean loss)/∂inputs for a batch, with the loss computed as <see cref="ComputeLoss(ReadOnlySpan{float}, ReadOnlySpan{float})"/>
+    /// computes it; returns that loss. Leaves <see cref="Gradients"/> as it was.
+    /// </summary>
+    float LossInputGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, Span<float> inputGradients);
 }

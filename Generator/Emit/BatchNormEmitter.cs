@@ -4,7 +4,7 @@ using ModelGen.Generator.Model;
 
 namespace ModelGen.Generator.Emit;
 
-/// <summary>Writes the training and inference forward methods and the backward method of one batch-normalization layer.</summary>
+/// <summary>Writes the training and inference forward methods, the backward method and the inference input gradient of one batch-normalization layer.</summary>
 internal static class BatchNormEmitter
 {
     private const string Span = "global::System.Span<float>";
@@ -41,6 +41,17 @@ internal static class BatchNormEmitter
             writer.WriteLine($"{Normalization}.BatchNormBackward(");
             writer.WriteLine($"    dy, Workspace({layer.Identifier}Normalized, {size}, batch), _state.Span.Slice({layer.Identifier}InverseDeviation, {layer.Features}), {layer.Identifier}Gamma,");
             writer.WriteLine($"    {layer.Identifier}GammaGradients, {layer.Identifier}BetaGradients, dx);");
+        }
+    }
+
+    /// <summary>The input gradient as the model predicts, where the layer is affine: the pass to the inputs calls it.</summary>
+    public static void WriteInputGradient(SourceWriter writer, BatchNormPlan layer)
+    {
+        var size = layer.Size;
+        writer.WriteLine($"/// <summary>{layer.Name} input gradient outside training, where it is affine: dx = dy ⊙ γ / √(running variance + {Number(layer.Epsilon)}).</summary>");
+        using (writer.OpenBlock($"private void {layer.Identifier}InputGradient({ReadOnlySpan} dy, {Span} dx, int batch)"))
+        {
+            writer.WriteLine($"{Normalization}.BatchNormInferenceBackward(dy.Slice(0, batch * {size}), dx.Slice(0, batch * {size}), {layer.Identifier}Gamma, {layer.Identifier}RunningVariance, epsilon: {Number(layer.Epsilon)}f);");
         }
     }
 

@@ -79,25 +79,25 @@ internal static class ConvEmitter
 
     /// <summary>
     /// <c>ConvBackward(x, [y,] dy[, dx], batch)</c>: dz = dy ⊙ f′ in place and ∂L/∂b = Σ dz; then a chunk at a time, its
-    /// windows built again from x, ∂L/∂W += windowsᵀ·dz and, unless the layer is the first with parameters,
-    /// dx = col2im(dz·Wᵀ), the windows' gradient written over the windows.
+    /// windows built again from x, ∂L/∂W += windowsᵀ·dz and dx = col2im(dz·Wᵀ), the windows' gradient written over the
+    /// windows; for the first layer with parameters only when dx is given (the pass to the inputs gives it, TrainStep does not).
     /// </summary>
     public static void WriteBackward(SourceWriter writer, ConvPlan layer, bool isFirst)
     {
         var window = layer.Window;
         var (positions, patch, filters) = (window.Positions, window.PatchSize, layer.Filters);
         var dz = layer.Activation == Activation.Linear ? "dz = dy" : $"dz = dy ⊙ {DenseEmitter.Derivative(layer)}";
-        var dxDoc = isFirst ? " (no layer before has parameters: no input gradient)" : ", dx = col2im(dz·Wᵀ)";
+        var dxDoc = (isFirst, layer.Direct) switch
+        {
+            (true, true) => $", dx = each window's dz·Wᵀ added where it was read {DenseEmitter.WhenGiven}",
+            (true, false) => $", dx = col2im(dz·Wᵀ) {DenseEmitter.WhenGiven}",
+            _ => ", dx = col2im(dz·Wᵀ)",
+        };
         writer.WriteLine($"/// <summary>{layer.Name} backward: {dz}, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz{dxDoc}.</summary>");
         var yParameter = DenseEmitter.ReadsOutputs(layer, gatedBy: null) ? $" {ReadOnlySpan} y," : string.Empty;
-        var dxParameter = isFirst ? string.Empty : $" {Span} dx,";
-        using (writer.OpenBlock($"private void {layer.Identifier}Backward({ReadOnlySpan} x,{yParameter} {Span} dy,{dxParameter} int batch)"))
+        using (writer.OpenBlock($"private void {layer.Identifier}Backward({ReadOnlySpan} x,{yParameter} {Span} dy, {Span} dx, int batch)"))
         {
-            if (!isFirst)
-            {
-                writer.WriteLine($"{ReadOnlySpan} w = {layer.Identifier}Weights;");
-            }
-
+            writer.WriteLine($"{ReadOnlySpan} w = {layer.Identifier}Weights;");
             writer.WriteLine($"{Span} dw = {layer.Identifier}WeightGradients;");
             writer.WriteLine($"{Span} db = {layer.Identifier}BiasGradients;");
             if (layer.KeepsPreActivation)
@@ -118,6 +118,10 @@ internal static class ConvEmitter
             {
                 writer.WriteLine($"// ∂L/∂W = Σ windowsᵀ·dz: [{patch}×batch·{positions}]·[batch·{positions}×{filters}], each window read where it lies (no im2col)");
                 writer.WriteLine($"{Convolution}.DirectWeightGradient(x.Slice(0, batch * {layer.InputSize}), dz, dw, {layer.Identifier}Window, batch);");
+                writer.WriteLine();
+                DenseEmitter.WriteReturnUnlessGiven(writer);
+                writer.WriteLine("// dx: each window value's gradient Σ_f dz·W added back where it was read from");
+                writer.WriteLine($"{Convolution}.DirectInputGradient(dz, w, dx.Slice(0, batch * {layer.InputSize}), {layer.Identifier}Window, batch);");
                 return;
             }
 
@@ -137,9 +141,9 @@ internal static class ConvEmitter
                     writer.WriteLine($"{Gemm}.MultiplyAddTransposedA(windows, dzChunk, dw, {patch}, {filters}, count * {positions});");
                 }
 
-                if (!isFirst)
+                writer.WriteLine();
+                using (isFirst ? writer.OpenBlock("if (!dx.IsEmpty)") : default)
                 {
-                    writer.WriteLine();
                     writer.WriteLine($"// the windows' gradient dz·Wᵀ: [count·{positions}×{filters}]·[{filters}×{patch}], written over the windows");
                     writer.WriteLine($"{Gemm}.MultiplyTransposed(dzChunk, w, windows, count * {positions}, {patch}, {filters});");
                     writer.WriteLine("// dx: each window's gradient added back where the window was read from");

@@ -77,16 +77,17 @@ internal static class DenseEmitter
     }
 
     /// <summary>
-    /// <c>LayerBackward(x, y, dy[, dx], batch)</c>: turns dy = ∂L/∂y into dz = ∂L/∂z in place (z the pre-activation),
-    /// adds ∂L/∂W and ∂L/∂b to the gradient buffer and, unless the layer is the first, writes dx = ∂L/∂x.
+    /// <c>LayerBackward(x, y, dy, dx, batch)</c>: turns dy = ∂L/∂y into dz = ∂L/∂z in place (z the pre-activation),
+    /// adds ∂L/∂W and ∂L/∂b to the gradient buffer and writes dx = ∂L/∂x; for the first layer only when dx is given
+    /// (the pass to the inputs gives it, TrainStep does not).
     /// </summary>
     /// <param name="fusion">What this layer's input gradient applies of the layers below it, or null.</param>
     /// <param name="gatedBy">The fusion above that applies this layer's ReLU derivative to dy already, or null.</param>
     public static void WriteBackward(SourceWriter writer, DensePlan layer, bool isFirst, BackwardFusion? fusion, BackwardFusion? gatedBy)
     {
         var (inputs, units) = (layer.InputSize, layer.Units);
-        var dxParameter = isFirst ? string.Empty : $" {Span} dx,";
-        var dxDoc = isFirst ? " (the first layer: no input gradient)" : fusion is null ? ", dx = dz·Wᵀ" : $", dx = {GatedInputGradient(fusion)}";
+        var dxParameter = $" {Span} dx,";
+        var dxDoc = isFirst ? $", dx = dz·Wᵀ {WhenGiven}" : fusion is null ? ", dx = dz·Wᵀ" : $", dx = {GatedInputGradient(fusion)}";
         var dz = layer.Activation == Activation.Linear ? "dz = dy"
             : gatedBy is null ? $"dz = dy ⊙ {Derivative(layer)}"
             : $"dz = dy ⊙ {Derivative(layer)} (applied by {gatedBy.Layer.Name}'s input gradient)";
@@ -95,11 +96,7 @@ internal static class DenseEmitter
         var yParameter = ReadsOutputs(layer, gatedBy) ? $" {ReadOnlySpan} y," : string.Empty;
         using (writer.OpenBlock($"private void {layer.Identifier}Backward({ReadOnlySpan} x,{yParameter} {Span} dy,{dxParameter} int batch)"))
         {
-            if (!isFirst)
-            {
-                writer.WriteLine($"{ReadOnlySpan} w = {layer.Identifier}Weights;");
-            }
-
+            writer.WriteLine($"{ReadOnlySpan} w = {layer.Identifier}Weights;");
             writer.WriteLine($"{Span} dw = {layer.Identifier}WeightGradients;");
             writer.WriteLine($"{Span} db = {layer.Identifier}BiasGradients;");
             if (layer.KeepsPreActivation)
@@ -200,12 +197,12 @@ internal static class DenseEmitter
         writer.WriteLine($"{Gemm}.MultiplyTransposedA(x.Slice(0, batch * {inputs}), dz, dw, {inputs}, {units}, batch);");
         writer.WriteLine("// ∂L/∂b = Σₙ dz[n, :]");
         writer.WriteLine($"{Reductions}.ColumnSums(dz, db);");
+        writer.WriteLine();
         if (isFirst)
         {
-            return;
+            WriteReturnUnlessGiven(writer);
         }
 
-        writer.WriteLine();
         if (fusion is null)
         {
             writer.WriteLine($"// dx = dz·Wᵀ: [batch×{units}]·[{units}×{inputs}]");
@@ -218,6 +215,20 @@ internal static class DenseEmitter
         var mask = fusion.Dropout is null ? $"{ReadOnlySpan}.Empty" : $"Workspace({fusion.Dropout.Identifier}Mask, {inputs}, batch)";
         var outputs = fusion.Relu is null ? $"{ReadOnlySpan}.Empty" : $"Workspace({fusion.Relu.Identifier}Output, {inputs}, batch)";
         writer.WriteLine($"{Gemm}.MultiplyTransposedGated(dz, w, dx.Slice(0, batch * {inputs}), batch, {inputs}, {units}, {mask}, {outputs});");
+    }
+
+    /// <summary>How a first layer's backward comments its input gradient.</summary>
+    internal const string WhenGiven = "when dx is given (InputGradients; TrainStep needs none: no layer before has parameters)";
+
+    /// <summary>Ends a first layer's backward method where TrainStep asks no input gradient of it.</summary>
+    internal static void WriteReturnUnlessGiven(SourceWriter writer)
+    {
+        using (writer.OpenBlock("if (dx.IsEmpty)"))
+        {
+            writer.WriteLine("return; // TrainStep: no layer before has parameters");
+        }
+
+        writer.WriteLine();
     }
 
     /// <summary>
@@ -275,7 +286,7 @@ internal static class DenseEmitter
                 writer.WriteLine($"db[{o}] += dz{o};");
             }
 
-            if (!isFirst)
+            using (isFirst ? writer.OpenBlock("if (!dx.IsEmpty)") : default)
             {
                 writer.WriteLine("// ∂L/∂x[i] = Σₒ W[i, o]·dz[o]");
                 writer.WriteLine($"var dxn = dx.Slice(n * {inputs}, {inputs});");
@@ -300,21 +311,20 @@ internal static class DenseEmitter
         {
             writer.WriteLine($"var xn = x.Slice(n * {inputs}, {inputs});");
             writer.WriteLine($"var dzn = dy.Slice(n * {units}, {units});");
-            if (!isFirst)
-            {
-                writer.WriteLine($"var dxn = dx.Slice(n * {inputs}, {inputs});");
-            }
-
             writer.WriteLine("// ∂L/∂b += dz");
             writer.WriteLine($"{Blas}.Add(dzn, db);");
-            var comment = isFirst
-                ? "// ∂L/∂W[i, :] += x[i]·dz"
-                : "// ∂L/∂W[i, :] += x[i]·dz;  ∂L/∂x[i] = W[i, :]·dz";
-            writer.WriteLine(comment);
+            writer.WriteLine("// ∂L/∂W[i, :] += x[i]·dz");
             using (writer.OpenBlock($"for (var i = 0; i < {inputs}; i++)"))
             {
                 writer.WriteLine($"{Blas}.Axpy(xn[i], dzn, dw.Slice(i * {units}, {units}));");
-                if (!isFirst)
+            }
+
+            writer.WriteLine();
+            using (isFirst ? writer.OpenBlock("if (!dx.IsEmpty)") : default)
+            {
+                writer.WriteLine("// ∂L/∂x[i] = W[i, :]·dz");
+                writer.WriteLine($"var dxn = dx.Slice(n * {inputs}, {inputs});");
+                using (writer.OpenBlock($"for (var i = 0; i < {inputs}; i++)"))
                 {
                     writer.WriteLine($"dxn[i] = {Blas}.Dot(w.Slice(i * {units}, {units}), dzn);");
                 }

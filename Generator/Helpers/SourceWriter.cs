@@ -59,8 +59,14 @@ internal sealed class SourceWriter
             _closing = closing;
         }
 
+        /// <summary>Closes the block; a <c>default</c> block (one left unopened) closes nothing.</summary>
         public void Dispose()
         {
+            if (_writer is null)
+            {
+                return;
+            }
+
             _writer._indent--;
             _writer.WriteLine(_closing);
         }

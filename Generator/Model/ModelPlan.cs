@@ -58,17 +58,30 @@ internal sealed record ModelPlan(
     /// </summary>
     public EquatableArray<BackwardStep> Backward { get; init; }
 
-    /// <summary>How many gradient buffers (<c>GradientA</c>, <c>GradientB</c> …) the backward pass uses: two for a chain of layers.</summary>
+    /// <summary>
+    /// The backward pass to the inputs, behind <c>InputGradients</c>: as <see cref="Backward"/>, but every layer hands its
+    /// gradient back, as the model predicts (dropout passes gradients on unchanged, batch normalization is affine).
+    /// </summary>
+    public EquatableArray<BackwardStep> InputBackward { get; init; }
+
+    /// <summary>How many gradient buffers (<c>GradientA</c>, <c>GradientB</c> …) the backward passes use: two for a chain of layers.</summary>
     public int GradientBuffers { get; init; } = 2;
+
+    /// <summary>Floats per sample of each gradient buffer: the widest layer's outputs, or the inputs where the pass to them keeps theirs in one.</summary>
+    public int GradientWidth { get; init; }
 
     /// <summary>The layer at a 1-based position.</summary>
     public LayerPlan At(int position) => Layers[position - 1];
 }
 
 /// <summary>One step of the backward pass.</summary>
-internal abstract record BackwardStep;
+internal abstract record BackwardStep
+{
+    /// <summary>The buffer that stands for the caller's <c>inputGradients</c> span, in the pass to the inputs.</summary>
+    public const int Inputs = -2;
+}
 
-/// <summary>A layer's backward call: ∂L/∂(its output) in gradient buffer <paramref name="Gradient"/>, ∂L/∂(its input) written to <paramref name="InputGradient"/> (−1: not needed).</summary>
+/// <summary>A layer's backward call: ∂L/∂(its output) in gradient buffer <paramref name="Gradient"/>, ∂L/∂(its input) written to <paramref name="InputGradient"/> (−1: not needed; <see cref="BackwardStep.Inputs"/>: the caller's span).</summary>
 internal sealed record LayerBackward(int Position, int Gradient, int InputGradient) : BackwardStep;
 
 /// <summary>Gradient buffer <paramref name="Into"/> += buffer <paramref name="From"/>, over <paramref name="Size"/> values per sample: a tensor that two layers read gets both their gradients.</summary>

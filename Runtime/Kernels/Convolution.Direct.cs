@@ -111,6 +111,55 @@ public static unsafe partial class Convolution
     }
 
     /// <summary>
+    /// inputGradient (overwritten) = the input gradient of <see cref="DirectForward"/>: each window value's gradient,
+    /// Σ_f outputGradient[n, p, f] · weights[k, f], added to the input value it was read from (padding takes none).
+    /// The generator calls it for a first convolution only when an input gradient is asked for (saliency), never in
+    /// training, so it is written for clarity: one sample at a time, one window value at a time.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span's length does not match the geometry.</exception>
+    public static void DirectInputGradient(ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> weights, Span<float> inputGradient, in Window2D window, int batch)
+    {
+        var filters = CheckDirect(inputGradient.Length, weights.Length, outputGradient.Length, window, batch, nameof(outputGradient));
+        inputGradient.Clear();
+        var (inputSize, positions) = (window.InputSize, window.Positions);
+        for (var n = 0; n < batch; n++)
+        {
+            var dx = inputGradient.Slice(n * inputSize, inputSize);
+            for (var p = 0; p < positions; p++)
+            {
+                var dy = outputGradient.Slice(((n * positions) + p) * filters, filters);
+                var (top, left) = WindowOrigin(window, p);
+                var k = 0;
+                for (var kh = 0; kh < window.Kernel; kh++)
+                {
+                    for (var kw = 0; kw < window.Kernel; kw++)
+                    {
+                        for (var c = 0; c < window.Channels; c++, k++)
+                        {
+                            var (h, w) = (top + kh, left + kw);
+                            if ((uint)h < (uint)window.Height && (uint)w < (uint)window.Width)
+                            {
+                                dx[window.InputIndex(c, h, w)] += Dot(dy, weights.Slice(k * filters, filters));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+        {
+            var sum = 0f;
+            for (var i = 0; i < a.Length; i++)
+            {
+                sum += a[i] * b[i];
+            }
+
+            return sum;
+        }
+    }
+
+    /// <summary>
     /// The widest accelerated vector whose width divides the filters (the lanes then need no padding); otherwise one
     /// lane at a time (<see cref="Simd1"/>), whose multiply-adds are fused exactly when the vectors' are, so the sums
     /// stay the product's: its edge tiles' on vector hardware, its scalar loops without.

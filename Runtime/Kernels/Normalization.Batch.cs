@@ -148,6 +148,34 @@ public static unsafe partial class Normalization
     }
 
     /// <summary>
+    /// The input gradient of <see cref="BatchNormInference"/>, which is affine in x: dx = dy ⊙ γ / √(running variance + ε)
+    /// per feature (rows of <c>γ.Length</c> features, as the forward reads them). <paramref name="dx"/> may be <paramref name="dy"/>.
+    /// </summary>
+    public static void BatchNormInferenceBackward(
+        ReadOnlySpan<float> dy, Span<float> dx, ReadOnlySpan<float> gamma, ReadOnlySpan<float> runningVariance, float epsilon)
+    {
+        var features = gamma.Length;
+        var rows = CheckRows(dy, features, nameof(dy));
+        Guard.Length(dx, dy.Length, nameof(dx));
+        Guard.Length(runningVariance, features, nameof(runningVariance));
+        Span<float> scales = features <= 1024 ? stackalloc float[features] : new float[features];
+        for (var f = 0; f < features; f++)
+        {
+            scales[f] = gamma[f] / MathF.Sqrt(runningVariance[f] + epsilon);
+        }
+
+        for (var r = 0; r < rows; r++)
+        {
+            var source = dy.Slice(r * features, features);
+            var target = dx.Slice(r * features, features);
+            for (var f = 0; f < features; f++)
+            {
+                target[f] = source[f] * scales[f];
+            }
+        }
+    }
+
+    /// <summary>
     /// Writes ∂L/∂γ = Σₙ dy ⊙ x̂ and ∂L/∂β = Σₙ dy, and, unless <paramref name="dx"/> is empty,
     /// dx = (g − mean_B(g) − x̂ · mean_B(g ⊙ x̂)) / √(σ²_B + ε) per feature, where g = dy ⊙ γ and the means run over
     /// the batch.

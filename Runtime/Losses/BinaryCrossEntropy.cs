@@ -24,6 +24,21 @@ public static class BinaryCrossEntropy
         return Compute(logits, targets, gradient);
     }
 
+    /// <summary>
+    /// Carries a gradient on the predictions (σ(z), what <c>PredictBatch</c> gives) back to the logits:
+    /// ∂/∂z = g · σ(z) · (1 − σ(z)) per value. The seed of a model's <c>InputGradients</c>.
+    /// </summary>
+    public static void PredictionGradient(ReadOnlySpan<float> logits, ReadOnlySpan<float> predictionGradient, Span<float> logitGradient)
+    {
+        Guard.Length(predictionGradient, logits.Length, nameof(predictionGradient));
+        Guard.Length(logitGradient, logits.Length, nameof(logitGradient));
+        for (var i = 0; i < logits.Length; i++)
+        {
+            var p = 1f / (1f + MathF.Exp(-logits[i]));
+            logitGradient[i] = predictionGradient[i] * p * (1f - p);
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Compute(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> gradient)
     {

@@ -38,6 +38,34 @@ public static class SoftmaxCrossEntropy
         return Compute(logits, targets, classes, gradient);
     }
 
+    /// <summary>
+    /// Carries a gradient on the predictions (the softmax probabilities p = softmax(z) that <c>PredictBatch</c> gives)
+    /// back to the logits: ∂/∂zⱼ = pⱼ · (gⱼ − Σₖ gₖ·pₖ) per row. The seed of a model's <c>InputGradients</c>.
+    /// </summary>
+    public static void PredictionGradient(ReadOnlySpan<float> logits, ReadOnlySpan<float> predictionGradient, Span<float> logitGradient, int classes)
+    {
+        var rows = Rows(logits, classes);
+        Guard.Length(predictionGradient, logits.Length, nameof(predictionGradient));
+        Guard.Length(logitGradient, logits.Length, nameof(logitGradient));
+        for (var r = 0; r < rows; r++)
+        {
+            var z = logits.Slice(r * classes, classes);
+            var g = predictionGradient.Slice(r * classes, classes);
+            var dz = logitGradient.Slice(r * classes, classes);
+            var logSum = LogSumExp(z);
+            var weighted = 0.0;
+            for (var j = 0; j < classes; j++)
+            {
+                weighted += g[j] * MathF.Exp(z[j] - logSum);
+            }
+
+            for (var j = 0; j < classes; j++)
+            {
+                dz[j] = MathF.Exp(z[j] - logSum) * (g[j] - (float)weighted);
+            }
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Compute(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, int classes, Span<float> gradient)
     {

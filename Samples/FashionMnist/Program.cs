@@ -10,7 +10,7 @@ using Spectre.Console;
 //   dotnet run -c Release --project Samples/FashionMnist [-- OPTIONS]
 // `-- --help` lists the options with their defaults (SampleOptions.cs): --data DIR, --model mlp|cnn|resnet, --epochs N,
 // --seed N, --plot FILE, --learning-rate X, --weight-decay X, --standardize true|false, --holdout true|false,
-// --save FILE, --checkpoint FILE, --confusion FILE. An argument that cannot be used is one line on standard error
+// --save FILE, --checkpoint FILE, --confusion FILE, --explain [FILE]. An argument that cannot be used is one line on standard error
 // and exit code 2. After training it prints the test set's per-class precision, recall and F1; the last line printed
 // is exactly `test_accuracy=<0.xxxx>`.
 var options = SampleOptions.Parse(args, Console.Out, Console.Error, out var exitCode);
@@ -125,6 +125,16 @@ if (options.ConfusionPath is not null)
     ConfusionPlot.Save(test.Confusion!, FashionData.Classes,
         string.Create(CultureInfo.InvariantCulture, $"{model.GetType().Name} on the Fashion-MNIST test set (accuracy {test.Accuracy:F4})"), options.ConfusionPath);
     Console.WriteLine($"Confusion matrix heatmap: {options.ConfusionPath}");
+}
+
+if (options.ExplainPath is not null)
+{
+    // Integrated Gradients starts from a black image: the smallest value a pixel takes once scaled as the model reads it.
+    var black = System.Numerics.Tensors.TensorPrimitives.Min(data.Train.Features);
+    var explained = ExplanationPlot.Save(model, data.Test, FashionData.Classes, black,
+        $"Why {model.GetType().Name} predicts what it does", options.ExplainPath);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"Saliency, SmoothGrad and Integrated Gradients of {explained.Count} test images: {options.ExplainPath} (attributions add up to the probability's change from black within {explained.Max(e => e.CompletenessGap):P2})"));
 }
 
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test_loss={test.Loss:F4}"));

@@ -21,6 +21,7 @@ namespace ModelGen.Samples.FashionMnist;
 /// <param name="SavePath">Where to save the trained weights as safetensors; null: not saved.</param>
 /// <param name="CheckpointPath">Where to checkpoint after every epoch and resume from; null: no checkpoint.</param>
 /// <param name="ConfusionPath">Where the PNG heatmap of the test set's confusion matrix goes; null: not drawn.</param>
+/// <param name="ExplainPath">Where the PNG grid of test images with their saliency and Integrated Gradients maps goes; null: not drawn.</param>
 public sealed record SampleOptions(
     string? DataDirectory = null,
     string Model = "mlp",
@@ -33,8 +34,12 @@ public sealed record SampleOptions(
     bool Holdout = false,
     string? SavePath = null,
     string? CheckpointPath = null,
-    string? ConfusionPath = null)
+    string? ConfusionPath = null,
+    string? ExplainPath = null)
 {
+    /// <summary>Where <c>--explain</c> given without a file draws its grid.</summary>
+    public const string DefaultExplainPath = "fashion-explanations.png";
+
     /// <summary>The exit code for a command line that cannot be used, as most command-line tools give.</summary>
     public const int UsageError = 2;
 
@@ -74,10 +79,13 @@ public sealed record SampleOptions(
         var save = OutputFile("--save", "Save the trained weights there as safetensors (Samples/AotInference bakes such a file in) [default: not saved]", null);
         var checkpoint = OutputFile("--checkpoint", "Save progress there after every epoch and, when the file exists, resume from it [default: none]", null);
         var confusion = OutputFile("--confusion", "Draw the test set's confusion matrix there as a PNG heatmap (actual × predicted class) [default: not drawn]", null);
+        var explain = OutputFile(
+            "--explain", $"Draw a few test images with their saliency and Integrated Gradients maps there as a PNG grid ({DefaultExplainPath} when no file is given) [default: not drawn]", null);
+        explain.Arity = ArgumentArity.ZeroOrOne;
 
         var root = new RootCommand("Trains a classifier on Fashion-MNIST and prints test_accuracy=<0.xxxx> last.")
         {
-            data, model, epochs, seed, plot, learningRate, weightDecay, standardize, holdout, save, checkpoint, confusion,
+            data, model, epochs, seed, plot, learningRate, weightDecay, standardize, holdout, save, checkpoint, confusion, explain,
         };
         var result = root.Parse(args);
         if (result.Action is HelpAction)
@@ -113,7 +121,8 @@ public sealed record SampleOptions(
             bool.Parse(result.GetRequiredValue(holdout)),
             result.GetValue(save),
             result.GetValue(checkpoint),
-            result.GetValue(confusion));
+            result.GetValue(confusion),
+            result.GetResult(explain) is null ? null : result.GetValue(explain) ?? DefaultExplainPath);
     }
 
     /// <summary>
@@ -174,7 +183,8 @@ public sealed record SampleOptions(
         {
             var path = result.GetValueOrDefault<string?>();
             var folder = string.IsNullOrEmpty(path) ? null : Path.GetDirectoryName(Path.GetFullPath(path));
-            if (!result.Implicit && (string.IsNullOrEmpty(path) || (folder is not null && !Directory.Exists(folder))))
+            var optionalFile = result.Option.Arity.MinimumNumberOfValues == 0 && result.Tokens.Count == 0;
+            if (!result.Implicit && !optionalFile && (string.IsNullOrEmpty(path) || (folder is not null && !Directory.Exists(folder))))
             {
                 result.AddError(string.IsNullOrEmpty(path)
                     ? $"{name} needs a file name."

@@ -80,6 +80,25 @@ public class GradientCheckTests(ITestOutputHelper output)
         }
     }
 
+    [Theory]
+    [MemberData(nameof(ModelNames))]
+    public void Input_gradients_match_finite_differences(string name)
+    {
+        foreach (var batch in new[] { 1, 3 })
+        {
+            var (model, description) = Create(name, seed: 17 + batch);
+            var random = new Random(StableHash(name) + (7 * batch));
+            var inputs = RandomArray(random, batch * description.InputSize, -1, 1);
+            var targets = description.Targets(random, batch);
+            GradientChecker.MoveToGenericPoint(model, seed: batch);
+
+            var (compared, kinks) = GradientChecker.CheckInputs(model, inputs, targets, seed: 5, step: 1e-3f);
+            output.WriteLine($"{description.Declaration}: batch {batch}, {compared} input gradients compared, {kinks} skipped at kinks");
+            Assert.True(compared > 0);
+            Assert.True(kinks <= compared / 10, $"{kinks} kinks among {compared} coordinates: the check would say little");
+        }
+    }
+
     [Fact]
     public void TrainStep_reports_the_same_loss_as_ComputeLoss_and_overwrites_gradients()
     {

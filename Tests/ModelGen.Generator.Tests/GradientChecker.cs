@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using Xunit;
 
 namespace ModelGen.Generator.Tests;
@@ -106,6 +107,89 @@ internal static class GradientChecker
         }
 
         Assert.True(failures.Count == 0, $"{failures.Count} of {compared} gradients disagree:\n" + string.Join("\n", failures));
+        return (compared, kinks);
+    }
+
+    /// <summary>
+    /// Checks <see cref="ITrainableModel.InputGradients"/> against central finite differences of Σ g ⊙ PredictBatch(x)
+    /// for seeded weights g, and <see cref="ITrainableModel.LossInputGradients"/> against those of ComputeLoss, input by
+    /// input (up to <paramref name="maxInputs"/>), skipping kinks as <see cref="Check"/> does. Both must leave the
+    /// gradients of the last TrainStep and the training random stream as they were.
+    /// </summary>
+    /// <returns>How many input coordinates were compared, and how many were skipped as kinks (both passes together).</returns>
+    public static (int Compared, int Kinks) CheckInputs(ITrainableModel model, float[] inputs, float[] targets, int seed, float step, int maxInputs = 200)
+    {
+        var batch = inputs.Length / model.InputSize;
+        var random = new Random(seed);
+        var weights = new float[batch * model.OutputSize];
+        for (var i = 0; i < weights.Length; i++)
+        {
+            weights[i] = (2 * random.NextSingle()) - 1;
+        }
+
+        model.TrainStep(inputs, targets);
+        var trained = model.Gradients.ToArray();
+        var stream = model.TrainingRandom;
+
+        var analytic = new float[inputs.Length];
+        model.InputGradients(inputs, weights, analytic);
+        var lossAnalytic = new float[inputs.Length];
+        var loss = model.LossInputGradients(inputs, targets, lossAnalytic);
+        Assert.Equal(model.ComputeLoss(inputs, targets), loss, 1e-5f * Math.Max(1f, Math.Abs(loss)));
+        Assert.True(trained.AsSpan().SequenceEqual(model.Gradients), "the pass to the inputs changed Gradients");
+        Assert.Equal(stream, model.TrainingRandom);
+
+        var predictions = new float[weights.Length];
+        double Weighted(float[] x)
+        {
+            model.PredictBatch(x, predictions);
+            var sum = 0.0;
+            for (var i = 0; i < predictions.Length; i++)
+            {
+                sum += (double)weights[i] * predictions[i];
+            }
+
+            return sum;
+        }
+
+        double Loss(float[] x) => model.ComputeLoss(x, targets);
+
+        var indices = Enumerable.Range(0, inputs.Length).ToArray();
+        random.Shuffle(indices);
+        indices = indices.Take(maxInputs).ToArray();
+        var (compared, kinks) = (0, 0);
+        var failures = new List<string>();
+        foreach (var (function, gradient, what) in new[] { ((Func<float[], double>)Weighted, analytic, "Σ g·prediction"), (Loss, lossAnalytic, "loss") })
+        {
+            var x = (float[])inputs.Clone();
+            var center = function(x);
+            foreach (var i in indices)
+            {
+                var original = x[i];
+                x[i] = original + step;
+                var plus = function(x);
+                x[i] = original - step;
+                var minus = function(x);
+                x[i] = original;
+
+                var (rightSlope, leftSlope, numeric) = ((plus - center) / step, (center - minus) / step, (plus - minus) / (2 * step));
+                var rounding = LossRoundingUlps * (MathF.BitIncrement((float)Math.Abs(center)) - Math.Abs(center));
+                var allowed = AbsoluteTolerance + (rounding / step);
+                if (Math.Abs(rightSlope - leftSlope) > 2 * (allowed + (RelativeTolerance * Math.Abs(numeric))))
+                {
+                    kinks++;
+                    continue;
+                }
+
+                compared++;
+                if (Math.Abs(gradient[i] - numeric) > allowed + (RelativeTolerance * Math.Max(Math.Abs(numeric), Math.Abs(gradient[i]))))
+                {
+                    failures.Add($"{what}, input {i}: analytic {gradient[i]:G6}, numeric {numeric:G6}");
+                }
+            }
+        }
+
+        Assert.True(failures.Count == 0, $"{failures.Count} of {compared} input gradients disagree:\n" + string.Join("\n", failures));
         return (compared, kinks);
     }
 }

@@ -326,6 +326,10 @@ internal sealed class TensorModel : ITrainableModel
     public float ComputeLoss(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, Span<float> predictions) => throw new NotSupportedException();
 
     public float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets) => throw new NotSupportedException();
+
+    public void InputGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> outputGradients, Span<float> inputGradients) => throw new NotSupportedException();
+
+    public float LossInputGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, Span<float> inputGradients) => throw new NotSupportedException();
 }
 
 /// <summary>

@@ -35,6 +35,9 @@ public sealed class SampleCommandLineTests : IDisposable
         Assert.Equal(new SampleOptions(PlotPath: "run.png"), Fashion("--plot", "run.png").Options);
         Assert.Equal(new SampleOptions(Model: "cnn", PlotPath: "cnn.png"), Fashion("--model", "cnn", "--plot", "cnn.png").Options);
         Assert.Equal(new SampleOptions(Model: "resnet", LearningRate: 0.05f), Fashion("--model", "resnet", "--learning-rate", "0.05").Options);
+        Assert.Equal(new SampleOptions(ExplainPath: SampleOptions.DefaultExplainPath), Fashion("--explain").Options);
+        Assert.Equal(new SampleOptions(Model: "cnn", ExplainPath: SampleOptions.DefaultExplainPath), Fashion("--explain", "--model", "cnn").Options);
+        Assert.Equal(new SampleOptions(ExplainPath: "why.png"), Fashion("--explain", "why.png").Options);
 
         var save = Path.Combine(_directory, "weights.safetensors");
         var checkpoint = Path.Combine(_directory, "run.ckpt");
@@ -62,7 +65,7 @@ public sealed class SampleCommandLineTests : IDisposable
         string[] expected =
         [
             "--data", "--model", "--epochs", "--seed", "--plot", "--learning-rate", "--weight-decay", "--standardize",
-            "--holdout", "--save", "--checkpoint", "--confusion",
+            "--holdout", "--save", "--checkpoint", "--confusion", "--explain",
         ];
         var entries = HelpEntries(output);
         foreach (var option in expected)
@@ -80,6 +83,7 @@ public sealed class SampleCommandLineTests : IDisposable
         Assert.EndsWith("[default: false]", entries["--holdout"]);
         Assert.EndsWith("[default: fashion-training.png]", entries["--plot"]);
         Assert.EndsWith("[default: not drawn]", entries["--confusion"]);
+        Assert.EndsWith("[default: not drawn]", entries["--explain"]);
     }
 
     [Theory]
@@ -100,6 +104,7 @@ public sealed class SampleCommandLineTests : IDisposable
     [InlineData("--checkpoint", "--checkpoint", "/no/such/folder/run.ckpt")]
     [InlineData("--confusion", "--confusion", "/no/such/folder/confusion.png")]
     [InlineData("--confusion", "--confusion")]
+    [InlineData("--explain", "--explain", "/no/such/folder/explained.png")]
     [InlineData("--frobnicate", "--frobnicate", "3")]
     public void Fashion_refuses_a_bad_value_in_one_line_naming_the_option_with_exit_code_2(string named, params string[] args)
     {

@@ -103,7 +103,8 @@ partial class Zoo : global::ModelGen.ITrainableModel
     private const int PredictionChunk = 256;
 
     private readonly global::ModelGen.AlignedBuffer _parameters = new(ParameterBufferLength);
-    private readonly global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength);
+    private global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength); // the parameter gradients being written: TrainStep's (Gradients), or the pass to the inputs'
+    private global::ModelGen.AlignedBuffer? _inputPassGradients; // where the pass to the inputs writes parameter gradients it does not need
     private readonly global::ModelGen.AlignedBuffer _state = new(StateLength);
     private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
     private int _batchCapacity = 1;
@@ -413,8 +414,87 @@ partial class Zoo : global::ModelGen.ITrainableModel
         BatchNorm1Backward(gradientA.Slice(0, batch * 20), gradientB.Slice(0, batch * 20), batch);
         Dense3Backward(a2, gradientB.Slice(0, batch * 20), gradientA.Slice(0, batch * 5), batch);
         Dense2Backward(a1, a2, gradientA.Slice(0, batch * 5), gradientB.Slice(0, batch * 2), batch);
-        Dense1Backward(inputs, a1, gradientB.Slice(0, batch * 2), batch);
+        Dense1Backward(inputs, a1, gradientB.Slice(0, batch * 2), dx: default, batch);
         return loss;
+    }
+
+    /// <summary>
+    /// The gradient of the predictions with respect to the inputs, by the hand-derived backward pass: for each sample,
+    /// ∂(Σⱼ outputGradients[j]·prediction[j])/∂input, with the predictions as <see cref="PredictBatch"/> computes them
+    /// (dropout off, batch statistics from the running averages). A one-hot row of <paramref name="outputGradients"/> gives
+    /// that output's saliency map. Leaves <see cref="Gradients"/> as the last <see cref="TrainStep"/> wrote them.
+    /// </summary>
+    /// <param name="inputs">n samples of <see cref="InputSize"/> floats each.</param>
+    /// <param name="outputGradients">n × <see cref="OutputSize"/> weights on the predictions.</param>
+    /// <param name="inputGradients">Receives n × <see cref="InputSize"/> floats.</param>
+    public void InputGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> outputGradients, global::System.Span<float> inputGradients)
+    {
+        var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
+        global::ModelGen.Guard.Length(outputGradients, batch * OutputSize, nameof(outputGradients));
+        global::ModelGen.Guard.Length(inputGradients, batch * InputSize, nameof(inputGradients));
+        EnsureCapacity(batch);
+        Forward(inputs, batch, training: false);
+
+        // the predictions are the last layer's outputs: the weights on them seed backward as they are
+        outputGradients.CopyTo(Workspace(GradientA, OutputSize, batch));
+        BackwardToInputs(inputs, inputGradients, batch);
+    }
+
+    /// <summary>
+    /// ∂(mean loss)/∂inputs for a batch, with the loss of the predictions as <see cref="PredictBatch"/> computes them (dropout
+    /// off, batch statistics from the running averages). Leaves <see cref="Gradients"/> as the last <see cref="TrainStep"/> wrote them.
+    /// </summary>
+    /// <returns>The batch's mean loss.</returns>
+    public float LossInputGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::System.Span<float> inputGradients)
+    {
+        var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
+        global::ModelGen.Guard.TargetSize(targets, batch, OutputSize, allowLabels: false, nameof(targets));
+        global::ModelGen.Guard.Length(inputGradients, batch * InputSize, nameof(inputGradients));
+        EnsureCapacity(batch);
+        Forward(inputs, batch, training: false);
+
+        // Huber loss with δ = 0.5, L = Σ h(y − t) / (batch·2); its gradient ∂L/∂y = clamp(y − t, −δ, δ) / (batch·2) seeds backward
+        var loss = global::ModelGen.Losses.Huber.ValueAndGradient(Workspace(Dense6Output, OutputSize, batch), targets, Workspace(GradientA, OutputSize, batch), HuberDelta);
+        BackwardToInputs(inputs, inputGradients, batch);
+        return loss;
+    }
+
+    /// <summary>
+    /// The backward pass from the gradient in GradientA (of the last layer's outputs) to the inputs', as the model predicts:
+    /// dropout hands gradients on unchanged and batch normalization is affine. The layers' backward methods write their
+    /// parameters' gradients too: here into a buffer of their own, so that Gradients keeps TrainStep's.
+    /// </summary>
+    private void BackwardToInputs(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> inputGradients, int batch)
+    {
+        var a1 = Workspace(Dense1Output, 2, batch);
+        var a2 = Workspace(Dense2Output, 5, batch);
+        var a4 = Workspace(BatchNorm1Output, 20, batch);
+        var a7 = Workspace(LayerNorm1Output, 24, batch); // dropout_1 passes layer_norm_1's outputs on outside training
+        var a8 = Workspace(Dense5Output, 17, batch);
+        var a9 = Workspace(Dense6Output, 2, batch);
+        var gradientA = Workspace(GradientA, 24, batch);
+        var gradientB = Workspace(GradientB, 24, batch);
+
+        // outside training dropout keeps every value: the input-gradient products that apply its mask read ones
+        Workspace(Dropout1Mask, 24, batch).Fill(1f);
+
+        var trainingGradients = _gradients;
+        _gradients = _inputPassGradients ??= new global::ModelGen.AlignedBuffer(ParameterBufferLength);
+        try
+        {
+            Dense6Backward(a8, a9, gradientA.Slice(0, batch * 2), gradientB.Slice(0, batch * 17), batch);
+            Dense5Backward(a7, a8, gradientB.Slice(0, batch * 17), gradientA.Slice(0, batch * 24), batch);
+            LayerNorm1Backward(gradientA.Slice(0, batch * 24), gradientB.Slice(0, batch * 24), batch);
+            Dense4Backward(a4, gradientB.Slice(0, batch * 24), gradientA.Slice(0, batch * 20), batch);
+            BatchNorm1InputGradient(gradientA.Slice(0, batch * 20), gradientB.Slice(0, batch * 20), batch);
+            Dense3Backward(a2, gradientB.Slice(0, batch * 20), gradientA.Slice(0, batch * 5), batch);
+            Dense2Backward(a1, a2, gradientA.Slice(0, batch * 5), gradientB.Slice(0, batch * 2), batch);
+            Dense1Backward(inputs, a1, gradientB.Slice(0, batch * 2), inputGradients, batch);
+        }
+        finally
+        {
+            _gradients = trainingGradients;
+        }
     }
 
     /// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace; dropout and batch statistics apply only when training.</summary>
@@ -490,9 +570,10 @@ partial class Zoo : global::ModelGen.ITrainableModel
         }
     }
 
-    /// <summary>dense_1 backward: dz = dy ⊙ (y > 0 ? 1 : 0.2), ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz (the first layer: no input gradient).</summary>
-    private void Dense1Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, int batch)
+    /// <summary>dense_1 backward: dz = dy ⊙ (y > 0 ? 1 : 0.2), ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz, dx = dz·Wᵀ when dx is given (InputGradients; TrainStep needs none: no layer before has parameters).</summary>
+    private void Dense1Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
+        global::System.ReadOnlySpan<float> w = Dense1Weights;
         global::System.Span<float> dw = Dense1WeightGradients;
         global::System.Span<float> db = Dense1BiasGradients;
         // the gradients are sums over the batch, accumulated sample by sample
@@ -514,6 +595,14 @@ partial class Zoo : global::ModelGen.ITrainableModel
             dw[5] += xn[2] * dz1;
             db[0] += dz0;
             db[1] += dz1;
+            if (!dx.IsEmpty)
+            {
+                // ∂L/∂x[i] = Σₒ W[i, o]·dz[o]
+                var dxn = dx.Slice(n * 3, 3);
+                dxn[0] = w[0] * dz0 + w[1] * dz1;
+                dxn[1] = w[2] * dz0 + w[3] * dz1;
+                dxn[2] = w[4] * dz0 + w[5] * dz1;
+            }
         }
     }
 
@@ -615,13 +704,18 @@ partial class Zoo : global::ModelGen.ITrainableModel
         {
             var xn = x.Slice(n * 5, 5);
             var dzn = dy.Slice(n * 20, 20);
-            var dxn = dx.Slice(n * 5, 5);
             // ∂L/∂b += dz
             global::ModelGen.Kernels.Blas.Add(dzn, db);
-            // ∂L/∂W[i, :] += x[i]·dz;  ∂L/∂x[i] = W[i, :]·dz
+            // ∂L/∂W[i, :] += x[i]·dz
             for (var i = 0; i < 5; i++)
             {
                 global::ModelGen.Kernels.Blas.Axpy(xn[i], dzn, dw.Slice(i * 20, 20));
+            }
+
+            // ∂L/∂x[i] = W[i, :]·dz
+            var dxn = dx.Slice(n * 5, 5);
+            for (var i = 0; i < 5; i++)
+            {
                 dxn[i] = global::ModelGen.Kernels.Blas.Dot(w.Slice(i * 20, 20), dzn);
             }
         }
@@ -648,6 +742,12 @@ partial class Zoo : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Normalization.BatchNormBackward(
             dy, Workspace(BatchNorm1Normalized, 20, batch), _state.Span.Slice(BatchNorm1InverseDeviation, 20), BatchNorm1Gamma,
             BatchNorm1GammaGradients, BatchNorm1BetaGradients, dx);
+    }
+
+    /// <summary>batch_norm_1 input gradient outside training, where it is affine: dx = dy ⊙ γ / √(running variance + 0.001).</summary>
+    private void BatchNorm1InputGradient(global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::ModelGen.Kernels.Normalization.BatchNormInferenceBackward(dy.Slice(0, batch * 20), dx.Slice(0, batch * 20), BatchNorm1Gamma, BatchNorm1RunningVariance, epsilon: 0.001f);
     }
 
     /// <summary>dense_4 forward: y = silu(x·W + b), [batch×20] → [batch×24].</summary>

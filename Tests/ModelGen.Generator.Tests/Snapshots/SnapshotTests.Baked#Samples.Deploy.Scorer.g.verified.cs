@@ -62,7 +62,8 @@ partial class Scorer : global::ModelGen.ITrainableModel
     private const int PredictionChunk = 256;
 
     private readonly global::ModelGen.AlignedBuffer _parameters = new(ParameterBufferLength);
-    private readonly global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength);
+    private global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength); // the parameter gradients being written: TrainStep's (Gradients), or the pass to the inputs'
+    private global::ModelGen.AlignedBuffer? _inputPassGradients; // where the pass to the inputs writes parameter gradients it does not need
     private readonly global::ModelGen.AlignedBuffer _state = new(StateLength);
     private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
     private int _batchCapacity = 1;
@@ -296,8 +297,75 @@ partial class Scorer : global::ModelGen.ITrainableModel
         // backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before
         Dense2Backward(a2, gradientA.Slice(0, batch * 1), gradientB.Slice(0, batch * 4), batch);
         BatchNorm1Backward(gradientB.Slice(0, batch * 4), gradientA.Slice(0, batch * 4), batch);
-        Dense1Backward(inputs, a1, gradientA.Slice(0, batch * 4), batch);
+        Dense1Backward(inputs, a1, gradientA.Slice(0, batch * 4), dx: default, batch);
         return loss;
+    }
+
+    /// <summary>
+    /// The gradient of the predictions with respect to the inputs, by the hand-derived backward pass: for each sample,
+    /// ∂(Σⱼ outputGradients[j]·prediction[j])/∂input, with the predictions as <see cref="PredictBatch"/> computes them
+    /// (dropout off, batch statistics from the running averages). A one-hot row of <paramref name="outputGradients"/> gives
+    /// that output's saliency map. Leaves <see cref="Gradients"/> as the last <see cref="TrainStep"/> wrote them.
+    /// </summary>
+    /// <param name="inputs">n samples of <see cref="InputSize"/> floats each.</param>
+    /// <param name="outputGradients">n × <see cref="OutputSize"/> weights on the predictions.</param>
+    /// <param name="inputGradients">Receives n × <see cref="InputSize"/> floats.</param>
+    public void InputGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> outputGradients, global::System.Span<float> inputGradients)
+    {
+        var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
+        global::ModelGen.Guard.Length(outputGradients, batch * OutputSize, nameof(outputGradients));
+        global::ModelGen.Guard.Length(inputGradients, batch * InputSize, nameof(inputGradients));
+        EnsureCapacity(batch);
+        Forward(inputs, batch, training: false);
+
+        // the weights on the probabilities p = σ(z) carried back to the logits z: ∂/∂z = g·p·(1 − p)
+        global::ModelGen.Losses.BinaryCrossEntropy.PredictionGradient(Workspace(Dense2Output, OutputSize, batch), outputGradients, Workspace(GradientA, OutputSize, batch));
+        BackwardToInputs(inputs, inputGradients, batch);
+    }
+
+    /// <summary>
+    /// ∂(mean loss)/∂inputs for a batch, with the loss of the predictions as <see cref="PredictBatch"/> computes them (dropout
+    /// off, batch statistics from the running averages). Leaves <see cref="Gradients"/> as the last <see cref="TrainStep"/> wrote them.
+    /// </summary>
+    /// <returns>The batch's mean loss.</returns>
+    public float LossInputGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::System.Span<float> inputGradients)
+    {
+        var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
+        global::ModelGen.Guard.TargetSize(targets, batch, OutputSize, allowLabels: false, nameof(targets));
+        global::ModelGen.Guard.Length(inputGradients, batch * InputSize, nameof(inputGradients));
+        EnsureCapacity(batch);
+        Forward(inputs, batch, training: false);
+
+        // sigmoid binary cross-entropy, L = Σ (max(z, 0) − z·t + log(1 + e^−|z|)) / (batch·1); its gradient ∂L/∂z = (σ(z) − t) / (batch·1) seeds backward
+        var loss = global::ModelGen.Losses.BinaryCrossEntropy.ValueAndGradient(Workspace(Dense2Output, OutputSize, batch), targets, Workspace(GradientA, OutputSize, batch));
+        BackwardToInputs(inputs, inputGradients, batch);
+        return loss;
+    }
+
+    /// <summary>
+    /// The backward pass from the gradient in GradientA (of the last layer's outputs) to the inputs', as the model predicts:
+    /// dropout hands gradients on unchanged and batch normalization is affine. The layers' backward methods write their
+    /// parameters' gradients too: here into a buffer of their own, so that Gradients keeps TrainStep's.
+    /// </summary>
+    private void BackwardToInputs(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> inputGradients, int batch)
+    {
+        var a1 = Workspace(Dense1Output, 4, batch);
+        var a2 = Workspace(BatchNorm1Output, 4, batch);
+        var gradientA = Workspace(GradientA, 4, batch);
+        var gradientB = Workspace(GradientB, 4, batch);
+
+        var trainingGradients = _gradients;
+        _gradients = _inputPassGradients ??= new global::ModelGen.AlignedBuffer(ParameterBufferLength);
+        try
+        {
+            Dense2Backward(a2, gradientA.Slice(0, batch * 1), gradientB.Slice(0, batch * 4), batch);
+            BatchNorm1InputGradient(gradientB.Slice(0, batch * 4), gradientA.Slice(0, batch * 4), batch);
+            Dense1Backward(inputs, a1, gradientA.Slice(0, batch * 4), inputGradients, batch);
+        }
+        finally
+        {
+            _gradients = trainingGradients;
+        }
     }
 
     /// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace; dropout and batch statistics apply only when training.</summary>
@@ -359,9 +427,10 @@ partial class Scorer : global::ModelGen.ITrainableModel
         }
     }
 
-    /// <summary>dense_1 backward: dz = dy ⊙ (1 − y²), ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz (the first layer: no input gradient).</summary>
-    private void Dense1Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, int batch)
+    /// <summary>dense_1 backward: dz = dy ⊙ (1 − y²), ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz, dx = dz·Wᵀ when dx is given (InputGradients; TrainStep needs none: no layer before has parameters).</summary>
+    private void Dense1Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
+        global::System.ReadOnlySpan<float> w = Dense1Weights;
         global::System.Span<float> dw = Dense1WeightGradients;
         global::System.Span<float> db = Dense1BiasGradients;
         // the gradients are sums over the batch, accumulated sample by sample
@@ -393,6 +462,14 @@ partial class Scorer : global::ModelGen.ITrainableModel
             db[1] += dz1;
             db[2] += dz2;
             db[3] += dz3;
+            if (!dx.IsEmpty)
+            {
+                // ∂L/∂x[i] = Σₒ W[i, o]·dz[o]
+                var dxn = dx.Slice(n * 3, 3);
+                dxn[0] = w[0] * dz0 + w[1] * dz1 + w[2] * dz2 + w[3] * dz3;
+                dxn[1] = w[4] * dz0 + w[5] * dz1 + w[6] * dz2 + w[7] * dz3;
+                dxn[2] = w[8] * dz0 + w[9] * dz1 + w[10] * dz2 + w[11] * dz3;
+            }
         }
     }
 
@@ -417,6 +494,12 @@ partial class Scorer : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Normalization.BatchNormBackward(
             dy, Workspace(BatchNorm1Normalized, 4, batch), _state.Span.Slice(BatchNorm1InverseDeviation, 4), BatchNorm1Gamma,
             BatchNorm1GammaGradients, BatchNorm1BetaGradients, dx);
+    }
+
+    /// <summary>batch_norm_1 input gradient outside training, where it is affine: dx = dy ⊙ γ / √(running variance + 0.001).</summary>
+    private void BatchNorm1InputGradient(global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::ModelGen.Kernels.Normalization.BatchNormInferenceBackward(dy.Slice(0, batch * 4), dx.Slice(0, batch * 4), BatchNorm1Gamma, BatchNorm1RunningVariance, epsilon: 0.001f);
     }
 
     /// <summary>dense_2 forward: y = x·W + b, [batch×4] → [batch×1].</summary>

@@ -95,7 +95,8 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
         new(Channels: 16, Height: 16, Width: 16, Kernel: 3, Stride: 1, PadTop: 1, PadLeft: 1, OutputHeight: 16, OutputWidth: 16, ChannelsLast: true);
 
     private readonly global::ModelGen.AlignedBuffer _parameters = new(ParameterBufferLength);
-    private readonly global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength);
+    private global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength); // the parameter gradients being written: TrainStep's (Gradients), or the pass to the inputs'
+    private global::ModelGen.AlignedBuffer? _inputPassGradients; // where the pass to the inputs writes parameter gradients it does not need
     private readonly global::ModelGen.AlignedBuffer _state = new(StateLength);
     private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
     private readonly global::ModelGen.AlignedBuffer _windows = new(WindowsLength);
@@ -374,8 +375,81 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
         Conv2Backward(a3, a4, gradientB.Slice(0, batch * 8192), gradientA.Slice(0, batch * 4096), batch);
         Pool1Backward(gradientA.Slice(0, batch * 4096), gradientB.Slice(0, batch * 16384), batch);
         BatchNorm1Backward(gradientB.Slice(0, batch * 16384), gradientA.Slice(0, batch * 16384), batch);
-        Conv1Backward(inputs, a1, gradientA.Slice(0, batch * 16384), batch);
+        Conv1Backward(inputs, a1, gradientA.Slice(0, batch * 16384), dx: default, batch);
         return loss;
+    }
+
+    /// <summary>
+    /// The gradient of the predictions with respect to the inputs, by the hand-derived backward pass: for each sample,
+    /// ∂(Σⱼ outputGradients[j]·prediction[j])/∂input, with the predictions as <see cref="PredictBatch"/> computes them
+    /// (dropout off, batch statistics from the running averages). A one-hot row of <paramref name="outputGradients"/> gives
+    /// that output's saliency map. Leaves <see cref="Gradients"/> as the last <see cref="TrainStep"/> wrote them.
+    /// </summary>
+    /// <param name="inputs">n samples of <see cref="InputSize"/> floats each.</param>
+    /// <param name="outputGradients">n × <see cref="OutputSize"/> weights on the predictions.</param>
+    /// <param name="inputGradients">Receives n × <see cref="InputSize"/> floats.</param>
+    public void InputGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> outputGradients, global::System.Span<float> inputGradients)
+    {
+        var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
+        global::ModelGen.Guard.Length(outputGradients, batch * OutputSize, nameof(outputGradients));
+        global::ModelGen.Guard.Length(inputGradients, batch * InputSize, nameof(inputGradients));
+        EnsureCapacity(batch);
+        Forward(inputs, batch, training: false);
+
+        // the weights on the softmax probabilities p carried back to the logits z: ∂/∂zⱼ = pⱼ·(gⱼ − Σₖ gₖ·pₖ)
+        global::ModelGen.Losses.SoftmaxCrossEntropy.PredictionGradient(Workspace(Dense1Output, OutputSize, batch), outputGradients, Workspace(GradientA, OutputSize, batch), OutputSize);
+        BackwardToInputs(inputs, inputGradients, batch);
+    }
+
+    /// <summary>
+    /// ∂(mean loss)/∂inputs for a batch, with the loss of the predictions as <see cref="PredictBatch"/> computes them (dropout
+    /// off, batch statistics from the running averages). Leaves <see cref="Gradients"/> as the last <see cref="TrainStep"/> wrote them.
+    /// </summary>
+    /// <returns>The batch's mean loss.</returns>
+    public float LossInputGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::System.Span<float> inputGradients)
+    {
+        var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
+        global::ModelGen.Guard.TargetSize(targets, batch, OutputSize, allowLabels: true, nameof(targets));
+        global::ModelGen.Guard.Length(inputGradients, batch * InputSize, nameof(inputGradients));
+        EnsureCapacity(batch);
+        Forward(inputs, batch, training: false);
+
+        // softmax cross-entropy, L = Σₙ (log Σⱼ exp zₙⱼ − Σⱼ tₙⱼ·zₙⱼ) / batch; its gradient ∂L/∂z = (softmax(z) − t) / batch seeds backward
+        var loss = global::ModelGen.Losses.SoftmaxCrossEntropy.ValueAndGradient(Workspace(Dense1Output, OutputSize, batch), targets, Workspace(GradientA, OutputSize, batch), OutputSize);
+        BackwardToInputs(inputs, inputGradients, batch);
+        return loss;
+    }
+
+    /// <summary>
+    /// The backward pass from the gradient in GradientA (of the last layer's outputs) to the inputs', as the model predicts:
+    /// dropout hands gradients on unchanged and batch normalization is affine. The layers' backward methods write their
+    /// parameters' gradients too: here into a buffer of their own, so that Gradients keeps TrainStep's.
+    /// </summary>
+    private void BackwardToInputs(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> inputGradients, int batch)
+    {
+        var a1 = Workspace(Conv1Output, 16384, batch);
+        var a3 = Workspace(Pool1Output, 4096, batch);
+        var a4 = Workspace(Conv2Output, 8192, batch);
+        var a6 = Workspace(GlobalPool1Output, 32, batch);
+        var gradientA = Workspace(GradientA, 16384, batch);
+        var gradientB = Workspace(GradientB, 16384, batch);
+
+        var trainingGradients = _gradients;
+        _gradients = _inputPassGradients ??= new global::ModelGen.AlignedBuffer(ParameterBufferLength);
+        try
+        {
+            Dense1Backward(a6, gradientA.Slice(0, batch * 10), gradientB.Slice(0, batch * 32), batch);
+            GlobalPool1Backward(gradientB.Slice(0, batch * 32), gradientA.Slice(0, batch * 8192), batch);
+            BatchNorm2InputGradient(gradientA.Slice(0, batch * 8192), gradientB.Slice(0, batch * 8192), batch);
+            Conv2Backward(a3, a4, gradientB.Slice(0, batch * 8192), gradientA.Slice(0, batch * 4096), batch);
+            Pool1Backward(gradientA.Slice(0, batch * 4096), gradientB.Slice(0, batch * 16384), batch);
+            BatchNorm1InputGradient(gradientB.Slice(0, batch * 16384), gradientA.Slice(0, batch * 16384), batch);
+            Conv1Backward(inputs, a1, gradientA.Slice(0, batch * 16384), inputGradients, batch);
+        }
+        finally
+        {
+            _gradients = trainingGradients;
+        }
     }
 
     /// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace; dropout and batch statistics apply only when training.</summary>
@@ -446,9 +520,10 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Convolution.DirectForward(x.Slice(0, batch * 3072), w, b, y.Slice(0, batch * 16384), Conv1Window, batch, global::ModelGen.Kernels.GemmActivation.Relu);
     }
 
-    /// <summary>conv2d_1 backward: dz = dy ⊙ [y > 0], ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz (no layer before has parameters: no input gradient).</summary>
-    private void Conv1Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, int batch)
+    /// <summary>conv2d_1 backward: dz = dy ⊙ [y > 0], ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = each window's dz·Wᵀ added where it was read when dx is given (InputGradients; TrainStep needs none: no layer before has parameters).</summary>
+    private void Conv1Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
+        global::System.ReadOnlySpan<float> w = Conv1Weights;
         global::System.Span<float> dw = Conv1WeightGradients;
         global::System.Span<float> db = Conv1BiasGradients;
         var dz = dy.Slice(0, batch * 16384);
@@ -459,6 +534,14 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
 
         // ∂L/∂W = Σ windowsᵀ·dz: [27×batch·1024]·[batch·1024×16], each window read where it lies (no im2col)
         global::ModelGen.Kernels.Convolution.DirectWeightGradient(x.Slice(0, batch * 3072), dz, dw, Conv1Window, batch);
+
+        if (dx.IsEmpty)
+        {
+            return; // TrainStep: no layer before has parameters
+        }
+
+        // dx: each window value's gradient Σ_f dz·W added back where it was read from
+        global::ModelGen.Kernels.Convolution.DirectInputGradient(dz, w, dx.Slice(0, batch * 3072), Conv1Window, batch);
     }
 
     /// <summary>batch_norm_1 forward while training: y = γ ⊙ (x − μ_B) / √(σ²_B + 0.001) + β with the batch's statistics of each channel, over its 1024 positions in every sample, which also move the running averages (momentum 0.99).</summary>
@@ -482,6 +565,12 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Normalization.BatchNormBackward(
             dy, Workspace(BatchNorm1Normalized, 16384, batch), _state.Span.Slice(BatchNorm1InverseDeviation, 16), BatchNorm1Gamma,
             BatchNorm1GammaGradients, BatchNorm1BetaGradients, dx);
+    }
+
+    /// <summary>batch_norm_1 input gradient outside training, where it is affine: dx = dy ⊙ γ / √(running variance + 0.001).</summary>
+    private void BatchNorm1InputGradient(global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::ModelGen.Kernels.Normalization.BatchNormInferenceBackward(dy.Slice(0, batch * 16384), dx.Slice(0, batch * 16384), BatchNorm1Gamma, BatchNorm1RunningVariance, epsilon: 0.001f);
     }
 
     /// <summary>average_pooling2d_1 forward: the mean of each 2×2 window of each channel, [batch×16×32×32] → [batch×16×16×16], kept (h, w, c).</summary>
@@ -571,6 +660,12 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Normalization.BatchNormBackward(
             dy, Workspace(BatchNorm2Normalized, 8192, batch), _state.Span.Slice(BatchNorm2InverseDeviation, 32), BatchNorm2Gamma,
             BatchNorm2GammaGradients, BatchNorm2BetaGradients, dx);
+    }
+
+    /// <summary>batch_norm_2 input gradient outside training, where it is affine: dx = dy ⊙ γ / √(running variance + 0.001).</summary>
+    private void BatchNorm2InputGradient(global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::ModelGen.Kernels.Normalization.BatchNormInferenceBackward(dy.Slice(0, batch * 8192), dx.Slice(0, batch * 8192), BatchNorm2Gamma, BatchNorm2RunningVariance, epsilon: 0.001f);
     }
 
     /// <summary>global_average_pooling2d_1 forward: each channel's mean over its 16×16 positions, [batch×32×16×16] stored (h, w, c) → [batch×32].</summary>

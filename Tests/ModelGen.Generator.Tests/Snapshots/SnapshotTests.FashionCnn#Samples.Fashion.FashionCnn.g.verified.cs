@@ -92,7 +92,8 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         new(Channels: 32, Height: 14, Width: 14, Kernel: 2, Stride: 2, PadTop: 0, PadLeft: 0, OutputHeight: 7, OutputWidth: 7, ChannelsLast: true);
 
     private readonly global::ModelGen.AlignedBuffer _parameters = new(ParameterBufferLength);
-    private readonly global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength);
+    private global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength); // the parameter gradients being written: TrainStep's (Gradients), or the pass to the inputs'
+    private global::ModelGen.AlignedBuffer? _inputPassGradients; // where the pass to the inputs writes parameter gradients it does not need
     private readonly global::ModelGen.AlignedBuffer _state = new(StateLength);
     private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
     private readonly global::ModelGen.AlignedBuffer _windows = new(WindowsLength);
@@ -333,8 +334,84 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         Pool2Backward(gradientA.Slice(0, batch * 1568), gradientB.Slice(0, batch * 6272), batch);
         Conv2Backward(a2, a3, gradientB.Slice(0, batch * 6272), gradientA.Slice(0, batch * 3136), batch);
         Pool1Backward(gradientA.Slice(0, batch * 3136), gradientB.Slice(0, batch * 12544), batch);
-        Conv1Backward(inputs, a1, gradientB.Slice(0, batch * 12544), batch);
+        Conv1Backward(inputs, a1, gradientB.Slice(0, batch * 12544), dx: default, batch);
         return loss;
+    }
+
+    /// <summary>
+    /// The gradient of the predictions with respect to the inputs, by the hand-derived backward pass: for each sample,
+    /// ∂(Σⱼ outputGradients[j]·prediction[j])/∂input, with the predictions as <see cref="PredictBatch"/> computes them
+    /// (dropout off, batch statistics from the running averages). A one-hot row of <paramref name="outputGradients"/> gives
+    /// that output's saliency map. Leaves <see cref="Gradients"/> as the last <see cref="TrainStep"/> wrote them.
+    /// </summary>
+    /// <param name="inputs">n samples of <see cref="InputSize"/> floats each.</param>
+    /// <param name="outputGradients">n × <see cref="OutputSize"/> weights on the predictions.</param>
+    /// <param name="inputGradients">Receives n × <see cref="InputSize"/> floats.</param>
+    public void InputGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> outputGradients, global::System.Span<float> inputGradients)
+    {
+        var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
+        global::ModelGen.Guard.Length(outputGradients, batch * OutputSize, nameof(outputGradients));
+        global::ModelGen.Guard.Length(inputGradients, batch * InputSize, nameof(inputGradients));
+        EnsureCapacity(batch);
+        Forward(inputs, batch, training: false);
+
+        // the weights on the softmax probabilities p carried back to the logits z: ∂/∂zⱼ = pⱼ·(gⱼ − Σₖ gₖ·pₖ)
+        global::ModelGen.Losses.SoftmaxCrossEntropy.PredictionGradient(Workspace(Dense2Output, OutputSize, batch), outputGradients, Workspace(GradientA, OutputSize, batch), OutputSize);
+        BackwardToInputs(inputs, inputGradients, batch);
+    }
+
+    /// <summary>
+    /// ∂(mean loss)/∂inputs for a batch, with the loss of the predictions as <see cref="PredictBatch"/> computes them (dropout
+    /// off, batch statistics from the running averages). Leaves <see cref="Gradients"/> as the last <see cref="TrainStep"/> wrote them.
+    /// </summary>
+    /// <returns>The batch's mean loss.</returns>
+    public float LossInputGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::System.Span<float> inputGradients)
+    {
+        var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
+        global::ModelGen.Guard.TargetSize(targets, batch, OutputSize, allowLabels: true, nameof(targets));
+        global::ModelGen.Guard.Length(inputGradients, batch * InputSize, nameof(inputGradients));
+        EnsureCapacity(batch);
+        Forward(inputs, batch, training: false);
+
+        // softmax cross-entropy, L = Σₙ (log Σⱼ exp zₙⱼ − Σⱼ tₙⱼ·zₙⱼ) / batch; its gradient ∂L/∂z = (softmax(z) − t) / batch seeds backward
+        var loss = global::ModelGen.Losses.SoftmaxCrossEntropy.ValueAndGradient(Workspace(Dense2Output, OutputSize, batch), targets, Workspace(GradientA, OutputSize, batch), OutputSize);
+        BackwardToInputs(inputs, inputGradients, batch);
+        return loss;
+    }
+
+    /// <summary>
+    /// The backward pass from the gradient in GradientA (of the last layer's outputs) to the inputs', as the model predicts:
+    /// dropout hands gradients on unchanged and batch normalization is affine. The layers' backward methods write their
+    /// parameters' gradients too: here into a buffer of their own, so that Gradients keeps TrainStep's.
+    /// </summary>
+    private void BackwardToInputs(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> inputGradients, int batch)
+    {
+        var a1 = Workspace(Conv1Output, 12544, batch);
+        var a2 = Workspace(Pool1Output, 3136, batch);
+        var a3 = Workspace(Conv2Output, 6272, batch);
+        var a5 = Workspace(Flatten1Output, 1568, batch);
+        var a7 = Workspace(Dense1Output, 64, batch); // dropout_1 passes dense_1's outputs on outside training
+        var gradientA = Workspace(GradientA, 12544, batch);
+        var gradientB = Workspace(GradientB, 12544, batch);
+
+        // outside training dropout keeps every value: the input-gradient products that apply its mask read ones
+        Workspace(Dropout1Mask, 64, batch).Fill(1f);
+
+        var trainingGradients = _gradients;
+        _gradients = _inputPassGradients ??= new global::ModelGen.AlignedBuffer(ParameterBufferLength);
+        try
+        {
+            Dense2Backward(a7, gradientA.Slice(0, batch * 10), gradientB.Slice(0, batch * 64), batch);
+            Dense1Backward(a5, gradientB.Slice(0, batch * 64), gradientA.Slice(0, batch * 1568), batch);
+            Pool2Backward(gradientA.Slice(0, batch * 1568), gradientB.Slice(0, batch * 6272), batch);
+            Conv2Backward(a2, a3, gradientB.Slice(0, batch * 6272), gradientA.Slice(0, batch * 3136), batch);
+            Pool1Backward(gradientA.Slice(0, batch * 3136), gradientB.Slice(0, batch * 12544), batch);
+            Conv1Backward(inputs, a1, gradientB.Slice(0, batch * 12544), inputGradients, batch);
+        }
+        finally
+        {
+            _gradients = trainingGradients;
+        }
     }
 
     /// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace; dropout and batch statistics apply only when training.</summary>
@@ -397,9 +474,10 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Convolution.DirectForward(x.Slice(0, batch * 784), w, b, y.Slice(0, batch * 12544), Conv1Window, batch, global::ModelGen.Kernels.GemmActivation.Relu);
     }
 
-    /// <summary>conv2d_1 backward: dz = dy ⊙ [y > 0], ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz (no layer before has parameters: no input gradient).</summary>
-    private void Conv1Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, int batch)
+    /// <summary>conv2d_1 backward: dz = dy ⊙ [y > 0], ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = each window's dz·Wᵀ added where it was read when dx is given (InputGradients; TrainStep needs none: no layer before has parameters).</summary>
+    private void Conv1Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
+        global::System.ReadOnlySpan<float> w = Conv1Weights;
         global::System.Span<float> dw = Conv1WeightGradients;
         global::System.Span<float> db = Conv1BiasGradients;
         var dz = dy.Slice(0, batch * 12544);
@@ -410,6 +488,14 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
 
         // ∂L/∂W = Σ windowsᵀ·dz: [9×batch·784]·[batch·784×16], each window read where it lies (no im2col)
         global::ModelGen.Kernels.Convolution.DirectWeightGradient(x.Slice(0, batch * 784), dz, dw, Conv1Window, batch);
+
+        if (dx.IsEmpty)
+        {
+            return; // TrainStep: no layer before has parameters
+        }
+
+        // dx: each window value's gradient Σ_f dz·W added back where it was read from
+        global::ModelGen.Kernels.Convolution.DirectInputGradient(dz, w, dx.Slice(0, batch * 784), Conv1Window, batch);
     }
 
     /// <summary>max_pooling2d_1 forward: the largest value of each 2×2 window of each channel, [batch×16×28×28] → [batch×16×14×14], kept (h, w, c).</summary>

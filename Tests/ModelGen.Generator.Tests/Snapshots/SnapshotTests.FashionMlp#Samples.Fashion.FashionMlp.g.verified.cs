@@ -65,7 +65,8 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
     private const int PredictionChunk = 256;
 
     private readonly global::ModelGen.AlignedBuffer _parameters = new(ParameterBufferLength);
-    private readonly global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength);
+    private global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength); // the parameter gradients being written: TrainStep's (Gradients), or the pass to the inputs'
+    private global::ModelGen.AlignedBuffer? _inputPassGradients; // where the pass to the inputs writes parameter gradients it does not need
     private readonly global::ModelGen.AlignedBuffer _state = new(StateLength);
     private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
     private int _batchCapacity = 1;
@@ -282,8 +283,79 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
         // backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before
         Dense3Backward(a4, gradientA.Slice(0, batch * 10), gradientB.Slice(0, batch * 128), batch);
         Dense2Backward(a2, gradientB.Slice(0, batch * 128), gradientA.Slice(0, batch * 256), batch);
-        Dense1Backward(inputs, gradientA.Slice(0, batch * 256), batch);
+        Dense1Backward(inputs, gradientA.Slice(0, batch * 256), dx: default, batch);
         return loss;
+    }
+
+    /// <summary>
+    /// The gradient of the predictions with respect to the inputs, by the hand-derived backward pass: for each sample,
+    /// ∂(Σⱼ outputGradients[j]·prediction[j])/∂input, with the predictions as <see cref="PredictBatch"/> computes them
+    /// (dropout off, batch statistics from the running averages). A one-hot row of <paramref name="outputGradients"/> gives
+    /// that output's saliency map. Leaves <see cref="Gradients"/> as the last <see cref="TrainStep"/> wrote them.
+    /// </summary>
+    /// <param name="inputs">n samples of <see cref="InputSize"/> floats each.</param>
+    /// <param name="outputGradients">n × <see cref="OutputSize"/> weights on the predictions.</param>
+    /// <param name="inputGradients">Receives n × <see cref="InputSize"/> floats.</param>
+    public void InputGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> outputGradients, global::System.Span<float> inputGradients)
+    {
+        var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
+        global::ModelGen.Guard.Length(outputGradients, batch * OutputSize, nameof(outputGradients));
+        global::ModelGen.Guard.Length(inputGradients, batch * InputSize, nameof(inputGradients));
+        EnsureCapacity(batch);
+        Forward(inputs, batch, training: false);
+
+        // the weights on the softmax probabilities p carried back to the logits z: ∂/∂zⱼ = pⱼ·(gⱼ − Σₖ gₖ·pₖ)
+        global::ModelGen.Losses.SoftmaxCrossEntropy.PredictionGradient(Workspace(Dense3Output, OutputSize, batch), outputGradients, Workspace(GradientA, OutputSize, batch), OutputSize);
+        BackwardToInputs(inputs, inputGradients, batch);
+    }
+
+    /// <summary>
+    /// ∂(mean loss)/∂inputs for a batch, with the loss of the predictions as <see cref="PredictBatch"/> computes them (dropout
+    /// off, batch statistics from the running averages). Leaves <see cref="Gradients"/> as the last <see cref="TrainStep"/> wrote them.
+    /// </summary>
+    /// <returns>The batch's mean loss.</returns>
+    public float LossInputGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::System.Span<float> inputGradients)
+    {
+        var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
+        global::ModelGen.Guard.TargetSize(targets, batch, OutputSize, allowLabels: true, nameof(targets));
+        global::ModelGen.Guard.Length(inputGradients, batch * InputSize, nameof(inputGradients));
+        EnsureCapacity(batch);
+        Forward(inputs, batch, training: false);
+
+        // softmax cross-entropy, L = Σₙ (log Σⱼ exp zₙⱼ − Σⱼ tₙⱼ·zₙⱼ) / batch; its gradient ∂L/∂z = (softmax(z) − t) / batch seeds backward
+        var loss = global::ModelGen.Losses.SoftmaxCrossEntropy.ValueAndGradient(Workspace(Dense3Output, OutputSize, batch), targets, Workspace(GradientA, OutputSize, batch), OutputSize);
+        BackwardToInputs(inputs, inputGradients, batch);
+        return loss;
+    }
+
+    /// <summary>
+    /// The backward pass from the gradient in GradientA (of the last layer's outputs) to the inputs', as the model predicts:
+    /// dropout hands gradients on unchanged and batch normalization is affine. The layers' backward methods write their
+    /// parameters' gradients too: here into a buffer of their own, so that Gradients keeps TrainStep's.
+    /// </summary>
+    private void BackwardToInputs(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> inputGradients, int batch)
+    {
+        var a2 = Workspace(Dense1Output, 256, batch); // dropout_1 passes dense_1's outputs on outside training
+        var a4 = Workspace(Dense2Output, 128, batch); // dropout_2 passes dense_2's outputs on outside training
+        var gradientA = Workspace(GradientA, 256, batch);
+        var gradientB = Workspace(GradientB, 256, batch);
+
+        // outside training dropout keeps every value: the input-gradient products that apply its mask read ones
+        Workspace(Dropout1Mask, 256, batch).Fill(1f);
+        Workspace(Dropout2Mask, 128, batch).Fill(1f);
+
+        var trainingGradients = _gradients;
+        _gradients = _inputPassGradients ??= new global::ModelGen.AlignedBuffer(ParameterBufferLength);
+        try
+        {
+            Dense3Backward(a4, gradientA.Slice(0, batch * 10), gradientB.Slice(0, batch * 128), batch);
+            Dense2Backward(a2, gradientB.Slice(0, batch * 128), gradientA.Slice(0, batch * 256), batch);
+            Dense1Backward(inputs, gradientA.Slice(0, batch * 256), inputGradients, batch);
+        }
+        finally
+        {
+            _gradients = trainingGradients;
+        }
     }
 
     /// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace; dropout and batch statistics apply only when training.</summary>
@@ -360,9 +432,10 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
             mask, dropped.Slice(0, batch * 256), rate: 0.2f, ref _trainingRandom);
     }
 
-    /// <summary>dense_1 backward: dz = dy ⊙ [y > 0] (applied by dense_2's input gradient), ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz (the first layer: no input gradient).</summary>
-    private void Dense1Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, int batch)
+    /// <summary>dense_1 backward: dz = dy ⊙ [y > 0] (applied by dense_2's input gradient), ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz, dx = dz·Wᵀ when dx is given (InputGradients; TrainStep needs none: no layer before has parameters).</summary>
+    private void Dense1Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
+        global::System.ReadOnlySpan<float> w = Dense1Weights;
         global::System.Span<float> dw = Dense1WeightGradients;
         global::System.Span<float> db = Dense1BiasGradients;
         var dz = dy.Slice(0, batch * 256);
@@ -371,6 +444,14 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Gemm.MultiplyTransposedA(x.Slice(0, batch * 784), dz, dw, 784, 256, batch);
         // ∂L/∂b = Σₙ dz[n, :]
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
+
+        if (dx.IsEmpty)
+        {
+            return; // TrainStep: no layer before has parameters
+        }
+
+        // dx = dz·Wᵀ: [batch×256]·[256×784]
+        global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz, w, dx.Slice(0, batch * 784), batch, 784, 256);
     }
 
     /// <summary>dense_2 forward: y = relu(x·W + b), [batch×256] → [batch×128].</summary>

@@ -45,7 +45,8 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
     private const int PredictionChunk = 256;
 
     private readonly global::ModelGen.AlignedBuffer _parameters = new(ParameterBufferLength);
-    private readonly global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength);
+    private global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength); // the parameter gradients being written: TrainStep's (Gradients), or the pass to the inputs'
+    private global::ModelGen.AlignedBuffer? _inputPassGradients; // where the pass to the inputs writes parameter gradients it does not need
     private readonly global::ModelGen.AlignedBuffer _state = new(StateLength);
     private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
     private int _batchCapacity = 1;
@@ -222,8 +223,70 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
         var loss = global::ModelGen.Losses.MeanSquaredError.ValueAndGradient(a1, targets, gradientA.Slice(0, batch * OutputSize));
 
         // backward: ∂L/∂W and ∂L/∂b of the only layer
-        Dense1Backward(inputs, gradientA.Slice(0, batch * 1), batch);
+        Dense1Backward(inputs, gradientA.Slice(0, batch * 1), dx: default, batch);
         return loss;
+    }
+
+    /// <summary>
+    /// The gradient of the predictions with respect to the inputs, by the hand-derived backward pass: for each sample,
+    /// ∂(Σⱼ outputGradients[j]·prediction[j])/∂input, with the predictions as <see cref="PredictBatch"/> computes them
+    /// (dropout off, batch statistics from the running averages). A one-hot row of <paramref name="outputGradients"/> gives
+    /// that output's saliency map. Leaves <see cref="Gradients"/> as the last <see cref="TrainStep"/> wrote them.
+    /// </summary>
+    /// <param name="inputs">n samples of <see cref="InputSize"/> floats each.</param>
+    /// <param name="outputGradients">n × <see cref="OutputSize"/> weights on the predictions.</param>
+    /// <param name="inputGradients">Receives n × <see cref="InputSize"/> floats.</param>
+    public void InputGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> outputGradients, global::System.Span<float> inputGradients)
+    {
+        var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
+        global::ModelGen.Guard.Length(outputGradients, batch * OutputSize, nameof(outputGradients));
+        global::ModelGen.Guard.Length(inputGradients, batch * InputSize, nameof(inputGradients));
+        EnsureCapacity(batch);
+        Forward(inputs, batch);
+
+        // the predictions are the last layer's outputs: the weights on them seed backward as they are
+        outputGradients.CopyTo(Workspace(GradientA, OutputSize, batch));
+        BackwardToInputs(inputs, inputGradients, batch);
+    }
+
+    /// <summary>
+    /// ∂(mean loss)/∂inputs for a batch, with the loss of the predictions as <see cref="PredictBatch"/> computes them (dropout
+    /// off, batch statistics from the running averages). Leaves <see cref="Gradients"/> as the last <see cref="TrainStep"/> wrote them.
+    /// </summary>
+    /// <returns>The batch's mean loss.</returns>
+    public float LossInputGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::System.Span<float> inputGradients)
+    {
+        var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
+        global::ModelGen.Guard.TargetSize(targets, batch, OutputSize, allowLabels: false, nameof(targets));
+        global::ModelGen.Guard.Length(inputGradients, batch * InputSize, nameof(inputGradients));
+        EnsureCapacity(batch);
+        Forward(inputs, batch);
+
+        // mean squared error, L = Σ (y − t)² / (batch·1); its gradient ∂L/∂y = 2·(y − t) / (batch·1) seeds backward
+        var loss = global::ModelGen.Losses.MeanSquaredError.ValueAndGradient(Workspace(Dense1Output, OutputSize, batch), targets, Workspace(GradientA, OutputSize, batch));
+        BackwardToInputs(inputs, inputGradients, batch);
+        return loss;
+    }
+
+    /// <summary>
+    /// The backward pass from the gradient in GradientA (of the last layer's outputs) to the inputs', as the model predicts:
+    /// dropout hands gradients on unchanged and batch normalization is affine. The layers' backward methods write their
+    /// parameters' gradients too: here into a buffer of their own, so that Gradients keeps TrainStep's.
+    /// </summary>
+    private void BackwardToInputs(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> inputGradients, int batch)
+    {
+        var gradientA = Workspace(GradientA, 1, batch);
+
+        var trainingGradients = _gradients;
+        _gradients = _inputPassGradients ??= new global::ModelGen.AlignedBuffer(ParameterBufferLength);
+        try
+        {
+            Dense1Backward(inputs, gradientA.Slice(0, batch * 1), inputGradients, batch);
+        }
+        finally
+        {
+            _gradients = trainingGradients;
+        }
     }
 
     /// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace.</summary>
@@ -270,9 +333,10 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
         }
     }
 
-    /// <summary>dense_1 backward: dz = dy, ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz (the first layer: no input gradient).</summary>
-    private void Dense1Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, int batch)
+    /// <summary>dense_1 backward: dz = dy, ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz, dx = dz·Wᵀ when dx is given (InputGradients; TrainStep needs none: no layer before has parameters).</summary>
+    private void Dense1Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
+        global::System.ReadOnlySpan<float> w = Dense1Weights;
         global::System.Span<float> dw = Dense1WeightGradients;
         global::System.Span<float> db = Dense1BiasGradients;
         // the gradients are sums over the batch, accumulated sample by sample
@@ -286,6 +350,12 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
             // ∂L/∂W[i, o] += x[i]·dz[o];  ∂L/∂b[o] += dz[o]
             dw[0] += xn[0] * dz0;
             db[0] += dz0;
+            if (!dx.IsEmpty)
+            {
+                // ∂L/∂x[i] = Σₒ W[i, o]·dz[o]
+                var dxn = dx.Slice(n * 1, 1);
+                dxn[0] = w[0] * dz0;
+            }
         }
     }
 }

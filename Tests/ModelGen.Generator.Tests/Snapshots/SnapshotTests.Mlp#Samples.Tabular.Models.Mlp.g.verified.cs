@@ -60,7 +60,8 @@ partial class Models
         private const int PredictionChunk = 256;
 
         private readonly global::ModelGen.AlignedBuffer _parameters = new(ParameterBufferLength);
-        private readonly global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength);
+        private global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength); // the parameter gradients being written: TrainStep's (Gradients), or the pass to the inputs'
+        private global::ModelGen.AlignedBuffer? _inputPassGradients; // where the pass to the inputs writes parameter gradients it does not need
         private readonly global::ModelGen.AlignedBuffer _state = new(StateLength);
         private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
         private int _batchCapacity = 1;
@@ -272,8 +273,76 @@ partial class Models
             // backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before
             Dense3Backward(a2, a3, gradientA.Slice(0, batch * 2), gradientB.Slice(0, batch * 64), batch);
             Dense2Backward(a1, a2, gradientB.Slice(0, batch * 64), gradientA.Slice(0, batch * 4), batch);
-            Dense1Backward(inputs, a1, gradientA.Slice(0, batch * 4), batch);
+            Dense1Backward(inputs, a1, gradientA.Slice(0, batch * 4), dx: default, batch);
             return loss;
+        }
+
+        /// <summary>
+        /// The gradient of the predictions with respect to the inputs, by the hand-derived backward pass: for each sample,
+        /// ∂(Σⱼ outputGradients[j]·prediction[j])/∂input, with the predictions as <see cref="PredictBatch"/> computes them
+        /// (dropout off, batch statistics from the running averages). A one-hot row of <paramref name="outputGradients"/> gives
+        /// that output's saliency map. Leaves <see cref="Gradients"/> as the last <see cref="TrainStep"/> wrote them.
+        /// </summary>
+        /// <param name="inputs">n samples of <see cref="InputSize"/> floats each.</param>
+        /// <param name="outputGradients">n × <see cref="OutputSize"/> weights on the predictions.</param>
+        /// <param name="inputGradients">Receives n × <see cref="InputSize"/> floats.</param>
+        public void InputGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> outputGradients, global::System.Span<float> inputGradients)
+        {
+            var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
+            global::ModelGen.Guard.Length(outputGradients, batch * OutputSize, nameof(outputGradients));
+            global::ModelGen.Guard.Length(inputGradients, batch * InputSize, nameof(inputGradients));
+            EnsureCapacity(batch);
+            Forward(inputs, batch);
+
+            // the predictions are the last layer's outputs: the weights on them seed backward as they are
+            outputGradients.CopyTo(Workspace(GradientA, OutputSize, batch));
+            BackwardToInputs(inputs, inputGradients, batch);
+        }
+
+        /// <summary>
+        /// ∂(mean loss)/∂inputs for a batch, with the loss of the predictions as <see cref="PredictBatch"/> computes them (dropout
+        /// off, batch statistics from the running averages). Leaves <see cref="Gradients"/> as the last <see cref="TrainStep"/> wrote them.
+        /// </summary>
+        /// <returns>The batch's mean loss.</returns>
+        public float LossInputGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::System.Span<float> inputGradients)
+        {
+            var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
+            global::ModelGen.Guard.TargetSize(targets, batch, OutputSize, allowLabels: false, nameof(targets));
+            global::ModelGen.Guard.Length(inputGradients, batch * InputSize, nameof(inputGradients));
+            EnsureCapacity(batch);
+            Forward(inputs, batch);
+
+            // mean squared error, L = Σ (y − t)² / (batch·2); its gradient ∂L/∂y = 2·(y − t) / (batch·2) seeds backward
+            var loss = global::ModelGen.Losses.MeanSquaredError.ValueAndGradient(Workspace(Dense3Output, OutputSize, batch), targets, Workspace(GradientA, OutputSize, batch));
+            BackwardToInputs(inputs, inputGradients, batch);
+            return loss;
+        }
+
+        /// <summary>
+        /// The backward pass from the gradient in GradientA (of the last layer's outputs) to the inputs', as the model predicts:
+        /// dropout hands gradients on unchanged and batch normalization is affine. The layers' backward methods write their
+        /// parameters' gradients too: here into a buffer of their own, so that Gradients keeps TrainStep's.
+        /// </summary>
+        private void BackwardToInputs(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> inputGradients, int batch)
+        {
+            var a1 = Workspace(Dense1Output, 4, batch);
+            var a2 = Workspace(Dense2Output, 64, batch);
+            var a3 = Workspace(Dense3Output, 2, batch);
+            var gradientA = Workspace(GradientA, 64, batch);
+            var gradientB = Workspace(GradientB, 64, batch);
+
+            var trainingGradients = _gradients;
+            _gradients = _inputPassGradients ??= new global::ModelGen.AlignedBuffer(ParameterBufferLength);
+            try
+            {
+                Dense3Backward(a2, a3, gradientA.Slice(0, batch * 2), gradientB.Slice(0, batch * 64), batch);
+                Dense2Backward(a1, a2, gradientB.Slice(0, batch * 64), gradientA.Slice(0, batch * 4), batch);
+                Dense1Backward(inputs, a1, gradientA.Slice(0, batch * 4), inputGradients, batch);
+            }
+            finally
+            {
+                _gradients = trainingGradients;
+            }
         }
 
         /// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace.</summary>
@@ -327,9 +396,10 @@ partial class Models
             }
         }
 
-        /// <summary>dense_1 backward: dz = dy ⊙ (1 − y²), ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz (the first layer: no input gradient).</summary>
-        private void Dense1Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, int batch)
+        /// <summary>dense_1 backward: dz = dy ⊙ (1 − y²), ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz, dx = dz·Wᵀ when dx is given (InputGradients; TrainStep needs none: no layer before has parameters).</summary>
+        private void Dense1Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
         {
+            global::System.ReadOnlySpan<float> w = Dense1Weights;
             global::System.Span<float> dw = Dense1WeightGradients;
             global::System.Span<float> db = Dense1BiasGradients;
             // the gradients are sums over the batch, accumulated sample by sample
@@ -361,6 +431,14 @@ partial class Models
                 db[1] += dz1;
                 db[2] += dz2;
                 db[3] += dz3;
+                if (!dx.IsEmpty)
+                {
+                    // ∂L/∂x[i] = Σₒ W[i, o]·dz[o]
+                    var dxn = dx.Slice(n * 3, 3);
+                    dxn[0] = w[0] * dz0 + w[1] * dz1 + w[2] * dz2 + w[3] * dz3;
+                    dxn[1] = w[4] * dz0 + w[5] * dz1 + w[6] * dz2 + w[7] * dz3;
+                    dxn[2] = w[8] * dz0 + w[9] * dz1 + w[10] * dz2 + w[11] * dz3;
+                }
             }
         }
 
@@ -400,13 +478,18 @@ partial class Models
             {
                 var xn = x.Slice(n * 4, 4);
                 var dzn = dy.Slice(n * 64, 64);
-                var dxn = dx.Slice(n * 4, 4);
                 // ∂L/∂b += dz
                 global::ModelGen.Kernels.Blas.Add(dzn, db);
-                // ∂L/∂W[i, :] += x[i]·dz;  ∂L/∂x[i] = W[i, :]·dz
+                // ∂L/∂W[i, :] += x[i]·dz
                 for (var i = 0; i < 4; i++)
                 {
                     global::ModelGen.Kernels.Blas.Axpy(xn[i], dzn, dw.Slice(i * 64, 64));
+                }
+
+                // ∂L/∂x[i] = W[i, :]·dz
+                var dxn = dx.Slice(n * 4, 4);
+                for (var i = 0; i < 4; i++)
+                {
                     dxn[i] = global::ModelGen.Kernels.Blas.Dot(w.Slice(i * 64, 64), dzn);
                 }
             }

@@ -118,7 +118,8 @@ partial class PreNorm : global::ModelGen.ITrainableModel
     private const int PredictionChunk = 256;
 
     private readonly global::ModelGen.AlignedBuffer _parameters = new(ParameterBufferLength);
-    private readonly global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength);
+    private global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength); // the parameter gradients being written: TrainStep's (Gradients), or the pass to the inputs'
+    private global::ModelGen.AlignedBuffer? _inputPassGradients; // where the pass to the inputs writes parameter gradients it does not need
     private readonly global::ModelGen.AlignedBuffer _state = new(StateLength);
     private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
     private int _batchCapacity = 1;
@@ -436,8 +437,89 @@ partial class PreNorm : global::ModelGen.ITrainableModel
         LayerNorm1Backward(gradientC.Slice(0, batch * 32), gradientB.Slice(0, batch * 32), batch);
         // dense_1 feeds two layers: its gradient is the sum of the two that come back
         global::ModelGen.Kernels.Elementwise.Add(gradientB.Slice(0, batch * 32), gradientA.Slice(0, batch * 32), gradientA.Slice(0, batch * 32));
-        Dense1Backward(inputs, gradientA.Slice(0, batch * 32), batch);
+        Dense1Backward(inputs, gradientA.Slice(0, batch * 32), dx: default, batch);
         return loss;
+    }
+
+    /// <summary>
+    /// The gradient of the predictions with respect to the inputs, by the hand-derived backward pass: for each sample,
+    /// ∂(Σⱼ outputGradients[j]·prediction[j])/∂input, with the predictions as <see cref="PredictBatch"/> computes them
+    /// (dropout off, batch statistics from the running averages). A one-hot row of <paramref name="outputGradients"/> gives
+    /// that output's saliency map. Leaves <see cref="Gradients"/> as the last <see cref="TrainStep"/> wrote them.
+    /// </summary>
+    /// <param name="inputs">n samples of <see cref="InputSize"/> floats each.</param>
+    /// <param name="outputGradients">n × <see cref="OutputSize"/> weights on the predictions.</param>
+    /// <param name="inputGradients">Receives n × <see cref="InputSize"/> floats.</param>
+    public void InputGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> outputGradients, global::System.Span<float> inputGradients)
+    {
+        var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
+        global::ModelGen.Guard.Length(outputGradients, batch * OutputSize, nameof(outputGradients));
+        global::ModelGen.Guard.Length(inputGradients, batch * InputSize, nameof(inputGradients));
+        EnsureCapacity(batch);
+        Forward(inputs, batch);
+
+        // the predictions are the last layer's outputs: the weights on them seed backward as they are
+        outputGradients.CopyTo(Workspace(GradientA, OutputSize, batch));
+        BackwardToInputs(inputs, inputGradients, batch);
+    }
+
+    /// <summary>
+    /// ∂(mean loss)/∂inputs for a batch, with the loss of the predictions as <see cref="PredictBatch"/> computes them (dropout
+    /// off, batch statistics from the running averages). Leaves <see cref="Gradients"/> as the last <see cref="TrainStep"/> wrote them.
+    /// </summary>
+    /// <returns>The batch's mean loss.</returns>
+    public float LossInputGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::System.Span<float> inputGradients)
+    {
+        var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
+        global::ModelGen.Guard.TargetSize(targets, batch, OutputSize, allowLabels: false, nameof(targets));
+        global::ModelGen.Guard.Length(inputGradients, batch * InputSize, nameof(inputGradients));
+        EnsureCapacity(batch);
+        Forward(inputs, batch);
+
+        // mean squared error, L = Σ (y − t)² / (batch·1); its gradient ∂L/∂y = 2·(y − t) / (batch·1) seeds backward
+        var loss = global::ModelGen.Losses.MeanSquaredError.ValueAndGradient(Workspace(Dense6Output, OutputSize, batch), targets, Workspace(GradientA, OutputSize, batch));
+        BackwardToInputs(inputs, inputGradients, batch);
+        return loss;
+    }
+
+    /// <summary>
+    /// The backward pass from the gradient in GradientA (of the last layer's outputs) to the inputs', as the model predicts:
+    /// dropout hands gradients on unchanged and batch normalization is affine. The layers' backward methods write their
+    /// parameters' gradients too: here into a buffer of their own, so that Gradients keeps TrainStep's.
+    /// </summary>
+    private void BackwardToInputs(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> inputGradients, int batch)
+    {
+        var a2 = Workspace(LayerNorm1Output, 32, batch);
+        var a3 = Workspace(Dense2Output, 128, batch);
+        var a6 = Workspace(LayerNorm2Output, 32, batch);
+        var a7 = Workspace(Dense4Output, 128, batch);
+        var a10 = Workspace(LayerNorm3Output, 32, batch);
+        var gradientA = Workspace(GradientA, 128, batch);
+        var gradientB = Workspace(GradientB, 128, batch);
+        var gradientC = Workspace(GradientC, 128, batch);
+
+        var trainingGradients = _gradients;
+        _gradients = _inputPassGradients ??= new global::ModelGen.AlignedBuffer(ParameterBufferLength);
+        try
+        {
+            Dense6Backward(a10, gradientA.Slice(0, batch * 1), gradientB.Slice(0, batch * 32), batch);
+            LayerNorm3Backward(gradientB.Slice(0, batch * 32), gradientA.Slice(0, batch * 32), batch);
+            Dense5Backward(a7, gradientA.Slice(0, batch * 32), gradientB.Slice(0, batch * 128), batch);
+            Dense4Backward(a6, gradientB.Slice(0, batch * 128), gradientC.Slice(0, batch * 32), batch);
+            LayerNorm2Backward(gradientC.Slice(0, batch * 32), gradientB.Slice(0, batch * 32), batch);
+            // residual_1 feeds two layers: its gradient is the sum of the two that come back
+            global::ModelGen.Kernels.Elementwise.Add(gradientB.Slice(0, batch * 32), gradientA.Slice(0, batch * 32), gradientA.Slice(0, batch * 32));
+            Dense3Backward(a3, gradientA.Slice(0, batch * 32), gradientB.Slice(0, batch * 128), batch);
+            Dense2Backward(a2, gradientB.Slice(0, batch * 128), gradientC.Slice(0, batch * 32), batch);
+            LayerNorm1Backward(gradientC.Slice(0, batch * 32), gradientB.Slice(0, batch * 32), batch);
+            // dense_1 feeds two layers: its gradient is the sum of the two that come back
+            global::ModelGen.Kernels.Elementwise.Add(gradientB.Slice(0, batch * 32), gradientA.Slice(0, batch * 32), gradientA.Slice(0, batch * 32));
+            Dense1Backward(inputs, gradientA.Slice(0, batch * 32), inputGradients, batch);
+        }
+        finally
+        {
+            _gradients = trainingGradients;
+        }
     }
 
     /// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace.</summary>
@@ -502,9 +584,10 @@ partial class PreNorm : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Gemm.Multiply(x.Slice(0, batch * 20), w, y.Slice(0, batch * 32), batch, 32, 20, b);
     }
 
-    /// <summary>dense_1 backward: dz = dy, ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz (the first layer: no input gradient).</summary>
-    private void Dense1Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, int batch)
+    /// <summary>dense_1 backward: dz = dy, ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz, dx = dz·Wᵀ when dx is given (InputGradients; TrainStep needs none: no layer before has parameters).</summary>
+    private void Dense1Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
+        global::System.ReadOnlySpan<float> w = Dense1Weights;
         global::System.Span<float> dw = Dense1WeightGradients;
         global::System.Span<float> db = Dense1BiasGradients;
         var dz = dy.Slice(0, batch * 32);
@@ -512,6 +595,14 @@ partial class PreNorm : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Gemm.MultiplyTransposedA(x.Slice(0, batch * 20), dz, dw, 20, 32, batch);
         // ∂L/∂b = Σₙ dz[n, :]
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
+
+        if (dx.IsEmpty)
+        {
+            return; // TrainStep: no layer before has parameters
+        }
+
+        // dx = dz·Wᵀ: [batch×32]·[32×20]
+        global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz, w, dx.Slice(0, batch * 20), batch, 20, 32);
     }
 
     /// <summary>layer_norm_1 forward: y = γ ⊙ (x − μ) / √(σ² + 1E-05) + β over each sample's 32 values.</summary>

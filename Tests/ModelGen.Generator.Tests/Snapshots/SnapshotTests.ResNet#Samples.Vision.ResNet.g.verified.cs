@@ -230,7 +230,8 @@ partial class ResNet : global::ModelGen.ITrainableModel
         new(Channels: 8, Height: 12, Width: 12, Kernel: 1, Stride: 2, PadTop: 0, PadLeft: 0, OutputHeight: 6, OutputWidth: 6, ChannelsLast: true);
 
     private readonly global::ModelGen.AlignedBuffer _parameters = new(ParameterBufferLength);
-    private readonly global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength);
+    private global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength); // the parameter gradients being written: TrainStep's (Gradients), or the pass to the inputs'
+    private global::ModelGen.AlignedBuffer? _inputPassGradients; // where the pass to the inputs writes parameter gradients it does not need
     private readonly global::ModelGen.AlignedBuffer _state = new(StateLength);
     private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
     private readonly global::ModelGen.AlignedBuffer _windows = new(WindowsLength);
@@ -781,8 +782,114 @@ partial class ResNet : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Elementwise.Add(gradientB.Slice(0, batch * 1152), gradientC.Slice(0, batch * 1152), gradientC.Slice(0, batch * 1152));
         Activation1Backward(a2, a3, gradientC.Slice(0, batch * 1152), batch);
         BatchNorm1Backward(gradientC.Slice(0, batch * 1152), gradientA.Slice(0, batch * 1152), batch);
-        Conv1Backward(inputs, gradientA.Slice(0, batch * 1152), batch);
+        Conv1Backward(inputs, gradientA.Slice(0, batch * 1152), dx: default, batch);
         return loss;
+    }
+
+    /// <summary>
+    /// The gradient of the predictions with respect to the inputs, by the hand-derived backward pass: for each sample,
+    /// ∂(Σⱼ outputGradients[j]·prediction[j])/∂input, with the predictions as <see cref="PredictBatch"/> computes them
+    /// (dropout off, batch statistics from the running averages). A one-hot row of <paramref name="outputGradients"/> gives
+    /// that output's saliency map. Leaves <see cref="Gradients"/> as the last <see cref="TrainStep"/> wrote them.
+    /// </summary>
+    /// <param name="inputs">n samples of <see cref="InputSize"/> floats each.</param>
+    /// <param name="outputGradients">n × <see cref="OutputSize"/> weights on the predictions.</param>
+    /// <param name="inputGradients">Receives n × <see cref="InputSize"/> floats.</param>
+    public void InputGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> outputGradients, global::System.Span<float> inputGradients)
+    {
+        var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
+        global::ModelGen.Guard.Length(outputGradients, batch * OutputSize, nameof(outputGradients));
+        global::ModelGen.Guard.Length(inputGradients, batch * InputSize, nameof(inputGradients));
+        EnsureCapacity(batch);
+        Forward(inputs, batch, training: false);
+
+        // the weights on the softmax probabilities p carried back to the logits z: ∂/∂zⱼ = pⱼ·(gⱼ − Σₖ gₖ·pₖ)
+        global::ModelGen.Losses.SoftmaxCrossEntropy.PredictionGradient(Workspace(Dense1Output, OutputSize, batch), outputGradients, Workspace(GradientA, OutputSize, batch), OutputSize);
+        BackwardToInputs(inputs, inputGradients, batch);
+    }
+
+    /// <summary>
+    /// ∂(mean loss)/∂inputs for a batch, with the loss of the predictions as <see cref="PredictBatch"/> computes them (dropout
+    /// off, batch statistics from the running averages). Leaves <see cref="Gradients"/> as the last <see cref="TrainStep"/> wrote them.
+    /// </summary>
+    /// <returns>The batch's mean loss.</returns>
+    public float LossInputGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::System.Span<float> inputGradients)
+    {
+        var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
+        global::ModelGen.Guard.TargetSize(targets, batch, OutputSize, allowLabels: true, nameof(targets));
+        global::ModelGen.Guard.Length(inputGradients, batch * InputSize, nameof(inputGradients));
+        EnsureCapacity(batch);
+        Forward(inputs, batch, training: false);
+
+        // softmax cross-entropy, L = Σₙ (log Σⱼ exp zₙⱼ − Σⱼ tₙⱼ·zₙⱼ) / batch; its gradient ∂L/∂z = (softmax(z) − t) / batch seeds backward
+        var loss = global::ModelGen.Losses.SoftmaxCrossEntropy.ValueAndGradient(Workspace(Dense1Output, OutputSize, batch), targets, Workspace(GradientA, OutputSize, batch), OutputSize);
+        BackwardToInputs(inputs, inputGradients, batch);
+        return loss;
+    }
+
+    /// <summary>
+    /// The backward pass from the gradient in GradientA (of the last layer's outputs) to the inputs', as the model predicts:
+    /// dropout hands gradients on unchanged and batch normalization is affine. The layers' backward methods write their
+    /// parameters' gradients too: here into a buffer of their own, so that Gradients keeps TrainStep's.
+    /// </summary>
+    private void BackwardToInputs(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> inputGradients, int batch)
+    {
+        var a2 = Workspace(BatchNorm1Output, 1152, batch);
+        var a3 = Workspace(Activation1Output, 1152, batch);
+        var a5 = Workspace(BatchNorm2Output, 1152, batch);
+        var a6 = Workspace(Activation2Output, 1152, batch);
+        var a9 = Workspace(Residual1Output, 1152, batch);
+        var a11 = Workspace(BatchNorm4Output, 1152, batch);
+        var a12 = Workspace(Activation3Output, 1152, batch);
+        var a15 = Workspace(Residual2Output, 1152, batch);
+        var a17 = Workspace(BatchNorm6Output, 576, batch);
+        var a18 = Workspace(Activation4Output, 576, batch);
+        var a23 = Workspace(Residual3Output, 576, batch);
+        var a24 = Workspace(GlobalPool1Output, 16, batch);
+        var gradientA = Workspace(GradientA, 1152, batch);
+        var gradientB = Workspace(GradientB, 1152, batch);
+        var gradientC = Workspace(GradientC, 1152, batch);
+
+        var trainingGradients = _gradients;
+        _gradients = _inputPassGradients ??= new global::ModelGen.AlignedBuffer(ParameterBufferLength);
+        try
+        {
+            Dense1Backward(a24, gradientA.Slice(0, batch * 10), gradientB.Slice(0, batch * 16), batch);
+            GlobalPool1Backward(gradientB.Slice(0, batch * 16), gradientA.Slice(0, batch * 576), batch);
+            Residual3Backward(a23, gradientA.Slice(0, batch * 576), batch);
+            BatchNorm8InputGradient(gradientA.Slice(0, batch * 576), gradientB.Slice(0, batch * 576), batch);
+            Conv8Backward(a15, gradientB.Slice(0, batch * 576), gradientC.Slice(0, batch * 1152), batch);
+            BatchNorm7InputGradient(gradientA.Slice(0, batch * 576), gradientB.Slice(0, batch * 576), batch);
+            Conv7Backward(a18, gradientB.Slice(0, batch * 576), gradientA.Slice(0, batch * 576), batch);
+            Activation4Backward(a17, a18, gradientA.Slice(0, batch * 576), batch);
+            BatchNorm6InputGradient(gradientA.Slice(0, batch * 576), gradientB.Slice(0, batch * 576), batch);
+            Conv6Backward(a15, gradientB.Slice(0, batch * 576), gradientA.Slice(0, batch * 1152), batch);
+            // residual_2 feeds two layers: its gradient is the sum of the two that come back
+            global::ModelGen.Kernels.Elementwise.Add(gradientA.Slice(0, batch * 1152), gradientC.Slice(0, batch * 1152), gradientC.Slice(0, batch * 1152));
+            Residual2Backward(a15, gradientC.Slice(0, batch * 1152), batch);
+            BatchNorm5InputGradient(gradientC.Slice(0, batch * 1152), gradientA.Slice(0, batch * 1152), batch);
+            Conv5Backward(a12, gradientA.Slice(0, batch * 1152), gradientB.Slice(0, batch * 1152), batch);
+            Activation3Backward(a11, a12, gradientB.Slice(0, batch * 1152), batch);
+            BatchNorm4InputGradient(gradientB.Slice(0, batch * 1152), gradientA.Slice(0, batch * 1152), batch);
+            Conv4Backward(a9, gradientA.Slice(0, batch * 1152), gradientB.Slice(0, batch * 1152), batch);
+            // residual_1 feeds two layers: its gradient is the sum of the two that come back
+            global::ModelGen.Kernels.Elementwise.Add(gradientB.Slice(0, batch * 1152), gradientC.Slice(0, batch * 1152), gradientC.Slice(0, batch * 1152));
+            Residual1Backward(a9, gradientC.Slice(0, batch * 1152), batch);
+            BatchNorm3InputGradient(gradientC.Slice(0, batch * 1152), gradientA.Slice(0, batch * 1152), batch);
+            Conv3Backward(a6, gradientA.Slice(0, batch * 1152), gradientB.Slice(0, batch * 1152), batch);
+            Activation2Backward(a5, a6, gradientB.Slice(0, batch * 1152), batch);
+            BatchNorm2InputGradient(gradientB.Slice(0, batch * 1152), gradientA.Slice(0, batch * 1152), batch);
+            Conv2Backward(a3, gradientA.Slice(0, batch * 1152), gradientB.Slice(0, batch * 1152), batch);
+            // activation_1 feeds two layers: its gradient is the sum of the two that come back
+            global::ModelGen.Kernels.Elementwise.Add(gradientB.Slice(0, batch * 1152), gradientC.Slice(0, batch * 1152), gradientC.Slice(0, batch * 1152));
+            Activation1Backward(a2, a3, gradientC.Slice(0, batch * 1152), batch);
+            BatchNorm1InputGradient(gradientC.Slice(0, batch * 1152), gradientA.Slice(0, batch * 1152), batch);
+            Conv1Backward(inputs, gradientA.Slice(0, batch * 1152), inputGradients, batch);
+        }
+        finally
+        {
+            _gradients = trainingGradients;
+        }
     }
 
     /// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace; dropout and batch statistics apply only when training.</summary>
@@ -940,9 +1047,10 @@ partial class ResNet : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Convolution.DirectForward(x.Slice(0, batch * 144), w, b, y.Slice(0, batch * 1152), Conv1Window, batch);
     }
 
-    /// <summary>conv2d_1 backward: dz = dy, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz (no layer before has parameters: no input gradient).</summary>
-    private void Conv1Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, int batch)
+    /// <summary>conv2d_1 backward: dz = dy, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = each window's dz·Wᵀ added where it was read when dx is given (InputGradients; TrainStep needs none: no layer before has parameters).</summary>
+    private void Conv1Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
+        global::System.ReadOnlySpan<float> w = Conv1Weights;
         global::System.Span<float> dw = Conv1WeightGradients;
         global::System.Span<float> db = Conv1BiasGradients;
         var dz = dy.Slice(0, batch * 1152);
@@ -951,6 +1059,14 @@ partial class ResNet : global::ModelGen.ITrainableModel
 
         // ∂L/∂W = Σ windowsᵀ·dz: [9×batch·144]·[batch·144×8], each window read where it lies (no im2col)
         global::ModelGen.Kernels.Convolution.DirectWeightGradient(x.Slice(0, batch * 144), dz, dw, Conv1Window, batch);
+
+        if (dx.IsEmpty)
+        {
+            return; // TrainStep: no layer before has parameters
+        }
+
+        // dx: each window value's gradient Σ_f dz·W added back where it was read from
+        global::ModelGen.Kernels.Convolution.DirectInputGradient(dz, w, dx.Slice(0, batch * 144), Conv1Window, batch);
     }
 
     /// <summary>batch_norm_1 forward while training: y = γ ⊙ (x − μ_B) / √(σ²_B + 1E-05) + β with the batch's statistics of each channel, over its 144 positions in every sample, which also move the running averages (momentum 0.9).</summary>
@@ -974,6 +1090,12 @@ partial class ResNet : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Normalization.BatchNormBackward(
             dy, Workspace(BatchNorm1Normalized, 1152, batch), _state.Span.Slice(BatchNorm1InverseDeviation, 8), BatchNorm1Gamma,
             BatchNorm1GammaGradients, BatchNorm1BetaGradients, dx);
+    }
+
+    /// <summary>batch_norm_1 input gradient outside training, where it is affine: dx = dy ⊙ γ / √(running variance + 1E-05).</summary>
+    private void BatchNorm1InputGradient(global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::ModelGen.Kernels.Normalization.BatchNormInferenceBackward(dy.Slice(0, batch * 1152), dx.Slice(0, batch * 1152), BatchNorm1Gamma, BatchNorm1RunningVariance, epsilon: 1E-05f);
     }
 
     /// <summary>activation_1 forward: y = Relu(x), each of the 1152 values per sample.</summary>
@@ -1063,6 +1185,12 @@ partial class ResNet : global::ModelGen.ITrainableModel
             BatchNorm2GammaGradients, BatchNorm2BetaGradients, dx);
     }
 
+    /// <summary>batch_norm_2 input gradient outside training, where it is affine: dx = dy ⊙ γ / √(running variance + 1E-05).</summary>
+    private void BatchNorm2InputGradient(global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::ModelGen.Kernels.Normalization.BatchNormInferenceBackward(dy.Slice(0, batch * 1152), dx.Slice(0, batch * 1152), BatchNorm2Gamma, BatchNorm2RunningVariance, epsilon: 1E-05f);
+    }
+
     /// <summary>activation_2 forward: y = Relu(x), each of the 1152 values per sample.</summary>
     private void Activation2Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
@@ -1148,6 +1276,12 @@ partial class ResNet : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Normalization.BatchNormBackward(
             dy, Workspace(BatchNorm3Normalized, 1152, batch), _state.Span.Slice(BatchNorm3InverseDeviation, 8), BatchNorm3Gamma,
             BatchNorm3GammaGradients, BatchNorm3BetaGradients, dx);
+    }
+
+    /// <summary>batch_norm_3 input gradient outside training, where it is affine: dx = dy ⊙ γ / √(running variance + 1E-05).</summary>
+    private void BatchNorm3InputGradient(global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::ModelGen.Kernels.Normalization.BatchNormInferenceBackward(dy.Slice(0, batch * 1152), dx.Slice(0, batch * 1152), BatchNorm3Gamma, BatchNorm3RunningVariance, epsilon: 1E-05f);
     }
 
     /// <summary>residual_1 forward: y = Basic8(x) + x, then Relu: the block's output plus its input x (identity shortcut).</summary>
@@ -1240,6 +1374,12 @@ partial class ResNet : global::ModelGen.ITrainableModel
             BatchNorm4GammaGradients, BatchNorm4BetaGradients, dx);
     }
 
+    /// <summary>batch_norm_4 input gradient outside training, where it is affine: dx = dy ⊙ γ / √(running variance + 1E-05).</summary>
+    private void BatchNorm4InputGradient(global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::ModelGen.Kernels.Normalization.BatchNormInferenceBackward(dy.Slice(0, batch * 1152), dx.Slice(0, batch * 1152), BatchNorm4Gamma, BatchNorm4RunningVariance, epsilon: 1E-05f);
+    }
+
     /// <summary>activation_3 forward: y = Relu(x), each of the 1152 values per sample.</summary>
     private void Activation3Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
@@ -1325,6 +1465,12 @@ partial class ResNet : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Normalization.BatchNormBackward(
             dy, Workspace(BatchNorm5Normalized, 1152, batch), _state.Span.Slice(BatchNorm5InverseDeviation, 8), BatchNorm5Gamma,
             BatchNorm5GammaGradients, BatchNorm5BetaGradients, dx);
+    }
+
+    /// <summary>batch_norm_5 input gradient outside training, where it is affine: dx = dy ⊙ γ / √(running variance + 1E-05).</summary>
+    private void BatchNorm5InputGradient(global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::ModelGen.Kernels.Normalization.BatchNormInferenceBackward(dy.Slice(0, batch * 1152), dx.Slice(0, batch * 1152), BatchNorm5Gamma, BatchNorm5RunningVariance, epsilon: 1E-05f);
     }
 
     /// <summary>residual_2 forward: y = Basic8(x) + x, then Relu: the block's output plus its input x (identity shortcut).</summary>
@@ -1417,6 +1563,12 @@ partial class ResNet : global::ModelGen.ITrainableModel
             BatchNorm6GammaGradients, BatchNorm6BetaGradients, dx);
     }
 
+    /// <summary>batch_norm_6 input gradient outside training, where it is affine: dx = dy ⊙ γ / √(running variance + 1E-05).</summary>
+    private void BatchNorm6InputGradient(global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::ModelGen.Kernels.Normalization.BatchNormInferenceBackward(dy.Slice(0, batch * 576), dx.Slice(0, batch * 576), BatchNorm6Gamma, BatchNorm6RunningVariance, epsilon: 1E-05f);
+    }
+
     /// <summary>activation_4 forward: y = Relu(x), each of the 576 values per sample.</summary>
     private void Activation4Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
@@ -1504,6 +1656,12 @@ partial class ResNet : global::ModelGen.ITrainableModel
             BatchNorm7GammaGradients, BatchNorm7BetaGradients, dx);
     }
 
+    /// <summary>batch_norm_7 input gradient outside training, where it is affine: dx = dy ⊙ γ / √(running variance + 1E-05).</summary>
+    private void BatchNorm7InputGradient(global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::ModelGen.Kernels.Normalization.BatchNormInferenceBackward(dy.Slice(0, batch * 576), dx.Slice(0, batch * 576), BatchNorm7Gamma, BatchNorm7RunningVariance, epsilon: 1E-05f);
+    }
+
     /// <summary>conv2d_8 forward: y = x ∗ W + b, [batch×8×12×12] → [batch×16×6×6], kept (h, w, c).</summary>
     private void Conv8Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
@@ -1577,6 +1735,12 @@ partial class ResNet : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Normalization.BatchNormBackward(
             dy, Workspace(BatchNorm8Normalized, 576, batch), _state.Span.Slice(BatchNorm8InverseDeviation, 16), BatchNorm8Gamma,
             BatchNorm8GammaGradients, BatchNorm8BetaGradients, dx);
+    }
+
+    /// <summary>batch_norm_8 input gradient outside training, where it is affine: dx = dy ⊙ γ / √(running variance + 1E-05).</summary>
+    private void BatchNorm8InputGradient(global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::ModelGen.Kernels.Normalization.BatchNormInferenceBackward(dy.Slice(0, batch * 576), dx.Slice(0, batch * 576), BatchNorm8Gamma, BatchNorm8RunningVariance, epsilon: 1E-05f);
     }
 
     /// <summary>residual_3 forward: y = Down16(x) + Project16(x), then Relu: the block's output plus the shortcut Project16(x).</summary>
