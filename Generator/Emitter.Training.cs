@@ -111,8 +111,10 @@ internal static partial class Emitter
     /// from one gradient buffer and writes ∂L/∂(its input) to the other; a dropout layer whose mask the input-gradient
     /// product above it applies has no call of its own, and a dense layer reads its outputs only for its activation's derivative.
     /// </summary>
+    /// <param name="after">Lines to write after a layer's backward call, given the layer, its input variable and its dy span.</param>
     private static (List<string> Calls, HashSet<string> Reads) BackwardCalls(
-        ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions, EquatableArray<BackwardStep> steps, bool toInputs)
+        ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions, EquatableArray<BackwardStep> steps, bool toInputs,
+        System.Func<LayerPlan, string, string, string?>? after = null)
     {
         var calls = new List<string>();
         var reads = new HashSet<string>();
@@ -198,6 +200,11 @@ internal static partial class Emitter
                     var outputs = readsOutputs ? $" {layer.Output}," : string.Empty;
                     calls.Add($"{layer.Identifier}Backward({input},{outputs} {dy}, {dx}, batch);");
                     break;
+            }
+
+            if (after?.Invoke(layer, input, dy) is { } line)
+            {
+                calls.Add(line);
             }
         }
 

@@ -73,6 +73,7 @@ internal static partial class Emitter
             WriteInference(writer, plan);
             var fusions = BackwardFusion.Find(plan);
             WriteTraining(writer, plan, fusions);
+            WriteClippedTraining(writer, plan, fusions);
             WriteInputGradients(writer, plan, fusions);
             WriteForward(writer, plan);
             foreach (var layer in plan.Layers)

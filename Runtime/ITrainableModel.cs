@@ -70,6 +70,14 @@ public interface ITrainableModel
     float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets);
 
     /// <summary>
+    /// One training step whose gradient is the mean of the samples' gradients each clipped to norm
+    /// <paramref name="clipNorm"/>, DP-SGD's clipping: overwrites <see cref="Gradients"/> with (1/batch)·Σₙ min(1, C/‖gₙ‖)·gₙ,
+    /// gₙ the gradient of sample n's loss, and writes each ‖gₙ‖ to <paramref name="sampleNorms"/>. Returns the batch's
+    /// mean loss. Models with batch normalization refuse it (<see cref="NotSupportedException"/>): it mixes the samples.
+    /// </summary>
+    float TrainStepClipped(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, float clipNorm, Span<float> sampleNorms);
+
+    /// <summary>
     /// The gradient of the predictions with respect to the inputs, through the hand-derived backward pass: for each
     /// sample n, inputGradients[n] = ∂(Σⱼ outputGradients[n, j] · prediction[n, j]) / ∂input[n], where the predictions
     /// are what <see cref="PredictBatch"/> gives (dropout off, batch normalization on its running statistics). A one-hot

@@ -264,12 +264,18 @@ internal static class DenseEmitter
             }
 
             writer.WriteLine($"var dyn = dy.Slice(n * {units}, {units});");
+            if (layer.Activation != Activation.Linear)
+            {
+                writer.WriteLine($"// dz = dy ⊙ {Derivative(layer)}, kept in dy");
+                for (var o = 0; o < units; o++)
+                {
+                    writer.WriteLine($"dyn[{o}] *= {Activations}.{layer.Activation}Derivative({source}n[{o}]{AlphaArgument(layer)});");
+                }
+            }
+
             for (var o = 0; o < units; o++)
             {
-                var derivative = layer.Activation == Activation.Linear
-                    ? string.Empty
-                    : $" * {Activations}.{layer.Activation}Derivative({source}n[{o}]{AlphaArgument(layer)})";
-                writer.WriteLine($"var dz{o} = dyn[{o}]{derivative};");
+                writer.WriteLine($"var dz{o} = dyn[{o}];");
             }
 
             writer.WriteLine("// ∂L/∂W[i, o] += x[i]·dz[o];  ∂L/∂b[o] += dz[o]");

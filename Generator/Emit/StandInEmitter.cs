@@ -45,6 +45,7 @@ internal static class StandInEmitter
             writer.WriteLine($"public float ComputeLoss({ReadOnlySpan} inputs, {ReadOnlySpan} targets) => throw new global::System.InvalidOperationException(NotCompiled);");
             writer.WriteLine($"public float ComputeLoss({ReadOnlySpan} inputs, {ReadOnlySpan} targets, {Span} predictions) => throw new global::System.InvalidOperationException(NotCompiled);");
             writer.WriteLine($"public float TrainStep({ReadOnlySpan} inputs, {ReadOnlySpan} targets) => throw new global::System.InvalidOperationException(NotCompiled);");
+            writer.WriteLine($"public float TrainStepClipped({ReadOnlySpan} inputs, {ReadOnlySpan} targets, float clipNorm, {Span} sampleNorms) => throw new global::System.InvalidOperationException(NotCompiled);");
             writer.WriteLine($"public void InputGradients({ReadOnlySpan} inputs, {ReadOnlySpan} outputGradients, {Span} inputGradients) => throw new global::System.InvalidOperationException(NotCompiled);");
             writer.WriteLine($"public float LossInputGradients({ReadOnlySpan} inputs, {ReadOnlySpan} targets, {Span} inputGradients) => throw new global::System.InvalidOperationException(NotCompiled);");
             writer.WriteLine("public void Save(string path) => throw new global::System.InvalidOperationException(NotCompiled);");

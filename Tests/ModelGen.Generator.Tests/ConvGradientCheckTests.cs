@@ -90,6 +90,28 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
         }
     }
 
+    [Theory]
+    [MemberData(nameof(ModelNames))]
+    public void Clipped_steps_clip_each_samples_own_gradient(string name)
+    {
+        var (model, description) = Create(name, seed: 21);
+        var random = new Random((name.Length * 41) + 3);
+        var inputs = GradientCheckTests.RandomArray(random, 4 * description.InputSize, -1, 1);
+        var targets = description.Loss == Loss.SoftmaxCrossEntropy
+            ? Enumerable.Range(0, 4).Select(_ => (float)random.Next(description.OutputSize)).ToArray()
+            : GradientCheckTests.RandomArray(random, 4 * description.OutputSize, 0.05f, 0.95f);
+        GradientChecker.MoveToGenericPoint(model, seed: 6);
+        if (description.Declaration.Contains("[BatchNorm", StringComparison.Ordinal))
+        {
+            var exception = Assert.Throws<NotSupportedException>(() => model.TrainStepClipped(inputs, targets, 1f, new float[4]));
+            Assert.Contains("layer normalization", exception.Message);
+            return;
+        }
+
+        var clipped = GradientChecker.CheckClipping(model, inputs, targets, drawsMasks: description.Declaration.Contains("[Dropout", StringComparison.Ordinal));
+        output.WriteLine($"{description.Declaration}: {clipped} of 4 samples clipped");
+    }
+
     /// <summary>
     /// The generator decides at build time which first layers read their windows in place; the runtime's kernels refuse
     /// any other geometry. Both must draw the line in the same place.

@@ -99,6 +99,25 @@ public class GradientCheckTests(ITestOutputHelper output)
         }
     }
 
+    [Theory]
+    [MemberData(nameof(ModelNames))]
+    public void Clipped_steps_clip_each_samples_own_gradient(string name)
+    {
+        var (model, description) = Create(name, seed: 23);
+        var random = new Random(StableHash(name) + 13);
+        var inputs = RandomArray(random, 5 * description.InputSize, -1, 1);
+        var targets = description.Targets(random, 5);
+        GradientChecker.MoveToGenericPoint(model, seed: 4);
+        if (description.Declaration.Contains("[BatchNorm", StringComparison.Ordinal))
+        {
+            Assert.Throws<NotSupportedException>(() => model.TrainStepClipped(inputs, targets, 1f, new float[5]));
+            return;
+        }
+
+        var clipped = GradientChecker.CheckClipping(model, inputs, targets, drawsMasks: description.Declaration.Contains("[Dropout", StringComparison.Ordinal));
+        output.WriteLine($"{description.Declaration}: {clipped} of 5 samples clipped");
+    }
+
     [Fact]
     public void TrainStep_reports_the_same_loss_as_ComputeLoss_and_overwrites_gradients()
     {

@@ -192,4 +192,61 @@ internal static class GradientChecker
         Assert.True(failures.Count == 0, $"{failures.Count} of {compared} input gradients disagree:\n" + string.Join("\n", failures));
         return (compared, kinks);
     }
+
+    /// <summary>
+    /// Checks <see cref="ITrainableModel.TrainStepClipped"/>: with a bound no sample reaches it gives TrainStep's gradients
+    /// and loss bit for bit; and, unless the model draws dropout masks (which a batch and its samples one at a time draw
+    /// differently), its norms are those of each sample's gradient formed alone (TrainStep on that sample), and its
+    /// gradient is their clipped mean, with the bound at the median norm so that about half the samples are clipped.
+    /// </summary>
+    /// <returns>How many samples were clipped.</returns>
+    public static int CheckClipping(ITrainableModel model, float[] inputs, float[] targets, bool drawsMasks)
+    {
+        var batch = inputs.Length / model.InputSize;
+        var targetSize = targets.Length / batch;
+        var norms = new float[batch];
+        var stream = model.TrainingRandom;
+        var loss = model.TrainStep(inputs, targets);
+        var plain = model.Gradients.ToArray();
+        model.TrainingRandom = stream;
+        Assert.Equal(loss, model.TrainStepClipped(inputs, targets, float.MaxValue, norms));
+        Assert.True(plain.AsSpan().SequenceEqual(model.Gradients), "with no sample clipped, the gradients differ from TrainStep's");
+        if (drawsMasks)
+        {
+            return 0;
+        }
+
+        var samples = new double[batch][];
+        var expectedNorms = new double[batch];
+        for (var n = 0; n < batch; n++)
+        {
+            model.TrainStep(inputs.AsSpan(n * model.InputSize, model.InputSize), targets.AsSpan(n * targetSize, targetSize));
+            samples[n] = model.Gradients.ToArray().Select(g => (double)g).ToArray();
+            expectedNorms[n] = Math.Sqrt(samples[n].Sum(g => g * g));
+        }
+
+        var clip = (float)expectedNorms.OrderBy(v => v).ElementAt(batch / 2);
+        model.TrainStepClipped(inputs, targets, clip, norms);
+        var clipped = 0;
+        var expected = new double[plain.Length];
+        for (var n = 0; n < batch; n++)
+        {
+            Assert.True(Math.Abs(norms[n] - expectedNorms[n]) <= 1e-6 + (1e-4 * expectedNorms[n]), $"sample {n}: norm {norms[n]} against {expectedNorms[n]} formed alone");
+            var scale = Math.Min(1, clip / expectedNorms[n]);
+            clipped += scale < 1 ? 1 : 0;
+            for (var i = 0; i < expected.Length; i++)
+            {
+                expected[i] += scale * samples[n][i] / batch;
+            }
+        }
+
+        var gradients = model.Gradients;
+        var largest = expected.Max(Math.Abs);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(gradients[i] - expected[i]) <= (1e-5 * largest) + (1e-4 * Math.Abs(expected[i])), $"parameter {i}: clipped mean {gradients[i]:G6} against {expected[i]:G6}");
+        }
+
+        return clipped;
+    }
 }

@@ -327,6 +327,8 @@ internal sealed class TensorModel : ITrainableModel
 
     public float TrainStep(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets) => throw new NotSupportedException();
 
+    public float TrainStepClipped(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, float clipNorm, Span<float> sampleNorms) => throw new NotSupportedException();
+
     public void InputGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> outputGradients, Span<float> inputGradients) => throw new NotSupportedException();
 
     public float LossInputGradients(ReadOnlySpan<float> inputs, ReadOnlySpan<float> targets, Span<float> inputGradients) => throw new NotSupportedException();

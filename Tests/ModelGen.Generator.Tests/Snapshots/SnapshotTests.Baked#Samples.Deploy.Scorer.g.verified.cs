@@ -63,7 +63,7 @@ partial class Scorer : global::ModelGen.ITrainableModel
 
     private readonly global::ModelGen.AlignedBuffer _parameters = new(ParameterBufferLength);
     private global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength); // the parameter gradients being written: TrainStep's (Gradients), or the pass to the inputs'
-    private global::ModelGen.AlignedBuffer? _inputPassGradients; // where the pass to the inputs writes parameter gradients it does not need
+    private global::ModelGen.AlignedBuffer? _inputPassGradients; // where the passes to the inputs and to the norms write parameter gradients they do not need
     private readonly global::ModelGen.AlignedBuffer _state = new(StateLength);
     private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
     private int _batchCapacity = 1;
@@ -302,6 +302,20 @@ partial class Scorer : global::ModelGen.ITrainableModel
     }
 
     /// <summary>
+    /// One training step whose gradient is the mean of the samples' gradients each clipped to norm <paramref name="clipNorm"/>
+    /// (DP-SGD's clipping): overwrites <see cref="Gradients"/> with (1/batch)·Σₙ min(1, C/‖gₙ‖)·gₙ, gₙ the gradient of sample n's
+    /// loss. The norms come from the backward pass layer by layer, without forming per-sample gradients of dense layers.
+    /// </summary>
+    /// <param name="inputs">n samples of <see cref="InputSize"/> floats each.</param>
+    /// <param name="targets">Their targets, as <see cref="TrainStep"/> takes them.</param>
+    /// <param name="clipNorm">C: the largest norm a sample's gradient keeps.</param>
+    /// <param name="sampleNorms">Receives ‖gₙ‖ of each of the n samples, before clipping.</param>
+    /// <returns>The batch's mean loss.</returns>
+    /// <exception cref="global::System.NotSupportedException">Always: batch normalization mixes the samples of a batch, so a sample has no gradient of its own.</exception>
+    public float TrainStepClipped(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, float clipNorm, global::System.Span<float> sampleNorms) =>
+        throw new global::System.NotSupportedException("Batch normalization mixes the samples of a batch, so a sample has no gradient of its own to clip: use layer normalization for differentially private training.");
+
+    /// <summary>
     /// The gradient of the predictions with respect to the inputs, by the hand-derived backward pass: for each sample,
     /// ∂(Σⱼ outputGradients[j]·prediction[j])/∂input, with the predictions as <see cref="PredictBatch"/> computes them
     /// (dropout off, batch statistics from the running averages). A one-hot row of <paramref name="outputGradients"/> gives
@@ -441,10 +455,15 @@ partial class Scorer : global::ModelGen.ITrainableModel
             var xn = x.Slice(n * 3, 3);
             var yn = y.Slice(n * 4, 4);
             var dyn = dy.Slice(n * 4, 4);
-            var dz0 = dyn[0] * global::ModelGen.Kernels.Activations.TanhDerivative(yn[0]);
-            var dz1 = dyn[1] * global::ModelGen.Kernels.Activations.TanhDerivative(yn[1]);
-            var dz2 = dyn[2] * global::ModelGen.Kernels.Activations.TanhDerivative(yn[2]);
-            var dz3 = dyn[3] * global::ModelGen.Kernels.Activations.TanhDerivative(yn[3]);
+            // dz = dy ⊙ (1 − y²), kept in dy
+            dyn[0] *= global::ModelGen.Kernels.Activations.TanhDerivative(yn[0]);
+            dyn[1] *= global::ModelGen.Kernels.Activations.TanhDerivative(yn[1]);
+            dyn[2] *= global::ModelGen.Kernels.Activations.TanhDerivative(yn[2]);
+            dyn[3] *= global::ModelGen.Kernels.Activations.TanhDerivative(yn[3]);
+            var dz0 = dyn[0];
+            var dz1 = dyn[1];
+            var dz2 = dyn[2];
+            var dz3 = dyn[3];
             // ∂L/∂W[i, o] += x[i]·dz[o];  ∂L/∂b[o] += dz[o]
             dw[0] += xn[0] * dz0;
             dw[1] += xn[0] * dz1;

@@ -31,6 +31,7 @@ partial class Draft : global::ModelGen.ITrainableModel
     public float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets) => throw new global::System.InvalidOperationException(NotCompiled);
     public float ComputeLoss(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::System.Span<float> predictions) => throw new global::System.InvalidOperationException(NotCompiled);
     public float TrainStep(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets) => throw new global::System.InvalidOperationException(NotCompiled);
+    public float TrainStepClipped(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, float clipNorm, global::System.Span<float> sampleNorms) => throw new global::System.InvalidOperationException(NotCompiled);
     public void InputGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> outputGradients, global::System.Span<float> inputGradients) => throw new global::System.InvalidOperationException(NotCompiled);
     public float LossInputGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::System.Span<float> inputGradients) => throw new global::System.InvalidOperationException(NotCompiled);
     public void Save(string path) => throw new global::System.InvalidOperationException(NotCompiled);

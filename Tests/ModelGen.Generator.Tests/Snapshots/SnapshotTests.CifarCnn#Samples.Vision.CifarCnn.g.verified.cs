@@ -96,7 +96,7 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
 
     private readonly global::ModelGen.AlignedBuffer _parameters = new(ParameterBufferLength);
     private global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength); // the parameter gradients being written: TrainStep's (Gradients), or the pass to the inputs'
-    private global::ModelGen.AlignedBuffer? _inputPassGradients; // where the pass to the inputs writes parameter gradients it does not need
+    private global::ModelGen.AlignedBuffer? _inputPassGradients; // where the passes to the inputs and to the norms write parameter gradients they do not need
     private readonly global::ModelGen.AlignedBuffer _state = new(StateLength);
     private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
     private readonly global::ModelGen.AlignedBuffer _windows = new(WindowsLength);
@@ -378,6 +378,20 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
         Conv1Backward(inputs, a1, gradientA.Slice(0, batch * 16384), dx: default, batch);
         return loss;
     }
+
+    /// <summary>
+    /// One training step whose gradient is the mean of the samples' gradients each clipped to norm <paramref name="clipNorm"/>
+    /// (DP-SGD's clipping): overwrites <see cref="Gradients"/> with (1/batch)·Σₙ min(1, C/‖gₙ‖)·gₙ, gₙ the gradient of sample n's
+    /// loss. The norms come from the backward pass layer by layer, without forming per-sample gradients of dense layers.
+    /// </summary>
+    /// <param name="inputs">n samples of <see cref="InputSize"/> floats each.</param>
+    /// <param name="targets">Their targets, as <see cref="TrainStep"/> takes them.</param>
+    /// <param name="clipNorm">C: the largest norm a sample's gradient keeps.</param>
+    /// <param name="sampleNorms">Receives ‖gₙ‖ of each of the n samples, before clipping.</param>
+    /// <returns>The batch's mean loss.</returns>
+    /// <exception cref="global::System.NotSupportedException">Always: batch normalization mixes the samples of a batch, so a sample has no gradient of its own.</exception>
+    public float TrainStepClipped(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, float clipNorm, global::System.Span<float> sampleNorms) =>
+        throw new global::System.NotSupportedException("Batch normalization mixes the samples of a batch, so a sample has no gradient of its own to clip: use layer normalization for differentially private training.");
 
     /// <summary>
     /// The gradient of the predictions with respect to the inputs, by the hand-derived backward pass: for each sample,

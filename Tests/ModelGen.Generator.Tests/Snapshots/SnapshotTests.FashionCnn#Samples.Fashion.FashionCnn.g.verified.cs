@@ -93,7 +93,8 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
 
     private readonly global::ModelGen.AlignedBuffer _parameters = new(ParameterBufferLength);
     private global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength); // the parameter gradients being written: TrainStep's (Gradients), or the pass to the inputs'
-    private global::ModelGen.AlignedBuffer? _inputPassGradients; // where the pass to the inputs writes parameter gradients it does not need
+    private global::ModelGen.AlignedBuffer? _inputPassGradients; // where the passes to the inputs and to the norms write parameter gradients they do not need
+    private float[] _clippingSeed = []; // TrainStepClipped's loss gradient, kept between its two passes
     private readonly global::ModelGen.AlignedBuffer _state = new(StateLength);
     private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
     private readonly global::ModelGen.AlignedBuffer _windows = new(WindowsLength);
@@ -329,6 +330,79 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         var loss = global::ModelGen.Losses.SoftmaxCrossEntropy.ValueAndGradient(a8, targets, gradientA.Slice(0, batch * OutputSize), OutputSize);
 
         // backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before
+        Dense2Backward(a7, gradientA.Slice(0, batch * 10), gradientB.Slice(0, batch * 64), batch);
+        Dense1Backward(a5, gradientB.Slice(0, batch * 64), gradientA.Slice(0, batch * 1568), batch);
+        Pool2Backward(gradientA.Slice(0, batch * 1568), gradientB.Slice(0, batch * 6272), batch);
+        Conv2Backward(a2, a3, gradientB.Slice(0, batch * 6272), gradientA.Slice(0, batch * 3136), batch);
+        Pool1Backward(gradientA.Slice(0, batch * 3136), gradientB.Slice(0, batch * 12544), batch);
+        Conv1Backward(inputs, a1, gradientB.Slice(0, batch * 12544), dx: default, batch);
+        return loss;
+    }
+
+    /// <summary>
+    /// One training step whose gradient is the mean of the samples' gradients each clipped to norm <paramref name="clipNorm"/>
+    /// (DP-SGD's clipping): overwrites <see cref="Gradients"/> with (1/batch)·Σₙ min(1, C/‖gₙ‖)·gₙ, gₙ the gradient of sample n's
+    /// loss. The norms come from the backward pass layer by layer, without forming per-sample gradients of dense layers.
+    /// </summary>
+    /// <param name="inputs">n samples of <see cref="InputSize"/> floats each.</param>
+    /// <param name="targets">Their targets, as <see cref="TrainStep"/> takes them.</param>
+    /// <param name="clipNorm">C: the largest norm a sample's gradient keeps.</param>
+    /// <param name="sampleNorms">Receives ‖gₙ‖ of each of the n samples, before clipping.</param>
+    /// <returns>The batch's mean loss.</returns>
+    public float TrainStepClipped(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, float clipNorm, global::System.Span<float> sampleNorms)
+    {
+        var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
+        global::ModelGen.Guard.TargetSize(targets, batch, OutputSize, allowLabels: true, nameof(targets));
+        global::ModelGen.Guard.Length(sampleNorms, batch, nameof(sampleNorms));
+        global::System.ArgumentOutOfRangeException.ThrowIfNegativeOrZero(clipNorm);
+        EnsureCapacity(batch);
+        Forward(inputs, batch, training: true);
+
+        var a1 = Workspace(Conv1Output, 12544, batch);
+        var a2 = Workspace(Pool1Output, 3136, batch);
+        var a3 = Workspace(Conv2Output, 6272, batch);
+        var a5 = Workspace(Flatten1Output, 1568, batch);
+        var a7 = Workspace(Dropout1Output, 64, batch);
+        var a8 = Workspace(Dense2Output, 10, batch);
+        var gradientA = Workspace(GradientA, 12544, batch);
+        var gradientB = Workspace(GradientB, 12544, batch);
+
+        // softmax cross-entropy, L = Σₙ (log Σⱼ exp zₙⱼ − Σⱼ tₙⱼ·zₙⱼ) / batch; its gradient ∂L/∂z = (softmax(z) − t) / batch seeds backward,
+        // and sample n's gradient is linear in row n of it: the rows are kept, to be scaled once the norms are known
+        var loss = global::ModelGen.Losses.SoftmaxCrossEntropy.ValueAndGradient(a8, targets, gradientA.Slice(0, batch * OutputSize), OutputSize);
+        if (_clippingSeed.Length < batch * OutputSize)
+        {
+            _clippingSeed = new float[batch * OutputSize];
+        }
+        var rows = new global::System.Span<float>(_clippingSeed, 0, batch * OutputSize);
+        gradientA.Slice(0, batch * OutputSize).CopyTo(rows);
+
+        // the first pass adds up each sample's squared norm after each layer with parameters; the parameter gradients
+        // it writes on the way go to a buffer of their own
+        sampleNorms.Clear();
+        var trainingGradients = _gradients;
+        _gradients = _inputPassGradients ??= new global::ModelGen.AlignedBuffer(ParameterBufferLength);
+        try
+        {
+            Dense2Backward(a7, gradientA.Slice(0, batch * 10), gradientB.Slice(0, batch * 64), batch);
+            global::ModelGen.Privacy.SampleGradientNorms.AddDense(a7, gradientA.Slice(0, batch * 10), 64, 10, bias: true, sampleNorms);
+            Dense1Backward(a5, gradientB.Slice(0, batch * 64), gradientA.Slice(0, batch * 1568), batch);
+            global::ModelGen.Privacy.SampleGradientNorms.AddDense(a5, gradientB.Slice(0, batch * 64), 1568, 64, bias: true, sampleNorms);
+            Pool2Backward(gradientA.Slice(0, batch * 1568), gradientB.Slice(0, batch * 6272), batch);
+            Conv2Backward(a2, a3, gradientB.Slice(0, batch * 6272), gradientA.Slice(0, batch * 3136), batch);
+            global::ModelGen.Privacy.SampleGradientNorms.AddConvolution(a2, gradientB.Slice(0, batch * 6272), Conv2Window, 32, bias: true, sampleNorms);
+            Pool1Backward(gradientA.Slice(0, batch * 3136), gradientB.Slice(0, batch * 12544), batch);
+            Conv1Backward(inputs, a1, gradientB.Slice(0, batch * 12544), dx: default, batch);
+            global::ModelGen.Privacy.SampleGradientNorms.AddConvolution(inputs, gradientB.Slice(0, batch * 12544), Conv1Window, 16, bias: true, sampleNorms);
+        }
+        finally
+        {
+            _gradients = trainingGradients;
+        }
+
+        // the second pass, from the rows scaled by min(1, C / ‖gₙ‖): the clipped mean
+        global::ModelGen.Privacy.SampleGradientNorms.ClipRows(sampleNorms, rows, OutputSize, clipNorm);
+        rows.CopyTo(gradientA);
         Dense2Backward(a7, gradientA.Slice(0, batch * 10), gradientB.Slice(0, batch * 64), batch);
         Dense1Backward(a5, gradientB.Slice(0, batch * 64), gradientA.Slice(0, batch * 1568), batch);
         Pool2Backward(gradientA.Slice(0, batch * 1568), gradientB.Slice(0, batch * 6272), batch);

@@ -66,7 +66,8 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
 
     private readonly global::ModelGen.AlignedBuffer _parameters = new(ParameterBufferLength);
     private global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength); // the parameter gradients being written: TrainStep's (Gradients), or the pass to the inputs'
-    private global::ModelGen.AlignedBuffer? _inputPassGradients; // where the pass to the inputs writes parameter gradients it does not need
+    private global::ModelGen.AlignedBuffer? _inputPassGradients; // where the passes to the inputs and to the norms write parameter gradients they do not need
+    private float[] _clippingSeed = []; // TrainStepClipped's loss gradient, kept between its two passes
     private readonly global::ModelGen.AlignedBuffer _state = new(StateLength);
     private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
     private int _batchCapacity = 1;
@@ -281,6 +282,69 @@ partial class FashionMlp : global::ModelGen.ITrainableModel
         var loss = global::ModelGen.Losses.SoftmaxCrossEntropy.ValueAndGradient(a5, targets, gradientA.Slice(0, batch * OutputSize), OutputSize);
 
         // backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before
+        Dense3Backward(a4, gradientA.Slice(0, batch * 10), gradientB.Slice(0, batch * 128), batch);
+        Dense2Backward(a2, gradientB.Slice(0, batch * 128), gradientA.Slice(0, batch * 256), batch);
+        Dense1Backward(inputs, gradientA.Slice(0, batch * 256), dx: default, batch);
+        return loss;
+    }
+
+    /// <summary>
+    /// One training step whose gradient is the mean of the samples' gradients each clipped to norm <paramref name="clipNorm"/>
+    /// (DP-SGD's clipping): overwrites <see cref="Gradients"/> with (1/batch)·Σₙ min(1, C/‖gₙ‖)·gₙ, gₙ the gradient of sample n's
+    /// loss. The norms come from the backward pass layer by layer, without forming per-sample gradients of dense layers.
+    /// </summary>
+    /// <param name="inputs">n samples of <see cref="InputSize"/> floats each.</param>
+    /// <param name="targets">Their targets, as <see cref="TrainStep"/> takes them.</param>
+    /// <param name="clipNorm">C: the largest norm a sample's gradient keeps.</param>
+    /// <param name="sampleNorms">Receives ‖gₙ‖ of each of the n samples, before clipping.</param>
+    /// <returns>The batch's mean loss.</returns>
+    public float TrainStepClipped(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, float clipNorm, global::System.Span<float> sampleNorms)
+    {
+        var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
+        global::ModelGen.Guard.TargetSize(targets, batch, OutputSize, allowLabels: true, nameof(targets));
+        global::ModelGen.Guard.Length(sampleNorms, batch, nameof(sampleNorms));
+        global::System.ArgumentOutOfRangeException.ThrowIfNegativeOrZero(clipNorm);
+        EnsureCapacity(batch);
+        Forward(inputs, batch, training: true);
+
+        var a2 = Workspace(Dropout1Output, 256, batch);
+        var a4 = Workspace(Dropout2Output, 128, batch);
+        var a5 = Workspace(Dense3Output, 10, batch);
+        var gradientA = Workspace(GradientA, 256, batch);
+        var gradientB = Workspace(GradientB, 256, batch);
+
+        // softmax cross-entropy, L = Σₙ (log Σⱼ exp zₙⱼ − Σⱼ tₙⱼ·zₙⱼ) / batch; its gradient ∂L/∂z = (softmax(z) − t) / batch seeds backward,
+        // and sample n's gradient is linear in row n of it: the rows are kept, to be scaled once the norms are known
+        var loss = global::ModelGen.Losses.SoftmaxCrossEntropy.ValueAndGradient(a5, targets, gradientA.Slice(0, batch * OutputSize), OutputSize);
+        if (_clippingSeed.Length < batch * OutputSize)
+        {
+            _clippingSeed = new float[batch * OutputSize];
+        }
+        var rows = new global::System.Span<float>(_clippingSeed, 0, batch * OutputSize);
+        gradientA.Slice(0, batch * OutputSize).CopyTo(rows);
+
+        // the first pass adds up each sample's squared norm after each layer with parameters; the parameter gradients
+        // it writes on the way go to a buffer of their own
+        sampleNorms.Clear();
+        var trainingGradients = _gradients;
+        _gradients = _inputPassGradients ??= new global::ModelGen.AlignedBuffer(ParameterBufferLength);
+        try
+        {
+            Dense3Backward(a4, gradientA.Slice(0, batch * 10), gradientB.Slice(0, batch * 128), batch);
+            global::ModelGen.Privacy.SampleGradientNorms.AddDense(a4, gradientA.Slice(0, batch * 10), 128, 10, bias: true, sampleNorms);
+            Dense2Backward(a2, gradientB.Slice(0, batch * 128), gradientA.Slice(0, batch * 256), batch);
+            global::ModelGen.Privacy.SampleGradientNorms.AddDense(a2, gradientB.Slice(0, batch * 128), 256, 128, bias: true, sampleNorms);
+            Dense1Backward(inputs, gradientA.Slice(0, batch * 256), dx: default, batch);
+            global::ModelGen.Privacy.SampleGradientNorms.AddDense(inputs, gradientA.Slice(0, batch * 256), 784, 256, bias: true, sampleNorms);
+        }
+        finally
+        {
+            _gradients = trainingGradients;
+        }
+
+        // the second pass, from the rows scaled by min(1, C / ‖gₙ‖): the clipped mean
+        global::ModelGen.Privacy.SampleGradientNorms.ClipRows(sampleNorms, rows, OutputSize, clipNorm);
+        rows.CopyTo(gradientA);
         Dense3Backward(a4, gradientA.Slice(0, batch * 10), gradientB.Slice(0, batch * 128), batch);
         Dense2Backward(a2, gradientB.Slice(0, batch * 128), gradientA.Slice(0, batch * 256), batch);
         Dense1Backward(inputs, gradientA.Slice(0, batch * 256), dx: default, batch);

@@ -46,7 +46,8 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
 
     private readonly global::ModelGen.AlignedBuffer _parameters = new(ParameterBufferLength);
     private global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength); // the parameter gradients being written: TrainStep's (Gradients), or the pass to the inputs'
-    private global::ModelGen.AlignedBuffer? _inputPassGradients; // where the pass to the inputs writes parameter gradients it does not need
+    private global::ModelGen.AlignedBuffer? _inputPassGradients; // where the passes to the inputs and to the norms write parameter gradients they do not need
+    private float[] _clippingSeed = []; // TrainStepClipped's loss gradient, kept between its two passes
     private readonly global::ModelGen.AlignedBuffer _state = new(StateLength);
     private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
     private int _batchCapacity = 1;
@@ -223,6 +224,60 @@ partial class LinearRegression : global::ModelGen.ITrainableModel
         var loss = global::ModelGen.Losses.MeanSquaredError.ValueAndGradient(a1, targets, gradientA.Slice(0, batch * OutputSize));
 
         // backward: ∂L/∂W and ∂L/∂b of the only layer
+        Dense1Backward(inputs, gradientA.Slice(0, batch * 1), dx: default, batch);
+        return loss;
+    }
+
+    /// <summary>
+    /// One training step whose gradient is the mean of the samples' gradients each clipped to norm <paramref name="clipNorm"/>
+    /// (DP-SGD's clipping): overwrites <see cref="Gradients"/> with (1/batch)·Σₙ min(1, C/‖gₙ‖)·gₙ, gₙ the gradient of sample n's
+    /// loss. The norms come from the backward pass layer by layer, without forming per-sample gradients of dense layers.
+    /// </summary>
+    /// <param name="inputs">n samples of <see cref="InputSize"/> floats each.</param>
+    /// <param name="targets">Their targets, as <see cref="TrainStep"/> takes them.</param>
+    /// <param name="clipNorm">C: the largest norm a sample's gradient keeps.</param>
+    /// <param name="sampleNorms">Receives ‖gₙ‖ of each of the n samples, before clipping.</param>
+    /// <returns>The batch's mean loss.</returns>
+    public float TrainStepClipped(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, float clipNorm, global::System.Span<float> sampleNorms)
+    {
+        var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
+        global::ModelGen.Guard.TargetSize(targets, batch, OutputSize, allowLabels: false, nameof(targets));
+        global::ModelGen.Guard.Length(sampleNorms, batch, nameof(sampleNorms));
+        global::System.ArgumentOutOfRangeException.ThrowIfNegativeOrZero(clipNorm);
+        EnsureCapacity(batch);
+        Forward(inputs, batch);
+
+        var a1 = Workspace(Dense1Output, 1, batch);
+        var gradientA = Workspace(GradientA, 1, batch);
+
+        // mean squared error, L = Σ (y − t)² / (batch·1); its gradient ∂L/∂y = 2·(y − t) / (batch·1) seeds backward,
+        // and sample n's gradient is linear in row n of it: the rows are kept, to be scaled once the norms are known
+        var loss = global::ModelGen.Losses.MeanSquaredError.ValueAndGradient(a1, targets, gradientA.Slice(0, batch * OutputSize));
+        if (_clippingSeed.Length < batch * OutputSize)
+        {
+            _clippingSeed = new float[batch * OutputSize];
+        }
+        var rows = new global::System.Span<float>(_clippingSeed, 0, batch * OutputSize);
+        gradientA.Slice(0, batch * OutputSize).CopyTo(rows);
+
+        // the first pass adds up each sample's squared norm after each layer with parameters; the parameter gradients
+        // it writes on the way go to a buffer of their own
+        sampleNorms.Clear();
+        var trainingGradients = _gradients;
+        _gradients = _inputPassGradients ??= new global::ModelGen.AlignedBuffer(ParameterBufferLength);
+        try
+        {
+            Dense1Backward(inputs, gradientA.Slice(0, batch * 1), dx: default, batch);
+            global::ModelGen.Privacy.SampleGradientNorms.AddDense(inputs, gradientA.Slice(0, batch * 1), 1, 1, bias: true, sampleNorms);
+        }
+        finally
+        {
+            _gradients = trainingGradients;
+        }
+
+        // the second pass, from the rows scaled by min(1, C / ‖gₙ‖): the clipped mean
+        global::ModelGen.Privacy.SampleGradientNorms.ClipRows(sampleNorms, rows, OutputSize, clipNorm);
+        rows.CopyTo(gradientA);
         Dense1Backward(inputs, gradientA.Slice(0, batch * 1), dx: default, batch);
         return loss;
     }

@@ -61,7 +61,8 @@ partial class Models
 
         private readonly global::ModelGen.AlignedBuffer _parameters = new(ParameterBufferLength);
         private global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength); // the parameter gradients being written: TrainStep's (Gradients), or the pass to the inputs'
-        private global::ModelGen.AlignedBuffer? _inputPassGradients; // where the pass to the inputs writes parameter gradients it does not need
+        private global::ModelGen.AlignedBuffer? _inputPassGradients; // where the passes to the inputs and to the norms write parameter gradients they do not need
+        private float[] _clippingSeed = []; // TrainStepClipped's loss gradient, kept between its two passes
         private readonly global::ModelGen.AlignedBuffer _state = new(StateLength);
         private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
         private int _batchCapacity = 1;
@@ -278,6 +279,69 @@ partial class Models
         }
 
         /// <summary>
+        /// One training step whose gradient is the mean of the samples' gradients each clipped to norm <paramref name="clipNorm"/>
+        /// (DP-SGD's clipping): overwrites <see cref="Gradients"/> with (1/batch)·Σₙ min(1, C/‖gₙ‖)·gₙ, gₙ the gradient of sample n's
+        /// loss. The norms come from the backward pass layer by layer, without forming per-sample gradients of dense layers.
+        /// </summary>
+        /// <param name="inputs">n samples of <see cref="InputSize"/> floats each.</param>
+        /// <param name="targets">Their targets, as <see cref="TrainStep"/> takes them.</param>
+        /// <param name="clipNorm">C: the largest norm a sample's gradient keeps.</param>
+        /// <param name="sampleNorms">Receives ‖gₙ‖ of each of the n samples, before clipping.</param>
+        /// <returns>The batch's mean loss.</returns>
+        public float TrainStepClipped(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, float clipNorm, global::System.Span<float> sampleNorms)
+        {
+            var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
+            global::ModelGen.Guard.TargetSize(targets, batch, OutputSize, allowLabels: false, nameof(targets));
+            global::ModelGen.Guard.Length(sampleNorms, batch, nameof(sampleNorms));
+            global::System.ArgumentOutOfRangeException.ThrowIfNegativeOrZero(clipNorm);
+            EnsureCapacity(batch);
+            Forward(inputs, batch);
+
+            var a1 = Workspace(Dense1Output, 4, batch);
+            var a2 = Workspace(Dense2Output, 64, batch);
+            var a3 = Workspace(Dense3Output, 2, batch);
+            var gradientA = Workspace(GradientA, 64, batch);
+            var gradientB = Workspace(GradientB, 64, batch);
+
+            // mean squared error, L = Σ (y − t)² / (batch·2); its gradient ∂L/∂y = 2·(y − t) / (batch·2) seeds backward,
+            // and sample n's gradient is linear in row n of it: the rows are kept, to be scaled once the norms are known
+            var loss = global::ModelGen.Losses.MeanSquaredError.ValueAndGradient(a3, targets, gradientA.Slice(0, batch * OutputSize));
+            if (_clippingSeed.Length < batch * OutputSize)
+            {
+                _clippingSeed = new float[batch * OutputSize];
+            }
+            var rows = new global::System.Span<float>(_clippingSeed, 0, batch * OutputSize);
+            gradientA.Slice(0, batch * OutputSize).CopyTo(rows);
+
+            // the first pass adds up each sample's squared norm after each layer with parameters; the parameter gradients
+            // it writes on the way go to a buffer of their own
+            sampleNorms.Clear();
+            var trainingGradients = _gradients;
+            _gradients = _inputPassGradients ??= new global::ModelGen.AlignedBuffer(ParameterBufferLength);
+            try
+            {
+                Dense3Backward(a2, a3, gradientA.Slice(0, batch * 2), gradientB.Slice(0, batch * 64), batch);
+                global::ModelGen.Privacy.SampleGradientNorms.AddDense(a2, gradientA.Slice(0, batch * 2), 64, 2, bias: true, sampleNorms);
+                Dense2Backward(a1, a2, gradientB.Slice(0, batch * 64), gradientA.Slice(0, batch * 4), batch);
+                global::ModelGen.Privacy.SampleGradientNorms.AddDense(a1, gradientB.Slice(0, batch * 64), 4, 64, bias: true, sampleNorms);
+                Dense1Backward(inputs, a1, gradientA.Slice(0, batch * 4), dx: default, batch);
+                global::ModelGen.Privacy.SampleGradientNorms.AddDense(inputs, gradientA.Slice(0, batch * 4), 3, 4, bias: true, sampleNorms);
+            }
+            finally
+            {
+                _gradients = trainingGradients;
+            }
+
+            // the second pass, from the rows scaled by min(1, C / ‖gₙ‖): the clipped mean
+            global::ModelGen.Privacy.SampleGradientNorms.ClipRows(sampleNorms, rows, OutputSize, clipNorm);
+            rows.CopyTo(gradientA);
+            Dense3Backward(a2, a3, gradientA.Slice(0, batch * 2), gradientB.Slice(0, batch * 64), batch);
+            Dense2Backward(a1, a2, gradientB.Slice(0, batch * 64), gradientA.Slice(0, batch * 4), batch);
+            Dense1Backward(inputs, a1, gradientA.Slice(0, batch * 4), dx: default, batch);
+            return loss;
+        }
+
+        /// <summary>
         /// The gradient of the predictions with respect to the inputs, by the hand-derived backward pass: for each sample,
         /// ∂(Σⱼ outputGradients[j]·prediction[j])/∂input, with the predictions as <see cref="PredictBatch"/> computes them
         /// (dropout off, batch statistics from the running averages). A one-hot row of <paramref name="outputGradients"/> gives
@@ -410,10 +474,15 @@ partial class Models
                 var xn = x.Slice(n * 3, 3);
                 var yn = y.Slice(n * 4, 4);
                 var dyn = dy.Slice(n * 4, 4);
-                var dz0 = dyn[0] * global::ModelGen.Kernels.Activations.TanhDerivative(yn[0]);
-                var dz1 = dyn[1] * global::ModelGen.Kernels.Activations.TanhDerivative(yn[1]);
-                var dz2 = dyn[2] * global::ModelGen.Kernels.Activations.TanhDerivative(yn[2]);
-                var dz3 = dyn[3] * global::ModelGen.Kernels.Activations.TanhDerivative(yn[3]);
+                // dz = dy ⊙ (1 − y²), kept in dy
+                dyn[0] *= global::ModelGen.Kernels.Activations.TanhDerivative(yn[0]);
+                dyn[1] *= global::ModelGen.Kernels.Activations.TanhDerivative(yn[1]);
+                dyn[2] *= global::ModelGen.Kernels.Activations.TanhDerivative(yn[2]);
+                dyn[3] *= global::ModelGen.Kernels.Activations.TanhDerivative(yn[3]);
+                var dz0 = dyn[0];
+                var dz1 = dyn[1];
+                var dz2 = dyn[2];
+                var dz3 = dyn[3];
                 // ∂L/∂W[i, o] += x[i]·dz[o];  ∂L/∂b[o] += dz[o]
                 dw[0] += xn[0] * dz0;
                 dw[1] += xn[0] * dz1;

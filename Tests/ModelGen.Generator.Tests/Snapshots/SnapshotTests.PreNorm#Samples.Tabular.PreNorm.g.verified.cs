@@ -119,7 +119,8 @@ partial class PreNorm : global::ModelGen.ITrainableModel
 
     private readonly global::ModelGen.AlignedBuffer _parameters = new(ParameterBufferLength);
     private global::ModelGen.AlignedBuffer _gradients = new(ParameterBufferLength); // the parameter gradients being written: TrainStep's (Gradients), or the pass to the inputs'
-    private global::ModelGen.AlignedBuffer? _inputPassGradients; // where the pass to the inputs writes parameter gradients it does not need
+    private global::ModelGen.AlignedBuffer? _inputPassGradients; // where the passes to the inputs and to the norms write parameter gradients they do not need
+    private float[] _clippingSeed = []; // TrainStepClipped's loss gradient, kept between its two passes
     private readonly global::ModelGen.AlignedBuffer _state = new(StateLength);
     private global::ModelGen.AlignedBuffer _workspace = new(WorkspacePerSample);
     private int _batchCapacity = 1;
@@ -425,6 +426,99 @@ partial class PreNorm : global::ModelGen.ITrainableModel
         var loss = global::ModelGen.Losses.MeanSquaredError.ValueAndGradient(a11, targets, gradientA.Slice(0, batch * OutputSize));
 
         // backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer it reads
+        Dense6Backward(a10, gradientA.Slice(0, batch * 1), gradientB.Slice(0, batch * 32), batch);
+        LayerNorm3Backward(gradientB.Slice(0, batch * 32), gradientA.Slice(0, batch * 32), batch);
+        Dense5Backward(a7, gradientA.Slice(0, batch * 32), gradientB.Slice(0, batch * 128), batch);
+        Dense4Backward(a6, gradientB.Slice(0, batch * 128), gradientC.Slice(0, batch * 32), batch);
+        LayerNorm2Backward(gradientC.Slice(0, batch * 32), gradientB.Slice(0, batch * 32), batch);
+        // residual_1 feeds two layers: its gradient is the sum of the two that come back
+        global::ModelGen.Kernels.Elementwise.Add(gradientB.Slice(0, batch * 32), gradientA.Slice(0, batch * 32), gradientA.Slice(0, batch * 32));
+        Dense3Backward(a3, gradientA.Slice(0, batch * 32), gradientB.Slice(0, batch * 128), batch);
+        Dense2Backward(a2, gradientB.Slice(0, batch * 128), gradientC.Slice(0, batch * 32), batch);
+        LayerNorm1Backward(gradientC.Slice(0, batch * 32), gradientB.Slice(0, batch * 32), batch);
+        // dense_1 feeds two layers: its gradient is the sum of the two that come back
+        global::ModelGen.Kernels.Elementwise.Add(gradientB.Slice(0, batch * 32), gradientA.Slice(0, batch * 32), gradientA.Slice(0, batch * 32));
+        Dense1Backward(inputs, gradientA.Slice(0, batch * 32), dx: default, batch);
+        return loss;
+    }
+
+    /// <summary>
+    /// One training step whose gradient is the mean of the samples' gradients each clipped to norm <paramref name="clipNorm"/>
+    /// (DP-SGD's clipping): overwrites <see cref="Gradients"/> with (1/batch)·Σₙ min(1, C/‖gₙ‖)·gₙ, gₙ the gradient of sample n's
+    /// loss. The norms come from the backward pass layer by layer, without forming per-sample gradients of dense layers.
+    /// </summary>
+    /// <param name="inputs">n samples of <see cref="InputSize"/> floats each.</param>
+    /// <param name="targets">Their targets, as <see cref="TrainStep"/> takes them.</param>
+    /// <param name="clipNorm">C: the largest norm a sample's gradient keeps.</param>
+    /// <param name="sampleNorms">Receives ‖gₙ‖ of each of the n samples, before clipping.</param>
+    /// <returns>The batch's mean loss.</returns>
+    public float TrainStepClipped(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, float clipNorm, global::System.Span<float> sampleNorms)
+    {
+        var batch = global::ModelGen.Guard.SampleCount(inputs, InputSize, nameof(inputs));
+        global::ModelGen.Guard.TargetSize(targets, batch, OutputSize, allowLabels: false, nameof(targets));
+        global::ModelGen.Guard.Length(sampleNorms, batch, nameof(sampleNorms));
+        global::System.ArgumentOutOfRangeException.ThrowIfNegativeOrZero(clipNorm);
+        EnsureCapacity(batch);
+        Forward(inputs, batch);
+
+        var a2 = Workspace(LayerNorm1Output, 32, batch);
+        var a3 = Workspace(Dense2Output, 128, batch);
+        var a6 = Workspace(LayerNorm2Output, 32, batch);
+        var a7 = Workspace(Dense4Output, 128, batch);
+        var a10 = Workspace(LayerNorm3Output, 32, batch);
+        var a11 = Workspace(Dense6Output, 1, batch);
+        var gradientA = Workspace(GradientA, 128, batch);
+        var gradientB = Workspace(GradientB, 128, batch);
+        var gradientC = Workspace(GradientC, 128, batch);
+
+        // mean squared error, L = Σ (y − t)² / (batch·1); its gradient ∂L/∂y = 2·(y − t) / (batch·1) seeds backward,
+        // and sample n's gradient is linear in row n of it: the rows are kept, to be scaled once the norms are known
+        var loss = global::ModelGen.Losses.MeanSquaredError.ValueAndGradient(a11, targets, gradientA.Slice(0, batch * OutputSize));
+        if (_clippingSeed.Length < batch * OutputSize)
+        {
+            _clippingSeed = new float[batch * OutputSize];
+        }
+        var rows = new global::System.Span<float>(_clippingSeed, 0, batch * OutputSize);
+        gradientA.Slice(0, batch * OutputSize).CopyTo(rows);
+
+        // the first pass adds up each sample's squared norm after each layer with parameters; the parameter gradients
+        // it writes on the way go to a buffer of their own
+        sampleNorms.Clear();
+        var trainingGradients = _gradients;
+        _gradients = _inputPassGradients ??= new global::ModelGen.AlignedBuffer(ParameterBufferLength);
+        try
+        {
+            Dense6Backward(a10, gradientA.Slice(0, batch * 1), gradientB.Slice(0, batch * 32), batch);
+            global::ModelGen.Privacy.SampleGradientNorms.AddDense(a10, gradientA.Slice(0, batch * 1), 32, 1, bias: true, sampleNorms);
+            LayerNorm3Backward(gradientB.Slice(0, batch * 32), gradientA.Slice(0, batch * 32), batch);
+            global::ModelGen.Privacy.SampleGradientNorms.AddLayerNorm(gradientB.Slice(0, batch * 32), Workspace(LayerNorm3Normalized, 32, batch), 32, sampleNorms);
+            Dense5Backward(a7, gradientA.Slice(0, batch * 32), gradientB.Slice(0, batch * 128), batch);
+            global::ModelGen.Privacy.SampleGradientNorms.AddDense(a7, gradientA.Slice(0, batch * 32), 128, 32, bias: true, sampleNorms);
+            Dense4Backward(a6, gradientB.Slice(0, batch * 128), gradientC.Slice(0, batch * 32), batch);
+            global::ModelGen.Privacy.SampleGradientNorms.AddDense(a6, gradientB.Slice(0, batch * 128), 32, 128, bias: true, sampleNorms);
+            LayerNorm2Backward(gradientC.Slice(0, batch * 32), gradientB.Slice(0, batch * 32), batch);
+            global::ModelGen.Privacy.SampleGradientNorms.AddLayerNorm(gradientC.Slice(0, batch * 32), Workspace(LayerNorm2Normalized, 32, batch), 32, sampleNorms);
+            // residual_1 feeds two layers: its gradient is the sum of the two that come back
+            global::ModelGen.Kernels.Elementwise.Add(gradientB.Slice(0, batch * 32), gradientA.Slice(0, batch * 32), gradientA.Slice(0, batch * 32));
+            Dense3Backward(a3, gradientA.Slice(0, batch * 32), gradientB.Slice(0, batch * 128), batch);
+            global::ModelGen.Privacy.SampleGradientNorms.AddDense(a3, gradientA.Slice(0, batch * 32), 128, 32, bias: true, sampleNorms);
+            Dense2Backward(a2, gradientB.Slice(0, batch * 128), gradientC.Slice(0, batch * 32), batch);
+            global::ModelGen.Privacy.SampleGradientNorms.AddDense(a2, gradientB.Slice(0, batch * 128), 32, 128, bias: true, sampleNorms);
+            LayerNorm1Backward(gradientC.Slice(0, batch * 32), gradientB.Slice(0, batch * 32), batch);
+            global::ModelGen.Privacy.SampleGradientNorms.AddLayerNorm(gradientC.Slice(0, batch * 32), Workspace(LayerNorm1Normalized, 32, batch), 32, sampleNorms);
+            // dense_1 feeds two layers: its gradient is the sum of the two that come back
+            global::ModelGen.Kernels.Elementwise.Add(gradientB.Slice(0, batch * 32), gradientA.Slice(0, batch * 32), gradientA.Slice(0, batch * 32));
+            Dense1Backward(inputs, gradientA.Slice(0, batch * 32), dx: default, batch);
+            global::ModelGen.Privacy.SampleGradientNorms.AddDense(inputs, gradientA.Slice(0, batch * 32), 20, 32, bias: true, sampleNorms);
+        }
+        finally
+        {
+            _gradients = trainingGradients;
+        }
+
+        // the second pass, from the rows scaled by min(1, C / ‖gₙ‖): the clipped mean
+        global::ModelGen.Privacy.SampleGradientNorms.ClipRows(sampleNorms, rows, OutputSize, clipNorm);
+        rows.CopyTo(gradientA);
         Dense6Backward(a10, gradientA.Slice(0, batch * 1), gradientB.Slice(0, batch * 32), batch);
         LayerNorm3Backward(gradientB.Slice(0, batch * 32), gradientA.Slice(0, batch * 32), batch);
         Dense5Backward(a7, gradientA.Slice(0, batch * 32), gradientB.Slice(0, batch * 128), batch);
