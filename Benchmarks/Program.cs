@@ -146,6 +146,12 @@ if (args is ["stream-fashion", ..])
     return;
 }
 
+if (args is ["dp-fashion", ..])
+{
+    ModelGen.Benchmarks.PrivateTrainingCost.Run(Number(1, 5));
+    return;
+}
+
 if (args is ["alignment"])
 {
     ModelGen.Benchmarks.AlignmentEffect.Run();

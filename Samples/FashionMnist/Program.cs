@@ -10,7 +10,7 @@ using Spectre.Console;
 //   dotnet run -c Release --project Samples/FashionMnist [-- OPTIONS]
 // `-- --help` lists the options with their defaults (SampleOptions.cs): --data DIR, --model mlp|cnn|resnet, --epochs N,
 // --seed N, --plot FILE, --learning-rate X, --weight-decay X, --standardize true|false, --holdout true|false,
-// --save FILE, --checkpoint FILE, --confusion FILE, --explain [FILE]. An argument that cannot be used is one line on standard error
+// --save FILE, --checkpoint FILE, --confusion FILE, --explain [FILE], --dp, --epsilon X. An argument that cannot be used is one line on standard error
 // and exit code 2. After training it prints the test set's per-class precision, recall and F1; the last line printed
 // is exactly `test_accuracy=<0.xxxx>`.
 var options = SampleOptions.Parse(args, Console.Out, Console.Error, out var exitCode);
@@ -37,6 +37,11 @@ if (options.Standardize)
 }
 
 AnsiConsole.MarkupLineInterpolated($"Fashion-MNIST from {data.Source}: {data.Train.Count:N0} training and {data.Test.Count:N0} test images.");
+if (options.Private)
+{
+    return PrivateRun.Run(options, data);
+}
+
 
 ITrainableModel model = options.Model switch
 {
