@@ -64,7 +64,7 @@ public sealed class Int8ModelWeights
     /// <param name="bias">The float bias per output channel (with any folded batch normalization's shift), or empty for none.</param>
     /// <param name="foldedBatchNorms">The γ tensor names of the batch normalizations folded into the weights and the bias before they were quantized.</param>
     /// <returns>This set, for chaining.</returns>
-    /// <exception cref="ArgumentException">The name is added twice, a length does not fit the shape, or a scale or bias is not finite.</exception>
+    /// <exception cref="ArgumentException">The name is added twice, a length does not fit the shape, a scale is negative or not finite, or a bias is not finite.</exception>
     public Int8ModelWeights AddLayer(string weight, int[] shape, ReadOnlySpan<sbyte> values, ReadOnlySpan<float> scales, ReadOnlySpan<float> bias, params string[] foldedBatchNorms)
     {
         ArgumentNullException.ThrowIfNull(weight);
@@ -75,8 +75,13 @@ public sealed class Int8ModelWeights
             throw new ArgumentException($"A dense weight is [units, inputs] and a kernel [filters, channels, kh, kw]; '{weight}' is [{string.Join(", ", shape)}].", nameof(shape));
         }
 
+        if (_layers.ContainsKey(weight) || _tensors.ContainsKey(weight))
+        {
+            throw new ArgumentException($"The tensor '{weight}' is added twice.", nameof(weight));
+        }
+
         var units = shape[0];
-        var depth = values.Length / units;
+        var depth = shape.Length == 2 ? shape[1] : shape[1] * shape[2] * shape[3];
         if (bias.Length != 0 && bias.Length != units)
         {
             throw new ArgumentException($"Expected one bias per output channel ({units}) or none for '{weight}'; got {bias.Length}.", nameof(bias));
@@ -92,11 +97,7 @@ public sealed class Int8ModelWeights
 
         // FromInt8 checks that the values are depth × units and the scales finite and one per unit.
         var quantized = QuantizedWeights.FromInt8(values, scales, depth, units);
-        if (!_layers.TryAdd(weight, new Int8LayerWeights(shape.AsSpan().ToArray(), quantized, bias.ToArray(), foldedBatchNorms.AsSpan().ToArray())) || _tensors.ContainsKey(weight))
-        {
-            throw new ArgumentException($"The tensor '{weight}' is added twice.", nameof(weight));
-        }
-
+        _layers.Add(weight, new Int8LayerWeights(shape.AsSpan().ToArray(), quantized, bias.ToArray(), foldedBatchNorms.AsSpan().ToArray()));
         return this;
     }
 
@@ -121,11 +122,12 @@ public sealed class Int8ModelWeights
             throw new ArgumentException($"The tensor '{name}' of shape [{string.Join(", ", shape)}] needs {length} values; got {values.Length}.", nameof(values));
         }
 
-        if (_layers.ContainsKey(name) || !_tensors.TryAdd(name, (shape.AsSpan().ToArray(), values.ToArray())))
+        if (_layers.ContainsKey(name) || _tensors.ContainsKey(name))
         {
             throw new ArgumentException($"The tensor '{name}' is added twice.", nameof(name));
         }
 
+        _tensors.Add(name, (shape.AsSpan().ToArray(), values.ToArray()));
         return this;
     }
 

@@ -468,7 +468,7 @@ internal sealed class Int8Plan
 
         /// <summary>The file shape of tensor <paramref name="name"/>, which the source must hold.</summary>
         private int[] Tensor(int index, OnnxLayer layer, string name, string role) =>
-            _source.Shape(name) ?? throw Error(index, layer, $"{role} '{name}' is not one of {_source.Description}' tensors");
+            _source.Shape(name) ?? throw Error(index, layer, $"{role} '{name}' is not one of {_source.Description}");
 
         private static string ShapeText(int[] shape) => "[" + string.Join(", ", shape) + "]";
 
@@ -491,7 +491,7 @@ internal sealed class Int8Plan
         /// </summary>
         private (LayerSource Weights, float[] Bias) WeightsAndBias(int index, OnnxLayer layer, int depth, int units)
         {
-            var weights = _source.Layer(layer.Weight!, layer.Bias)
+            var weights = _source.Layer(layer.Weight!)
                 ?? throw Error(index, layer, $"the weight '{layer.Weight}' is not kept with one column per unit ([inputs × units] or [kh, kw, c, filters])");
             if (weights.Quantized is not { } quantized)
             {

@@ -19,7 +19,7 @@ internal abstract class Int8Source
     /// <summary>The model's loss.</summary>
     public abstract Loss Loss { get; }
 
-    /// <summary>What the source is, for messages: "the model" or "the quantized weights".</summary>
+    /// <summary>Where a tensor is looked for, for messages: "the model's ParameterTensors" or "the quantized weights' tensors".</summary>
     public abstract string Description { get; }
 
     /// <summary>The file shape of tensor <paramref name="name"/>, or null when the source has no such tensor.</summary>
@@ -32,7 +32,7 @@ internal abstract class Int8Source
     /// A dense or convolution layer's weights: float, kept by unit, for the plan to fold and quantize; or already in
     /// int8 with their bias. Null when the weight is not kept with one column per unit.
     /// </summary>
-    public abstract LayerSource? Layer(string weight, string? bias);
+    public abstract LayerSource? Layer(string weight);
 }
 
 /// <summary>A layer's weights from an <see cref="Int8Source"/>: <see cref="Floats"/> to quantize, or <see cref="Quantized"/>.</summary>
@@ -59,7 +59,7 @@ internal sealed class ModelSource : Int8Source
 
     public override Loss Loss => _model.Loss;
 
-    public override string Description => "the model";
+    public override string Description => "the model's ParameterTensors";
 
     public override int[]? Shape(string name) => _tensors.TryGetValue(name, out var tensor) ? tensor.Shape : null;
 
@@ -69,7 +69,7 @@ internal sealed class ModelSource : Int8Source
         return tensor.Slice(tensor.Buffer(_model)).ToArray();
     }
 
-    public override LayerSource? Layer(string weight, string? bias)
+    public override LayerSource? Layer(string weight)
     {
         // Dense weights are kept [inputs × units] and kernels [kh, kw, c, filters]: the file's first axis last.
         var tensor = _tensors[weight];
@@ -86,7 +86,7 @@ internal sealed class QuantizedSource(Int8ModelWeights weights) : Int8Source
 
     public override Loss Loss => weights.Loss;
 
-    public override string Description => "the quantized weights";
+    public override string Description => "the quantized weights' tensors";
 
     public override int[]? Shape(string name) =>
         weights.TryGetLayer(name, out var layer) ? layer.Shape
@@ -103,6 +103,6 @@ internal sealed class QuantizedSource(Int8ModelWeights weights) : Int8Source
         return values.AsSpan().ToArray();
     }
 
-    public override LayerSource? Layer(string weight, string? bias) =>
+    public override LayerSource? Layer(string weight) =>
         weights.TryGetLayer(weight, out var layer) ? new LayerSource(null, layer) : null;
 }
