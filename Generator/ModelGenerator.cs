@@ -215,7 +215,7 @@ public sealed class ModelGenerator : IIncrementalGenerator
         try
         {
             var found = new List<DiagnosticInfo>(result.Diagnostics);
-            var plan = Planner.Plan(model);
+            var plan = Plan(model);
             foreach (var (member, generated) in GeneratedMembers.Clashes(plan.Type, [Emitter.Emit(plan)], BakedMemberNames(plan)))
             {
                 found.Add(member is { } index
@@ -270,12 +270,15 @@ public sealed class ModelGenerator : IIncrementalGenerator
         }
     }
 
+    /// <summary>The model's plan, carrying its build-time quantization to the baking step.</summary>
+    private static ModelPlan Plan(CheckedModel model) => Planner.Plan(model) with { Quantize = model.Quantize };
+
     /// <summary>Plans one checked model; an unexpected exception becomes MG0999 (reported where the code would be emitted).</summary>
     private static StageResult<ModelPlan> PlanSafely(CheckedModel model)
     {
         try
         {
-            return new StageResult<ModelPlan>(Planner.Plan(model), EquatableArray<DiagnosticInfo>.Empty);
+            return new StageResult<ModelPlan>(Plan(model), EquatableArray<DiagnosticInfo>.Empty);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {

@@ -181,7 +181,7 @@ internal static class Planner
             layers.ToEquatableArray(),
             workspace.End,
             Align(workspace.End + widest),
-            0) { StateLength = state.End, Weights = model.Weights, Quantize = model.Quantize, WindowsLength = windowsLength, InputShape = model.Input.Dimensions };
+            0) { StateLength = state.End, Weights = model.Weights, WindowsLength = windowsLength, InputShape = model.Input.Dimensions };
         var (steps, buffers) = BackwardPlanner.Plan(planned);
         var workspacePerSample = workspace.End + (buffers * Align(widest));
         planned = planned with { Backward = steps, GradientBuffers = buffers, WorkspacePerSample = workspacePerSample };

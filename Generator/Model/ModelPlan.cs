@@ -42,7 +42,7 @@ internal sealed record ModelPlan(
     /// <summary>The declared weights file to bake in (<c>[Model(Weights = …)]</c>), if any.</summary>
     public string? Weights { get; init; }
 
-    /// <summary>The declared build-time quantization of the baked weights (<c>[Model(Quantize = …)]</c>).</summary>
+    /// <summary>The declared build-time quantization of the baked weights (<c>[Model(Quantize = …)]</c>), set by the pipeline after planning.</summary>
     public QuantizationMode Quantize { get; init; }
 
     /// <summary>
