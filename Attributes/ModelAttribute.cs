@@ -22,4 +22,14 @@ public sealed class ModelAttribute : Attribute
     /// does not). The path is matched against the end of each <c>AdditionalFiles</c> path, e.g. <c>"fashion.safetensors"</c>.
     /// </summary>
     public string? Weights { get; set; }
+
+    /// <summary>
+    /// Quantizes the <see cref="Weights"/> to int8 when the model is compiled (<see cref="QuantizationMode.Dynamic"/>):
+    /// dense and convolution weights become symmetric int8 with one scale per output channel, exactly as the model's
+    /// run-time <c>Quantize()</c> makes them, and are baked into the assembly beside the float ones. The model then has
+    /// a static <c>CreateInt8Predictor()</c> that reads only the int8 data, so a trimmed or NativeAOT program that never
+    /// constructs the float model leaves the float weights out of its binary. Needs <see cref="Weights"/> (MG0044); a
+    /// model that cannot be quantized at build time is MG0045. Default <see cref="QuantizationMode.None"/>.
+    /// </summary>
+    public QuantizationMode Quantize { get; set; } = QuantizationMode.None;
 }

@@ -227,6 +227,16 @@ internal static class DiagnosticDescriptors
         "[Input] in a block",
         "Block '{0}' declares [Input], but a block's input is whatever reaches it where it is used: remove [Input] from the block");
 
+    public static readonly DiagnosticDescriptor QuantizeWithoutWeights = Error(
+        "MG0044",
+        "Quantize without Weights",
+        "Model '{0}' asks for Quantize = QuantizationMode.{1} but bakes no weights: build-time quantization quantizes the weights file named by Weights = \"….safetensors\"; add it, or quantize a trained model at run time with its Quantize() method");
+
+    public static readonly DiagnosticDescriptor CannotQuantize = Error(
+        "MG0045",
+        "Model cannot be quantized at build time",
+        "Model '{0}' cannot be quantized to int8 at build time: {1}");
+
     public static readonly DiagnosticDescriptor InternalError = Error(
         "MG0999",
         "ModelGen failed",

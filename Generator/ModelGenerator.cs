@@ -111,7 +111,7 @@ public sealed class ModelGenerator : IIncrementalGenerator
 
         context.RegisterSourceOutput(plans.Combine(modelNames), static (spc, pair) =>
         {
-            var ((planned, baked), names) = (pair.Left, pair.Right);
+            var ((planned, baked, quantized), names) = (pair.Left, pair.Right);
             if (planned.Value is null)
             {
                 foreach (var diagnostic in planned.Diagnostics)
@@ -130,11 +130,13 @@ public sealed class ModelGenerator : IIncrementalGenerator
 
             string source;
             string? weightsSource;
+            string? int8Source;
             try
             {
                 source = Emitter.Emit(plan, baked);
                 weightsSource = baked is null ? null : WeightsEmitter.Emit(plan, baked);
-                if (GeneratedMembers.Clashes(plan.Type, [source], weightsSource is null ? [] : WeightsEmitter.MemberNames(plan)).Count > 0)
+                int8Source = quantized is null ? null : Int8Emitter.Emit(plan, quantized);
+                if (GeneratedMembers.Clashes(plan.Type, [source], BakedMemberNames(plan)).Count > 0)
                 {
                     return; // MG0030/MG0031, reported by the diagnostics branch: the code would not compile
                 }
@@ -151,6 +153,11 @@ public sealed class ModelGenerator : IIncrementalGenerator
             {
                 spc.AddSource(hintName + ".Weights.g.cs", weightsSource);
             }
+
+            if (int8Source is not null)
+            {
+                spc.AddSource(hintName + ".Int8.g.cs", int8Source);
+            }
         });
     }
 
@@ -161,12 +168,16 @@ public sealed class ModelGenerator : IIncrementalGenerator
     private static bool IsDeclaredTwice(TypeSpec type, EquatableArray<string> names) =>
         names.Count(n => n == type.FullName) > 1;
 
-    /// <summary>A planned model and, when it declares a weights file that fits, the weights to bake in.</summary>
-    internal sealed record Baking(StageResult<ModelPlan> Planned, BakedWeights? Weights);
+    /// <summary>
+    /// A planned model and, when it declares a weights file that fits, the weights to bake in, and their int8 form when
+    /// it asks for build-time quantization and can have it.
+    /// </summary>
+    internal sealed record Baking(StageResult<ModelPlan> Planned, BakedWeights? Weights, QuantizedModel? Quantized = null);
 
     /// <summary>
-    /// Bakes a planned model's declared weights. A file that does not fit gives no weights here; the model is still
-    /// emitted (so the user's code does not fill with follow-on errors) and the diagnostics branch reports why.
+    /// Bakes a planned model's declared weights, and quantizes them if asked. A file that does not fit gives no weights
+    /// here, and a model that cannot be quantized no int8 weights; the model is still emitted (so the user's code does
+    /// not fill with follow-on errors) and the diagnostics branch reports why.
     /// </summary>
     private static Baking BakeSafely(StageResult<ModelPlan> planned, EquatableArray<WeightsFile> files)
     {
@@ -177,7 +188,10 @@ public sealed class ModelGenerator : IIncrementalGenerator
 
         try
         {
-            return new Baking(planned, Baker.Bake(planned.Value, files));
+            var plan = planned.Value;
+            var baked = Baker.Bake(plan, files);
+            var quantized = baked is not null && plan.Quantize != QuantizationMode.None && Quantizer.Problem(plan) is null ? Quantizer.Quantize(plan, baked) : null;
+            return new Baking(planned, baked, quantized);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
@@ -201,8 +215,8 @@ public sealed class ModelGenerator : IIncrementalGenerator
         try
         {
             var found = new List<DiagnosticInfo>(result.Diagnostics);
-            var plan = Planner.Plan(model);
-            foreach (var (member, generated) in GeneratedMembers.Clashes(plan.Type, [Emitter.Emit(plan)], model.Weights is null ? [] : WeightsEmitter.MemberNames(plan)))
+            var plan = Plan(model);
+            foreach (var (member, generated) in GeneratedMembers.Clashes(plan.Type, [Emitter.Emit(plan)], BakedMemberNames(plan)))
             {
                 found.Add(member is { } index
                     ? DiagnosticInfo.Create(DiagnosticDescriptors.MemberConflictsWithGenerated, model.MemberLocations[index], MemberDisplay(model.Type.Members[index]), model.Type.Name, generated)
@@ -214,6 +228,18 @@ public sealed class ModelGenerator : IIncrementalGenerator
                 found.Add(problem);
             }
 
+            if (model.Quantize != QuantizationMode.None)
+            {
+                if (model.Weights is null)
+                {
+                    found.Add(DiagnosticInfo.Create(DiagnosticDescriptors.QuantizeWithoutWeights, model.QuantizeLocation, model.Type.Name, model.Quantize.ToString()));
+                }
+                else if (Quantizer.Problem(plan) is { } reason)
+                {
+                    found.Add(DiagnosticInfo.Create(DiagnosticDescriptors.CannotQuantize, model.QuantizeLocation, model.Type.Name, reason));
+                }
+            }
+
             return found.ToEquatableArray();
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
@@ -222,6 +248,10 @@ public sealed class ModelGenerator : IIncrementalGenerator
             return result.Diagnostics;
         }
     }
+
+    /// <summary>The members the baked-weights files add to the model's class: the float weights', and the int8 weights' when it asks for them.</summary>
+    private static string[] BakedMemberNames(ModelPlan plan) =>
+        plan.Weights is null ? [] : plan.Quantize == QuantizationMode.None ? WeightsEmitter.MemberNames(plan) : [.. WeightsEmitter.MemberNames(plan), .. Int8Emitter.MemberNames];
 
     /// <summary>A user's member as a message names it: <c>Predict</c>, or for a constructor the class name.</summary>
     private static string MemberDisplay(MemberSpec member) => member.Name == ".ctor" ? "constructor(" + member.Parameters + ")" : member.Name;
@@ -240,12 +270,15 @@ public sealed class ModelGenerator : IIncrementalGenerator
         }
     }
 
+    /// <summary>The model's plan, carrying its build-time quantization to the baking step.</summary>
+    private static ModelPlan Plan(CheckedModel model) => Planner.Plan(model) with { Quantize = model.Quantize };
+
     /// <summary>Plans one checked model; an unexpected exception becomes MG0999 (reported where the code would be emitted).</summary>
     private static StageResult<ModelPlan> PlanSafely(CheckedModel model)
     {
         try
         {
-            return new StageResult<ModelPlan>(Planner.Plan(model), EquatableArray<DiagnosticInfo>.Empty);
+            return new StageResult<ModelPlan>(Plan(model), EquatableArray<DiagnosticInfo>.Empty);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {

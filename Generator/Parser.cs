@@ -62,6 +62,7 @@ internal static class Parser
         var loss = (Loss)lossValue;
         var (huberDelta, huberDeltaLocation) = Named(model, modelSyntax, "HuberDelta", 1f, LocationInfo.From(modelSyntax));
         var (weights, weightsLocation) = Named<string?>(model, modelSyntax, "Weights", null, LocationInfo.From(modelSyntax));
+        var (quantize, quantizeLocation) = Named(model, modelSyntax, "Quantize", (int)QuantizationMode.None, LocationInfo.From(modelSyntax));
         var layers = ReadLayers(symbol, diagnostics, new List<INamedTypeSymbol> { symbol }, cancellationToken);
         if (layers is null)
         {
@@ -75,7 +76,11 @@ internal static class Parser
 
         var (members, memberLocations) = ReadMembers(symbol);
         var spec = new ModelSpec(
-            ReadType(symbol, declaration, members), loss, lossLocation, huberDelta, huberDeltaLocation, modelLocation, layers.Value, weights, weightsLocation, memberLocations);
+            ReadType(symbol, declaration, members), loss, lossLocation, huberDelta, huberDeltaLocation, modelLocation, layers.Value, weights, weightsLocation, memberLocations)
+        {
+            Quantize = (QuantizationMode)quantize,
+            QuantizeLocation = quantizeLocation,
+        };
         return new StageResult<ModelSpec>(spec, diagnostics.ToEquatableArray());
     }
 

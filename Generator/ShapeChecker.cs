@@ -63,7 +63,11 @@ internal static class ShapeChecker
             }
         }
 
-        return new CheckedModel(spec.Type, spec.Loss, spec.HuberDelta, input, layers.ToEquatableArray(), spec.Weights, spec.WeightsLocation, spec.Location, spec.MemberLocations);
+        return new CheckedModel(spec.Type, spec.Loss, spec.HuberDelta, input, layers.ToEquatableArray(), spec.Weights, spec.WeightsLocation, spec.Location, spec.MemberLocations)
+        {
+            Quantize = spec.Quantize,
+            QuantizeLocation = spec.QuantizeLocation,
+        };
 
         // Checks a sequence of layers that reads node `from` (0: the model's input), adding a node for each, and returns
         // the last node, or null after an error: the next layers' shapes depend on this one's, so later errors would be

@@ -27,7 +27,14 @@ internal sealed record CheckedModel(
     string? Weights = null,
     LocationInfo? WeightsLocation = null,
     LocationInfo? Location = null,
-    EquatableArray<LocationInfo> MemberLocations = default);
+    EquatableArray<LocationInfo> MemberLocations = default)
+{
+    /// <summary>The declared build-time quantization (<c>[Model(Quantize = …)]</c>).</summary>
+    public QuantizationMode Quantize { get; init; }
+
+    /// <summary>Where it is declared, for MG0044 and MG0045.</summary>
+    public LocationInfo? QuantizeLocation { get; init; }
+}
 
 /// <summary>One node of the checked network: a layer with its inferred shapes and the nodes it reads.</summary>
 internal sealed record CheckedLayer(LayerSpec Layer, Shape Input, Shape Output)

@@ -42,6 +42,9 @@ internal sealed record ModelPlan(
     /// <summary>The declared weights file to bake in (<c>[Model(Weights = …)]</c>), if any.</summary>
     public string? Weights { get; init; }
 
+    /// <summary>The declared build-time quantization of the baked weights (<c>[Model(Quantize = …)]</c>), set by the pipeline after planning.</summary>
+    public QuantizationMode Quantize { get; init; }
+
     /// <summary>
     /// The equivalent PyTorch module, decided once by the planner: its modules, and every tensor of the model as a
     /// weights file names and shapes it, with where it lives (the one list that the generated <c>ParameterLayout</c>, the

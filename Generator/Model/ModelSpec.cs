@@ -24,7 +24,14 @@ internal sealed record ModelSpec(
     EquatableArray<LayerSpec> Layers,
     string? Weights = null,
     LocationInfo? WeightsLocation = null,
-    EquatableArray<LocationInfo> MemberLocations = default);
+    EquatableArray<LocationInfo> MemberLocations = default)
+{
+    /// <summary>The declared build-time quantization (possibly an undefined value: reported as MG0045).</summary>
+    public QuantizationMode Quantize { get; init; }
+
+    /// <summary>The <c>Quantize = …</c> argument, else the <c>[Model]</c> attribute.</summary>
+    public LocationInfo? QuantizeLocation { get; init; }
+}
 
 /// <summary>The user's partial class and the declarations around it, every name as declared (without <c>@</c>).</summary>
 /// <param name="Namespace">The namespace's parts, outermost first; empty for the global namespace.</param>

@@ -12,6 +12,8 @@ namespace ModelGen.Quantization;
 /// [inputs × units], kernels [kh·kw·c × filters], images channels-last after a convolution or pooling layer, the
 /// model's input as declared), folds batch normalizations and activations into the dense or convolution layer before
 /// them where that is exact, and lays out one workspace in which values whose lifetimes do not overlap share memory.
+/// From weights quantized ahead of time (<see cref="Int8ModelWeights"/>) it makes the same steps, checking that the
+/// batch normalizations folded before quantizing are exactly those it would fold.
 /// </summary>
 internal sealed class Int8Plan
 {
@@ -61,7 +63,11 @@ internal sealed class Int8Plan
 
     /// <summary>Plans the steps for <paramref name="model"/> described by <paramref name="layers"/>.</summary>
     public static Int8Plan Build(ITrainableModel model, ReadOnlySpan<int> inputShape, IReadOnlyList<OnnxLayer> layers) =>
-        new Builder(model, inputShape, layers).Build();
+        new Builder(new ModelSource(model), inputShape, layers).Build();
+
+    /// <summary>Plans the steps for weights quantized ahead of time, described by <paramref name="layers"/>.</summary>
+    public static Int8Plan Build(Int8ModelWeights weights, ReadOnlySpan<int> inputShape, IReadOnlyList<OnnxLayer> layers) =>
+        new Builder(new QuantizedSource(weights), inputShape, layers).Build();
 
     /// <summary>One line of the report; <see cref="Step"/> for an int8 layer, whose input parameters come later.</summary>
     private sealed record Entry(int Position, string Layer, LayerPrecision Precision, string Detail, QuantizedStep? Step = null);
@@ -74,9 +80,8 @@ internal sealed class Int8Plan
 
     private sealed class Builder
     {
-        private readonly ITrainableModel _model;
+        private readonly Int8Source _source;
         private readonly IReadOnlyList<OnnxLayer> _layers;
-        private readonly Dictionary<string, ParameterTensor> _tensors = new(StringComparer.Ordinal);
         private readonly List<Node> _nodes = [];
         private readonly List<Int8Step> _steps = [];
         private readonly List<Entry> _entries = [];
@@ -93,17 +98,12 @@ internal sealed class Int8Plan
         /// <summary>For each position, the int8 layer whose product it is with nothing applied after: folding may still change that layer.</summary>
         private readonly QuantizedStep?[] _open;
 
-        public Builder(ITrainableModel model, ReadOnlySpan<int> inputShape, IReadOnlyList<OnnxLayer> layers)
+        public Builder(Int8Source source, ReadOnlySpan<int> inputShape, IReadOnlyList<OnnxLayer> layers)
         {
-            _model = model;
+            _source = source;
             _layers = layers;
-            foreach (var tensor in model.ParameterTensors)
-            {
-                _tensors[tensor.Name] = tensor;
-            }
-
             CheckInputShape(inputShape);
-            _sizes.Add(model.InputSize);
+            _sizes.Add(source.InputSize);
             _writtenAt.Add(-1);
             _lastRead.Add(-1);
             _nodes.Add(new Node(0, inputShape.ToArray(), ChannelsLast: false));
@@ -127,15 +127,25 @@ internal sealed class Int8Plan
                 _nodes.Add(AddLayer(index));
             }
 
+            foreach (var step in _steps)
+            {
+                if (step is QuantizedStep { UnmatchedFolds: { Count: > 0 } folded } quantized)
+                {
+                    throw new ArgumentException(
+                        $"Layer {ProducerPosition(quantized) - 1} ({_layers[ProducerPosition(quantized) - 1].Kind}): its int8 weights fold the batch normalization '{string.Join("', '", folded)}', which does not directly follow it.",
+                        "layers");
+                }
+            }
+
             var output = _nodes[^1];
-            if (output.Size != _model.OutputSize)
+            if (output.Size != _source.OutputSize)
             {
                 throw new ArgumentException(
-                    $"The layers end with {output.Size} values per sample but the model's OutputSize is {_model.OutputSize}.", "layers");
+                    $"The layers end with {output.Size} values per sample but the model's OutputSize is {_source.OutputSize}.", "layers");
             }
 
             Read(output.Value, int.MaxValue);
-            var function = _model.Loss switch
+            var function = _source.Loss switch
             {
                 Loss.SoftmaxCrossEntropy => "Softmax",
                 Loss.BinaryCrossEntropy => "Sigmoid",
@@ -280,16 +290,15 @@ internal sealed class Int8Plan
         private Node AddDense(int index, OnnxLayer layer, Node input)
         {
             var depth = input.Size;
-            var weight = Tensor(index, layer, layer.Weight!, "the weight");
-            if (weight.Shape.Length != 2 || weight.Shape[1] != depth)
+            var shape = Tensor(index, layer, layer.Weight!, "the weight");
+            if (shape.Length != 2 || shape[1] != depth)
             {
-                throw Error(index, layer, $"the weight '{weight.Name}' has shape {weight.ShapeText}; a dense layer on {depth} inputs needs [units, {depth}]");
+                throw Error(index, layer, $"the weight '{layer.Weight}' has shape {ShapeText(shape)}; a dense layer on {depth} inputs needs [units, {depth}]");
             }
 
-            var units = weight.Shape[0];
+            var units = shape[0];
             CheckDepth(index, layer, depth);
-            var weights = KeptByUnit(index, layer, weight);
-            var bias = layer.Bias is null ? [] : Values(index, layer, layer.Bias, units, "the bias");
+            var (weights, bias) = WeightsAndBias(index, layer, depth, units);
             var output = NewValue([units], channelsLast: false, index);
             Read(input.Value, index);
             var step = new QuantizedDenseStep(input.Value, output.Value, weights, bias, depth, units, layer.Activation, layer.Alpha);
@@ -304,13 +313,13 @@ internal sealed class Int8Plan
             RequireImage(index, layer, input.Shape);
             var (channels, height, width) = (input.Shape[0], input.Shape[1], input.Shape[2]);
             var k = layer.Kernel;
-            var weight = Tensor(index, layer, layer.Weight!, "the weight");
-            if (weight.Shape.Length != 4 || weight.Shape[1] != channels || weight.Shape[2] != k || weight.Shape[3] != k)
+            var shape = Tensor(index, layer, layer.Weight!, "the weight");
+            if (shape.Length != 4 || shape[1] != channels || shape[2] != k || shape[3] != k)
             {
-                throw Error(index, layer, $"the weight '{weight.Name}' has shape {weight.ShapeText}; a {k}×{k} convolution of {channels} channels needs [filters, {channels}, {k}, {k}]");
+                throw Error(index, layer, $"the weight '{layer.Weight}' has shape {ShapeText(shape)}; a {k}×{k} convolution of {channels} channels needs [filters, {channels}, {k}, {k}]");
             }
 
-            var filters = weight.Shape[0];
+            var filters = shape[0];
             var (paddedHeight, paddedWidth) = (height + layer.PadTop + layer.PadBottom, width + layer.PadLeft + layer.PadRight);
             if (paddedHeight < k || paddedWidth < k || layer.PadTop >= k || layer.PadLeft >= k)
             {
@@ -322,8 +331,7 @@ internal sealed class Int8Plan
                 ((paddedHeight - k) / layer.Stride) + 1, ((paddedWidth - k) / layer.Stride) + 1, input.ChannelsLast);
             window.Validate();
             CheckDepth(index, layer, window.PatchSize);
-            var weights = KeptByUnit(index, layer, weight);
-            var bias = layer.Bias is null ? [] : Values(index, layer, layer.Bias, filters, "the bias");
+            var (weights, bias) = WeightsAndBias(index, layer, window.PatchSize, filters);
             var output = NewValue([filters, window.OutputHeight, window.OutputWidth], channelsLast: true, index);
             Read(input.Value, index);
             var step = new QuantizedConvStep(input.Value, output.Value, weights, bias, window, filters, layer.Activation, layer.Alpha);
@@ -344,19 +352,31 @@ internal sealed class Int8Plan
                 throw Error(index, layer, "per-channel statistics need a channels-last image, and the model's input is channels-first");
             }
 
-            var gamma = Values(index, layer, layer.Weight!, features, "γ");
-            var beta = Values(index, layer, layer.Bias!, features, "β");
-            var mean = Values(index, layer, layer.RunningMean!, features, "the running mean");
-            var variance = Values(index, layer, layer.RunningVariance!, features, "the running variance");
             Read(input.Value, index);
             if (_open[from] is { Activation: Activation.Linear } producer && _readers[from] == 1 && producer.Units == features)
             {
-                producer.FoldBatchNorm(gamma, beta, mean, variance, layer.Epsilon);
+                if (producer.HasFloatWeights)
+                {
+                    producer.FoldBatchNorm(
+                        Values(index, layer, layer.Weight!, features, "γ"), Values(index, layer, layer.Bias!, features, "β"),
+                        Values(index, layer, layer.RunningMean!, features, "the running mean"), Values(index, layer, layer.RunningVariance!, features, "the running variance"),
+                        layer.Epsilon);
+                }
+                else if (producer.UnmatchedFolds?.Remove(layer.Weight!) != true)
+                {
+                    // Weights quantized ahead of time must have had this batch normalization folded in before quantizing.
+                    throw Error(index, layer, $"it follows layer {ProducerPosition(producer) - 1}, whose int8 weights were quantized without folding it in");
+                }
+
                 _open[index + 1] = producer;
                 _entries.Add(new Entry(index + 1, layer.Kind.ToString(), LayerPrecision.Folded, $"into layer {ProducerPosition(producer)}'s weights and bias"));
                 return input;
             }
 
+            var gamma = Values(index, layer, layer.Weight!, features, "γ");
+            var beta = Values(index, layer, layer.Bias!, features, "β");
+            var mean = Values(index, layer, layer.RunningMean!, features, "the running mean");
+            var variance = Values(index, layer, layer.RunningVariance!, features, "the running variance");
             var output = NewValue(shape, input.ChannelsLast, index);
             _steps.Add(new BatchNormStep(input.Value, output.Value, gamma, beta, mean, variance, layer.Epsilon));
             _entries.Add(new Entry(index + 1, layer.Kind.ToString(), LayerPrecision.Float, "running statistics (not after a dense or convolution layer without activation)"));
@@ -439,37 +459,51 @@ internal sealed class Int8Plan
                 size *= dimension;
             }
 
-            if (size != _model.InputSize)
+            if (size != _source.InputSize)
             {
                 throw new ArgumentException(
-                    $"The input shape [{string.Join(", ", inputShape.ToArray())}] holds {size} values but the model's InputSize is {_model.InputSize}.", nameof(inputShape));
+                    $"The input shape [{string.Join(", ", inputShape.ToArray())}] holds {size} values but the model's InputSize is {_source.InputSize}.", nameof(inputShape));
             }
         }
 
-        private ParameterTensor Tensor(int index, OnnxLayer layer, string name, string role) =>
-            _tensors.TryGetValue(name, out var tensor) ? tensor : throw Error(index, layer, $"{role} '{name}' is not one of the model's ParameterTensors");
+        /// <summary>The file shape of tensor <paramref name="name"/>, which the source must hold.</summary>
+        private int[] Tensor(int index, OnnxLayer layer, string name, string role) =>
+            _source.Shape(name) ?? throw Error(index, layer, $"{role} '{name}' is not one of {_source.Description}");
+
+        private static string ShapeText(int[] shape) => "[" + string.Join(", ", shape) + "]";
 
         /// <summary>A copy of tensor <paramref name="name"/> as the model keeps it, which must hold <paramref name="length"/> values.</summary>
         private float[] Values(int index, OnnxLayer layer, string name, int length, string role)
         {
-            var tensor = Tensor(index, layer, name, role);
-            if (tensor.Length != length)
+            var shape = Tensor(index, layer, name, role);
+            if (Product(shape) != length)
             {
-                throw Error(index, layer, $"{role} '{name}' has shape {tensor.ShapeText}; it needs {length} values");
+                throw Error(index, layer, $"{role} '{name}' has shape {ShapeText(shape)}; it needs {length} values");
             }
 
-            return tensor.Slice(tensor.Buffer(_model)).ToArray();
+            return _source.Values(name);
         }
 
-        /// <summary>A copy of a dense or convolution weight as the model keeps it: one row per input, one column per unit (the file's first axis last).</summary>
-        private float[] KeptByUnit(int index, OnnxLayer layer, ParameterTensor weight)
+        /// <summary>
+        /// A dense or convolution layer's weights [<paramref name="depth"/> × <paramref name="units"/>] and bias: a copy
+        /// of the float weights as the model keeps them (one row per input, one column per unit: the file's first axis
+        /// last) with the layer's bias, or the int8 weights quantized ahead of time with theirs.
+        /// </summary>
+        private (LayerSource Weights, float[] Bias) WeightsAndBias(int index, OnnxLayer layer, int depth, int units)
         {
-            if (weight.StoredAxes is not { Length: > 0 } axes || axes[^1] != 0)
+            var weights = _source.Layer(layer.Weight!)
+                ?? throw Error(index, layer, $"the weight '{layer.Weight}' is not kept with one column per unit ([inputs × units] or [kh, kw, c, filters])");
+            if (weights.Quantized is not { } quantized)
             {
-                throw Error(index, layer, $"the weight '{weight.Name}' is not kept with one column per unit ([inputs × units] or [kh, kw, c, filters])");
+                return (weights, layer.Bias is null ? [] : Values(index, layer, layer.Bias, units, "the bias"));
             }
 
-            return weight.Slice(weight.Buffer(_model)).ToArray();
+            if (quantized.Weights.Inputs != depth || quantized.Weights.Units != units)
+            {
+                throw Error(index, layer, $"the int8 weights of '{layer.Weight}' are [{quantized.Weights.Inputs} × {quantized.Weights.Units}]; the layer needs [{depth} × {units}]");
+            }
+
+            return (weights, quantized.Bias);
         }
 
         private static void CheckDepth(int index, OnnxLayer layer, int depth)

@@ -9,7 +9,7 @@ namespace ModelGen.Quantization;
 /// <summary>
 /// A trained model's int8 twin for inference (post-training quantization): dense and convolution layers multiply int8
 /// weights by 7-bit activations on <see cref="Int8Gemm"/>; everything else runs in float as the model runs it. Made by
-/// a model's generated <c>Quantize</c> method, or by <see cref="Create"/> from any model and its layer list.
+/// a model's generated <c>Quantize</c> method, or by <see cref="Create(ITrainableModel, ReadOnlySpan{int}, IReadOnlyList{OnnxLayer}, ReadOnlySpan{float}, QuantizationOptions?)"/> from any model and its layer list.
 /// <see cref="Predict"/> and <see cref="PredictBatch"/> return what the model's own methods return (class
 /// probabilities for softmax cross-entropy), approximately.
 /// </summary>
@@ -52,14 +52,14 @@ public sealed class Int8Predictor
     private readonly int _output;
     private readonly Loss _loss;
 
-    private Int8Predictor(Int8Plan plan, ITrainableModel model, bool staticActivations, IReadOnlyList<Int8LayerReport> layers)
+    private Int8Predictor(Int8Plan plan, int inputSize, int outputSize, Loss loss, bool staticActivations, IReadOnlyList<Int8LayerReport> layers)
     {
         _steps = plan.Steps;
         _workspace = plan.Workspace;
         _output = plan.Output;
-        _loss = model.Loss;
-        InputSize = model.InputSize;
-        OutputSize = model.OutputSize;
+        _loss = loss;
+        InputSize = inputSize;
+        OutputSize = outputSize;
         StaticActivations = staticActivations;
         Layers = layers;
     }
@@ -144,7 +144,32 @@ public sealed class Int8Predictor
             layer.Finish(parameters);
         }
 
-        return new Int8Predictor(plan, model, calibrating, plan.Report(options));
+        return new Int8Predictor(plan, model.InputSize, model.OutputSize, model.Loss, calibrating, plan.Report(options));
+    }
+
+    /// <summary>
+    /// Makes a predictor of weights quantized ahead of time, with no float model: what a model declared with
+    /// <c>[Model(Weights = "…", Quantize = QuantizationMode.Dynamic)]</c> calls in its generated <c>CreateInt8Predictor()</c>.
+    /// The activations are quantized dynamically. With the weights <see cref="QuantizedWeights.Quantize"/> makes from the
+    /// model's (after the same folding), it predicts exactly what <see cref="Create(ITrainableModel, ReadOnlySpan{int}, IReadOnlyList{OnnxLayer}, ReadOnlySpan{float}, QuantizationOptions?)"/>
+    /// without calibration samples predicts, bit for bit.
+    /// </summary>
+    /// <param name="weights">The int8 layers and the float layers' tensors, by the names <paramref name="layers"/> use.</param>
+    /// <param name="inputShape">One sample as the model declares it: [n] or [channels, height, width].</param>
+    /// <param name="layers">The model's layers in order, as its generated <c>OnnxLayers</c> lists them.</param>
+    /// <exception cref="ArgumentException">The shape or the layers do not fit the weights, or the folded batch normalizations are not those the predictor folds.</exception>
+    /// <exception cref="NotSupportedException">A layer has no int8 form here.</exception>
+    public static Int8Predictor Create(Int8ModelWeights weights, ReadOnlySpan<int> inputShape, IReadOnlyList<OnnxLayer> layers)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(layers);
+        var plan = Int8Plan.Build(weights, inputShape, layers);
+        foreach (var step in plan.Steps)
+        {
+            (step as QuantizedStep)?.Finish(null);
+        }
+
+        return new Int8Predictor(plan, weights.InputSize, weights.OutputSize, weights.Loss, staticActivations: false, plan.Report(new QuantizationOptions()));
     }
 
     /// <summary>Predicts one sample, as the model's <c>Predict</c> does. Allocates nothing once warm.</summary>

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Numerics.Tensors;
 using ModelGen.Kernels;
 
@@ -22,8 +23,9 @@ internal abstract class Int8Step(int input, int output)
 
 /// <summary>
 /// A dense or convolution layer: y = act(x·W + b) over rows of <see cref="Depth"/> inputs, W [depth × units] quantized
-/// per unit. Until <see cref="Finish"/> it holds the float weights (folded with any batch normalization that follows)
-/// and computes in float, observing its inputs if it is being calibrated.
+/// per unit. Made from float weights, it holds them until <see cref="Finish"/> (folded with any batch normalization that
+/// follows) and computes in float, observing its inputs if it is being calibrated; made from weights quantized ahead of
+/// time, it has its int8 weights from the start.
 /// </summary>
 internal abstract class QuantizedStep : Int8Step
 {
@@ -31,10 +33,12 @@ internal abstract class QuantizedStep : Int8Step
     private readonly int[] _staticZeroPoint = new int[1];
     private float[]? _floatWeights;
 
-    protected QuantizedStep(int input, int output, float[] weights, float[] bias, int depth, int units, Activation activation, float alpha)
+    protected QuantizedStep(int input, int output, LayerSource weights, float[] bias, int depth, int units, Activation activation, float alpha)
         : base(input, output)
     {
-        _floatWeights = weights;
+        _floatWeights = weights.Floats;
+        Weights = weights.Quantized?.Weights;
+        UnmatchedFolds = weights.Quantized is { } quantized ? [.. quantized.FoldedBatchNorms] : null;
         Bias = bias;
         Depth = depth;
         Units = units;
@@ -60,7 +64,7 @@ internal abstract class QuantizedStep : Int8Step
     /// <summary>Collects the inputs while calibrating; null otherwise.</summary>
     public ActivationCalibrator? Calibrator { get; set; }
 
-    /// <summary>The int8 weights, once <see cref="Finish"/> has run.</summary>
+    /// <summary>The int8 weights: once <see cref="Finish"/> has run, or from the start when they were quantized ahead of time.</summary>
     public QuantizedWeights? Weights { get; private set; }
 
     /// <summary>The inputs' fixed parameters (static quantization), or null for per-sample parameters at run time.</summary>
@@ -96,12 +100,25 @@ internal abstract class QuantizedStep : Int8Step
         Bias = bias;
     }
 
-    /// <summary>Quantizes the weights, fixes the inputs' parameters (null: dynamic) and drops the float weights.</summary>
+    /// <summary>
+    /// For weights quantized ahead of time, the batch normalizations (by γ's name) folded into them that the plan has not
+    /// yet found right after this layer; null for float weights.
+    /// </summary>
+    public List<string>? UnmatchedFolds { get; }
+
+    /// <summary>Whether the weights are still float, so that a batch normalization can be folded into them.</summary>
+    public bool HasFloatWeights => _floatWeights is not null;
+
+    /// <summary>Quantizes the float weights (if the layer has not had int8 weights from the start), fixes the inputs' parameters (null: dynamic) and drops the float weights.</summary>
     /// <exception cref="ArgumentException">A weight is NaN or infinite.</exception>
     public void Finish(QuantizationParameters? inputQuantization)
     {
-        Weights = QuantizedWeights.Quantize(_floatWeights ?? throw new InvalidOperationException("The layer is already quantized."), Depth, Units);
-        _floatWeights = null;
+        if (_floatWeights is not null)
+        {
+            Weights = QuantizedWeights.Quantize(_floatWeights, Depth, Units);
+            _floatWeights = null;
+        }
+
         Calibrator = null;
         InputQuantization = inputQuantization;
         if (inputQuantization is { } parameters)
@@ -144,7 +161,7 @@ internal abstract class QuantizedStep : Int8Step
 }
 
 /// <summary>A dense layer in int8; dynamic quantization takes each sample's (row's) own range.</summary>
-internal sealed class QuantizedDenseStep(int input, int output, float[] weights, float[] bias, int depth, int units, Activation activation, float alpha)
+internal sealed class QuantizedDenseStep(int input, int output, LayerSource weights, float[] bias, int depth, int units, Activation activation, float alpha)
     : QuantizedStep(input, output, weights, bias, depth, units, activation, alpha)
 {
     public override void Run(ReadOnlySpan<float> modelInput, Int8Workspace workspace, int batch)
@@ -187,7 +204,7 @@ internal sealed class QuantizedConvStep : QuantizedStep
     private readonly Window2D _window;
     private readonly int _chunk;
 
-    public QuantizedConvStep(int input, int output, float[] weights, float[] bias, in Window2D window, int filters, Activation activation, float alpha)
+    public QuantizedConvStep(int input, int output, LayerSource weights, float[] bias, in Window2D window, int filters, Activation activation, float alpha)
         : base(input, output, weights, bias, window.PatchSize, filters, activation, alpha)
     {
         _window = window;

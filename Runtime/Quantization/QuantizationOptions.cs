@@ -15,7 +15,7 @@ public enum CalibrationMethod
     Percentile,
 }
 
-/// <summary>Settings of <see cref="Int8Predictor.Create"/> beyond the calibration samples themselves.</summary>
+/// <summary>Settings of <see cref="Int8Predictor.Create(ITrainableModel, ReadOnlySpan{int}, System.Collections.Generic.IReadOnlyList{Onnx.OnnxLayer}, ReadOnlySpan{float}, QuantizationOptions?)"/> beyond the calibration samples themselves.</summary>
 public sealed record QuantizationOptions
 {
     /// <summary>How the calibration samples become each quantized layer's input range; unused without samples (dynamic quantization).</summary>

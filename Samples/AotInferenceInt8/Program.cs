@@ -9,8 +9,9 @@ using ModelGen.Samples.AotInference;
 using ModelGen.Samples.AotInferenceInt8;
 
 // Classifies Fashion-MNIST images in int8 with a model compiled into this executable: Samples/AotInference's program,
-// with the float model quantized when the program starts (dynamic activation quantization: each image's own range at
-// each layer, so no calibration data is needed). Usage (--help lists the options):
+// with the model's weights quantized to int8 when the program was compiled (per output channel) and only those baked
+// in; the activations are quantized at run time from each image's own range at each layer (dynamic), so no
+// calibration data is needed. Usage (--help lists the options):
 //   AotInferenceInt8            the embedded test image, then the test set (--data DIR, the installed dataset, or Data/ beside the binary)
 //   AotInferenceInt8 --first    the embedded test image only: what "time to first prediction" measures
 // The last line printed is exactly `test_accuracy=<0.xxxx>` (or `first_prediction=<class>` with --first). An argument
@@ -22,7 +23,7 @@ if (options is null)
     return exitCode;
 }
 
-var model = new FashionClassifier().Quantize();
+var model = FashionClassifier.CreateInt8Predictor();
 Span<float> image = stackalloc float[FashionClassifier.InputSize];
 Span<float> probabilities = stackalloc float[FashionClassifier.OutputSize];
 var pixels = SampleImage.Pixels;
@@ -42,7 +43,7 @@ if (options.FirstOnly)
 // The kernels pick the widest vectors the CPU runs and this binary was compiled for; say which, for the record.
 var vectors = Vector512.IsHardwareAccelerated ? "AVX-512" : Vector256.IsHardwareAccelerated ? "AVX2" : Vector128.IsHardwareAccelerated ? "SSE" : "scalar";
 Console.WriteLine(
-    $"ModelGen FashionClassifier, {FashionClassifier.ParameterCount:N0} parameters baked in, quantized to int8 at startup; vector kernels: {vectors}, int8 kernel: {Int8Predictor.Kernel}.");
+    $"ModelGen FashionClassifier, {FashionClassifier.ParameterCount:N0} parameters quantized to int8 at build time; vector kernels: {vectors}, int8 kernel: {Int8Predictor.Kernel}.");
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"Embedded test image: predicted {classes[predicted]} ({probabilities[predicted]:P1}); labelled {classes[SampleImage.Label]}."));
 

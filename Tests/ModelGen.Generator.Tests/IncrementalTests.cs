@@ -128,8 +128,10 @@ public class IncrementalTests
         typeof(Location).IsAssignableFrom(type) ||
         (type.IsGenericType && type.GetGenericArguments().Any(IsForbidden));
 
-    [Fact]
-    public void A_re_saved_weights_file_re_bakes_only_when_its_bytes_change()
+    [Theory]
+    [InlineData("")]
+    [InlineData(", Quantize = QuantizationMode.Dynamic")]
+    public void A_re_saved_weights_file_re_bakes_only_when_its_bytes_change(string quantize)
     {
         var directory = System.IO.Directory.CreateTempSubdirectory("modelgen-incremental-").FullName;
         try
@@ -137,7 +139,7 @@ public class IncrementalTests
             var path = System.IO.Path.Combine(directory, "cached.safetensors");
             var model = (ITrainableModel)Activator.CreateInstance(GeneratorHarness.BuildAndLoad(Model).GetType("Cached")!, 1)!;
             ModelGen.Serialization.SafeTensors.Save(model, path);
-            var baked = Model.Replace("[Model]", "[Model(Weights = \"cached.safetensors\")]", StringComparison.Ordinal);
+            var baked = Model.Replace("[Model]", $"[Model(Weights = \"cached.safetensors\"{quantize})]", StringComparison.Ordinal);
             var first = new GeneratorHarness.FileOnDisk(path);
             var compilation = GeneratorHarness.Compile(baked);
             var driver = GeneratorHarness.CreateDriver(trackSteps: true, additionalFiles: [first]).RunGenerators(compilation);
@@ -155,6 +157,7 @@ public class IncrementalTests
             var bake = changed.TrackedSteps[ModelGenerator.TrackingNames.Bake].SelectMany(s => s.Outputs).Single();
             Assert.Equal(IncrementalStepRunReason.Modified, bake.Reason);
             Assert.Contains(changed.GeneratedSources, g => g.HintName == "Cached.Weights.g.cs");
+            Assert.Equal(quantize.Length > 0, changed.GeneratedSources.Any(g => g.HintName == "Cached.Int8.g.cs"));
         }
         finally
         {

@@ -266,6 +266,54 @@ public class SnapshotTests
         }
     }
 
+    public const string BakedInt8 = """
+        using ModelGen;
+
+        namespace Samples.Deploy;
+
+        /// <summary>A trained classifier shipped in int8: Ranker.CreateInt8Predictor() reads only the int8 weights.</summary>
+        [Model(Loss = Loss.SoftmaxCrossEntropy, Weights = "ranker.safetensors", Quantize = QuantizationMode.Dynamic)]
+        [Input(5)]
+        [Dense(6)]
+        [BatchNorm]
+        [Activation(Activation.Relu)]
+        [Dense(4, Activation.Tanh)]
+        [LayerNorm]
+        [Dense(3)]
+        public partial class Ranker;
+        """;
+
+    /// <summary>
+    /// The model quantized at build time: its int8 file (the float weights' file and the model's own are the other two);
+    /// the weights are the model saved from seed 5 with its running statistics 0.5.
+    /// </summary>
+    [Fact]
+    public void Baked_int8_weights_match_snapshot()
+    {
+        var directory = Directory.CreateTempSubdirectory("modelgen-snapshot-").FullName;
+        try
+        {
+            var path = Path.Combine(directory, "ranker.safetensors");
+            var unbaked = BakedInt8.Replace(", Weights = \"ranker.safetensors\", Quantize = QuantizationMode.Dynamic", string.Empty, StringComparison.Ordinal);
+            var source = (ITrainableModel)Activator.CreateInstance(GeneratorHarness.BuildAndLoad(unbaked).GetType("Samples.Deploy.Ranker")!, 5)!;
+            source.State.Fill(0.5f);
+            ModelGen.Serialization.SafeTensors.Save(source, path);
+
+            var (result, output) = GeneratorHarness.Run([path], BakedInt8);
+
+            Assert.Empty(result.Diagnostics);
+            Assert.Empty(GeneratorHarness.WarningsInGeneratedCode(output));
+            var generated = GeneratorHarness.GeneratedSources(result);
+            Assert.Equal(["Samples.Deploy.Ranker.Int8.g.cs", "Samples.Deploy.Ranker.Weights.g.cs", "Samples.Deploy.Ranker.g.cs"], generated.Select(g => g.HintName));
+            var int8 = generated.Single(g => g.HintName == "Samples.Deploy.Ranker.Int8.g.cs");
+            SnapshotAssert.Matches($"{nameof(SnapshotTests)}.{nameof(BakedInt8)}#Samples.Deploy.Ranker.Int8.g", int8.SourceText.ToString());
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("[Model] [Input(2)] [Dense(3, Activation.Relu)] [Dense(1)] public partial class GlobalModel;", "GlobalModel.g.cs")]
     [InlineData("namespace A.B { public partial record Outer { public partial class Mid { [Model] [Input(2)] [Dense(1)] public sealed partial record Inner; } } }", "A.B.Outer.Mid.Inner.g.cs")]

@@ -90,6 +90,15 @@ public partial class ClassifierToBake;
 [Dense(3)]
 public partial class BakedClassifier;
 
+/// <summary>The same network and file, quantized to int8 by the generator at build time (its batch normalization, after a ReLU, stays in float).</summary>
+[Model(Loss = Loss.SoftmaxCrossEntropy, Weights = "Weights/baked-classifier.safetensors", Quantize = QuantizationMode.Dynamic)]
+[Input(20)]
+[Dense(33, Activation.Relu)]
+[BatchNorm]
+[Dense(17, Activation.Tanh)]
+[Dense(3)]
+public partial class BakedInt8Classifier;
+
 /// <summary>A small convolutional network for 28×28 images: every convolution path (same padding, pooling, flatten) in a classifier.</summary>
 [Model(Loss = Loss.SoftmaxCrossEntropy)]
 [Input(1, 28, 28)]
