@@ -58,7 +58,7 @@ public sealed record PrivateTrainingHistory(IReadOnlyList<PrivateEpoch> Epochs, 
 /// Why Poisson sampling rather than shuffled batches: the accountant's bound is proven for it; shuffling and cutting
 /// into fixed batches is what many runs do, but its guarantee is not the one the accountant reports. The noise is
 /// drawn by the Marsaglia polar method from the seeded stream, in scalar code: the same seed gives the same noise on
-/// every processor, and it costs about a tenth of a step of the Fashion MLP at batch 256.
+/// every processor.
 /// </remarks>
 public static class PrivateTraining
 {
