@@ -1,6 +1,7 @@
 using System;
 using System.Buffers.Binary;
 using System.IO;
+using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Microsoft.Win32.SafeHandles;
@@ -28,9 +29,35 @@ internal abstract class SampleFile(string path, int count, int featureSize, int 
     /// <summary>The bytes one sample takes in the file: what a read of one sample stages.</summary>
     public abstract int SampleBytes { get; }
 
-    /// <summary>Opens the file for reading; its length must still be what it was when the dataset was opened.</summary>
+    /// <summary>
+    /// Opens the file for reading, through a read-only memory mapping (<paramref name="mapped"/>) or by positioned
+    /// reads; its length must still be what it was when the dataset was opened.
+    /// </summary>
     /// <exception cref="InvalidDataException">The file changed since.</exception>
-    public abstract SampleFileReader OpenReader();
+    public abstract SampleFileReader OpenReader(bool mapped);
+
+    /// <summary>The file's length as checked when it was opened.</summary>
+    public abstract long Length { get; }
+
+    /// <summary>Opens the file's bytes, mapped or for positioned reads, after checking its length.</summary>
+    protected FileBytes OpenBytes(bool mapped)
+    {
+        var handle = OpenChecked(Length);
+        if (!mapped || Length == 0)
+        {
+            return new PositionedBytes(this, handle);
+        }
+
+        try
+        {
+            return new MappedBytes(this, handle);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>Where sample <paramref name="local"/> of the file lies, for messages: the file's name, the sample's number and offset.</summary>
     public abstract string Locate(int local);
@@ -76,28 +103,122 @@ internal abstract class SampleFile(string path, int count, int featureSize, int 
     }
 
     /// <summary>Reads exactly <paramref name="buffer"/>'s length at <paramref name="offset"/>, or says where the file ended.</summary>
-    protected void ReadExactly(SafeFileHandle handle, Span<byte> buffer, long offset, int first)
+    internal void ReadExactly(SafeFileHandle handle, Span<byte> buffer, long offset, int first)
     {
         var read = ReadAt(handle, buffer, offset);
         if (read < buffer.Length)
         {
-            throw new InvalidDataException(
-                $"'{Name}' was cut short after the dataset was opened: it now ends at byte {RandomAccess.GetLength(handle)}, and samples from " +
-                $"{Locate(first)} (bytes {offset} to {offset + buffer.Length - 1}) could not be read.");
+            throw CutShort(RandomAccess.GetLength(handle), offset, buffer.Length, first);
         }
+    }
+
+    /// <summary>The error for bytes [offset, offset + length) that a file cut short to <paramref name="end"/> no longer holds.</summary>
+    internal InvalidDataException CutShort(long end, long offset, int length, int first) => new(
+        $"'{Name}' was cut short after the dataset was opened: it now ends at byte {end}, and samples from " +
+        $"{Locate(first)} (bytes {offset} to {offset + length - 1}) could not be read.");
+}
+
+/// <summary>A file's bytes as a reader gets them: by positioned reads into its staging buffer, or straight from a mapping.</summary>
+internal abstract class FileBytes : IDisposable
+{
+    /// <summary>
+    /// The <paramref name="length"/> bytes at <paramref name="offset"/>, sample <paramref name="first"/> the first of
+    /// them: read into <paramref name="staging"/> (at least that long), or where they lie in a mapping.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file was cut short since it was opened.</exception>
+    public abstract ReadOnlySpan<byte> Get(long offset, int length, Span<byte> staging, int first);
+
+    /// <summary>Checks, once per batch, that the file still holds every byte it held when it was opened (a mapping needs it).</summary>
+    public virtual void Verify()
+    {
+    }
+
+    public abstract void Dispose();
+}
+
+/// <summary>Positioned reads (pread): one system call per run of consecutive samples; the bytes land in the staging buffer.</summary>
+internal sealed class PositionedBytes(SampleFile file, SafeFileHandle handle) : FileBytes
+{
+    public override ReadOnlySpan<byte> Get(long offset, int length, Span<byte> staging, int first)
+    {
+        var bytes = staging[..length];
+        file.ReadExactly(handle, bytes, offset, first);
+        return bytes;
+    }
+
+    public override void Dispose() => handle.Dispose();
+}
+
+/// <summary>
+/// A read-only memory mapping of the whole file: a sample's bytes are read where they lie, with no system call and no
+/// staging copy. Its pages count in the process's resident set once touched (they are the page cache's), which is
+/// why <see cref="SampleReader"/> maps only datasets within <see cref="StreamingDataset.MappingLimit"/>. A file cut
+/// short under a mapping faults on the bytes it lost (SIGBUS) instead of reading short, so <see cref="Verify"/>
+/// checks its length before each batch and turns that into the error positioned reads give.
+/// </summary>
+internal sealed unsafe class MappedBytes : FileBytes
+{
+    private readonly SampleFile _file;
+    private readonly SafeFileHandle _handle;
+    private readonly MemoryMappedFile _map;
+    private readonly MemoryMappedViewAccessor _view;
+    private readonly byte* _start;
+
+    public MappedBytes(SampleFile file, SafeFileHandle handle)
+    {
+        (_file, _handle) = (file, handle);
+        _map = MemoryMappedFile.CreateFromFile(handle, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
+        try
+        {
+            _view = _map.CreateViewAccessor(0, file.Length, MemoryMappedFileAccess.Read);
+            byte* start = null;
+            _view.SafeMemoryMappedViewHandle.AcquirePointer(ref start);
+            _start = start + _view.PointerOffset;
+        }
+        catch
+        {
+            _view?.Dispose();
+            _map.Dispose();
+            throw;
+        }
+    }
+
+    public override ReadOnlySpan<byte> Get(long offset, int length, Span<byte> staging, int first) => new(_start + offset, length);
+
+    public override void Verify()
+    {
+        var end = RandomAccess.GetLength(_handle);
+        if (end < _file.Length)
+        {
+            throw _file.CutShort(end, end, (int)Math.Min(int.MaxValue, _file.Length - end), _file.Count - 1);
+        }
+    }
+
+    public override void Dispose()
+    {
+        _view.SafeMemoryMappedViewHandle.ReleasePointer();
+        _view.Dispose();
+        _map.Dispose();
+        _handle.Dispose();
     }
 }
 
-/// <summary>Reads one <see cref="SampleFile"/>: positioned reads through a handle of its own, on one thread at a time.</summary>
-internal abstract class SampleFileReader : IDisposable
+/// <summary>Reads one <see cref="SampleFile"/> through bytes of its own (a handle or a mapping), on one thread at a time.</summary>
+internal abstract class SampleFileReader(FileBytes bytes) : IDisposable
 {
+    /// <summary>The file's bytes.</summary>
+    protected FileBytes Bytes => bytes;
+
+    /// <inheritdoc cref="FileBytes.Verify"/>
+    public void Verify() => bytes.Verify();
+
     /// <summary>
     /// Reads samples [<paramref name="first"/>, <paramref name="first"/> + count) of the file, count being
     /// <paramref name="features"/>' samples, through <paramref name="staging"/> (count × <see cref="SampleFile.SampleBytes"/> bytes).
     /// </summary>
     public abstract void Read(int first, Span<byte> staging, Span<float> features, Span<float> targets);
 
-    public abstract void Dispose();
+    public void Dispose() => bytes.Dispose();
 }
 
 /// <summary>
@@ -214,7 +335,9 @@ internal sealed class RecordFile : SampleFile
         return new RecordFile(full, (int)count, featureSize, targetSize, length);
     }
 
-    public override SampleFileReader OpenReader() => new Reader(this, OpenChecked(_length));
+    public override SampleFileReader OpenReader(bool mapped) => new Reader(this, OpenBytes(mapped));
+
+    public override long Length => _length;
 
     public override string Locate(int local) => $"'{Name}', record {local} at offset {RecordFormat.HeaderBytes + ((long)local * SampleBytes)}";
 
@@ -228,14 +351,13 @@ internal sealed class RecordFile : SampleFile
 
     private static InvalidDataException Invalid(string name, string problem) => new($"'{name}' is not a valid ModelGen record file: {problem}.");
 
-    private sealed class Reader(RecordFile file, SafeFileHandle handle) : SampleFileReader
+    private sealed class Reader(RecordFile file, FileBytes source) : SampleFileReader(source)
     {
         public override void Read(int first, Span<byte> staging, Span<float> features, Span<float> targets)
         {
             var (featureSize, targetSize, recordBytes) = (file.FeatureSize, file.TargetSize, file.SampleBytes);
             var count = features.Length / featureSize;
-            var bytes = staging[..(count * recordBytes)];
-            file.ReadExactly(handle, bytes, RecordFormat.HeaderBytes + ((long)first * recordBytes), first);
+            var bytes = Bytes.Get(RecordFormat.HeaderBytes + ((long)first * recordBytes), count * recordBytes, staging, first);
             var featureBytes = featureSize * sizeof(float);
             for (var i = 0; i < count; i++)
             {
@@ -244,8 +366,6 @@ internal sealed class RecordFile : SampleFile
                 Load(record[featureBytes..], targets.Slice(i * targetSize, targetSize));
             }
         }
-
-        public override void Dispose() => handle.Dispose();
 
         /// <summary>Little-endian floats into <paramref name="values"/>.</summary>
         private static void Load(ReadOnlySpan<byte> bytes, Span<float> values)
@@ -343,7 +463,9 @@ internal sealed class IdxFile : SampleFile
         return new IdxFile(images, count, featureSize, length, dataOffset, labels);
     }
 
-    public override SampleFileReader OpenReader() => new Reader(this, OpenChecked(_length));
+    public override SampleFileReader OpenReader(bool mapped) => new Reader(this, OpenBytes(mapped));
+
+    public override long Length => _length;
 
     public override string Locate(int local) => $"'{Name}', sample {local} at offset {_dataOffset + ((long)local * FeatureSize)}";
 
@@ -456,19 +578,16 @@ internal sealed class IdxFile : SampleFile
 
     private static InvalidDataException Invalid(string name, string problem) => new($"'{name}' is not a valid IDX file: {problem}.");
 
-    private sealed class Reader(IdxFile file, SafeFileHandle handle) : SampleFileReader
+    private sealed class Reader(IdxFile file, FileBytes source) : SampleFileReader(source)
     {
         public override void Read(int first, Span<byte> staging, Span<float> features, Span<float> targets)
         {
-            var bytes = staging[..features.Length];
-            file.ReadExactly(handle, bytes, file._dataOffset + ((long)first * file.FeatureSize), first);
+            var bytes = Bytes.Get(file._dataOffset + ((long)first * file.FeatureSize), features.Length, staging, first);
             ToUnitFloats(bytes, features);
             for (var i = 0; i < targets.Length; i++)
             {
                 targets[i] = file._labels[first + i];
             }
         }
-
-        public override void Dispose() => handle.Dispose();
     }
 }

@@ -32,8 +32,12 @@ namespace ModelGen;
 /// samples that lie near each other, and could not repeat the in-memory run; it is not offered.
 /// </para>
 /// <para>
-/// Files are read with positioned reads (<see cref="RandomAccess"/>), not mapped into memory: pages read stay in the
-/// operating system's cache, outside the process, so the process's resident memory does not grow with the file.
+/// How files are read. A dataset whose files hold at most <see cref="MappingLimit"/> bytes in all (256 MiB by default)
+/// is read through read-only memory mappings: a sample is converted from where it lies, with no system call, which
+/// keeps the reader thread's share of a two-core machine small (one positioned read per sample cost a shuffled epoch of
+/// Fashion-MNIST a sixth of its speed). Mapped pages count in the process's resident memory once touched, so a larger
+/// dataset is read with positioned reads (<see cref="RandomAccess"/>): its pages stay in the operating system's cache,
+/// outside the process, and the resident memory does not grow with the files. The bits read are the same either way.
 /// </para>
 /// </remarks>
 public sealed class StreamingDataset
@@ -77,6 +81,25 @@ public sealed class StreamingDataset
         FeatureSize = first.FeatureSize;
         TargetSize = first.TargetSize;
     }
+
+    /// <summary>The default <see cref="MappingLimit"/>: 256 MiB.</summary>
+    public const long DefaultMappingLimit = 256L << 20;
+
+    /// <summary>
+    /// The most bytes, over all files, that are read through memory mappings rather than positioned reads (see the
+    /// remarks): what a run may add to its resident memory for speed. 0 never maps.
+    /// </summary>
+    public long MappingLimit
+    {
+        get => _mappingLimit;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _mappingLimit = value;
+        }
+    }
+
+    private long _mappingLimit = DefaultMappingLimit;
 
     /// <summary>The number of samples, over all files.</summary>
     public int Count { get; }
@@ -200,8 +223,8 @@ public sealed class StreamingDataset
 
 /// <summary>
 /// Reads samples of a <see cref="StreamingDataset"/> by index, on one thread: its files open (each through a handle
-/// of its own) from construction to <see cref="Dispose"/>, and one staging buffer through which every read passes.
-/// Samples that follow each other in a file are read with one positioned read. Allocates nothing once constructed.
+/// or a mapping of its own) from construction to <see cref="Dispose"/>, and one staging buffer through which positioned
+/// reads pass. Samples that follow each other in a file are read with one positioned read. Allocates nothing once constructed.
 /// </summary>
 internal sealed class SampleReader : IDisposable
 {
@@ -221,11 +244,12 @@ internal sealed class SampleReader : IDisposable
         var files = data.Files;
         _readers = new SampleFileReader[files.Count];
         var largest = 0;
+        var mapped = files.Sum(file => file.Length) <= data.MappingLimit;
         try
         {
             for (var f = 0; f < files.Count; f++)
             {
-                _readers[f] = files[f].OpenReader();
+                _readers[f] = files[f].OpenReader(mapped);
                 largest = Math.Max(largest, files[f].SampleBytes);
             }
         }
@@ -249,6 +273,11 @@ internal sealed class SampleReader : IDisposable
         var (featureSize, targetSize) = (_data.FeatureSize, _data.TargetSize);
         var starts = _data.Starts;
         var files = _data.Files;
+        foreach (var reader in _readers)
+        {
+            reader.Verify();
+        }
+
         var k = 0;
         while (k < count)
         {

@@ -30,13 +30,15 @@ public sealed class StreamingTrainingTests : IDisposable
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     [Theory]
-    [InlineData(true, 0f)]
-    [InlineData(true, 0.2f)]
-    [InlineData(false, 0.2f)]
-    public void A_streamed_fit_gives_the_bits_of_the_in_memory_fit(bool shuffle, float validationSplit)
+    [InlineData(true, 0f, true)]
+    [InlineData(true, 0.2f, true)]
+    [InlineData(false, 0.2f, true)]
+    [InlineData(true, 0.2f, false)]
+    [InlineData(false, 0f, false)]
+    public void A_streamed_fit_gives_the_bits_of_the_in_memory_fit(bool shuffle, float validationSplit, bool mapped)
     {
         var data = Regression(203, seed: 5);
-        var stream = Records("train.mgrec", data);
+        var stream = Records("train.mgrec", data, mapped);
         FitOptions Options() => new()
         {
             Epochs = 3, BatchSize = 16, Optimizer = new Adam(1e-2f), Seed = 8, Shuffle = shuffle, ValidationSplit = validationSplit,
@@ -73,13 +75,16 @@ public sealed class StreamingTrainingTests : IDisposable
         Assert.Equal(expected.Epochs, actual.Epochs);
     }
 
-    [Fact]
-    public void An_idx_pair_trains_to_the_bits_of_the_in_memory_fit()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void An_idx_pair_trains_to_the_bits_of_the_in_memory_fit(bool mapped)
     {
         // 3 × 4 pixels: runs of consecutive images convert through the vector loop and its scalar tail.
         var pair = WriteIdxPair(_directory, "train", 250, 3, 4, classes: 3, seed: 4);
         var data = ReadIdxPair(pair);
         var stream = StreamingDataset.OpenIdx(pair.Images, pair.Labels);
+        stream.MappingLimit = mapped ? StreamingDataset.DefaultMappingLimit : 0;
         FitOptions Options() => new() { Epochs = 2, BatchSize = 24, Optimizer = new Adam(1e-2f), Seed = 9, ValidationSplit = 0.1f };
 
         var inMemory = new ResumableClassifier(seed: 5);
@@ -93,14 +98,17 @@ public sealed class StreamingTrainingTests : IDisposable
         AssertStopped(stream);
     }
 
-    [Fact]
-    public void Shards_train_to_the_bits_of_the_whole_set_in_memory()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Shards_train_to_the_bits_of_the_whole_set_in_memory(bool mapped)
     {
         var data = Regression(180, seed: 8);
         var shards = new[] { (0, 61), (61, 0), (61, 100), (161, 19) }
             .Select((range, i) => Write($"shard-{i}.mgrec", data.Slice(range.Item1, range.Item2)))
             .ToArray();
         var stream = StreamingDataset.OpenRecords(shards);
+        stream.MappingLimit = mapped ? StreamingDataset.DefaultMappingLimit : 0;
         FitOptions Options() => new() { Epochs = 2, BatchSize = 10, Optimizer = new Sgd(0.1f), Seed = 3, ValidationSplit = 0.25f };
 
         var inMemory = new SmallMlp(seed: 2);
@@ -235,11 +243,13 @@ public sealed class StreamingTrainingTests : IDisposable
         AssertStopped(stream, Path.Combine(_directory, "train.mgrec"));
     }
 
-    [Fact]
-    public void A_file_cut_short_during_training_names_the_file_and_the_offset()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_file_cut_short_during_training_names_the_file_and_the_offset(bool mapped)
     {
         var path = Path.Combine(_directory, "train.mgrec");
-        var stream = Records("train.mgrec", Regression(100, seed: 4));
+        var stream = Records("train.mgrec", Regression(100, seed: 4), mapped);
         var progress = new SyncProgress<BatchProgress>(batch =>
         {
             if (batch.Batch == 1)
@@ -267,13 +277,15 @@ public sealed class StreamingTrainingTests : IDisposable
         Assert.Equal(0, BatchPipeline.RunningReaders);
     }
 
-    [Fact]
-    public void A_streamed_epoch_allocates_nothing_per_batch_on_either_thread()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_streamed_epoch_allocates_nothing_per_batch_on_either_thread(bool mapped)
     {
         // 2,400 samples in batches of 4: 600 steps, in windows of 100 after 100 of warm-up. Each window counts the
         // training thread's allocations and the whole process's (the reader's among them, the only other thread at work).
         const int Batches = 600, Window = 100;
-        var stream = Records("train.mgrec", Regression(Batches * 4, seed: 12));
+        var stream = Records("train.mgrec", Regression(Batches * 4, seed: 12), mapped);
         var thread = new long[Batches + 1];
         var process = new long[Batches + 1];
         var progress = new SyncProgress<BatchProgress>(batch =>
@@ -291,7 +303,13 @@ public sealed class StreamingTrainingTests : IDisposable
         Assert.True(processBytes.Contains(0), $"The process allocated in every window: {string.Join(", ", processBytes)} bytes.");
     }
 
-    private StreamingDataset Records(string name, Dataset data) => StreamingDataset.OpenRecords(Write(name, data));
+    /// <summary>A record file of <paramref name="data"/>, read through a mapping (within the default limit) or by positioned reads.</summary>
+    private StreamingDataset Records(string name, Dataset data, bool mapped = true)
+    {
+        var stream = StreamingDataset.OpenRecords(Write(name, data));
+        stream.MappingLimit = mapped ? StreamingDataset.DefaultMappingLimit : 0;
+        return stream;
+    }
 
     private string Write(string name, Dataset data)
     {
