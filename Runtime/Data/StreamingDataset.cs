@@ -7,11 +7,11 @@ namespace ModelGen;
 
 /// <summary>
 /// Samples that stay in their files and are read as they are needed, for data that do not fit in memory:
-/// <c>Fit</c> and <c>Evaluate</c> take it as they take a <see cref="Dataset"/>, and a thread of their own reads the
-/// next batches while the current step runs. It reads ModelGen record files (<see cref="OpenRecords(string[])"/>,
-/// written by <see cref="RecordFileWriter"/>; the format is described in docs/data-format.md) and raw IDX files
-/// (<see cref="OpenIdx"/>), and reads several files (shards) as one sequence (<see cref="OpenRecords(string[])"/> with
-/// several paths, <see cref="Concat"/>).
+/// <c>Fit</c> and <c>Evaluate</c> take it as they take a <see cref="Dataset"/>; a dataset too large to map is read by
+/// a thread of their own, which reads the next batches while the current step runs. It reads ModelGen record files
+/// (<see cref="OpenRecords(string[])"/>, written by <see cref="RecordFileWriter"/>; the format is described in
+/// docs/data-format.md) and raw IDX files (<see cref="OpenIdx"/>), and reads several files (shards) as one sequence
+/// (<see cref="OpenRecords(string[])"/> with several paths, <see cref="Concat"/>).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -244,7 +244,7 @@ internal sealed class SampleReader : IDisposable
         var files = data.Files;
         _readers = new SampleFileReader[files.Count];
         var largest = 0;
-        var mapped = files.Sum(file => file.Length) <= data.MappingLimit;
+        var mapped = Mapped = files.Sum(file => file.Length) <= data.MappingLimit;
         try
         {
             for (var f = 0; f < files.Count; f++)
@@ -261,6 +261,9 @@ internal sealed class SampleReader : IDisposable
 
         _staging = new byte[Math.Max(largest, StagingBytes - (StagingBytes % largest))];
     }
+
+    /// <summary>Whether the files are read through memory mappings (see <see cref="StreamingDataset.MappingLimit"/>).</summary>
+    public bool Mapped { get; }
 
     /// <summary>
     /// Reads <paramref name="count"/> samples into <paramref name="features"/> and <paramref name="targets"/> (sample

@@ -24,6 +24,13 @@ namespace ModelGen;
 /// Both threads wait on one monitor, so nothing is allocated per batch on either. <see cref="Dispose"/> stops the
 /// reader, waits for it and closes the files; it is what <c>Fit</c> and <c>Evaluate</c> run on every way out.
 /// </para>
+/// <para>
+/// A dataset read through memory mappings (<see cref="StreamingDataset.MappingLimit"/>) has no reader thread: reading
+/// a batch is then a copy (or a conversion from bytes) out of the mapping, as cheap as the in-memory <c>Fit</c>'s copy
+/// of its batch, and the training thread does it as it takes the batch. A third thread's wake-ups and its share of the
+/// cores cost more than the copy (on two cores, a shuffled Fashion-MNIST epoch ran at 90–94 % of the in-memory speed
+/// with the thread).
+/// </para>
 /// </remarks>
 internal sealed class BatchPipeline : IDisposable
 {
@@ -39,7 +46,7 @@ internal sealed class BatchPipeline : IDisposable
     private readonly TargetRules _rules;
     private readonly CancellationToken _cancellation;
     private readonly CancellationTokenRegistration _registration;
-    private readonly Thread _thread;
+    private readonly Thread? _thread;
 
     // The plan, set by Begin under the gate; the reader copies it when it takes it.
     private int[]? _order;
@@ -73,15 +80,18 @@ internal sealed class BatchPipeline : IDisposable
         }
 
         _reader = new SampleReader(data);
-        _thread = new Thread(Run) { IsBackground = true, Name = "ModelGen reader" };
-        try
+        if (!_reader.Mapped)
         {
-            _thread.Start();
-        }
-        catch
-        {
-            _reader.Dispose();
-            throw;
+            _thread = new Thread(Run) { IsBackground = true, Name = "ModelGen reader" };
+            try
+            {
+                _thread.Start();
+            }
+            catch
+            {
+                _reader.Dispose();
+                throw;
+            }
         }
 
         if (cancellation.CanBeCanceled)
@@ -111,7 +121,7 @@ internal sealed class BatchPipeline : IDisposable
             (_augmentation, _augmentationRandom) = (augmentation, augmentationRandom);
             _batches = (count + batchSize - 1) / batchSize;
             (_filled, _taken, _released) = (0, 0, 0);
-            _planned = true;
+            _planned = _thread is not null || _batches > 0; // without a reader, an empty plan is over at once
             Monitor.PulseAll(_gate);
         }
     }
@@ -124,17 +134,35 @@ internal sealed class BatchPipeline : IDisposable
     public int Next(out Span<float> inputs, out Span<float> targets)
     {
         Slot slot;
-        lock (_gate)
+        if (_thread is null)
         {
-            while (_filled <= _taken)
+            // No reader thread: the batch is read here, into the one slot in use.
+            _cancellation.ThrowIfCancellationRequested();
+            if (!_planned || _taken >= _batches)
             {
-                _failure?.Throw();
-                _cancellation.ThrowIfCancellationRequested();
-                Monitor.Wait(_gate);
+                throw new InvalidOperationException("No batch is left in the plan.");
             }
 
-            slot = _slots[_taken % Slots];
+            slot = _slots[0];
+            var first = _taken * _batchSize;
+            Fill(slot, _order, _start + first, Math.Min(_batchSize, _count - first), _augmentation, ref _augmentationRandom);
             _taken++;
+            _planned = _taken < _batches;
+        }
+        else
+        {
+            lock (_gate)
+            {
+                while (_filled <= _taken)
+                {
+                    _failure?.Throw();
+                    _cancellation.ThrowIfCancellationRequested();
+                    Monitor.Wait(_gate);
+                }
+
+                slot = _slots[_taken % Slots];
+                _taken++;
+            }
         }
 
         slot.Error?.Throw();
@@ -167,7 +195,7 @@ internal sealed class BatchPipeline : IDisposable
             Monitor.PulseAll(_gate);
         }
 
-        _thread.Join();
+        _thread?.Join();
         _registration.Dispose();
         _reader.Dispose();
     }
