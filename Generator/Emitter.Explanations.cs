@@ -99,17 +99,7 @@ internal static partial class Emitter
                     : $"var {layer.Output} = Workspace({passedOn.Identifier}Output, {layer.Units}, batch); // {layer.Name} passes {passedOn.Name}'s outputs on outside training");
             }
 
-            var used = plan.InputBackward.SelectMany(step => step switch
-            {
-                LayerBackward call => new[] { call.Gradient, call.InputGradient },
-                GradientSum sum => new[] { sum.From, sum.Into },
-                GradientCopy copy => new[] { copy.From, copy.To },
-                _ => System.Array.Empty<int>(),
-            }).Where(buffer => buffer > 0).Distinct().OrderBy(buffer => buffer);
-            foreach (var buffer in new[] { 0 }.Concat(used))
-            {
-                writer.WriteLine($"var {GradientVariable(buffer)} = Workspace({GradientName(buffer)}, {plan.GradientWidth}, batch);");
-            }
+            WriteGradientVariables(writer, plan.InputBackward, plan.GradientWidth);
 
             var masks = fusions.Values.Select(f => f.Dropout).Where(d => d is not null).Distinct().ToList();
             if (masks.Count > 0)

@@ -59,23 +59,7 @@ internal static partial class Emitter
 
             var normsPass = BackwardCalls(plan, fusions, plan.Backward, toInputs: false, AddNorm);
             var backward = BackwardCalls(plan, fusions, plan.Backward, toInputs: false);
-            foreach (var layer in layers.Where(l => l == last || normsPass.Reads.Contains(l.Output)))
-            {
-                writer.WriteLine($"var {layer.Output} = Workspace({layer.Identifier}Output, {layer.Units}, batch);");
-            }
-
-            var used = plan.Backward.SelectMany(step => step switch
-            {
-                LayerBackward call => new[] { call.Gradient, call.InputGradient },
-                GradientSum sum => new[] { sum.From, sum.Into },
-                GradientCopy copy => new[] { copy.From, copy.To },
-                _ => System.Array.Empty<int>(),
-            }).Where(buffer => buffer > 0).Distinct().OrderBy(buffer => buffer);
-            foreach (var buffer in new[] { 0 }.Concat(used))
-            {
-                writer.WriteLine($"var {GradientVariable(buffer)} = Workspace({GradientName(buffer)}, {layers.Max(l => l.Units)}, batch);");
-            }
-
+            WriteBackwardVariables(writer, plan, plan.Backward, normsPass.Reads, layers.Max(l => l.Units));
             writer.WriteLine();
             writer.WriteLine($"// {LossDescription(plan)}; its gradient {LossGradient(plan)} seeds backward,");
             writer.WriteLine("// and sample n's gradient is linear in row n of it: the rows are kept, to be scaled once the norms are known");

@@ -68,22 +68,7 @@ internal static partial class Emitter
 
             writer.WriteLine();
             var backward = BackwardCalls(plan, fusions, plan.Backward, toInputs: false);
-            foreach (var layer in layers.Where(l => l == last || backward.Reads.Contains(l.Output)))
-            {
-                writer.WriteLine($"var {layer.Output} = Workspace({layer.Identifier}Output, {layer.Units}, batch);");
-            }
-
-            var used = plan.Backward.SelectMany(step => step switch
-            {
-                LayerBackward call => new[] { call.Gradient, call.InputGradient },
-                GradientSum sum => new[] { sum.From, sum.Into },
-                GradientCopy copy => new[] { copy.From, copy.To },
-                _ => System.Array.Empty<int>(),
-            }).Where(buffer => buffer > 0).Distinct().OrderBy(buffer => buffer);
-            foreach (var buffer in new[] { 0 }.Concat(used))
-            {
-                writer.WriteLine($"var {GradientVariable(buffer)} = Workspace({GradientName(buffer)}, {layers.Max(l => l.Units)}, batch);");
-            }
+            WriteBackwardVariables(writer, plan, plan.Backward, backward.Reads, layers.Max(l => l.Units));
 
             writer.WriteLine();
             writer.WriteLine($"// {LossDescription(plan)}; its gradient {LossGradient(plan)} seeds backward");
@@ -209,6 +194,37 @@ internal static partial class Emitter
         }
 
         return (calls, reads);
+    }
+
+    /// <summary>
+    /// Declares what a backward pass reads: the outputs of the last layer and of the layers its calls read, then gradient
+    /// buffer A (the loss's gradient) and every other buffer its steps use, each <paramref name="width"/> floats a sample.
+    /// </summary>
+    private static void WriteBackwardVariables(SourceWriter writer, ModelPlan plan, EquatableArray<BackwardStep> steps, HashSet<string> reads, int width)
+    {
+        var last = plan.Layers[plan.Layers.Count - 1];
+        foreach (var layer in plan.Layers.Where(l => l == last || reads.Contains(l.Output)))
+        {
+            writer.WriteLine($"var {layer.Output} = Workspace({layer.Identifier}Output, {layer.Units}, batch);");
+        }
+
+        WriteGradientVariables(writer, steps, width);
+    }
+
+    /// <summary>Declares gradient buffer A (where backward is seeded) and every other buffer <paramref name="steps"/> use.</summary>
+    private static void WriteGradientVariables(SourceWriter writer, EquatableArray<BackwardStep> steps, int width)
+    {
+        var used = steps.SelectMany(step => step switch
+        {
+            LayerBackward call => new[] { call.Gradient, call.InputGradient },
+            GradientSum sum => new[] { sum.From, sum.Into },
+            GradientCopy copy => new[] { copy.From, copy.To },
+            _ => System.Array.Empty<int>(),
+        }).Where(buffer => buffer > 0).Distinct().OrderBy(buffer => buffer);
+        foreach (var buffer in new[] { 0 }.Concat(used))
+        {
+            writer.WriteLine($"var {GradientVariable(buffer)} = Workspace({GradientName(buffer)}, {width}, batch);");
+        }
     }
 
     /// <summary>
