@@ -44,8 +44,9 @@ namespace ModelGen.Kernels;
 /// panel's rows lie a whole matrix row apart and compete for the same few L1 sets, and the micro-kernels ran 1.4×
 /// slower on 64×784×256 than on packed panels, more than the packing costs (measured: 260 µs against 186 + 26 µs).
 /// Packing buffers belong to the thread (pinned arrays allocated on its first product) so a call allocates nothing.
-/// Products with at least <see cref="WorkSplitter.MinParallelWork"/> multiply-adds are split by columns between the
-/// calling thread and one helper when <see cref="KernelSettings.MaxThreads"/> allows it.
+/// Products with at least <see cref="WorkSplitter.MinParallelWork"/> multiply-adds are split by columns, rows or depth
+/// blocks over the calling thread and the kernel helpers, as many threads as <see cref="KernelSettings.MaxThreads"/>
+/// allows; every element gets the same bits whatever the number of threads.
 /// </para>
 /// </remarks>
 [SkipLocalsInit]
@@ -310,7 +311,7 @@ public static unsafe class Gemm
                 Interlocked.Increment(ref _productsWithPartials);
             }
 
-            // The rows are finished on both threads, as the product was split (its work and depth decide it again).
+            // The rows are finished on the kernel threads, as the product was split (its work and depth decide it again).
             if (depthProblem.CallerBlocks < blocks || problem->Drops)
             {
                 WorkSplitter.Run(&FinishDepthRows, &depthProblem, problem->M, grain: 1, work, reduction: problem->K);
@@ -328,11 +329,12 @@ public static unsafe class Gemm
 
     /// <summary>
     /// Whether a product of <paramref name="blocks"/> depth blocks is split by depth: deeper than it is wide and tall, one
-    /// row block and one column block, partial sums within <see cref="MaxPartialFloats"/>, two threads, and no gate (which
-    /// must wait for the whole sum).
+    /// row block and one column block, partial sums within <see cref="MaxPartialFloats"/>, two threads or more but no
+    /// more than there are blocks (a block is the smallest part; with more threads the columns or rows give more parts),
+    /// and no gate (which must wait for the whole sum).
     /// </summary>
     private static bool SplitsByDepth(Problem* problem, int blocks) =>
-        SplitByDepth && WorkSplitter.ThreadCount >= 2 && !problem->Gated && blocks >= 2
+        SplitByDepth && WorkSplitter.MaxThreads >= 2 && blocks >= WorkSplitter.MaxThreads && !problem->Gated
         && problem->K > problem->N && problem->K > problem->M && problem->M <= RowBlock && problem->N <= ColumnBlock
         && (long)blocks * problem->M * problem->N <= MaxPartialFloats;
 
@@ -347,17 +349,17 @@ public static unsafe class Gemm
 
     private static long _productsWithPartials;
 
-    /// <summary>Products split by depth in which the helper summed blocks of its own (the tests check that path ran).</summary>
+    /// <summary>Products split by depth in which a helper summed blocks of its own (the tests check that path ran).</summary>
     internal static long ProductsWithPartials => Interlocked.Read(ref _productsWithPartials);
 
     /// <summary>
     /// Depth blocks [<paramref name="from"/>, <paramref name="to"/>) of a product split by depth, each through the
     /// blocked loops as a product of its own. The caller's blocks (it takes them from the front, in order) go straight
-    /// into C, each added to the sum of the blocks before it, exactly as the unsplit product adds them. The helper's
+    /// into C, each added to the sum of the blocks before it, exactly as the unsplit product adds them. The helpers'
     /// (from the back) go to partial sums that <see cref="FinishDepthRows"/> adds to C in block order afterwards: so every
     /// element is summed in the same order, and gets the same bits, as on one thread. Each thread packs only the rows of
     /// B in its blocks: for a first layer, the rows of W its own core has just updated in the optimizer's split of the
-    /// flat parameters, rather than half of every row (measured on the Fashion MLP: see docs/performance.md).
+    /// flat parameters, rather than a share of every row (measured on the Fashion MLP: see docs/performance.md).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Depths<TVector, TSimd, TTile>(void* context, int from, int to)
@@ -397,8 +399,8 @@ public static unsafe class Gemm
 
     /// <summary>
     /// Rows [<paramref name="from"/>, <paramref name="to"/>) of a product split by depth, once every block is summed:
-    /// C += each partial sum the helper left, in block order (the first replaces C unless accumulating), ReLU at the
-    /// last; then the dropout mask, if any. Both threads take rows, so neither reads all of the other's partial sums.
+    /// C += each partial sum the helpers left, in block order (the first replaces C unless accumulating), ReLU at the
+    /// last; then the dropout mask, if any. The kernel threads take rows, so none reads all of the others' partial sums.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FinishDepthRows(void* context, int from, int to)
@@ -1013,7 +1015,7 @@ public static unsafe class Gemm
         public readonly bool Drops => DropMask != null;
     }
 
-    /// <summary>A product split by depth: the whole problem, its blocks, and where the helper's partial sums go.</summary>
+    /// <summary>A product split by depth: the whole problem, its blocks, and where the helpers' partial sums go.</summary>
     private struct DepthProblem
     {
         public Problem Whole;

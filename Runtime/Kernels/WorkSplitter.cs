@@ -6,20 +6,25 @@ using System.Threading;
 namespace ModelGen.Kernels;
 
 /// <summary>
-/// Splits a kernel's independent work (columns or rows of a matrix product, ranges of an optimizer update) between
-/// the calling thread and one helper thread, without allocating. Each output element is computed by exactly the same
-/// instructions whichever thread runs it, so results are bit-for-bit those of a single thread. On when
-/// <see cref="KernelSettings.MaxThreads"/> is 2, the default on machines with two or more cores; small work, a single
-/// core or a helper already busy with another caller keep everything on the calling thread even then.
+/// Splits a kernel's independent work (columns or rows of a matrix product, ranges of an optimizer update, the samples
+/// of a per-sample pass, the parts of a reduction) between the calling thread and up to
+/// <see cref="KernelSettings.MaxThreads"/> − 1 helper threads, without allocating once its helpers exist. Either each
+/// output element is computed by exactly the same instructions whichever thread runs it and wherever the parts are cut
+/// (products, element-wise passes), or the parts are fixed by the data's shape and their results combined in part order
+/// (reductions): results are bit-for-bit those of a single thread, for every thread count. Small work, a single thread,
+/// or a pool already busy with another caller keep everything on the calling thread.
 /// </summary>
 /// <remarks>
-/// The body is a static function pointer and its arguments a struct on the caller's stack: the caller does not
-/// return before the helper has finished, so the struct (and the spans it points into, pinned by the caller) stay valid.
+/// The body is a static function pointer and its arguments a struct on the caller's stack: the caller does not return
+/// before every part it handed out has finished, so the struct (and the spans it points into, pinned by the caller)
+/// stay valid. The caller takes parts from the front, the helpers from the back, one part at a time, until none is
+/// left: a thread that is slow (its core taken by another process, or its wake-up late) holds the call up by at most
+/// the part it is running.
 /// </remarks>
 internal static unsafe class WorkSplitter
 {
     /// <summary>
-    /// Multiply-adds below which splitting costs more than it saves: waking the helper takes microseconds, and this
+    /// Multiply-adds below which splitting costs more than it saves: waking the helpers takes microseconds, and this
     /// much work takes several.
     /// </summary>
     public const long MinParallelWork = 1L << 20;
@@ -38,77 +43,136 @@ internal static unsafe class WorkSplitter
     /// </summary>
     public const long MinParallelOutputs = 1L << 16;
 
-    // Created on the first split, so processes that never split (the default) never start the thread.
-    private static readonly Lazy<Helper> SharedHelper = new(static () => new Helper());
+    /// <summary>
+    /// Values moved below which <see cref="RunIndependent"/> stays on the calling thread: 32 Ki floats take about
+    /// 15–55 µs to move here (0.4–1.7 ns a value in the Fashion CNN's two im2col passes), several times what handing part
+    /// of them to a helper costs (1.3–2 µs, docs/performance.md).
+    /// </summary>
+    public const int MinParallelValues = 1 << 15;
+
+    /// <summary>
+    /// Parts a reduction is cut into at most (batch normalization's statistics, a direct convolution's weight gradient):
+    /// the cut is fixed by the data's shape with this many parts whatever the thread count, and the parts' partial
+    /// results are added in part order, so the sums do not depend on which thread computed which part. It also bounds
+    /// how many threads one reduction can use.
+    /// </summary>
+    public const int ReductionParts = 8;
+
+    /// <summary>
+    /// Parts per thread of a streaming kernel (an optimizer's update, a gather of rows, a per-sample pass): a part costs
+    /// such kernels nothing, and with four per thread a slow thread holds the others up by a quarter of its share at most.
+    /// </summary>
+    private const int StreamPartsPerThread = 4;
+
+    /// <summary>
+    /// Parts per thread of a matrix product split over three threads or more. Each part packs the operand it shares
+    /// with the others (all of A for a column part, all of B for a row part), so parts are few; two per thread let the
+    /// threads balance one slowed by the machine.
+    /// </summary>
+    private const int ProductPartsPerThread = 2;
+
+    /// <summary>The most parts one call is cut into (the claim keeps a part index in 16 bits).</summary>
+    private const int MaxPartCount = (1 << 16) - 1;
+
+    // Created on the first split, so processes that never split never start a thread.
+    private static readonly Lazy<Pool> SharedPool = new(static () => new Pool());
     private static int _busy;
     private static int _maxThreads = ReadMaxThreads();
+    private static long _partsRunByHelpers;
 
-    /// <summary>Threads a large kernel may use: 1 or 2. Starts from <c>MODELGEN_THREADS</c>, else one per processor (up to 2).</summary>
+    /// <summary>Parts the helper threads have run since the process started (the tests check that the helpers took part).</summary>
+    internal static long PartsRunByHelpers => Interlocked.Read(ref _partsRunByHelpers);
+
+    /// <summary>
+    /// Threads a large kernel may use, the caller included: any positive number (more than the processors is allowed,
+    /// and only slower). Starts from <c>MODELGEN_THREADS</c>, else one per processor.
+    /// </summary>
     public static int MaxThreads
     {
         get => Volatile.Read(ref _maxThreads);
         set
         {
             ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
-            Volatile.Write(ref _maxThreads, Math.Min(value, 2));
+            Volatile.Write(ref _maxThreads, value);
         }
     }
 
-    /// <summary>Threads a large kernel runs on now: 2 when allowed and there are two cores, else 1.</summary>
-    public static int ThreadCount => MaxThreads >= 2 && Environment.ProcessorCount >= 2 ? 2 : 1;
-
     /// <summary>
-    /// Most parts a split run is cut into. Both threads take parts one at a time until none is left, so a thread slowed
-    /// by the machine (its core taken by another process, or its wake-up late) holds up the call by at most one part
-    /// instead of by half of it. Streaming kernels (an optimizer's update) use this many: a part costs them nothing.
-    /// Matrix products use two, because each part packs the operand it reads whole again (docs/performance.md), and
-    /// balance the two through where the cut falls instead (<see cref="AdaptiveSplit"/>).
+    /// Parts a streaming kernel is cut into for the current thread count: four per thread, and never fewer than
+    /// <see cref="ReductionParts"/> (eight on two threads).
     /// </summary>
-    public const int MaxParts = 8;
+    public static int StreamParts => (int)Math.Clamp((long)StreamPartsPerThread * MaxThreads, ReductionParts, MaxPartCount);
 
     /// <summary>
-    /// Whether calls in two parts are cut where the threads' recent finishing times say (the default) rather than in
-    /// halves; the benchmarks switch it off to measure what it gains.
+    /// Whether products on two threads are cut in two where the threads' recent finishing times say (the default)
+    /// rather than in halves; the benchmarks switch it off to measure what it gains.
     /// </summary>
     internal static bool AdaptiveSplit { get; set; } = true;
 
-    /// <summary>The helper's share of a call in two parts of the size used last; the tests set every size's (kept within 0.1-0.9).</summary>
+    /// <summary>The helper's share of a two-thread product of the size used last; the tests set every size's (kept within 0.1-0.9).</summary>
     internal static double HelperShare
     {
-        get => SharedHelper.Value.Share;
-        set => SharedHelper.Value.Share = value;
+        get => SharedPool.Value.Share;
+        set => SharedPool.Value.Share = value;
     }
 
-    /// <summary>Whether <see cref="Run"/> with these arguments splits the work, if the helper is free.</summary>
+    /// <summary>Whether <see cref="Run"/> with these arguments splits the work, if the pool is free.</summary>
     private static bool WouldSplit(int count, int grain, long work, int reduction) =>
-        work >= MinParallelWork && (reduction >= MinParallelReduction || work / Math.Max(reduction, 1) >= MinParallelOutputs) && count >= 2 * grain && ThreadCount >= 2;
+        work >= MinParallelWork && (reduction >= MinParallelReduction || work / Math.Max(reduction, 1) >= MinParallelOutputs)
+        && count >= 2 * grain && MaxThreads >= 2;
 
     /// <summary>
-    /// Runs <paramref name="body"/> over [0, <paramref name="count"/>): in up to <paramref name="parts"/> parts (at most
-    /// <see cref="MaxParts"/>), each a multiple of <paramref name="grain"/> long except the last, which the calling
-    /// thread takes from the front and the helper from the back, when the work (multiply-adds) is large enough and each
-    /// output element sums at least <see cref="MinParallelReduction"/> products; else in one call.
+    /// Runs <paramref name="body"/> over [0, <paramref name="count"/>) in parts of whole <paramref name="grain"/>s (the
+    /// last part takes the remainder), when the work (multiply-adds) is large enough and each output element sums at
+    /// least <see cref="MinParallelReduction"/> products (or there are many outputs); else in one call.
+    /// <paramref name="parts"/> is the number of parts (at most one per grain), or 0 for a matrix product's split: on two
+    /// threads two parts cut where the threads' finishing times say (<see cref="AdaptiveSplit"/>), on more
+    /// <see cref="ProductPartsPerThread"/> per thread. Where the parts are cut never changes a bit of a product (each
+    /// element is computed whole, by the same instructions, in one part); callers whose parts' results are combined
+    /// pass a part count fixed by the shape.
     /// </summary>
-    public static void Run(delegate*<void*, int, int, void> body, void* context, int count, int grain, long work, int reduction, int parts = 2)
+    public static void Run(delegate*<void*, int, int, void> body, void* context, int count, int grain, long work, int reduction, int parts = 0)
     {
-        if (!WouldSplit(count, grain, work, reduction) || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        if (!WouldSplit(count, grain, work, reduction))
         {
             body(context, 0, count);
             return;
         }
 
-        Exception? helperError = null;
-        var helper = SharedHelper.Value;
-        var request = helper.Start(body, context, count, grain, Math.Clamp(Math.Min(parts, count / grain), 2, MaxParts), work);
+        var threads = MaxThreads;
+        var adaptive = parts == 0 && threads == 2 && AdaptiveSplit;
+        if (parts == 0)
+        {
+            parts = threads == 2 ? 2 : (int)Math.Min((long)threads * ProductPartsPerThread, MaxPartCount);
+        }
+
+        parts = Math.Clamp(Math.Min(parts, count / grain), 2, MaxPartCount);
+        var helpers = Math.Min(threads, parts) - 1;
+        if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        {
+            body(context, 0, count);
+            return;
+        }
+
+        Exception? helperError;
+        var pool = SharedPool.Value;
         try
         {
-            // The helper joins when it wakes; if it is asleep, or its core is taken by another process, this thread
-            // takes every part itself and never waits for it to start.
-            helper.RunParts(request);
+            pool.EnsureHelpers(helpers);
+            var call = pool.Start(body, context, count, grain, parts, helpers, adaptive, work);
+            try
+            {
+                // The helpers join as they wake; if they are asleep, or their cores taken by other processes, this
+                // thread takes every part itself and never waits for them to start.
+                pool.RunParts(call);
+            }
+            finally
+            {
+                helperError = pool.Finish(call);
+            }
         }
         finally
         {
-            helperError = helper.Finish(request);
             Volatile.Write(ref _busy, 0);
         }
 
@@ -117,13 +181,6 @@ internal static unsafe class WorkSplitter
             ExceptionDispatchInfo.Throw(helperError);
         }
     }
-
-    /// <summary>
-    /// Values moved below which <see cref="RunIndependent"/> stays on the calling thread: 32 Ki floats take about
-    /// 15–55 µs to move here (0.4–1.7 ns a value in the Fashion CNN's two im2col passes), several times what handing half
-    /// of them to the helper costs (1.3–2 µs, docs/performance.md).
-    /// </summary>
-    public const int MinParallelValues = 1 << 15;
 
     /// <summary>
     /// Runs <paramref name="body"/> over [0, <paramref name="count"/>) — the samples of a per-sample pass, or the parts of
@@ -139,34 +196,34 @@ internal static unsafe class WorkSplitter
             return;
         }
 
-        Run(body, context, count, grain: 1, MinParallelWork, reduction: int.MaxValue, parts: Math.Min(count, MaxParts));
+        Run(body, context, count, grain: 1, MinParallelWork, reduction: int.MaxValue, parts: Math.Min(count, StreamParts));
     }
 
     private static int ReadMaxThreads() => ParseMaxThreads(Environment.GetEnvironmentVariable("MODELGEN_THREADS"));
 
     /// <summary>
-    /// The thread setting from its text: the number given, capped at 2; the default (<see cref="DefaultThreads"/>)
-    /// when the text is missing or not a positive number.
+    /// The thread setting from its text: the positive number given; the default (<see cref="DefaultThreads"/>) when the
+    /// text is missing or not a positive number.
     /// </summary>
     internal static int ParseMaxThreads(string? setting) =>
         int.TryParse(setting, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var threads) && threads >= 1
-            ? Math.Min(threads, 2)
+            ? threads
             : DefaultThreads;
 
-    /// <summary>One per processor, up to the two this splitter can use (the caller and one helper).</summary>
-    internal static int DefaultThreads => Math.Min(Environment.ProcessorCount, 2);
+    /// <summary>One thread per processor.</summary>
+    internal static int DefaultThreads => Environment.ProcessorCount;
 
     /// <summary>
-    /// A background thread that takes parts of one kernel call at a time alongside the caller. Signalling uses one
-    /// monitor, a flag and two counters rather than events: nothing here allocates after construction (an event's
+    /// Background threads that take parts of one kernel call at a time alongside the caller. Signalling uses one
+    /// monitor and a few counters rather than events: nothing here allocates after the helpers are created (an event's
     /// lazily created lock would, the first time a caller had to block).
     /// </summary>
-    private sealed class Helper
+    private sealed class Pool
     {
-        /// <summary>Spins before sleeping: most parts finish within microseconds of each other.</summary>
+        /// <summary>Spins of the caller before it sleeps waiting for helpers: most parts finish within microseconds of each other.</summary>
         private const int SpinIterations = 2_000;
 
-        /// <summary>How long the helper spins for its next call before it sleeps: 200 µs, in TimeSpan ticks.</summary>
+        /// <summary>How long a helper spins for its next call before it sleeps: 200 µs, in TimeSpan ticks.</summary>
         private const long IdleSpinTicks = 2_000;
 
         /// <summary>Bits of each of the two part indices in <see cref="_claim"/>; the call's number is above them.</summary>
@@ -177,16 +234,31 @@ internal static unsafe class WorkSplitter
         /// <summary>The bits of a call's number <see cref="_claim"/> keeps (calls 2³¹ apart are never both live).</summary>
         private const long SequenceMask = (1L << 31) - 1;
 
+        /// <summary>The helper's smallest share of an adaptive two-part call, and the caller's.</summary>
+        private const double MinHelperShare = 0.1;
+
+        /// <summary>How far one call's imbalance moves the cut: a helper finishing twice as late loses an eighth of the work.</summary>
+        private const double ShareStep = 0.25;
+
         private readonly object _gate = new();
+
+        /// <summary>Helper threads started so far (only grows; written under <see cref="_busy"/>).</summary>
+        private int _helpersStarted;
+
+        // The current call: written by the caller before it publishes the call's number, read by the helpers after.
         private delegate*<void*, int, int, void> _body;
         private void* _context;
         private int _count;
         private int _grain;
         private int _parts;
-        private Exception? _error;
-        private volatile bool _started;
+        private bool _adaptive;
 
-        /// <summary>The number of the call started last (under the gate).</summary>
+        /// <summary>Helpers (by index, from 0) that may take parts of the current call: the others stay asleep.</summary>
+        private int _activeHelpers;
+
+        private Exception? _error;
+
+        /// <summary>The number of the call published last: the helpers wait for it to change.</summary>
         private long _sequence;
 
         /// <summary>
@@ -199,20 +271,25 @@ internal static unsafe class WorkSplitter
         /// <summary>Parts of the current call not yet finished (or never to be started, once the call is closed).</summary>
         private int _unfinished;
 
-        /// <summary>Where a call in two parts is cut: the helper takes [_splitAt, count).</summary>
+        /// <summary>Where an adaptive two-part call is cut: the helper takes [_splitAt, count).</summary>
         private int _splitAt;
 
         /// <summary>
-        /// The share of a two-part call given to the helper, one per size of call (by the binary logarithm of its work),
-        /// each moved after every call of its size towards where both threads would have finished together. The two
-        /// vCPUs of a shared machine often do not run at the same speed (measured here: the same product 1.3-1.9×
-        /// slower on one vCPU than on the other in some runs), and halves then wait on the slower one. Sizes are kept
-        /// apart because the helper's wake-up weighs more in a short call than in a long one.
+        /// The share of an adaptive two-part call given to the helper, one per size of call (by the binary logarithm of
+        /// its work), each moved after every call of its size towards where both threads would have finished together.
+        /// The two vCPUs of a shared machine often do not run at the same speed (measured here: the same product
+        /// 1.3-1.9× slower on one vCPU than on the other in some runs), and halves then wait on the slower one. Sizes are
+        /// kept apart because the helper's wake-up weighs more in a short call than in a long one.
         /// </summary>
         private readonly double[] _helperShares = CreateShares();
 
         /// <summary>The size class of the current call: an index into <see cref="_helperShares"/>.</summary>
         private int _sizeClass;
+
+        // When the current call started, when the caller and the helper finished their last part in it, and how many
+        // parts each ran (kept for adaptive calls, which have one helper; read by the caller once every part is finished).
+        private long _startTicks, _callerDone, _helperDone;
+        private int _callerParts, _helperParts;
 
         private static double[] CreateShares()
         {
@@ -228,19 +305,20 @@ internal static unsafe class WorkSplitter
             set => Array.Fill(_helperShares, Math.Clamp(value, MinHelperShare, 1 - MinHelperShare));
         }
 
-        // When the current call started, when each thread finished its last part in it, and how many parts each ran
-        // (each written by its own thread; read by the caller once every part is finished).
-        private long _startTicks, _callerDone, _helperDone;
-        private int _callerParts, _helperParts;
-
-        public Helper()
+        /// <summary>Starts helper threads until there are <paramref name="helpers"/> (the first calls that need them allocate them).</summary>
+        public void EnsureHelpers(int helpers)
         {
-            var thread = new Thread(Loop) { IsBackground = true, Name = "ModelGen kernel helper" };
-            thread.Start();
+            while (_helpersStarted < helpers)
+            {
+                var (index, seen) = (_helpersStarted, Volatile.Read(ref _sequence));
+                var thread = new Thread(() => Loop(index, seen)) { IsBackground = true, Name = $"ModelGen kernel helper {index + 1}" };
+                thread.Start();
+                _helpersStarted++;
+            }
         }
 
-        /// <summary>Publishes a call of <paramref name="parts"/> parts; returns its number.</summary>
-        public long Start(delegate*<void*, int, int, void> body, void* context, int count, int grain, int parts, long work)
+        /// <summary>Publishes a call of <paramref name="parts"/> parts for <paramref name="helpers"/> helpers; returns its number.</summary>
+        public long Start(delegate*<void*, int, int, void> body, void* context, int count, int grain, int parts, int helpers, bool adaptive, long work)
         {
             lock (_gate)
             {
@@ -249,21 +327,23 @@ internal static unsafe class WorkSplitter
                 _count = count;
                 _grain = grain;
                 _parts = parts;
+                _activeHelpers = helpers;
+                _adaptive = adaptive && parts == 2;
                 _sizeClass = 63 - System.Numerics.BitOperations.LeadingZeroCount((ulong)Math.Max(work, 1));
-                _splitAt = SplitPoint(count, grain);
+                _splitAt = _adaptive ? SplitPoint(count, grain) : 0;
                 (_callerParts, _helperParts) = (0, 0);
                 _startTicks = Stopwatch.GetTimestamp();
                 _error = null;
                 Volatile.Write(ref _unfinished, parts);
-                var sequence = ++_sequence;
+                var sequence = _sequence + 1;
                 Volatile.Write(ref _claim, ((sequence & SequenceMask) << (2 * IndexBits)) + parts);
-                _started = true;
+                Volatile.Write(ref _sequence, sequence);
                 Monitor.PulseAll(_gate);
                 return sequence;
             }
         }
 
-        /// <summary>Takes and runs parts of call <paramref name="sequence"/> until none is left.</summary>
+        /// <summary>Takes and runs parts of call <paramref name="sequence"/> from the front until none is left (the caller).</summary>
         public void RunParts(long sequence)
         {
             while (TryTake(sequence, fromBack: false, out var part))
@@ -283,7 +363,7 @@ internal static unsafe class WorkSplitter
 
         /// <summary>
         /// Closes call <paramref name="sequence"/> to new parts (those never started count as finished), waits for the
-        /// parts the helper is running, and returns what the helper threw, if anything.
+        /// parts the helpers are running, and returns the first exception a helper threw, if any.
         /// </summary>
         public Exception? Finish(long sequence)
         {
@@ -305,7 +385,7 @@ internal static unsafe class WorkSplitter
                 }
             }
 
-            if (AdaptiveSplit && _parts == 2 && _callerParts == 1 && _helperParts == 1)
+            if (_adaptive && AdaptiveSplit && _callerParts == 1 && _helperParts == 1)
             {
                 // Each thread ran one part: the one that finished later (counting the helper's wake-up) gets less next
                 // time, in proportion to how much later. Only finishing times are compared, not speeds per element, so
@@ -319,13 +399,7 @@ internal static unsafe class WorkSplitter
             return _error;
         }
 
-        /// <summary>The helper's smallest share of a two-part call, and the caller's.</summary>
-        private const double MinHelperShare = 0.1;
-
-        /// <summary>How far one call's imbalance moves the cut: a helper finishing twice as late loses an eighth of the work.</summary>
-        private const double ShareStep = 0.25;
-
-        /// <summary>The cut of a two-part call: the helper's share of the grains, at least one grain each.</summary>
+        /// <summary>The cut of an adaptive two-part call: the helper's share of the grains, at least one grain each.</summary>
         private int SplitPoint(int count, int grain)
         {
             var grains = count / grain;
@@ -334,9 +408,10 @@ internal static unsafe class WorkSplitter
         }
 
         /// <summary>
-        /// Takes the next part of call <paramref name="sequence"/>: the caller from the front, the helper from the back,
-        /// so that when both run at the same speed each takes the same half every call (and finds its half of a
-        /// streamed buffer still in its own cache from the call before), and either takes over the other's when it is slow.
+        /// Takes the next part of call <paramref name="sequence"/>: the caller from the front, the helpers from the back,
+        /// so that the caller's parts are always the first ones, in order (a product split by depth relies on it), and
+        /// when the threads run at the same speed each takes the same parts every call (and finds its share of a
+        /// streamed buffer still in its own cache from the call before).
         /// </summary>
         private bool TryTake(long sequence, bool fromBack, out int part)
         {
@@ -360,12 +435,12 @@ internal static unsafe class WorkSplitter
         }
 
         /// <summary>
-        /// Part <paramref name="part"/>'s range: two parts are cut where the threads' speeds say; more share the grains as
-        /// evenly as whole grains allow (those balance themselves, a part at a time).
+        /// Part <paramref name="part"/>'s range: an adaptive call is cut where the threads' speeds say; others share the
+        /// grains as evenly as whole grains allow (those balance themselves, a part at a time).
         /// </summary>
         private (int From, int To) Bounds(int part)
         {
-            if (_parts == 2)
+            if (_adaptive)
             {
                 return part == 0 ? (0, _splitAt) : (_splitAt, _count);
             }
@@ -387,33 +462,47 @@ internal static unsafe class WorkSplitter
             }
         }
 
-        private void Loop()
+        /// <summary>
+        /// Helper number <paramref name="index"/>: waits for each call after <paramref name="seen"/> and, if the call
+        /// wants it, takes parts from the back until none is left.
+        /// </summary>
+        private void Loop(int index, long seen)
         {
+            var spin = false;
             while (true)
             {
-                long sequence;
-                // Products come in bursts (a training step runs a dozen back to back): spin for a while before
-                // sleeping, since waking a sleeping thread costs tens of microseconds, as much as a whole product.
+                // Products come in bursts (a training step runs a dozen back to back): a helper the last call used spins
+                // for a while before sleeping, since waking a sleeping thread costs tens of microseconds, as much as a
+                // whole product. Helpers the last call did not use, and every helper when there are more threads than
+                // processors (spinning would take the core from a thread with work), sleep at once.
                 var idleSince = Stopwatch.GetTimestamp();
-                while (!_started && Stopwatch.GetElapsedTime(idleSince).Ticks < IdleSpinTicks)
+                while (spin && Volatile.Read(ref _sequence) == seen && Stopwatch.GetElapsedTime(idleSince).Ticks < IdleSpinTicks)
                 {
                     Thread.SpinWait(4);
                 }
 
                 lock (_gate)
                 {
-                    while (!_started)
+                    while (Volatile.Read(ref _sequence) == seen)
                     {
                         Monitor.Wait(_gate);
                     }
 
-                    _started = false;
-                    sequence = _sequence;
+                    seen = _sequence;
+                }
+
+                // Read after the call's number: the call's own value, or a later call's (whose parts the claim keeps
+                // from this thread, since it asks for call `seen`).
+                var active = Volatile.Read(ref _activeHelpers);
+                spin = index < active && active < Environment.ProcessorCount;
+                if (index >= active)
+                {
+                    continue;
                 }
 
                 // Parts are taken only while the call's number is current: the caller may have finished the call
                 // (taking every part itself) while this thread slept, and then nothing is run here.
-                while (TryTake(sequence, fromBack: true, out var part))
+                while (TryTake(seen, fromBack: true, out var part))
                 {
                     var (from, to) = Bounds(part);
                     try
@@ -422,11 +511,16 @@ internal static unsafe class WorkSplitter
                     }
                     catch (Exception exception)
                     {
-                        _error ??= exception;
+                        Interlocked.CompareExchange(ref _error, exception, null);
                     }
                     finally
                     {
-                        (_helperDone, _helperParts) = (Stopwatch.GetTimestamp(), _helperParts + 1);
+                        if (_adaptive)
+                        {
+                            (_helperDone, _helperParts) = (Stopwatch.GetTimestamp(), _helperParts + 1);
+                        }
+
+                        Interlocked.Increment(ref _partsRunByHelpers);
                         PartFinished();
                     }
                 }
