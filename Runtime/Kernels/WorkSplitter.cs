@@ -105,7 +105,8 @@ internal static unsafe class WorkSplitter
 
     /// <summary>
     /// Whether products on two threads are cut in two where the threads' recent finishing times say (the default)
-    /// rather than in halves; the benchmarks switch it off to measure what it gains.
+    /// rather than in <see cref="ProductPartsPerThread"/> parts per thread as on more threads; the benchmarks switch it
+    /// off to measure what it gains.
     /// </summary>
     internal static bool AdaptiveSplit { get; set; } = true;
 
@@ -126,8 +127,8 @@ internal static unsafe class WorkSplitter
     /// last part takes the remainder), when the work (multiply-adds) is large enough and each output element sums at
     /// least <see cref="MinParallelReduction"/> products (or there are many outputs); else in one call.
     /// <paramref name="parts"/> is the number of parts (at most one per grain), or 0 for a matrix product's split: on two
-    /// threads two parts cut where the threads' finishing times say (<see cref="AdaptiveSplit"/>), on more
-    /// <see cref="ProductPartsPerThread"/> per thread. Where the parts are cut never changes a bit of a product (each
+    /// threads two parts cut where the threads' finishing times say (<see cref="AdaptiveSplit"/>), on more (or with the
+    /// adaptive cut off) <see cref="ProductPartsPerThread"/> per thread. Where the parts are cut never changes a bit of a product (each
     /// element is computed whole, by the same instructions, in one part); callers whose parts' results are combined
     /// pass a part count fixed by the shape.
     /// </summary>
@@ -143,7 +144,7 @@ internal static unsafe class WorkSplitter
         var adaptive = parts == 0 && threads == 2 && AdaptiveSplit;
         if (parts == 0)
         {
-            parts = threads == 2 ? 2 : (int)Math.Min((long)threads * ProductPartsPerThread, MaxPartCount);
+            parts = adaptive ? 2 : (int)Math.Min((long)threads * ProductPartsPerThread, MaxPartCount);
         }
 
         parts = Math.Clamp(Math.Min(parts, count / grain), 2, MaxPartCount);
