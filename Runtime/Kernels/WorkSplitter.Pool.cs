@@ -37,8 +37,8 @@ internal static unsafe partial class WorkSplitter
 
         private readonly object _gate = new();
 
-        /// <summary>Helper threads started so far (only grows; written under <see cref="_busy"/>).</summary>
-        private int _helpersStarted;
+        /// <summary>One per helper thread started so far, by index (only grows; replaced under <see cref="_busy"/>).</summary>
+        private Waker[] _wakers = [];
 
         // The current call: written by the caller before it publishes the call's number, read by the helpers after.
         private delegate*<void*, int, int, void> _body;
@@ -103,39 +103,59 @@ internal static unsafe partial class WorkSplitter
         /// <summary>Starts helper threads until there are <paramref name="helpers"/> (the first calls that need them allocate them).</summary>
         public void EnsureHelpers(int helpers)
         {
-            while (_helpersStarted < helpers)
+            if (_wakers.Length >= helpers)
             {
-                var (index, seen) = (_helpersStarted, Volatile.Read(ref _sequence));
-                var thread = new Thread(() => Loop(index, seen)) { IsBackground = true, Name = $"ModelGen kernel helper {index + 1}" };
-                thread.Start();
-                _helpersStarted++;
+                return;
             }
+
+            var wakers = new Waker[helpers];
+            Array.Copy(_wakers, wakers, _wakers.Length);
+            for (var index = _wakers.Length; index < helpers; index++)
+            {
+                var (waker, number, seen) = (wakers[index] = new Waker(), index, Volatile.Read(ref _sequence));
+                var thread = new Thread(() => Loop(number, waker, seen)) { IsBackground = true, Name = $"ModelGen kernel helper {number + 1}" };
+                thread.Start();
+            }
+
+            _wakers = wakers;
         }
 
         /// <summary>Publishes a call of <paramref name="parts"/> parts for <paramref name="helpers"/> helpers; returns its number.</summary>
         public long Start(delegate*<void*, int, int, void> body, void* context, int count, int grain, int parts, int helpers, bool adaptive, long work)
         {
-            lock (_gate)
+            _body = body;
+            _context = context;
+            _count = count;
+            _grain = grain;
+            _parts = parts;
+            _activeHelpers = helpers;
+            _adaptive = adaptive && parts == 2;
+            _sizeClass = 63 - System.Numerics.BitOperations.LeadingZeroCount((ulong)Math.Max(work, 1));
+            _splitAt = _adaptive ? SplitPoint(count, grain) : 0;
+            (_callerParts, _helperParts) = (0, 0);
+            _startTicks = Stopwatch.GetTimestamp();
+            _error = null;
+            Volatile.Write(ref _unfinished, parts);
+            var sequence = _sequence + 1;
+            Volatile.Write(ref _claim, ((sequence & SequenceMask) << (2 * IndexBits)) + parts);
+
+            // The call is published by its number (after everything above). A helper that is about to sleep marks
+            // itself asleep before it looks at the number a last time; with a full fence on both sides, either it sees
+            // this call or this thread sees the mark and wakes it. Only the helpers this call wants are woken.
+            Interlocked.Exchange(ref _sequence, sequence);
+            for (var index = 0; index < helpers; index++)
             {
-                _body = body;
-                _context = context;
-                _count = count;
-                _grain = grain;
-                _parts = parts;
-                _activeHelpers = helpers;
-                _adaptive = adaptive && parts == 2;
-                _sizeClass = 63 - System.Numerics.BitOperations.LeadingZeroCount((ulong)Math.Max(work, 1));
-                _splitAt = _adaptive ? SplitPoint(count, grain) : 0;
-                (_callerParts, _helperParts) = (0, 0);
-                _startTicks = Stopwatch.GetTimestamp();
-                _error = null;
-                Volatile.Write(ref _unfinished, parts);
-                var sequence = _sequence + 1;
-                Volatile.Write(ref _claim, ((sequence & SequenceMask) << (2 * IndexBits)) + parts);
-                Volatile.Write(ref _sequence, sequence);
-                Monitor.PulseAll(_gate);
-                return sequence;
+                var waker = _wakers[index];
+                if (Volatile.Read(ref waker.Asleep))
+                {
+                    lock (waker)
+                    {
+                        Monitor.Pulse(waker);
+                    }
+                }
             }
+
+            return sequence;
         }
 
         /// <summary>Takes and runs parts of call <paramref name="sequence"/> from the front until none is left (the caller).</summary>
@@ -261,7 +281,7 @@ internal static unsafe partial class WorkSplitter
         /// Helper number <paramref name="index"/>: waits for each call after <paramref name="seen"/> and, if the call
         /// wants it, takes parts from the back until none is left.
         /// </summary>
-        private void Loop(int index, long seen)
+        private void Loop(int index, Waker waker, long seen)
         {
             var spin = false;
             while (true)
@@ -276,15 +296,21 @@ internal static unsafe partial class WorkSplitter
                     Thread.SpinWait(4);
                 }
 
-                lock (_gate)
+                if (Volatile.Read(ref _sequence) == seen)
                 {
-                    while (Volatile.Read(ref _sequence) == seen)
+                    lock (waker)
                     {
-                        Monitor.Wait(_gate);
-                    }
+                        Interlocked.Exchange(ref waker.Asleep, true);
+                        while (Volatile.Read(ref _sequence) == seen)
+                        {
+                            Monitor.Wait(waker);
+                        }
 
-                    seen = _sequence;
+                        Volatile.Write(ref waker.Asleep, false);
+                    }
                 }
+
+                seen = Volatile.Read(ref _sequence);
 
                 // Read after the call's number: the call's own value, or a later call's (whose parts the claim keeps
                 // from this thread, since it asks for call `seen`).
@@ -320,6 +346,16 @@ internal static unsafe partial class WorkSplitter
                     }
                 }
             }
+        }
+
+        /// <summary>
+        /// What wakes one helper: its own monitor, so that a call wakes only the helpers it wants (on a machine of many
+        /// cores, a narrow product would otherwise wake every sleeping helper only for most to go back to sleep).
+        /// </summary>
+        private sealed class Waker
+        {
+            /// <summary>Whether the helper is asleep on this monitor, or about to be (set under it).</summary>
+            public bool Asleep;
         }
     }
 }

@@ -120,6 +120,58 @@ public sealed class ThreadCountTests : IDisposable
         }
     }
 
+    [Fact]
+    public unsafe void An_exception_in_a_part_reaches_the_caller_on_eight_threads_and_the_pool_stays_usable()
+    {
+        KernelSettings.MaxThreads = 8;
+        const int count = 4096;
+        var hits = new int[count];
+        fixed (int* pHits = hits)
+        {
+            for (var repeat = 0; repeat < 50; repeat++)
+            {
+                Assert.Throws<InvalidOperationException>(() =>
+                    WorkSplitter.Run(&Throw, null, count, grain: 8, work: WorkSplitter.MinParallelWork, reduction: WorkSplitter.MinParallelReduction));
+            }
+
+            WorkSplitter.Run(&Count, pHits, count, grain: 8, work: WorkSplitter.MinParallelWork, reduction: WorkSplitter.MinParallelReduction);
+            Assert.All(hits, h => Assert.Equal(1, h));
+        }
+    }
+
+    private static unsafe void Throw(void* context, int from, int to) => throw new InvalidOperationException($"part {from}");
+
+    [Fact]
+    public void Concurrent_callers_on_four_threads_get_the_single_threaded_bits()
+    {
+        const int m = 48, n = 200, k = 160;
+        var inputs = Enumerable.Range(0, 6).Select(i => (GemmTests.Random(m * k, 300 + i), GemmTests.Random(n * k, 400 + i))).ToArray();
+        KernelSettings.MaxThreads = 1;
+        var expected = inputs.Select(p =>
+        {
+            var c = new float[m * n];
+            Gemm.MultiplyTransposed(p.Item1, p.Item2, c, m, n, k);
+            return c;
+        }).ToArray();
+
+        KernelSettings.MaxThreads = 4;
+        var results = new float[inputs.Length][];
+        System.Threading.Tasks.Parallel.For(0, inputs.Length, new System.Threading.Tasks.ParallelOptions { MaxDegreeOfParallelism = 3 }, i =>
+        {
+            for (var repeat = 0; repeat < 20; repeat++)
+            {
+                var c = new float[m * n];
+                Gemm.MultiplyTransposed(inputs[i].Item1, inputs[i].Item2, c, m, n, k);
+                results[i] = c;
+            }
+        });
+
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            Assert.Equal(-1, FirstDifference(expected[i], results[i]));
+        }
+    }
+
     private static unsafe void Count(void* context, int from, int to)
     {
         for (var i = from; i < to; i++)
