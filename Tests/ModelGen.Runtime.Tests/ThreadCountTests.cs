@@ -191,16 +191,19 @@ public sealed class ThreadCountTests : IDisposable
     }
 
     [Fact]
-    public void The_helpers_take_part_on_more_threads_than_two()
+    public unsafe void The_helpers_take_part_on_more_threads_than_two()
     {
         KernelSettings.MaxThreads = 8;
-        var (a, b) = (GemmTests.Random(256 * 512, 1), GemmTests.Random(512 * 512, 2));
-        var c = new float[256 * 512];
+        const int count = 1 << 20;
+        var hits = new int[count];
         var before = WorkSplitter.PartsRunByHelpers;
-        // The helpers sleep between calls when there are more threads than cores; one wakes in time sooner or later.
-        for (var repeat = 0; repeat < 200 && WorkSplitter.PartsRunByHelpers == before; repeat++)
+        fixed (int* pHits = hits)
         {
-            Gemm.Multiply(a, b, c, 256, 512, 512);
+            // The helpers sleep between calls when there are more threads than cores; one wakes in time sooner or later.
+            for (var repeat = 0; repeat < 200 && WorkSplitter.PartsRunByHelpers == before; repeat++)
+            {
+                WorkSplitter.Run(&Count, pHits, count, grain: 64, work: WorkSplitter.MinParallelWork, reduction: WorkSplitter.MinParallelReduction);
+            }
         }
 
         Assert.True(WorkSplitter.PartsRunByHelpers > before, "no helper ran a part");
