@@ -9,9 +9,10 @@ namespace ModelGen.Kernels;
 internal static unsafe partial class WorkSplitter
 {
     /// <summary>
-    /// Background threads that take parts of one kernel call at a time alongside the caller. Signalling uses one
-    /// monitor and a few counters rather than events: nothing here allocates after the helpers are created (an event's
-    /// lazily created lock would, the first time a caller had to block).
+    /// Background threads that take parts of one kernel call at a time alongside the caller. Signalling uses monitors
+    /// (one per helper to wake it, one for the caller to wait on) and a few counters rather than events: nothing here
+    /// allocates after the helpers are created (an event's lazily created lock would, the first time a caller had to
+    /// block).
     /// </summary>
     private sealed class Pool
     {
@@ -35,6 +36,7 @@ internal static unsafe partial class WorkSplitter
         /// <summary>How far one call's imbalance moves the cut: a helper finishing twice as late loses an eighth of the work.</summary>
         private const double ShareStep = 0.25;
 
+        /// <summary>What the caller waits on for the helpers' last parts.</summary>
         private readonly object _gate = new();
 
         /// <summary>One per helper thread started so far, by index (only grows; replaced under <see cref="_busy"/>).</summary>
