@@ -224,6 +224,13 @@ public sealed class ThreadCountTests : IDisposable
     }
 
     [Fact]
+    public void A_training_step_on_four_threads_allocates_nothing_after_warm_up()
+    {
+        KernelSettings.MaxThreads = 4;
+        AllocationAssert.TrainingStepAllocatesNothing(new FashionClassifier(seed: 1), batch: 64);
+    }
+
+    [Fact]
     public void Fit_gives_the_same_parameters_on_every_number_of_threads()
     {
         AssertSameBitsOnEveryThreadCount(() =>
