@@ -127,9 +127,9 @@ internal static unsafe partial class WorkSplitter
     /// least <see cref="MinParallelReduction"/> products (or there are many outputs); else in one call.
     /// <paramref name="parts"/> is the number of parts (at most one per grain), or 0 for a matrix product's split: on two
     /// threads two parts cut where the threads' finishing times say (<see cref="AdaptiveSplit"/>), on more (or with the
-    /// adaptive cut off) <see cref="ProductPartsPerThread"/> per thread. Where the parts are cut never changes a bit of a product (each
-    /// element is computed whole, by the same instructions, in one part); callers whose parts' results are combined
-    /// pass a part count fixed by the shape.
+    /// adaptive cut off) <see cref="ProductPartsPerThread"/> per thread. Where the parts are cut never changes a bit of a
+    /// product (each element is computed whole, by the same instructions, in one part); callers whose parts' results
+    /// are combined pass a part count fixed by the shape.
     /// </summary>
     public static void Run(delegate*<void*, int, int, void> body, void* context, int count, int grain, long work, int reduction, int parts = 0)
     {
