@@ -88,7 +88,7 @@ public static unsafe partial class Convolution
     {
         var filters = CheckDirect(input.Length, weightGradient.Length, outputGradient.Length, window, batch, nameof(outputGradient));
         // Parts of equal size fixed by the batch alone (the last may be shorter), none empty.
-        var partSize = (batch + WorkSplitter.MaxParts - 1) / WorkSplitter.MaxParts;
+        var partSize = (batch + WorkSplitter.ReductionParts - 1) / WorkSplitter.ReductionParts;
         var parts = (batch + partSize - 1) / partSize;
         var tile = window.PatchSize * filters;
         fixed (float* source = input, gradient = outputGradient, target = weightGradient)

@@ -11,7 +11,7 @@ namespace ModelGen.Kernels;
 /// </summary>
 public static unsafe class Elementwise
 {
-    /// <summary>Values per part: 16 Ki floats, 64 KiB, enough to amortize handing a part to the helper.</summary>
+    /// <summary>Values per part: 16 Ki floats, 64 KiB, enough to amortize handing a part to a helper.</summary>
     private const int PartLength = 1 << 14;
 
     private enum Operation

@@ -44,7 +44,7 @@ namespace ModelGen.Kernels;
 /// VEX form (<see cref="AvxVnni"/>, up to 256 bits; it has no 512-bit <c>vpdpbusd</c>), so a processor with AVX-512
 /// VNNI runs the 256-bit VNNI kernel: one instruction per 32 multiply-adds, against three (<c>vpmaddubsw</c>,
 /// <c>vpmaddwd</c>, <c>vpaddd</c>) per 64 with AVX-512BW (<c>Int8PathBenchmarks</c> compares the two). Large products
-/// are split by columns between the calling thread and the kernel helper (<see cref="KernelSettings.MaxThreads"/>).
+/// are split by columns over the calling thread and the kernel helpers (<see cref="KernelSettings.MaxThreads"/>).
 /// </para>
 /// </remarks>
 [SkipLocalsInit]
@@ -258,7 +258,7 @@ public static unsafe class Int8Gemm
         }
 
         // An int8 multiply-add costs about a quarter of a float one (VNNI sums four per lane and instruction), so the
-        // product is counted as a quarter of its multiply-adds against the float kernels' threshold for two threads.
+        // product is counted as a quarter of its multiply-adds against the float kernels' threshold for splitting.
         var work = (long)problem->M * problem->N * problem->K / 4;
         var width = PaddedWidth(problem->N);
         switch (path)

@@ -18,10 +18,10 @@ namespace ModelGen.Kernels;
 /// data in training and seventeen times in backward (`batchnorm`, docs/performance.md).
 /// </para>
 /// <para>
-/// The rows are cut into at most <see cref="WorkSplitter.MaxParts"/> parts fixed by the data's shape alone; each
+/// The rows are cut into at most <see cref="WorkSplitter.ReductionParts"/> parts fixed by the data's shape alone; each
 /// part adds its rows into a tile of its own, and the parts' tiles are added in part order. The kernel threads take
-/// parts as they come, so large batches run on both cores and the result is the same, bit for bit, on one thread or
-/// two.
+/// parts as they come, so large batches run on several cores and the result is the same, bit for bit, for every
+/// thread count.
 /// </para>
 /// </remarks>
 public static unsafe partial class Normalization
@@ -55,7 +55,7 @@ public static unsafe partial class Normalization
         }
 
         var tiling = new FeatureTiling(rows, features);
-        var partials = stackalloc float[WorkSplitter.MaxParts * TileFloats];
+        var partials = stackalloc float[WorkSplitter.ReductionParts * TileFloats];
         var first = stackalloc float[TileFloats];
         var second = stackalloc float[TileFloats];
         var third = stackalloc float[TileFloats];
@@ -204,7 +204,7 @@ public static unsafe partial class Normalization
         }
 
         var tiling = new FeatureTiling(rows, features);
-        var partials = stackalloc float[2 * WorkSplitter.MaxParts * TileFloats];
+        var partials = stackalloc float[2 * WorkSplitter.ReductionParts * TileFloats];
         var scales = stackalloc float[TileFloats];
         var negatedB = stackalloc float[TileFloats];
         var negatedC = stackalloc float[TileFloats];
@@ -218,7 +218,7 @@ public static unsafe partial class Normalization
                 var tileLength = tiling.TileLength(width);
                 RunParts(&GradientSumRows, &job);
                 FoldParts(partials, tiling.Parts, tileLength, betaGradient.Slice(from, width));
-                FoldParts(partials + (WorkSplitter.MaxParts * TileFloats), tiling.Parts, tileLength, gammaGradient.Slice(from, width));
+                FoldParts(partials + (WorkSplitter.ReductionParts * TileFloats), tiling.Parts, tileLength, gammaGradient.Slice(from, width));
                 if (dx.IsEmpty)
                 {
                     continue;
@@ -254,7 +254,7 @@ public static unsafe partial class Normalization
         public float* Dy;
         public float* Dx;
 
-        /// <summary>One tile per part (and, in backward, a second set after the first <see cref="WorkSplitter.MaxParts"/>).</summary>
+        /// <summary>One tile per part (and, in backward, a second set after the first <see cref="WorkSplitter.ReductionParts"/>).</summary>
         public float* Partials;
 
         public float* First;
@@ -271,7 +271,7 @@ public static unsafe partial class Normalization
         public readonly (int Start, int Length) Piece(int row) => ((row * Tiling.Features) + From, Math.Min(Tiling.RowsPerPiece, Tiling.Rows - row) * Width);
     }
 
-    /// <summary>Runs parts [0, parts) of a block, on both kernel threads when the block is large enough.</summary>
+    /// <summary>Runs parts [0, parts) of a block, over the kernel threads when the block is large enough.</summary>
     private static void RunParts(delegate*<void*, int, int, void> body, BatchNormJob* job) =>
         WorkSplitter.RunIndependent(body, job, job->Tiling.Parts, (long)job->Tiling.Rows * job->Width);
 
@@ -350,7 +350,7 @@ public static unsafe partial class Normalization
         for (var part = from; part < to; part++)
         {
             var sums = job->PartTile(part);
-            var products = job->PartTile(WorkSplitter.MaxParts + part);
+            var products = job->PartTile(WorkSplitter.ReductionParts + part);
             sums.Clear();
             products.Clear();
             var (first, end) = job->Tiling.PartRows(part);
@@ -439,7 +439,7 @@ public static unsafe partial class Normalization
             (Rows, Features) = (rows, features);
             RowsPerPiece = features <= TileFloats ? TileFloats / features : 1;
             var pieces = (rows + RowsPerPiece - 1) / RowsPerPiece;
-            var parts = Math.Clamp(pieces / MinPiecesPerPart, 1, WorkSplitter.MaxParts);
+            var parts = Math.Clamp(pieces / MinPiecesPerPart, 1, WorkSplitter.ReductionParts);
             RowsPerPart = (pieces + parts - 1) / parts * RowsPerPiece;
             Parts = (rows + RowsPerPart - 1) / RowsPerPart;
         }

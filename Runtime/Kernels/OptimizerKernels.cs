@@ -81,9 +81,9 @@ internal static class OptimizerKernels
             throw new ArgumentException("Adam's buffers must all be as long as the parameters.");
         }
 
-        // Large buffers are split over the kernel threads, in eight parts so that a thread slowed by the machine holds
-        // the other up by an eighth at most: the update streams seven arrays through memory and one core does not
-        // saturate the memory system (each element is updated the same way on either).
+        // Large buffers are split over the kernel threads, in four parts per thread (at least eight) so that a thread
+        // slowed by the machine holds the others up by a quarter of its share at most: the update streams seven arrays
+        // through memory and one core does not saturate the memory system (each element is updated the same way on any).
         fixed (float* pp = parameters, pg = gradients, pm = m, pv = v)
         {
             var arguments = new AdamArguments
@@ -91,7 +91,7 @@ internal static class OptimizerKernels
                 Parameters = pp, Gradients = pg, M = pm, V = pv,
                 Beta1 = beta1, Beta2 = beta2, StepSize = stepSize, Epsilon = epsilon, Decay = decay,
             };
-            WorkSplitter.Run(&AdamRange, &arguments, parameters.Length, grain: 64, work: (long)parameters.Length * ElementwiseWeight, reduction: WorkSplitter.MinParallelReduction, parts: WorkSplitter.MaxParts);
+            WorkSplitter.Run(&AdamRange, &arguments, parameters.Length, grain: 64, work: (long)parameters.Length * ElementwiseWeight, reduction: WorkSplitter.MinParallelReduction, parts: WorkSplitter.StreamParts);
         }
     }
 

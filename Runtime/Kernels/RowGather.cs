@@ -4,9 +4,9 @@ using System.Runtime.CompilerServices;
 namespace ModelGen.Kernels;
 
 /// <summary>
-/// Copies chosen rows of a matrix into a batch, split between the kernel threads when the batch is large. A shuffled
-/// batch's rows lie scattered over a dataset far larger than the caches, so the copy waits on memory; two threads
-/// keep twice as many rows in flight. Measured with <c>fit</c> (docs/performance.md): 64 rows of 784 floats from the full
+/// Copies chosen rows of a matrix into a batch, split over the kernel threads when the batch is large. A shuffled
+/// batch's rows lie scattered over a dataset far larger than the caches, so the copy waits on memory; each thread
+/// keeps its own rows in flight. Measured with <c>fit</c> (docs/performance.md): 64 rows of 784 floats from the full
 /// Fashion-MNIST set in 20.5–21.3 µs instead of 32–39, and the two-thread <c>Fit</c> 1.05–1.06× as fast.
 /// </summary>
 internal static unsafe class RowGather
@@ -17,7 +17,7 @@ internal static unsafe class RowGather
     /// </summary>
     private const long FloatWeight = 128;
 
-    /// <summary>Whether large batches are copied on both kernel threads (the default); the benchmarks switch it off to compare.</summary>
+    /// <summary>Whether large batches are copied on all the kernel threads (the default); the benchmarks switch it off to compare.</summary>
     internal static bool Splits { get; set; } = true;
 
     private struct Job
@@ -58,7 +58,7 @@ internal static unsafe class RowGather
         {
             var job = new Job { Source = from, Destination = to, Rows = indices, RowLength = rowLength };
             WorkSplitter.Run(&Copy, &job, rows.Length, grain: 1, work: Splits ? (long)destination.Length * FloatWeight : 0,
-                reduction: WorkSplitter.MinParallelReduction, parts: WorkSplitter.MaxParts);
+                reduction: WorkSplitter.MinParallelReduction, parts: WorkSplitter.StreamParts);
         }
     }
 

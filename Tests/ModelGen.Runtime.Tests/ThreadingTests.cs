@@ -13,8 +13,9 @@ public sealed class KernelThreadsCollection
 }
 
 /// <summary>
-/// Products split between the caller and the helper thread: the same bits as one thread, safe with concurrent
-/// callers, and no allocation. Each test enables two threads and restores the setting it found.
+/// Products split between the caller and one helper thread: the same bits as one thread, safe with concurrent
+/// callers, and no allocation. Each test enables two threads and restores the setting it found; more threads are
+/// tested in <see cref="ThreadCountTests"/>.
 /// </summary>
 [Collection(KernelThreadsCollection.Name)]
 [Trait("Category", "Kernels")]
@@ -25,37 +26,6 @@ public sealed class ThreadingTests : IDisposable
     public ThreadingTests() => KernelSettings.MaxThreads = 2;
 
     public void Dispose() => KernelSettings.MaxThreads = _previous;
-
-    [Theory]
-    [InlineData("1", 1)]
-    [InlineData("2", 2)]
-    [InlineData("8", 2)]
-    public void The_environment_setting_is_read_capped_at_two(string setting, int expected)
-    {
-        Assert.Equal(expected, WorkSplitter.ParseMaxThreads(setting));
-    }
-
-    [Theory]
-    [InlineData(null)]
-    [InlineData("")]
-    [InlineData("0")]
-    [InlineData("-3")]
-    [InlineData("two")]
-    public void A_missing_or_invalid_setting_means_one_thread_per_processor_up_to_two(string? setting)
-    {
-        Assert.Equal(Math.Min(Environment.ProcessorCount, 2), WorkSplitter.ParseMaxThreads(setting));
-    }
-
-    [Fact]
-    public void Two_threads_are_used_only_when_allowed_and_there_are_two_cores()
-    {
-        KernelSettings.MaxThreads = 1;
-        Assert.Equal(1, WorkSplitter.ThreadCount);
-        KernelSettings.MaxThreads = 5;
-        Assert.Equal(2, KernelSettings.MaxThreads);
-        Assert.Equal(Environment.ProcessorCount >= 2 ? 2 : 1, WorkSplitter.ThreadCount);
-        Assert.Throws<ArgumentOutOfRangeException>(() => KernelSettings.MaxThreads = 0);
-    }
 
     [Theory]
     [InlineData(64, 256, 300)]
@@ -89,7 +59,6 @@ public sealed class ThreadingTests : IDisposable
     [InlineData(16, 64, 1100, false)] // five blocks
     public void Products_split_by_depth_equal_the_single_threaded_kernel_bit_for_bit(int m, int n, int k, bool transposeA)
     {
-        Assert.True(WorkSplitter.ThreadCount == 2, "these tests need two cores");
         var (a, b, bias, start) = (GemmTests.Random(m * k, 30), GemmTests.Random(k * n, 31), GemmTests.Random(n, 32), GemmTests.Random(m * n, 33));
         foreach (var accumulate in new[] { false, true })
         {
@@ -295,7 +264,7 @@ public sealed class ThreadingTests : IDisposable
                 InvalidOperationException? error = null;
                 try
                 {
-                    WorkSplitter.Run(&Fail, &context, count, grain, WorkSplitter.MinParallelWork, WorkSplitter.MinParallelReduction, WorkSplitter.MaxParts);
+                    WorkSplitter.Run(&Fail, &context, count, grain, WorkSplitter.MinParallelWork, WorkSplitter.MinParallelReduction, WorkSplitter.StreamParts);
                 }
                 catch (InvalidOperationException exception)
                 {
