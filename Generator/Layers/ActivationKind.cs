@@ -33,16 +33,10 @@ internal sealed class ActivationKind : LayerKind
     }
 
     /// <summary>Its outputs in the workspace; the derivative is applied to the gradient in place, so it needs nothing else.</summary>
-    public override LayerPlan? Plan(CheckedLayer layer, PlanContext context)
+    public override LayerPlan Plan(CheckedLayer layer, PlanContext context)
     {
         var activation = (ActivationSpec)layer.Layer;
-        var alpha = activation.Function switch
-        {
-            Activation.LeakyRelu => float.IsNaN(activation.Alpha) ? 0.01f : activation.Alpha,
-            Activation.Elu => float.IsNaN(activation.Alpha) ? 1f : activation.Alpha,
-            _ => 0f,
-        };
-        return new ActivationPlan(context.Position, context.Next("activation"), layer.Input.Size, activation.Function, alpha, context.OutputOffset);
+        return new ActivationPlan(context.Position, context.Next("activation"), layer.Input.Size, activation.Function, Alpha(activation.Function, activation.Alpha), context.OutputOffset);
     }
 }
 

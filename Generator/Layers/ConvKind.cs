@@ -8,6 +8,23 @@ namespace ModelGen.Generator.Layers;
 /// <summary><c>[Conv2D(filters, kernelSize, Stride = …, Padding = …, Activation = …)]</c>: a 2-D convolution of an image.</summary>
 internal sealed class ConvKind : LayerKind
 {
+    /// <summary>
+    /// Floats of windows a convolution builds at once (512 KiB): a quarter of a 2 MiB L2, so that im2col's output is still
+    /// there when the product reads it, and again in backward. A whole batch's windows (7 MB for the Fashion CNN's
+    /// second layer at batch 64) went to memory and back.
+    /// </summary>
+    public const int WindowBudget = 1 << 17;
+
+    /// <summary>
+    /// The most values a window may hold, and the most floats a zero-padded sample may take, for a convolution to read
+    /// its windows in place (the runtime's <c>Convolution.MaxDirectPatch</c> and <c>MaxDirectPaddedSample</c>, which a
+    /// test holds these to).
+    /// </summary>
+    public const int MaxDirectPatch = 32;
+
+    /// <inheritdoc cref="MaxDirectPatch"/>
+    public const int MaxDirectPaddedSample = 8192;
+
     public override string AttributeName => "Conv2DAttribute";
 
     public override Type SpecType => typeof(ConvSpec);
@@ -70,6 +87,28 @@ internal sealed class ConvKind : LayerKind
     {
         var conv = (ConvSpec)layer;
         return ((long)conv.Kernel * conv.Kernel * input.Dimensions[0] * conv.Filters) + conv.Filters;
+    }
+
+    /// <summary>W, then b, in the parameters; z after its outputs for GELU and SiLU; whether it reads its windows in place, else how many samples' windows it builds at once.</summary>
+    public override LayerPlan Plan(CheckedLayer layer, PlanContext context)
+    {
+        var conv = (ConvSpec)layer.Layer;
+        var window = context.Window(layer, conv.Kernel, conv.Stride, conv.Padding);
+        var weights = context.Parameters.Take(window.PatchSize * conv.Filters);
+        var bias = conv.UseBias ? context.Parameters.Take(conv.Filters) : -1;
+        // A first layer on the model's own (channels-first) input, with short windows, reads them in place: its im2col
+        // matrix would be mostly its own traffic. It needs no input gradient, which only im2col's col2im provides.
+        var direct = !window.ChannelsLast && context.ParametersBefore == 0 && window.PatchSize <= MaxDirectPatch
+            && window.Channels * (((window.OutputHeight - 1) * window.Stride) + window.Kernel)
+                * (((window.OutputWidth - 1) * window.Stride) + window.Kernel) <= MaxDirectPaddedSample;
+        var windowsPerSample = window.Positions * window.PatchSize;
+        // At least two samples a chunk where they fit twice the budget: building windows and adding their gradients
+        // back split over the chunk's samples, so a chunk of one keeps the second core idle.
+        var chunk = direct ? 0 : Math.Max(windowsPerSample <= 2 * WindowBudget ? 2 : 1, WindowBudget / windowsPerSample);
+        return new ConvPlan(
+            context.Position, context.Next("conv"), layer.Input.Size, layer.Output.Size, context.OutputOffset, window, conv.Filters, conv.Activation,
+            Alpha(conv.Activation, conv.Alpha), ResolveInitializer(conv.Initializer, conv.Activation), weights, bias, chunk, direct,
+            context.TakePreActivations(conv.Activation, layer.Output.Size), conv.UseBias);
     }
 }
 

@@ -6,6 +6,18 @@ namespace ModelGen.Generator.Layers;
 /// <summary><c>[Dense(units, activation)]</c>: a fully connected layer on a vector.</summary>
 internal sealed class DenseKind : LayerKind
 {
+    /// <summary>
+    /// A dense layer with at most this many weights is written out multiply by multiply: for such sizes a vector
+    /// kernel's setup costs more than the arithmetic.
+    /// </summary>
+    public const int MaxUnrolledWeights = 16;
+
+    /// <summary>
+    /// Inputs from which a dense layer runs as GEMM: the kernels vectorize along the input dimension, and below one
+    /// AVX-512 vector (16 floats) they would be mostly remainder.
+    /// </summary>
+    public const int MinGemmInputs = 16;
+
     public override string AttributeName => "DenseAttribute";
 
     public override System.Type SpecType => typeof(DenseSpec);
@@ -46,4 +58,20 @@ internal sealed class DenseKind : LayerKind
     }
 
     public override long Parameters(LayerSpec layer, Shape input) => ((long)((DenseSpec)layer).Units * input.Size) + ((DenseSpec)layer).Units;
+
+    /// <summary>W, then b, in the parameters; z after its outputs for GELU and SiLU; a strategy by size.</summary>
+    public override LayerPlan Plan(CheckedLayer layer, PlanContext context)
+    {
+        var dense = (DenseSpec)layer.Layer;
+        var inputs = layer.Input.Size;
+        var weightsOffset = context.Parameters.Take(dense.Units * inputs);
+        var biasOffset = dense.UseBias ? context.Parameters.Take(dense.Units) : -1;
+        var strategy = dense.Units * inputs <= MaxUnrolledWeights ? DenseStrategy.Unrolled
+            : inputs < MinGemmInputs ? DenseStrategy.VectorLoops
+            : DenseStrategy.Gemm;
+        return new DensePlan(
+            context.Position, context.Next("dense"), inputs, dense.Units, dense.Activation, weightsOffset, biasOffset, context.OutputOffset, strategy,
+            ResolveInitializer(dense.Initializer, dense.Activation), Alpha(dense.Activation, dense.Alpha),
+            context.TakePreActivations(dense.Activation, dense.Units), dense.UseBias);
+    }
 }

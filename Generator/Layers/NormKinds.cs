@@ -40,6 +40,22 @@ internal sealed class BatchNormKind : LayerKind
     }
 
     public override long Parameters(LayerSpec layer, Shape input) => 2L * BatchNormSpec.Features(input);
+
+    /// <summary>γ and β in the parameters, x̂ in the workspace, the running mean and variance and the last batch's 1/σ in the state.</summary>
+    public override LayerPlan Plan(CheckedLayer layer, PlanContext context)
+    {
+        var norm = (BatchNormSpec)layer.Layer;
+        // One γ, β and pair of statistics per feature of a vector, per channel of an image: the values of an image lie
+        // channels-last here (or it has one channel), so each row of Size / features values is one position's channels
+        // and the batch's statistics run over every position of every sample.
+        var features = BatchNormSpec.Features(layer.Input);
+        var (gamma, beta) = (context.Parameters.Take(features), context.Parameters.Take(features));
+        var normalized = context.Workspace.Take(layer.Input.Size);
+        var (mean, variance, inverse) = (context.State.Take(features), context.State.Take(features), context.State.Take(features));
+        return new BatchNormPlan(
+            context.Position, context.Next("batch_norm"), layer.Input.Size, features, norm.Momentum, norm.Epsilon, gamma, beta, context.OutputOffset, normalized,
+            mean, variance, inverse);
+    }
 }
 
 /// <summary><c>[LayerNorm(Epsilon = …)]</c>: each sample normalized over all of its values.</summary>
@@ -73,6 +89,15 @@ internal sealed class LayerNormKind : LayerKind
     }
 
     public override long Parameters(LayerSpec layer, Shape input) => 2L * input.Size;
+
+    /// <summary>γ and β in the parameters; x̂ and each sample's 1/σ in the workspace.</summary>
+    public override LayerPlan Plan(CheckedLayer layer, PlanContext context)
+    {
+        var size = layer.Input.Size;
+        var (gamma, beta) = (context.Parameters.Take(size), context.Parameters.Take(size));
+        var (normalized, inverse) = (context.Workspace.Take(size), context.Workspace.Take(1));
+        return new LayerNormPlan(context.Position, context.Next("layer_norm"), size, ((LayerNormSpec)layer.Layer).Epsilon, gamma, beta, context.OutputOffset, normalized, inverse);
+    }
 }
 
 /// <summary><c>[Dropout(rate)]</c>: values zeroed at random while training.</summary>
@@ -96,4 +121,8 @@ internal sealed class DropoutKind : LayerKind
 
         return input.Shape;
     }
+
+    /// <summary>Its mask after its outputs in the workspace.</summary>
+    public override LayerPlan Plan(CheckedLayer layer, PlanContext context) =>
+        new DropoutPlan(context.Position, context.Next("dropout"), layer.Input.Size, ((DropoutSpec)layer.Layer).Rate, context.OutputOffset, context.Workspace.Take(layer.Input.Size));
 }

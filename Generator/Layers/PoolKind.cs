@@ -43,6 +43,15 @@ internal sealed class PoolKind(bool average) : LayerKind
         var (outputHeight, outputWidth) = (Windows.OutputLength(height, pool.Size, pool.Stride, Padding.Valid), Windows.OutputLength(width, pool.Size, pool.Stride, Padding.Valid));
         return new Shape(new[] { channels, outputHeight, outputWidth }.ToEquatableArray());
     }
+
+    /// <summary>Max pooling keeps each output's input index after its outputs, for backward; average pooling keeps nothing.</summary>
+    public override LayerPlan Plan(CheckedLayer layer, PlanContext context)
+    {
+        var pool = (PoolSpec)layer.Layer;
+        var window = context.Window(layer, pool.Size, pool.Stride, Padding.Valid);
+        var argmaxOffset = pool.Average ? -1 : context.Workspace.Take(layer.Output.Size);
+        return new PoolPlan(context.Position, context.Next("pool"), layer.Input.Size, layer.Output.Size, context.OutputOffset, window, pool.Average, argmaxOffset);
+    }
 }
 
 /// <summary><c>[GlobalAvgPool2D]</c>: an image becomes the vector of its channels' means.</summary>
@@ -56,6 +65,13 @@ internal sealed class GlobalPoolKind : LayerKind
 
     public override Shape? Infer(LayerSpec layer, LayerInput input, List<DiagnosticInfo> diagnostics) =>
         HasImageShape(layer, input, diagnostics) ? Shape.Vector(input.Shape.Dimensions[0]) : null;
+
+    /// <summary>Its outputs only: backward spreads each channel's gradient evenly, from the shape alone.</summary>
+    public override LayerPlan Plan(CheckedLayer layer, PlanContext context)
+    {
+        var image = layer.Input.Dimensions;
+        return new GlobalPoolPlan(context.Position, context.Next("global_pool"), image[0], image[1], image[2], context.ChannelsLast, context.OutputOffset);
+    }
 }
 
 /// <summary><c>[Flatten]</c>: a sample viewed as one vector.</summary>
@@ -68,4 +84,10 @@ internal sealed class FlattenKind : LayerKind
     public override LayerSpec? Read(AttributeReader attribute) => new FlattenSpec(attribute.Location);
 
     public override Shape? Infer(LayerSpec layer, LayerInput input, List<DiagnosticInfo> diagnostics) => Shape.Vector(input.Shape.Size);
+
+    /// <summary>A view of its producer's outputs: a flatten takes no workspace of its own, except on the model's input, which it copies.</summary>
+    public override bool ViewsItsInput => true;
+
+    public override LayerPlan Plan(CheckedLayer layer, PlanContext context) =>
+        new FlattenPlan(context.Position, context.Next("flatten"), layer.Input.Size, context.OutputOffset);
 }

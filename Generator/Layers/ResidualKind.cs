@@ -42,4 +42,17 @@ internal sealed class ResidualKind : LayerKind
 
     public override Shape? Infer(LayerSpec layer, LayerInput input, List<DiagnosticInfo> diagnostics) =>
         throw new InvalidOperationException("A residual connection is expanded into its blocks' layers by the checker.");
+
+    /// <summary>The sum that closes each connection, made by the checker.</summary>
+    public override IEnumerable<Type> MadeSpecTypes => [typeof(AddSpec)];
+
+    /// <summary>The sum's plan: its outputs, and z after them for GELU and SiLU. Its blocks' layers are planned by their own kinds.</summary>
+    public override LayerPlan Plan(CheckedLayer layer, PlanContext context)
+    {
+        var add = layer.Layer as AddSpec ?? throw new InvalidOperationException("A residual connection is planned as its blocks' layers and their sum.");
+        var activation = add.Residual.Activation;
+        return new AddPlan(
+            context.Position, add.Number, layer.Input.Size, activation, Alpha(activation, float.NaN), context.OutputOffset,
+            context.TakePreActivations(activation, layer.Input.Size), add.Residual.Block.Name, add.Residual.Shortcut?.Name);
+    }
 }

@@ -181,6 +181,12 @@ internal abstract record LayerPlan(int Position, int InputSize, int Units, int O
     /// </summary>
     public virtual bool HandsGradientOnInPlace => false;
 
+    /// <summary>Its trainable parameters: a layer with any hands gradients back to the layers before it.</summary>
+    public virtual int ParameterCount => 0;
+
+    /// <summary>Floats of the model's one window buffer the layer builds its windows in (a convolution's im2col chunk), or 0.</summary>
+    public virtual int WindowsLength => 0;
+
     /// <summary>The layer's name in weights files and comments, e.g. <c>dense_2</c>.</summary>
     public abstract string Name { get; }
 
@@ -208,6 +214,8 @@ internal sealed record LayerNormPlan(
 
     /// <summary>One γ and one β per value.</summary>
     public int Features => Size;
+
+    public override int ParameterCount => 2 * Size;
 }
 
 /// <summary>A normalization layer's learned scale γ and shift β: one of each per feature, both in the parameters.</summary>
@@ -246,6 +254,8 @@ internal sealed record BatchNormPlan(
     public override string Name => "batch_norm_" + Index;
 
     public override string Identifier => "BatchNorm" + Index;
+
+    public override int ParameterCount => 2 * Features;
 }
 
 /// <summary>One dropout layer of a plan: output and mask in the workspace, no parameters.</summary>
@@ -321,7 +331,7 @@ internal sealed record DensePlan(
 
     public int WeightCount => Units * InputSize;
 
-    public int ParameterCount => WeightCount + (HasBias ? Units : 0);
+    public override int ParameterCount => WeightCount + (HasBias ? Units : 0);
 }
 
 /// <summary>A layer with a weight matrix W [<see cref="WeightRows"/> × <see cref="WeightColumns"/>] and one bias per column: dense and convolution layers.</summary>
@@ -398,6 +408,11 @@ internal sealed record ConvPlan(
     public override string Name => "conv2d_" + Index;
 
     public override string Identifier => "Conv" + Index;
+
+    public override int ParameterCount => (Window.PatchSize * Filters) + (HasBias ? Filters : 0);
+
+    /// <summary>Its chunk's windows, [positions × kernel²·channels] per sample; none when it reads them in place.</summary>
+    public override int WindowsLength => Chunk * Window.Positions * Window.PatchSize;
 
     public int WeightRows => Window.PatchSize;
 
