@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using ModelGen.Generator.Emit;
 using ModelGen.Generator.Helpers;
+using ModelGen.Generator.Layers;
 using ModelGen.Generator.Model;
 
 namespace ModelGen.Generator;
@@ -118,6 +119,7 @@ internal static partial class Emitter
     {
         var calls = new List<string>();
         var reads = new HashSet<string>();
+        var writing = new LayerWriting(plan, fusions, toInputs);
         foreach (var backwardStep in steps)
         {
             if (backwardStep is GradientSum sum)
@@ -150,56 +152,9 @@ internal static partial class Emitter
             var dx = !needsDx ? "dx: default"
                 : inputGradient == BackwardStep.Inputs ? GradientVariable(inputGradient)
                 : GradientVariable(inputGradient) + $".Slice(0, batch * {layer.InputSize})";
-            switch (layer)
+            if (layer.BackwardCall(writing, input, dy, needsDx ? dx : null, reads) is { } call)
             {
-                case ILayerWriter unit:
-                    calls.Add(unit.BackwardCall(input, dy, needsDx ? dx : null, reads));
-                    break;
-                case AddPlan:
-                    reads.Add(layer.Output);
-                    calls.Add($"{layer.Identifier}Backward({layer.Output}, {dy}, batch);");
-                    break;
-                case BatchNormPlan when toInputs:
-                    calls.Add($"{layer.Identifier}InputGradient({dy}, {dx}, batch);");
-                    break;
-                case LayerNormPlan or BatchNormPlan:
-                    calls.Add(needsDx
-                        ? $"{layer.Identifier}Backward({dy}, {dx}, batch);"
-                        : $"{layer.Identifier}Backward({dy}, {Span}.Empty, batch);");
-                    break;
-                case ConvPlan conv:
-                    // Its windows are built again from its input, a chunk at a time, rather than kept for the whole batch.
-                    reads.Add(input);
-                    var convOutputs = DenseEmitter.ReadsOutputs(conv, gatedBy: null) ? $" {layer.Output}," : string.Empty;
-                    if (convOutputs.Length > 0)
-                    {
-                        reads.Add(layer.Output);
-                    }
-
-                    calls.Add($"{layer.Identifier}Backward({input},{convOutputs} {dy}, {dx}, batch);");
-                    break;
-                case PoolPlan or GlobalPoolPlan when needsDx:
-                    calls.Add($"{layer.Identifier}Backward({dy}, {dx}, batch);");
-                    break;
-                case PoolPlan or GlobalPoolPlan:
-                    break;
-                case DropoutPlan when !needsDx:
-                    // No layer before it has parameters, and it has none: nothing to propagate.
-                    break;
-                case DropoutPlan:
-                    calls.Add($"{layer.Identifier}Backward({dy}, {dx}, batch);");
-                    break;
-                case DensePlan dense:
-                    reads.Add(input);
-                    var readsOutputs = DenseEmitter.ReadsOutputs(dense, BackwardFusion.GatingOf(fusions, dense));
-                    if (readsOutputs)
-                    {
-                        reads.Add(layer.Output);
-                    }
-
-                    var outputs = readsOutputs ? $" {layer.Output}," : string.Empty;
-                    calls.Add($"{layer.Identifier}Backward({input},{outputs} {dy}, {dx}, batch);");
-                    break;
+                calls.Add(call);
             }
 
             if (after?.Invoke(layer, input, dy) is { } line)
@@ -210,14 +165,6 @@ internal static partial class Emitter
 
         return (calls, reads);
     }
-
-    /// <summary>
-    /// Which of a dropout layer's passes get methods of their own: the forward unless the dense layer below draws the mask
-    /// in its product, the backward unless no layer before has parameters or the input gradient above applies the mask.
-    /// </summary>
-    private static (bool Forward, bool Backward) DropoutPasses(
-        ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions, LayerPlan layer, bool isFirst) =>
-        (!ForwardFusion.Absorbs(plan, layer), !isFirst && !BackwardFusion.Absorbs(fusions, layer));
 
     /// <summary>The constant of gradient buffer <paramref name="buffer"/>: GradientA, GradientB …</summary>
     private static string GradientName(int buffer) => "Gradient" + (char)('A' + buffer);

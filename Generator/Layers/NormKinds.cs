@@ -1,5 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
+using ModelGen.Generator.Emit;
+using ModelGen.Generator.Helpers;
 using ModelGen.Generator.Model;
 
 namespace ModelGen.Generator.Layers;
@@ -125,4 +128,174 @@ internal sealed class DropoutKind : LayerKind
     /// <summary>Its mask after its outputs in the workspace.</summary>
     public override LayerPlan Plan(CheckedLayer layer, PlanContext context) =>
         new DropoutPlan(context.Position, context.Next("dropout"), layer.Input.Size, ((DropoutSpec)layer.Layer).Rate, context.OutputOffset, context.Workspace.Take(layer.Input.Size));
+}
+
+/// <summary>One batch-normalization layer of a plan: γ and β in the parameters; running statistics and 1/σ in the state.</summary>
+/// <param name="Index">1-based position among the batch-normalization layers.</param>
+/// <param name="Size">Values per sample.</param>
+/// <param name="Features">
+/// Features normalized over the batch: <paramref name="Size"/> for a vector; the channels of an image, whose values lie
+/// channels-last, so that each feature's statistics run over every position of every sample.
+/// </param>
+/// <param name="Momentum">m of the running averages.</param>
+/// <param name="Epsilon">ε added to the variance.</param>
+/// <param name="GammaOffset">Offset of γ [Features] in the parameters; β follows at <paramref name="BetaOffset"/>.</param>
+/// <param name="NormalizedOffset">Offset of x̂ in the workspace, per sample.</param>
+/// <param name="MeanOffset">Offset of the running mean [Features] in the state; the running variance follows at <paramref name="VarianceOffset"/>.</param>
+/// <param name="InverseDeviationOffset">Offset in the state of the last training batch's 1 / √(σ²_B + ε) [Features].</param>
+internal sealed record BatchNormPlan(
+    int Position, int Index, int Size, int Features, float Momentum, float Epsilon, int GammaOffset, int BetaOffset, int OutputOffset, int NormalizedOffset,
+    int MeanOffset, int VarianceOffset, int InverseDeviationOffset)
+    : LayerPlan(Position, Size, Size, OutputOffset), IScaleShiftPlan
+{
+    public override string Name => "batch_norm_" + Index;
+
+    public override string Identifier => "BatchNorm" + Index;
+
+    public override int ParameterCount => 2 * Features;
+
+    public override string[] RemarksRow(ModelPlan plan) =>
+    [
+        Name, "BatchNorm", string.Empty, Emitter.Count(InputSize), Emitter.Count(Units), Emitter.Count(ParameterCount),
+        $"{(Features == Size ? string.Empty : $"per channel ({Features}), ")}momentum {Momentum.ToString("R", CultureInfo.InvariantCulture)}, ε = {Epsilon.ToString("R", CultureInfo.InvariantCulture)}",
+    ];
+
+    /// <summary>Forward, backward, and the input gradient alone that the pass to the inputs calls (the statistics of inference, no parameter gradients).</summary>
+    public override void WriteMethods(SourceWriter writer, LayerWriting context)
+    {
+        writer.WriteLine();
+        BatchNormEmitter.WriteForward(writer, this);
+        writer.WriteLine();
+        BatchNormEmitter.WriteBackward(writer, this);
+        writer.WriteLine();
+        BatchNormEmitter.WriteInputGradient(writer, this);
+    }
+
+    public override string BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads) =>
+        context.ToInputs ? $"{Identifier}InputGradient({dy}, {dx ?? "dx: default"}, batch);"
+        : $"{Identifier}Backward({dy}, {dx ?? "global::System.Span<float>.Empty"}, batch);";
+
+    /// <summary>None: batch normalization mixes a batch's samples, so <c>TrainStepClipped</c> is not supported with it.</summary>
+    public override string? SampleNormsCall(string input, string dy) => null;
+
+    /// <summary>
+    /// <c>nn.BatchNorm1d</c> or <c>2d</c>, with its running statistics and batch counter in the state. Keras' momentum m
+    /// keeps m of the old average; PyTorch's momentum is the weight of the new batch.
+    /// </summary>
+    public override void AddTorch(TorchBuilder torch)
+    {
+        var flow = torch.Flow;
+        var perChannel = flow.Image;
+        torch.Add($"nn.BatchNorm{(perChannel ? "2d" : "1d")}({Features}, eps={TorchEquivalent.Float(Epsilon)}, momentum={TorchEquivalent.Decimal(1m - (decimal)Momentum)})");
+        var view = !perChannel && flow.Permuted ? TorchEquivalent.Dims(flow.Channels, flow.Height, flow.Width) : default;
+        var axes = !perChannel && flow.Permuted ? TorchEquivalent.Dims(1, 2, 0) : default;
+        var prefix = torch.Prefix;
+        PlannedTensor Statistic(string name, string constant, int offset, bool inState) =>
+            new(prefix + name, Identifier + constant, offset, TorchEquivalent.Dims(Features)) { View = view, StoredAxes = axes, InState = inState };
+        torch.AddTensor(Statistic("weight", "GammaOffset", GammaOffset, inState: false));
+        torch.AddTensor(Statistic("bias", "BetaOffset", BetaOffset, inState: false));
+        torch.AddTensor(Statistic("running_mean", "MeanOffset", MeanOffset, inState: true));
+        torch.AddTensor(Statistic("running_var", "VarianceOffset", VarianceOffset, inState: true));
+        torch.AddTensor(new PlannedTensor(prefix + "num_batches_tracked", "-1", -1, default) { IsBatchCounter = true, InState = true });
+    }
+
+    public override string OnnxLayer(string tensors) =>
+        $"{OnnxEmitter.Layer}.BatchNorm(\"{tensors}weight\", \"{tensors}bias\", \"{tensors}running_mean\", \"{tensors}running_var\", {Emitter.Float(Epsilon)})";
+}
+
+/// <summary>One layer-normalization layer of a plan: γ and β in the parameters, x̂ and 1/σ kept in the workspace.</summary>
+/// <param name="Index">1-based position among the layer-normalization layers (layer_norm_1 …).</param>
+/// <param name="Size">Values per sample, normalized together.</param>
+/// <param name="Epsilon">ε added to the variance.</param>
+/// <param name="GammaOffset">Offset of γ [Size] in the parameter buffer; β [Size] follows at <paramref name="BetaOffset"/>.</param>
+/// <param name="NormalizedOffset">Offset of x̂ in the workspace, per sample.</param>
+/// <param name="InverseDeviationOffset">Offset of 1 / √(σ² + ε) in the workspace, one per sample.</param>
+internal sealed record LayerNormPlan(
+    int Position, int Index, int Size, float Epsilon, int GammaOffset, int BetaOffset, int OutputOffset, int NormalizedOffset, int InverseDeviationOffset)
+    : LayerPlan(Position, Size, Size, OutputOffset), IScaleShiftPlan
+{
+    public override string Name => "layer_norm_" + Index;
+
+    public override string Identifier => "LayerNorm" + Index;
+
+    /// <summary>One γ and one β per value.</summary>
+    public int Features => Size;
+
+    public override int ParameterCount => 2 * Size;
+
+    public override string[] RemarksRow(ModelPlan plan) =>
+        [Name, "LayerNorm", string.Empty, Emitter.Count(InputSize), Emitter.Count(Units), Emitter.Count(ParameterCount), $"ε = {Epsilon.ToString("R", CultureInfo.InvariantCulture)}"];
+
+    public override void WriteMethods(SourceWriter writer, LayerWriting context)
+    {
+        writer.WriteLine();
+        LayerNormEmitter.WriteForward(writer, this);
+        writer.WriteLine();
+        LayerNormEmitter.WriteBackward(writer, this);
+    }
+
+    /// <summary>Always called, for ∂L/∂γ and ∂L/∂β; an empty dx where no layer before needs it.</summary>
+    public override string BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads) =>
+        $"{Identifier}Backward({dy}, {dx ?? "global::System.Span<float>.Empty"}, batch);";
+
+    public override string SampleNormsCall(string input, string dy) =>
+        $"{Emitter.Norms}.AddLayerNorm({dy}, Workspace({Identifier}Normalized, {Size}, batch), {Size}, sampleNorms);";
+
+    /// <summary><c>nn.LayerNorm</c> over the sample's shape as PyTorch sees it; γ and β of an image are kept channels-last.</summary>
+    public override void AddTorch(TorchBuilder torch)
+    {
+        var flow = torch.Flow;
+        torch.Add($"nn.LayerNorm({(flow.Image ? $"[{flow.Channels}, {flow.Height}, {flow.Width}]" : TorchEquivalent.Int(Size))}, eps={TorchEquivalent.Float(Epsilon)})");
+        var dimensions = flow.Image ? TorchEquivalent.Dims(flow.Channels, flow.Height, flow.Width) : TorchEquivalent.Dims(Size);
+        var view = flow.Permuted ? TorchEquivalent.Dims(flow.Channels, flow.Height, flow.Width) : default;
+        var axes = flow.Permuted ? TorchEquivalent.Dims(1, 2, 0) : default;
+        torch.AddTensor(new PlannedTensor(torch.Prefix + "weight", Identifier + "GammaOffset", GammaOffset, dimensions) { View = view, StoredAxes = axes });
+        torch.AddTensor(new PlannedTensor(torch.Prefix + "bias", Identifier + "BetaOffset", BetaOffset, dimensions) { View = view, StoredAxes = axes });
+    }
+
+    public override string OnnxLayer(string tensors) => $"{OnnxEmitter.Layer}.LayerNorm(\"{tensors}weight\", \"{tensors}bias\", {Emitter.Float(Epsilon)})";
+}
+
+/// <summary>One dropout layer of a plan: output and mask in the workspace, no parameters.</summary>
+/// <param name="Index">1-based position among the dropout layers (dropout_1 …).</param>
+/// <param name="Rate">The probability of zeroing each value while training.</param>
+/// <param name="MaskOffset">Offset of the mask (0 or 1 / (1 − rate) per value) in the workspace, per sample.</param>
+internal sealed record DropoutPlan(int Position, int Index, int Size, float Rate, int OutputOffset, int MaskOffset)
+    : LayerPlan(Position, Size, Size, OutputOffset)
+{
+    public override string Name => "dropout_" + Index;
+
+    public override string Identifier => "Dropout" + Index;
+
+    public override string[] RemarksRow(ModelPlan plan) =>
+        [Name, "Dropout", string.Empty, Emitter.Count(InputSize), Emitter.Count(Units), "0", $"rate {Emitter.Float(Rate).TrimEnd('f')}, training only"];
+
+    /// <summary>
+    /// The passes that are not done elsewhere: the forward unless the dense layer below draws the mask in its product,
+    /// the backward unless no layer before has parameters or the input gradient above applies the mask.
+    /// </summary>
+    public override void WriteMethods(SourceWriter writer, LayerWriting context)
+    {
+        if (!ForwardFusion.Absorbs(context.Plan, this))
+        {
+            writer.WriteLine();
+            DropoutEmitter.WriteForward(writer, this);
+        }
+
+        if (NeedsInputGradient && !BackwardFusion.Absorbs(context.Fusions, this))
+        {
+            writer.WriteLine();
+            DropoutEmitter.WriteBackward(writer, this);
+        }
+    }
+
+    /// <summary>None where no layer before it has parameters: it has none itself, so there is nothing to propagate.</summary>
+    public override string? BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads) =>
+        dx is null ? null : $"{Identifier}Backward({dy}, {dx}, batch);";
+
+    public override string? SampleNormsCall(string input, string dy) => null;
+
+    public override void AddTorch(TorchBuilder torch) => torch.Add($"nn.Dropout({TorchEquivalent.Float(Rate)})");
+
+    public override string OnnxLayer(string tensors) => $"{OnnxEmitter.Layer}.Dropout()";
 }

@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Microsoft.CodeAnalysis;
+using ModelGen.Generator.Emit;
+using ModelGen.Generator.Helpers;
 using ModelGen.Generator.Model;
 
 namespace ModelGen.Generator.Layers;
@@ -55,4 +57,53 @@ internal sealed class ResidualKind : LayerKind
             context.Position, add.Number, layer.Input.Size, activation, Alpha(activation, float.NaN), context.OutputOffset,
             context.TakePreActivations(activation, layer.Input.Size), add.Residual.Block.Name, add.Residual.Shortcut?.Name);
     }
+}
+
+/// <summary>
+/// The sum that closes a residual connection: y = f(f_x) + s(x), then its activation. Backward hands ∂L/∂y (after the
+/// activation's derivative) to both inputs as it is: the sum's derivative is one for each.
+/// </summary>
+/// <param name="Index">1-based position among the residual connections (residual_1 …).</param>
+/// <param name="PreActivationOffset">Where the sum z is kept for GELU's and SiLU's derivatives, or −1.</param>
+internal sealed record AddPlan(int Position, int Index, int Size, Activation Activation, float Alpha, int OutputOffset, int PreActivationOffset, string Block, string? Shortcut)
+    : LayerPlan(Position, Size, Size, OutputOffset)
+{
+    public override string Name => "residual_" + Index;
+
+    public override string Identifier => "Residual" + Index;
+
+    public override bool ChangesOutputGradient => Activation != Activation.Linear;
+
+    public override bool HandsGradientOnInPlace => true;
+
+    public override string[] RemarksRow(ModelPlan plan) =>
+    [
+        Name, "Residual", Activation == Activation.Linear ? string.Empty : Activation.ToString(), Emitter.Count(InputSize), Emitter.Count(Units), "0",
+        $"{Block}(x) + {(Shortcut is null ? "x" : Shortcut + "(x)")}, of {Emitter.Producer(plan, this, 0)} and {Emitter.Producer(plan, this, 1)}",
+    ];
+
+    public override void WriteMethods(SourceWriter writer, LayerWriting context)
+    {
+        writer.WriteLine();
+        ResidualEmitter.WriteForward(writer, this);
+        if (context.HasBackwardCall(this))
+        {
+            writer.WriteLine();
+            ResidualEmitter.WriteBackward(writer, this);
+        }
+    }
+
+    /// <summary>Applies the activation's derivative to ∂L/∂y in place (reading y), which both terms then take as it is.</summary>
+    public override string BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads)
+    {
+        reads.Add(Output);
+        return $"{Identifier}Backward({Output}, {dy}, batch);";
+    }
+
+    public override string? SampleNormsCall(string input, string dy) => null;
+
+    /// <summary>Closes its <c>Residual</c> module (whose branch and shortcut its layers filled) with its activation.</summary>
+    public override void AddTorch(TorchBuilder torch) => torch.CloseResidual(Index, Activation, Alpha);
+
+    public override string OnnxLayer(string tensors) => $"{OnnxEmitter.Layer}.Add({OnnxEmitter.Activation(Activation, Alpha)})";
 }

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
+using ModelGen.Generator.Layers;
 
 namespace ModelGen.Generator.Model;
 

@@ -1,3 +1,5 @@
+using ModelGen.Generator.Layers;
+
 namespace ModelGen.Generator.Model;
 
 /// <summary>
