@@ -1,7 +1,5 @@
-using System;
 using System.Collections.Generic;
 using System.Linq;
-using ModelGen.Generator.Emit;
 using ModelGen.Generator.Helpers;
 using ModelGen.Generator.Layers;
 using ModelGen.Generator.Model;
@@ -147,12 +145,11 @@ internal static partial class Emitter
             var layer = plan.At(position);
             var input = InputOf(plan, layer);
             var dy = GradientVariable(gradient) + $".Slice(0, batch * {layer.Units})";
-            // A first layer's backward takes a dx it may leave alone: TrainStep gives none.
-            var needsDx = inputGradient != -1;
-            var dx = !needsDx ? "dx: default"
+            // A first layer's backward is given no dx (null): no layer before it needs one.
+            var dx = inputGradient == -1 ? null
                 : inputGradient == BackwardStep.Inputs ? GradientVariable(inputGradient)
                 : GradientVariable(inputGradient) + $".Slice(0, batch * {layer.InputSize})";
-            if (layer.BackwardCall(writing, input, dy, needsDx ? dx : null, reads) is { } call)
+            if (layer.BackwardCall(writing, input, dy, dx, reads) is { } call)
             {
                 calls.Add(call);
             }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Linq;
 using ModelGen.Generator.Helpers;
 using ModelGen.Generator.Model;

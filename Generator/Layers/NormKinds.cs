@@ -148,6 +148,10 @@ internal sealed record BatchNormPlan(
     int MeanOffset, int VarianceOffset, int InverseDeviationOffset)
     : LayerPlan(Position, Size, Size, OutputOffset), IScaleShiftPlan
 {
+    private const string Span = "global::System.Span<float>";
+    private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
+    private const string Normalization = "global::ModelGen.Kernels.Normalization";
+
     public override string Name => "batch_norm_" + Index;
 
     public override string Identifier => "BatchNorm" + Index;
@@ -164,11 +168,11 @@ internal sealed record BatchNormPlan(
     public override void WriteMethods(SourceWriter writer, LayerWriting context)
     {
         writer.WriteLine();
-        BatchNormEmitter.WriteForward(writer, this);
+        WriteForward(writer);
         writer.WriteLine();
-        BatchNormEmitter.WriteBackward(writer, this);
+        WriteBackward(writer);
         writer.WriteLine();
-        BatchNormEmitter.WriteInputGradient(writer, this);
+        WriteInputGradient(writer);
     }
 
     public override string BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads) =>
@@ -201,6 +205,56 @@ internal sealed record BatchNormPlan(
 
     public override string OnnxLayer(string tensors) =>
         $"{OnnxEmitter.Layer}.BatchNorm(\"{tensors}weight\", \"{tensors}bias\", \"{tensors}running_mean\", \"{tensors}running_var\", {Emitter.Float(Epsilon)})";
+
+    private void WriteForward(SourceWriter writer)
+    {
+        var size = Size;
+        var (momentum, epsilon) = (Number(Momentum), Number(Epsilon));
+        writer.WriteLine($"/// <summary>{Name} forward while training: y = γ ⊙ (x − μ_B) / √(σ²_B + {epsilon}) + β with the batch's statistics{Over()}, which also move the running averages (momentum {momentum}).</summary>");
+        using (writer.OpenBlock($"private void {Identifier}ForwardTraining({ReadOnlySpan} x, {Span} y, int batch)"))
+        {
+            writer.WriteLine($"{Normalization}.BatchNormTraining(");
+            writer.WriteLine($"    x.Slice(0, batch * {size}), y, Workspace({Identifier}Normalized, {size}, batch), _state.Span.Slice({Identifier}InverseDeviation, {Features}),");
+            writer.WriteLine($"    {Identifier}Gamma, {Identifier}Beta, {Identifier}RunningMean, {Identifier}RunningVariance, momentum: {momentum}f, epsilon: {epsilon}f);");
+        }
+
+        writer.WriteLine();
+        writer.WriteLine($"/// <summary>{Name} forward in inference: y = γ ⊙ (x − running mean) / √(running variance + {epsilon}) + β.</summary>");
+        using (writer.OpenBlock($"private void {Identifier}ForwardInference({ReadOnlySpan} x, {Span} y, int batch)"))
+        {
+            writer.WriteLine($"{Normalization}.BatchNormInference(");
+            writer.WriteLine($"    x.Slice(0, batch * {size}), y, {Identifier}Gamma, {Identifier}Beta, {Identifier}RunningMean, {Identifier}RunningVariance, epsilon: {epsilon}f);");
+        }
+    }
+
+    private void WriteBackward(SourceWriter writer)
+    {
+        var size = Size;
+        writer.WriteLine($"/// <summary>{Name} backward: ∂L/∂γ = Σ dy ⊙ x̂, ∂L/∂β = Σ dy, dx = (g − mean_B g − x̂·mean_B(g ⊙ x̂)) / σ_B with g = dy ⊙ γ.</summary>");
+        using (writer.OpenBlock($"private void {Identifier}Backward({ReadOnlySpan} dy, {Span} dx, int batch)"))
+        {
+            writer.WriteLine($"{Normalization}.BatchNormBackward(");
+            writer.WriteLine($"    dy, Workspace({Identifier}Normalized, {size}, batch), _state.Span.Slice({Identifier}InverseDeviation, {Features}), {Identifier}Gamma,");
+            writer.WriteLine($"    {Identifier}GammaGradients, {Identifier}BetaGradients, dx);");
+        }
+    }
+
+    /// <summary>The input gradient as the model predicts, where the layer is affine: the pass to the inputs calls it.</summary>
+    private void WriteInputGradient(SourceWriter writer)
+    {
+        var size = Size;
+        writer.WriteLine($"/// <summary>{Name} input gradient outside training, where it is affine: dx = dy ⊙ γ / √(running variance + {Number(Epsilon)}).</summary>");
+        using (writer.OpenBlock($"private void {Identifier}InputGradient({ReadOnlySpan} dy, {Span} dx, int batch)"))
+        {
+            writer.WriteLine($"{Normalization}.BatchNormInferenceBackward(dy.Slice(0, batch * {size}), dx.Slice(0, batch * {size}), {Identifier}Gamma, {Identifier}RunningVariance, epsilon: {Number(Epsilon)}f);");
+        }
+    }
+
+    /// <summary>What the statistics run over, for an image: each channel's values at every position of every sample.</summary>
+    private string Over() =>
+        Features == Size ? string.Empty : $" of each channel, over its {Size / Features} positions in every sample";
+
+    private static string Number(float value) => value.ToString("R", CultureInfo.InvariantCulture);
 }
 
 /// <summary>One layer-normalization layer of a plan: γ and β in the parameters, x̂ and 1/σ kept in the workspace.</summary>
@@ -214,6 +268,10 @@ internal sealed record LayerNormPlan(
     int Position, int Index, int Size, float Epsilon, int GammaOffset, int BetaOffset, int OutputOffset, int NormalizedOffset, int InverseDeviationOffset)
     : LayerPlan(Position, Size, Size, OutputOffset), IScaleShiftPlan
 {
+    private const string Span = "global::System.Span<float>";
+    private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
+    private const string Normalization = "global::ModelGen.Kernels.Normalization";
+
     public override string Name => "layer_norm_" + Index;
 
     public override string Identifier => "LayerNorm" + Index;
@@ -229,9 +287,9 @@ internal sealed record LayerNormPlan(
     public override void WriteMethods(SourceWriter writer, LayerWriting context)
     {
         writer.WriteLine();
-        LayerNormEmitter.WriteForward(writer, this);
+        WriteForward(writer);
         writer.WriteLine();
-        LayerNormEmitter.WriteBackward(writer, this);
+        WriteBackward(writer);
     }
 
     /// <summary>Always called, for ∂L/∂γ and ∂L/∂β; an empty dx where no layer before needs it.</summary>
@@ -254,6 +312,33 @@ internal sealed record LayerNormPlan(
     }
 
     public override string OnnxLayer(string tensors) => $"{OnnxEmitter.Layer}.LayerNorm(\"{tensors}weight\", \"{tensors}bias\", {Emitter.Float(Epsilon)})";
+
+    /// <summary><c>LayerForward(x, y, batch)</c>: y = γ ⊙ (x − μ) / √(σ² + ε) + β per sample, keeping x̂ and 1/σ.</summary>
+    private void WriteForward(SourceWriter writer)
+    {
+        var size = Size;
+        var epsilon = Epsilon.ToString("R", CultureInfo.InvariantCulture);
+        writer.WriteLine($"/// <summary>{Name} forward: y = γ ⊙ (x − μ) / √(σ² + {epsilon}) + β over each sample's {size} values.</summary>");
+        using (writer.OpenBlock($"private void {Identifier}Forward({ReadOnlySpan} x, {Span} y, int batch)"))
+        {
+            writer.WriteLine($"{Normalization}.LayerNormForward(");
+            writer.WriteLine($"    x.Slice(0, batch * {size}), y, Workspace({Identifier}Normalized, {size}, batch), Workspace({Identifier}InverseDeviation, 1, batch),");
+            writer.WriteLine($"    {Identifier}Gamma, {Identifier}Beta, epsilon: {epsilon}f);");
+        }
+    }
+
+    /// <summary><c>LayerBackward(dy, dx, batch)</c>: ∂L/∂γ, ∂L/∂β, and dx unless it is empty (nothing before needs it).</summary>
+    private void WriteBackward(SourceWriter writer)
+    {
+        var size = Size;
+        writer.WriteLine($"/// <summary>{Name} backward: ∂L/∂γ = Σ dy ⊙ x̂, ∂L/∂β = Σ dy, dx = (g − mean g − x̂·mean(g ⊙ x̂)) / σ with g = dy ⊙ γ.</summary>");
+        using (writer.OpenBlock($"private void {Identifier}Backward({ReadOnlySpan} dy, {Span} dx, int batch)"))
+        {
+            writer.WriteLine($"{Normalization}.LayerNormBackward(");
+            writer.WriteLine($"    dy, Workspace({Identifier}Normalized, {size}, batch), Workspace({Identifier}InverseDeviation, 1, batch), {Identifier}Gamma,");
+            writer.WriteLine($"    {Identifier}GammaGradients, {Identifier}BetaGradients, dx);");
+        }
+    }
 }
 
 /// <summary>One dropout layer of a plan: output and mask in the workspace, no parameters.</summary>
@@ -263,9 +348,16 @@ internal sealed record LayerNormPlan(
 internal sealed record DropoutPlan(int Position, int Index, int Size, float Rate, int OutputOffset, int MaskOffset)
     : LayerPlan(Position, Size, Size, OutputOffset)
 {
+    private const string Span = "global::System.Span<float>";
+    private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
+    private const string Kernel = "global::ModelGen.Kernels.Dropout";
+
     public override string Name => "dropout_" + Index;
 
     public override string Identifier => "Dropout" + Index;
+
+    /// <summary>The rate as C# reads it back exactly, without the <c>f</c> suffix.</summary>
+    public string RateLiteral => Rate.ToString("R", CultureInfo.InvariantCulture);
 
     public override string[] RemarksRow(ModelPlan plan) =>
         [Name, "Dropout", string.Empty, Emitter.Count(InputSize), Emitter.Count(Units), "0", $"rate {Emitter.Float(Rate).TrimEnd('f')}, training only"];
@@ -279,13 +371,13 @@ internal sealed record DropoutPlan(int Position, int Index, int Size, float Rate
         if (!ForwardFusion.Absorbs(context.Plan, this))
         {
             writer.WriteLine();
-            DropoutEmitter.WriteForward(writer, this);
+            WriteForward(writer);
         }
 
         if (NeedsInputGradient && !BackwardFusion.Absorbs(context.Fusions, this))
         {
             writer.WriteLine();
-            DropoutEmitter.WriteBackward(writer, this);
+            WriteBackward(writer);
         }
     }
 
@@ -298,4 +390,27 @@ internal sealed record DropoutPlan(int Position, int Index, int Size, float Rate
     public override void AddTorch(TorchBuilder torch) => torch.Add($"nn.Dropout({TorchEquivalent.Float(Rate)})");
 
     public override string OnnxLayer(string tensors) => $"{OnnxEmitter.Layer}.Dropout()";
+
+    /// <summary><c>LayerForward(x, y, batch)</c>, training only: y = x ⊙ mask with a freshly drawn mask.</summary>
+    private void WriteForward(SourceWriter writer)
+    {
+        var size = Units;
+        var rate = RateLiteral;
+        writer.WriteLine($"/// <summary>{Name} forward while training: each value zeroed with probability {rate}, the others scaled by 1 / (1 − {rate}).</summary>");
+        using (writer.OpenBlock($"private void {Identifier}Forward({ReadOnlySpan} x, {Span} y, int batch)"))
+        {
+            writer.WriteLine($"var mask = Workspace({Identifier}Mask, {size}, batch);");
+            writer.WriteLine($"{Kernel}.Forward(x.Slice(0, batch * {size}), y, mask, rate: {rate}f, ref _trainingRandom);");
+        }
+    }
+
+    /// <summary><c>LayerBackward(dy, dx, batch)</c>: dx = dy ⊙ mask.</summary>
+    private void WriteBackward(SourceWriter writer)
+    {
+        writer.WriteLine($"/// <summary>{Name} backward: dx = dy ⊙ mask, the mask of the forward pass.</summary>");
+        using (writer.OpenBlock($"private void {Identifier}Backward({ReadOnlySpan} dy, {Span} dx, int batch)"))
+        {
+            writer.WriteLine($"{Kernel}.Backward(Workspace({Identifier}Mask, {Units}, batch), dy, dx);");
+        }
+    }
 }

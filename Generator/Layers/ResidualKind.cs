@@ -68,6 +68,10 @@ internal sealed class ResidualKind : LayerKind
 internal sealed record AddPlan(int Position, int Index, int Size, Activation Activation, float Alpha, int OutputOffset, int PreActivationOffset, string Block, string? Shortcut)
     : LayerPlan(Position, Size, Size, OutputOffset)
 {
+    private const string Span = "global::System.Span<float>";
+    private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
+    private const string Activations = "global::ModelGen.Kernels.Elementwise";
+
     public override string Name => "residual_" + Index;
 
     public override string Identifier => "Residual" + Index;
@@ -85,11 +89,11 @@ internal sealed record AddPlan(int Position, int Index, int Size, Activation Act
     public override void WriteMethods(SourceWriter writer, LayerWriting context)
     {
         writer.WriteLine();
-        ResidualEmitter.WriteForward(writer, this);
+        WriteForward(writer);
         if (context.HasBackwardCall(this))
         {
             writer.WriteLine();
-            ResidualEmitter.WriteBackward(writer, this);
+            WriteBackward(writer);
         }
     }
 
@@ -106,4 +110,47 @@ internal sealed record AddPlan(int Position, int Index, int Size, Activation Act
     public override void AddTorch(TorchBuilder torch) => torch.CloseResidual(Index, Activation, Alpha);
 
     public override string OnnxLayer(string tensors) => $"{OnnxEmitter.Layer}.Add({OnnxEmitter.Activation(Activation, Alpha)})";
+
+    /// <summary><c>ResidualForward(f, s, y, batch)</c>: y = act(f + s).</summary>
+    private void WriteForward(SourceWriter writer)
+    {
+        var size = Units;
+        var shortcut = Shortcut is null ? "its input x (identity shortcut)" : $"the shortcut {Shortcut}(x)";
+        var activation = Activation == Activation.Linear ? string.Empty : $", then {Activation}";
+        writer.WriteLine($"/// <summary>{Name} forward: y = {Block}(x) + {(Shortcut is null ? "x" : Shortcut + "(x)")}{activation}: the block's output plus {shortcut}.</summary>");
+        using (writer.OpenBlock($"private void {Identifier}Forward({ReadOnlySpan} f, {ReadOnlySpan} s, {Span} y, int batch)"))
+        {
+            var sum = PreActivationOffset >= 0 ? $"Workspace({Identifier}PreActivation, {size}, batch)" : $"y.Slice(0, batch * {size})";
+            writer.WriteLine($"// {(PreActivationOffset >= 0 ? "z" : "y")} = f + s, f = {Block}(x) and s = {(Shortcut is null ? "x" : Shortcut + "(x)")}, each [batch × {size}]");
+            writer.WriteLine($"global::ModelGen.Kernels.Elementwise.Add(f.Slice(0, batch * {size}), s.Slice(0, batch * {size}), {sum});");
+            if (Activation != Activation.Linear)
+            {
+                var input = PreActivationOffset >= 0 ? sum : $"y.Slice(0, batch * {size})";
+                writer.WriteLine(PreActivationOffset >= 0
+                    ? $"// y = {Activation}(z); z is kept for the derivative"
+                    : $"// y = {Activation}(y), in place");
+                writer.WriteLine($"{Activations}.Apply({input}, y.Slice(0, batch * {size}), {Argument(Activation, Alpha)});");
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>ResidualBackward(y, dy, batch)</c> for a sum with an activation: dy ⊙= act′, in place. (The sum itself passes
+    /// its gradient to both terms unchanged, so without an activation there is no method at all.)
+    /// </summary>
+    private void WriteBackward(SourceWriter writer)
+    {
+        var size = Units;
+        writer.WriteLine($"/// <summary>{Name} backward: dy ⊙= {Activation}′ in place; the sum then hands the result to the block and to the shortcut alike.</summary>");
+        using (writer.OpenBlock($"private void {Identifier}Backward({ReadOnlySpan} y, {Span} dy, int batch)"))
+        {
+            var z = PreActivationOffset >= 0 ? $"Workspace({Identifier}PreActivation, {size}, batch)" : $"{ReadOnlySpan}.Empty";
+            writer.WriteLine($"{Activations}.ApplyDerivative({z}, y.Slice(0, batch * {size}), dy.Slice(0, batch * {size}), {Argument(Activation, Alpha)});");
+        }
+    }
+
+    private static string Argument(Activation activation, float alpha) =>
+        activation is Activation.LeakyRelu or Activation.Elu
+            ? $"global::ModelGen.Activation.{activation}, alpha: {Emitter.Float(alpha)}"
+            : $"global::ModelGen.Activation.{activation}";
 }
