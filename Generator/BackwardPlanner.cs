@@ -24,7 +24,7 @@ internal static class BackwardPlanner
     public static (EquatableArray<BackwardStep> Steps, int Buffers, bool HoldsInputs) Plan(ModelPlan plan, bool toInputs = false)
     {
         var layers = plan.Layers;
-        var fusions = BackwardFusion.Find(plan);
+        var fusions = plan.BackwardFusions;
         var steps = new List<BackwardStep>();
         var users = new List<int>(); // per buffer, how many tensors' gradients it holds
         var gradientOf = new Dictionary<int, int>(); // tensor (0: the model's input, k: layer k's output) → its buffer

@@ -1,4 +1,3 @@
-using System.Collections.Generic;
 using System.Linq;
 using ModelGen.Generator.Helpers;
 using ModelGen.Generator.Layers;
@@ -16,7 +15,7 @@ internal static partial class Emitter
     /// <summary>The runtime's per-sample gradient norms, which <c>TrainStepClipped</c> adds each layer's to.</summary>
     internal const string Norms = "global::ModelGen.Privacy.SampleGradientNorms";
 
-    private static void WriteClippedTraining(SourceWriter writer, ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions)
+    private static void WriteClippedTraining(SourceWriter writer, ModelPlan plan)
     {
         var layers = plan.Layers;
         var last = layers[layers.Count - 1];
@@ -51,8 +50,8 @@ internal static partial class Emitter
             writer.WriteLine(plan.HasTrainingBehavior ? "Forward(inputs, batch, training: true);" : "Forward(inputs, batch);");
             writer.WriteLine();
 
-            var normsPass = BackwardCalls(plan, fusions, plan.Backward, toInputs: false, (layer, input, dy) => layer.SampleNormsCall(input, dy));
-            var backward = BackwardCalls(plan, fusions, plan.Backward, toInputs: false);
+            var normsPass = BackwardCalls(plan, plan.Backward, toInputs: false, (layer, input, dy) => layer.SampleNormsCall(input, dy));
+            var backward = BackwardCalls(plan, plan.Backward, toInputs: false);
             foreach (var layer in layers.Where(l => l == last || normsPass.Reads.Contains(l.Output)))
             {
                 writer.WriteLine($"var {layer.Output} = Workspace({layer.Identifier}Output, {layer.Units}, batch);");

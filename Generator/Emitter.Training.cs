@@ -9,7 +9,7 @@ namespace ModelGen.Generator;
 /// <summary>The part of stage 4 that writes ComputeLoss and TrainStep: the loss, then the backward steps the plan lists.</summary>
 internal static partial class Emitter
 {
-    private static void WriteTraining(SourceWriter writer, ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions)
+    private static void WriteTraining(SourceWriter writer, ModelPlan plan)
     {
         var layers = plan.Layers;
         var last = layers[layers.Count - 1];
@@ -66,7 +66,7 @@ internal static partial class Emitter
             }
 
             writer.WriteLine();
-            var backward = BackwardCalls(plan, fusions, plan.Backward, toInputs: false);
+            var backward = BackwardCalls(plan, plan.Backward, toInputs: false);
             foreach (var layer in layers.Where(l => l == last || backward.Reads.Contains(l.Output)))
             {
                 writer.WriteLine($"var {layer.Output} = Workspace({layer.Identifier}Output, {layer.Units}, batch);");
@@ -112,12 +112,12 @@ internal static partial class Emitter
     /// </summary>
     /// <param name="after">Lines to write after a layer's backward call, given the layer, its input variable and its dy span.</param>
     private static (List<string> Calls, HashSet<string> Reads) BackwardCalls(
-        ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions, EquatableArray<BackwardStep> steps, bool toInputs,
+        ModelPlan plan, EquatableArray<BackwardStep> steps, bool toInputs,
         System.Func<LayerPlan, string, string, string?>? after = null)
     {
         var calls = new List<string>();
         var reads = new HashSet<string>();
-        var writing = new LayerWriting(plan, fusions, toInputs);
+        var writing = new LayerWriting(plan, toInputs);
         foreach (var backwardStep in steps)
         {
             if (backwardStep is GradientSum sum)

@@ -71,11 +71,10 @@ internal static partial class Emitter
             WriteSerialization(writer, plan);
             OnnxEmitter.Write(writer, plan);
             WriteInference(writer, plan);
-            var fusions = BackwardFusion.Find(plan);
-            var writing = new LayerWriting(plan, fusions);
-            WriteTraining(writer, plan, fusions);
-            WriteClippedTraining(writer, plan, fusions);
-            WriteInputGradients(writer, plan, fusions);
+            var writing = new LayerWriting(plan);
+            WriteTraining(writer, plan);
+            WriteClippedTraining(writer, plan);
+            WriteInputGradients(writer, plan);
             WriteForward(writer, plan);
             foreach (var layer in plan.Layers)
             {

@@ -54,6 +54,12 @@ internal sealed record ModelPlan(
     /// </summary>
     public TorchPlan Torch { get; init; } = TorchPlan.None;
 
+    /// <summary>
+    /// Where a dense layer's input-gradient product also applies the dropout mask and the ReLU derivative of the layers
+    /// below it (<see cref="BackwardFusion"/>), decided once by the planner: those layers then have no pass of their own.
+    /// </summary>
+    public EquatableArray<BackwardFusion> BackwardFusions { get; init; }
+
     /// <summary>Every tensor of the model as a weights file names and shapes it: <see cref="Torch"/>'s.</summary>
     public EquatableArray<PlannedTensor> Tensors => Torch.Tensors;
 
@@ -327,29 +333,28 @@ internal interface ILayerWriter
 }
 
 /// <summary>
-/// What a <see cref="ILayerWriter"/> writes from besides its own plan: the whole model's plan, the backward fusions
-/// found in it, and which backward pass is being written.
+/// What a <see cref="ILayerWriter"/> writes from besides its own plan: the whole model's plan, with the decisions
+/// made in it, and which backward pass is being written.
 /// </summary>
-/// <param name="Plan">The model's plan.</param>
-/// <param name="Fusions">Each dense layer's backward fusion with the dense layer below it (<see cref="BackwardFusion.Find"/>).</param>
-/// <param name="ToInputs">Whether the pass being written hands ∂L/∂(inputs) to the caller and keeps no parameter gradient.</param>
-internal sealed class LayerWriting(ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions, bool toInputs = false)
+/// <param name="plan">The model's plan.</param>
+/// <param name="toInputs">Whether the pass being written hands ∂L/∂(inputs) to the caller and keeps no parameter gradient.</param>
+internal sealed class LayerWriting(ModelPlan plan, bool toInputs = false)
 {
+    /// <summary>The model's plan.</summary>
     public ModelPlan Plan { get; } = plan;
 
-    public IReadOnlyDictionary<DensePlan, BackwardFusion> Fusions { get; } = fusions;
+    /// <summary>The plan's backward fusions (<see cref="ModelPlan.BackwardFusions"/>).</summary>
+    public EquatableArray<BackwardFusion> Fusions => Plan.BackwardFusions;
 
+    /// <summary>Whether the pass being written hands ∂L/∂(inputs) to the caller and keeps no parameter gradient.</summary>
     public bool ToInputs { get; } = toInputs;
-
-    /// <summary>The same, for the pass to the inputs (<paramref name="toInputs"/>) or TrainStep's.</summary>
-    public LayerWriting For(bool toInputs) => toInputs == ToInputs ? this : new LayerWriting(Plan, Fusions, toInputs);
 
     /// <summary>Whether a backward pass (TrainStep's or the one to the inputs) calls the layer's own backward method.</summary>
     public bool HasBackwardCall(LayerPlan layer) =>
         Plan.Backward.Concat(Plan.InputBackward).OfType<LayerBackward>().Any(step => step.Position == layer.Position);
 
     /// <summary>The fusion whose gate this dense layer's input-gradient product applies (a dropout mask, a ReLU derivative below it), or null.</summary>
-    public BackwardFusion? FusionOf(DensePlan layer) => Fusions.TryGetValue(layer, out var fusion) ? fusion : null;
+    public BackwardFusion? FusionOf(DensePlan layer) => BackwardFusion.AppliedBy(Fusions, layer);
 
     /// <summary>The fusion whose ReLU gate is this dense layer's derivative, applied by the layer above; or null.</summary>
     public BackwardFusion? GatingOf(DensePlan layer) => BackwardFusion.GatingOf(Fusions, layer);
