@@ -67,7 +67,7 @@ internal static class Planner
             workspace.End,
             Align(workspace.End + widest),
             0) { StateLength = state.End, Weights = model.Weights, WindowsLength = windowsLength, InputShape = model.Input.Dimensions };
-        planned = planned with { BackwardFusions = BackwardFusion.Find(planned) };
+        planned = planned with { BackwardFusions = BackwardFusion.Find(planned), ForwardFusions = ForwardFusion.Find(planned) };
         var (steps, buffers, _) = BackwardPlanner.Plan(planned);
         var (inputSteps, inputBuffers, holdsInputs) = BackwardPlanner.Plan(planned, toInputs: true);
         buffers = System.Math.Max(buffers, inputBuffers);

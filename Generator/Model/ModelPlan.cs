@@ -60,6 +60,12 @@ internal sealed record ModelPlan(
     /// </summary>
     public EquatableArray<BackwardFusion> BackwardFusions { get; init; }
 
+    /// <summary>
+    /// Where a dense layer's forward product also draws the dropout layer after it while training
+    /// (<see cref="ForwardFusion"/>), decided once by the planner: that dropout layer then has no forward pass of its own.
+    /// </summary>
+    public EquatableArray<ForwardFusion> ForwardFusions { get; init; }
+
     /// <summary>Every tensor of the model as a weights file names and shapes it: <see cref="Torch"/>'s.</summary>
     public EquatableArray<PlannedTensor> Tensors => Torch.Tensors;
 
