@@ -200,7 +200,7 @@ internal static class BackwardPlanner
         }
 
         var layer = plan.At(tensor);
-        return layer.NeedsInputGradient || layer is IWeightedPlan or LayerNormPlan or BatchNormPlan;
+        return layer.NeedsInputGradient || layer.ParameterCount > 0;
     }
 
     /// <summary>The tensor's name in comments: the layer that writes it, or the model's inputs.</summary>

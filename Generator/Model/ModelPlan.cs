@@ -24,7 +24,7 @@ internal sealed record ModelPlan(
 {
     /// <summary>The layers that hold parameters, in order: dense, convolution and normalization layers.</summary>
     public System.Collections.Generic.IEnumerable<LayerPlan> ParameterLayers =>
-        System.Linq.Enumerable.Where(Layers, l => l is IWeightedPlan or LayerNormPlan or BatchNormPlan);
+        System.Linq.Enumerable.Where(Layers, l => l.ParameterCount > 0);
 
     /// <summary>Whether any layer behaves differently while training: dropout, or batch normalization's batch statistics.</summary>
     public bool HasTrainingBehavior => System.Linq.Enumerable.Any(Layers, l => l is DropoutPlan or BatchNormPlan);
