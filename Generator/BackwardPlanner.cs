@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using ModelGen.Generator.Helpers;
+using ModelGen.Generator.Layers;
 using ModelGen.Generator.Model;
 
 namespace ModelGen.Generator;
@@ -23,7 +24,7 @@ internal static class BackwardPlanner
     public static (EquatableArray<BackwardStep> Steps, int Buffers, bool HoldsInputs) Plan(ModelPlan plan, bool toInputs = false)
     {
         var layers = plan.Layers;
-        var fusions = BackwardFusion.Find(plan);
+        var fusions = plan.BackwardFusions;
         var steps = new List<BackwardStep>();
         var users = new List<int>(); // per buffer, how many tensors' gradients it holds
         var gradientOf = new Dictionary<int, int>(); // tensor (0: the model's input, k: layer k's output) → its buffer
@@ -199,7 +200,7 @@ internal static class BackwardPlanner
         }
 
         var layer = plan.At(tensor);
-        return layer.NeedsInputGradient || layer is IWeightedPlan or LayerNormPlan or BatchNormPlan;
+        return layer.NeedsInputGradient || layer.ParameterCount > 0;
     }
 
     /// <summary>The tensor's name in comments: the layer that writes it, or the model's inputs.</summary>

@@ -1,4 +1,3 @@
-using System.Collections.Generic;
 using System.Linq;
 using ModelGen.Generator.Helpers;
 using ModelGen.Generator.Model;
@@ -12,7 +11,7 @@ namespace ModelGen.Generator;
 /// </summary>
 internal static partial class Emitter
 {
-    private static void WriteInputGradients(SourceWriter writer, ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions)
+    private static void WriteInputGradients(SourceWriter writer, ModelPlan plan)
     {
         var last = plan.Layers[plan.Layers.Count - 1];
         var forward = plan.HasTrainingBehavior ? "Forward(inputs, batch, training: false);" : "Forward(inputs, batch);";
@@ -77,11 +76,11 @@ internal static partial class Emitter
         }
 
         writer.WriteLine();
-        WriteBackwardToInputs(writer, plan, fusions);
+        WriteBackwardToInputs(writer, plan);
         writer.WriteLine();
     }
 
-    private static void WriteBackwardToInputs(SourceWriter writer, ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions)
+    private static void WriteBackwardToInputs(SourceWriter writer, ModelPlan plan)
     {
         writer.WriteLine("/// <summary>");
         writer.WriteLine("/// The backward pass from the gradient in GradientA (of the last layer's outputs) to the inputs', as the model predicts:");
@@ -90,7 +89,7 @@ internal static partial class Emitter
         writer.WriteLine("/// </summary>");
         using (writer.OpenBlock($"private void BackwardToInputs({ReadOnlySpan} inputs, {Span} inputGradients, int batch)"))
         {
-            var backward = BackwardCalls(plan, fusions, plan.InputBackward, toInputs: true);
+            var backward = BackwardCalls(plan, plan.InputBackward, toInputs: true);
             foreach (var layer in plan.Layers.Where(l => backward.Reads.Contains(l.Output)))
             {
                 var passedOn = PassedOn(plan, layer);
@@ -101,7 +100,7 @@ internal static partial class Emitter
 
             WriteGradientVariables(writer, plan.InputBackward, plan.GradientWidth);
 
-            var masks = fusions.Values.Select(f => f.Dropout).Where(d => d is not null).Distinct().ToList();
+            var masks = plan.BackwardFusions.Select(f => f.Dropout).Where(d => d is not null).Distinct().ToList();
             if (masks.Count > 0)
             {
                 writer.WriteLine();

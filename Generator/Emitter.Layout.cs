@@ -2,6 +2,7 @@ using System;
 using System.Globalization;
 using System.Linq;
 using ModelGen.Generator.Helpers;
+using ModelGen.Generator.Layers;
 using ModelGen.Generator.Model;
 using ModelGen.Generator.Weights;
 

@@ -1,6 +1,6 @@
-using System.Collections.Generic;
 using System.Linq;
 using ModelGen.Generator.Helpers;
+using ModelGen.Generator.Layers;
 using ModelGen.Generator.Model;
 
 namespace ModelGen.Generator;
@@ -12,9 +12,10 @@ namespace ModelGen.Generator;
 /// </summary>
 internal static partial class Emitter
 {
-    private const string Norms = "global::ModelGen.Privacy.SampleGradientNorms";
+    /// <summary>The runtime's per-sample gradient norms, which <c>TrainStepClipped</c> adds each layer's to.</summary>
+    internal const string Norms = "global::ModelGen.Privacy.SampleGradientNorms";
 
-    private static void WriteClippedTraining(SourceWriter writer, ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions)
+    private static void WriteClippedTraining(SourceWriter writer, ModelPlan plan)
     {
         var layers = plan.Layers;
         var last = layers[layers.Count - 1];
@@ -49,16 +50,8 @@ internal static partial class Emitter
             writer.WriteLine(plan.HasTrainingBehavior ? "Forward(inputs, batch, training: true);" : "Forward(inputs, batch);");
             writer.WriteLine();
 
-            string? AddNorm(LayerPlan layer, string input, string dy) => layer switch
-            {
-                DensePlan dense => $"{Norms}.AddDense({input}, {dy}, {dense.InputSize}, {dense.Units}, bias: {Bool(dense.HasBias)}, sampleNorms);",
-                ConvPlan conv => $"{Norms}.AddConvolution({input}, {dy}, {conv.Identifier}Window, {conv.Filters}, bias: {Bool(conv.HasBias)}, sampleNorms);",
-                LayerNormPlan norm => $"{Norms}.AddLayerNorm({dy}, Workspace({norm.Identifier}Normalized, {norm.Size}, batch), {norm.Size}, sampleNorms);",
-                _ => null,
-            };
-
-            var normsPass = BackwardCalls(plan, fusions, plan.Backward, toInputs: false, AddNorm);
-            var backward = BackwardCalls(plan, fusions, plan.Backward, toInputs: false);
+            var normsPass = BackwardCalls(plan, plan.Backward, toInputs: false, (layer, input, dy) => layer.SampleNormsCall(input, dy));
+            var backward = BackwardCalls(plan, plan.Backward, toInputs: false);
             WriteBackwardVariables(writer, plan, plan.Backward, normsPass.Reads, layers.Max(l => l.Units));
             writer.WriteLine();
             writer.WriteLine($"// {LossDescription(plan)}; its gradient {LossGradient(plan)} seeds backward,");
@@ -105,5 +98,6 @@ internal static partial class Emitter
         writer.WriteLine();
     }
 
-    private static string Bool(bool value) => value ? "true" : "false";
+    /// <summary>A bool as a C# literal.</summary>
+    internal static string Bool(bool value) => value ? "true" : "false";
 }

@@ -1,8 +1,7 @@
-using System;
 using System.Collections.Generic;
 using System.Linq;
-using ModelGen.Generator.Emit;
 using ModelGen.Generator.Helpers;
+using ModelGen.Generator.Layers;
 using ModelGen.Generator.Model;
 
 namespace ModelGen.Generator;
@@ -10,7 +9,7 @@ namespace ModelGen.Generator;
 /// <summary>The part of stage 4 that writes ComputeLoss and TrainStep: the loss, then the backward steps the plan lists.</summary>
 internal static partial class Emitter
 {
-    private static void WriteTraining(SourceWriter writer, ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions)
+    private static void WriteTraining(SourceWriter writer, ModelPlan plan)
     {
         var layers = plan.Layers;
         var last = layers[layers.Count - 1];
@@ -67,7 +66,7 @@ internal static partial class Emitter
             }
 
             writer.WriteLine();
-            var backward = BackwardCalls(plan, fusions, plan.Backward, toInputs: false);
+            var backward = BackwardCalls(plan, plan.Backward, toInputs: false);
             WriteBackwardVariables(writer, plan, plan.Backward, backward.Reads, layers.Max(l => l.Units));
 
             writer.WriteLine();
@@ -98,11 +97,12 @@ internal static partial class Emitter
     /// </summary>
     /// <param name="after">Lines to write after a layer's backward call, given the layer, its input variable and its dy span.</param>
     private static (List<string> Calls, HashSet<string> Reads) BackwardCalls(
-        ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions, EquatableArray<BackwardStep> steps, bool toInputs,
+        ModelPlan plan, EquatableArray<BackwardStep> steps, bool toInputs,
         System.Func<LayerPlan, string, string, string?>? after = null)
     {
         var calls = new List<string>();
         var reads = new HashSet<string>();
+        var writing = new LayerWriting(plan, toInputs);
         foreach (var backwardStep in steps)
         {
             if (backwardStep is GradientSum sum)
@@ -130,61 +130,13 @@ internal static partial class Emitter
             var layer = plan.At(position);
             var input = InputOf(plan, layer);
             var dy = GradientVariable(gradient) + $".Slice(0, batch * {layer.Units})";
-            // A first layer's backward takes a dx it may leave alone: TrainStep gives none.
-            var needsDx = inputGradient != -1;
-            var dx = !needsDx ? "dx: default"
+            // A first layer's backward is given no dx (null): no layer before it needs one.
+            var dx = inputGradient == -1 ? null
                 : inputGradient == BackwardStep.Inputs ? GradientVariable(inputGradient)
                 : GradientVariable(inputGradient) + $".Slice(0, batch * {layer.InputSize})";
-            switch (layer)
+            if (layer.BackwardCall(writing, input, dy, dx, reads) is { } call)
             {
-                case ILayerWriter unit:
-                    calls.Add(unit.BackwardCall(input, dy, needsDx ? dx : null, reads));
-                    break;
-                case AddPlan:
-                    reads.Add(layer.Output);
-                    calls.Add($"{layer.Identifier}Backward({layer.Output}, {dy}, batch);");
-                    break;
-                case BatchNormPlan when toInputs:
-                    calls.Add($"{layer.Identifier}InputGradient({dy}, {dx}, batch);");
-                    break;
-                case LayerNormPlan or BatchNormPlan:
-                    calls.Add(needsDx
-                        ? $"{layer.Identifier}Backward({dy}, {dx}, batch);"
-                        : $"{layer.Identifier}Backward({dy}, {Span}.Empty, batch);");
-                    break;
-                case ConvPlan conv:
-                    // Its windows are built again from its input, a chunk at a time, rather than kept for the whole batch.
-                    reads.Add(input);
-                    var convOutputs = DenseEmitter.ReadsOutputs(conv, gatedBy: null) ? $" {layer.Output}," : string.Empty;
-                    if (convOutputs.Length > 0)
-                    {
-                        reads.Add(layer.Output);
-                    }
-
-                    calls.Add($"{layer.Identifier}Backward({input},{convOutputs} {dy}, {dx}, batch);");
-                    break;
-                case PoolPlan or GlobalPoolPlan when needsDx:
-                    calls.Add($"{layer.Identifier}Backward({dy}, {dx}, batch);");
-                    break;
-                case PoolPlan or GlobalPoolPlan:
-                    break;
-                case DropoutPlan when !needsDx:
-                    // No layer before it has parameters, and it has none: nothing to propagate.
-                    break;
-                case DropoutPlan:
-                    calls.Add($"{layer.Identifier}Backward({dy}, {dx}, batch);");
-                    break;
-                case DensePlan dense:
-                    reads.Add(input);
-                    var readsOutputs = DenseEmitter.ReadsOutputs(dense, BackwardFusion.GatingOf(fusions, dense));
-                    if (readsOutputs)
-                    {
-                        reads.Add(layer.Output);
-                    }
-
-                    var outputs = readsOutputs ? $" {layer.Output}," : string.Empty;
-                    calls.Add($"{layer.Identifier}Backward({input},{outputs} {dy}, {dx}, batch);");
-                    break;
+                calls.Add(call);
             }
 
             if (after?.Invoke(layer, input, dy) is { } line)
@@ -226,14 +178,6 @@ internal static partial class Emitter
             writer.WriteLine($"var {GradientVariable(buffer)} = Workspace({GradientName(buffer)}, {width}, batch);");
         }
     }
-
-    /// <summary>
-    /// Which of a dropout layer's passes get methods of their own: the forward unless the dense layer below draws the mask
-    /// in its product, the backward unless no layer before has parameters or the input gradient above applies the mask.
-    /// </summary>
-    private static (bool Forward, bool Backward) DropoutPasses(
-        ModelPlan plan, IReadOnlyDictionary<DensePlan, BackwardFusion> fusions, LayerPlan layer, bool isFirst) =>
-        (!ForwardFusion.Absorbs(plan, layer), !isFirst && !BackwardFusion.Absorbs(fusions, layer));
 
     /// <summary>The constant of gradient buffer <paramref name="buffer"/>: GradientA, GradientB …</summary>
     private static string GradientName(int buffer) => "Gradient" + (char)('A' + buffer);

@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using ModelGen.Generator.Emit;
@@ -13,8 +12,9 @@ namespace ModelGen.Generator;
 /// Stage 4: turns a <see cref="ModelPlan"/> into C# text. It makes no decisions of its own; the same plan always
 /// gives the same bytes. This file writes the class around the members; the members are written by concern in the
 /// other parts: Emitter.Remarks.cs, Emitter.Layout.cs (constants, fields, constructors, accessors),
-/// Emitter.Serialization.cs, Emitter.Inference.cs, Emitter.Training.cs and Emitter.Forward.cs, and each layer's own
-/// methods by its writer in Emit/.
+/// Emitter.Serialization.cs, Emitter.Inference.cs, Emitter.Training.cs and Emitter.Forward.cs; each layer's own
+/// methods, backward call, remarks row, PyTorch module and ONNX layer by its plan (<see cref="ILayerWriter"/>), in its
+/// kind's file under Layers/, with the writers in Emit/ as its helpers.
 /// </summary>
 internal static partial class Emitter
 {
@@ -71,112 +71,28 @@ internal static partial class Emitter
             WriteSerialization(writer, plan);
             OnnxEmitter.Write(writer, plan);
             WriteInference(writer, plan);
-            var fusions = BackwardFusion.Find(plan);
-            WriteTraining(writer, plan, fusions);
-            WriteClippedTraining(writer, plan, fusions);
-            WriteInputGradients(writer, plan, fusions);
+            var writing = new LayerWriting(plan);
+            WriteTraining(writer, plan);
+            WriteClippedTraining(writer, plan);
+            WriteInputGradients(writer, plan);
             WriteForward(writer, plan);
             foreach (var layer in plan.Layers)
             {
-                var isFirst = !layer.NeedsInputGradient;
-                var (dropoutForward, dropoutBackward) = layer is DropoutPlan ? DropoutPasses(plan, fusions, layer, isFirst) : (false, false);
-                if ((layer is DropoutPlan && !dropoutForward && !dropoutBackward) || layer is FlattenPlan)
-                {
-                    continue; // both passes are computed by the dense layers around it, or there is nothing to compute
-                }
-
-                writer.WriteLine();
-                switch (layer)
-                {
-                    case DensePlan dense:
-                        DenseEmitter.WriteForward(writer, dense);
-                        writer.WriteLine();
-                        if (ForwardFusion.DropoutAfter(plan, dense) is { } fusedDropout)
-                        {
-                            DenseEmitter.WriteForwardWithDropout(writer, dense, fusedDropout);
-                            writer.WriteLine();
-                        }
-
-                        DenseEmitter.WriteBackward(
-                            writer, dense, isFirst, fusions.TryGetValue(dense, out var fusion) ? fusion : null,
-                            BackwardFusion.GatingOf(fusions, dense));
-                        break;
-                    case ConvPlan conv:
-                        ConvEmitter.WriteForward(writer, conv);
-                        writer.WriteLine();
-                        ConvEmitter.WriteBackward(writer, conv, isFirst);
-                        break;
-                    case PoolPlan pool:
-                        ConvEmitter.WritePoolForward(writer, pool);
-                        writer.WriteLine();
-                        ConvEmitter.WritePoolBackward(writer, pool);
-                        break;
-                    case GlobalPoolPlan global:
-                        ConvEmitter.WriteGlobalPoolForward(writer, global);
-                        writer.WriteLine();
-                        ConvEmitter.WriteGlobalPoolBackward(writer, global);
-                        break;
-                    case FlattenPlan:
-                        break;
-                    case BatchNormPlan batchNorm:
-                        BatchNormEmitter.WriteForward(writer, batchNorm);
-                        writer.WriteLine();
-                        BatchNormEmitter.WriteBackward(writer, batchNorm);
-                        writer.WriteLine();
-                        BatchNormEmitter.WriteInputGradient(writer, batchNorm);
-                        break;
-                    case LayerNormPlan norm:
-                        LayerNormEmitter.WriteForward(writer, norm);
-                        writer.WriteLine();
-                        LayerNormEmitter.WriteBackward(writer, norm);
-                        break;
-                    case ILayerWriter unit:
-                        unit.WriteMethods(writer, plan, HasBackwardCall(plan, layer));
-                        break;
-                    case AddPlan add:
-                        ResidualEmitter.WriteForward(writer, add);
-                        if (HasBackwardCall(plan, add))
-                        {
-                            writer.WriteLine();
-                            ResidualEmitter.WriteBackward(writer, add);
-                        }
-
-                        break;
-                    case DropoutPlan dropout:
-                        if (dropoutForward)
-                        {
-                            DropoutEmitter.WriteForward(writer, dropout);
-                        }
-
-                        if (dropoutForward && dropoutBackward)
-                        {
-                            writer.WriteLine();
-                        }
-
-                        if (dropoutBackward)
-                        {
-                            DropoutEmitter.WriteBackward(writer, dropout);
-                        }
-
-                        break;
-                }
+                layer.WriteMethods(writer, writing);
             }
         }
     }
 
     /// <summary>The name of the layer that writes a layer's <paramref name="which"/>-th input, or "the inputs".</summary>
-    private static string Producer(ModelPlan plan, LayerPlan layer, int which) =>
+    internal static string Producer(ModelPlan plan, LayerPlan layer, int which) =>
         layer.Inputs[which] == 0 ? "the inputs" : plan.At(layer.Inputs[which]).Name;
 
     /// <summary>The variable holding a layer's <paramref name="which"/>-th input: the model's inputs or the output of the layer that writes it.</summary>
     private static string InputOf(ModelPlan plan, LayerPlan layer, int which = 0) =>
         layer.Inputs[which] == 0 ? "inputs" : plan.At(layer.Inputs[which]).Output;
 
-    /// <summary>Whether a backward pass (TrainStep's or the one to the inputs) calls the layer's own backward method.</summary>
-    private static bool HasBackwardCall(ModelPlan plan, LayerPlan layer) =>
-        plan.Backward.Concat(plan.InputBackward).OfType<LayerBackward>().Any(step => step.Position == layer.Position);
-
-    private static string Count(int value) => value.ToString("N0", CultureInfo.InvariantCulture);
+    /// <summary>A count as the remarks write it, with thousands separated: <c>100,480</c>.</summary>
+    internal static string Count(int value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
     /// <summary>
     /// A float as a C# literal that round-trips, e.g. <c>1.5f</c>: the shortest float literal that reads back as exactly <paramref name="value"/>. "R" is the shortest on .NET

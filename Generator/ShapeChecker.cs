@@ -54,7 +54,7 @@ internal static class ShapeChecker
             long parameters = 0;
             foreach (var layer in layers)
             {
-                parameters += layer.Layer is AddSpec ? 0 : LayerKinds.For(layer.Layer).Parameters(layer.Layer, layer.Input);
+                parameters += LayerKinds.For(layer.Layer).Parameters(layer.Layer, layer.Input);
             }
 
             if (parameters > LayerKind.MaxTensorSize)

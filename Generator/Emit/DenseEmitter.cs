@@ -1,5 +1,6 @@
 using System.Linq;
 using ModelGen.Generator.Helpers;
+using ModelGen.Generator.Layers;
 using ModelGen.Generator.Model;
 
 namespace ModelGen.Generator.Emit;
@@ -61,7 +62,7 @@ internal static class DenseEmitter
     public static void WriteForwardWithDropout(SourceWriter writer, DensePlan layer, DropoutPlan dropout)
     {
         var (inputs, units) = (layer.InputSize, layer.Units);
-        var rate = DropoutEmitter.Rate(dropout);
+        var rate = dropout.RateLiteral;
         writer.WriteLine($"/// <summary>{layer.Name} forward, y = {Apply(layer, "x·W + b")}, and {dropout.Name} while training, dropped = y ⊙ mask, in one product.</summary>");
         using (writer.OpenBlock($"private void {layer.Identifier}And{dropout.Identifier}Forward({ReadOnlySpan} x, {Span} y, {Span} dropped, int batch)"))
         {

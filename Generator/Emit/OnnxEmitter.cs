@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Linq;
 using ModelGen.Generator.Helpers;
 using ModelGen.Generator.Model;
@@ -8,7 +7,8 @@ namespace ModelGen.Generator.Emit;
 /// <summary>Writes the model's layers as the runtime's ONNX exporter reads them, <c>ExportOnnx</c>, and <c>Quantize</c>, which hands the same layers to the int8 predictor.</summary>
 internal static class OnnxEmitter
 {
-    private const string Layer = "global::ModelGen.Onnx.OnnxLayer";
+    /// <summary>The runtime's ONNX layer factories.</summary>
+    internal const string Layer = "global::ModelGen.Onnx.OnnxLayer";
 
     public static void Write(SourceWriter writer, ModelPlan plan)
     {
@@ -22,21 +22,7 @@ internal static class OnnxEmitter
                 var layer = plan.Layers[i];
                 // A layer that does not read the one just before it (in and after a residual connection) says which it reads.
                 var from = layer.Inputs.Count == 1 && layer.Inputs[0] == i ? string.Empty : $".From({string.Join(", ", layer.Inputs)})";
-                var call = layer switch
-                {
-                    ILayerWriter unit => unit.OnnxLayer + ",",
-                    AddPlan add => $"{Layer}.Add({Activation(add.Activation, add.Alpha)}),",
-                    DensePlan dense => $"{Layer}.Dense(\"{tensors}weight\", {Bias(dense, tensors)}, {Activation(dense.Activation, dense.Alpha)}),",
-                    ConvPlan conv => Conv(conv, tensors),
-                    PoolPlan pool => $"{Layer}.{(pool.Average ? "AvgPool2D" : "MaxPool2D")}({pool.Window.Kernel}, {pool.Window.Stride}),",
-                    GlobalPoolPlan => $"{Layer}.GlobalAvgPool2D(),",
-                    FlattenPlan => $"{Layer}.Flatten(),",
-                    DropoutPlan => $"{Layer}.Dropout(),",
-                    LayerNormPlan norm => $"{Layer}.LayerNorm(\"{tensors}weight\", \"{tensors}bias\", {Emitter.Float(norm.Epsilon)}),",
-                    BatchNormPlan batch => $"{Layer}.BatchNorm(\"{tensors}weight\", \"{tensors}bias\", \"{tensors}running_mean\", \"{tensors}running_var\", {Emitter.Float(batch.Epsilon)}),",
-                    var other => throw new System.InvalidOperationException("No ONNX form for layer plan " + other.GetType().Name),
-                };
-                writer.WriteLine(call.Substring(0, call.Length - 1) + from + ",");
+                writer.WriteLine(layer.OnnxLayer(tensors) + from + ",");
             }
         }
 
@@ -57,15 +43,10 @@ internal static class OnnxEmitter
         writer.WriteLine();
     }
 
-    private static string Conv(ConvPlan conv, string tensors)
-    {
-        var window = conv.Window;
-        var (bottom, right) = TorchEquivalent.TrailingPadding(window);
-        return $"{Layer}.Conv2D(\"{tensors}weight\", {Bias(conv, tensors)}, {window.Kernel}, {window.Stride}, {window.PadTop}, {window.PadLeft}, {bottom}, {right}, {Activation(conv.Activation, conv.Alpha)}),";
-    }
+    /// <summary>A weighted layer's bias tensor argument: its name, or null without a bias.</summary>
+    internal static string Bias(IWeightedPlan layer, string tensors) => layer.HasBias ? $"\"{tensors}bias\"" : "null";
 
-    private static string Bias(IWeightedPlan layer, string tensors) => layer.HasBias ? $"\"{tensors}bias\"" : "null";
-
-    private static string Activation(Activation activation, float alpha) =>
+    /// <summary>An activation and its α, as the factories take them.</summary>
+    internal static string Activation(Activation activation, float alpha) =>
         $"global::ModelGen.Activation.{activation}, {Emitter.Float(alpha)}";
 }

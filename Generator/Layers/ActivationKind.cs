@@ -33,16 +33,10 @@ internal sealed class ActivationKind : LayerKind
     }
 
     /// <summary>Its outputs in the workspace; the derivative is applied to the gradient in place, so it needs nothing else.</summary>
-    public override LayerPlan? Plan(CheckedLayer layer, PlanContext context)
+    public override LayerPlan Plan(CheckedLayer layer, PlanContext context)
     {
         var activation = (ActivationSpec)layer.Layer;
-        var alpha = activation.Function switch
-        {
-            Activation.LeakyRelu => float.IsNaN(activation.Alpha) ? 0.01f : activation.Alpha,
-            Activation.Elu => float.IsNaN(activation.Alpha) ? 1f : activation.Alpha,
-            _ => 0f,
-        };
-        return new ActivationPlan(context.Position, context.Next("activation"), layer.Input.Size, activation.Function, alpha, context.OutputOffset);
+        return new ActivationPlan(context.Position, context.Next("activation"), layer.Input.Size, activation.Function, Alpha(activation.Function, activation.Alpha), context.OutputOffset);
     }
 }
 
@@ -56,7 +50,7 @@ internal sealed record ActivationSpec(Activation Function, LocationInfo? Functio
 /// <param name="Index">1-based position among the activation layers (activation_1 …).</param>
 /// <param name="Alpha">α of leaky ReLU or ELU, defaults resolved; 0 for other activations.</param>
 internal sealed record ActivationPlan(int Position, int Index, int Size, Activation Activation, float Alpha, int OutputOffset)
-    : LayerPlan(Position, Size, Size, OutputOffset), ILayerWriter
+    : LayerPlan(Position, Size, Size, OutputOffset)
 {
     private const string Span = "global::System.Span<float>";
     private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
@@ -71,17 +65,18 @@ internal sealed record ActivationPlan(int Position, int Index, int Size, Activat
     /// <summary>Its gradient is its input's once f′ is applied, in the same buffer.</summary>
     public override bool HandsGradientOnInPlace => true;
 
-    public string[] RemarksRow() => [Name, "Activation", Activation.ToString(), Count(InputSize), Count(Units), "0", "each value"];
+    public override string[] RemarksRow(ModelPlan plan) => [Name, "Activation", Activation.ToString(), Emitter.Count(InputSize), Emitter.Count(Units), "0", "each value"];
 
-    public void WriteMethods(SourceWriter writer, ModelPlan plan, bool backward)
+    public override void WriteMethods(SourceWriter writer, LayerWriting context)
     {
+        writer.WriteLine();
         writer.WriteLine($"/// <summary>{Name} forward: y = {Function}(x), each of the {Units} values per sample.</summary>");
         using (writer.OpenBlock($"private void {Identifier}Forward({ReadOnlySpan} x, {Span} y, int batch)"))
         {
             writer.WriteLine($"{Elementwise}.Apply(x.Slice(0, batch * {Units}), y.Slice(0, batch * {Units}), {Argument});");
         }
 
-        if (!backward)
+        if (!context.HasBackwardCall(this))
         {
             return;
         }
@@ -94,31 +89,23 @@ internal sealed record ActivationPlan(int Position, int Index, int Size, Activat
         }
     }
 
-    public string BackwardCall(string input, string dy, string? dx, ISet<string> reads)
+    public override string BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads)
     {
         reads.Add(input);
         reads.Add(Output);
         return $"{Identifier}Backward({input}, {Output}, {dy}, batch);";
     }
 
-    public string? TorchModule => Activation switch
-    {
-        Activation.Relu => "nn.ReLU()",
-        Activation.LeakyRelu => $"nn.LeakyReLU({TorchEquivalent.Float(Alpha)})",
-        Activation.Elu => $"nn.ELU({TorchEquivalent.Float(Alpha)})",
-        Activation.Gelu => "nn.GELU(approximate=\"tanh\")",
-        Activation.Silu => "nn.SiLU()",
-        Activation.Sigmoid => "nn.Sigmoid()",
-        Activation.Tanh => "nn.Tanh()",
-        _ => null,
-    };
+    /// <summary>No parameters: nothing to add to a sample's gradient norm.</summary>
+    public override string? SampleNormsCall(string input, string dy) => null;
 
-    public string OnnxLayer => $"global::ModelGen.Onnx.OnnxLayer.Activate(global::ModelGen.Activation.{Activation}, {Emitter.Float(Alpha)})";
+    /// <summary>The activation's module; none for linear.</summary>
+    public override void AddTorch(TorchBuilder torch) => torch.AddActivation(Activation, Alpha);
+
+    public override string OnnxLayer(string tensors) => $"global::ModelGen.Onnx.OnnxLayer.Activate(global::ModelGen.Activation.{Activation}, {Emitter.Float(Alpha)})";
 
     private string Argument =>
         Activation is Activation.LeakyRelu or Activation.Elu ? $"global::ModelGen.Activation.{Activation}, alpha: {Emitter.Float(Alpha)}" : $"global::ModelGen.Activation.{Activation}";
 
     private string Function => Activation is Activation.LeakyRelu or Activation.Elu ? $"{Activation}[α = {Alpha.ToString("R", CultureInfo.InvariantCulture)}]" : Activation.ToString();
-
-    private static string Count(int value) => value.ToString("N0", CultureInfo.InvariantCulture);
 }

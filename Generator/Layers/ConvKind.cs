@@ -1,13 +1,35 @@
 using System;
 using System.Collections.Generic;
+using ModelGen.Generator.Emit;
 using ModelGen.Generator.Helpers;
 using ModelGen.Generator.Model;
 
 namespace ModelGen.Generator.Layers;
 
-/// <summary><c>[Conv2D(filters, kernelSize, Stride = …, Padding = …, Activation = …)]</c>: a 2-D convolution of an image.</summary>
+/// <summary>
+/// <c>[Conv2D(filters, kernelSize, Stride = …, Padding = …, Activation = …)]</c>: a 2-D convolution of an image. The
+/// kind's reading, checking and plan are here, and its plan's code (written with <see cref="ConvEmitter"/>), remarks
+/// row, PyTorch module and ONNX layer.
+/// </summary>
 internal sealed class ConvKind : LayerKind
 {
+    /// <summary>
+    /// Floats of windows a convolution builds at once (512 KiB): a quarter of a 2 MiB L2, so that im2col's output is still
+    /// there when the product reads it, and again in backward. A whole batch's windows (7 MB for the Fashion CNN's
+    /// second layer at batch 64) went to memory and back.
+    /// </summary>
+    public const int WindowBudget = 1 << 17;
+
+    /// <summary>
+    /// The most values a window may hold, and the most floats a zero-padded sample may take, for a convolution to read
+    /// its windows in place (the runtime's <c>Convolution.MaxDirectPatch</c> and <c>MaxDirectPaddedSample</c>, which a
+    /// test holds these to).
+    /// </summary>
+    public const int MaxDirectPatch = 32;
+
+    /// <inheritdoc cref="MaxDirectPatch"/>
+    public const int MaxDirectPaddedSample = 8192;
+
     public override string AttributeName => "Conv2DAttribute";
 
     public override Type SpecType => typeof(ConvSpec);
@@ -70,6 +92,134 @@ internal sealed class ConvKind : LayerKind
     {
         var conv = (ConvSpec)layer;
         return ((long)conv.Kernel * conv.Kernel * input.Dimensions[0] * conv.Filters) + conv.Filters;
+    }
+
+    /// <summary>W, then b, in the parameters; z after its outputs for GELU and SiLU; whether it reads its windows in place, else how many samples' windows it builds at once.</summary>
+    public override LayerPlan Plan(CheckedLayer layer, PlanContext context)
+    {
+        var conv = (ConvSpec)layer.Layer;
+        var window = context.Window(layer, conv.Kernel, conv.Stride, conv.Padding);
+        var weights = context.Parameters.Take(window.PatchSize * conv.Filters);
+        var bias = conv.UseBias ? context.Parameters.Take(conv.Filters) : -1;
+        // A first layer on the model's own (channels-first) input, with short windows, reads them in place: its im2col
+        // matrix would be mostly its own traffic. It needs no input gradient, which only im2col's col2im provides.
+        var direct = !window.ChannelsLast && context.ParametersBefore == 0 && window.PatchSize <= MaxDirectPatch
+            && window.Channels * (((window.OutputHeight - 1) * window.Stride) + window.Kernel)
+                * (((window.OutputWidth - 1) * window.Stride) + window.Kernel) <= MaxDirectPaddedSample;
+        var windowsPerSample = window.Positions * window.PatchSize;
+        // At least two samples a chunk where they fit twice the budget: building windows and adding their gradients
+        // back split over the chunk's samples, so a chunk of one keeps the second core idle.
+        var chunk = direct ? 0 : Math.Max(windowsPerSample <= 2 * WindowBudget ? 2 : 1, WindowBudget / windowsPerSample);
+        return new ConvPlan(
+            context.Position, context.Next("conv"), layer.Input.Size, layer.Output.Size, context.OutputOffset, window, conv.Filters, conv.Activation,
+            Alpha(conv.Activation, conv.Alpha), ResolveInitializer(conv.Initializer, conv.Activation), weights, bias, chunk, direct,
+            context.TakePreActivations(conv.Activation, layer.Output.Size), conv.UseBias);
+    }
+}
+
+/// <summary>One 2-D convolution layer of a plan: each window of the input a row of an im2col matrix, times W [kernel²·channels × filters].</summary>
+/// <param name="Index">1-based position among the convolution layers (conv2d_1 …).</param>
+/// <param name="Chunk">
+/// Samples whose windows (the im2col matrix, [positions × kernel²·channels] each) are built at once, in the model's
+/// one window buffer: few enough that they stay in L2 between being written and being read by the product.
+/// </param>
+/// <param name="Direct">
+/// Whether the layer reads its windows where they lie instead (the runtime's <c>Convolution.DirectForward</c> and
+/// <c>DirectWeightGradient</c>): a first layer, on the model's channels-first input, with short windows. Its
+/// <paramref name="Chunk"/> is then 0: it builds no windows.
+/// </param>
+/// <param name="PreActivationOffset">Where z is kept for GELU's and SiLU's derivatives, or −1.</param>
+internal sealed record ConvPlan(
+    int Position, int Index, int InputSize, int Units, int OutputOffset, WindowPlan Window, int Filters, Activation Activation, float Alpha,
+    Initializer Initializer, int WeightsOffset, int BiasOffset, int Chunk, bool Direct, int PreActivationOffset = -1, bool HasBias = true)
+    : LayerPlan(Position, InputSize, Units, OutputOffset), IWeightedPlan
+{
+    public override string Name => "conv2d_" + Index;
+
+    public override string Identifier => "Conv" + Index;
+
+    public override int ParameterCount => (Window.PatchSize * Filters) + (HasBias ? Filters : 0);
+
+    /// <summary>Its chunk's windows, [positions × kernel²·channels] per sample; none when it reads them in place.</summary>
+    public override int WindowsLength => Chunk * Window.Positions * Window.PatchSize;
+
+    public int WeightRows => Window.PatchSize;
+
+    public int WeightColumns => Filters;
+
+    public int FanOut => Window.Kernel * Window.Kernel * Filters;
+
+    public bool KeepsPreActivation => PreActivationOffset >= 0;
+
+    public override bool ChangesOutputGradient => Activation != Activation.Linear;
+
+    public override string[] RemarksRow(ModelPlan plan) =>
+    [
+        Name, "Conv2D", Activation.ToString(), Window.InputDimensions, Window.OutputDimensions(Filters), Emitter.Count(ParameterCount),
+        $"{Window.Kernel}×{Window.Kernel}, stride {Window.Stride}{(Window.PadTop + Window.PadLeft > 0 ? ", padded" : string.Empty)}; im2col + GEMM",
+    ];
+
+    public override void WriteMethods(SourceWriter writer, LayerWriting context)
+    {
+        writer.WriteLine();
+        ConvEmitter.WriteForward(writer, this);
+        writer.WriteLine();
+        ConvEmitter.WriteBackward(writer, this, isFirst: !NeedsInputGradient);
+    }
+
+    /// <summary>Its windows are built again from its input, a chunk at a time, rather than kept for the whole batch; its outputs are read for its activation's derivative.</summary>
+    public override string BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads)
+    {
+        reads.Add(input);
+        var outputs = string.Empty;
+        if (DenseEmitter.ReadsOutputs(this, gatedBy: null))
+        {
+            reads.Add(Output);
+            outputs = $" {Output},";
+        }
+
+        return $"{Identifier}Backward({input},{outputs} {dy}, {dx ?? "dx: default"}, batch);";
+    }
+
+    public override string SampleNormsCall(string input, string dy) =>
+        $"{Emitter.Norms}.AddConvolution({input}, {dy}, {Identifier}Window, {Filters}, bias: {Emitter.Bool(HasBias)}, sampleNorms);";
+
+    /// <summary>
+    /// <c>nn.Conv2d</c> (after <c>nn.ZeroPad2d</c> where "same" padding is uneven), whose weight is [filters, channels,
+    /// kh, kw] where the buffer keeps [kh·kw·channels × filters]; its output image is channels-last.
+    /// </summary>
+    public override void AddTorch(TorchBuilder torch)
+    {
+        var (padBottom, padRight) = TorchEquivalent.TrailingPadding(Window);
+        var padding = "0";
+        if (padBottom != Window.PadTop || padRight != Window.PadLeft)
+        {
+            torch.Add($"nn.ZeroPad2d(({Window.PadLeft}, {padRight}, {Window.PadTop}, {padBottom}))");
+        }
+        else if (Window.PadTop > 0)
+        {
+            padding = Window.PadTop == Window.PadLeft ? TorchEquivalent.Int(Window.PadTop) : $"({Window.PadTop}, {Window.PadLeft})";
+        }
+
+        var stride = Window.Stride > 1 ? ", stride=" + TorchEquivalent.Int(Window.Stride) : string.Empty;
+        torch.Add($"nn.Conv2d({Window.Channels}, {Filters}, {Window.Kernel}{stride}{(padding != "0" ? ", padding=" + padding : string.Empty)}{(HasBias ? string.Empty : ", bias=False")})");
+        torch.AddTensor(new PlannedTensor(torch.Prefix + "weight", Identifier + "WeightsOffset", WeightsOffset, TorchEquivalent.Dims(Filters, Window.Channels, Window.Kernel, Window.Kernel))
+        {
+            StoredAxes = TorchEquivalent.Dims(2, 3, 1, 0),
+        });
+        if (HasBias)
+        {
+            torch.AddTensor(new PlannedTensor(torch.Prefix + "bias", Identifier + "BiasOffset", BiasOffset, TorchEquivalent.Dims(Filters)));
+        }
+
+        torch.AddActivation(Activation, Alpha);
+        torch.Flow = TorchFlow.Picture(Filters, Window.OutputHeight, Window.OutputWidth, channelsLast: true);
+    }
+
+    public override string OnnxLayer(string tensors)
+    {
+        var (bottom, right) = TorchEquivalent.TrailingPadding(Window);
+        return $"{OnnxEmitter.Layer}.Conv2D(\"{tensors}weight\", {OnnxEmitter.Bias(this, tensors)}, {Window.Kernel}, {Window.Stride}, {Window.PadTop}, {Window.PadLeft}, {bottom}, {right}, {OnnxEmitter.Activation(Activation, Alpha)})";
     }
 }
 

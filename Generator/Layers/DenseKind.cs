@@ -1,11 +1,28 @@
 using System.Collections.Generic;
+using ModelGen.Generator.Emit;
+using ModelGen.Generator.Helpers;
 using ModelGen.Generator.Model;
 
 namespace ModelGen.Generator.Layers;
 
-/// <summary><c>[Dense(units, activation)]</c>: a fully connected layer on a vector.</summary>
+/// <summary>
+/// <c>[Dense(units, activation)]</c>: a fully connected layer on a vector. The kind's reading, checking and plan are
+/// here, and its plan's code (written with <see cref="DenseEmitter"/>), remarks row, PyTorch module and ONNX layer.
+/// </summary>
 internal sealed class DenseKind : LayerKind
 {
+    /// <summary>
+    /// A dense layer with at most this many weights is written out multiply by multiply: for such sizes a vector
+    /// kernel's setup costs more than the arithmetic.
+    /// </summary>
+    public const int MaxUnrolledWeights = 16;
+
+    /// <summary>
+    /// Inputs from which a dense layer runs as GEMM: the kernels vectorize along the input dimension, and below one
+    /// AVX-512 vector (16 floats) they would be mostly remainder.
+    /// </summary>
+    public const int MinGemmInputs = 16;
+
     public override string AttributeName => "DenseAttribute";
 
     public override System.Type SpecType => typeof(DenseSpec);
@@ -46,4 +63,147 @@ internal sealed class DenseKind : LayerKind
     }
 
     public override long Parameters(LayerSpec layer, Shape input) => ((long)((DenseSpec)layer).Units * input.Size) + ((DenseSpec)layer).Units;
+
+    /// <summary>W, then b, in the parameters; z after its outputs for GELU and SiLU; a strategy by size.</summary>
+    public override LayerPlan Plan(CheckedLayer layer, PlanContext context)
+    {
+        var dense = (DenseSpec)layer.Layer;
+        var inputs = layer.Input.Size;
+        var weightsOffset = context.Parameters.Take(dense.Units * inputs);
+        var biasOffset = dense.UseBias ? context.Parameters.Take(dense.Units) : -1;
+        var strategy = dense.Units * inputs <= MaxUnrolledWeights ? DenseStrategy.Unrolled
+            : inputs < MinGemmInputs ? DenseStrategy.VectorLoops
+            : DenseStrategy.Gemm;
+        return new DensePlan(
+            context.Position, context.Next("dense"), inputs, dense.Units, dense.Activation, weightsOffset, biasOffset, context.OutputOffset, strategy,
+            ResolveInitializer(dense.Initializer, dense.Activation), Alpha(dense.Activation, dense.Alpha),
+            context.TakePreActivations(dense.Activation, dense.Units), dense.UseBias);
+    }
+}
+
+/// <summary>How a dense layer is computed.</summary>
+internal enum DenseStrategy
+{
+    /// <summary>Every multiply-add written out: for tiny layers, where loop overhead would dominate.</summary>
+    Unrolled,
+
+    /// <summary>
+    /// Constant-length loops over rows, each row a vectorized dot product or multiply-add: for layers whose inputs are
+    /// too few to fill a vector, where a matrix kernel would fall back to scalar code.
+    /// </summary>
+    VectorLoops,
+
+    /// <summary>The whole batch as three register-blocked matrix products (forward, ∂W, ∂x) in the runtime.</summary>
+    Gemm,
+}
+
+/// <summary>One dense layer of a plan.</summary>
+/// <param name="Position">1-based position among all layers.</param>
+/// <param name="Index">1-based position among the dense layers (dense_1, dense_2 …).</param>
+/// <param name="InputSize">Inputs per sample.</param>
+/// <param name="Units">Outputs per sample.</param>
+/// <param name="Activation">The activation.</param>
+/// <param name="WeightsOffset">Offset of W [InputSize × Units], row-major, in the parameter buffer.</param>
+/// <param name="BiasOffset">Offset of b [Units] in the parameter buffer.</param>
+/// <param name="OutputOffset">Offset of this layer's activations in the workspace, per sample of the batch.</param>
+/// <param name="Strategy">How the layer is computed.</param>
+/// <param name="Initializer">How the weights are drawn, with <see cref="Initializer.Auto"/> already resolved.</param>
+/// <param name="Alpha">α of leaky ReLU or ELU, defaults resolved; 0 for other activations.</param>
+/// <param name="PreActivationOffset">Where the pre-activations z are kept for GELU's and SiLU's derivatives, or −1.</param>
+internal sealed record DensePlan(
+    int Position,
+    int Index,
+    int InputSize,
+    int Units,
+    Activation Activation,
+    int WeightsOffset,
+    int BiasOffset,
+    int OutputOffset,
+    DenseStrategy Strategy,
+    Initializer Initializer,
+    float Alpha = 0f,
+    int PreActivationOffset = -1,
+    bool HasBias = true) : LayerPlan(Position, InputSize, Units, OutputOffset), IWeightedPlan
+{
+    public override string Name => "dense_" + Index;
+
+    public override string Identifier => "Dense" + Index;
+
+    public int WeightRows => InputSize;
+
+    public int WeightColumns => Units;
+
+    public int FanOut => Units;
+
+    /// <summary>Whether backward needs z rather than y: the derivatives of GELU and SiLU cannot be written from y.</summary>
+    public bool KeepsPreActivation => PreActivationOffset >= 0;
+
+    public override bool ChangesOutputGradient => Activation != Activation.Linear;
+
+    public int WeightCount => Units * InputSize;
+
+    public override int ParameterCount => WeightCount + (HasBias ? Units : 0);
+
+    public override string[] RemarksRow(ModelPlan plan) =>
+    [
+        Name, "Dense", Activation.ToString(), Emitter.Count(InputSize), Emitter.Count(Units), Emitter.Count(ParameterCount),
+        Strategy switch { DenseStrategy.Unrolled => "unrolled", DenseStrategy.VectorLoops => "vector loops", _ => "GEMM" },
+    ];
+
+    /// <summary>Forward; forward with the dropout above it when that dropout draws its mask in this product; backward.</summary>
+    public override void WriteMethods(SourceWriter writer, LayerWriting context)
+    {
+        writer.WriteLine();
+        DenseEmitter.WriteForward(writer, this);
+        writer.WriteLine();
+        if (ForwardFusion.DropoutAfter(context.Plan, this) is { } fusedDropout)
+        {
+            DenseEmitter.WriteForwardWithDropout(writer, this, fusedDropout);
+            writer.WriteLine();
+        }
+
+        DenseEmitter.WriteBackward(writer, this, !NeedsInputGradient, context.FusionOf(this), context.GatingOf(this));
+    }
+
+    /// <summary>Reads its input for ∂L/∂W, and its outputs for its activation's derivative unless the layer above applies it.</summary>
+    public override string BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads)
+    {
+        reads.Add(input);
+        var outputs = string.Empty;
+        if (DenseEmitter.ReadsOutputs(this, context.GatingOf(this)))
+        {
+            reads.Add(Output);
+            outputs = $" {Output},";
+        }
+
+        return $"{Identifier}Backward({input},{outputs} {dy}, {dx ?? "dx: default"}, batch);";
+    }
+
+    public override string SampleNormsCall(string input, string dy) =>
+        $"{Emitter.Norms}.AddDense({input}, {dy}, {InputSize}, {Units}, bias: {Emitter.Bool(HasBias)}, sampleNorms);";
+
+    /// <summary>
+    /// <c>nn.Linear</c>, whose weight is [units, inputs] where the buffer keeps [inputs × units]; after a flattened
+    /// channels-last image, PyTorch's inputs are (c, h, w), so the file's weight is seen as [units, c, h, w] and kept (h, w, c, units).
+    /// </summary>
+    public override void AddTorch(TorchBuilder torch)
+    {
+        var flow = torch.Flow;
+        torch.Add($"nn.Linear({InputSize}, {Units}{(HasBias ? string.Empty : ", bias=False")})");
+        torch.AddTensor(new PlannedTensor(torch.Prefix + "weight", Identifier + "WeightsOffset", WeightsOffset, TorchEquivalent.Dims(Units, InputSize))
+        {
+            View = flow.Permuted ? TorchEquivalent.Dims(Units, flow.Channels, flow.Height, flow.Width) : default,
+            StoredAxes = flow.Permuted ? TorchEquivalent.Dims(2, 3, 1, 0) : TorchEquivalent.Dims(1, 0),
+        });
+        if (HasBias)
+        {
+            torch.AddTensor(new PlannedTensor(torch.Prefix + "bias", Identifier + "BiasOffset", BiasOffset, TorchEquivalent.Dims(Units)));
+        }
+
+        torch.AddActivation(Activation, Alpha);
+        torch.Flow = TorchFlow.Vector(Units);
+    }
+
+    public override string OnnxLayer(string tensors) =>
+        $"{OnnxEmitter.Layer}.Dense(\"{tensors}weight\", {OnnxEmitter.Bias(this, tensors)}, {OnnxEmitter.Activation(Activation, Alpha)})";
 }

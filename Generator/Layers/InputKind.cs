@@ -36,4 +36,7 @@ internal sealed class InputKind : LayerKind
 
     public override Shape? Infer(LayerSpec layer, LayerInput input, List<DiagnosticInfo> diagnostics) =>
         throw new InvalidOperationException("[Input] declares the model's input; the checker reads it before the layers.");
+
+    public override LayerPlan Plan(CheckedLayer layer, PlanContext context) =>
+        throw new InvalidOperationException("[Input] declares the model's input, which has no plan of its own.");
 }

@@ -9,9 +9,9 @@ using ModelGen.Generator.Model;
 namespace ModelGen.Generator.Layers;
 
 /// <summary>
-/// One kind of layer, as the generator's first two stages see it: how its attribute is read into a
-/// <see cref="LayerSpec"/>, and how its declaration is checked and its output shape inferred. Each kind is one file;
-/// <see cref="LayerKinds"/> lists them by attribute name.
+/// One kind of layer, as the generator's first three stages see it: how its attribute is read into a
+/// <see cref="LayerSpec"/>, how its declaration is checked and its output shape inferred, and how it is planned. Each
+/// kind is one file; <see cref="LayerKinds"/> lists them by attribute name.
 /// </summary>
 internal abstract class LayerKind
 {
@@ -40,13 +40,37 @@ internal abstract class LayerKind
     public abstract Shape? Infer(LayerSpec layer, LayerInput input, List<DiagnosticInfo> diagnostics);
 
     /// <summary>
-    /// The layer's plan, for a kind that plans and writes itself (its plan an <see cref="ILayerWriter"/>); null for the
-    /// kinds the <see cref="Planner"/> still plans in a case of its own.
+    /// Specs of this kind that the checker makes rather than the parser reads (a residual connection's sum), which the
+    /// kind plans as well.
     /// </summary>
-    public virtual LayerPlan? Plan(CheckedLayer layer, PlanContext context) => null;
+    public virtual IEnumerable<Type> MadeSpecTypes => [];
+
+    /// <summary>
+    /// Whether the layer's outputs are its producer's values, viewed otherwise (a flatten): it then takes no workspace
+    /// of its own, unless it reads the model's input.
+    /// </summary>
+    public virtual bool ViewsItsInput => false;
+
+    /// <summary>
+    /// The layer's plan: its name, the regions it takes from <paramref name="context"/> (parameters, state, workspace,
+    /// in that kind's fixed order), and how it is computed.
+    /// </summary>
+    public abstract LayerPlan Plan(CheckedLayer layer, PlanContext context);
 
     /// <summary>Trainable parameters the layer has for this input (for the whole model's size check).</summary>
     public virtual long Parameters(LayerSpec layer, Shape input) => 0;
+
+    /// <summary>α of leaky ReLU (default 0.01) or ELU (default 1), from the declared value (NaN: not declared); 0 for other activations.</summary>
+    public static float Alpha(Activation activation, float declared) => activation switch
+    {
+        Activation.LeakyRelu => float.IsNaN(declared) ? 0.01f : declared,
+        Activation.Elu => float.IsNaN(declared) ? 1f : declared,
+        _ => 0f,
+    };
+
+    /// <summary>The declared initializer, or for <see cref="Initializer.Auto"/> He for ReLU layers and Glorot for the others.</summary>
+    public static Initializer ResolveInitializer(Initializer declared, Activation activation) =>
+        declared != Initializer.Auto ? declared : activation == Activation.Relu ? Initializer.HeUniform : Initializer.GlorotUniform;
 
     /// <summary>Whether a size is positive; reports MG0003 on <paramref name="location"/> if not.</summary>
     public static bool IsPositive(int value, LocationInfo? location, string what, List<DiagnosticInfo> diagnostics)

@@ -26,7 +26,10 @@ internal static class LayerKinds
 
     private static readonly Dictionary<string, LayerKind> ByAttribute = All.ToDictionary(k => k.AttributeName, StringComparer.Ordinal);
 
-    private static readonly Dictionary<Type, LayerKind> BySpec = All.GroupBy(k => k.SpecType).ToDictionary(g => g.Key, g => g.First());
+    private static readonly Dictionary<Type, LayerKind> BySpec = All
+        .SelectMany(k => k.MadeSpecTypes.Prepend(k.SpecType), (kind, spec) => (kind, spec))
+        .GroupBy(k => k.spec)
+        .ToDictionary(g => g.Key, g => g.First().kind);
 
     /// <summary>The attribute class names that declare a model's input and layers, in the <c>ModelGen</c> namespace.</summary>
     public static readonly string[] AttributeNames = All.Select(k => k.AttributeName).ToArray();
@@ -34,7 +37,7 @@ internal static class LayerKinds
     /// <summary>The kind an attribute class declares, or null for an attribute that declares no layer.</summary>
     public static LayerKind? ForAttribute(string attributeName) => ByAttribute.TryGetValue(attributeName, out var kind) ? kind : null;
 
-    /// <summary>The kind that reads and checks <paramref name="layer"/>.</summary>
+    /// <summary>The kind that reads, checks and plans <paramref name="layer"/>.</summary>
     public static LayerKind For(LayerSpec layer) =>
         BySpec.TryGetValue(layer.GetType(), out var kind) ? kind : throw new InvalidOperationException("No layer kind reads " + layer.GetType().Name);
 }

@@ -1,5 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
+using ModelGen.Generator.Emit;
+using ModelGen.Generator.Helpers;
 using ModelGen.Generator.Model;
 
 namespace ModelGen.Generator.Layers;
@@ -40,6 +43,22 @@ internal sealed class BatchNormKind : LayerKind
     }
 
     public override long Parameters(LayerSpec layer, Shape input) => 2L * BatchNormSpec.Features(input);
+
+    /// <summary>γ and β in the parameters, x̂ in the workspace, the running mean and variance and the last batch's 1/σ in the state.</summary>
+    public override LayerPlan Plan(CheckedLayer layer, PlanContext context)
+    {
+        var norm = (BatchNormSpec)layer.Layer;
+        // One γ, β and pair of statistics per feature of a vector, per channel of an image: the values of an image lie
+        // channels-last here (or it has one channel), so each row of Size / features values is one position's channels
+        // and the batch's statistics run over every position of every sample.
+        var features = BatchNormSpec.Features(layer.Input);
+        var (gamma, beta) = (context.Parameters.Take(features), context.Parameters.Take(features));
+        var normalized = context.Workspace.Take(layer.Input.Size);
+        var (mean, variance, inverse) = (context.State.Take(features), context.State.Take(features), context.State.Take(features));
+        return new BatchNormPlan(
+            context.Position, context.Next("batch_norm"), layer.Input.Size, features, norm.Momentum, norm.Epsilon, gamma, beta, context.OutputOffset, normalized,
+            mean, variance, inverse);
+    }
 }
 
 /// <summary><c>[LayerNorm(Epsilon = …)]</c>: each sample normalized over all of its values.</summary>
@@ -73,6 +92,15 @@ internal sealed class LayerNormKind : LayerKind
     }
 
     public override long Parameters(LayerSpec layer, Shape input) => 2L * input.Size;
+
+    /// <summary>γ and β in the parameters; x̂ and each sample's 1/σ in the workspace.</summary>
+    public override LayerPlan Plan(CheckedLayer layer, PlanContext context)
+    {
+        var size = layer.Input.Size;
+        var (gamma, beta) = (context.Parameters.Take(size), context.Parameters.Take(size));
+        var (normalized, inverse) = (context.Workspace.Take(size), context.Workspace.Take(1));
+        return new LayerNormPlan(context.Position, context.Next("layer_norm"), size, ((LayerNormSpec)layer.Layer).Epsilon, gamma, beta, context.OutputOffset, normalized, inverse);
+    }
 }
 
 /// <summary><c>[Dropout(rate)]</c>: values zeroed at random while training.</summary>
@@ -95,5 +123,294 @@ internal sealed class DropoutKind : LayerKind
         }
 
         return input.Shape;
+    }
+
+    /// <summary>Its mask after its outputs in the workspace.</summary>
+    public override LayerPlan Plan(CheckedLayer layer, PlanContext context) =>
+        new DropoutPlan(context.Position, context.Next("dropout"), layer.Input.Size, ((DropoutSpec)layer.Layer).Rate, context.OutputOffset, context.Workspace.Take(layer.Input.Size));
+}
+
+/// <summary>One batch-normalization layer of a plan: γ and β in the parameters; running statistics and 1/σ in the state.</summary>
+/// <param name="Index">1-based position among the batch-normalization layers.</param>
+/// <param name="Size">Values per sample.</param>
+/// <param name="Features">
+/// Features normalized over the batch: <paramref name="Size"/> for a vector; the channels of an image, whose values lie
+/// channels-last, so that each feature's statistics run over every position of every sample.
+/// </param>
+/// <param name="Momentum">m of the running averages.</param>
+/// <param name="Epsilon">ε added to the variance.</param>
+/// <param name="GammaOffset">Offset of γ [Features] in the parameters; β follows at <paramref name="BetaOffset"/>.</param>
+/// <param name="NormalizedOffset">Offset of x̂ in the workspace, per sample.</param>
+/// <param name="MeanOffset">Offset of the running mean [Features] in the state; the running variance follows at <paramref name="VarianceOffset"/>.</param>
+/// <param name="InverseDeviationOffset">Offset in the state of the last training batch's 1 / √(σ²_B + ε) [Features].</param>
+internal sealed record BatchNormPlan(
+    int Position, int Index, int Size, int Features, float Momentum, float Epsilon, int GammaOffset, int BetaOffset, int OutputOffset, int NormalizedOffset,
+    int MeanOffset, int VarianceOffset, int InverseDeviationOffset)
+    : LayerPlan(Position, Size, Size, OutputOffset), IScaleShiftPlan
+{
+    private const string Span = "global::System.Span<float>";
+    private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
+    private const string Normalization = "global::ModelGen.Kernels.Normalization";
+
+    public override string Name => "batch_norm_" + Index;
+
+    public override string Identifier => "BatchNorm" + Index;
+
+    public override int ParameterCount => 2 * Features;
+
+    public override string[] RemarksRow(ModelPlan plan) =>
+    [
+        Name, "BatchNorm", string.Empty, Emitter.Count(InputSize), Emitter.Count(Units), Emitter.Count(ParameterCount),
+        $"{(Features == Size ? string.Empty : $"per channel ({Features}), ")}momentum {Momentum.ToString("R", CultureInfo.InvariantCulture)}, ε = {Epsilon.ToString("R", CultureInfo.InvariantCulture)}",
+    ];
+
+    /// <summary>Forward, backward, and the input gradient alone that the pass to the inputs calls (the statistics of inference, no parameter gradients).</summary>
+    public override void WriteMethods(SourceWriter writer, LayerWriting context)
+    {
+        writer.WriteLine();
+        WriteForward(writer);
+        writer.WriteLine();
+        WriteBackward(writer);
+        writer.WriteLine();
+        WriteInputGradient(writer);
+    }
+
+    public override string BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads) =>
+        context.ToInputs ? $"{Identifier}InputGradient({dy}, {dx ?? "dx: default"}, batch);"
+        : $"{Identifier}Backward({dy}, {dx ?? "global::System.Span<float>.Empty"}, batch);";
+
+    /// <summary>None: batch normalization mixes a batch's samples, so <c>TrainStepClipped</c> is not supported with it.</summary>
+    public override string? SampleNormsCall(string input, string dy) => null;
+
+    /// <summary>
+    /// <c>nn.BatchNorm1d</c> or <c>2d</c>, with its running statistics and batch counter in the state. Keras' momentum m
+    /// keeps m of the old average; PyTorch's momentum is the weight of the new batch.
+    /// </summary>
+    public override void AddTorch(TorchBuilder torch)
+    {
+        var flow = torch.Flow;
+        var perChannel = flow.Image;
+        torch.Add($"nn.BatchNorm{(perChannel ? "2d" : "1d")}({Features}, eps={TorchEquivalent.Float(Epsilon)}, momentum={TorchEquivalent.Decimal(1m - (decimal)Momentum)})");
+        var view = !perChannel && flow.Permuted ? TorchEquivalent.Dims(flow.Channels, flow.Height, flow.Width) : default;
+        var axes = !perChannel && flow.Permuted ? TorchEquivalent.Dims(1, 2, 0) : default;
+        var prefix = torch.Prefix;
+        PlannedTensor Statistic(string name, string constant, int offset, bool inState) =>
+            new(prefix + name, Identifier + constant, offset, TorchEquivalent.Dims(Features)) { View = view, StoredAxes = axes, InState = inState };
+        torch.AddTensor(Statistic("weight", "GammaOffset", GammaOffset, inState: false));
+        torch.AddTensor(Statistic("bias", "BetaOffset", BetaOffset, inState: false));
+        torch.AddTensor(Statistic("running_mean", "MeanOffset", MeanOffset, inState: true));
+        torch.AddTensor(Statistic("running_var", "VarianceOffset", VarianceOffset, inState: true));
+        torch.AddTensor(new PlannedTensor(prefix + "num_batches_tracked", "-1", -1, default) { IsBatchCounter = true, InState = true });
+    }
+
+    public override string OnnxLayer(string tensors) =>
+        $"{OnnxEmitter.Layer}.BatchNorm(\"{tensors}weight\", \"{tensors}bias\", \"{tensors}running_mean\", \"{tensors}running_var\", {Emitter.Float(Epsilon)})";
+
+    private void WriteForward(SourceWriter writer)
+    {
+        var size = Size;
+        var (momentum, epsilon) = (Number(Momentum), Number(Epsilon));
+        writer.WriteLine($"/// <summary>{Name} forward while training: y = γ ⊙ (x − μ_B) / √(σ²_B + {epsilon}) + β with the batch's statistics{Over()}, which also move the running averages (momentum {momentum}).</summary>");
+        using (writer.OpenBlock($"private void {Identifier}ForwardTraining({ReadOnlySpan} x, {Span} y, int batch)"))
+        {
+            writer.WriteLine($"{Normalization}.BatchNormTraining(");
+            writer.WriteLine($"    x.Slice(0, batch * {size}), y, Workspace({Identifier}Normalized, {size}, batch), _state.Span.Slice({Identifier}InverseDeviation, {Features}),");
+            writer.WriteLine($"    {Identifier}Gamma, {Identifier}Beta, {Identifier}RunningMean, {Identifier}RunningVariance, momentum: {momentum}f, epsilon: {epsilon}f);");
+        }
+
+        writer.WriteLine();
+        writer.WriteLine($"/// <summary>{Name} forward in inference: y = γ ⊙ (x − running mean) / √(running variance + {epsilon}) + β.</summary>");
+        using (writer.OpenBlock($"private void {Identifier}ForwardInference({ReadOnlySpan} x, {Span} y, int batch)"))
+        {
+            writer.WriteLine($"{Normalization}.BatchNormInference(");
+            writer.WriteLine($"    x.Slice(0, batch * {size}), y, {Identifier}Gamma, {Identifier}Beta, {Identifier}RunningMean, {Identifier}RunningVariance, epsilon: {epsilon}f);");
+        }
+    }
+
+    private void WriteBackward(SourceWriter writer)
+    {
+        var size = Size;
+        writer.WriteLine($"/// <summary>{Name} backward: ∂L/∂γ = Σ dy ⊙ x̂, ∂L/∂β = Σ dy, dx = (g − mean_B g − x̂·mean_B(g ⊙ x̂)) / σ_B with g = dy ⊙ γ.</summary>");
+        using (writer.OpenBlock($"private void {Identifier}Backward({ReadOnlySpan} dy, {Span} dx, int batch)"))
+        {
+            writer.WriteLine($"{Normalization}.BatchNormBackward(");
+            writer.WriteLine($"    dy, Workspace({Identifier}Normalized, {size}, batch), _state.Span.Slice({Identifier}InverseDeviation, {Features}), {Identifier}Gamma,");
+            writer.WriteLine($"    {Identifier}GammaGradients, {Identifier}BetaGradients, dx);");
+        }
+    }
+
+    /// <summary>The input gradient as the model predicts, where the layer is affine: the pass to the inputs calls it.</summary>
+    private void WriteInputGradient(SourceWriter writer)
+    {
+        var size = Size;
+        writer.WriteLine($"/// <summary>{Name} input gradient outside training, where it is affine: dx = dy ⊙ γ / √(running variance + {Number(Epsilon)}).</summary>");
+        using (writer.OpenBlock($"private void {Identifier}InputGradient({ReadOnlySpan} dy, {Span} dx, int batch)"))
+        {
+            writer.WriteLine($"{Normalization}.BatchNormInferenceBackward(dy.Slice(0, batch * {size}), dx.Slice(0, batch * {size}), {Identifier}Gamma, {Identifier}RunningVariance, epsilon: {Number(Epsilon)}f);");
+        }
+    }
+
+    /// <summary>What the statistics run over, for an image: each channel's values at every position of every sample.</summary>
+    private string Over() =>
+        Features == Size ? string.Empty : $" of each channel, over its {Size / Features} positions in every sample";
+
+    private static string Number(float value) => value.ToString("R", CultureInfo.InvariantCulture);
+}
+
+/// <summary>One layer-normalization layer of a plan: γ and β in the parameters, x̂ and 1/σ kept in the workspace.</summary>
+/// <param name="Index">1-based position among the layer-normalization layers (layer_norm_1 …).</param>
+/// <param name="Size">Values per sample, normalized together.</param>
+/// <param name="Epsilon">ε added to the variance.</param>
+/// <param name="GammaOffset">Offset of γ [Size] in the parameter buffer; β [Size] follows at <paramref name="BetaOffset"/>.</param>
+/// <param name="NormalizedOffset">Offset of x̂ in the workspace, per sample.</param>
+/// <param name="InverseDeviationOffset">Offset of 1 / √(σ² + ε) in the workspace, one per sample.</param>
+internal sealed record LayerNormPlan(
+    int Position, int Index, int Size, float Epsilon, int GammaOffset, int BetaOffset, int OutputOffset, int NormalizedOffset, int InverseDeviationOffset)
+    : LayerPlan(Position, Size, Size, OutputOffset), IScaleShiftPlan
+{
+    private const string Span = "global::System.Span<float>";
+    private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
+    private const string Normalization = "global::ModelGen.Kernels.Normalization";
+
+    public override string Name => "layer_norm_" + Index;
+
+    public override string Identifier => "LayerNorm" + Index;
+
+    /// <summary>One γ and one β per value.</summary>
+    public int Features => Size;
+
+    public override int ParameterCount => 2 * Size;
+
+    public override string[] RemarksRow(ModelPlan plan) =>
+        [Name, "LayerNorm", string.Empty, Emitter.Count(InputSize), Emitter.Count(Units), Emitter.Count(ParameterCount), $"ε = {Epsilon.ToString("R", CultureInfo.InvariantCulture)}"];
+
+    public override void WriteMethods(SourceWriter writer, LayerWriting context)
+    {
+        writer.WriteLine();
+        WriteForward(writer);
+        writer.WriteLine();
+        WriteBackward(writer);
+    }
+
+    /// <summary>Always called, for ∂L/∂γ and ∂L/∂β; an empty dx where no layer before needs it.</summary>
+    public override string BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads) =>
+        $"{Identifier}Backward({dy}, {dx ?? "global::System.Span<float>.Empty"}, batch);";
+
+    public override string SampleNormsCall(string input, string dy) =>
+        $"{Emitter.Norms}.AddLayerNorm({dy}, Workspace({Identifier}Normalized, {Size}, batch), {Size}, sampleNorms);";
+
+    /// <summary><c>nn.LayerNorm</c> over the sample's shape as PyTorch sees it; γ and β of an image are kept channels-last.</summary>
+    public override void AddTorch(TorchBuilder torch)
+    {
+        var flow = torch.Flow;
+        torch.Add($"nn.LayerNorm({(flow.Image ? $"[{flow.Channels}, {flow.Height}, {flow.Width}]" : TorchEquivalent.Int(Size))}, eps={TorchEquivalent.Float(Epsilon)})");
+        var dimensions = flow.Image ? TorchEquivalent.Dims(flow.Channels, flow.Height, flow.Width) : TorchEquivalent.Dims(Size);
+        var view = flow.Permuted ? TorchEquivalent.Dims(flow.Channels, flow.Height, flow.Width) : default;
+        var axes = flow.Permuted ? TorchEquivalent.Dims(1, 2, 0) : default;
+        torch.AddTensor(new PlannedTensor(torch.Prefix + "weight", Identifier + "GammaOffset", GammaOffset, dimensions) { View = view, StoredAxes = axes });
+        torch.AddTensor(new PlannedTensor(torch.Prefix + "bias", Identifier + "BetaOffset", BetaOffset, dimensions) { View = view, StoredAxes = axes });
+    }
+
+    public override string OnnxLayer(string tensors) => $"{OnnxEmitter.Layer}.LayerNorm(\"{tensors}weight\", \"{tensors}bias\", {Emitter.Float(Epsilon)})";
+
+    /// <summary><c>LayerForward(x, y, batch)</c>: y = γ ⊙ (x − μ) / √(σ² + ε) + β per sample, keeping x̂ and 1/σ.</summary>
+    private void WriteForward(SourceWriter writer)
+    {
+        var size = Size;
+        var epsilon = Epsilon.ToString("R", CultureInfo.InvariantCulture);
+        writer.WriteLine($"/// <summary>{Name} forward: y = γ ⊙ (x − μ) / √(σ² + {epsilon}) + β over each sample's {size} values.</summary>");
+        using (writer.OpenBlock($"private void {Identifier}Forward({ReadOnlySpan} x, {Span} y, int batch)"))
+        {
+            writer.WriteLine($"{Normalization}.LayerNormForward(");
+            writer.WriteLine($"    x.Slice(0, batch * {size}), y, Workspace({Identifier}Normalized, {size}, batch), Workspace({Identifier}InverseDeviation, 1, batch),");
+            writer.WriteLine($"    {Identifier}Gamma, {Identifier}Beta, epsilon: {epsilon}f);");
+        }
+    }
+
+    /// <summary><c>LayerBackward(dy, dx, batch)</c>: ∂L/∂γ, ∂L/∂β, and dx unless it is empty (nothing before needs it).</summary>
+    private void WriteBackward(SourceWriter writer)
+    {
+        var size = Size;
+        writer.WriteLine($"/// <summary>{Name} backward: ∂L/∂γ = Σ dy ⊙ x̂, ∂L/∂β = Σ dy, dx = (g − mean g − x̂·mean(g ⊙ x̂)) / σ with g = dy ⊙ γ.</summary>");
+        using (writer.OpenBlock($"private void {Identifier}Backward({ReadOnlySpan} dy, {Span} dx, int batch)"))
+        {
+            writer.WriteLine($"{Normalization}.LayerNormBackward(");
+            writer.WriteLine($"    dy, Workspace({Identifier}Normalized, {size}, batch), Workspace({Identifier}InverseDeviation, 1, batch), {Identifier}Gamma,");
+            writer.WriteLine($"    {Identifier}GammaGradients, {Identifier}BetaGradients, dx);");
+        }
+    }
+}
+
+/// <summary>One dropout layer of a plan: output and mask in the workspace, no parameters.</summary>
+/// <param name="Index">1-based position among the dropout layers (dropout_1 …).</param>
+/// <param name="Rate">The probability of zeroing each value while training.</param>
+/// <param name="MaskOffset">Offset of the mask (0 or 1 / (1 − rate) per value) in the workspace, per sample.</param>
+internal sealed record DropoutPlan(int Position, int Index, int Size, float Rate, int OutputOffset, int MaskOffset)
+    : LayerPlan(Position, Size, Size, OutputOffset)
+{
+    private const string Span = "global::System.Span<float>";
+    private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
+    private const string Kernel = "global::ModelGen.Kernels.Dropout";
+
+    public override string Name => "dropout_" + Index;
+
+    public override string Identifier => "Dropout" + Index;
+
+    /// <summary>The rate as C# reads it back exactly, without the <c>f</c> suffix.</summary>
+    public string RateLiteral => Rate.ToString("R", CultureInfo.InvariantCulture);
+
+    public override string[] RemarksRow(ModelPlan plan) =>
+        [Name, "Dropout", string.Empty, Emitter.Count(InputSize), Emitter.Count(Units), "0", $"rate {Emitter.Float(Rate).TrimEnd('f')}, training only"];
+
+    /// <summary>
+    /// The passes that are not done elsewhere: the forward unless the dense layer below draws the mask in its product,
+    /// the backward unless no layer before has parameters or the input gradient above applies the mask.
+    /// </summary>
+    public override void WriteMethods(SourceWriter writer, LayerWriting context)
+    {
+        if (!ForwardFusion.Absorbs(context.Plan, this))
+        {
+            writer.WriteLine();
+            WriteForward(writer);
+        }
+
+        if (NeedsInputGradient && !BackwardFusion.Absorbs(context.Fusions, this))
+        {
+            writer.WriteLine();
+            WriteBackward(writer);
+        }
+    }
+
+    /// <summary>None where no layer before it has parameters: it has none itself, so there is nothing to propagate.</summary>
+    public override string? BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads) =>
+        dx is null ? null : $"{Identifier}Backward({dy}, {dx}, batch);";
+
+    public override string? SampleNormsCall(string input, string dy) => null;
+
+    public override void AddTorch(TorchBuilder torch) => torch.Add($"nn.Dropout({TorchEquivalent.Float(Rate)})");
+
+    public override string OnnxLayer(string tensors) => $"{OnnxEmitter.Layer}.Dropout()";
+
+    /// <summary><c>LayerForward(x, y, batch)</c>, training only: y = x ⊙ mask with a freshly drawn mask.</summary>
+    private void WriteForward(SourceWriter writer)
+    {
+        var size = Units;
+        var rate = RateLiteral;
+        writer.WriteLine($"/// <summary>{Name} forward while training: each value zeroed with probability {rate}, the others scaled by 1 / (1 − {rate}).</summary>");
+        using (writer.OpenBlock($"private void {Identifier}Forward({ReadOnlySpan} x, {Span} y, int batch)"))
+        {
+            writer.WriteLine($"var mask = Workspace({Identifier}Mask, {size}, batch);");
+            writer.WriteLine($"{Kernel}.Forward(x.Slice(0, batch * {size}), y, mask, rate: {rate}f, ref _trainingRandom);");
+        }
+    }
+
+    /// <summary><c>LayerBackward(dy, dx, batch)</c>: dx = dy ⊙ mask.</summary>
+    private void WriteBackward(SourceWriter writer)
+    {
+        writer.WriteLine($"/// <summary>{Name} backward: dx = dy ⊙ mask, the mask of the forward pass.</summary>");
+        using (writer.OpenBlock($"private void {Identifier}Backward({ReadOnlySpan} dy, {Span} dx, int batch)"))
+        {
+            writer.WriteLine($"{Kernel}.Backward(Workspace({Identifier}Mask, {Units}, batch), dy, dx);");
+        }
     }
 }

@@ -1,5 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
+using ModelGen.Generator.Helpers;
+using ModelGen.Generator.Layers;
 
 namespace ModelGen.Generator.Model;
 
@@ -16,12 +18,13 @@ namespace ModelGen.Generator.Model;
 internal sealed record BackwardFusion(DensePlan Layer, DropoutPlan? Dropout, DensePlan? Relu)
 {
     /// <summary>
-    /// The fusions of a plan, keyed by the dense layer that applies each. Only blocked (GEMM) layers fuse: the gate is
-    /// applied by the matrix product, and a ReLU layer's derivative is left out only where it would be a separate pass.
+    /// The fusions of a plan, in the order of the dense layers that apply them. Only blocked (GEMM) layers fuse: the gate
+    /// is applied by the matrix product, and a ReLU layer's derivative is left out only where it would be a separate pass.
+    /// The planner finds them once (<see cref="ModelPlan.BackwardFusions"/>); the backward planner and the emitter read them.
     /// </summary>
-    public static IReadOnlyDictionary<DensePlan, BackwardFusion> Find(ModelPlan plan)
+    public static EquatableArray<BackwardFusion> Find(ModelPlan plan)
     {
-        var fusions = new Dictionary<DensePlan, BackwardFusion>();
+        var fusions = new List<BackwardFusion>();
         var layers = plan.Layers;
         for (var i = 1; i < layers.Count; i++)
         {
@@ -36,11 +39,11 @@ internal sealed record BackwardFusion(DensePlan Layer, DropoutPlan? Dropout, Den
             var relu = candidate is DensePlan { Activation: Activation.Relu, Strategy: DenseStrategy.Gemm, KeepsPreActivation: false } r ? r : null;
             if (dropout is not null || relu is not null)
             {
-                fusions.Add(dense, new BackwardFusion(dense, dropout, relu));
+                fusions.Add(new BackwardFusion(dense, dropout, relu));
             }
         }
 
-        return fusions;
+        return fusions.ToEquatableArray();
     }
 
     /// <summary>
@@ -55,10 +58,14 @@ internal sealed record BackwardFusion(DensePlan Layer, DropoutPlan? Dropout, Den
     }
 
     /// <summary>Whether <paramref name="layer"/>'s own backward work is done by some fusion: a dropout's pass, or a ReLU layer's derivative.</summary>
-    public static bool Absorbs(IReadOnlyDictionary<DensePlan, BackwardFusion> fusions, LayerPlan layer) =>
-        fusions.Values.Any(f => ReferenceEquals(f.Dropout, layer) || ReferenceEquals(f.Relu, layer));
+    public static bool Absorbs(EquatableArray<BackwardFusion> fusions, LayerPlan layer) =>
+        fusions.Any(f => f.Dropout?.Position == layer.Position || f.Relu?.Position == layer.Position);
+
+    /// <summary>The fusion whose gate <paramref name="layer"/>'s input-gradient product applies, or null.</summary>
+    public static BackwardFusion? AppliedBy(EquatableArray<BackwardFusion> fusions, DensePlan layer) =>
+        fusions.FirstOrDefault(f => f.Layer.Position == layer.Position);
 
     /// <summary>The fusion above that applies <paramref name="layer"/>'s ReLU derivative, or null.</summary>
-    public static BackwardFusion? GatingOf(IReadOnlyDictionary<DensePlan, BackwardFusion> fusions, DensePlan layer) =>
-        fusions.Values.FirstOrDefault(f => ReferenceEquals(f.Relu, layer));
+    public static BackwardFusion? GatingOf(EquatableArray<BackwardFusion> fusions, DensePlan layer) =>
+        fusions.FirstOrDefault(f => f.Relu?.Position == layer.Position);
 }

@@ -1,5 +1,7 @@
 using System.Collections.Generic;
+using System.Linq;
 using ModelGen.Generator.Helpers;
+using ModelGen.Generator.Layers;
 
 namespace ModelGen.Generator.Model;
 
@@ -22,7 +24,7 @@ internal sealed record ModelPlan(
 {
     /// <summary>The layers that hold parameters, in order: dense, convolution and normalization layers.</summary>
     public System.Collections.Generic.IEnumerable<LayerPlan> ParameterLayers =>
-        System.Linq.Enumerable.Where(Layers, l => l is IWeightedPlan or LayerNormPlan or BatchNormPlan);
+        System.Linq.Enumerable.Where(Layers, l => l.ParameterCount > 0);
 
     /// <summary>Whether any layer behaves differently while training: dropout, or batch normalization's batch statistics.</summary>
     public bool HasTrainingBehavior => System.Linq.Enumerable.Any(Layers, l => l is DropoutPlan or BatchNormPlan);
@@ -51,6 +53,18 @@ internal sealed record ModelPlan(
     /// ONNX layers and the weights baker all follow).
     /// </summary>
     public TorchPlan Torch { get; init; } = TorchPlan.None;
+
+    /// <summary>
+    /// Where a dense layer's input-gradient product also applies the dropout mask and the ReLU derivative of the layers
+    /// below it (<see cref="BackwardFusion"/>), decided once by the planner: those layers then have no pass of their own.
+    /// </summary>
+    public EquatableArray<BackwardFusion> BackwardFusions { get; init; }
+
+    /// <summary>
+    /// Where a dense layer's forward product also draws the dropout layer after it while training
+    /// (<see cref="ForwardFusion"/>), decided once by the planner: that dropout layer then has no forward pass of its own.
+    /// </summary>
+    public EquatableArray<ForwardFusion> ForwardFusions { get; init; }
 
     /// <summary>Every tensor of the model as a weights file names and shapes it: <see cref="Torch"/>'s.</summary>
     public EquatableArray<PlannedTensor> Tensors => Torch.Tensors;
@@ -161,7 +175,7 @@ internal sealed record PlannedTensor(string Name, string OffsetConstant, int Off
 /// <param name="InputSize">Inputs per sample.</param>
 /// <param name="Units">Outputs per sample.</param>
 /// <param name="OutputOffset">Offset of this layer's outputs in the workspace, per sample of the batch.</param>
-internal abstract record LayerPlan(int Position, int InputSize, int Units, int OutputOffset)
+internal abstract record LayerPlan(int Position, int InputSize, int Units, int OutputOffset) : ILayerWriter
 {
     /// <summary>The layers whose outputs this one reads, by <see cref="Position"/>; 0 is the model's input. Two for a residual sum.</summary>
     public EquatableArray<int> Inputs { get; init; }
@@ -181,6 +195,12 @@ internal abstract record LayerPlan(int Position, int InputSize, int Units, int O
     /// </summary>
     public virtual bool HandsGradientOnInPlace => false;
 
+    /// <summary>Its trainable parameters: a layer with any hands gradients back to the layers before it.</summary>
+    public virtual int ParameterCount => 0;
+
+    /// <summary>Floats of the model's one window buffer the layer builds its windows in (a convolution's im2col chunk), or 0.</summary>
+    public virtual int WindowsLength => 0;
+
     /// <summary>The layer's name in weights files and comments, e.g. <c>dense_2</c>.</summary>
     public abstract string Name { get; }
 
@@ -189,25 +209,24 @@ internal abstract record LayerPlan(int Position, int InputSize, int Units, int O
 
     /// <summary>The local variable that holds this layer's outputs for a batch.</summary>
     public string Output => "a" + Position;
-}
 
-/// <summary>One layer-normalization layer of a plan: γ and β in the parameters, x̂ and 1/σ kept in the workspace.</summary>
-/// <param name="Index">1-based position among the layer-normalization layers (layer_norm_1 …).</param>
-/// <param name="Size">Values per sample, normalized together.</param>
-/// <param name="Epsilon">ε added to the variance.</param>
-/// <param name="GammaOffset">Offset of γ [Size] in the parameter buffer; β [Size] follows at <paramref name="BetaOffset"/>.</param>
-/// <param name="NormalizedOffset">Offset of x̂ in the workspace, per sample.</param>
-/// <param name="InverseDeviationOffset">Offset of 1 / √(σ² + ε) in the workspace, one per sample.</param>
-internal sealed record LayerNormPlan(
-    int Position, int Index, int Size, float Epsilon, int GammaOffset, int BetaOffset, int OutputOffset, int NormalizedOffset, int InverseDeviationOffset)
-    : LayerPlan(Position, Size, Size, OutputOffset), IScaleShiftPlan
-{
-    public override string Name => "layer_norm_" + Index;
+    /// <inheritdoc/>
+    public abstract string[] RemarksRow(ModelPlan plan);
 
-    public override string Identifier => "LayerNorm" + Index;
+    /// <inheritdoc/>
+    public abstract void WriteMethods(SourceWriter writer, LayerWriting context);
 
-    /// <summary>One γ and one β per value.</summary>
-    public int Features => Size;
+    /// <inheritdoc/>
+    public abstract string? BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads);
+
+    /// <inheritdoc/>
+    public abstract string? SampleNormsCall(string input, string dy);
+
+    /// <inheritdoc/>
+    public abstract void AddTorch(TorchBuilder torch);
+
+    /// <inheritdoc/>
+    public abstract string OnnxLayer(string tensors);
 }
 
 /// <summary>A normalization layer's learned scale γ and shift β: one of each per feature, both in the parameters.</summary>
@@ -223,105 +242,6 @@ internal interface IScaleShiftPlan
     int GammaOffset { get; }
 
     int BetaOffset { get; }
-}
-
-/// <summary>One batch-normalization layer of a plan: γ and β in the parameters; running statistics and 1/σ in the state.</summary>
-/// <param name="Index">1-based position among the batch-normalization layers.</param>
-/// <param name="Size">Values per sample.</param>
-/// <param name="Features">
-/// Features normalized over the batch: <paramref name="Size"/> for a vector; the channels of an image, whose values lie
-/// channels-last, so that each feature's statistics run over every position of every sample.
-/// </param>
-/// <param name="Momentum">m of the running averages.</param>
-/// <param name="Epsilon">ε added to the variance.</param>
-/// <param name="GammaOffset">Offset of γ [Features] in the parameters; β follows at <paramref name="BetaOffset"/>.</param>
-/// <param name="NormalizedOffset">Offset of x̂ in the workspace, per sample.</param>
-/// <param name="MeanOffset">Offset of the running mean [Features] in the state; the running variance follows at <paramref name="VarianceOffset"/>.</param>
-/// <param name="InverseDeviationOffset">Offset in the state of the last training batch's 1 / √(σ²_B + ε) [Features].</param>
-internal sealed record BatchNormPlan(
-    int Position, int Index, int Size, int Features, float Momentum, float Epsilon, int GammaOffset, int BetaOffset, int OutputOffset, int NormalizedOffset,
-    int MeanOffset, int VarianceOffset, int InverseDeviationOffset)
-    : LayerPlan(Position, Size, Size, OutputOffset), IScaleShiftPlan
-{
-    public override string Name => "batch_norm_" + Index;
-
-    public override string Identifier => "BatchNorm" + Index;
-}
-
-/// <summary>One dropout layer of a plan: output and mask in the workspace, no parameters.</summary>
-/// <param name="Index">1-based position among the dropout layers (dropout_1 …).</param>
-/// <param name="Rate">The probability of zeroing each value while training.</param>
-/// <param name="MaskOffset">Offset of the mask (0 or 1 / (1 − rate) per value) in the workspace, per sample.</param>
-internal sealed record DropoutPlan(int Position, int Index, int Size, float Rate, int OutputOffset, int MaskOffset)
-    : LayerPlan(Position, Size, Size, OutputOffset)
-{
-    public override string Name => "dropout_" + Index;
-
-    public override string Identifier => "Dropout" + Index;
-}
-
-/// <summary>How a dense layer is computed.</summary>
-internal enum DenseStrategy
-{
-    /// <summary>Every multiply-add written out: for tiny layers, where loop overhead would dominate.</summary>
-    Unrolled,
-
-    /// <summary>
-    /// Constant-length loops over rows, each row a vectorized dot product or multiply-add: for layers whose inputs are
-    /// too few to fill a vector, where a matrix kernel would fall back to scalar code.
-    /// </summary>
-    VectorLoops,
-
-    /// <summary>The whole batch as three register-blocked matrix products (forward, ∂W, ∂x) in the runtime.</summary>
-    Gemm,
-}
-
-/// <summary>One dense layer of a plan.</summary>
-/// <param name="Position">1-based position among all layers.</param>
-/// <param name="Index">1-based position among the dense layers (dense_1, dense_2 …).</param>
-/// <param name="InputSize">Inputs per sample.</param>
-/// <param name="Units">Outputs per sample.</param>
-/// <param name="Activation">The activation.</param>
-/// <param name="WeightsOffset">Offset of W [InputSize × Units], row-major, in the parameter buffer.</param>
-/// <param name="BiasOffset">Offset of b [Units] in the parameter buffer.</param>
-/// <param name="OutputOffset">Offset of this layer's activations in the workspace, per sample of the batch.</param>
-/// <param name="Strategy">How the layer is computed.</param>
-/// <param name="Initializer">How the weights are drawn, with <see cref="Initializer.Auto"/> already resolved.</param>
-/// <param name="Alpha">α of leaky ReLU or ELU, defaults resolved; 0 for other activations.</param>
-/// <param name="PreActivationOffset">Where the pre-activations z are kept for GELU's and SiLU's derivatives, or −1.</param>
-internal sealed record DensePlan(
-    int Position,
-    int Index,
-    int InputSize,
-    int Units,
-    Activation Activation,
-    int WeightsOffset,
-    int BiasOffset,
-    int OutputOffset,
-    DenseStrategy Strategy,
-    Initializer Initializer,
-    float Alpha = 0f,
-    int PreActivationOffset = -1,
-    bool HasBias = true) : LayerPlan(Position, InputSize, Units, OutputOffset), IWeightedPlan
-{
-    public override string Name => "dense_" + Index;
-
-    public override string Identifier => "Dense" + Index;
-
-    public int WeightRows => InputSize;
-
-    public int WeightColumns => Units;
-
-    public int FanOut => Units;
-
-    /// <summary>Whether backward needs z rather than y: the derivatives of GELU and SiLU cannot be written from y.</summary>
-    public bool KeepsPreActivation => PreActivationOffset >= 0;
-
-    public override bool ChangesOutputGradient => Activation != Activation.Linear;
-
-    public int WeightCount => Units * InputSize;
-
-    public int ParameterCount => WeightCount + (HasBias ? Units : 0);
 }
 
 /// <summary>A layer with a weight matrix W [<see cref="WeightRows"/> × <see cref="WeightColumns"/>] and one bias per column: dense and convolution layers.</summary>
@@ -372,122 +292,76 @@ internal sealed record WindowPlan(
 
     public int PatchSize => Kernel * Kernel * Channels;
 
+    /// <summary>Its input as channels×height×width, for the remarks table.</summary>
+    public string InputDimensions => $"{Channels}×{Height}×{Width}";
+
+    /// <summary>Its output of <paramref name="channels"/> channels as channels×height×width, for the remarks table.</summary>
+    public string OutputDimensions(int channels) => $"{channels}×{OutputHeight}×{OutputWidth}";
+
     /// <summary>The runtime value, as C#: <c>new(channels: 1, height: 28, …)</c>.</summary>
     public string Constructor =>
         $"new(Channels: {Channels}, Height: {Height}, Width: {Width}, Kernel: {Kernel}, Stride: {Stride}, PadTop: {PadTop}, PadLeft: {PadLeft}, " +
         $"OutputHeight: {OutputHeight}, OutputWidth: {OutputWidth}, ChannelsLast: {(ChannelsLast ? "true" : "false")})";
 }
 
-/// <summary>One 2-D convolution layer of a plan: each window of the input a row of an im2col matrix, times W [kernel²·channels × filters].</summary>
-/// <param name="Index">1-based position among the convolution layers (conv2d_1 …).</param>
-/// <param name="Chunk">
-/// Samples whose windows (the im2col matrix, [positions × kernel²·channels] each) are built at once, in the model's
-/// one window buffer: few enough that they stay in L2 between being written and being read by the product.
-/// </param>
-/// <param name="Direct">
-/// Whether the layer reads its windows where they lie instead (the runtime's <c>Convolution.DirectForward</c> and
-/// <c>DirectWeightGradient</c>): a first layer, on the model's channels-first input, with short windows. Its
-/// <paramref name="Chunk"/> is then 0: it builds no windows.
-/// </param>
-/// <param name="PreActivationOffset">Where z is kept for GELU's and SiLU's derivatives, or −1.</param>
-internal sealed record ConvPlan(
-    int Position, int Index, int InputSize, int Units, int OutputOffset, WindowPlan Window, int Filters, Activation Activation, float Alpha,
-    Initializer Initializer, int WeightsOffset, int BiasOffset, int Chunk, bool Direct, int PreActivationOffset = -1, bool HasBias = true)
-    : LayerPlan(Position, InputSize, Units, OutputOffset), IWeightedPlan
-{
-    public override string Name => "conv2d_" + Index;
-
-    public override string Identifier => "Conv" + Index;
-
-    public int WeightRows => Window.PatchSize;
-
-    public int WeightColumns => Filters;
-
-    public int FanOut => Window.Kernel * Window.Kernel * Filters;
-
-    public bool KeepsPreActivation => PreActivationOffset >= 0;
-
-    public override bool ChangesOutputGradient => Activation != Activation.Linear;
-}
-
-/// <summary>One max- or average-pooling layer of a plan: for max pooling, the index of each output's input kept for backward.</summary>
-/// <param name="Index">1-based position among the pooling layers of either kind.</param>
-/// <param name="Average">Whether each output is its window's mean rather than its largest value.</param>
-/// <param name="ArgmaxOffset">
-/// Offset in the workspace, per sample, of each output's input index (ints stored in the float workspace); −1 for
-/// average pooling, which keeps nothing.
-/// </param>
-internal sealed record PoolPlan(int Position, int Index, int InputSize, int Units, int OutputOffset, WindowPlan Window, bool Average, int ArgmaxOffset)
-    : LayerPlan(Position, InputSize, Units, OutputOffset)
-{
-    public override string Name => (Average ? "average_pooling2d_" : "max_pooling2d_") + Index;
-
-    public override string Identifier => "Pool" + Index;
-
-    public string Kind => Average ? "AvgPool2D" : "MaxPool2D";
-}
-
-/// <summary>One global-average-pooling layer of a plan: each channel's mean over its positions, a vector of the channels.</summary>
-/// <param name="Index">1-based position among the global pooling layers.</param>
-/// <param name="Channels">Channels of the image: the outputs per sample.</param>
-/// <param name="Height">Rows of the image.</param>
-/// <param name="Width">Columns of the image.</param>
-/// <param name="ChannelsLast">Whether the image is stored (h, w, c) (after a convolution or pooling layer) rather than (c, h, w).</param>
-internal sealed record GlobalPoolPlan(int Position, int Index, int Channels, int Height, int Width, bool ChannelsLast, int OutputOffset)
-    : LayerPlan(Position, Channels * Height * Width, Channels, OutputOffset)
-{
-    public override string Name => "global_average_pooling2d_" + Index;
-
-    public override string Identifier => "GlobalPool" + Index;
-
-    /// <summary>Positions per channel: height × width.</summary>
-    public int Positions => Height * Width;
-}
-
-/// <summary>One flatten layer of a plan: its output is its input's workspace, viewed as one vector (a copy only as the first layer).</summary>
-internal sealed record FlattenPlan(int Position, int Index, int Size, int OutputOffset) : LayerPlan(Position, Size, Size, OutputOffset)
-{
-    public override string Name => "flatten_" + Index;
-
-    public override string Identifier => "Flatten" + Index;
-}
-
 /// <summary>
-/// The sum that closes a residual connection: y = f(f_x) + s(x), then its activation. Backward hands ∂L/∂y (after the
-/// activation's derivative) to both inputs as it is: the sum's derivative is one for each.
-/// </summary>
-/// <param name="Index">1-based position among the residual connections (residual_1 …).</param>
-/// <param name="PreActivationOffset">Where the sum z is kept for GELU's and SiLU's derivatives, or −1.</param>
-internal sealed record AddPlan(int Position, int Index, int Size, Activation Activation, float Alpha, int OutputOffset, int PreActivationOffset, string Block, string? Shortcut)
-    : LayerPlan(Position, Size, Size, OutputOffset)
-{
-    public override string Name => "residual_" + Index;
-
-    public override string Identifier => "Residual" + Index;
-
-    public override bool ChangesOutputGradient => Activation != Activation.Linear;
-
-    public override bool HandsGradientOnInPlace => true;
-}
-
-/// <summary>
-/// The plan of a layer kind that writes its own code (see <see cref="Layers.ActivationKind"/>): the emitter, the
-/// backward pass, the PyTorch equivalent and the ONNX export ask it rather than switching over kinds.
+/// What every layer's plan writes for its kind (each <see cref="LayerPlan"/> is one; see <see cref="Layers.ActivationKind"/>):
+/// the emitter, the backward passes, the PyTorch equivalent and the ONNX export ask it rather than switching over kinds.
 /// </summary>
 internal interface ILayerWriter
 {
     /// <summary>Its row of the remarks table: name, kind, activation, input, output, parameters, how it is computed.</summary>
-    string[] RemarksRow();
+    string[] RemarksRow(ModelPlan plan);
 
-    /// <summary>Its forward method, and its backward method when <paramref name="backward"/> (the backward pass calls it).</summary>
-    void WriteMethods(SourceWriter writer, ModelPlan plan, bool backward);
+    /// <summary>
+    /// Its forward method, and the backward methods that a backward pass calls (see <see cref="LayerWriting.HasBackwardCall"/>),
+    /// each after a blank line; nothing at all where its work is done elsewhere (a flatten, a fused dropout).
+    /// </summary>
+    void WriteMethods(SourceWriter writer, LayerWriting context);
 
-    /// <summary>The backward pass's call, given the variables of its input, ∂L/∂(its output) and ∂L/∂(its input) (null: not needed); adds the outputs it reads to <paramref name="reads"/>.</summary>
-    string BackwardCall(string input, string dy, string? dx, ISet<string> reads);
+    /// <summary>
+    /// A backward pass's call, given the variables of its input, ∂L/∂(its output) and ∂L/∂(its input) (null: not
+    /// needed), or null for none; adds the layer outputs it reads to <paramref name="reads"/>.
+    /// </summary>
+    string? BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads);
 
-    /// <summary>Its module in the equivalent PyTorch <c>nn.Sequential</c>, or null for none.</summary>
-    string? TorchModule { get; }
+    /// <summary>
+    /// For <c>TrainStepClipped</c>, the call that adds each sample's squared gradient norm of the layer's parameters to
+    /// <c>sampleNorms</c>, from its input and ∂L/∂(its output); null for a layer without parameters.
+    /// </summary>
+    string? SampleNormsCall(string input, string dy);
 
-    /// <summary>Its ONNX layer, as C#: a call of one of <c>OnnxLayer</c>'s factories.</summary>
-    string OnnxLayer { get; }
+    /// <summary>Adds its modules and tensors to the equivalent PyTorch module.</summary>
+    void AddTorch(TorchBuilder torch);
+
+    /// <summary>Its ONNX layer, as C#: a call of one of <c>OnnxLayer</c>'s factories, naming its tensors after <paramref name="tensors"/> (e.g. <c>layers.3.</c>).</summary>
+    string OnnxLayer(string tensors);
+}
+
+/// <summary>
+/// What a <see cref="ILayerWriter"/> writes from besides its own plan: the whole model's plan, with the decisions
+/// made in it, and which backward pass is being written.
+/// </summary>
+/// <param name="plan">The model's plan.</param>
+/// <param name="toInputs">Whether the pass being written hands ∂L/∂(inputs) to the caller and keeps no parameter gradient.</param>
+internal sealed class LayerWriting(ModelPlan plan, bool toInputs = false)
+{
+    /// <summary>The model's plan.</summary>
+    public ModelPlan Plan { get; } = plan;
+
+    /// <summary>The plan's backward fusions (<see cref="ModelPlan.BackwardFusions"/>).</summary>
+    public EquatableArray<BackwardFusion> Fusions => Plan.BackwardFusions;
+
+    /// <summary>Whether the pass being written hands ∂L/∂(inputs) to the caller and keeps no parameter gradient.</summary>
+    public bool ToInputs { get; } = toInputs;
+
+    /// <summary>Whether a backward pass (TrainStep's or the one to the inputs) calls the layer's own backward method.</summary>
+    public bool HasBackwardCall(LayerPlan layer) =>
+        Plan.Backward.Concat(Plan.InputBackward).OfType<LayerBackward>().Any(step => step.Position == layer.Position);
+
+    /// <summary>The fusion whose gate this dense layer's input-gradient product applies (a dropout mask, a ReLU derivative below it), or null.</summary>
+    public BackwardFusion? FusionOf(DensePlan layer) => BackwardFusion.AppliedBy(Fusions, layer);
+
+    /// <summary>The fusion whose ReLU gate is this dense layer's derivative, applied by the layer above; or null.</summary>
+    public BackwardFusion? GatingOf(DensePlan layer) => BackwardFusion.GatingOf(Fusions, layer);
 }

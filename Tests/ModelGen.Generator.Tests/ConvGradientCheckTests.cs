@@ -119,8 +119,8 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
     [Fact]
     public void The_planner_and_the_runtime_agree_on_which_convolutions_read_their_windows_in_place()
     {
-        Assert.Equal(ModelGen.Kernels.Convolution.MaxDirectPatch, generator::ModelGen.Generator.Planner.MaxDirectPatch);
-        Assert.Equal(ModelGen.Kernels.Convolution.MaxDirectPaddedSample, generator::ModelGen.Generator.Planner.MaxDirectPaddedSample);
+        Assert.Equal(ModelGen.Kernels.Convolution.MaxDirectPatch, generator::ModelGen.Generator.Layers.ConvKind.MaxDirectPatch);
+        Assert.Equal(ModelGen.Kernels.Convolution.MaxDirectPaddedSample, generator::ModelGen.Generator.Layers.ConvKind.MaxDirectPaddedSample);
     }
 
     private static (ITrainableModel Model, ConvModel Description) Create(string name, int seed) => Models.Create(name, seed);
