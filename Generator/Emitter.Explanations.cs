@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using ModelGen.Generator.Helpers;
 using ModelGen.Generator.Model;
@@ -112,20 +113,29 @@ internal static partial class Emitter
             }
 
             writer.WriteLine();
-            writer.WriteLine("var trainingGradients = _gradients;");
-            writer.WriteLine($"_gradients = _inputPassGradients ??= new {AlignedBuffer}(ParameterBufferLength);");
-            using (writer.OpenBlock("try"))
-            {
-                foreach (var call in backward.Calls)
-                {
-                    writer.WriteLine(call);
-                }
-            }
+            WriteWithScratchGradients(writer, backward.Calls);
+        }
+    }
 
-            using (writer.OpenBlock("finally"))
+    /// <summary>
+    /// Writes backward calls whose parameter gradients are not wanted (the passes to the inputs and to the norms): they
+    /// write into a buffer of their own while the calls run, so that Gradients keeps TrainStep's.
+    /// </summary>
+    private static void WriteWithScratchGradients(SourceWriter writer, IEnumerable<string> calls)
+    {
+        writer.WriteLine("var trainingGradients = _gradients;");
+        writer.WriteLine($"_gradients = _inputPassGradients ??= new {AlignedBuffer}(ParameterBufferLength);");
+        using (writer.OpenBlock("try"))
+        {
+            foreach (var call in calls)
             {
-                writer.WriteLine("_gradients = trainingGradients;");
+                writer.WriteLine(call);
             }
+        }
+
+        using (writer.OpenBlock("finally"))
+        {
+            writer.WriteLine("_gradients = trainingGradients;");
         }
     }
 

@@ -68,20 +68,7 @@ internal static partial class Emitter
             writer.WriteLine("// the first pass adds up each sample's squared norm after each layer with parameters; the parameter gradients");
             writer.WriteLine("// it writes on the way go to a buffer of their own");
             writer.WriteLine("sampleNorms.Clear();");
-            writer.WriteLine("var trainingGradients = _gradients;");
-            writer.WriteLine($"_gradients = _inputPassGradients ??= new {AlignedBuffer}(ParameterBufferLength);");
-            using (writer.OpenBlock("try"))
-            {
-                foreach (var call in normsPass.Calls)
-                {
-                    writer.WriteLine(call);
-                }
-            }
-
-            using (writer.OpenBlock("finally"))
-            {
-                writer.WriteLine("_gradients = trainingGradients;");
-            }
+            WriteWithScratchGradients(writer, normsPass.Calls);
 
             writer.WriteLine();
             writer.WriteLine("// the second pass, from the rows scaled by min(1, C / ‖gₙ‖): the clipped mean");

@@ -211,10 +211,20 @@ internal static class GradientChecker
     /// differently), its norms are those of each sample's gradient formed alone (TrainStep on that sample), and its
     /// gradient is their clipped mean, with the bound at the median norm so that about half the samples are clipped.
     /// </summary>
+    /// <remarks>A model with batch normalization must refuse, naming layer normalization instead.</remarks>
+    /// <param name="declaration">The model's attributes, which say whether it has dropout or batch normalization.</param>
     /// <returns>How many samples were clipped.</returns>
-    public static int CheckClipping(ITrainableModel model, float[] inputs, float[] targets, bool drawsMasks)
+    public static int CheckClipping(ITrainableModel model, float[] inputs, float[] targets, string declaration)
     {
         var batch = inputs.Length / model.InputSize;
+        if (declaration.Contains("[BatchNorm", StringComparison.Ordinal))
+        {
+            var refused = Assert.Throws<NotSupportedException>(() => model.TrainStepClipped(inputs, targets, 1f, new float[batch]));
+            Assert.Contains("layer normalization", refused.Message);
+            return 0;
+        }
+
+        var drawsMasks = declaration.Contains("[Dropout", StringComparison.Ordinal);
         var targetSize = targets.Length / batch;
         var norms = new float[batch];
         var stream = model.TrainingRandom;
