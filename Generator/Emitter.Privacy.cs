@@ -86,5 +86,6 @@ internal static partial class Emitter
     }
 
     /// <summary>A bool as a C# literal.</summary>
+    /// <summary>A bool as a C# literal.</summary>
     internal static string Bool(bool value) => value ? "true" : "false";
 }

@@ -222,7 +222,7 @@ internal static class ConvEmitter
             $"[batch×{layer.Channels}×{layer.Height}×{layer.Width}] stored {Layout(layer)} → [batch×{layer.Channels}].</summary>");
         using (writer.OpenBlock($"private void {layer.Identifier}Forward({ReadOnlySpan} x, {Span} y, int batch)"))
         {
-            writer.WriteLine($"{Pooling}.GlobalAverageForward(x.Slice(0, batch * {layer.InputSize}), y.Slice(0, batch * {layer.Units}), channels: {layer.Channels}, positions: {layer.Positions}, channelsLast: {Bool(layer.ChannelsLast)}, batch);");
+            writer.WriteLine($"{Pooling}.GlobalAverageForward(x.Slice(0, batch * {layer.InputSize}), y.Slice(0, batch * {layer.Units}), channels: {layer.Channels}, positions: {layer.Positions}, channelsLast: {Emitter.Bool(layer.ChannelsLast)}, batch);");
         }
     }
 
@@ -232,13 +232,11 @@ internal static class ConvEmitter
         writer.WriteLine($"/// <summary>{layer.Name} backward: dx = dy / {layer.Positions} at every position of its channel.</summary>");
         using (writer.OpenBlock($"private void {layer.Identifier}Backward({Span} dy, {Span} dx, int batch)"))
         {
-            writer.WriteLine($"{Pooling}.GlobalAverageBackward(dy.Slice(0, batch * {layer.Units}), dx.Slice(0, batch * {layer.InputSize}), channels: {layer.Channels}, positions: {layer.Positions}, channelsLast: {Bool(layer.ChannelsLast)}, batch);");
+            writer.WriteLine($"{Pooling}.GlobalAverageBackward(dy.Slice(0, batch * {layer.Units}), dx.Slice(0, batch * {layer.InputSize}), channels: {layer.Channels}, positions: {layer.Positions}, channelsLast: {Emitter.Bool(layer.ChannelsLast)}, batch);");
         }
     }
 
     private static string Layout(GlobalPoolPlan layer) => layer.ChannelsLast ? "(h, w, c)" : "(c, h, w) as declared";
-
-    private static string Bool(bool value) => value ? "true" : "false";
 
     /// <summary>The pooling layer's workspace region of input indices, as ints.</summary>
     private static string Argmax(PoolPlan layer) =>

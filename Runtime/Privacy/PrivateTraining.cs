@@ -140,11 +140,9 @@ public static class PrivateTraining
                 }
                 else
                 {
-                    for (var k = 0; k < count; k++)
-                    {
-                        data.FeaturesOf(rows[k]).CopyTo(inputs.AsSpan(k * featureSize, featureSize));
-                        data.TargetOf(rows[k]).CopyTo(targets.AsSpan(k * targetSize, targetSize));
-                    }
+                    var batch = rows.AsSpan(0, count);
+                    Kernels.RowGather.Gather(data.Features, featureSize, batch, inputs.AsSpan(0, count * featureSize));
+                    Kernels.RowGather.Gather(data.Targets, targetSize, batch, targets.AsSpan(0, count * targetSize));
 
                     var loss = model.TrainStepClipped(inputs.AsSpan(0, count * featureSize), targets.AsSpan(0, count * targetSize), options.ClipNorm, norms.AsSpan(0, count));
                     lossSum += (double)loss * count;

@@ -139,23 +139,12 @@ public static unsafe partial class Convolution
                             var (h, w) = (top + kh, left + kw);
                             if ((uint)h < (uint)window.Height && (uint)w < (uint)window.Width)
                             {
-                                dx[window.InputIndex(c, h, w)] += Dot(dy, weights.Slice(k * filters, filters));
+                                dx[window.InputIndex(c, h, w)] += Blas.Dot(dy, weights.Slice(k * filters, filters));
                             }
                         }
                     }
                 }
             }
-        }
-
-        static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-        {
-            var sum = 0f;
-            for (var i = 0; i < a.Length; i++)
-            {
-                sum += a[i] * b[i];
-            }
-
-            return sum;
         }
     }
 
