@@ -5,7 +5,7 @@ using ModelGen.Kernels;
 namespace ModelGen.Benchmarks;
 
 /// <summary>
-/// Batch-sized products on one thread with A packed against A read in place (<c>Gemm.ReadAInPlace</c>), interleaved
+/// Batch-sized products on one thread with A packed against A read in place (<c>GemmTuning.ReadAInPlace</c>), interleaved
 /// round by round in one process.
 /// </summary>
 internal static class InPlaceA
@@ -22,8 +22,8 @@ internal static class InPlaceA
         Console.WriteLine("|---|---|--:|--:|--:|");
         foreach (var shape in shapes)
         {
-            var times = Measurements.MedianProductTimes(shape, random, rounds, variants: 2, v => Gemm.ReadAInPlace = v == 1);
-            Gemm.ReadAInPlace = true;
+            var times = Measurements.MedianProductTimes(shape, random, rounds, variants: 2, v => Gemm.Tuning = GemmTuning.Default with { ReadAInPlace = v == 1 });
+            Gemm.Tuning = GemmTuning.Default;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {shape.Role} | {shape.M}×{shape.K}×{shape.N} | {times[0]:F1} | {times[1]:F1} | {times[0] / times[1]:F3}× |"));
         }

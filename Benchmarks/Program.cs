@@ -88,7 +88,7 @@ if (args is ["vcpus", ..])
 
 if (args is ["tiles", ..])
 {
-    ModelGen.Benchmarks.KernelSwitch.Run(Number(1, 31), "6×64 tile for rows and depth blocks", on => ModelGen.Kernels.Gemm.UseWideTiles = on);
+    ModelGen.Benchmarks.KernelSwitch.Run(Number(1, 31), "6×64 tile for rows and depth blocks", on => ModelGen.Kernels.Gemm.Tuning = ModelGen.Kernels.GemmTuning.Default with { WideTiles = on });
     return;
 }
 
@@ -100,13 +100,13 @@ if (args is ["adam", ..])
 
 if (args is ["edges", ..])
 {
-    ModelGen.Benchmarks.KernelSwitch.Run(Number(1, 31), "edges written as masked vectors", on => ModelGen.Kernels.Gemm.MaskedEdges = on);
+    ModelGen.Benchmarks.KernelSwitch.Run(Number(1, 31), "edges written as masked vectors", on => ModelGen.Kernels.Gemm.Tuning = ModelGen.Kernels.GemmTuning.Default with { MaskedEdges = on });
     return;
 }
 
 if (args is ["panels", ..])
 {
-    ModelGen.Benchmarks.KernelSwitch.Run(Number(1, 31), "B packed panel by panel", on => ModelGen.Kernels.Gemm.PackBPerPanel = on);
+    ModelGen.Benchmarks.KernelSwitch.Run(Number(1, 31), "B packed panel by panel", on => ModelGen.Kernels.Gemm.Tuning = ModelGen.Kernels.GemmTuning.Default with { PackBPerPanel = on });
     return;
 }
 

@@ -8,7 +8,7 @@ namespace ModelGen.Benchmarks;
 
 /// <summary>
 /// One-sample <c>Predict</c> latency of the Fashion MLP on one thread, with the few-rows product path against the
-/// blocked path (<c>Gemm.UseSmallRows</c>), interleaved round by round, and a 256-sample <c>PredictBatch</c> per sample.
+/// blocked path (<c>GemmTuning.SmallRows</c>), interleaved round by round, and a 256-sample <c>PredictBatch</c> per sample.
 /// </summary>
 internal static class SinglePrediction
 {
@@ -27,7 +27,7 @@ internal static class SinglePrediction
         {
             for (var v = 0; v < 2; v++)
             {
-                Gemm.UseSmallRows = v == 1;
+                Gemm.Tuning = GemmTuning.Default with { SmallRows = v == 1 };
                 var start = Stopwatch.GetTimestamp();
                 for (var r = 0; r < 200; r++)
                 {
@@ -37,7 +37,7 @@ internal static class SinglePrediction
                 Measurements.AddIf(round >= 0, times[v], Stopwatch.GetElapsedTime(start).TotalMicroseconds / 200);
             }
 
-            Gemm.UseSmallRows = true;
+            Gemm.Tuning = GemmTuning.Default;
             var batchStart = Stopwatch.GetTimestamp();
             for (var r = 0; r < 4; r++)
             {

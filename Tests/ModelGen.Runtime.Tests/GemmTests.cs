@@ -78,7 +78,7 @@ public class GemmTests
                 foreach (var (accumulate, withBias, relu) in new[] { (false, false, false), (true, false, false), (false, true, true), (true, true, true) })
                 {
                     var c = accumulate ? start.ToArray() : Enumerable.Repeat(float.NaN, m * n).ToArray();
-                    Gemm.ComputeWith(path, storedA, transposeA, storedB, transposeB, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
+                    Gemm.ComputeWith(GemmTuning.Default with { Path = path }, storedA, transposeA, storedB, transposeB, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
                     for (var i = 0; i < m * n; i++)
                     {
                         var expected = product[i] + (accumulate ? start[i] : 0) + (withBias ? bias[i % n] : 0);
@@ -125,12 +125,12 @@ public class GemmTests
     [MemberData(nameof(SwitchedShapes))]
     public void Each_kernel_switch_gives_the_same_bits_on_and_off(string setting, int m, int n, int k)
     {
-        Action<bool> set = setting switch
+        var off = setting switch
         {
-            WideTiles => value => Gemm.UseWideTiles = value,
-            PanelByPanel => value => Gemm.PackBPerPanel = value,
-            MaskedEdges => value => Gemm.MaskedEdges = value,
-            _ => value => Gemm.ReadAInPlace = value,
+            WideTiles => GemmTuning.Default with { WideTiles = false },
+            PanelByPanel => GemmTuning.Default with { PackBPerPanel = false },
+            MaskedEdges => GemmTuning.Default with { MaskedEdges = false },
+            _ => GemmTuning.Default with { ReadAInPlace = false },
         };
         var (a, b, bias, start) = (Random(m * k, 41), Random(k * n, 42), Random(n, 43), Random(m * n, 44));
         foreach (var (transposeA, transposeB, accumulate, withBias, relu) in new[]
@@ -138,10 +138,10 @@ public class GemmTests
             (false, false, false, false, false), (false, false, true, true, true), (true, false, true, false, false), (false, true, false, true, true), (true, true, true, true, false),
         })
         {
-            void Product(float[] c) =>
-                Gemm.Compute(a, transposeA, b, transposeB, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
-            var (off, on) = BothWays(set, start, Product);
-            Assert.True(off.SequenceEqual(on), $"{setting}: transposeA={transposeA}, transposeB={transposeB}, accumulate={accumulate}, bias={withBias}, relu={relu}");
+            void Product(GemmTuning tuning, float[] c) =>
+                Gemm.ComputeWith(tuning, a, transposeA, b, transposeB, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
+            var (switchedOff, on) = BothWays(off, start, Product);
+            Assert.True(switchedOff.SequenceEqual(on), $"{setting}: transposeA={transposeA}, transposeB={transposeB}, accumulate={accumulate}, bias={withBias}, relu={relu}");
         }
     }
 
@@ -161,9 +161,9 @@ public class GemmTests
             foreach (var (transposeA, accumulate, withBias, relu) in new[] { (false, false, false, false), (false, true, false, false), (false, false, true, true), (true, true, true, true), (true, false, true, false) })
             {
                 var storedA = transposeA ? Transpose(a, m, k) : a;
-                void Product(float[] c) =>
-                    Gemm.ComputeWith(path, storedA, transposeA, b, false, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
-                var (off, on) = BothWays(value => Gemm.UseSmallRows = value, start, Product);
+                void Product(GemmTuning tuning, float[] c) =>
+                    Gemm.ComputeWith(tuning with { Path = path }, storedA, transposeA, b, false, c, m, n, k, accumulate, withBias ? bias : default, relu ? GemmActivation.Relu : GemmActivation.None);
+                var (off, on) = BothWays(GemmTuning.Default with { SmallRows = false }, start, Product);
                 Assert.Equal(off, on);
             }
         }
@@ -194,7 +194,7 @@ public class GemmTests
             float[] Product(GemmPath path)
             {
                 var c = (float[])start.Clone();
-                Gemm.ComputeWith(path, storedA, transposeA, b, false, c, m, n, k, accumulate);
+                Gemm.ComputeWith(GemmTuning.Default with { Path = path }, storedA, transposeA, b, false, c, m, n, k, accumulate);
                 return c;
             }
 
@@ -235,7 +235,7 @@ public class GemmTests
         foreach (var path in AcceleratedPaths())
         {
             var c = new float[40];
-            Gemm.ComputeWith(path, a, false, b, false, c, 1, 40, 1, accumulate: false, activation: GemmActivation.Relu);
+            Gemm.ComputeWith(GemmTuning.Default with { Path = path }, a, false, b, false, c, 1, 40, 1, accumulate: false, activation: GemmActivation.Relu);
             Assert.True(float.IsNaN(c[0]), $"{path}");
             Assert.False(float.IsNegative(c[1]), $"{path}");
             Assert.Equal(0f, c[2]);
@@ -265,25 +265,13 @@ public class GemmTests
         });
     }
 
-    /// <summary>
-    /// <paramref name="product"/> run on copies of <paramref name="start"/> with one of the kernels' switches (on by
-    /// default) turned off, then on; the switch is left on even if the product throws.
-    /// </summary>
-    private static (float[] Off, float[] On) BothWays(Action<bool> setSwitch, float[] start, Action<float[]> product)
+    /// <summary>The product computed from <paramref name="start"/> with a variant switched off, and as shipped.</summary>
+    private static (float[] Off, float[] On) BothWays(GemmTuning off, float[] start, Action<GemmTuning, float[]> product)
     {
-        var (off, on) = (start.ToArray(), start.ToArray());
-        setSwitch(false);
-        try
-        {
-            product(off);
-        }
-        finally
-        {
-            setSwitch(true);
-        }
-
-        product(on);
-        return (off, on);
+        var (switchedOff, on) = (start.ToArray(), start.ToArray());
+        product(off, switchedOff);
+        product(GemmTuning.Default, on);
+        return (switchedOff, on);
     }
 
     internal static IEnumerable<GemmPath> AcceleratedPaths()

@@ -75,7 +75,7 @@ public sealed class ThreadingTests : IDisposable
 
             // The helper takes blocks only when it wakes in time: repeat until it has (the partial sums' path), at least
             // 5 times. Without vector instructions the plain loop computes the product, unsplit.
-            var splits = Gemm.BestPath != GemmPath.Scalar;
+            var splits = GemmTuning.Default.Path != GemmPath.Scalar;
             var before = Gemm.ProductsWithPartials;
             for (var repeat = 0; repeat < 5 || (splits && Gemm.ProductsWithPartials == before && repeat < 500); repeat++)
             {
@@ -141,7 +141,7 @@ public sealed class ThreadingTests : IDisposable
         var nextDraw = separate.NextUInt32(); // the fused product must leave the stream where Dropout.Forward does
 
         // On two threads the helper sums depth blocks only when it wakes in time: repeat until it has, at least 3 times.
-        splitsByDepth &= Gemm.BestPath != GemmPath.Scalar;
+        splitsByDepth &= GemmTuning.Default.Path != GemmPath.Scalar;
         foreach (var threads in new[] { 1, 2 })
         {
             KernelSettings.MaxThreads = threads;

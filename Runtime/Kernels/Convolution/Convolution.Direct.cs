@@ -153,7 +153,7 @@ public static unsafe partial class Convolution
     /// lane at a time (<see cref="Simd1"/>), whose multiply-adds are fused exactly when the vectors' are, so the sums
     /// stay the product's: its edge tiles' on vector hardware, its scalar loops without.
     /// </summary>
-    private static GemmPath DirectPath(int filters) => Gemm.BestPath switch
+    private static GemmPath DirectPath(int filters) => GemmTuning.Default.Path switch
     {
         GemmPath.Vector512 when filters % Vector512<float>.Count == 0 => GemmPath.Vector512,
         GemmPath.Vector512 or GemmPath.Vector256 when filters % Vector256<float>.Count == 0 => GemmPath.Vector256,

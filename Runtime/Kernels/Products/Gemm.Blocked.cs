@@ -23,15 +23,15 @@ public static unsafe partial class Gemm
         var packedB = buffers.B;
         var scratch = stackalloc float[rows * width];
         var edgeBias = stackalloc float[width];
-        // A read in place (see ReadAInPlace): row-major with at most one row block, or transposed with at most one
+        // A read in place (see GemmTuning.ReadAInPlace): row-major with at most one row block, or transposed with at most one
         // depth block (a weight gradient's A is the layer's input, stored [batch × inputs]).
-        var rowsInPlace = ReadAInPlace && x->A.ColumnStride == 1 && x->M <= RowBlock
+        var rowsInPlace = x->Tuning.ReadAInPlace && x->A.ColumnStride == 1 && x->M <= RowBlock
             && ((long)x->A.RowStride * sizeof(float)) % 4096 != 0;
-        var stepsInPlace = ReadAInPlace && x->A.RowStride == 1 && x->K <= DepthBlock
+        var stepsInPlace = x->Tuning.ReadAInPlace && x->A.RowStride == 1 && x->K <= DepthBlock
             && ((long)x->A.ColumnStride * sizeof(float)) % 4096 != 0;
         var aInPlace = rowsInPlace || stepsInPlace;
-        // With one row block, each B panel is packed just before its tiles read it (see PackBPerPanel).
-        var panelByPanel = PackBPerPanel && x->M <= RowBlock;
+        // With one row block, each B panel is packed just before its tiles read it (see GemmTuning.PackBPerPanel).
+        var panelByPanel = x->Tuning.PackBPerPanel && x->M <= RowBlock;
 
         for (var jc = from; jc < to; jc += ColumnBlock)
         {
@@ -98,7 +98,7 @@ public static unsafe partial class Gemm
 
                                 if (!whole)
                                 {
-                                    WriteEdge(scratch, width, tile, x->N, mr, nr, step.Accumulate, step.Relu);
+                                    WriteEdge(scratch, width, tile, x->N, mr, nr, step.Accumulate, step.Relu, x->Tuning.MaskedEdges);
                                 }
                             }
                             else if (mr == rows && nr == width)
@@ -108,7 +108,7 @@ public static unsafe partial class Gemm
                             else
                             {
                                 TTile.Run<TVector, TSimd>(kc, panelA, panelB, width, scratch, width, accumulate: false, columnBias, relu: false);
-                                WriteEdge(scratch, width, tile, x->N, mr, nr, step.Accumulate, step.Relu);
+                                WriteEdge(scratch, width, tile, x->N, mr, nr, step.Accumulate, step.Relu, x->Tuning.MaskedEdges);
                             }
                         }
                     }

@@ -86,12 +86,13 @@ public static unsafe partial class Gemm
 
     /// <summary>
     /// The valid mr × nr corner of a scratch tile into C, with the same arithmetic the full tiles use (also a whole
-    /// partial sum of a product split by depth, <see cref="FinishDepthRows"/>).
+    /// partial sum of a product split by depth, <see cref="FinishDepthRows"/>); with masked AVX-512 vectors where
+    /// <paramref name="masked"/> (<see cref="GemmTuning.MaskedEdges"/>) and the processor has them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WriteEdge(float* scratch, int scratchStride, float* c, int ldc, int mr, int nr, bool accumulate, bool relu)
+    private static void WriteEdge(float* scratch, int scratchStride, float* c, int ldc, int mr, int nr, bool accumulate, bool relu, bool masked)
     {
-        if (MaskedEdges && Vector512.IsHardwareAccelerated && Avx512F.IsSupported && scratchStride % Vector512<float>.Count == 0)
+        if (masked && Vector512.IsHardwareAccelerated && Avx512F.IsSupported && scratchStride % Vector512<float>.Count == 0)
         {
             WriteEdgeMasked(scratch, scratchStride, c, ldc, mr, nr, accumulate, relu);
             return;
@@ -117,14 +118,6 @@ public static unsafe partial class Gemm
             }
         }
     }
-
-    /// <summary>
-    /// Whether the partial tiles at a product's right edge are written from their scratch with masked AVX-512 vectors
-    /// (the default) rather than a copy or loop per row: a 10-column output layer writes 64 such rows per product, and
-    /// its forward product (64×128×10) ran 1.04–1.05× as fast (`edges`, docs/performance.md). The benchmarks and tests
-    /// switch it off.
-    /// </summary>
-    internal static bool MaskedEdges { get; set; } = true;
 
     /// <summary>
     /// <see cref="WriteEdge"/> with AVX-512: whole vectors, then the row's last columns as one masked vector (the

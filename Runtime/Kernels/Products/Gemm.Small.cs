@@ -17,10 +17,7 @@ public static unsafe partial class Gemm
     /// <summary>Vectors of a C row the few-rows path computes at once: one accumulator chain each.</summary>
     private const int SmallRowVectors = 4;
 
-    /// <summary>Whether the small-row path computes the product (the tests switch it off to compare).</summary>
-    internal static bool UseSmallRows { get; set; } = true;
-
-    private static bool UsesSmallRows(int m, bool transposeB) => UseSmallRows && m <= SmallRowCount && !transposeB;
+    private static bool UsesSmallRows(GemmTuning tuning, int m, bool transposeB) => tuning.SmallRows && m <= SmallRowCount && !transposeB;
 
     /// <summary>
     /// A product of at most <see cref="SmallRowCount"/> rows, row by row: four vectors of C's row are accumulated over
@@ -75,7 +72,7 @@ public static unsafe partial class Gemm
                     else
                     {
                         SmallRowStrip<TVector, TSimd>(kc, a, x->A.ColumnStride, b, bStride, scratch, accumulate: false, blockBias, relu: false);
-                        WriteEdge(scratch, width, row, x->N, 1, nr, accumulate, relu);
+                        WriteEdge(scratch, width, row, x->N, 1, nr, accumulate, relu, x->Tuning.MaskedEdges);
                     }
                 }
 
@@ -166,7 +163,7 @@ public static unsafe partial class Gemm
                     Tile16x1.RunStrided<Vector512<float>, Simd512>(kc, origin, x->A.ColumnStride, buffers.B, Width, scratch, Width, accumulate: false, blockBias, relu: false);
                 }
 
-                WriteEdge(scratch, Width, x->C + ((long)i * x->N), x->N, mr, x->N, accumulate, relu);
+                WriteEdge(scratch, Width, x->C + ((long)i * x->N), x->N, mr, x->N, accumulate, relu, x->Tuning.MaskedEdges);
             }
 
             if (x->K == 0)

@@ -138,7 +138,7 @@ public static unsafe partial class Gemm
             // Each partial sum stored into C as a tile's scratch is: added unless it is the first block, ReLU at the last.
             var accumulate = block > 0 || whole->Accumulate;
             var relu = block == x->Blocks - 1 && whole->Relu;
-            WriteEdge(x->Partials + (block * length) + rows, whole->N, whole->C + rows, whole->N, to - from, whole->N, accumulate, relu);
+            WriteEdge(x->Partials + (block * length) + rows, whole->N, whole->C + rows, whole->N, to - from, whole->N, accumulate, relu, whole->Tuning.MaskedEdges);
         }
 
         if (whole->Drops)

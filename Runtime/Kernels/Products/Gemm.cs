@@ -83,36 +83,8 @@ public static unsafe partial class Gemm
     /// <summary>How many blocks of <see cref="DepthStep"/> a product <paramref name="k"/> deep is summed in.</summary>
     private static int DepthBlocks(int k) => (k + DepthStep(k) - 1) / DepthStep(k);
 
-    /// <summary>
-    /// Whether the micro-kernels read a batch-sized A where it lies instead of from a packed copy (the default):
-    /// row-major with at most <see cref="RowBlock"/> rows, or transposed with at most <see cref="DepthBlock"/> steps (a
-    /// weight gradient's, whose steps are the batch); the benchmarks and tests switch it off to compare. A whose rows
-    /// (or steps) lie a multiple of 4 KiB apart is always packed: read in place, they would all fall into one L1 set.
-    /// </summary>
-    internal static bool ReadAInPlace { get; set; } = true;
 
-    /// <summary>
-    /// Whether products whose width is a whole number of 64-column panels run on the 6 × 64 micro-kernel with
-    /// Vector512 (the default) when they go by rows (more rows than columns: a weight gradient) or by depth (a first
-    /// layer's forward product split between two threads), rather than on the 8 × 32 one. The wide tile loads ten
-    /// values for 24 multiply-adds instead of ten for 16; interleaved with 8 × 32 (`tiles`, docs/performance.md) the
-    /// weight gradients of the Fashion MLP ran 1.02–1.17× as fast and its training step 1.01–1.05×, and no product
-    /// slower. Products split by columns keep 8 × 32: with 64-column grains a 256-wide product has only three places to
-    /// cut between two threads of unequal speed, and its input gradient on two threads ran 0.83–0.88× as fast. A width
-    /// that leaves a partial panel keeps 8 × 32 too (784 columns would waste 48 of 832 on the last 64-wide panel). Both
-    /// tiles sum every element in the same order, so the choice changes no bit. The benchmarks and tests switch it off.
-    /// </summary>
-    internal static bool UseWideTiles { get; set; } = true;
 
-    /// <summary>
-    /// Whether a product of at most one row block (every batch-sized product) packs B one panel at a time, just before
-    /// the micro-kernels read it (the default), rather than a whole depth block of panels first. Each panel then goes
-    /// from the packing loop to the tiles through L1 instead of a 200 KiB buffer in L2, and is used as many times
-    /// either way (once per row tile of the single row block). Measured interleaved (`panels`, docs/performance.md):
-    /// the input gradients, whose packing transposes W, 1.02–1.09× on one thread; the forward products 1.00–1.03×; no
-    /// product slower. The same values reach the tiles, so the bits are the same. The benchmarks and tests switch it off.
-    /// </summary>
-    internal static bool PackBPerPanel { get; set; } = true;
 
     /// <summary>
     /// Rows of A packed at once: MC × KC floats = 256 KiB, an eighth of a 2 MiB L2, so the A block stays in L2 while
@@ -166,7 +138,7 @@ public static unsafe partial class Gemm
             Guard.Length(outputs, c.Length, nameof(outputs));
         }
 
-        ComputeWith(BestPath, a, transposeA: false, b, transposeB: true, c, m, n, k, accumulate: false, gateMask: mask, gateOutputs: outputs);
+        ComputeWith(Tuning, a, transposeA: false, b, transposeB: true, c, m, n, k, accumulate: false, gateMask: mask, gateOutputs: outputs);
     }
 
     /// <summary>
@@ -186,7 +158,7 @@ public static unsafe partial class Gemm
         Guard.Length(mask, c.Length, nameof(mask));
         Guard.Length(dropped, c.Length, nameof(dropped));
         var key = DropoutKey.Draw(rate, ref random);
-        ComputeWith(BestPath, a, transposeA: false, b, transposeB: false, c, m, n, k, accumulate: false, bias, activation, dropout: new DropoutOutputs(mask, dropped, key));
+        ComputeWith(Tuning, a, transposeA: false, b, transposeB: false, c, m, n, k, accumulate: false, bias, activation, dropout: new DropoutOutputs(mask, dropped, key));
     }
 
     /// <summary>
@@ -198,17 +170,17 @@ public static unsafe partial class Gemm
     public static void Compute(
         ReadOnlySpan<float> a, bool transposeA, ReadOnlySpan<float> b, bool transposeB, Span<float> c, int m, int n, int k,
         bool accumulate, ReadOnlySpan<float> bias = default, GemmActivation activation = GemmActivation.None) =>
-        ComputeWith(BestPath, a, transposeA, b, transposeB, c, m, n, k, accumulate, bias, activation);
+        ComputeWith(Tuning, a, transposeA, b, transposeB, c, m, n, k, accumulate, bias, activation);
 
-    /// <summary>The widest path the processor accelerates, decided once.</summary>
-    internal static GemmPath BestPath { get; } =
-        Vector512.IsHardwareAccelerated ? GemmPath.Vector512 :
-        Vector256.IsHardwareAccelerated ? GemmPath.Vector256 :
-        Vector128.IsHardwareAccelerated ? GemmPath.Vector128 : GemmPath.Scalar;
+    /// <summary>
+    /// How the public entry points compute: <see cref="GemmTuning.Default"/>, which only the benchmarks that time whole
+    /// training steps swap for a variant (the tests pass theirs to <see cref="ComputeWith"/>).
+    /// </summary>
+    internal static GemmTuning Tuning { get; set; } = GemmTuning.Default;
 
-    /// <summary><see cref="Compute"/> through a chosen path (tests and benchmarks); it must be accelerated.</summary>
+    /// <summary><see cref="Compute"/> the way <paramref name="tuning"/> says (tests and benchmarks); its path must be accelerated.</summary>
     internal static void ComputeWith(
-        GemmPath path, ReadOnlySpan<float> a, bool transposeA, ReadOnlySpan<float> b, bool transposeB, Span<float> c, int m, int n, int k,
+        GemmTuning tuning, ReadOnlySpan<float> a, bool transposeA, ReadOnlySpan<float> b, bool transposeB, Span<float> c, int m, int n, int k,
         bool accumulate, ReadOnlySpan<float> bias = default, GemmActivation activation = GemmActivation.None,
         ReadOnlySpan<float> gateMask = default, ReadOnlySpan<float> gateOutputs = default, DropoutOutputs dropout = default)
     {
@@ -241,23 +213,24 @@ public static unsafe partial class Gemm
                 DropMask = dropout.Mask.IsEmpty ? null : pdropMask,
                 Dropped = pdropped,
                 Dropout = dropout.Key,
+                Tuning = tuning,
             };
-            switch (path)
+            switch (tuning.Path)
             {
-                case GemmPath.Vector512 when n > Vector512<float>.Count && UsesSmallRows(m, transposeB):
+                case GemmPath.Vector512 when n > Vector512<float>.Count && UsesSmallRows(tuning, m, transposeB):
                     SmallRows<Vector512<float>, Simd512>(&problem);
                     break;
-                case GemmPath.Vector256 when UsesSmallRows(m, transposeB):
+                case GemmPath.Vector256 when UsesSmallRows(tuning, m, transposeB):
                     SmallRows<Vector256<float>, Simd256>(&problem);
                     break;
-                case GemmPath.Vector128 when UsesSmallRows(m, transposeB):
+                case GemmPath.Vector128 when UsesSmallRows(tuning, m, transposeB):
                     SmallRows<Vector128<float>, Simd128>(&problem);
                     break;
                 case GemmPath.Vector512 when n <= Vector512<float>.Count:
                     WorkSplitter.Run(&Narrow, &problem, m, grain: Tile16x1.Rows, (long)m * n * k, reduction: k);
                     break;
-                // Rows and depth blocks on the wide tile where the width is whole 64-column panels (see UseWideTiles).
-                case GemmPath.Vector512 when UseWideTiles && n % (4 * Vector512<float>.Count) == 0:
+                // Rows and depth blocks on the wide tile where the width is whole 64-column panels (see GemmTuning.WideTiles).
+                case GemmPath.Vector512 when tuning.WideTiles && n % (4 * Vector512<float>.Count) == 0:
                     Split(&Columns<Vector512<float>, Simd512, Tile8x2>, &Rows<Vector512<float>, Simd512, Tile6x4>, &Depths<Vector512<float>, Simd512, Tile6x4>, &problem, 2 * Vector512<float>.Count, 6);
                     break;
                 case GemmPath.Vector512:
@@ -352,6 +325,9 @@ public static unsafe partial class Gemm
 
         /// <summary>The dropout mask's key.</summary>
         public DropoutKey Dropout;
+
+        /// <summary>How the product is computed.</summary>
+        public GemmTuning Tuning;
 
         /// <summary>The index of c's first element in the whole product's c: the dropout mask is drawn by index.</summary>
         public long DropOrigin;
