@@ -194,39 +194,25 @@ public static class Activations
 
     internal readonly struct ReluGradient : IGradientOperator
     {
-        public static float Invoke(float y, float dy) => y > 0f ? dy : 0f;
-
-        public static Vector128<float> Invoke(Vector128<float> y, Vector128<float> dy) =>
-            Vector128.GreaterThan(y, Vector128<float>.Zero) & dy;
-
-        public static Vector256<float> Invoke(Vector256<float> y, Vector256<float> dy) =>
-            Vector256.GreaterThan(y, Vector256<float>.Zero) & dy;
-
-        public static Vector512<float> Invoke(Vector512<float> y, Vector512<float> dy) =>
-            Vector512.GreaterThan(y, Vector512<float>.Zero) & dy;
+        public static TVector Invoke<TVector, TSimd>(TVector y, TVector dy)
+            where TVector : struct
+            where TSimd : ISimd<TVector> => TSimd.KeepWherePositive(dy, y);
     }
 
     internal readonly struct SigmoidGradient : IGradientOperator
     {
-        public static float Invoke(float y, float dy) => dy * (y * (1f - y));
-
-        public static Vector128<float> Invoke(Vector128<float> y, Vector128<float> dy) => dy * (y * (Vector128<float>.One - y));
-
-        public static Vector256<float> Invoke(Vector256<float> y, Vector256<float> dy) => dy * (y * (Vector256<float>.One - y));
-
-        public static Vector512<float> Invoke(Vector512<float> y, Vector512<float> dy) => dy * (y * (Vector512<float>.One - y));
+        public static TVector Invoke<TVector, TSimd>(TVector y, TVector dy)
+            where TVector : struct
+            where TSimd : ISimd<TVector> => TSimd.Multiply(dy, TSimd.Multiply(y, TSimd.Subtract(TSimd.Broadcast(1f), y)));
     }
 
     internal readonly struct TanhGradient : IGradientOperator
     {
-        public static float Invoke(float y, float dy) => dy * (1f - (y * y));
-
-        public static Vector128<float> Invoke(Vector128<float> y, Vector128<float> dy) => dy * (Vector128<float>.One - (y * y));
-
-        public static Vector256<float> Invoke(Vector256<float> y, Vector256<float> dy) => dy * (Vector256<float>.One - (y * y));
-
-        public static Vector512<float> Invoke(Vector512<float> y, Vector512<float> dy) => dy * (Vector512<float>.One - (y * y));
+        public static TVector Invoke<TVector, TSimd>(TVector y, TVector dy)
+            where TVector : struct
+            where TSimd : ISimd<TVector> => TSimd.Multiply(dy, TSimd.Subtract(TSimd.Broadcast(1f), TSimd.Multiply(y, y)));
     }
+
     /// <summary>
     /// y = f(x) for each value, x and y of one length (they may be the same span): an activation layer's forward pass, and
     /// a residual sum's activation.

@@ -1,25 +1,21 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace ModelGen.Kernels;
 
-/// <summary>An element-wise operation dy ← op(y, dy), written once per vector width.</summary>
+/// <summary>An element-wise operation dy ← op(y, dy), written once for every width through <see cref="ISimd{TVector}"/>.</summary>
 internal interface IGradientOperator
 {
-    static abstract float Invoke(float y, float dy);
-
-    static abstract Vector128<float> Invoke(Vector128<float> y, Vector128<float> dy);
-
-    static abstract Vector256<float> Invoke(Vector256<float> y, Vector256<float> dy);
-
-    static abstract Vector512<float> Invoke(Vector512<float> y, Vector512<float> dy);
+    static abstract TVector Invoke<TVector, TSimd>(TVector y, TVector dy)
+        where TVector : struct
+        where TSimd : ISimd<TVector>;
 }
 
 /// <summary>
-/// Drives an <see cref="IGradientOperator"/> over two spans with the widest vectors the processor accelerates,
-/// 512 → 256 → 128 bits, then scalar. Each width is also callable on its own so tests can check every path.
+/// Drives an <see cref="IGradientOperator"/> over two spans with the widest vectors the processor accelerates
+/// (<see cref="SimdWidth"/>), the last elements one lane at a time through the same operator. Each width is also
+/// callable on its own so tests can check every path.
 /// </summary>
 internal static class GradientKernel
 {
@@ -31,85 +27,48 @@ internal static class GradientKernel
             throw new ArgumentException($"The outputs hold {outputs.Length} floats but the gradient {gradient.Length}.", nameof(gradient));
         }
 
-        if (Vector512.IsHardwareAccelerated && gradient.Length >= Vector512<float>.Count)
-        {
-            ApplyVector512<TOperator>(outputs, gradient);
-        }
-        else if (Vector256.IsHardwareAccelerated && gradient.Length >= Vector256<float>.Count)
-        {
-            ApplyVector256<TOperator>(outputs, gradient);
-        }
-        else if (Vector128.IsHardwareAccelerated && gradient.Length >= Vector128<float>.Count)
-        {
-            ApplyVector128<TOperator>(outputs, gradient);
-        }
-        else
-        {
-            ApplyScalar<TOperator>(outputs, gradient);
-        }
+        var loop = new Loop<TOperator>(outputs, gradient);
+        SimdWidth.Run(ref loop);
     }
 
+    /// <summary>The whole span at one width: whole vectors, then the rest one lane at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ApplyScalar<TOperator>(ReadOnlySpan<float> outputs, Span<float> gradient)
+    public static void Apply<TOperator, TVector, TSimd>(ReadOnlySpan<float> outputs, Span<float> gradient)
         where TOperator : IGradientOperator
+        where TVector : struct
+        where TSimd : ISimd<TVector>
     {
-        for (var i = 0; i < gradient.Length; i++)
-        {
-            gradient[i] = TOperator.Invoke(outputs[i], gradient[i]);
-        }
+        var done = ApplyFrom<TOperator, TVector, TSimd>(outputs, gradient, 0);
+        ApplyFrom<TOperator, float, Simd1>(outputs, gradient, done);
     }
 
-    // Each vector path needs length ≥ one vector. The last, possibly overlapping vector is loaded before the loop
-    // writes anything and stored after it: recomputed elements get the same value, not the operation applied twice.
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ApplyVector512<TOperator>(ReadOnlySpan<float> outputs, Span<float> gradient)
+    /// <summary>Whole vectors from <paramref name="start"/> on; returns the first element left.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int ApplyFrom<TOperator, TVector, TSimd>(ReadOnlySpan<float> outputs, Span<float> gradient, int start)
         where TOperator : IGradientOperator
+        where TVector : struct
+        where TSimd : ISimd<TVector>
     {
         ref var y = ref MemoryMarshal.GetReference(outputs);
         ref var dy = ref MemoryMarshal.GetReference(gradient);
-        var count = (nuint)Vector512<float>.Count;
-        var tail = (nuint)gradient.Length - count;
-        var lastResult = TOperator.Invoke(Vector512.LoadUnsafe(ref y, tail), Vector512.LoadUnsafe(ref dy, tail));
-        for (nuint i = 0; i < tail; i += count)
+        var i = start;
+        for (; i + TSimd.Count <= gradient.Length; i += TSimd.Count)
         {
-            TOperator.Invoke(Vector512.LoadUnsafe(ref y, i), Vector512.LoadUnsafe(ref dy, i)).StoreUnsafe(ref dy, i);
+            var offset = (nuint)i;
+            TSimd.Store(TOperator.Invoke<TVector, TSimd>(TSimd.Load(ref y, offset), TSimd.Load(ref dy, offset)), ref dy, offset);
         }
 
-        lastResult.StoreUnsafe(ref dy, tail);
+        return i;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ApplyVector256<TOperator>(ReadOnlySpan<float> outputs, Span<float> gradient)
+    private readonly ref struct Loop<TOperator>(ReadOnlySpan<float> outputs, Span<float> gradient) : IVectorLoop
         where TOperator : IGradientOperator
     {
-        ref var y = ref MemoryMarshal.GetReference(outputs);
-        ref var dy = ref MemoryMarshal.GetReference(gradient);
-        var count = (nuint)Vector256<float>.Count;
-        var tail = (nuint)gradient.Length - count;
-        var lastResult = TOperator.Invoke(Vector256.LoadUnsafe(ref y, tail), Vector256.LoadUnsafe(ref dy, tail));
-        for (nuint i = 0; i < tail; i += count)
-        {
-            TOperator.Invoke(Vector256.LoadUnsafe(ref y, i), Vector256.LoadUnsafe(ref dy, i)).StoreUnsafe(ref dy, i);
-        }
+        private readonly ReadOnlySpan<float> _outputs = outputs;
+        private readonly Span<float> _gradient = gradient;
 
-        lastResult.StoreUnsafe(ref dy, tail);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ApplyVector128<TOperator>(ReadOnlySpan<float> outputs, Span<float> gradient)
-        where TOperator : IGradientOperator
-    {
-        ref var y = ref MemoryMarshal.GetReference(outputs);
-        ref var dy = ref MemoryMarshal.GetReference(gradient);
-        var count = (nuint)Vector128<float>.Count;
-        var tail = (nuint)gradient.Length - count;
-        var lastResult = TOperator.Invoke(Vector128.LoadUnsafe(ref y, tail), Vector128.LoadUnsafe(ref dy, tail));
-        for (nuint i = 0; i < tail; i += count)
-        {
-            TOperator.Invoke(Vector128.LoadUnsafe(ref y, i), Vector128.LoadUnsafe(ref dy, i)).StoreUnsafe(ref dy, i);
-        }
-
-        lastResult.StoreUnsafe(ref dy, tail);
+        public void Run<TVector, TSimd>()
+            where TVector : struct
+            where TSimd : ISimd<TVector> => Apply<TOperator, TVector, TSimd>(_outputs, _gradient);
     }
 }

@@ -31,43 +31,15 @@ internal static class OptimizerKernels
     /// <summary>Momentum SGD: v ← μ·v − η·g; θ ← θ + v, or with Nesterov θ ← θ + μ·v − η·g.</summary>
     public static void Momentum(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> velocity, float learningRate, float momentum, bool nesterov)
     {
-        if (Vector512.IsHardwareAccelerated)
-        {
-            Momentum<Vector512<float>, Simd512>(parameters, gradients, velocity, learningRate, momentum, nesterov);
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            Momentum<Vector256<float>, Simd256>(parameters, gradients, velocity, learningRate, momentum, nesterov);
-        }
-        else if (Vector128.IsHardwareAccelerated)
-        {
-            Momentum<Vector128<float>, Simd128>(parameters, gradients, velocity, learningRate, momentum, nesterov);
-        }
-        else
-        {
-            MomentumTail(parameters, gradients, velocity, learningRate, momentum, nesterov, 0);
-        }
+        var loop = new MomentumLoop(parameters, gradients, velocity, learningRate, momentum, nesterov);
+        SimdWidth.Run(ref loop);
     }
 
     /// <summary>RMSprop (Keras): s ← ρ·s + (1 − ρ)·g²; θ ← θ − η·g / √(s + ε).</summary>
     public static void RmsProp(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> meanSquare, float learningRate, float rho, float epsilon)
     {
-        if (Vector512.IsHardwareAccelerated)
-        {
-            RmsProp<Vector512<float>, Simd512>(parameters, gradients, meanSquare, learningRate, rho, epsilon);
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            RmsProp<Vector256<float>, Simd256>(parameters, gradients, meanSquare, learningRate, rho, epsilon);
-        }
-        else if (Vector128.IsHardwareAccelerated)
-        {
-            RmsProp<Vector128<float>, Simd128>(parameters, gradients, meanSquare, learningRate, rho, epsilon);
-        }
-        else
-        {
-            RmsPropTail(parameters, gradients, meanSquare, learningRate, rho, epsilon, 0);
-        }
+        var loop = new RmsPropLoop(parameters, gradients, meanSquare, learningRate, rho, epsilon);
+        SimdWidth.Run(ref loop);
     }
 
     /// <summary>
@@ -126,26 +98,23 @@ internal static class OptimizerKernels
 
     private static void AdamPass(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v, float beta1, float beta2, float stepSize, float epsilon, float decay)
     {
-        if (Vector512.IsHardwareAccelerated)
-        {
-            Adam<Vector512<float>, Simd512>(parameters, gradients, m, v, beta1, beta2, stepSize, epsilon, decay);
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            Adam<Vector256<float>, Simd256>(parameters, gradients, m, v, beta1, beta2, stepSize, epsilon, decay);
-        }
-        else if (Vector128.IsHardwareAccelerated)
-        {
-            Adam<Vector128<float>, Simd128>(parameters, gradients, m, v, beta1, beta2, stepSize, epsilon, decay);
-        }
-        else
-        {
-            AdamTail(parameters, gradients, m, v, beta1, beta2, stepSize, epsilon, decay, 0);
-        }
+        var loop = new AdamLoop(parameters, gradients, m, v, beta1, beta2, stepSize, epsilon, decay);
+        SimdWidth.Run(ref loop);
     }
 
+    /// <summary>The whole update at one width: whole vectors, then the rest one lane at a time through the same body.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Momentum<TVector, TSimd>(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> velocity, float learningRate, float momentum, bool nesterov)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        var done = MomentumFrom<TVector, TSimd>(parameters, gradients, velocity, learningRate, momentum, nesterov, 0);
+        MomentumFrom<float, Simd1>(parameters, gradients, velocity, learningRate, momentum, nesterov, done);
+    }
+
+    /// <summary>Whole vectors from <paramref name="start"/> on; returns the first element left.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int MomentumFrom<TVector, TSimd>(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> velocity, float learningRate, float momentum, bool nesterov, int start)
         where TVector : struct
         where TSimd : ISimd<TVector>
     {
@@ -155,7 +124,7 @@ internal static class OptimizerKernels
         var mu = TSimd.Broadcast(momentum);
         var eta = TSimd.Broadcast(learningRate);
         var (stateFloor, gradientFloor) = (TSimd.Broadcast(StateFloor), TSimd.Broadcast(GradientFloor));
-        var i = 0;
+        var i = start;
         for (; i + TSimd.Count <= parameters.Length; i += TSimd.Count)
         {
             var offset = (nuint)i;
@@ -166,23 +135,22 @@ internal static class OptimizerKernels
             TSimd.Store(TSimd.Add(TSimd.Load(ref p, offset), change), ref p, offset);
         }
 
-        MomentumTail(parameters, gradients, velocity, learningRate, momentum, nesterov, i);
+        return i;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void MomentumTail(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> velocity, float learningRate, float momentum, bool nesterov, int start)
-    {
-        for (var i = start; i < parameters.Length; i++)
-        {
-            var step = learningRate * Underflow.Flush(gradients[i], GradientFloor);
-            var v = Underflow.Flush((momentum * velocity[i]) - step, StateFloor);
-            velocity[i] = v;
-            parameters[i] += nesterov ? (momentum * v) - step : v;
-        }
-    }
-
+    /// <summary>The whole update at one width: whole vectors, then the rest one lane at a time through the same body.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void RmsProp<TVector, TSimd>(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> meanSquare, float learningRate, float rho, float epsilon)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        var done = RmsPropFrom<TVector, TSimd>(parameters, gradients, meanSquare, learningRate, rho, epsilon, 0);
+        RmsPropFrom<float, Simd1>(parameters, gradients, meanSquare, learningRate, rho, epsilon, done);
+    }
+
+    /// <summary>Whole vectors from <paramref name="start"/> on; returns the first element left.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int RmsPropFrom<TVector, TSimd>(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> meanSquare, float learningRate, float rho, float epsilon, int start)
         where TVector : struct
         where TSimd : ISimd<TVector>
     {
@@ -194,7 +162,7 @@ internal static class OptimizerKernels
         var eta = TSimd.Broadcast(learningRate);
         var eps = TSimd.Broadcast(epsilon);
         var (stateFloor, gradientFloor) = (TSimd.Broadcast(StateFloor), TSimd.Broadcast(GradientFloor));
-        var i = 0;
+        var i = start;
         for (; i + TSimd.Count <= parameters.Length; i += TSimd.Count)
         {
             var offset = (nuint)i;
@@ -205,23 +173,22 @@ internal static class OptimizerKernels
             TSimd.Store(TSimd.Subtract(TSimd.Load(ref p, offset), change), ref p, offset);
         }
 
-        RmsPropTail(parameters, gradients, meanSquare, learningRate, rho, epsilon, i);
+        return i;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void RmsPropTail(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> meanSquare, float learningRate, float rho, float epsilon, int start)
-    {
-        for (var i = start; i < parameters.Length; i++)
-        {
-            var gradient = Underflow.Flush(gradients[i], GradientFloor);
-            var square = Underflow.Flush((rho * meanSquare[i]) + ((1f - rho) * (gradient * gradient)), StateFloor);
-            meanSquare[i] = square;
-            parameters[i] -= learningRate * gradient / MathF.Sqrt(square + epsilon);
-        }
-    }
-
+    /// <summary>The whole update at one width: whole vectors, then the rest one lane at a time through the same body.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Adam<TVector, TSimd>(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v, float beta1, float beta2, float stepSize, float epsilon, float decay)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        var done = AdamFrom<TVector, TSimd>(parameters, gradients, m, v, beta1, beta2, stepSize, epsilon, decay, 0);
+        AdamFrom<float, Simd1>(parameters, gradients, m, v, beta1, beta2, stepSize, epsilon, decay, done);
+    }
+
+    /// <summary>Whole vectors from <paramref name="start"/> on; returns the first element left.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int AdamFrom<TVector, TSimd>(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v, float beta1, float beta2, float stepSize, float epsilon, float decay, int start)
         where TVector : struct
         where TSimd : ISimd<TVector>
     {
@@ -237,7 +204,7 @@ internal static class OptimizerKernels
         var eps = TSimd.Broadcast(epsilon);
         var keep = TSimd.Broadcast(1f - decay);
         var (stateFloor, gradientFloor) = (TSimd.Broadcast(StateFloor), TSimd.Broadcast(GradientFloor));
-        var i = 0;
+        var i = start;
         for (; i + TSimd.Count <= parameters.Length; i += TSimd.Count)
         {
             var offset = (nuint)i;
@@ -250,20 +217,40 @@ internal static class OptimizerKernels
             TSimd.Store(TSimd.Subtract(TSimd.Multiply(keep, TSimd.Load(ref p, offset)), change), ref p, offset);
         }
 
-        AdamTail(parameters, gradients, m, v, beta1, beta2, stepSize, epsilon, decay, i);
+        return i;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void AdamTail(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v, float beta1, float beta2, float stepSize, float epsilon, float decay, int start)
+    private readonly ref struct MomentumLoop(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> velocity, float learningRate, float momentum, bool nesterov) : IVectorLoop
     {
-        for (var i = start; i < parameters.Length; i++)
-        {
-            var gradient = Underflow.Flush(gradients[i], GradientFloor);
-            var first = Underflow.Flush((beta1 * m[i]) + ((1f - beta1) * gradient), StateFloor);
-            var second = Underflow.Flush((beta2 * v[i]) + ((1f - beta2) * (gradient * gradient)), StateFloor);
-            m[i] = first;
-            v[i] = second;
-            parameters[i] = ((1f - decay) * parameters[i]) - (stepSize * first / (MathF.Sqrt(second) + epsilon));
-        }
+        private readonly Span<float> _parameters = parameters;
+        private readonly ReadOnlySpan<float> _gradients = gradients;
+        private readonly Span<float> _velocity = velocity;
+
+        public void Run<TVector, TSimd>()
+            where TVector : struct
+            where TSimd : ISimd<TVector> => Momentum<TVector, TSimd>(_parameters, _gradients, _velocity, learningRate, momentum, nesterov);
+    }
+
+    private readonly ref struct RmsPropLoop(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> meanSquare, float learningRate, float rho, float epsilon) : IVectorLoop
+    {
+        private readonly Span<float> _parameters = parameters;
+        private readonly ReadOnlySpan<float> _gradients = gradients;
+        private readonly Span<float> _meanSquare = meanSquare;
+
+        public void Run<TVector, TSimd>()
+            where TVector : struct
+            where TSimd : ISimd<TVector> => RmsProp<TVector, TSimd>(_parameters, _gradients, _meanSquare, learningRate, rho, epsilon);
+    }
+
+    private readonly ref struct AdamLoop(Span<float> parameters, ReadOnlySpan<float> gradients, Span<float> m, Span<float> v, float beta1, float beta2, float stepSize, float epsilon, float decay) : IVectorLoop
+    {
+        private readonly Span<float> _parameters = parameters;
+        private readonly ReadOnlySpan<float> _gradients = gradients;
+        private readonly Span<float> _m = m;
+        private readonly Span<float> _v = v;
+
+        public void Run<TVector, TSimd>()
+            where TVector : struct
+            where TSimd : ISimd<TVector> => Adam<TVector, TSimd>(_parameters, _gradients, _m, _v, beta1, beta2, stepSize, epsilon, decay);
     }
 }

@@ -1,7 +1,6 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace ModelGen.Kernels;
 
@@ -21,48 +20,45 @@ internal static class Underflow
     /// <summary>Sets every value whose magnitude is below <paramref name="threshold"/> (a positive normal number) to zero.</summary>
     public static void FlushBelow(Span<float> values, float threshold)
     {
-        if (Vector512.IsHardwareAccelerated)
-        {
-            FlushBelow<Vector512<float>, Simd512>(values, threshold);
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            FlushBelow<Vector256<float>, Simd256>(values, threshold);
-        }
-        else if (Vector128.IsHardwareAccelerated)
-        {
-            FlushBelow<Vector128<float>, Simd128>(values, threshold);
-        }
-        else
-        {
-            FlushTail(values, threshold, 0);
-        }
+        var loop = new FlushLoop(values, threshold);
+        SimdWidth.Run(ref loop);
     }
 
+    /// <summary>Whole vectors, then the rest one lane at a time through the same body.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FlushBelow<TVector, TSimd>(Span<float> values, float threshold)
         where TVector : struct
         where TSimd : ISimd<TVector>
     {
-        ref var start = ref MemoryMarshal.GetReference(values);
-        var floor = TSimd.Broadcast(threshold);
-        var i = 0;
-        for (; i + TSimd.Count <= values.Length; i += TSimd.Count)
-        {
-            TSimd.Store(TSimd.FlushBelow(TSimd.Load(ref start, (nuint)i), floor), ref start, (nuint)i);
-        }
-
-        FlushTail(values, threshold, i);
+        var done = FlushFrom<TVector, TSimd>(values, threshold, 0);
+        FlushFrom<float, Simd1>(values, threshold, done);
     }
 
-    private static void FlushTail(Span<float> values, float threshold, int start)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int FlushFrom<TVector, TSimd>(Span<float> values, float threshold, int start)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
     {
-        for (var i = start; i < values.Length; i++)
+        ref var first = ref MemoryMarshal.GetReference(values);
+        var floor = TSimd.Broadcast(threshold);
+        var i = start;
+        for (; i + TSimd.Count <= values.Length; i += TSimd.Count)
         {
-            values[i] = Flush(values[i], threshold);
+            TSimd.Store(TSimd.FlushBelow(TSimd.Load(ref first, (nuint)i), floor), ref first, (nuint)i);
         }
+
+        return i;
     }
 
     /// <summary>The scalar <see cref="ISimd{TVector}.FlushBelow"/>: zero where |value| &lt; threshold, bit for bit as the vector lanes.</summary>
     public static float Flush(float value, float threshold) => MathF.Abs(value) < threshold ? 0f : value;
+
+    private readonly ref struct FlushLoop(Span<float> values, float threshold) : IVectorLoop
+    {
+        private readonly Span<float> _values = values;
+
+        public void Run<TVector, TSimd>()
+            where TVector : struct
+            where TSimd : ISimd<TVector> => FlushBelow<TVector, TSimd>(_values, threshold);
+    }
 }
