@@ -57,16 +57,7 @@ public static class Reductions
             j = AddColumnSums<Vector256<float>, Simd256>(ref first, ref total, rows, columns, j);
         }
 
-        for (; j < columns; j++)
-        {
-            var sum = Unsafe.Add(ref total, j);
-            for (var r = 0; r < rows; r++)
-            {
-                sum += Unsafe.Add(ref first, (r * columns) + j);
-            }
-
-            Unsafe.Add(ref total, j) = sum;
-        }
+        AddColumnSums<float, Simd1>(ref first, ref total, rows, columns, j);
     }
 
     /// <summary>The column sums from column <paramref name="j"/> on, one vector of columns at a time while a whole one fits; returns the first column left.</summary>

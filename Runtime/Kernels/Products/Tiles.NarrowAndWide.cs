@@ -20,82 +20,65 @@ internal readonly unsafe struct Tile16x1 : ITile
     public static void Run<TVector, TSimd>(int depth, float* a, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
         where TVector : struct
         where TSimd : ISimd<TVector> =>
-        RunStrided<TVector, TSimd>(depth, a, Rows, b, bStride, c, ldc, accumulate, bias, relu);
+        Loop<TVector, TSimd>(depth, a, Rows, 1, b, bStride, c, ldc, accumulate, bias, relu);
 
     /// <summary>
     /// The tile over an A panel read in place: its 16 rows' values for one step side by side (as packed), and
     /// <paramref name="aStep"/> floats from one step to the next. A transposed (stored [k × m]) is read this way
     /// directly, with its row length as the step.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void RunStrided<TVector, TSimd>(int depth, float* a, long aStep, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
         where TVector : struct
-        where TSimd : ISimd<TVector>
-    {
-        var start = bias != null ? TSimd.Load(bias) : TSimd.Zero;
-        TVector c0 = start, c1 = start, c2 = start, c3 = start, c4 = start, c5 = start, c6 = start, c7 = start, c8 = start, c9 = start, c10 = start, c11 = start, c12 = start, c13 = start, c14 = start, c15 = start;
-        for (var p = 0; p < depth; p++)
-        {
-            var b0 = TSimd.Load(b);
-            c0 = TSimd.MultiplyAdd(TSimd.Broadcast(a[0]), b0, c0);
-            c1 = TSimd.MultiplyAdd(TSimd.Broadcast(a[1]), b0, c1);
-            c2 = TSimd.MultiplyAdd(TSimd.Broadcast(a[2]), b0, c2);
-            c3 = TSimd.MultiplyAdd(TSimd.Broadcast(a[3]), b0, c3);
-            c4 = TSimd.MultiplyAdd(TSimd.Broadcast(a[4]), b0, c4);
-            c5 = TSimd.MultiplyAdd(TSimd.Broadcast(a[5]), b0, c5);
-            c6 = TSimd.MultiplyAdd(TSimd.Broadcast(a[6]), b0, c6);
-            c7 = TSimd.MultiplyAdd(TSimd.Broadcast(a[7]), b0, c7);
-            c8 = TSimd.MultiplyAdd(TSimd.Broadcast(a[8]), b0, c8);
-            c9 = TSimd.MultiplyAdd(TSimd.Broadcast(a[9]), b0, c9);
-            c10 = TSimd.MultiplyAdd(TSimd.Broadcast(a[10]), b0, c10);
-            c11 = TSimd.MultiplyAdd(TSimd.Broadcast(a[11]), b0, c11);
-            c12 = TSimd.MultiplyAdd(TSimd.Broadcast(a[12]), b0, c12);
-            c13 = TSimd.MultiplyAdd(TSimd.Broadcast(a[13]), b0, c13);
-            c14 = TSimd.MultiplyAdd(TSimd.Broadcast(a[14]), b0, c14);
-            c15 = TSimd.MultiplyAdd(TSimd.Broadcast(a[15]), b0, c15);
-            a += aStep;
-            b += bStride;
-        }
-
-        StoreAll<TVector, TSimd>(c, ldc, accumulate, relu, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15);
-    }
+        where TSimd : ISimd<TVector> =>
+        Loop<TVector, TSimd>(depth, a, aStep, 1, b, bStride, c, ldc, accumulate, bias, relu);
 
     /// <summary>
     /// The tile over 16 rows of a row-major A read in place: row r at <paramref name="a"/> + r·<paramref name="lda"/>,
-    /// contiguous along the steps. Four row pointers and three multiples of the row length address all sixteen.
+    /// contiguous along the steps.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void RunRows<TVector, TSimd>(int depth, float* a, long lda, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
+        where TVector : struct
+        where TSimd : ISimd<TVector> =>
+        Loop<TVector, TSimd>(depth, a, 1, lda, b, bStride, c, ldc, accumulate, bias, relu);
+
+    /// <summary>
+    /// The steps, with A's value for row r of step p at a[p·<paramref name="stepStride"/> + r·<paramref name="rowStride"/>]:
+    /// one of the two strides is 1. Four row pointers and three multiples of the row stride address all sixteen rows.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunRows<TVector, TSimd>(int depth, float* a, long lda, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
+    private static void Loop<TVector, TSimd>(int depth, float* a, long stepStride, long rowStride, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
         where TVector : struct
         where TSimd : ISimd<TVector>
     {
         var start = bias != null ? TSimd.Load(bias) : TSimd.Zero;
         TVector c0 = start, c1 = start, c2 = start, c3 = start, c4 = start, c5 = start, c6 = start, c7 = start, c8 = start, c9 = start, c10 = start, c11 = start, c12 = start, c13 = start, c14 = start, c15 = start;
-        var (lda2, lda3) = (2 * lda, 3 * lda);
-        float* a4 = a + (4 * lda), a8 = a + (8 * lda), a12 = a + (12 * lda);
+        var (rowStride2, rowStride3) = (2 * rowStride, 3 * rowStride);
+        float* a4 = a + (4 * rowStride), a8 = a + (8 * rowStride), a12 = a + (12 * rowStride);
         for (var p = 0; p < depth; p++)
         {
             var b0 = TSimd.Load(b);
             c0 = TSimd.MultiplyAdd(TSimd.Broadcast(a[0]), b0, c0);
-            c1 = TSimd.MultiplyAdd(TSimd.Broadcast(a[lda]), b0, c1);
-            c2 = TSimd.MultiplyAdd(TSimd.Broadcast(a[lda2]), b0, c2);
-            c3 = TSimd.MultiplyAdd(TSimd.Broadcast(a[lda3]), b0, c3);
+            c1 = TSimd.MultiplyAdd(TSimd.Broadcast(a[rowStride]), b0, c1);
+            c2 = TSimd.MultiplyAdd(TSimd.Broadcast(a[rowStride2]), b0, c2);
+            c3 = TSimd.MultiplyAdd(TSimd.Broadcast(a[rowStride3]), b0, c3);
             c4 = TSimd.MultiplyAdd(TSimd.Broadcast(a4[0]), b0, c4);
-            c5 = TSimd.MultiplyAdd(TSimd.Broadcast(a4[lda]), b0, c5);
-            c6 = TSimd.MultiplyAdd(TSimd.Broadcast(a4[lda2]), b0, c6);
-            c7 = TSimd.MultiplyAdd(TSimd.Broadcast(a4[lda3]), b0, c7);
+            c5 = TSimd.MultiplyAdd(TSimd.Broadcast(a4[rowStride]), b0, c5);
+            c6 = TSimd.MultiplyAdd(TSimd.Broadcast(a4[rowStride2]), b0, c6);
+            c7 = TSimd.MultiplyAdd(TSimd.Broadcast(a4[rowStride3]), b0, c7);
             c8 = TSimd.MultiplyAdd(TSimd.Broadcast(a8[0]), b0, c8);
-            c9 = TSimd.MultiplyAdd(TSimd.Broadcast(a8[lda]), b0, c9);
-            c10 = TSimd.MultiplyAdd(TSimd.Broadcast(a8[lda2]), b0, c10);
-            c11 = TSimd.MultiplyAdd(TSimd.Broadcast(a8[lda3]), b0, c11);
+            c9 = TSimd.MultiplyAdd(TSimd.Broadcast(a8[rowStride]), b0, c9);
+            c10 = TSimd.MultiplyAdd(TSimd.Broadcast(a8[rowStride2]), b0, c10);
+            c11 = TSimd.MultiplyAdd(TSimd.Broadcast(a8[rowStride3]), b0, c11);
             c12 = TSimd.MultiplyAdd(TSimd.Broadcast(a12[0]), b0, c12);
-            c13 = TSimd.MultiplyAdd(TSimd.Broadcast(a12[lda]), b0, c13);
-            c14 = TSimd.MultiplyAdd(TSimd.Broadcast(a12[lda2]), b0, c14);
-            c15 = TSimd.MultiplyAdd(TSimd.Broadcast(a12[lda3]), b0, c15);
-            a++;
-            a4++;
-            a8++;
-            a12++;
+            c13 = TSimd.MultiplyAdd(TSimd.Broadcast(a12[rowStride]), b0, c13);
+            c14 = TSimd.MultiplyAdd(TSimd.Broadcast(a12[rowStride2]), b0, c14);
+            c15 = TSimd.MultiplyAdd(TSimd.Broadcast(a12[rowStride3]), b0, c15);
+            a += stepStride;
+            a4 += stepStride;
+            a8 += stepStride;
+            a12 += stepStride;
             b += bStride;
         }
 

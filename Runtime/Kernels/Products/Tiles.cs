@@ -93,63 +93,35 @@ internal readonly unsafe struct Tile8x2 : ITile
     public static void Run<TVector, TSimd>(int depth, float* a, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
         where TVector : struct
         where TSimd : ISimd<TVector> =>
-        RunStrided<TVector, TSimd>(depth, a, Rows, b, bStride, c, ldc, accumulate, bias, relu);
+        Loop<TVector, TSimd>(depth, a, Rows, 1, b, bStride, c, ldc, accumulate, bias, relu);
 
     /// <summary>
     /// The tile over an A panel whose eight values for a step lie side by side, <paramref name="stepStride"/> floats
     /// after the last step's: a packed panel (stride 8), or a transposed A read in place (a weight gradient's: the
     /// layer's input, stored [batch × inputs], with its row length as the stride).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void RunStrided<TVector, TSimd>(int depth, float* a, long stepStride, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
         where TVector : struct
-        where TSimd : ISimd<TVector>
-    {
-        var count = TSimd.Count;
-        var (bias0, bias1) = Tile.LoadBias<TVector, TSimd>(bias);
-
-        TVector c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1, c60 = bias0, c61 = bias1, c70 = bias0, c71 = bias1;
-        for (var p = 0; p < depth; p++)
-        {
-            var b0 = TSimd.Load(b);
-            var b1 = TSimd.Load(b + count);
-            var a0 = TSimd.Broadcast(a[0]);
-            c00 = TSimd.MultiplyAdd(a0, b0, c00);
-            c01 = TSimd.MultiplyAdd(a0, b1, c01);
-            var a1 = TSimd.Broadcast(a[1]);
-            c10 = TSimd.MultiplyAdd(a1, b0, c10);
-            c11 = TSimd.MultiplyAdd(a1, b1, c11);
-            var a2 = TSimd.Broadcast(a[2]);
-            c20 = TSimd.MultiplyAdd(a2, b0, c20);
-            c21 = TSimd.MultiplyAdd(a2, b1, c21);
-            var a3 = TSimd.Broadcast(a[3]);
-            c30 = TSimd.MultiplyAdd(a3, b0, c30);
-            c31 = TSimd.MultiplyAdd(a3, b1, c31);
-            var a4 = TSimd.Broadcast(a[4]);
-            c40 = TSimd.MultiplyAdd(a4, b0, c40);
-            c41 = TSimd.MultiplyAdd(a4, b1, c41);
-            var a5 = TSimd.Broadcast(a[5]);
-            c50 = TSimd.MultiplyAdd(a5, b0, c50);
-            c51 = TSimd.MultiplyAdd(a5, b1, c51);
-            var a6 = TSimd.Broadcast(a[6]);
-            c60 = TSimd.MultiplyAdd(a6, b0, c60);
-            c61 = TSimd.MultiplyAdd(a6, b1, c61);
-            var a7 = TSimd.Broadcast(a[7]);
-            c70 = TSimd.MultiplyAdd(a7, b0, c70);
-            c71 = TSimd.MultiplyAdd(a7, b1, c71);
-            a += stepStride;
-            b += bStride;
-        }
-
-        StoreAll<TVector, TSimd>(c, ldc, accumulate, relu, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71);
-    }
+        where TSimd : ISimd<TVector> =>
+        Loop<TVector, TSimd>(depth, a, stepStride, 1, b, bStride, c, ldc, accumulate, bias, relu);
 
     /// <summary>
     /// The same tile with A read where it lies, row-major with rows <paramref name="lda"/> floats apart, instead of from
     /// a packed panel: a batch-sized A then needs no copy. Eight row streams, each advancing one float per step.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void RunRows<TVector, TSimd>(int depth, float* a, long lda, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
+        where TVector : struct
+        where TSimd : ISimd<TVector> =>
+        Loop<TVector, TSimd>(depth, a, 1, lda, b, bStride, c, ldc, accumulate, bias, relu);
+
+    /// <summary>
+    /// The steps, with A's value for row r of step p at a[p·<paramref name="stepStride"/> + r·<paramref name="rowStride"/>]:
+    /// one of the two strides is 1 (a packed or transposed A, or a row-major one).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Loop<TVector, TSimd>(int depth, float* a, long stepStride, long rowStride, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
         where TVector : struct
         where TSimd : ISimd<TVector>
     {
@@ -157,38 +129,38 @@ internal readonly unsafe struct Tile8x2 : ITile
         var (bias0, bias1) = Tile.LoadBias<TVector, TSimd>(bias);
 
         TVector c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1, c60 = bias0, c61 = bias1, c70 = bias0, c71 = bias1;
-        var (lda2, lda3) = (2 * lda, 3 * lda);
-        var a4 = a + (4 * lda);
+        var (rowStride2, rowStride3) = (2 * rowStride, 3 * rowStride);
+        var a4 = a + (4 * rowStride);
         for (var p = 0; p < depth; p++)
         {
             var b0 = TSimd.Load(b);
             var b1 = TSimd.Load(b + count);
-            var a0 = TSimd.Broadcast(a[0]);
-            c00 = TSimd.MultiplyAdd(a0, b0, c00);
-            c01 = TSimd.MultiplyAdd(a0, b1, c01);
-            var a1 = TSimd.Broadcast(a[lda]);
-            c10 = TSimd.MultiplyAdd(a1, b0, c10);
-            c11 = TSimd.MultiplyAdd(a1, b1, c11);
-            var a2 = TSimd.Broadcast(a[lda2]);
-            c20 = TSimd.MultiplyAdd(a2, b0, c20);
-            c21 = TSimd.MultiplyAdd(a2, b1, c21);
-            var a3 = TSimd.Broadcast(a[lda3]);
-            c30 = TSimd.MultiplyAdd(a3, b0, c30);
-            c31 = TSimd.MultiplyAdd(a3, b1, c31);
-            var a5 = TSimd.Broadcast(a4[0]);
-            c40 = TSimd.MultiplyAdd(a5, b0, c40);
-            c41 = TSimd.MultiplyAdd(a5, b1, c41);
-            var a6 = TSimd.Broadcast(a4[lda]);
-            c50 = TSimd.MultiplyAdd(a6, b0, c50);
-            c51 = TSimd.MultiplyAdd(a6, b1, c51);
-            var a7 = TSimd.Broadcast(a4[lda2]);
-            c60 = TSimd.MultiplyAdd(a7, b0, c60);
-            c61 = TSimd.MultiplyAdd(a7, b1, c61);
-            var a8 = TSimd.Broadcast(a4[lda3]);
-            c70 = TSimd.MultiplyAdd(a8, b0, c70);
-            c71 = TSimd.MultiplyAdd(a8, b1, c71);
-            a++;
-            a4++;
+            var r = TSimd.Broadcast(a[0]);
+            c00 = TSimd.MultiplyAdd(r, b0, c00);
+            c01 = TSimd.MultiplyAdd(r, b1, c01);
+            r = TSimd.Broadcast(a[rowStride]);
+            c10 = TSimd.MultiplyAdd(r, b0, c10);
+            c11 = TSimd.MultiplyAdd(r, b1, c11);
+            r = TSimd.Broadcast(a[rowStride2]);
+            c20 = TSimd.MultiplyAdd(r, b0, c20);
+            c21 = TSimd.MultiplyAdd(r, b1, c21);
+            r = TSimd.Broadcast(a[rowStride3]);
+            c30 = TSimd.MultiplyAdd(r, b0, c30);
+            c31 = TSimd.MultiplyAdd(r, b1, c31);
+            r = TSimd.Broadcast(a4[0]);
+            c40 = TSimd.MultiplyAdd(r, b0, c40);
+            c41 = TSimd.MultiplyAdd(r, b1, c41);
+            r = TSimd.Broadcast(a4[rowStride]);
+            c50 = TSimd.MultiplyAdd(r, b0, c50);
+            c51 = TSimd.MultiplyAdd(r, b1, c51);
+            r = TSimd.Broadcast(a4[rowStride2]);
+            c60 = TSimd.MultiplyAdd(r, b0, c60);
+            c61 = TSimd.MultiplyAdd(r, b1, c61);
+            r = TSimd.Broadcast(a4[rowStride3]);
+            c70 = TSimd.MultiplyAdd(r, b0, c70);
+            c71 = TSimd.MultiplyAdd(r, b1, c71);
+            a += stepStride;
+            a4 += stepStride;
             b += bStride;
         }
 
@@ -228,49 +200,28 @@ internal readonly unsafe struct Tile6x2 : ITile
     public static void Run<TVector, TSimd>(int depth, float* a, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
         where TVector : struct
         where TSimd : ISimd<TVector> =>
-        RunStrided<TVector, TSimd>(depth, a, Rows, b, bStride, c, ldc, accumulate, bias, relu);
+        Loop<TVector, TSimd>(depth, a, Rows, 1, b, bStride, c, ldc, accumulate, bias, relu);
 
     /// <summary>The tile over an A panel whose six values for a step lie side by side, <paramref name="stepStride"/> floats after the last step's.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void RunStrided<TVector, TSimd>(int depth, float* a, long stepStride, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
         where TVector : struct
-        where TSimd : ISimd<TVector>
-    {
-        var count = TSimd.Count;
-        var (bias0, bias1) = Tile.LoadBias<TVector, TSimd>(bias);
-        TVector c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1;
-        for (var p = 0; p < depth; p++)
-        {
-            var b0 = TSimd.Load(b);
-            var b1 = TSimd.Load(b + count);
-            var a0 = TSimd.Broadcast(a[0]);
-            c00 = TSimd.MultiplyAdd(a0, b0, c00);
-            c01 = TSimd.MultiplyAdd(a0, b1, c01);
-            var a1 = TSimd.Broadcast(a[1]);
-            c10 = TSimd.MultiplyAdd(a1, b0, c10);
-            c11 = TSimd.MultiplyAdd(a1, b1, c11);
-            var a2 = TSimd.Broadcast(a[2]);
-            c20 = TSimd.MultiplyAdd(a2, b0, c20);
-            c21 = TSimd.MultiplyAdd(a2, b1, c21);
-            var a3 = TSimd.Broadcast(a[3]);
-            c30 = TSimd.MultiplyAdd(a3, b0, c30);
-            c31 = TSimd.MultiplyAdd(a3, b1, c31);
-            var a4 = TSimd.Broadcast(a[4]);
-            c40 = TSimd.MultiplyAdd(a4, b0, c40);
-            c41 = TSimd.MultiplyAdd(a4, b1, c41);
-            var a5 = TSimd.Broadcast(a[5]);
-            c50 = TSimd.MultiplyAdd(a5, b0, c50);
-            c51 = TSimd.MultiplyAdd(a5, b1, c51);
-            a += stepStride;
-            b += bStride;
-        }
-
-        StoreAll<TVector, TSimd>(c, ldc, accumulate, relu, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
-    }
+        where TSimd : ISimd<TVector> =>
+        Loop<TVector, TSimd>(depth, a, stepStride, 1, b, bStride, c, ldc, accumulate, bias, relu);
 
     /// <summary>The tile with a row-major A read where it lies, rows <paramref name="lda"/> floats apart: six row streams.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void RunRows<TVector, TSimd>(int depth, float* a, long lda, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
+        where TVector : struct
+        where TSimd : ISimd<TVector> =>
+        Loop<TVector, TSimd>(depth, a, 1, lda, b, bStride, c, ldc, accumulate, bias, relu);
+
+    /// <summary>
+    /// The steps, with A's value for row r of step p at a[p·<paramref name="stepStride"/> + r·<paramref name="rowStride"/>]:
+    /// one of the two strides is 1 (a packed or transposed A, or a row-major one).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Loop<TVector, TSimd>(int depth, float* a, long stepStride, long rowStride, float* b, int bStride, float* c, int ldc, bool accumulate, float* bias, bool relu)
         where TVector : struct
         where TSimd : ISimd<TVector>
     {
@@ -278,37 +229,38 @@ internal readonly unsafe struct Tile6x2 : ITile
         var (bias0, bias1) = Tile.LoadBias<TVector, TSimd>(bias);
 
         TVector c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1;
-        var (lda2, lda3) = (2 * lda, 3 * lda);
-        var a4 = a + (4 * lda);
+        var rowStride2 = 2 * rowStride;
+        var a3 = a + (3 * rowStride);
         for (var p = 0; p < depth; p++)
         {
             var b0 = TSimd.Load(b);
             var b1 = TSimd.Load(b + count);
-            var a0 = TSimd.Broadcast(a[0]);
-            c00 = TSimd.MultiplyAdd(a0, b0, c00);
-            c01 = TSimd.MultiplyAdd(a0, b1, c01);
-            var a1 = TSimd.Broadcast(a[lda]);
-            c10 = TSimd.MultiplyAdd(a1, b0, c10);
-            c11 = TSimd.MultiplyAdd(a1, b1, c11);
-            var a2 = TSimd.Broadcast(a[lda2]);
-            c20 = TSimd.MultiplyAdd(a2, b0, c20);
-            c21 = TSimd.MultiplyAdd(a2, b1, c21);
-            var a3 = TSimd.Broadcast(a[lda3]);
-            c30 = TSimd.MultiplyAdd(a3, b0, c30);
-            c31 = TSimd.MultiplyAdd(a3, b1, c31);
-            var a5 = TSimd.Broadcast(a4[0]);
-            c40 = TSimd.MultiplyAdd(a5, b0, c40);
-            c41 = TSimd.MultiplyAdd(a5, b1, c41);
-            var a6 = TSimd.Broadcast(a4[lda]);
-            c50 = TSimd.MultiplyAdd(a6, b0, c50);
-            c51 = TSimd.MultiplyAdd(a6, b1, c51);
-            a++;
-            a4++;
+            var r = TSimd.Broadcast(a[0]);
+            c00 = TSimd.MultiplyAdd(r, b0, c00);
+            c01 = TSimd.MultiplyAdd(r, b1, c01);
+            r = TSimd.Broadcast(a[rowStride]);
+            c10 = TSimd.MultiplyAdd(r, b0, c10);
+            c11 = TSimd.MultiplyAdd(r, b1, c11);
+            r = TSimd.Broadcast(a[rowStride2]);
+            c20 = TSimd.MultiplyAdd(r, b0, c20);
+            c21 = TSimd.MultiplyAdd(r, b1, c21);
+            r = TSimd.Broadcast(a3[0]);
+            c30 = TSimd.MultiplyAdd(r, b0, c30);
+            c31 = TSimd.MultiplyAdd(r, b1, c31);
+            r = TSimd.Broadcast(a3[rowStride]);
+            c40 = TSimd.MultiplyAdd(r, b0, c40);
+            c41 = TSimd.MultiplyAdd(r, b1, c41);
+            r = TSimd.Broadcast(a3[rowStride2]);
+            c50 = TSimd.MultiplyAdd(r, b0, c50);
+            c51 = TSimd.MultiplyAdd(r, b1, c51);
+            a += stepStride;
+            a3 += stepStride;
             b += bStride;
         }
 
         StoreAll<TVector, TSimd>(c, ldc, accumulate, relu, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
     }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreAll<TVector, TSimd>(
         float* c, int ldc, bool accumulate, bool relu,
