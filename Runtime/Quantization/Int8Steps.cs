@@ -226,30 +226,35 @@ internal sealed class QuantizedConvStep : QuantizedStep
             var samples = Math.Min(_chunk, batch - start);
             var images = x.Slice(start * inputSize, samples * inputSize);
             var outputs = y.Slice(start * positions * Units, samples * positions * Units);
-            var columns = Int8Workspace.Grow(ref workspace.Columns, samples * positions * patch);
-            Convolution.ImageToColumns(images, columns, _window, samples);
             if (Weights is null)
             {
+                var columns = Int8Workspace.Grow(ref workspace.Columns, samples * positions * patch);
+                Convolution.ImageToColumns(images, columns, _window, samples);
                 FloatProduct(columns, outputs, samples * positions);
                 continue;
             }
 
-            var levels = Int8Workspace.Grow(ref workspace.Levels, columns.Length);
+            // The images are quantized, then their windows built from the levels, with the zero point's level as the
+            // padding (zero's own level): the same bytes as quantizing the windows, for a ninth of the work.
+            var imageLevels = Int8Workspace.Grow(ref workspace.ImageLevels, images.Length);
+            var levels = Int8Workspace.Grow(ref workspace.Levels, samples * positions * patch);
             if (InputQuantization is { } parameters)
             {
-                ActivationQuantizer.Quantize(columns, parameters, levels);
+                ActivationQuantizer.Quantize(images, parameters, imageLevels);
+                Convolution.LevelsToColumns(imageLevels, levels, _window, samples, (byte)parameters.ZeroPoint);
                 Int8Product(levels, outputs, samples * positions, StaticScale, StaticZeroPoint);
                 continue;
             }
 
+            // Dynamic: each sample's parameters come from the range of its input image, so all its windows share them.
             var scales = Int8Workspace.Grow(ref workspace.RowScales, samples * positions);
             var zeroPoints = Int8Workspace.Grow(ref workspace.RowZeroPoints, samples * positions);
             var windowLength = positions * patch;
             for (var n = 0; n < samples; n++)
             {
-                var image = images.Slice(n * inputSize, inputSize);
-                var sample = ActivationQuantizer.FromOwnRange(image);
-                ActivationQuantizer.Quantize(columns.Slice(n * windowLength, windowLength), sample, levels.Slice(n * windowLength, windowLength));
+                var image = imageLevels.Slice(n * inputSize, inputSize);
+                var sample = ActivationQuantizer.QuantizeDynamic(images.Slice(n * inputSize, inputSize), image);
+                Convolution.LevelsToColumns(image, levels.Slice(n * windowLength, windowLength), _window, 1, (byte)sample.ZeroPoint);
                 scales.Slice(n * positions, positions).Fill(sample.Scale);
                 zeroPoints.Slice(n * positions, positions).Fill(sample.ZeroPoint);
             }

@@ -35,8 +35,11 @@ internal sealed class Int8Workspace
     /// <summary>The activations' zero point per row of the product (or one).</summary>
     public int[] RowZeroPoints = [];
 
-    /// <summary>A convolution's windows (im2col rows) for a few samples.</summary>
+    /// <summary>A convolution's windows (im2col rows) for a few samples, while it is calibrated in float.</summary>
     public float[] Columns = [];
+
+    /// <summary>A convolution's input images for a few samples, quantized, from which its windows of levels are built.</summary>
+    public byte[] ImageLevels = [];
 
     /// <summary>Max pooling's index of each output's input (not needed at inference, but the kernel writes it).</summary>
     public int[] Indices = [];

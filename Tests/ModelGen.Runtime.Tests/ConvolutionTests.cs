@@ -40,6 +40,29 @@ public sealed class ConvolutionTests
         h < 0 || h >= g.Height || w < 0 || w >= g.Width ? 0f
         : input[(n * g.InputSize) + (g.ChannelsLast ? (((h * g.Width) + w) * g.Channels) + c : (((c * g.Height) + h) * g.Width) + w)];
 
+    /// <summary>
+    /// The int8 convolutions quantize an image once and build its windows from the levels, padding with the zero point's
+    /// level: that must give the bytes that quantizing the float windows gives (zero quantizes to the zero point).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Windows))]
+    public void Windows_of_quantized_levels_are_the_quantized_windows(Window2D g)
+    {
+        const int batch = 3;
+        var input = GemmTests.Random(batch * g.InputSize, 12);
+        var columns = new float[batch * g.Positions * g.PatchSize];
+        Convolution.ImageToColumns(input, columns, g, batch);
+        var parameters = Quantization.QuantizationParameters.FromRange(input.Min(), input.Max());
+        var expected = new byte[columns.Length];
+        Quantization.ActivationQuantizer.Quantize(columns, parameters, expected);
+
+        var imageLevels = new byte[input.Length];
+        Quantization.ActivationQuantizer.Quantize(input, parameters, imageLevels);
+        var actual = Enumerable.Repeat((byte)255, columns.Length).ToArray();
+        Convolution.LevelsToColumns(imageLevels, actual, g, batch, (byte)parameters.ZeroPoint);
+        Assert.Equal(expected, actual);
+    }
+
     [Theory]
     [MemberData(nameof(Windows))]
     public void Image_to_columns_copies_each_window_in_kernel_row_column_channel_order(Window2D g)
