@@ -1,5 +1,6 @@
 using System;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace ModelGen.Kernels;
 
@@ -36,6 +37,7 @@ namespace ModelGen.Kernels;
 public static partial class Recurrent
 {
     /// <summary>Steps forward from the state in <paramref name="buffers"/> (see <see cref="StepBuffers"/>) by one step of the sequence.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Advance<TCell>(scoped in StepBuffers buffers, RecurrentWeights weights, int batch, int hidden)
         where TCell : IRecurrentCell
     {
@@ -57,6 +59,7 @@ public static partial class Recurrent
     }
 
     /// <summary>The training forward shared by the cells: see <see cref="LstmForward"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Forward<TCell>(
         RecurrentShape shape, ReadOnlySpan<float> input, RecurrentWeights weights, Span<float> output, RecurrentOutput outputs,
         Span<float> workspace, ReadOnlySpan<float> initialHidden, ReadOnlySpan<float> initialState)
@@ -102,6 +105,7 @@ public static partial class Recurrent
     }
 
     /// <summary>Backward through time shared by the cells: see <see cref="LstmBackward"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Backward<TCell>(
         RecurrentShape shape, ReadOnlySpan<float> input, RecurrentWeights weights, ReadOnlySpan<float> outputGradient, RecurrentOutput outputs,
         Span<float> workspace, Span<float> inputGradient, RecurrentGradients gradients, Span<float> initialHiddenGradient, Span<float> initialStateGradient)
@@ -218,6 +222,7 @@ public static partial class Recurrent
     };
 
     /// <summary>dh += ∂L/∂h_t as the output gives it: step t's rows of a sequence, or the last state at the last step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddOutputGradient(ReadOnlySpan<float> outputGradient, RecurrentOutput outputs, Span<float> dh, RecurrentShape shape, int t)
     {
         var hidden = shape.Hidden;
