@@ -16,8 +16,6 @@ public enum RecurrentCell
 /// </summary>
 internal sealed class RecurrentProblem
 {
-    public const int InputIndex = 0;
-
     /// <summary>The tensors, in the order the reference takes them: input, W_ih, W_hh, b_ih, b_hh, h₀, c₀ (empty when not given).</summary>
     public static readonly string[] TensorNames = ["input", "weight_ih", "weight_hh", "bias_ih", "bias_hh", "h0", "c0"];
 
