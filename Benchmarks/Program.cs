@@ -152,6 +152,12 @@ if (args is ["dp-fashion", ..])
     return;
 }
 
+if (args is ["lstm", ..])
+{
+    ModelGen.Benchmarks.RecurrentStep.Run(Number(1, 7));
+    return;
+}
+
 if (args is ["alignment"])
 {
     ModelGen.Benchmarks.AlignmentEffect.Run();

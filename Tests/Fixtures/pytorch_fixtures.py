@@ -37,8 +37,8 @@ PyTorch's own eps and momentum, global average pooling, layer normalization of a
 cross-entropy), res-net (a stem convolution with batch normalization and ReLU, an identity residual block and a
 downsampling one with a strided 1x1 convolution and batch normalization as its shortcut, each block conv-BN-ReLU-conv-BN
 with ReLU after the sum, global average pooling, dense) and, checked only, fashion-resnet (the Fashion ResNet sample:
-three stages of two such blocks). ModelGen has no sequence (embedding, attention, recurrent) layers yet, so there are
-no such fixtures.
+three stages of two such blocks). The recurrent kernels' fixture (torch.nn.LSTM and GRU) is written by
+recurrent_fixtures.py beside this script.
 
 It needs torch (Debian: apt-get install python3-torch libopenblas0-openmp, then run Debian's /usr/bin/python3) and
 numpy; safetensors files are read and written by hand: an 8-byte little-endian header length, a JSON header
