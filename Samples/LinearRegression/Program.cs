@@ -1,9 +1,20 @@
 using System;
+using System.Diagnostics;
 using System.IO;
+using System.Runtime;
 using ModelGen.Samples.LinearRegression;
 
 Console.WriteLine($"Learning y = 3x + U[0, 1) from {Example.Samples} samples: {Example.Epochs} epochs of SGD (lr 0.01, batch 32).");
+// --time: how long the training took, and how much of it the JIT spent compiling (Benchmarks/jit-startup.sh compares
+// this process under the JIT, with ReadyToRun code and as a NativeAOT binary).
+var timed = args.Length > 0 && args[0] == "--time";
+var (compileBefore, methodsBefore, started) = (JitInfo.GetCompilationTime(), JitInfo.GetCompiledMethodCount(), Stopwatch.GetTimestamp());
 var result = Example.Run(seed: 42);
+if (timed)
+{
+    Console.WriteLine(FormattableString.Invariant(
+        $"fit_ms={Stopwatch.GetElapsedTime(started).TotalMilliseconds:F2} jit_ms={(JitInfo.GetCompilationTime() - compileBefore).TotalMilliseconds:F2} jit_methods={JitInfo.GetCompiledMethodCount() - methodsBefore}"));
+}
 
 Span<float> prediction = stackalloc float[LinearRegression.OutputSize];
 foreach (var x in new[] { 0f, 0.5f, 1f })
