@@ -4,6 +4,7 @@ using System.Globalization;
 using ModelGen.Generator.Emit;
 using ModelGen.Generator.Helpers;
 using ModelGen.Generator.Model;
+using ModelGen.Generator.Weights;
 
 namespace ModelGen.Generator.Layers;
 
@@ -51,6 +52,37 @@ internal sealed record DropoutPlan(int Position, int Index, int Size, float Rate
 
     /// <summary>The rate as C# reads it back exactly, without the <c>f</c> suffix.</summary>
     public string RateLiteral => Rate.ToString("R", CultureInfo.InvariantCulture);
+
+    public override bool TrainsDifferently => true;
+
+    /// <summary>Outside training it hands its input on unchanged, except as the model's first layer (its input is the caller's read-only inputs) or last (predictions are read from the last layer's workspace).</summary>
+    public override bool PassesInputThrough(ModelPlan plan) => Inputs[0] > 0 && Position < plan.Layers.Count;
+
+    /// <summary>The span its forward writes: its workspace region, or outside training its input where it <see cref="PassesInputThrough"/>.</summary>
+    public string OutputSpan(ModelPlan plan, string input)
+    {
+        var workspace = $"Workspace({Identifier}Output, {Units}, batch)";
+        return PassesInputThrough(plan) ? $"training ? {workspace} : {input}" : workspace;
+    }
+
+    public override void WriteWorkspaceLayout(SourceWriter writer, ModelPlan plan)
+    {
+        base.WriteWorkspaceLayout(writer, plan);
+        writer.WriteLine($"private const int {Identifier}Mask = {MaskOffset}; // {Name} mask of the last training step: 0 or 1 / (1 − rate)");
+    }
+
+    /// <summary>Its forward while training; outside training its output is its input span itself, a copy only where it cannot be.</summary>
+    public override void WriteForwardCall(SourceWriter writer, LayerWriting context)
+    {
+        var input = context.InputOf(this);
+        writer.WriteLine($"var {Output} = {OutputSpan(context.Plan, input)};");
+        context.WriteTrainingSplit(
+            writer, this, $"{Identifier}Forward({input}, {Output}, batch);",
+            PassesInputThrough(context.Plan) ? [] : [$"{input}.Slice(0, batch * {Units}).CopyTo({Output});"]);
+    }
+
+    /// <summary>It hands on the product it reads: a batch normalization after it may still fold into that product.</summary>
+    public override void Quantize(QuantizedModelBuilder int8) => int8.PassOn(this);
 
     public override string[] RemarksRow(ModelPlan plan) =>
         [Name, "Dropout", string.Empty, Emitter.Count(InputSize), Emitter.Count(Units), "0", $"rate {Emitter.Float(Rate).TrimEnd('f')}, training only"];

@@ -4,6 +4,7 @@ using System.Globalization;
 using ModelGen.Generator.Emit;
 using ModelGen.Generator.Helpers;
 using ModelGen.Generator.Model;
+using ModelGen.Generator.Weights;
 
 namespace ModelGen.Generator.Layers;
 
@@ -131,11 +132,74 @@ internal sealed record BatchNormPlan(
 
     public override int ParameterCount => 2 * Features;
 
+    public override bool AccessorsAfterState => true;
+
+    public override bool TrainsDifferently => true;
+
+    public override bool TracksBatches => true;
+
+    public override bool MixesSamples => true;
+
     public override string[] RemarksRow(ModelPlan plan) =>
     [
         Name, "BatchNorm", string.Empty, Emitter.Count(InputSize), Emitter.Count(Units), Emitter.Count(ParameterCount),
         $"{(Features == Size ? string.Empty : $"per channel ({Features}), ")}momentum {Momentum.ToString("R", CultureInfo.InvariantCulture)}, ε = {Epsilon.ToString("R", CultureInfo.InvariantCulture)}",
     ];
+
+    public override void WriteParameterLayout(SourceWriter writer) => ScaleShiftLayout.WriteParameterLayout(writer, this);
+
+    /// <summary>The running mean and variance, and 1/σ of the last training batch, which its backward pass reads.</summary>
+    public override void WriteStateLayout(SourceWriter writer)
+    {
+        writer.WriteLine($"private const int {Identifier}MeanOffset = {MeanOffset}; // running mean [{Features}]");
+        writer.WriteLine($"private const int {Identifier}VarianceOffset = {VarianceOffset}; // running variance [{Features}]");
+        writer.WriteLine($"private const int {Identifier}InverseDeviation = {InverseDeviationOffset}; // 1 / √(σ²_B + ε) of the last training batch [{Features}]");
+    }
+
+    public override void WriteWorkspaceLayout(SourceWriter writer, ModelPlan plan)
+    {
+        base.WriteWorkspaceLayout(writer, plan);
+        writer.WriteLine($"private const int {Identifier}Normalized = {NormalizedOffset}; // {Name} x̂ of the last training batch");
+    }
+
+    public override void WriteInitialization(SourceWriter writer)
+    {
+        writer.WriteLine($"// {Name}: γ = 1, β = 0; running mean 0, running variance 1");
+        writer.WriteLine($"{Identifier}Gamma.Fill(1f);");
+        writer.WriteLine($"{Identifier}RunningVariance.Fill(1f);");
+    }
+
+    /// <summary>γ and β, its running statistics, then the gradients of γ and β.</summary>
+    public override void WriteAccessors(SourceWriter writer)
+    {
+        ScaleShiftLayout.WriteAccessors(writer, this);
+        writer.WriteLine($"/// <summary>{Name} running mean [{Features}], used in inference.</summary>");
+        writer.WriteLine($"public {Span} {Identifier}RunningMean => _state.Span.Slice({Identifier}MeanOffset, {Features});");
+        writer.WriteLine();
+        writer.WriteLine($"/// <summary>{Name} running variance [{Features}], used in inference.</summary>");
+        writer.WriteLine($"public {Span} {Identifier}RunningVariance => _state.Span.Slice({Identifier}VarianceOffset, {Features});");
+        writer.WriteLine();
+        ScaleShiftLayout.WriteGradientAccessors(writer, this);
+    }
+
+    /// <summary>Its forward with the batch's statistics while training, with the running ones otherwise.</summary>
+    public override void WriteForwardCall(SourceWriter writer, LayerWriting context)
+    {
+        var input = context.InputOf(this);
+        writer.WriteLine($"var {Output} = Workspace({Identifier}Output, {Units}, batch);");
+        context.WriteTrainingSplit(writer, this, $"{Identifier}ForwardTraining({input}, {Output}, batch);", $"{Identifier}ForwardInference({input}, {Output}, batch);");
+    }
+
+    /// <summary>Folded into the product before it where it can be, as the runtime's int8 predictor folds it; else all its tensors stay in float.</summary>
+    public override void Quantize(QuantizedModelBuilder int8)
+    {
+        if (!int8.TryFold(this, Features, Epsilon, GammaOffset, BetaOffset, MeanOffset, VarianceOffset))
+        {
+            ScaleShiftLayout.KeepFloat(int8, this);
+            int8.KeepFloat(this, "running_mean", "running mean", "RunningMean", MeanOffset, Features, inState: true);
+            int8.KeepFloat(this, "running_var", "running variance", "RunningVariance", VarianceOffset, Features, inState: true);
+        }
+    }
 
     /// <summary>Forward, backward, and the input gradient alone that the pass to the inputs calls (the statistics of inference, no parameter gradients).</summary>
     public override void WriteMethods(SourceWriter writer, LayerWriting context)
@@ -254,8 +318,35 @@ internal sealed record LayerNormPlan(
 
     public override int ParameterCount => 2 * Size;
 
+    public override bool AccessorsAfterState => true;
+
     public override string[] RemarksRow(ModelPlan plan) =>
         [Name, "LayerNorm", string.Empty, Emitter.Count(InputSize), Emitter.Count(Units), Emitter.Count(ParameterCount), $"ε = {Epsilon.ToString("R", CultureInfo.InvariantCulture)}"];
+
+    public override void WriteParameterLayout(SourceWriter writer) => ScaleShiftLayout.WriteParameterLayout(writer, this);
+
+    /// <summary>Its outputs, then x̂ and 1/σ, kept for backward.</summary>
+    public override void WriteWorkspaceLayout(SourceWriter writer, ModelPlan plan)
+    {
+        base.WriteWorkspaceLayout(writer, plan);
+        writer.WriteLine($"private const int {Identifier}Normalized = {NormalizedOffset}; // {Name} x̂, kept for backward");
+        writer.WriteLine($"private const int {Identifier}InverseDeviation = {InverseDeviationOffset}; // {Name} 1 / √(σ² + ε), one per sample");
+    }
+
+    public override void WriteInitialization(SourceWriter writer)
+    {
+        writer.WriteLine($"// {Name}: γ = 1, β = 0");
+        writer.WriteLine($"{Identifier}Gamma.Fill(1f);");
+    }
+
+    public override void WriteAccessors(SourceWriter writer)
+    {
+        ScaleShiftLayout.WriteAccessors(writer, this);
+        ScaleShiftLayout.WriteGradientAccessors(writer, this);
+    }
+
+    /// <summary>γ and β stay in float: it normalizes each sample by its own statistics, which nothing before can absorb.</summary>
+    public override void Quantize(QuantizedModelBuilder int8) => ScaleShiftLayout.KeepFloat(int8, this);
 
     public override void WriteMethods(SourceWriter writer, LayerWriting context)
     {

@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using ModelGen.Generator.Helpers;
 using ModelGen.Generator.Layers;
+using ModelGen.Generator.Weights;
 
 namespace ModelGen.Generator.Model;
 
@@ -27,10 +28,13 @@ internal sealed record ModelPlan(
         System.Linq.Enumerable.Where(Layers, l => l.ParameterCount > 0);
 
     /// <summary>Whether any layer behaves differently while training: dropout, or batch normalization's batch statistics.</summary>
-    public bool HasTrainingBehavior => System.Linq.Enumerable.Any(Layers, l => l is DropoutPlan or BatchNormPlan);
+    public bool HasTrainingBehavior => System.Linq.Enumerable.Any(Layers, l => l.TrainsDifferently);
 
     /// <summary>Whether a layer normalizes batches, so that the model counts its training batches (PyTorch's num_batches_tracked).</summary>
-    public bool CountsBatches => System.Linq.Enumerable.Any(Layers, l => l is BatchNormPlan);
+    public bool CountsBatches => System.Linq.Enumerable.Any(Layers, l => l.TracksBatches);
+
+    /// <summary>Whether a layer mixes the samples of a batch (batch normalization), so that no sample has a gradient of its own.</summary>
+    public bool MixesSamples => System.Linq.Enumerable.Any(Layers, l => l.MixesSamples);
 
     /// <summary>Floats of state (batch normalization's running statistics) the model keeps beside its parameters.</summary>
     public int StateLength { get; init; }
@@ -201,6 +205,33 @@ internal abstract record LayerPlan(int Position, int InputSize, int Units, int O
     /// <summary>Floats of the model's one window buffer the layer builds its windows in (a convolution's im2col chunk), or 0.</summary>
     public virtual int WindowsLength => 0;
 
+    /// <summary>The window the layer slides over its input (convolution, pooling), whose runtime value the model keeps; or null.</summary>
+    public virtual WindowPlan? SlidingWindow => null;
+
+    /// <summary>Values of the zero bias that a layer declared without a bias reads in its products (its columns), or 0.</summary>
+    public virtual int ZeroBiasLength => 0;
+
+    /// <summary>
+    /// Whether its accessors come after the model's <c>State</c> span rather than before it, as the generated class
+    /// orders them: the normalization layers' (batch normalization's running statistics are slices of that state).
+    /// </summary>
+    public virtual bool AccessorsAfterState => false;
+
+    /// <summary>Whether it behaves differently while training (dropout, batch statistics): <c>Forward</c> then takes <c>training</c>.</summary>
+    public virtual bool TrainsDifferently => false;
+
+    /// <summary>Whether it counts the training batches it has seen (PyTorch's <c>num_batches_tracked</c>).</summary>
+    public virtual bool TracksBatches => false;
+
+    /// <summary>Whether its output for a sample depends on the other samples of the batch (batch statistics), which rules out per-sample gradients.</summary>
+    public virtual bool MixesSamples => false;
+
+    /// <summary>Rows of the weight matrix its int8 product would sum over (a dense layer's or convolution's), or 0 for a layer not computed in int8.</summary>
+    public virtual int QuantizedDepth => 0;
+
+    /// <summary>Whether, outside training, its output is its input span itself (a dropout layer, where that span may be handed on).</summary>
+    public virtual bool PassesInputThrough(ModelPlan plan) => false;
+
     /// <summary>The layer's name in weights files and comments, e.g. <c>dense_2</c>.</summary>
     public abstract string Name { get; }
 
@@ -212,6 +243,49 @@ internal abstract record LayerPlan(int Position, int InputSize, int Units, int O
 
     /// <inheritdoc/>
     public abstract string[] RemarksRow(ModelPlan plan);
+
+    /// <inheritdoc/>
+    public virtual void WriteParameterLayout(SourceWriter writer)
+    {
+    }
+
+    /// <inheritdoc/>
+    public virtual void WriteStateLayout(SourceWriter writer)
+    {
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>By default only its outputs.</remarks>
+    public virtual void WriteWorkspaceLayout(SourceWriter writer, ModelPlan plan) =>
+        writer.WriteLine($"private const int {Identifier}Output = {OutputOffset}; // {Name} outputs, {Units} per sample");
+
+    /// <inheritdoc/>
+    public virtual void WriteWindowsLayout(SourceWriter writer)
+    {
+    }
+
+    /// <inheritdoc/>
+    public virtual void WriteInitialization(SourceWriter writer)
+    {
+    }
+
+    /// <inheritdoc/>
+    public virtual void WriteAccessors(SourceWriter writer)
+    {
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>By default its workspace region and one call of its forward method: <c>LayerForward(x, y, batch)</c>.</remarks>
+    public virtual void WriteForwardCall(SourceWriter writer, LayerWriting context)
+    {
+        writer.WriteLine($"var {Output} = Workspace({Identifier}Output, {Units}, batch);");
+        writer.WriteLine($"{Identifier}Forward({context.InputOf(this)}, {Output}, batch);");
+    }
+
+    /// <inheritdoc/>
+    public virtual void Quantize(QuantizedModelBuilder int8)
+    {
+    }
 
     /// <inheritdoc/>
     public abstract void WriteMethods(SourceWriter writer, LayerWriting context);
@@ -247,6 +321,8 @@ internal interface IScaleShiftPlan
 /// <summary>A layer with a weight matrix W [<see cref="WeightRows"/> × <see cref="WeightColumns"/>] and one bias per column: dense and convolution layers.</summary>
 internal interface IWeightedPlan
 {
+    int Position { get; }
+
     string Name { get; }
 
     string Identifier { get; }
@@ -265,6 +341,9 @@ internal interface IWeightedPlan
 
     /// <summary>Columns of W and biases: a dense layer's units, a convolution's filters.</summary>
     int WeightColumns { get; }
+
+    /// <summary>W's shape as kept, for comments: inputs×units, or for a convolution kernel×kernel×channels×filters.</summary>
+    string WeightShape { get; }
 
     /// <summary>The fan-out initializers use: units, or kernel² × filters for a convolution (as Keras counts).</summary>
     int FanOut { get; }
@@ -302,66 +381,4 @@ internal sealed record WindowPlan(
     public string Constructor =>
         $"new(Channels: {Channels}, Height: {Height}, Width: {Width}, Kernel: {Kernel}, Stride: {Stride}, PadTop: {PadTop}, PadLeft: {PadLeft}, " +
         $"OutputHeight: {OutputHeight}, OutputWidth: {OutputWidth}, ChannelsLast: {(ChannelsLast ? "true" : "false")})";
-}
-
-/// <summary>
-/// What every layer's plan writes for its kind (each <see cref="LayerPlan"/> is one; see <see cref="Layers.ActivationKind"/>):
-/// the emitter, the backward passes, the PyTorch equivalent and the ONNX export ask it rather than switching over kinds.
-/// </summary>
-internal interface ILayerWriter
-{
-    /// <summary>Its row of the remarks table: name, kind, activation, input, output, parameters, how it is computed.</summary>
-    string[] RemarksRow(ModelPlan plan);
-
-    /// <summary>
-    /// Its forward method, and the backward methods that a backward pass calls (see <see cref="LayerWriting.HasBackwardCall"/>),
-    /// each after a blank line; nothing at all where its work is done elsewhere (a flatten, a fused dropout).
-    /// </summary>
-    void WriteMethods(SourceWriter writer, LayerWriting context);
-
-    /// <summary>
-    /// A backward pass's call, given the variables of its input, ∂L/∂(its output) and ∂L/∂(its input) (null: not
-    /// needed), or null for none; adds the layer outputs it reads to <paramref name="reads"/>.
-    /// </summary>
-    string? BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads);
-
-    /// <summary>
-    /// For <c>TrainStepClipped</c>, the call that adds each sample's squared gradient norm of the layer's parameters to
-    /// <c>sampleNorms</c>, from its input and ∂L/∂(its output); null for a layer without parameters.
-    /// </summary>
-    string? SampleNormsCall(string input, string dy);
-
-    /// <summary>Adds its modules and tensors to the equivalent PyTorch module.</summary>
-    void AddTorch(TorchBuilder torch);
-
-    /// <summary>Its ONNX layer, as C#: a call of one of <c>OnnxLayer</c>'s factories, naming its tensors after <paramref name="tensors"/> (e.g. <c>layers.3.</c>).</summary>
-    string OnnxLayer(string tensors);
-}
-
-/// <summary>
-/// What a <see cref="ILayerWriter"/> writes from besides its own plan: the whole model's plan, with the decisions
-/// made in it, and which backward pass is being written.
-/// </summary>
-/// <param name="plan">The model's plan.</param>
-/// <param name="toInputs">Whether the pass being written hands ∂L/∂(inputs) to the caller and keeps no parameter gradient.</param>
-internal sealed class LayerWriting(ModelPlan plan, bool toInputs = false)
-{
-    /// <summary>The model's plan.</summary>
-    public ModelPlan Plan { get; } = plan;
-
-    /// <summary>The plan's backward fusions (<see cref="ModelPlan.BackwardFusions"/>).</summary>
-    public EquatableArray<BackwardFusion> Fusions => Plan.BackwardFusions;
-
-    /// <summary>Whether the pass being written hands ∂L/∂(inputs) to the caller and keeps no parameter gradient.</summary>
-    public bool ToInputs { get; } = toInputs;
-
-    /// <summary>Whether a backward pass (TrainStep's or the one to the inputs) calls the layer's own backward method.</summary>
-    public bool HasBackwardCall(LayerPlan layer) =>
-        Plan.Backward.Concat(Plan.InputBackward).OfType<LayerBackward>().Any(step => step.Position == layer.Position);
-
-    /// <summary>The fusion whose gate this dense layer's input-gradient product applies (a dropout mask, a ReLU derivative below it), or null.</summary>
-    public BackwardFusion? FusionOf(DensePlan layer) => BackwardFusion.AppliedBy(Fusions, layer);
-
-    /// <summary>The fusion whose ReLU gate is this dense layer's derivative, applied by the layer above; or null.</summary>
-    public BackwardFusion? GatingOf(DensePlan layer) => BackwardFusion.GatingOf(Fusions, layer);
 }
