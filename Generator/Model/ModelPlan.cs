@@ -33,6 +33,9 @@ internal sealed record ModelPlan(
     /// <summary>Whether a layer normalizes batches, so that the model counts its training batches (PyTorch's num_batches_tracked).</summary>
     public bool CountsBatches => System.Linq.Enumerable.Any(Layers, l => l.TracksBatches);
 
+    /// <summary>Whether some layer reads the outputs of two (a residual sum), so that the layers are not a chain.</summary>
+    public bool Joins => System.Linq.Enumerable.Any(Layers, l => l.Inputs.Count > 1);
+
     /// <summary>Whether a layer mixes the samples of a batch (batch normalization), so that no sample has a gradient of its own.</summary>
     public bool MixesSamples => System.Linq.Enumerable.Any(Layers, l => l.MixesSamples);
 
@@ -124,6 +127,9 @@ internal sealed record TorchModule(string Path, string Code);
 /// </summary>
 internal sealed record TorchPlan(EquatableArray<TorchModule> Modules, EquatableArray<PlannedTensor> Tensors, EquatableArray<string> LayerPrefixes)
 {
+    /// <summary>The lines of the Python classes its modules use that <c>torch.nn</c> lacks (a residual connection's), written before it.</summary>
+    public EquatableArray<string> Classes { get; init; }
+
     /// <summary>Before the planner has decided it.</summary>
     public static readonly TorchPlan None = new(default, default, default);
 }
