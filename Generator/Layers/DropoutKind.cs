@@ -58,6 +58,9 @@ internal sealed record DropoutPlan(int Position, int Index, int Size, float Rate
     /// <summary>Outside training it hands its input on unchanged, except as the model's first layer (its input is the caller's read-only inputs) or last (predictions are read from the last layer's workspace).</summary>
     public override bool PassesInputThrough(ModelPlan plan) => Inputs[0] > 0 && Position < plan.Layers.Count;
 
+    /// <summary>Outside training, where it is the identity, and where the input-gradient product above it applies its mask.</summary>
+    public override bool PassesGradientOn(bool toInputs, EquatableArray<BackwardFusion> fusions) => toInputs || BackwardFusion.Absorbs(fusions, this);
+
     /// <summary>The span its forward writes: its workspace region, or outside training its input where it <see cref="PassesInputThrough"/>.</summary>
     public string OutputSpan(ModelPlan plan, string input)
     {

@@ -201,6 +201,9 @@ internal sealed record FlattenPlan(int Position, int Index, int Size, int Output
 
     public override string[] RemarksRow(ModelPlan plan) => [Name, "Flatten", string.Empty, Emitter.Count(InputSize), Emitter.Count(Units), "0", "a view: nothing computed"];
 
+    /// <summary>Always: its gradient is its input's, viewed again.</summary>
+    public override bool PassesGradientOn(bool toInputs, EquatableArray<BackwardFusion> fusions) => true;
+
     /// <summary>Its outputs: the layer's before it, viewed, except where it reads the model's input (which it copies).</summary>
     public override void WriteWorkspaceLayout(SourceWriter writer, ModelPlan plan)
     {

@@ -235,6 +235,12 @@ internal abstract record LayerPlan(int Position, int InputSize, int Units, int O
     /// <summary>Rows of the weight matrix its int8 product would sum over (a dense layer's or convolution's), or 0 for a layer not computed in int8.</summary>
     public virtual int QuantizedDepth => 0;
 
+    /// <summary>
+    /// Whether ∂L/∂(its input) is ∂L/∂(its output) as it is, with no backward call, in the pass being planned
+    /// (<paramref name="toInputs"/>: the pass to the inputs, as the model predicts) given the plan's <paramref name="fusions"/>.
+    /// </summary>
+    public virtual bool PassesGradientOn(bool toInputs, EquatableArray<BackwardFusion> fusions) => false;
+
     /// <summary>Whether, outside training, its output is its input span itself (a dropout layer, where that span may be handed on).</summary>
     public virtual bool PassesInputThrough(ModelPlan plan) => false;
 
