@@ -35,6 +35,8 @@ internal sealed class ConvKind : LayerKind
 
     public override Type SpecType => typeof(ConvSpec);
 
+    public override bool WritesChannelsLast => true;
+
     public override LayerSpec? Read(AttributeReader attribute)
     {
         var (stride, strideLocation) = attribute.Named("Stride", 1);

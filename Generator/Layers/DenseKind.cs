@@ -63,6 +63,12 @@ internal sealed class DenseKind : LayerKind
         return valid ? Shape.Vector(dense.Units) : null;
     }
 
+    public override (Activation Activation, LocationInfo? Location)? OutputActivation(LayerSpec layer)
+    {
+        var dense = (DenseSpec)layer;
+        return (dense.Activation, dense.ActivationLocation ?? dense.Location);
+    }
+
     public override long Parameters(LayerSpec layer, Shape input) => ((long)((DenseSpec)layer).Units * input.Size) + ((DenseSpec)layer).Units;
 
     /// <summary>W, then b, in the parameters; z after its outputs for GELU and SiLU; a strategy by size.</summary>

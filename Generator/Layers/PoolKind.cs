@@ -13,6 +13,8 @@ internal sealed class PoolKind(bool average) : LayerKind
 
     public override Type SpecType => typeof(PoolSpec);
 
+    public override bool WritesChannelsLast => true;
+
     public override LayerSpec? Read(AttributeReader attribute)
     {
         var size = attribute.Constructor(0, 0);
