@@ -1,7 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
 using ModelGen.Generator.Helpers;
-using ModelGen.Generator.Layers;
 using ModelGen.Generator.Model;
 
 namespace ModelGen.Generator;
@@ -93,10 +92,8 @@ internal static class BackwardPlanner
             }
 
             var size = layer.Units;
-            if (layer is FlattenPlan || (layer is DropoutPlan && (toInputs || BackwardFusion.Absorbs(fusions, layer))))
+            if (layer.PassesGradientOn(toInputs, fusions))
             {
-                // A flatten layer's gradient is its input's, viewed again; an absorbed dropout's mask was applied by the
-                // input-gradient product above it, and outside training dropout is the identity.
                 if (NeedsInputGradient(layer))
                 {
                     Pass(layer.Inputs[0], dy, size);
@@ -106,7 +103,7 @@ internal static class BackwardPlanner
                 continue;
             }
 
-            var inPlace = layer.ChangesOutputGradient && !(layer is DensePlan dense && BackwardFusion.GatingOf(fusions, dense) is not null);
+            var inPlace = layer.ChangesOutputGradient && !BackwardFusion.Absorbs(fusions, layer);
             if (inPlace && users[dy] > 1)
             {
                 // Another tensor's gradient shares this buffer: the layer gets its own copy to write over.

@@ -141,5 +141,5 @@ internal static partial class Emitter
 
     /// <summary>The layer whose workspace holds a layer's outputs outside training: a dropout layer's input where it passes it through.</summary>
     private static LayerPlan PassedOn(ModelPlan plan, LayerPlan layer) =>
-        PassesThrough(plan, layer) ? PassedOn(plan, plan.At(layer.Inputs[0])) : layer;
+        layer.PassesInputThrough(plan) ? PassedOn(plan, plan.At(layer.Inputs[0])) : layer;
 }

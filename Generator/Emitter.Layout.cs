@@ -1,8 +1,5 @@
-using System;
-using System.Globalization;
 using System.Linq;
 using ModelGen.Generator.Helpers;
-using ModelGen.Generator.Layers;
 using ModelGen.Generator.Model;
 using ModelGen.Generator.Weights;
 
@@ -32,19 +29,7 @@ internal static partial class Emitter
         writer.WriteLine("// Parameter buffer layout: each tensor starts on a 64-byte boundary; the gaps stay zero.");
         foreach (var layer in plan.ParameterLayers)
         {
-            if (layer is IScaleShiftPlan norm)
-            {
-                writer.WriteLine($"private const int {norm.Identifier}GammaOffset = {norm.GammaOffset}; // γ [{norm.Features}]");
-                writer.WriteLine($"private const int {norm.Identifier}BetaOffset = {norm.BetaOffset}; // β [{norm.Features}]");
-                continue;
-            }
-
-            var weighted = (IWeightedPlan)layer;
-            writer.WriteLine($"private const int {weighted.Identifier}WeightsOffset = {weighted.WeightsOffset}; // W [{WeightShape(weighted)}]");
-            if (weighted.HasBias)
-            {
-                writer.WriteLine($"private const int {weighted.Identifier}BiasOffset = {weighted.BiasOffset}; // b [{weighted.WeightColumns}]");
-            }
+            layer.WriteParameterLayout(writer);
         }
 
         writer.WriteLine($"private const int ParameterBufferLength = {plan.ParameterBufferLength};");
@@ -52,11 +37,9 @@ internal static partial class Emitter
         {
             writer.WriteLine();
             writer.WriteLine("// State layout: running statistics the optimizer never touches.");
-            foreach (var norm in plan.Layers.OfType<BatchNormPlan>())
+            foreach (var layer in plan.Layers)
             {
-                writer.WriteLine($"private const int {norm.Identifier}MeanOffset = {norm.MeanOffset}; // running mean [{norm.Features}]");
-                writer.WriteLine($"private const int {norm.Identifier}VarianceOffset = {norm.VarianceOffset}; // running variance [{norm.Features}]");
-                writer.WriteLine($"private const int {norm.Identifier}InverseDeviation = {norm.InverseDeviationOffset}; // 1 / √(σ²_B + ε) of the last training batch [{norm.Features}]");
+                layer.WriteStateLayout(writer);
             }
         }
 
@@ -65,40 +48,7 @@ internal static partial class Emitter
         writer.WriteLine("// Workspace layout, in floats per sample: a region at offset k of a batch of n samples starts at k·n.");
         foreach (var layer in plan.Layers)
         {
-            var viewed = layer is FlattenPlan && layer.Inputs[0] > 0 ? plan.At(layer.Inputs[0]) : null;
-            writer.WriteLine(viewed is null
-                ? $"private const int {layer.Identifier}Output = {layer.OutputOffset}; // {layer.Name} outputs, {layer.Units} per sample"
-                : $"private const int {layer.Identifier}Output = {layer.OutputOffset}; // {layer.Name} outputs: {viewed.Name}'s, viewed as one vector of {layer.Units} per sample");
-            if (layer is IWeightedPlan { KeepsPreActivation: true } keeps)
-            {
-                writer.WriteLine($"private const int {layer.Identifier}PreActivation = {keeps.PreActivationOffset}; // {layer.Name} pre-activations z, kept for {keeps.Activation}'s derivative");
-            }
-
-            if (layer is AddPlan { PreActivationOffset: >= 0 } sum)
-            {
-                writer.WriteLine($"private const int {layer.Identifier}PreActivation = {sum.PreActivationOffset}; // {layer.Name} sums z, kept for {sum.Activation}'s derivative");
-            }
-
-            if (layer is PoolPlan { Average: false } pool)
-            {
-                writer.WriteLine($"private const int {layer.Identifier}Argmax = {pool.ArgmaxOffset}; // {layer.Name} index of each output's input (ints)");
-            }
-
-            if (layer is BatchNormPlan batchNormalized)
-            {
-                writer.WriteLine($"private const int {layer.Identifier}Normalized = {batchNormalized.NormalizedOffset}; // {layer.Name} x̂ of the last training batch");
-            }
-
-            if (layer is LayerNormPlan normalized)
-            {
-                writer.WriteLine($"private const int {layer.Identifier}Normalized = {normalized.NormalizedOffset}; // {layer.Name} x̂, kept for backward");
-                writer.WriteLine($"private const int {layer.Identifier}InverseDeviation = {normalized.InverseDeviationOffset}; // {layer.Name} 1 / √(σ² + ε), one per sample");
-            }
-
-            if (layer is DropoutPlan dropout)
-            {
-                writer.WriteLine($"private const int {layer.Identifier}Mask = {dropout.MaskOffset}; // {layer.Name} mask of the last training step: 0 or 1 / (1 − rate)");
-            }
+            layer.WriteWorkspaceLayout(writer, plan);
         }
 
         writer.WriteLine(plan.GradientBuffers == 2
@@ -112,38 +62,30 @@ internal static partial class Emitter
         writer.WriteLine($"private const int WorkspacePerSample = {plan.WorkspacePerSample};");
         writer.WriteLine($"private const int PredictionChunk = {PredictionChunk};");
         writer.WriteLine();
-        var convolutions = plan.Layers.OfType<ConvPlan>().Where(c => !c.Direct).ToList();
-        if (convolutions.Count > 0)
+        if (plan.WindowsLength > 0)
         {
             writer.WriteLine("// Convolutions build the windows of a few samples at a time (im2col), in one buffer small enough to stay in L2.");
-            foreach (var conv in convolutions)
+            foreach (var layer in plan.Layers)
             {
-                var floats = conv.Chunk * conv.Window.Positions * conv.WeightRows;
-                writer.WriteLine($"private const int {conv.Identifier}Chunk = {conv.Chunk}; // {conv.Name}: {conv.Chunk} × {conv.Window.Positions} windows of {conv.WeightRows} = {Count(floats)} floats");
+                layer.WriteWindowsLayout(writer);
             }
 
             writer.WriteLine($"private const int WindowsLength = {plan.WindowsLength};");
             writer.WriteLine();
         }
-        var windows = plan.Layers.Select(l => (Layer: l, Window: l switch { ConvPlan c => c.Window, PoolPlan p => p.Window, _ => null }))
-            .Where(w => w.Window is not null).ToList();
-        if (windows.Count > 0)
+        var windowed = plan.Layers.Where(l => l.SlidingWindow is not null).ToList();
+        if (windowed.Count > 0)
         {
             writer.WriteLine("// The window of each convolution and pooling layer: input (c, h, w) or, after such a layer, (h, w, c); outputs (h, w, c).");
-            foreach (var (layer, window) in windows)
+            foreach (var layer in windowed)
             {
                 writer.WriteLine($"private static readonly global::ModelGen.Kernels.Window2D {layer.Identifier}Window =");
-                writer.WriteLine($"    {window!.Constructor};");
+                writer.WriteLine($"    {layer.SlidingWindow!.Constructor};");
             }
 
             writer.WriteLine();
         }
     }
-
-    /// <summary>W's shape as kept: inputs×units, or for a convolution kernel×kernel×channels×filters.</summary>
-    private static string WeightShape(IWeightedPlan layer) => layer is ConvPlan conv
-        ? $"{conv.Window.Kernel}×{conv.Window.Kernel}×{conv.Window.Channels}×{conv.Filters}"
-        : $"{layer.WeightRows}×{layer.WeightColumns}";
 
     private static void WriteFieldsAndConstructors(SourceWriter writer, ModelPlan plan, BakedWeights? baked)
     {
@@ -151,7 +93,7 @@ internal static partial class Emitter
         writer.WriteLine($"private readonly {AlignedBuffer} _parameters = new(ParameterBufferLength);");
         writer.WriteLine($"private {AlignedBuffer} _gradients = new(ParameterBufferLength); // the parameter gradients being written: TrainStep's (Gradients), or the pass to the inputs'");
         writer.WriteLine($"private {AlignedBuffer}? _inputPassGradients; // where the passes to the inputs and to the norms write parameter gradients they do not need");
-        if (!plan.Layers.Any(l => l is BatchNormPlan))
+        if (!plan.MixesSamples)
         {
             writer.WriteLine("private float[] _clippingSeed = []; // TrainStepClipped's loss gradient, kept between its two passes");
         }
@@ -163,7 +105,7 @@ internal static partial class Emitter
             writer.WriteLine($"private readonly {AlignedBuffer} _windows = new(WindowsLength);");
         }
 
-        var unbiased = plan.Layers.OfType<IWeightedPlan>().Where(l => !l.HasBias).Select(l => l.WeightColumns).DefaultIfEmpty().Max();
+        var unbiased = plan.Layers.Select(l => l.ZeroBiasLength).DefaultIfEmpty().Max();
         if (unbiased > 0)
         {
             writer.WriteLine($"private readonly {AlignedBuffer} _zeroBias = new({unbiased}); // the bias of layers without one: zeros, never written");
@@ -199,24 +141,9 @@ internal static partial class Emitter
         using (writer.OpenBlock($"public {name}(int seed)"))
         {
             writer.WriteLine("var random = new global::ModelGen.SeededRandom(seed);");
-            foreach (var parameterLayer in plan.ParameterLayers)
+            foreach (var layer in plan.ParameterLayers)
             {
-                if (parameterLayer is IScaleShiftPlan norm)
-                {
-                    var running = norm is BatchNormPlan;
-                    writer.WriteLine(running ? $"// {norm.Name}: γ = 1, β = 0; running mean 0, running variance 1" : $"// {norm.Name}: γ = 1, β = 0");
-                    writer.WriteLine($"{norm.Identifier}Gamma.Fill(1f);");
-                    if (running)
-                    {
-                        writer.WriteLine($"{norm.Identifier}RunningVariance.Fill(1f);");
-                    }
-
-                    continue;
-                }
-
-                var layer = (IWeightedPlan)parameterLayer;
-                writer.WriteLine(layer.HasBias ? $"// {layer.Name}: W ~ {InitializerDescription(layer)}; b = 0" : $"// {layer.Name}: W ~ {InitializerDescription(layer)}; no bias");
-                writer.WriteLine($"global::ModelGen.Initializers.WeightInitializer.Fill({layer.Identifier}Weights, global::ModelGen.Initializer.{layer.Initializer}, fanIn: {layer.WeightRows}, fanOut: {layer.FanOut}, ref random);");
+                layer.WriteInitialization(writer);
             }
 
             writer.WriteLine("// training-only layers continue the seed's stream after the parameters");
@@ -241,32 +168,9 @@ internal static partial class Emitter
         writer.WriteLine("    set => _trainingRandom = value;");
         writer.WriteLine("}");
         writer.WriteLine();
-        foreach (var layer in plan.Layers.OfType<IWeightedPlan>())
+        foreach (var layer in plan.Layers.Where(l => !l.AccessorsAfterState))
         {
-            var count = layer.WeightRows * layer.WeightColumns;
-            writer.WriteLine(layer is ConvPlan
-                ? $"/// <summary>{layer.Name} kernels W [{WeightShape(layer)}], row-major (Keras' layout): row (kh, kw, c) holds that input's weight to every filter.</summary>"
-                : $"/// <summary>{layer.Name} weights W [{WeightShape(layer)}], row-major: row i holds input i's weight to every output.</summary>");
-            writer.WriteLine($"public {Span} {layer.Identifier}Weights => _parameters.Span.Slice({layer.Identifier}WeightsOffset, {count});");
-            writer.WriteLine();
-            if (layer.HasBias)
-            {
-                writer.WriteLine($"/// <summary>{layer.Name} bias b [{layer.WeightColumns}].</summary>");
-                writer.WriteLine($"public {Span} {layer.Identifier}Bias => _parameters.Span.Slice({layer.Identifier}BiasOffset, {layer.WeightColumns});");
-            }
-            else
-            {
-                writer.WriteLine($"// {layer.Name} has no bias (UseBias = false): its products add zeros, and its bias gradient goes where no optimizer reads.");
-                writer.WriteLine($"private {Span} {layer.Identifier}Bias => _zeroBias.Span.Slice(0, {layer.WeightColumns});");
-            }
-
-            writer.WriteLine();
-            writer.WriteLine($"private {Span} {layer.Identifier}WeightGradients => _gradients.Span.Slice({layer.Identifier}WeightsOffset, {count});");
-            writer.WriteLine();
-            writer.WriteLine(layer.HasBias
-                ? $"private {Span} {layer.Identifier}BiasGradients => _gradients.Span.Slice({layer.Identifier}BiasOffset, {layer.WeightColumns});"
-                : $"private {Span} {layer.Identifier}BiasGradients => _discardedBiasGradients.Span.Slice(0, {layer.WeightColumns});");
-            writer.WriteLine();
+            layer.WriteAccessors(writer);
         }
 
         writer.WriteLine("/// <summary>Running statistics kept beside the parameters and never trained (empty without batch normalization).</summary>");
@@ -278,28 +182,9 @@ internal static partial class Emitter
             writer.WriteLine("public long BatchesTracked { get; set; }");
             writer.WriteLine();
         }
-        foreach (var norm in plan.Layers.OfType<IScaleShiftPlan>())
+        foreach (var layer in plan.Layers.Where(l => l.AccessorsAfterState))
         {
-            writer.WriteLine($"/// <summary>{norm.Name} scale γ [{norm.Features}].</summary>");
-            writer.WriteLine($"public {Span} {norm.Identifier}Gamma => _parameters.Span.Slice({norm.Identifier}GammaOffset, {norm.Features});");
-            writer.WriteLine();
-            writer.WriteLine($"/// <summary>{norm.Name} shift β [{norm.Features}].</summary>");
-            writer.WriteLine($"public {Span} {norm.Identifier}Beta => _parameters.Span.Slice({norm.Identifier}BetaOffset, {norm.Features});");
-            writer.WriteLine();
-            if (norm is BatchNormPlan)
-            {
-                writer.WriteLine($"/// <summary>{norm.Name} running mean [{norm.Features}], used in inference.</summary>");
-                writer.WriteLine($"public {Span} {norm.Identifier}RunningMean => _state.Span.Slice({norm.Identifier}MeanOffset, {norm.Features});");
-                writer.WriteLine();
-                writer.WriteLine($"/// <summary>{norm.Name} running variance [{norm.Features}], used in inference.</summary>");
-                writer.WriteLine($"public {Span} {norm.Identifier}RunningVariance => _state.Span.Slice({norm.Identifier}VarianceOffset, {norm.Features});");
-                writer.WriteLine();
-            }
-
-            writer.WriteLine($"private {Span} {norm.Identifier}GammaGradients => _gradients.Span.Slice({norm.Identifier}GammaOffset, {norm.Features});");
-            writer.WriteLine();
-            writer.WriteLine($"private {Span} {norm.Identifier}BetaGradients => _gradients.Span.Slice({norm.Identifier}BetaOffset, {norm.Features});");
-            writer.WriteLine();
+            layer.WriteAccessors(writer);
         }
 
         writer.WriteLine("int global::ModelGen.ITrainableModel.InputSize => InputSize;");
@@ -311,21 +196,5 @@ internal static partial class Emitter
         writer.WriteLine("/// <summary>The loss this model was compiled with.</summary>");
         writer.WriteLine($"public global::ModelGen.Loss Loss => global::ModelGen.Loss.{plan.Loss};");
         writer.WriteLine();
-    }
-
-    /// <summary>The distribution a layer's weights are drawn from, with its numbers, for the constructor's comments.</summary>
-    private static string InitializerDescription(IWeightedPlan layer)
-    {
-        var (fanIn, fanOut) = (layer.WeightRows, layer.FanOut);
-        string Number(double value) => value.ToString("0.####", CultureInfo.InvariantCulture);
-        return layer.Initializer switch
-        {
-            Initializer.HeUniform => $"U(±√(6 / {fanIn})) = U(±{Number(Math.Sqrt(6.0 / fanIn))}), He uniform",
-            Initializer.HeNormal => $"N(0, 2 / {fanIn}) truncated at 2σ, He normal",
-            Initializer.LecunUniform => $"U(±√(3 / {fanIn})) = U(±{Number(Math.Sqrt(3.0 / fanIn))}), LeCun uniform",
-            Initializer.LecunNormal => $"N(0, 1 / {fanIn}) truncated at 2σ, LeCun normal",
-            Initializer.GlorotNormal => $"N(0, 2 / ({fanIn} + {fanOut})) truncated at 2σ, Glorot normal",
-            _ => $"U(±√(6 / ({fanIn} + {fanOut}))) = U(±{Number(Math.Sqrt(6.0 / (fanIn + fanOut)))}), Glorot uniform",
-        };
     }
 }

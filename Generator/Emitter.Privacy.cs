@@ -1,6 +1,5 @@
 using System.Linq;
 using ModelGen.Generator.Helpers;
-using ModelGen.Generator.Layers;
 using ModelGen.Generator.Model;
 
 namespace ModelGen.Generator;
@@ -30,7 +29,7 @@ internal static partial class Emitter
         writer.WriteLine("/// <param name=\"sampleNorms\">Receives ‖gₙ‖ of each of the n samples, before clipping.</param>");
         writer.WriteLine("/// <returns>The batch's mean loss.</returns>");
         var signature = $"public float TrainStepClipped({ReadOnlySpan} inputs, {ReadOnlySpan} targets, float clipNorm, {Span} sampleNorms)";
-        if (layers.Any(l => l is BatchNormPlan))
+        if (plan.MixesSamples)
         {
             writer.WriteLine("/// <exception cref=\"global::System.NotSupportedException\">Always: batch normalization mixes the samples of a batch, so a sample has no gradient of its own.</exception>");
             writer.WriteLine($"{signature} =>");

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Linq;
 using ModelGen.Generator.Helpers;
-using ModelGen.Generator.Layers;
 using ModelGen.Generator.Model;
 
 namespace ModelGen.Generator;
@@ -29,18 +28,9 @@ internal static partial class Emitter
         writer.WriteLine("/// </code>");
         writer.WriteLine("/// <para>Its weight files are the state_dict of this PyTorch module (load_state_dict(…, strict=True) works both ways):</para>");
         writer.WriteLine("/// <code>");
-        if (plan.Layers.Any(l => l is AddPlan))
+        foreach (var line in plan.Torch.Classes)
         {
-            writer.WriteLine("/// class Residual(nn.Module):  # activation(branch(x) + shortcut(x))");
-            writer.WriteLine("///     def __init__(self, branch, shortcut=None, activation=None):");
-            writer.WriteLine("///         super().__init__()");
-            writer.WriteLine("///         self.branch = branch");
-            writer.WriteLine("///         self.shortcut = shortcut if shortcut is not None else nn.Identity()");
-            writer.WriteLine("///         self.activation = activation if activation is not None else nn.Identity()");
-            writer.WriteLine("///");
-            writer.WriteLine("///     def forward(self, x):");
-            writer.WriteLine("///         return self.activation(self.branch(x) + self.shortcut(x))");
-            writer.WriteLine("///");
+            writer.WriteLine(("/// " + line).TrimEnd());
         }
 
         writer.WriteLine("/// layers = nn.Sequential(");

@@ -1,7 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
 using ModelGen.Generator.Helpers;
-using ModelGen.Generator.Layers;
 using ModelGen.Generator.Model;
 
 namespace ModelGen.Generator;
@@ -76,7 +75,7 @@ internal static partial class Emitter
             writer.WriteLine();
             writer.WriteLine(layers.Count == 1
                 ? "// backward: ∂L/∂W and ∂L/∂b of the only layer"
-                : plan.Layers.Any(l => l is AddPlan)
+                : plan.Joins
                     ? "// backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer it reads"
                     : "// backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before");
             foreach (var call in backward.Calls)

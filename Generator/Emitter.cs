@@ -88,7 +88,7 @@ internal static partial class Emitter
         layer.Inputs[which] == 0 ? "the inputs" : plan.At(layer.Inputs[which]).Name;
 
     /// <summary>The variable holding a layer's <paramref name="which"/>-th input: the model's inputs or the output of the layer that writes it.</summary>
-    private static string InputOf(ModelPlan plan, LayerPlan layer, int which = 0) =>
+    internal static string InputOf(ModelPlan plan, LayerPlan layer, int which = 0) =>
         layer.Inputs[which] == 0 ? "inputs" : plan.At(layer.Inputs[which]).Output;
 
     /// <summary>A count as the remarks write it, with thousands separated: <c>100,480</c>.</summary>

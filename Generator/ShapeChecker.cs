@@ -157,7 +157,7 @@ internal static class ShapeChecker
                 layers.Add(new CheckedLayer(layer, shape, inferred)
                 {
                     Inputs = new[] { current }.ToEquatableArray(),
-                    ChannelsLast = inferred.Rank == 3 && (channelsLast || layer is ConvSpec or PoolSpec),
+                    ChannelsLast = inferred.Rank == 3 && (channelsLast || LayerKinds.For(layer).WritesChannelsLast),
                     Scope = scope,
                 });
                 current = layers.Count;
@@ -186,10 +186,11 @@ internal static class ShapeChecker
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LossDoesNotFitOutput, spec.LossLocation, spec.Loss, last.Output.Size, "at least 2 classes (one unit per class)"));
         }
 
-        if (spec.Loss is Loss.SoftmaxCrossEntropy or Loss.BinaryCrossEntropy && last.Layer is DenseSpec { Activation: not Activation.Linear } dense)
+        if (spec.Loss is Loss.SoftmaxCrossEntropy or Loss.BinaryCrossEntropy
+            && LayerKinds.For(last.Layer).OutputActivation(last.Layer) is { Activation: not Activation.Linear } declared)
         {
             var applied = spec.Loss == Loss.SoftmaxCrossEntropy ? "softmax" : "the sigmoid";
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ActivationBeforeLogitLoss, dense.ActivationLocation ?? dense.Location, dense.Activation, spec.Loss, applied));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ActivationBeforeLogitLoss, declared.Location, declared.Activation, spec.Loss, applied));
         }
     }
 

@@ -89,8 +89,24 @@ internal sealed record TorchFlow(int Channels, int Height, int Width, bool Image
 /// </summary>
 internal sealed class TorchBuilder
 {
+    /// <summary>The Python class of a residual connection's module, which <c>torch.nn</c> lacks.</summary>
+    private static readonly string[] ResidualClass =
+    [
+        "class Residual(nn.Module):  # activation(branch(x) + shortcut(x))",
+        "    def __init__(self, branch, shortcut=None, activation=None):",
+        "        super().__init__()",
+        "        self.branch = branch",
+        "        self.shortcut = shortcut if shortcut is not None else nn.Identity()",
+        "        self.activation = activation if activation is not None else nn.Identity()",
+        string.Empty,
+        "    def forward(self, x):",
+        "        return self.activation(self.branch(x) + self.shortcut(x))",
+        string.Empty,
+    ];
+
     private readonly List<TorchModule> modules = [];
     private readonly List<PlannedTensor> tensors = [];
+    private readonly List<string> classes = [];
 
     // The nn.Sequential being filled: the model's, or a residual connection's block or shortcut, innermost last, each
     // with its path and its modules so far. A residual connection is one module, Residual(branch, shortcut).
@@ -175,6 +191,11 @@ internal sealed class TorchBuilder
             if (!residualPaths.TryGetValue(number, out var path))
             {
                 path = Current().Path + "." + TorchEquivalent.Int(Current().Count);
+                if (residualPaths.Count == 0)
+                {
+                    classes.AddRange(ResidualClass);
+                }
+
                 residualPaths[number] = path;
                 modules.Add(new TorchModule(path, Indent() + "Residual("));
                 Current().Count++;
@@ -199,7 +220,8 @@ internal sealed class TorchBuilder
     }
 
     /// <summary>The module as built, with each layer's tensor-name prefix.</summary>
-    public TorchPlan Build(List<string> prefixes) => new(modules.ToEquatableArray(), tensors.ToEquatableArray(), prefixes.ToEquatableArray());
+    public TorchPlan Build(List<string> prefixes) =>
+        new(modules.ToEquatableArray(), tensors.ToEquatableArray(), prefixes.ToEquatableArray()) { Classes = classes.ToEquatableArray() };
 
     private Container Current() => open.Count == 0 ? top : open[open.Count - 1];
 

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using ModelGen.Generator.Emit;
 using ModelGen.Generator.Helpers;
 using ModelGen.Generator.Model;
+using ModelGen.Generator.Weights;
 
 namespace ModelGen.Generator.Layers;
 
@@ -33,6 +34,8 @@ internal sealed class ConvKind : LayerKind
     public override string AttributeName => "Conv2DAttribute";
 
     public override Type SpecType => typeof(ConvSpec);
+
+    public override bool WritesChannelsLast => true;
 
     public override LayerSpec? Read(AttributeReader attribute)
     {
@@ -143,6 +146,14 @@ internal sealed record ConvPlan(
     /// <summary>Its chunk's windows, [positions × kernel²·channels] per sample; none when it reads them in place.</summary>
     public override int WindowsLength => Chunk * Window.Positions * Window.PatchSize;
 
+    public override WindowPlan SlidingWindow => Window;
+
+    public override int ZeroBiasLength => HasBias ? 0 : Filters;
+
+    public override int QuantizedDepth => WeightRows;
+
+    public string WeightShape => $"{Window.Kernel}×{Window.Kernel}×{Window.Channels}×{Filters}";
+
     public int WeightRows => Window.PatchSize;
 
     public int WeightColumns => Filters;
@@ -158,6 +169,28 @@ internal sealed record ConvPlan(
         Name, "Conv2D", Activation.ToString(), Window.InputDimensions, Window.OutputDimensions(Filters), Emitter.Count(ParameterCount),
         $"{Window.Kernel}×{Window.Kernel}, stride {Window.Stride}{(Window.PadTop + Window.PadLeft > 0 ? ", padded" : string.Empty)}; im2col + GEMM",
     ];
+
+    public override void WriteParameterLayout(SourceWriter writer) => WeightedLayout.WriteParameterLayout(writer, this);
+
+    public override void WriteWorkspaceLayout(SourceWriter writer, ModelPlan plan)
+    {
+        base.WriteWorkspaceLayout(writer, plan);
+        WeightedLayout.WritePreActivationLayout(writer, this);
+    }
+
+    /// <summary>How many samples' windows it builds at once, unless it reads them in place.</summary>
+    public override void WriteWindowsLayout(SourceWriter writer)
+    {
+        if (!Direct)
+        {
+            writer.WriteLine($"private const int {Identifier}Chunk = {Chunk}; // {Name}: {Chunk} × {Window.Positions} windows of {WeightRows} = {Emitter.Count(WindowsLength)} floats");
+        }
+    }
+
+    public override void WriteInitialization(SourceWriter writer) => WeightedLayout.WriteInitialization(writer, this);
+
+    public override void WriteAccessors(SourceWriter writer) =>
+        WeightedLayout.WriteAccessors(writer, this, $"kernels W [{WeightShape}], row-major (Keras' layout): row (kh, kw, c) holds that input's weight to every filter.");
 
     public override void WriteMethods(SourceWriter writer, LayerWriting context)
     {
@@ -215,6 +248,8 @@ internal sealed record ConvPlan(
         torch.AddActivation(Activation, Alpha);
         torch.Flow = TorchFlow.Picture(Filters, Window.OutputHeight, Window.OutputWidth, channelsLast: true);
     }
+
+    public override void Quantize(QuantizedModelBuilder int8) => int8.AddProduct(this);
 
     public override string OnnxLayer(string tensors)
     {

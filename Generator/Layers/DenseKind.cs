@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using ModelGen.Generator.Emit;
 using ModelGen.Generator.Helpers;
 using ModelGen.Generator.Model;
+using ModelGen.Generator.Weights;
 
 namespace ModelGen.Generator.Layers;
 
@@ -60,6 +61,12 @@ internal sealed class DenseKind : LayerKind
         }
 
         return valid ? Shape.Vector(dense.Units) : null;
+    }
+
+    public override (Activation Activation, LocationInfo? Location)? OutputActivation(LayerSpec layer)
+    {
+        var dense = (DenseSpec)layer;
+        return (dense.Activation, dense.ActivationLocation ?? dense.Location);
     }
 
     public override long Parameters(LayerSpec layer, Shape input) => ((long)((DenseSpec)layer).Units * input.Size) + ((DenseSpec)layer).Units;
@@ -144,11 +151,51 @@ internal sealed record DensePlan(
 
     public override int ParameterCount => WeightCount + (HasBias ? Units : 0);
 
+    public string WeightShape => $"{WeightRows}×{WeightColumns}";
+
+    public override int ZeroBiasLength => HasBias ? 0 : Units;
+
+    public override int QuantizedDepth => WeightRows;
+
     public override string[] RemarksRow(ModelPlan plan) =>
     [
         Name, "Dense", Activation.ToString(), Emitter.Count(InputSize), Emitter.Count(Units), Emitter.Count(ParameterCount),
         Strategy switch { DenseStrategy.Unrolled => "unrolled", DenseStrategy.VectorLoops => "vector loops", _ => "GEMM" },
     ];
+
+    public override void WriteParameterLayout(SourceWriter writer) => WeightedLayout.WriteParameterLayout(writer, this);
+
+    public override void WriteWorkspaceLayout(SourceWriter writer, ModelPlan plan)
+    {
+        base.WriteWorkspaceLayout(writer, plan);
+        WeightedLayout.WritePreActivationLayout(writer, this);
+    }
+
+    public override void WriteInitialization(SourceWriter writer) => WeightedLayout.WriteInitialization(writer, this);
+
+    public override void WriteAccessors(SourceWriter writer) =>
+        WeightedLayout.WriteAccessors(writer, this, $"weights W [{WeightShape}], row-major: row i holds input i's weight to every output.");
+
+    /// <summary>
+    /// Its call; where the dropout layer after it draws its mask in this product (<see cref="ForwardFusion"/>), both
+    /// layers' outputs, the fused call while training, and in inference its own call and the dropout layer's copy if it needs one.
+    /// </summary>
+    public override void WriteForwardCall(SourceWriter writer, LayerWriting context)
+    {
+        if (ForwardFusion.DropoutAfter(context.Plan, this) is not { } dropout)
+        {
+            base.WriteForwardCall(writer, context);
+            return;
+        }
+
+        var input = context.InputOf(this);
+        var forward = $"{Identifier}Forward({input}, {Output}, batch);";
+        writer.WriteLine($"var {Output} = Workspace({Identifier}Output, {Units}, batch);");
+        writer.WriteLine($"var {dropout.Output} = {dropout.OutputSpan(context.Plan, Output)};");
+        context.WriteTrainingSplit(
+            writer, dropout, $"{Identifier}And{dropout.Identifier}Forward({input}, {Output}, {dropout.Output}, batch);",
+            dropout.PassesInputThrough(context.Plan) ? [forward] : [forward, $"{Output}.Slice(0, batch * {Units}).CopyTo({dropout.Output});"]);
+    }
 
     /// <summary>Forward; forward with the dropout above it when that dropout draws its mask in this product; backward.</summary>
     public override void WriteMethods(SourceWriter writer, LayerWriting context)
@@ -203,6 +250,8 @@ internal sealed record DensePlan(
         torch.AddActivation(Activation, Alpha);
         torch.Flow = TorchFlow.Vector(Units);
     }
+
+    public override void Quantize(QuantizedModelBuilder int8) => int8.AddProduct(this);
 
     public override string OnnxLayer(string tensors) =>
         $"{OnnxEmitter.Layer}.Dense(\"{tensors}weight\", {OnnxEmitter.Bias(this, tensors)}, {OnnxEmitter.Activation(Activation, Alpha)})";

@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
-using ModelGen.Generator.Helpers;
 using ModelGen.Generator.Model;
 
 namespace ModelGen.Generator.Layers;
@@ -50,6 +49,16 @@ internal abstract class LayerKind
     /// of its own, unless it reads the model's input.
     /// </summary>
     public virtual bool ViewsItsInput => false;
+
+    /// <summary>Whether an image it outputs lies channels-last, (h, w, c): a convolution's or pooling layer's; other layers keep their input's order.</summary>
+    public virtual bool WritesChannelsLast => false;
+
+    /// <summary>
+    /// The activation the layer declares, with where, for when it is the model's last layer: a logit loss (softmax or
+    /// sigmoid cross-entropy) applies its own function to the logits, so one declared there is reported; null for a
+    /// kind whose output is not checked so.
+    /// </summary>
+    public virtual (Activation Activation, LocationInfo? Location)? OutputActivation(LayerSpec layer) => null;
 
     /// <summary>
     /// The layer's plan: its name, the regions it takes from <paramref name="context"/> (parameters, state, workspace,

@@ -13,6 +13,8 @@ internal sealed class PoolKind(bool average) : LayerKind
 
     public override Type SpecType => typeof(PoolSpec);
 
+    public override bool WritesChannelsLast => true;
+
     public override LayerSpec? Read(AttributeReader attribute)
     {
         var size = attribute.Constructor(0, 0);
@@ -109,6 +111,18 @@ internal sealed record PoolPlan(int Position, int Index, int InputSize, int Unit
 
     public string Kind => Average ? "AvgPool2D" : "MaxPool2D";
 
+    public override WindowPlan SlidingWindow => Window;
+
+    /// <summary>Its outputs, and for max pooling each output's input index, which backward routes the gradient to.</summary>
+    public override void WriteWorkspaceLayout(SourceWriter writer, ModelPlan plan)
+    {
+        base.WriteWorkspaceLayout(writer, plan);
+        if (!Average)
+        {
+            writer.WriteLine($"private const int {Identifier}Argmax = {ArgmaxOffset}; // {Name} index of each output's input (ints)");
+        }
+    }
+
     public override string[] RemarksRow(ModelPlan plan) =>
         [Name, Kind, string.Empty, Window.InputDimensions, Window.OutputDimensions(Window.Channels), "0", $"{Window.Kernel}×{Window.Kernel}, stride {Window.Stride}"];
 
@@ -188,6 +202,37 @@ internal sealed record FlattenPlan(int Position, int Index, int Size, int Output
     public override string Identifier => "Flatten" + Index;
 
     public override string[] RemarksRow(ModelPlan plan) => [Name, "Flatten", string.Empty, Emitter.Count(InputSize), Emitter.Count(Units), "0", "a view: nothing computed"];
+
+    /// <summary>Always: its gradient is its input's, viewed again.</summary>
+    public override bool PassesGradientOn(bool toInputs, EquatableArray<BackwardFusion> fusions) => true;
+
+    /// <summary>Its outputs: the layer's before it, viewed, except where it reads the model's input (which it copies).</summary>
+    public override void WriteWorkspaceLayout(SourceWriter writer, ModelPlan plan)
+    {
+        if (Inputs[0] == 0)
+        {
+            base.WriteWorkspaceLayout(writer, plan);
+            return;
+        }
+
+        writer.WriteLine($"private const int {Identifier}Output = {OutputOffset}; // {Name} outputs: {plan.At(Inputs[0]).Name}'s, viewed as one vector of {Units} per sample");
+    }
+
+    /// <summary>Its input's variable under a new name; the model's inputs, which are read-only, copied.</summary>
+    public override void WriteForwardCall(SourceWriter writer, LayerWriting context)
+    {
+        var input = context.InputOf(this);
+        if (Inputs[0] == 0)
+        {
+            writer.WriteLine($"// {Name}: the inputs, copied to be viewed as one vector per sample");
+            writer.WriteLine($"var {Output} = Workspace({Identifier}Output, {Units}, batch);");
+            writer.WriteLine($"{input}.Slice(0, batch * {Units}).CopyTo({Output});");
+        }
+        else
+        {
+            writer.WriteLine($"var {Output} = {input}; // {Name}: the same values, viewed as one vector of {Units} per sample");
+        }
+    }
 
     /// <summary>None: a view computes nothing (the forward pass copies the model's input where a flatten reads it).</summary>
     public override void WriteMethods(SourceWriter writer, LayerWriting context)

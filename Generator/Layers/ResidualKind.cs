@@ -80,6 +80,24 @@ internal sealed record AddPlan(int Position, int Index, int Size, Activation Act
 
     public override bool HandsGradientOnInPlace => true;
 
+    /// <summary>Its outputs, and the sums z where its activation's derivative needs them.</summary>
+    public override void WriteWorkspaceLayout(SourceWriter writer, ModelPlan plan)
+    {
+        base.WriteWorkspaceLayout(writer, plan);
+        if (PreActivationOffset >= 0)
+        {
+            writer.WriteLine($"private const int {Identifier}PreActivation = {PreActivationOffset}; // {Name} sums z, kept for {Activation}'s derivative");
+        }
+    }
+
+    /// <summary>Its call on both terms: the block's output and the shortcut's.</summary>
+    public override void WriteForwardCall(SourceWriter writer, LayerWriting context)
+    {
+        writer.WriteLine($"// {Name}: the residual connection's sum, {Block}(x) + {(Shortcut is null ? "x" : Shortcut + "(x)")}");
+        writer.WriteLine($"var {Output} = Workspace({Identifier}Output, {Units}, batch);");
+        writer.WriteLine($"{Identifier}Forward({context.InputOf(this)}, {context.InputOf(this, 1)}, {Output}, batch);");
+    }
+
     public override string[] RemarksRow(ModelPlan plan) =>
     [
         Name, "Residual", Activation == Activation.Linear ? string.Empty : Activation.ToString(), Emitter.Count(InputSize), Emitter.Count(Units), "0",

@@ -1,7 +1,4 @@
-using System.Collections.Generic;
-using System.Linq;
 using ModelGen.Generator.Helpers;
-using ModelGen.Generator.Layers;
 
 namespace ModelGen.Generator.Model;
 
@@ -27,10 +24,16 @@ internal sealed record ModelPlan(
         System.Linq.Enumerable.Where(Layers, l => l.ParameterCount > 0);
 
     /// <summary>Whether any layer behaves differently while training: dropout, or batch normalization's batch statistics.</summary>
-    public bool HasTrainingBehavior => System.Linq.Enumerable.Any(Layers, l => l is DropoutPlan or BatchNormPlan);
+    public bool HasTrainingBehavior => System.Linq.Enumerable.Any(Layers, l => l.TrainsDifferently);
 
     /// <summary>Whether a layer normalizes batches, so that the model counts its training batches (PyTorch's num_batches_tracked).</summary>
-    public bool CountsBatches => System.Linq.Enumerable.Any(Layers, l => l is BatchNormPlan);
+    public bool CountsBatches => System.Linq.Enumerable.Any(Layers, l => l.TracksBatches);
+
+    /// <summary>Whether some layer reads the outputs of two (a residual sum), so that the layers are not a chain.</summary>
+    public bool Joins => System.Linq.Enumerable.Any(Layers, l => l.Inputs.Count > 1);
+
+    /// <summary>Whether a layer mixes the samples of a batch (batch normalization), so that no sample has a gradient of its own.</summary>
+    public bool MixesSamples => System.Linq.Enumerable.Any(Layers, l => l.MixesSamples);
 
     /// <summary>Floats of state (batch normalization's running statistics) the model keeps beside its parameters.</summary>
     public int StateLength { get; init; }
@@ -120,6 +123,9 @@ internal sealed record TorchModule(string Path, string Code);
 /// </summary>
 internal sealed record TorchPlan(EquatableArray<TorchModule> Modules, EquatableArray<PlannedTensor> Tensors, EquatableArray<string> LayerPrefixes)
 {
+    /// <summary>The lines of the Python classes its modules use that <c>torch.nn</c> lacks (a residual connection's), written before it.</summary>
+    public EquatableArray<string> Classes { get; init; }
+
     /// <summary>Before the planner has decided it.</summary>
     public static readonly TorchPlan None = new(default, default, default);
 }
@@ -170,119 +176,6 @@ internal sealed record PlannedTensor(string Name, string OffsetConstant, int Off
         StoredAxes.Count == 0 ? ModelGen.Serialization.TensorPermutation.Identity(Length) : ModelGen.Serialization.TensorPermutation.StoredIndices([.. (View.Count > 0 ? View : Shape)], [.. StoredAxes]);
 }
 
-/// <summary>One layer of a plan, whatever its kind.</summary>
-/// <param name="Position">1-based position among all layers: names its activations (<c>a1</c>, <c>a2</c> …).</param>
-/// <param name="InputSize">Inputs per sample.</param>
-/// <param name="Units">Outputs per sample.</param>
-/// <param name="OutputOffset">Offset of this layer's outputs in the workspace, per sample of the batch.</param>
-internal abstract record LayerPlan(int Position, int InputSize, int Units, int OutputOffset) : ILayerWriter
-{
-    /// <summary>The layers whose outputs this one reads, by <see cref="Position"/>; 0 is the model's input. Two for a residual sum.</summary>
-    public EquatableArray<int> Inputs { get; init; }
-
-    /// <summary>The residual connections the layer lies in, outermost first (<see cref="CheckedLayer.Scope"/>).</summary>
-    public EquatableArray<string> Scope { get; init; }
-
-    /// <summary>Whether backward must hand ∂L/∂(its input) back: only if some layer its input comes from has parameters.</summary>
-    public bool NeedsInputGradient { get; init; }
-
-    /// <summary>Whether its backward pass writes over ∂L/∂(its output) (an activation's derivative applied in place).</summary>
-    public virtual bool ChangesOutputGradient => false;
-
-    /// <summary>
-    /// Whether ∂L/∂(its input) is ∂L/∂(its output) itself, once the backward pass (if any) has worked on it in place: an
-    /// activation layer's, a residual sum's (for both terms). The gradient then stays in its buffer.
-    /// </summary>
-    public virtual bool HandsGradientOnInPlace => false;
-
-    /// <summary>Its trainable parameters: a layer with any hands gradients back to the layers before it.</summary>
-    public virtual int ParameterCount => 0;
-
-    /// <summary>Floats of the model's one window buffer the layer builds its windows in (a convolution's im2col chunk), or 0.</summary>
-    public virtual int WindowsLength => 0;
-
-    /// <summary>The layer's name in weights files and comments, e.g. <c>dense_2</c>.</summary>
-    public abstract string Name { get; }
-
-    /// <summary>The C# identifier stem for members of this layer, e.g. <c>Dense2</c>.</summary>
-    public abstract string Identifier { get; }
-
-    /// <summary>The local variable that holds this layer's outputs for a batch.</summary>
-    public string Output => "a" + Position;
-
-    /// <inheritdoc/>
-    public abstract string[] RemarksRow(ModelPlan plan);
-
-    /// <inheritdoc/>
-    public abstract void WriteMethods(SourceWriter writer, LayerWriting context);
-
-    /// <inheritdoc/>
-    public abstract string? BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads);
-
-    /// <inheritdoc/>
-    public abstract string? SampleNormsCall(string input, string dy);
-
-    /// <inheritdoc/>
-    public abstract void AddTorch(TorchBuilder torch);
-
-    /// <inheritdoc/>
-    public abstract string OnnxLayer(string tensors);
-}
-
-/// <summary>A normalization layer's learned scale γ and shift β: one of each per feature, both in the parameters.</summary>
-internal interface IScaleShiftPlan
-{
-    string Name { get; }
-
-    string Identifier { get; }
-
-    /// <summary>How many γ (and β): each value for layer normalization; each feature, or channel of an image, for batch normalization.</summary>
-    int Features { get; }
-
-    int GammaOffset { get; }
-
-    int BetaOffset { get; }
-}
-
-/// <summary>A layer with a weight matrix W [<see cref="WeightRows"/> × <see cref="WeightColumns"/>] and one bias per column: dense and convolution layers.</summary>
-internal interface IWeightedPlan
-{
-    string Name { get; }
-
-    string Identifier { get; }
-
-    /// <summary>Offset of W, row-major, in the parameter buffer.</summary>
-    int WeightsOffset { get; }
-
-    /// <summary>Offset of b [<see cref="WeightColumns"/>] in the parameter buffer, or −1 without a bias.</summary>
-    int BiasOffset { get; }
-
-    /// <summary>Whether the layer has a bias (<c>UseBias</c>); without one, its products add a row of zeros outside the parameters and its bias gradient is discarded.</summary>
-    bool HasBias { get; }
-
-    /// <summary>Rows of W, the values each output sums over: a dense layer's inputs, a convolution's kernel² × input channels (its fan-in).</summary>
-    int WeightRows { get; }
-
-    /// <summary>Columns of W and biases: a dense layer's units, a convolution's filters.</summary>
-    int WeightColumns { get; }
-
-    /// <summary>The fan-out initializers use: units, or kernel² × filters for a convolution (as Keras counts).</summary>
-    int FanOut { get; }
-
-    Initializer Initializer { get; }
-
-    Activation Activation { get; }
-
-    /// <summary>α of leaky ReLU or ELU, defaults resolved; 0 for other activations.</summary>
-    float Alpha { get; }
-
-    /// <summary>Where the pre-activations z are kept for GELU's and SiLU's derivatives, per sample, or −1.</summary>
-    int PreActivationOffset { get; }
-
-    /// <summary>Whether backward needs z rather than y: the derivatives of GELU and SiLU cannot be written from y.</summary>
-    bool KeepsPreActivation { get; }
-}
-
 /// <summary>A square window sliding over a sample: the generator's copy of the runtime's <c>Window2D</c>.</summary>
 /// <param name="ChannelsLast">Whether the input is stored (h, w, c): the output of a convolution or pooling layer; the model's input is (c, h, w).</param>
 internal sealed record WindowPlan(
@@ -302,66 +195,4 @@ internal sealed record WindowPlan(
     public string Constructor =>
         $"new(Channels: {Channels}, Height: {Height}, Width: {Width}, Kernel: {Kernel}, Stride: {Stride}, PadTop: {PadTop}, PadLeft: {PadLeft}, " +
         $"OutputHeight: {OutputHeight}, OutputWidth: {OutputWidth}, ChannelsLast: {(ChannelsLast ? "true" : "false")})";
-}
-
-/// <summary>
-/// What every layer's plan writes for its kind (each <see cref="LayerPlan"/> is one; see <see cref="Layers.ActivationKind"/>):
-/// the emitter, the backward passes, the PyTorch equivalent and the ONNX export ask it rather than switching over kinds.
-/// </summary>
-internal interface ILayerWriter
-{
-    /// <summary>Its row of the remarks table: name, kind, activation, input, output, parameters, how it is computed.</summary>
-    string[] RemarksRow(ModelPlan plan);
-
-    /// <summary>
-    /// Its forward method, and the backward methods that a backward pass calls (see <see cref="LayerWriting.HasBackwardCall"/>),
-    /// each after a blank line; nothing at all where its work is done elsewhere (a flatten, a fused dropout).
-    /// </summary>
-    void WriteMethods(SourceWriter writer, LayerWriting context);
-
-    /// <summary>
-    /// A backward pass's call, given the variables of its input, ∂L/∂(its output) and ∂L/∂(its input) (null: not
-    /// needed), or null for none; adds the layer outputs it reads to <paramref name="reads"/>.
-    /// </summary>
-    string? BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads);
-
-    /// <summary>
-    /// For <c>TrainStepClipped</c>, the call that adds each sample's squared gradient norm of the layer's parameters to
-    /// <c>sampleNorms</c>, from its input and ∂L/∂(its output); null for a layer without parameters.
-    /// </summary>
-    string? SampleNormsCall(string input, string dy);
-
-    /// <summary>Adds its modules and tensors to the equivalent PyTorch module.</summary>
-    void AddTorch(TorchBuilder torch);
-
-    /// <summary>Its ONNX layer, as C#: a call of one of <c>OnnxLayer</c>'s factories, naming its tensors after <paramref name="tensors"/> (e.g. <c>layers.3.</c>).</summary>
-    string OnnxLayer(string tensors);
-}
-
-/// <summary>
-/// What a <see cref="ILayerWriter"/> writes from besides its own plan: the whole model's plan, with the decisions
-/// made in it, and which backward pass is being written.
-/// </summary>
-/// <param name="plan">The model's plan.</param>
-/// <param name="toInputs">Whether the pass being written hands ∂L/∂(inputs) to the caller and keeps no parameter gradient.</param>
-internal sealed class LayerWriting(ModelPlan plan, bool toInputs = false)
-{
-    /// <summary>The model's plan.</summary>
-    public ModelPlan Plan { get; } = plan;
-
-    /// <summary>The plan's backward fusions (<see cref="ModelPlan.BackwardFusions"/>).</summary>
-    public EquatableArray<BackwardFusion> Fusions => Plan.BackwardFusions;
-
-    /// <summary>Whether the pass being written hands ∂L/∂(inputs) to the caller and keeps no parameter gradient.</summary>
-    public bool ToInputs { get; } = toInputs;
-
-    /// <summary>Whether a backward pass (TrainStep's or the one to the inputs) calls the layer's own backward method.</summary>
-    public bool HasBackwardCall(LayerPlan layer) =>
-        Plan.Backward.Concat(Plan.InputBackward).OfType<LayerBackward>().Any(step => step.Position == layer.Position);
-
-    /// <summary>The fusion whose gate this dense layer's input-gradient product applies (a dropout mask, a ReLU derivative below it), or null.</summary>
-    public BackwardFusion? FusionOf(DensePlan layer) => BackwardFusion.AppliedBy(Fusions, layer);
-
-    /// <summary>The fusion whose ReLU gate is this dense layer's derivative, applied by the layer above; or null.</summary>
-    public BackwardFusion? GatingOf(DensePlan layer) => BackwardFusion.GatingOf(Fusions, layer);
 }

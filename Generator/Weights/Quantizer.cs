@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using ModelGen.Generator.Helpers;
-using ModelGen.Generator.Layers;
 using ModelGen.Generator.Model;
 
 namespace ModelGen.Generator.Weights;
@@ -54,91 +53,127 @@ internal static class Quantizer
             return $"Quantize = {(int)plan.Quantize} is not a QuantizationMode (use QuantizationMode.Dynamic)";
         }
 
-        if (!plan.Layers.Any(l => l is IWeightedPlan))
+        if (!plan.Layers.Any(l => l.QuantizedDepth > 0))
         {
             return "it has no [Dense] or [Conv2D] layer, so nothing would be computed in int8";
         }
 
-        if (plan.Layers.FirstOrDefault(l => l is IWeightedPlan { WeightRows: > MaxDepth }) is { } deep)
+        if (plan.Layers.FirstOrDefault(l => l.QuantizedDepth > MaxDepth) is { } deep)
         {
-            return $"layer {deep.Position} ({deep.Name}) sums {((IWeightedPlan)deep).WeightRows:N0} inputs per output, more than the {MaxDepth:N0} within which the int8 product's int32 sums cannot overflow";
+            return $"layer {deep.Position} ({deep.Name}) sums {deep.QuantizedDepth:N0} inputs per output, more than the {MaxDepth:N0} within which the int8 product's int32 sums cannot overflow";
         }
 
         return null;
     }
 
-    /// <summary>Quantizes <paramref name="baked"/>, the weights of <paramref name="plan"/> (which <see cref="Problem"/> must accept).</summary>
+    /// <summary>Quantizes <paramref name="baked"/>, the weights of <paramref name="plan"/> (which <see cref="Problem"/> must accept): each layer tells the builder what it is.</summary>
     public static QuantizedModel Quantize(ModelPlan plan, BakedWeights baked)
     {
-        var parameters = baked.Parameters;
-        var state = baked.State;
-        var prefixes = plan.Torch.LayerPrefixes;
+        var builder = new QuantizedModelBuilder(plan, baked);
+        foreach (var layer in plan.Layers)
+        {
+            layer.Quantize(builder);
+        }
 
-        // How many layers read each position's output (the model's output counts once), as Int8Plan counts them: a
-        // layer read twice (by a residual sum) cannot have anything folded into it.
-        var readers = new int[plan.Layers.Count + 1];
+        return builder.Build();
+    }
+}
+
+/// <summary>
+/// The int8 model as <see cref="Quantizer"/> builds it, one layer at a time in order, from what each layer's plan tells
+/// it (<see cref="ILayerWriter.Quantize"/>): products to quantize, batch normalizations to fold into them, tensors that
+/// stay in float. It follows which product each position's output still is, as the runtime's <c>Int8Plan</c> does.
+/// </summary>
+internal sealed class QuantizedModelBuilder
+{
+    private readonly ModelPlan _plan;
+    private readonly BakedWeights _baked;
+
+    /// <summary>How many layers read each position's output (the model's output counts once): a product read twice (by a residual sum) cannot have anything folded into it.</summary>
+    private readonly int[] _readers;
+
+    /// <summary>For each position, the product its output still is with nothing applied after it (Int8Plan's _open), or null.</summary>
+    private readonly PendingLayer?[] _open;
+
+    private readonly List<PendingLayer> _pending = [];
+    private readonly List<FloatTensor> _tensors = [];
+
+    public QuantizedModelBuilder(ModelPlan plan, BakedWeights baked)
+    {
+        _plan = plan;
+        _baked = baked;
+        _readers = new int[plan.Layers.Count + 1];
         foreach (var layer in plan.Layers)
         {
             foreach (var input in Inputs(layer))
             {
-                readers[input]++;
+                _readers[input]++;
             }
         }
 
-        readers[plan.Layers.Count]++;
-
-        // For each position, the layer whose product it still is with nothing applied after it (Int8Plan's _open).
-        var open = new PendingLayer?[plan.Layers.Count + 1];
-        var pending = new List<PendingLayer>();
-        var tensors = new List<FloatTensor>();
-        foreach (var layer in plan.Layers)
-        {
-            var from = Inputs(layer)[0];
-            var prefix = prefixes[layer.Position - 1];
-            switch (layer)
-            {
-                case IWeightedPlan weighted:
-                {
-                    var (depth, units) = (weighted.WeightRows, weighted.WeightColumns);
-                    var weights = Slice(parameters, weighted.WeightsOffset, depth * units);
-                    var bias = weighted.HasBias ? Slice(parameters, weighted.BiasOffset, units) : null;
-                    var unit = new PendingLayer(layer, prefix + "weight", weights, bias, depth, units, weighted.Activation);
-                    pending.Add(unit);
-                    open[layer.Position] = unit;
-                    break;
-                }
-
-                case DropoutPlan:
-                    open[layer.Position] = readers[from] == 1 ? open[from] : null;
-                    break;
-                case BatchNormPlan norm:
-                    if (open[from] is { Activation: Activation.Linear } producer && readers[from] == 1 && producer.Units == norm.Features)
-                    {
-                        producer.Fold(
-                            norm.Name, prefix + "weight", Slice(parameters, norm.GammaOffset, norm.Features), Slice(parameters, norm.BetaOffset, norm.Features),
-                            Slice(state, norm.MeanOffset, norm.Features), Slice(state, norm.VarianceOffset, norm.Features), norm.Epsilon);
-                        open[layer.Position] = producer;
-                    }
-                    else
-                    {
-                        tensors.Add(Tensor(norm, prefix + "weight", "γ", "Gamma", parameters, norm.GammaOffset));
-                        tensors.Add(Tensor(norm, prefix + "bias", "β", "Beta", parameters, norm.BetaOffset));
-                        tensors.Add(Tensor(norm, prefix + "running_mean", "running mean", "RunningMean", state, norm.MeanOffset));
-                        tensors.Add(Tensor(norm, prefix + "running_var", "running variance", "RunningVariance", state, norm.VarianceOffset));
-                    }
-
-                    break;
-                case LayerNormPlan norm:
-                    tensors.Add(Tensor(norm, prefix + "weight", "γ", "Gamma", parameters, norm.GammaOffset));
-                    tensors.Add(Tensor(norm, prefix + "bias", "β", "Beta", parameters, norm.BetaOffset));
-                    break;
-            }
-        }
-
-        return new QuantizedModel(baked.File, pending.Select(p => p.Quantize()).ToEquatableArray(), tensors.ToEquatableArray());
+        _readers[plan.Layers.Count]++;
+        _open = new PendingLayer?[plan.Layers.Count + 1];
     }
 
+    /// <summary>A dense or convolution layer's product: its weights, quantized per unit once the batch normalizations after it have folded in.</summary>
+    public void AddProduct(IWeightedPlan layer)
+    {
+        var (depth, units) = (layer.WeightRows, layer.WeightColumns);
+        var weights = Slice(_baked.Parameters, layer.WeightsOffset, depth * units);
+        var bias = layer.HasBias ? Slice(_baked.Parameters, layer.BiasOffset, units) : null;
+        var weight = Prefix(layer.Position) + "weight";
+        var shape = _plan.Tensors.First(t => t.Name == weight).Shape;
+        var product = new PendingLayer(layer.Name, layer.Identifier, weight, shape, weights, bias, depth, units, layer.Activation);
+        _pending.Add(product);
+        _open[layer.Position] = product;
+    }
+
+    /// <summary>A layer that hands its input on unchanged in inference (dropout): the product it reads stays open after it, if it alone reads it.</summary>
+    public void PassOn(LayerPlan layer)
+    {
+        var from = Inputs(layer)[0];
+        _open[layer.Position] = _readers[from] == 1 ? _open[from] : null;
+    }
+
+    /// <summary>
+    /// Folds a batch normalization (γ and β in the parameters, running mean and variance in the state, one per feature)
+    /// into the product it reads, where that product has no activation, as many units as features, and no other reader;
+    /// false, with nothing done, where it cannot.
+    /// </summary>
+    public bool TryFold(LayerPlan layer, int features, float epsilon, int gammaOffset, int betaOffset, int meanOffset, int varianceOffset)
+    {
+        var from = Inputs(layer)[0];
+        if (_open[from] is not { Activation: Activation.Linear } producer || _readers[from] != 1 || producer.Units != features)
+        {
+            return false;
+        }
+
+        var (parameters, state) = (_baked.Parameters, _baked.State);
+        producer.Fold(
+            layer.Name, Prefix(layer.Position) + "weight", Slice(parameters, gammaOffset, features), Slice(parameters, betaOffset, features),
+            Slice(state, meanOffset, features), Slice(state, varianceOffset, features), epsilon);
+        _open[layer.Position] = producer;
+        return true;
+    }
+
+    /// <summary>
+    /// One of the layer's vectors that the quantized model keeps in float: its <paramref name="tensor"/> (<c>weight</c>)
+    /// of <paramref name="length"/> values at <paramref name="offset"/> in the parameters, or <paramref name="inState"/> in
+    /// the state, held by the member the layer's identifier plus <paramref name="member"/> names; <paramref name="role"/> for comments.
+    /// </summary>
+    public void KeepFloat(LayerPlan layer, string tensor, string role, string member, int offset, int length, bool inState = false) =>
+        _tensors.Add(new FloatTensor(
+            Prefix(layer.Position) + tensor, $"{layer.Name}'s {role}", layer.Identifier + member, new[] { length }.ToEquatableArray(),
+            Slice(inState ? _baked.State : _baked.Parameters, offset, length).ToEquatableArray()));
+
+    /// <summary>The int8 layers, quantized now that every fold is known, and the float tensors, in layer order.</summary>
+    public QuantizedModel Build() =>
+        new(_baked.File, _pending.Select(p => p.Quantize()).ToEquatableArray(), _tensors.ToEquatableArray());
+
     private static EquatableArray<int> Inputs(LayerPlan layer) => layer.Inputs.Count > 0 ? layer.Inputs : new[] { layer.Position - 1 }.ToEquatableArray();
+
+    /// <summary>The name prefix of the layer's tensors: <c>layers.3.</c>.</summary>
+    private string Prefix(int position) => _plan.Torch.LayerPrefixes[position - 1];
 
     private static float[] Slice(EquatableArray<float> values, int offset, int length)
     {
@@ -151,12 +186,9 @@ internal static class Quantizer
         return slice;
     }
 
-    /// <summary>One of a normalization layer's tensors, one value per feature.</summary>
-    private static FloatTensor Tensor(IScaleShiftPlan norm, string name, string role, string member, EquatableArray<float> values, int offset) =>
-        new(name, $"{norm.Name}'s {role}", norm.Identifier + member, new[] { norm.Features }.ToEquatableArray(), Slice(values, offset, norm.Features).ToEquatableArray());
-
     /// <summary>A dense or convolution layer's float weights [depth × units] and bias, while batch normalizations may still fold into them.</summary>
-    private sealed class PendingLayer(LayerPlan layer, string weight, float[] weights, float[]? bias, int depth, int units, Activation activation)
+    private sealed class PendingLayer(
+        string layer, string identifier, string weight, EquatableArray<int> shape, float[] weights, float[]? bias, int depth, int units, Activation activation)
     {
         private readonly List<FoldedNorm> _folded = [];
         private float[]? _bias = bias;
@@ -222,13 +254,8 @@ internal static class Quantizer
                 }
             }
 
-            var tensor = layer switch
-            {
-                ConvPlan conv => new[] { units, conv.Window.Channels, conv.Window.Kernel, conv.Window.Kernel },
-                _ => new[] { units, depth },
-            };
             return new QuantizedLayer(
-                layer.Name, layer.Identifier, weight, tensor.ToEquatableArray(), depth, units, values.ToEquatableArray(), scales.ToEquatableArray(),
+                layer, identifier, weight, shape, depth, units, values.ToEquatableArray(), scales.ToEquatableArray(),
                 (_bias ?? Array.Empty<float>()).ToEquatableArray(), _folded.ToEquatableArray());
         }
     }
