@@ -152,6 +152,12 @@ if (args is ["dp-fashion", ..])
     return;
 }
 
+if (args is ["attention", ..])
+{
+    ModelGen.Benchmarks.AttentionCost.Run(Number(1, 21));
+    return;
+}
+
 if (args is ["alignment"])
 {
     ModelGen.Benchmarks.AlignmentEffect.Run();
