@@ -1,5 +1,4 @@
 using System;
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 
 namespace ModelGen.Kernels;
@@ -82,6 +81,115 @@ public static unsafe partial class Attention
         }
     }
 
+    /// <summary>y[i] ·= a for i in [0, <paramref name="length"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Scale<TSimd, TVector>(float a, float* y, int length)
+        where TSimd : ISimd<TVector>
+        where TVector : struct
+    {
+        var i = 0;
+        if (TSimd.Count > 1)
+        {
+            var factor = TSimd.Broadcast(a);
+            for (; i + TSimd.Count <= length; i += TSimd.Count)
+            {
+                TSimd.Store(TSimd.Multiply(TSimd.Load(y + i), factor), y + i);
+            }
+        }
+
+        for (; i < length; i++)
+        {
+            y[i] *= a;
+        }
+    }
+
+    /// <summary>
+    /// y[i] += Σⱼ w[j] · rows[j·stride + i] for i in [0, <paramref name="length"/>), j in [0, <paramref name="count"/>):
+    /// a weighted sum of rows, each lane's sum kept in a register and taken over j in order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddWeightedRows<TSimd, TVector>(float* weights, float* rows, nint stride, int count, float* y, int length)
+        where TSimd : ISimd<TVector>
+        where TVector : struct
+    {
+        var width = TSimd.Count;
+        var i = 0;
+        for (; width > 1 && i + (2 * width) <= length; i += 2 * width)
+        {
+            TVector y0 = TSimd.Load(y + i), y1 = TSimd.Load(y + i + width);
+            var row = rows + i;
+            for (var j = 0; j < count; j++, row += stride)
+            {
+                var w = TSimd.Broadcast(weights[j]);
+                y0 = TSimd.MultiplyAdd(w, TSimd.Load(row), y0);
+                y1 = TSimd.MultiplyAdd(w, TSimd.Load(row + width), y1);
+            }
+
+            TSimd.Store(y0, y + i);
+            TSimd.Store(y1, y + i + width);
+        }
+
+        for (; width > 1 && i + width <= length; i += width)
+        {
+            var y0 = TSimd.Load(y + i);
+            var row = rows + i;
+            for (var j = 0; j < count; j++, row += stride)
+            {
+                y0 = TSimd.MultiplyAdd(TSimd.Broadcast(weights[j]), TSimd.Load(row), y0);
+            }
+
+            TSimd.Store(y0, y + i);
+        }
+
+        for (; i < length; i++)
+        {
+            var y0 = y[i];
+            var row = rows + i;
+            for (var j = 0; j < count; j++, row += stride)
+            {
+                y0 = Simd1.MultiplyAdd(weights[j], *row, y0);
+            }
+
+            y[i] = y0;
+        }
+    }
+
+    /// <summary>
+    /// The softmax step of one tile of <paramref name="count"/> scores: m' = max(<paramref name="max"/>, max s), then
+    /// s ← exp(s − m') in place; returns Σ exp(s − m'). Lanes from <paramref name="count"/> to the next whole vector are
+    /// set to −∞ first (so they add nothing), whatever they held.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Exponentiate<TSimd, TVector>(float* scores, int count, ref float max)
+        where TSimd : ISimd<TVector>
+        where TVector : struct
+    {
+        var width = TSimd.Count;
+        var end = (count + width - 1) / width * width;
+        for (var j = count; j < end; j++)
+        {
+            scores[j] = float.NegativeInfinity;
+        }
+
+        var largest = TSimd.Load(scores);
+        for (var j = width; j < end; j += width)
+        {
+            largest = TSimd.Max(largest, TSimd.Load(scores + j));
+        }
+
+        max = Math.Max(max, TSimd.MaxAcross(largest));
+        var shift = TSimd.Broadcast(max);
+        var sum = TSimd.Zero;
+        for (var j = 0; j < end; j += width)
+        {
+            var p = TSimd.Exp(TSimd.Subtract(TSimd.Load(scores + j), shift));
+            TSimd.Store(p, scores + j);
+            sum = TSimd.Add(sum, p);
+        }
+
+        return TSimd.Sum(sum);
+    }
+
     /// <summary>
     /// One query's attention over keys 0 … <paramref name="keys"/> − 1, tile by tile of <see cref="KeyBlock"/> keys with
     /// the softmax fused (FlashAttention's running maximum m and sum ℓ): per tile, the scores s, m' = max(m, max s), the
@@ -95,35 +203,27 @@ public static unsafe partial class Attention
         where TSimd : ISimd<TVector>
         where TVector : struct
     {
-        var result = new Span<float>(output, headSize);
-        result.Clear();
+        new Span<float>(output, headSize).Clear();
         var max = float.NegativeInfinity;
         var sum = 0f;
         for (var first = 0; first < keys; first += KeyBlock)
         {
             var count = Math.Min(KeyBlock, keys - first);
             Scores<TSimd, TVector>(q, keysT + first, keyStride, count, headSize, scale, scores);
-            var tile = new Span<float>(scores, count);
-            var newMax = Math.Max(max, TensorPrimitives.Max(tile));
-            if (first > 0 && newMax > max)
+            var previous = max;
+            var tileSum = Exponentiate<TSimd, TVector>(scores, count, ref max);
+            if (first > 0 && max > previous)
             {
-                var rescale = MathF.Exp(max - newMax);
+                var rescale = MathF.Exp(previous - max);
                 sum *= rescale;
-                TensorPrimitives.Multiply(result, rescale, result);
+                Scale<TSimd, TVector>(rescale, output, headSize);
             }
 
-            max = newMax;
-            TensorPrimitives.Subtract(tile, max, tile);
-            TensorPrimitives.Exp(tile, tile);
-            sum += TensorPrimitives.Sum(tile);
-            var value = values + (first * valueStride);
-            for (var j = 0; j < count; j++, value += valueStride)
-            {
-                MultiplyAdd<TSimd, TVector>(scores[j], value, output, headSize);
-            }
+            sum += tileSum;
+            AddWeightedRows<TSimd, TVector>(scores, values + (first * valueStride), valueStride, count, output, headSize);
         }
 
-        TensorPrimitives.Multiply(result, 1f / sum, result);
+        Scale<TSimd, TVector>(1f / sum, output, headSize);
         return max + MathF.Log(sum);
     }
 
@@ -143,24 +243,27 @@ public static unsafe partial class Attention
         var q = head.Queries + (row * head.RowStride);
         var dq = head.QueryGradients + (row * head.RowStride);
         new Span<float>(dq, head.HeadSize).Clear();
+        var (shift, offset, scale) = (TSimd.Broadcast(logSumExp), TSimd.Broadcast(delta), TSimd.Broadcast(head.Scale));
         for (var first = 0; first < keys; first += KeyBlock)
         {
             var count = Math.Min(KeyBlock, keys - first);
             Scores<TSimd, TVector>(q, head.KeysT + first, head.TransposedStride, count, head.HeadSize, head.Scale, probabilities);
             Scores<TSimd, TVector>(outputGradient, head.ValuesT + first, head.TransposedStride, count, head.HeadSize, 1f, slopes);
-            var p = new Span<float>(probabilities, count);
-            var ds = new Span<float>(slopes, count);
-            TensorPrimitives.Subtract(p, logSumExp, p);
-            TensorPrimitives.Exp(p, p);
-            TensorPrimitives.Subtract(ds, delta, ds);
-            TensorPrimitives.Multiply(ds, p, ds);
-            TensorPrimitives.Multiply(ds, head.Scale, ds);
-            for (var j = 0; j < count; j++)
+
+            // Whole vectors: the lanes past count come from the zero padding of the transposed keys and values, finite.
+            for (var j = 0; j < count; j += TSimd.Count)
             {
-                var offset = (first + j) * head.RowStride;
-                MultiplyAdd<TSimd, TVector>(probabilities[j], outputGradient, head.ValueGradients + offset, head.HeadSize);
-                MultiplyAdd<TSimd, TVector>(slopes[j], head.Keys + offset, dq, head.HeadSize);
-                MultiplyAdd<TSimd, TVector>(slopes[j], q, head.KeyGradients + offset, head.HeadSize);
+                var p = TSimd.Exp(TSimd.Subtract(TSimd.Load(probabilities + j), shift));
+                TSimd.Store(p, probabilities + j);
+                TSimd.Store(TSimd.Multiply(TSimd.Multiply(p, TSimd.Subtract(TSimd.Load(slopes + j), offset)), scale), slopes + j);
+            }
+
+            var keyOffset = first * head.RowStride;
+            AddWeightedRows<TSimd, TVector>(slopes, head.Keys + keyOffset, head.RowStride, count, dq, head.HeadSize);
+            for (var j = 0; j < count; j++, keyOffset += head.RowStride)
+            {
+                MultiplyAdd<TSimd, TVector>(probabilities[j], outputGradient, head.ValueGradients + keyOffset, head.HeadSize);
+                MultiplyAdd<TSimd, TVector>(slopes[j], q, head.KeyGradients + keyOffset, head.HeadSize);
             }
         }
     }
