@@ -59,28 +59,6 @@ public static unsafe partial class Attention
         }
     }
 
-    /// <summary>y[i] += a · x[i] for i in [0, <paramref name="length"/>), vectorized along i with a one-lane tail.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void MultiplyAdd<TSimd, TVector>(float a, float* x, float* y, int length)
-        where TSimd : ISimd<TVector>
-        where TVector : struct
-    {
-        var i = 0;
-        if (TSimd.Count > 1)
-        {
-            var factor = TSimd.Broadcast(a);
-            for (; i + TSimd.Count <= length; i += TSimd.Count)
-            {
-                TSimd.Store(TSimd.MultiplyAdd(factor, TSimd.Load(x + i), TSimd.Load(y + i)), y + i);
-            }
-        }
-
-        for (; i < length; i++)
-        {
-            y[i] = Simd1.MultiplyAdd(a, x[i], y[i]);
-        }
-    }
-
     /// <summary>y[i] ·= a for i in [0, <paramref name="length"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Scale<TSimd, TVector>(float a, float* y, int length)
@@ -104,11 +82,11 @@ public static unsafe partial class Attention
     }
 
     /// <summary>
-    /// y[i] += Σⱼ w[j] · rows[j·stride + i] for i in [0, <paramref name="length"/>), j in [0, <paramref name="count"/>):
-    /// a weighted sum of rows, each lane's sum kept in a register and taken over j in order.
+    /// y[i] += Σⱼ w[j·weightStride] · rows[j·stride + i] for i in [0, <paramref name="length"/>), j in
+    /// [0, <paramref name="count"/>): a weighted sum of rows, each lane's sum kept in a register and taken over j in order.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddWeightedRows<TSimd, TVector>(float* weights, float* rows, nint stride, int count, float* y, int length)
+    private static void AddWeightedRows<TSimd, TVector>(float* weights, nint weightStride, float* rows, nint stride, int count, float* y, int length)
         where TSimd : ISimd<TVector>
         where TVector : struct
     {
@@ -120,7 +98,7 @@ public static unsafe partial class Attention
             var row = rows + i;
             for (var j = 0; j < count; j++, row += stride)
             {
-                var w = TSimd.Broadcast(weights[j]);
+                var w = TSimd.Broadcast(weights[j * weightStride]);
                 y0 = TSimd.MultiplyAdd(w, TSimd.Load(row), y0);
                 y1 = TSimd.MultiplyAdd(w, TSimd.Load(row + width), y1);
             }
@@ -135,7 +113,7 @@ public static unsafe partial class Attention
             var row = rows + i;
             for (var j = 0; j < count; j++, row += stride)
             {
-                y0 = TSimd.MultiplyAdd(TSimd.Broadcast(weights[j]), TSimd.Load(row), y0);
+                y0 = TSimd.MultiplyAdd(TSimd.Broadcast(weights[j * weightStride]), TSimd.Load(row), y0);
             }
 
             TSimd.Store(y0, y + i);
@@ -147,7 +125,7 @@ public static unsafe partial class Attention
             var row = rows + i;
             for (var j = 0; j < count; j++, row += stride)
             {
-                y0 = Simd1.MultiplyAdd(weights[j], *row, y0);
+                y0 = Simd1.MultiplyAdd(weights[j * weightStride], *row, y0);
             }
 
             y[i] = y0;
@@ -220,7 +198,7 @@ public static unsafe partial class Attention
             }
 
             sum += tileSum;
-            AddWeightedRows<TSimd, TVector>(scores, values + (first * valueStride), valueStride, count, output, headSize);
+            AddWeightedRows<TSimd, TVector>(scores, 1, values + (first * valueStride), valueStride, count, output, headSize);
         }
 
         Scale<TSimd, TVector>(1f / sum, output, headSize);
@@ -228,43 +206,53 @@ public static unsafe partial class Attention
     }
 
     /// <summary>
-    /// One query row's share of the backward pass, tile by tile: recomputes the probabilities pⱼ = exp(sⱼ − lse) from
-    /// the saved log-sum-exp, the gradient on them dpⱼ = dO·vⱼ, and dsⱼ = pⱼ·(dpⱼ − Δ)·scale with Δ = dO·O; then
-    /// dvⱼ += pⱼ·dO, dq += dsⱼ·kⱼ, dkⱼ += dsⱼ·q. Keys are visited in order, so every sum has a fixed order.
-    /// <paramref name="probabilities"/> and <paramref name="slopes"/> are scratch for one tile's p and ds,
-    /// <see cref="KeyBlock"/> floats each.
+    /// One tile of keys [<paramref name="first"/>, first + <paramref name="count"/>) of a head's backward pass. For each
+    /// query row i that sees one of them, recomputes the probabilities Pᵢⱼ = exp(Sᵢⱼ − lseᵢ) from the saved log-sum-exp,
+    /// the gradient on them dPᵢⱼ = dOᵢ·vⱼ, dSᵢⱼ = Pᵢⱼ·(dPᵢⱼ − Δᵢ)·scale with Δᵢ = dOᵢ·Oᵢ, and adds dqᵢ += Σⱼ dSᵢⱼ·kⱼ;
+    /// it keeps the tile's P and dS (a row of <see cref="KeyBlock"/> per query) and then sums, key by key,
+    /// dvⱼ = Σᵢ Pᵢⱼ·dOᵢ and dkⱼ = Σᵢ dSᵢⱼ·qᵢ over the rows in order.
     /// </summary>
-    private static void BackwardRow<TSimd, TVector>(
-        in HeadView head, int row, int keys, float logSumExp, float delta, float* outputGradient,
-        float* probabilities, float* slopes)
+    private static void BackwardTile<TSimd, TVector>(
+        in HeadView head, int first, int count, int positions, bool causal, float* logSumExp, float* deltas,
+        float* outputGradient, nint outputStride)
         where TSimd : ISimd<TVector>
         where TVector : struct
     {
-        var q = head.Queries + (row * head.RowStride);
-        var dq = head.QueryGradients + (row * head.RowStride);
-        new Span<float>(dq, head.HeadSize).Clear();
-        var (shift, offset, scale) = (TSimd.Broadcast(logSumExp), TSimd.Broadcast(delta), TSimd.Broadcast(head.Scale));
-        for (var first = 0; first < keys; first += KeyBlock)
+        var scale = TSimd.Broadcast(head.Scale);
+        for (var i = causal ? first : 0; i < positions; i++)
         {
-            var count = Math.Min(KeyBlock, keys - first);
-            Scores<TSimd, TVector>(q, head.KeysT + first, head.TransposedStride, count, head.HeadSize, head.Scale, probabilities);
-            Scores<TSimd, TVector>(outputGradient, head.ValuesT + first, head.TransposedStride, count, head.HeadSize, 1f, slopes);
+            var keys = causal ? Math.Min(count, i + 1 - first) : count;
+            var p = head.Probabilities + (i * KeyBlock);
+            var ds = head.Slopes + (i * KeyBlock);
+            var q = head.Queries + (i * head.RowStride);
+            var dO = outputGradient + (i * outputStride);
+            Scores<TSimd, TVector>(q, head.KeysT + first, head.TransposedStride, keys, head.HeadSize, head.Scale, p);
+            Scores<TSimd, TVector>(dO, head.ValuesT + first, head.TransposedStride, keys, head.HeadSize, 1f, ds);
+            var (shift, offset) = (TSimd.Broadcast(logSumExp[i]), TSimd.Broadcast(deltas[i]));
 
-            // Whole vectors: the lanes past count come from the zero padding of the transposed keys and values, finite.
-            for (var j = 0; j < count; j += TSimd.Count)
+            // Whole vectors: the lanes past the keys come from the zero padding of the transposed keys and values.
+            for (var j = 0; j < keys; j += TSimd.Count)
             {
-                var p = TSimd.Exp(TSimd.Subtract(TSimd.Load(probabilities + j), shift));
-                TSimd.Store(p, probabilities + j);
-                TSimd.Store(TSimd.Multiply(TSimd.Multiply(p, TSimd.Subtract(TSimd.Load(slopes + j), offset)), scale), slopes + j);
+                var probability = TSimd.Exp(TSimd.Subtract(TSimd.Load(p + j), shift));
+                TSimd.Store(probability, p + j);
+                TSimd.Store(TSimd.Multiply(TSimd.Multiply(probability, TSimd.Subtract(TSimd.Load(ds + j), offset)), scale), ds + j);
             }
 
-            var keyOffset = first * head.RowStride;
-            AddWeightedRows<TSimd, TVector>(slopes, head.Keys + keyOffset, head.RowStride, count, dq, head.HeadSize);
-            for (var j = 0; j < count; j++, keyOffset += head.RowStride)
-            {
-                MultiplyAdd<TSimd, TVector>(probabilities[j], outputGradient, head.ValueGradients + keyOffset, head.HeadSize);
-                MultiplyAdd<TSimd, TVector>(slopes[j], q, head.KeyGradients + keyOffset, head.HeadSize);
-            }
+            AddWeightedRows<TSimd, TVector>(
+                ds, 1, head.Keys + (first * head.RowStride), head.RowStride, keys, head.QueryGradients + (i * head.RowStride), head.HeadSize);
+        }
+
+        for (var j = 0; j < count; j++)
+        {
+            var key = first + j;
+            var from = causal ? key : 0;
+            var offset = key * head.RowStride;
+            AddWeightedRows<TSimd, TVector>(
+                head.Probabilities + (from * KeyBlock) + j, KeyBlock, outputGradient + (from * outputStride), outputStride,
+                positions - from, head.ValueGradients + offset, head.HeadSize);
+            AddWeightedRows<TSimd, TVector>(
+                head.Slopes + (from * KeyBlock) + j, KeyBlock, head.Queries + (from * head.RowStride), head.RowStride,
+                positions - from, head.KeyGradients + offset, head.HeadSize);
         }
     }
 

@@ -36,7 +36,7 @@ public static unsafe partial class Attention
     public static int WorkspaceLength(int batch, int positions, int dim, int heads)
     {
         var headSize = HeadSize(batch, positions, dim, heads);
-        return checked(Parts(batch, heads) * 2 * headSize * Padded(positions));
+        return checked(Parts(batch, heads) * PartLength(positions, headSize));
     }
 
     /// <summary>Floats of the log-sum-exp the forward pass saves for the backward pass: B·H·T, laid out [B, H, T].</summary>
@@ -135,6 +135,12 @@ public static unsafe partial class Attention
         }
     }
 
+    /// <summary>
+    /// Workspace floats of one part: the head's keys and values transposed (dₕ × T′ each), the backward pass's
+    /// probabilities and their gradients for one tile of keys (T′ × <see cref="KeyBlock"/> each) and Δ (T′).
+    /// </summary>
+    private static int PartLength(int positions, int headSize) => checked(Padded(positions) * ((2 * headSize) + (2 * KeyBlock) + 1));
+
     private static int Padded(int positions) => checked((positions + KeyPadding - 1) / KeyPadding * KeyPadding);
 
     private static int Parts(int batch, int heads) => (int)Math.Min((long)batch * heads, WorkSplitter.ReductionParts);
@@ -184,7 +190,7 @@ public static unsafe partial class Attention
         var job = (Job*)context;
         var pairs = job->Batch * job->Heads;
         var parts = Parts(job->Batch, job->Heads);
-        var partLength = 2 * job->HeadSize * Padded(job->Positions);
+        var partLength = PartLength(job->Positions, job->HeadSize);
         for (var part = from; part < to; part++)
         {
             var workspace = job->Workspace is null ? null : job->Workspace + ((long)part * partLength);
@@ -252,22 +258,23 @@ public static unsafe partial class Attention
             var positions = job->Positions;
             Transpose(head.Keys, head.RowStride, positions, head.HeadSize, head.KeysT, head.TransposedStride);
             Transpose(head.Values, head.RowStride, positions, head.HeadSize, head.ValuesT, head.TransposedStride);
-            for (var j = 0; j < positions; j++)
-            {
-                new Span<float>(head.KeyGradients + (j * head.RowStride), head.HeadSize).Clear();
-                new Span<float>(head.ValueGradients + (j * head.RowStride), head.HeadSize).Clear();
-            }
-
-            var probabilities = stackalloc float[KeyBlock];
-            var slopes = stackalloc float[KeyBlock];
-            var lse = job->LogSumExp + ((long)pair * positions);
             var offset = ((long)(pair / job->Heads) * positions * job->Dim) + ((pair % job->Heads) * head.HeadSize);
             var output = job->Output + offset;
             var outputGradient = job->OutputGradient + offset;
-            for (var i = 0; i < positions; i++, output += job->Dim, outputGradient += job->Dim)
+            for (var i = 0; i < positions; i++)
             {
-                var delta = TensorPrimitives.Dot(new ReadOnlySpan<float>(outputGradient, head.HeadSize), new ReadOnlySpan<float>(output, head.HeadSize));
-                BackwardRow<TSimd, TVector>(head, i, job->Causal ? i + 1 : positions, lse[i], delta, outputGradient, probabilities, slopes);
+                new Span<float>(head.QueryGradients + (i * head.RowStride), head.HeadSize).Clear();
+                new Span<float>(head.KeyGradients + (i * head.RowStride), head.HeadSize).Clear();
+                new Span<float>(head.ValueGradients + (i * head.RowStride), head.HeadSize).Clear();
+                head.Deltas[i] = TensorPrimitives.Dot(
+                    new ReadOnlySpan<float>(outputGradient + (i * job->Dim), head.HeadSize), new ReadOnlySpan<float>(output + (i * job->Dim), head.HeadSize));
+            }
+
+            var lse = job->LogSumExp + ((long)pair * positions);
+            for (var first = 0; first < positions; first += KeyBlock)
+            {
+                BackwardTile<TSimd, TVector>(
+                    head, first, Math.Min(KeyBlock, positions - first), positions, job->Causal, lse, head.Deltas, outputGradient, job->Dim);
             }
         }
     }
@@ -327,6 +334,9 @@ public static unsafe partial class Attention
         public readonly float* ValueGradients;
         public readonly float* KeysT;
         public readonly float* ValuesT;
+        public readonly float* Probabilities;
+        public readonly float* Slopes;
+        public readonly float* Deltas;
         public readonly nint RowStride;
         public readonly nint TransposedStride;
         public readonly int HeadSize;
@@ -350,7 +360,10 @@ public static unsafe partial class Attention
             }
 
             KeysT = workspace;
-            ValuesT = workspace + (HeadSize * TransposedStride);
+            ValuesT = KeysT + (HeadSize * TransposedStride);
+            Probabilities = ValuesT + (HeadSize * TransposedStride);
+            Slopes = Probabilities + (KeyBlock * TransposedStride);
+            Deltas = Slopes + (KeyBlock * TransposedStride);
         }
     }
 }
