@@ -49,6 +49,7 @@ internal static class AttentionCost
             times[c, 1] = [];
         }
 
+        var helperParts = WorkSplitter.PartsRunByHelpers;
         for (var round = -3; round < rounds; round++)
         {
             foreach (var threads in round % 2 == 0 ? new[] { 1, 2 } : new[] { 2, 1 })
@@ -64,6 +65,7 @@ internal static class AttentionCost
         }
 
         KernelSettings.MaxThreads = 1;
+        helperParts = WorkSplitter.PartsRunByHelpers - helperParts;
         var peaks = Enumerable.Range(0, 5).Select(_ =>
         {
             var start = Stopwatch.GetTimestamp();
@@ -81,5 +83,7 @@ internal static class AttentionCost
             });
             Console.WriteLine($"{name} | {string.Join(" | ", cells)}");
         }
+
+        Console.WriteLine($"parts the helper thread ran: {helperParts} of {(rounds + 3) * 2 * 8} in the two-thread passes");
     }
 }
