@@ -158,6 +158,12 @@ if (args is ["lstm", ..])
     return;
 }
 
+if (args is ["attention", ..])
+{
+    ModelGen.Benchmarks.AttentionCost.Run(Number(1, 21));
+    return;
+}
+
 if (args is ["alignment"])
 {
     ModelGen.Benchmarks.AlignmentEffect.Run();

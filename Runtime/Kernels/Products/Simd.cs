@@ -49,6 +49,12 @@ internal unsafe interface ISimd<TVector>
 
     static abstract float Sum(TVector value);
 
+    /// <summary>The largest lane.</summary>
+    static abstract float MaxAcross(TVector value);
+
+    /// <summary>eˣ lane by lane (the runtime's vectorized exponential; <see cref="MathF.Exp"/> for one lane).</summary>
+    static abstract TVector Exp(TVector value);
+
     /// <summary>The value where <paramref name="gate"/> is positive, zero elsewhere: a ReLU layer's derivative applied to a gradient.</summary>
     static abstract TVector KeepWherePositive(TVector value, TVector gate);
 }
@@ -105,6 +111,12 @@ internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Vector512<float> value) => Vector512.Sum(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MaxAcross(Vector512<float> value) => Simd256.MaxAcross(Vector256.Max(value.GetLower(), value.GetUpper()));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Exp(Vector512<float> value) => Vector512.Exp(value);
 }
 
 internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
@@ -159,6 +171,12 @@ internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Vector256<float> value) => Vector256.Sum(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MaxAcross(Vector256<float> value) => Simd128.MaxAcross(Vector128.Max(value.GetLower(), value.GetUpper()));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Exp(Vector256<float> value) => Vector256.Exp(value);
 }
 
 internal readonly unsafe struct Simd128 : ISimd<Vector128<float>>
@@ -213,6 +231,12 @@ internal readonly unsafe struct Simd128 : ISimd<Vector128<float>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Vector128<float> value) => Vector128.Sum(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MaxAcross(Vector128<float> value) => Math.Max(Math.Max(value[0], value[1]), Math.Max(value[2], value[3]));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Exp(Vector128<float> value) => Vector128.Exp(value);
 }
 
 /// <summary>
@@ -270,4 +294,10 @@ internal readonly unsafe struct Simd1 : ISimd<float>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(float value) => value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MaxAcross(float value) => value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Exp(float value) => MathF.Exp(value);
 }
