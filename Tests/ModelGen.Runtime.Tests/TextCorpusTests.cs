@@ -108,9 +108,18 @@ public sealed class TextCorpusTests
         AllocationAssert.NoneAfterWarmUp(() => corpus.SampleTrainingWindows(ref random, first, window));
     }
 
+    /// <summary>
+    /// The corpus the sequence samples train on. A fresh machine may not have the Debian package <c>fortunes</c>: the
+    /// test then checks nothing, except under CI (<c>CI=true</c>), where <c>.ci/run</c> installs it and its absence fails.
+    /// </summary>
     [Fact]
     public void The_fortune_corpus_has_the_stated_size_vocabulary_and_split()
     {
+        if (!Directory.Exists(FortuneDirectory) && Environment.GetEnvironmentVariable("CI") != "true")
+        {
+            return;
+        }
+
         Assert.True(Directory.Exists(FortuneDirectory), $"{FortuneDirectory} is missing: install the Debian package fortunes.");
         var files = TextCorpus.FortuneFiles(FortuneDirectory);
         Assert.Equal(43, files.Length);
