@@ -6,7 +6,7 @@ machine-readable line.
 Usage (Debian's python3-torch 1.13 with OpenBLAS; apt-get install -y python3-torch libopenblas0-openmp fortunes):
     /usr/bin/python3 Benchmarks/sequence_torch.py gpt    [--steps 2000] [--batch 32] [--threads 1] [--lr 3e-3] [--seed 1]
     /usr/bin/python3 Benchmarks/sequence_torch.py lstm   [--steps 2000] [--batch 32] [--threads 1] [--lr 3e-3] [--seed 1]
-    /usr/bin/python3 Benchmarks/sequence_torch.py adder  [--steps 1000] [--batch 64] [--threads 1] [--lr 3e-3] [--seed 1]
+    /usr/bin/python3 Benchmarks/sequence_torch.py adder  [--steps 600]  [--batch 64] [--threads 1] [--lr 3e-3] [--seed 1]
 gpt and lstm end with `val_loss=… steps_per_second=… parameters=…`, adder with
 `test_accuracy=… steps=… seconds=… parameters=…`. steps_per_second is 1 / the median time of the steps after the first
 10 (warm-up); a step is: sample the batch, forward, loss, backward, clip, set the learning rate, AdamW update.
@@ -46,12 +46,13 @@ lstm: Embedding 113->128, torch.nn.LSTM(128, 256, num_layers=2, batch_first=True
     forget-gate bias offset); embedding normal(0, 0.02); head weight normal(0, 0.02), bias 0 (as the GPT's Linears).
     Same data, optimiser, schedule, clipping, batch and steps as gpt.
 adder: the 10,000 sums a + b, a, b in 0..99, written "AB+CD=EFG" (zero-padded: "07+45=052"); vocabulary
-    "0123456789+=" (token = index). Split: torch.randperm(10000, generator=torch.Generator().manual_seed(seed)), the
-    first 8,000 (sum number a * 100 + b) train, the other 2,000 test. Each step draws `batch` training sums uniformly
+    "0123456789+=" (token = index). Split: torch.randperm(10000, generator=torch.Generator().manual_seed(seed)) of the
+    sum numbers a * 100 + b, the first 8,000 train, the other 2,000 test (the C# side draws its own seeded 8,000/2,000
+    split; the exact split need not match between the languages). Each step draws `batch` training sums uniformly
     with replacement (torch.randint with a Generator seeded seed + 1). Input: the first 8 characters, targets: characters
     2..9; only the three answer targets count (positions 5, 6, 7 of 8, predicting E, F, G; the others ignore_index -100),
     mean over those. Model: the gpt above with vocab 12, context 8, width 128, 4 heads, 2 blocks (399,360
-    parameters), same init, optimiser (peak lr 3e-3), schedule and clipping; batch 64, 1,000 steps.
+    parameters), same init, optimiser (peak lr 3e-3), schedule and clipping; batch 64, 600 steps.
     Test accuracy: the fraction of the 2,000 test sums whose three answer characters, decoded greedily from "AB+CD="
     (argmax, each fed back), are all correct. Printed every 100 steps; `seconds` counts the training steps only.
 """
@@ -70,7 +71,7 @@ TIMING_WARMUP = 10
 def parse():
     parser = argparse.ArgumentParser(description="PyTorch reference for the sequence samples")
     parser.add_argument("model", choices=["gpt", "lstm", "adder"])
-    parser.add_argument("--steps", type=int, default=None, help="training steps (2000 for gpt/lstm, 1000 for adder)")
+    parser.add_argument("--steps", type=int, default=None, help="training steps (2000 for gpt/lstm, 600 for adder)")
     parser.add_argument("--batch", type=int, default=None, help="batch size (32 for gpt/lstm, 64 for adder)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
@@ -294,7 +295,7 @@ ADDER_VOCAB = "0123456789+="
 
 
 def adder():
-    steps = args.steps if args.steps is not None else 1000
+    steps = args.steps if args.steps is not None else 600
     batch = args.batch if args.batch is not None else 64
     strings = [f"{n // 100:02d}+{n % 100:02d}={n // 100 + n % 100:03d}" for n in range(10000)]
     data = torch.tensor([[ADDER_VOCAB.index(ch) for ch in s] for s in strings], dtype=torch.long)  # [10000, 9]
