@@ -215,48 +215,55 @@ public static unsafe partial class Gemm
                 Dropout = dropout.Key,
                 Tuning = tuning,
             };
-            switch (tuning.Path)
-            {
-                case GemmPath.Vector512 when n > Vector512<float>.Count && UsesSmallRows(tuning, m, transposeB):
-                    SmallRows<Vector512<float>, Simd512>(&problem);
-                    break;
-                case GemmPath.Vector256 when UsesSmallRows(tuning, m, transposeB):
-                    SmallRows<Vector256<float>, Simd256>(&problem);
-                    break;
-                case GemmPath.Vector128 when UsesSmallRows(tuning, m, transposeB):
-                    SmallRows<Vector128<float>, Simd128>(&problem);
-                    break;
-                case GemmPath.Vector512 when n <= Vector512<float>.Count:
-                    WorkSplitter.Run(&Narrow, &problem, m, grain: Tile16x1.Rows, (long)m * n * k, reduction: k);
-                    break;
-                // Rows and depth blocks on the wide tile where the width is whole 64-column panels (see GemmTuning.WideTiles).
-                case GemmPath.Vector512 when tuning.WideTiles && n % (4 * Vector512<float>.Count) == 0:
-                    Split(&Columns<Vector512<float>, Simd512, Tile8x2>, &Rows<Vector512<float>, Simd512, Tile6x4>, &Depths<Vector512<float>, Simd512, Tile6x4>, &problem, 2 * Vector512<float>.Count, 6);
-                    break;
-                case GemmPath.Vector512:
-                    Split(&Columns<Vector512<float>, Simd512, Tile8x2>, &Rows<Vector512<float>, Simd512, Tile8x2>, &Depths<Vector512<float>, Simd512, Tile8x2>, &problem, 2 * Vector512<float>.Count, 8);
-                    break;
-                case GemmPath.Vector256:
-                    Split(&Columns<Vector256<float>, Simd256, Tile6x2>, &Rows<Vector256<float>, Simd256, Tile6x2>, &Depths<Vector256<float>, Simd256, Tile6x2>, &problem, 2 * Vector256<float>.Count, 6);
-                    break;
-                case GemmPath.Vector128:
-                    Split(&Columns<Vector128<float>, Simd128, Tile6x2>, &Rows<Vector128<float>, Simd128, Tile6x2>, &Depths<Vector128<float>, Simd128, Tile6x2>, &problem, 2 * Vector128<float>.Count, 6);
-                    break;
-                default:
-                    ScalarColumns(&problem, 0, n);
-                    break;
-            }
+            Run(&problem, transposeB);
+        }
+    }
 
-            // The blocked paths gate and mask each row block as they finish it; the others do the whole product here.
-            if (problem.Gated && !problem.FinishedByBlocks)
-            {
-                ApplyGate(&problem, 0, m, 0, n);
-            }
+    /// <summary>A pinned and checked product, on the path its tuning names; then the gate and dropout the blocked paths leave.</summary>
+    private static void Run(Problem* problem, bool transposeB)
+    {
+        var (tuning, m, n, k) = (problem->Tuning, problem->M, problem->N, problem->K);
+        switch (tuning.Path)
+        {
+            case GemmPath.Vector512 when n > Vector512<float>.Count && UsesSmallRows(tuning, m, transposeB):
+                SmallRows<Vector512<float>, Simd512>(problem);
+                break;
+            case GemmPath.Vector256 when UsesSmallRows(tuning, m, transposeB):
+                SmallRows<Vector256<float>, Simd256>(problem);
+                break;
+            case GemmPath.Vector128 when UsesSmallRows(tuning, m, transposeB):
+                SmallRows<Vector128<float>, Simd128>(problem);
+                break;
+            case GemmPath.Vector512 when n <= Vector512<float>.Count:
+                WorkSplitter.Run(&Narrow, problem, m, grain: Tile16x1.Rows, (long)m * n * k, reduction: k);
+                break;
+            // Rows and depth blocks on the wide tile where the width is whole 64-column panels (see GemmTuning.WideTiles).
+            case GemmPath.Vector512 when tuning.WideTiles && n % (4 * Vector512<float>.Count) == 0:
+                Split(&Columns<Vector512<float>, Simd512, Tile8x2>, &Rows<Vector512<float>, Simd512, Tile6x4>, &Depths<Vector512<float>, Simd512, Tile6x4>, problem, 2 * Vector512<float>.Count, 6);
+                break;
+            case GemmPath.Vector512:
+                Split(&Columns<Vector512<float>, Simd512, Tile8x2>, &Rows<Vector512<float>, Simd512, Tile8x2>, &Depths<Vector512<float>, Simd512, Tile8x2>, problem, 2 * Vector512<float>.Count, 8);
+                break;
+            case GemmPath.Vector256:
+                Split(&Columns<Vector256<float>, Simd256, Tile6x2>, &Rows<Vector256<float>, Simd256, Tile6x2>, &Depths<Vector256<float>, Simd256, Tile6x2>, problem, 2 * Vector256<float>.Count, 6);
+                break;
+            case GemmPath.Vector128:
+                Split(&Columns<Vector128<float>, Simd128, Tile6x2>, &Rows<Vector128<float>, Simd128, Tile6x2>, &Depths<Vector128<float>, Simd128, Tile6x2>, problem, 2 * Vector128<float>.Count, 6);
+                break;
+            default:
+                ScalarColumns(problem, 0, n);
+                break;
+        }
 
-            if (problem.Drops && !problem.FinishedByBlocks)
-            {
-                ApplyDropout(&problem, 0, m, 0, n);
-            }
+        // The blocked paths gate and mask each row block as they finish it; the others do the whole product here.
+        if (problem->Gated && !problem->FinishedByBlocks)
+        {
+            ApplyGate(problem, 0, m, 0, n);
+        }
+
+        if (problem->Drops && !problem->FinishedByBlocks)
+        {
+            ApplyDropout(problem, 0, m, 0, n);
         }
     }
 
@@ -368,12 +375,60 @@ public enum GemmActivation
     Relu,
 }
 
-/// <summary>A matrix in memory: element (row, column) is at <c>Data[row·RowStride + column·ColumnStride]</c>.</summary>
-internal readonly unsafe struct Operand(float* data, int rowStride, int columnStride)
+/// <summary>
+/// A matrix in memory: element (row, column) is at <c>Data[row·RowStride + column·ColumnStride]</c>. Or, when
+/// <see cref="Windows"/> is set, the matrix of a convolution's windows that <see cref="Convolution.ImageToColumns"/> would
+/// write (or its transpose), read from the images at <see cref="Data"/> only as the packing needs it.
+/// </summary>
+internal readonly unsafe struct Operand
 {
-    public readonly float* Data = data;
-    public readonly int RowStride = rowStride;
-    public readonly int ColumnStride = columnStride;
+    public readonly float* Data;
+    public readonly int RowStride;
+    public readonly int ColumnStride;
 
-    public float At(int row, int column) => Data[((long)row * RowStride) + ((long)column * ColumnStride)];
+    /// <summary>The geometry of the windows this operand's values are read from, or null for a matrix in memory.</summary>
+    public readonly Window2D* Windows;
+
+    /// <summary>Whether a window operand is the windows' transpose: row i is window value i, column p window p.</summary>
+    public readonly bool Transposed;
+
+    /// <summary>The row and column of the (possibly transposed) window matrix where a window operand starts.</summary>
+    public readonly int FirstRow;
+    public readonly int FirstColumn;
+
+    public Operand(float* data, int rowStride, int columnStride)
+    {
+        Data = data;
+        RowStride = rowStride;
+        ColumnStride = columnStride;
+    }
+
+    /// <summary>The window matrix of the images at <paramref name="images"/> (or its transpose) from (row, column).</summary>
+    public Operand(float* images, Window2D* windows, bool transposed, int row = 0, int column = 0)
+    {
+        Data = images;
+        Windows = windows;
+        Transposed = transposed;
+        FirstRow = row;
+        FirstColumn = column;
+    }
+
+    /// <summary>Whether the values lie in memory as a matrix (the micro-kernels may read them in place).</summary>
+    public bool InMemory => Windows == null;
+
+    /// <summary>The same matrix from (<paramref name="rows"/>, <paramref name="columns"/>) on.</summary>
+    public Operand Shifted(int rows, int columns) => InMemory
+        ? new Operand(Data + ((long)rows * RowStride) + ((long)columns * ColumnStride), RowStride, ColumnStride)
+        : new Operand(Data, Windows, Transposed, FirstRow + rows, FirstColumn + columns);
+
+    public float At(int row, int column)
+    {
+        if (InMemory)
+        {
+            return Data[((long)row * RowStride) + ((long)column * ColumnStride)];
+        }
+
+        var (i, p) = (FirstRow + row, FirstColumn + column);
+        return Transposed ? Convolution.WindowValue(Data, *Windows, p, i) : Convolution.WindowValue(Data, *Windows, i, p);
+    }
 }
