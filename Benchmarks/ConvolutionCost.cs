@@ -36,7 +36,8 @@ public partial class FashionCnnNormalized;
 /// <summary>
 /// Where a training step of <see cref="FashionCnn"/> at batch 64 goes: each kernel call of the generated convolution
 /// and pooling layers, on buffers of their own, and whole steps (TrainStep + Adam on shuffled Fashion images), also
-/// of <see cref="FashionCnnNormalized"/>, 1 and 2 threads interleaved. Run: <c>dotnet run -c Release --project Benchmarks -- conv 31</c>.
+/// of <see cref="FashionCnnNormalized"/>, 1 and 2 threads interleaved; conv2d_2 both through im2col and as the generated code
+/// now runs it (implicit GEMM), interleaved in the same rounds. Run: <c>dotnet run -c Release --project Benchmarks -- conv 31</c>.
 /// </summary>
 internal static class ConvolutionCost
 {
@@ -70,21 +71,30 @@ internal static class ConvolutionCost
             }
         }
 
-        void Backward(float[] input, Window2D window, int chunk, float[] w, float[] dz, float[] dw, float[]? dx, int filters)
+        // implicit: the weight gradient from the images (Convolution.WeightGradient), only the input gradient's windows written.
+        void Backward(float[] input, Window2D window, int chunk, float[] w, float[] dz, float[] dw, float[]? dx, int filters, bool implicitGemm = false)
         {
+            if (implicitGemm)
+            {
+                Convolution.WeightGradient(input, dz, dw, window, n, chunk);
+            }
+
             for (var start = 0; start < n; start += chunk)
             {
                 var count = Math.Min(chunk, n - start);
                 var rows = windows.AsSpan(0, count * window.Positions * window.PatchSize);
-                Convolution.ImageToColumns(input.AsSpan(start * window.InputSize, count * window.InputSize), rows, window, count);
                 var dzChunk = dz.AsSpan(start * window.Positions * filters, count * window.Positions * filters);
-                if (start == 0)
+                if (!implicitGemm)
                 {
-                    Gemm.MultiplyTransposedA(rows, dzChunk, dw, window.PatchSize, filters, count * window.Positions);
-                }
-                else
-                {
-                    Gemm.MultiplyAddTransposedA(rows, dzChunk, dw, window.PatchSize, filters, count * window.Positions);
+                    Convolution.ImageToColumns(input.AsSpan(start * window.InputSize, count * window.InputSize), rows, window, count);
+                    if (start == 0)
+                    {
+                        Gemm.MultiplyTransposedA(rows, dzChunk, dw, window.PatchSize, filters, count * window.Positions);
+                    }
+                    else
+                    {
+                        Gemm.MultiplyAddTransposedA(rows, dzChunk, dw, window.PatchSize, filters, count * window.Positions);
+                    }
                 }
 
                 if (dx is not null)
@@ -100,9 +110,13 @@ internal static class ConvolutionCost
             ("conv2d_1 forward: im2col and 50176×9×16 product, 18 samples at a time", () => Forward(x, conv1, 18, w1, b1, y1, 16)),
             ("max_pooling2d_1 forward", () => Pooling.MaxForward(y1, y2, argmax1, pool1, n)),
             ("conv2d_2 forward: im2col and 12544×144×32 product, 4 samples at a time", () => Forward(y2, conv2, 4, w2, b2, y3, 32)),
+            ("conv2d_2 forward: implicit GEMM, one 12544×144×32 product (generated)", () => Convolution.Forward(y2, w2, b2, y3, conv2, n, GemmActivation.Relu)),
             ("max_pooling2d_2 forward", () => Pooling.MaxForward(y3, y4, argmax2, pool2, n)),
             ("max_pooling2d_2 backward", () => Pooling.MaxBackward(y4, argmax2, y3, pool2, n)),
+            ("conv2d_2 ∂W: im2col and 144×784×32 products, 4 samples at a time", () => Backward(y2, conv2, 4, w2, y3, dw2, null, 32)),
+            ("conv2d_2 ∂W: implicit GEMM, the same products (generated)", () => Backward(y2, conv2, 4, w2, y3, dw2, null, 32, implicitGemm: true)),
             ("conv2d_2 backward: im2col, ∂W, windows' gradient, col2im, 4 samples at a time", () => Backward(y2, conv2, 4, w2, y3, dw2, y2, 32)),
+            ("conv2d_2 backward: implicit ∂W, then windows' gradient and col2im (generated)", () => Backward(y2, conv2, 4, w2, y3, dw2, y2, 32, implicitGemm: true)),
             ("max_pooling2d_1 backward", () => Pooling.MaxBackward(y2, argmax1, y1, pool1, n)),
             ("conv2d_1 backward: im2col and ∂W, 18 samples at a time", () => Backward(x, conv1, 18, w1, y1, dw1, null, 16)),
             ("with batch normalization after each convolution: whole step", normalized.Step),

@@ -5,9 +5,10 @@ using ModelGen.Generator.Model;
 namespace ModelGen.Generator.Emit;
 
 /// <summary>
-/// Writes the forward and backward methods of convolution and max-pooling layers. A convolution is im2col (each window
-/// a row) followed by the same blocked products a dense layer runs, over batch × positions rows; its input gradient is
-/// the windows' gradient added back where each window was read (col2im).
+/// Writes the forward and backward methods of convolution and max-pooling layers. A convolution is the product of its
+/// windows (each a row) and its weights, over batch × positions rows, as an implicit GEMM: the runtime's product reads
+/// the windows from the input as it packs them, so neither the forward pass nor the weight gradient writes them. The
+/// input gradient is the windows' gradient, written a chunk at a time and added back where each window was read (col2im).
 /// </summary>
 internal static class ConvEmitter
 {
@@ -18,7 +19,7 @@ internal static class ConvEmitter
     private const string Pooling = "global::ModelGen.Kernels.Pooling";
     private const string Reductions = "global::ModelGen.Kernels.Reductions";
 
-    /// <summary><c>ConvForward(x, y, batch)</c>: a chunk of samples at a time, their windows as rows, then y = f(windows·W + b).</summary>
+    /// <summary><c>ConvForward(x, y, batch)</c>: y = f(windows·W + b), the windows read from x by the product (no im2col).</summary>
     public static void WriteForward(SourceWriter writer, ConvPlan layer)
     {
         var window = layer.Window;
@@ -37,15 +38,18 @@ internal static class ConvEmitter
                 writer.WriteLine($"var z = Workspace({layer.Identifier}PreActivation, {layer.Units}, batch);");
             }
 
+            var activation = relu ? $", {Gemm}Activation.Relu" : string.Empty;
+            var stored = relu ? ", then ReLU as it is stored" : string.Empty;
             if (layer.Direct)
             {
-                writer.WriteLine($"// z = x ∗ W + b, each output's {patch} window values read where they lie (no im2col)" + (relu ? ", then ReLU as it is stored" : string.Empty));
-                var activation = relu ? $", {Gemm}Activation.Relu" : string.Empty;
+                writer.WriteLine($"// z = x ∗ W + b, each output's {patch} window values read where they lie (no im2col){stored}");
                 writer.WriteLine($"{Convolution}.DirectForward(x.Slice(0, batch * {layer.InputSize}), w, b, {product}.Slice(0, batch * {layer.Units}), {layer.Identifier}Window, batch{activation});");
             }
             else
             {
-                WriteChunkedForward(writer, layer, product, relu);
+                writer.WriteLine($"// z = windows·W + b: [batch·{positions}×{patch}]·[{patch}×{filters}], one blocked GEMM whose packing reads each");
+                writer.WriteLine($"// {window.Kernel}×{window.Kernel} window (kernel row, kernel column, channel) from x, with the bias added{stored}");
+                writer.WriteLine($"{Convolution}.Forward(x.Slice(0, batch * {layer.InputSize}), w, b, {product}.Slice(0, batch * {layer.Units}), {layer.Identifier}Window, batch{activation});");
             }
 
             if (layer.KeepsPreActivation)
@@ -61,27 +65,11 @@ internal static class ConvEmitter
         }
     }
 
-    /// <summary>The forward pass a chunk of samples at a time: their windows as rows (im2col), then one product.</summary>
-    private static void WriteChunkedForward(SourceWriter writer, ConvPlan layer, string product, bool relu)
-    {
-        var window = layer.Window;
-        var (positions, patch, filters) = (window.Positions, window.PatchSize, layer.Filters);
-        using (OpenChunks(writer, layer))
-        {
-            writer.WriteLine($"// each {window.Kernel}×{window.Kernel} window of the chunk as a row of {patch} values (kernel row, kernel column, channel)");
-            writer.WriteLine($"{Convolution}.ImageToColumns(x.Slice(start * {layer.InputSize}, count * {layer.InputSize}), windows, {layer.Identifier}Window, count);");
-            writer.WriteLine(
-                $"// z = windows·W + b: [count·{positions}×{patch}]·[{patch}×{filters}], one blocked GEMM with the bias added" +
-                (relu ? ", then ReLU as it is stored" : string.Empty));
-            var epilogue = relu ? $", {Gemm}Activation.Relu" : string.Empty;
-            writer.WriteLine($"{Gemm}.Multiply(windows, w, {product}.Slice(start * {layer.Units}, count * {layer.Units}), count * {positions}, {filters}, {patch}, b{epilogue});");
-        }
-    }
-
     /// <summary>
-    /// <c>ConvBackward(x, [y,] dy[, dx], batch)</c>: dz = dy ⊙ f′ in place and ∂L/∂b = Σ dz; then a chunk at a time, its
-    /// windows built again from x, ∂L/∂W += windowsᵀ·dz and dx = col2im(dz·Wᵀ), the windows' gradient written over the
-    /// windows; for the first layer with parameters only when dx is given (the pass to the inputs gives it, TrainStep does not).
+    /// <c>ConvBackward(x, [y,] dy[, dx], batch)</c>: dz = dy ⊙ f′ in place, ∂L/∂b = Σ dz and ∂L/∂W = windowsᵀ·dz (the
+    /// windows read from x by the product, a chunk of samples per product); then a chunk at a time dx = col2im(dz·Wᵀ), the
+    /// windows' gradient written into the windows' buffer; for the first layer with parameters only when dx is given (the
+    /// pass to the inputs gives it, TrainStep does not).
     /// </summary>
     public static void WriteBackward(SourceWriter writer, ConvPlan layer, bool isFirst)
     {
@@ -126,30 +114,21 @@ internal static class ConvEmitter
                 return;
             }
 
+            writer.WriteLine($"// ∂L/∂W = Σ windowsᵀ·dz: [{patch}×batch·{positions}]·[batch·{positions}×{filters}], each window read from x by the product,");
+            writer.WriteLine($"// {layer.Chunk} samples per product ({layer.Identifier}Chunk), the products summed in order");
+            writer.WriteLine($"{Convolution}.WeightGradient(x.Slice(0, batch * {layer.InputSize}), dz, dw, {layer.Identifier}Window, batch, {layer.Identifier}Chunk);");
+            writer.WriteLine();
+            if (isFirst)
+            {
+                DenseEmitter.WriteReturnUnlessGiven(writer);
+            }
+
             using (OpenChunks(writer, layer))
             {
-                writer.WriteLine("// the chunk's windows, built again: cheaper than keeping the whole batch's in memory");
-                writer.WriteLine($"{Convolution}.ImageToColumns(x.Slice(start * {layer.InputSize}, count * {layer.InputSize}), windows, {layer.Identifier}Window, count);");
-                writer.WriteLine($"var dzChunk = dz.Slice(start * {layer.Units}, count * {layer.Units});");
-                writer.WriteLine($"// ∂L/∂W (+)= windowsᵀ·dz: [{patch}×count·{positions}]·[count·{positions}×{filters}], the first chunk overwriting");
-                using (writer.OpenBlock("if (start == 0)"))
-                {
-                    writer.WriteLine($"{Gemm}.MultiplyTransposedA(windows, dzChunk, dw, {patch}, {filters}, count * {positions});");
-                }
-
-                using (writer.OpenBlock("else"))
-                {
-                    writer.WriteLine($"{Gemm}.MultiplyAddTransposedA(windows, dzChunk, dw, {patch}, {filters}, count * {positions});");
-                }
-
-                writer.WriteLine();
-                using (isFirst ? writer.OpenBlock("if (!dx.IsEmpty)") : default)
-                {
-                    writer.WriteLine($"// the windows' gradient dz·Wᵀ: [count·{positions}×{filters}]·[{filters}×{patch}], written over the windows");
-                    writer.WriteLine($"{Gemm}.MultiplyTransposed(dzChunk, w, windows, count * {positions}, {patch}, {filters});");
-                    writer.WriteLine("// dx: each window's gradient added back where the window was read from");
-                    writer.WriteLine($"{Convolution}.ColumnsToImage(windows, dx.Slice(start * {layer.InputSize}, count * {layer.InputSize}), {layer.Identifier}Window, count);");
-                }
+                writer.WriteLine($"// the windows' gradient dz·Wᵀ: [count·{positions}×{filters}]·[{filters}×{patch}]");
+                writer.WriteLine($"{Gemm}.MultiplyTransposed(dz.Slice(start * {layer.Units}, count * {layer.Units}), w, windows, count * {positions}, {patch}, {filters});");
+                writer.WriteLine("// dx: each window's gradient added back where the window was read from");
+                writer.WriteLine($"{Convolution}.ColumnsToImage(windows, dx.Slice(start * {layer.InputSize}, count * {layer.InputSize}), {layer.Identifier}Window, count);");
             }
         }
     }
@@ -158,7 +137,7 @@ internal static class ConvEmitter
     private static SourceWriter.Block OpenChunks(SourceWriter writer, ConvPlan layer)
     {
         var rows = layer.Window.Positions * layer.Window.PatchSize;
-        writer.WriteLine($"// {layer.Chunk} samples at a time ({layer.Identifier}Chunk), so that their windows stay in L2 from im2col to the products that read them");
+        writer.WriteLine($"// {layer.Chunk} samples at a time ({layer.Identifier}Chunk), so that their windows' gradient stays in L2 from the product to col2im");
         var loop = writer.OpenBlock($"for (var start = 0; start < batch; start += {layer.Identifier}Chunk)");
         writer.WriteLine($"var count = global::System.Math.Min({layer.Identifier}Chunk, batch - start);");
         writer.WriteLine($"var windows = _windows.Span.Slice(0, count * {rows});");

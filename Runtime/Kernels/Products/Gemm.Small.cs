@@ -34,6 +34,7 @@ public static unsafe partial class Gemm
     {
         var width = SmallRowVectors * TSimd.Count;
         var strip = PackingBuffers.ForCurrentThread().B;
+        var packedRow = PackingBuffers.ForCurrentThread().A;
         var scratch = stackalloc float[width];
         var edgeBias = stackalloc float[width];
         for (var jb = 0; jb < x->N; jb += width)
@@ -63,15 +64,24 @@ public static unsafe partial class Gemm
                 for (var i = 0; i < x->M; i++)
                 {
                     var a = x->A.Data + ((long)i * x->A.RowStride) + ((long)pc * x->A.ColumnStride);
+                    var aStep = (long)x->A.ColumnStride;
+                    if (!x->A.InMemory)
+                    {
+                        // A window operand's row, packed as a panel of one row: its values side by side.
+                        Packing.PackA(x->A, i, pc, 1, kc, 1, packedRow);
+                        a = packedRow;
+                        aStep = 1;
+                    }
+
                     var row = x->C + ((long)i * x->N) + jb;
                     var blockBias = first ? bias : null;
                     if (whole)
                     {
-                        SmallRowStrip<TVector, TSimd>(kc, a, x->A.ColumnStride, b, bStride, row, accumulate, blockBias, relu);
+                        SmallRowStrip<TVector, TSimd>(kc, a, aStep, b, bStride, row, accumulate, blockBias, relu);
                     }
                     else
                     {
-                        SmallRowStrip<TVector, TSimd>(kc, a, x->A.ColumnStride, b, bStride, scratch, accumulate: false, blockBias, relu: false);
+                        SmallRowStrip<TVector, TSimd>(kc, a, aStep, b, bStride, scratch, accumulate: false, blockBias, relu: false);
                         WriteEdge(scratch, width, row, x->N, 1, nr, accumulate, relu, x->Tuning.MaskedEdges);
                     }
                 }
@@ -121,7 +131,7 @@ public static unsafe partial class Gemm
     /// lies. Packing A cost more than the product itself at these sizes (64×128×10: 1.4 µs to pack A and 2.6 µs to
     /// pack B, against about 1.5 µs of multiply-adds), and a 16-row tile reads A well in place: 16 rows of a row-major
     /// A are 16 sequential streams, and a transposed A already holds each step's 16 values side by side. Only a last,
-    /// partial group of rows is packed (in place it would read past the matrix).
+    /// partial group of rows is packed (in place it would read past the matrix), and a window operand's rows (no matrix).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Narrow(void* context, int from, int to)
@@ -149,7 +159,7 @@ public static unsafe partial class Gemm
             {
                 var mr = Math.Min(Rows, to - i);
                 var origin = x->A.Data + ((long)i * x->A.RowStride) + ((long)pc * x->A.ColumnStride);
-                if (mr < Rows)
+                if (mr < Rows || !x->A.InMemory)
                 {
                     Packing.PackA(x->A, i, pc, mr, kc, Rows, buffers.A);
                     Tile16x1.Run<Vector512<float>, Simd512>(kc, buffers.A, buffers.B, Width, scratch, Width, accumulate: false, blockBias, relu: false);

@@ -99,7 +99,7 @@ public static unsafe partial class Gemm
         {
             var pc = block * depthStep;
             var part = *whole;
-            part.A = new Operand(whole->A.Data + ((long)pc * whole->A.ColumnStride), whole->A.RowStride, whole->A.ColumnStride);
+            part.A = whole->A.Shifted(0, pc);
             part.B = new Operand(whole->B.Data + ((long)pc * whole->B.RowStride), whole->B.RowStride, whole->B.ColumnStride);
             part.K = Math.Min(depthStep, whole->K - pc);
             part.Bias = block == 0 ? whole->Bias : null;
@@ -155,7 +155,7 @@ public static unsafe partial class Gemm
     {
         var x = (Problem*)context;
         var part = *x;
-        part.A = new Operand(x->A.Data + ((long)from * x->A.RowStride), x->A.RowStride, x->A.ColumnStride);
+        part.A = x->A.Shifted(from, 0);
         // Everything laid out as C starts at the same row.
         var rows = (long)from * x->N;
         part.C = x->C + rows;

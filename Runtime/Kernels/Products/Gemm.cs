@@ -215,48 +215,55 @@ public static unsafe partial class Gemm
                 Dropout = dropout.Key,
                 Tuning = tuning,
             };
-            switch (tuning.Path)
-            {
-                case GemmPath.Vector512 when n > Vector512<float>.Count && UsesSmallRows(tuning, m, transposeB):
-                    SmallRows<Vector512<float>, Simd512>(&problem);
-                    break;
-                case GemmPath.Vector256 when UsesSmallRows(tuning, m, transposeB):
-                    SmallRows<Vector256<float>, Simd256>(&problem);
-                    break;
-                case GemmPath.Vector128 when UsesSmallRows(tuning, m, transposeB):
-                    SmallRows<Vector128<float>, Simd128>(&problem);
-                    break;
-                case GemmPath.Vector512 when n <= Vector512<float>.Count:
-                    WorkSplitter.Run(&Narrow, &problem, m, grain: Tile16x1.Rows, (long)m * n * k, reduction: k);
-                    break;
-                // Rows and depth blocks on the wide tile where the width is whole 64-column panels (see GemmTuning.WideTiles).
-                case GemmPath.Vector512 when tuning.WideTiles && n % (4 * Vector512<float>.Count) == 0:
-                    Split(&Columns<Vector512<float>, Simd512, Tile8x2>, &Rows<Vector512<float>, Simd512, Tile6x4>, &Depths<Vector512<float>, Simd512, Tile6x4>, &problem, 2 * Vector512<float>.Count, 6);
-                    break;
-                case GemmPath.Vector512:
-                    Split(&Columns<Vector512<float>, Simd512, Tile8x2>, &Rows<Vector512<float>, Simd512, Tile8x2>, &Depths<Vector512<float>, Simd512, Tile8x2>, &problem, 2 * Vector512<float>.Count, 8);
-                    break;
-                case GemmPath.Vector256:
-                    Split(&Columns<Vector256<float>, Simd256, Tile6x2>, &Rows<Vector256<float>, Simd256, Tile6x2>, &Depths<Vector256<float>, Simd256, Tile6x2>, &problem, 2 * Vector256<float>.Count, 6);
-                    break;
-                case GemmPath.Vector128:
-                    Split(&Columns<Vector128<float>, Simd128, Tile6x2>, &Rows<Vector128<float>, Simd128, Tile6x2>, &Depths<Vector128<float>, Simd128, Tile6x2>, &problem, 2 * Vector128<float>.Count, 6);
-                    break;
-                default:
-                    ScalarColumns(&problem, 0, n);
-                    break;
-            }
+            Run(&problem, transposeB);
+        }
+    }
 
-            // The blocked paths gate and mask each row block as they finish it; the others do the whole product here.
-            if (problem.Gated && !problem.FinishedByBlocks)
-            {
-                ApplyGate(&problem, 0, m, 0, n);
-            }
+    /// <summary>A pinned and checked product, on the path its tuning names; then the gate and dropout the blocked paths leave.</summary>
+    private static void Run(Problem* problem, bool transposeB)
+    {
+        var (tuning, m, n, k) = (problem->Tuning, problem->M, problem->N, problem->K);
+        switch (tuning.Path)
+        {
+            case GemmPath.Vector512 when n > Vector512<float>.Count && UsesSmallRows(tuning, m, transposeB):
+                SmallRows<Vector512<float>, Simd512>(problem);
+                break;
+            case GemmPath.Vector256 when UsesSmallRows(tuning, m, transposeB):
+                SmallRows<Vector256<float>, Simd256>(problem);
+                break;
+            case GemmPath.Vector128 when UsesSmallRows(tuning, m, transposeB):
+                SmallRows<Vector128<float>, Simd128>(problem);
+                break;
+            case GemmPath.Vector512 when n <= Vector512<float>.Count:
+                WorkSplitter.Run(&Narrow, problem, m, grain: Tile16x1.Rows, (long)m * n * k, reduction: k);
+                break;
+            // Rows and depth blocks on the wide tile where the width is whole 64-column panels (see GemmTuning.WideTiles).
+            case GemmPath.Vector512 when tuning.WideTiles && n % (4 * Vector512<float>.Count) == 0:
+                Split(&Columns<Vector512<float>, Simd512, Tile8x2>, &Rows<Vector512<float>, Simd512, Tile6x4>, &Depths<Vector512<float>, Simd512, Tile6x4>, problem, 2 * Vector512<float>.Count, 6);
+                break;
+            case GemmPath.Vector512:
+                Split(&Columns<Vector512<float>, Simd512, Tile8x2>, &Rows<Vector512<float>, Simd512, Tile8x2>, &Depths<Vector512<float>, Simd512, Tile8x2>, problem, 2 * Vector512<float>.Count, 8);
+                break;
+            case GemmPath.Vector256:
+                Split(&Columns<Vector256<float>, Simd256, Tile6x2>, &Rows<Vector256<float>, Simd256, Tile6x2>, &Depths<Vector256<float>, Simd256, Tile6x2>, problem, 2 * Vector256<float>.Count, 6);
+                break;
+            case GemmPath.Vector128:
+                Split(&Columns<Vector128<float>, Simd128, Tile6x2>, &Rows<Vector128<float>, Simd128, Tile6x2>, &Depths<Vector128<float>, Simd128, Tile6x2>, problem, 2 * Vector128<float>.Count, 6);
+                break;
+            default:
+                ScalarColumns(problem, 0, n);
+                break;
+        }
 
-            if (problem.Drops && !problem.FinishedByBlocks)
-            {
-                ApplyDropout(&problem, 0, m, 0, n);
-            }
+        // The blocked paths gate and mask each row block as they finish it; the others do the whole product here.
+        if (problem->Gated && !problem->FinishedByBlocks)
+        {
+            ApplyGate(problem, 0, m, 0, n);
+        }
+
+        if (problem->Drops && !problem->FinishedByBlocks)
+        {
+            ApplyDropout(problem, 0, m, 0, n);
         }
     }
 
@@ -366,14 +373,4 @@ public enum GemmActivation
 
     /// <summary>Store max(sum, 0).</summary>
     Relu,
-}
-
-/// <summary>A matrix in memory: element (row, column) is at <c>Data[row·RowStride + column·ColumnStride]</c>.</summary>
-internal readonly unsafe struct Operand(float* data, int rowStride, int columnStride)
-{
-    public readonly float* Data = data;
-    public readonly int RowStride = rowStride;
-    public readonly int ColumnStride = columnStride;
-
-    public float At(int row, int column) => Data[((long)row * RowStride) + ((long)column * ColumnStride)];
 }

@@ -12,11 +12,19 @@ namespace ModelGen.Kernels;
 /// p, its lanes side by side), and one routine packs both, since a panel of B's columns is a panel of rows of Bᵀ.
 /// Panels at the edge are padded with zeros so that the micro-kernel always runs whole tiles.
 /// </summary>
-internal static unsafe class Packing
+internal static unsafe partial class Packing
 {
     /// <summary>A[ic.., pc..] (mc × kc) into panels of <paramref name="rows"/> rows at <paramref name="destination"/>.</summary>
-    public static void PackA(Operand a, int ic, int pc, int mc, int kc, int rows, float* destination) =>
+    public static void PackA(Operand a, int ic, int pc, int mc, int kc, int rows, float* destination)
+    {
+        if (!a.InMemory)
+        {
+            PackWindows(a, ic, pc, mc, kc, rows, destination);
+            return;
+        }
+
         PackPanels(a.Data + ((long)ic * a.RowStride) + ((long)pc * a.ColumnStride), a.RowStride, a.ColumnStride, mc, kc, rows, destination);
+    }
 
     /// <summary>B[pc.., jc..] (kc × nc) into panels of <paramref name="width"/> columns at <paramref name="destination"/>.</summary>
     public static void PackB(Operand b, int pc, int jc, int kc, int nc, int width, float* destination) =>

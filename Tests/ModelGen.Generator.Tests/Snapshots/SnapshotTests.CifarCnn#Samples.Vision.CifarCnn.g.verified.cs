@@ -604,16 +604,9 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
     {
         global::System.ReadOnlySpan<float> w = Conv2Weights;
         global::System.ReadOnlySpan<float> b = Conv2Bias;
-        // 3 samples at a time (Conv2Chunk), so that their windows stay in L2 from im2col to the products that read them
-        for (var start = 0; start < batch; start += Conv2Chunk)
-        {
-            var count = global::System.Math.Min(Conv2Chunk, batch - start);
-            var windows = _windows.Span.Slice(0, count * 36864);
-            // each 3×3 window of the chunk as a row of 144 values (kernel row, kernel column, channel)
-            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 4096, count * 4096), windows, Conv2Window, count);
-            // z = windows·W + b: [count·256×144]·[144×32], one blocked GEMM with the bias added, then ReLU as it is stored
-            global::ModelGen.Kernels.Gemm.Multiply(windows, w, y.Slice(start * 8192, count * 8192), count * 256, 32, 144, b, global::ModelGen.Kernels.GemmActivation.Relu);
-        }
+        // z = windows·W + b: [batch·256×144]·[144×32], one blocked GEMM whose packing reads each
+        // 3×3 window (kernel row, kernel column, channel) from x, with the bias added, then ReLU as it is stored
+        global::ModelGen.Kernels.Convolution.Forward(x.Slice(0, batch * 4096), w, b, y.Slice(0, batch * 8192), Conv2Window, batch, global::ModelGen.Kernels.GemmActivation.Relu);
     }
 
     /// <summary>conv2d_2 backward: dz = dy ⊙ [y > 0], ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = col2im(dz·Wᵀ).</summary>
@@ -628,26 +621,17 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
         // ∂L/∂b = Σ dz over every sample and position
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
-        // 3 samples at a time (Conv2Chunk), so that their windows stay in L2 from im2col to the products that read them
+        // ∂L/∂W = Σ windowsᵀ·dz: [144×batch·256]·[batch·256×32], each window read from x by the product,
+        // 3 samples per product (Conv2Chunk), the products summed in order
+        global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 4096), dz, dw, Conv2Window, batch, Conv2Chunk);
+
+        // 3 samples at a time (Conv2Chunk), so that their windows' gradient stays in L2 from the product to col2im
         for (var start = 0; start < batch; start += Conv2Chunk)
         {
             var count = global::System.Math.Min(Conv2Chunk, batch - start);
             var windows = _windows.Span.Slice(0, count * 36864);
-            // the chunk's windows, built again: cheaper than keeping the whole batch's in memory
-            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 4096, count * 4096), windows, Conv2Window, count);
-            var dzChunk = dz.Slice(start * 8192, count * 8192);
-            // ∂L/∂W (+)= windowsᵀ·dz: [144×count·256]·[count·256×32], the first chunk overwriting
-            if (start == 0)
-            {
-                global::ModelGen.Kernels.Gemm.MultiplyTransposedA(windows, dzChunk, dw, 144, 32, count * 256);
-            }
-            else
-            {
-                global::ModelGen.Kernels.Gemm.MultiplyAddTransposedA(windows, dzChunk, dw, 144, 32, count * 256);
-            }
-
-            // the windows' gradient dz·Wᵀ: [count·256×32]·[32×144], written over the windows
-            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dzChunk, w, windows, count * 256, 144, 32);
+            // the windows' gradient dz·Wᵀ: [count·256×32]·[32×144]
+            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz.Slice(start * 8192, count * 8192), w, windows, count * 256, 144, 32);
             // dx: each window's gradient added back where the window was read from
             global::ModelGen.Kernels.Convolution.ColumnsToImage(windows, dx.Slice(start * 4096, count * 4096), Conv2Window, count);
         }

@@ -1129,16 +1129,9 @@ partial class ResNet : global::ModelGen.ITrainableModel
     {
         global::System.ReadOnlySpan<float> w = Conv2Weights;
         global::System.ReadOnlySpan<float> b = Conv2Bias;
-        // 12 samples at a time (Conv2Chunk), so that their windows stay in L2 from im2col to the products that read them
-        for (var start = 0; start < batch; start += Conv2Chunk)
-        {
-            var count = global::System.Math.Min(Conv2Chunk, batch - start);
-            var windows = _windows.Span.Slice(0, count * 10368);
-            // each 3×3 window of the chunk as a row of 72 values (kernel row, kernel column, channel)
-            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 1152, count * 1152), windows, Conv2Window, count);
-            // z = windows·W + b: [count·144×72]·[72×8], one blocked GEMM with the bias added
-            global::ModelGen.Kernels.Gemm.Multiply(windows, w, y.Slice(start * 1152, count * 1152), count * 144, 8, 72, b);
-        }
+        // z = windows·W + b: [batch·144×72]·[72×8], one blocked GEMM whose packing reads each
+        // 3×3 window (kernel row, kernel column, channel) from x, with the bias added
+        global::ModelGen.Kernels.Convolution.Forward(x.Slice(0, batch * 1152), w, b, y.Slice(0, batch * 1152), Conv2Window, batch);
     }
 
     /// <summary>conv2d_2 backward: dz = dy, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = col2im(dz·Wᵀ).</summary>
@@ -1151,26 +1144,17 @@ partial class ResNet : global::ModelGen.ITrainableModel
         // ∂L/∂b = Σ dz over every sample and position
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
-        // 12 samples at a time (Conv2Chunk), so that their windows stay in L2 from im2col to the products that read them
+        // ∂L/∂W = Σ windowsᵀ·dz: [72×batch·144]·[batch·144×8], each window read from x by the product,
+        // 12 samples per product (Conv2Chunk), the products summed in order
+        global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 1152), dz, dw, Conv2Window, batch, Conv2Chunk);
+
+        // 12 samples at a time (Conv2Chunk), so that their windows' gradient stays in L2 from the product to col2im
         for (var start = 0; start < batch; start += Conv2Chunk)
         {
             var count = global::System.Math.Min(Conv2Chunk, batch - start);
             var windows = _windows.Span.Slice(0, count * 10368);
-            // the chunk's windows, built again: cheaper than keeping the whole batch's in memory
-            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 1152, count * 1152), windows, Conv2Window, count);
-            var dzChunk = dz.Slice(start * 1152, count * 1152);
-            // ∂L/∂W (+)= windowsᵀ·dz: [72×count·144]·[count·144×8], the first chunk overwriting
-            if (start == 0)
-            {
-                global::ModelGen.Kernels.Gemm.MultiplyTransposedA(windows, dzChunk, dw, 72, 8, count * 144);
-            }
-            else
-            {
-                global::ModelGen.Kernels.Gemm.MultiplyAddTransposedA(windows, dzChunk, dw, 72, 8, count * 144);
-            }
-
-            // the windows' gradient dz·Wᵀ: [count·144×8]·[8×72], written over the windows
-            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dzChunk, w, windows, count * 144, 72, 8);
+            // the windows' gradient dz·Wᵀ: [count·144×8]·[8×72]
+            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz.Slice(start * 1152, count * 1152), w, windows, count * 144, 72, 8);
             // dx: each window's gradient added back where the window was read from
             global::ModelGen.Kernels.Convolution.ColumnsToImage(windows, dx.Slice(start * 1152, count * 1152), Conv2Window, count);
         }
@@ -1222,16 +1206,9 @@ partial class ResNet : global::ModelGen.ITrainableModel
     {
         global::System.ReadOnlySpan<float> w = Conv3Weights;
         global::System.ReadOnlySpan<float> b = Conv3Bias;
-        // 12 samples at a time (Conv3Chunk), so that their windows stay in L2 from im2col to the products that read them
-        for (var start = 0; start < batch; start += Conv3Chunk)
-        {
-            var count = global::System.Math.Min(Conv3Chunk, batch - start);
-            var windows = _windows.Span.Slice(0, count * 10368);
-            // each 3×3 window of the chunk as a row of 72 values (kernel row, kernel column, channel)
-            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 1152, count * 1152), windows, Conv3Window, count);
-            // z = windows·W + b: [count·144×72]·[72×8], one blocked GEMM with the bias added
-            global::ModelGen.Kernels.Gemm.Multiply(windows, w, y.Slice(start * 1152, count * 1152), count * 144, 8, 72, b);
-        }
+        // z = windows·W + b: [batch·144×72]·[72×8], one blocked GEMM whose packing reads each
+        // 3×3 window (kernel row, kernel column, channel) from x, with the bias added
+        global::ModelGen.Kernels.Convolution.Forward(x.Slice(0, batch * 1152), w, b, y.Slice(0, batch * 1152), Conv3Window, batch);
     }
 
     /// <summary>conv2d_3 backward: dz = dy, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = col2im(dz·Wᵀ).</summary>
@@ -1244,26 +1221,17 @@ partial class ResNet : global::ModelGen.ITrainableModel
         // ∂L/∂b = Σ dz over every sample and position
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
-        // 12 samples at a time (Conv3Chunk), so that their windows stay in L2 from im2col to the products that read them
+        // ∂L/∂W = Σ windowsᵀ·dz: [72×batch·144]·[batch·144×8], each window read from x by the product,
+        // 12 samples per product (Conv3Chunk), the products summed in order
+        global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 1152), dz, dw, Conv3Window, batch, Conv3Chunk);
+
+        // 12 samples at a time (Conv3Chunk), so that their windows' gradient stays in L2 from the product to col2im
         for (var start = 0; start < batch; start += Conv3Chunk)
         {
             var count = global::System.Math.Min(Conv3Chunk, batch - start);
             var windows = _windows.Span.Slice(0, count * 10368);
-            // the chunk's windows, built again: cheaper than keeping the whole batch's in memory
-            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 1152, count * 1152), windows, Conv3Window, count);
-            var dzChunk = dz.Slice(start * 1152, count * 1152);
-            // ∂L/∂W (+)= windowsᵀ·dz: [72×count·144]·[count·144×8], the first chunk overwriting
-            if (start == 0)
-            {
-                global::ModelGen.Kernels.Gemm.MultiplyTransposedA(windows, dzChunk, dw, 72, 8, count * 144);
-            }
-            else
-            {
-                global::ModelGen.Kernels.Gemm.MultiplyAddTransposedA(windows, dzChunk, dw, 72, 8, count * 144);
-            }
-
-            // the windows' gradient dz·Wᵀ: [count·144×8]·[8×72], written over the windows
-            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dzChunk, w, windows, count * 144, 72, 8);
+            // the windows' gradient dz·Wᵀ: [count·144×8]·[8×72]
+            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz.Slice(start * 1152, count * 1152), w, windows, count * 144, 72, 8);
             // dx: each window's gradient added back where the window was read from
             global::ModelGen.Kernels.Convolution.ColumnsToImage(windows, dx.Slice(start * 1152, count * 1152), Conv3Window, count);
         }
@@ -1318,16 +1286,9 @@ partial class ResNet : global::ModelGen.ITrainableModel
     {
         global::System.ReadOnlySpan<float> w = Conv4Weights;
         global::System.ReadOnlySpan<float> b = Conv4Bias;
-        // 12 samples at a time (Conv4Chunk), so that their windows stay in L2 from im2col to the products that read them
-        for (var start = 0; start < batch; start += Conv4Chunk)
-        {
-            var count = global::System.Math.Min(Conv4Chunk, batch - start);
-            var windows = _windows.Span.Slice(0, count * 10368);
-            // each 3×3 window of the chunk as a row of 72 values (kernel row, kernel column, channel)
-            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 1152, count * 1152), windows, Conv4Window, count);
-            // z = windows·W + b: [count·144×72]·[72×8], one blocked GEMM with the bias added
-            global::ModelGen.Kernels.Gemm.Multiply(windows, w, y.Slice(start * 1152, count * 1152), count * 144, 8, 72, b);
-        }
+        // z = windows·W + b: [batch·144×72]·[72×8], one blocked GEMM whose packing reads each
+        // 3×3 window (kernel row, kernel column, channel) from x, with the bias added
+        global::ModelGen.Kernels.Convolution.Forward(x.Slice(0, batch * 1152), w, b, y.Slice(0, batch * 1152), Conv4Window, batch);
     }
 
     /// <summary>conv2d_4 backward: dz = dy, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = col2im(dz·Wᵀ).</summary>
@@ -1340,26 +1301,17 @@ partial class ResNet : global::ModelGen.ITrainableModel
         // ∂L/∂b = Σ dz over every sample and position
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
-        // 12 samples at a time (Conv4Chunk), so that their windows stay in L2 from im2col to the products that read them
+        // ∂L/∂W = Σ windowsᵀ·dz: [72×batch·144]·[batch·144×8], each window read from x by the product,
+        // 12 samples per product (Conv4Chunk), the products summed in order
+        global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 1152), dz, dw, Conv4Window, batch, Conv4Chunk);
+
+        // 12 samples at a time (Conv4Chunk), so that their windows' gradient stays in L2 from the product to col2im
         for (var start = 0; start < batch; start += Conv4Chunk)
         {
             var count = global::System.Math.Min(Conv4Chunk, batch - start);
             var windows = _windows.Span.Slice(0, count * 10368);
-            // the chunk's windows, built again: cheaper than keeping the whole batch's in memory
-            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 1152, count * 1152), windows, Conv4Window, count);
-            var dzChunk = dz.Slice(start * 1152, count * 1152);
-            // ∂L/∂W (+)= windowsᵀ·dz: [72×count·144]·[count·144×8], the first chunk overwriting
-            if (start == 0)
-            {
-                global::ModelGen.Kernels.Gemm.MultiplyTransposedA(windows, dzChunk, dw, 72, 8, count * 144);
-            }
-            else
-            {
-                global::ModelGen.Kernels.Gemm.MultiplyAddTransposedA(windows, dzChunk, dw, 72, 8, count * 144);
-            }
-
-            // the windows' gradient dz·Wᵀ: [count·144×8]·[8×72], written over the windows
-            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dzChunk, w, windows, count * 144, 72, 8);
+            // the windows' gradient dz·Wᵀ: [count·144×8]·[8×72]
+            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz.Slice(start * 1152, count * 1152), w, windows, count * 144, 72, 8);
             // dx: each window's gradient added back where the window was read from
             global::ModelGen.Kernels.Convolution.ColumnsToImage(windows, dx.Slice(start * 1152, count * 1152), Conv4Window, count);
         }
@@ -1411,16 +1363,9 @@ partial class ResNet : global::ModelGen.ITrainableModel
     {
         global::System.ReadOnlySpan<float> w = Conv5Weights;
         global::System.ReadOnlySpan<float> b = Conv5Bias;
-        // 12 samples at a time (Conv5Chunk), so that their windows stay in L2 from im2col to the products that read them
-        for (var start = 0; start < batch; start += Conv5Chunk)
-        {
-            var count = global::System.Math.Min(Conv5Chunk, batch - start);
-            var windows = _windows.Span.Slice(0, count * 10368);
-            // each 3×3 window of the chunk as a row of 72 values (kernel row, kernel column, channel)
-            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 1152, count * 1152), windows, Conv5Window, count);
-            // z = windows·W + b: [count·144×72]·[72×8], one blocked GEMM with the bias added
-            global::ModelGen.Kernels.Gemm.Multiply(windows, w, y.Slice(start * 1152, count * 1152), count * 144, 8, 72, b);
-        }
+        // z = windows·W + b: [batch·144×72]·[72×8], one blocked GEMM whose packing reads each
+        // 3×3 window (kernel row, kernel column, channel) from x, with the bias added
+        global::ModelGen.Kernels.Convolution.Forward(x.Slice(0, batch * 1152), w, b, y.Slice(0, batch * 1152), Conv5Window, batch);
     }
 
     /// <summary>conv2d_5 backward: dz = dy, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = col2im(dz·Wᵀ).</summary>
@@ -1433,26 +1378,17 @@ partial class ResNet : global::ModelGen.ITrainableModel
         // ∂L/∂b = Σ dz over every sample and position
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
-        // 12 samples at a time (Conv5Chunk), so that their windows stay in L2 from im2col to the products that read them
+        // ∂L/∂W = Σ windowsᵀ·dz: [72×batch·144]·[batch·144×8], each window read from x by the product,
+        // 12 samples per product (Conv5Chunk), the products summed in order
+        global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 1152), dz, dw, Conv5Window, batch, Conv5Chunk);
+
+        // 12 samples at a time (Conv5Chunk), so that their windows' gradient stays in L2 from the product to col2im
         for (var start = 0; start < batch; start += Conv5Chunk)
         {
             var count = global::System.Math.Min(Conv5Chunk, batch - start);
             var windows = _windows.Span.Slice(0, count * 10368);
-            // the chunk's windows, built again: cheaper than keeping the whole batch's in memory
-            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 1152, count * 1152), windows, Conv5Window, count);
-            var dzChunk = dz.Slice(start * 1152, count * 1152);
-            // ∂L/∂W (+)= windowsᵀ·dz: [72×count·144]·[count·144×8], the first chunk overwriting
-            if (start == 0)
-            {
-                global::ModelGen.Kernels.Gemm.MultiplyTransposedA(windows, dzChunk, dw, 72, 8, count * 144);
-            }
-            else
-            {
-                global::ModelGen.Kernels.Gemm.MultiplyAddTransposedA(windows, dzChunk, dw, 72, 8, count * 144);
-            }
-
-            // the windows' gradient dz·Wᵀ: [count·144×8]·[8×72], written over the windows
-            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dzChunk, w, windows, count * 144, 72, 8);
+            // the windows' gradient dz·Wᵀ: [count·144×8]·[8×72]
+            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz.Slice(start * 1152, count * 1152), w, windows, count * 144, 72, 8);
             // dx: each window's gradient added back where the window was read from
             global::ModelGen.Kernels.Convolution.ColumnsToImage(windows, dx.Slice(start * 1152, count * 1152), Conv5Window, count);
         }
@@ -1507,16 +1443,9 @@ partial class ResNet : global::ModelGen.ITrainableModel
     {
         global::System.ReadOnlySpan<float> w = Conv6Weights;
         global::System.ReadOnlySpan<float> b = Conv6Bias;
-        // 50 samples at a time (Conv6Chunk), so that their windows stay in L2 from im2col to the products that read them
-        for (var start = 0; start < batch; start += Conv6Chunk)
-        {
-            var count = global::System.Math.Min(Conv6Chunk, batch - start);
-            var windows = _windows.Span.Slice(0, count * 2592);
-            // each 3×3 window of the chunk as a row of 72 values (kernel row, kernel column, channel)
-            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 1152, count * 1152), windows, Conv6Window, count);
-            // z = windows·W + b: [count·36×72]·[72×16], one blocked GEMM with the bias added
-            global::ModelGen.Kernels.Gemm.Multiply(windows, w, y.Slice(start * 576, count * 576), count * 36, 16, 72, b);
-        }
+        // z = windows·W + b: [batch·36×72]·[72×16], one blocked GEMM whose packing reads each
+        // 3×3 window (kernel row, kernel column, channel) from x, with the bias added
+        global::ModelGen.Kernels.Convolution.Forward(x.Slice(0, batch * 1152), w, b, y.Slice(0, batch * 576), Conv6Window, batch);
     }
 
     /// <summary>conv2d_6 backward: dz = dy, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = col2im(dz·Wᵀ).</summary>
@@ -1529,26 +1458,17 @@ partial class ResNet : global::ModelGen.ITrainableModel
         // ∂L/∂b = Σ dz over every sample and position
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
-        // 50 samples at a time (Conv6Chunk), so that their windows stay in L2 from im2col to the products that read them
+        // ∂L/∂W = Σ windowsᵀ·dz: [72×batch·36]·[batch·36×16], each window read from x by the product,
+        // 50 samples per product (Conv6Chunk), the products summed in order
+        global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 1152), dz, dw, Conv6Window, batch, Conv6Chunk);
+
+        // 50 samples at a time (Conv6Chunk), so that their windows' gradient stays in L2 from the product to col2im
         for (var start = 0; start < batch; start += Conv6Chunk)
         {
             var count = global::System.Math.Min(Conv6Chunk, batch - start);
             var windows = _windows.Span.Slice(0, count * 2592);
-            // the chunk's windows, built again: cheaper than keeping the whole batch's in memory
-            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 1152, count * 1152), windows, Conv6Window, count);
-            var dzChunk = dz.Slice(start * 576, count * 576);
-            // ∂L/∂W (+)= windowsᵀ·dz: [72×count·36]·[count·36×16], the first chunk overwriting
-            if (start == 0)
-            {
-                global::ModelGen.Kernels.Gemm.MultiplyTransposedA(windows, dzChunk, dw, 72, 16, count * 36);
-            }
-            else
-            {
-                global::ModelGen.Kernels.Gemm.MultiplyAddTransposedA(windows, dzChunk, dw, 72, 16, count * 36);
-            }
-
-            // the windows' gradient dz·Wᵀ: [count·36×16]·[16×72], written over the windows
-            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dzChunk, w, windows, count * 36, 72, 16);
+            // the windows' gradient dz·Wᵀ: [count·36×16]·[16×72]
+            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz.Slice(start * 576, count * 576), w, windows, count * 36, 72, 16);
             // dx: each window's gradient added back where the window was read from
             global::ModelGen.Kernels.Convolution.ColumnsToImage(windows, dx.Slice(start * 1152, count * 1152), Conv6Window, count);
         }
@@ -1600,16 +1520,9 @@ partial class ResNet : global::ModelGen.ITrainableModel
     {
         global::System.ReadOnlySpan<float> w = Conv7Weights;
         global::System.ReadOnlySpan<float> b = Conv7Bias;
-        // 25 samples at a time (Conv7Chunk), so that their windows stay in L2 from im2col to the products that read them
-        for (var start = 0; start < batch; start += Conv7Chunk)
-        {
-            var count = global::System.Math.Min(Conv7Chunk, batch - start);
-            var windows = _windows.Span.Slice(0, count * 5184);
-            // each 3×3 window of the chunk as a row of 144 values (kernel row, kernel column, channel)
-            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 576, count * 576), windows, Conv7Window, count);
-            // z = windows·W + b: [count·36×144]·[144×16], one blocked GEMM with the bias added
-            global::ModelGen.Kernels.Gemm.Multiply(windows, w, y.Slice(start * 576, count * 576), count * 36, 16, 144, b);
-        }
+        // z = windows·W + b: [batch·36×144]·[144×16], one blocked GEMM whose packing reads each
+        // 3×3 window (kernel row, kernel column, channel) from x, with the bias added
+        global::ModelGen.Kernels.Convolution.Forward(x.Slice(0, batch * 576), w, b, y.Slice(0, batch * 576), Conv7Window, batch);
     }
 
     /// <summary>conv2d_7 backward: dz = dy, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = col2im(dz·Wᵀ).</summary>
@@ -1622,26 +1535,17 @@ partial class ResNet : global::ModelGen.ITrainableModel
         // ∂L/∂b = Σ dz over every sample and position
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
-        // 25 samples at a time (Conv7Chunk), so that their windows stay in L2 from im2col to the products that read them
+        // ∂L/∂W = Σ windowsᵀ·dz: [144×batch·36]·[batch·36×16], each window read from x by the product,
+        // 25 samples per product (Conv7Chunk), the products summed in order
+        global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 576), dz, dw, Conv7Window, batch, Conv7Chunk);
+
+        // 25 samples at a time (Conv7Chunk), so that their windows' gradient stays in L2 from the product to col2im
         for (var start = 0; start < batch; start += Conv7Chunk)
         {
             var count = global::System.Math.Min(Conv7Chunk, batch - start);
             var windows = _windows.Span.Slice(0, count * 5184);
-            // the chunk's windows, built again: cheaper than keeping the whole batch's in memory
-            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 576, count * 576), windows, Conv7Window, count);
-            var dzChunk = dz.Slice(start * 576, count * 576);
-            // ∂L/∂W (+)= windowsᵀ·dz: [144×count·36]·[count·36×16], the first chunk overwriting
-            if (start == 0)
-            {
-                global::ModelGen.Kernels.Gemm.MultiplyTransposedA(windows, dzChunk, dw, 144, 16, count * 36);
-            }
-            else
-            {
-                global::ModelGen.Kernels.Gemm.MultiplyAddTransposedA(windows, dzChunk, dw, 144, 16, count * 36);
-            }
-
-            // the windows' gradient dz·Wᵀ: [count·36×16]·[16×144], written over the windows
-            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dzChunk, w, windows, count * 36, 144, 16);
+            // the windows' gradient dz·Wᵀ: [count·36×16]·[16×144]
+            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz.Slice(start * 576, count * 576), w, windows, count * 36, 144, 16);
             // dx: each window's gradient added back where the window was read from
             global::ModelGen.Kernels.Convolution.ColumnsToImage(windows, dx.Slice(start * 576, count * 576), Conv7Window, count);
         }
@@ -1681,16 +1585,9 @@ partial class ResNet : global::ModelGen.ITrainableModel
     {
         global::System.ReadOnlySpan<float> w = Conv8Weights;
         global::System.ReadOnlySpan<float> b = Conv8Bias;
-        // 455 samples at a time (Conv8Chunk), so that their windows stay in L2 from im2col to the products that read them
-        for (var start = 0; start < batch; start += Conv8Chunk)
-        {
-            var count = global::System.Math.Min(Conv8Chunk, batch - start);
-            var windows = _windows.Span.Slice(0, count * 288);
-            // each 1×1 window of the chunk as a row of 8 values (kernel row, kernel column, channel)
-            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 1152, count * 1152), windows, Conv8Window, count);
-            // z = windows·W + b: [count·36×8]·[8×16], one blocked GEMM with the bias added
-            global::ModelGen.Kernels.Gemm.Multiply(windows, w, y.Slice(start * 576, count * 576), count * 36, 16, 8, b);
-        }
+        // z = windows·W + b: [batch·36×8]·[8×16], one blocked GEMM whose packing reads each
+        // 1×1 window (kernel row, kernel column, channel) from x, with the bias added
+        global::ModelGen.Kernels.Convolution.Forward(x.Slice(0, batch * 1152), w, b, y.Slice(0, batch * 576), Conv8Window, batch);
     }
 
     /// <summary>conv2d_8 backward: dz = dy, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = col2im(dz·Wᵀ).</summary>
@@ -1703,26 +1600,17 @@ partial class ResNet : global::ModelGen.ITrainableModel
         // ∂L/∂b = Σ dz over every sample and position
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
-        // 455 samples at a time (Conv8Chunk), so that their windows stay in L2 from im2col to the products that read them
+        // ∂L/∂W = Σ windowsᵀ·dz: [8×batch·36]·[batch·36×16], each window read from x by the product,
+        // 455 samples per product (Conv8Chunk), the products summed in order
+        global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 1152), dz, dw, Conv8Window, batch, Conv8Chunk);
+
+        // 455 samples at a time (Conv8Chunk), so that their windows' gradient stays in L2 from the product to col2im
         for (var start = 0; start < batch; start += Conv8Chunk)
         {
             var count = global::System.Math.Min(Conv8Chunk, batch - start);
             var windows = _windows.Span.Slice(0, count * 288);
-            // the chunk's windows, built again: cheaper than keeping the whole batch's in memory
-            global::ModelGen.Kernels.Convolution.ImageToColumns(x.Slice(start * 1152, count * 1152), windows, Conv8Window, count);
-            var dzChunk = dz.Slice(start * 576, count * 576);
-            // ∂L/∂W (+)= windowsᵀ·dz: [8×count·36]·[count·36×16], the first chunk overwriting
-            if (start == 0)
-            {
-                global::ModelGen.Kernels.Gemm.MultiplyTransposedA(windows, dzChunk, dw, 8, 16, count * 36);
-            }
-            else
-            {
-                global::ModelGen.Kernels.Gemm.MultiplyAddTransposedA(windows, dzChunk, dw, 8, 16, count * 36);
-            }
-
-            // the windows' gradient dz·Wᵀ: [count·36×16]·[16×8], written over the windows
-            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dzChunk, w, windows, count * 36, 8, 16);
+            // the windows' gradient dz·Wᵀ: [count·36×16]·[16×8]
+            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz.Slice(start * 576, count * 576), w, windows, count * 36, 8, 16);
             // dx: each window's gradient added back where the window was read from
             global::ModelGen.Kernels.Convolution.ColumnsToImage(windows, dx.Slice(start * 1152, count * 1152), Conv8Window, count);
         }

@@ -1,0 +1,135 @@
+using System;
+using System.Runtime.CompilerServices;
+
+namespace ModelGen.Kernels;
+
+/// <summary>
+/// Convolutions as an implicit GEMM: the products of im2col, with the window matrix never written. The product's A
+/// packing reads each panel of windows straight from the images (zeros where a window reaches over the border), so
+/// the packed panels, and so every sum and its bits, are those of <see cref="ImageToColumns"/> followed by the product.
+/// </summary>
+public static unsafe partial class Convolution
+{
+    /// <summary>
+    /// output[n, p, f] = act(bias[f] + Σₖ window(n, p)[k] · weights[k, f]): the convolution that
+    /// <see cref="ImageToColumns"/> and <see cref="Gemm.Multiply"/> compute, with their bits, without the windows'
+    /// buffer. Weights are [kernel² × channels, filters] row-major, outputs channels-last; any input layout.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span's length does not match the geometry and the batch.</exception>
+    public static void Forward(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> output, in Window2D window, int batch,
+        GemmActivation activation = GemmActivation.None)
+    {
+        var filters = Filters(weights.Length, window);
+        Gemm.ComputeWindows(Gemm.Tuning, input, window, batch, transposeA: false, weights, output, filters, accumulate: false, bias, activation);
+    }
+
+    /// <summary>
+    /// weightGradient = Σₙ Σₚ window(n, p) ⊗ outputGradient[n, p] (overwritten), as windowsᵀ·∂Y products over the
+    /// windows read from the images: the sum is taken <paramref name="chunk"/> samples at a time, each chunk one product
+    /// (its positions summed in that product's depth blocks) added to the chunks before it in order, which is what
+    /// <see cref="ImageToColumns"/> and <see cref="Gemm.MultiplyTransposedA"/> / <see cref="Gemm.MultiplyAddTransposedA"/>
+    /// over chunks of windows compute, with their bits. The product packs ∂Y's rows once per depth block and reuses
+    /// them for every window value.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span's length does not match the geometry and the batch.</exception>
+    public static void WeightGradient(ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, Span<float> weightGradient, in Window2D window, int batch, int chunk)
+    {
+        var filters = Filters(weightGradient.Length, window);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(chunk);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
+        if (input.Length != (long)batch * window.InputSize || outputGradient.Length != (long)batch * window.Positions * filters)
+        {
+            throw new ArgumentException(
+                $"Expected {batch} samples of {window.InputSize} inputs and {window.Positions} × {filters} output gradients, but the spans hold {input.Length} and {outputGradient.Length} floats.");
+        }
+
+        for (var start = 0; start < batch; start += chunk)
+        {
+            var count = Math.Min(chunk, batch - start);
+            var rows = window.Positions * filters;
+            Gemm.ComputeWindows(
+                Gemm.Tuning, input.Slice(start * window.InputSize, count * window.InputSize), window, count, transposeA: true,
+                outputGradient.Slice(start * rows, count * rows), weightGradient, filters, accumulate: start > 0);
+        }
+    }
+
+    /// <summary>The filters a weight matrix of <paramref name="length"/> floats holds: whole rows of a window's values each.</summary>
+    private static int Filters(int length, in Window2D window)
+    {
+        window.Validate();
+        if (length == 0 || length % window.PatchSize != 0)
+        {
+            throw new ArgumentException($"Expected [{window.PatchSize} × filters] weights, but the span holds {length} floats.", "weights");
+        }
+
+        return length / window.PatchSize;
+    }
+
+    /// <summary>Entry (row, column) of the window matrix of <paramref name="images"/>: value <paramref name="column"/> of window <paramref name="row"/>, 0 in the padding.</summary>
+    internal static float WindowValue(float* images, in Window2D window, int row, int column)
+    {
+        var (n, p) = Math.DivRem(row, window.Positions);
+        var (top, left) = WindowOrigin(window, p);
+        var (kh, rest) = Math.DivRem(column, window.Kernel * window.Channels);
+        var (kw, c) = Math.DivRem(rest, window.Channels);
+        var (h, w) = (top + kh, left + kw);
+        return (uint)h < (uint)window.Height && (uint)w < (uint)window.Width
+            ? images[((long)n * window.InputSize) + window.InputIndex(c, h, w)]
+            : 0f;
+    }
+
+    /// <summary>
+    /// Values [<paramref name="first"/>, first + <paramref name="count"/>) of window <paramref name="row"/> of
+    /// <paramref name="images"/> to <paramref name="destination"/>, as <see cref="ImageToColumns"/> writes them: from
+    /// (h, w, c) input, the part of each kernel row inside the image is one run, copied at once, zeros beside it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void CopyWindowValues(float* images, in Window2D window, int row, int first, int count, float* destination)
+    {
+        if (!window.ChannelsLast)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                destination[i] = WindowValue(images, window, row, first + i);
+            }
+
+            return;
+        }
+
+        var (n, p) = Math.DivRem(row, window.Positions);
+        var (top, left) = WindowOrigin(window, p);
+        var (from, to) = ColumnsInside(window, left);
+        var (channels, kernelRow) = (window.Channels, window.Kernel * window.Channels);
+        var sample = images + ((long)n * window.InputSize);
+        var (k, end) = (first, first + count);
+        while (k < end)
+        {
+            var kh = k / kernelRow;
+            var (rowStart, rowEnd) = (kh * kernelRow, Math.Min(end, (kh + 1) * kernelRow));
+            var h = top + kh;
+            // The run of this kernel row inside the image, clipped to [k, rowEnd): empty above or below the image.
+            var inside = (uint)h < (uint)window.Height && from < to;
+            var runFrom = inside ? Math.Clamp(rowStart + (from * channels), k, rowEnd) : rowEnd;
+            var runTo = inside ? Math.Clamp(rowStart + (to * channels), runFrom, rowEnd) : rowEnd;
+            if (runFrom > k)
+            {
+                new Span<float>(destination + (k - first), runFrom - k).Clear();
+            }
+
+            if (runTo > runFrom)
+            {
+                Buffer.MemoryCopy(
+                    sample + ((((long)h * window.Width) + left) * channels) + (runFrom - rowStart), destination + (runFrom - first),
+                    (long)(runTo - runFrom) * sizeof(float), (long)(runTo - runFrom) * sizeof(float));
+            }
+
+            if (rowEnd > runTo)
+            {
+                new Span<float>(destination + (runTo - first), rowEnd - runTo).Clear();
+            }
+
+            k = rowEnd;
+        }
+    }
+}
