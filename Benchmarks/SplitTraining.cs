@@ -10,7 +10,7 @@ namespace ModelGen.Benchmarks;
 /// <summary>
 /// Whole training steps of the Fashion MLP (TrainStep + Adam, batch 64, real batches) on one thread, on two with every
 /// product cut in four parts taken greedily (the rule for more threads), on two with the adaptive cut
-/// (<c>WorkSplitter.AdaptiveSplit</c>) but no product split by depth (<c>Gemm.SplitByDepth</c>), and on two as shipped:
+/// (<c>WorkSplitter.AdaptiveSplit</c>) but no product split by depth (<c>GemmTuning.SplitByDepth</c>), and on two as shipped:
 /// five steps of each in turn.
 /// </summary>
 internal static class SplitTraining
@@ -31,7 +31,7 @@ internal static class SplitTraining
             {
                 KernelSettings.MaxThreads = variants[v].Threads;
                 WorkSplitter.AdaptiveSplit = variants[v].Adaptive;
-                Gemm.SplitByDepth = variants[v].Depth;
+                Gemm.Tuning = GemmTuning.Default with { SplitByDepth = variants[v].Depth };
                 // One step untimed: after a one-thread variant the helper has gone to sleep (it spins for 200 µs), and
                 // waking it would be charged to the first step; a training run keeps it awake from step to step.
                 training.Step();
@@ -49,7 +49,7 @@ internal static class SplitTraining
         }
 
         WorkSplitter.AdaptiveSplit = true;
-        Gemm.SplitByDepth = true;
+        Gemm.Tuning = GemmTuning.Default;
         var one = Measurements.Median(times[0]);
         Console.WriteLine($"FashionMlp, TrainStep + Adam, batch {batch}; medians of {rounds} interleaved rounds of 5 steps each");
         foreach (var (variant, i) in variants.Select((v, i) => (v, i)))

@@ -117,9 +117,13 @@ public class GemmTests
         // 4 KiB apart (packed); a weight gradient's transposed A (in place), and one whose steps lie 4 KiB apart (packed).
         { AInPlace, 64, 256, 784 }, { AInPlace, 8, 32, 1 }, { AInPlace, 13, 40, 257 }, { AInPlace, 255, 33, 520 }, { AInPlace, 256, 100, 300 },
         { AInPlace, 64, 64, 1024 }, { AInPlace, 784, 256, 64 }, { AInPlace, 1024, 40, 64 }, { AInPlace, 300, 33, 256 },
+
+        // Products deeper than wide and tall, which two threads or more split by depth blocks, against rows or columns.
+        { DepthSplit, 64, 256, 784 }, { DepthSplit, 13, 40, 1000 }, { DepthSplit, 100, 17, 2000 },
     };
 
-    private const string WideTiles = "wide tiles", PanelByPanel = "B packed panel by panel", MaskedEdges = "masked edges", AInPlace = "A read in place";
+    private const string WideTiles = "wide tiles", PanelByPanel = "B packed panel by panel", MaskedEdges = "masked edges", AInPlace = "A read in place",
+        DepthSplit = "split by depth";
 
     [Theory]
     [MemberData(nameof(SwitchedShapes))]
@@ -130,6 +134,7 @@ public class GemmTests
             WideTiles => GemmTuning.Default with { WideTiles = false },
             PanelByPanel => GemmTuning.Default with { PackBPerPanel = false },
             MaskedEdges => GemmTuning.Default with { MaskedEdges = false },
+            DepthSplit => GemmTuning.Default with { SplitByDepth = false },
             _ => GemmTuning.Default with { ReadAInPlace = false },
         };
         var (a, b, bias, start) = (Random(m * k, 41), Random(k * n, 42), Random(n, 43), Random(m * n, 44));

@@ -58,7 +58,7 @@ public static unsafe partial class Gemm
     /// and no gate (which must wait for the whole sum).
     /// </summary>
     private static bool SplitsByDepth(Problem* problem, int blocks) =>
-        SplitByDepth && WorkSplitter.MaxThreads >= 2 && blocks >= WorkSplitter.MaxThreads && !problem->Gated
+        problem->Tuning.SplitByDepth && WorkSplitter.MaxThreads >= 2 && blocks >= WorkSplitter.MaxThreads && !problem->Gated
         && problem->K > problem->N && problem->K > problem->M && problem->M <= RowBlock && problem->N <= ColumnBlock
         && (long)blocks * problem->M * problem->N <= MaxPartialFloats;
 
@@ -67,9 +67,6 @@ public static unsafe partial class Gemm
     /// larger products are split by rows or columns instead.
     /// </summary>
     private const long MaxPartialFloats = 1 << 20;
-
-    /// <summary>Whether products deep enough are split by depth (the default); the benchmarks switch it off to compare.</summary>
-    internal static bool SplitByDepth { get; set; } = true;
 
     private static long _productsWithPartials;
 

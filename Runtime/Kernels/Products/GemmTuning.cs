@@ -61,6 +61,13 @@ internal readonly record struct GemmTuning
     public bool ReadAInPlace { get; init; } = true;
 
     /// <summary>
+    /// A product deeper than it is wide and tall, of one row block (a first layer's forward product, 64×784×256), is split
+    /// over the kernel threads by depth blocks, whose partial sums are added in block order, rather than by rows or
+    /// columns (docs/performance.md, "Threads").
+    /// </summary>
+    public bool SplitByDepth { get; init; } = true;
+
+    /// <summary>
     /// The partial tiles at a product's right edge are written from their scratch with masked AVX-512 vectors rather than
     /// a copy or loop per row: a 10-column output layer writes 64 such rows per product, and its forward product
     /// (64×128×10) ran 1.04–1.05× as fast (`edges`).
