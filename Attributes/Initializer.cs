@@ -28,4 +28,7 @@ public enum Initializer
 
     /// <summary>Variance 1 / fanIn.</summary>
     LecunNormal = 6,
+
+    /// <summary>N(0, 0.02²), whatever the layer's size: GPT-2's initialization of its matrices and embeddings.</summary>
+    SmallNormal = 7,
 }

@@ -12,4 +12,11 @@ public sealed class InputAttribute : Attribute
 
     /// <summary>The size of each dimension of one sample.</summary>
     public int[] Shape { get; }
+
+    /// <summary>
+    /// For a sequence of token ids, the number of distinct tokens V (0, the default, for an input of values): the
+    /// input <c>[Input(64, Vocabulary = 96)]</c> is then 64 positions, each an id in [0, V) held as an exact float, and an
+    /// <see cref="EmbeddingAttribute"/> must read it.
+    /// </summary>
+    public int Vocabulary { get; set; }
 }

@@ -237,6 +237,31 @@ internal static class DiagnosticDescriptors
         "Model cannot be quantized at build time",
         "Model '{0}' cannot be quantized to int8 at build time: {1}");
 
+    public static readonly DiagnosticDescriptor TokensNeedEmbedding = Error(
+        "MG0046",
+        "Token ids need an embedding",
+        "Layer {0} ([{1}]) receives token ids ({2}), which are categories rather than values: put [Embedding(dim)] first, to turn each id into a learned vector");
+
+    public static readonly DiagnosticDescriptor EmbeddingNeedsTokens = Error(
+        "MG0047",
+        "Embedding needs token ids",
+        "Layer {0} ([Embedding]) looks up token ids, but it receives samples of shape {1}: declare the input as token ids, e.g. [Input(64, Vocabulary = 96)], and put the embedding right after it");
+
+    public static readonly DiagnosticDescriptor NeedsSequenceInput = Error(
+        "MG0048",
+        "Layer needs a sequence",
+        "Layer {0} ([{1}]) works on a sequence of positions × features, but it receives samples of shape {2}: it belongs after an [Embedding], before any [Flatten]");
+
+    public static readonly DiagnosticDescriptor HeadsDoNotDivideWidth = Error(
+        "MG0049",
+        "Attention heads do not divide the width",
+        "Layer {0} ([Attention]): {1} heads cannot split the sequence's {2} features evenly; pick a head count that divides {2}");
+
+    public static readonly DiagnosticDescriptor TiedHeadMismatch = Error(
+        "MG0050",
+        "Tied head does not fit the embedding",
+        "Layer {0} ([TiedHead]) {1}");
+
     public static readonly DiagnosticDescriptor InternalError = Error(
         "MG0999",
         "ModelGen failed",

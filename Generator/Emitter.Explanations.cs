@@ -14,6 +14,21 @@ internal static partial class Emitter
 {
     private static void WriteInputGradients(SourceWriter writer, ModelPlan plan)
     {
+        if (plan.Sequences)
+        {
+            // Token ids have no gradient, and the sequence layers' backward methods write their parameters' gradients as they go.
+            var message = SequenceUnsupported("Input gradients (explanations)");
+            writer.WriteLine("/// <summary>Not available for a model with sequence layers: always throws <see cref=\"global::System.NotSupportedException\"/>.</summary>");
+            writer.WriteLine($"public void InputGradients({ReadOnlySpan} inputs, {ReadOnlySpan} outputGradients, {Span} inputGradients) =>");
+            writer.WriteLine($"    throw new global::System.NotSupportedException({message});");
+            writer.WriteLine();
+            writer.WriteLine("/// <summary>Not available for a model with sequence layers: always throws <see cref=\"global::System.NotSupportedException\"/>.</summary>");
+            writer.WriteLine($"public float LossInputGradients({ReadOnlySpan} inputs, {ReadOnlySpan} targets, {Span} inputGradients) =>");
+            writer.WriteLine($"    throw new global::System.NotSupportedException({message});");
+            writer.WriteLine();
+            return;
+        }
+
         var last = plan.Layers[plan.Layers.Count - 1];
         var forward = plan.HasTrainingBehavior ? "Forward(inputs, batch, training: false);" : "Forward(inputs, batch);";
         var outputs = $"Workspace({last.Identifier}Output, OutputSize, batch)";

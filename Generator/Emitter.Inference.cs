@@ -47,7 +47,7 @@ internal static partial class Emitter
         switch (plan.Loss)
         {
             case Loss.SoftmaxCrossEntropy:
-                writer.WriteLine($"global::ModelGen.Kernels.Reductions.Softmax({span}, {span}, OutputSize);");
+                writer.WriteLine($"global::ModelGen.Kernels.Reductions.Softmax({span}, {span}, {(plan.OutputPositions > 1 ? plan.OutputClasses.ToString(System.Globalization.CultureInfo.InvariantCulture) : "OutputSize")});");
                 break;
             case Loss.BinaryCrossEntropy:
                 writer.WriteLine($"global::ModelGen.Kernels.Activations.Sigmoid({span});");

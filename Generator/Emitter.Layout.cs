@@ -92,8 +92,12 @@ internal static partial class Emitter
         var name = plan.Type.NameSyntax;
         writer.WriteLine($"private readonly {AlignedBuffer} _parameters = new(ParameterBufferLength);");
         writer.WriteLine($"private {AlignedBuffer} _gradients = new(ParameterBufferLength); // the parameter gradients being written: TrainStep's (Gradients), or the pass to the inputs'");
-        writer.WriteLine($"private {AlignedBuffer}? _inputPassGradients; // where the passes to the inputs and to the norms write parameter gradients they do not need");
-        if (!plan.MixesSamples)
+        if (!plan.Sequences)
+        {
+            writer.WriteLine($"private {AlignedBuffer}? _inputPassGradients; // where the passes to the inputs and to the norms write parameter gradients they do not need");
+        }
+
+        if (!plan.MixesSamples && !plan.Sequences)
         {
             writer.WriteLine("private float[] _clippingSeed = []; // TrainStepClipped's loss gradient, kept between its two passes");
         }

@@ -29,6 +29,15 @@ internal static partial class Emitter
         writer.WriteLine("/// <param name=\"sampleNorms\">Receives ‖gₙ‖ of each of the n samples, before clipping.</param>");
         writer.WriteLine("/// <returns>The batch's mean loss.</returns>");
         var signature = $"public float TrainStepClipped({ReadOnlySpan} inputs, {ReadOnlySpan} targets, float clipNorm, {Span} sampleNorms)";
+        if (plan.Sequences)
+        {
+            writer.WriteLine("/// <exception cref=\"global::System.NotSupportedException\">Always: per-sample clipping is not written for sequence layers yet.</exception>");
+            writer.WriteLine($"{signature} =>");
+            writer.WriteLine($"    throw new global::System.NotSupportedException({SequenceUnsupported("Per-sample gradient clipping (differentially private training)")});");
+            writer.WriteLine();
+            return;
+        }
+
         if (plan.MixesSamples)
         {
             writer.WriteLine("/// <exception cref=\"global::System.NotSupportedException\">Always: batch normalization mixes the samples of a batch, so a sample has no gradient of its own.</exception>");
@@ -86,5 +95,9 @@ internal static partial class Emitter
 
     /// <summary>A bool as a C# literal.</summary>
     /// <summary>A bool as a C# literal.</summary>
+    /// <summary>The message, as a C# string literal, of a member a model with sequence layers does not support yet.</summary>
+    internal static string SequenceUnsupported(string what) =>
+        $"\"{what} is not available for models with sequence layers (embeddings, attention) yet.\"";
+
     internal static string Bool(bool value) => value ? "true" : "false";
 }

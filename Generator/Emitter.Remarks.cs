@@ -55,6 +55,8 @@ internal static partial class Emitter
         Loss.MeanSquaredError => $"mean squared error, L = Σ (y − t)² / (batch·{plan.OutputSize})",
         Loss.MeanAbsoluteError => $"mean absolute error, L = Σ |y − t| / (batch·{plan.OutputSize})",
         Loss.Huber => $"Huber loss with δ = {plan.HuberDelta.ToString("R", CultureInfo.InvariantCulture)}, L = Σ h(y − t) / (batch·{plan.OutputSize})",
+        Loss.SoftmaxCrossEntropy when plan.SequenceLoss =>
+            $"softmax cross-entropy at each of {plan.OutputPositions} positions over {plan.OutputClasses} classes, L = Σ (log Σⱼ exp zⱼ − z_t) / (positions counted), a target of −1 not counted",
         Loss.SoftmaxCrossEntropy => "softmax cross-entropy, L = Σₙ (log Σⱼ exp zₙⱼ − Σⱼ tₙⱼ·zₙⱼ) / batch",
         Loss.BinaryCrossEntropy => $"sigmoid binary cross-entropy, L = Σ (max(z, 0) − z·t + log(1 + e^−|z|)) / (batch·{plan.OutputSize})",
         _ => plan.Loss.ToString(),

@@ -13,7 +13,6 @@ internal static partial class Emitter
         var layers = plan.Layers;
         var last = layers[layers.Count - 1];
 
-        var allowLabels = plan.Loss == Loss.SoftmaxCrossEntropy ? "true" : "false";
         writer.WriteLine("/// <summary>The mean loss over a batch, without computing gradients.</summary>");
         writer.WriteLine($"public float ComputeLoss({ReadOnlySpan} inputs, {ReadOnlySpan} targets) => ComputeLoss(inputs, targets, {Span}.Empty, keepPredictions: false);");
         writer.WriteLine();
@@ -28,7 +27,7 @@ internal static partial class Emitter
         using (writer.OpenBlock($"private float ComputeLoss({ReadOnlySpan} inputs, {ReadOnlySpan} targets, {Span} predictions, bool keepPredictions)"))
         {
             writer.WriteLine($"var count = {Guard}.SampleCount(inputs, InputSize, nameof(inputs));");
-            writer.WriteLine($"var targetSize = {Guard}.TargetSize(targets, count, OutputSize, allowLabels: {allowLabels}, nameof(targets));");
+            writer.WriteLine($"var targetSize = {TargetCheck(plan, "count")};");
             writer.WriteLine("var total = 0.0;");
             using (writer.OpenBlock("for (var start = 0; start < count; start += PredictionChunk)"))
             {
@@ -56,7 +55,7 @@ internal static partial class Emitter
         using (writer.OpenBlock($"public float TrainStep({ReadOnlySpan} inputs, {ReadOnlySpan} targets)"))
         {
             writer.WriteLine($"var batch = {Guard}.SampleCount(inputs, InputSize, nameof(inputs));");
-            writer.WriteLine($"{Guard}.TargetSize(targets, batch, OutputSize, allowLabels: {allowLabels}, nameof(targets));");
+            writer.WriteLine($"{TargetCheck(plan, "batch")};");
             writer.WriteLine("EnsureCapacity(batch);");
             writer.WriteLine(plan.HasTrainingBehavior ? "Forward(inputs, batch, training: true);" : "Forward(inputs, batch);");
             if (plan.CountsBatches)
@@ -184,10 +183,23 @@ internal static partial class Emitter
     /// <summary>The local variable of gradient buffer <paramref name="buffer"/>: gradientA, gradientB …, or the caller's inputGradients.</summary>
     private static string GradientVariable(int buffer) => buffer == BackwardStep.Inputs ? "inputGradients" : "gradient" + (char)('A' + buffer);
 
+    /// <summary>
+    /// The check of the targets' length for <paramref name="samples"/> samples, which gives the targets per sample: one class
+    /// index per position for a sequence's cross-entropy, else OutputSize values or (softmax cross-entropy) one label.
+    /// </summary>
+    private static string TargetCheck(ModelPlan plan, string samples) => plan.SequenceLoss
+        ? $"{Guard}.SequenceTargets(targets, {samples}, {plan.OutputPositions}, nameof(targets))"
+        : $"{Guard}.TargetSize(targets, {samples}, OutputSize, allowLabels: {(plan.Loss == Loss.SoftmaxCrossEntropy ? "true" : "false")}, nameof(targets))";
+
     /// <summary>The runtime call that computes the loss (and, given a gradient span, its gradient) of <paramref name="outputs"/>.</summary>
     private static string LossCall(ModelPlan plan, string outputs, string targets, string? gradient)
     {
         var method = gradient is null ? "Value" : "ValueAndGradient";
+        if (plan.SequenceLoss)
+        {
+            return $"global::ModelGen.Losses.SequenceCrossEntropy.{method}({outputs}, {targets}{(gradient is null ? string.Empty : ", " + gradient)}, {plan.OutputClasses})";
+        }
+
         var arguments = gradient is null ? $"{outputs}, {targets}" : $"{outputs}, {targets}, {gradient}";
         var extra = plan.Loss switch
         {
@@ -203,6 +215,7 @@ internal static partial class Emitter
         Loss.MeanSquaredError => $"∂L/∂y = 2·(y − t) / (batch·{plan.OutputSize})",
         Loss.MeanAbsoluteError => $"∂L/∂y = sign(y − t) / (batch·{plan.OutputSize})",
         Loss.Huber => $"∂L/∂y = clamp(y − t, −δ, δ) / (batch·{plan.OutputSize})",
+        Loss.SoftmaxCrossEntropy when plan.SequenceLoss => "∂L/∂z = (softmax(z) − onehot(t)) / (positions counted)",
         Loss.SoftmaxCrossEntropy => "∂L/∂z = (softmax(z) − t) / batch",
         Loss.BinaryCrossEntropy => $"∂L/∂z = (σ(z) − t) / (batch·{plan.OutputSize})",
         _ => "∂L/∂y",

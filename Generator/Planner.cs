@@ -37,7 +37,7 @@ internal static class Planner
             var channelsLast = producer > 0 && model.Layers[producer - 1].ChannelsLast;
             // A view of the producing layer's outputs takes no workspace of its own; a view of the model's input copies it.
             var outputOffset = kind.ViewsItsInput && producer > 0 ? layers[producer - 1].OutputOffset : workspace.Take(layer.Output.Size);
-            var plan = kind.Plan(layer, new PlanContext(layers.Count + 1, outputOffset, channelsLast, parameterCount, Next, parameters, state, workspace));
+            var plan = kind.Plan(layer, new PlanContext(layers.Count + 1, outputOffset, channelsLast, parameterCount, Next, parameters, state, workspace, layers));
             layers.Add(plan);
             parameterCount += plan.ParameterCount;
             windowsLength = System.Math.Max(windowsLength, plan.WindowsLength);
@@ -66,7 +66,13 @@ internal static class Planner
             layers.ToEquatableArray(),
             workspace.End,
             Align(workspace.End + widest),
-            0) { StateLength = state.End, Weights = model.Weights, WindowsLength = windowsLength, InputShape = model.Input.Dimensions };
+            0)
+        {
+            StateLength = state.End, Weights = model.Weights, WindowsLength = windowsLength, InputShape = model.Input.Dimensions,
+            Vocabulary = model.Input.Vocabulary,
+            OutputPositions = model.Layers[model.Layers.Count - 1].Output.IsSequence ? model.Layers[model.Layers.Count - 1].Output.Positions : 1,
+            Sequences = model.Input.Vocabulary > 0 || model.Layers.Any(l => l.Output.IsSequence || l.Input.IsSequence),
+        };
         planned = planned with { BackwardFusions = BackwardFusion.Find(planned), ForwardFusions = ForwardFusion.Find(planned) };
         var (steps, buffers, _) = BackwardPlanner.Plan(planned);
         var (inputSteps, inputBuffers, holdsInputs) = BackwardPlanner.Plan(planned, toInputs: true);
@@ -113,8 +119,10 @@ internal sealed class Regions
 /// <param name="Parameters">The parameter buffer's regions.</param>
 /// <param name="State">The state's regions (running statistics).</param>
 /// <param name="Workspace">One sample's workspace regions.</param>
+/// <param name="Planned">The layers planned before it, in order (a tied head finds its embedding there).</param>
 internal sealed record PlanContext(
-    int Position, int OutputOffset, bool ChannelsLast, int ParametersBefore, System.Func<string, int> Next, Regions Parameters, Regions State, Regions Workspace)
+    int Position, int OutputOffset, bool ChannelsLast, int ParametersBefore, System.Func<string, int> Next, Regions Parameters, Regions State, Regions Workspace,
+    IReadOnlyList<LayerPlan> Planned)
 {
     /// <summary>
     /// Where the layer keeps its pre-activations z in the workspace, <paramref name="size"/> floats per sample: only

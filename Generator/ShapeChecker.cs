@@ -147,8 +147,15 @@ internal static class ShapeChecker
                 }
 
                 var shape = ShapeOf(current);
+                var kind = LayerKinds.For(layer);
+                if (shape.Vocabulary > 0 && !kind.ReadsTokens)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TokensNeedEmbedding, layer.Location, layers.Count + 1, layer.Kind, shape));
+                    return null;
+                }
+
                 var channelsLast = LiesChannelsLast(current);
-                var inferred = InferOutput(layer, layers.Count + 1, shape, channelsLast, diagnostics);
+                var inferred = kind.Infer(layer, new LayerInput(shape, channelsLast, layers.Count + 1, layers), diagnostics);
                 if (inferred is null)
                 {
                     return null;
@@ -222,6 +229,14 @@ internal static class ShapeChecker
             return null;
         }
 
+        if (input.Vocabulary != 0 && (input.Vocabulary < 2 || input.Shape.Count != 1))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(
+                DiagnosticDescriptors.InvalidArgument, input.VocabularyLocation, "Input", $"Vocabulary = {input.Vocabulary}",
+                input.Vocabulary < 2 ? "the number of distinct tokens, at least 2" : "one size with it, the positions: [Input(positions, Vocabulary = V)]"));
+            return null;
+        }
+
         if (input.Shape.Count == 0)
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeMustBePositive, input.Location, "The number of input dimensions", 0));
@@ -254,10 +269,6 @@ internal static class ShapeChecker
             }
         }
 
-        return valid ? new Shape(input.Shape) : null;
+        return valid ? new Shape(input.Shape) { Vocabulary = input.Vocabulary } : null;
     }
-
-    /// <summary>The layer's output shape from its kind; <paramref name="position"/> (1-based, after [Input]) names the layer in messages.</summary>
-    private static Shape? InferOutput(LayerSpec layer, int position, Shape input, bool channelsLast, List<DiagnosticInfo> diagnostics) =>
-        LayerKinds.For(layer).Infer(layer, new LayerInput(input, channelsLast, position), diagnostics);
 }

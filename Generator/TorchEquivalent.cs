@@ -166,6 +166,15 @@ internal sealed class TorchBuilder
         }
     }
 
+    /// <summary>Adds the Python class of a module <c>torch.nn</c> lacks, once (its lines, the class line first).</summary>
+    public void AddClass(string[] lines)
+    {
+        if (!classes.Contains(lines[0]))
+        {
+            classes.AddRange(lines);
+        }
+    }
+
     /// <summary>Adds a tensor of the state_dict, named after <see cref="Prefix"/> as a rule.</summary>
     public void AddTensor(PlannedTensor tensor) => tensors.Add(tensor);
 
@@ -191,10 +200,7 @@ internal sealed class TorchBuilder
             if (!residualPaths.TryGetValue(number, out var path))
             {
                 path = Current().Path + "." + TorchEquivalent.Int(Current().Count);
-                if (residualPaths.Count == 0)
-                {
-                    classes.AddRange(ResidualClass);
-                }
+                AddClass(ResidualClass);
 
                 residualPaths[number] = path;
                 modules.Add(new TorchModule(path, Indent() + "Residual("));

@@ -53,6 +53,21 @@ public static class Guard
     }
 
     /// <summary>
+    /// Floats per sample in the targets of a sequence's cross-entropy: one class index (or −1, not counted) per position,
+    /// <paramref name="positions"/> per sample; throws unless there are exactly that many for <paramref name="count"/> samples.
+    /// </summary>
+    public static int SequenceTargets(ReadOnlySpan<float> targets, int count, int positions, string parameterName)
+    {
+        if (targets.Length != (long)count * positions)
+        {
+            throw new ArgumentException(
+                $"Expected one class index per position, {count} × {positions} = {(long)count * positions} floats, but the span holds {targets.Length}.", parameterName);
+        }
+
+        return positions;
+    }
+
+    /// <summary>
     /// Throws unless a loss's inputs are usable: at least one output, and exactly one target per output.
     /// </summary>
     public static void LossInputs(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, string outputsName)

@@ -121,7 +121,7 @@ internal static class DenseEmitter
                     WriteLoopedBackward(writer, layer, isFirst, inputs, units);
                     break;
                 default:
-                    WriteGemmBackward(writer, layer, isFirst, inputs, units, fusion, gatedBy);
+                    WriteGemmBackward(writer, layer, isFirst, fusion, gatedBy);
                     break;
             }
         }
@@ -166,37 +166,40 @@ internal static class DenseEmitter
     }
 
     /// <summary>The comment above a forward product: its shapes, and whether it applies ReLU as it stores.</summary>
-    private static string GemmForwardComment(int inputs, int units, bool relu) =>
-        $"// z = x·W + b: [batch×{inputs}]·[{inputs}×{units}], one blocked GEMM over the batch with the bias added{(relu ? ", then ReLU as it is stored" : string.Empty)}";
+    private static string GemmForwardComment(int inputs, int units, bool relu, string rows = "batch") =>
+        $"// z = x·W + b: [{rows}×{inputs}]·[{inputs}×{units}], one blocked GEMM over the batch with the bias added{(relu ? ", then ReLU as it is stored" : string.Empty)}";
 
     private static void WriteGemmForward(SourceWriter writer, DensePlan layer, string output, Activation activation)
     {
-        var (inputs, units) = (layer.InputSize, layer.Units);
+        var (inputs, units, rows) = (layer.WeightRows, layer.WeightColumns, Rows(layer));
         var fused = activation == Activation.Relu;
-        writer.WriteLine(GemmForwardComment(inputs, units, fused));
+        WriteRowCount(writer, layer);
+        writer.WriteLine(GemmForwardComment(inputs, units, fused, RowsLabel(layer)));
         var epilogueArgument = fused ? $", {Gemm}Activation.Relu" : string.Empty;
-        writer.WriteLine($"{Gemm}.Multiply(x.Slice(0, batch * {inputs}), w, {output}.Slice(0, batch * {units}), batch, {units}, {inputs}, b{epilogueArgument});");
+        writer.WriteLine($"{Gemm}.Multiply(x.Slice(0, {rows} * {inputs}), w, {output}.Slice(0, {rows} * {units}), {rows}, {units}, {inputs}, b{epilogueArgument});");
         if (activation != Activation.Linear && !fused)
         {
-            WriteActivationInPlace(writer, layer, output, units);
+            WriteActivationInPlace(writer, layer, output, layer.Units);
         }
     }
 
-    private static void WriteGemmBackward(SourceWriter writer, DensePlan layer, bool isFirst, int inputs, int units, BackwardFusion? fusion, BackwardFusion? gatedBy)
+    private static void WriteGemmBackward(SourceWriter writer, DensePlan layer, bool isFirst, BackwardFusion? fusion, BackwardFusion? gatedBy)
     {
-        writer.WriteLine($"var dz = dy.Slice(0, batch * {units});");
+        var (inputs, units, rows, label) = (layer.WeightRows, layer.WeightColumns, Rows(layer), RowsLabel(layer));
+        WriteRowCount(writer, layer);
+        writer.WriteLine($"var dz = dy.Slice(0, {rows} * {units});");
         if (gatedBy is not null)
         {
             writer.WriteLine($"// dz = dy: {gatedBy.Layer.Name}'s input gradient has already multiplied it by {Derivative(layer)}");
         }
         else if (layer.Activation != Activation.Linear)
         {
-            WriteDerivativeInPlace(writer, layer, "dz", units);
+            WriteDerivativeInPlace(writer, layer, "dz", layer.Units);
         }
 
-        writer.WriteLine($"// ∂L/∂W = xᵀ·dz: [{inputs}×batch]·[batch×{units}]");
-        writer.WriteLine($"{Gemm}.MultiplyTransposedA(x.Slice(0, batch * {inputs}), dz, dw, {inputs}, {units}, batch);");
-        writer.WriteLine("// ∂L/∂b = Σₙ dz[n, :]");
+        writer.WriteLine($"// ∂L/∂W = xᵀ·dz: [{inputs}×{label}]·[{label}×{units}]");
+        writer.WriteLine($"{Gemm}.MultiplyTransposedA(x.Slice(0, {rows} * {inputs}), dz, dw, {inputs}, {units}, {rows});");
+        writer.WriteLine(layer.Positions == 1 ? "// ∂L/∂b = Σₙ dz[n, :]" : "// ∂L/∂b = Σ dz[n, t, :] over samples and positions");
         writer.WriteLine($"{Reductions}.ColumnSums(dz, db);");
         writer.WriteLine();
         if (isFirst)
@@ -206,16 +209,31 @@ internal static class DenseEmitter
 
         if (fusion is null)
         {
-            writer.WriteLine($"// dx = dz·Wᵀ: [batch×{units}]·[{units}×{inputs}]");
-            writer.WriteLine($"{Gemm}.MultiplyTransposed(dz, w, dx.Slice(0, batch * {inputs}), batch, {inputs}, {units});");
+            writer.WriteLine($"// dx = dz·Wᵀ: [{label}×{units}]·[{units}×{inputs}]");
+            writer.WriteLine($"{Gemm}.MultiplyTransposed(dz, w, dx.Slice(0, {rows} * {inputs}), {rows}, {inputs}, {units});");
             return;
         }
 
         // The layers below: their backward steps applied to each part of dx as it is computed.
-        writer.WriteLine($"// dx = {GatedInputGradient(fusion)}: [batch×{units}]·[{units}×{inputs}], {GateDescription(fusion)}");
-        var mask = fusion.Dropout is null ? $"{ReadOnlySpan}.Empty" : $"Workspace({fusion.Dropout.Identifier}Mask, {inputs}, batch)";
-        var outputs = fusion.Relu is null ? $"{ReadOnlySpan}.Empty" : $"Workspace({fusion.Relu.Identifier}Output, {inputs}, batch)";
-        writer.WriteLine($"{Gemm}.MultiplyTransposedGated(dz, w, dx.Slice(0, batch * {inputs}), batch, {inputs}, {units}, {mask}, {outputs});");
+        writer.WriteLine($"// dx = {GatedInputGradient(fusion)}: [{label}×{units}]·[{units}×{inputs}], {GateDescription(fusion)}");
+        var mask = fusion.Dropout is null ? $"{ReadOnlySpan}.Empty" : $"Workspace({fusion.Dropout.Identifier}Mask, {layer.InputSize}, batch)";
+        var outputs = fusion.Relu is null ? $"{ReadOnlySpan}.Empty" : $"Workspace({fusion.Relu.Identifier}Output, {layer.InputSize}, batch)";
+        writer.WriteLine($"{Gemm}.MultiplyTransposedGated(dz, w, dx.Slice(0, {rows} * {inputs}), {rows}, {inputs}, {units}, {mask}, {outputs});");
+    }
+
+    /// <summary>The rows a dense layer's products run over: the batch's samples, or for a layer on a sequence every position of every sample.</summary>
+    private static string Rows(DensePlan layer) => layer.Positions == 1 ? "batch" : "rows";
+
+    /// <summary>The rows as the comments write them: <c>batch</c>, or <c>batch·64</c> for 64 positions.</summary>
+    private static string RowsLabel(DensePlan layer) => layer.Positions == 1 ? "batch" : $"batch·{layer.Positions}";
+
+    /// <summary>For a layer on a sequence, the line that counts its rows: the same weights apply at every position.</summary>
+    private static void WriteRowCount(SourceWriter writer, DensePlan layer)
+    {
+        if (layer.Positions > 1)
+        {
+            writer.WriteLine($"var rows = batch * {layer.Positions}; // the same weights at each of the {layer.Positions} positions of every sample");
+        }
     }
 
     /// <summary>How a first layer's backward comments its input gradient.</summary>

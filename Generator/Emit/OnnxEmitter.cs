@@ -12,6 +12,18 @@ internal static class OnnxEmitter
 
     public static void Write(SourceWriter writer, ModelPlan plan)
     {
+        if (plan.Sequences)
+        {
+            writer.WriteLine("/// <summary>Not available for a model with sequence layers: always throws <see cref=\"global::System.NotSupportedException\"/>.</summary>");
+            writer.WriteLine($"public void ExportOnnx(string path) => throw new global::System.NotSupportedException({Emitter.SequenceUnsupported("ONNX export")});");
+            writer.WriteLine();
+            writer.WriteLine("/// <summary>Not available for a model with sequence layers: always throws <see cref=\"global::System.NotSupportedException\"/>.</summary>");
+            writer.WriteLine("public global::ModelGen.Quantization.Int8Predictor Quantize(global::System.ReadOnlySpan<float> calibration = default, global::ModelGen.Quantization.QuantizationOptions? options = null) =>");
+            writer.WriteLine($"    throw new global::System.NotSupportedException({Emitter.SequenceUnsupported("Int8 quantization")});");
+            writer.WriteLine();
+            return;
+        }
+
         var prefixes = plan.Torch.LayerPrefixes;
         writer.WriteLine("// The layers as ONNX operators, each naming its tensors as ParameterLayout does.");
         using (writer.OpenBlock($"private static readonly {Layer}[] OnnxLayers = new {Layer}[]", closingSuffix: ";"))

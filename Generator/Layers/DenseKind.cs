@@ -47,20 +47,22 @@ internal sealed class DenseKind : LayerKind
         valid &= CheckActivation(
             dense.Kind, input.Position, dense.Activation, dense.ActivationLocation, dense.Alpha, dense.AlphaLocation, dense.Initializer, dense.InitializerLocation, diagnostics);
 
-        if (input.Shape.Rank != 1)
+        if (input.Shape.Rank != 1 && !input.Shape.IsSequence)
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DenseNeedsVectorInput, dense.Location, input.Position, input.Shape));
             valid = false;
         }
 
-        if (valid && (long)dense.Units * input.Shape.Size > MaxTensorSize)
+        var features = input.Shape.Features;
+        if (valid && ((long)dense.Units * features > MaxTensorSize || (long)dense.Units * input.Shape.Positions > MaxTensorSize))
         {
             diagnostics.Add(DiagnosticInfo.Create(
-                DiagnosticDescriptors.ModelTooLarge, dense.Location, $"{what}: its weights, {dense.Units} units by {input.Shape.Size} inputs,", (long)dense.Units * input.Shape.Size, MaxTensorSize));
+                DiagnosticDescriptors.ModelTooLarge, dense.Location, $"{what}: its weights, {dense.Units} units by {features} inputs,", (long)dense.Units * features, MaxTensorSize));
             valid = false;
         }
 
-        return valid ? Shape.Vector(dense.Units) : null;
+        // On a sequence the layer applies at each position: [T × features] → [T × units].
+        return !valid ? null : input.Shape.IsSequence ? Shape.Sequence(input.Shape.Positions, dense.Units) : Shape.Vector(dense.Units);
     }
 
     public override (Activation Activation, LocationInfo? Location)? OutputActivation(LayerSpec layer)
@@ -69,22 +71,26 @@ internal sealed class DenseKind : LayerKind
         return (dense.Activation, dense.ActivationLocation ?? dense.Location);
     }
 
-    public override long Parameters(LayerSpec layer, Shape input) => ((long)((DenseSpec)layer).Units * input.Size) + ((DenseSpec)layer).Units;
+    public override long Parameters(LayerSpec layer, Shape input) => ((long)((DenseSpec)layer).Units * input.Features) + ((DenseSpec)layer).Units;
 
-    /// <summary>W, then b, in the parameters; z after its outputs for GELU and SiLU; a strategy by size.</summary>
+    /// <summary>
+    /// W, then b, in the parameters; z after its outputs for GELU and SiLU; a strategy by size. On a sequence, one W
+    /// for every position and always a GEMM over all positions of the batch.
+    /// </summary>
     public override LayerPlan Plan(CheckedLayer layer, PlanContext context)
     {
         var dense = (DenseSpec)layer.Layer;
-        var inputs = layer.Input.Size;
+        var (inputs, positions) = (layer.Input.Features, layer.Input.Positions);
         var weightsOffset = context.Parameters.Take(dense.Units * inputs);
         var biasOffset = dense.UseBias ? context.Parameters.Take(dense.Units) : -1;
-        var strategy = dense.Units * inputs <= MaxUnrolledWeights ? DenseStrategy.Unrolled
+        var strategy = positions > 1 ? DenseStrategy.Gemm
+            : dense.Units * inputs <= MaxUnrolledWeights ? DenseStrategy.Unrolled
             : inputs < MinGemmInputs ? DenseStrategy.VectorLoops
             : DenseStrategy.Gemm;
         return new DensePlan(
-            context.Position, context.Next("dense"), inputs, dense.Units, dense.Activation, weightsOffset, biasOffset, context.OutputOffset, strategy,
+            context.Position, context.Next("dense"), positions * inputs, positions * dense.Units, dense.Activation, weightsOffset, biasOffset, context.OutputOffset, strategy,
             ResolveInitializer(dense.Initializer, dense.Activation), Alpha(dense.Activation, dense.Alpha),
-            context.TakePreActivations(dense.Activation, dense.Units), dense.UseBias);
+            context.TakePreActivations(dense.Activation, positions * dense.Units), dense.UseBias) { Positions = positions };
     }
 }
 
@@ -136,31 +142,34 @@ internal sealed record DensePlan(
 
     public override string Identifier => "Dense" + Index;
 
-    public int WeightRows => InputSize;
+    /// <summary>Positions of the sequence it applies to, each with the same weights; 1 on a vector.</summary>
+    public int Positions { get; init; } = 1;
 
-    public int WeightColumns => Units;
+    public int WeightRows => InputSize / Positions;
 
-    public int FanOut => Units;
+    public int WeightColumns => Units / Positions;
+
+    public int FanOut => WeightColumns;
 
     /// <summary>Whether backward needs z rather than y: the derivatives of GELU and SiLU cannot be written from y.</summary>
     public bool KeepsPreActivation => PreActivationOffset >= 0;
 
     public override bool ChangesOutputGradient => Activation != Activation.Linear;
 
-    public int WeightCount => Units * InputSize;
+    public int WeightCount => WeightRows * WeightColumns;
 
-    public override int ParameterCount => WeightCount + (HasBias ? Units : 0);
+    public override int ParameterCount => WeightCount + (HasBias ? WeightColumns : 0);
 
     public string WeightShape => $"{WeightRows}×{WeightColumns}";
 
-    public override int ZeroBiasLength => HasBias ? 0 : Units;
+    public override int ZeroBiasLength => HasBias ? 0 : WeightColumns;
 
     public override int QuantizedDepth => WeightRows;
 
     public override string[] RemarksRow(ModelPlan plan) =>
     [
         Name, "Dense", Activation.ToString(), Emitter.Count(InputSize), Emitter.Count(Units), Emitter.Count(ParameterCount),
-        Strategy switch { DenseStrategy.Unrolled => "unrolled", DenseStrategy.VectorLoops => "vector loops", _ => "GEMM" },
+        Strategy switch { DenseStrategy.Unrolled => "unrolled", DenseStrategy.VectorLoops => "vector loops", _ => Positions > 1 ? $"GEMM, {Positions} positions" : "GEMM" },
     ];
 
     public override void WriteParameterLayout(SourceWriter writer) => WeightedLayout.WriteParameterLayout(writer, this);
@@ -236,15 +245,15 @@ internal sealed record DensePlan(
     public override void AddTorch(TorchBuilder torch)
     {
         var flow = torch.Flow;
-        torch.Add($"nn.Linear({InputSize}, {Units}{(HasBias ? string.Empty : ", bias=False")})");
-        torch.AddTensor(new PlannedTensor(torch.Prefix + "weight", Identifier + "WeightsOffset", WeightsOffset, TorchEquivalent.Dims(Units, InputSize))
+        torch.Add($"nn.Linear({WeightRows}, {WeightColumns}{(HasBias ? string.Empty : ", bias=False")})");
+        torch.AddTensor(new PlannedTensor(torch.Prefix + "weight", Identifier + "WeightsOffset", WeightsOffset, TorchEquivalent.Dims(WeightColumns, WeightRows))
         {
-            View = flow.Permuted ? TorchEquivalent.Dims(Units, flow.Channels, flow.Height, flow.Width) : default,
+            View = flow.Permuted ? TorchEquivalent.Dims(WeightColumns, flow.Channels, flow.Height, flow.Width) : default,
             StoredAxes = flow.Permuted ? TorchEquivalent.Dims(2, 3, 1, 0) : TorchEquivalent.Dims(1, 0),
         });
         if (HasBias)
         {
-            torch.AddTensor(new PlannedTensor(torch.Prefix + "bias", Identifier + "BiasOffset", BiasOffset, TorchEquivalent.Dims(Units)));
+            torch.AddTensor(new PlannedTensor(torch.Prefix + "bias", Identifier + "BiasOffset", BiasOffset, TorchEquivalent.Dims(WeightColumns)));
         }
 
         torch.AddActivation(Activation, Alpha);

@@ -31,7 +31,8 @@ internal sealed class InputKind : LayerKind
         var shape = arguments.Length == 1 && arguments[0].Kind == TypedConstantKind.Array
             ? arguments[0].Values.Select(v => v.Value is int i ? i : 0)
             : arguments.Select(v => v.Value is int i ? i : 0);
-        return new InputSpec(shape.ToEquatableArray(), attribute.Location);
+        var (vocabulary, vocabularyLocation) = attribute.Named("Vocabulary", 0);
+        return new InputSpec(shape.ToEquatableArray(), attribute.Location) { Vocabulary = vocabulary, VocabularyLocation = vocabularyLocation };
     }
 
     public override Shape? Infer(LayerSpec layer, LayerInput input, List<DiagnosticInfo> diagnostics) =>

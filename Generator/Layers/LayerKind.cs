@@ -50,6 +50,21 @@ internal abstract class LayerKind
     /// </summary>
     public virtual bool ViewsItsInput => false;
 
+    /// <summary>Whether it reads the model's token ids (an embedding); every other kind reads values.</summary>
+    public virtual bool ReadsTokens => false;
+
+    /// <summary>Whether a sequence layer receives positions × features; reports MG0048 if not.</summary>
+    public static bool HasSequenceShape(LayerSpec layer, LayerInput input, List<DiagnosticInfo> diagnostics)
+    {
+        if (input.Shape.IsSequence)
+        {
+            return true;
+        }
+
+        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NeedsSequenceInput, layer.Location, input.Position, layer.Kind, input.Shape));
+        return false;
+    }
+
     /// <summary>Whether an image it outputs lies channels-last, (h, w, c): a convolution's or pooling layer's; other layers keep their input's order.</summary>
     public virtual bool WritesChannelsLast => false;
 
@@ -154,8 +169,11 @@ internal abstract class LayerKind
     }
 }
 
-/// <summary>What reaches a layer: its shape, whether an image lies channels-last there, and the layer's 1-based position (for messages).</summary>
-internal readonly record struct LayerInput(Shape Shape, bool ChannelsLast, int Position);
+/// <summary>
+/// What reaches a layer: its shape, whether an image lies channels-last there, the layer's 1-based position (for
+/// messages), and the layers checked before it (a tied head looks for its embedding there).
+/// </summary>
+internal readonly record struct LayerInput(Shape Shape, bool ChannelsLast, int Position, IReadOnlyList<CheckedLayer>? Before = null);
 
 /// <summary>One ModelGen attribute as written, with the helpers a <see cref="LayerKind"/> reads it with.</summary>
 internal sealed class AttributeReader(

@@ -22,6 +22,9 @@ internal static class LayerKinds
         new FlattenKind(),
         new ActivationKind(),
         new ResidualKind(),
+        new EmbeddingKind(),
+        new AttentionKind(),
+        new TiedHeadKind(),
     ];
 
     private static readonly Dictionary<string, LayerKind> ByAttribute = All.ToDictionary(k => k.AttributeName, StringComparer.Ordinal);

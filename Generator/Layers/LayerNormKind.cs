@@ -8,7 +8,7 @@ using ModelGen.Generator.Weights;
 
 namespace ModelGen.Generator.Layers;
 
-/// <summary><c>[LayerNorm(Epsilon = …)]</c>: each sample normalized over all of its values.</summary>
+/// <summary><c>[LayerNorm(Epsilon = …)]</c>: each sample normalized over all of its values, or on a sequence each position over its features.</summary>
 internal sealed class LayerNormKind : LayerKind
 {
     public override string AttributeName => "LayerNormAttribute";
@@ -29,24 +29,25 @@ internal sealed class LayerNormKind : LayerKind
             return null;
         }
 
-        if (input.Shape.Size < 2)
+        if (input.Shape.Features < 2)
         {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LayerNormNeedsTwoValues, norm.Location, input.Position, input.Shape.Size));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LayerNormNeedsTwoValues, norm.Location, input.Position, input.Shape.Features));
             return null;
         }
 
         return input.Shape;
     }
 
-    public override long Parameters(LayerSpec layer, Shape input) => 2L * input.Size;
+    public override long Parameters(LayerSpec layer, Shape input) => 2L * input.Features;
 
-    /// <summary>γ and β in the parameters; x̂ and each sample's 1/σ in the workspace.</summary>
+    /// <summary>γ and β in the parameters; x̂ and each row's 1/σ in the workspace (a row: the sample, or one position of it).</summary>
     public override LayerPlan Plan(CheckedLayer layer, PlanContext context)
     {
-        var size = layer.Input.Size;
+        var (size, positions) = (layer.Input.Features, layer.Input.Positions);
         var (gamma, beta) = (context.Parameters.Take(size), context.Parameters.Take(size));
-        var (normalized, inverse) = (context.Workspace.Take(size), context.Workspace.Take(1));
-        return new LayerNormPlan(context.Position, context.Next("layer_norm"), size, ((LayerNormSpec)layer.Layer).Epsilon, gamma, beta, context.OutputOffset, normalized, inverse);
+        var (normalized, inverse) = (context.Workspace.Take(positions * size), context.Workspace.Take(positions));
+        return new LayerNormPlan(
+            context.Position, context.Next("layer_norm"), size, ((LayerNormSpec)layer.Layer).Epsilon, gamma, beta, context.OutputOffset, normalized, inverse, positions);
     }
 }
 
@@ -56,10 +57,12 @@ internal sealed class LayerNormKind : LayerKind
 /// <param name="Epsilon">ε added to the variance.</param>
 /// <param name="GammaOffset">Offset of γ [Size] in the parameter buffer; β [Size] follows at <paramref name="BetaOffset"/>.</param>
 /// <param name="NormalizedOffset">Offset of x̂ in the workspace, per sample.</param>
-/// <param name="InverseDeviationOffset">Offset of 1 / √(σ² + ε) in the workspace, one per sample.</param>
+/// <param name="InverseDeviationOffset">Offset of 1 / √(σ² + ε) in the workspace, one per row.</param>
+/// <param name="Positions">Rows per sample: the positions of a sequence, each normalized on its own; 1 for a vector or an image.</param>
 internal sealed record LayerNormPlan(
-    int Position, int Index, int Size, float Epsilon, int GammaOffset, int BetaOffset, int OutputOffset, int NormalizedOffset, int InverseDeviationOffset)
-    : LayerPlan(Position, Size, Size, OutputOffset), IScaleShiftPlan
+    int Position, int Index, int Size, float Epsilon, int GammaOffset, int BetaOffset, int OutputOffset, int NormalizedOffset, int InverseDeviationOffset,
+    int Positions = 1)
+    : LayerPlan(Position, Positions * Size, Positions * Size, OutputOffset), IScaleShiftPlan
 {
     private const string Span = "global::System.Span<float>";
     private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
@@ -77,7 +80,8 @@ internal sealed record LayerNormPlan(
     public override bool AccessorsAfterState => true;
 
     public override string[] RemarksRow(ModelPlan plan) =>
-        [Name, "LayerNorm", string.Empty, Emitter.Count(InputSize), Emitter.Count(Units), Emitter.Count(ParameterCount), $"ε = {Epsilon.ToString("R", CultureInfo.InvariantCulture)}"];
+        [Name, "LayerNorm", string.Empty, Emitter.Count(InputSize), Emitter.Count(Units), Emitter.Count(ParameterCount),
+            $"ε = {Epsilon.ToString("R", CultureInfo.InvariantCulture)}{(Positions > 1 ? $", each of {Positions} positions" : string.Empty)}"];
 
     public override void WriteParameterLayout(SourceWriter writer) => ScaleShiftLayout.WriteParameterLayout(writer, this);
 
@@ -86,7 +90,7 @@ internal sealed record LayerNormPlan(
     {
         base.WriteWorkspaceLayout(writer, plan);
         writer.WriteLine($"private const int {Identifier}Normalized = {NormalizedOffset}; // {Name} x̂, kept for backward");
-        writer.WriteLine($"private const int {Identifier}InverseDeviation = {InverseDeviationOffset}; // {Name} 1 / √(σ² + ε), one per sample");
+        writer.WriteLine($"private const int {Identifier}InverseDeviation = {InverseDeviationOffset}; // {Name} 1 / √(σ² + ε), one per {(Positions > 1 ? "position" : "sample")}");
     }
 
     public override void WriteInitialization(SourceWriter writer)
@@ -138,11 +142,12 @@ internal sealed record LayerNormPlan(
     {
         var size = Size;
         var epsilon = Epsilon.ToString("R", CultureInfo.InvariantCulture);
-        writer.WriteLine($"/// <summary>{Name} forward: y = γ ⊙ (x − μ) / √(σ² + {epsilon}) + β over each sample's {size} values.</summary>");
+        var rows = Positions > 1 ? $"position's {size} values, at each of {Positions} positions" : $"sample's {size} values";
+        writer.WriteLine($"/// <summary>{Name} forward: y = γ ⊙ (x − μ) / √(σ² + {epsilon}) + β over each {rows}.</summary>");
         using (writer.OpenBlock($"private void {Identifier}Forward({ReadOnlySpan} x, {Span} y, int batch)"))
         {
             writer.WriteLine($"{Normalization}.LayerNormForward(");
-            writer.WriteLine($"    x.Slice(0, batch * {size}), y, Workspace({Identifier}Normalized, {size}, batch), Workspace({Identifier}InverseDeviation, 1, batch),");
+            writer.WriteLine($"    x.Slice(0, batch * {Units}), y, Workspace({Identifier}Normalized, {Units}, batch), Workspace({Identifier}InverseDeviation, {Positions}, batch),");
             writer.WriteLine($"    {Identifier}Gamma, {Identifier}Beta, epsilon: {epsilon}f);");
         }
     }
@@ -150,12 +155,11 @@ internal sealed record LayerNormPlan(
     /// <summary><c>LayerBackward(dy, dx, batch)</c>: ∂L/∂γ, ∂L/∂β, and dx unless it is empty (nothing before needs it).</summary>
     private void WriteBackward(SourceWriter writer)
     {
-        var size = Size;
         writer.WriteLine($"/// <summary>{Name} backward: ∂L/∂γ = Σ dy ⊙ x̂, ∂L/∂β = Σ dy, dx = (g − mean g − x̂·mean(g ⊙ x̂)) / σ with g = dy ⊙ γ.</summary>");
         using (writer.OpenBlock($"private void {Identifier}Backward({ReadOnlySpan} dy, {Span} dx, int batch)"))
         {
             writer.WriteLine($"{Normalization}.LayerNormBackward(");
-            writer.WriteLine($"    dy, Workspace({Identifier}Normalized, {size}, batch), Workspace({Identifier}InverseDeviation, 1, batch), {Identifier}Gamma,");
+            writer.WriteLine($"    dy, Workspace({Identifier}Normalized, {Units}, batch), Workspace({Identifier}InverseDeviation, {Positions}, batch), {Identifier}Gamma,");
             writer.WriteLine($"    {Identifier}GammaGradients, {Identifier}BetaGradients, dx);");
         }
     }

@@ -74,8 +74,26 @@ internal sealed record Shape(EquatableArray<int> Dimensions)
         }
     }
 
+    /// <summary>
+    /// For the model's input of token ids, the number of distinct tokens V; 0 for values. Only an embedding reads ids;
+    /// what it gives is a sequence of values.
+    /// </summary>
+    public int Vocabulary { get; init; }
+
+    /// <summary>Whether the shape is a sequence of positions × features (rank 2), on which dense and normalization layers work position by position.</summary>
+    public bool IsSequence => Rank == 2 && Vocabulary == 0;
+
+    /// <summary>Positions of a sequence, or of a token input; 1 otherwise.</summary>
+    public int Positions => IsSequence || Vocabulary > 0 ? Dimensions[0] : 1;
+
+    /// <summary>Values per position of a sequence (its last dimension); the whole size otherwise.</summary>
+    public int Features => IsSequence ? Dimensions[1] : Size;
+
     public static Shape Vector(int length) => new(new[] { length }.ToEquatableArray());
 
-    /// <summary>Formats the shape as <c>1×28×28</c>.</summary>
-    public override string ToString() => string.Join("×", Dimensions);
+    /// <summary>A sequence of <paramref name="positions"/> positions of <paramref name="features"/> values each.</summary>
+    public static Shape Sequence(int positions, int features) => new(new[] { positions, features }.ToEquatableArray());
+
+    /// <summary>Formats the shape as <c>1×28×28</c>, or token ids as <c>64 tokens of 96</c>.</summary>
+    public override string ToString() => Vocabulary > 0 ? $"{Dimensions[0]} tokens of {Vocabulary}" : string.Join("×", Dimensions);
 }

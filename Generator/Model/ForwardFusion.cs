@@ -25,7 +25,7 @@ internal sealed record ForwardFusion(DensePlan Layer, DropoutPlan Dropout)
         var fusions = new List<ForwardFusion>();
         for (var i = 0; i + 1 < plan.Layers.Count; i++)
         {
-            if (plan.Layers[i] is DensePlan { Strategy: DenseStrategy.Gemm, KeepsPreActivation: false, Activation: Activation.Linear or Activation.Relu } dense
+            if (plan.Layers[i] is DensePlan { Strategy: DenseStrategy.Gemm, Positions: 1, KeepsPreActivation: false, Activation: Activation.Linear or Activation.Relu } dense
                 && plan.Layers[i + 1] is DropoutPlan dropout && BackwardFusion.OnlyReader(plan, i, i + 1))
             {
                 fusions.Add(new ForwardFusion(dense, dropout));

@@ -38,6 +38,21 @@ internal sealed record ModelPlan(
     /// <summary>Floats of state (batch normalization's running statistics) the model keeps beside its parameters.</summary>
     public int StateLength { get; init; }
 
+    /// <summary>The distinct token ids of a token input, or 0 for an input of values.</summary>
+    public int Vocabulary { get; init; }
+
+    /// <summary>Positions of the last layer's output sequence, or 1: a sequence's softmax cross-entropy has one target per position.</summary>
+    public int OutputPositions { get; init; } = 1;
+
+    /// <summary>Whether any layer works on sequences (or reads token ids): such models have no ONNX export, int8 predictor, per-sample clipping or input gradients yet.</summary>
+    public bool Sequences { get; init; }
+
+    /// <summary>Whether the loss is softmax cross-entropy at every position of a sequence, with one class index per position as the targets.</summary>
+    public bool SequenceLoss => Loss == Loss.SoftmaxCrossEntropy && OutputPositions > 1;
+
+    /// <summary>Values the loss's softmax runs over: a position's classes, or the whole output.</summary>
+    public int OutputClasses => OutputSize / OutputPositions;
+
     /// <summary>Floats of the buffer convolutions build their windows in: the largest chunk of windows of any of them (0 without).</summary>
     public int WindowsLength { get; init; }
 

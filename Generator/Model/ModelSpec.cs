@@ -78,6 +78,12 @@ internal abstract record LayerSpec(LocationInfo? Location)
 internal sealed record InputSpec(EquatableArray<int> Shape, LocationInfo? Location) : LayerSpec(Location)
 {
     public override string Kind => "Input";
+
+    /// <summary>The number of distinct tokens for an input of token ids (<c>Vocabulary = V</c>), else 0.</summary>
+    public int Vocabulary { get; init; }
+
+    /// <summary>Where <c>Vocabulary</c> is set, for diagnostics on it.</summary>
+    public LocationInfo? VocabularyLocation { get; init; }
 }
 
 /// <summary><c>[BatchNorm(Momentum = …, Epsilon = …)]</c>.</summary>

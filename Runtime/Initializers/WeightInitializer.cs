@@ -34,8 +34,26 @@ public static class WeightInitializer
             case Initializer.LecunNormal:
                 TruncatedNormal(weights, MathF.Sqrt(1f / fanIn), ref random);
                 break;
+            case Initializer.SmallNormal:
+                Normal(weights, SmallStandardDeviation, ref random);
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "Pick a concrete initializer: Auto is resolved by the generator.");
+        }
+    }
+
+    /// <summary>σ of <see cref="Initializer.SmallNormal"/>: GPT-2's 0.02.</summary>
+    public const float SmallStandardDeviation = 0.02f;
+
+    /// <summary>N(0, σ²), not truncated: standard normals by Box–Muller, scaled.</summary>
+    public static void Normal(Span<float> weights, float standardDeviation, ref SeededRandom random)
+    {
+        for (var i = 0; i < weights.Length; i++)
+        {
+            // 1 − u lies in (0, 1], so the logarithm is finite.
+            var u = 1f - random.NextSingle();
+            var v = random.NextSingle();
+            weights[i] = standardDeviation * MathF.Sqrt(-2f * MathF.Log(u)) * MathF.Cos(2f * MathF.PI * v);
         }
     }
 

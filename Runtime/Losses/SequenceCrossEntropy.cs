@@ -32,6 +32,84 @@ public static class SequenceCrossEntropy
         return Compute(logits, targets, classes, ignoreIndex, gradient);
     }
 
+    /// <summary>The index a target takes to be ignored when targets are held as floats (<see cref="ValueAndGradient(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int)"/>): −1.</summary>
+    public const int IgnoreIndex = -1;
+
+    /// <summary>
+    /// The mean loss, with targets held as floats as a model's dataset holds them: each a whole number in [0, classes),
+    /// or −1 (<see cref="IgnoreIndex"/>) for a row that does not count.
+    /// </summary>
+    /// <exception cref="ArgumentException">The logits are not whole rows of <paramref name="classes"/>, one per target.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A target is neither −1 nor a whole number in [0, classes).</exception>
+    public static float Value(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, int classes) =>
+        Compute(logits, targets, classes, Span<float>.Empty);
+
+    /// <summary>The mean loss with float targets, and ∂L/∂z written to <paramref name="gradient"/> (zero on ignored rows).</summary>
+    /// <exception cref="ArgumentException">The logits are not whole rows of <paramref name="classes"/>, one per target, or the gradient's length differs from theirs.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A target is neither −1 nor a whole number in [0, classes).</exception>
+    public static float ValueAndGradient(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, Span<float> gradient, int classes)
+    {
+        Guard.Length(gradient, logits.Length, nameof(gradient));
+        return Compute(logits, targets, classes, gradient);
+    }
+
+    private static float Compute(ReadOnlySpan<float> logits, ReadOnlySpan<float> targets, int classes, Span<float> gradient)
+    {
+        var rows = SoftmaxCrossEntropy.Rows(logits, classes);
+        if (targets.Length != rows)
+        {
+            throw new ArgumentException($"Expected one target per row of logits, {rows}, but there are {targets.Length}.", nameof(targets));
+        }
+
+        var counted = 0;
+        for (var r = 0; r < rows; r++)
+        {
+            var target = targets[r];
+            if (target == IgnoreIndex)
+            {
+                continue;
+            }
+
+            if (!(target >= 0f && target < classes) || target != MathF.Floor(target))
+            {
+                throw new ArgumentOutOfRangeException(
+                    nameof(targets), target, $"Row {r}'s target is {target}; a class index must be a whole number in [0, {classes}), or {IgnoreIndex} to be ignored.");
+            }
+
+            counted++;
+        }
+
+        if (!gradient.IsEmpty)
+        {
+            gradient.Clear();
+        }
+
+        var total = 0.0;
+        var scale = counted == 0 ? 0f : 1f / counted;
+        for (var r = 0; r < rows; r++)
+        {
+            if (targets[r] == IgnoreIndex)
+            {
+                continue;
+            }
+
+            var z = logits.Slice(r * classes, classes);
+            var label = targets.Slice(r, 1);
+            if (gradient.IsEmpty)
+            {
+                total += SoftmaxCrossEntropy.Value(z, label, classes);
+            }
+            else
+            {
+                var g = gradient.Slice(r * classes, classes);
+                total += SoftmaxCrossEntropy.ValueAndGradient(z, label, g, classes);
+                TensorPrimitives.Multiply(g, scale, g);
+            }
+        }
+
+        return counted == 0 ? 0f : (float)(total / counted);
+    }
+
     private static float Compute(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int classes, int ignoreIndex, Span<float> gradient)
     {
         var rows = SoftmaxCrossEntropy.Rows(logits, classes);

@@ -1,4 +1,5 @@
 using System;
+using System.Numerics.Tensors;
 using ModelGen.Kernels;
 
 namespace ModelGen;
@@ -58,13 +59,29 @@ public class Adam : Optimizer
         var v = State(ref _v, parameters.Length);
         var t = Iterations + 1;
         var stepSize = (float)(CurrentLearningRate * Math.Sqrt(1 - Math.Pow(Beta2, t)) / (1 - Math.Pow(Beta1, t)));
-        OptimizerKernels.Adam(parameters, gradients, m, v, Beta1, Beta2, stepSize, Epsilon, DecayPerStep);
+        var decay = DecayPerStep;
+        if (decay != 0f && DecayedTensors is { } decayed)
+        {
+            // Weight decay on the chosen tensors only: each shrinks first, then every parameter takes the Adam step.
+            foreach (var tensor in decayed)
+            {
+                var values = tensor.Slice(parameters);
+                TensorPrimitives.Multiply(values, 1f - decay, values);
+            }
+
+            decay = 0f;
+        }
+
+        OptimizerKernels.Adam(parameters, gradients, m, v, Beta1, Beta2, stepSize, Epsilon, decay);
     }
+
+    /// <summary>The tensors weight decay applies to, or null for every parameter.</summary>
+    private protected virtual System.Collections.Generic.IReadOnlyList<ParameterTensor>? DecayedTensors => null;
 }
 
 /// <summary>
 /// AdamW (Loshchilov &amp; Hutter, 2019), as Keras computes it: Adam plus decoupled weight decay, each step first
-/// θ ← θ − η·λ·θ, then the Adam update. It decays every parameter, biases included.
+/// θ ← θ − η·λ·θ, then the Adam update. It decays every parameter, biases included, unless <see cref="Decayed"/> names the tensors to decay.
 /// </summary>
 public sealed class AdamW : Adam
 {
@@ -84,6 +101,14 @@ public sealed class AdamW : Adam
 
     /// <summary>λ.</summary>
     public float WeightDecay { get; }
+
+    /// <summary>
+    /// The tensors to decay, e.g. only the weight matrices of a model's products, as GPT training decays neither
+    /// biases, normalization parameters nor embeddings; null (the default) decays every parameter.
+    /// </summary>
+    public System.Collections.Generic.IReadOnlyList<ParameterTensor>? Decayed { get; init; }
+
+    private protected override System.Collections.Generic.IReadOnlyList<ParameterTensor>? DecayedTensors => Decayed;
 
     private protected override float DecayPerStep => CurrentLearningRate * WeightDecay;
 }

@@ -42,6 +42,63 @@ public static class Embedding
     }
 
     /// <summary>
+    /// <see cref="Forward(ReadOnlySpan{int}, ReadOnlySpan{float}, int, Span{float})"/> for ids held as floats, as a model's
+    /// token input holds them: each must be a whole number in [0, vocabulary).
+    /// </summary>
+    /// <exception cref="ArgumentException">The table is not whole rows of <paramref name="dim"/>, or the output is not N × dim.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A token id is not a whole number in [0, vocabulary).</exception>
+    public static void Forward(ReadOnlySpan<float> ids, ReadOnlySpan<float> table, int dim, Span<float> output)
+    {
+        var vocabulary = Vocabulary(table, dim, nameof(table));
+        Guard.Length(output, checked(ids.Length * dim), nameof(output));
+        for (var n = 0; n < ids.Length; n++)
+        {
+            table.Slice(Id(ids, n, vocabulary) * dim, dim).CopyTo(output.Slice(n * dim, dim));
+        }
+    }
+
+    /// <summary>
+    /// The table's gradient for ids held as floats: ∂E[ids[n], :] += ∂y[n, :] for n = 0, 1, … in that order, after
+    /// clearing <paramref name="tableGradient"/> unless <paramref name="accumulate"/> (an output head that shares the
+    /// table has written its part already).
+    /// </summary>
+    /// <exception cref="ArgumentException">A span's length does not fit the ids and <paramref name="dim"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A token id is not a whole number in [0, vocabulary).</exception>
+    public static void Backward(ReadOnlySpan<float> ids, ReadOnlySpan<float> outputGradient, Span<float> tableGradient, int dim, bool accumulate)
+    {
+        var vocabulary = Vocabulary(tableGradient, dim, nameof(tableGradient));
+        Guard.Length(outputGradient, checked(ids.Length * dim), nameof(outputGradient));
+        for (var n = 0; n < ids.Length; n++)
+        {
+            Id(ids, n, vocabulary);
+        }
+
+        if (!accumulate)
+        {
+            tableGradient.Clear();
+        }
+
+        for (var n = 0; n < ids.Length; n++)
+        {
+            var row = tableGradient.Slice((int)ids[n] * dim, dim);
+            TensorPrimitives.Add(row, outputGradient.Slice(n * dim, dim), row);
+        }
+    }
+
+    /// <summary>Token <paramref name="n"/>'s id, checked to be a whole number in [0, vocabulary).</summary>
+    public static int Id(ReadOnlySpan<float> ids, int n, int vocabulary)
+    {
+        var id = ids[n];
+        if (!(id >= 0f && id < vocabulary) || id != MathF.Floor(id))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(ids), id, $"Token {n}'s id is {id}; a token id is a whole number in [0, {vocabulary}), held as a float.");
+        }
+
+        return (int)id;
+    }
+
+    /// <summary>
     /// x[b, t, :] += <paramref name="positionTable"/>[t, :] for every sequence b of <paramref name="x"/> (in place), where
     /// the table is [positions × dim] and x whole sequences of that size.
     /// </summary>

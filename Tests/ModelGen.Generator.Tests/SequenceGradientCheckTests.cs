@@ -1,0 +1,132 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ModelGen.Generator.Tests;
+
+/// <summary>
+/// Proves the generated sequence layers: token embeddings (with and without a position table), self-attention (causal
+/// and not, one and several heads, odd widths and lengths), dense and layer-normalization layers applied position by
+/// position, a head tied to the embedding, pre-norm residual blocks, and the sequence cross-entropy with ignored
+/// positions. Each model is generated, compiled and loaded; its backward pass is checked against finite differences
+/// of its own loss, parameter by parameter.
+/// </summary>
+public class SequenceGradientCheckTests(ITestOutputHelper output)
+{
+    private static readonly CompiledModels<SequenceModel> Models = new("SequenceModels", Describe, m => m.Name, m => m.Declaration);
+
+    public static TheoryData<string> ModelNames() => Models.Names();
+
+    [Theory]
+    [MemberData(nameof(ModelNames))]
+    public void Backward_matches_finite_differences(string name)
+    {
+        foreach (var batch in new[] { 1, 3 })
+        {
+            var (model, description) = Models.Create(name, seed: 5 + batch);
+            var random = new Random((name.Length * 31) + batch);
+            var inputs = description.Inputs(random, batch);
+            var targets = description.Targets(random, batch);
+            GradientChecker.MoveToGenericPoint(model, seed: batch);
+
+            var (compared, kinks) = GradientChecker.Check(model, inputs, targets, seed: 3, step: 1e-3f, maxParameters: 300);
+            output.WriteLine($"{description.Declaration}: batch {batch}, {compared} gradients compared, {kinks} skipped at kinks");
+            Assert.True(compared > 0);
+            Assert.True(kinks <= compared / 10, $"{kinks} kinks among {compared} coordinates: the check would say little");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ModelNames))]
+    public void A_training_step_allocates_nothing_after_warm_up(string name)
+    {
+        var (model, description) = Models.Create(name, seed: 1);
+        var random = new Random(7);
+        var inputs = description.Inputs(random, 4);
+        var targets = description.Targets(random, 4);
+        var predictions = new float[4 * model.OutputSize];
+        model.TrainStep(inputs, targets);
+        model.PredictBatch(inputs, predictions);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 3; i++)
+        {
+            model.TrainStep(inputs, targets);
+            model.PredictBatch(inputs, predictions);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void Token_ids_outside_the_vocabulary_and_bad_targets_are_reported()
+    {
+        var (model, description) = Models.Create("TiedOnly", seed: 1);
+        var inputs = description.Inputs(new Random(1), 2);
+        var targets = description.Targets(new Random(2), 2);
+        inputs[3] = description.Vocabulary;
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.TrainStep(inputs, targets));
+        inputs[3] = 1.5f;
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.TrainStep(inputs, targets));
+        inputs[3] = 0;
+        targets[1] = description.Vocabulary;
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.TrainStep(inputs, targets));
+        Assert.Throws<ArgumentException>(() => model.TrainStep(inputs, targets.AsSpan(1).ToArray()));
+    }
+
+    [Fact]
+    public void Ignored_positions_take_no_part_in_the_loss()
+    {
+        var (model, description) = Models.Create("TiedOnly", seed: 1);
+        var random = new Random(4);
+        var inputs = description.Inputs(random, 2);
+        var targets = description.Targets(random, 2).Select(t => Math.Max(t, 0)).ToArray();
+        var changed = (float[])targets.Clone();
+        changed[2] = -1;
+        var full = model.ComputeLoss(inputs, targets);
+        var partial = model.ComputeLoss(inputs, changed);
+        changed[2] = (targets[2] + 1) % description.Vocabulary;
+        var other = model.ComputeLoss(inputs, changed);
+        Assert.NotEqual(full, partial);
+        changed[2] = -1;
+        Assert.Equal(partial, model.ComputeLoss(inputs, changed));
+        Assert.NotEqual(other, partial);
+    }
+
+    [Fact]
+    public void Members_without_a_sequence_version_say_so()
+    {
+        var (model, description) = Models.Create("TiedOnly", seed: 1);
+        var inputs = description.Inputs(new Random(1), 1);
+        Assert.Throws<NotSupportedException>(() => model.InputGradients(inputs, new float[model.OutputSize], new float[model.InputSize]));
+        Assert.Throws<NotSupportedException>(() => model.TrainStepClipped(inputs, description.Targets(new Random(1), 1), 1f, new float[1]));
+    }
+
+    private static List<SequenceModel> Describe() =>
+    [
+        new("TiedOnly", 5, 7, "[Embedding(6)] [TiedHead]"),
+        new("AttentionOneHead", 5, 7, "[Embedding(8)] [Attention(1)] [Dense(7)]"),
+        new("AttentionUnmasked", 7, 5, "[Embedding(6, Positions = PositionEncoding.None, Initializer = Initializer.GlorotUniform)] [Attention(2, Causal = false)] [LayerNorm] [Dense(9, Activation.Gelu)] [Dense(5)]"),
+        new("TinyGpt", 6, 9, "[Embedding(12)] [Residual(typeof(TinyGptAttend))] [Residual(typeof(TinyGptMix))] [LayerNorm] [TiedHead]",
+            "/// <summary>Attention.</summary>\n[Block] [LayerNorm] [Attention(3)] public sealed class TinyGptAttend;\n/// <summary>Mixing.</summary>\n[Block] [LayerNorm] [Dense(20, Activation.Gelu)] [Dense(12)] public sealed class TinyGptMix;"),
+        new("ValuesInOut", 5, 0, "[Attention(2, Causal = false)] [Dense(3, Activation.Tanh)] [Flatten] [Dense(2)]", Features: 4),
+    ];
+
+    /// <summary>A model on token ids (<paramref name="Vocabulary"/> &gt; 0) or on a sequence of <paramref name="Features"/> values per position.</summary>
+    internal sealed record SequenceModel(string Name, int Positions, int Vocabulary, string Layers, string Blocks = "", int Features = 0)
+    {
+        public string Declaration => Vocabulary > 0
+            ? $"{Blocks}\n[Model(Loss = Loss.SoftmaxCrossEntropy)] [Input({Positions}, Vocabulary = {Vocabulary})] {Layers} public partial class {Name};"
+            : $"{Blocks}\n[Model(Loss = Loss.MeanSquaredError)] [Input({Positions}, {Features})] {Layers} public partial class {Name};";
+
+        public float[] Inputs(Random random, int batch) => Vocabulary > 0
+            ? Enumerable.Range(0, batch * Positions).Select(_ => (float)random.Next(Vocabulary)).ToArray()
+            : GradientCheckTests.RandomArray(random, batch * Positions * Features, -1, 1);
+
+        /// <summary>A class index per position, about one in five ignored (−1); or values for the regression.</summary>
+        public float[] Targets(Random random, int batch) => Vocabulary > 0
+            ? Enumerable.Range(0, batch * Positions).Select(i => i % 5 == 3 ? -1f : random.Next(Vocabulary)).ToArray()
+            : GradientCheckTests.RandomArray(random, batch * 2, -1, 1);
+    }
+}
