@@ -81,6 +81,7 @@ internal static class WeightedLayout
             Initializer.LecunUniform => $"U(±√(3 / {fanIn})) = U(±{Number(Math.Sqrt(3.0 / fanIn))}), LeCun uniform",
             Initializer.LecunNormal => $"N(0, 1 / {fanIn}) truncated at 2σ, LeCun normal",
             Initializer.GlorotNormal => $"N(0, 2 / ({fanIn} + {fanOut})) truncated at 2σ, Glorot normal",
+            Initializer.SmallNormal => "N(0, 0.02²), as GPT-2's",
             _ => $"U(±√(6 / ({fanIn} + {fanOut}))) = U(±{Number(Math.Sqrt(6.0 / (fanIn + fanOut)))}), Glorot uniform",
         };
     }

@@ -110,5 +110,17 @@ public sealed class AdamW : Adam
 
     private protected override System.Collections.Generic.IReadOnlyList<ParameterTensor>? DecayedTensors => Decayed;
 
+    /// <summary>
+    /// The weight matrices of a model's products (dense layers, attention's projections): its tensors of rank 2 named
+    /// <c>weight</c>, leaving out biases, normalization parameters and embedding tables (<c>tokens.weight</c>, <c>positions</c>),
+    /// which GPT training does not decay.
+    /// </summary>
+    public static ParameterTensor[] ProductWeights(ITrainableModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return [.. System.Linq.Enumerable.Where(model.ParameterTensors, t =>
+            t.Shape.Length == 2 && !t.InState && t.Name.EndsWith(".weight", StringComparison.Ordinal) && !t.Name.EndsWith("tokens.weight", StringComparison.Ordinal))];
+    }
+
     private protected override float DecayPerStep => CurrentLearningRate * WeightDecay;
 }
