@@ -596,6 +596,52 @@ public class DiagnosticTests
         Assert.Empty(output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
     }
 
+    [Theory]
+    [InlineData("[Dense(4)]", "Dense")]
+    [InlineData("[Attention(2)]", "Attention")]
+    [InlineData("[LayerNorm]", "LayerNorm")]
+    public void MG0046_a_layer_other_than_an_embedding_on_token_ids(string layer, string kind) =>
+        AssertSingleDiagnostic(
+            $"[Model(Loss = Loss.SoftmaxCrossEntropy)] [Input(8, Vocabulary = 12)] {layer} [Dense(3)] public partial class M;",
+            "MG0046", layer.Trim('[', ']'), $"Layer 1 ([{kind}]) receives token ids (8 tokens of 12)");
+
+    [Fact]
+    public void MG0047_an_embedding_on_values() =>
+        AssertSingleDiagnostic(
+            "[Model] [Input(8, 4)] [Embedding(16)] [Flatten] [Dense(1)] public partial class M;",
+            "MG0047", "Embedding(16)", "Layer 1 ([Embedding]) looks up token ids, but it receives samples of shape 8×4");
+
+    [Fact]
+    public void MG0048_attention_on_a_flat_vector() =>
+        AssertSingleDiagnostic(
+            "[Model] [Input(32)] [Attention(2)] [Dense(1)] public partial class M;",
+            "MG0048", "Attention(2)", "Layer 1 ([Attention]) works on a sequence of positions × features, but it receives samples of shape 32");
+
+    [Fact]
+    public void MG0049_a_head_count_that_does_not_divide_the_width() =>
+        AssertSingleDiagnostic(
+            "[Model(Loss = Loss.SoftmaxCrossEntropy)] [Input(8, Vocabulary = 12)] [Embedding(30)] [Attention(4)] [TiedHead] public partial class M;",
+            "MG0049", "4", "Layer 2 ([Attention]): 4 heads cannot split the sequence's 30 features evenly");
+
+    [Fact]
+    public void MG0050_a_tied_head_without_an_embedding() =>
+        AssertSingleDiagnostic(
+            "[Model(Loss = Loss.SoftmaxCrossEntropy)] [Input(8, 6)] [Attention(2)] [TiedHead] public partial class M;",
+            "MG0050", "TiedHead", "Layer 2 ([TiedHead]) shares an embedding's table, but no [Embedding] comes before it");
+
+    [Fact]
+    public void MG0050_a_tied_head_whose_width_differs_from_the_embedding() =>
+        AssertSingleDiagnostic(
+            "[Model(Loss = Loss.SoftmaxCrossEntropy)] [Input(8, Vocabulary = 12)] [Embedding(16)] [Dense(20)] [TiedHead] public partial class M;",
+            "MG0050", "TiedHead", "receives 20 features per position, but the embedding's table has rows of 16");
+
+    [Theory]
+    [InlineData("[Input(8, Vocabulary = 1)]", "Vocabulary = 1", "the number of distinct tokens, at least 2")]
+    [InlineData("[Input(8, 2, Vocabulary = 12)]", "Vocabulary = 12", "one size with it, the positions")]
+    public void MG0029_a_token_input_that_cannot_be(string input, string at, string message) =>
+        AssertSingleDiagnostic(
+            $"[Model(Loss = Loss.SoftmaxCrossEntropy)] {input} [Embedding(4)] [TiedHead] public partial class M;", "MG0029", at, message);
+
     private static void AssertSingleDiagnostic(string declaration, string id, string at, string message, string? extra = null)
     {
         var source = "using ModelGen;\n" + declaration;

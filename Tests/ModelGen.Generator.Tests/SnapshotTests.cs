@@ -153,6 +153,35 @@ public class SnapshotTests
         public partial class ResNet;
         """;
 
+    /// <summary>A character-level GPT as Samples/TinyGpt declares it, smaller: two pre-norm blocks, a head tied to the token table.</summary>
+    public const string TinyGpt = """
+        using ModelGen;
+
+        namespace Samples.Text;
+
+        [Block]
+        [LayerNorm]
+        [Attention(4)]
+        internal sealed class Attend;
+
+        [Block]
+        [LayerNorm]
+        [Dense(256, Activation.Gelu, Initializer = Initializer.SmallNormal)]
+        [Dense(64, Initializer = Initializer.SmallNormal)]
+        internal sealed class FeedForward;
+
+        [Model(Loss = Loss.SoftmaxCrossEntropy)]
+        [Input(32, Vocabulary = 96)]
+        [Embedding(64)]
+        [Residual(typeof(Attend))]
+        [Residual(typeof(FeedForward))]
+        [Residual(typeof(Attend))]
+        [Residual(typeof(FeedForward))]
+        [LayerNorm]
+        [TiedHead]
+        public partial class TinyGpt;
+        """;
+
     /// <summary>Dense pre-norm residual blocks, x + f(LayerNorm(x)), as a transformer's feed-forward sublayers.</summary>
     public const string PreNorm = """
         using ModelGen;
@@ -175,6 +204,7 @@ public class SnapshotTests
         """;
 
     [Theory]
+    [InlineData(nameof(TinyGpt), TinyGpt)]
     [InlineData(nameof(ResNet), ResNet)]
     [InlineData(nameof(PreNorm), PreNorm)]
     [InlineData(nameof(LinearRegression), LinearRegression)]

@@ -127,7 +127,7 @@ public sealed class TextCorpusTests
         var corpus = TextCorpus.FromFiles(files);
         Assert.Equal(113, corpus.Tokenizer.VocabularySize);
         Assert.Equal(2_576_627, corpus.Training.Length + corpus.Validation.Length);
-        Assert.Equal(257_662, corpus.Validation.Length);
+        Assert.Equal(257_663, corpus.Validation.Length);
         Assert.Equal(2_318_965, corpus.Training.Length);
     }
 }

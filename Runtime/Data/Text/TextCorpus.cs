@@ -34,7 +34,7 @@ public sealed class TextCorpus
 
         Tokenizer = new CharTokenizer(text);
         _tokens = Tokenizer.Encode(text);
-        _trainingLength = _tokens.Length - (int)(_tokens.Length * validationFraction);
+        _trainingLength = (int)Math.Floor(_tokens.Length * (1 - validationFraction));
     }
 
     /// <summary>The tokenizer of the whole text's characters.</summary>
