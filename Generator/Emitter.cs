@@ -63,7 +63,8 @@ internal static partial class Emitter
     {
         WriteRemarks(writer, plan);
         writer.WriteLine($"[global::System.CodeDom.Compiler.GeneratedCode(\"ModelGen.Generator\", \"{GeneratorVersion}\")]");
-        using (writer.OpenBlock($"partial {plan.Type.Keyword} {plan.Type.NameSyntax} : global::ModelGen.ITrainableModel"))
+        var contract = Generates(plan) ? "global::ModelGen.IGenerativeModel" : "global::ModelGen.ITrainableModel";
+        using (writer.OpenBlock($"partial {plan.Type.Keyword} {plan.Type.NameSyntax} : {contract}"))
         {
             WriteConstants(writer, plan);
             WriteFieldsAndConstructors(writer, plan, baked);
@@ -75,6 +76,7 @@ internal static partial class Emitter
             WriteTraining(writer, plan);
             WriteClippedTraining(writer, plan);
             WriteInputGradients(writer, plan);
+            WriteGeneration(writer, plan);
             WriteForward(writer, plan);
             foreach (var layer in plan.Layers)
             {

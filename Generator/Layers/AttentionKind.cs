@@ -234,6 +234,27 @@ internal sealed record AttentionPlan(int Position, int Index, int Positions, int
         }
     }
 
+    public override bool Steps => Causal;
+
+    /// <summary>Its row: q | k | v of the new position, whose keys and values join the cache, then the heads over positions 0 … t and W_o.</summary>
+    public override void WriteStep(SourceWriter writer, LayerWriting context)
+    {
+        var (d, t) = (Dim, Positions);
+        var qkv = Row(context, $"Workspace({Identifier}Qkv, {t * 3 * d}, 1)", t * 3 * d);
+        var heads = Row(context, $"Workspace({Identifier}Heads, {t * d}, 1)", t * d);
+        writer.WriteLine($"var {Output} = Workspace({Identifier}Output, {Units}, 1);");
+        writer.WriteLine($"{Gemm}.Multiply({Row(context, context.InputOf(this), InputSize)}, {Identifier}QkvWeights, {qkv}, 1, {3 * d}, {d}, {Identifier}QkvBias);");
+        writer.WriteLine($"{Kernel}.Decode({qkv}, {CacheField}.Keys, {CacheField}.Values, {heads}, 1, {d}, {Heads}, position, {t});");
+        writer.WriteLine($"{Gemm}.Multiply({heads}, {Identifier}OutputWeights, {Row(context, Output, Units)}, 1, {d}, {d}, {Identifier}OutputBias);");
+    }
+
+    /// <summary>The field that holds its key and value caches for generation, made on the first <c>Generate</c>.</summary>
+    public string CacheField => $"_attention{Index}Cache";
+
+    /// <summary>The cache's allocation, for the first <c>Generate</c>.</summary>
+    public string CacheAllocation =>
+        $"{CacheField} = (new float[{Kernel}.KeyCacheLength(1, {Dim}, {Positions})], new float[{Kernel}.ValueCacheLength(1, {Dim}, {Positions})]);";
+
     public override string BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads)
     {
         reads.Add(input);

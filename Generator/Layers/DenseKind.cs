@@ -206,6 +206,31 @@ internal sealed record DensePlan(
             dropout.PassesInputThrough(context.Plan) ? [forward] : [forward, $"{Output}.Slice(0, batch * {Units}).CopyTo({dropout.Output});"]);
     }
 
+    public override bool Steps => Positions > 1 && Activation is Activation.Linear or Activation.Relu or Activation.Gelu or Activation.Silu or Activation.Tanh or Activation.Sigmoid;
+
+    /// <summary>Its row: one row's product, then the activation as its forward applies it.</summary>
+    public override void WriteStep(SourceWriter writer, LayerWriting context)
+    {
+        const string Gemm = "global::ModelGen.Kernels.Gemm";
+        const string Activations = "global::ModelGen.Kernels.Activations";
+        var (x, y) = (Row(context, context.InputOf(this), InputSize), Row(context, Output, Units));
+        writer.WriteLine($"var {Output} = Workspace({Identifier}Output, {Units}, 1);");
+        if (KeepsPreActivation)
+        {
+            var z = Row(context, $"Workspace({Identifier}PreActivation, {Units}, 1)", Units);
+            writer.WriteLine($"{Gemm}.Multiply({x}, {Identifier}Weights, {z}, 1, {WeightColumns}, {WeightRows}, {Identifier}Bias);");
+            writer.WriteLine($"{Activations}.{Activation}({z}, {y});");
+            return;
+        }
+
+        var relu = Activation == Activation.Relu ? $", {Gemm}Activation.Relu" : string.Empty;
+        writer.WriteLine($"{Gemm}.Multiply({x}, {Identifier}Weights, {y}, 1, {WeightColumns}, {WeightRows}, {Identifier}Bias{relu});");
+        if (Activation is Activation.Tanh or Activation.Sigmoid)
+        {
+            writer.WriteLine($"{Activations}.{Activation}({y});");
+        }
+    }
+
     /// <summary>Forward; forward with the dropout above it when that dropout draws its mask in this product; backward.</summary>
     public override void WriteMethods(SourceWriter writer, LayerWriting context)
     {

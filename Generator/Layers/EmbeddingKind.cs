@@ -180,6 +180,19 @@ internal sealed record EmbeddingPlan(
         }
     }
 
+    public override bool Steps => true;
+
+    /// <summary>Row t of its output: E[token] + P[t].</summary>
+    public override void WriteStep(SourceWriter writer, LayerWriting context)
+    {
+        writer.WriteLine($"var {Output} = Workspace({Identifier}Output, {Units}, 1);");
+        writer.WriteLine($"{Identifier}Tokens.Slice(token * {Dim}, {Dim}).CopyTo({Row(context, Output, Units)});");
+        if (LearnsPositions)
+        {
+            writer.WriteLine($"global::ModelGen.Kernels.Elementwise.Add({Row(context, Output, Units)}, {Identifier}Positions.Slice(position * {Dim}, {Dim}), {Row(context, Output, Units)});");
+        }
+    }
+
     /// <summary>Ids have no gradient: it writes only its tables'.</summary>
     public override string BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads) =>
         $"{Identifier}Backward({input}, {dy}, batch);";

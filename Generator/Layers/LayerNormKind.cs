@@ -108,6 +108,16 @@ internal sealed record LayerNormPlan(
     /// <summary>γ and β stay in float: it normalizes each sample by its own statistics, which nothing before can absorb.</summary>
     public override void Quantize(QuantizedModelBuilder int8) => ScaleShiftLayout.KeepFloat(int8, this);
 
+    public override bool Steps => Positions > 1;
+
+    public override void WriteStep(SourceWriter writer, LayerWriting context)
+    {
+        writer.WriteLine($"var {Output} = Workspace({Identifier}Output, {Units}, 1);");
+        writer.WriteLine($"{Normalization}.LayerNormForward(");
+        writer.WriteLine($"    {Row(context, context.InputOf(this), Units)}, {Row(context, Output, Units)}, {Row(context, $"Workspace({Identifier}Normalized, {Units}, 1)", Units)},");
+        writer.WriteLine($"    Workspace({Identifier}InverseDeviation, {Positions}, 1).Slice(position, 1), {Identifier}Gamma, {Identifier}Beta, epsilon: {Emitter.Float(Epsilon)});");
+    }
+
     public override void WriteMethods(SourceWriter writer, LayerWriting context)
     {
         writer.WriteLine();

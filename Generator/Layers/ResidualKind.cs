@@ -98,6 +98,14 @@ internal sealed record AddPlan(int Position, int Index, int Size, Activation Act
         writer.WriteLine($"{Identifier}Forward({context.InputOf(this)}, {context.InputOf(this, 1)}, {Output}, batch);");
     }
 
+    public override bool Steps => Activation == Activation.Linear;
+
+    public override void WriteStep(SourceWriter writer, LayerWriting context)
+    {
+        writer.WriteLine($"var {Output} = Workspace({Identifier}Output, {Units}, 1);");
+        writer.WriteLine($"global::ModelGen.Kernels.Elementwise.Add({Row(context, context.InputOf(this), Units)}, {Row(context, context.InputOf(this, 1), Units)}, {Row(context, Output, Units)});");
+    }
+
     public override string[] RemarksRow(ModelPlan plan) =>
     [
         Name, "Residual", Activation == Activation.Linear ? string.Empty : Activation.ToString(), Emitter.Count(InputSize), Emitter.Count(Units), "0",

@@ -95,6 +95,14 @@ internal sealed record TiedHeadPlan(int Position, int Index, int Positions, int 
         }
     }
 
+    public override bool Steps => true;
+
+    public override void WriteStep(SourceWriter writer, LayerWriting context)
+    {
+        writer.WriteLine($"var {Output} = Workspace({Identifier}Output, {Units}, 1);");
+        writer.WriteLine($"{Gemm}.MultiplyTransposed({Row(context, context.InputOf(this), InputSize)}, {Embedding}Tokens, {Row(context, Output, Units)}, 1, {Vocabulary}, {Dim});");
+    }
+
     /// <summary>Always called: ∂E is its to write first, even when no layer before needs dx.</summary>
     public override string BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads)
     {

@@ -118,6 +118,27 @@ internal abstract record LayerPlan(int Position, int InputSize, int Units, int O
         writer.WriteLine($"{Identifier}Forward({context.InputOf(this)}, {Output}, batch);");
     }
 
+    /// <summary>
+    /// Whether it can compute one position of one sequence from its inputs' rows at that position (what
+    /// <c>Generate</c> runs, one token at a time, with attention's keys and values cached): position-wise layers and
+    /// causal attention can; a model is generative only if all its layers can.
+    /// </summary>
+    public virtual bool Steps => false;
+
+    /// <summary>
+    /// Writes, inside <c>Step(token, position)</c>, the lines that compute its row at <c>position</c> of sequence 0 in
+    /// the workspace: declares its output variable as <c>Forward</c> does, reads its inputs' rows there.
+    /// </summary>
+    public virtual void WriteStep(SourceWriter writer, LayerWriting context) =>
+        throw new System.InvalidOperationException(Name + " has no step.");
+
+    /// <summary>Row <c>position</c> of a variable holding <paramref name="perSample"/> floats of sequence 0, T = the model's positions.</summary>
+    protected static string Row(LayerWriting context, string variable, int perSample)
+    {
+        var width = perSample / context.Plan.InputSize;
+        return $"{variable}.Slice(position * {width}, {width})";
+    }
+
     /// <inheritdoc/>
     public virtual void Quantize(QuantizedModelBuilder int8)
     {

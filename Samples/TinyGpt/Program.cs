@@ -66,7 +66,9 @@ LossPlot.Save(losses, validation, plotPath);
 Console.WriteLine($"Loss curve: {plotPath}");
 Console.WriteLine();
 Console.WriteLine("Generated (temperature 0.8, top 10, seed 1):");
-var generated = Generation.Sample(model, corpus.Tokenizer, prompt: "\n", maxTokens: 240, temperature: 0.8f, topK: 10, seed: 1);
+// Generate runs one position per token, attention reading its cached keys and values (the window restarts when full).
+var ids = model.Generate(corpus.Tokenizer.Encode("\n"), maxTokens: 240, temperature: 0.8f, topK: 10, seed: 1);
+var generated = corpus.Tokenizer.Decode(ids.Where(id => id < corpus.Tokenizer.VocabularySize).ToArray());
 foreach (var line in generated.Split('\n').Where(l => l.Length > 0).Take(6))
 {
     Console.WriteLine("  " + line);

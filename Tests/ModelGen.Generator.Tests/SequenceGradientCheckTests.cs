@@ -103,6 +103,70 @@ public class SequenceGradientCheckTests(ITestOutputHelper output)
         Assert.Throws<NotSupportedException>(() => model.TrainStepClipped(inputs, description.Targets(new Random(1), 1), 1f, new float[1]));
     }
 
+    [Theory]
+    [InlineData(0f, 0)]
+    [InlineData(1f, 0)]
+    [InlineData(0.8f, 4)]
+    public void Generation_with_the_cache_gives_the_tokens_of_full_recomputation(float temperature, int topK)
+    {
+        var (trainable, description) = Models.Create("TinyGpt", seed: 2);
+        var model = Assert.IsAssignableFrom<IGenerativeModel>(trainable);
+        GradientChecker.MoveToGenericPoint(model, seed: 4);
+        var prompt = new[] { 1, 4, 2 };
+        // 14 tokens from a 3-token prompt with 6 positions: the window fills and starts again more than once.
+        var cached = model.Generate(prompt, 14, temperature, topK, seed: 9);
+
+        // The same windows, each recomputed whole by PredictBatch; its probabilities' logarithms are the logits less a
+        // constant per row, which the sampler's softmax does not see.
+        var (positions, vocabulary) = (description.Positions, description.Vocabulary);
+        var history = new List<int>(prompt);
+        var window = prompt.Skip(Math.Max(0, prompt.Length - positions)).ToList();
+        var random = new SeededRandom(9);
+        var (input, probabilities, logits, scratch) = (new float[positions], new float[model.OutputSize], new float[vocabulary], new float[vocabulary]);
+        var recomputed = new List<int>();
+        for (var i = 0; i < cached.Length; i++)
+        {
+            Array.Clear(input);
+            for (var t = 0; t < window.Count; t++)
+            {
+                input[t] = window[t];
+            }
+
+            model.PredictBatch(input, probabilities);
+            for (var c = 0; c < vocabulary; c++)
+            {
+                logits[c] = MathF.Log(probabilities[((window.Count - 1) * vocabulary) + c]);
+            }
+
+            var next = TokenSampler.Sample(logits, temperature, topK, ref random, scratch);
+            recomputed.Add(next);
+            history.Add(next);
+            if (window.Count == positions)
+            {
+                window = history.Skip(history.Count - (positions / 2)).ToList();
+            }
+            else
+            {
+                window.Add(next);
+            }
+        }
+
+        Assert.Equal(recomputed, cached);
+        Assert.True(temperature == 0f || cached.Distinct().Count() >= 3, "The draws should vary: " + string.Join(" ", cached));
+    }
+
+    [Fact]
+    public void Generating_a_token_allocates_nothing_after_the_first_call()
+    {
+        var (trainable, _) = Models.Create("TinyGpt", seed: 3);
+        var model = (IGenerativeModel)trainable;
+        var tokens = new int[20];
+        model.Generate([1, 2], tokens, temperature: 0.9f, topK: 5, seed: 1);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        model.Generate([1, 2], tokens, temperature: 0.9f, topK: 5, seed: 2);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     private static List<SequenceModel> Describe() =>
     [
         new("TiedOnly", 5, 7, "[Embedding(6)] [TiedHead]"),
