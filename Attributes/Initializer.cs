@@ -31,4 +31,7 @@ public enum Initializer
 
     /// <summary>N(0, 0.02²), whatever the layer's size: GPT-2's initialization of its matrices and embeddings.</summary>
     SmallNormal = 7,
+
+    /// <summary>N(0, 1), whatever the layer's size: PyTorch's default for <c>nn.Embedding</c>.</summary>
+    StandardNormal = 8,
 }

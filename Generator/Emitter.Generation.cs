@@ -32,6 +32,11 @@ internal static partial class Emitter
             writer.WriteLine($"private (float[] Keys, float[] Values) {layer.CacheField}; // {layer.Name}'s keys and values of the positions so far, for Generate");
         }
 
+        foreach (var layer in plan.Layers.OfType<RecurrentPlan>())
+        {
+            writer.WriteLine(layer.StepField);
+        }
+
         writer.WriteLine($"private float[] _samplerScratch = []; // Generate's sampler's {vocabulary} floats");
         writer.WriteLine();
         writer.WriteLine("/// <summary>");

@@ -25,6 +25,8 @@ internal static class LayerKinds
         new EmbeddingKind(),
         new AttentionKind(),
         new TiedHeadKind(),
+        new RecurrentKind(gru: false),
+        new RecurrentKind(gru: true),
     ];
 
     private static readonly Dictionary<string, LayerKind> ByAttribute = All.ToDictionary(k => k.AttributeName, StringComparer.Ordinal);

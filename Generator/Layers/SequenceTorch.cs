@@ -44,4 +44,28 @@ internal static class SequenceTorch
         "        return x @ self.table.T",
         string.Empty,
     ];
+
+    public static readonly string[] Recurrent =
+    [
+        "class Outputs(nn.Module):  # every step's h of a recurrent layer from a zero state",
+        "    def __init__(self, rnn):",
+        "        super().__init__()",
+        "        self.rnn = rnn",
+        string.Empty,
+        "    def forward(self, x):",
+        "        return self.rnn(x)[0]",
+        string.Empty,
+    ];
+
+    public static readonly string[] LastState =
+    [
+        "class LastState(nn.Module):  # the last step's h of a recurrent layer from a zero state",
+        "    def __init__(self, rnn):",
+        "        super().__init__()",
+        "        self.rnn = rnn",
+        string.Empty,
+        "    def forward(self, x):",
+        "        return self.rnn(x)[0][:, -1]",
+        string.Empty,
+    ];
 }

@@ -37,6 +37,9 @@ public static class WeightInitializer
             case Initializer.SmallNormal:
                 Normal(weights, SmallStandardDeviation, ref random);
                 break;
+            case Initializer.StandardNormal:
+                Normal(weights, 1f, ref random);
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "Pick a concrete initializer: Auto is resolved by the generator.");
         }
@@ -57,7 +60,8 @@ public static class WeightInitializer
         }
     }
 
-    private static void Uniform(Span<float> weights, float limit, ref SeededRandom random)
+    /// <summary>U(−limit, limit), e.g. PyTorch's recurrent layers' U(±1/√hidden).</summary>
+    public static void Uniform(Span<float> weights, float limit, ref SeededRandom random)
     {
         for (var i = 0; i < weights.Length; i++)
         {

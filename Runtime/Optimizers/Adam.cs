@@ -111,15 +111,15 @@ public sealed class AdamW : Adam
     private protected override System.Collections.Generic.IReadOnlyList<ParameterTensor>? DecayedTensors => Decayed;
 
     /// <summary>
-    /// The weight matrices of a model's products (dense layers, attention's projections): its tensors of rank 2 named
-    /// <c>weight</c>, leaving out biases, normalization parameters and embedding tables (<c>tokens.weight</c>, <c>positions</c>),
-    /// which GPT training does not decay.
+    /// The weight matrices of a model's products (dense layers, attention's projections, recurrent layers' weight_ih and
+    /// weight_hh): its tensors of rank 2, leaving out the embedding tables (<c>tokens.weight</c>, <c>positions</c>) and
+    /// every bias and normalization parameter, which GPT training does not decay.
     /// </summary>
     public static ParameterTensor[] ProductWeights(ITrainableModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
         return [.. System.Linq.Enumerable.Where(model.ParameterTensors, t =>
-            t.Shape.Length == 2 && !t.InState && t.Name.EndsWith(".weight", StringComparison.Ordinal) && !t.Name.EndsWith("tokens.weight", StringComparison.Ordinal))];
+            t.Shape.Length == 2 && !t.InState && !t.Name.EndsWith("tokens.weight", StringComparison.Ordinal) && !t.Name.EndsWith("positions", StringComparison.Ordinal))];
     }
 
     private protected override float DecayPerStep => CurrentLearningRate * WeightDecay;

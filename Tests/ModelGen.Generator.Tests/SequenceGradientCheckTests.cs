@@ -104,12 +104,15 @@ public class SequenceGradientCheckTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(0f, 0)]
-    [InlineData(1f, 0)]
-    [InlineData(0.8f, 4)]
-    public void Generation_with_the_cache_gives_the_tokens_of_full_recomputation(float temperature, int topK)
+    [InlineData("TinyGpt", 0f, 0)]
+    [InlineData("TinyGpt", 1f, 0)]
+    [InlineData("TinyGpt", 0.8f, 4)]
+    [InlineData("CharLstm", 0f, 0)]
+    [InlineData("CharLstm", 1f, 3)]
+    [InlineData("GruTied", 1f, 0)]
+    public void Generation_with_the_cache_gives_the_tokens_of_full_recomputation(string name, float temperature, int topK)
     {
-        var (trainable, description) = Models.Create("TinyGpt", seed: 2);
+        var (trainable, description) = Models.Create(name, seed: 2);
         var model = Assert.IsAssignableFrom<IGenerativeModel>(trainable);
         GradientChecker.MoveToGenericPoint(model, seed: 4);
         var prompt = new[] { 1, 4, 2 };
@@ -175,6 +178,10 @@ public class SequenceGradientCheckTests(ITestOutputHelper output)
         new("TinyGpt", 6, 9, "[Embedding(12)] [Residual(typeof(TinyGptAttend))] [Residual(typeof(TinyGptMix))] [LayerNorm] [TiedHead]",
             "/// <summary>Attention.</summary>\n[Block] [LayerNorm] [Attention(3)] public sealed class TinyGptAttend;\n/// <summary>Mixing.</summary>\n[Block] [LayerNorm] [Dense(20, Activation.Gelu)] [Dense(12)] public sealed class TinyGptMix;"),
         new("ValuesInOut", 5, 0, "[Attention(2, Causal = false)] [Dense(3, Activation.Tanh)] [Flatten] [Dense(2)]", Features: 4),
+        new("CharLstm", 5, 7, "[Embedding(6, Positions = PositionEncoding.None, Initializer = Initializer.StandardNormal)] [Lstm(5)] [Lstm(4)] [Dense(7)]"),
+        new("GruTied", 6, 8, "[Embedding(4)] [Gru(5)] [Dense(4)] [TiedHead]"),
+        new("GruLast", 6, 0, "[Gru(4, ReturnSequences = false)] [Dense(2)]", Features: 3),
+        new("LstmLast", 4, 0, "[Lstm(3, ReturnSequences = false)] [Dense(2, Activation.Tanh)]", Features: 5),
     ];
 
     /// <summary>A model on token ids (<paramref name="Vocabulary"/> &gt; 0) or on a sequence of <paramref name="Features"/> values per position.</summary>
