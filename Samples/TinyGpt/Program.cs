@@ -15,24 +15,30 @@ using ModelGen.Samples.TinyGpt;
 var steps = Option("--steps", 2000);
 var seed = Option("--seed", 1);
 var plotPath = Text("--plot", "tinygpt-loss.png");
+var lstm = Text("--model", "gpt") switch
+{
+    "gpt" => false,
+    "lstm" => true,
+    var other => throw new ArgumentException($"--model {other}: the models are gpt and lstm."),
+};
 const int Batch = 32;
 const int Context = TinyGptModel.InputSize;
 
 var corpus = LoadCorpus();
-if (corpus.Tokenizer.VocabularySize > TinyGptModel.OutputSize / Context)
+IGenerativeModel model = lstm ? new CharLstmModel(seed) : new TinyGptModel(seed);
+if (corpus.Tokenizer.VocabularySize > model.OutputSize / Context)
 {
-    Console.Error.WriteLine($"The text has {corpus.Tokenizer.VocabularySize} distinct characters; the model reads {TinyGptModel.OutputSize / Context}.");
+    Console.Error.WriteLine($"The text has {corpus.Tokenizer.VocabularySize} distinct characters; the model reads {model.OutputSize / Context}.");
     return 1;
 }
 
-var model = new TinyGptModel(seed);
 var optimizer = new AdamW(learningRate: 3e-3f, weightDecay: 0.1f, beta1: 0.9f, beta2: 0.95f, epsilon: 1e-8f)
 {
     Decayed = AdamW.ProductWeights(model),
     GlobalClipNorm = 1f,
     Schedule = new LinearWarmup(100, new CosineDecay(Math.Max(1, steps - 101), alpha: 0.1f)),
 };
-Console.WriteLine($"TinyGpt: {TinyGptModel.ParameterCount:N0} parameters; {corpus.Training.Length:N0} training and {corpus.Validation.Length:N0} validation characters, {corpus.Tokenizer.VocabularySize} distinct.");
+Console.WriteLine($"{(lstm ? "CharLstm" : "TinyGpt")}: {model.ParameterCount:N0} parameters; {corpus.Training.Length:N0} training and {corpus.Validation.Length:N0} validation characters, {corpus.Tokenizer.VocabularySize} distinct.");
 Console.WriteLine($"Training: {steps} steps of batch {Batch} × {Context} characters, on {Environment.ProcessorCount} cores.");
 
 var windows = new int[Batch * (Context + 1)];
@@ -111,7 +117,7 @@ static void Split(int[] windows, float[] inputs, float[] targets)
 
 // Mean cross-entropy per character over the validation text, as Benchmarks/sequence_torch.py measures it: windows of 65
 // starting at every multiple of 64 (each character but the first is a target once), in batches of 32.
-static double ValidationLoss(TinyGptModel model, TextCorpus corpus)
+static double ValidationLoss(ITrainableModel model, TextCorpus corpus)
 {
     var text = corpus.Validation;
     var count = (text.Length - 1) / Context;
