@@ -90,7 +90,22 @@ public class FuzzTests
 
     private static readonly Gen<string> ActivationLayer = ActivationArgument.Select(activation => $"[Activation({activation})]");
 
-    private static readonly Gen<string> Layer = Gen.Frequency<string>((5, Dense), (2, Dropout), (2, Norm), (2, Input), (4, Window), (3, Residual), (1, ActivationLayer));
+    private static readonly Gen<string> SequenceLayer = Gen.Select(Size, Gen.Int[-1, 9], Gen.Int[0, 9], (size, count, form) => form switch
+    {
+        0 => $"[Embedding({size})]",
+        1 => $"[Embedding({size}, Positions = PositionEncoding.None)]",
+        2 => $"[Embedding({size}, Positions = (PositionEncoding)7, Initializer = (Initializer)9)]",
+        3 => $"[Attention({count})]",
+        4 => $"[Attention({count}, Causal = false, Initializer = Initializer.SmallNormal)]",
+        5 => "[TiedHead]",
+        6 => $"[Lstm({size})]",
+        7 => $"[Gru({size}, ReturnSequences = false)]",
+        8 => $"[Input({size}, Vocabulary = {count})]",
+        _ => $"[Input({size}, {count}, Vocabulary = 12)]",
+    });
+
+    private static readonly Gen<string> Layer = Gen.Frequency<string>(
+        (5, Dense), (2, Dropout), (2, Norm), (2, Input), (4, Window), (3, Residual), (1, ActivationLayer), (4, SequenceLayer));
 
     private static readonly Gen<string> TypeDeclaration = Gen.OneOf(
         "public partial class M;", "public partial class M { }", "public class M { }", "public static partial class M { }",
@@ -110,7 +125,8 @@ public class FuzzTests
         Model, Layer.Array[0, 6], TypeDeclaration, Container, Gen.Int[0, 9], Gen.Double[0, 1],
         (model, layers, type, container, layout, cut) =>
         {
-            var input = layout < 5 ? "[Input(4)] " : layout < 8 ? "[Input(2, 9, 7)] " : string.Empty; // most declarations start sensibly
+            // Most declarations start sensibly: a vector, an image or token ids.
+            var input = layout < 4 ? "[Input(4)] " : layout < 6 ? "[Input(2, 9, 7)] " : layout < 8 ? "[Input(6, Vocabulary = 12)] [Embedding(8)] " : string.Empty;
             var text = $"using ModelGen;\n{Blocks}{container.Before}{model} {input}{string.Join(" ", layers)}\n{type}{container.After}\n";
             // One in five is cut off somewhere, as while typing.
             return layout == 9 ? text[..(int)(cut * text.Length)] : text;
