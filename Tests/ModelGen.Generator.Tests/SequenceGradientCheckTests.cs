@@ -94,6 +94,34 @@ public class SequenceGradientCheckTests(ITestOutputHelper output)
         Assert.NotEqual(other, partial);
     }
 
+    [Theory]
+    [InlineData("TinyGpt")]
+    [InlineData("CharLstm")]
+    public void Weights_saved_as_safetensors_load_into_a_fresh_model_and_predict_the_same(string name)
+    {
+        var (model, description) = Models.Create(name, seed: 1);
+        GradientChecker.MoveToGenericPoint(model, seed: 6);
+        var (fresh, _) = Models.Create(name, seed: 2);
+        var inputs = description.Inputs(new Random(3), 2);
+        var (expected, actual) = (new float[2 * model.OutputSize], new float[2 * model.OutputSize]);
+        var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"sequence-{name}-{Environment.ProcessId}.safetensors");
+        try
+        {
+            ModelGen.Serialization.SafeTensors.Save(model, path);
+            ModelGen.Serialization.SafeTensors.Load(fresh, path);
+        }
+        finally
+        {
+            System.IO.File.Delete(path);
+        }
+
+        model.PredictBatch(inputs, expected);
+        fresh.PredictBatch(inputs, actual);
+        Assert.Equal(expected, actual);
+        Assert.All(model.ParameterTensors, tensor =>
+            Assert.Equal(tensor.Slice(model.Parameters).ToArray(), tensor.Slice(fresh.Parameters).ToArray()));
+    }
+
     [Fact]
     public void Members_without_a_sequence_version_say_so()
     {
