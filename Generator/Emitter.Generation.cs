@@ -89,7 +89,13 @@ internal static partial class Emitter
             }
 
             writer.WriteLine();
-            writer.WriteLine($"if (_samplerScratch.Length == 0) _samplerScratch = new float[{vocabulary}];");
+            using (writer.OpenBlock("if (_samplerScratch.Length == 0)"))
+            {
+                writer.WriteLine($"_samplerScratch = new float[{vocabulary}];");
+            }
+
+            writer.WriteLine();
+
             writer.WriteLine("var random = new global::ModelGen.SeededRandom(seed);");
             writer.WriteLine($"var logits = Workspace({last.Identifier}Output, {last.Units}, 1);");
             writer.WriteLine($"// the window: the prompt's last {positions} tokens, run position by position");
@@ -109,6 +115,7 @@ internal static partial class Emitter
                     writer.WriteLine("break;");
                 }
 
+
                 using (writer.OpenBlock($"if (next == {positions})"))
                 {
                     writer.WriteLine($"// the window is full: it starts again from its last {positions / 2} tokens, the newest included");
@@ -119,8 +126,10 @@ internal static partial class Emitter
                         writer.WriteLine("Step(index >= 0 ? tokens[index] : prompt[prompt.Length + index], position);");
                     }
 
+
                     writer.WriteLine("next = kept - 1;");
                 }
+
 
                 writer.WriteLine("Step(tokens[i], next);");
                 writer.WriteLine("next++;");

@@ -240,9 +240,10 @@ internal sealed record AttentionPlan(int Position, int Index, int Positions, int
     public override void WriteStep(SourceWriter writer, LayerWriting context)
     {
         var (d, t) = (Dim, Positions);
-        var qkv = Row(context, $"Workspace({Identifier}Qkv, {t * 3 * d}, 1)", t * 3 * d);
-        var heads = Row(context, $"Workspace({Identifier}Heads, {t * d}, 1)", t * d);
+        var (qkv, heads) = ($"attention{Index}Qkv", $"attention{Index}Heads");
         writer.WriteLine($"var {Output} = Workspace({Identifier}Output, {Units}, 1);");
+        writer.WriteLine($"var {qkv} = {Row(context, $"Workspace({Identifier}Qkv, {t * 3 * d}, 1)", t * 3 * d)};");
+        writer.WriteLine($"var {heads} = {Row(context, $"Workspace({Identifier}Heads, {t * d}, 1)", t * d)};");
         writer.WriteLine($"{Gemm}.Multiply({Row(context, context.InputOf(this), InputSize)}, {Identifier}QkvWeights, {qkv}, 1, {3 * d}, {d}, {Identifier}QkvBias);");
         writer.WriteLine($"{Kernel}.Decode({qkv}, {CacheField}.Keys, {CacheField}.Values, {heads}, 1, {d}, {Heads}, position, {t});");
         writer.WriteLine($"{Gemm}.Multiply({heads}, {Identifier}OutputWeights, {Row(context, Output, Units)}, 1, {d}, {d}, {Identifier}OutputBias);");

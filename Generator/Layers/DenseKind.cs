@@ -217,7 +217,8 @@ internal sealed record DensePlan(
         writer.WriteLine($"var {Output} = Workspace({Identifier}Output, {Units}, 1);");
         if (KeepsPreActivation)
         {
-            var z = Row(context, $"Workspace({Identifier}PreActivation, {Units}, 1)", Units);
+            var z = $"dense{Index}PreActivation";
+            writer.WriteLine($"var {z} = {Row(context, $"Workspace({Identifier}PreActivation, {Units}, 1)", Units)};");
             writer.WriteLine($"{Gemm}.Multiply({x}, {Identifier}Weights, {z}, 1, {WeightColumns}, {WeightRows}, {Identifier}Bias);");
             writer.WriteLine($"{Activations}.{Activation}({z}, {y});");
             return;

@@ -152,6 +152,7 @@ internal sealed record RecurrentPlan(
                 writer.WriteLine($"{workspace} = new float[length];");
             }
 
+
             writer.WriteLine($"{Kernel}.{Cell}Forward({Shape}, x.Slice(0, batch * {InputSize}), {Weights}, y.Slice(0, batch * {Units}), {Outputs}, new global::System.Span<float>({workspace}, 0, length));");
         }
 
@@ -160,12 +161,19 @@ internal sealed record RecurrentPlan(
         using (writer.OpenBlock($"private void {Identifier}Backward({ReadOnlySpan} x, {ReadOnlySpan} dy, {Span} dx, int batch)"))
         {
             writer.WriteLine($"var length = {Kernel}.{Cell}WorkspaceLength({Shape});");
+            writer.WriteLine();
             using (writer.OpenBlock("if (dx.IsEmpty)"))
             {
-                writer.WriteLine($"if ({workspace}InputGradient.Length < batch * {InputSize}) {workspace}InputGradient = new float[batch * {InputSize}];");
+                using (writer.OpenBlock($"if ({workspace}InputGradient.Length < batch * {InputSize})"))
+                {
+                    writer.WriteLine($"{workspace}InputGradient = new float[batch * {InputSize}];");
+                }
+
                 writer.WriteLine($"dx = {workspace}InputGradient;");
             }
 
+            writer.WriteLine();
+            writer.WriteLine("// the kernel adds each step's share to the gradients");
             writer.WriteLine($"_gradients.Span.Slice({Identifier}InputWeightsOffset, {ParameterCount}).Clear();");
             writer.WriteLine($"{Kernel}.{Cell}Backward(");
             writer.WriteLine($"    {Shape}, x.Slice(0, batch * {InputSize}), {Weights}, dy.Slice(0, batch * {Units}), {Outputs},");
@@ -192,12 +200,14 @@ internal sealed record RecurrentPlan(
             writer.WriteLine($"{state} = (new float[{Hidden}], new float[{Hidden}], new float[{Kernel}.{Cell}StepScratchLength(1, {Hidden})]);");
         }
 
+        writer.WriteLine();
         using (writer.OpenBlock("if (position == 0)"))
         {
             writer.WriteLine($"global::System.Array.Clear({state}.Hidden);");
             writer.WriteLine($"global::System.Array.Clear({state}.Cell);");
         }
 
+        writer.WriteLine();
         var x = Row(context, context.InputOf(this), InputSize);
         writer.WriteLine(IsGru
             ? $"{Kernel}.GruStep(1, {Features}, {Hidden}, {x}, {Weights}, {state}.Hidden, {state}.Scratch);"

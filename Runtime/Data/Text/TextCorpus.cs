@@ -21,7 +21,7 @@ public sealed class TextCorpus
     private readonly int[] _tokens;
     private readonly int _trainingLength;
 
-    /// <summary>Tokenizes <paramref name="text"/> and splits off its last <paramref name="validationFraction"/> for validation.</summary>
+    /// <summary>Tokenizes <paramref name="text"/> and splits it: the first ⌊(1 − fraction)·N⌋ tokens train, the rest validate.</summary>
     /// <exception cref="ArgumentException">The text is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The fraction lies outside [0, 1).</exception>
     public TextCorpus(string text, double validationFraction = DefaultValidationFraction)

@@ -103,7 +103,7 @@ namespace Samples.Text;
 /// <para>An instance is not thread-safe: its forward pass reuses one workspace.</para>
 /// </remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("ModelGen.Generator", "0.1.0")]
-partial class TinyGpt : global::ModelGen.ITrainableModel
+partial class TinyGpt : global::ModelGen.IGenerativeModel
 {
     /// <summary>Floats in one input sample.</summary>
     public const int InputSize = 32;
@@ -597,6 +597,152 @@ partial class TinyGpt : global::ModelGen.ITrainableModel
     /// <summary>Not available for a model with sequence layers: always throws <see cref="global::System.NotSupportedException"/>.</summary>
     public float LossInputGradients(global::System.ReadOnlySpan<float> inputs, global::System.ReadOnlySpan<float> targets, global::System.Span<float> inputGradients) =>
         throw new global::System.NotSupportedException("Input gradients (explanations) is not available for models with sequence layers (embeddings, attention) yet.");
+
+    private (float[] Keys, float[] Values) _attention1Cache; // attention_1's keys and values of the positions so far, for Generate
+    private (float[] Keys, float[] Values) _attention2Cache; // attention_2's keys and values of the positions so far, for Generate
+    private float[] _samplerScratch = []; // Generate's sampler's 96 floats
+
+    /// <summary>
+    /// Continues <paramref name="prompt"/> (token ids in [0, 96)) with <paramref name="maxTokens"/> tokens, each drawn by
+    /// <see cref="global::ModelGen.TokenSampler"/> from the model's logits at the last position; see the overload that writes to a span.
+    /// </summary>
+    public int[] Generate(global::System.ReadOnlySpan<int> prompt, int maxTokens, float temperature = 1f, int topK = 0, int seed = 0)
+    {
+        global::System.ArgumentOutOfRangeException.ThrowIfNegative(maxTokens);
+        var tokens = new int[maxTokens];
+        Generate(prompt, tokens, temperature, topK, seed);
+        return tokens;
+    }
+
+    /// <summary>
+    /// Continues <paramref name="prompt"/> with tokens.Length tokens, one position's work each: the layers run on the new
+    /// position only, attention reading the cached keys and values of the positions before. The model sees the last
+    /// 32 tokens at most: the window starts with the prompt's last 32 and, when it is full, starts again from its
+    /// last 16 tokens. The tokens are those a forward pass over each window gives. Allocates nothing after the first call.
+    /// </summary>
+    /// <param name="prompt">At least one token id.</param>
+    /// <param name="tokens">Receives the generated ids.</param>
+    /// <param name="temperature">0 for the most likely token each time; otherwise the softmax temperature.</param>
+    /// <param name="topK">How many of the most likely tokens may be drawn; 0 for all.</param>
+    /// <param name="seed">The draws' seed: the same seed and prompt give the same tokens.</param>
+    public void Generate(global::System.ReadOnlySpan<int> prompt, global::System.Span<int> tokens, float temperature = 1f, int topK = 0, int seed = 0)
+    {
+        if (prompt.IsEmpty)
+        {
+            throw new global::System.ArgumentException("The prompt must hold at least one token.", nameof(prompt));
+        }
+
+        foreach (var id in prompt)
+        {
+            global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)id, (uint)96, nameof(prompt));
+        }
+
+        EnsureCapacity(1);
+        if (_attention1Cache.Keys is null)
+        {
+            _attention1Cache = (new float[global::ModelGen.Kernels.Attention.KeyCacheLength(1, 64, 32)], new float[global::ModelGen.Kernels.Attention.ValueCacheLength(1, 64, 32)]);
+            _attention2Cache = (new float[global::ModelGen.Kernels.Attention.KeyCacheLength(1, 64, 32)], new float[global::ModelGen.Kernels.Attention.ValueCacheLength(1, 64, 32)]);
+        }
+
+        if (_samplerScratch.Length == 0)
+        {
+            _samplerScratch = new float[96];
+        }
+
+        var random = new global::ModelGen.SeededRandom(seed);
+        var logits = Workspace(TiedHead1Output, 3072, 1);
+        // the window: the prompt's last 32 tokens, run position by position
+        var window = prompt.Slice(global::System.Math.Max(0, prompt.Length - 32));
+        for (var position = 0; position < window.Length; position++)
+        {
+            Step(window[position], position);
+        }
+
+        var next = window.Length;
+        for (var i = 0; i < tokens.Length; i++)
+        {
+            tokens[i] = global::ModelGen.TokenSampler.Sample(logits.Slice((next - 1) * 96, 96), temperature, topK, ref random, _samplerScratch);
+            if (i + 1 == tokens.Length)
+            {
+                break;
+            }
+            if (next == 32)
+            {
+                // the window is full: it starts again from its last 16 tokens, the newest included
+                var kept = 16;
+                for (var position = 0; position < kept - 1; position++)
+                {
+                    var index = i - (kept - 1) + position;
+                    Step(index >= 0 ? tokens[index] : prompt[prompt.Length + index], position);
+                }
+                next = kept - 1;
+            }
+            Step(tokens[i], next);
+            next++;
+        }
+    }
+
+    /// <summary>Runs every layer on one position of sequence 0: its rows of the workspace, attention adding the position to its cache.</summary>
+    private void Step(int token, int position)
+    {
+        var a1 = Workspace(Embedding1Output, 2048, 1);
+        Embedding1Tokens.Slice(token * 64, 64).CopyTo(a1.Slice(position * 64, 64));
+        global::ModelGen.Kernels.Elementwise.Add(a1.Slice(position * 64, 64), Embedding1Positions.Slice(position * 64, 64), a1.Slice(position * 64, 64));
+        var a2 = Workspace(LayerNorm1Output, 2048, 1);
+        global::ModelGen.Kernels.Normalization.LayerNormForward(
+            a1.Slice(position * 64, 64), a2.Slice(position * 64, 64), Workspace(LayerNorm1Normalized, 2048, 1).Slice(position * 64, 64),
+            Workspace(LayerNorm1InverseDeviation, 32, 1).Slice(position, 1), LayerNorm1Gamma, LayerNorm1Beta, epsilon: 1E-05f);
+        var a3 = Workspace(Attention1Output, 2048, 1);
+        var attention1Qkv = Workspace(Attention1Qkv, 6144, 1).Slice(position * 192, 192);
+        var attention1Heads = Workspace(Attention1Heads, 2048, 1).Slice(position * 64, 64);
+        global::ModelGen.Kernels.Gemm.Multiply(a2.Slice(position * 64, 64), Attention1QkvWeights, attention1Qkv, 1, 192, 64, Attention1QkvBias);
+        global::ModelGen.Kernels.Attention.Decode(attention1Qkv, _attention1Cache.Keys, _attention1Cache.Values, attention1Heads, 1, 64, 4, position, 32);
+        global::ModelGen.Kernels.Gemm.Multiply(attention1Heads, Attention1OutputWeights, a3.Slice(position * 64, 64), 1, 64, 64, Attention1OutputBias);
+        var a4 = Workspace(Residual1Output, 2048, 1);
+        global::ModelGen.Kernels.Elementwise.Add(a3.Slice(position * 64, 64), a1.Slice(position * 64, 64), a4.Slice(position * 64, 64));
+        var a5 = Workspace(LayerNorm2Output, 2048, 1);
+        global::ModelGen.Kernels.Normalization.LayerNormForward(
+            a4.Slice(position * 64, 64), a5.Slice(position * 64, 64), Workspace(LayerNorm2Normalized, 2048, 1).Slice(position * 64, 64),
+            Workspace(LayerNorm2InverseDeviation, 32, 1).Slice(position, 1), LayerNorm2Gamma, LayerNorm2Beta, epsilon: 1E-05f);
+        var a6 = Workspace(Dense1Output, 8192, 1);
+        var dense1PreActivation = Workspace(Dense1PreActivation, 8192, 1).Slice(position * 256, 256);
+        global::ModelGen.Kernels.Gemm.Multiply(a5.Slice(position * 64, 64), Dense1Weights, dense1PreActivation, 1, 256, 64, Dense1Bias);
+        global::ModelGen.Kernels.Activations.Gelu(dense1PreActivation, a6.Slice(position * 256, 256));
+        var a7 = Workspace(Dense2Output, 2048, 1);
+        global::ModelGen.Kernels.Gemm.Multiply(a6.Slice(position * 256, 256), Dense2Weights, a7.Slice(position * 64, 64), 1, 64, 256, Dense2Bias);
+        var a8 = Workspace(Residual2Output, 2048, 1);
+        global::ModelGen.Kernels.Elementwise.Add(a7.Slice(position * 64, 64), a4.Slice(position * 64, 64), a8.Slice(position * 64, 64));
+        var a9 = Workspace(LayerNorm3Output, 2048, 1);
+        global::ModelGen.Kernels.Normalization.LayerNormForward(
+            a8.Slice(position * 64, 64), a9.Slice(position * 64, 64), Workspace(LayerNorm3Normalized, 2048, 1).Slice(position * 64, 64),
+            Workspace(LayerNorm3InverseDeviation, 32, 1).Slice(position, 1), LayerNorm3Gamma, LayerNorm3Beta, epsilon: 1E-05f);
+        var a10 = Workspace(Attention2Output, 2048, 1);
+        var attention2Qkv = Workspace(Attention2Qkv, 6144, 1).Slice(position * 192, 192);
+        var attention2Heads = Workspace(Attention2Heads, 2048, 1).Slice(position * 64, 64);
+        global::ModelGen.Kernels.Gemm.Multiply(a9.Slice(position * 64, 64), Attention2QkvWeights, attention2Qkv, 1, 192, 64, Attention2QkvBias);
+        global::ModelGen.Kernels.Attention.Decode(attention2Qkv, _attention2Cache.Keys, _attention2Cache.Values, attention2Heads, 1, 64, 4, position, 32);
+        global::ModelGen.Kernels.Gemm.Multiply(attention2Heads, Attention2OutputWeights, a10.Slice(position * 64, 64), 1, 64, 64, Attention2OutputBias);
+        var a11 = Workspace(Residual3Output, 2048, 1);
+        global::ModelGen.Kernels.Elementwise.Add(a10.Slice(position * 64, 64), a8.Slice(position * 64, 64), a11.Slice(position * 64, 64));
+        var a12 = Workspace(LayerNorm4Output, 2048, 1);
+        global::ModelGen.Kernels.Normalization.LayerNormForward(
+            a11.Slice(position * 64, 64), a12.Slice(position * 64, 64), Workspace(LayerNorm4Normalized, 2048, 1).Slice(position * 64, 64),
+            Workspace(LayerNorm4InverseDeviation, 32, 1).Slice(position, 1), LayerNorm4Gamma, LayerNorm4Beta, epsilon: 1E-05f);
+        var a13 = Workspace(Dense3Output, 8192, 1);
+        var dense3PreActivation = Workspace(Dense3PreActivation, 8192, 1).Slice(position * 256, 256);
+        global::ModelGen.Kernels.Gemm.Multiply(a12.Slice(position * 64, 64), Dense3Weights, dense3PreActivation, 1, 256, 64, Dense3Bias);
+        global::ModelGen.Kernels.Activations.Gelu(dense3PreActivation, a13.Slice(position * 256, 256));
+        var a14 = Workspace(Dense4Output, 2048, 1);
+        global::ModelGen.Kernels.Gemm.Multiply(a13.Slice(position * 256, 256), Dense4Weights, a14.Slice(position * 64, 64), 1, 64, 256, Dense4Bias);
+        var a15 = Workspace(Residual4Output, 2048, 1);
+        global::ModelGen.Kernels.Elementwise.Add(a14.Slice(position * 64, 64), a11.Slice(position * 64, 64), a15.Slice(position * 64, 64));
+        var a16 = Workspace(LayerNorm5Output, 2048, 1);
+        global::ModelGen.Kernels.Normalization.LayerNormForward(
+            a15.Slice(position * 64, 64), a16.Slice(position * 64, 64), Workspace(LayerNorm5Normalized, 2048, 1).Slice(position * 64, 64),
+            Workspace(LayerNorm5InverseDeviation, 32, 1).Slice(position, 1), LayerNorm5Gamma, LayerNorm5Beta, epsilon: 1E-05f);
+        var a17 = Workspace(TiedHead1Output, 3072, 1);
+        global::ModelGen.Kernels.Gemm.MultiplyTransposed(a16.Slice(position * 64, 64), Embedding1Tokens, a17.Slice(position * 96, 96), 1, 96, 64);
+    }
 
     /// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace.</summary>
     private void Forward(global::System.ReadOnlySpan<float> inputs, int batch)
