@@ -132,54 +132,61 @@ internal sealed record RecurrentPlan(
 
     private string Weights => $"new {Kernel}Weights({Identifier}InputWeights, {Identifier}HiddenWeights, {Identifier}InputBias, {Identifier}HiddenBias)";
 
-    private string Shape => $"new {Kernel}Shape(batch, {Positions}, {Features}, {Hidden})";
-
     private string Outputs => $"{Kernel}Output.{(ReturnSequences ? "Sequence" : "LastState")}";
 
     public override void WriteMethods(SourceWriter writer, LayerWriting context)
     {
         var workspace = $"_{Identifier.ToLowerInvariant()}Workspace";
+        var inputGradient = $"_{Identifier.ToLowerInvariant()}InputGradient";
         writer.WriteLine();
         writer.WriteLine($"private float[] {workspace} = []; // {Name}'s gates and states of every step, kept for backward through time; grows with the batch");
-        writer.WriteLine($"private float[] {workspace}InputGradient = []; // {Name}'s ∂L/∂x when no layer before needs it");
+        writer.WriteLine($"private float[] {inputGradient} = []; // {Name}'s ∂L/∂x when no layer before needs it");
         writer.WriteLine();
         writer.WriteLine($"/// <summary>{Name} forward: {Positions} steps from a zero state, [batch×{Positions}×{Features}] → {(ReturnSequences ? $"[batch×{Positions}×{Hidden}]" : $"[batch×{Hidden}]")}.</summary>");
         using (writer.OpenBlock($"private void {Identifier}Forward({ReadOnlySpan} x, {Span} y, int batch)"))
         {
-            writer.WriteLine($"var length = {Kernel}.{Cell}WorkspaceLength({Shape});");
-            using (writer.OpenBlock($"if ({workspace}.Length < length)"))
-            {
-                writer.WriteLine($"{workspace} = new float[length];");
-            }
-
-
-            writer.WriteLine($"{Kernel}.{Cell}Forward({Shape}, x.Slice(0, batch * {InputSize}), {Weights}, y.Slice(0, batch * {Units}), {Outputs}, new global::System.Span<float>({workspace}, 0, length));");
+            WriteShape(writer, workspace);
+            writer.WriteLine($"{Kernel}.{Cell}Forward(shape, x.Slice(0, batch * {InputSize}), weights, y.Slice(0, batch * {Units}), {Outputs}, new {Span}({workspace}, 0, length));");
         }
 
         writer.WriteLine();
         writer.WriteLine($"/// <summary>{Name} backward through time: its four gradients (cleared, then summed over the steps) and dx.</summary>");
         using (writer.OpenBlock($"private void {Identifier}Backward({ReadOnlySpan} x, {ReadOnlySpan} dy, {Span} dx, int batch)"))
         {
-            writer.WriteLine($"var length = {Kernel}.{Cell}WorkspaceLength({Shape});");
-            writer.WriteLine();
+            WriteShape(writer, workspace);
             using (writer.OpenBlock("if (dx.IsEmpty)"))
             {
-                using (writer.OpenBlock($"if ({workspace}InputGradient.Length < batch * {InputSize})"))
+                using (writer.OpenBlock($"if ({inputGradient}.Length < batch * {InputSize})"))
                 {
-                    writer.WriteLine($"{workspace}InputGradient = new float[batch * {InputSize}];");
+                    writer.WriteLine($"{inputGradient} = new float[batch * {InputSize}];");
                 }
 
-                writer.WriteLine($"dx = {workspace}InputGradient;");
+                writer.WriteLine();
+                writer.WriteLine($"dx = {inputGradient};");
             }
 
             writer.WriteLine();
             writer.WriteLine("// the kernel adds each step's share to the gradients");
             writer.WriteLine($"_gradients.Span.Slice({Identifier}InputWeightsOffset, {ParameterCount}).Clear();");
+            writer.WriteLine($"var gradients = new {Kernel}Gradients({Identifier}InputWeightsGradients, {Identifier}HiddenWeightsGradients, {Identifier}InputBiasGradients, {Identifier}HiddenBiasGradients);");
             writer.WriteLine($"{Kernel}.{Cell}Backward(");
-            writer.WriteLine($"    {Shape}, x.Slice(0, batch * {InputSize}), {Weights}, dy.Slice(0, batch * {Units}), {Outputs},");
-            writer.WriteLine($"    new global::System.Span<float>({workspace}, 0, length), dx.Slice(0, batch * {InputSize}),");
-            writer.WriteLine($"    new {Kernel}Gradients({Identifier}InputWeightsGradients, {Identifier}HiddenWeightsGradients, {Identifier}InputBiasGradients, {Identifier}HiddenBiasGradients));");
+            writer.WriteLine($"    shape, x.Slice(0, batch * {InputSize}), weights, dy.Slice(0, batch * {Units}), {Outputs},");
+            writer.WriteLine($"    new {Span}({workspace}, 0, length), dx.Slice(0, batch * {InputSize}), gradients);");
         }
+    }
+
+    /// <summary>The shape and weights of a pass, and its workspace's length, grown to it if need be.</summary>
+    private void WriteShape(SourceWriter writer, string workspace)
+    {
+        writer.WriteLine($"var shape = new {Kernel}Shape(batch, {Positions}, {Features}, {Hidden});");
+        writer.WriteLine($"var weights = new {Kernel}Weights({Identifier}InputWeights, {Identifier}HiddenWeights, {Identifier}InputBias, {Identifier}HiddenBias);");
+        writer.WriteLine($"var length = {Kernel}.{Cell}WorkspaceLength(shape);");
+        using (writer.OpenBlock($"if ({workspace}.Length < length)"))
+        {
+            writer.WriteLine($"{workspace} = new float[length];");
+        }
+
+        writer.WriteLine();
     }
 
     public override string BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads)

@@ -153,6 +153,21 @@ public class SnapshotTests
         public partial class ResNet;
         """;
 
+    /// <summary>A character LSTM as Samples/TinyGpt's <c>--model lstm</c> declares it, smaller.</summary>
+    public const string CharLstm = """
+        using ModelGen;
+
+        namespace Samples.Text;
+
+        [Model(Loss = Loss.SoftmaxCrossEntropy)]
+        [Input(32, Vocabulary = 96)]
+        [Embedding(32, Positions = PositionEncoding.None, Initializer = Initializer.StandardNormal)]
+        [Lstm(64)]
+        [Gru(48)]
+        [Dense(96, Initializer = Initializer.SmallNormal)]
+        public partial class CharLstm;
+        """;
+
     /// <summary>A character-level GPT as Samples/TinyGpt declares it, smaller: two pre-norm blocks, a head tied to the token table.</summary>
     public const string TinyGpt = """
         using ModelGen;
@@ -205,6 +220,7 @@ public class SnapshotTests
 
     [Theory]
     [InlineData(nameof(TinyGpt), TinyGpt)]
+    [InlineData(nameof(CharLstm), CharLstm)]
     [InlineData(nameof(ResNet), ResNet)]
     [InlineData(nameof(PreNorm), PreNorm)]
     [InlineData(nameof(LinearRegression), LinearRegression)]
