@@ -27,6 +27,7 @@ internal static class LayerKinds
         new TiedHeadKind(),
         new RecurrentKind(gru: false),
         new RecurrentKind(gru: true),
+        new SequencePoolKind(),
     ];
 
     private static readonly Dictionary<string, LayerKind> ByAttribute = All.ToDictionary(k => k.AttributeName, StringComparer.Ordinal);

@@ -68,4 +68,16 @@ internal static class SequenceTorch
         "        return self.rnn(x)[0][:, -1]",
         string.Empty,
     ];
+
+    public static readonly string[] Pooling =
+    [
+        "class SequencePool(nn.Module):  # [batch, T, F] to [batch, F]: the mean over the positions, or the last one",
+        "    def __init__(self, how):",
+        "        super().__init__()",
+        "        self.how = how",
+        string.Empty,
+        "    def forward(self, x):",
+        "        return x.mean(dim=1) if self.how == \"mean\" else x[:, -1]",
+        string.Empty,
+    ];
 }

@@ -618,6 +618,12 @@ public class DiagnosticTests
             "MG0048", "Attention(2)", "Layer 1 ([Attention]) works on a sequence of positions × features, but it receives samples of shape 32");
 
     [Fact]
+    public void MG0048_sequence_pooling_of_an_image() =>
+        AssertSingleDiagnostic(
+            "[Model] [Input(1, 4, 4)] [SequencePool] [Dense(1)] public partial class M;",
+            "MG0048", "SequencePool", "Layer 1 ([SequencePool]) works on a sequence of positions × features, but it receives samples of shape 1×4×4");
+
+    [Fact]
     public void MG0049_a_head_count_that_does_not_divide_the_width() =>
         AssertSingleDiagnostic(
             "[Model(Loss = Loss.SoftmaxCrossEntropy)] [Input(8, Vocabulary = 12)] [Embedding(30)] [Attention(4)] [TiedHead] public partial class M;",

@@ -100,7 +100,7 @@ public class FuzzTests
         5 => "[TiedHead]",
         6 => $"[Lstm({size})]",
         7 => $"[Gru({size}, ReturnSequences = false)]",
-        8 => $"[Input({size}, Vocabulary = {count})]",
+        8 => count % 2 == 0 ? $"[Input({size}, Vocabulary = {count})]" : $"[SequencePool((SequencePooling){count % 3})]",
         _ => $"[Input({size}, {count}, Vocabulary = 12)]",
     });
 

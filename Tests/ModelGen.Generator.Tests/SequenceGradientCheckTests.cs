@@ -210,10 +210,15 @@ public class SequenceGradientCheckTests(ITestOutputHelper output)
         new("GruTied", 6, 8, "[Embedding(4)] [Gru(5)] [Dense(4)] [TiedHead]"),
         new("GruLast", 6, 0, "[Gru(4, ReturnSequences = false)] [Dense(2)]", Features: 3),
         new("LstmLast", 4, 0, "[Lstm(3, ReturnSequences = false)] [Dense(2, Activation.Tanh)]", Features: 5),
+        new("MeanPooled", 5, 7, "[Embedding(6)] [Attention(2, Causal = false)] [SequencePool] [Dense(3)]", Classes: 3),
+        new("LastPooled", 6, 8, "[Embedding(5)] [Attention(1)] [LayerNorm] [SequencePool(SequencePooling.Last)] [Dense(4, Activation.Tanh)] [Dense(3)]", Classes: 3),
     ];
 
-    /// <summary>A model on token ids (<paramref name="Vocabulary"/> &gt; 0) or on a sequence of <paramref name="Features"/> values per position.</summary>
-    internal sealed record SequenceModel(string Name, int Positions, int Vocabulary, string Layers, string Blocks = "", int Features = 0)
+    /// <summary>
+    /// A model on token ids (<paramref name="Vocabulary"/> &gt; 0) or on a sequence of <paramref name="Features"/> values per
+    /// position; a language model (a class per position) unless it pools the sequence into one of <paramref name="Classes"/>.
+    /// </summary>
+    internal sealed record SequenceModel(string Name, int Positions, int Vocabulary, string Layers, string Blocks = "", int Features = 0, int Classes = 0)
     {
         public string Declaration => Vocabulary > 0
             ? $"{Blocks}\n[Model(Loss = Loss.SoftmaxCrossEntropy)] [Input({Positions}, Vocabulary = {Vocabulary})] {Layers} public partial class {Name};"
@@ -223,9 +228,10 @@ public class SequenceGradientCheckTests(ITestOutputHelper output)
             ? Enumerable.Range(0, batch * Positions).Select(_ => (float)random.Next(Vocabulary)).ToArray()
             : GradientCheckTests.RandomArray(random, batch * Positions * Features, -1, 1);
 
-        /// <summary>A class index per position, about one in five ignored (−1); or values for the regression.</summary>
-        public float[] Targets(Random random, int batch) => Vocabulary > 0
-            ? Enumerable.Range(0, batch * Positions).Select(i => i % 5 == 3 ? -1f : random.Next(Vocabulary)).ToArray()
+        /// <summary>A class per sample; or a class index per position, about one in five ignored (−1); or values for the regression.</summary>
+        public float[] Targets(Random random, int batch) =>
+            Classes > 0 ? Enumerable.Range(0, batch).Select(_ => (float)random.Next(Classes)).ToArray()
+            : Vocabulary > 0 ? Enumerable.Range(0, batch * Positions).Select(i => i % 5 == 3 ? -1f : random.Next(Vocabulary)).ToArray()
             : GradientCheckTests.RandomArray(random, batch * 2, -1, 1);
     }
 }
