@@ -195,6 +195,15 @@ internal static partial class Emitter
         writer.WriteLine();
         writer.WriteLine("int global::ModelGen.ITrainableModel.OutputSize => OutputSize;");
         writer.WriteLine();
+        if (plan.SequenceLoss)
+        {
+            writer.WriteLine($"/// <summary>Positions of the output, each with its own class index as a target ({plan.OutputClasses} classes at each; −1 for one that does not count).</summary>");
+            writer.WriteLine($"public const int OutputPositions = {plan.OutputPositions};");
+            writer.WriteLine();
+            writer.WriteLine("int global::ModelGen.ITrainableModel.OutputPositions => OutputPositions;");
+            writer.WriteLine();
+        }
+
         writer.WriteLine("int global::ModelGen.ITrainableModel.ParameterCount => ParameterCount;");
         writer.WriteLine();
         writer.WriteLine("/// <summary>The loss this model was compiled with.</summary>");

@@ -33,6 +33,12 @@ public interface ITrainableModel
     Span<float> State { get; }
 
     /// <summary>
+    /// Positions of a sequence output whose softmax cross-entropy takes one class index per position (a language model's
+    /// next tokens, −1 for a position that does not count), so OutputSize / OutputPositions classes at each; 1 otherwise.
+    /// </summary>
+    int OutputPositions => 1;
+
+    /// <summary>
     /// Training batches that batch normalization has seen: PyTorch's <c>num_batches_tracked</c>, saved and loaded with
     /// the weights. Always 0 for a model without batch normalization, which has nothing to count.
     /// </summary>

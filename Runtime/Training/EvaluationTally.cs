@@ -26,7 +26,8 @@ internal sealed class EvaluationTally
     public EvaluationTally(ITrainableModel model)
     {
         _loss = model.Loss;
-        _outputs = model.OutputSize;
+        // The classes at each position: each position of a sequence is classified (accuracy per position).
+        _outputs = model.OutputSize / model.OutputPositions;
         _counts = _loss switch
         {
             Loss.SoftmaxCrossEntropy => new long[_outputs <= Metrics.MaxConfusionClasses ? _outputs * _outputs : 3 * _outputs],
@@ -67,7 +68,14 @@ internal sealed class EvaluationTally
             case Loss.SoftmaxCrossEntropy when outputs <= Metrics.MaxConfusionClasses:
             {
                 var confusion = new ConfusionMatrix(counts!, outputs);
-                return new EvaluationResult(loss, null, (float)(confusion.Correct / (double)length), length)
+                var classified = 0L;
+                foreach (var count in counts!)
+                {
+                    classified += count;
+                }
+
+                // One classification a sample, or one a counted position of a sequence.
+                return new EvaluationResult(loss, null, (float)(confusion.Correct / (double)Math.Max(1, classified)), length)
                 {
                     Confusion = confusion,
                     Report = confusion.Report(),

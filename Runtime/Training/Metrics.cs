@@ -23,6 +23,12 @@ internal static class Metrics
         var labels = targets.Length == rows;
         for (var r = 0; r < rows; r++)
         {
+            // −1: a position of a sequence that does not count.
+            if (labels && targets[r] < 0f)
+            {
+                continue;
+            }
+
             var (actual, predicted) = Classify(probabilities, targets, classes, r, labels);
             counts[(actual * classes) + predicted]++;
         }
@@ -38,6 +44,12 @@ internal static class Metrics
         var labels = targets.Length == rows;
         for (var r = 0; r < rows; r++)
         {
+            // −1: a position of a sequence that does not count.
+            if (labels && targets[r] < 0f)
+            {
+                continue;
+            }
+
             var (actual, predicted) = Classify(probabilities, targets, classes, r, labels);
             tallies[actual]++;
             tallies[classes + predicted]++;

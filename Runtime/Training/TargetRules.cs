@@ -14,17 +14,21 @@ internal readonly struct TargetRules
     private readonly bool _binary;
     private readonly int _classes;
     private readonly int _targetSize;
+    private readonly bool _ignores;
 
     /// <summary>The rules of <paramref name="model"/>'s loss for targets of <paramref name="targetSize"/> floats per sample.</summary>
     public TargetRules(ITrainableModel model, int targetSize)
     {
-        _labels = model.Loss == Loss.SoftmaxCrossEntropy && targetSize == 1;
+        // A sequence's cross-entropy takes a class index per position, and −1 for a position that does not count.
+        var positions = model.OutputPositions;
+        _labels = model.Loss == Loss.SoftmaxCrossEntropy && targetSize == positions;
         _binary = model.Loss == Loss.BinaryCrossEntropy;
-        _classes = model.OutputSize;
+        _classes = model.OutputSize / positions;
         _targetSize = targetSize;
+        _ignores = positions > 1;
     }
 
-    /// <summary>Whether the targets are class labels, one per sample (softmax cross-entropy over a larger output).</summary>
+    /// <summary>Whether the targets are class labels, one per sample or per position of a sequence (softmax cross-entropy over a larger output).</summary>
     public bool Labels => _labels;
 
     /// <summary>The position in <paramref name="targets"/> of the first value the loss cannot take, or −1 when there is none.</summary>
@@ -36,6 +40,11 @@ internal readonly struct TargetRules
             for (var i = 0; i < targets.Length; i++)
             {
                 var label = targets[i];
+                if (_ignores && label == -1f)
+                {
+                    continue;
+                }
+
                 if (!(label >= 0f && label < classes) || label != MathF.Floor(label))
                 {
                     return i;
@@ -66,7 +75,7 @@ internal readonly struct TargetRules
         if (_labels)
         {
             return $"{subject} has the label {Text(value)}, but a class label must be a whole number from 0 to {_classes - 1} " +
-                $"(the model has {_classes} classes).";
+                $"(the model has {_classes} classes{(_ignores ? " at each position; −1 marks one that does not count" : string.Empty)}).";
         }
 
         var where = _targetSize == 1 ? string.Empty : $" at output {position % _targetSize}";

@@ -123,6 +123,27 @@ public class SequenceGradientCheckTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Fit_and_Evaluate_take_a_class_index_per_position_and_skip_the_ignored_ones()
+    {
+        var (model, description) = Models.Create("TinyGpt", seed: 1);
+        var random = new Random(8);
+        const int Count = 40;
+        // The task: each position's target is the id at that position (an identity a small GPT learns quickly).
+        var inputs = description.Inputs(random, Count);
+        var targets = inputs.Select((id, i) => i % 6 == 0 ? -1f : id).ToArray();
+        var data = new Dataset(inputs, description.Positions, targets, description.Positions);
+        var before = model.Evaluate(data);
+        model.Fit(data, new FitOptions { Epochs = 30, BatchSize = 8, Optimizer = new Adam(0.01f), Seed = 1 });
+        var after = model.Evaluate(data);
+        Assert.True(after.Loss < before.Loss / 2, $"loss {before.Loss} → {after.Loss}");
+        Assert.True(after.Accuracy > 0.9f, $"accuracy per counted position {after.Accuracy}");
+
+        targets[7] = description.Vocabulary;
+        var error = Assert.Throws<ArgumentException>(() => model.Evaluate(new Dataset(inputs, description.Positions, targets, description.Positions)));
+        Assert.Contains("−1 marks one that does not count", error.Message);
+    }
+
+    [Fact]
     public void Members_without_a_sequence_version_say_so()
     {
         var (model, description) = Models.Create("TiedOnly", seed: 1);

@@ -400,6 +400,11 @@ partial class TinyGpt : global::ModelGen.IGenerativeModel
 
     int global::ModelGen.ITrainableModel.OutputSize => OutputSize;
 
+    /// <summary>Positions of the output, each with its own class index as a target (96 classes at each; −1 for one that does not count).</summary>
+    public const int OutputPositions = 32;
+
+    int global::ModelGen.ITrainableModel.OutputPositions => OutputPositions;
+
     int global::ModelGen.ITrainableModel.ParameterCount => ParameterCount;
 
     /// <summary>The loss this model was compiled with.</summary>
