@@ -53,6 +53,44 @@ public static class SafeTensors
         AtomicFile.Write(path, stream => Write(model, stream));
     }
 
+    /// <summary>
+    /// Saves <paramref name="model"/>'s parameters with entries of the caller's in the file's metadata (a tokenizer's
+    /// vocabulary, say), which <see cref="ReadMetadata"/> gives back; replaces the file only once the new one is complete.
+    /// </summary>
+    /// <exception cref="ArgumentException">A key is one ModelGen writes itself (format, producer, model, …).</exception>
+    public static void Save(ITrainableModel model, string path, IReadOnlyDictionary<string, string> metadata)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(metadata);
+        foreach (var key in metadata.Keys)
+        {
+            if (key is "format" or "producer" or "model" or "parameter_count" or ShapeHashKey or SafeTensorsHeaderRules.LayoutKey)
+            {
+                throw new ArgumentException($"The metadata key '{key}' is ModelGen's own.", nameof(metadata));
+            }
+        }
+
+        AtomicFile.Write(path, stream =>
+        {
+            var writer = new SafeTensorsWriter();
+            foreach (var (key, value) in metadata)
+            {
+                writer.AddMetadata(key, value);
+            }
+
+            AddModel(writer, model);
+            writer.WriteTo(stream);
+        });
+    }
+
+    /// <summary>The metadata of a safetensors file: ModelGen's entries and any the saver added.</summary>
+    /// <exception cref="InvalidDataException">The file is truncated or corrupt.</exception>
+    public static IReadOnlyDictionary<string, string> ReadMetadata(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return SafeTensorsFile.Parse(File.ReadAllBytes(path), Path.GetFileName(path)).Metadata;
+    }
+
     /// <summary>Saves through a stream the caller opens, so tests can make a save fail halfway.</summary>
     internal static void Save(ITrainableModel model, string path, Func<string, Stream> openTemporary)
     {

@@ -8,6 +8,9 @@ using System.Text;
 using ModelGen;
 using ModelGen.Samples.TinyGpt;
 
+// Options: --steps N (2000), --seed N (1), --model gpt|lstm, --plot FILE (tinygpt-loss.png), --save FILE (the weights
+// and, in their metadata, the vocabulary), --load FILE (start from saved weights; --steps 0 only evaluates and generates).
+//
 // A character-level GPT on the fortune corpus (Debian's fortunes package), as Benchmarks/sequence_torch.py trains the
 // same model in PyTorch: batch 32 of 64 characters, AdamW (β 0.9, 0.95; weight decay 0.1 on the products' matrices),
 // 100 steps of linear warm-up then a cosine decay to a tenth, gradients clipped to norm 1. It prints val_loss=… last:
@@ -15,6 +18,8 @@ using ModelGen.Samples.TinyGpt;
 var steps = Option("--steps", 2000);
 var seed = Option("--seed", 1);
 var plotPath = Text("--plot", "tinygpt-loss.png");
+var savePath = Text("--save", string.Empty);
+var loadPath = Text("--load", string.Empty);
 var lstm = Text("--model", "gpt") switch
 {
     "gpt" => false,
@@ -26,6 +31,17 @@ const int Context = TinyGptModel.InputSize;
 
 var corpus = LoadCorpus();
 IGenerativeModel model = lstm ? new CharLstmModel(seed) : new TinyGptModel(seed);
+if (loadPath.Length > 0)
+{
+    // Weights saved by --save, whose metadata holds the characters the ids stand for: they must be this text's.
+    ModelGen.Serialization.SafeTensors.Load(model, loadPath);
+    if (ModelGen.Serialization.SafeTensors.ReadMetadata(loadPath).GetValueOrDefault("vocabulary") != corpus.Tokenizer.Vocabulary)
+    {
+        Console.Error.WriteLine($"{loadPath} was trained on another vocabulary than this text's.");
+        return 1;
+    }
+}
+
 if (corpus.Tokenizer.VocabularySize > model.OutputSize / Context)
 {
     Console.Error.WriteLine($"The text has {corpus.Tokenizer.VocabularySize} distinct characters; the model reads {model.OutputSize / Context}.");
@@ -66,10 +82,21 @@ for (var step = 0; step < steps; step++)
 }
 
 progress.Finish();
-var stepsPerSecond = 1 / Median(stepTimes.Skip(Math.Min(10, stepTimes.Count - 1)));
+var stepsPerSecond = steps == 0 ? 0 : 1 / Median(stepTimes.Skip(Math.Min(10, stepTimes.Count - 1)));
+if (savePath.Length > 0)
+{
+    // The tokenizer's vocabulary travels in the weights file's metadata: ids mean nothing without it.
+    ModelGen.Serialization.SafeTensors.Save(model, savePath, new Dictionary<string, string> { ["vocabulary"] = corpus.Tokenizer.Vocabulary });
+    Console.WriteLine($"Saved: {savePath}");
+}
+
 var validation = ValidationLoss(model, corpus);
-LossPlot.Save(losses, validation, plotPath);
-Console.WriteLine($"Loss curve: {plotPath}");
+if (losses.Count > 0)
+{
+    LossPlot.Save(losses, validation, plotPath);
+    Console.WriteLine($"Loss curve: {plotPath}");
+}
+
 Console.WriteLine();
 Console.WriteLine("Generated (temperature 0.8, top 10, seed 1):");
 // Generate runs one position per token, attention reading its cached keys and values (the window restarts when full).

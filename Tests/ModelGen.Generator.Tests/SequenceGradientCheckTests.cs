@@ -107,8 +107,12 @@ public class SequenceGradientCheckTests(ITestOutputHelper output)
         var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"sequence-{name}-{Environment.ProcessId}.safetensors");
         try
         {
-            ModelGen.Serialization.SafeTensors.Save(model, path);
+            // The vocabulary travels in the file's metadata; ModelGen's own keys stay its own.
+            var vocabulary = new Dictionary<string, string> { ["vocabulary"] = "abcdefghi" };
+            ModelGen.Serialization.SafeTensors.Save(model, path, vocabulary);
             ModelGen.Serialization.SafeTensors.Load(fresh, path);
+            Assert.Equal("abcdefghi", ModelGen.Serialization.SafeTensors.ReadMetadata(path)["vocabulary"]);
+            Assert.Throws<ArgumentException>(() => ModelGen.Serialization.SafeTensors.Save(model, path, new Dictionary<string, string> { ["model"] = "other" }));
         }
         finally
         {
