@@ -172,8 +172,8 @@ internal sealed record AttentionPlan(int Position, int Index, int Positions, int
 
     public override void WriteAccessors(SourceWriter writer)
     {
-        Accessor(writer, "QkvWeights", "WeightGradients", $"W_qkv [{Dim}×{3 * Dim}], row-major: row i holds input i's weight to every query, key and value", Dim * 3 * Dim);
-        Accessor(writer, "QkvBias", "BiasGradients", $"b_qkv [{3 * Dim}]", 3 * Dim);
+        Accessor(writer, "QkvWeights", "QkvWeightGradients", $"W_qkv [{Dim}×{3 * Dim}], row-major: row i holds input i's weight to every query, key and value", Dim * 3 * Dim);
+        Accessor(writer, "QkvBias", "QkvBiasGradients", $"b_qkv [{3 * Dim}]", 3 * Dim);
         Accessor(writer, "OutputWeights", "OutputWeightGradients", $"W_o [{Dim}×{Dim}], row-major", Dim * Dim);
         Accessor(writer, "OutputBias", "OutputBiasGradients", $"b_o [{Dim}]", Dim);
     }
@@ -184,7 +184,7 @@ internal sealed record AttentionPlan(int Position, int Index, int Positions, int
         writer.WriteLine($"/// <summary>{Name} {what}.</summary>");
         writer.WriteLine($"public {Span} {Identifier}{name} => _parameters.Span.Slice({offset}, {length});");
         writer.WriteLine();
-        writer.WriteLine($"private {Span} {Identifier}{(gradient == "WeightGradients" ? "QkvWeightGradients" : gradient == "BiasGradients" ? "QkvBiasGradients" : gradient)} => _gradients.Span.Slice({offset}, {length});");
+        writer.WriteLine($"private {Span} {Identifier}{gradient} => _gradients.Span.Slice({offset}, {length});");
         writer.WriteLine();
     }
 

@@ -145,7 +145,7 @@ internal sealed record RecurrentPlan(
         writer.WriteLine($"/// <summary>{Name} forward: {Positions} steps from a zero state, [batch×{Positions}×{Features}] → {(ReturnSequences ? $"[batch×{Positions}×{Hidden}]" : $"[batch×{Hidden}]")}.</summary>");
         using (writer.OpenBlock($"private void {Identifier}Forward({ReadOnlySpan} x, {Span} y, int batch)"))
         {
-            WriteShape(writer, workspace);
+            WriteShape(writer, workspace, grow: true);
             writer.WriteLine($"{Kernel}.{Cell}Forward(shape, x.Slice(0, batch * {InputSize}), weights, y.Slice(0, batch * {Units}), {Outputs}, new {Span}({workspace}, 0, length));");
         }
 
@@ -153,7 +153,7 @@ internal sealed record RecurrentPlan(
         writer.WriteLine($"/// <summary>{Name} backward through time: its four gradients (cleared, then summed over the steps) and dx.</summary>");
         using (writer.OpenBlock($"private void {Identifier}Backward({ReadOnlySpan} x, {ReadOnlySpan} dy, {Span} dx, int batch)"))
         {
-            WriteShape(writer, workspace);
+            WriteShape(writer, workspace, grow: false);
             using (writer.OpenBlock("if (dx.IsEmpty)"))
             {
                 using (writer.OpenBlock($"if ({inputGradient}.Length < batch * {InputSize})"))
@@ -175,15 +175,18 @@ internal sealed record RecurrentPlan(
         }
     }
 
-    /// <summary>The shape and weights of a pass, and its workspace's length, grown to it if need be.</summary>
-    private void WriteShape(SourceWriter writer, string workspace)
+    /// <summary>The shape and weights of a pass and its workspace's length; forward grows the workspace to it, backward reads what forward left.</summary>
+    private void WriteShape(SourceWriter writer, string workspace, bool grow)
     {
         writer.WriteLine($"var shape = new {Kernel}Shape(batch, {Positions}, {Features}, {Hidden});");
         writer.WriteLine($"var weights = new {Kernel}Weights({Identifier}InputWeights, {Identifier}HiddenWeights, {Identifier}InputBias, {Identifier}HiddenBias);");
         writer.WriteLine($"var length = {Kernel}.{Cell}WorkspaceLength(shape);");
-        using (writer.OpenBlock($"if ({workspace}.Length < length)"))
+        if (grow)
         {
-            writer.WriteLine($"{workspace} = new float[length];");
+            using (writer.OpenBlock($"if ({workspace}.Length < length)"))
+            {
+                writer.WriteLine($"{workspace} = new float[length];");
+            }
         }
 
         writer.WriteLine();

@@ -535,10 +535,6 @@ partial class CharLstm : global::ModelGen.IGenerativeModel
         var shape = new global::ModelGen.Kernels.RecurrentShape(batch, 32, 32, 64);
         var weights = new global::ModelGen.Kernels.RecurrentWeights(Lstm1InputWeights, Lstm1HiddenWeights, Lstm1InputBias, Lstm1HiddenBias);
         var length = global::ModelGen.Kernels.Recurrent.LstmWorkspaceLength(shape);
-        if (_lstm1Workspace.Length < length)
-        {
-            _lstm1Workspace = new float[length];
-        }
 
         if (dx.IsEmpty)
         {
@@ -581,10 +577,6 @@ partial class CharLstm : global::ModelGen.IGenerativeModel
         var shape = new global::ModelGen.Kernels.RecurrentShape(batch, 32, 64, 48);
         var weights = new global::ModelGen.Kernels.RecurrentWeights(Gru1InputWeights, Gru1HiddenWeights, Gru1InputBias, Gru1HiddenBias);
         var length = global::ModelGen.Kernels.Recurrent.GruWorkspaceLength(shape);
-        if (_gru1Workspace.Length < length)
-        {
-            _gru1Workspace = new float[length];
-        }
 
         if (dx.IsEmpty)
         {
