@@ -35,7 +35,7 @@ internal static partial class Emitter
 
         writer.WriteLine("/// layers = nn.Sequential(");
         var modules = plan.Torch.Modules;
-        var moduleWidth = modules.Max(m => m.Code.Length);
+        var moduleWidth = modules.Select(m => m.Code.Length).DefaultIfEmpty(0).Max();
         foreach (var module in modules)
         {
             writer.WriteLine(module.Path.Length == 0
