@@ -151,6 +151,135 @@ public sealed class ImplicitConvolutionTests
         }
     }
 
+    /// <summary>Stride-1 geometries on channels-last input: "same" (odd and even kernels, the extra zero at the bottom and right), "valid", 1 × 1, one position.</summary>
+    public static TheoryData<Window2D> StrideOneWindows => new()
+    {
+        ConvolutionTests.Same(16, 14, 14, 3, 1, channelsLast: true), // the Fashion CNN's second convolution
+        ConvolutionTests.Same(3, 7, 6, 3, 1, channelsLast: true),
+        ConvolutionTests.Same(4, 6, 7, 2, 1, channelsLast: true),
+        ConvolutionTests.Same(2, 9, 8, 5, 1, channelsLast: true),
+        ConvolutionTests.Valid(5, 8, 7, 3, 1, channelsLast: true),
+        ConvolutionTests.Valid(17, 6, 5, 1, 1, channelsLast: true),
+        ConvolutionTests.Valid(3, 4, 4, 4, 1, channelsLast: true),
+    };
+
+    [Theory]
+    [MemberData(nameof(StrideOneWindows))]
+    public void Input_gradient_sums_each_windows_gradient_where_it_was_read(Window2D g)
+    {
+        Assert.True(Convolution.HasImplicitInputGradient(g));
+        foreach (var (batch, filters) in Batches.Take(2).SelectMany(b => FilterCounts.Select(f => (b, f))))
+        {
+            var weights = GemmTests.Random(g.PatchSize * filters, 50);
+            var gradient = GemmTests.Random(batch * g.Positions * filters, 51);
+            var (expected, scale) = InputGradientReference(g, batch, filters, gradient, weights);
+            var actual = Enumerable.Repeat(float.NaN, batch * g.InputSize).ToArray();
+            var scratch = Enumerable.Repeat(float.NaN, weights.Length + 5).ToArray();
+            Convolution.InputGradient(gradient, weights, actual, g, batch, scratch);
+            for (var i = 0; i < expected.Length; i++)
+            {
+                Assert.True(Math.Abs(actual[i] - expected[i]) <= (2e-6 * scale[i]) + 1e-7, $"{g}, batch {batch}, {filters} filters, value {i}: {actual[i]} vs {expected[i]}");
+            }
+
+            // The same gradient as the windows' gradient added back by col2im, to rounding.
+            var windows = new float[batch * g.Positions * g.PatchSize];
+            Gemm.MultiplyTransposed(gradient, weights, windows, batch * g.Positions, g.PatchSize, filters);
+            var added = new float[actual.Length];
+            Convolution.ColumnsToImage(windows, added, g, batch);
+            for (var i = 0; i < added.Length; i++)
+            {
+                Assert.True(Math.Abs(actual[i] - added[i]) <= (4e-6 * scale[i]) + 1e-7, $"{g}, batch {batch}, {filters} filters, value {i}: {actual[i]} vs col2im's {added[i]}");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(8)]
+    public void Input_gradient_gives_the_same_bits_on_one_thread_and_more(int threads)
+    {
+        var previous = KernelSettings.MaxThreads;
+        try
+        {
+            const int batch = 16, filters = 32;
+            var g = ConvolutionTests.Same(16, 14, 14, 3, 1, channelsLast: true);
+            var weights = GemmTests.Random(g.PatchSize * filters, 52);
+            var gradient = GemmTests.Random(batch * g.Positions * filters, 53);
+            float[] Run(int count)
+            {
+                KernelSettings.MaxThreads = count;
+                var dx = new float[batch * g.InputSize];
+                Convolution.InputGradient(gradient, weights, dx, g, batch, new float[weights.Length]);
+                return dx;
+            }
+
+            Assert.Equal(Run(1), Run(threads));
+        }
+        finally
+        {
+            KernelSettings.MaxThreads = previous;
+        }
+    }
+
+    [Fact]
+    public void Input_gradient_refuses_strides_layouts_and_lengths_it_does_not_take()
+    {
+        var g = ConvolutionTests.Same(2, 5, 5, 3, 1, channelsLast: true);
+        var (dz, weights, dx, scratch) = (new float[2 * 25 * 4], new float[18 * 4], new float[2 * 50], new float[18 * 4]);
+        Convolution.InputGradient(dz, weights, dx, g, 2, scratch);
+        Assert.False(Convolution.HasImplicitInputGradient(g with { ChannelsLast = false }));
+        Assert.False(Convolution.HasImplicitInputGradient(ConvolutionTests.Same(2, 5, 5, 3, 2, channelsLast: true)));
+        var error = Assert.Throws<ArgumentException>(() => Convolution.InputGradient(dz, weights, dx, g with { ChannelsLast = false }, 2, scratch));
+        Assert.Contains("stride 1 on channels-last input", error.Message);
+        error = Assert.Throws<ArgumentException>(() => Convolution.InputGradient(dz, weights, dx, g, 2, scratch.AsSpan(1)));
+        Assert.Contains("at least 72 floats", error.Message);
+        error = Assert.Throws<ArgumentException>(() => Convolution.InputGradient(dz.AsSpan(4), weights, dx, g, 2, scratch));
+        Assert.Contains("2 × 25 × 4 output gradients", error.Message);
+        Assert.Throws<ArgumentException>(() => Convolution.InputGradient(dz, weights, dx.AsSpan(1), g, 2, scratch));
+        Assert.Throws<ArgumentException>(() => Convolution.InputGradient(dz, weights.AsSpan(1), dx, g, 2, scratch));
+    }
+
+    /// <summary>
+    /// The input's gradient by its definition, in double precision: each window's dz·Wᵀ added where the window read its
+    /// values; and for each value the sum of the magnitudes of its terms, the scale of its rounding.
+    /// </summary>
+    private static (double[] Gradient, double[] Scale) InputGradientReference(Window2D g, int batch, int filters, float[] dz, float[] weights)
+    {
+        var (gradient, scale) = (new double[batch * g.InputSize], new double[batch * g.InputSize]);
+        for (var n = 0; n < batch; n++)
+        {
+            for (var p = 0; p < g.Positions; p++)
+            {
+                var (top, left) = (((p / g.OutputWidth) * g.Stride) - g.PadTop, ((p % g.OutputWidth) * g.Stride) - g.PadLeft);
+                for (var kh = 0; kh < g.Kernel; kh++)
+                {
+                    for (var kw = 0; kw < g.Kernel; kw++)
+                    {
+                        var (h, w) = (top + kh, left + kw);
+                        if (h < 0 || h >= g.Height || w < 0 || w >= g.Width)
+                        {
+                            continue;
+                        }
+
+                        for (var c = 0; c < g.Channels; c++)
+                        {
+                            var target = (n * g.InputSize) + g.InputIndex(c, h, w);
+                            for (var f = 0; f < filters; f++)
+                            {
+                                var term = (double)dz[(((n * g.Positions) + p) * filters) + f] * weights[(((((kh * g.Kernel) + kw) * g.Channels) + c) * filters) + f];
+                                gradient[target] += term;
+                                scale[target] += Math.Abs(term);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        return (gradient, scale);
+    }
+
     [Fact]
     public void Wrong_lengths_are_refused_with_what_was_expected()
     {
@@ -177,6 +306,7 @@ public sealed class ImplicitConvolutionTests
         {
             Convolution.Forward(input, weights, bias, output, g, 4, GemmActivation.Relu);
             Convolution.WeightGradient(input, output, weightGradient, g, 4, chunk: 3);
+            Convolution.InputGradient(output, weights, input, g, 4, weightGradient);
         });
     }
 

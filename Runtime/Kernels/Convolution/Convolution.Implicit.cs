@@ -54,6 +54,73 @@ public static unsafe partial class Convolution
         }
     }
 
+    /// <summary>
+    /// Whether <see cref="InputGradient"/> serves this geometry: stride 1 over a channels-last input, where the input's
+    /// gradient is itself a convolution of the output's gradient.
+    /// </summary>
+    public static bool HasImplicitInputGradient(in Window2D window) => window.Stride == 1 && window.ChannelsLast;
+
+    /// <summary>
+    /// inputGradient[n, h, w, c] = Σ over the windows that read input (h, w, c) of outputGradient[n, p, f]·W[(kh, kw, c), f]
+    /// (overwritten), for a stride-1 convolution on channels-last input: the convolution of the output's gradient with
+    /// the kernel turned half a turn and its channels and filters swapped, run as an implicit GEMM over the gradient's
+    /// windows. No windows' gradient is written, and nothing is added back into the image (no col2im).
+    /// <paramref name="flippedWeights"/> is scratch of at least the weights' length: the turned kernel,
+    /// [kernel² × filters, channels], is written there.
+    /// </summary>
+    /// <exception cref="ArgumentException">
+    /// The geometry is not one <see cref="HasImplicitInputGradient"/> serves, or a span's length does not match it and the batch.
+    /// </exception>
+    public static void InputGradient(
+        ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> weights, Span<float> inputGradient, in Window2D window, int batch, Span<float> flippedWeights)
+    {
+        var filters = Filters(weights.Length, window);
+        if (!HasImplicitInputGradient(window))
+        {
+            throw new ArgumentException($"The input gradient is a convolution only for stride 1 on channels-last input, not for {window}.", nameof(window));
+        }
+
+        if (flippedWeights.Length < weights.Length)
+        {
+            throw new ArgumentException($"Expected scratch of at least {weights.Length} floats for the turned kernel, but the span holds {flippedWeights.Length}.", nameof(flippedWeights));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
+        if (outputGradient.Length != (long)batch * window.Positions * filters)
+        {
+            throw new ArgumentException($"Expected {batch} × {window.Positions} × {filters} output gradients, but the span holds {outputGradient.Length} floats.", nameof(outputGradient));
+        }
+
+        var flipped = flippedWeights[..weights.Length];
+        FlipKernel(weights, flipped, window.Kernel * window.Kernel, window.Channels, filters);
+        var transposed = new Window2D(
+            filters, window.OutputHeight, window.OutputWidth, window.Kernel, Stride: 1, window.Kernel - 1 - window.PadTop, window.Kernel - 1 - window.PadLeft,
+            window.Height, window.Width, ChannelsLast: true);
+        Gemm.ComputeWindows(Gemm.Tuning, outputGradient, transposed, batch, transposeA: false, flipped, inputGradient, window.Channels, accumulate: false);
+    }
+
+    /// <summary>
+    /// flipped[(s′, f), c] = weights[(s, c), f] with s = spots − 1 − s′: the kernel's spots in reverse order (a half turn
+    /// of the square), each spot's [channels × filters] block transposed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FlipKernel(ReadOnlySpan<float> weights, Span<float> flipped, int spots, int channels, int filters)
+    {
+        var block = channels * filters;
+        for (var s = 0; s < spots; s++)
+        {
+            var source = weights.Slice((spots - 1 - s) * block, block);
+            var target = flipped.Slice(s * block, block);
+            for (var c = 0; c < channels; c++)
+            {
+                for (var f = 0; f < filters; f++)
+                {
+                    target[(f * channels) + c] = source[(c * filters) + f];
+                }
+            }
+        }
+    }
+
     /// <summary>The filters a weight matrix of <paramref name="length"/> floats holds: whole rows of a window's values each.</summary>
     private static int Filters(int length, in Window2D window)
     {
