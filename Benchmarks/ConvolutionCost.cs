@@ -34,6 +34,21 @@ public partial class FashionCnn;
 public partial class FashionCnnNormalized;
 
 /// <summary>
+/// The convolutional network of the comparison with TorchSharp and PyTorch in docs/performance.md ("Against PyTorch"):
+/// twice the sample's filters and dense units. 25.2 MFLOP a training sample (see <see cref="ConvolutionCost"/>).
+/// </summary>
+[Model(Loss = Loss.SoftmaxCrossEntropy)]
+[Input(1, 28, 28)]
+[Conv2D(32, 3, Padding = Padding.Same, Activation = Activation.Relu)]
+[MaxPool2D(2)]
+[Conv2D(64, 3, Padding = Padding.Same, Activation = Activation.Relu)]
+[MaxPool2D(2)]
+[Flatten]
+[Dense(128, Activation.Relu)]
+[Dense(10)]
+public partial class WideCnn;
+
+/// <summary>
 /// Where a training step of <see cref="FashionCnn"/> at batch 64 goes: each kernel call of the generated convolution
 /// and pooling layers, on buffers of their own, and whole steps (TrainStep + Adam on shuffled Fashion images), also
 /// of <see cref="FashionCnnNormalized"/>, 1 and 2 threads interleaved; conv2d_2 both through im2col and as the generated code
@@ -57,6 +72,10 @@ internal static class ConvolutionCost
         var y3 = new float[n * 196 * 32];
         var (argmax2, y4) = (new int[n * 49 * 32], new float[n * 49 * 32]);
         var training = new CnnTraining(new FashionCnn(seed: 1));
+        var wide = new CnnTraining(new WideCnn(seed: 1));
+        var wideConv2 = new Window2D(32, 14, 14, 3, 1, 1, 1, 14, 14, ChannelsLast: true);
+        var (wideX, wideW, wideDz, flipped) = (Random(n * 196 * 32), Random(288 * 64), Random(n * 196 * 64), new float[288 * 64]);
+        var wideWindows = new float[4 * 196 * 288];
         var normalized = new CnnTraining(new FashionCnnNormalized(seed: 1));
 
         // As the generated code runs them: a chunk of samples' windows built, then the products that read them.
@@ -105,8 +124,28 @@ internal static class ConvolutionCost
             }
         }
 
+        // The input gradient as the generated code ran it before: a chunk's windows' gradient, then col2im.
+        void InputGradientByColumns(float[] dz, float[] w, float[] dx, Window2D window, int chunk, int filters, float[] rows)
+        {
+            for (var start = 0; start < n; start += chunk)
+            {
+                var count = Math.Min(chunk, n - start);
+                var gradient = rows.AsSpan(0, count * window.Positions * window.PatchSize);
+                Gemm.MultiplyTransposed(dz.AsSpan(start * window.Positions * filters, count * window.Positions * filters), w, gradient, count * window.Positions, window.PatchSize, filters);
+                Convolution.ColumnsToImage(gradient, dx.AsSpan(start * window.InputSize, count * window.InputSize), window, count);
+            }
+        }
+
         var cases = new (string Name, Action Body)[]
         {
+            ("conv2d_2 ∂x: windows' gradient and col2im, 4 samples at a time", () => InputGradientByColumns(y3, w2, y2, conv2, 4, 32, windows)),
+            ("conv2d_2 ∂x: dz convolved with the flipped kernel, implicit GEMM (generated)", () => Convolution.InputGradient(y3, w2, y2, conv2, n, flipped)),
+            ("WideCnn conv2d_2 forward: implicit GEMM, 12544×288×64", () => Convolution.Forward(wideX, wideW, b2.Concat(b2).ToArray(), wideDz, wideConv2, n, GemmActivation.Relu)),
+            ("WideCnn conv2d_2 ∂W: implicit GEMM, 4 samples per product", () => Convolution.WeightGradient(wideX, wideDz, wideW, wideConv2, n, 4)),
+            ("WideCnn conv2d_2 ∂W: implicit GEMM, one product", () => Convolution.WeightGradient(wideX, wideDz, wideW, wideConv2, n, n)),
+            ("WideCnn conv2d_2 ∂x: windows' gradient and col2im, 4 samples at a time", () => InputGradientByColumns(wideDz, wideW, wideX, wideConv2, 4, 64, wideWindows)),
+            ("WideCnn conv2d_2 ∂x: implicit GEMM (generated)", () => Convolution.InputGradient(wideDz, wideW, wideX, wideConv2, n, flipped)),
+            ("WideCnn whole step: batch gathered, TrainStep, Adam", wide.Step),
             ("conv2d_1 forward: im2col and 50176×9×16 product, 18 samples at a time", () => Forward(x, conv1, 18, w1, b1, y1, 16)),
             ("max_pooling2d_1 forward", () => Pooling.MaxForward(y1, y2, argmax1, pool1, n)),
             ("conv2d_2 forward: im2col and 12544×144×32 product, 4 samples at a time", () => Forward(y2, conv2, 4, w2, b2, y3, 32)),
@@ -134,8 +173,19 @@ internal static class ConvolutionCost
 
         var (stepOne, stepTwo) = medians[^1];
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Training: {n * 1e6 / stepOne:N0} samples/s on 1 thread, {n * 1e6 / stepTwo:N0} on 2."));
+            $"FashionCnn training: {n * 1e6 / stepOne:N0} samples/s on 1 thread, {n * 1e6 / stepTwo:N0} on 2."));
+        var (wideOne, wideTwo) = medians[Array.FindIndex(cases, c => c.Name.StartsWith("WideCnn whole step", StringComparison.Ordinal))];
+        var peak = FmaPeak.Measure();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"WideCnn training: {n * 1e6 / wideOne:N0} samples/s on 1 thread ({WideCnnFlops * n / wideOne / 1e3:F1} GFLOP/s, {100 * WideCnnFlops * n / wideOne / 1e3 / peak:F0} % of a {peak:F1} GFLOP/s FMA peak measured now), {n * 1e6 / wideTwo:N0} on 2 ({wideOne / wideTwo:F2}×)."));
     }
+
+    /// <summary>
+    /// <see cref="WideCnn"/>'s floating-point operations per training sample: 2 per multiply-add, forward, weight
+    /// gradient and input gradient of every convolution and dense layer, except the first layer's input gradient.
+    /// </summary>
+    internal const double WideCnnFlops =
+        (2.0 * 784 * 9 * 32 * 2) + (3.0 * 196 * 288 * 64 * 2) + (3.0 * 3136 * 128 * 2) + (3.0 * 128 * 10 * 2);
 
     private static float[] Random(int length)
     {

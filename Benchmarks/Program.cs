@@ -14,6 +14,12 @@ if (args is ["conv", ..])
     return;
 }
 
+if (args is ["conv-products", ..])
+{
+    ModelGen.Benchmarks.ConvolutionProducts.Run(Number(1, 21));
+    return;
+}
+
 if (args is ["batchnorm", ..])
 {
     ModelGen.Benchmarks.BatchNormCost.Run(Number(1, 31));

@@ -64,7 +64,7 @@ internal static partial class Emitter
         writer.WriteLine();
         if (plan.WindowsLength > 0)
         {
-            writer.WriteLine("// Convolutions build the windows of a few samples at a time (im2col), in one buffer small enough to stay in L2.");
+            writer.WriteLine("// Convolutions' scratch: a kernel flipped for an input gradient, or a few samples' windows (im2col), small enough to stay in L2.");
             foreach (var layer in plan.Layers)
             {
                 layer.WriteWindowsLayout(writer);

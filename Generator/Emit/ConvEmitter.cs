@@ -76,12 +76,12 @@ internal static class ConvEmitter
         var window = layer.Window;
         var (positions, patch, filters) = (window.Positions, window.PatchSize, layer.Filters);
         var dz = layer.Activation == Activation.Linear ? "dz = dy" : $"dz = dy ⊙ {DenseEmitter.Derivative(layer)}";
-        var dxDoc = (isFirst, layer.Direct) switch
+        var dxDoc = (layer.Direct, layer.InputGradientIsConvolution) switch
         {
-            (true, true) => $", dx = each window's dz·Wᵀ added where it was read {DenseEmitter.WhenGiven}",
-            (true, false) => $", dx = col2im(dz·Wᵀ) {DenseEmitter.WhenGiven}",
+            (true, _) => ", dx = each window's dz·Wᵀ added where it was read",
+            (_, true) => ", dx = dz convolved with the flipped kernel",
             _ => ", dx = col2im(dz·Wᵀ)",
-        };
+        } + (isFirst ? " " + DenseEmitter.WhenGiven : string.Empty);
         writer.WriteLine($"/// <summary>{layer.Name} backward: {dz}, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz{dxDoc}.</summary>");
         var yParameter = DenseEmitter.ReadsOutputs(layer, gatedBy: null) ? $" {ReadOnlySpan} y," : string.Empty;
         using (writer.OpenBlock($"private void {layer.Identifier}Backward({ReadOnlySpan} x,{yParameter} {Span} dy, {Span} dx, int batch)"))
@@ -121,6 +121,14 @@ internal static class ConvEmitter
             if (isFirst)
             {
                 DenseEmitter.WriteReturnUnlessGiven(writer);
+            }
+
+            if (layer.InputGradientIsConvolution)
+            {
+                writer.WriteLine($"// dx = dz convolved with W flipped (kernel turned half a turn, channels and filters swapped): [batch·{window.Height * window.Width}×{window.Kernel * window.Kernel * filters}]·[{window.Kernel * window.Kernel * filters}×{window.Channels}],");
+                writer.WriteLine("// each window of dz read by the product, the flipped kernel written to the window buffer: no col2im");
+                writer.WriteLine($"{Convolution}.InputGradient(dz, w, dx.Slice(0, batch * {layer.InputSize}), {layer.Identifier}Window, batch, _windows.Span);");
+                return;
             }
 
             using (OpenChunks(writer, layer))

@@ -143,8 +143,18 @@ internal sealed record ConvPlan(
 
     public override int ParameterCount => (Window.PatchSize * Filters) + (HasBias ? Filters : 0);
 
-    /// <summary>Its chunk's windows, [positions × kernel²·channels] per sample; none when it reads them in place.</summary>
-    public override int WindowsLength => Chunk * Window.Positions * Window.PatchSize;
+    /// <summary>
+    /// Whether its input gradient is itself a convolution (stride 1 on channels-last input), of dz with the kernel
+    /// flipped, run as an implicit GEMM (the runtime's <c>Convolution.InputGradient</c>) instead of col2im over the
+    /// windows' gradient.
+    /// </summary>
+    public bool InputGradientIsConvolution => !Direct && Window.Stride == 1 && Window.ChannelsLast;
+
+    /// <summary>
+    /// Its scratch in the window buffer: the flipped kernel when its input gradient is a convolution, else its chunk's
+    /// windows, [positions × kernel²·channels] per sample; none when it reads them in place.
+    /// </summary>
+    public override int WindowsLength => InputGradientIsConvolution ? Window.PatchSize * Filters : Chunk * Window.Positions * Window.PatchSize;
 
     public override WindowPlan SlidingWindow => Window;
 
@@ -167,7 +177,7 @@ internal sealed record ConvPlan(
     public override string[] RemarksRow(ModelPlan plan) =>
     [
         Name, "Conv2D", Activation.ToString(), Window.InputDimensions, Window.OutputDimensions(Filters), Emitter.Count(ParameterCount),
-        $"{Window.Kernel}×{Window.Kernel}, stride {Window.Stride}{(Window.PadTop + Window.PadLeft > 0 ? ", padded" : string.Empty)}; im2col + GEMM",
+        $"{Window.Kernel}×{Window.Kernel}, stride {Window.Stride}{(Window.PadTop + Window.PadLeft > 0 ? ", padded" : string.Empty)}; {(Direct ? "windows read in place" : "implicit GEMM")}",
     ];
 
     public override void WriteParameterLayout(SourceWriter writer) => WeightedLayout.WriteParameterLayout(writer, this);
@@ -178,13 +188,17 @@ internal sealed record ConvPlan(
         WeightedLayout.WritePreActivationLayout(writer, this);
     }
 
-    /// <summary>How many samples' windows it builds at once, unless it reads them in place.</summary>
+    /// <summary>How many samples each of its weight gradient's products sums, unless it reads its windows in place, and what it keeps in the window buffer.</summary>
     public override void WriteWindowsLayout(SourceWriter writer)
     {
-        if (!Direct)
+        if (Direct)
         {
-            writer.WriteLine($"private const int {Identifier}Chunk = {Chunk}; // {Name}: {Chunk} × {Window.Positions} windows of {WeightRows} = {Emitter.Count(WindowsLength)} floats");
+            return;
         }
+
+        writer.WriteLine(InputGradientIsConvolution
+            ? $"private const int {Identifier}Chunk = {Chunk}; // {Name}: ∂W summed {Chunk} samples per product; its flipped kernel, {Emitter.Count(WindowsLength)} floats"
+            : $"private const int {Identifier}Chunk = {Chunk}; // {Name}: {Chunk} × {Window.Positions} windows of {WeightRows} = {Emitter.Count(WindowsLength)} floats");
     }
 
     public override void WriteInitialization(SourceWriter writer) => WeightedLayout.WriteInitialization(writer, this);

@@ -141,13 +141,92 @@ public sealed class ImplicitConvolutionTests
             var split = Run(threads);
             Assert.Equal(one.Output, split.Output);
             Assert.Equal(one.WeightGradient, split.WeightGradient);
-            var expected = new float[one.Output.Length];
-            Gemm.Multiply(columns, weights, expected, batch * g.Positions, filters, g.PatchSize, bias, GemmActivation.Relu);
-            Assert.Equal(expected, split.Output);
+            var (expected, scale) = ForwardReference(g, batch, filters, input, weights, bias);
+            AssertClose(expected, scale, split.Output, $"{threads} threads");
         }
         finally
         {
             KernelSettings.MaxThreads = previous;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(StrideOneWindows))]
+    public void Stride_one_forward_reads_each_window_in_place_and_sums_it_times_the_weights(Window2D g)
+    {
+        foreach (var (batch, filters) in Batches.SelectMany(b => FilterCounts.Select(f => (b, f))))
+        {
+            var (input, weights, bias, _) = Problem(g, batch, filters, seed: 54);
+            foreach (var (b, activation) in new[] { (bias, GemmActivation.Relu), ([], GemmActivation.None) })
+            {
+                var (expected, scale) = ForwardReference(g, batch, filters, input, weights, b, activation == GemmActivation.Relu);
+                var actual = Enumerable.Repeat(float.NaN, batch * g.Positions * filters).ToArray();
+                Convolution.Forward(input, weights, b, actual, g, batch, activation);
+                AssertClose(expected, scale, actual, $"{g}, batch {batch}, {filters} filters, {activation}");
+            }
+        }
+    }
+
+    [Fact]
+    public void A_sample_too_large_to_pad_in_the_packing_buffer_is_still_convolved()
+    {
+        // 42 × 42 × 48 padded values: more than one thread's packing buffer holds, so the windows are packed instead.
+        var g = ConvolutionTests.Same(48, 40, 40, 3, 1, channelsLast: true);
+        var (input, weights, bias, _) = Problem(g, 2, 16, seed: 55);
+        var (expected, scale) = ForwardReference(g, 2, 16, input, weights, bias, relu: false);
+        var actual = new float[2 * g.Positions * 16];
+        Convolution.Forward(input, weights, bias, actual, g, 2);
+        AssertClose(expected, scale, actual, g.ToString());
+        var dz = GemmTests.Random(actual.Length, 56);
+        var (gradient, gradientScale) = InputGradientReference(g, 2, 16, dz, weights);
+        var dx = new float[input.Length];
+        Convolution.InputGradient(dz, weights, dx, g, 2, new float[weights.Length]);
+        AssertClose(gradient, gradientScale, dx, g.ToString());
+    }
+
+    /// <summary>
+    /// A convolution by its definition, in double precision: bias + Σ window·weights per position and filter (then
+    /// ReLU); and for each output the sum of the magnitudes of its terms, the scale of its rounding.
+    /// </summary>
+    private static (double[] Output, double[] Scale) ForwardReference(Window2D g, int batch, int filters, float[] input, float[] weights, float[] bias, bool relu = true)
+    {
+        var (output, scale) = (new double[batch * g.Positions * filters], new double[batch * g.Positions * filters]);
+        for (var n = 0; n < batch; n++)
+        {
+            for (var p = 0; p < g.Positions; p++)
+            {
+                var (top, left) = (((p / g.OutputWidth) * g.Stride) - g.PadTop, ((p % g.OutputWidth) * g.Stride) - g.PadLeft);
+                for (var f = 0; f < filters; f++)
+                {
+                    double sum = bias.Length == 0 ? 0 : bias[f], magnitude = Math.Abs(sum);
+                    for (var k = 0; k < g.PatchSize; k++)
+                    {
+                        var (kh, kw, c) = (k / (g.Kernel * g.Channels), k / g.Channels % g.Kernel, k % g.Channels);
+                        var (h, w) = (top + kh, left + kw);
+                        if (h >= 0 && h < g.Height && w >= 0 && w < g.Width)
+                        {
+                            var term = (double)input[(n * g.InputSize) + g.InputIndex(c, h, w)] * weights[(k * filters) + f];
+                            sum += term;
+                            magnitude += Math.Abs(term);
+                        }
+                    }
+
+                    var index = (((n * g.Positions) + p) * filters) + f;
+                    (output[index], scale[index]) = (relu ? Math.Max(sum, 0) : sum, magnitude);
+                }
+            }
+        }
+
+        return (output, scale);
+    }
+
+    /// <summary>Each value within float rounding of a sum of terms whose magnitudes add up to its scale.</summary>
+    private static void AssertClose(double[] expected, double[] scale, float[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(actual[i] - expected[i]) <= (2e-6 * scale[i]) + 1e-7, $"{what}, value {i}: {actual[i]} vs {expected[i]}");
         }
     }
 
@@ -176,10 +255,7 @@ public sealed class ImplicitConvolutionTests
             var actual = Enumerable.Repeat(float.NaN, batch * g.InputSize).ToArray();
             var scratch = Enumerable.Repeat(float.NaN, weights.Length + 5).ToArray();
             Convolution.InputGradient(gradient, weights, actual, g, batch, scratch);
-            for (var i = 0; i < expected.Length; i++)
-            {
-                Assert.True(Math.Abs(actual[i] - expected[i]) <= (2e-6 * scale[i]) + 1e-7, $"{g}, batch {batch}, {filters} filters, value {i}: {actual[i]} vs {expected[i]}");
-            }
+            AssertClose(expected, scale, actual, $"{g}, batch {batch}, {filters} filters");
 
             // The same gradient as the windows' gradient added back by col2im, to rounding.
             var windows = new float[batch * g.Positions * g.PatchSize];

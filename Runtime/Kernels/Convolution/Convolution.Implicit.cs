@@ -21,6 +21,17 @@ public static unsafe partial class Convolution
         GemmActivation activation = GemmActivation.None)
     {
         var filters = Filters(weights.Length, window);
+        if (InPlaceApplies(input, weights, bias, output, window, filters, batch, activation))
+        {
+            fixed (float* x = input, w = weights, b = bias, y = output)
+            {
+                if (TryInPlace(x, w, bias.IsEmpty ? null : b, y, window, filters, batch, activation == GemmActivation.Relu))
+                {
+                    return;
+                }
+            }
+        }
+
         Gemm.ComputeWindows(Gemm.Tuning, input, window, batch, transposeA: false, weights, output, filters, accumulate: false, bias, activation);
     }
 
@@ -96,6 +107,17 @@ public static unsafe partial class Convolution
         var transposed = new Window2D(
             filters, window.OutputHeight, window.OutputWidth, window.Kernel, Stride: 1, window.Kernel - 1 - window.PadTop, window.Kernel - 1 - window.PadLeft,
             window.Height, window.Width, ChannelsLast: true);
+        if (InPlaceApplies(outputGradient, flipped, default, inputGradient, transposed, window.Channels, batch, GemmActivation.None))
+        {
+            fixed (float* dz = outputGradient, w = flipped, dx = inputGradient)
+            {
+                if (TryInPlace(dz, w, null, dx, transposed, window.Channels, batch, relu: false))
+                {
+                    return;
+                }
+            }
+        }
+
         Gemm.ComputeWindows(Gemm.Tuning, outputGradient, transposed, batch, transposeA: false, flipped, inputGradient, window.Channels, accumulate: false);
     }
 
@@ -120,6 +142,16 @@ public static unsafe partial class Convolution
             }
         }
     }
+
+    /// <summary>
+    /// Whether the spans are whole for a convolution that could read its windows in place (see Convolution.InPlace.cs):
+    /// stride 1, channels-last, lengths that match. Wrong lengths are left to the implicit product, which says what it expected.
+    /// </summary>
+    private static bool InPlaceApplies(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> output, in Window2D window, int filters, int batch, GemmActivation activation) =>
+        window.Stride == 1 && window.ChannelsLast && batch > 0 && activation is (GemmActivation.None or GemmActivation.Relu)
+        && input.Length == (long)batch * window.InputSize && output.Length == (long)batch * window.Positions * filters
+        && weights.Length == window.PatchSize * filters && (bias.IsEmpty || bias.Length == filters);
 
     /// <summary>The filters a weight matrix of <paramref name="length"/> floats holds: whole rows of a window's values each.</summary>
     private static int Filters(int length, in Window2D window)

@@ -24,11 +24,13 @@ public static unsafe partial class Gemm
         var scratch = stackalloc float[rows * width];
         var edgeBias = stackalloc float[width];
         // A read in place (see GemmTuning.ReadAInPlace): row-major with at most one row block, or transposed with at most one
-        // depth block (a weight gradient's A is the layer's input, stored [batch × inputs]).
+        // depth block (a weight gradient's A is the layer's input, stored [batch × inputs]); or of any size when the
+        // product is one panel wide, so that a packed copy of A would be read by one tile only.
         // A window operand (an implicit convolution) has no matrix to read: it is always packed.
-        var rowsInPlace = x->Tuning.ReadAInPlace && x->A.InMemory && x->A.ColumnStride == 1 && x->M <= RowBlock
+        var onePanel = x->N <= width;
+        var rowsInPlace = x->Tuning.ReadAInPlace && x->A.InMemory && x->A.ColumnStride == 1 && (x->M <= RowBlock || onePanel)
             && ((long)x->A.RowStride * sizeof(float)) % 4096 != 0;
-        var stepsInPlace = x->Tuning.ReadAInPlace && x->A.InMemory && x->A.RowStride == 1 && x->K <= DepthBlock
+        var stepsInPlace = x->Tuning.ReadAInPlace && x->A.InMemory && x->A.RowStride == 1 && (x->K <= DepthBlock || onePanel)
             && ((long)x->A.ColumnStride * sizeof(float)) % 4096 != 0;
         var aInPlace = rowsInPlace || stepsInPlace;
         // With one row block, each B panel is packed just before its tiles read it (see GemmTuning.PackBPerPanel).

@@ -71,7 +71,7 @@ public static unsafe partial class Gemm
     /// <paramref name="width"/> columns are valid (or there is none), else its <paramref name="valid"/> values
     /// followed by zeros in <paramref name="buffer"/>.
     /// </summary>
-    private static float* PaddedBias(float* bias, int valid, int width, float* buffer)
+    internal static float* PaddedBias(float* bias, int valid, int width, float* buffer)
     {
         if (bias == null || valid == width)
         {

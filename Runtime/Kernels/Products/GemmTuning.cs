@@ -55,7 +55,9 @@ internal readonly record struct GemmTuning
     /// <summary>
     /// The micro-kernels read a batch-sized A where it lies instead of from a packed copy: row-major with at most
     /// <see cref="Gemm.RowBlock"/> rows, or transposed with at most <see cref="Gemm.DepthBlock"/> steps (a weight
-    /// gradient's, whose steps are the batch). A whose rows (or steps) lie a multiple of 4 KiB apart is packed all the
+    /// gradient's, whose steps are the batch); and any A of a product one tile wide, whose packed copy one tile would
+    /// read once: packing it cost as much as its products (`conv-products`: a 12544×288×64 product from 41 % to 78 % of
+    /// the peak, its transposed-A twin from 38 % to 64 %). A whose rows (or steps) lie a multiple of 4 KiB apart is packed all the
     /// same: read in place, they would all fall into one L1 set.
     /// </summary>
     public bool ReadAInPlace { get; init; } = true;

@@ -169,11 +169,16 @@ internal sealed unsafe class PackingBuffers
     private readonly float[] _a;
     private readonly float[] _b;
 
+    /// <summary>Floats in <see cref="A"/>: room for the largest panels of any micro-kernel, a block's rows rounded up to 16.</summary>
+    public const int ACapacity = (Gemm.RowBlock + 16) * Gemm.DepthBlock;
+
+    /// <summary>Floats in <see cref="B"/>: a block's columns rounded up to 32.</summary>
+    public const int BCapacity = (Gemm.ColumnBlock + 32) * Gemm.DepthBlock;
+
     private PackingBuffers()
     {
-        // Room for the largest panels of any micro-kernel: a block's rows rounded up to 16, columns up to 32.
-        _a = GC.AllocateUninitializedArray<float>(((Gemm.RowBlock + 16) * Gemm.DepthBlock) + 16, pinned: true);
-        _b = GC.AllocateUninitializedArray<float>(((Gemm.ColumnBlock + 32) * Gemm.DepthBlock) + 16, pinned: true);
+        _a = GC.AllocateUninitializedArray<float>(ACapacity + 16, pinned: true);
+        _b = GC.AllocateUninitializedArray<float>(BCapacity + 16, pinned: true);
         A = Align(_a);
         B = Align(_b);
     }

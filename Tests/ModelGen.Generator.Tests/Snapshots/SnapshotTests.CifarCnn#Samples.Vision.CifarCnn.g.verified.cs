@@ -7,10 +7,10 @@ namespace Samples.Vision;
 /// <para>The network compiled by ModelGen from the attributes on this class:</para>
 /// <code>
 /// layer                       kind             activation     input    output  parameters  computed as
-/// conv2d_1                    Conv2D           Relu         3×32×32  16×32×32         432  3×3, stride 1, padded; im2col + GEMM
+/// conv2d_1                    Conv2D           Relu         3×32×32  16×32×32         432  3×3, stride 1, padded; windows read in place
 /// batch_norm_1                BatchNorm                      16,384    16,384          32  per channel (16), momentum 0.99, ε = 0.001
 /// average_pooling2d_1         AvgPool2D                    16×32×32  16×16×16           0  2×2, stride 2
-/// conv2d_2                    Conv2D           Relu        16×16×16  32×16×16       4,640  3×3, stride 1, padded; im2col + GEMM
+/// conv2d_2                    Conv2D           Relu        16×16×16  32×16×16       4,640  3×3, stride 1, padded; implicit GEMM
 /// batch_norm_2                BatchNorm                       8,192     8,192          64  per channel (32), momentum 0.99, ε = 0.001
 /// global_average_pooling2d_1  GlobalAvgPool2D              32×16×16        32           0  each channel's mean over its 256 positions
 /// dense_1                     Dense            Linear            32        10         330  GEMM
@@ -82,9 +82,9 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
     private const int WorkspacePerSample = 110640;
     private const int PredictionChunk = 256;
 
-    // Convolutions build the windows of a few samples at a time (im2col), in one buffer small enough to stay in L2.
-    private const int Conv2Chunk = 3; // conv2d_2: 3 × 256 windows of 144 = 110,592 floats
-    private const int WindowsLength = 110592;
+    // Convolutions' scratch: a kernel flipped for an input gradient, or a few samples' windows (im2col), small enough to stay in L2.
+    private const int Conv2Chunk = 3; // conv2d_2: ∂W summed 3 samples per product; its flipped kernel, 4,608 floats
+    private const int WindowsLength = 4608;
 
     // The window of each convolution and pooling layer: input (c, h, w) or, after such a layer, (h, w, c); outputs (h, w, c).
     private static readonly global::ModelGen.Kernels.Window2D Conv1Window =
@@ -609,7 +609,7 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Convolution.Forward(x.Slice(0, batch * 4096), w, b, y.Slice(0, batch * 8192), Conv2Window, batch, global::ModelGen.Kernels.GemmActivation.Relu);
     }
 
-    /// <summary>conv2d_2 backward: dz = dy ⊙ [y > 0], ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = col2im(dz·Wᵀ).</summary>
+    /// <summary>conv2d_2 backward: dz = dy ⊙ [y > 0], ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = dz convolved with the flipped kernel.</summary>
     private void Conv2Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
         global::System.ReadOnlySpan<float> w = Conv2Weights;
@@ -625,16 +625,9 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
         // 3 samples per product (Conv2Chunk), the products summed in order
         global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 4096), dz, dw, Conv2Window, batch, Conv2Chunk);
 
-        // 3 samples at a time (Conv2Chunk), so that their windows' gradient stays in L2 from the product to col2im
-        for (var start = 0; start < batch; start += Conv2Chunk)
-        {
-            var count = global::System.Math.Min(Conv2Chunk, batch - start);
-            var windows = _windows.Span.Slice(0, count * 36864);
-            // the windows' gradient dz·Wᵀ: [count·256×32]·[32×144]
-            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz.Slice(start * 8192, count * 8192), w, windows, count * 256, 144, 32);
-            // dx: each window's gradient added back where the window was read from
-            global::ModelGen.Kernels.Convolution.ColumnsToImage(windows, dx.Slice(start * 4096, count * 4096), Conv2Window, count);
-        }
+        // dx = dz convolved with W flipped (kernel turned half a turn, channels and filters swapped): [batch·256×288]·[288×16],
+        // each window of dz read by the product, the flipped kernel written to the window buffer: no col2im
+        global::ModelGen.Kernels.Convolution.InputGradient(dz, w, dx.Slice(0, batch * 4096), Conv2Window, batch, _windows.Span);
     }
 
     /// <summary>batch_norm_2 forward while training: y = γ ⊙ (x − μ_B) / √(σ²_B + 0.001) + β with the batch's statistics of each channel, over its 256 positions in every sample, which also move the running averages (momentum 0.99).</summary>

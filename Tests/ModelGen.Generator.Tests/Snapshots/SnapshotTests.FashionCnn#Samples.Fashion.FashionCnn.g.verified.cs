@@ -7,9 +7,9 @@ namespace Samples.Fashion;
 /// <para>The network compiled by ModelGen from the attributes on this class:</para>
 /// <code>
 /// layer            kind       activation     input    output  parameters  computed as
-/// conv2d_1         Conv2D     Relu         1×28×28  16×28×28         160  3×3, stride 1, padded; im2col + GEMM
+/// conv2d_1         Conv2D     Relu         1×28×28  16×28×28         160  3×3, stride 1, padded; windows read in place
 /// max_pooling2d_1  MaxPool2D              16×28×28  16×14×14           0  2×2, stride 2
-/// conv2d_2         Conv2D     Relu        16×14×14  32×14×14       4,640  3×3, stride 1, padded; im2col + GEMM
+/// conv2d_2         Conv2D     Relu        16×14×14  32×14×14       4,640  3×3, stride 1, padded; implicit GEMM
 /// max_pooling2d_2  MaxPool2D              32×14×14    32×7×7           0  2×2, stride 2
 /// flatten_1        Flatten                   1,568     1,568           0  a view: nothing computed
 /// dense_1          Dense      Relu           1,568        64     100,416  GEMM
@@ -77,9 +77,9 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
     private const int WorkspacePerSample = 53520;
     private const int PredictionChunk = 256;
 
-    // Convolutions build the windows of a few samples at a time (im2col), in one buffer small enough to stay in L2.
-    private const int Conv2Chunk = 4; // conv2d_2: 4 × 196 windows of 144 = 112,896 floats
-    private const int WindowsLength = 112896;
+    // Convolutions' scratch: a kernel flipped for an input gradient, or a few samples' windows (im2col), small enough to stay in L2.
+    private const int Conv2Chunk = 4; // conv2d_2: ∂W summed 4 samples per product; its flipped kernel, 4,608 floats
+    private const int WindowsLength = 4608;
 
     // The window of each convolution and pooling layer: input (c, h, w) or, after such a layer, (h, w, c); outputs (h, w, c).
     private static readonly global::ModelGen.Kernels.Window2D Conv1Window =
@@ -596,7 +596,7 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Convolution.Forward(x.Slice(0, batch * 3136), w, b, y.Slice(0, batch * 6272), Conv2Window, batch, global::ModelGen.Kernels.GemmActivation.Relu);
     }
 
-    /// <summary>conv2d_2 backward: dz = dy ⊙ [y > 0], ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = col2im(dz·Wᵀ).</summary>
+    /// <summary>conv2d_2 backward: dz = dy ⊙ [y > 0], ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = dz convolved with the flipped kernel.</summary>
     private void Conv2Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
         global::System.ReadOnlySpan<float> w = Conv2Weights;
@@ -612,16 +612,9 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         // 4 samples per product (Conv2Chunk), the products summed in order
         global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 3136), dz, dw, Conv2Window, batch, Conv2Chunk);
 
-        // 4 samples at a time (Conv2Chunk), so that their windows' gradient stays in L2 from the product to col2im
-        for (var start = 0; start < batch; start += Conv2Chunk)
-        {
-            var count = global::System.Math.Min(Conv2Chunk, batch - start);
-            var windows = _windows.Span.Slice(0, count * 28224);
-            // the windows' gradient dz·Wᵀ: [count·196×32]·[32×144]
-            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz.Slice(start * 6272, count * 6272), w, windows, count * 196, 144, 32);
-            // dx: each window's gradient added back where the window was read from
-            global::ModelGen.Kernels.Convolution.ColumnsToImage(windows, dx.Slice(start * 3136, count * 3136), Conv2Window, count);
-        }
+        // dx = dz convolved with W flipped (kernel turned half a turn, channels and filters swapped): [batch·196×288]·[288×16],
+        // each window of dz read by the product, the flipped kernel written to the window buffer: no col2im
+        global::ModelGen.Kernels.Convolution.InputGradient(dz, w, dx.Slice(0, batch * 3136), Conv2Window, batch, _windows.Span);
     }
 
     /// <summary>max_pooling2d_2 forward: the largest value of each 2×2 window of each channel, [batch×32×14×14] → [batch×32×7×7], kept (h, w, c).</summary>

@@ -7,27 +7,27 @@ namespace Samples.Vision;
 /// <para>The network compiled by ModelGen from the attributes on this class:</para>
 /// <code>
 /// layer                       kind             activation    input   output  parameters  computed as
-/// conv2d_1                    Conv2D           Linear      1×12×12  8×12×12          72  3×3, stride 1, padded; im2col + GEMM
+/// conv2d_1                    Conv2D           Linear      1×12×12  8×12×12          72  3×3, stride 1, padded; windows read in place
 /// batch_norm_1                BatchNorm                      1,152    1,152          16  per channel (8), momentum 0.9, ε = 1E-05
 /// activation_1                Activation       Relu          1,152    1,152           0  each value
-/// conv2d_2                    Conv2D           Linear      8×12×12  8×12×12         576  3×3, stride 1, padded; im2col + GEMM
+/// conv2d_2                    Conv2D           Linear      8×12×12  8×12×12         576  3×3, stride 1, padded; implicit GEMM
 /// batch_norm_2                BatchNorm                      1,152    1,152          16  per channel (8), momentum 0.9, ε = 1E-05
 /// activation_2                Activation       Relu          1,152    1,152           0  each value
-/// conv2d_3                    Conv2D           Linear      8×12×12  8×12×12         576  3×3, stride 1, padded; im2col + GEMM
+/// conv2d_3                    Conv2D           Linear      8×12×12  8×12×12         576  3×3, stride 1, padded; implicit GEMM
 /// batch_norm_3                BatchNorm                      1,152    1,152          16  per channel (8), momentum 0.9, ε = 1E-05
 /// residual_1                  Residual         Relu          1,152    1,152           0  Basic8(x) + x, of batch_norm_3 and activation_1
-/// conv2d_4                    Conv2D           Linear      8×12×12  8×12×12         576  3×3, stride 1, padded; im2col + GEMM
+/// conv2d_4                    Conv2D           Linear      8×12×12  8×12×12         576  3×3, stride 1, padded; implicit GEMM
 /// batch_norm_4                BatchNorm                      1,152    1,152          16  per channel (8), momentum 0.9, ε = 1E-05
 /// activation_3                Activation       Relu          1,152    1,152           0  each value
-/// conv2d_5                    Conv2D           Linear      8×12×12  8×12×12         576  3×3, stride 1, padded; im2col + GEMM
+/// conv2d_5                    Conv2D           Linear      8×12×12  8×12×12         576  3×3, stride 1, padded; implicit GEMM
 /// batch_norm_5                BatchNorm                      1,152    1,152          16  per channel (8), momentum 0.9, ε = 1E-05
 /// residual_2                  Residual         Relu          1,152    1,152           0  Basic8(x) + x, of batch_norm_5 and residual_1
-/// conv2d_6                    Conv2D           Linear      8×12×12   16×6×6       1,152  3×3, stride 2; im2col + GEMM
+/// conv2d_6                    Conv2D           Linear      8×12×12   16×6×6       1,152  3×3, stride 2; implicit GEMM
 /// batch_norm_6                BatchNorm                        576      576          32  per channel (16), momentum 0.9, ε = 1E-05
 /// activation_4                Activation       Relu            576      576           0  each value
-/// conv2d_7                    Conv2D           Linear       16×6×6   16×6×6       2,304  3×3, stride 1, padded; im2col + GEMM
+/// conv2d_7                    Conv2D           Linear       16×6×6   16×6×6       2,304  3×3, stride 1, padded; implicit GEMM
 /// batch_norm_7                BatchNorm                        576      576          32  per channel (16), momentum 0.9, ε = 1E-05
-/// conv2d_8                    Conv2D           Linear      8×12×12   16×6×6         128  1×1, stride 2; im2col + GEMM
+/// conv2d_8                    Conv2D           Linear      8×12×12   16×6×6         128  1×1, stride 2; implicit GEMM
 /// batch_norm_8                BatchNorm                        576      576          32  per channel (16), momentum 0.9, ε = 1E-05
 /// residual_3                  Residual         Relu            576      576           0  Down16(x) + Project16(x), of batch_norm_7 and batch_norm_8
 /// global_average_pooling2d_1  GlobalAvgPool2D               16×6×6       16           0  each channel's mean over its 36 positions
@@ -201,13 +201,13 @@ partial class ResNet : global::ModelGen.ITrainableModel
     private const int WorkspacePerSample = 32864;
     private const int PredictionChunk = 256;
 
-    // Convolutions build the windows of a few samples at a time (im2col), in one buffer small enough to stay in L2.
-    private const int Conv2Chunk = 12; // conv2d_2: 12 × 144 windows of 72 = 124,416 floats
-    private const int Conv3Chunk = 12; // conv2d_3: 12 × 144 windows of 72 = 124,416 floats
-    private const int Conv4Chunk = 12; // conv2d_4: 12 × 144 windows of 72 = 124,416 floats
-    private const int Conv5Chunk = 12; // conv2d_5: 12 × 144 windows of 72 = 124,416 floats
+    // Convolutions' scratch: a kernel flipped for an input gradient, or a few samples' windows (im2col), small enough to stay in L2.
+    private const int Conv2Chunk = 12; // conv2d_2: ∂W summed 12 samples per product; its flipped kernel, 576 floats
+    private const int Conv3Chunk = 12; // conv2d_3: ∂W summed 12 samples per product; its flipped kernel, 576 floats
+    private const int Conv4Chunk = 12; // conv2d_4: ∂W summed 12 samples per product; its flipped kernel, 576 floats
+    private const int Conv5Chunk = 12; // conv2d_5: ∂W summed 12 samples per product; its flipped kernel, 576 floats
     private const int Conv6Chunk = 50; // conv2d_6: 50 × 36 windows of 72 = 129,600 floats
-    private const int Conv7Chunk = 25; // conv2d_7: 25 × 36 windows of 144 = 129,600 floats
+    private const int Conv7Chunk = 25; // conv2d_7: ∂W summed 25 samples per product; its flipped kernel, 2,304 floats
     private const int Conv8Chunk = 455; // conv2d_8: 455 × 36 windows of 8 = 131,040 floats
     private const int WindowsLength = 131040;
 
@@ -1134,7 +1134,7 @@ partial class ResNet : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Convolution.Forward(x.Slice(0, batch * 1152), w, b, y.Slice(0, batch * 1152), Conv2Window, batch);
     }
 
-    /// <summary>conv2d_2 backward: dz = dy, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = col2im(dz·Wᵀ).</summary>
+    /// <summary>conv2d_2 backward: dz = dy, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = dz convolved with the flipped kernel.</summary>
     private void Conv2Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
         global::System.ReadOnlySpan<float> w = Conv2Weights;
@@ -1148,16 +1148,9 @@ partial class ResNet : global::ModelGen.ITrainableModel
         // 12 samples per product (Conv2Chunk), the products summed in order
         global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 1152), dz, dw, Conv2Window, batch, Conv2Chunk);
 
-        // 12 samples at a time (Conv2Chunk), so that their windows' gradient stays in L2 from the product to col2im
-        for (var start = 0; start < batch; start += Conv2Chunk)
-        {
-            var count = global::System.Math.Min(Conv2Chunk, batch - start);
-            var windows = _windows.Span.Slice(0, count * 10368);
-            // the windows' gradient dz·Wᵀ: [count·144×8]·[8×72]
-            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz.Slice(start * 1152, count * 1152), w, windows, count * 144, 72, 8);
-            // dx: each window's gradient added back where the window was read from
-            global::ModelGen.Kernels.Convolution.ColumnsToImage(windows, dx.Slice(start * 1152, count * 1152), Conv2Window, count);
-        }
+        // dx = dz convolved with W flipped (kernel turned half a turn, channels and filters swapped): [batch·144×72]·[72×8],
+        // each window of dz read by the product, the flipped kernel written to the window buffer: no col2im
+        global::ModelGen.Kernels.Convolution.InputGradient(dz, w, dx.Slice(0, batch * 1152), Conv2Window, batch, _windows.Span);
     }
 
     /// <summary>batch_norm_2 forward while training: y = γ ⊙ (x − μ_B) / √(σ²_B + 1E-05) + β with the batch's statistics of each channel, over its 144 positions in every sample, which also move the running averages (momentum 0.9).</summary>
@@ -1211,7 +1204,7 @@ partial class ResNet : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Convolution.Forward(x.Slice(0, batch * 1152), w, b, y.Slice(0, batch * 1152), Conv3Window, batch);
     }
 
-    /// <summary>conv2d_3 backward: dz = dy, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = col2im(dz·Wᵀ).</summary>
+    /// <summary>conv2d_3 backward: dz = dy, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = dz convolved with the flipped kernel.</summary>
     private void Conv3Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
         global::System.ReadOnlySpan<float> w = Conv3Weights;
@@ -1225,16 +1218,9 @@ partial class ResNet : global::ModelGen.ITrainableModel
         // 12 samples per product (Conv3Chunk), the products summed in order
         global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 1152), dz, dw, Conv3Window, batch, Conv3Chunk);
 
-        // 12 samples at a time (Conv3Chunk), so that their windows' gradient stays in L2 from the product to col2im
-        for (var start = 0; start < batch; start += Conv3Chunk)
-        {
-            var count = global::System.Math.Min(Conv3Chunk, batch - start);
-            var windows = _windows.Span.Slice(0, count * 10368);
-            // the windows' gradient dz·Wᵀ: [count·144×8]·[8×72]
-            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz.Slice(start * 1152, count * 1152), w, windows, count * 144, 72, 8);
-            // dx: each window's gradient added back where the window was read from
-            global::ModelGen.Kernels.Convolution.ColumnsToImage(windows, dx.Slice(start * 1152, count * 1152), Conv3Window, count);
-        }
+        // dx = dz convolved with W flipped (kernel turned half a turn, channels and filters swapped): [batch·144×72]·[72×8],
+        // each window of dz read by the product, the flipped kernel written to the window buffer: no col2im
+        global::ModelGen.Kernels.Convolution.InputGradient(dz, w, dx.Slice(0, batch * 1152), Conv3Window, batch, _windows.Span);
     }
 
     /// <summary>batch_norm_3 forward while training: y = γ ⊙ (x − μ_B) / √(σ²_B + 1E-05) + β with the batch's statistics of each channel, over its 144 positions in every sample, which also move the running averages (momentum 0.9).</summary>
@@ -1291,7 +1277,7 @@ partial class ResNet : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Convolution.Forward(x.Slice(0, batch * 1152), w, b, y.Slice(0, batch * 1152), Conv4Window, batch);
     }
 
-    /// <summary>conv2d_4 backward: dz = dy, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = col2im(dz·Wᵀ).</summary>
+    /// <summary>conv2d_4 backward: dz = dy, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = dz convolved with the flipped kernel.</summary>
     private void Conv4Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
         global::System.ReadOnlySpan<float> w = Conv4Weights;
@@ -1305,16 +1291,9 @@ partial class ResNet : global::ModelGen.ITrainableModel
         // 12 samples per product (Conv4Chunk), the products summed in order
         global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 1152), dz, dw, Conv4Window, batch, Conv4Chunk);
 
-        // 12 samples at a time (Conv4Chunk), so that their windows' gradient stays in L2 from the product to col2im
-        for (var start = 0; start < batch; start += Conv4Chunk)
-        {
-            var count = global::System.Math.Min(Conv4Chunk, batch - start);
-            var windows = _windows.Span.Slice(0, count * 10368);
-            // the windows' gradient dz·Wᵀ: [count·144×8]·[8×72]
-            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz.Slice(start * 1152, count * 1152), w, windows, count * 144, 72, 8);
-            // dx: each window's gradient added back where the window was read from
-            global::ModelGen.Kernels.Convolution.ColumnsToImage(windows, dx.Slice(start * 1152, count * 1152), Conv4Window, count);
-        }
+        // dx = dz convolved with W flipped (kernel turned half a turn, channels and filters swapped): [batch·144×72]·[72×8],
+        // each window of dz read by the product, the flipped kernel written to the window buffer: no col2im
+        global::ModelGen.Kernels.Convolution.InputGradient(dz, w, dx.Slice(0, batch * 1152), Conv4Window, batch, _windows.Span);
     }
 
     /// <summary>batch_norm_4 forward while training: y = γ ⊙ (x − μ_B) / √(σ²_B + 1E-05) + β with the batch's statistics of each channel, over its 144 positions in every sample, which also move the running averages (momentum 0.9).</summary>
@@ -1368,7 +1347,7 @@ partial class ResNet : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Convolution.Forward(x.Slice(0, batch * 1152), w, b, y.Slice(0, batch * 1152), Conv5Window, batch);
     }
 
-    /// <summary>conv2d_5 backward: dz = dy, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = col2im(dz·Wᵀ).</summary>
+    /// <summary>conv2d_5 backward: dz = dy, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = dz convolved with the flipped kernel.</summary>
     private void Conv5Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
         global::System.ReadOnlySpan<float> w = Conv5Weights;
@@ -1382,16 +1361,9 @@ partial class ResNet : global::ModelGen.ITrainableModel
         // 12 samples per product (Conv5Chunk), the products summed in order
         global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 1152), dz, dw, Conv5Window, batch, Conv5Chunk);
 
-        // 12 samples at a time (Conv5Chunk), so that their windows' gradient stays in L2 from the product to col2im
-        for (var start = 0; start < batch; start += Conv5Chunk)
-        {
-            var count = global::System.Math.Min(Conv5Chunk, batch - start);
-            var windows = _windows.Span.Slice(0, count * 10368);
-            // the windows' gradient dz·Wᵀ: [count·144×8]·[8×72]
-            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz.Slice(start * 1152, count * 1152), w, windows, count * 144, 72, 8);
-            // dx: each window's gradient added back where the window was read from
-            global::ModelGen.Kernels.Convolution.ColumnsToImage(windows, dx.Slice(start * 1152, count * 1152), Conv5Window, count);
-        }
+        // dx = dz convolved with W flipped (kernel turned half a turn, channels and filters swapped): [batch·144×72]·[72×8],
+        // each window of dz read by the product, the flipped kernel written to the window buffer: no col2im
+        global::ModelGen.Kernels.Convolution.InputGradient(dz, w, dx.Slice(0, batch * 1152), Conv5Window, batch, _windows.Span);
     }
 
     /// <summary>batch_norm_5 forward while training: y = γ ⊙ (x − μ_B) / √(σ²_B + 1E-05) + β with the batch's statistics of each channel, over its 144 positions in every sample, which also move the running averages (momentum 0.9).</summary>
@@ -1525,7 +1497,7 @@ partial class ResNet : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Convolution.Forward(x.Slice(0, batch * 576), w, b, y.Slice(0, batch * 576), Conv7Window, batch);
     }
 
-    /// <summary>conv2d_7 backward: dz = dy, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = col2im(dz·Wᵀ).</summary>
+    /// <summary>conv2d_7 backward: dz = dy, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = dz convolved with the flipped kernel.</summary>
     private void Conv7Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
         global::System.ReadOnlySpan<float> w = Conv7Weights;
@@ -1539,16 +1511,9 @@ partial class ResNet : global::ModelGen.ITrainableModel
         // 25 samples per product (Conv7Chunk), the products summed in order
         global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 576), dz, dw, Conv7Window, batch, Conv7Chunk);
 
-        // 25 samples at a time (Conv7Chunk), so that their windows' gradient stays in L2 from the product to col2im
-        for (var start = 0; start < batch; start += Conv7Chunk)
-        {
-            var count = global::System.Math.Min(Conv7Chunk, batch - start);
-            var windows = _windows.Span.Slice(0, count * 5184);
-            // the windows' gradient dz·Wᵀ: [count·36×16]·[16×144]
-            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz.Slice(start * 576, count * 576), w, windows, count * 36, 144, 16);
-            // dx: each window's gradient added back where the window was read from
-            global::ModelGen.Kernels.Convolution.ColumnsToImage(windows, dx.Slice(start * 576, count * 576), Conv7Window, count);
-        }
+        // dx = dz convolved with W flipped (kernel turned half a turn, channels and filters swapped): [batch·36×144]·[144×16],
+        // each window of dz read by the product, the flipped kernel written to the window buffer: no col2im
+        global::ModelGen.Kernels.Convolution.InputGradient(dz, w, dx.Slice(0, batch * 576), Conv7Window, batch, _windows.Span);
     }
 
     /// <summary>batch_norm_7 forward while training: y = γ ⊙ (x − μ_B) / √(σ²_B + 1E-05) + β with the batch's statistics of each channel, over its 36 positions in every sample, which also move the running averages (momentum 0.9).</summary>
