@@ -115,7 +115,9 @@ internal static class ConvEmitter
             }
 
             writer.WriteLine($"// ∂L/∂W = Σ windowsᵀ·dz: [{patch}×batch·{positions}]·[batch·{positions}×{filters}], each window read from x by the product,");
-            writer.WriteLine($"// {layer.Chunk} samples per product ({layer.Identifier}Chunk), the products summed in order");
+            writer.WriteLine(layer.InputGradientIsConvolution
+                ? $"// in place where a padded sample fits the product's buffers, else {layer.Chunk} samples per product ({layer.Identifier}Chunk), summed in order"
+                : $"// {layer.Chunk} samples per product ({layer.Identifier}Chunk), the products summed in order");
             writer.WriteLine($"{Convolution}.WeightGradient(x.Slice(0, batch * {layer.InputSize}), dz, dw, {layer.Identifier}Window, batch, {layer.Identifier}Chunk);");
             writer.WriteLine();
             if (isFirst)

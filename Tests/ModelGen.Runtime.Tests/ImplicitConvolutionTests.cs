@@ -89,7 +89,7 @@ public sealed class ImplicitConvolutionTests
     public void Weight_gradient_gives_the_bits_of_the_chunked_products_over_im2col(int chunk)
     {
         const int batch = 11, filters = 32;
-        var g = ConvolutionTests.Same(16, 14, 14, 3, 1, channelsLast: true);
+        var g = ConvolutionTests.Same(16, 14, 14, 3, 2, channelsLast: true); // stride 2: not read in place
         var (input, weights, _, columns) = Problem(g, batch, filters, seed: 47);
         var rows = g.Positions * filters;
         var gradient = GemmTests.Random(batch * rows, 48);
@@ -167,6 +167,53 @@ public sealed class ImplicitConvolutionTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(StrideOneWindows))]
+    public void Stride_one_weight_gradient_sums_every_window_times_its_outputs_gradient(Window2D g)
+    {
+        foreach (var (batch, filters) in Batches.SelectMany(b => FilterCounts.Select(f => (b, f))))
+        {
+            var (input, weights, _, _) = Problem(g, batch, filters, seed: 57);
+            var gradient = GemmTests.Random(batch * g.Positions * filters, 58);
+            var (expected, scale) = WeightGradientReference(g, batch, filters, input, gradient);
+            var actual = Enumerable.Repeat(float.NaN, weights.Length).ToArray();
+            Convolution.WeightGradient(input, gradient, actual, g, batch, chunk: 2);
+            AssertClose(expected, scale, actual, $"{g}, batch {batch}, {filters} filters");
+        }
+    }
+
+    /// <summary>∂W by its definition, in double precision: Σ over samples and positions of window value × output gradient; and the scale of each sum's rounding.</summary>
+    private static (double[] Gradient, double[] Scale) WeightGradientReference(Window2D g, int batch, int filters, float[] input, float[] dz)
+    {
+        var (gradient, scale) = (new double[g.PatchSize * filters], new double[g.PatchSize * filters]);
+        for (var n = 0; n < batch; n++)
+        {
+            for (var p = 0; p < g.Positions; p++)
+            {
+                var (top, left) = (((p / g.OutputWidth) * g.Stride) - g.PadTop, ((p % g.OutputWidth) * g.Stride) - g.PadLeft);
+                for (var k = 0; k < g.PatchSize; k++)
+                {
+                    var (kh, kw, c) = (k / (g.Kernel * g.Channels), k / g.Channels % g.Kernel, k % g.Channels);
+                    var (h, w) = (top + kh, left + kw);
+                    if (h < 0 || h >= g.Height || w < 0 || w >= g.Width)
+                    {
+                        continue;
+                    }
+
+                    var value = (double)input[(n * g.InputSize) + g.InputIndex(c, h, w)];
+                    for (var f = 0; f < filters; f++)
+                    {
+                        var term = value * dz[(((n * g.Positions) + p) * filters) + f];
+                        gradient[(k * filters) + f] += term;
+                        scale[(k * filters) + f] += Math.Abs(term);
+                    }
+                }
+            }
+        }
+
+        return (gradient, scale);
+    }
+
     [Fact]
     public void A_sample_too_large_to_pad_in_the_packing_buffer_is_still_convolved()
     {
@@ -182,6 +229,10 @@ public sealed class ImplicitConvolutionTests
         var dx = new float[input.Length];
         Convolution.InputGradient(dz, weights, dx, g, 2, new float[weights.Length]);
         AssertClose(gradient, gradientScale, dx, g.ToString());
+        var (weightGradient, weightScale) = WeightGradientReference(g, 2, 16, input, dz);
+        var dw = new float[weights.Length];
+        Convolution.WeightGradient(input, dz, dw, g, 2, chunk: 1);
+        AssertClose(weightGradient, weightScale, dw, g.ToString());
     }
 
     /// <summary>

@@ -11,9 +11,11 @@ namespace ModelGen.Kernels;
 public static unsafe partial class Convolution
 {
     /// <summary>
-    /// output[n, p, f] = act(bias[f] + Σₖ window(n, p)[k] · weights[k, f]): the convolution that
-    /// <see cref="ImageToColumns"/> and <see cref="Gemm.Multiply"/> compute, with their bits, without the windows'
-    /// buffer. Weights are [kernel² × channels, filters] row-major, outputs channels-last; any input layout.
+    /// output[n, p, f] = act(bias[f] + Σₖ window(n, p)[k] · weights[k, f]) without the windows' buffer. Weights are
+    /// [kernel² × channels, filters] row-major, outputs channels-last; any input layout. A stride-1 convolution on
+    /// channels-last input reads its windows in place from a zero-padded copy of each sample (Convolution.InPlace.cs),
+    /// summing each kernel row's values in turn; any other, or one whose padded sample does not fit the packing buffers,
+    /// packs them from the images and gives the bits of <see cref="ImageToColumns"/> and <see cref="Gemm.Multiply"/>.
     /// </summary>
     /// <exception cref="ArgumentException">A span's length does not match the geometry and the batch.</exception>
     public static void Forward(
@@ -36,12 +38,13 @@ public static unsafe partial class Convolution
     }
 
     /// <summary>
-    /// weightGradient = Σₙ Σₚ window(n, p) ⊗ outputGradient[n, p] (overwritten), as windowsᵀ·∂Y products over the
-    /// windows read from the images: the sum is taken <paramref name="chunk"/> samples at a time, each chunk one product
-    /// (its positions summed in that product's depth blocks) added to the chunks before it in order, which is what
-    /// <see cref="ImageToColumns"/> and <see cref="Gemm.MultiplyTransposedA"/> / <see cref="Gemm.MultiplyAddTransposedA"/>
-    /// over chunks of windows compute, with their bits. The product packs ∂Y's rows once per depth block and reuses
-    /// them for every window value.
+    /// weightGradient = Σₙ Σₚ window(n, p) ⊗ outputGradient[n, p] (overwritten). A stride-1 convolution on channels-last
+    /// input reads its windows in place, as <see cref="Forward"/> does, each value of ∂W summed over the samples in order
+    /// (<paramref name="chunk"/> is then unused). Otherwise, as windowsᵀ·∂Y products over the windows read from the images:
+    /// the sum is taken <paramref name="chunk"/> samples at a time, each chunk one product (its positions summed in that
+    /// product's depth blocks) added to the chunks before it in order, which is what <see cref="ImageToColumns"/> and
+    /// <see cref="Gemm.MultiplyTransposedA"/> / <see cref="Gemm.MultiplyAddTransposedA"/> over chunks of windows compute,
+    /// with their bits. Either way ∂Y's rows are read once per block of positions and reused for every window value.
     /// </summary>
     /// <exception cref="ArgumentException">A span's length does not match the geometry and the batch.</exception>
     public static void WeightGradient(ReadOnlySpan<float> input, ReadOnlySpan<float> outputGradient, Span<float> weightGradient, in Window2D window, int batch, int chunk)
@@ -53,6 +56,14 @@ public static unsafe partial class Convolution
         {
             throw new ArgumentException(
                 $"Expected {batch} samples of {window.InputSize} inputs and {window.Positions} × {filters} output gradients, but the spans hold {input.Length} and {outputGradient.Length} floats.");
+        }
+
+        fixed (float* x = input, dz = outputGradient, dw = weightGradient)
+        {
+            if (TryWeightGradientInPlace(x, dz, dw, window, filters, batch))
+            {
+                return;
+            }
         }
 
         for (var start = 0; start < batch; start += chunk)

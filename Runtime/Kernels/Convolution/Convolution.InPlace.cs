@@ -1,4 +1,5 @@
 using System;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -6,7 +7,8 @@ namespace ModelGen.Kernels;
 
 /// <summary>
 /// Stride-1 convolutions on channels-last images whose micro-kernels read each window where it lies, in a zero-padded
-/// copy of its sample, instead of packing it first.
+/// copy of its sample, instead of packing it first: the forward product (and so the input gradient, itself such a
+/// convolution) and the weight gradient.
 /// </summary>
 /// <remarks>
 /// In a padded sample of Hp × Wp positions, the window at (oh, ow) starts at position oh·Wp + ow, and kernel row kh of
@@ -15,7 +17,9 @@ namespace ModelGen.Kernels;
 /// row (one depth block) at a time: the micro-kernels' row-major A, read in place. The Wp − OW extra positions of each
 /// output row are computed in a scratch tile and dropped when the rows are copied out (Wp/OW more multiply-adds: 1.14×
 /// for a 3 × 3 kernel on 14 columns). A packed window panel feeds only filters/16 vector multiply-adds per value, so
-/// with 32–64 filters the packing cost as much as the products (docs/performance.md, "Convolutions").
+/// with 32–64 filters the packing cost as much as the products (docs/performance.md, "Convolutions"). Each sample is
+/// computed whole by one thread (the weight gradient: each run of samples, fixed by the batch), so the bits do not
+/// depend on the thread count.
 /// </remarks>
 public static unsafe partial class Convolution
 {
@@ -29,6 +33,16 @@ public static unsafe partial class Convolution
         public Window2D Window;
         public int Filters;
         public bool Relu;
+
+        /// <summary>The weight gradient's samples.</summary>
+        public int Batch;
+
+        public float* WeightGradient;
+
+        /// <summary>The weight gradient's parts: each a run of samples, its partial ∂W at <see cref="Partials"/>.</summary>
+        public int Parts;
+
+        public float* Partials;
     }
 
     /// <summary>
@@ -198,6 +212,151 @@ public static unsafe partial class Convolution
                 {
                     var bytes = (long)filters * sizeof(float);
                     Buffer.MemoryCopy(source + ((long)ow * layout.PaddedFilters), target + ((long)ow * filters), bytes, bytes);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// weightGradient = Σₙ windows(inputₙ)ᵀ·outputGradientₙ (overwritten) for a stride-1 convolution on channels-last
+    /// input, reading the windows in place as <see cref="TryInPlace(float*, float*, float*, float*, in Window2D, int, int, bool)"/>
+    /// does, transposed: a tile of ∂W is window values × filters, and its steps are the positions, <c>channels</c> floats
+    /// apart in the padded sample. Each sample's output gradient is laid out over the padded width first, zeros at the
+    /// extra positions, and read a block of positions at a time small enough to stay in L1 while every tile uses it.
+    /// The parts are runs of samples fixed by the batch, each summing its own partial ∂W, added in part order at the end,
+    /// so the bits do not depend on the thread count.
+    /// False, with nothing written, where it does not apply.
+    /// </summary>
+    private static bool TryWeightGradientInPlace(float* input, float* outputGradient, float* weightGradient, in Window2D window, int filters, int batch)
+    {
+        if (window.Stride != 1 || !window.ChannelsLast)
+        {
+            return false;
+        }
+
+        switch (Gemm.Tuning.Path)
+        {
+            case GemmPath.Vector512 when filters <= Vector512<float>.Count:
+                return TryWeightGradientInPlace<Vector512<float>, Simd512, Tile16x1>(input, outputGradient, weightGradient, window, filters, batch);
+            case GemmPath.Vector512 when filters % (4 * Vector512<float>.Count) == 0:
+                return TryWeightGradientInPlace<Vector512<float>, Simd512, Tile6x4>(input, outputGradient, weightGradient, window, filters, batch);
+            case GemmPath.Vector512:
+                return TryWeightGradientInPlace<Vector512<float>, Simd512, Tile8x2>(input, outputGradient, weightGradient, window, filters, batch);
+            case GemmPath.Vector256:
+                return TryWeightGradientInPlace<Vector256<float>, Simd256, Tile6x2>(input, outputGradient, weightGradient, window, filters, batch);
+            case GemmPath.Vector128:
+                return TryWeightGradientInPlace<Vector128<float>, Simd128, Tile6x2>(input, outputGradient, weightGradient, window, filters, batch);
+            default:
+                return false;
+        }
+    }
+
+    private static bool TryWeightGradientInPlace<TVector, TSimd, TTile>(float* input, float* outputGradient, float* weightGradient, in Window2D window, int filters, int batch)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+        where TTile : ITile
+    {
+        var layout = new InPlaceLayout(window, filters, TTile.Rows, TTile.Vectors * TSimd.Count);
+        if (layout.ScratchLength > PackingBuffers.ACapacity)
+        {
+            return false;
+        }
+
+        // Runs of samples fixed by the batch, whatever the thread count, their partial sums added in order.
+        var parts = Math.Min(batch, WorkSplitter.ReductionParts);
+        var length = window.PatchSize * filters;
+        var job = new InPlaceJob
+        {
+            Input = input, Output = outputGradient, WeightGradient = weightGradient, Window = window, Filters = filters, Batch = batch, Parts = parts,
+            Partials = parts == 1 ? weightGradient : PackingBuffers.ForCurrentThread().Partials((long)parts * length),
+        };
+        WorkSplitter.RunIndependent(&WeightGradientParts<TVector, TSimd, TTile>, &job, parts, (long)batch * window.Positions * window.PatchSize * filters);
+        if (parts > 1)
+        {
+            var sum = new Span<float>(weightGradient, length);
+            TensorPrimitives.Add(new ReadOnlySpan<float>(job.Partials, length), new ReadOnlySpan<float>(job.Partials + length, length), sum);
+            for (var part = 2; part < parts; part++)
+            {
+                TensorPrimitives.Add(sum, new ReadOnlySpan<float>(job.Partials + ((long)part * length), length), sum);
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Row tiles of ∂W within one kernel row's window values: a tile never straddles two kernel rows.</summary>
+    private static int TilesPerSegment(in InPlaceLayout layout, int rows) => (layout.Segment + rows - 1) / rows;
+
+    /// <summary>Parts [<paramref name="from"/>, <paramref name="to"/>) of an in-place weight gradient: each part's samples into its partial ∂W, on this thread's scratch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WeightGradientParts<TVector, TSimd, TTile>(void* context, int from, int to)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+        where TTile : ITile
+    {
+        var job = (InPlaceJob*)context;
+        var window = job->Window;
+        var (rows, width, filters, channels) = (TTile.Rows, TTile.Vectors * TSimd.Count, job->Filters, window.Channels);
+        var layout = new InPlaceLayout(window, filters, rows, width);
+        var padded = PackingBuffers.ForCurrentThread().A;
+        var grid = padded + layout.PaddedLength;
+        var scratch = stackalloc float[rows * width];
+        var tiles = TilesPerSegment(layout, rows) * window.Kernel;
+        var perSegment = TilesPerSegment(layout, rows);
+        var length = window.PatchSize * filters;
+        // Positions a block: their output gradient, 32 KiB at most, stays in L1 while every tile reads it.
+        var blockDepth = Math.Max(16, 32 * 1024 / (layout.PaddedFilters * sizeof(float)));
+        var positions = window.OutputHeight * layout.PaddedWidth;
+        new Span<float>(padded, layout.PaddedLength).Clear();
+        new Span<float>(grid, layout.GridRows * layout.PaddedFilters).Clear();
+        var (copiedRows, copiedColumns) = (Math.Min(window.Height, layout.PaddedHeight - window.PadTop), Math.Min(window.Width, layout.PaddedWidth - window.PadLeft));
+        var rowBytes = (long)copiedColumns * channels * sizeof(float);
+        for (var part = from; part < to; part++)
+        {
+            var partStart = part * job->Batch / job->Parts;
+            for (var n = partStart; n < (part + 1) * job->Batch / job->Parts; n++)
+            {
+                var sample = job->Input + ((long)n * window.InputSize);
+                for (var h = 0; h < copiedRows; h++)
+                {
+                    var target = padded + ((((long)(h + window.PadTop) * layout.PaddedWidth) + window.PadLeft) * channels);
+                    Buffer.MemoryCopy(sample + ((long)h * window.Width * channels), target, rowBytes, rowBytes);
+                }
+
+                // The output gradient over the padded width; its extra positions and columns stay zero.
+                var gradient = job->Output + ((long)n * window.Positions * filters);
+                for (var p = 0; p < window.Positions; p++)
+                {
+                    var (oh, ow) = Math.DivRem(p, window.OutputWidth);
+                    var bytes = (long)filters * sizeof(float);
+                    Buffer.MemoryCopy(gradient + ((long)p * filters), grid + ((((long)oh * layout.PaddedWidth) + ow) * layout.PaddedFilters), bytes, bytes);
+                }
+
+                for (var q = 0; q < positions; q += blockDepth)
+                {
+                    var kc = Math.Min(blockDepth, positions - q);
+                    var accumulate = n > partStart || q > 0;
+                    for (var t = 0; t < tiles; t++)
+                    {
+                        var (kh, tile) = Math.DivRem(t, perSegment);
+                        var first = tile * rows;
+                        var mr = Math.Min(rows, layout.Segment - first);
+                        var a = padded + ((((long)q + ((long)kh * layout.PaddedWidth)) * channels) + first);
+                        for (var jr = 0; jr < layout.PaddedFilters; jr += width)
+                        {
+                            var nr = Math.Min(width, filters - jr);
+                            var c = job->Partials + ((long)part * length) + ((((long)kh * layout.Segment) + first) * filters) + jr;
+                            var b = grid + ((long)q * layout.PaddedFilters) + jr;
+                            if (mr == rows && nr == width)
+                            {
+                                TTile.RunStrided<TVector, TSimd>(kc, a, channels, b, layout.PaddedFilters, c, filters, accumulate, bias: null, relu: false);
+                                continue;
+                            }
+
+                            TTile.RunStrided<TVector, TSimd>(kc, a, channels, b, layout.PaddedFilters, scratch, width, accumulate: false, bias: null, relu: false);
+                            Gemm.WriteEdge(scratch, width, c, filters, mr, nr, accumulate, relu: false, masked: true);
+                        }
+                    }
                 }
             }
         }

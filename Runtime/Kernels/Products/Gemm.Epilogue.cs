@@ -90,7 +90,7 @@ public static unsafe partial class Gemm
     /// <paramref name="masked"/> (<see cref="GemmTuning.MaskedEdges"/>) and the processor has them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WriteEdge(float* scratch, int scratchStride, float* c, int ldc, int mr, int nr, bool accumulate, bool relu, bool masked)
+    internal static void WriteEdge(float* scratch, int scratchStride, float* c, int ldc, int mr, int nr, bool accumulate, bool relu, bool masked)
     {
         if (masked && Vector512.IsHardwareAccelerated && Avx512F.IsSupported && scratchStride % Vector512<float>.Count == 0)
         {

@@ -622,7 +622,7 @@ partial class CifarCnn : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
         // ∂L/∂W = Σ windowsᵀ·dz: [144×batch·256]·[batch·256×32], each window read from x by the product,
-        // 3 samples per product (Conv2Chunk), the products summed in order
+        // in place where a padded sample fits the product's buffers, else 3 samples per product (Conv2Chunk), summed in order
         global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 4096), dz, dw, Conv2Window, batch, Conv2Chunk);
 
         // dx = dz convolved with W flipped (kernel turned half a turn, channels and filters swapped): [batch·256×288]·[288×16],

@@ -609,7 +609,7 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
         // ∂L/∂W = Σ windowsᵀ·dz: [144×batch·196]·[batch·196×32], each window read from x by the product,
-        // 4 samples per product (Conv2Chunk), the products summed in order
+        // in place where a padded sample fits the product's buffers, else 4 samples per product (Conv2Chunk), summed in order
         global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 3136), dz, dw, Conv2Window, batch, Conv2Chunk);
 
         // dx = dz convolved with W flipped (kernel turned half a turn, channels and filters swapped): [batch·196×288]·[288×16],

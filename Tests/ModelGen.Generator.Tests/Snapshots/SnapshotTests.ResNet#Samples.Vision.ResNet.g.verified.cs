@@ -1145,7 +1145,7 @@ partial class ResNet : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
         // ∂L/∂W = Σ windowsᵀ·dz: [72×batch·144]·[batch·144×8], each window read from x by the product,
-        // 12 samples per product (Conv2Chunk), the products summed in order
+        // in place where a padded sample fits the product's buffers, else 12 samples per product (Conv2Chunk), summed in order
         global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 1152), dz, dw, Conv2Window, batch, Conv2Chunk);
 
         // dx = dz convolved with W flipped (kernel turned half a turn, channels and filters swapped): [batch·144×72]·[72×8],
@@ -1215,7 +1215,7 @@ partial class ResNet : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
         // ∂L/∂W = Σ windowsᵀ·dz: [72×batch·144]·[batch·144×8], each window read from x by the product,
-        // 12 samples per product (Conv3Chunk), the products summed in order
+        // in place where a padded sample fits the product's buffers, else 12 samples per product (Conv3Chunk), summed in order
         global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 1152), dz, dw, Conv3Window, batch, Conv3Chunk);
 
         // dx = dz convolved with W flipped (kernel turned half a turn, channels and filters swapped): [batch·144×72]·[72×8],
@@ -1288,7 +1288,7 @@ partial class ResNet : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
         // ∂L/∂W = Σ windowsᵀ·dz: [72×batch·144]·[batch·144×8], each window read from x by the product,
-        // 12 samples per product (Conv4Chunk), the products summed in order
+        // in place where a padded sample fits the product's buffers, else 12 samples per product (Conv4Chunk), summed in order
         global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 1152), dz, dw, Conv4Window, batch, Conv4Chunk);
 
         // dx = dz convolved with W flipped (kernel turned half a turn, channels and filters swapped): [batch·144×72]·[72×8],
@@ -1358,7 +1358,7 @@ partial class ResNet : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
         // ∂L/∂W = Σ windowsᵀ·dz: [72×batch·144]·[batch·144×8], each window read from x by the product,
-        // 12 samples per product (Conv5Chunk), the products summed in order
+        // in place where a padded sample fits the product's buffers, else 12 samples per product (Conv5Chunk), summed in order
         global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 1152), dz, dw, Conv5Window, batch, Conv5Chunk);
 
         // dx = dz convolved with W flipped (kernel turned half a turn, channels and filters swapped): [batch·144×72]·[72×8],
@@ -1508,7 +1508,7 @@ partial class ResNet : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
         // ∂L/∂W = Σ windowsᵀ·dz: [144×batch·36]·[batch·36×16], each window read from x by the product,
-        // 25 samples per product (Conv7Chunk), the products summed in order
+        // in place where a padded sample fits the product's buffers, else 25 samples per product (Conv7Chunk), summed in order
         global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 576), dz, dw, Conv7Window, batch, Conv7Chunk);
 
         // dx = dz convolved with W flipped (kernel turned half a turn, channels and filters swapped): [batch·36×144]·[144×16],
