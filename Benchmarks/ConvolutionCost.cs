@@ -181,6 +181,24 @@ internal static class ConvolutionCost
     }
 
     /// <summary>
+    /// <see cref="WideCnn"/> trained for <paramref name="steps"/> steps on one thread, nothing else: a process to profile
+    /// (<c>perf record</c>). Run: <c>dotnet run -c Release --project Benchmarks -- wide-cnn 2000</c>.
+    /// </summary>
+    public static void Train(int steps)
+    {
+        KernelSettings.MaxThreads = 1;
+        var training = new CnnTraining(new WideCnn(seed: 1));
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        for (var step = 0; step < steps; step++)
+        {
+            training.Step();
+        }
+
+        var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"WideCnn: {steps} steps of 64 in {seconds:F2} s, {steps * 64 / seconds:N0} samples/s on one thread."));
+    }
+
+    /// <summary>
     /// <see cref="WideCnn"/>'s floating-point operations per training sample: 2 per multiply-add, forward, weight
     /// gradient and input gradient of every convolution and dense layer, except the first layer's input gradient.
     /// </summary>
@@ -194,7 +212,7 @@ internal static class ConvolutionCost
     }
 
     /// <summary>A CNN trained as <see cref="FashionTraining"/> trains the MLP: shuffled real batches of 64, Adam 1e-3.</summary>
-    private sealed class CnnTraining(ITrainableModel model)
+    internal sealed class CnnTraining(ITrainableModel model)
     {
         private readonly AlignedBuffer _inputs = new(64 * FashionCnn.InputSize);
         private readonly float[] _labels = new float[64];

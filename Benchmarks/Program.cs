@@ -14,6 +14,18 @@ if (args is ["conv", ..])
     return;
 }
 
+if (args is ["torch-side", ..])
+{
+    ModelGen.Benchmarks.TorchComparison.Run(Number(1, 5));
+    return;
+}
+
+if (args is ["wide-cnn", ..])
+{
+    ModelGen.Benchmarks.ConvolutionCost.Train(Number(1, 2000));
+    return;
+}
+
 if (args is ["conv-products", ..])
 {
     ModelGen.Benchmarks.ConvolutionProducts.Run(Number(1, 21));
