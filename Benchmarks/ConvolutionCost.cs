@@ -90,12 +90,18 @@ internal static class ConvolutionCost
             }
         }
 
-        // implicit: the weight gradient from the images (Convolution.WeightGradient), only the input gradient's windows written.
+        // implicitGemm: both gradients as the generated code computes them (Convolution.WeightGradient, InputGradient).
         void Backward(float[] input, Window2D window, int chunk, float[] w, float[] dz, float[] dw, float[]? dx, int filters, bool implicitGemm = false)
         {
             if (implicitGemm)
             {
                 Convolution.WeightGradient(input, dz, dw, window, n, chunk);
+                if (dx is not null)
+                {
+                    Convolution.InputGradient(dz, w, dx, window, n, flipped);
+                }
+
+                return;
             }
 
             for (var start = 0; start < n; start += chunk)
@@ -139,23 +145,22 @@ internal static class ConvolutionCost
         var cases = new (string Name, Action Body)[]
         {
             ("conv2d_2 ∂x: windows' gradient and col2im, 4 samples at a time", () => InputGradientByColumns(y3, w2, y2, conv2, 4, 32, windows)),
-            ("conv2d_2 ∂x: dz convolved with the flipped kernel, implicit GEMM (generated)", () => Convolution.InputGradient(y3, w2, y2, conv2, n, flipped)),
-            ("WideCnn conv2d_2 forward: implicit GEMM, 12544×288×64", () => Convolution.Forward(wideX, wideW, b2.Concat(b2).ToArray(), wideDz, wideConv2, n, GemmActivation.Relu)),
-            ("WideCnn conv2d_2 ∂W: implicit GEMM, 4 samples per product", () => Convolution.WeightGradient(wideX, wideDz, wideW, wideConv2, n, 4)),
-            ("WideCnn conv2d_2 ∂W: implicit GEMM, one product", () => Convolution.WeightGradient(wideX, wideDz, wideW, wideConv2, n, n)),
+            ("conv2d_2 ∂x: dz convolved with the flipped kernel, windows read in place (generated)", () => Convolution.InputGradient(y3, w2, y2, conv2, n, flipped)),
+            ("WideCnn conv2d_2 forward: 12544×288×64, windows read in place (generated)", () => Convolution.Forward(wideX, wideW, b2.Concat(b2).ToArray(), wideDz, wideConv2, n, GemmActivation.Relu)),
+            ("WideCnn conv2d_2 ∂W: windows read in place (generated)", () => Convolution.WeightGradient(wideX, wideDz, wideW, wideConv2, n, 4)),
             ("WideCnn conv2d_2 ∂x: windows' gradient and col2im, 4 samples at a time", () => InputGradientByColumns(wideDz, wideW, wideX, wideConv2, 4, 64, wideWindows)),
-            ("WideCnn conv2d_2 ∂x: implicit GEMM (generated)", () => Convolution.InputGradient(wideDz, wideW, wideX, wideConv2, n, flipped)),
+            ("WideCnn conv2d_2 ∂x: windows read in place (generated)", () => Convolution.InputGradient(wideDz, wideW, wideX, wideConv2, n, flipped)),
             ("WideCnn whole step: batch gathered, TrainStep, Adam", wide.Step),
             ("conv2d_1 forward: im2col and 50176×9×16 product, 18 samples at a time", () => Forward(x, conv1, 18, w1, b1, y1, 16)),
             ("max_pooling2d_1 forward", () => Pooling.MaxForward(y1, y2, argmax1, pool1, n)),
             ("conv2d_2 forward: im2col and 12544×144×32 product, 4 samples at a time", () => Forward(y2, conv2, 4, w2, b2, y3, 32)),
-            ("conv2d_2 forward: implicit GEMM, one 12544×144×32 product (generated)", () => Convolution.Forward(y2, w2, b2, y3, conv2, n, GemmActivation.Relu)),
+            ("conv2d_2 forward: windows read in place (generated)", () => Convolution.Forward(y2, w2, b2, y3, conv2, n, GemmActivation.Relu)),
             ("max_pooling2d_2 forward", () => Pooling.MaxForward(y3, y4, argmax2, pool2, n)),
             ("max_pooling2d_2 backward", () => Pooling.MaxBackward(y4, argmax2, y3, pool2, n)),
             ("conv2d_2 ∂W: im2col and 144×784×32 products, 4 samples at a time", () => Backward(y2, conv2, 4, w2, y3, dw2, null, 32)),
-            ("conv2d_2 ∂W: implicit GEMM, the same products (generated)", () => Backward(y2, conv2, 4, w2, y3, dw2, null, 32, implicitGemm: true)),
+            ("conv2d_2 ∂W: windows read in place (generated)", () => Backward(y2, conv2, 4, w2, y3, dw2, null, 32, implicitGemm: true)),
             ("conv2d_2 backward: im2col, ∂W, windows' gradient, col2im, 4 samples at a time", () => Backward(y2, conv2, 4, w2, y3, dw2, y2, 32)),
-            ("conv2d_2 backward: implicit ∂W, then windows' gradient and col2im (generated)", () => Backward(y2, conv2, 4, w2, y3, dw2, y2, 32, implicitGemm: true)),
+            ("conv2d_2 backward: ∂W, then ∂x, windows read in place (generated)", () => Backward(y2, conv2, 4, w2, y3, dw2, y2, 32, implicitGemm: true)),
             ("max_pooling2d_1 backward", () => Pooling.MaxBackward(y2, argmax1, y1, pool1, n)),
             ("conv2d_1 backward: im2col and ∂W, 18 samples at a time", () => Backward(x, conv1, 18, w1, y1, dw1, null, 16)),
             ("with batch normalization after each convolution: whole step", normalized.Step),
@@ -181,13 +186,14 @@ internal static class ConvolutionCost
     }
 
     /// <summary>
-    /// <see cref="WideCnn"/> trained for <paramref name="steps"/> steps on one thread, nothing else: a process to profile
-    /// (<c>perf record</c>). Run: <c>dotnet run -c Release --project Benchmarks -- wide-cnn 2000</c>.
+    /// <see cref="WideCnn"/> (or <see cref="ComparisonMlp"/>) trained for <paramref name="steps"/> steps on one thread,
+    /// nothing else: a process to profile (<c>perf record</c>). Run: <c>dotnet run -c Release --project Benchmarks --
+    /// wide-cnn 2000</c> (<c>wide-cnn 20000 mlp</c> for the MLP).
     /// </summary>
-    public static void Train(int steps)
+    public static void Train(int steps, bool mlp = false)
     {
         KernelSettings.MaxThreads = 1;
-        var training = new CnnTraining(new WideCnn(seed: 1));
+        var training = new CnnTraining(mlp ? new ComparisonMlp(seed: 1) : new WideCnn(seed: 1));
         var start = System.Diagnostics.Stopwatch.GetTimestamp();
         for (var step = 0; step < steps; step++)
         {
@@ -195,7 +201,7 @@ internal static class ConvolutionCost
         }
 
         var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"WideCnn: {steps} steps of 64 in {seconds:F2} s, {steps * 64 / seconds:N0} samples/s on one thread."));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{(mlp ? "ComparisonMlp" : "WideCnn")}: {steps} steps of 64 in {seconds:F2} s, {steps * 64 / seconds:N0} samples/s on one thread."));
     }
 
     /// <summary>

@@ -22,7 +22,7 @@ if (args is ["torch-side", ..])
 
 if (args is ["wide-cnn", ..])
 {
-    ModelGen.Benchmarks.ConvolutionCost.Train(Number(1, 2000));
+    ModelGen.Benchmarks.ConvolutionCost.Train(Number(1, 2000), args is [_, _, "mlp"]);
     return;
 }
 
