@@ -291,6 +291,8 @@ public sealed class ImplicitConvolutionTests
         ConvolutionTests.Valid(5, 8, 7, 3, 1, channelsLast: true),
         ConvolutionTests.Valid(17, 6, 5, 1, 1, channelsLast: true),
         ConvolutionTests.Valid(3, 4, 4, 4, 1, channelsLast: true),
+        ConvolutionTests.Same(91, 5, 4, 3, 1, channelsLast: true), // kernel rows of 273 values: two depth blocks, 137 and 136
+        ConvolutionTests.Valid(257, 3, 2, 1, 1, channelsLast: true), // one kernel row of 257 values: 129 and 128
     };
 
     [Theory]

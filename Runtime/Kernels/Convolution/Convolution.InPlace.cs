@@ -131,15 +131,31 @@ public static unsafe partial class Convolution
         // The weights packed once, every depth block's panels one after another, for all the batch's parts to read.
         var packed = PackingBuffers.ForCurrentThread().B;
         var weightsOperand = new Operand(weights, filters, 1);
-        for (var pc = 0; pc < window.PatchSize; pc += layout.BlockDepth)
+        for (int pc = 0, kc; pc < window.PatchSize; pc += kc)
         {
-            var kc = BlockDepthAt(layout, pc);
+            kc = BlockDepthAt(layout, pc);
             Packing.PackB(weightsOperand, pc, 0, kc, filters, width, packed + ((long)pc * layout.PaddedFilters));
         }
 
         var job = new InPlaceJob { Input = input, PackedWeights = packed, Bias = bias, Output = output, Window = window, Filters = filters, Relu = relu };
         WorkSplitter.RunIndependent(&InPlaceSamples<TVector, TSimd, TTile>, &job, batch, (long)batch * window.Positions * window.PatchSize * filters);
         return true;
+    }
+
+    /// <summary>
+    /// Copies a channels-last sample into the interior of its padded image, row by row; the border and the slack keep
+    /// the zeros they were cleared to (input rows or columns no window reaches are left out).
+    /// </summary>
+    private static void PadSample(float* sample, float* padded, in Window2D window, in InPlaceLayout layout)
+    {
+        var channels = window.Channels;
+        var (rows, columns) = (Math.Min(window.Height, layout.PaddedHeight - window.PadTop), Math.Min(window.Width, layout.PaddedWidth - window.PadLeft));
+        var rowBytes = (long)columns * channels * sizeof(float);
+        for (var h = 0; h < rows; h++)
+        {
+            var target = padded + ((((long)(h + window.PadTop) * layout.PaddedWidth) + window.PadLeft) * channels);
+            Buffer.MemoryCopy(sample + ((long)h * window.Width * channels), target, rowBytes, rowBytes);
+        }
     }
 
     /// <summary>The depth of the block starting at <paramref name="pc"/>: blocks never cross a kernel row.</summary>
@@ -165,20 +181,13 @@ public static unsafe partial class Convolution
         var edgeBias = stackalloc float[width];
         // The border and the slack stay zero for every sample: only the interior is written below.
         new Span<float>(padded, layout.PaddedLength).Clear();
-        var (copiedRows, copiedColumns) = (Math.Min(window.Height, layout.PaddedHeight - window.PadTop), Math.Min(window.Width, layout.PaddedWidth - window.PadLeft));
-        var rowBytes = (long)copiedColumns * channels * sizeof(float);
         for (var n = from; n < to; n++)
         {
-            var sample = job->Input + ((long)n * window.InputSize);
-            for (var h = 0; h < copiedRows; h++)
-            {
-                var target = padded + ((((long)(h + window.PadTop) * layout.PaddedWidth) + window.PadLeft) * channels);
-                Buffer.MemoryCopy(sample + ((long)h * window.Width * channels), target, rowBytes, rowBytes);
-            }
+            PadSample(job->Input + ((long)n * window.InputSize), padded, window, layout);
 
-            for (var pc = 0; pc < window.PatchSize; pc += layout.BlockDepth)
+            for (int pc = 0, kc; pc < window.PatchSize; pc += kc)
             {
-                var kc = BlockDepthAt(layout, pc);
+                kc = BlockDepthAt(layout, pc);
                 var (kh, offset) = Math.DivRem(pc, layout.Segment);
                 var (first, last) = (pc == 0, pc + kc == window.PatchSize);
                 var block = job->PackedWeights + ((long)pc * layout.PaddedFilters);
@@ -309,19 +318,12 @@ public static unsafe partial class Convolution
         var positions = window.OutputHeight * layout.PaddedWidth;
         new Span<float>(padded, layout.PaddedLength).Clear();
         new Span<float>(grid, layout.GridRows * layout.PaddedFilters).Clear();
-        var (copiedRows, copiedColumns) = (Math.Min(window.Height, layout.PaddedHeight - window.PadTop), Math.Min(window.Width, layout.PaddedWidth - window.PadLeft));
-        var rowBytes = (long)copiedColumns * channels * sizeof(float);
         for (var part = from; part < to; part++)
         {
             var partStart = part * job->Batch / job->Parts;
             for (var n = partStart; n < (part + 1) * job->Batch / job->Parts; n++)
             {
-                var sample = job->Input + ((long)n * window.InputSize);
-                for (var h = 0; h < copiedRows; h++)
-                {
-                    var target = padded + ((((long)(h + window.PadTop) * layout.PaddedWidth) + window.PadLeft) * channels);
-                    Buffer.MemoryCopy(sample + ((long)h * window.Width * channels), target, rowBytes, rowBytes);
-                }
+                PadSample(job->Input + ((long)n * window.InputSize), padded, window, layout);
 
                 // The output gradient over the padded width; its extra positions and columns stay zero.
                 var gradient = job->Output + ((long)n * window.Positions * filters);
