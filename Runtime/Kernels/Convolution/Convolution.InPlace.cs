@@ -1,5 +1,4 @@
 using System;
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -37,11 +36,10 @@ public static unsafe partial class Convolution
         /// <summary>The weight gradient's samples.</summary>
         public int Batch;
 
-        public float* WeightGradient;
-
         /// <summary>The weight gradient's parts: each a run of samples, its partial ∂W at <see cref="Partials"/>.</summary>
         public int Parts;
 
+        /// <summary>The parts' partial ∂W, one after another (∂W itself when there is one part).</summary>
         public float* Partials;
     }
 
@@ -276,20 +274,11 @@ public static unsafe partial class Convolution
         var length = window.PatchSize * filters;
         var job = new InPlaceJob
         {
-            Input = input, Output = outputGradient, WeightGradient = weightGradient, Window = window, Filters = filters, Batch = batch, Parts = parts,
+            Input = input, Output = outputGradient, Window = window, Filters = filters, Batch = batch, Parts = parts,
             Partials = parts == 1 ? weightGradient : PackingBuffers.ForCurrentThread().Partials((long)parts * length),
         };
         WorkSplitter.RunIndependent(&WeightGradientParts<TVector, TSimd, TTile>, &job, parts, (long)batch * window.Positions * window.PatchSize * filters);
-        if (parts > 1)
-        {
-            var sum = new Span<float>(weightGradient, length);
-            TensorPrimitives.Add(new ReadOnlySpan<float>(job.Partials, length), new ReadOnlySpan<float>(job.Partials + length, length), sum);
-            for (var part = 2; part < parts; part++)
-            {
-                TensorPrimitives.Add(sum, new ReadOnlySpan<float>(job.Partials + ((long)part * length), length), sum);
-            }
-        }
-
+        Reductions.AddInOrder(job.Partials, parts, length, new Span<float>(weightGradient, length));
         return true;
     }
 
