@@ -35,7 +35,7 @@ public partial class FashionCnnNormalized;
 
 /// <summary>
 /// The convolutional network of the comparison with TorchSharp and PyTorch in docs/performance.md ("Against PyTorch"):
-/// twice the sample's filters and dense units. 25.2 MFLOP a training sample (see <see cref="ConvolutionCost"/>).
+/// twice the sample's filters and dense units. 25.0 MFLOP a training sample (see <see cref="ConvolutionCost"/>).
 /// </summary>
 [Model(Loss = Loss.SoftmaxCrossEntropy)]
 [Input(1, 28, 28)]
@@ -71,12 +71,12 @@ internal static class ConvolutionCost
         var (w2, b2, dw2) = (Random(144 * 32), new float[32], new float[144 * 32]);
         var y3 = new float[n * 196 * 32];
         var (argmax2, y4) = (new int[n * 49 * 32], new float[n * 49 * 32]);
-        var training = new CnnTraining(new FashionCnn(seed: 1));
-        var wide = new CnnTraining(new WideCnn(seed: 1));
+        var training = new ImageTraining(new FashionCnn(seed: 1));
+        var wide = new ImageTraining(new WideCnn(seed: 1));
         var wideConv2 = new Window2D(32, 14, 14, 3, 1, 1, 1, 14, 14, ChannelsLast: true);
-        var (wideX, wideW, wideDz, flipped) = (Random(n * 196 * 32), Random(288 * 64), Random(n * 196 * 64), new float[288 * 64]);
+        var (wideX, wideW, wideB, wideDz, flipped) = (Random(n * 196 * 32), Random(288 * 64), Random(64), Random(n * 196 * 64), new float[288 * 64]);
         var wideWindows = new float[4 * 196 * 288];
-        var normalized = new CnnTraining(new FashionCnnNormalized(seed: 1));
+        var normalized = new ImageTraining(new FashionCnnNormalized(seed: 1));
 
         // As the generated code runs them: a chunk of samples' windows built, then the products that read them.
         void Forward(float[] input, Window2D window, int chunk, float[] w, float[] b, float[] output, int filters)
@@ -146,7 +146,7 @@ internal static class ConvolutionCost
         {
             ("conv2d_2 ∂x: windows' gradient and col2im, 4 samples at a time", () => InputGradientByColumns(y3, w2, y2, conv2, 4, 32, windows)),
             ("conv2d_2 ∂x: dz convolved with the flipped kernel, windows read in place (generated)", () => Convolution.InputGradient(y3, w2, y2, conv2, n, flipped)),
-            ("WideCnn conv2d_2 forward: 12544×288×64, windows read in place (generated)", () => Convolution.Forward(wideX, wideW, b2.Concat(b2).ToArray(), wideDz, wideConv2, n, GemmActivation.Relu)),
+            ("WideCnn conv2d_2 forward: 12544×288×64, windows read in place (generated)", () => Convolution.Forward(wideX, wideW, wideB, wideDz, wideConv2, n, GemmActivation.Relu)),
             ("WideCnn conv2d_2 ∂W: windows read in place (generated)", () => Convolution.WeightGradient(wideX, wideDz, wideW, wideConv2, n, 4)),
             ("WideCnn conv2d_2 ∂x: windows' gradient and col2im, 4 samples at a time", () => InputGradientByColumns(wideDz, wideW, wideX, wideConv2, 4, 64, wideWindows)),
             ("WideCnn conv2d_2 ∂x: windows read in place (generated)", () => Convolution.InputGradient(wideDz, wideW, wideX, wideConv2, n, flipped)),
@@ -193,7 +193,7 @@ internal static class ConvolutionCost
     public static void Train(int steps, bool mlp = false)
     {
         KernelSettings.MaxThreads = 1;
-        var training = new CnnTraining(mlp ? new ComparisonMlp(seed: 1) : new WideCnn(seed: 1));
+        var training = new ImageTraining(mlp ? new ComparisonMlp(seed: 1) : new WideCnn(seed: 1));
         var start = System.Diagnostics.Stopwatch.GetTimestamp();
         for (var step = 0; step < steps; step++)
         {
@@ -217,8 +217,8 @@ internal static class ConvolutionCost
         return Enumerable.Range(0, length).Select(_ => random.NextSingle() - 0.5f).ToArray();
     }
 
-    /// <summary>A CNN trained as <see cref="FashionTraining"/> trains the MLP: shuffled real batches of 64, Adam 1e-3.</summary>
-    internal sealed class CnnTraining(ITrainableModel model)
+    /// <summary>A model of Fashion images trained as <see cref="FashionTraining"/> trains the MLP: shuffled real batches of 64, Adam 1e-3.</summary>
+    private sealed class ImageTraining(ITrainableModel model)
     {
         private readonly AlignedBuffer _inputs = new(64 * FashionCnn.InputSize);
         private readonly float[] _labels = new float[64];

@@ -33,18 +33,18 @@ internal static class TorchComparison
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"modelgen cpu=\"{Measurements.CpuModel()}\" fma_peak_gflops={peak:F1} threads=1"));
 
         var mlp = new ComparisonMlp(seed: 1);
-        var mlpTrain = Train(mlp, new Adam(1e-3f), Images(random, 64, 784), Labels(random, 64), stepsPerRound: 300, warmUp: 30, rounds);
+        var mlpTrain = Train(mlp, new Adam(1e-3f), Measurements.RandomValues(random, 64 * 784), Labels(random, 64), stepsPerRound: 300, warmUp: 30, rounds);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"modelgen mlp-train samples_per_s={mlpTrain:F0} gflops_per_s={mlpTrain * MlpFlops / 1e9:F2} of_peak={100 * mlpTrain * MlpFlops / 1e9 / peak:F0}% threads=1 rounds={rounds}"));
 
-        var cnnTrain = Train(new WideCnn(seed: 1), new Adam(1e-3f), Images(random, 64, 784), Labels(random, 64), stepsPerRound: 20, warmUp: 5, rounds);
+        var cnnTrain = Train(new WideCnn(seed: 1), new Adam(1e-3f), Measurements.RandomValues(random, 64 * 784), Labels(random, 64), stepsPerRound: 20, warmUp: 5, rounds);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"modelgen cnn-train samples_per_s={cnnTrain:F0} train_flops_per_sample={ConvolutionCost.WideCnnFlops:F0} gflops_per_s={cnnTrain * ConvolutionCost.WideCnnFlops / 1e9:F2} of_peak={100 * cnnTrain * ConvolutionCost.WideCnnFlops / 1e9 / peak:F0}% threads=1 rounds={rounds}"));
 
-        var one = Images(random, 1, 784);
+        var one = Measurements.RandomValues(random, 1 * 784);
         var output = new float[10];
         var batch1 = MedianRound(() => mlp.Predict(one, output), callsPerRound: 2000, warmUp: 200, rounds) * 1e6 / 2000;
-        var many = Images(random, 256, 784);
+        var many = Measurements.RandomValues(random, 256 * 784);
         var outputs = new float[256 * 10];
         var batch256 = 256 * 100 / MedianRound(() => mlp.PredictBatch(many, outputs), callsPerRound: 100, warmUp: 10, rounds);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"modelgen mlp-predict batch1_us={batch1:F2} batch256_samples_per_s={batch256:F0} threads=1 rounds={rounds}"));
@@ -85,8 +85,6 @@ internal static class TorchComparison
 
         return Measurements.Median(seconds);
     }
-
-    private static float[] Images(Random random, int count, int size) => Enumerable.Range(0, count * size).Select(_ => random.NextSingle()).ToArray();
 
     private static float[] Labels(Random random, int count) => Enumerable.Range(0, count).Select(_ => (float)random.Next(10)).ToArray();
 }

@@ -95,7 +95,6 @@ internal static partial class Emitter
             }
 
             writer.WriteLine();
-
             writer.WriteLine("var random = new global::ModelGen.SeededRandom(seed);");
             writer.WriteLine($"var logits = Workspace({last.Identifier}Output, {last.Units}, 1);");
             writer.WriteLine($"// the window: the prompt's last {positions} tokens, run position by position");
@@ -115,7 +114,6 @@ internal static partial class Emitter
                     writer.WriteLine("break;");
                 }
 
-
                 using (writer.OpenBlock($"if (next == {positions})"))
                 {
                     writer.WriteLine($"// the window is full: it starts again from its last {positions / 2} tokens, the newest included");
@@ -126,10 +124,8 @@ internal static partial class Emitter
                         writer.WriteLine("Step(index >= 0 ? tokens[index] : prompt[prompt.Length + index], position);");
                     }
 
-
                     writer.WriteLine("next = kept - 1;");
                 }
-
 
                 writer.WriteLine("Step(tokens[i], next);");
                 writer.WriteLine("next++;");

@@ -196,9 +196,10 @@ internal sealed record ConvPlan(
             return;
         }
 
-        writer.WriteLine(InputGradientIsConvolution
-            ? $"private const int {Identifier}Chunk = {Chunk}; // {Name}: ∂W summed {Chunk} samples per product; its flipped kernel, {Emitter.Count(WindowsLength)} floats"
-            : $"private const int {Identifier}Chunk = {Chunk}; // {Name}: {Chunk} × {Window.Positions} windows of {WeightRows} = {Emitter.Count(WindowsLength)} floats");
+        var keeps = InputGradientIsConvolution
+            ? $"∂W summed {Chunk} samples per product; its flipped kernel, {Emitter.Count(WindowsLength)} floats"
+            : $"{Chunk} × {Window.Positions} windows of {WeightRows} = {Emitter.Count(WindowsLength)} floats";
+        writer.WriteLine($"private const int {Identifier}Chunk = {Chunk}; // {Name}: {keeps}");
     }
 
     public override void WriteInitialization(SourceWriter writer) => WeightedLayout.WriteInitialization(writer, this);

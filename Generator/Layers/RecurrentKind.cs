@@ -179,7 +179,7 @@ internal sealed record RecurrentPlan(
     private void WriteShape(SourceWriter writer, string workspace, bool grow)
     {
         writer.WriteLine($"var shape = new {Kernel}Shape(batch, {Positions}, {Features}, {Hidden});");
-        writer.WriteLine($"var weights = new {Kernel}Weights({Identifier}InputWeights, {Identifier}HiddenWeights, {Identifier}InputBias, {Identifier}HiddenBias);");
+        writer.WriteLine($"var weights = {Weights};");
         writer.WriteLine($"var length = {Kernel}.{Cell}WorkspaceLength(shape);");
         if (grow)
         {

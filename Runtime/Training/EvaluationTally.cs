@@ -68,14 +68,8 @@ internal sealed class EvaluationTally
             case Loss.SoftmaxCrossEntropy when outputs <= Metrics.MaxConfusionClasses:
             {
                 var confusion = new ConfusionMatrix(counts!, outputs);
-                var classified = 0L;
-                foreach (var count in counts!)
-                {
-                    classified += count;
-                }
-
-                // One classification a sample, or one a counted position of a sequence.
-                return new EvaluationResult(loss, null, (float)(confusion.Correct / (double)Math.Max(1, classified)), length)
+                // Over what was classified: one classification a sample, or one a counted position of a sequence.
+                return new EvaluationResult(loss, null, (float)confusion.Accuracy, length)
                 {
                     Confusion = confusion,
                     Report = confusion.Report(),

@@ -34,12 +34,13 @@ IGenerativeModel model = lstm ? new CharLstmModel(seed) : new TinyGptModel(seed)
 if (loadPath.Length > 0)
 {
     // Weights saved by --save, whose metadata holds the characters the ids stand for: they must be this text's.
-    ModelGen.Serialization.SafeTensors.Load(model, loadPath);
     if (ModelGen.Serialization.SafeTensors.ReadMetadata(loadPath).GetValueOrDefault("vocabulary") != corpus.Tokenizer.Vocabulary)
     {
         Console.Error.WriteLine($"{loadPath} was trained on another vocabulary than this text's.");
         return 1;
     }
+
+    ModelGen.Serialization.SafeTensors.Load(model, loadPath);
 }
 
 if (corpus.Tokenizer.VocabularySize > model.OutputSize / Context)

@@ -190,17 +190,15 @@ public sealed class ImplicitConvolutionTests
         {
             for (var p = 0; p < g.Positions; p++)
             {
-                var (top, left) = (((p / g.OutputWidth) * g.Stride) - g.PadTop, ((p % g.OutputWidth) * g.Stride) - g.PadLeft);
                 for (var k = 0; k < g.PatchSize; k++)
                 {
-                    var (kh, kw, c) = (k / (g.Kernel * g.Channels), k / g.Channels % g.Kernel, k % g.Channels);
-                    var (h, w) = (top + kh, left + kw);
-                    if (h < 0 || h >= g.Height || w < 0 || w >= g.Width)
+                    var source = InputIndexOf(g, n, p, k);
+                    if (source < 0)
                     {
                         continue;
                     }
 
-                    var value = (double)input[(n * g.InputSize) + g.InputIndex(c, h, w)];
+                    var value = (double)input[source];
                     for (var f = 0; f < filters; f++)
                     {
                         var term = value * dz[(((n * g.Positions) + p) * filters) + f];
@@ -246,17 +244,15 @@ public sealed class ImplicitConvolutionTests
         {
             for (var p = 0; p < g.Positions; p++)
             {
-                var (top, left) = (((p / g.OutputWidth) * g.Stride) - g.PadTop, ((p % g.OutputWidth) * g.Stride) - g.PadLeft);
                 for (var f = 0; f < filters; f++)
                 {
                     double sum = bias.Length == 0 ? 0 : bias[f], magnitude = Math.Abs(sum);
                     for (var k = 0; k < g.PatchSize; k++)
                     {
-                        var (kh, kw, c) = (k / (g.Kernel * g.Channels), k / g.Channels % g.Kernel, k % g.Channels);
-                        var (h, w) = (top + kh, left + kw);
-                        if (h >= 0 && h < g.Height && w >= 0 && w < g.Width)
+                        var source = InputIndexOf(g, n, p, k);
+                        if (source >= 0)
                         {
-                            var term = (double)input[(n * g.InputSize) + g.InputIndex(c, h, w)] * weights[(k * filters) + f];
+                            var term = (double)input[source] * weights[(k * filters) + f];
                             sum += term;
                             magnitude += Math.Abs(term);
                         }
@@ -269,6 +265,14 @@ public sealed class ImplicitConvolutionTests
         }
 
         return (output, scale);
+    }
+
+    /// <summary>Where value k of window p of sample n lies among the batch's inputs, or −1 in the padding.</summary>
+    private static int InputIndexOf(Window2D g, int n, int p, int k)
+    {
+        var (kh, kw, c) = (k / (g.Kernel * g.Channels), k / g.Channels % g.Kernel, k % g.Channels);
+        var (h, w) = (((p / g.OutputWidth) * g.Stride) - g.PadTop + kh, ((p % g.OutputWidth) * g.Stride) - g.PadLeft + kw);
+        return h < 0 || h >= g.Height || w < 0 || w >= g.Width ? -1 : (n * g.InputSize) + g.InputIndex(c, h, w);
     }
 
     /// <summary>Each value within float rounding of a sum of terms whose magnitudes add up to its scale.</summary>
@@ -380,27 +384,14 @@ public sealed class ImplicitConvolutionTests
         {
             for (var p = 0; p < g.Positions; p++)
             {
-                var (top, left) = (((p / g.OutputWidth) * g.Stride) - g.PadTop, ((p % g.OutputWidth) * g.Stride) - g.PadLeft);
-                for (var kh = 0; kh < g.Kernel; kh++)
+                for (var k = 0; k < g.PatchSize; k++)
                 {
-                    for (var kw = 0; kw < g.Kernel; kw++)
+                    var target = InputIndexOf(g, n, p, k);
+                    for (var f = 0; f < filters && target >= 0; f++)
                     {
-                        var (h, w) = (top + kh, left + kw);
-                        if (h < 0 || h >= g.Height || w < 0 || w >= g.Width)
-                        {
-                            continue;
-                        }
-
-                        for (var c = 0; c < g.Channels; c++)
-                        {
-                            var target = (n * g.InputSize) + g.InputIndex(c, h, w);
-                            for (var f = 0; f < filters; f++)
-                            {
-                                var term = (double)dz[(((n * g.Positions) + p) * filters) + f] * weights[(((((kh * g.Kernel) + kw) * g.Channels) + c) * filters) + f];
-                                gradient[target] += term;
-                                scale[target] += Math.Abs(term);
-                            }
-                        }
+                        var term = (double)dz[(((n * g.Positions) + p) * filters) + f] * weights[(k * filters) + f];
+                        gradient[target] += term;
+                        scale[target] += Math.Abs(term);
                     }
                 }
             }

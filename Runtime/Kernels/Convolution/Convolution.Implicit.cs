@@ -80,7 +80,7 @@ public static unsafe partial class Convolution
     /// Whether <see cref="InputGradient"/> serves this geometry: stride 1 over a channels-last input, where the input's
     /// gradient is itself a convolution of the output's gradient.
     /// </summary>
-    public static bool HasImplicitInputGradient(in Window2D window) => window.Stride == 1 && window.ChannelsLast;
+    public static bool HasImplicitInputGradient(in Window2D window) => IsStrideOneChannelsLast(window);
 
     /// <summary>
     /// inputGradient[n, h, w, c] = Σ over the windows that read input (h, w, c) of outputGradient[n, p, f]·W[(kh, kw, c), f]
@@ -155,12 +155,12 @@ public static unsafe partial class Convolution
     }
 
     /// <summary>
-    /// Whether the spans are whole for a convolution that could read its windows in place (see Convolution.InPlace.cs):
-    /// stride 1, channels-last, lengths that match. Wrong lengths are left to the implicit product, which says what it expected.
+    /// Whether the spans and the activation are whole for a convolution read in place (Convolution.InPlace.cs decides
+    /// whether the geometry is one): wrong lengths are left to the implicit product, which says what it expected.
     /// </summary>
     private static bool InPlaceApplies(
         ReadOnlySpan<float> input, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, ReadOnlySpan<float> output, in Window2D window, int filters, int batch, GemmActivation activation) =>
-        window.Stride == 1 && window.ChannelsLast && batch > 0 && activation is (GemmActivation.None or GemmActivation.Relu)
+        batch > 0 && activation is (GemmActivation.None or GemmActivation.Relu)
         && input.Length == (long)batch * window.InputSize && output.Length == (long)batch * window.Positions * filters
         && weights.Length == window.PatchSize * filters && (bias.IsEmpty || bias.Length == filters);
 

@@ -85,6 +85,9 @@ public static unsafe partial class Convolution
         public long ScratchLength { get; }
     }
 
+    /// <summary>The geometries read in place: stride 1 over channels-last input.</summary>
+    private static bool IsStrideOneChannelsLast(in Window2D window) => window.Stride == 1 && window.ChannelsLast;
+
     /// <summary>
     /// output = act(bias + windows(input)·weights) for a stride-1 convolution on channels-last input, reading the windows in
     /// place (see the type's remarks); false, with nothing written, where it does not apply: no vector path, or a sample
@@ -92,7 +95,7 @@ public static unsafe partial class Convolution
     /// </summary>
     private static bool TryInPlace(float* input, float* weights, float* bias, float* output, in Window2D window, int filters, int batch, bool relu)
     {
-        if (window.Stride != 1 || !window.ChannelsLast)
+        if (!IsStrideOneChannelsLast(window))
         {
             return false;
         }
@@ -236,7 +239,7 @@ public static unsafe partial class Convolution
     /// </summary>
     private static bool TryWeightGradientInPlace(float* input, float* outputGradient, float* weightGradient, in Window2D window, int filters, int batch)
     {
-        if (window.Stride != 1 || !window.ChannelsLast)
+        if (!IsStrideOneChannelsLast(window))
         {
             return false;
         }

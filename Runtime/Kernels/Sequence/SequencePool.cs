@@ -34,9 +34,11 @@ public static class SequencePool
         var batch = Batch(dx, dy, positions, features);
         for (var b = 0; b < batch; b++)
         {
-            for (var t = 0; t < positions; t++)
+            var first = dx.Slice(b * positions * features, features);
+            TensorPrimitives.Multiply(dy.Slice(b * features, features), 1f / positions, first);
+            for (var t = 1; t < positions; t++)
             {
-                TensorPrimitives.Multiply(dy.Slice(b * features, features), 1f / positions, dx.Slice(((b * positions) + t) * features, features));
+                first.CopyTo(dx.Slice(((b * positions) + t) * features, features));
             }
         }
     }
