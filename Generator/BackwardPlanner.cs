@@ -103,7 +103,7 @@ internal static class BackwardPlanner
                 continue;
             }
 
-            var inPlace = layer.ChangesOutputGradient && !BackwardFusion.Absorbs(fusions, layer);
+            var inPlace = layer.ChangesOutputGradient && !BackwardFusion.Absorbs(fusions, layer) && PoolGate.GatingOf(plan, layer) is null;
             if (inPlace && users[dy] > 1)
             {
                 // Another tensor's gradient shares this buffer: the layer gets its own copy to write over.

@@ -73,7 +73,7 @@ internal static class Planner
             OutputPositions = model.Layers[model.Layers.Count - 1].Output.IsSequence ? model.Layers[model.Layers.Count - 1].Output.Positions : 1,
             Sequences = model.Input.Vocabulary > 0 || model.Layers.Any(l => l.Output.IsSequence || l.Input.IsSequence),
         };
-        planned = planned with { BackwardFusions = BackwardFusion.Find(planned), ForwardFusions = ForwardFusion.Find(planned) };
+        planned = planned with { BackwardFusions = BackwardFusion.Find(planned), ForwardFusions = ForwardFusion.Find(planned), PoolGates = PoolGate.Find(planned) };
         var (steps, buffers, _) = BackwardPlanner.Plan(planned);
         var (inputSteps, inputBuffers, holdsInputs) = BackwardPlanner.Plan(planned, toInputs: true);
         buffers = System.Math.Max(buffers, inputBuffers);

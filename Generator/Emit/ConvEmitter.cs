@@ -71,37 +71,51 @@ internal static class ConvEmitter
     /// windows' gradient written into the windows' buffer; for the first layer with parameters only when dx is given (the
     /// pass to the inputs gives it, TrainStep does not).
     /// </summary>
-    public static void WriteBackward(SourceWriter writer, ConvPlan layer, bool isFirst)
+    public static void WriteBackward(SourceWriter writer, ConvPlan layer, bool isFirst, PoolGate? gate)
     {
         var window = layer.Window;
         var (positions, patch, filters) = (window.Positions, window.PatchSize, layer.Filters);
-        var dz = layer.Activation == Activation.Linear ? "dz = dy" : $"dz = dy ⊙ {DenseEmitter.Derivative(layer)}";
+        var dz = (layer.Activation, gate) switch
+        {
+            (_, { } pool) => $"dz = dy (the ReLU derivative applied, and ∂L/∂b summed, by {pool.Pool.Name}'s backward)",
+            (Activation.Linear, _) => "dz = dy",
+            _ => $"dz = dy ⊙ {DenseEmitter.Derivative(layer)}",
+        };
+        var biasDoc = gate is null ? ", ∂L/∂b = Σ dz" : string.Empty;
         var dxDoc = (layer.Direct, layer.InputGradientIsConvolution) switch
         {
             (true, _) => ", dx = each window's dz·Wᵀ added where it was read",
             (_, true) => ", dx = dz convolved with the flipped kernel",
             _ => ", dx = col2im(dz·Wᵀ)",
         } + (isFirst ? " " + DenseEmitter.WhenGiven : string.Empty);
-        writer.WriteLine($"/// <summary>{layer.Name} backward: {dz}, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz{dxDoc}.</summary>");
-        var yParameter = DenseEmitter.ReadsOutputs(layer, gatedBy: null) ? $" {ReadOnlySpan} y," : string.Empty;
+        writer.WriteLine($"/// <summary>{layer.Name} backward: {dz}, ∂L/∂W = windowsᵀ·dz{biasDoc}{dxDoc}.</summary>");
+        var yParameter = DenseEmitter.ReadsOutputs(layer, gated: gate is not null) ? $" {ReadOnlySpan} y," : string.Empty;
         using (writer.OpenBlock($"private void {layer.Identifier}Backward({ReadOnlySpan} x,{yParameter} {Span} dy, {Span} dx, int batch)"))
         {
             writer.WriteLine($"{ReadOnlySpan} w = {layer.Identifier}Weights;");
             writer.WriteLine($"{Span} dw = {layer.Identifier}WeightGradients;");
-            writer.WriteLine($"{Span} db = {layer.Identifier}BiasGradients;");
+            if (gate is null)
+            {
+                writer.WriteLine($"{Span} db = {layer.Identifier}BiasGradients;");
+            }
+
             if (layer.KeepsPreActivation)
             {
                 writer.WriteLine($"var z = Workspace({layer.Identifier}PreActivation, {layer.Units}, batch);");
             }
 
             writer.WriteLine($"var dz = dy.Slice(0, batch * {layer.Units});");
-            if (layer.Activation != Activation.Linear)
+            if (gate is null)
             {
-                DenseEmitter.WriteDerivativeInPlace(writer, layer, "dz", layer.Units);
+                if (layer.Activation != Activation.Linear)
+                {
+                    DenseEmitter.WriteDerivativeInPlace(writer, layer, "dz", layer.Units);
+                }
+
+                writer.WriteLine("// ∂L/∂b = Σ dz over every sample and position");
+                writer.WriteLine($"{Reductions}.ColumnSums(dz, db);");
             }
 
-            writer.WriteLine("// ∂L/∂b = Σ dz over every sample and position");
-            writer.WriteLine($"{Reductions}.ColumnSums(dz, db);");
             writer.WriteLine();
             if (layer.Direct)
             {
@@ -181,8 +195,11 @@ internal static class ConvEmitter
         }
     }
 
-    /// <summary><c>PoolBackward(dy, dx, batch)</c>: each output's gradient to the input it came from.</summary>
-    public static void WritePoolBackward(SourceWriter writer, PoolPlan layer)
+    /// <summary>
+    /// <c>PoolBackward(dy, dx, batch)</c>: each output's gradient to the input it came from; with a <paramref name="gate"/>,
+    /// <c>PoolBackward(y, dy, dx, batch)</c> also applies the ReLU derivative of the convolution below and sums its bias gradient.
+    /// </summary>
+    public static void WritePoolBackward(SourceWriter writer, PoolPlan layer, PoolGate? gate)
     {
         if (layer.Average)
         {
@@ -195,11 +212,35 @@ internal static class ConvEmitter
             return;
         }
 
-        writer.WriteLine($"/// <summary>{layer.Name} backward: dx = dy at the input each output came from, 0 elsewhere.</summary>");
-        using (writer.OpenBlock($"private void {layer.Identifier}Backward({Span} dy, {Span} dx, int batch)"))
+        if (gate is null)
+        {
+            writer.WriteLine($"/// <summary>{layer.Name} backward: dx = dy at the input each output came from, 0 elsewhere.</summary>");
+            using (writer.OpenBlock($"private void {layer.Identifier}Backward({Span} dy, {Span} dx, int batch)"))
+            {
+                writer.WriteLine($"var argmax = {Argmax(layer)};");
+                writer.WriteLine($"{Pooling}.MaxBackward(dy.Slice(0, batch * {layer.Units}), argmax, dx.Slice(0, batch * {layer.InputSize}), {layer.Identifier}Window, batch);");
+            }
+
+            return;
+        }
+
+        var conv = gate.Conv;
+        writer.WriteLine(
+            $"/// <summary>{layer.Name} backward, with {conv.Name}'s ReLU derivative: dx = dy ⊙ [y > 0] at the input each output came from, 0 elsewhere" +
+            (conv.HasBias ? $", and {conv.Name}'s ∂L/∂b = Σ dy ⊙ [y > 0].</summary>" : ".</summary>"));
+        using (writer.OpenBlock($"private void {layer.Identifier}Backward({ReadOnlySpan} y, {Span} dy, {Span} dx, int batch)"))
         {
             writer.WriteLine($"var argmax = {Argmax(layer)};");
-            writer.WriteLine($"{Pooling}.MaxBackward(dy.Slice(0, batch * {layer.Units}), argmax, dx.Slice(0, batch * {layer.InputSize}), {layer.Identifier}Window, batch);");
+            writer.WriteLine($"var gate = y.Slice(0, batch * {layer.Units});");
+            writer.WriteLine($"// each pooled output y is the {conv.Name} output it came from, so [y > 0] is {conv.Name}'s ReLU derivative there");
+            if (conv.HasBias)
+            {
+                writer.WriteLine($"// {conv.Name}'s ∂L/∂b = Σ dy ⊙ [y > 0] over every sample's {layer.Units} pooled values (rather than its {conv.Units} outputs)");
+                writer.WriteLine($"{Reductions}.GatedColumnSums(dy.Slice(0, batch * {layer.Units}), gate, {conv.Identifier}BiasGradients);");
+            }
+
+            writer.WriteLine("// dx = dy ⊙ [y > 0] at the input each output came from, 0 elsewhere");
+            writer.WriteLine($"{Pooling}.MaxBackward(dy.Slice(0, batch * {layer.Units}), argmax, dx.Slice(0, batch * {layer.InputSize}), {layer.Identifier}Window, batch, gate);");
         }
     }
 

@@ -94,7 +94,7 @@ internal static class DenseEmitter
             : $"dz = dy ⊙ {Derivative(layer)} (applied by {gatedBy.Layer.Name}'s input gradient)";
         writer.WriteLine($"/// <summary>{layer.Name} backward: {dz}, ∂L/∂W = xᵀ·dz, ∂L/∂b = Σ dz{dxDoc}.</summary>");
         // A linear layer, or one whose derivative the layer above applies or the pre-activations give, reads no outputs here.
-        var yParameter = ReadsOutputs(layer, gatedBy) ? $" {ReadOnlySpan} y," : string.Empty;
+        var yParameter = ReadsOutputs(layer, gated: gatedBy is not null) ? $" {ReadOnlySpan} y," : string.Empty;
         using (writer.OpenBlock($"private void {layer.Identifier}Backward({ReadOnlySpan} x,{yParameter} {Span} dy,{dxParameter} int batch)"))
         {
             writer.WriteLine($"{ReadOnlySpan} w = {layer.Identifier}Weights;");
@@ -252,11 +252,11 @@ internal static class DenseEmitter
 
     /// <summary>
     /// Whether the layer's backward method takes its outputs y, whose only use is the activation's derivative: not for
-    /// a linear layer, nor for GELU and SiLU (their derivative reads the kept pre-activations), nor when the layer
-    /// above applies the ReLU derivative.
+    /// a linear layer, nor for GELU and SiLU (their derivative reads the kept pre-activations), nor when a layer
+    /// above applies the ReLU derivative (<paramref name="gated"/>).
     /// </summary>
-    public static bool ReadsOutputs(IWeightedPlan layer, BackwardFusion? gatedBy) =>
-        gatedBy is null && layer.Activation != Activation.Linear && !layer.KeepsPreActivation;
+    public static bool ReadsOutputs(IWeightedPlan layer, bool gated) =>
+        !gated && layer.Activation != Activation.Linear && !layer.KeepsPreActivation;
 
     /// <summary>The fused input gradient as a formula, for comments: dz·Wᵀ ⊙ mask ⊙ [y > 0].</summary>
     private static string GatedInputGradient(BackwardFusion fusion) =>

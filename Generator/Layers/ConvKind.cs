@@ -212,7 +212,7 @@ internal sealed record ConvPlan(
         writer.WriteLine();
         ConvEmitter.WriteForward(writer, this);
         writer.WriteLine();
-        ConvEmitter.WriteBackward(writer, this, isFirst: !NeedsInputGradient);
+        ConvEmitter.WriteBackward(writer, this, isFirst: !NeedsInputGradient, PoolGate.GatingOf(context.Plan, this));
     }
 
     /// <summary>Its windows are built again from its input, a chunk at a time, rather than kept for the whole batch; its outputs are read for its activation's derivative.</summary>
@@ -220,7 +220,7 @@ internal sealed record ConvPlan(
     {
         reads.Add(input);
         var outputs = string.Empty;
-        if (DenseEmitter.ReadsOutputs(this, gatedBy: null))
+        if (DenseEmitter.ReadsOutputs(this, gated: PoolGate.GatingOf(context.Plan, this) is not null))
         {
             reads.Add(Output);
             outputs = $" {Output},";

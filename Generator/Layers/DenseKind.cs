@@ -252,7 +252,7 @@ internal sealed record DensePlan(
     {
         reads.Add(input);
         var outputs = string.Empty;
-        if (DenseEmitter.ReadsOutputs(this, context.GatingOf(this)))
+        if (DenseEmitter.ReadsOutputs(this, gated: context.GatingOf(this) is not null))
         {
             reads.Add(Output);
             outputs = $" {Output},";

@@ -131,12 +131,26 @@ internal sealed record PoolPlan(int Position, int Index, int InputSize, int Unit
         writer.WriteLine();
         ConvEmitter.WritePoolForward(writer, this);
         writer.WriteLine();
-        ConvEmitter.WritePoolBackward(writer, this);
+        ConvEmitter.WritePoolBackward(writer, this, PoolGate.AppliedBy(context.Plan, this));
     }
 
     /// <summary>None where no layer before it has parameters: its backward only hands the gradient on.</summary>
-    public override string? BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads) =>
-        dx is null ? null : $"{Identifier}Backward({dy}, {dx}, batch);";
+    /// <summary>None where no layer before it has parameters: its backward only hands the gradient on. Where it applies the ReLU derivative of the convolution below (<see cref="PoolGate"/>), it reads its own outputs.</summary>
+    public override string? BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads)
+    {
+        if (dx is null)
+        {
+            return null;
+        }
+
+        if (PoolGate.AppliedBy(context.Plan, this) is null)
+        {
+            return $"{Identifier}Backward({dy}, {dx}, batch);";
+        }
+
+        reads.Add(Output);
+        return $"{Identifier}Backward({Output}, {dy}, {dx}, batch);";
+    }
 
     public override string? SampleNormsCall(string input, string dy) => null;
 

@@ -84,6 +84,12 @@ internal sealed record ModelPlan(
     /// </summary>
     public EquatableArray<ForwardFusion> ForwardFusions { get; init; }
 
+    /// <summary>
+    /// Where a max pooling layer's backward pass applies the ReLU derivative of the convolution below it and sums that
+    /// convolution's bias gradient (<see cref="PoolGate"/>), decided once by the planner.
+    /// </summary>
+    public EquatableArray<PoolGate> PoolGates { get; init; }
+
     /// <summary>Every tensor of the model as a weights file names and shapes it: <see cref="Torch"/>'s.</summary>
     public EquatableArray<PlannedTensor> Tensors => Torch.Tensors;
 

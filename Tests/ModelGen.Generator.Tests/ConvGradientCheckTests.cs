@@ -204,6 +204,13 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
         // A 1 × 1 convolution over more channels than a vector holds.
         models.Add(new ConvModel(
             "PointwiseWide", (17, 3, 3), [new Conv(19, 1, 1, Padding.Valid, Activation.Elu), new Conv(2, 3, 1, Padding.Same, Activation.Gelu), new Flatten(), new Dense(2, Activation.Linear)]));
+        // Max pooling that applies the ReLU derivative of the convolution below (and sums its bias gradient): over
+        // overlapping windows (stride < kernel), with no bias, and over windows that leave the last row and column out.
+        models.Add(new ConvModel(
+            "ReluIntoMaxPool",
+            (2, 7, 7),
+            [new Conv(3, 3, 1, Padding.Same, Activation.Relu, UseBias: false), new Pool(3, 2), new Conv(4, 2, 1, Padding.Same, Activation.Relu), new Pool(2, 2),
+                new Flatten(), new Dense(2, Activation.Linear)]));
         // Windows too large for more than one sample per chunk (the second layer's: 576 × 200 floats): the weight
         // gradient summed over several chunks, and the input gradient of each chunk, reach the layer below.
         models.Add(new ConvModel(

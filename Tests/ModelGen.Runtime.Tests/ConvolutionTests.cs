@@ -293,14 +293,21 @@ public sealed class ConvolutionTests
         Valid(2, 6, 6, 3, 1, channelsLast: true), // overlapping windows
         Valid(4, 7, 5, 3, 2, channelsLast: false),
         Valid(19, 2, 2, 2, 2, channelsLast: true),
+        Valid(37, 6, 8, 2, 2, channelsLast: true), // tiled: whole vectors of channels and a remainder
+        Valid(16, 5, 5, 2, 2, channelsLast: true), // tiled, the last row and column under no window
+        Valid(9, 9, 9, 3, 3, channelsLast: true),
     };
 
+    /// <summary>
+    /// Max pooling against its definition, and its gradient routed back, plain and through a ReLU gate: with the pooled
+    /// outputs as the gate, an output passes its gradient on only where it is &gt; 0 (the inputs are of both signs).
+    /// </summary>
     [Theory]
     [MemberData(nameof(PoolWindows))]
     public void Max_pooling_takes_each_windows_largest_value_and_routes_its_gradient_back(Window2D g)
     {
         const int batch = 3;
-        var input = GemmTests.Random(batch * g.InputSize, 9);
+        var input = GemmTests.Random(batch * g.InputSize, 9).Select(v => v - 0.7f).ToArray(); // windows whose largest value is ≤ 0 too
         var outputs = batch * g.Positions * g.Channels;
         var output = new float[outputs];
         var argmax = new int[outputs];
@@ -309,7 +316,10 @@ public sealed class ConvolutionTests
         var dy = GemmTests.Random(outputs, 10);
         var dx = Enumerable.Repeat(float.NaN, input.Length).ToArray();
         Pooling.MaxBackward(dy, argmax, dx, g, batch);
+        var gated = Enumerable.Repeat(float.NaN, input.Length).ToArray();
+        Pooling.MaxBackward(dy, argmax, gated, g, batch, gate: output);
         var expectedDx = new float[input.Length];
+        var expectedGated = new float[input.Length];
         for (var n = 0; n < batch; n++)
         {
             for (var p = 0; p < g.Positions; p++)
@@ -335,11 +345,15 @@ public sealed class ConvolutionTests
                     Assert.Equal(largest, output[o]);
                     Assert.Equal(at, argmax[o]);
                     expectedDx[(n * g.InputSize) + at] += dy[o];
+                    expectedGated[(n * g.InputSize) + at] += output[o] > 0 ? dy[o] : 0;
                 }
             }
         }
 
         Assert.Equal(expectedDx, dx);
+        Assert.Equal(expectedGated, gated);
+        Assert.Contains(output, value => value <= 0);
+        Assert.Contains(output, value => value > 0);
     }
 
     /// <summary>
@@ -463,6 +477,28 @@ public sealed class ConvolutionTests
         Assert.Throws<ArgumentException>(() => Pooling.MaxForward(new float[16], new float[9], new int[9], pool with { OutputHeight = 3, OutputWidth = 3, PadTop = 1, PadLeft = 1 }, 1));
         error = Assert.Throws<ArgumentException>(() => Pooling.MaxBackward(new float[4], new[] { 0, 1, 2, 16 }, new float[16], pool, 1));
         Assert.Contains("outside a sample of 16", error.Message);
+        Assert.Throws<ArgumentException>(() => Pooling.MaxBackward(new float[4], new[] { 0, 2, 8, 10 }, new float[16], pool, 1, gate: new float[3]));
+
+        // Tiled windows (stride = kernel, channels-last) write each input once: an index in its sample but outside its
+        // window would leave its gradient nowhere, so it is refused too, on the vector path and on the scalar one.
+        foreach (var channels in new[] { 1, 32 })
+        {
+            var tiled = Valid(channels, 4, 4, 2, 2, channelsLast: true);
+            var indices = new int[4 * channels];
+            var image = GemmTests.Random(16 * channels, 30);
+            Pooling.MaxForward(image, new float[indices.Length], indices, tiled, 1);
+            indices[channels - 1] = (5 * channels) + channels - 1; // (1, 1): still in the first window, allowed
+            Pooling.MaxBackward(new float[indices.Length], indices, new float[image.Length], tiled, 1);
+            indices[channels - 1] = (3 * 4 * channels) + channels - 1; // row 3: the third window's
+            error = Assert.Throws<ArgumentException>(() => Pooling.MaxBackward(new float[indices.Length], indices, new float[image.Length], tiled, 1));
+            Assert.Contains($"outside its window of channel {channels - 1} at (0, 0)", error.Message);
+            if (channels > 1)
+            {
+                indices[0] = 1; // channel 1's value in the right window
+                error = Assert.Throws<ArgumentException>(() => Pooling.MaxBackward(new float[indices.Length], indices, new float[image.Length], tiled, 1));
+                Assert.Contains("outside its window of channel 0", error.Message);
+            }
+        }
     }
 
     /// <summary>

@@ -34,6 +34,39 @@ public class ReductionTests
         }
     }
 
+    /// <summary>
+    /// The gated sums take a row's value only where its gate is &gt; 0 (zero, negative and NaN gates drop it), in row
+    /// order: bit for bit the plain column sums of the matrix with the dropped values zeroed.
+    /// </summary>
+    [Theory]
+    [InlineData(0, 5)]
+    [InlineData(1, 1)]
+    [InlineData(3, 15)]
+    [InlineData(64, 17)]
+    [InlineData(7, 33)]
+    [InlineData(5, 24)]
+    [InlineData(49, 64)]
+    public void Gated_column_sums_add_the_rows_whose_gate_is_positive(int rows, int columns)
+    {
+        var matrix = GemmTests.Random(rows * columns, rows + columns);
+        var gate = GemmTests.Random(rows * columns, 7);
+        for (var i = 0; i < gate.Length; i += 11)
+        {
+            gate[i] = i % 2 == 0 ? 0f : float.NaN;
+        }
+
+        var kept = matrix.Select((value, i) => gate[i] > 0 ? value : 0f).ToArray();
+        var expected = new float[columns];
+        Reductions.ColumnSums(kept, expected);
+        var sums = Enumerable.Repeat(float.NaN, columns).ToArray();
+
+        Reductions.GatedColumnSums(matrix, gate, sums);
+
+        Assert.Equal(expected, sums);
+        Assert.Throws<ArgumentException>(() => Reductions.GatedColumnSums(matrix, new float[gate.Length + 1], sums));
+        Assert.Throws<ArgumentException>(() => Reductions.GatedColumnSums(new float[7], new float[7], new float[3]));
+    }
+
     [Fact]
     public void Column_sums_reject_a_partial_row()
     {

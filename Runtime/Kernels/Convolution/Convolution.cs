@@ -82,6 +82,7 @@ public static partial class Convolution
         public float* Source;
         public float* Target;
         public int* Indices;
+        public float* Gate;
         public Window2D Window;
     }
 

@@ -80,6 +80,66 @@ public static class Reductions
         return j;
     }
 
+    /// <summary>
+    /// sums[j] = Σᵣ matrix[r, j] over the rows where gate[r, j] &gt; 0, in row order: the bias gradient of a ReLU layer
+    /// whose derivative [y &gt; 0] is read from <paramref name="gate"/> (the pooled outputs, in max pooling's fused backward).
+    /// </summary>
+    /// <exception cref="ArgumentException">The matrix is not a whole number of rows, or the gate's length differs from it.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void GatedColumnSums(ReadOnlySpan<float> matrix, ReadOnlySpan<float> gate, Span<float> sums)
+    {
+        var columns = sums.Length;
+        if (columns == 0 ? !matrix.IsEmpty : matrix.Length % columns != 0)
+        {
+            throw new ArgumentException($"The matrix holds {matrix.Length} floats, not a whole number of rows of {columns}.", nameof(matrix));
+        }
+
+        Guard.Length(gate, matrix.Length, nameof(gate));
+        sums.Clear();
+        if (columns == 0)
+        {
+            return;
+        }
+
+        var rows = matrix.Length / columns;
+        ref var first = ref MemoryMarshal.GetReference(matrix);
+        ref var gates = ref MemoryMarshal.GetReference(gate);
+        ref var total = ref MemoryMarshal.GetReference(sums);
+        var j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            j = AddGatedColumnSums<Vector512<float>, Simd512>(ref first, ref gates, ref total, rows, columns, j);
+        }
+
+        if (Vector256.IsHardwareAccelerated)
+        {
+            j = AddGatedColumnSums<Vector256<float>, Simd256>(ref first, ref gates, ref total, rows, columns, j);
+        }
+
+        AddGatedColumnSums<float, Simd1>(ref first, ref gates, ref total, rows, columns, j);
+    }
+
+    /// <summary>The gated column sums from column <paramref name="j"/> on, as <see cref="AddColumnSums{TVector, TSimd}"/>; returns the first column left.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int AddGatedColumnSums<TVector, TSimd>(ref float matrix, ref float gate, ref float sums, int rows, int columns, int j)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        for (; j + TSimd.Count <= columns; j += TSimd.Count)
+        {
+            var sum = TSimd.Load(ref sums, (nuint)j);
+            for (var r = 0; r < rows; r++)
+            {
+                var at = (nuint)((r * columns) + j);
+                sum = TSimd.Add(sum, TSimd.KeepWherePositive(TSimd.Load(ref matrix, at), TSimd.Load(ref gate, at)));
+            }
+
+            TSimd.Store(sum, ref sums, (nuint)j);
+        }
+
+        return j;
+    }
+
     /// <summary>sums[j] = Σᵣ matrix[r, j]: <see cref="AddColumnSums"/> into cleared sums.</summary>
     public static void ColumnSums(ReadOnlySpan<float> matrix, Span<float> sums)
     {

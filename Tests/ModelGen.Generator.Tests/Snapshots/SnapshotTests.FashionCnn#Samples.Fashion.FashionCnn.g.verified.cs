@@ -317,9 +317,8 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         EnsureCapacity(batch);
         Forward(inputs, batch, training: true);
 
-        var a1 = Workspace(Conv1Output, 12544, batch);
         var a2 = Workspace(Pool1Output, 3136, batch);
-        var a3 = Workspace(Conv2Output, 6272, batch);
+        var a4 = Workspace(Pool2Output, 1568, batch);
         var a5 = Workspace(Flatten1Output, 1568, batch);
         var a7 = Workspace(Dropout1Output, 64, batch);
         var a8 = Workspace(Dense2Output, 10, batch);
@@ -332,10 +331,10 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         // backward, last layer first: each writes its ∂L/∂W and ∂L/∂b and hands ∂L/∂(its input) to the layer before
         Dense2Backward(a7, gradientA.Slice(0, batch * 10), gradientB.Slice(0, batch * 64), batch);
         Dense1Backward(a5, gradientB.Slice(0, batch * 64), gradientA.Slice(0, batch * 1568), batch);
-        Pool2Backward(gradientA.Slice(0, batch * 1568), gradientB.Slice(0, batch * 6272), batch);
-        Conv2Backward(a2, a3, gradientB.Slice(0, batch * 6272), gradientA.Slice(0, batch * 3136), batch);
-        Pool1Backward(gradientA.Slice(0, batch * 3136), gradientB.Slice(0, batch * 12544), batch);
-        Conv1Backward(inputs, a1, gradientB.Slice(0, batch * 12544), dx: default, batch);
+        Pool2Backward(a4, gradientA.Slice(0, batch * 1568), gradientB.Slice(0, batch * 6272), batch);
+        Conv2Backward(a2, gradientB.Slice(0, batch * 6272), gradientA.Slice(0, batch * 3136), batch);
+        Pool1Backward(a2, gradientA.Slice(0, batch * 3136), gradientB.Slice(0, batch * 12544), batch);
+        Conv1Backward(inputs, gradientB.Slice(0, batch * 12544), dx: default, batch);
         return loss;
     }
 
@@ -358,9 +357,8 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         EnsureCapacity(batch);
         Forward(inputs, batch, training: true);
 
-        var a1 = Workspace(Conv1Output, 12544, batch);
         var a2 = Workspace(Pool1Output, 3136, batch);
-        var a3 = Workspace(Conv2Output, 6272, batch);
+        var a4 = Workspace(Pool2Output, 1568, batch);
         var a5 = Workspace(Flatten1Output, 1568, batch);
         var a7 = Workspace(Dropout1Output, 64, batch);
         var a8 = Workspace(Dense2Output, 10, batch);
@@ -388,11 +386,11 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
             global::ModelGen.Privacy.SampleGradientNorms.AddDense(a7, gradientA.Slice(0, batch * 10), 64, 10, bias: true, sampleNorms);
             Dense1Backward(a5, gradientB.Slice(0, batch * 64), gradientA.Slice(0, batch * 1568), batch);
             global::ModelGen.Privacy.SampleGradientNorms.AddDense(a5, gradientB.Slice(0, batch * 64), 1568, 64, bias: true, sampleNorms);
-            Pool2Backward(gradientA.Slice(0, batch * 1568), gradientB.Slice(0, batch * 6272), batch);
-            Conv2Backward(a2, a3, gradientB.Slice(0, batch * 6272), gradientA.Slice(0, batch * 3136), batch);
+            Pool2Backward(a4, gradientA.Slice(0, batch * 1568), gradientB.Slice(0, batch * 6272), batch);
+            Conv2Backward(a2, gradientB.Slice(0, batch * 6272), gradientA.Slice(0, batch * 3136), batch);
             global::ModelGen.Privacy.SampleGradientNorms.AddConvolution(a2, gradientB.Slice(0, batch * 6272), Conv2Window, 32, bias: true, sampleNorms);
-            Pool1Backward(gradientA.Slice(0, batch * 3136), gradientB.Slice(0, batch * 12544), batch);
-            Conv1Backward(inputs, a1, gradientB.Slice(0, batch * 12544), dx: default, batch);
+            Pool1Backward(a2, gradientA.Slice(0, batch * 3136), gradientB.Slice(0, batch * 12544), batch);
+            Conv1Backward(inputs, gradientB.Slice(0, batch * 12544), dx: default, batch);
             global::ModelGen.Privacy.SampleGradientNorms.AddConvolution(inputs, gradientB.Slice(0, batch * 12544), Conv1Window, 16, bias: true, sampleNorms);
         }
         finally
@@ -405,10 +403,10 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         rows.CopyTo(gradientA);
         Dense2Backward(a7, gradientA.Slice(0, batch * 10), gradientB.Slice(0, batch * 64), batch);
         Dense1Backward(a5, gradientB.Slice(0, batch * 64), gradientA.Slice(0, batch * 1568), batch);
-        Pool2Backward(gradientA.Slice(0, batch * 1568), gradientB.Slice(0, batch * 6272), batch);
-        Conv2Backward(a2, a3, gradientB.Slice(0, batch * 6272), gradientA.Slice(0, batch * 3136), batch);
-        Pool1Backward(gradientA.Slice(0, batch * 3136), gradientB.Slice(0, batch * 12544), batch);
-        Conv1Backward(inputs, a1, gradientB.Slice(0, batch * 12544), dx: default, batch);
+        Pool2Backward(a4, gradientA.Slice(0, batch * 1568), gradientB.Slice(0, batch * 6272), batch);
+        Conv2Backward(a2, gradientB.Slice(0, batch * 6272), gradientA.Slice(0, batch * 3136), batch);
+        Pool1Backward(a2, gradientA.Slice(0, batch * 3136), gradientB.Slice(0, batch * 12544), batch);
+        Conv1Backward(inputs, gradientB.Slice(0, batch * 12544), dx: default, batch);
         return loss;
     }
 
@@ -460,9 +458,8 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
     /// </summary>
     private void BackwardToInputs(global::System.ReadOnlySpan<float> inputs, global::System.Span<float> inputGradients, int batch)
     {
-        var a1 = Workspace(Conv1Output, 12544, batch);
         var a2 = Workspace(Pool1Output, 3136, batch);
-        var a3 = Workspace(Conv2Output, 6272, batch);
+        var a4 = Workspace(Pool2Output, 1568, batch);
         var a5 = Workspace(Flatten1Output, 1568, batch);
         var a7 = Workspace(Dense1Output, 64, batch); // dropout_1 passes dense_1's outputs on outside training
         var gradientA = Workspace(GradientA, 12544, batch);
@@ -477,10 +474,10 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         {
             Dense2Backward(a7, gradientA.Slice(0, batch * 10), gradientB.Slice(0, batch * 64), batch);
             Dense1Backward(a5, gradientB.Slice(0, batch * 64), gradientA.Slice(0, batch * 1568), batch);
-            Pool2Backward(gradientA.Slice(0, batch * 1568), gradientB.Slice(0, batch * 6272), batch);
-            Conv2Backward(a2, a3, gradientB.Slice(0, batch * 6272), gradientA.Slice(0, batch * 3136), batch);
-            Pool1Backward(gradientA.Slice(0, batch * 3136), gradientB.Slice(0, batch * 12544), batch);
-            Conv1Backward(inputs, a1, gradientB.Slice(0, batch * 12544), inputGradients, batch);
+            Pool2Backward(a4, gradientA.Slice(0, batch * 1568), gradientB.Slice(0, batch * 6272), batch);
+            Conv2Backward(a2, gradientB.Slice(0, batch * 6272), gradientA.Slice(0, batch * 3136), batch);
+            Pool1Backward(a2, gradientA.Slice(0, batch * 3136), gradientB.Slice(0, batch * 12544), batch);
+            Conv1Backward(inputs, gradientB.Slice(0, batch * 12544), inputGradients, batch);
         }
         finally
         {
@@ -548,17 +545,12 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Convolution.DirectForward(x.Slice(0, batch * 784), w, b, y.Slice(0, batch * 12544), Conv1Window, batch, global::ModelGen.Kernels.GemmActivation.Relu);
     }
 
-    /// <summary>conv2d_1 backward: dz = dy ⊙ [y > 0], ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = each window's dz·Wᵀ added where it was read when dx is given (InputGradients; TrainStep needs none: no layer before has parameters).</summary>
-    private void Conv1Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
+    /// <summary>conv2d_1 backward: dz = dy (the ReLU derivative applied, and ∂L/∂b summed, by max_pooling2d_1's backward), ∂L/∂W = windowsᵀ·dz, dx = each window's dz·Wᵀ added where it was read when dx is given (InputGradients; TrainStep needs none: no layer before has parameters).</summary>
+    private void Conv1Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
         global::System.ReadOnlySpan<float> w = Conv1Weights;
         global::System.Span<float> dw = Conv1WeightGradients;
-        global::System.Span<float> db = Conv1BiasGradients;
         var dz = dy.Slice(0, batch * 12544);
-        // dz = dy ⊙ [y > 0], in place
-        global::ModelGen.Kernels.Activations.ReluBackward(y.Slice(0, batch * 12544), dz);
-        // ∂L/∂b = Σ dz over every sample and position
-        global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
         // ∂L/∂W = Σ windowsᵀ·dz: [9×batch·784]·[batch·784×16], each window read where it lies (no im2col)
         global::ModelGen.Kernels.Convolution.DirectWeightGradient(x.Slice(0, batch * 784), dz, dw, Conv1Window, batch);
@@ -579,11 +571,16 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Pooling.MaxForward(x.Slice(0, batch * 12544), y.Slice(0, batch * 3136), argmax, Pool1Window, batch);
     }
 
-    /// <summary>max_pooling2d_1 backward: dx = dy at the input each output came from, 0 elsewhere.</summary>
-    private void Pool1Backward(global::System.Span<float> dy, global::System.Span<float> dx, int batch)
+    /// <summary>max_pooling2d_1 backward, with conv2d_1's ReLU derivative: dx = dy ⊙ [y > 0] at the input each output came from, 0 elsewhere, and conv2d_1's ∂L/∂b = Σ dy ⊙ [y > 0].</summary>
+    private void Pool1Backward(global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
         var argmax = global::System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(Workspace(Pool1Argmax, 3136, batch));
-        global::ModelGen.Kernels.Pooling.MaxBackward(dy.Slice(0, batch * 3136), argmax, dx.Slice(0, batch * 12544), Pool1Window, batch);
+        var gate = y.Slice(0, batch * 3136);
+        // each pooled output y is the conv2d_1 output it came from, so [y > 0] is conv2d_1's ReLU derivative there
+        // conv2d_1's ∂L/∂b = Σ dy ⊙ [y > 0] over every sample's 3136 pooled values (rather than its 12544 outputs)
+        global::ModelGen.Kernels.Reductions.GatedColumnSums(dy.Slice(0, batch * 3136), gate, Conv1BiasGradients);
+        // dx = dy ⊙ [y > 0] at the input each output came from, 0 elsewhere
+        global::ModelGen.Kernels.Pooling.MaxBackward(dy.Slice(0, batch * 3136), argmax, dx.Slice(0, batch * 12544), Pool1Window, batch, gate);
     }
 
     /// <summary>conv2d_2 forward: y = relu(x ∗ W + b), [batch×16×14×14] → [batch×32×14×14], kept (h, w, c).</summary>
@@ -596,17 +593,12 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Convolution.Forward(x.Slice(0, batch * 3136), w, b, y.Slice(0, batch * 6272), Conv2Window, batch, global::ModelGen.Kernels.GemmActivation.Relu);
     }
 
-    /// <summary>conv2d_2 backward: dz = dy ⊙ [y > 0], ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = dz convolved with the flipped kernel.</summary>
-    private void Conv2Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
+    /// <summary>conv2d_2 backward: dz = dy (the ReLU derivative applied, and ∂L/∂b summed, by max_pooling2d_2's backward), ∂L/∂W = windowsᵀ·dz, dx = dz convolved with the flipped kernel.</summary>
+    private void Conv2Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
         global::System.ReadOnlySpan<float> w = Conv2Weights;
         global::System.Span<float> dw = Conv2WeightGradients;
-        global::System.Span<float> db = Conv2BiasGradients;
         var dz = dy.Slice(0, batch * 6272);
-        // dz = dy ⊙ [y > 0], in place
-        global::ModelGen.Kernels.Activations.ReluBackward(y.Slice(0, batch * 6272), dz);
-        // ∂L/∂b = Σ dz over every sample and position
-        global::ModelGen.Kernels.Reductions.ColumnSums(dz, db);
 
         // ∂L/∂W = Σ windowsᵀ·dz: [144×batch·196]·[batch·196×32], each window read from x by the product,
         // in place where a padded sample fits the product's buffers, else 4 samples per product (Conv2Chunk), summed in order
@@ -624,11 +616,16 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Pooling.MaxForward(x.Slice(0, batch * 6272), y.Slice(0, batch * 1568), argmax, Pool2Window, batch);
     }
 
-    /// <summary>max_pooling2d_2 backward: dx = dy at the input each output came from, 0 elsewhere.</summary>
-    private void Pool2Backward(global::System.Span<float> dy, global::System.Span<float> dx, int batch)
+    /// <summary>max_pooling2d_2 backward, with conv2d_2's ReLU derivative: dx = dy ⊙ [y > 0] at the input each output came from, 0 elsewhere, and conv2d_2's ∂L/∂b = Σ dy ⊙ [y > 0].</summary>
+    private void Pool2Backward(global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
         var argmax = global::System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(Workspace(Pool2Argmax, 1568, batch));
-        global::ModelGen.Kernels.Pooling.MaxBackward(dy.Slice(0, batch * 1568), argmax, dx.Slice(0, batch * 6272), Pool2Window, batch);
+        var gate = y.Slice(0, batch * 1568);
+        // each pooled output y is the conv2d_2 output it came from, so [y > 0] is conv2d_2's ReLU derivative there
+        // conv2d_2's ∂L/∂b = Σ dy ⊙ [y > 0] over every sample's 1568 pooled values (rather than its 6272 outputs)
+        global::ModelGen.Kernels.Reductions.GatedColumnSums(dy.Slice(0, batch * 1568), gate, Conv2BiasGradients);
+        // dx = dy ⊙ [y > 0] at the input each output came from, 0 elsewhere
+        global::ModelGen.Kernels.Pooling.MaxBackward(dy.Slice(0, batch * 1568), argmax, dx.Slice(0, batch * 6272), Pool2Window, batch, gate);
     }
 
     /// <summary>dense_1 forward: y = relu(x·W + b), [batch×1568] → [batch×64].</summary>
