@@ -35,8 +35,8 @@ public class ReductionTests
     }
 
     /// <summary>
-    /// The gated sums take a row's value only where its gate is &gt; 0 (zero, negative and NaN gates drop it), in row
-    /// order: bit for bit the plain column sums of the matrix with the dropped values zeroed.
+    /// The gated sums take a row's value only where its gate is &gt; 0 (zero, negative and NaN gates drop it): the
+    /// double-precision column sums of the matrix with the dropped values zeroed.
     /// </summary>
     [Theory]
     [InlineData(0, 5)]
@@ -56,13 +56,16 @@ public class ReductionTests
         }
 
         var kept = matrix.Select((value, i) => gate[i] > 0 ? value : 0f).ToArray();
-        var expected = new float[columns];
-        Reductions.ColumnSums(kept, expected);
+        var expected = Enumerable.Range(0, columns).Select(j => Enumerable.Range(0, rows).Sum(r => (double)kept[(r * columns) + j])).ToArray();
         var sums = Enumerable.Repeat(float.NaN, columns).ToArray();
 
         Reductions.GatedColumnSums(matrix, gate, sums);
 
-        Assert.Equal(expected, sums);
+        for (var j = 0; j < columns; j++)
+        {
+            Assert.True(Math.Abs(expected[j] - sums[j]) <= 1e-5 * (rows + 1), $"column {j}: {sums[j]}, expected {expected[j]}");
+        }
+
         Assert.Throws<ArgumentException>(() => Reductions.GatedColumnSums(matrix, new float[gate.Length + 1], sums));
         Assert.Throws<ArgumentException>(() => Reductions.GatedColumnSums(new float[7], new float[7], new float[3]));
     }

@@ -81,7 +81,7 @@ public static class Reductions
     }
 
     /// <summary>
-    /// sums[j] = Σᵣ matrix[r, j] over the rows where gate[r, j] &gt; 0, in row order: the bias gradient of a ReLU layer
+    /// sums[j] = Σᵣ matrix[r, j] over the rows where gate[r, j] &gt; 0: the bias gradient of a ReLU layer
     /// whose derivative [y &gt; 0] is read from <paramref name="gate"/> (the pooled outputs, in max pooling's fused backward).
     /// </summary>
     /// <exception cref="ArgumentException">The matrix is not a whole number of rows, or the gate's length differs from it.</exception>
@@ -119,7 +119,11 @@ public static class Reductions
         AddGatedColumnSums<float, Simd1>(ref first, ref gates, ref total, rows, columns, j);
     }
 
-    /// <summary>The gated column sums from column <paramref name="j"/> on, as <see cref="AddColumnSums{TVector, TSimd}"/>; returns the first column left.</summary>
+    /// <summary>
+    /// The gated column sums from column <paramref name="j"/> on; returns the first column left. Rows are taken four
+    /// at a time into four sums (row r into sum r mod 4, then (s₀ + s₁) + (s₂ + s₃)), so that four additions are in flight
+    /// rather than one chain of them: the order is fixed by the shape alone.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int AddGatedColumnSums<TVector, TSimd>(ref float matrix, ref float gate, ref float sums, int rows, int columns, int j)
         where TVector : struct
@@ -127,14 +131,25 @@ public static class Reductions
     {
         for (; j + TSimd.Count <= columns; j += TSimd.Count)
         {
-            var sum = TSimd.Load(ref sums, (nuint)j);
-            for (var r = 0; r < rows; r++)
+            var (s0, s1, s2, s3) = (TSimd.Zero, TSimd.Zero, TSimd.Zero, TSimd.Zero);
+            var r = 0;
+            for (; r + 4 <= rows; r += 4)
             {
                 var at = (nuint)((r * columns) + j);
-                sum = TSimd.Add(sum, TSimd.KeepWherePositive(TSimd.Load(ref matrix, at), TSimd.Load(ref gate, at)));
+                var step = (nuint)columns;
+                s0 = TSimd.Add(s0, TSimd.KeepWherePositive(TSimd.Load(ref matrix, at), TSimd.Load(ref gate, at)));
+                s1 = TSimd.Add(s1, TSimd.KeepWherePositive(TSimd.Load(ref matrix, at + step), TSimd.Load(ref gate, at + step)));
+                s2 = TSimd.Add(s2, TSimd.KeepWherePositive(TSimd.Load(ref matrix, at + (2 * step)), TSimd.Load(ref gate, at + (2 * step))));
+                s3 = TSimd.Add(s3, TSimd.KeepWherePositive(TSimd.Load(ref matrix, at + (3 * step)), TSimd.Load(ref gate, at + (3 * step))));
             }
 
-            TSimd.Store(sum, ref sums, (nuint)j);
+            for (; r < rows; r++)
+            {
+                var at = (nuint)((r * columns) + j);
+                s0 = TSimd.Add(s0, TSimd.KeepWherePositive(TSimd.Load(ref matrix, at), TSimd.Load(ref gate, at)));
+            }
+
+            TSimd.Store(TSimd.Add(TSimd.Add(s0, s1), TSimd.Add(s2, s3)), ref sums, (nuint)j);
         }
 
         return j;
