@@ -85,7 +85,8 @@ internal static class ConvEmitter
         var dxDoc = (layer.Direct, layer.InputGradientIsConvolution) switch
         {
             (true, _) => ", dx = each window's dz·Wᵀ added where it was read",
-            (_, true) => ", dx = dz convolved with the flipped kernel",
+            (_, true) when layer.ReadsWindowsInPlace => ", dx = dz convolved with the flipped kernel",
+            (_, true) => ", dx = dz convolved with each phase's taps of the flipped kernel",
             _ => ", dx = col2im(dz·Wᵀ)",
         } + (isFirst ? " " + DenseEmitter.WhenGiven : string.Empty);
         writer.WriteLine($"/// <summary>{layer.Name} backward: {dz}, ∂L/∂W = windowsᵀ·dz{biasDoc}{dxDoc}.</summary>");
@@ -129,7 +130,7 @@ internal static class ConvEmitter
             }
 
             writer.WriteLine($"// ∂L/∂W = Σ windowsᵀ·dz: [{patch}×batch·{positions}]·[batch·{positions}×{filters}], each window read from x by the product,");
-            writer.WriteLine(layer.InputGradientIsConvolution
+            writer.WriteLine(layer.ReadsWindowsInPlace
                 ? $"// in place where a padded sample fits the product's buffers, else {layer.Chunk} samples per product ({layer.Identifier}Chunk), summed in order"
                 : $"// {layer.Chunk} samples per product ({layer.Identifier}Chunk), the products summed in order");
             writer.WriteLine($"{Convolution}.WeightGradient(x.Slice(0, batch * {layer.InputSize}), dz, dw, {layer.Identifier}Window, batch, {layer.Identifier}Chunk);");
@@ -137,6 +138,16 @@ internal static class ConvEmitter
             if (isFirst)
             {
                 DenseEmitter.WriteReturnUnlessGiven(writer);
+            }
+
+            if (layer.InputGradientIsConvolution && !layer.ReadsWindowsInPlace)
+            {
+                var stride = window.Stride;
+                writer.WriteLine($"// dx: the input's rows and columns fall into {stride * stride} phases, (h + {window.PadTop}) mod {stride} and (w + {window.PadLeft}) mod {stride}; each phase's gradient");
+                writer.WriteLine($"// is dz convolved at stride 1 with its taps of W (every {Ordinal(stride)} kernel row and column) flipped, channels and filters");
+                writer.WriteLine("// swapped, read in place and written to the phase's rows and columns: no windows' gradient, no col2im");
+                writer.WriteLine($"{Convolution}.InputGradient(dz, w, dx.Slice(0, batch * {layer.InputSize}), {layer.Identifier}Window, batch, _windows.Span);");
+                return;
             }
 
             if (layer.InputGradientIsConvolution)
@@ -267,6 +278,8 @@ internal static class ConvEmitter
     }
 
     private static string Layout(GlobalPoolPlan layer) => layer.ChannelsLast ? "(h, w, c)" : "(c, h, w) as declared";
+
+    private static string Ordinal(int n) => n switch { 2 => "second", 3 => "third", _ => n + "th" };
 
     /// <summary>The pooling layer's workspace region of input indices, as ints.</summary>
     private static string Argmax(PoolPlan layer) =>

@@ -144,17 +144,29 @@ internal sealed record ConvPlan(
     public override int ParameterCount => (Window.PatchSize * Filters) + (HasBias ? Filters : 0);
 
     /// <summary>
-    /// Whether its input gradient is itself a convolution (stride 1 on channels-last input), of dz with the kernel
-    /// flipped, run as an implicit GEMM (the runtime's <c>Convolution.InputGradient</c>) instead of col2im over the
-    /// windows' gradient.
+    /// Whether its input gradient is itself a convolution (on channels-last input), of dz with the kernel flipped, or
+    /// for a stride over 1 one per phase of the input's rows and columns, run as implicit GEMMs (the runtime's
+    /// <c>Convolution.InputGradient</c>) instead of col2im over the windows' gradient.
     /// </summary>
-    public bool InputGradientIsConvolution => !Direct && Window.Stride == 1 && Window.ChannelsLast;
+    public bool InputGradientIsConvolution => !Direct && Window.ChannelsLast;
+
+    /// <summary>Whether its products read the windows in place from a padded copy of each sample where it fits: stride 1 on channels-last input.</summary>
+    public bool ReadsWindowsInPlace => InputGradientIsConvolution && Window.Stride == 1;
 
     /// <summary>
-    /// Its scratch in the window buffer: the flipped kernel when its input gradient is a convolution, else its chunk's
-    /// windows, [positions × kernel²·channels] per sample; none when it reads them in place.
+    /// Its scratch in the window buffer: the flipped kernel when its input gradient is a convolution, and for a stride
+    /// over 1 also a chunk of samples' gradient of one phase (⌈height / stride⌉ × ⌈width / stride⌉ × channels each);
+    /// else its chunk's windows, [positions × kernel²·channels] per sample.
     /// </summary>
-    public override int WindowsLength => InputGradientIsConvolution ? Window.PatchSize * Filters : Chunk * Window.Positions * Window.PatchSize;
+    public override int WindowsLength => (InputGradientIsConvolution, ReadsWindowsInPlace) switch
+    {
+        (true, true) => Window.PatchSize * Filters,
+        (true, false) => (Window.PatchSize * Filters) + (Chunk * PhaseRows(Window.Height) * PhaseRows(Window.Width) * Window.Channels),
+        _ => Chunk * Window.Positions * Window.PatchSize,
+    };
+
+    /// <summary>The most input rows (or columns) of <paramref name="length"/> one phase of a strided input gradient holds.</summary>
+    private int PhaseRows(int length) => (length + Window.Stride - 1) / Window.Stride;
 
     public override WindowPlan SlidingWindow => Window;
 
@@ -196,9 +208,12 @@ internal sealed record ConvPlan(
             return;
         }
 
-        var keeps = InputGradientIsConvolution
-            ? $"∂W summed {Chunk} samples per product; its flipped kernel, {Emitter.Count(WindowsLength)} floats"
-            : $"{Chunk} × {Window.Positions} windows of {WeightRows} = {Emitter.Count(WindowsLength)} floats";
+        var keeps = (InputGradientIsConvolution, ReadsWindowsInPlace) switch
+        {
+            (true, true) => $"∂W summed {Chunk} samples per product; its flipped kernel, {Emitter.Count(WindowsLength)} floats",
+            (true, false) => $"∂W summed {Chunk} samples per product; a phase's flipped kernel and {Chunk} samples' gradient of the phase, {Emitter.Count(WindowsLength)} floats",
+            _ => $"{Chunk} × {Window.Positions} windows of {WeightRows} = {Emitter.Count(WindowsLength)} floats",
+        };
         writer.WriteLine($"private const int {Identifier}Chunk = {Chunk}; // {Name}: {keeps}");
     }
 

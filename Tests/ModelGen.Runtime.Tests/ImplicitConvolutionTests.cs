@@ -326,6 +326,50 @@ public sealed class ImplicitConvolutionTests
         }
     }
 
+    /// <summary>
+    /// Strided geometries on channels-last input, whose input gradient runs as one stride-1 convolution per phase: the
+    /// ResNet's downsampling 3 × 3 and 1 × 1 at stride 2, odd and even kernels and sizes, a stride equal to the kernel
+    /// and over it (rows no window reads), a phase that reads an output row further on than ⌈kernel / stride⌉ − 1
+    /// (3 × 3 at stride 3 padded by 1: a zero tap more), and a depth of 64 channels.
+    /// </summary>
+    public static TheoryData<Window2D> StridedWindows => new()
+    {
+        ConvolutionTests.Same(8, 12, 12, 3, 2, channelsLast: true),
+        ConvolutionTests.Valid(8, 12, 12, 1, 2, channelsLast: true),
+        ConvolutionTests.Same(3, 7, 6, 3, 2, channelsLast: true),
+        ConvolutionTests.Same(4, 8, 7, 4, 2, channelsLast: true),
+        ConvolutionTests.Valid(5, 9, 8, 3, 3, channelsLast: true),
+        ConvolutionTests.Valid(2, 9, 10, 2, 3, channelsLast: true),
+        ConvolutionTests.Same(2, 11, 9, 5, 2, channelsLast: true),
+        new Window2D(2, 7, 8, 3, 3, PadTop: 1, PadLeft: 1, OutputHeight: 3, OutputWidth: 3, ChannelsLast: true),
+        ConvolutionTests.Same(64, 10, 10, 3, 2, channelsLast: true),
+    };
+
+    [Theory]
+    [MemberData(nameof(StridedWindows))]
+    public void Strided_input_gradient_sums_each_windows_gradient_where_it_was_read(Window2D g)
+    {
+        Assert.True(Convolution.HasImplicitInputGradient(g));
+        foreach (var (batch, filters) in Batches.Take(2).SelectMany(b => FilterCounts.Select(f => (b, f))))
+        {
+            var weights = GemmTests.Random(g.PatchSize * filters, 54);
+            var gradient = GemmTests.Random(batch * g.Positions * filters, 55);
+            var (expected, scale) = InputGradientReference(g, batch, filters, gradient, weights);
+            var least = Convolution.InputGradientScratch(g, filters);
+            foreach (var scratchLength in new[] { least, least + 1, 64 * least })
+            {
+                var actual = Enumerable.Repeat(float.NaN, batch * g.InputSize).ToArray();
+                var scratch = Enumerable.Repeat(float.NaN, scratchLength).ToArray();
+                Convolution.InputGradient(gradient, weights, actual, g, batch, scratch);
+                AssertClose(expected, scale, actual, $"{g}, batch {batch}, {filters} filters, {scratchLength} floats of scratch");
+            }
+        }
+
+        var tooShort = new float[Convolution.InputGradientScratch(g, 3) - 1];
+        var error = Assert.Throws<ArgumentException>(() => Convolution.InputGradient(new float[g.Positions * 3], new float[g.PatchSize * 3], new float[g.InputSize], g, 1, tooShort));
+        Assert.Contains($"at least {tooShort.Length + 1} floats", error.Message);
+    }
+
     [Theory]
     [InlineData(2)]
     [InlineData(3)]
@@ -336,18 +380,20 @@ public sealed class ImplicitConvolutionTests
         try
         {
             const int batch = 16, filters = 32;
-            var g = ConvolutionTests.Same(16, 14, 14, 3, 1, channelsLast: true);
-            var weights = GemmTests.Random(g.PatchSize * filters, 52);
-            var gradient = GemmTests.Random(batch * g.Positions * filters, 53);
-            float[] Run(int count)
+            foreach (var g in new[] { ConvolutionTests.Same(16, 14, 14, 3, 1, channelsLast: true), ConvolutionTests.Same(16, 14, 14, 3, 2, channelsLast: true) })
             {
-                KernelSettings.MaxThreads = count;
-                var dx = new float[batch * g.InputSize];
-                Convolution.InputGradient(gradient, weights, dx, g, batch, new float[weights.Length]);
-                return dx;
-            }
+                var weights = GemmTests.Random(g.PatchSize * filters, 52);
+                var gradient = GemmTests.Random(batch * g.Positions * filters, 53);
+                float[] Run(int count)
+                {
+                    KernelSettings.MaxThreads = count;
+                    var dx = new float[batch * g.InputSize];
+                    Convolution.InputGradient(gradient, weights, dx, g, batch, new float[Convolution.InputGradientScratch(g, filters) * 4]);
+                    return dx;
+                }
 
-            Assert.Equal(Run(1), Run(threads));
+                Assert.Equal(Run(1), Run(threads));
+            }
         }
         finally
         {
@@ -356,15 +402,15 @@ public sealed class ImplicitConvolutionTests
     }
 
     [Fact]
-    public void Input_gradient_refuses_strides_layouts_and_lengths_it_does_not_take()
+    public void Input_gradient_refuses_layouts_and_lengths_it_does_not_take()
     {
         var g = ConvolutionTests.Same(2, 5, 5, 3, 1, channelsLast: true);
         var (dz, weights, dx, scratch) = (new float[2 * 25 * 4], new float[18 * 4], new float[2 * 50], new float[18 * 4]);
         Convolution.InputGradient(dz, weights, dx, g, 2, scratch);
         Assert.False(Convolution.HasImplicitInputGradient(g with { ChannelsLast = false }));
-        Assert.False(Convolution.HasImplicitInputGradient(ConvolutionTests.Same(2, 5, 5, 3, 2, channelsLast: true)));
+        Assert.True(Convolution.HasImplicitInputGradient(ConvolutionTests.Same(2, 5, 5, 3, 2, channelsLast: true)));
         var error = Assert.Throws<ArgumentException>(() => Convolution.InputGradient(dz, weights, dx, g with { ChannelsLast = false }, 2, scratch));
-        Assert.Contains("stride 1 on channels-last input", error.Message);
+        Assert.Contains("only on channels-last input", error.Message);
         error = Assert.Throws<ArgumentException>(() => Convolution.InputGradient(dz, weights, dx, g, 2, scratch.AsSpan(1)));
         Assert.Contains("at least 72 floats", error.Message);
         error = Assert.Throws<ArgumentException>(() => Convolution.InputGradient(dz.AsSpan(4), weights, dx, g, 2, scratch));

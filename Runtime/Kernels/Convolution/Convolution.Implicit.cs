@@ -77,43 +77,53 @@ public static unsafe partial class Convolution
     }
 
     /// <summary>
-    /// Whether <see cref="InputGradient"/> serves this geometry: stride 1 over a channels-last input, where the input's
-    /// gradient is itself a convolution of the output's gradient.
+    /// Whether <see cref="InputGradient"/> serves this geometry: a channels-last input, where the input's gradient is
+    /// itself a convolution of the output's gradient (for stride 1), or stride² of them (Convolution.Strided.cs).
     /// </summary>
-    public static bool HasImplicitInputGradient(in Window2D window) => IsStrideOneChannelsLast(window);
+    public static bool HasImplicitInputGradient(in Window2D window) => window.ChannelsLast;
 
     /// <summary>
     /// inputGradient[n, h, w, c] = Σ over the windows that read input (h, w, c) of outputGradient[n, p, f]·W[(kh, kw, c), f]
-    /// (overwritten), for a stride-1 convolution on channels-last input: the convolution of the output's gradient with
-    /// the kernel turned half a turn and its channels and filters swapped, run as an implicit GEMM over the gradient's
-    /// windows. No windows' gradient is written, and nothing is added back into the image (no col2im).
-    /// <paramref name="flippedWeights"/> is scratch of at least the weights' length: the turned kernel,
-    /// [kernel² × filters, channels], is written there.
+    /// (overwritten), for a convolution on channels-last input. For stride 1 it is the convolution of the output's
+    /// gradient with the kernel turned half a turn and its channels and filters swapped, run as an implicit GEMM over the
+    /// gradient's windows; for a larger stride, one such convolution per phase of the input's rows and columns. No
+    /// windows' gradient is written, and nothing is added back into the image (no col2im). <paramref name="scratch"/>
+    /// takes the turned kernel and, for a stride over 1, a chunk of samples' gradient of one phase: at least
+    /// <see cref="InputGradientScratch"/> floats.
     /// </summary>
     /// <exception cref="ArgumentException">
-    /// The geometry is not one <see cref="HasImplicitInputGradient"/> serves, or a span's length does not match it and the batch.
+    /// The geometry is not one <see cref="HasImplicitInputGradient"/> serves, the scratch is too short, or a span's
+    /// length does not match the geometry and the batch.
     /// </exception>
     public static void InputGradient(
-        ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> weights, Span<float> inputGradient, in Window2D window, int batch, Span<float> flippedWeights)
+        ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> weights, Span<float> inputGradient, in Window2D window, int batch, Span<float> scratch)
     {
         var filters = Filters(weights.Length, window);
         if (!HasImplicitInputGradient(window))
         {
-            throw new ArgumentException($"The input gradient is a convolution only for stride 1 on channels-last input, not for {window}.", nameof(window));
+            throw new ArgumentException($"The input gradient is a convolution only on channels-last input, not for {window}.", nameof(window));
         }
 
-        if (flippedWeights.Length < weights.Length)
+        var needed = InputGradientScratch(window, filters);
+        if (scratch.Length < needed)
         {
-            throw new ArgumentException($"Expected scratch of at least {weights.Length} floats for the turned kernel, but the span holds {flippedWeights.Length}.", nameof(flippedWeights));
+            throw new ArgumentException($"Expected scratch of at least {needed} floats for the turned kernel and a phase's gradient, but the span holds {scratch.Length}.", nameof(scratch));
         }
 
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
-        if (outputGradient.Length != (long)batch * window.Positions * filters)
+        if (outputGradient.Length != (long)batch * window.Positions * filters || inputGradient.Length != (long)batch * window.InputSize)
         {
-            throw new ArgumentException($"Expected {batch} × {window.Positions} × {filters} output gradients, but the span holds {outputGradient.Length} floats.", nameof(outputGradient));
+            throw new ArgumentException(
+                $"Expected {batch} × {window.Positions} × {filters} output gradients and {batch} × {window.InputSize} input gradients, but the spans hold {outputGradient.Length} and {inputGradient.Length} floats.");
         }
 
-        var flipped = flippedWeights[..weights.Length];
+        if (window.Stride > 1)
+        {
+            StridedInputGradient(outputGradient, weights, inputGradient, window, filters, batch, scratch);
+            return;
+        }
+
+        var flipped = scratch[..weights.Length];
         FlipKernel(weights, flipped, window.Kernel * window.Kernel, window.Channels, filters);
         var transposed = new Window2D(
             filters, window.OutputHeight, window.OutputWidth, window.Kernel, Stride: 1, window.Kernel - 1 - window.PadTop, window.Kernel - 1 - window.PadLeft,

@@ -206,10 +206,10 @@ partial class ResNet : global::ModelGen.ITrainableModel
     private const int Conv3Chunk = 12; // conv2d_3: ∂W summed 12 samples per product; its flipped kernel, 576 floats
     private const int Conv4Chunk = 12; // conv2d_4: ∂W summed 12 samples per product; its flipped kernel, 576 floats
     private const int Conv5Chunk = 12; // conv2d_5: ∂W summed 12 samples per product; its flipped kernel, 576 floats
-    private const int Conv6Chunk = 50; // conv2d_6: 50 × 36 windows of 72 = 129,600 floats
+    private const int Conv6Chunk = 50; // conv2d_6: ∂W summed 50 samples per product; a phase's flipped kernel and 50 samples' gradient of the phase, 15,552 floats
     private const int Conv7Chunk = 25; // conv2d_7: ∂W summed 25 samples per product; its flipped kernel, 2,304 floats
-    private const int Conv8Chunk = 455; // conv2d_8: 455 × 36 windows of 8 = 131,040 floats
-    private const int WindowsLength = 131040;
+    private const int Conv8Chunk = 455; // conv2d_8: ∂W summed 455 samples per product; a phase's flipped kernel and 455 samples' gradient of the phase, 131,168 floats
+    private const int WindowsLength = 131168;
 
     // The window of each convolution and pooling layer: input (c, h, w) or, after such a layer, (h, w, c); outputs (h, w, c).
     private static readonly global::ModelGen.Kernels.Window2D Conv1Window =
@@ -1420,7 +1420,7 @@ partial class ResNet : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Convolution.Forward(x.Slice(0, batch * 1152), w, b, y.Slice(0, batch * 576), Conv6Window, batch);
     }
 
-    /// <summary>conv2d_6 backward: dz = dy, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = col2im(dz·Wᵀ).</summary>
+    /// <summary>conv2d_6 backward: dz = dy, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = dz convolved with each phase's taps of the flipped kernel.</summary>
     private void Conv6Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
         global::System.ReadOnlySpan<float> w = Conv6Weights;
@@ -1434,16 +1434,10 @@ partial class ResNet : global::ModelGen.ITrainableModel
         // 50 samples per product (Conv6Chunk), the products summed in order
         global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 1152), dz, dw, Conv6Window, batch, Conv6Chunk);
 
-        // 50 samples at a time (Conv6Chunk), so that their windows' gradient stays in L2 from the product to col2im
-        for (var start = 0; start < batch; start += Conv6Chunk)
-        {
-            var count = global::System.Math.Min(Conv6Chunk, batch - start);
-            var windows = _windows.Span.Slice(0, count * 2592);
-            // the windows' gradient dz·Wᵀ: [count·36×16]·[16×72]
-            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz.Slice(start * 576, count * 576), w, windows, count * 36, 72, 16);
-            // dx: each window's gradient added back where the window was read from
-            global::ModelGen.Kernels.Convolution.ColumnsToImage(windows, dx.Slice(start * 1152, count * 1152), Conv6Window, count);
-        }
+        // dx: the input's rows and columns fall into 4 phases, (h + 0) mod 2 and (w + 0) mod 2; each phase's gradient
+        // is dz convolved at stride 1 with its taps of W (every second kernel row and column) flipped, channels and filters
+        // swapped, read in place and written to the phase's rows and columns: no windows' gradient, no col2im
+        global::ModelGen.Kernels.Convolution.InputGradient(dz, w, dx.Slice(0, batch * 1152), Conv6Window, batch, _windows.Span);
     }
 
     /// <summary>batch_norm_6 forward while training: y = γ ⊙ (x − μ_B) / √(σ²_B + 1E-05) + β with the batch's statistics of each channel, over its 36 positions in every sample, which also move the running averages (momentum 0.9).</summary>
@@ -1555,7 +1549,7 @@ partial class ResNet : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Convolution.Forward(x.Slice(0, batch * 1152), w, b, y.Slice(0, batch * 576), Conv8Window, batch);
     }
 
-    /// <summary>conv2d_8 backward: dz = dy, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = col2im(dz·Wᵀ).</summary>
+    /// <summary>conv2d_8 backward: dz = dy, ∂L/∂W = windowsᵀ·dz, ∂L/∂b = Σ dz, dx = dz convolved with each phase's taps of the flipped kernel.</summary>
     private void Conv8Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
         global::System.ReadOnlySpan<float> w = Conv8Weights;
@@ -1569,16 +1563,10 @@ partial class ResNet : global::ModelGen.ITrainableModel
         // 455 samples per product (Conv8Chunk), the products summed in order
         global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 1152), dz, dw, Conv8Window, batch, Conv8Chunk);
 
-        // 455 samples at a time (Conv8Chunk), so that their windows' gradient stays in L2 from the product to col2im
-        for (var start = 0; start < batch; start += Conv8Chunk)
-        {
-            var count = global::System.Math.Min(Conv8Chunk, batch - start);
-            var windows = _windows.Span.Slice(0, count * 288);
-            // the windows' gradient dz·Wᵀ: [count·36×16]·[16×8]
-            global::ModelGen.Kernels.Gemm.MultiplyTransposed(dz.Slice(start * 576, count * 576), w, windows, count * 36, 8, 16);
-            // dx: each window's gradient added back where the window was read from
-            global::ModelGen.Kernels.Convolution.ColumnsToImage(windows, dx.Slice(start * 1152, count * 1152), Conv8Window, count);
-        }
+        // dx: the input's rows and columns fall into 4 phases, (h + 0) mod 2 and (w + 0) mod 2; each phase's gradient
+        // is dz convolved at stride 1 with its taps of W (every second kernel row and column) flipped, channels and filters
+        // swapped, read in place and written to the phase's rows and columns: no windows' gradient, no col2im
+        global::ModelGen.Kernels.Convolution.InputGradient(dz, w, dx.Slice(0, batch * 1152), Conv8Window, batch, _windows.Span);
     }
 
     /// <summary>batch_norm_8 forward while training: y = γ ⊙ (x − μ_B) / √(σ²_B + 1E-05) + β with the batch's statistics of each channel, over its 36 positions in every sample, which also move the running averages (momentum 0.9).</summary>

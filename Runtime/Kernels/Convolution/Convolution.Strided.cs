@@ -1,0 +1,170 @@
+using System;
+
+namespace ModelGen.Kernels;
+
+/// <summary>
+/// The input gradient of a strided convolution on channels-last input, as stride² stride-1 convolutions of the output's
+/// gradient, one per phase: no windows' gradient is written and nothing is added back into the image (no col2im).
+/// </summary>
+/// <remarks>
+/// <para>
+/// Input row h receives gradient through kernel rows kh ≡ (h + padTop) (mod stride) only: the rows of one residue
+/// a (a phase) take kernel rows a, a + stride, a + 2·stride, … from consecutive output rows. So the gradient of the
+/// input's rows of phase a and columns of phase b is the stride-1 correlation of dz with that phase's sub-kernel
+/// (every stride-th kernel row and column from (a, b), turned half a turn, channels and filters swapped), which is
+/// what <see cref="InputGradient"/> runs for stride 1. Each phase's sub-kernel is padded with zero taps to a common
+/// square side T (at least ⌈kernel / stride⌉), so that one square window describes every phase.
+/// </para>
+/// <para>
+/// Each phase's gradient is computed into scratch, a chunk of samples at a time, and copied to its rows and columns of
+/// the input's gradient, a run of channels per position. A 3 × 3 kernel at stride 2 computes 4 × 2 × 2 taps for 9 (the
+/// zero taps), against a product of depth = filters and col2im's adds for the windows' gradient.
+/// </para>
+/// </remarks>
+public static unsafe partial class Convolution
+{
+    /// <summary>
+    /// The fewest floats of scratch <see cref="InputGradient"/> needs for a strided geometry: a phase's sub-kernel and one
+    /// sample's gradient of one phase; more lets it take more samples per product. For stride 1, the flipped kernel.
+    /// </summary>
+    public static int InputGradientScratch(in Window2D window, int filters)
+    {
+        window.Validate();
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(filters);
+        if (window.Stride == 1)
+        {
+            return window.PatchSize * filters;
+        }
+
+        var side = PhaseSide(window);
+        return (side * side * filters * window.Channels) + PhaseSampleSize(window);
+    }
+
+    /// <summary>
+    /// <see cref="InputGradient"/> for stride &gt; 1 on channels-last input: the gradient cleared, then each phase's
+    /// stride-1 convolution of dz copied into its rows and columns.
+    /// </summary>
+    private static void StridedInputGradient(
+        ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> weights, Span<float> inputGradient, in Window2D window, int filters, int batch, Span<float> scratch)
+    {
+        var (stride, kernel, channels) = (window.Stride, window.Kernel, window.Channels);
+        var side = PhaseSide(window);
+        var kernelLength = side * side * filters * channels;
+        var chunk = Math.Min(batch, (scratch.Length - kernelLength) / PhaseSampleSize(window));
+        var subKernel = scratch[..kernelLength];
+        var outputs = (long)window.Positions * filters;
+        inputGradient.Clear();
+        for (var a = 0; a < Math.Min(stride, kernel); a++)
+        {
+            var (firstRow, rows, padTop) = Phase(a, window.PadTop, window.Height, window.OutputHeight, stride, side);
+            for (var b = 0; b < Math.Min(stride, kernel) && rows > 0; b++)
+            {
+                var (firstColumn, columns, padLeft) = Phase(b, window.PadLeft, window.Width, window.OutputWidth, stride, side);
+                if (columns <= 0)
+                {
+                    continue;
+                }
+
+                PhaseKernel(weights, subKernel, window, filters, a, b, side);
+                var phase = new Window2D(filters, window.OutputHeight, window.OutputWidth, side, Stride: 1, padTop, padLeft, rows, columns, ChannelsLast: true);
+                for (var start = 0; start < batch; start += chunk)
+                {
+                    var count = Math.Min(chunk, batch - start);
+                    var dz = outputGradient.Slice((int)(start * outputs), (int)(count * outputs));
+                    var gradient = scratch.Slice(kernelLength, count * rows * columns * channels);
+                    fixed (float* source = dz, w = subKernel, target = gradient)
+                    {
+                        if (!TryInPlace(source, w, null, target, phase, channels, count, relu: false))
+                        {
+                            Gemm.ComputeWindows(Gemm.Tuning, dz, phase, count, transposeA: false, subKernel, gradient, channels, accumulate: false);
+                        }
+                    }
+
+                    for (var n = 0; n < count; n++)
+                    {
+                        var sample = inputGradient.Slice((start + n) * window.InputSize, window.InputSize);
+                        for (var u = 0; u < rows; u++)
+                        {
+                            for (var v = 0; v < columns; v++)
+                            {
+                                var (h, w) = (firstRow + (u * stride), firstColumn + (v * stride));
+                                gradient.Slice((((n * rows) + u) * columns + v) * channels, channels).CopyTo(sample.Slice(((h * window.Width) + w) * channels, channels));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Phase <paramref name="a"/> along one axis: its first input row (rows first, first + stride, … below
+    /// <paramref name="length"/>), how many rows a window of the phase's convolution reaches (0 if none), and that
+    /// convolution's padding before dz (side − 1 − δ, where row first + stride·u reads output rows u + δ − j for kernel
+    /// row a + stride·j).
+    /// </summary>
+    private static (int First, int Count, int Pad) Phase(int a, int pad, int length, int outputLength, int stride, int side)
+    {
+        var first = (((a - pad) % stride) + stride) % stride;
+        var delta = (first + pad - a) / stride;
+        var padding = side - 1 - delta;
+        var count = first < length ? (length - first + stride - 1) / stride : 0;
+        return (first, Math.Min(count, outputLength + padding), padding);
+    }
+
+    /// <summary>
+    /// The side T of every phase's square sub-kernel: ⌈kernel / stride⌉ taps, or more where a phase's first row reads an
+    /// output row further on than T − 1 (its padding would be negative): the extra taps are zeros.
+    /// </summary>
+    private static int PhaseSide(in Window2D window)
+    {
+        var (stride, kernel) = (window.Stride, window.Kernel);
+        var side = (kernel + stride - 1) / stride;
+        for (var a = 0; a < Math.Min(stride, kernel); a++)
+        {
+            foreach (var pad in (ReadOnlySpan<int>)[window.PadTop, window.PadLeft])
+            {
+                var first = (((a - pad) % stride) + stride) % stride;
+                side = Math.Max(side, ((first + pad - a) / stride) + 1);
+            }
+        }
+
+        return side;
+    }
+
+    /// <summary>One sample's gradient of the largest phase, the floats of scratch each sample of a chunk takes.</summary>
+    private static int PhaseSampleSize(in Window2D window) =>
+        ((window.Height + window.Stride - 1) / window.Stride) * ((window.Width + window.Stride - 1) / window.Stride) * window.Channels;
+
+    /// <summary>
+    /// The sub-kernel of phase (<paramref name="a"/>, <paramref name="b"/>), [T² × filters, channels]:
+    /// subKernel[(t, t′, f), c] = weights[(a + stride·(T − 1 − t), b + stride·(T − 1 − t′), c), f], zero past the kernel.
+    /// </summary>
+    private static void PhaseKernel(ReadOnlySpan<float> weights, Span<float> subKernel, in Window2D window, int filters, int a, int b, int side)
+    {
+        var (stride, kernel, channels) = (window.Stride, window.Kernel, window.Channels);
+        var block = filters * channels;
+        for (var t = 0; t < side; t++)
+        {
+            for (var u = 0; u < side; u++)
+            {
+                var target = subKernel.Slice(((t * side) + u) * block, block);
+                var (kh, kw) = (a + (stride * (side - 1 - t)), b + (stride * (side - 1 - u)));
+                if (kh >= kernel || kw >= kernel)
+                {
+                    target.Clear();
+                    continue;
+                }
+
+                var source = weights.Slice(((kh * kernel) + kw) * block, block);
+                for (var c = 0; c < channels; c++)
+                {
+                    for (var f = 0; f < filters; f++)
+                    {
+                        target[(f * channels) + c] = source[(c * filters) + f];
+                    }
+                }
+            }
+        }
+    }
+}
