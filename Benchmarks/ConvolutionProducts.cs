@@ -51,6 +51,33 @@ internal static class ConvolutionProducts
             cases.Add(($"{name} ∂x, implicit", flops, () => Convolution.InputGradient(dz, w, dx, g, n, flipped)));
         }
 
+        // The strided layers of the Fashion ResNet (3 × 3 and 1 × 1 at stride 2): their input gradient through the
+        // windows' gradient and col2im, and as one stride-1 convolution per phase (what the generated code calls).
+        foreach (var (name, channels, filters, side, kernel) in new[]
+        {
+            ("FashionResNet 3×3/2 16→32", 16, 32, 28, 3), ("FashionResNet 1×1/2 16→32", 16, 32, 28, 1),
+            ("FashionResNet 3×3/2 32→64", 32, 64, 14, 3), ("FashionResNet 1×1/2 32→64", 32, 64, 14, 1),
+        })
+        {
+            var output = (side + 1) / 2;
+            var pad = Math.Max(((output - 1) * 2) + kernel - side, 0) / 2;
+            var g = new Window2D(channels, side, side, kernel, 2, pad, pad, output, output, ChannelsLast: true);
+            var random = new Random(filters + kernel);
+            var w = Measurements.RandomValues(random, g.PatchSize * filters);
+            var dz = Measurements.RandomValues(random, n * g.Positions * filters);
+            var dx = new float[n * g.InputSize];
+            var columns = new float[n * g.Positions * g.PatchSize];
+            var scratch = new float[Convolution.InputGradientScratch(g, filters) * n];
+            var (m, k) = (n * g.Positions, g.PatchSize);
+            var flops = 2.0 * m * k * filters;
+            cases.Add(($"{name} ∂x, product + col2im", flops, () =>
+            {
+                Gemm.MultiplyTransposed(dz, w, columns, m, k, filters);
+                Convolution.ColumnsToImage(columns, dx, g, n);
+            }));
+            cases.Add(($"{name} ∂x, one convolution per phase", flops, () => Convolution.InputGradient(dz, w, dx, g, n, scratch)));
+        }
+
         KernelSettings.MaxThreads = 1;
         var rates = cases.Select(_ => new List<double>()).ToArray();
         var ofPeak = cases.Select(_ => new List<double>()).ToArray();

@@ -12,13 +12,14 @@ namespace ModelGen.Kernels;
 /// a (a phase) take kernel rows a, a + stride, a + 2·stride, … from consecutive output rows. So the gradient of the
 /// input's rows of phase a and columns of phase b is the stride-1 correlation of dz with that phase's sub-kernel
 /// (every stride-th kernel row and column from (a, b), turned half a turn, channels and filters swapped), which is
-/// what <see cref="InputGradient"/> runs for stride 1. Each phase's sub-kernel is padded with zero taps to a common
-/// square side T (at least ⌈kernel / stride⌉), so that one square window describes every phase.
+/// what <see cref="InputGradient"/> runs for stride 1. A phase's sub-kernel is padded with zero taps to a square (a
+/// 3 × 3 kernel at stride 2 has phases of 2 × 2, 2 × 1, 1 × 2 and 1 × 1 taps: squares of 2, 2, 2 and 1), so that a
+/// square window describes it.
 /// </para>
 /// <para>
 /// Each phase's gradient is computed into scratch, a chunk of samples at a time, and copied to its rows and columns of
-/// the input's gradient, a run of channels per position. A 3 × 3 kernel at stride 2 computes 4 × 2 × 2 taps for 9 (the
-/// zero taps), against a product of depth = filters and col2im's adds for the windows' gradient.
+/// the input's gradient, a run of channels per position. A 3 × 3 kernel at stride 2 computes 13 taps for 9 (the zero
+/// taps), against a product of depth = filters and col2im's adds for the windows' gradient.
 /// </para>
 /// </remarks>
 public static unsafe partial class Convolution
@@ -41,30 +42,36 @@ public static unsafe partial class Convolution
     }
 
     /// <summary>
-    /// <see cref="InputGradient"/> for stride &gt; 1 on channels-last input: the gradient cleared, then each phase's
-    /// stride-1 convolution of dz copied into its rows and columns.
+    /// <see cref="InputGradient"/> for stride &gt; 1 on channels-last input: each phase's stride-1 convolution of dz,
+    /// a chunk of samples at a time, copied into its rows and columns (the samples split over the threads); the inputs no
+    /// window reads (a stride over the kernel, rows past the last window) are cleared first.
     /// </summary>
     private static void StridedInputGradient(
         ReadOnlySpan<float> outputGradient, ReadOnlySpan<float> weights, Span<float> inputGradient, in Window2D window, int filters, int batch, Span<float> scratch)
     {
         var (stride, kernel, channels) = (window.Stride, window.Kernel, window.Channels);
-        var side = PhaseSide(window);
-        var kernelLength = side * side * filters * channels;
+        var largest = PhaseSide(window);
+        var kernelLength = largest * largest * filters * channels;
         var chunk = Math.Min(batch, (scratch.Length - kernelLength) / PhaseSampleSize(window));
-        var subKernel = scratch[..kernelLength];
         var outputs = (long)window.Positions * filters;
-        inputGradient.Clear();
+        if (!PhasesCoverEveryInput(window))
+        {
+            inputGradient.Clear();
+        }
+
         for (var a = 0; a < Math.Min(stride, kernel); a++)
         {
-            var (firstRow, rows, padTop) = Phase(a, window.PadTop, window.Height, window.OutputHeight, stride, side);
-            for (var b = 0; b < Math.Min(stride, kernel) && rows > 0; b++)
+            for (var b = 0; b < Math.Min(stride, kernel); b++)
             {
+                var side = Math.Max(PhaseSide(a, window.PadTop, kernel, stride), PhaseSide(b, window.PadLeft, kernel, stride));
+                var (firstRow, rows, padTop) = Phase(a, window.PadTop, window.Height, window.OutputHeight, stride, side);
                 var (firstColumn, columns, padLeft) = Phase(b, window.PadLeft, window.Width, window.OutputWidth, stride, side);
-                if (columns <= 0)
+                if (rows <= 0 || columns <= 0)
                 {
                     continue;
                 }
 
+                var subKernel = scratch[..(side * side * filters * channels)];
                 PhaseKernel(weights, subKernel, window, filters, a, b, side);
                 var phase = new Window2D(filters, window.OutputHeight, window.OutputWidth, side, Stride: 1, padTop, padLeft, rows, columns, ChannelsLast: true);
                 for (var start = 0; start < batch; start += chunk)
@@ -72,29 +79,81 @@ public static unsafe partial class Convolution
                     var count = Math.Min(chunk, batch - start);
                     var dz = outputGradient.Slice((int)(start * outputs), (int)(count * outputs));
                     var gradient = scratch.Slice(kernelLength, count * rows * columns * channels);
-                    fixed (float* source = dz, w = subKernel, target = gradient)
+                    fixed (float* source = dz, w = subKernel, target = gradient, dx = inputGradient)
                     {
                         if (!TryInPlace(source, w, null, target, phase, channels, count, relu: false))
                         {
                             Gemm.ComputeWindows(Gemm.Tuning, dz, phase, count, transposeA: false, subKernel, gradient, channels, accumulate: false);
                         }
-                    }
 
-                    for (var n = 0; n < count; n++)
-                    {
-                        var sample = inputGradient.Slice((start + n) * window.InputSize, window.InputSize);
-                        for (var u = 0; u < rows; u++)
+                        var copy = new PhaseCopy
                         {
-                            for (var v = 0; v < columns; v++)
-                            {
-                                var (h, w) = (firstRow + (u * stride), firstColumn + (v * stride));
-                                gradient.Slice((((n * rows) + u) * columns + v) * channels, channels).CopyTo(sample.Slice(((h * window.Width) + w) * channels, channels));
-                            }
-                        }
+                            Source = target, Target = dx + ((long)start * window.InputSize), Window = window, Rows = rows, Columns = columns,
+                            FirstRow = firstRow, FirstColumn = firstColumn,
+                        };
+                        WorkSplitter.RunIndependent(&CopyPhase, &copy, count, (long)count * rows * columns * channels);
                     }
                 }
             }
         }
+    }
+
+    /// <summary>One phase's gradient of a chunk of samples and where it goes.</summary>
+    private struct PhaseCopy
+    {
+        public float* Source;
+        public float* Target;
+        public Window2D Window;
+        public int Rows;
+        public int Columns;
+        public int FirstRow;
+        public int FirstColumn;
+    }
+
+    /// <summary>Samples [<paramref name="from"/>, <paramref name="to"/>) of a phase's gradient copied to their rows and columns, a run of channels per position.</summary>
+    private static void CopyPhase(void* context, int from, int to)
+    {
+        var job = (PhaseCopy*)context;
+        var window = job->Window;
+        var (channels, stride) = (window.Channels, window.Stride);
+        for (var n = from; n < to; n++)
+        {
+            var source = job->Source + ((long)n * job->Rows * job->Columns * channels);
+            var sample = job->Target + ((long)n * window.InputSize);
+            for (var u = 0; u < job->Rows; u++)
+            {
+                var row = sample + ((((job->FirstRow + (u * stride)) * window.Width) + job->FirstColumn) * channels);
+                for (var v = 0; v < job->Columns; v++, source += channels)
+                {
+                    new ReadOnlySpan<float>(source, channels).CopyTo(new Span<float>(row + (v * stride * channels), channels));
+                }
+            }
+        }
+    }
+
+    /// <summary>Whether the phases' rows and columns, as <see cref="StridedInputGradient"/> computes them, hold every input.</summary>
+    private static bool PhasesCoverEveryInput(in Window2D window)
+    {
+        if (window.Stride > window.Kernel)
+        {
+            return false;
+        }
+
+        for (var a = 0; a < window.Stride; a++)
+        {
+            for (var b = 0; b < window.Stride; b++)
+            {
+                var side = Math.Max(PhaseSide(a, window.PadTop, window.Kernel, window.Stride), PhaseSide(b, window.PadLeft, window.Kernel, window.Stride));
+                var (firstRow, rows, _) = Phase(a, window.PadTop, window.Height, window.OutputHeight, window.Stride, side);
+                var (firstColumn, columns, _) = Phase(b, window.PadLeft, window.Width, window.OutputWidth, window.Stride, side);
+                if (firstRow + (rows * window.Stride) < window.Height || firstColumn + (columns * window.Stride) < window.Width)
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -112,24 +171,27 @@ public static unsafe partial class Convolution
         return (first, Math.Min(count, outputLength + padding), padding);
     }
 
-    /// <summary>
-    /// The side T of every phase's square sub-kernel: ⌈kernel / stride⌉ taps, or more where a phase's first row reads an
-    /// output row further on than T − 1 (its padding would be negative): the extra taps are zeros.
-    /// </summary>
+    /// <summary>The largest side of the phases' square sub-kernels (<see cref="PhaseSide(int, int, int, int)"/>).</summary>
     private static int PhaseSide(in Window2D window)
     {
-        var (stride, kernel) = (window.Stride, window.Kernel);
-        var side = (kernel + stride - 1) / stride;
-        for (var a = 0; a < Math.Min(stride, kernel); a++)
+        var side = 1;
+        for (var a = 0; a < Math.Min(window.Stride, window.Kernel); a++)
         {
-            foreach (var pad in (ReadOnlySpan<int>)[window.PadTop, window.PadLeft])
-            {
-                var first = (((a - pad) % stride) + stride) % stride;
-                side = Math.Max(side, ((first + pad - a) / stride) + 1);
-            }
+            side = Math.Max(side, Math.Max(PhaseSide(a, window.PadTop, window.Kernel, window.Stride), PhaseSide(a, window.PadLeft, window.Kernel, window.Stride)));
         }
 
         return side;
+    }
+
+    /// <summary>
+    /// The taps phase <paramref name="a"/> needs along one axis: its ⌈(kernel − a) / stride⌉ kernel rows, or more where
+    /// its first row reads an output row further on than that less one (its padding would be negative): the extra taps
+    /// are zeros. A phase's square sub-kernel takes the larger of its two axes' (the other axis's extra taps are zeros).
+    /// </summary>
+    private static int PhaseSide(int a, int pad, int kernel, int stride)
+    {
+        var first = (((a - pad) % stride) + stride) % stride;
+        return Math.Max((kernel - a + stride - 1) / stride, ((first + pad - a) / stride) + 1);
     }
 
     /// <summary>One sample's gradient of the largest phase, the floats of scratch each sample of a chunk takes.</summary>
