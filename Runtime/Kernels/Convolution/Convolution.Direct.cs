@@ -19,8 +19,8 @@ namespace ModelGen.Kernels;
 /// <see cref="DirectForward"/> sums each output exactly as im2col and <see cref="Gemm.Multiply"/> do (from the bias,
 /// one multiply-add per window value in (kernel row, kernel column, channel) order, then ReLU as it is stored), so it
 /// gives their bits on every vector path. <see cref="DirectWeightGradient"/> sums each sample's positions from zero in
-/// four interleaved chains, adds the samples of each of at most eight parts fixed by the batch size, then the parts in
-/// order: the same bits on one thread or two, and on every vector width.
+/// position order, adds the samples of each of at most eight parts fixed by the batch size, then the parts in order:
+/// the same bits on one thread or two, and on every vector width.
 /// </para>
 /// </remarks>
 public static unsafe partial class Convolution
@@ -233,60 +233,92 @@ public static unsafe partial class Convolution
     }
 
     /// <summary>
-    /// The parts [<paramref name="from"/>, <paramref name="to"/>) of <see cref="DirectWeightGradient"/>: for each sample
-    /// and window value k, Σₚ x_k(p) · dz(p) over the sample's positions in four interleaved chains (position p in chain
-    /// p mod 4, the rest in the first), added as (c0 + c1) + (c2 + c3); each sample's tile is then added to its part's sum.
+    /// The parts [<paramref name="from"/>, <paramref name="to"/>) of <see cref="DirectWeightGradient"/>: for each sample,
+    /// nine window values and a vector of filters at a time, Σₚ x_k(p) · dz(p) over the sample's positions, one chain per
+    /// weight from zero in position order, the nine sums held in registers; each sample's tile is then added to its
+    /// part's sum. Each position's gradient is loaded once for nine multiply-adds (a window value at a time loaded it
+    /// once per multiply-add: 27 GFLOP/s on the Fashion CNN's first layer).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DirectGradientPart<TVector, TSimd>(void* context, int from, int to)
         where TVector : struct
         where TSimd : ISimd<TVector>
     {
+        const int Block = 9;
         var job = (DirectJob*)context;
         var window = job->Window;
         var (patch, positions, filters) = (window.PatchSize, window.Positions, job->Filters);
         var tileLength = patch * filters;
         var padded = stackalloc float[PaddedSize(window)];
-        var offsets = stackalloc int[patch];
+        var blocks = (patch + Block - 1) / Block;
+        var offsets = stackalloc int[blocks * Block];
         var origins = stackalloc int[RoundUp(positions)];
         var sample = stackalloc float[tileLength];
         WindowLayout(window, offsets, origins);
-        var whole = positions / 4 * 4;
+        for (var k = patch; k < blocks * Block; k++)
+        {
+            offsets[k] = offsets[0]; // a last block's missing values: summed like the others, never stored
+        }
+
         for (var part = from; part < to; part++)
         {
-            var sums = job->Partials + ((long)part * tileLength);
+            var partSums = job->Partials + ((long)part * tileLength);
             var (first, end) = PartSamples(job, part);
             for (var n = first; n < end; n++)
             {
                 Pad(job->Input + ((long)n * window.InputSize), padded, window);
                 var gradient = job->Gradient + ((long)n * positions * filters);
-                for (var k = 0; k < patch; k++)
+                for (var kb = 0; kb < patch; kb += Block)
                 {
-                    var x = padded + offsets[k];
+                    var k = offsets + kb;
+                    int k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4], k5 = k[5], k6 = k[6], k7 = k[7], k8 = k[8];
                     for (var f = 0; f < filters; f += TSimd.Count)
                     {
-                        TVector c0 = TSimd.Zero, c1 = TSimd.Zero, c2 = TSimd.Zero, c3 = TSimd.Zero;
+                        TVector s0 = TSimd.Zero, s1 = TSimd.Zero, s2 = TSimd.Zero, s3 = TSimd.Zero, s4 = TSimd.Zero;
+                        TVector s5 = TSimd.Zero, s6 = TSimd.Zero, s7 = TSimd.Zero, s8 = TSimd.Zero;
                         var g = gradient + f;
-                        var q = 0;
-                        for (; q < whole; q += 4)
+                        for (var q = 0; q < positions; q++, g += filters)
                         {
-                            c0 = TSimd.MultiplyAdd(TSimd.Broadcast(x[origins[q]]), TSimd.Load(g + ((long)q * filters)), c0);
-                            c1 = TSimd.MultiplyAdd(TSimd.Broadcast(x[origins[q + 1]]), TSimd.Load(g + ((long)(q + 1) * filters)), c1);
-                            c2 = TSimd.MultiplyAdd(TSimd.Broadcast(x[origins[q + 2]]), TSimd.Load(g + ((long)(q + 2) * filters)), c2);
-                            c3 = TSimd.MultiplyAdd(TSimd.Broadcast(x[origins[q + 3]]), TSimd.Load(g + ((long)(q + 3) * filters)), c3);
+                            var dz = TSimd.Load(g);
+                            var x = padded + origins[q];
+                            s0 = TSimd.MultiplyAdd(TSimd.Broadcast(x[k0]), dz, s0);
+                            s1 = TSimd.MultiplyAdd(TSimd.Broadcast(x[k1]), dz, s1);
+                            s2 = TSimd.MultiplyAdd(TSimd.Broadcast(x[k2]), dz, s2);
+                            s3 = TSimd.MultiplyAdd(TSimd.Broadcast(x[k3]), dz, s3);
+                            s4 = TSimd.MultiplyAdd(TSimd.Broadcast(x[k4]), dz, s4);
+                            s5 = TSimd.MultiplyAdd(TSimd.Broadcast(x[k5]), dz, s5);
+                            s6 = TSimd.MultiplyAdd(TSimd.Broadcast(x[k6]), dz, s6);
+                            s7 = TSimd.MultiplyAdd(TSimd.Broadcast(x[k7]), dz, s7);
+                            s8 = TSimd.MultiplyAdd(TSimd.Broadcast(x[k8]), dz, s8);
                         }
 
-                        for (; q < positions; q++)
-                        {
-                            c0 = TSimd.MultiplyAdd(TSimd.Broadcast(x[origins[q]]), TSimd.Load(g + ((long)q * filters)), c0);
-                        }
-
-                        TSimd.Store(TSimd.Add(TSimd.Add(c0, c1), TSimd.Add(c2, c3)), sample + (k * filters) + f);
+                        var row = sample + (kb * filters) + f;
+                        var valid = patch - kb;
+                        TSimd.Store(s0, row);
+                        StoreSumIf<TVector, TSimd>(valid > 1, row + filters, s1);
+                        StoreSumIf<TVector, TSimd>(valid > 2, row + (2 * filters), s2);
+                        StoreSumIf<TVector, TSimd>(valid > 3, row + (3 * filters), s3);
+                        StoreSumIf<TVector, TSimd>(valid > 4, row + (4 * filters), s4);
+                        StoreSumIf<TVector, TSimd>(valid > 5, row + (5 * filters), s5);
+                        StoreSumIf<TVector, TSimd>(valid > 6, row + (6 * filters), s6);
+                        StoreSumIf<TVector, TSimd>(valid > 7, row + (7 * filters), s7);
+                        StoreSumIf<TVector, TSimd>(valid > 8, row + (8 * filters), s8);
                     }
                 }
 
-                AddSample(sums, sample, tileLength, n == first);
+                AddSample(partSums, sample, tileLength, n == first);
             }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreSumIf<TVector, TSimd>(bool valid, float* row, TVector value)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        if (valid)
+        {
+            TSimd.Store(value, row);
         }
     }
 
