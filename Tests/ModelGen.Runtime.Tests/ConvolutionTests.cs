@@ -270,6 +270,68 @@ public sealed class ConvolutionTests
         }
     }
 
+    /// <summary>
+    /// The fused first convolution and 2 × 2 max pooling give, bit for bit, the pooled values and indices of the direct
+    /// convolution followed by max pooling: on the Fashion CNN's first layer, odd sizes (a last odd window, a row and a
+    /// column no window covers), strided and unpadded convolutions, filter counts for every vector width and none, with
+    /// and without ReLU, NaN inputs, batches on one thread and split over two.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 28, 28, 3, 1, 16, true)]
+    [InlineData(1, 28, 28, 3, 1, 32, true)]
+    [InlineData(3, 9, 7, 3, 1, 5, true)]
+    [InlineData(2, 11, 10, 3, 1, 12, false)]
+    [InlineData(2, 12, 13, 3, 2, 24, true)]
+    [InlineData(1, 10, 9, 2, 1, 8, true)]
+    [InlineData(3, 6, 6, 1, 1, 64, false)]
+    public void Fused_direct_convolution_and_max_pooling_give_the_bits_of_the_two_passes(int channels, int height, int width, int kernel, int stride, int filters, bool relu)
+    {
+        var g = kernel == 2 ? Valid(channels, height, width, kernel, stride, channelsLast: false) : Same(channels, height, width, kernel, stride, channelsLast: false);
+        var pool = Valid(filters, g.OutputHeight, g.OutputWidth, 2, 2, channelsLast: true);
+        Assert.True(Convolution.PoolsDirectly(g, pool, filters));
+        var activation = relu ? GemmActivation.Relu : GemmActivation.None;
+        foreach (var batch in new[] { 3, 40 })
+        {
+            var input = GemmTests.Random(batch * g.InputSize, 40 + batch);
+            input.AsSpan(0, g.InputSize).Fill(float.NaN); // every output of sample 0 NaN: the first index kept
+            input[g.InputSize + 5] = float.NaN; // some of sample 1's: a number always wins
+            var weights = GemmTests.Random(g.PatchSize * filters, 41);
+            var bias = GemmTests.Random(filters, 42);
+            var outputs = new float[batch * g.Positions * filters];
+            Convolution.DirectForward(input, weights, bias, outputs, g, batch, activation);
+            var (expected, expectedIndices) = (new float[batch * pool.Positions * filters], new int[batch * pool.Positions * filters]);
+            Pooling.MaxForward(outputs, expected, expectedIndices, pool, batch);
+
+            var (pooled, indices) = (Enumerable.Repeat(float.NaN, expected.Length).ToArray(), new int[expected.Length]);
+            Convolution.DirectForwardMaxPool(input, weights, bias, pooled, indices, g, pool, batch, activation);
+
+            Assert.Equal(expected, pooled);
+            Assert.Equal(expectedIndices, indices);
+            Assert.Contains(pooled, float.IsNaN);
+        }
+    }
+
+    [Fact]
+    public void Fused_direct_convolution_and_max_pooling_refuse_other_pools_and_lengths()
+    {
+        var g = Same(1, 8, 8, 3, 1, channelsLast: false);
+        var pool = Valid(4, 8, 8, 2, 2, channelsLast: true);
+        var (input, weights, pooled, indices) = (new float[2 * 64], new float[9 * 4], new float[2 * 64], new int[2 * 64]);
+        Convolution.DirectForwardMaxPool(input, weights, default, pooled, indices, g, pool, 2);
+        Assert.False(Convolution.PoolsDirectly(g, Valid(4, 8, 8, 3, 3, channelsLast: true), 4));
+        Assert.False(Convolution.PoolsDirectly(g, Valid(4, 8, 8, 2, 1, channelsLast: true), 4));
+        Assert.False(Convolution.PoolsDirectly(g, Valid(5, 8, 8, 2, 2, channelsLast: true), 4));
+        Assert.False(Convolution.PoolsDirectly(g with { ChannelsLast = true }, pool, 4));
+        var error = Assert.Throws<ArgumentException>(() => Convolution.DirectForwardMaxPool(input, weights, default, pooled, indices, g, Valid(4, 8, 8, 2, 1, channelsLast: true), 2));
+        Assert.Contains("pools 2 × 2 windows at stride 2", error.Message);
+        error = Assert.Throws<ArgumentException>(() => Convolution.DirectForwardMaxPool(input, weights, default, pooled.AsSpan(1), indices, g, pool, 2));
+        Assert.Contains("2 × 16 × 4 pooled values", error.Message);
+        Assert.Throws<ArgumentException>(() => Convolution.DirectForwardMaxPool(input, weights, default, pooled, indices.AsSpan(1), g, pool, 2));
+        Assert.Throws<ArgumentException>(() => Convolution.DirectForwardMaxPool(input.AsSpan(1), weights, default, pooled, indices, g, pool, 2));
+        Assert.Throws<ArgumentException>(() => Convolution.DirectForwardMaxPool(input, weights, new float[3], pooled, indices, g, pool, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Convolution.DirectForwardMaxPool(input, weights, default, pooled, indices, g, pool, 2, (GemmActivation)7));
+    }
+
     [Fact]
     public void Direct_kernels_refuse_what_they_do_not_take()
     {

@@ -130,7 +130,7 @@ public static partial class Pooling
     }
 
     /// <summary>The value and index kept after comparing one more: the later one only if strictly larger, or if the kept one is NaN and it is not.</summary>
-    private static (float Value, int Index) Larger(float value, int index, float largest, int best) =>
+    internal static (float Value, int Index) Larger(float value, int index, float largest, int best) =>
         value > largest || (float.IsNaN(largest) && !float.IsNaN(value)) ? (value, index) : (largest, best);
 
     /// <summary>

@@ -1,0 +1,207 @@
+using System;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace ModelGen.Kernels;
+
+/// <summary>
+/// A first convolution and the 2 × 2 max pooling after it in one pass: each group of two pooling windows' eight
+/// convolution outputs is computed as <see cref="DirectForward"/> computes them, then pooled while still in registers
+/// and L1, so the convolution's own outputs (four times the pooled values) are never written to memory nor read back.
+/// </summary>
+public static unsafe partial class Convolution
+{
+    /// <summary>
+    /// Whether <see cref="DirectForwardMaxPool"/> takes this convolution and pooling: a convolution the direct kernels
+    /// take, and 2 × 2 max pooling at stride 2 over all its outputs' channels.
+    /// </summary>
+    public static bool PoolsDirectly(in Window2D window, in Window2D pool, int filters) =>
+        ComputesDirectly(window) && pool.ChannelsLast && pool.Kernel == 2 && pool.Stride == 2 && pool.PadTop == 0 && pool.PadLeft == 0
+        && pool.Channels == filters && pool.Height == window.OutputHeight && pool.Width == window.OutputWidth
+        && pool.OutputHeight == window.OutputHeight / 2 && pool.OutputWidth == window.OutputWidth / 2 && pool.OutputHeight > 0 && pool.OutputWidth > 0;
+
+    /// <summary>
+    /// pooled, argmax = <see cref="Pooling.MaxForward"/> of <see cref="DirectForward"/>'s outputs, bit for bit, without
+    /// those outputs: each is summed as the direct kernel sums it (from the bias, one multiply-add per window value, then
+    /// ReLU), and each window keeps its first largest value (NaN never wins) and that value's index in the convolution's
+    /// (h, w, c) outputs. Rows and columns no pooling window covers are not computed.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span's length does not match the geometry, or the geometry is not one <see cref="PoolsDirectly"/> takes.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void DirectForwardMaxPool(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, Span<float> pooled, Span<int> argmax, in Window2D window, in Window2D pool,
+        int batch, GemmActivation activation = GemmActivation.None)
+    {
+        window.Validate();
+        pool.Validate();
+        // The convolution's outputs are never stored: their length is the one the direct kernels check for.
+        var filters = CheckDirect(input.Length, weights.Length, batch * window.Positions * (weights.Length / window.PatchSize), window, batch, nameof(weights));
+        if (!PoolsDirectly(window, pool, filters))
+        {
+            throw new ArgumentException($"The fused kernel pools 2 × 2 windows at stride 2 over all {filters} filters of {window}, not {pool}.", nameof(pool));
+        }
+
+        Guard.Length(bias, bias.IsEmpty ? 0 : filters, nameof(bias));
+        if (pooled.Length != batch * pool.Positions * filters || argmax.Length != pooled.Length)
+        {
+            throw new ArgumentException(
+                $"Expected {batch} × {pool.Positions} × {filters} pooled values and as many indices, but the spans hold {pooled.Length} and {argmax.Length}.", nameof(pooled));
+        }
+
+        if (activation is not (GemmActivation.None or GemmActivation.Relu))
+        {
+            throw new ArgumentOutOfRangeException(nameof(activation), activation, "Unknown activation.");
+        }
+
+        fixed (float* source = input, w = weights, b = bias, target = pooled)
+        fixed (int* indices = argmax)
+        {
+            var job = new DirectPoolJob
+            {
+                Direct = new DirectJob
+                {
+                    Input = source, Weights = w, Bias = bias.IsEmpty ? null : b, Output = target, Window = window, Filters = filters,
+                    Relu = activation == GemmActivation.Relu, Batch = batch,
+                },
+                Indices = indices,
+                Pool = pool,
+            };
+            delegate*<void*, int, int, void> part = DirectPath(filters) switch
+            {
+                GemmPath.Vector512 => &DirectPoolPart<Vector512<float>, Simd512>,
+                GemmPath.Vector256 => &DirectPoolPart<Vector256<float>, Simd256>,
+                GemmPath.Vector128 => &DirectPoolPart<Vector128<float>, Simd128>,
+                _ => &DirectPoolPart<float, Simd1>,
+            };
+            WorkSplitter.RunIndependent(part, &job, batch, (long)batch * window.Positions * filters);
+        }
+    }
+
+    /// <summary>What the fused kernel's parts share: the direct kernel's job, the indices and the pooling windows.</summary>
+    private struct DirectPoolJob
+    {
+        public DirectJob Direct;
+        public int* Indices;
+        public Window2D Pool;
+    }
+
+    /// <summary>
+    /// Samples [<paramref name="from"/>, <paramref name="to"/>): two pooling windows side by side at a time (a last odd
+    /// one computed twice, kept once), their eight outputs in eight chains, a vector of filters at a time.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DirectPoolPart<TVector, TSimd>(void* context, int from, int to)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        var job = (DirectPoolJob*)context;
+        var window = job->Direct.Window;
+        var pool = job->Pool;
+        var (patch, filters, relu) = (window.PatchSize, job->Direct.Filters, job->Direct.Relu);
+        var padded = stackalloc float[PaddedSize(window)];
+        var offsets = stackalloc int[patch];
+        var origins = stackalloc int[RoundUp(window.Positions)];
+        var outputs = stackalloc float[DirectPositions * TSimd.Count]; // the group's eight outputs of one vector of filters
+        var positions = stackalloc int[DirectPositions];
+        WindowLayout(window, offsets, origins);
+        var perSample = pool.Positions * filters;
+        for (var n = from; n < to; n++)
+        {
+            Pad(job->Direct.Input + ((long)n * window.InputSize), padded, window);
+            var pooled = job->Direct.Output + ((long)n * perSample);
+            var indices = job->Indices + ((long)n * perSample);
+            for (var ph = 0; ph < pool.OutputHeight; ph++)
+            {
+                for (var pw = 0; pw < pool.OutputWidth; pw += 2)
+                {
+                    var second = Math.Min(pw + 1, pool.OutputWidth - 1);
+                    // Each window's outputs in its row order: (2ph, 2pw), (2ph, 2pw + 1), (2ph + 1, 2pw), (2ph + 1, 2pw + 1).
+                    for (var j = 0; j < DirectPositions; j++)
+                    {
+                        var column = (2 * (j < 4 ? pw : second)) + (j & 1);
+                        positions[j] = ((2 * ph) + ((j >> 1) & 1)) * window.OutputWidth + column;
+                    }
+
+                    int o0 = origins[positions[0]], o1 = origins[positions[1]], o2 = origins[positions[2]], o3 = origins[positions[3]];
+                    int o4 = origins[positions[4]], o5 = origins[positions[5]], o6 = origins[positions[6]], o7 = origins[positions[7]];
+                    for (var f = 0; f < filters; f += TSimd.Count)
+                    {
+                        var start = job->Direct.Bias == null ? TSimd.Zero : TSimd.Load(job->Direct.Bias + f);
+                        TVector a0 = start, a1 = start, a2 = start, a3 = start, a4 = start, a5 = start, a6 = start, a7 = start;
+                        var w = job->Direct.Weights + f;
+                        for (var k = 0; k < patch; k++)
+                        {
+                            var wk = TSimd.Load(w + (k * filters));
+                            var x = padded + offsets[k];
+                            a0 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o0]), wk, a0);
+                            a1 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o1]), wk, a1);
+                            a2 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o2]), wk, a2);
+                            a3 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o3]), wk, a3);
+                            a4 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o4]), wk, a4);
+                            a5 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o5]), wk, a5);
+                            a6 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o6]), wk, a6);
+                            a7 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o7]), wk, a7);
+                        }
+
+                        var count = TSimd.Count;
+                        Tile.Store<TVector, TSimd>(outputs, a0, accumulate: false, relu);
+                        Tile.Store<TVector, TSimd>(outputs + count, a1, accumulate: false, relu);
+                        Tile.Store<TVector, TSimd>(outputs + (2 * count), a2, accumulate: false, relu);
+                        Tile.Store<TVector, TSimd>(outputs + (3 * count), a3, accumulate: false, relu);
+                        Tile.Store<TVector, TSimd>(outputs + (4 * count), a4, accumulate: false, relu);
+                        Tile.Store<TVector, TSimd>(outputs + (5 * count), a5, accumulate: false, relu);
+                        Tile.Store<TVector, TSimd>(outputs + (6 * count), a6, accumulate: false, relu);
+                        Tile.Store<TVector, TSimd>(outputs + (7 * count), a7, accumulate: false, relu);
+                        var at = ((ph * pool.OutputWidth) + pw) * filters;
+                        PoolFour(outputs, positions, count, f, filters, pooled + at + f, indices + at + f);
+                        if (second != pw)
+                        {
+                            PoolFour(outputs + (4 * count), positions + 4, count, f, filters, pooled + at + filters + f, indices + at + filters + f);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One pooling window of a vector of <paramref name="count"/> filters from <paramref name="f"/> on: its four outputs
+    /// (<paramref name="values"/>, <paramref name="count"/> apart, in the window's row order) reduced to the first
+    /// largest, NaN never winning, as <see cref="Pooling.MaxForward"/> reduces them; the index is the output's within the sample.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PoolFour(float* values, int* positions, int count, int f, int filters, float* pooled, int* argmax)
+    {
+        var c = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; c + Vector<float>.Count <= count; c += Vector<float>.Count)
+            {
+                var largest = Vector.Load(values + c);
+                var best = new Vector<int>((positions[0] * filters) + f + c) + Vector<int>.Indices;
+                for (var j = 1; j < 4; j++)
+                {
+                    var value = Vector.Load(values + (j * count) + c);
+                    var takes = Vector.GreaterThan(value, largest) | Vector.AndNot(Vector.Equals(value, value), Vector.Equals(largest, largest));
+                    largest = Vector.ConditionalSelect(takes, value, largest);
+                    best = Vector.ConditionalSelect(takes, new Vector<int>((positions[j] * filters) + f + c) + Vector<int>.Indices, best);
+                }
+
+                Vector.Store(largest, pooled + c);
+                Vector.Store(best, argmax + c);
+            }
+        }
+
+        for (; c < count; c++)
+        {
+            var (largest, best) = (values[c], (positions[0] * filters) + f + c);
+            for (var j = 1; j < 4; j++)
+            {
+                (largest, best) = Pooling.Larger(values[(j * count) + c], (positions[j] * filters) + f + c, largest, best);
+            }
+
+            (pooled[c], argmax[c]) = (largest, best);
+        }
+    }
+}
