@@ -17,7 +17,7 @@ internal static partial class Emitter
         using (writer.OpenBlock($"private void Forward({ReadOnlySpan} inputs, int batch{trainingParameter})"))
         {
             var writing = new LayerWriting(plan);
-            foreach (var layer in plan.Layers.Where(l => !ForwardFusion.Absorbs(plan, l)))
+            foreach (var layer in plan.Layers.Where(l => !ForwardFusion.Absorbs(plan, l) && !PoolGate.AbsorbsForward(plan, l)))
             {
                 layer.WriteForwardCall(writer, writing);
             }

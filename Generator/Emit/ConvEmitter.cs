@@ -66,6 +66,30 @@ internal static class ConvEmitter
     }
 
     /// <summary>
+    /// <c>ConvAndPoolForward(x, y, batch)</c>: a direct convolution and the 2 × 2 max pooling after it in one pass
+    /// (<see cref="PoolGate.FusesForward"/>), the pooling layer's outputs and indices written, the convolution's never.
+    /// </summary>
+    public static void WriteForwardMaxPool(SourceWriter writer, PoolGate fused)
+    {
+        var (layer, pool) = (fused.Conv, fused.Pool);
+        var window = layer.Window;
+        writer.WriteLine(
+            $"/// <summary>{layer.Name} and {pool.Name} forward: y = the largest {DenseEmitter.Apply(layer, "x ∗ W + b")} of each 2×2 window, " +
+            $"[batch×{window.Channels}×{window.Height}×{window.Width}] → [batch×{layer.Filters}×{pool.Window.OutputHeight}×{pool.Window.OutputWidth}], kept (h, w, c).</summary>");
+        using (writer.OpenBlock($"private void {layer.Identifier}And{pool.Identifier}Forward({ReadOnlySpan} x, {Span} y, int batch)"))
+        {
+            writer.WriteLine($"{ReadOnlySpan} w = {layer.Identifier}Weights;");
+            writer.WriteLine($"{ReadOnlySpan} b = {layer.Identifier}Bias;");
+            writer.WriteLine($"var argmax = {Argmax(pool)};");
+            writer.WriteLine($"// each output's {window.PatchSize} window values read where they lie (no im2col), then ReLU, and each 2×2 window's first largest");
+            writer.WriteLine($"// kept with where it lies in {layer.Name}'s outputs, as two windows' eight outputs are made: those outputs are never stored");
+            writer.WriteLine(
+                $"{Convolution}.DirectForwardMaxPool(x.Slice(0, batch * {layer.InputSize}), w, b, y.Slice(0, batch * {pool.Units}), argmax, " +
+                $"{layer.Identifier}Window, {pool.Identifier}Window, batch, {Gemm}Activation.Relu);");
+        }
+    }
+
+    /// <summary>
     /// <c>ConvBackward(x, [y,] dy[, dx], batch)</c>: dz = dy ⊙ f′ in place, ∂L/∂b = Σ dz and ∂L/∂W = windowsᵀ·dz (the
     /// windows read from x by the product, a chunk of samples per product); then a chunk at a time dx = col2im(dz·Wᵀ), the
     /// windows' gradient written into the windows' buffer; for the first layer with parameters only when dx is given (the

@@ -225,9 +225,31 @@ internal sealed record ConvPlan(
     public override void WriteMethods(SourceWriter writer, LayerWriting context)
     {
         writer.WriteLine();
-        ConvEmitter.WriteForward(writer, this);
+        if (PoolGate.FusedForwardOf(context.Plan, this) is { } fused)
+        {
+            ConvEmitter.WriteForwardMaxPool(writer, fused);
+        }
+        else
+        {
+            ConvEmitter.WriteForward(writer, this);
+        }
+
         writer.WriteLine();
         ConvEmitter.WriteBackward(writer, this, isFirst: !NeedsInputGradient, PoolGate.GatingOf(context.Plan, this));
+    }
+
+    /// <summary>Its call; where its forward pass also pools (<see cref="PoolGate.FusesForward"/>), the fused call writing the pooling layer's outputs, its own never stored.</summary>
+    public override void WriteForwardCall(SourceWriter writer, LayerWriting context)
+    {
+        if (PoolGate.FusedForwardOf(context.Plan, this) is not { } fused)
+        {
+            base.WriteForwardCall(writer, context);
+            return;
+        }
+
+        var pool = fused.Pool;
+        writer.WriteLine($"var {pool.Output} = Workspace({pool.Identifier}Output, {pool.Units}, batch);");
+        writer.WriteLine($"{Identifier}And{pool.Identifier}Forward({context.InputOf(this)}, {pool.Output}, batch);");
     }
 
     /// <summary>Its windows are built again from its input, a chunk at a time, rather than kept for the whole batch; its outputs are read for its activation's derivative.</summary>

@@ -128,8 +128,12 @@ internal sealed record PoolPlan(int Position, int Index, int InputSize, int Unit
 
     public override void WriteMethods(SourceWriter writer, LayerWriting context)
     {
-        writer.WriteLine();
-        ConvEmitter.WritePoolForward(writer, this);
+        if (!PoolGate.AbsorbsForward(context.Plan, this))
+        {
+            writer.WriteLine();
+            ConvEmitter.WritePoolForward(writer, this);
+        }
+
         writer.WriteLine();
         ConvEmitter.WritePoolBackward(writer, this, PoolGate.AppliedBy(context.Plan, this));
     }

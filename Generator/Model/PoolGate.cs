@@ -10,13 +10,21 @@ namespace ModelGen.Generator.Model;
 /// each pooled value is the ReLU output it came from, so [y &gt; 0] taken at the pooled outputs gates the gradient
 /// before it is routed back (<c>Pooling.MaxBackward</c> with a gate), and the convolution's bias gradient is summed
 /// over the pooled gradients (<c>Reductions.GatedColumnSums</c>), a quarter as many for 2 × 2 windows. The convolution's
-/// own pass over its derivative and its bias sum over every position are not written. The planner finds them once
-/// (<see cref="ModelPlan.PoolGates"/>); the backward planner and the layers' writers read them.
+/// own pass over its derivative and its bias sum over every position are not written. Where the convolution is a
+/// direct one (a first layer) and the windows are 2 × 2 at stride 2, the forward passes are one as well
+/// (<see cref="FusesForward"/>). The planner finds them once (<see cref="ModelPlan.PoolGates"/>); the backward planner,
+/// the forward pass and the layers' writers read them.
 /// </summary>
 /// <param name="Conv">The convolution whose ReLU derivative and bias gradient the pooling layer's backward takes over.</param>
 /// <param name="Pool">The max pooling layer right after it.</param>
 internal sealed record PoolGate(ConvPlan Conv, PoolPlan Pool)
 {
+    /// <summary>
+    /// Whether one pass computes both layers' forward (<c>Convolution.DirectForwardMaxPool</c>): the convolution's
+    /// outputs, four times the pooled values, are then never stored.
+    /// </summary>
+    public bool FusesForward => Conv.Direct && Pool.Window.Kernel == 2 && Pool.Window.Stride == 2;
+
     /// <summary>The gates of a plan, in layer order.</summary>
     public static EquatableArray<PoolGate> Find(ModelPlan plan)
     {
@@ -36,6 +44,14 @@ internal sealed record PoolGate(ConvPlan Conv, PoolPlan Pool)
     /// <summary>The gate whose ReLU derivative <paramref name="pool"/>'s backward applies, or null.</summary>
     public static PoolGate? AppliedBy(ModelPlan plan, LayerPlan pool) =>
         plan.PoolGates.FirstOrDefault(g => g.Pool.Position == pool.Position);
+
+    /// <summary>Whether <paramref name="layer"/> is a pooling layer whose forward pass the convolution below computes.</summary>
+    public static bool AbsorbsForward(ModelPlan plan, LayerPlan layer) =>
+        plan.PoolGates.Any(g => g.FusesForward && g.Pool.Position == layer.Position);
+
+    /// <summary>The gate whose pooling layer's forward pass <paramref name="conv"/> computes with its own, or null.</summary>
+    public static PoolGate? FusedForwardOf(ModelPlan plan, LayerPlan conv) =>
+        plan.PoolGates.FirstOrDefault(g => g.FusesForward && g.Conv.Position == conv.Position);
 
     /// <summary>The gate that applies <paramref name="conv"/>'s ReLU derivative in the pooling layer above, or null.</summary>
     public static PoolGate? GatingOf(ModelPlan plan, LayerPlan conv) =>

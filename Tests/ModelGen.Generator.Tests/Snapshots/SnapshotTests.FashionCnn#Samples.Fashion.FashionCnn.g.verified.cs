@@ -488,10 +488,8 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
     /// <summary>Runs every layer on a batch, leaving each layer's outputs in the workspace; dropout and batch statistics apply only when training.</summary>
     private void Forward(global::System.ReadOnlySpan<float> inputs, int batch, bool training)
     {
-        var a1 = Workspace(Conv1Output, 12544, batch);
-        Conv1Forward(inputs, a1, batch);
         var a2 = Workspace(Pool1Output, 3136, batch);
-        Pool1Forward(a1, a2, batch);
+        Conv1AndPool1Forward(inputs, a2, batch);
         var a3 = Workspace(Conv2Output, 6272, batch);
         Conv2Forward(a2, a3, batch);
         var a4 = Workspace(Pool2Output, 1568, batch);
@@ -536,13 +534,15 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         }
     }
 
-    /// <summary>conv2d_1 forward: y = relu(x ∗ W + b), [batch×1×28×28] → [batch×16×28×28], kept (h, w, c).</summary>
-    private void Conv1Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    /// <summary>conv2d_1 and max_pooling2d_1 forward: y = the largest relu(x ∗ W + b) of each 2×2 window, [batch×1×28×28] → [batch×16×14×14], kept (h, w, c).</summary>
+    private void Conv1AndPool1Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::System.ReadOnlySpan<float> w = Conv1Weights;
         global::System.ReadOnlySpan<float> b = Conv1Bias;
-        // z = x ∗ W + b, each output's 9 window values read where they lie (no im2col), then ReLU as it is stored
-        global::ModelGen.Kernels.Convolution.DirectForward(x.Slice(0, batch * 784), w, b, y.Slice(0, batch * 12544), Conv1Window, batch, global::ModelGen.Kernels.GemmActivation.Relu);
+        var argmax = global::System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(Workspace(Pool1Argmax, 3136, batch));
+        // each output's 9 window values read where they lie (no im2col), then ReLU, and each 2×2 window's first largest
+        // kept with where it lies in conv2d_1's outputs, as two windows' eight outputs are made: those outputs are never stored
+        global::ModelGen.Kernels.Convolution.DirectForwardMaxPool(x.Slice(0, batch * 784), w, b, y.Slice(0, batch * 3136), argmax, Conv1Window, Pool1Window, batch, global::ModelGen.Kernels.GemmActivation.Relu);
     }
 
     /// <summary>conv2d_1 backward: dz = dy (the ReLU derivative applied, and ∂L/∂b summed, by max_pooling2d_1's backward), ∂L/∂W = windowsᵀ·dz, dx = each window's dz·Wᵀ added where it was read when dx is given (InputGradients; TrainStep needs none: no layer before has parameters).</summary>
@@ -562,13 +562,6 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
 
         // dx: each window value's gradient Σ_f dz·W added back where it was read from
         global::ModelGen.Kernels.Convolution.DirectInputGradient(dz, w, dx.Slice(0, batch * 784), Conv1Window, batch);
-    }
-
-    /// <summary>max_pooling2d_1 forward: the largest value of each 2×2 window of each channel, [batch×16×28×28] → [batch×16×14×14], kept (h, w, c).</summary>
-    private void Pool1Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
-    {
-        var argmax = global::System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(Workspace(Pool1Argmax, 3136, batch));
-        global::ModelGen.Kernels.Pooling.MaxForward(x.Slice(0, batch * 12544), y.Slice(0, batch * 3136), argmax, Pool1Window, batch);
     }
 
     /// <summary>max_pooling2d_1 backward, with conv2d_1's ReLU derivative: dx = dy ⊙ [y > 0] at the input each output came from, 0 elsewhere, and conv2d_1's ∂L/∂b = Σ dy ⊙ [y > 0].</summary>
