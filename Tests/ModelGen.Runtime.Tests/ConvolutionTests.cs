@@ -311,6 +311,59 @@ public sealed class ConvolutionTests
         }
     }
 
+    /// <summary>
+    /// The fused first-convolution weight gradient gives, bit for bit, the direct weight gradient of the output gradient
+    /// that max pooling's backward makes, with and without the ReLU gate, over tiled and overlapping windows, on one
+    /// thread and split over two.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 28, 28, 3, 16, 2, 2)]
+    [InlineData(1, 28, 28, 3, 32, 2, 2)]
+    [InlineData(3, 9, 7, 3, 5, 2, 2)]
+    [InlineData(2, 11, 10, 3, 12, 3, 2)]
+    [InlineData(2, 8, 8, 2, 8, 3, 3)]
+    public void Fused_direct_weight_gradient_gives_the_bits_of_pooling_backward_then_the_weight_gradient(
+        int channels, int height, int width, int kernel, int filters, int poolSize, int poolStride)
+    {
+        var g = Same(channels, height, width, kernel, 1, channelsLast: false);
+        var pool = Valid(filters, g.OutputHeight, g.OutputWidth, poolSize, poolStride, channelsLast: true);
+        Assert.True(Convolution.PoolsGradientDirectly(g, pool, filters));
+        var previous = KernelSettings.MaxThreads;
+        try
+        {
+            foreach (var (batch, threads) in new[] { (3, 1), (40, 1), (40, 2) })
+            {
+                KernelSettings.MaxThreads = threads;
+                var input = GemmTests.Random(batch * g.InputSize, 50 + batch);
+                var outputs = GemmTests.Random(batch * g.Positions * filters, 51).Select(v => v - 0.3f).ToArray();
+                var (pooled, argmax) = (new float[batch * pool.Positions * filters], new int[batch * pool.Positions * filters]);
+                Pooling.MaxForward(outputs, pooled, argmax, pool, batch);
+                var dy = GemmTests.Random(pooled.Length, 52);
+                foreach (var gate in new[] { null, pooled })
+                {
+                    var dz = new float[outputs.Length];
+                    Pooling.MaxBackward(dy, argmax, dz, pool, batch, gate);
+                    var expected = new float[g.PatchSize * filters];
+                    Convolution.DirectWeightGradient(input, dz, expected, g, batch);
+
+                    var actual = Enumerable.Repeat(float.NaN, expected.Length).ToArray();
+                    Convolution.DirectWeightGradientMaxPool(input, dy, argmax, gate, actual, g, pool, batch);
+
+                    Assert.Equal(expected, actual);
+                }
+            }
+        }
+        finally
+        {
+            KernelSettings.MaxThreads = previous;
+        }
+
+        var wrong = Assert.Throws<ArgumentException>(() => Convolution.DirectWeightGradientMaxPool(
+            new float[g.InputSize], new float[pool.Positions * filters], new int[pool.Positions * filters], new float[1], new float[g.PatchSize * filters], g, pool, 1));
+        Assert.Contains("pooled gradients, indices and (if any) gates", wrong.Message);
+        Assert.False(Convolution.PoolsGradientDirectly(g, pool with { Channels = filters + 1 }, filters));
+    }
+
     [Fact]
     public void Fused_direct_convolution_and_max_pooling_refuse_other_pools_and_lengths()
     {

@@ -98,14 +98,7 @@ public static unsafe partial class Convolution
                 Input = source, Gradient = gradient, Window = window, Filters = filters, Batch = batch, PartSize = partSize,
                 Partials = PackingBuffers.ForCurrentThread().Partials((long)parts * tile),
             };
-            delegate*<void*, int, int, void> part = DirectPath(filters) switch
-            {
-                GemmPath.Vector512 => &DirectGradientPart<Vector512<float>, Simd512>,
-                GemmPath.Vector256 => &DirectGradientPart<Vector256<float>, Simd256>,
-                GemmPath.Vector128 => &DirectGradientPart<Vector128<float>, Simd128>,
-                _ => &DirectGradientPart<float, Simd1>,
-            };
-            WorkSplitter.RunIndependent(part, &job, parts, input.Length);
+            WorkSplitter.RunIndependent(DirectGradientPart(filters), &job, parts, input.Length);
             Reductions.AddInOrder(job.Partials, parts, tile, new Span<float>(target, tile));
         }
     }
@@ -170,6 +163,10 @@ public static unsafe partial class Convolution
         public float* Output;
         public float* Gradient;
         public float* Partials;
+        public float* PooledGradient;
+        public int* PoolIndices;
+        public float* PoolGate;
+        public Window2D Pool;
         public Window2D Window;
         public int Filters;
         public int Batch;
@@ -232,6 +229,15 @@ public static unsafe partial class Convolution
         }
     }
 
+    /// <summary>The weight gradient's parts for the widest vector whose width divides the filters.</summary>
+    private static delegate*<void*, int, int, void> DirectGradientPart(int filters) => DirectPath(filters) switch
+    {
+        GemmPath.Vector512 => &DirectGradientPart<Vector512<float>, Simd512>,
+        GemmPath.Vector256 => &DirectGradientPart<Vector256<float>, Simd256>,
+        GemmPath.Vector128 => &DirectGradientPart<Vector128<float>, Simd128>,
+        _ => &DirectGradientPart<float, Simd1>,
+    };
+
     /// <summary>
     /// The parts [<paramref name="from"/>, <paramref name="to"/>) of <see cref="DirectWeightGradient"/>: for each sample,
     /// nine window values and a vector of filters at a time, Σₚ x_k(p) · dz(p) over the sample's positions, one chain per
@@ -268,6 +274,14 @@ public static unsafe partial class Convolution
             {
                 Pad(job->Input + ((long)n * window.InputSize), padded, window);
                 var gradient = job->Gradient + ((long)n * positions * filters);
+                if (job->PooledGradient != null)
+                {
+                    // The sample's output gradient from the pooling layer's, into this thread's buffer: it stays in L2.
+                    var pooled = (long)n * job->Pool.Positions * filters;
+                    gradient = PackingBuffers.ForCurrentThread().A;
+                    Pooling.MaxBackwardSample(job->PooledGradient + pooled, job->PoolIndices + pooled, job->PoolGate == null ? null : job->PoolGate + pooled, gradient, job->Pool);
+                }
+
                 for (var kb = 0; kb < patch; kb += Block)
                 {
                     var k = offsets + kb;

@@ -78,6 +78,58 @@ public static unsafe partial class Convolution
         }
     }
 
+    /// <summary>
+    /// Whether <see cref="DirectWeightGradientMaxPool"/> takes this convolution and max pooling: a convolution the direct
+    /// kernels take, pooling over all its outputs' channels, and one sample's outputs within a thread's packing buffer.
+    /// </summary>
+    public static bool PoolsGradientDirectly(in Window2D window, in Window2D pool, int filters) =>
+        ComputesDirectly(window) && pool.ChannelsLast && pool.PadTop == 0 && pool.PadLeft == 0 && pool.Channels == filters
+        && pool.Height == window.OutputHeight && pool.Width == window.OutputWidth && (long)window.Positions * filters <= PackingBuffers.ACapacity;
+
+    /// <summary>
+    /// weightGradient = <see cref="DirectWeightGradient"/> of the output gradient that <see cref="Pooling.MaxBackward"/>
+    /// makes of <paramref name="pooledGradient"/> (with its <paramref name="gate"/>, if any), bit for bit, without that
+    /// gradient for the whole batch: each sample's is expanded into a buffer of the thread that sums it, and summed from
+    /// there while it is in L2, instead of being written for every sample (four times the pooled values) and read back.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span's length does not match the geometry, or the geometry is not one <see cref="PoolsGradientDirectly"/> takes.</exception>
+    public static void DirectWeightGradientMaxPool(
+        ReadOnlySpan<float> input, ReadOnlySpan<float> pooledGradient, ReadOnlySpan<int> argmax, ReadOnlySpan<float> gate, Span<float> weightGradient,
+        in Window2D window, in Window2D pool, int batch)
+    {
+        window.Validate();
+        pool.Validate();
+        var filters = CheckDirect(input.Length, weightGradient.Length, batch * window.Positions * (weightGradient.Length / window.PatchSize), window, batch, nameof(weightGradient));
+        if (!PoolsGradientDirectly(window, pool, filters))
+        {
+            throw new ArgumentException($"The fused weight gradient takes max pooling over all {filters} filters of {window}, a sample within a packing buffer, not {pool}.", nameof(pool));
+        }
+
+        var outputs = batch * pool.Positions * filters;
+        if (pooledGradient.Length != outputs || argmax.Length != outputs || !(gate.IsEmpty || gate.Length == outputs))
+        {
+            throw new ArgumentException(
+                $"Expected {batch} × {pool.Positions} × {filters} pooled gradients, indices and (if any) gates, but the spans hold {pooledGradient.Length}, {argmax.Length} and {gate.Length}.",
+                nameof(pooledGradient));
+        }
+
+        var partSize = (batch + WorkSplitter.ReductionParts - 1) / WorkSplitter.ReductionParts;
+        var parts = (batch + partSize - 1) / partSize;
+        var tile = window.PatchSize * filters;
+        fixed (float* source = input, gradient = pooledGradient, gates = gate, target = weightGradient)
+        fixed (int* indices = argmax)
+        {
+            var job = new DirectJob
+            {
+                Input = source, Window = window, Filters = filters, Batch = batch, PartSize = partSize,
+                Partials = PackingBuffers.ForCurrentThread().Partials((long)parts * tile),
+                PooledGradient = gradient, PoolIndices = indices, PoolGate = gate.IsEmpty ? null : gates, Pool = pool,
+            };
+            WorkSplitter.RunIndependent(DirectGradientPart(filters), &job, parts, input.Length);
+            Reductions.AddInOrder(job.Partials, parts, tile, new Span<float>(target, tile));
+        }
+    }
+
     /// <summary>What the fused kernel's parts share: the direct kernel's job, the indices and the pooling windows.</summary>
     private struct DirectPoolJob
     {

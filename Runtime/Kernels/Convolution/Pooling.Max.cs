@@ -171,35 +171,43 @@ public static partial class Pooling
         var job = (Convolution.SampleJob*)context;
         var window = job->Window;
         var (inputSize, outputs) = (window.InputSize, window.Positions * window.Channels);
-        var tiles = window.ChannelsLast && window.Stride == window.Kernel;
-        var covers = window.OutputHeight * window.Kernel == window.Height && window.OutputWidth * window.Kernel == window.Width;
         for (var n = from; n < to; n++)
         {
-            var dx = job->Target + ((long)n * inputSize);
-            var dy = job->Source + ((long)n * outputs);
-            var argmax = job->Indices + ((long)n * outputs);
             var gate = job->Gate == null ? null : job->Gate + ((long)n * outputs);
-            if (!tiles || !covers)
+            MaxBackwardSample(job->Source + ((long)n * outputs), job->Indices + ((long)n * outputs), gate, job->Target + ((long)n * inputSize), window);
+        }
+    }
+
+    /// <summary>
+    /// One sample of <see cref="MaxBackward"/> (<paramref name="gate"/> may be null), into <paramref name="dx"/>, which
+    /// it overwrites: the fused first-convolution weight gradient expands each sample's gradient with it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void MaxBackwardSample(float* dy, int* argmax, float* gate, float* dx, in Window2D window)
+    {
+        var (inputSize, outputs) = (window.InputSize, window.Positions * window.Channels);
+        var tiles = window.ChannelsLast && window.Stride == window.Kernel;
+        var covers = window.OutputHeight * window.Kernel == window.Height && window.OutputWidth * window.Kernel == window.Width;
+        if (!tiles || !covers)
+        {
+            new Span<float>(dx, inputSize).Clear();
+        }
+
+        if (tiles)
+        {
+            WriteTiles(dy, argmax, gate, dx, window);
+            return;
+        }
+
+        for (var i = 0; i < outputs; i++)
+        {
+            var index = argmax[i];
+            if ((uint)index >= (uint)inputSize)
             {
-                new Span<float>(dx, inputSize).Clear();
+                throw OutsideSample(index, inputSize);
             }
 
-            if (tiles)
-            {
-                WriteTiles(dy, argmax, gate, dx, window);
-                continue;
-            }
-
-            for (var i = 0; i < outputs; i++)
-            {
-                var index = argmax[i];
-                if ((uint)index >= (uint)inputSize)
-                {
-                    throw OutsideSample(index, inputSize);
-                }
-
-                dx[index] += gate == null || gate[i] > 0 ? dy[i] : 0;
-            }
+            dx[index] += gate == null || gate[i] > 0 ? dy[i] : 0;
         }
     }
 
