@@ -100,7 +100,7 @@ internal static partial class Emitter
     {
         var calls = new List<string>();
         var reads = new HashSet<string>();
-        var writing = new LayerWriting(plan, toInputs);
+        var writing = new LayerWriting(plan, toInputs, readsOutputGradients: after is not null);
         foreach (var backwardStep in steps)
         {
             if (backwardStep is GradientSum sum)

@@ -279,6 +279,38 @@ internal static class ConvEmitter
         }
     }
 
+    /// <summary>
+    /// <c>PoolAndConvBackward(x, y, dy, batch)</c>: training's backward of a max pooling layer and the direct convolution
+    /// below it (<see cref="PoolGate.FusesBackward"/>): the convolution's bias and weight gradients from the pooled
+    /// gradient, its output gradient made a sample at a time where it is summed.
+    /// </summary>
+    public static void WritePoolAndConvBackward(SourceWriter writer, PoolGate gate)
+    {
+        var (layer, conv) = (gate.Pool, gate.Conv);
+        var window = conv.Window;
+        writer.WriteLine(
+            $"/// <summary>{layer.Name} and {conv.Name} backward while training: {conv.Name}'s ∂L/∂W = windowsᵀ·dz" + (conv.HasBias ? " and ∂L/∂b = Σ dz" : string.Empty) +
+            $", where dz = dy ⊙ [y > 0] at the input each output came from is made a sample at a time, never for the batch (no layer before has parameters).</summary>");
+        using (writer.OpenBlock($"private void {layer.Identifier}And{conv.Identifier}Backward({ReadOnlySpan} x, {ReadOnlySpan} y, {Span} dy, int batch)"))
+        {
+            writer.WriteLine($"var argmax = {Argmax(layer)};");
+            writer.WriteLine($"var gate = y.Slice(0, batch * {layer.Units});");
+            writer.WriteLine($"var gradient = dy.Slice(0, batch * {layer.Units});");
+            writer.WriteLine($"// each pooled output y is the {conv.Name} output it came from, so [y > 0] is {conv.Name}'s ReLU derivative there");
+            if (conv.HasBias)
+            {
+                writer.WriteLine($"// ∂L/∂b = Σ dy ⊙ [y > 0] over every sample's {layer.Units} pooled values (rather than its {conv.Units} outputs)");
+                writer.WriteLine($"{Reductions}.GatedColumnSums(gradient, gate, {conv.Identifier}BiasGradients);");
+            }
+
+            writer.WriteLine($"// ∂L/∂W = Σ windowsᵀ·dz: [{window.PatchSize}×batch·{window.Positions}]·[batch·{window.Positions}×{conv.Filters}], each window read where it lies, each sample's");
+            writer.WriteLine($"// dz made in a buffer of the thread that sums it, while it is in L2");
+            writer.WriteLine(
+                $"{Convolution}.DirectWeightGradientMaxPool(x.Slice(0, batch * {conv.InputSize}), gradient, argmax, gate, {conv.Identifier}WeightGradients, " +
+                $"{conv.Identifier}Window, {layer.Identifier}Window, batch);");
+        }
+    }
+
     /// <summary><c>GlobalPoolForward(x, y, batch)</c>: each channel's mean over its positions.</summary>
     public static void WriteGlobalPoolForward(SourceWriter writer, GlobalPoolPlan layer)
     {

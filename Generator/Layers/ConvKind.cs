@@ -253,8 +253,13 @@ internal sealed record ConvPlan(
     }
 
     /// <summary>Its windows are built again from its input, a chunk at a time, rather than kept for the whole batch; its outputs are read for its activation's derivative.</summary>
-    public override string BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads)
+    public override string? BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads)
     {
+        if (PoolGate.GatingOf(context.Plan, this) is { } gate && gate.FusesBackwardIn(context))
+        {
+            return null; // the pooling layer's fused backward takes its gradients
+        }
+
         reads.Add(input);
         var outputs = string.Empty;
         if (DenseEmitter.ReadsOutputs(this, gated: PoolGate.GatingOf(context.Plan, this) is not null))

@@ -135,7 +135,13 @@ internal sealed record PoolPlan(int Position, int Index, int InputSize, int Unit
         }
 
         writer.WriteLine();
-        ConvEmitter.WritePoolBackward(writer, this, PoolGate.AppliedBy(context.Plan, this));
+        var gate = PoolGate.AppliedBy(context.Plan, this);
+        ConvEmitter.WritePoolBackward(writer, this, gate);
+        if (gate is { FusesBackward: true })
+        {
+            writer.WriteLine();
+            ConvEmitter.WritePoolAndConvBackward(writer, gate);
+        }
     }
 
     /// <summary>None where no layer before it has parameters: its backward only hands the gradient on.</summary>
@@ -147,13 +153,15 @@ internal sealed record PoolPlan(int Position, int Index, int InputSize, int Unit
             return null;
         }
 
-        if (PoolGate.AppliedBy(context.Plan, this) is null)
+        if (PoolGate.AppliedBy(context.Plan, this) is not { } gate)
         {
             return $"{Identifier}Backward({dy}, {dx}, batch);";
         }
 
         reads.Add(Output);
-        return $"{Identifier}Backward({Output}, {dy}, {dx}, batch);";
+        return gate.FusesBackwardIn(context)
+            ? $"{Identifier}And{gate.Conv.Identifier}Backward({context.InputOf(gate.Conv)}, {Output}, {dy}, batch);"
+            : $"{Identifier}Backward({Output}, {dy}, {dx}, batch);";
     }
 
     public override string? SampleNormsCall(string input, string dy) => null;

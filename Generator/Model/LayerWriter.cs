@@ -77,7 +77,7 @@ internal interface ILayerWriter
 /// </summary>
 /// <param name="plan">The model's plan.</param>
 /// <param name="toInputs">Whether the pass being written hands ∂L/∂(inputs) to the caller and keeps no parameter gradient.</param>
-internal sealed class LayerWriting(ModelPlan plan, bool toInputs = false)
+internal sealed class LayerWriting(ModelPlan plan, bool toInputs = false, bool readsOutputGradients = false)
 {
     /// <summary>The model's plan.</summary>
     public ModelPlan Plan { get; } = plan;
@@ -87,6 +87,12 @@ internal sealed class LayerWriting(ModelPlan plan, bool toInputs = false)
 
     /// <summary>Whether the pass being written hands ∂L/∂(inputs) to the caller and keeps no parameter gradient.</summary>
     public bool ToInputs { get; } = toInputs;
+
+    /// <summary>
+    /// Whether the pass reads each layer's output gradient after its backward call (the per-sample norms of private
+    /// training): a fusion that never writes one for the batch is then left out.
+    /// </summary>
+    public bool ReadsOutputGradients { get; } = readsOutputGradients;
 
     /// <summary>Whether a backward pass (TrainStep's or the one to the inputs) calls the layer's own backward method.</summary>
     public bool HasBackwardCall(LayerPlan layer) =>

@@ -25,6 +25,16 @@ internal sealed record PoolGate(ConvPlan Conv, PoolPlan Pool)
     /// </summary>
     public bool FusesForward => Conv.Direct && Pool.Window.Kernel == 2 && Pool.Window.Stride == 2;
 
+    /// <summary>
+    /// Whether, in training, the pooling layer's backward also takes the convolution's weight gradient
+    /// (<c>Convolution.DirectWeightGradientMaxPool</c>), each sample's output gradient made where it is summed: a
+    /// direct convolution, which no layer before with parameters needs an input gradient from.
+    /// </summary>
+    public bool FusesBackward => Conv.Direct && !Conv.NeedsInputGradient;
+
+    /// <summary>Whether the pass being written takes the fused backward: training's, unless it reads each output gradient.</summary>
+    public bool FusesBackwardIn(LayerWriting context) => FusesBackward && !context.ToInputs && !context.ReadsOutputGradients;
+
     /// <summary>The gates of a plan, in layer order.</summary>
     public static EquatableArray<PoolGate> Find(ModelPlan plan)
     {

@@ -278,7 +278,7 @@ public static unsafe partial class Convolution
                 {
                     // The sample's output gradient from the pooling layer's, into this thread's buffer: it stays in L2.
                     var pooled = (long)n * job->Pool.Positions * filters;
-                    gradient = PackingBuffers.ForCurrentThread().A;
+                    gradient = PackingBuffers.ForCurrentThread().Sample((long)positions * filters);
                     Pooling.MaxBackwardSample(job->PooledGradient + pooled, job->PoolIndices + pooled, job->PoolGate == null ? null : job->PoolGate + pooled, gradient, job->Pool);
                 }
 

@@ -80,17 +80,18 @@ public static unsafe partial class Convolution
 
     /// <summary>
     /// Whether <see cref="DirectWeightGradientMaxPool"/> takes this convolution and max pooling: a convolution the direct
-    /// kernels take, pooling over all its outputs' channels, and one sample's outputs within a thread's packing buffer.
+    /// kernels take, and pooling over all its outputs' channels.
     /// </summary>
     public static bool PoolsGradientDirectly(in Window2D window, in Window2D pool, int filters) =>
         ComputesDirectly(window) && pool.ChannelsLast && pool.PadTop == 0 && pool.PadLeft == 0 && pool.Channels == filters
-        && pool.Height == window.OutputHeight && pool.Width == window.OutputWidth && (long)window.Positions * filters <= PackingBuffers.ACapacity;
+        && pool.Height == window.OutputHeight && pool.Width == window.OutputWidth;
 
     /// <summary>
     /// weightGradient = <see cref="DirectWeightGradient"/> of the output gradient that <see cref="Pooling.MaxBackward"/>
     /// makes of <paramref name="pooledGradient"/> (with its <paramref name="gate"/>, if any), bit for bit, without that
-    /// gradient for the whole batch: each sample's is expanded into a buffer of the thread that sums it, and summed from
-    /// there while it is in L2, instead of being written for every sample (four times the pooled values) and read back.
+    /// gradient for the whole batch: each sample's is expanded into a buffer of the thread that sums it (kept by the
+    /// thread once grown), and summed from there while it is in L2, instead of being written for every sample (four
+    /// times the pooled values for 2 × 2 windows) and read back.
     /// </summary>
     /// <exception cref="ArgumentException">A span's length does not match the geometry, or the geometry is not one <see cref="PoolsGradientDirectly"/> takes.</exception>
     public static void DirectWeightGradientMaxPool(
@@ -102,7 +103,7 @@ public static unsafe partial class Convolution
         var filters = CheckDirect(input.Length, weightGradient.Length, batch * window.Positions * (weightGradient.Length / window.PatchSize), window, batch, nameof(weightGradient));
         if (!PoolsGradientDirectly(window, pool, filters))
         {
-            throw new ArgumentException($"The fused weight gradient takes max pooling over all {filters} filters of {window}, a sample within a packing buffer, not {pool}.", nameof(pool));
+            throw new ArgumentException($"The fused weight gradient takes max pooling over all {filters} filters of {window}, not {pool}.", nameof(pool));
         }
 
         var outputs = batch * pool.Positions * filters;

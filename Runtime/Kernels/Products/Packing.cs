@@ -211,6 +211,26 @@ internal sealed unsafe class PackingBuffers
         return _partialsStart;
     }
 
+    private float[]? _sample;
+    private float* _sampleStart;
+    private long _sampleLength;
+
+    /// <summary>
+    /// At least <paramref name="floats"/> floats for one sample's intermediate values (a convolution's output gradient
+    /// made from its pooling layer's, Convolution.DirectPool.cs): grown when a larger sample first needs it, then kept.
+    /// </summary>
+    public float* Sample(long floats)
+    {
+        if (floats > _sampleLength)
+        {
+            _sample = GC.AllocateUninitializedArray<float>(checked((int)floats + 16), pinned: true);
+            _sampleStart = Align(_sample);
+            _sampleLength = floats;
+        }
+
+        return _sampleStart;
+    }
+
     private static float* Align(float[] array)
     {
         var address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));

@@ -333,8 +333,7 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         Dense1Backward(a5, gradientB.Slice(0, batch * 64), gradientA.Slice(0, batch * 1568), batch);
         Pool2Backward(a4, gradientA.Slice(0, batch * 1568), gradientB.Slice(0, batch * 6272), batch);
         Conv2Backward(a2, gradientB.Slice(0, batch * 6272), gradientA.Slice(0, batch * 3136), batch);
-        Pool1Backward(a2, gradientA.Slice(0, batch * 3136), gradientB.Slice(0, batch * 12544), batch);
-        Conv1Backward(inputs, gradientB.Slice(0, batch * 12544), dx: default, batch);
+        Pool1AndConv1Backward(inputs, a2, gradientA.Slice(0, batch * 3136), batch);
         return loss;
     }
 
@@ -405,8 +404,7 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         Dense1Backward(a5, gradientB.Slice(0, batch * 64), gradientA.Slice(0, batch * 1568), batch);
         Pool2Backward(a4, gradientA.Slice(0, batch * 1568), gradientB.Slice(0, batch * 6272), batch);
         Conv2Backward(a2, gradientB.Slice(0, batch * 6272), gradientA.Slice(0, batch * 3136), batch);
-        Pool1Backward(a2, gradientA.Slice(0, batch * 3136), gradientB.Slice(0, batch * 12544), batch);
-        Conv1Backward(inputs, gradientB.Slice(0, batch * 12544), dx: default, batch);
+        Pool1AndConv1Backward(inputs, a2, gradientA.Slice(0, batch * 3136), batch);
         return loss;
     }
 
@@ -574,6 +572,20 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Reductions.GatedColumnSums(dy.Slice(0, batch * 3136), gate, Conv1BiasGradients);
         // dx = dy ⊙ [y > 0] at the input each output came from, 0 elsewhere
         global::ModelGen.Kernels.Pooling.MaxBackward(dy.Slice(0, batch * 3136), argmax, dx.Slice(0, batch * 12544), Pool1Window, batch, gate);
+    }
+
+    /// <summary>max_pooling2d_1 and conv2d_1 backward while training: conv2d_1's ∂L/∂W = windowsᵀ·dz and ∂L/∂b = Σ dz, where dz = dy ⊙ [y > 0] at the input each output came from is made a sample at a time, never for the batch (no layer before has parameters).</summary>
+    private void Pool1AndConv1Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, int batch)
+    {
+        var argmax = global::System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(Workspace(Pool1Argmax, 3136, batch));
+        var gate = y.Slice(0, batch * 3136);
+        var gradient = dy.Slice(0, batch * 3136);
+        // each pooled output y is the conv2d_1 output it came from, so [y > 0] is conv2d_1's ReLU derivative there
+        // ∂L/∂b = Σ dy ⊙ [y > 0] over every sample's 3136 pooled values (rather than its 12544 outputs)
+        global::ModelGen.Kernels.Reductions.GatedColumnSums(gradient, gate, Conv1BiasGradients);
+        // ∂L/∂W = Σ windowsᵀ·dz: [9×batch·784]·[batch·784×16], each window read where it lies, each sample's
+        // dz made in a buffer of the thread that sums it, while it is in L2
+        global::ModelGen.Kernels.Convolution.DirectWeightGradientMaxPool(x.Slice(0, batch * 784), gradient, argmax, gate, Conv1WeightGradients, Conv1Window, Pool1Window, batch);
     }
 
     /// <summary>conv2d_2 forward: y = relu(x ∗ W + b), [batch×16×14×14] → [batch×32×14×14], kept (h, w, c).</summary>
