@@ -294,20 +294,13 @@ internal static class ConvEmitter
         using (writer.OpenBlock($"private void {layer.Identifier}And{conv.Identifier}Backward({ReadOnlySpan} x, {ReadOnlySpan} y, {Span} dy, int batch)"))
         {
             writer.WriteLine($"var argmax = {Argmax(layer)};");
-            writer.WriteLine($"var gate = y.Slice(0, batch * {layer.Units});");
-            writer.WriteLine($"var gradient = dy.Slice(0, batch * {layer.Units});");
-            writer.WriteLine($"// each pooled output y is the {conv.Name} output it came from, so [y > 0] is {conv.Name}'s ReLU derivative there");
-            if (conv.HasBias)
-            {
-                writer.WriteLine($"// ∂L/∂b = Σ dy ⊙ [y > 0] over every sample's {layer.Units} pooled values (rather than its {conv.Units} outputs)");
-                writer.WriteLine($"{Reductions}.GatedColumnSums(gradient, gate, {conv.Identifier}BiasGradients);");
-            }
-
+            writer.WriteLine($"// each pooled output y is the {conv.Name} output it came from, so [y > 0] is {conv.Name}'s ReLU derivative there;");
             writer.WriteLine($"// ∂L/∂W = Σ windowsᵀ·dz: [{window.PatchSize}×batch·{window.Positions}]·[batch·{window.Positions}×{conv.Filters}], each window read where it lies, each sample's");
-            writer.WriteLine($"// dz made in a buffer of the thread that sums it, while it is in L2");
+            writer.WriteLine("// dz made in a buffer of the thread that sums it, while it is in L2" +
+                (conv.HasBias ? $"; ∂L/∂b = Σ dy ⊙ [y > 0] over its {layer.Units} pooled values (rather than its {conv.Units} outputs)" : string.Empty));
             writer.WriteLine(
-                $"{Convolution}.DirectWeightGradientMaxPool(x.Slice(0, batch * {conv.InputSize}), gradient, argmax, gate, {conv.Identifier}WeightGradients, " +
-                $"{conv.Identifier}Window, {layer.Identifier}Window, batch);");
+                $"{Convolution}.DirectWeightGradientMaxPool(x.Slice(0, batch * {conv.InputSize}), dy.Slice(0, batch * {layer.Units}), argmax, y.Slice(0, batch * {layer.Units}), " +
+                $"{conv.Identifier}WeightGradients, {(conv.HasBias ? conv.Identifier + "BiasGradients" : "default")}, {conv.Identifier}Window, {layer.Identifier}Window, batch);");
         }
     }
 

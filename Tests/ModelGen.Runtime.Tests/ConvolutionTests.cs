@@ -347,9 +347,19 @@ public sealed class ConvolutionTests
                     Convolution.DirectWeightGradient(input, dz, expected, g, batch);
 
                     var actual = Enumerable.Repeat(float.NaN, expected.Length).ToArray();
-                    Convolution.DirectWeightGradientMaxPool(input, dy, argmax, gate, actual, g, pool, batch);
-
+                    Convolution.DirectWeightGradientMaxPool(input, dy, argmax, gate, actual, default, g, pool, batch);
                     Assert.Equal(expected, actual);
+
+                    // With the bias gradient: the same ∂W, and ∂b = Σ dz over every sample and position.
+                    var bias = Enumerable.Repeat(float.NaN, filters).ToArray();
+                    actual = Enumerable.Repeat(float.NaN, expected.Length).ToArray();
+                    Convolution.DirectWeightGradientMaxPool(input, dy, argmax, gate, actual, bias, g, pool, batch);
+                    Assert.Equal(expected, actual);
+                    for (var f = 0; f < filters; f++)
+                    {
+                        var sum = Enumerable.Range(0, batch * g.Positions).Sum(p => (double)dz[(p * filters) + f]);
+                        Assert.True(Math.Abs(bias[f] - sum) <= 1e-5 * (1 + Math.Abs(sum)) * batch, $"∂b[{f}] = {bias[f]}, expected {sum}");
+                    }
                 }
             }
         }
@@ -359,8 +369,10 @@ public sealed class ConvolutionTests
         }
 
         var wrong = Assert.Throws<ArgumentException>(() => Convolution.DirectWeightGradientMaxPool(
-            new float[g.InputSize], new float[pool.Positions * filters], new int[pool.Positions * filters], new float[1], new float[g.PatchSize * filters], g, pool, 1));
+            new float[g.InputSize], new float[pool.Positions * filters], new int[pool.Positions * filters], new float[1], new float[g.PatchSize * filters], default, g, pool, 1));
         Assert.Contains("pooled gradients, indices and (if any) gates", wrong.Message);
+        Assert.Throws<ArgumentException>(() => Convolution.DirectWeightGradientMaxPool(
+            new float[g.InputSize], new float[pool.Positions * filters], new int[pool.Positions * filters], default, new float[g.PatchSize * filters], new float[filters + 1], g, pool, 1));
         Assert.False(Convolution.PoolsGradientDirectly(g, pool with { Channels = filters + 1 }, filters));
     }
 

@@ -167,6 +167,7 @@ public static unsafe partial class Convolution
         public int* PoolIndices;
         public float* PoolGate;
         public Window2D Pool;
+        public bool PoolBias;
         public Window2D Window;
         public int Filters;
         public int Batch;
@@ -254,7 +255,8 @@ public static unsafe partial class Convolution
         var job = (DirectJob*)context;
         var window = job->Window;
         var (patch, positions, filters) = (window.PatchSize, window.Positions, job->Filters);
-        var tileLength = patch * filters;
+        // With the pooling layer's gradient, the tile may end with the bias gradient's row.
+        var tileLength = (patch + (job->PoolBias ? 1 : 0)) * filters;
         var padded = stackalloc float[PaddedSize(window)];
         var blocks = (patch + Block - 1) / Block;
         var offsets = stackalloc int[blocks * Block];
@@ -278,8 +280,13 @@ public static unsafe partial class Convolution
                 {
                     // The sample's output gradient from the pooling layer's, into this thread's buffer: it stays in L2.
                     var pooled = (long)n * job->Pool.Positions * filters;
+                    var gate = job->PoolGate == null ? null : job->PoolGate + pooled;
                     gradient = PackingBuffers.ForCurrentThread().Sample((long)positions * filters);
-                    Pooling.MaxBackwardSample(job->PooledGradient + pooled, job->PoolIndices + pooled, job->PoolGate == null ? null : job->PoolGate + pooled, gradient, job->Pool);
+                    Pooling.MaxBackwardSample(job->PooledGradient + pooled, job->PoolIndices + pooled, gate, gradient, job->Pool);
+                    if (job->PoolBias)
+                    {
+                        PooledBiasGradient<TVector, TSimd>(job->PooledGradient + pooled, gate, job->Pool.Positions, filters, sample + (patch * filters));
+                    }
                 }
 
                 for (var kb = 0; kb < patch; kb += Block)
@@ -322,6 +329,29 @@ public static unsafe partial class Convolution
 
                 AddSample(partSums, sample, tileLength, n == first);
             }
+        }
+    }
+
+    /// <summary>
+    /// One sample's bias gradient from its pooled gradient: Σ over the pooled positions of dy where the gate is &gt; 0
+    /// (all of dy without one), a vector of filters at a time, in position order; every output gradient the pooling
+    /// layer makes is one of these values or zero, so this is the sum over the convolution's outputs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PooledBiasGradient<TVector, TSimd>(float* dy, float* gate, int positions, int filters, float* sums)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        for (var f = 0; f < filters; f += TSimd.Count)
+        {
+            var sum = TSimd.Zero;
+            for (var q = 0; q < positions; q++)
+            {
+                var value = TSimd.Load(dy + ((long)q * filters) + f);
+                sum = TSimd.Add(sum, gate == null ? value : TSimd.KeepWherePositive(value, TSimd.Load(gate + ((long)q * filters) + f)));
+            }
+
+            TSimd.Store(sum, sums + f);
         }
     }
 

@@ -91,12 +91,14 @@ public static unsafe partial class Convolution
     /// makes of <paramref name="pooledGradient"/> (with its <paramref name="gate"/>, if any), bit for bit, without that
     /// gradient for the whole batch: each sample's is expanded into a buffer of the thread that sums it (kept by the
     /// thread once grown), and summed from there while it is in L2, instead of being written for every sample (four
-    /// times the pooled values for 2 × 2 windows) and read back.
+    /// times the pooled values for 2 × 2 windows) and read back. With a <paramref name="biasGradient"/>, also the sum
+    /// of that output gradient over every sample and position, taken from the pooled values it is made of (each
+    /// sample's in position order, then the samples as the weight gradient's are).
     /// </summary>
     /// <exception cref="ArgumentException">A span's length does not match the geometry, or the geometry is not one <see cref="PoolsGradientDirectly"/> takes.</exception>
     public static void DirectWeightGradientMaxPool(
         ReadOnlySpan<float> input, ReadOnlySpan<float> pooledGradient, ReadOnlySpan<int> argmax, ReadOnlySpan<float> gate, Span<float> weightGradient,
-        in Window2D window, in Window2D pool, int batch)
+        Span<float> biasGradient, in Window2D window, in Window2D pool, int batch)
     {
         window.Validate();
         pool.Validate();
@@ -114,20 +116,26 @@ public static unsafe partial class Convolution
                 nameof(pooledGradient));
         }
 
+        Guard.Length(biasGradient, biasGradient.IsEmpty ? 0 : filters, nameof(biasGradient));
         var partSize = (batch + WorkSplitter.ReductionParts - 1) / WorkSplitter.ReductionParts;
         var parts = (batch + partSize - 1) / partSize;
-        var tile = window.PatchSize * filters;
-        fixed (float* source = input, gradient = pooledGradient, gates = gate, target = weightGradient)
+        var weights = window.PatchSize * filters;
+        var tile = weights + biasGradient.Length; // each part's ∂W, then its ∂b
+        fixed (float* source = input, gradient = pooledGradient, gates = gate)
         fixed (int* indices = argmax)
         {
             var job = new DirectJob
             {
                 Input = source, Window = window, Filters = filters, Batch = batch, PartSize = partSize,
                 Partials = PackingBuffers.ForCurrentThread().Partials((long)parts * tile),
-                PooledGradient = gradient, PoolIndices = indices, PoolGate = gate.IsEmpty ? null : gates, Pool = pool,
+                PooledGradient = gradient, PoolIndices = indices, PoolGate = gate.IsEmpty ? null : gates, Pool = pool, PoolBias = !biasGradient.IsEmpty,
             };
             WorkSplitter.RunIndependent(DirectGradientPart(filters), &job, parts, input.Length);
-            Reductions.AddInOrder(job.Partials, parts, tile, new Span<float>(target, tile));
+            Reductions.AddInOrder(job.Partials, parts, tile, weightGradient);
+            if (!biasGradient.IsEmpty)
+            {
+                Reductions.AddInOrder(job.Partials + weights, parts, tile, biasGradient);
+            }
         }
     }
 

@@ -578,14 +578,10 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
     private void Pool1AndConv1Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.Span<float> dy, int batch)
     {
         var argmax = global::System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(Workspace(Pool1Argmax, 3136, batch));
-        var gate = y.Slice(0, batch * 3136);
-        var gradient = dy.Slice(0, batch * 3136);
-        // each pooled output y is the conv2d_1 output it came from, so [y > 0] is conv2d_1's ReLU derivative there
-        // ∂L/∂b = Σ dy ⊙ [y > 0] over every sample's 3136 pooled values (rather than its 12544 outputs)
-        global::ModelGen.Kernels.Reductions.GatedColumnSums(gradient, gate, Conv1BiasGradients);
+        // each pooled output y is the conv2d_1 output it came from, so [y > 0] is conv2d_1's ReLU derivative there;
         // ∂L/∂W = Σ windowsᵀ·dz: [9×batch·784]·[batch·784×16], each window read where it lies, each sample's
-        // dz made in a buffer of the thread that sums it, while it is in L2
-        global::ModelGen.Kernels.Convolution.DirectWeightGradientMaxPool(x.Slice(0, batch * 784), gradient, argmax, gate, Conv1WeightGradients, Conv1Window, Pool1Window, batch);
+        // dz made in a buffer of the thread that sums it, while it is in L2; ∂L/∂b = Σ dy ⊙ [y > 0] over its 3136 pooled values (rather than its 12544 outputs)
+        global::ModelGen.Kernels.Convolution.DirectWeightGradientMaxPool(x.Slice(0, batch * 784), dy.Slice(0, batch * 3136), argmax, y.Slice(0, batch * 3136), Conv1WeightGradients, Conv1BiasGradients, Conv1Window, Pool1Window, batch);
     }
 
     /// <summary>conv2d_2 forward: y = relu(x ∗ W + b), [batch×16×14×14] → [batch×32×14×14], kept (h, w, c).</summary>
