@@ -6,9 +6,10 @@ namespace ModelGen.Generator.Emit;
 
 /// <summary>
 /// Writes the forward and backward methods of convolution and max-pooling layers. A convolution is the product of its
-/// windows (each a row) and its weights, over batch × positions rows, as an implicit GEMM: the runtime's product reads
-/// the windows from the input as it packs them, so neither the forward pass nor the weight gradient writes them. The
-/// input gradient is the windows' gradient, written a chunk at a time and added back where each window was read (col2im).
+/// windows (each a row) and its weights, over batch × positions rows, with the windows read where they lie: in place
+/// from a padded copy of each sample (stride 1), by the product's packing (other strides), or by the direct kernels (a
+/// first layer). The input gradient of a channels-last layer is a convolution of dz (one per phase for a stride over
+/// 1); only a first layer's that the direct kernels do not take is the windows' gradient added back by col2im.
 /// </summary>
 internal static class ConvEmitter
 {
@@ -90,10 +91,10 @@ internal static class ConvEmitter
     }
 
     /// <summary>
-    /// <c>ConvBackward(x, [y,] dy[, dx], batch)</c>: dz = dy ⊙ f′ in place, ∂L/∂b = Σ dz and ∂L/∂W = windowsᵀ·dz (the
-    /// windows read from x by the product, a chunk of samples per product); then a chunk at a time dx = col2im(dz·Wᵀ), the
-    /// windows' gradient written into the windows' buffer; for the first layer with parameters only when dx is given (the
-    /// pass to the inputs gives it, TrainStep does not).
+    /// <c>ConvBackward(x, [y,] dy[, dx], batch)</c>: dz = dy ⊙ f′ in place (unless the pooling layer above applied it),
+    /// ∂L/∂b = Σ dz and ∂L/∂W = windowsᵀ·dz with the windows read from x; then dx as a convolution of dz (channels-last
+    /// input), by the direct kernel, or as col2im(dz·Wᵀ) a chunk at a time; for the first layer with parameters only when
+    /// dx is given (the pass to the inputs gives it, TrainStep does not).
     /// </summary>
     public static void WriteBackward(SourceWriter writer, ConvPlan layer, bool isFirst, PoolGate? gate)
     {
@@ -101,7 +102,7 @@ internal static class ConvEmitter
         var (positions, patch, filters) = (window.Positions, window.PatchSize, layer.Filters);
         var dz = (layer.Activation, gate) switch
         {
-            (_, { } pool) => $"dz = dy (the ReLU derivative applied, and ∂L/∂b summed, by {pool.Pool.Name}'s backward)",
+            (_, { } pool) => $"dz = dy (the ReLU derivative applied{(layer.HasBias ? ", and ∂L/∂b summed," : string.Empty)} by {pool.Pool.Name}'s backward)",
             (Activation.Linear, _) => "dz = dy",
             _ => $"dz = dy ⊙ {DenseEmitter.Derivative(layer)}",
         };
@@ -112,7 +113,9 @@ internal static class ConvEmitter
             (_, true) when layer.ReadsWindowsInPlace => ", dx = dz convolved with the flipped kernel",
             (_, true) => ", dx = dz convolved with each phase's taps of the flipped kernel",
             _ => ", dx = col2im(dz·Wᵀ)",
-        } + (isFirst ? " " + DenseEmitter.WhenGiven : string.Empty);
+        } + (isFirst ? " " + (gate is { FusesBackward: true }
+            ? $"when dx is given (InputGradients; TrainStep takes this layer's gradients in {gate.Pool.Name}'s backward, and private training calls this without dx)"
+            : DenseEmitter.WhenGiven) : string.Empty);
         writer.WriteLine($"/// <summary>{layer.Name} backward: {dz}, ∂L/∂W = windowsᵀ·dz{biasDoc}{dxDoc}.</summary>");
         var yParameter = DenseEmitter.ReadsOutputs(layer, gated: gate is not null) ? $" {ReadOnlySpan} y," : string.Empty;
         using (writer.OpenBlock($"private void {layer.Identifier}Backward({ReadOnlySpan} x,{yParameter} {Span} dy, {Span} dx, int batch)"))
@@ -166,9 +169,15 @@ internal static class ConvEmitter
 
             if (layer.InputGradientIsConvolution && !layer.ReadsWindowsInPlace)
             {
-                var stride = window.Stride;
-                writer.WriteLine($"// dx: the input's rows and columns fall into {stride * stride} phases, (h + {window.PadTop}) mod {stride} and (w + {window.PadLeft}) mod {stride}; each phase's gradient");
-                writer.WriteLine($"// is dz convolved at stride 1 with its taps of W (every {Ordinal(stride)} kernel row and column) flipped, channels and filters");
+                var (stride, tapped) = (window.Stride, System.Math.Min(window.Stride, window.Kernel));
+                var phases = (tapped == stride, tapped) switch
+                {
+                    (true, _) => "each phase's gradient is",
+                    (false, 1) => "only the phase of residues (0, 0) has kernel taps (the others' gradient is zero), and its gradient is",
+                    _ => $"the {tapped * tapped} phases of residues below {window.Kernel} have kernel taps (the others' gradient is zero), and each one's gradient is",
+                };
+                writer.WriteLine($"// dx: the input's rows and columns fall into {stride * stride} phases, (h + {window.PadTop}) mod {stride} and (w + {window.PadLeft}) mod {stride}; {phases}");
+                writer.WriteLine($"// dz convolved at stride 1 with the phase's taps of W (every {Ordinal(stride)} kernel row and column) flipped, channels and filters");
                 writer.WriteLine("// swapped, read in place and written to the phase's rows and columns: no windows' gradient, no col2im");
                 writer.WriteLine($"{Convolution}.InputGradient(dz, w, dx.Slice(0, batch * {layer.InputSize}), {layer.Identifier}Window, batch, _windows.Span);");
                 return;

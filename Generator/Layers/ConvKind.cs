@@ -211,7 +211,7 @@ internal sealed record ConvPlan(
         var keeps = (InputGradientIsConvolution, ReadsWindowsInPlace) switch
         {
             (true, true) => $"∂W summed {Chunk} samples per product; its flipped kernel, {Emitter.Count(WindowsLength)} floats",
-            (true, false) => $"∂W summed {Chunk} samples per product; a phase's flipped kernel and {Chunk} samples' gradient of the phase, {Emitter.Count(WindowsLength)} floats",
+            (true, false) => $"∂W summed {Chunk} samples per product; a phase's flipped kernel and at least {Chunk} samples' gradient of the phase, {Emitter.Count(WindowsLength)} floats",
             _ => $"{Chunk} × {Window.Positions} windows of {WeightRows} = {Emitter.Count(WindowsLength)} floats",
         };
         writer.WriteLine($"private const int {Identifier}Chunk = {Chunk}; // {Name}: {keeps}");
@@ -252,7 +252,10 @@ internal sealed record ConvPlan(
         writer.WriteLine($"{Identifier}And{pool.Identifier}Forward({context.InputOf(this)}, {pool.Output}, batch);");
     }
 
-    /// <summary>Its windows are built again from its input, a chunk at a time, rather than kept for the whole batch; its outputs are read for its activation's derivative.</summary>
+    /// <summary>
+    /// It reads its input (its windows are read from there again) and, for its activation's derivative, its outputs,
+    /// unless the pooling layer above applies that derivative; none in training where that layer takes its gradients.
+    /// </summary>
     public override string? BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads)
     {
         if (PoolGate.GatingOf(context.Plan, this) is { } gate && gate.FusesBackwardIn(context))

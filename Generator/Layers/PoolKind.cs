@@ -144,8 +144,11 @@ internal sealed record PoolPlan(int Position, int Index, int InputSize, int Unit
         }
     }
 
-    /// <summary>None where no layer before it has parameters: its backward only hands the gradient on.</summary>
-    /// <summary>None where no layer before it has parameters: its backward only hands the gradient on. Where it applies the ReLU derivative of the convolution below (<see cref="PoolGate"/>), it reads its own outputs.</summary>
+    /// <summary>
+    /// None where no layer before it has parameters: its backward only hands the gradient on. Where it applies the ReLU
+    /// derivative of the convolution below (<see cref="PoolGate"/>), it reads its own outputs, and where it also takes
+    /// that convolution's gradients (<see cref="PoolGate.FusesBackwardIn"/>), the convolution's input.
+    /// </summary>
     public override string? BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads)
     {
         if (dx is null)
@@ -159,9 +162,14 @@ internal sealed record PoolPlan(int Position, int Index, int InputSize, int Unit
         }
 
         reads.Add(Output);
-        return gate.FusesBackwardIn(context)
-            ? $"{Identifier}And{gate.Conv.Identifier}Backward({context.InputOf(gate.Conv)}, {Output}, {dy}, batch);"
-            : $"{Identifier}Backward({Output}, {dy}, {dx}, batch);";
+        if (!gate.FusesBackwardIn(context))
+        {
+            return $"{Identifier}Backward({Output}, {dy}, {dx}, batch);";
+        }
+
+        var convInput = context.InputOf(gate.Conv);
+        reads.Add(convInput);
+        return $"{Identifier}And{gate.Conv.Identifier}Backward({convInput}, {Output}, {dy}, batch);";
     }
 
     public override string? SampleNormsCall(string input, string dy) => null;

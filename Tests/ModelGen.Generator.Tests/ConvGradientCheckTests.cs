@@ -211,6 +211,10 @@ public class ConvGradientCheckTests(ITestOutputHelper output)
             (2, 7, 7),
             [new Conv(3, 3, 1, Padding.Same, Activation.Relu, UseBias: false), new Pool(3, 2), new Conv(4, 2, 1, Padding.Same, Activation.Relu), new Pool(2, 2),
                 new Flatten(), new Dense(2, Activation.Linear)]));
+        // A first convolution and its 2 × 2 pooling fused both ways, behind a dropout on the input (no parameters, still
+        // channels-first): the fused backward reads the dropout's outputs.
+        models.Add(new ConvModel(
+            "DropoutBeforeFusedConv", (1, 6, 7), [new Dropout(), new Conv(3, 3, 1, Padding.Same, Activation.Relu), new Pool(2, 2), new Flatten(), new Dense(2, Activation.Linear)]));
         // Windows too large for more than one sample per chunk (the second layer's: 576 × 200 floats): the weight
         // gradient summed over several chunks, and the input gradient of each chunk, reach the layer below.
         models.Add(new ConvModel(

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using ModelGen.Kernels;
 using Xunit;
@@ -290,7 +291,23 @@ public sealed class ConvolutionTests
         var pool = Valid(filters, g.OutputHeight, g.OutputWidth, 2, 2, channelsLast: true);
         Assert.True(Convolution.PoolsDirectly(g, pool, filters));
         var activation = relu ? GemmActivation.Relu : GemmActivation.None;
-        foreach (var batch in new[] { 3, 40 })
+        var previous = KernelSettings.MaxThreads;
+        try
+        {
+            foreach (var (batch, threads) in new[] { (3, 1), (40, 1), (40, 2) })
+            {
+                KernelSettings.MaxThreads = threads;
+                FusedForwardGivesTheTwoPasses(g, pool, filters, activation, batch);
+            }
+        }
+        finally
+        {
+            KernelSettings.MaxThreads = previous;
+        }
+    }
+
+    private static void FusedForwardGivesTheTwoPasses(Window2D g, Window2D pool, int filters, GemmActivation activation, int batch)
+    {
         {
             var input = GemmTests.Random(batch * g.InputSize, 40 + batch);
             input.AsSpan(0, g.InputSize).Fill(float.NaN); // every output of sample 0 NaN: the first index kept
@@ -329,6 +346,7 @@ public sealed class ConvolutionTests
         var pool = Valid(filters, g.OutputHeight, g.OutputWidth, poolSize, poolStride, channelsLast: true);
         Assert.True(Convolution.PoolsGradientDirectly(g, pool, filters));
         var previous = KernelSettings.MaxThreads;
+        var biasBits = new List<float[]>();
         try
         {
             foreach (var (batch, threads) in new[] { (3, 1), (40, 1), (40, 2) })
@@ -360,6 +378,11 @@ public sealed class ConvolutionTests
                         var sum = Enumerable.Range(0, batch * g.Positions).Sum(p => (double)dz[(p * filters) + f]);
                         Assert.True(Math.Abs(bias[f] - sum) <= 1e-5 * (1 + Math.Abs(sum)) * batch, $"∂b[{f}] = {bias[f]}, expected {sum}");
                     }
+
+                    if (batch == 40)
+                    {
+                        biasBits.Add(bias);
+                    }
                 }
             }
         }
@@ -368,6 +391,10 @@ public sealed class ConvolutionTests
             KernelSettings.MaxThreads = previous;
         }
 
+        // One thread and two give the same bias bits (without and with the gate).
+        Assert.Equal(biasBits[0], biasBits[2]);
+        Assert.Equal(biasBits[1], biasBits[3]);
+        Assert.False(Convolution.PoolsGradientDirectly(g, pool with { OutputHeight = pool.OutputHeight + 1 }, filters)); // a window past the outputs
         var wrong = Assert.Throws<ArgumentException>(() => Convolution.DirectWeightGradientMaxPool(
             new float[g.InputSize], new float[pool.Positions * filters], new int[pool.Positions * filters], new float[1], new float[g.PatchSize * filters], default, g, pool, 1));
         Assert.Contains("pooled gradients, indices and (if any) gates", wrong.Message);

@@ -243,8 +243,8 @@ public static unsafe partial class Convolution
     /// The parts [<paramref name="from"/>, <paramref name="to"/>) of <see cref="DirectWeightGradient"/>: for each sample,
     /// nine window values and a vector of filters at a time, Σₚ x_k(p) · dz(p) over the sample's positions, one chain per
     /// weight from zero in position order, the nine sums held in registers; each sample's tile is then added to its
-    /// part's sum. Each position's gradient is loaded once for nine multiply-adds (a window value at a time loaded it
-    /// once per multiply-add: 27 GFLOP/s on the Fashion CNN's first layer).
+    /// part's sum. Each position's gradient is loaded once for nine multiply-adds, where a window value at a time would
+    /// load it once per multiply-add.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DirectGradientPart<TVector, TSimd>(void* context, int from, int to)

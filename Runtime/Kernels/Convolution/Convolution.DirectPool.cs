@@ -80,11 +80,12 @@ public static unsafe partial class Convolution
 
     /// <summary>
     /// Whether <see cref="DirectWeightGradientMaxPool"/> takes this convolution and max pooling: a convolution the direct
-    /// kernels take, and pooling over all its outputs' channels.
+    /// kernels take, and pooling windows inside its outputs over all their channels.
     /// </summary>
     public static bool PoolsGradientDirectly(in Window2D window, in Window2D pool, int filters) =>
         ComputesDirectly(window) && pool.ChannelsLast && pool.PadTop == 0 && pool.PadLeft == 0 && pool.Channels == filters
-        && pool.Height == window.OutputHeight && pool.Width == window.OutputWidth;
+        && pool.Height == window.OutputHeight && pool.Width == window.OutputWidth
+        && ((pool.OutputHeight - 1) * pool.Stride) + pool.Kernel <= pool.Height && ((pool.OutputWidth - 1) * pool.Stride) + pool.Kernel <= pool.Width;
 
     /// <summary>
     /// weightGradient = <see cref="DirectWeightGradient"/> of the output gradient that <see cref="Pooling.MaxBackward"/>

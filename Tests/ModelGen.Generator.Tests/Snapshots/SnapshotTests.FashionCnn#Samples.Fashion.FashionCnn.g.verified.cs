@@ -543,7 +543,7 @@ partial class FashionCnn : global::ModelGen.ITrainableModel
         global::ModelGen.Kernels.Convolution.DirectForwardMaxPool(x.Slice(0, batch * 784), w, b, y.Slice(0, batch * 3136), argmax, Conv1Window, Pool1Window, batch, global::ModelGen.Kernels.GemmActivation.Relu);
     }
 
-    /// <summary>conv2d_1 backward: dz = dy (the ReLU derivative applied, and ∂L/∂b summed, by max_pooling2d_1's backward), ∂L/∂W = windowsᵀ·dz, dx = each window's dz·Wᵀ added where it was read when dx is given (InputGradients; TrainStep needs none: no layer before has parameters).</summary>
+    /// <summary>conv2d_1 backward: dz = dy (the ReLU derivative applied, and ∂L/∂b summed, by max_pooling2d_1's backward), ∂L/∂W = windowsᵀ·dz, dx = each window's dz·Wᵀ added where it was read when dx is given (InputGradients; TrainStep takes this layer's gradients in max_pooling2d_1's backward, and private training calls this without dx).</summary>
     private void Conv1Backward(global::System.ReadOnlySpan<float> x, global::System.Span<float> dy, global::System.Span<float> dx, int batch)
     {
         global::System.ReadOnlySpan<float> w = Conv1Weights;

@@ -206,9 +206,9 @@ partial class ResNet : global::ModelGen.ITrainableModel
     private const int Conv3Chunk = 12; // conv2d_3: ∂W summed 12 samples per product; its flipped kernel, 576 floats
     private const int Conv4Chunk = 12; // conv2d_4: ∂W summed 12 samples per product; its flipped kernel, 576 floats
     private const int Conv5Chunk = 12; // conv2d_5: ∂W summed 12 samples per product; its flipped kernel, 576 floats
-    private const int Conv6Chunk = 50; // conv2d_6: ∂W summed 50 samples per product; a phase's flipped kernel and 50 samples' gradient of the phase, 15,552 floats
+    private const int Conv6Chunk = 50; // conv2d_6: ∂W summed 50 samples per product; a phase's flipped kernel and at least 50 samples' gradient of the phase, 15,552 floats
     private const int Conv7Chunk = 25; // conv2d_7: ∂W summed 25 samples per product; its flipped kernel, 2,304 floats
-    private const int Conv8Chunk = 455; // conv2d_8: ∂W summed 455 samples per product; a phase's flipped kernel and 455 samples' gradient of the phase, 131,168 floats
+    private const int Conv8Chunk = 455; // conv2d_8: ∂W summed 455 samples per product; a phase's flipped kernel and at least 455 samples' gradient of the phase, 131,168 floats
     private const int WindowsLength = 131168;
 
     // The window of each convolution and pooling layer: input (c, h, w) or, after such a layer, (h, w, c); outputs (h, w, c).
@@ -1434,8 +1434,8 @@ partial class ResNet : global::ModelGen.ITrainableModel
         // 50 samples per product (Conv6Chunk), the products summed in order
         global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 1152), dz, dw, Conv6Window, batch, Conv6Chunk);
 
-        // dx: the input's rows and columns fall into 4 phases, (h + 0) mod 2 and (w + 0) mod 2; each phase's gradient
-        // is dz convolved at stride 1 with its taps of W (every second kernel row and column) flipped, channels and filters
+        // dx: the input's rows and columns fall into 4 phases, (h + 0) mod 2 and (w + 0) mod 2; each phase's gradient is
+        // dz convolved at stride 1 with the phase's taps of W (every second kernel row and column) flipped, channels and filters
         // swapped, read in place and written to the phase's rows and columns: no windows' gradient, no col2im
         global::ModelGen.Kernels.Convolution.InputGradient(dz, w, dx.Slice(0, batch * 1152), Conv6Window, batch, _windows.Span);
     }
@@ -1563,8 +1563,8 @@ partial class ResNet : global::ModelGen.ITrainableModel
         // 455 samples per product (Conv8Chunk), the products summed in order
         global::ModelGen.Kernels.Convolution.WeightGradient(x.Slice(0, batch * 1152), dz, dw, Conv8Window, batch, Conv8Chunk);
 
-        // dx: the input's rows and columns fall into 4 phases, (h + 0) mod 2 and (w + 0) mod 2; each phase's gradient
-        // is dz convolved at stride 1 with its taps of W (every second kernel row and column) flipped, channels and filters
+        // dx: the input's rows and columns fall into 4 phases, (h + 0) mod 2 and (w + 0) mod 2; only the phase of residues (0, 0) has kernel taps (the others' gradient is zero), and its gradient is
+        // dz convolved at stride 1 with the phase's taps of W (every second kernel row and column) flipped, channels and filters
         // swapped, read in place and written to the phase's rows and columns: no windows' gradient, no col2im
         global::ModelGen.Kernels.Convolution.InputGradient(dz, w, dx.Slice(0, batch * 1152), Conv8Window, batch, _windows.Span);
     }
