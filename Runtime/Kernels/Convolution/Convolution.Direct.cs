@@ -194,40 +194,54 @@ public static unsafe partial class Convolution
             var output = job->Output + ((long)n * positions * filters);
             for (var q = 0; q < positions; q += DirectPositions)
             {
-                int o0 = origins[q], o1 = origins[q + 1], o2 = origins[q + 2], o3 = origins[q + 3], o4 = origins[q + 4], o5 = origins[q + 5], o6 = origins[q + 6], o7 = origins[q + 7];
+                // The last group may run past the sample's positions (their origins repeat the last one): not stored.
+                var valid = Math.Min(DirectPositions, positions - q);
                 for (var f = 0; f < filters; f += TSimd.Count)
                 {
-                    var start = job->Bias == null ? TSimd.Zero : TSimd.Load(job->Bias + f);
-                    TVector a0 = start, a1 = start, a2 = start, a3 = start, a4 = start, a5 = start, a6 = start, a7 = start;
-                    var w = job->Weights + f;
-                    for (var k = 0; k < patch; k++)
-                    {
-                        var wk = TSimd.Load(w + (k * filters));
-                        var x = padded + offsets[k];
-                        a0 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o0]), wk, a0);
-                        a1 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o1]), wk, a1);
-                        a2 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o2]), wk, a2);
-                        a3 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o3]), wk, a3);
-                        a4 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o4]), wk, a4);
-                        a5 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o5]), wk, a5);
-                        a6 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o6]), wk, a6);
-                        a7 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o7]), wk, a7);
-                    }
-
-                    // The last group may run past the sample's positions (their origins repeat the last one): not stored.
-                    var row = output + ((long)q * filters) + f;
-                    var valid = Math.Min(DirectPositions, positions - q);
-                    Tile.Store<TVector, TSimd>(row, a0, accumulate: false, job->Relu);
-                    StoreIf<TVector, TSimd>(valid > 1, row + filters, a1, job->Relu);
-                    StoreIf<TVector, TSimd>(valid > 2, row + (2 * filters), a2, job->Relu);
-                    StoreIf<TVector, TSimd>(valid > 3, row + (3 * filters), a3, job->Relu);
-                    StoreIf<TVector, TSimd>(valid > 4, row + (4 * filters), a4, job->Relu);
-                    StoreIf<TVector, TSimd>(valid > 5, row + (5 * filters), a5, job->Relu);
-                    StoreIf<TVector, TSimd>(valid > 6, row + (6 * filters), a6, job->Relu);
-                    StoreIf<TVector, TSimd>(valid > 7, row + (7 * filters), a7, job->Relu);
+                    EightOutputs<TVector, TSimd>(job, padded, offsets, origins + q, f, output + ((long)q * filters) + f, filters, valid);
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Eight outputs of the vector of filters from <paramref name="f"/> on, their windows starting at
+    /// <paramref name="origins"/>[0..8) in the padded sample: each an accumulator started from the bias and given one
+    /// multiply-add per window value in im2col's order (eight chains, enough to keep both FMA pipes busy), then stored
+    /// <paramref name="stride"/> floats apart (the first <paramref name="valid"/>), ReLU as they are stored.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void EightOutputs<TVector, TSimd>(DirectJob* job, float* padded, int* offsets, int* origins, int f, float* destination, long stride, int valid)
+        where TVector : struct
+        where TSimd : ISimd<TVector>
+    {
+        var (patch, filters, relu) = (job->Window.PatchSize, job->Filters, job->Relu);
+        int o0 = origins[0], o1 = origins[1], o2 = origins[2], o3 = origins[3], o4 = origins[4], o5 = origins[5], o6 = origins[6], o7 = origins[7];
+        var start = job->Bias == null ? TSimd.Zero : TSimd.Load(job->Bias + f);
+        TVector a0 = start, a1 = start, a2 = start, a3 = start, a4 = start, a5 = start, a6 = start, a7 = start;
+        var w = job->Weights + f;
+        for (var k = 0; k < patch; k++)
+        {
+            var wk = TSimd.Load(w + (k * filters));
+            var x = padded + offsets[k];
+            a0 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o0]), wk, a0);
+            a1 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o1]), wk, a1);
+            a2 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o2]), wk, a2);
+            a3 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o3]), wk, a3);
+            a4 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o4]), wk, a4);
+            a5 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o5]), wk, a5);
+            a6 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o6]), wk, a6);
+            a7 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o7]), wk, a7);
+        }
+
+        Tile.Store<TVector, TSimd>(destination, a0, accumulate: false, relu);
+        StoreIf<TVector, TSimd>(valid > 1, destination + stride, a1, relu);
+        StoreIf<TVector, TSimd>(valid > 2, destination + (2 * stride), a2, relu);
+        StoreIf<TVector, TSimd>(valid > 3, destination + (3 * stride), a3, relu);
+        StoreIf<TVector, TSimd>(valid > 4, destination + (4 * stride), a4, relu);
+        StoreIf<TVector, TSimd>(valid > 5, destination + (5 * stride), a5, relu);
+        StoreIf<TVector, TSimd>(valid > 6, destination + (6 * stride), a6, relu);
+        StoreIf<TVector, TSimd>(valid > 7, destination + (7 * stride), a7, relu);
     }
 
     /// <summary>The weight gradient's parts for the widest vector whose width divides the filters.</summary>

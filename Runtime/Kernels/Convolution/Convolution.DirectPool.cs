@@ -160,12 +160,13 @@ public static unsafe partial class Convolution
         var job = (DirectPoolJob*)context;
         var window = job->Direct.Window;
         var pool = job->Pool;
-        var (patch, filters, relu) = (window.PatchSize, job->Direct.Filters, job->Direct.Relu);
+        var filters = job->Direct.Filters;
         var padded = stackalloc float[PaddedSize(window)];
-        var offsets = stackalloc int[patch];
+        var offsets = stackalloc int[window.PatchSize];
         var origins = stackalloc int[RoundUp(window.Positions)];
         var outputs = stackalloc float[DirectPositions * TSimd.Count]; // the group's eight outputs of one vector of filters
         var positions = stackalloc int[DirectPositions];
+        var windows = stackalloc int[DirectPositions]; // where the group's eight windows start in the padded sample
         WindowLayout(window, offsets, origins);
         var perSample = pool.Positions * filters;
         for (var n = from; n < to; n++)
@@ -183,38 +184,13 @@ public static unsafe partial class Convolution
                     {
                         var column = (2 * (j < 4 ? pw : second)) + (j & 1);
                         positions[j] = ((2 * ph) + ((j >> 1) & 1)) * window.OutputWidth + column;
+                        windows[j] = origins[positions[j]];
                     }
 
-                    int o0 = origins[positions[0]], o1 = origins[positions[1]], o2 = origins[positions[2]], o3 = origins[positions[3]];
-                    int o4 = origins[positions[4]], o5 = origins[positions[5]], o6 = origins[positions[6]], o7 = origins[positions[7]];
                     for (var f = 0; f < filters; f += TSimd.Count)
                     {
-                        var start = job->Direct.Bias == null ? TSimd.Zero : TSimd.Load(job->Direct.Bias + f);
-                        TVector a0 = start, a1 = start, a2 = start, a3 = start, a4 = start, a5 = start, a6 = start, a7 = start;
-                        var w = job->Direct.Weights + f;
-                        for (var k = 0; k < patch; k++)
-                        {
-                            var wk = TSimd.Load(w + (k * filters));
-                            var x = padded + offsets[k];
-                            a0 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o0]), wk, a0);
-                            a1 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o1]), wk, a1);
-                            a2 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o2]), wk, a2);
-                            a3 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o3]), wk, a3);
-                            a4 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o4]), wk, a4);
-                            a5 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o5]), wk, a5);
-                            a6 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o6]), wk, a6);
-                            a7 = TSimd.MultiplyAdd(TSimd.Broadcast(x[o7]), wk, a7);
-                        }
-
                         var count = TSimd.Count;
-                        Tile.Store<TVector, TSimd>(outputs, a0, accumulate: false, relu);
-                        Tile.Store<TVector, TSimd>(outputs + count, a1, accumulate: false, relu);
-                        Tile.Store<TVector, TSimd>(outputs + (2 * count), a2, accumulate: false, relu);
-                        Tile.Store<TVector, TSimd>(outputs + (3 * count), a3, accumulate: false, relu);
-                        Tile.Store<TVector, TSimd>(outputs + (4 * count), a4, accumulate: false, relu);
-                        Tile.Store<TVector, TSimd>(outputs + (5 * count), a5, accumulate: false, relu);
-                        Tile.Store<TVector, TSimd>(outputs + (6 * count), a6, accumulate: false, relu);
-                        Tile.Store<TVector, TSimd>(outputs + (7 * count), a7, accumulate: false, relu);
+                        EightOutputs<TVector, TSimd>(&job->Direct, padded, offsets, windows, f, outputs, count, DirectPositions);
                         var at = ((ph * pool.OutputWidth) + pw) * filters;
                         PoolFour(outputs, positions, count, f, filters, pooled + at + f, indices + at + f);
                         if (second != pw)
