@@ -258,14 +258,15 @@ internal sealed record ConvPlan(
     /// </summary>
     public override string? BackwardCall(LayerWriting context, string input, string dy, string? dx, ISet<string> reads)
     {
-        if (PoolGate.GatingOf(context.Plan, this) is { } gate && gate.FusesBackwardIn(context))
+        var gate = PoolGate.GatingOf(context.Plan, this);
+        if (gate is not null && gate.FusesBackwardIn(context))
         {
             return null; // the pooling layer's fused backward takes its gradients
         }
 
         reads.Add(input);
         var outputs = string.Empty;
-        if (DenseEmitter.ReadsOutputs(this, gated: PoolGate.GatingOf(context.Plan, this) is not null))
+        if (DenseEmitter.ReadsOutputs(this, gated: gate is not null))
         {
             reads.Add(Output);
             outputs = $" {Output},";

@@ -330,14 +330,14 @@ public static unsafe partial class Convolution
                         var row = sample + (kb * filters) + f;
                         var valid = patch - kb;
                         TSimd.Store(s0, row);
-                        StoreSumIf<TVector, TSimd>(valid > 1, row + filters, s1);
-                        StoreSumIf<TVector, TSimd>(valid > 2, row + (2 * filters), s2);
-                        StoreSumIf<TVector, TSimd>(valid > 3, row + (3 * filters), s3);
-                        StoreSumIf<TVector, TSimd>(valid > 4, row + (4 * filters), s4);
-                        StoreSumIf<TVector, TSimd>(valid > 5, row + (5 * filters), s5);
-                        StoreSumIf<TVector, TSimd>(valid > 6, row + (6 * filters), s6);
-                        StoreSumIf<TVector, TSimd>(valid > 7, row + (7 * filters), s7);
-                        StoreSumIf<TVector, TSimd>(valid > 8, row + (8 * filters), s8);
+                        StoreIf<TVector, TSimd>(valid > 1, row + filters, s1, relu: false);
+                        StoreIf<TVector, TSimd>(valid > 2, row + (2 * filters), s2, relu: false);
+                        StoreIf<TVector, TSimd>(valid > 3, row + (3 * filters), s3, relu: false);
+                        StoreIf<TVector, TSimd>(valid > 4, row + (4 * filters), s4, relu: false);
+                        StoreIf<TVector, TSimd>(valid > 5, row + (5 * filters), s5, relu: false);
+                        StoreIf<TVector, TSimd>(valid > 6, row + (6 * filters), s6, relu: false);
+                        StoreIf<TVector, TSimd>(valid > 7, row + (7 * filters), s7, relu: false);
+                        StoreIf<TVector, TSimd>(valid > 8, row + (8 * filters), s8, relu: false);
                     }
                 }
 
@@ -366,17 +366,6 @@ public static unsafe partial class Convolution
             }
 
             TSimd.Store(sum, sums + f);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreSumIf<TVector, TSimd>(bool valid, float* row, TVector value)
-        where TVector : struct
-        where TSimd : ISimd<TVector>
-    {
-        if (valid)
-        {
-            TSimd.Store(value, row);
         }
     }
 

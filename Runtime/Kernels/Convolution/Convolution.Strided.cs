@@ -63,9 +63,7 @@ public static unsafe partial class Convolution
         {
             for (var b = 0; b < Math.Min(stride, kernel); b++)
             {
-                var side = Math.Max(PhaseSide(a, window.PadTop, kernel, stride), PhaseSide(b, window.PadLeft, kernel, stride));
-                var (firstRow, rows, padTop) = Phase(a, window.PadTop, window.Height, window.OutputHeight, stride, side);
-                var (firstColumn, columns, padLeft) = Phase(b, window.PadLeft, window.Width, window.OutputWidth, stride, side);
+                var (side, (firstRow, rows, padTop), (firstColumn, columns, padLeft)) = Phase(window, a, b);
                 if (rows <= 0 || columns <= 0)
                 {
                     continue;
@@ -143,9 +141,7 @@ public static unsafe partial class Convolution
         {
             for (var b = 0; b < window.Stride; b++)
             {
-                var side = Math.Max(PhaseSide(a, window.PadTop, window.Kernel, window.Stride), PhaseSide(b, window.PadLeft, window.Kernel, window.Stride));
-                var (firstRow, rows, _) = Phase(a, window.PadTop, window.Height, window.OutputHeight, window.Stride, side);
-                var (firstColumn, columns, _) = Phase(b, window.PadLeft, window.Width, window.OutputWidth, window.Stride, side);
+                var (_, (firstRow, rows, _), (firstColumn, columns, _)) = Phase(window, a, b);
                 if (firstRow + (rows * window.Stride) < window.Height || firstColumn + (columns * window.Stride) < window.Width)
                 {
                     return false;
@@ -154,6 +150,14 @@ public static unsafe partial class Convolution
         }
 
         return true;
+    }
+
+    /// <summary>Phase (<paramref name="a"/>, <paramref name="b"/>): its square sub-kernel's side, and its rows' and columns' <see cref="Phase(int, int, int, int, int, int)"/>.</summary>
+    private static (int Side, (int First, int Count, int Pad) Rows, (int First, int Count, int Pad) Columns) Phase(in Window2D window, int a, int b)
+    {
+        var (stride, kernel) = (window.Stride, window.Kernel);
+        var side = Math.Max(PhaseSide(a, window.PadTop, kernel, stride), PhaseSide(b, window.PadLeft, kernel, stride));
+        return (side, Phase(a, window.PadTop, window.Height, window.OutputHeight, stride, side), Phase(b, window.PadLeft, window.Width, window.OutputWidth, stride, side));
     }
 
     /// <summary>

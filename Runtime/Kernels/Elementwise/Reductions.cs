@@ -33,10 +33,7 @@ public static class Reductions
     public static void AddColumnSums(ReadOnlySpan<float> matrix, Span<float> sums)
     {
         var columns = sums.Length;
-        if (columns == 0 ? !matrix.IsEmpty : matrix.Length % columns != 0)
-        {
-            throw new ArgumentException($"The matrix holds {matrix.Length} floats, not a whole number of rows of {columns}.", nameof(matrix));
-        }
+        CheckWholeRows(matrix.Length, columns);
 
         if (columns == 0)
         {
@@ -89,10 +86,7 @@ public static class Reductions
     public static void GatedColumnSums(ReadOnlySpan<float> matrix, ReadOnlySpan<float> gate, Span<float> sums)
     {
         var columns = sums.Length;
-        if (columns == 0 ? !matrix.IsEmpty : matrix.Length % columns != 0)
-        {
-            throw new ArgumentException($"The matrix holds {matrix.Length} floats, not a whole number of rows of {columns}.", nameof(matrix));
-        }
+        CheckWholeRows(matrix.Length, columns);
 
         Guard.Length(gate, matrix.Length, nameof(gate));
         sums.Clear();
@@ -160,6 +154,14 @@ public static class Reductions
     {
         sums.Clear();
         AddColumnSums(matrix, sums);
+    }
+
+    private static void CheckWholeRows(int length, int columns)
+    {
+        if (columns == 0 ? length != 0 : length % columns != 0)
+        {
+            throw new ArgumentException($"The matrix holds {length} floats, not a whole number of rows of {columns}.", "matrix");
+        }
     }
 
     /// <summary>

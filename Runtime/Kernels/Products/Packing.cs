@@ -191,44 +191,39 @@ internal sealed unsafe class PackingBuffers
 
     public static PackingBuffers ForCurrentThread() => _current ??= new PackingBuffers();
 
-    private float[]? _partials;
-    private float* _partialsStart;
-    private long _partialsLength;
+    private GrowingBuffer _partials;
+    private GrowingBuffer _sample;
 
     /// <summary>
     /// At least <paramref name="floats"/> floats for the partial sums of a product split by depth (its owner's products
     /// only): grown when a larger product first needs it, then kept.
     /// </summary>
-    public float* Partials(long floats)
-    {
-        if (floats > _partialsLength)
-        {
-            _partials = GC.AllocateUninitializedArray<float>(checked((int)floats + 16), pinned: true);
-            _partialsStart = Align(_partials);
-            _partialsLength = floats;
-        }
-
-        return _partialsStart;
-    }
-
-    private float[]? _sample;
-    private float* _sampleStart;
-    private long _sampleLength;
+    public float* Partials(long floats) => _partials.AtLeast(floats);
 
     /// <summary>
     /// At least <paramref name="floats"/> floats for one sample's intermediate values (a convolution's output gradient
     /// made from its pooling layer's, Convolution.DirectPool.cs): grown when a larger sample first needs it, then kept.
     /// </summary>
-    public float* Sample(long floats)
-    {
-        if (floats > _sampleLength)
-        {
-            _sample = GC.AllocateUninitializedArray<float>(checked((int)floats + 16), pinned: true);
-            _sampleStart = Align(_sample);
-            _sampleLength = floats;
-        }
+    public float* Sample(long floats) => _sample.AtLeast(floats);
 
-        return _sampleStart;
+    /// <summary>A pinned, 64-byte aligned buffer, reallocated only when a longer one is first asked for.</summary>
+    private struct GrowingBuffer
+    {
+        private float[]? _array;
+        private float* _start;
+        private long _length;
+
+        public float* AtLeast(long floats)
+        {
+            if (floats > _length)
+            {
+                _array = GC.AllocateUninitializedArray<float>(checked((int)floats + 16), pinned: true);
+                _start = Align(_array);
+                _length = floats;
+            }
+
+            return _start;
+        }
     }
 
     private static float* Align(float[] array)
